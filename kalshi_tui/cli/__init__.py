@@ -1,0 +1,70 @@
+"""The `kalshi-tui` command: every action headless, `--json` for scripts, fixed exit codes.
+
+With no sub-command it opens the terminal UI. Each group of sub-commands lives in its own
+module with a `register(subparsers, common)` function; handlers import the heavy parts of
+the core lazily so `kalshi-tui list` never pays for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from kalshi_tui import __version__
+from kalshi_tui.cli import exit_codes
+from kalshi_tui.cli.common import CommandError, common_options
+
+# Order is the order of `--help`.
+COMMAND_MODULES = (
+    "kalshi_tui.cli.catalog_commands",
+    "kalshi_tui.cli.pointer_commands",
+    "kalshi_tui.cli.eval_commands",
+    "kalshi_tui.cli.report_commands",
+    "kalshi_tui.cli.session_commands",
+    "kalshi_tui.cli.config_commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="kalshi-tui",
+        description="Choose, check, promote and roll back the model that trades. "
+        "With no command, opens the terminal UI.",
+        parents=[common],
+        epilog=exit_codes.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"kalshi-tui {__version__}")
+    parser.add_argument("--read-only", action="store_true",
+                        help="TUI: hide and refuse promote, rollback and force")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        # Modules land one issue at a time; a group that does not exist yet is not offered.
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(subparsers, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            from kalshi_tui.cli.tui_command import run_tui
+
+            return run_tui(args)
+        return int(handler(args) or 0)
+    except CommandError as exc:
+        print(f"kalshi-tui: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("kalshi-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

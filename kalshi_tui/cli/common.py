@@ -1,0 +1,48 @@
+"""What every sub-command shares: the common options, config loading, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kalshi_tui.cli import exit_codes
+from kalshi_tui.core.config import Config, ConfigError, load_config
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr with a specific exit code."""
+
+    def __init__(self, message: str, code: int = exit_codes.ERROR):
+        super().__init__(message)
+        self.code = code
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="config file (default: $KALSHI_TUI_CONFIG, then ./kalshi_tui.toml)")
+    common.add_argument("--models-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="models folder (default: trained_models/)")
+    common.add_argument("--pointer", metavar="FILE", default=argparse.SUPPRESS,
+                        help="pointer file (default: CURRENT_MODEL.json in the models folder)")
+    return common
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(getattr(args, "config", None),
+                           models_dir=getattr(args, "models_dir", None),
+                           pointer=getattr(args, "pointer", None))
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -1,0 +1,346 @@
+"""Configuration: `kalshi_tui.toml`, read and written with tomlkit so comments survive.
+
+Where a value came from matters to an operator during an incident ("why is it looking
+at that folder?"), so every effective value carries its source: `default`, the config
+file and line, the `KALSHI_TUI_CONFIG` variable or a command-line flag.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from kalshi_tui.core.actions import ActionLayout
+
+CONFIG_FILE_NAME = "kalshi_tui.toml"
+CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"
+POINTER_FILE_NAME = "CURRENT_MODEL.json"
+
+
+class ConfigError(Exception):
+    """A config problem, phrased as one line that names the file and the key."""
+
+
+# Every key the config knows: section -> key -> (type or types, default).
+# `None` defaults for paths mean "derived" (see `_derive_paths`).
+_PATH = "path"  # marker type: a string resolved against the config file's folder
+SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
+    "paths": {
+        "models_dir": (_PATH, "trained_models"),
+        "pointer": (_PATH, None),  # default: CURRENT_MODEL.json in models_dir
+        "base_dir": (_PATH, None),  # the trader's working dir; default: models_dir's parent
+        "sessions_db": (_PATH, None),  # default: the store bundled with the package
+        "cache_dir": (_PATH, None),  # default: .kalshi_tui_cache in models_dir
+    },
+    "environment": {
+        "base_actions": (list, ["HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO"]),
+        "position_sizes": (list, [5, 10, 20, 50, 100]),
+        "n_actions": (int, 21),
+        "legacy_position_sizes": (list, [10]),
+        "legacy_n_actions": (int, 5),
+        "observation_shape": (list, [52]),
+        "observation_dtype": (str, "float32"),
+        "observation_low": ((int, float), -2.0),
+        "observation_high": ((int, float), 2.0),
+    },
+    "catalog": {
+        "max_data_bytes": (int, 10 * 1024 * 1024),
+        "max_members": (int, 64),
+    },
+    "pointer": {
+        "lock_timeout_seconds": ((int, float), 10.0),
+        "post_change_hook": (str, ""),
+        "protect_last_records": (int, 5),
+    },
+    "validation": {
+        "sessions": (str, "5-10"),
+        "deterministic": (bool, True),
+    },
+    "tui": {
+        "refresh_seconds": ((int, float), 2.0),
+        "keymap": (dict, {}),
+    },
+    "ranking": {
+        "weights": (dict, {}),
+    },
+}
+
+_TYPE_WORDS = {int: "an integer", str: "a string", list: "a list", bool: "true or false",
+               dict: "a table", _PATH: "a path string"}
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """The environment a model must fit to trade: actions and observations."""
+
+    base_actions: tuple[str, ...]
+    position_sizes: tuple[int, ...]
+    n_actions: int
+    legacy_position_sizes: tuple[int, ...]
+    legacy_n_actions: int
+    observation_shape: tuple[int, ...]
+    observation_dtype: str
+    observation_low: float
+    observation_high: float
+
+    @property
+    def layout(self) -> ActionLayout:
+        return ActionLayout(self.base_actions, self.position_sizes)
+
+    @property
+    def legacy_layout(self) -> ActionLayout:
+        return ActionLayout(self.base_actions, self.legacy_position_sizes)
+
+    def layout_for(self, n_actions: int) -> ActionLayout | None:
+        """The layout that has `n_actions` actions, if the config knows one."""
+        for layout in (self.layout, self.legacy_layout):
+            if layout.n == n_actions:
+                return layout
+        return None
+
+    def fingerprint(self) -> str:
+        """A stable string that changes when anything a verdict depends on changes."""
+        return repr((self.base_actions, self.position_sizes, self.n_actions,
+                     self.observation_shape, self.observation_dtype,
+                     self.observation_low, self.observation_high))
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path | None
+    models_dir: Path
+    pointer_file: Path
+    base_dir: Path
+    sessions_db: Path
+    cache_dir: Path
+    environment: EnvironmentSpec
+    max_data_bytes: int
+    max_members: int
+    lock_timeout_seconds: float
+    post_change_hook: str
+    protect_last_records: int
+    validation_sessions: str
+    validation_deterministic: bool
+    refresh_seconds: float
+    keymap: dict[str, str]
+    ranking_weights: dict[str, float]
+    # "section.key" -> where the effective value came from
+    sources: dict[str, str] = field(default_factory=dict)
+    # "section.key" -> the effective value, as the operator would write it
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def bundled_sessions_db() -> Path:
+    return Path(__file__).resolve().parent.parent / "env" / "data" / "sessions.db"
+
+
+def find_config_file(explicit: str | os.PathLike | None = None) -> tuple[Path | None, str]:
+    """The config file to read and why: --config, then $KALSHI_TUI_CONFIG, then ./kalshi_tui.toml."""
+    if explicit:
+        return Path(explicit), "--config"
+    env = os.environ.get(CONFIG_ENV_VAR)
+    if env:
+        return Path(env), CONFIG_ENV_VAR
+    local = Path.cwd() / CONFIG_FILE_NAME
+    if local.is_file():
+        return local, "found in the working directory"
+    return None, "none found: defaults"
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """The line a key is set on, for provenance; tomlkit does not keep positions."""
+    current = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            current = line.strip("[] ").split("#")[0].strip()
+            continue
+        if current == section and line.split("=")[0].strip().strip('"') == key and "=" in line:
+            return number
+    return None
+
+
+def _check_type(value: Any, expected: Any, where: str) -> Any:
+    if isinstance(value, tomlkit.items.Item):
+        value = value.unwrap()
+    if expected is _PATH:
+        expected = str
+    ok_types = expected if isinstance(expected, tuple) else (expected,)
+    # TOML booleans are not integers, whatever Python thinks
+    if isinstance(value, bool) and bool not in ok_types:
+        ok = False
+    else:
+        ok = isinstance(value, ok_types)
+    if not ok:
+        words = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in ok_types)
+        raise ConfigError(f"{where}: must be {words}, not {type(value).__name__} {value!r}")
+    return value
+
+
+def load_config(
+    config_path: str | os.PathLike | None = None,
+    *,
+    models_dir: str | os.PathLike | None = None,
+    pointer: str | os.PathLike | None = None,
+) -> Config:
+    """Read the effective config; command-line paths override the file's."""
+    path, found_by = find_config_file(config_path)
+    raw: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found ({found_by})") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        try:
+            raw = tomlkit.parse(text).unwrap()
+        except TOMLKitError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.resolve().parent if path is not None else Path.cwd()
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for section, body in raw.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"{path}: unknown section [{section}] "
+                              f"(known: {', '.join(SCHEMA)})")
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: '{section}' must be a table [{section}]")
+        for key, value in body.items():
+            if key not in SCHEMA[section]:
+                raise ConfigError(f"{path}: unknown key '{section}.{key}' "
+                                  f"(known: {', '.join(SCHEMA[section])})")
+    for section, keys in SCHEMA.items():
+        for key, (expected, default) in keys.items():
+            dotted = f"{section}.{key}"
+            if key in raw.get(section, {}):
+                value = _check_type(raw[section][key], expected, f"{path}: '{dotted}'")
+                line = _line_of(text, section, key)
+                sources[dotted] = f"{path}:{line}" if line else str(path)
+                if expected is _PATH:
+                    value = str((base / Path(value).expanduser()).resolve())
+            else:
+                value, sources[dotted] = default, "default"
+            values[dotted] = value
+
+    if models_dir is not None:
+        values["paths.models_dir"] = str(Path(models_dir).resolve())
+        sources["paths.models_dir"] = "--models-dir"
+    elif values["paths.models_dir"] == "trained_models" and sources["paths.models_dir"] == "default":
+        values["paths.models_dir"] = str((base / "trained_models").resolve())
+    if pointer is not None:
+        values["paths.pointer"] = str(Path(pointer).resolve())
+        sources["paths.pointer"] = "--pointer"
+    _derive_paths(values, sources)
+    env = _environment_spec(values, path)
+    return Config(
+        file=path,
+        models_dir=Path(values["paths.models_dir"]),
+        pointer_file=Path(values["paths.pointer"]),
+        base_dir=Path(values["paths.base_dir"]),
+        sessions_db=Path(values["paths.sessions_db"]),
+        cache_dir=Path(values["paths.cache_dir"]),
+        environment=env,
+        max_data_bytes=values["catalog.max_data_bytes"],
+        max_members=values["catalog.max_members"],
+        lock_timeout_seconds=float(values["pointer.lock_timeout_seconds"]),
+        post_change_hook=values["pointer.post_change_hook"],
+        protect_last_records=values["pointer.protect_last_records"],
+        validation_sessions=values["validation.sessions"],
+        validation_deterministic=values["validation.deterministic"],
+        refresh_seconds=float(values["tui.refresh_seconds"]),
+        keymap={str(k): str(v) for k, v in values["tui.keymap"].items()},
+        ranking_weights={str(k): float(v) for k, v in values["ranking.weights"].items()},
+        sources=sources,
+        values=values,
+    )
+
+
+def _derive_paths(values: dict[str, Any], sources: dict[str, str]) -> None:
+    models = Path(values["paths.models_dir"])
+    derived = {
+        "paths.pointer": (models / "CURRENT_MODEL.json", "default: CURRENT_MODEL.json in the models folder"),
+        "paths.base_dir": (models.parent, "default: the folder that holds the models folder"),
+        "paths.sessions_db": (bundled_sessions_db(), "default: the store bundled with kalshi-tui"),
+        "paths.cache_dir": (models / ".kalshi_tui_cache", "default: .kalshi_tui_cache in the models folder"),
+    }
+    for key, (value, why) in derived.items():
+        if values[key] is None:
+            values[key] = str(value)
+            sources[key] = why
+
+
+def _environment_spec(values: dict[str, Any], path: Path | None) -> EnvironmentSpec:
+    where = str(path) if path else "defaults"
+
+    def strings(key: str) -> tuple[str, ...]:
+        items = values[key]
+        if not items or not all(isinstance(i, str) and i for i in items):
+            raise ConfigError(f"{where}: '{key}' must be a non-empty list of names")
+        return tuple(items)
+
+    def positive_ints(key: str) -> tuple[int, ...]:
+        items = values[key]
+        if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in items):
+            raise ConfigError(f"{where}: '{key}' must be a non-empty list of positive integers")
+        if len(set(items)) != len(items):
+            raise ConfigError(f"{where}: '{key}' lists a size twice: {items}")
+        return tuple(items)
+
+    bases = strings("environment.base_actions")
+    if len(bases) < 2:
+        raise ConfigError(f"{where}: 'environment.base_actions' needs HOLD and at least one trading side")
+    sizes = positive_ints("environment.position_sizes")
+    legacy_sizes = positive_ints("environment.legacy_position_sizes")
+    for key, sz in (("environment.n_actions", sizes), ("environment.legacy_n_actions", legacy_sizes)):
+        derived = 1 + (len(bases) - 1) * len(sz)
+        if values[key] != derived:
+            raise ConfigError(
+                f"{where}: '{key}' is {values[key]} but {len(bases) - 1} trading sides x "
+                f"{len(sz)} sizes {list(sz)} + HOLD derive {derived}")
+    shape = positive_ints("environment.observation_shape") if values["environment.observation_shape"] else ()
+    if values["environment.observation_dtype"] not in ("float32", "float64", "float16"):
+        raise ConfigError(f"{where}: 'environment.observation_dtype' must be float32, float64 or float16")
+    low, high = float(values["environment.observation_low"]), float(values["environment.observation_high"])
+    if not low < high:
+        raise ConfigError(f"{where}: 'environment.observation_low' must be below 'observation_high'")
+    return EnvironmentSpec(
+        base_actions=bases,
+        position_sizes=sizes,
+        n_actions=values["environment.n_actions"],
+        legacy_position_sizes=legacy_sizes,
+        legacy_n_actions=values["environment.legacy_n_actions"],
+        observation_shape=shape,
+        observation_dtype=values["environment.observation_dtype"],
+        observation_low=low,
+        observation_high=high,
+    )
+
+
+def set_setting(path: Path, dotted_key: str, value: Any) -> None:
+    """Change one setting in the file, keeping every comment and the layout around it."""
+    section, _, key = dotted_key.partition(".")
+    if section not in SCHEMA or key not in SCHEMA[section]:
+        raise ConfigError(f"{path}: unknown key '{dotted_key}'")
+    _check_type(value, SCHEMA[section][key][0], f"{path}: '{dotted_key}'")
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    doc = tomlkit.parse(text)
+    if section not in doc:
+        doc.add(section, tomlkit.table())
+    doc[section][key] = value
+    new_text = tomlkit.dumps(doc)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(new_text, encoding="utf-8")
+    try:
+        # The new file must be a config we accept as a whole before it replaces the old one.
+        load_config(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
