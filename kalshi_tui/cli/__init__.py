@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kalshi_tui.cli.eval_commands",
     "kalshi_tui.cli.report_commands",
     "kalshi_tui.cli.session_commands",
+    "kalshi_tui.cli.training_commands",
     "kalshi_tui.cli.config_commands",
 )
 
