@@ -1,0 +1,348 @@
+"""Build a model's policy from its zip without unpickling anything, then run it.
+
+`PPO.load` unpickles the zip's `:serialized:` entries, so a crafted zip runs code before
+any error. Here the policy class comes from an allowlist (named by the pickle's globals,
+read with pickletools, never executed), the spaces and policy_kwargs from the readable
+JSON, and the weights from `torch.load(weights_only=True)` with `strict=True`. torch and
+stable-baselines3 are imported inside the functions that need them, never at import time.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Policy classes we know how to build, by the global the pickle names -> (family, algorithm
+# hint). The aliases are the same classes under the names `PPO("MlpPolicy")` resolves to.
+ACTOR_CRITIC = "actor_critic"
+Q_NETWORK = "q_network"
+POLICY_ALLOWLIST: dict[str, str] = {
+    "stable_baselines3.common.policies.ActorCriticPolicy": ACTOR_CRITIC,
+    "stable_baselines3.ppo.policies.MlpPolicy": ACTOR_CRITIC,
+    "stable_baselines3.a2c.policies.MlpPolicy": ACTOR_CRITIC,
+    "stable_baselines3.dqn.policies.DQNPolicy": Q_NETWORK,
+    "stable_baselines3.dqn.policies.MlpPolicy": Q_NETWORK,
+}
+# Activations a policy_kwargs pickle may name; all are stateless torch.nn modules.
+ACTIVATION_ALLOWLIST = frozenset({
+    "ReLU", "Tanh", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Softplus", "SELU",
+    "CELU", "Mish", "Hardtanh", "Hardswish", "ReLU6", "Tanhshrink", "Softsign",
+})
+ACTIVATION_MODULE = "torch.nn.modules.activation"
+# policy_kwargs that change nothing at inference time (optimiser, init, gSDE for Box).
+_INFERENCE_IRRELEVANT = frozenset({
+    "optimizer_class", "optimizer_kwargs", "ortho_init", "log_std_init", "full_std",
+    "use_expln", "squash_output", "use_sde",
+})
+_FLATTEN_EXTRACTOR = "stable_baselines3.common.torch_layers.FlattenExtractor"
+MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
+
+
+class PolicyLoadError(Exception):
+    """A model that cannot be loaded, phrased as one line naming the file and the reason."""
+
+
+class PolicyRefused(PolicyLoadError):
+    """A model this loader will not build: something in it is outside the allowlist."""
+
+
+@dataclass
+class PolicySpec:
+    """Everything needed to build the policy, read from the zip without running it."""
+
+    family: str
+    policy_class: str
+    algorithm: str
+    n_actions: int
+    obs_shape: tuple[int, ...]
+    obs_dtype: str
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)  # activation as a name
+    exploration_rate: float = 0.0  # DQN's epsilon when acting stochastically
+
+
+def _pickle_globals(serialized_b64: str) -> list[str]:
+    """The 'module.Name' globals a pickle would import, read with pickletools, never run."""
+    try:
+        from kalshi_tui.core.sb3_zip import pickle_globals
+    except ImportError:  # the catalog's reader has not landed in this checkout yet
+        return _scan_pickle_globals(serialized_b64)
+    return pickle_globals(serialized_b64)
+
+
+def _scan_pickle_globals(serialized_b64: str) -> list[str]:
+    """Walk the pickle's opcodes: GLOBAL names its import, STACK_GLOBAL the last two strings."""
+    import base64
+    import binascii
+    import pickletools
+
+    try:
+        raw = base64.b64decode(serialized_b64, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return []
+    strings: list[str] = []
+    memo: dict[int, str] = {}
+    found: list[str] = []
+    memo_count = 0
+    top_string: str | None = None  # the string on top of the stack, if the last op pushed one
+    try:
+        for opcode, arg, _pos in pickletools.genops(raw):
+            name = opcode.name
+            pushed: str | None = None
+            if name == "GLOBAL":
+                found.append(str(arg).replace(" ", "."))
+            elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+                pushed = arg
+            elif name == "MEMOIZE":
+                if top_string is not None:
+                    memo[memo_count] = top_string
+                memo_count += 1
+                pushed = top_string  # MEMOIZE leaves the stack as it was
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                if top_string is not None:
+                    memo[int(arg)] = top_string
+                pushed = top_string
+            elif name in ("BINGET", "LONG_BINGET", "GET"):
+                pushed = memo.get(int(arg))
+            elif name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]}.{strings[-1]}")
+            if pushed is not None and name not in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+                strings.append(pushed)
+            top_string = pushed
+    except Exception:  # a damaged pickle: report what was found before the damage
+        pass
+    return list(dict.fromkeys(found))
+
+
+def read_policy_spec(path: Path, data: dict[str, Any]) -> PolicySpec:
+    """Decide from the readable JSON whether we can build this policy, and how."""
+    entry = data.get("policy_class")
+    if not isinstance(entry, dict) or ":serialized:" not in entry:
+        raise PolicyRefused(f"{path}: 'policy_class' is missing from the data JSON")
+    names = _pickle_globals(entry[":serialized:"])
+    if len(names) != 1:
+        shown = ", ".join(names[:4]) or "nothing importable"
+        raise PolicyRefused(f"{path}: policy class is pickled by value ({shown}): "
+                            "a custom class, refused without running it")
+    policy_class = names[0]
+    family = POLICY_ALLOWLIST.get(policy_class)
+    if family is None:
+        raise PolicyRefused(f"{path}: policy class {policy_class} is not on the allowlist "
+                            "(ActorCriticPolicy/MlpPolicy for PPO and A2C, DQNPolicy for DQN)")
+    n_actions = _discrete_n(path, data.get("action_space"))
+    obs_shape, obs_dtype = _box_shape(path, data.get("observation_space"))
+    kwargs = _policy_kwargs(path, data.get("policy_kwargs"), family)
+    if family == Q_NETWORK:
+        algorithm = "DQN"
+    else:
+        # PPO is the only actor-critic algorithm with a clip range; A2C has none.
+        algorithm = "PPO" if "clip_range" in data else "A2C"
+    epsilon = data.get("exploration_rate", 0.0) if family == Q_NETWORK else 0.0
+    return PolicySpec(family, policy_class, algorithm, n_actions, obs_shape, obs_dtype,
+                      kwargs, float(epsilon) if isinstance(epsilon, (int, float)) else 0.0)
+
+
+def _discrete_n(path: Path, space: Any) -> int:
+    if not isinstance(space, dict):
+        raise PolicyLoadError(f"{path}: 'action_space' is missing from the data JSON")
+    kind = str(space.get(":type:", "")).rsplit(".", 1)[-1].rstrip("'>")
+    if kind != "Discrete":
+        raise PolicyRefused(f"{path}: action space {kind or 'unknown'} is not supported: "
+                            "the trading environment's actions are Discrete")
+    try:
+        n = int(space.get("n"))  # an int in SB3 0.x/1.x, a string such as "21" in 2.x
+        start = int(space.get("start", 0))
+    except (TypeError, ValueError):
+        raise PolicyLoadError(f"{path}: action_space.n {space.get('n')!r} is not a number") from None
+    if n < 1 or start != 0:
+        raise PolicyRefused(f"{path}: Discrete(n={n}, start={start}) is not supported")
+    return n
+
+
+def _box_shape(path: Path, space: Any) -> tuple[tuple[int, ...], str]:
+    if not isinstance(space, dict):
+        raise PolicyLoadError(f"{path}: 'observation_space' is missing from the data JSON")
+    kind = str(space.get(":type:", "")).rsplit(".", 1)[-1].rstrip("'>")
+    if kind != "Box":
+        raise PolicyRefused(f"{path}: observation space {kind or 'unknown'} is not supported "
+                            "(only a flat Box vector, as the trading environment gives)")
+    raw = space.get("_shape", space.get("shape"))  # `shape` in old files
+    try:
+        shape = tuple(int(x) for x in (json.loads(raw) if isinstance(raw, str) else raw))
+    except (TypeError, ValueError):
+        raise PolicyLoadError(f"{path}: observation shape {raw!r} is not readable") from None
+    dtype = str(space.get("dtype", "float32"))
+    if len(shape) != 1 or dtype not in ("float32", "float64", "float16"):
+        raise PolicyRefused(f"{path}: observation space Box{list(shape)} {dtype} is not "
+                            "supported (only a flat float vector)")
+    return shape, dtype
+
+
+def _literal(value: Any) -> Any:
+    """A readable attribute as a Python value; SB3 writes non-JSON ones as their repr."""
+    if isinstance(value, str):
+        try:
+            return ast.literal_eval(value)  # literals only: never calls anything
+        except (ValueError, SyntaxError):
+            return value
+    return value
+
+
+def _policy_kwargs(path: Path, raw: Any, family: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise PolicyLoadError(f"{path}: 'policy_kwargs' is not a table")
+    globals_named: list[str] = []
+    if ":serialized:" in raw:
+        globals_named = _pickle_globals(raw[":serialized:"])
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.startswith(":") and key.endswith(":"):
+            continue
+        if key in _INFERENCE_IRRELEVANT:
+            continue
+        if key == "net_arch":
+            kwargs["net_arch"] = _net_arch(path, _literal(value), family)
+        elif key == "activation_fn":
+            kwargs["activation_fn"] = _activation(path, globals_named)
+        elif key in ("normalize_images", "share_features_extractor"):
+            flag = _literal(value)
+            if not isinstance(flag, bool):
+                raise PolicyLoadError(f"{path}: policy_kwargs.{key} {value!r} is not true/false")
+            if key == "share_features_extractor" and family == Q_NETWORK:
+                raise PolicyRefused(f"{path}: policy_kwargs.{key} does not apply to DQN")
+            kwargs[key] = flag
+        elif key == "features_extractor_class":
+            if _FLATTEN_EXTRACTOR not in globals_named:
+                raise PolicyRefused(f"{path}: policy_kwargs.features_extractor_class {value} "
+                                    "is not supported (only FlattenExtractor)")
+        elif key == "features_extractor_kwargs":
+            if _literal(value) not in ({}, None):
+                raise PolicyRefused(f"{path}: policy_kwargs.features_extractor_kwargs "
+                                    f"{value} is not supported")
+        else:
+            raise PolicyRefused(f"{path}: policy_kwargs.{key} is not supported by the safe loader")
+    return kwargs
+
+
+def _net_arch(path: Path, arch: Any, family: str) -> Any:
+    """net_arch as SB3 2.x builds it; old actor-critic files wrote `[dict(pi=..., vf=...)]`."""
+    if arch is None:
+        return None
+    if family == ACTOR_CRITIC and isinstance(arch, list) and arch and isinstance(arch[-1], dict):
+        if len(arch) > 1:
+            raise PolicyRefused(f"{path}: net_arch {arch} has layers shared by actor and "
+                                "critic, which stable-baselines3 2.x cannot build")
+        arch = arch[0]
+    ok_list = isinstance(arch, list) and all(isinstance(x, int) and x > 0 for x in arch)
+    ok_dict = (family == ACTOR_CRITIC and isinstance(arch, dict)
+               and set(arch) <= {"pi", "vf"}
+               and all(isinstance(v, list) and all(isinstance(x, int) and x > 0 for x in v)
+                       for v in arch.values()))
+    if not (ok_list or ok_dict):
+        raise PolicyRefused(f"{path}: net_arch {arch!r} is not a list of layer sizes")
+    return arch
+
+
+def _activation(path: Path, globals_named: list[str]) -> str:
+    found = [g for g in globals_named if g.startswith("torch.nn.")]
+    for name in found:
+        module, _, cls = name.rpartition(".")
+        if module == ACTIVATION_MODULE and cls in ACTIVATION_ALLOWLIST:
+            return cls
+    shown = ", ".join(found) or "no torch.nn class"
+    raise PolicyRefused(f"{path}: policy_kwargs.activation_fn names {shown}, "
+                        "not an allowed torch.nn activation")
+
+
+def _read_members(path: Path, max_data_bytes: int) -> tuple[dict[str, Any], bytes]:
+    """The data JSON and the policy.pth bytes, each bounded before it is read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            for member, limit in (("data", max_data_bytes), ("policy.pth", MAX_WEIGHTS_BYTES)):
+                if member not in infos:
+                    raise PolicyLoadError(f"{path}: not an SB3 model zip (no '{member}' member)")
+                if infos[member].file_size > limit:
+                    raise PolicyLoadError(f"{path}: '{member}' is {infos[member].file_size} "
+                                          f"bytes, over the {limit}-byte limit")
+            text = archive.read("data")
+            weights = archive.read("policy.pth")
+    except FileNotFoundError:
+        raise PolicyLoadError(f"{path}: model file not found") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise PolicyLoadError(f"{path}: not a readable zip ({exc})") from None
+    try:
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PolicyLoadError(f"{path}: 'data' is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise PolicyLoadError(f"{path}: 'data' is not a JSON object")
+    return data, weights
+
+
+def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024) -> LoadedPolicy:
+    """Build the model's policy from its zip with nothing unpickled; ready to predict."""
+    path = Path(path)
+    started = time.perf_counter()
+    data, weights_bytes = _read_members(path, max_data_bytes)
+    spec = read_policy_spec(path, data)
+    module = _build_policy(path, spec)
+    _load_weights(path, module, weights_bytes)
+    from kalshi_tui.eval.policy_runner import LoadedPolicy
+
+    return LoadedPolicy(path=path, spec=spec, module=module,
+                        load_seconds=time.perf_counter() - started)
+
+
+def _build_policy(path: Path, spec: PolicySpec):
+    import gymnasium as gym
+    import torch
+
+    if spec.family == ACTOR_CRITIC:
+        from stable_baselines3.common.policies import ActorCriticPolicy as policy_cls
+    else:
+        from stable_baselines3.dqn.policies import DQNPolicy as policy_cls
+    kwargs = dict(spec.policy_kwargs)
+    if "activation_fn" in kwargs:
+        kwargs["activation_fn"] = getattr(torch.nn, kwargs["activation_fn"])
+    if spec.family == ACTOR_CRITIC:
+        kwargs["ortho_init"] = False  # the weights are replaced below; skip the slow init
+    obs_space = gym.spaces.Box(-np.inf, np.inf, spec.obs_shape, np.dtype(spec.obs_dtype))
+    act_space = gym.spaces.Discrete(spec.n_actions)
+    try:
+        module = policy_cls(obs_space, act_space, lambda _progress: 0.0, **kwargs)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise PolicyLoadError(f"{path}: cannot build {spec.policy_class}: {exc}") from None
+    module.set_training_mode(False)
+    return module
+
+
+def _load_weights(path: Path, module, weights_bytes: bytes) -> None:
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(io.BytesIO(weights_bytes), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise PolicyRefused(f"{path}: policy.pth holds more than tensors ({first})") from None
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise PolicyLoadError(f"{path}: policy.pth is not readable ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise PolicyLoadError(f"{path}: policy.pth is not a state dict")
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        raise PolicyLoadError(f"{path}: weights do not fit the declared spaces "
+                              f"({detail[:300]})") from None
