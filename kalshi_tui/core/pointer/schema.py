@@ -1,0 +1,276 @@
+"""CURRENT_MODEL.json in the original system's schema: read any version, write one launch scripts accept.
+
+Reading survives the hand-written files' defects (a path base that moved, a model that was
+not there yet, `Z` stamps that were local time); writing does not copy them: paths are
+relative to the configured base folder, `last_updated` is true UTC, and the metadata comes
+from the model's own zip and training artifacts, never from earlier prose.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.pointer.errors import PointerError
+
+TOOL_KEY = "kalshi_tui"
+# Blocks this tool rewrites on every change; every other top-level key is kept as it was.
+MANAGED_KEYS = ("current_model", "model_metadata", "diagnostics_files", TOOL_KEY)
+# Artifact names the catalog uses -> the keys the original `diagnostics_files` used.
+DIAGNOSTICS_KEYS = {
+    "training_summary": "training_summary",
+    "training_summary.json": "training_summary",
+    "diagnostics_log": "detailed_log",
+    "diagnostics.log": "detailed_log",
+    "detailed_log": "detailed_log",
+    "diagnostics_jsonl": "structured_log",
+    "diagnostics.jsonl": "structured_log",
+    "structured_log": "structured_log",
+    "training_results": "training_results",
+    "training_results.json": "training_results",
+}
+
+
+def serialize(doc: dict[str, Any]) -> bytes:
+    """The exact bytes published for a document; deterministic, so a journal replay matches."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_pointer_bytes(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PointerError(f"{path}: not UTF-8 text; it is not a pointer file") from None
+    except ValueError as exc:
+        raise PointerError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
+                           f"{exc.msg}); nothing was changed") from None
+    if not isinstance(doc, dict):
+        raise PointerError(f"{path}: the top level is {type(doc).__name__}, not an object")
+    current = doc.get("current_model")
+    if current is not None and not isinstance(current, dict):
+        raise PointerError(f"{path}: 'current_model' is {type(current).__name__}, not an object")
+    return doc
+
+
+def read_pointer(path: Path) -> tuple[dict[str, Any] | None, bytes | None]:
+    """(document, raw bytes), or (None, None) when there is no pointer file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except IsADirectoryError:
+        raise PointerError(f"{path}: is a folder, not a pointer file") from None
+    except OSError as exc:
+        raise PointerError(f"{path}: cannot read the pointer: {exc.strerror}") from None
+    return parse_pointer_bytes(raw, path), raw
+
+
+def full_path_of(doc: dict[str, Any] | None) -> str | None:
+    """What the trader's launch script exports: `current_model.full_path`, if usable."""
+    if not doc:
+        return None
+    current = doc.get("current_model") or {}
+    value = current.get("full_path")
+    if isinstance(value, str) and value.strip():
+        return value
+    # Older hand edits set only folder + file; the launcher would refuse, we can still show it.
+    folder, name = current.get("model_path"), current.get("model_file")
+    if isinstance(folder, str) and isinstance(name, str) and name:
+        return folder.rstrip("/") + "/" + name if folder else name
+    return None
+
+
+def tool_block(doc: dict[str, Any] | None) -> dict[str, Any]:
+    block = (doc or {}).get(TOOL_KEY)
+    return block if isinstance(block, dict) else {}
+
+
+@dataclass
+class Resolution:
+    """Where a pointer's `full_path` leads, as the trader (cwd = base_dir) would follow it."""
+
+    as_written: str
+    path: Path  # absolute, as the trader resolves it
+    exists: bool
+    # A file the pointer probably meant, found by dropping leading folders (the path base
+    # moved between versions of the original system); the trader would NOT find it.
+    found_elsewhere: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_target(full_path: str, config: Config) -> Resolution:
+    """Resolve `full_path` against config.base_dir, and say where a stray base points."""
+    written = Path(full_path).expanduser()
+    path = written if written.is_absolute() else config.base_dir / written
+    path = Path(os.path.normpath(path))
+    resolution = Resolution(full_path, path, path.is_file())
+    if resolution.exists or written.is_absolute():
+        return resolution
+    parts = written.parts
+    for drop in range(1, len(parts)):
+        tail = Path(*parts[drop:])
+        for root in (config.base_dir, config.models_dir):
+            candidate = Path(os.path.normpath(root / tail))
+            if candidate.is_file():
+                resolution.found_elsewhere = candidate
+                resolution.notes.append(
+                    f"full_path '{full_path}' does not exist under the base folder "
+                    f"{config.base_dir}; a file matches at {candidate} (the pointer's path base "
+                    "is wrong, and the trader will not find the model)")
+                return resolution
+    return resolution
+
+
+def pointer_paths(model: Path, base_dir: Path) -> tuple[str, str, str]:
+    """(full_path, model_path with trailing '/', model_file) as the launch scripts expect.
+
+    Relative to base_dir when the model is inside it (the trader runs there), absolute
+    otherwise, so the pointer never depends on where kalshi-tui was started.
+    """
+    model = Path(os.path.abspath(model))
+    base = Path(os.path.abspath(base_dir))
+    try:
+        relative = model.relative_to(base)
+        full = relative.as_posix()
+        folder = relative.parent.as_posix()
+        folder = "" if folder == "." else folder + "/"
+    except ValueError:
+        full = model.as_posix()
+        folder = model.parent.as_posix().rstrip("/") + "/"
+    return full, folder, model.name
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return round(float(value), digits)
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None and v != {} and v != []}
+
+
+def action_words(record: ModelRecord, config: Config) -> tuple[str | None, list[int] | None]:
+    """The action space in the pointer's words and its position sizes, via the shared layout."""
+    if record.n_actions is None:
+        return None, None
+    layout = config.environment.layout_for(record.n_actions)
+    if layout is None:
+        kind = record.action_space_type or "Discrete"
+        return f"{record.n_actions} actions ({kind}; no configured layout matches)", None
+    return layout.describe(), list(layout.sizes)
+
+
+def _distribution(record: ModelRecord, config: Config) -> dict[str, Any]:
+    metrics = record.metrics
+    out: dict[str, Any] = {}
+    if metrics is None:
+        return out
+    histogram = metrics.action_histogram or {}
+    counts = {int(k): int(v) for k, v in histogram.items() if str(k).lstrip("-").isdigit()}
+    total = sum(counts.values())
+    layout = config.environment.layout_for(record.n_actions) if record.n_actions else None
+    if total > 0:
+        used = sorted(a for a, c in counts.items() if c > 0)
+        n = record.n_actions or (max(used) + 1 if used else 0)
+        span = f"{used[0]}-{used[-1]}" if used else "none"
+        out["actions_used"] = (f"{span} (all {n} actions)" if len(used) == n
+                               else f"{len(used)} of {n} actions")
+        parts = []
+        for action_id in sorted(counts):
+            label = layout.label(action_id) if layout and 0 <= action_id < layout.n else str(action_id)
+            parts.append(f"{label}: {100.0 * counts[action_id] / total:.1f}%")
+        out["distribution"] = ", ".join(parts)
+    out["entropy"] = _round(metrics.entropy, 3)
+    return _drop_none(out)
+
+
+def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
+    """`model_metadata` from the zip and the run's artifacts, never from earlier prose."""
+    metrics = record.metrics
+    sessions = metrics.session_ids if metrics else None
+    session: Any = sessions[0] if sessions and len(sessions) == 1 else (sessions or None)
+    training = _drop_none({
+        "session_id": session,
+        "algorithm": record.algorithm,
+        "total_timesteps": record.num_timesteps if record.num_timesteps is not None
+        else (metrics.total_timesteps if metrics else None),
+        "total_episodes": metrics.episodes if metrics else None,
+        "unique_markets": metrics.unique_markets if metrics else None,
+        "training_duration_seconds": _round(metrics.training_duration_seconds, 2) if metrics else None,
+        "training_start": (metrics.training_start if metrics else None) or record.trained_at,
+        "training_completion": metrics.training_completion if metrics else None,
+    })
+    words, sizes = action_words(record, config)
+    trading = {}
+    if metrics is not None:
+        hold = _round(metrics.hold_pct, 2)
+        trade = _round(metrics.trading_pct, 2)
+        if trade is None and hold is not None:
+            trade = round(100.0 - hold, 2)
+        trading = _drop_none({"hold_percentage": hold, "trading_percentage": trade,
+                              "exploration_ratio": _round(metrics.exploration_ratio, 3),
+                              "win_rate": _round(metrics.win_rate, 4)})
+    performance = _drop_none({
+        "action_space": words,
+        "position_sizes": sizes,
+        "trading_activity": trading,
+        "action_distribution": _distribution(record, config),
+    })
+    return _drop_none({
+        "training_session": training,
+        "performance_metrics": performance,
+        "hyperparameters": dict(record.hyperparameters or {}),
+    })
+
+
+def build_diagnostics(record: ModelRecord, config: Config) -> dict[str, str]:
+    """`diagnostics_files`: the run's artifacts, as paths relative to the base folder."""
+    out: dict[str, str] = {}
+    for name, relative in sorted((record.artifacts or {}).items()):
+        key = DIAGNOSTICS_KEYS.get(name, name)
+        absolute = Path(relative) if Path(relative).is_absolute() else config.models_dir / relative
+        out.setdefault(key, pointer_paths(absolute, config.base_dir)[0])
+    return out
+
+
+def describe_model(record: ModelRecord, config: Config) -> str:
+    words, _ = action_words(record, config)
+    parts = [record.algorithm or "unknown algorithm", words or "unknown action space"]
+    if record.num_timesteps is not None:
+        parts.append(f"{record.num_timesteps:,} timesteps")
+    return f"{record.name}: " + ", ".join(parts)
+
+
+def build_document(base_doc: dict[str, Any] | None, record: ModelRecord, config: Config, *,
+                   reason: str, now: str, status: str, description: str | None,
+                   tool: dict[str, Any]) -> dict[str, Any]:
+    """The next pointer document: managed blocks rebuilt, every other key kept in place."""
+    full, folder, name = pointer_paths(Path(record.abs_path), config.base_dir)
+    current = {
+        "model_path": folder,
+        "model_file": name,
+        "full_path": full,
+        "status": status,
+        "description": description or describe_model(record, config),
+        "last_updated": now,
+        "selected_reason": reason,
+    }
+    fresh = {
+        "current_model": current,
+        "model_metadata": build_metadata(record, config),
+        "diagnostics_files": build_diagnostics(record, config),
+        TOOL_KEY: tool,
+    }
+    doc: dict[str, Any] = {}
+    # Keep the original key order so diffs of the pointer stay readable.
+    for key, value in (base_doc or {}).items():
+        doc[key] = fresh.pop(key) if key in fresh else value
+    doc.update(fresh)
+    return doc
