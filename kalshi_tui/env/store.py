@@ -1,0 +1,319 @@
+"""The recorded sessions: an embedded SQLite copy of the original PostgreSQL tables.
+
+Same three tables and column names as the original (FORMATS.md section 4); the
+{price_cents: size} maps are JSON text. Replaying a market = its first snapshot, then
+its deltas by sequence_number; a later snapshot of the same market re-synchronises the
+book, as a reconnecting recorder did.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+
+TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rl_orderbook_sessions (
+    session_id INTEGER PRIMARY KEY,
+    market_tickers TEXT NOT NULL,          -- JSON list of tickers
+    started_at TEXT,                       -- ISO 8601 UTC
+    ended_at TEXT,
+    status TEXT,
+    environment TEXT,
+    snapshots_count INTEGER,
+    deltas_count INTEGER
+);
+CREATE TABLE IF NOT EXISTS rl_orderbook_snapshots (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    market_ticker TEXT NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    sequence_number INTEGER NOT NULL,
+    yes_bids TEXT NOT NULL,                -- JSON {price_cents: size}
+    yes_asks TEXT NOT NULL,
+    no_bids TEXT NOT NULL,
+    no_asks TEXT NOT NULL,
+    yes_spread INTEGER,
+    no_spread INTEGER,
+    total_volume INTEGER
+);
+CREATE TABLE IF NOT EXISTS rl_orderbook_deltas (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    market_ticker TEXT NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    sequence_number INTEGER NOT NULL,
+    side TEXT NOT NULL,                    -- yes | no: the bid book it changes
+    action TEXT NOT NULL,                  -- add | remove | update
+    price INTEGER NOT NULL,
+    old_size INTEGER,
+    new_size INTEGER
+);
+CREATE INDEX IF NOT EXISTS ix_snapshots_market
+    ON rl_orderbook_snapshots (session_id, market_ticker, sequence_number);
+CREATE INDEX IF NOT EXISTS ix_deltas_market
+    ON rl_orderbook_deltas (session_id, market_ticker, sequence_number);
+"""
+
+
+class StoreError(Exception):
+    """A store, session or market that cannot be replayed, said in one line naming it."""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    markets: int
+    snapshots: int
+    deltas: int
+    start: str | None  # ISO UTC
+    end: str | None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "markets": self.markets, "snapshots": self.snapshots,
+                "deltas": self.deltas, "start": self.start, "end": self.end}
+
+
+@dataclass
+class ReplayStats:
+    """What a replay tolerated rather than refused: reported, never hidden."""
+
+    stale_old_sizes: int = 0  # deltas whose old_size disagreed with the book
+    resyncs: int = 0  # later snapshots that differed from the replayed book
+
+
+class SessionStore:
+    """Read (or, with writable=True, create and fill) a SQLite session store."""
+
+    def __init__(self, path: Path, *, writable: bool = False):
+        self.path = Path(path)
+        if writable:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript(SCHEMA)
+        else:
+            if not self.path.is_file():
+                raise StoreError(f"{self.path}: session store not found")
+            try:
+                # immutable=1: no lock files, safe on a read-only package folder.
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+                names = {row[0] for row in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: not a SQLite session store ({exc})") from None
+            missing = [t for t in TABLES if t not in names]
+            if missing:
+                self._db.close()
+                raise StoreError(f"{self.path}: missing table {', '.join(missing)}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
+                      snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
+                      status: str = "closed", environment: str = "synthetic") -> None:
+        """Store one whole session, replacing any session with that id, in one transaction.
+
+        `deltas` rows are (ticker, timestamp_ms, sequence_number, side, action, price,
+        old_size, new_size), written in the order given.
+        """
+        with self._db:
+            for table in TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
+            self._db.execute(
+                "INSERT INTO rl_orderbook_sessions VALUES (?,?,?,?,?,?,?,?)",
+                (session_id, json.dumps(tickers), started_at, ended_at, status, environment,
+                 len(snapshots), len(deltas)))
+            self._db.executemany(
+                "INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
+                "sequence_number, yes_bids, yes_asks, no_bids, no_asks, yes_spread, no_spread, "
+                "total_volume) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(session_id, ticker, b.timestamp_ms, b.sequence_number,
+                  json.dumps(b.yes_bids), json.dumps(b.yes_asks), json.dumps(b.no_bids),
+                  json.dumps(b.no_asks), _spread(b), _spread(b),
+                  sum(b.yes_bids.values()) + sum(b.no_bids.values()))
+                 for ticker, b in snapshots])
+            self._db.executemany(
+                "INSERT INTO rl_orderbook_deltas (session_id, market_ticker, timestamp_ms, "
+                "sequence_number, side, action, price, old_size, new_size) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                [(session_id, *row) for row in deltas])
+
+    def session_ids(self) -> list[int]:
+        return [row[0] for row in self._query(
+            "SELECT session_id FROM rl_orderbook_sessions ORDER BY session_id")]
+
+    def list_sessions(self) -> list[SessionInfo]:
+        """Every session with its counts, counted from the rows rather than trusted."""
+        snaps = dict(self._query(
+            "SELECT session_id, COUNT(*) FROM rl_orderbook_snapshots GROUP BY session_id"))
+        deltas = dict(self._query(
+            "SELECT session_id, COUNT(*) FROM rl_orderbook_deltas GROUP BY session_id"))
+        infos = []
+        for sid, tickers, start, end in self._query(
+                "SELECT session_id, market_tickers, started_at, ended_at "
+                "FROM rl_orderbook_sessions ORDER BY session_id"):
+            infos.append(SessionInfo(int(sid), len(self._tickers(sid, tickers)),
+                                     snaps.get(sid, 0), deltas.get(sid, 0), start, end))
+        return infos
+
+    def _tickers(self, session_id: int, raw: str | None) -> list[str]:
+        try:
+            tickers = json.loads(raw or "[]")
+        except ValueError:
+            raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a "
+                             f"JSON list") from None
+        if not isinstance(tickers, list):
+            raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
+        return [str(t) for t in tickers]
+
+    def markets(self, session_id: int) -> list[str]:
+        rows = self._query("SELECT market_tickers FROM rl_orderbook_sessions WHERE session_id=?",
+                           (session_id,))
+        if not rows:
+            raise StoreError(f"{self.path}: no session {session_id}")
+        return self._tickers(session_id, rows[0][0])
+
+    def snapshots(self, session_id: int, ticker: str) -> list[BookState]:
+        """Every stored snapshot of one market, by sequence number."""
+        where = f"{self.path}: session {session_id} market {ticker}"
+        books = []
+        for ts, seq, yes_bids, no_bids in self._query(
+                "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
+                "WHERE session_id=? AND market_ticker=? ORDER BY sequence_number, id",
+                (session_id, ticker)):
+            try:
+                books.append(book_from_maps(ts, seq, json.loads(yes_bids), json.loads(no_bids)))
+            except (ValueError, TypeError, AttributeError):
+                raise StoreError(f"{where}: snapshot seq {seq} has a price map that is not "
+                                 f"JSON {{price_cents: size}}") from None
+        return books
+
+    def deltas(self, session_id: int, ticker: str) -> list[tuple]:
+        """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored order."""
+        return self._query(
+            "SELECT timestamp_ms, sequence_number, side, action, price, old_size, new_size "
+            "FROM rl_orderbook_deltas WHERE session_id=? AND market_ticker=? ORDER BY id",
+            (session_id, ticker))
+
+    def replay(self, session_id: int, ticker: str, stats: ReplayStats | None = None) -> list[BookState]:
+        """The market's book after its first snapshot and after every later change."""
+        where = f"{self.path}: session {session_id} market {ticker}"
+        stats = stats if stats is not None else ReplayStats()
+        snapshots = self.snapshots(session_id, ticker)
+        if not snapshots:
+            raise StoreError(f"{where}: no snapshot to start the replay from")
+        rows = self.deltas(session_id, ticker)
+        _check_sequence(rows, where)
+        # Deltas recorded before the first snapshot are already inside it.
+        first = snapshots[0]
+        events = [(seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
+        events += [(s.sequence_number, 0, s) for s in snapshots[1:]]
+        events.sort(key=lambda e: (e[0], e[1]))
+        book = first.copy()
+        _checked(book, where)
+        states = [book.copy()]
+        for seq, is_delta, item in events:
+            if not is_delta:
+                if not item.same_book(book):
+                    stats.resyncs += 1
+                    book = item.copy()
+                    states.append(_checked(book.copy(), where))
+                continue
+            ts, _, side, action, price, old_size, new_size = item
+            try:
+                if not book.apply_delta(side, action, int(price), old_size or 0, int(new_size or 0),
+                                        int(ts), int(seq)):
+                    stats.stale_old_sizes += 1
+            except (BookError, TypeError, ValueError) as exc:
+                raise StoreError(f"{where}: delta seq {seq}: {exc}") from None
+            states.append(_checked(book.copy(), where, seq))
+        return states
+
+
+def _spread(book: BookState) -> int | None:
+    # With the 99 rule the NO spread equals the YES spread, so one figure serves both columns.
+    bid, ask = book.best_yes_bid, book.best_yes_ask
+    return None if bid is None or ask is None else ask - bid
+
+
+def _checked(book: BookState, where: str, seq: int | None = None) -> BookState:
+    try:
+        book.check()
+    except BookError as exc:
+        at = f" after delta seq {seq}" if seq is not None else f" in snapshot seq {book.sequence_number}"
+        raise StoreError(f"{where}{at}: {exc}") from None
+    return book
+
+
+def _check_sequence(rows: list[tuple], where: str) -> None:
+    """Refuse deltas stored out of sequence order: a replay cannot know which change won."""
+    previous = None
+    for row in rows:
+        seq = row[1]
+        if previous is not None and seq <= previous:
+            raise StoreError(f"{where}: out-of-order sequence numbers "
+                             f"(delta seq {seq} stored after seq {previous})")
+        previous = seq
+
+
+def parse_session_list(spec: str, available: list[int]) -> list[int]:
+    """Session ids from "5-10", "5,7,32", "5-7,32" or "all"; ValueError names an unknown one."""
+    spec = str(spec).strip()
+    if spec.lower() == "all":
+        return sorted(available)
+    chosen: list[int] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                if low > high:
+                    raise ValueError
+                ids = list(range(low, high + 1))
+            else:
+                ids = [int(part)]
+        except ValueError:
+            raise ValueError(f"session list {spec!r}: {part!r} is not a number or a range a-b") from None
+        for sid in ids:
+            if sid not in available:
+                raise ValueError(f"session {sid} is not in the store "
+                                 f"(available: {_ranges(sorted(available))})")
+            if sid not in chosen:
+                chosen.append(sid)
+    if not chosen:
+        raise ValueError(f"session list {spec!r} names no session")
+    return chosen
+
+
+def _ranges(ids: list[int]) -> str:
+    """Compact "5-10,32" wording for messages."""
+    if not ids:
+        return "none"
+    parts, start, prev = [], ids[0], ids[0]
+    for sid in ids[1:] + [None]:
+        if sid is not None and sid == prev + 1:
+            prev = sid
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if sid is not None:
+            start = prev = sid
+    return ",".join(parts)
