@@ -1,0 +1,172 @@
+"""Validate a model on recorded sessions: every market at once, one forward pass per step.
+
+The markets of the chosen sessions become rows of the environment's `BatchSimulator` (the
+same trading rules the gym env runs, one market per episode). Each step, one policy
+forward pass covers every live market, then the simulator trades all of them. A run that
+is cancelled, or whose model file changed underneath it, stores nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from kalshi_tui.core.config import Config
+from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256, require_fit
+from kalshi_tui.eval.results import ValidationResult
+from kalshi_tui.eval.results_cache import save_validation, store_identity
+
+# Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
+PROGRESS_EVERY = 16
+
+
+class ValidationError(Exception):
+    """Validation could not run or finish; one line naming the file, session or reason."""
+
+
+class ValidationCancelled(ValidationError):
+    """The caller cancelled the run; nothing was stored."""
+
+
+class ModelChanged(ValidationError):
+    """The model file changed while it was being validated; nothing was stored."""
+
+
+def entropy_normalised(counts, n: int) -> float:
+    """Entropy of a histogram over n actions divided by ln(n): 0 = one action, 1 = uniform."""
+    try:
+        from kalshi_tui.core.artifacts import entropy_normalised as shared
+    except ImportError:  # the artifacts module has not landed in this checkout yet
+        shared = None
+    if shared is not None:
+        return float(shared(counts, n))
+    counts = np.asarray(counts, np.float64)
+    total = counts.sum()
+    if total <= 0 or n < 2:
+        return 0.0
+    p = counts[counts > 0] / total
+    return float(-(p * np.log(p)).sum() / np.log(n))
+
+
+def load_session_tapes(config: Config, session_ids: list[int]):
+    """Every replayable market of the sessions; an unknown or empty session is an error."""
+    from kalshi_tui.env.store import SessionStore, StoreError
+    from kalshi_tui.env.tape import load_tapes
+
+    try:
+        with SessionStore(config.sessions_db) as store:
+            available = set(store.session_ids())
+            unknown = [s for s in session_ids if s not in available]
+            if unknown:
+                raise ValidationError(f"{config.sessions_db}: no session "
+                                      f"{', '.join(map(str, unknown))} in the store")
+            tapes, skips = load_tapes(store, list(session_ids))
+    except StoreError as exc:
+        raise ValidationError(str(exc)) from None
+    empty = [s for s in session_ids if not any(t.session_id == s for t in tapes)]
+    if empty:
+        raise ValidationError(f"{config.sessions_db}: session {', '.join(map(str, empty))} "
+                              "has no market that can be replayed")
+    return tapes, skips
+
+
+def validate_model(path: Path, config: Config, session_ids: list[int], *,
+                   deterministic: bool = True,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None,
+                   seed: int = 0, store_result: bool = True,
+                   on_stored: Callable[[Path | None, str | None], None] | None = None,
+                   ) -> ValidationResult:
+    """Run the model over every market of the sessions and measure what it did.
+
+    Raises IncompatibleModel, PolicyLoadError/PolicyRefused, ValidationError,
+    ValidationCancelled or ModelChanged; stores only a finished, unchanged-model result.
+    """
+    from kalshi_tui.env.simulator import BatchSimulator
+    from kalshi_tui.eval.policy_runner import distribution_entropy, sample_actions
+    from kalshi_tui.eval.safe_load import load_policy_safely
+
+    path = Path(path)
+    if not session_ids:
+        raise ValidationError("no sessions to validate on")
+    started = time.perf_counter()
+    try:
+        sha_before = file_sha256(path)
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read model file ({exc.strerror})") from None
+    policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
+    env = config.environment
+    require_fit(path, policy.spec, env)
+    tapes, skips = load_session_tapes(config, session_ids)
+    sim = BatchSimulator(tapes, env.layout, observation_low=env.observation_low,
+                         observation_high=env.observation_high)
+    n_actions = policy.n_actions
+    rng = np.random.default_rng(seed)
+    histogram = np.zeros(n_actions, np.int64)
+    entropy_sum = 0.0
+    obs = sim.reset()
+    peak = sim.values().copy()
+    drawdown = np.zeros(sim.n)
+    total_steps = int(np.maximum(sim.lengths - 1, 0).sum())
+    done_steps = 0
+    iteration = 0
+    actions = np.zeros(sim.n, np.int64)
+    while not sim.all_done:
+        if cancel is not None and cancel.is_set():
+            raise ValidationCancelled(f"{path}: validation cancelled; nothing stored")
+        live = np.flatnonzero(~sim.done)
+        out = policy.forward(obs[live])
+        chosen = out.greedy_actions if deterministic else sample_actions(out.probabilities, rng)
+        actions[:] = 0
+        actions[live] = chosen
+        histogram += np.bincount(chosen, minlength=n_actions)
+        entropy_sum += float(distribution_entropy(out.probabilities).sum())
+        obs, _rewards, _ended = sim.step(actions)
+        values = sim.values()
+        peak[live] = np.maximum(peak[live], values[live])
+        drawdown[live] = np.maximum(drawdown[live], peak[live] - values[live])
+        done_steps += len(live)
+        iteration += 1
+        if progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
+            progress(done_steps, total_steps)
+
+    if file_sha256(path) != sha_before:
+        raise ModelChanged(f"{path}: the model file changed during validation; "
+                           "result discarded, nothing stored")
+    pnl = sim.values() - sim.initial_cash
+    steps = int(histogram.sum())
+    hold = 100.0 * histogram[0] / steps if steps else 0.0
+    seconds = time.perf_counter() - started
+    mean_entropy = entropy_sum / steps if steps else 0.0
+    result = ValidationResult(
+        model_path=str(path), sha256=sha_before, algorithm=policy.algorithm,
+        n_actions=n_actions, session_ids=sorted(session_ids), deterministic=deterministic,
+        environment_fingerprint=env.fingerprint(),
+        store_identity=store_identity(config.sessions_db),
+        action_labels=env.layout.labels[:n_actions], histogram=histogram.tolist(),
+        steps=steps, hold_pct=hold, trading_pct=100.0 - hold if steps else 0.0,
+        histogram_entropy=entropy_normalised(histogram, n_actions),
+        mean_policy_entropy=mean_entropy,
+        mean_policy_entropy_normalised=mean_entropy / np.log(n_actions) if n_actions > 1 else 0.0,
+        episodes=sim.n, markets=len({t.ticker for t in tapes}),
+        win_rate=float((pnl > 0).mean()), total_pnl_cents=float(pnl.sum()),
+        mean_pnl_cents=float(pnl.mean()), max_drawdown_cents=float(drawdown.max()),
+        fills=int(sim.fill_count.sum()), fees_cents=float(sim.fees.sum()),
+        seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        seed=None if deterministic else seed, skipped=list(skips),
+    )
+    if store_result:
+        stored = save_validation(result, config.cache_dir)
+        if on_stored is not None:
+            on_stored(*stored)
+    return result
+
+
+__all__ = ["validate_model", "ValidationError", "ValidationCancelled", "ModelChanged",
+           "IncompatibleModel", "entropy_normalised", "load_session_tapes"]

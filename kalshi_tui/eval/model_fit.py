@@ -1,0 +1,60 @@
+"""Does a loaded model fit the configured environment? Reasons an operator can act on.
+
+`model.predict` never checks the action space, so a 5-action model runs silently in the
+21-action environment and only ever plays actions 0-4. Smoke and validation both refuse
+to run such a model as if it were fine; this is the one place that says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.eval.safe_load import PolicySpec
+
+
+class IncompatibleModel(Exception):
+    """The model's spaces do not fit the configured environment; the message says how."""
+
+
+def fit_problems(path: Path, spec: PolicySpec, env: EnvironmentSpec) -> list[str]:
+    """One line per way the model's spaces differ from the environment's; empty when it fits."""
+    problems: list[str] = []
+    if spec.n_actions != env.n_actions:
+        if spec.n_actions == env.legacy_n_actions:
+            problems.append(
+                f"{path}: UNUSABLE: legacy {spec.n_actions}-action model in the "
+                f"{env.n_actions}-action environment: it would silently emit only actions "
+                f"0-{spec.n_actions - 1} ({_labels(env, spec.n_actions)})")
+        else:
+            problems.append(
+                f"{path}: UNUSABLE: {spec.n_actions}-action model in the "
+                f"{env.n_actions}-action environment")
+    if env.observation_shape and tuple(spec.obs_shape) != tuple(env.observation_shape):
+        problems.append(f"{path}: UNUSABLE: observations of shape {list(spec.obs_shape)}, "
+                        f"the environment gives {list(env.observation_shape)}")
+    if spec.obs_dtype != env.observation_dtype:
+        problems.append(f"{path}: observation dtype {spec.obs_dtype}, the environment "
+                        f"gives {env.observation_dtype}")
+    return problems
+
+
+def _labels(env: EnvironmentSpec, n: int) -> str:
+    """What ids 0..n-1 mean in the environment: the model's 'SELL_NO' is really 'BUY_YES x50'."""
+    return ", ".join(env.layout.label(a) for a in range(min(n, env.layout.n)))
+
+
+def require_fit(path: Path, spec: PolicySpec, env: EnvironmentSpec) -> None:
+    problems = fit_problems(path, spec, env)
+    if problems:
+        raise IncompatibleModel(problems[0])
+
+
+def file_sha256(path: Path) -> str:
+    """The model file's content hash: what stored results are keyed by."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,138 @@
+"""Stored validation results, keyed so a stale one is never shown as current.
+
+Where: `<cache_dir>/validation/<model sha256>.json` (cache_dir defaults to
+`.kalshi_tui_cache` inside the models folder, so results travel with the folder). Keyed
+by the model's content hash rather than its path, so a renamed or copied model keeps its
+results and a model overwritten in place loses them; the trader's models folder itself
+gets no extra files. When the cache folder cannot be written (a read-only models folder),
+results go to the user's cache ($XDG_CACHE_HOME/kalshi-tui/validation) instead; reading
+looks in both.
+
+Inside a file, each result is keyed by everything its figures depend on: the environment
+fingerprint, the session ids, deterministic or not (and the seed), the session store's
+identity and the result format. A result whose key differs from the one asked for is
+simply not found. Cheap to read: JSON and a stat, no torch, no environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.eval.results import RESULT_FORMAT, ValidationResult
+
+LOCK_SECONDS = 10.0
+
+
+def store_identity(sessions_db: Path) -> str:
+    """Which session store, as it is now: a re-recorded or replaced store reads as different."""
+    path = Path(sessions_db).resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path}|missing"
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def result_key(environment_fingerprint: str, session_ids: list[int], deterministic: bool,
+               store: str, seed: int | None) -> str:
+    """The one string a stored result must match to count as current."""
+    return json.dumps({"format": RESULT_FORMAT, "environment": environment_fingerprint,
+                       "sessions": sorted(set(int(s) for s in session_ids)),
+                       "deterministic": bool(deterministic),
+                       "seed": None if deterministic else seed, "store": store},
+                      sort_keys=True)
+
+
+def key_of(result: ValidationResult) -> str:
+    return result_key(result.environment_fingerprint, result.session_ids, result.deterministic,
+                      result.store_identity, result.seed)
+
+
+def cache_folders(cache_dir: Path) -> list[Path]:
+    """Where results may live, in the order they are written to."""
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return [Path(cache_dir) / "validation", user_cache / "kalshi-tui" / "validation"]
+
+
+def _read_entries(file: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}  # absent or damaged: nothing stored here counts
+    entries = payload.get("results") if isinstance(payload, dict) else None
+    return entries if isinstance(entries, dict) else {}
+
+
+def save_validation(result: ValidationResult, cache_dir: Path) -> tuple[Path | None, str | None]:
+    """Store a finished result; returns (file, None) or (None, why it could not be stored)."""
+    from filelock import FileLock, Timeout
+
+    problems: list[str] = []
+    for folder in cache_folders(cache_dir):
+        file = folder / f"{result.sha256}.json"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            # Two validations of one model may finish together; each keeps the other's entry.
+            with FileLock(str(file) + ".lock", timeout=LOCK_SECONDS):
+                entries = _read_entries(file)
+                entries[key_of(result)] = result.to_dict()
+                tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")
+                tmp.write_text(json.dumps({"sha256": result.sha256, "results": entries},
+                                          indent=1), encoding="utf-8")
+                os.replace(tmp, file)
+            return file, None
+        except (OSError, Timeout) as exc:
+            problems.append(f"{folder}: {getattr(exc, 'strerror', None) or exc}")
+    return None, "validation result not stored (" + "; ".join(problems) + ")"
+
+
+def find_validation(sha256: str, cache_dir: Path, key: str) -> ValidationResult | None:
+    """The stored result for exactly this key, newest first across the cache folders."""
+    found: list[ValidationResult] = []
+    for folder in cache_folders(cache_dir):
+        entry = _read_entries(folder / f"{sha256}.json").get(key)
+        if not isinstance(entry, dict):
+            continue
+        try:
+            result = ValidationResult.from_dict(entry)
+        except TypeError:
+            continue  # written by a version with other fields: not current
+        if result.sha256 == sha256 and key_of(result) == key:
+            found.append(result)
+    return max(found, key=lambda r: r.created_at) if found else None
+
+
+def load_validation(path: Path, sha256: str, config, session_ids: list[int] | None = None,
+                    *, deterministic: bool | None = None, seed: int | None = 0
+                    ) -> ValidationResult | None:
+    """The current stored result for this model and config, or None when absent or stale.
+
+    `path` is the model file (kept for callers' symmetry; results are keyed by `sha256`,
+    which the caller has from the catalog). Without `session_ids` the config's validation
+    sessions are meant. Never imports torch; "all" costs one small SQLite query.
+    """
+    del path  # results follow the content, not the file name
+    if session_ids is None:
+        session_ids = default_session_ids(config)
+        if session_ids is None:
+            return None
+    if deterministic is None:
+        deterministic = config.validation_deterministic
+    key = result_key(config.environment.fingerprint(), session_ids, deterministic,
+                     store_identity(config.sessions_db), seed)
+    return find_validation(sha256, config.cache_dir, key)
+
+
+def default_session_ids(config) -> list[int] | None:
+    """The config's validation sessions as ids; None when the store cannot say."""
+    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+
+    try:
+        with SessionStore(config.sessions_db) as store:
+            available = store.session_ids()
+        return parse_session_list(config.validation_sessions, available)
+    except (StoreError, ValueError):
+        return None
