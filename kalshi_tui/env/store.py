@@ -274,10 +274,15 @@ def _check_sequence(rows: list[tuple], where: str) -> None:
         previous = seq
 
 
-def parse_session_list(spec: str, available: list[int]) -> list[int]:
-    """Session ids from "5-10", "5,7,32", "5-7,32" or "all"; ValueError names an unknown one."""
+def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
+    """Session ids from "5-10", "5,7,32", "5-7,32" or "all"; ValueError names an unknown one.
+
+    `available=None` accepts any id (for generating new sessions).
+    """
     spec = str(spec).strip()
     if spec.lower() == "all":
+        if available is None:
+            raise ValueError("session list 'all' needs a store to list the sessions of")
         return sorted(available)
     chosen: list[int] = []
     for part in (p.strip() for p in spec.split(",")):
@@ -286,7 +291,7 @@ def parse_session_list(spec: str, available: list[int]) -> list[int]:
         try:
             if "-" in part:
                 low, high = (int(x) for x in part.split("-", 1))
-                if low > high:
+                if low > high or low < 0:
                     raise ValueError
                 ids = list(range(low, high + 1))
             else:
@@ -294,7 +299,7 @@ def parse_session_list(spec: str, available: list[int]) -> list[int]:
         except ValueError:
             raise ValueError(f"session list {spec!r}: {part!r} is not a number or a range a-b") from None
         for sid in ids:
-            if sid not in available:
+            if available is not None and sid not in available:
                 raise ValueError(f"session {sid} is not in the store "
                                  f"(available: {_ranges(sorted(available))})")
             if sid not in chosen:

@@ -1,0 +1,84 @@
+"""`kalshi-tui sessions`: the recorded sessions models train and validate on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+
+DEFAULT_GENERATE = "5-10,32"
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("sessions", parents=[common],
+                                   help="list or generate recorded order-book sessions")
+    actions = parser.add_subparsers(dest="sessions_action", metavar="ACTION")
+    lister = actions.add_parser("list", parents=[common],
+                                help="sessions in the store: markets, snapshots, deltas, time span")
+    lister.add_argument("--db", metavar="FILE",
+                        help="session store (default: paths.sessions_db, the bundled store)")
+    add_json_flag(lister)
+    lister.set_defaults(handler=list_sessions)
+    generator = actions.add_parser(
+        "generate", parents=[common],
+        help="write synthetic sessions (deterministic by seed) into a store")
+    generator.add_argument("--out", metavar="DB", required=True,
+                           help="store to create or add to; sessions with the same ids are replaced")
+    generator.add_argument("--sessions", default=DEFAULT_GENERATE, metavar="LIST",
+                           help=f"session ids, e.g. 5-10,32 (default: {DEFAULT_GENERATE})")
+    generator.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    generator.add_argument("--markets", type=int, metavar="M",
+                           help="markets per session (default: 5-7, chosen by the seed)")
+    add_json_flag(generator)
+    generator.set_defaults(handler=generate)
+    parser.set_defaults(handler=list_sessions, db=None, json=False)
+
+
+def _describe(infos) -> None:
+    print(f"{'session':>7}  {'markets':>7}  {'snapshots':>9}  {'deltas':>7}  time span (UTC)")
+    for info in infos:
+        span = f"{info.start or '?'} .. {info.end or '?'}"
+        print(f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  {span}")
+
+
+def list_sessions(args: argparse.Namespace) -> int:
+    from kalshi_tui.env.store import SessionStore, StoreError
+
+    path = Path(args.db) if getattr(args, "db", None) else config_from_args(args).sessions_db
+    try:
+        with SessionStore(path) as store:
+            infos = store.list_sessions()
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    if getattr(args, "json", False):
+        print_json({"store": str(path), "sessions": [i.to_dict() for i in infos]})
+    else:
+        print(f"store: {path}")
+        _describe(infos)
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from kalshi_tui.env.generator import generate_sessions
+    from kalshi_tui.env.store import StoreError, parse_session_list
+
+    try:
+        ids = parse_session_list(args.sessions, None)
+    except ValueError as exc:
+        raise CommandError(f"--sessions: {exc}", 2) from None
+    if args.markets is not None and not 1 <= args.markets <= 200:
+        raise CommandError("--markets: must be 1-200", 2)
+    out = Path(args.out)
+    try:
+        infos = generate_sessions(out, ids, seed=args.seed, markets=args.markets)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot write the session store: {exc.strerror or exc}") from None
+    if args.json:
+        print_json({"store": str(out), "seed": args.seed, "sessions": [i.to_dict() for i in infos]})
+    else:
+        print(f"wrote {len(infos)} session(s) to {out} (seed {args.seed})")
+        _describe(infos)
+    return 0
