@@ -1,0 +1,330 @@
+"""`status`, `promote`, `rollback`, `history`, `prune`: the pointer engine, headless.
+
+Exit codes: 0 ok, 1 error, 2 usage (no terminal to confirm on and no --yes), 3 refused by
+a guard rail, 4 stale revision, 5 lock timeout, 6 current model alarm (status).
+Without --yes a change shows its plan and asks; the change is then made only if the
+pointer is still at the revision shown and the model still has the sha256 shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kalshi_tui.cli import exit_codes
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+
+
+def register(subparsers, common) -> None:
+    epilog = exit_codes.epilog()
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    status = subparsers.add_parser(
+        "status", parents=[common], epilog=epilog, formatter_class=fmt,
+        help="the current model, its verdict, revision and last change (exit 6 on alarm)")
+    add_json_flag(status)
+    status.set_defaults(handler=status_command)
+
+    promote = subparsers.add_parser(
+        "promote", parents=[common], epilog=epilog, formatter_class=fmt,
+        help="make MODEL the model the trader loads (a new revision)")
+    promote.add_argument("model", metavar="MODEL",
+                         help="model file, path relative to the models folder, or a unique name fragment")
+    _change_options(promote)
+    promote.add_argument("--expect-sha256", metavar="HASH",
+                         help="refuse (exit 3) unless MODEL still has this sha256 (what `list` showed)")
+    promote.set_defaults(handler=promote_command)
+
+    rollback = subparsers.add_parser(
+        "rollback", parents=[common], epilog=epilog, formatter_class=fmt,
+        help="go back to an earlier revision's model (a new revision)")
+    rollback.add_argument("--to", type=int, metavar="REVISION", dest="to_revision",
+                          help="the revision to go back to (default: the newest earlier one "
+                               "whose model exists, is unchanged and is compatible)")
+    _change_options(rollback)
+    rollback.set_defaults(handler=rollback_command)
+
+    history = subparsers.add_parser("history", parents=[common], epilog=epilog, formatter_class=fmt,
+                                    help="the pointer's revisions, newest first")
+    history.add_argument("--limit", type=_positive, metavar="N", help="show only the newest N")
+    add_json_flag(history)
+    history.set_defaults(handler=history_command)
+
+    prune = subparsers.add_parser(
+        "prune", parents=[common], epilog=epilog, formatter_class=fmt,
+        help="remove old runs (dry run unless --execute); never the current model, recent "
+             "history's models, nor diagnostics of kept runs")
+    prune.add_argument("--keep", type=_non_negative, required=True, metavar="N",
+                       help="keep the N newest runs (plus every protected one)")
+    prune.add_argument("--execute", action="store_true", help="really remove (default: dry run)")
+    add_json_flag(prune)
+    prune.set_defaults(handler=prune_command)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _change_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reason", required=True, metavar="TEXT",
+                        help="why (recorded in the pointer and the journal)")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    parser.add_argument("--expect-revision", type=int, metavar="N",
+                        help="refuse (exit 4) unless the pointer is at revision N")
+    parser.add_argument("--force", action="store_true",
+                        help="allow an incompatible or unreadable model (recorded as forced)")
+    add_json_flag(parser)
+
+
+def _engine(args: argparse.Namespace):
+    from kalshi_tui.core.pointer import PointerEngine
+
+    return PointerEngine(config_from_args(args))
+
+
+def _errors(call):
+    """Run `call`, turning the engine's exceptions into one-line errors with their exit codes."""
+    from kalshi_tui.core.pointer import LockTimeout, PointerError, Refused, StaleRevision
+
+    try:
+        return call()
+    except Refused as exc:
+        raise CommandError(f"refused: {exc}", exit_codes.REFUSED) from None
+    except StaleRevision as exc:
+        raise CommandError(f"stale revision: {exc}", exit_codes.STALE_REVISION) from None
+    except LockTimeout as exc:
+        raise CommandError(f"lock timeout: {exc}", exit_codes.LOCK_TIMEOUT) from None
+    except PointerError as exc:
+        raise CommandError(str(exc), exit_codes.ERROR) from None
+    except OSError as exc:
+        from kalshi_tui.core.pointer.atomic import describe_os_error
+
+        raise CommandError(describe_os_error(exc), exit_codes.ERROR) from None
+
+
+# ---- status / history -------------------------------------------------------------------
+
+def status_command(args: argparse.Namespace) -> int:
+    status = _errors(lambda: _engine(args).status())
+    if args.json:
+        print_json(status.to_dict())
+    else:
+        print(render_status(status))
+    return exit_codes.ALARM if status.alarm else exit_codes.OK
+
+
+def history_command(args: argparse.Namespace) -> int:
+    records = _errors(lambda: _engine(args).history(args.limit))
+    if args.json:
+        print_json([r.to_dict() for r in records])
+    else:
+        print(render_history(records))
+    return exit_codes.OK
+
+
+# ---- promote / rollback -----------------------------------------------------------------
+
+def find_model(ref: str, config):
+    """The ModelRecord for MODEL: an existing file directly, else the catalog's lookup."""
+    from kalshi_tui.core.catalog import inspect_model
+
+    for candidate in (Path(ref).expanduser(), Path(config.models_dir) / ref):
+        if candidate.is_file():
+            return inspect_model(candidate.resolve(), config)
+    from kalshi_tui.core.catalog import scan_catalog
+
+    try:
+        return scan_catalog(config).find(ref)
+    except LookupError as exc:
+        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model",
+                           exit_codes.ERROR) from None
+
+
+def promote_command(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    record = _errors(lambda: find_model(args.model, engine.config))
+    plan = _errors(lambda: engine.plan_promote(
+        record, args.reason, expect_revision=args.expect_revision,
+        expect_sha256=args.expect_sha256, force=args.force))
+    return _confirm_and_run(args, plan, lambda: engine.promote(
+        record, args.reason, expect_revision=plan.revision_before,
+        expect_sha256=plan.to.sha256, force=args.force))
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    plan = _errors(lambda: engine.plan_rollback(
+        args.to_revision, reason=args.reason, expect_revision=args.expect_revision,
+        force=args.force))
+    return _confirm_and_run(args, plan, lambda: engine.rollback(
+        args.reason, to_revision=plan.target_revision, expect_revision=plan.revision_before,
+        force=args.force))
+
+
+def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
+    """Show the plan; ask unless --yes; run pinned to the revision and sha shown."""
+    if args.dry_run:
+        if args.json:
+            print_json({"dry_run": True, "plan": plan.to_dict()})
+        else:
+            print(render_plan(plan))
+            print("dry run: nothing changed")
+        return exit_codes.OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError(f"{plan.action} needs confirmation and there is no terminal to "
+                               "ask on: pass --yes (or --dry-run to see the plan)", exit_codes.USAGE)
+        print(render_plan(plan))
+        answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("cancelled: nothing changed")
+            return exit_codes.ERROR
+    result = _errors(run)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_result(result))
+    if result.hook is not None and not result.hook.ok:
+        print(f"kalshi-tui: warning: {result.hook.summary()}; the change stands", file=sys.stderr)
+    return exit_codes.OK
+
+
+# ---- prune --------------------------------------------------------------------------------
+
+def prune_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.core.pointer.prune import execute_prune, plan_prune
+
+    config = config_from_args(args)
+    if args.execute:
+        plan = _errors(lambda: execute_prune(config, args.keep))
+    else:
+        plan = _errors(lambda: plan_prune(config, args.keep))
+    if args.json:
+        print_json(plan.to_dict())
+    else:
+        print(render_prune(plan))
+    return exit_codes.OK
+
+
+# ---- text output --------------------------------------------------------------------------
+
+def _short(sha: str | None) -> str:
+    return sha[:12] if sha else "none recorded"
+
+
+def _pct(value, scale: float = 1.0) -> str:
+    return "-" if value is None else f"{value * scale:.1f}%"
+
+
+def render_status(status) -> str:
+    lines = [f"pointer:  {status.pointer_file} (revision {status.revision}, {status.relation})"]
+    if status.full_path is not None:
+        verdict = status.verdict or ("missing" if not status.model_exists else "?")
+        lines.append(f"model:    {status.full_path} [{verdict}]")
+        if status.resolved_path and status.resolved_path != status.full_path:
+            lines.append(f"          -> {status.resolved_path}")
+        lines.append(f"sha256:   {_short(status.current_sha256)} now, "
+                     f"{_short(status.recorded_sha256)} recorded")
+    if status.selected_reason:
+        lines.append(f"reason:   {status.selected_reason}")
+    if status.last_updated:
+        lines.append(f"updated:  {status.last_updated}")
+    change = status.last_change
+    if change is not None:
+        lines.append(f"last change: revision {change.revision} {change.action} by {change.who} "
+                     f"at {change.time}: {change.reason}")
+    for alarm in status.alarms:
+        lines.append(f"ALARM: {alarm}")
+    for note in status.notes:
+        lines.append(f"note: {note}")
+    if not status.alarms:
+        lines.append("ok: the trader will load a compatible, unchanged model")
+    return "\n".join(lines)
+
+
+def render_history(records) -> str:
+    if not records:
+        return "no history yet (the journal starts at the first promote or rollback)"
+    lines = [f"{'REV':>4}  {'TIME (UTC)':<20}  {'ACTION':<8}  {'WHO':<22}  MODEL / REASON"]
+    for r in records:
+        flags = " FORCED" if r.forced else ""
+        if r.target_revision is not None:
+            flags += f" (to revision {r.target_revision})"
+        when = (r.time or "?")[:19].replace("T", " ")
+        lines.append(f"{r.revision:>4}  {when:<20}  {r.action:<8}  {r.who[:22]:<22}  "
+                     f"{r.to.short()}{flags}")
+        lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  reason: {r.reason}")
+        for s in r.skipped:
+            lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  skipped revision {s.revision}: {s.reason}")
+    return "\n".join(lines)
+
+
+def render_plan(plan) -> str:
+    record = plan.record
+    lines = [f"{plan.action}: revision {plan.revision_before} -> {plan.revision_after}"
+             + (f" (rolling back to revision {plan.target_revision})" if plan.target_revision else "")]
+    lines.append(f"  from: {plan.from_.short()}")
+    lines.append(f"  to:   {plan.to.short()}  [{record.verdict}{', FORCED' if plan.forced else ''}]")
+    m = plan.key_metrics()
+    facts = [str(m.get("algorithm") or "?"), f"{m.get('n_actions', '?')} actions"]
+    if "num_timesteps" in m:
+        facts.append(f"{m['num_timesteps']:,} timesteps")
+    if "episodes" in m:
+        facts.append(f"{m['episodes']:,} episodes")
+    if "win_rate" in m:
+        facts.append(f"win rate {_pct(m['win_rate'], 100)}")
+    if "trading_pct" in m:
+        facts.append(f"trading {_pct(m['trading_pct'])}")
+    if "entropy" in m:
+        facts.append(f"entropy {m['entropy']:.3f}")
+    lines.append("  " + ", ".join(facts))
+    lines.append(f"  reason: {plan.reason}")
+    if plan.adopt:
+        lines.append(f"  first records the pointer as found as revision {plan.revision_before + 1} (adopt)")
+    for s in plan.skipped:
+        lines.append(f"  skipped revision {s.revision}: {s.reason}")
+    for w in plan.warnings:
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines)
+
+
+def render_result(result) -> str:
+    plan = result.plan
+    lines = []
+    if result.rolled_forward is not None:
+        lines.append(f"first finished revision {result.rolled_forward}, left half-done by a crashed writer")
+    if result.adopted_revision is not None:
+        lines.append(f"recorded the hand-written pointer as revision {result.adopted_revision} (adopt)")
+    verb = "promoted" if plan.action == "promote" else f"rolled back to revision {plan.target_revision}:"
+    lines.append(f"{verb} {plan.to.path}: now revision {result.revision} "
+                 f"(was {plan.revision_before}){' FORCED' if plan.forced else ''}")
+    if result.hook is not None:
+        lines.append(result.hook.summary())
+    return "\n".join(lines)
+
+
+def render_prune(plan) -> str:
+    mode = "removed" if plan.executed else "would remove"
+    lines = [f"{mode} {len(plan.removed)} run(s), {plan.bytes_freed / 1e6:.1f} MB; "
+             f"keeping {len(plan.kept)}"]
+    for unit in plan.removed:
+        lines.append(f"  {mode}: {unit.key} ({unit.size_bytes / 1e6:.1f} MB)")
+    for unit in plan.kept:
+        lines.append(f"  keep: {unit.key} ({'; '.join(unit.kept_because)})")
+    if plan.executed:
+        lines.append(f"log: {plan.log_file}")
+    else:
+        lines.append("dry run: pass --execute to remove")
+    return "\n".join(lines)
