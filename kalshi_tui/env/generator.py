@@ -51,14 +51,13 @@ def _ticker(rng: np.random.Generator, session_id: int, used: set[str]) -> str:
 class _Market:
     """One market's hidden state and the book a recorder saw, evolved tick by tick."""
 
-    def __init__(self, rng: np.random.Generator, settle: bool, horizon: int):
+    def __init__(self, rng: np.random.Generator, settle: bool):
         self.rng = rng
         self.fair = float(rng.uniform(12, 88))
         self.anchor = self.fair
         self.trend = 0.0
         self.regime = 1
         self.depth = float(rng.uniform(0.5, 2.0))
-        self.horizon = horizon
         self.settle_to = (100.0 if rng.random() < self.fair / 100 else 0.0) if settle else None
         self.yes: dict[int, int] = {}
         self.no: dict[int, int] = {}
@@ -74,12 +73,14 @@ class _Market:
         if rng.random() < 0.03:
             self.regime = int(rng.choice(3, p=(0.35, 0.45, 0.2)))
         self.depth = float(np.clip(self.depth * np.exp(rng.normal(0, 0.05)), 0.3, 3.0))
-        pull = 0.02 * (self.anchor - self.fair)
+        if self.settle_to is not None and progress > 0.75:
+            # The outcome becomes known: the price runs to where it settles.
+            self.anchor, self.trend = self.settle_to, 0.0
+            pull = 0.06 * (self.anchor - self.fair)
+        else:
+            pull = 0.02 * (self.anchor - self.fair)
         jump = rng.normal(0, 6) if rng.random() < 0.004 else 0.0
         self.fair += self.trend + pull + rng.normal(0, 0.6) + jump
-        if self.settle_to is not None and progress > 0.8:
-            # The outcome becomes known: the price runs to where it settles.
-            self.fair += (self.settle_to - self.fair) * 0.04
         self.fair = float(np.clip(self.fair, 0.5, 99.5))
 
     def target_quotes(self) -> tuple[int, int]:
@@ -129,7 +130,7 @@ class _Market:
 
 def _market_events(rng, settle: bool, steps: int, start_ms: int, span_ms: int):
     """Snapshot and delta events of one market: (time_ms, kind, payload), in time order."""
-    market = _Market(rng, settle, steps)
+    market = _Market(rng, settle)
     # Warm the book up so the first snapshot already has depth.
     for _ in range(6):
         market.tick()
