@@ -88,7 +88,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     ValidationCancelled or ModelChanged; stores only a finished, unchanged-model result.
     """
     from kalshi_tui.env.simulator import BatchSimulator
-    from kalshi_tui.eval.policy_runner import distribution_entropy, sample_actions
+    from kalshi_tui.eval.policy_runner import single_threaded_torch
     from kalshi_tui.eval.safe_load import load_policy_safely
 
     path = Path(path)
@@ -105,36 +105,10 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     tapes, skips = load_session_tapes(config, session_ids)
     sim = BatchSimulator(tapes, env.layout, observation_low=env.observation_low,
                          observation_high=env.observation_high)
+    with single_threaded_torch():
+        histogram, entropy_sum, drawdown = _run_batch(sim, policy, deterministic, seed,
+                                                      progress, cancel, path)
     n_actions = policy.n_actions
-    rng = np.random.default_rng(seed)
-    histogram = np.zeros(n_actions, np.int64)
-    entropy_sum = 0.0
-    obs = sim.reset()
-    peak = sim.values().copy()
-    drawdown = np.zeros(sim.n)
-    total_steps = int(np.maximum(sim.lengths - 1, 0).sum())
-    done_steps = 0
-    iteration = 0
-    actions = np.zeros(sim.n, np.int64)
-    while not sim.all_done:
-        if cancel is not None and cancel.is_set():
-            raise ValidationCancelled(f"{path}: validation cancelled; nothing stored")
-        live = np.flatnonzero(~sim.done)
-        out = policy.forward(obs[live])
-        chosen = out.greedy_actions if deterministic else sample_actions(out.probabilities, rng)
-        actions[:] = 0
-        actions[live] = chosen
-        histogram += np.bincount(chosen, minlength=n_actions)
-        entropy_sum += float(distribution_entropy(out.probabilities).sum())
-        obs, _rewards, _ended = sim.step(actions)
-        values = sim.values()
-        peak[live] = np.maximum(peak[live], values[live])
-        drawdown[live] = np.maximum(drawdown[live], peak[live] - values[live])
-        done_steps += len(live)
-        iteration += 1
-        if progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
-            progress(done_steps, total_steps)
-
     if file_sha256(path) != sha_before:
         raise ModelChanged(f"{path}: the model file changed during validation; "
                            "result discarded, nothing stored")
@@ -166,6 +140,44 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         if on_stored is not None:
             on_stored(*stored)
     return result
+
+
+def _run_batch(sim, policy, deterministic: bool, seed: int,
+               progress: Callable[[int, int], None] | None,
+               cancel: threading.Event | None, path: Path):
+    """Step every market to its end: (action histogram, summed policy entropy, drawdowns)."""
+    from kalshi_tui.eval.policy_runner import distribution_entropy, sample_actions
+
+    n_actions = policy.n_actions
+    rng = np.random.default_rng(seed)
+    histogram = np.zeros(n_actions, np.int64)
+    entropy_sum = 0.0
+    obs = sim.reset()
+    peak = sim.values().copy()
+    drawdown = np.zeros(sim.n)
+    total_steps = int(np.maximum(sim.lengths - 1, 0).sum())
+    done_steps = 0
+    iteration = 0
+    actions = np.zeros(sim.n, np.int64)
+    while not sim.all_done:
+        if cancel is not None and cancel.is_set():
+            raise ValidationCancelled(f"{path}: validation cancelled; nothing stored")
+        live = np.flatnonzero(~sim.done)
+        out = policy.forward(obs[live])
+        chosen = out.greedy_actions if deterministic else sample_actions(out.probabilities, rng)
+        actions[:] = 0
+        actions[live] = chosen
+        histogram += np.bincount(chosen, minlength=n_actions)
+        entropy_sum += float(distribution_entropy(out.probabilities).sum())
+        obs, _rewards, _ended = sim.step(actions)
+        values = sim.values()
+        peak[live] = np.maximum(peak[live], values[live])
+        drawdown[live] = np.maximum(drawdown[live], peak[live] - values[live])
+        done_steps += len(live)
+        iteration += 1
+        if progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
+            progress(done_steps, total_steps)
+    return histogram, entropy_sum, drawdown
 
 
 __all__ = ["validate_model", "ValidationError", "ValidationCancelled", "ModelChanged",

@@ -26,7 +26,7 @@ def fit_problems(path: Path, spec: PolicySpec, env: EnvironmentSpec) -> list[str
             problems.append(
                 f"{path}: UNUSABLE: legacy {spec.n_actions}-action model in the "
                 f"{env.n_actions}-action environment: it would silently emit only actions "
-                f"0-{spec.n_actions - 1} ({_labels(env, spec.n_actions)})")
+                f"0-{spec.n_actions - 1}, which here mean {_labels(env, spec.n_actions)}")
         else:
             problems.append(
                 f"{path}: UNUSABLE: {spec.n_actions}-action model in the "

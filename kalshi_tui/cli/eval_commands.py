@@ -1,0 +1,181 @@
+"""`kalshi-tui smoke` and `kalshi-tui validate`: run a model, safely, before it trades.
+
+Both load the policy without unpickling anything (kalshi_tui.eval.safe_load); torch and
+stable-baselines3 are imported only inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+from kalshi_tui.cli import exit_codes
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+
+FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
+            "allowlist, a damaged zip), does not fit the environment (a legacy 5-action "
+            "model in the 21-action environment is UNUSABLE)")
+
+
+def register(subparsers, common) -> None:
+    smoke = subparsers.add_parser(
+        "smoke", parents=[common],
+        help="load a model safely and let it trade a few real markets: spaces, actions, latency",
+        description="Load MODEL without unpickling, check its spaces against the configured "
+        "environment, let it trade a few recorded markets and check every action is in "
+        f"range; report load time and predict latency. Exit 0 when fine; {FAILURES}, or "
+        "plays an action the environment does not have.")
+    smoke.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
+    add_json_flag(smoke)
+    smoke.set_defaults(handler=smoke_command)
+
+    validate = subparsers.add_parser(
+        "validate", parents=[common],
+        help="run a model over every market of recorded sessions: action histogram, P&L",
+        description="Run MODEL over every market of the chosen sessions, all markets at "
+        "once, and report its per-action histogram, hold and trading share, entropies, "
+        "win rate, P&L, drawdown, fills and fees. The result is stored, keyed by the "
+        "model's sha256, the environment config, the sessions and the session store, so "
+        f"the TUI shows it later and never shows a stale one. {FAILURES}, names a session "
+        "that is not in the store or has no market, or changes while it runs.")
+    validate.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
+    validate.add_argument("--sessions", metavar="LIST",
+                          help='"5-10", "5,7,32" or "all" (default: validation.sessions)')
+    mode = validate.add_mutually_exclusive_group()
+    mode.add_argument("--deterministic", dest="deterministic", action="store_true", default=None,
+                      help="play the most likely action (default: validation.deterministic)")
+    mode.add_argument("--stochastic", dest="deterministic", action="store_false",
+                      help="sample actions from the policy's distribution (seeded)")
+    validate.add_argument("--seed", type=int, default=0,
+                          help="sampling seed of a stochastic run (default: 0)")
+    validate.add_argument("--reuse", action="store_true",
+                          help="show the stored result when it is current instead of running")
+    validate.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_json_flag(validate)
+    validate.set_defaults(handler=validate_command)
+
+
+def resolve_model(ref: str, config) -> Path:
+    """MODEL as a path: an existing file directly, else the catalog's lookup by name."""
+    for candidate in (Path(ref).expanduser(), Path(config.models_dir) / ref):
+        if candidate.is_file():
+            return candidate.resolve()
+    try:
+        from kalshi_tui.core.catalog import scan_catalog
+    except ImportError:
+        raise CommandError(f"{ref}: no such model file") from None
+    try:
+        return Path(scan_catalog(config).find(ref).abs_path)
+    except LookupError as exc:
+        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model") from None
+
+
+def smoke_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.eval.smoke import smoke_test
+
+    config = config_from_args(args)
+    result = smoke_test(resolve_model(args.model, config), config)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(f"model       {result.path}")
+        if result.algorithm:
+            print(f"policy      {result.algorithm} {result.policy_class}, "
+                  f"{result.n_actions} actions, observations {result.obs_shape}")
+        if result.load_seconds is not None:
+            print(f"load        {result.load_seconds:.3f} s (safe: nothing unpickled)")
+        if result.predict_latency_ms is not None:
+            print(f"predict     {result.predict_latency_ms:.3f} ms for 1 observation, "
+                  f"{result.batch_latency_ms:.3f} ms for {result.batch_size}")
+        if result.steps_run:
+            print(f"traded      {result.steps_run} steps on {len(result.markets_run)} markets, "
+                  "every action in range")
+            print("actions     " + ", ".join(f"{k} {v}" for k, v in result.actions_seen.items()))
+        print(f"smoke       {'OK' if result.ok else 'FAILED'}")
+    for problem in result.problems:
+        print(f"kalshi-tui: {problem}", file=sys.stderr)
+    return exit_codes.OK if result.ok else exit_codes.ERROR
+
+
+def _session_ids(spec: str, config) -> list[int]:
+    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+
+    try:
+        with SessionStore(config.sessions_db) as store:
+            available = store.session_ids()
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        return parse_session_list(spec, available)
+    except ValueError as exc:
+        raise CommandError(f"{config.sessions_db}: {exc}", exit_codes.USAGE
+                           if "not a number" in str(exc) else exit_codes.ERROR) from None
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, label: str, stream=sys.stderr):
+        self.label, self.stream, self.last = label, stream, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        self.stream.write(f"\r{self.label} [{bar:<30}] {share * 100:5.1f} % {done}/{total} steps")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\033[K")
+        self.stream.flush()
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.eval.batched import ValidationError, validate_model
+    from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
+    from kalshi_tui.eval.results_cache import load_validation
+    from kalshi_tui.eval.safe_load import PolicyLoadError
+
+    config = config_from_args(args)
+    path = resolve_model(args.model, config)
+    session_ids = _session_ids(args.sessions or config.validation_sessions, config)
+    deterministic = config.validation_deterministic if args.deterministic is None else args.deterministic
+    result, stored_at, note = None, None, None
+    if args.reuse:
+        try:
+            result = load_validation(path, file_sha256(path), config, session_ids,
+                                     deterministic=deterministic, seed=args.seed)
+        except OSError as exc:
+            raise CommandError(f"{path}: cannot read model file ({exc.strerror})") from None
+        note = "stored result (current for this model, environment and sessions)" if result else None
+    if result is None:
+        bar = ProgressBar(Path(path).name) if sys.stderr.isatty() and not args.no_progress else None
+        stored: list = []
+        try:
+            result = validate_model(path, config, session_ids, deterministic=deterministic,
+                                    progress=bar, cancel=threading.Event(), seed=args.seed,
+                                    on_stored=lambda file, why: stored.extend([file, why]))
+        except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        stored_at, note = stored if stored else (None, None)
+    if args.json:
+        print_json({**result.to_dict(), "stored_at": str(stored_at) if stored_at else None,
+                    "note": note})
+        return exit_codes.OK
+    print("\n".join(result.summary_lines()))
+    print()
+    print("\n".join(result.histogram_lines()))
+    if stored_at:
+        print(f"\nstored      {stored_at}")
+    if note and not stored_at:
+        print(f"\nkalshi-tui: {note}", file=sys.stderr if "not stored" in note else sys.stdout)
+    return exit_codes.OK
