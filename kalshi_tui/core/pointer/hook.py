@@ -27,10 +27,11 @@ def hook_log_path_for(pointer: Path) -> Path:
 
 
 def run_hook(command: str, *, pointer: Path, model_path: str, revision: int, action: str,
-             cwd: Path, timeout: float = HOOK_TIMEOUT_SECONDS) -> HookResult | None:
+             cwd: Path, timeout: float | None = None) -> HookResult | None:
     """Run `command` with the new model in its environment; None when no hook is configured."""
     if not command.strip():
         return None
+    timeout = HOOK_TIMEOUT_SECONDS if timeout is None else timeout
     env = dict(os.environ)
     env.update(KALSHI_TUI_MODEL_PATH=model_path, KALSHI_TUI_REVISION=str(revision),
                KALSHI_TUI_ACTION=action, KALSHI_TUI_POINTER=str(pointer))

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import shutil
+
+import tomlkit
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +51,9 @@ class Workspace:
 
 
 def write_config(path: Path, **pointer_settings) -> None:
-    lines = ["[paths]", 'models_dir = "trained_models"', "", "[pointer]",
-             "lock_timeout_seconds = 5"]
-    for key, value in pointer_settings.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"'))
-    path.write_text("\n".join(lines) + "\n")
+    doc = {"paths": {"models_dir": "trained_models"},
+           "pointer": {"lock_timeout_seconds": 5, **pointer_settings}}
+    path.write_text(tomlkit.dumps(doc))
 
 
 def make_workspace(root: Path, zoo: dict[str, Path]) -> Workspace:
