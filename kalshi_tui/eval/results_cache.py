@@ -16,6 +16,7 @@ simply not found. Cheap to read: JSON and a stat, no torch, no environment.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -128,11 +129,20 @@ def load_validation(path: Path, sha256: str, config, session_ids: list[int] | No
 
 def default_session_ids(config) -> list[int] | None:
     """The config's validation sessions as ids; None when the store cannot say."""
+    ids = _session_ids_of(store_identity(config.sessions_db), str(config.sessions_db),
+                          config.validation_sessions)
+    return list(ids) if ids is not None else None
+
+
+@functools.lru_cache(maxsize=32)
+def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
+    """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
+    del identity  # part of the cache key only: a changed store is asked again
     from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
 
     try:
-        with SessionStore(config.sessions_db) as store:
+        with SessionStore(Path(sessions_db)) as store:
             available = store.session_ids()
-        return parse_session_list(config.validation_sessions, available)
+        return tuple(parse_session_list(spec, available))
     except (StoreError, ValueError):
         return None
