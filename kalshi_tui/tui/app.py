@@ -1,0 +1,462 @@
+"""The kalshi-tui App: wiring only. Widgets show data, workers do the work, handlers own state.
+
+Every key maps to an action here; every action either opens a dialog or starts a worker
+(workers.py); every worker answers with a message (messages.py) whose `@on` handler below
+updates the state and the widgets. Nothing in this module reads a model file or writes
+the pointer itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, TabbedContent, TabPane
+
+from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
+from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.backend import Backend, PointerView
+from kalshi_tui.tui.commands import OperatorCommands
+from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
+from kalshi_tui.tui.dialogs.progress import ValidationDialog
+from kalshi_tui.tui.logfile import open_log
+from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed, PointerChanged,
+                                     PointerRead, PromotePlanned, PromoteRefused, RollbackPlanned,
+                                     SmokeTested, ValidationFinished, ValidationProgressed,
+                                     ValidationsLoaded)
+from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
+from kalshi_tui.tui.screens.compare import CompareScreen
+from kalshi_tui.tui.screens.help import HelpScreen
+from kalshi_tui.tui.screens.history import HistoryScreen
+from kalshi_tui.tui.widgets.model_list import SORTABLE, ModelList
+from kalshi_tui.tui.widgets.panes import PaneContext, RecordPane
+from kalshi_tui.tui.widgets.status_header import StatusHeader
+from kalshi_tui.tui.workers import WorkersMixin
+
+log = logging.getLogger("kalshi_tui.tui")
+
+# Actions that change the pointer: hidden and refused with --read-only.
+CHANGING_ACTIONS = {"promote", "rollback", "rollback_selected"}
+
+
+class KalshiTuiApp(WorkersMixin, App):
+    """The operator's screen over one models folder and its pointer."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kalshi-tui"
+    COMMANDS = App.COMMANDS | {OperatorCommands}
+    BINDINGS = [
+        Binding("P", "promote", "Promote", id="promote",
+                tooltip="Make the selected model the one that trades (asks first)"),
+        Binding("R", "rollback", "Roll back", id="rollback",
+                tooltip="Go back to the newest earlier valid revision (asks first)"),
+        Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
+        Binding("V", "validate", "Validate", id="validate",
+                tooltip="Run the selected model on the configured sessions"),
+        Binding("T", "smoke", "Smoke test", id="smoke", tooltip="Load safely and run inference"),
+        Binding("C", "compare", "Compare", id="compare", tooltip="Two marked models side by side"),
+        Binding("space,m", "mark", "Mark", id="mark", show=False,
+                tooltip="Mark the selected model for compare"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
+        Binding("c", "compatible_only", "Compatible only", id="compatible_only", show=False,
+                tooltip="Show only models that fit the environment"),
+        Binding("s", "sort_next", "Sort", id="sort", show=False, tooltip="Sort by the next column"),
+        Binding("S", "sort_reverse", "Reverse sort", id="sort_reverse", show=False),
+        Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False),
+        Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False),
+        Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh", tooltip="Rescan models and pointer"),
+        Binding("colon", "command_palette", "Commands", id="palette", show=False),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys for this screen"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, config: Config, *, read_only: bool = False, clock: fmt.Clock = fmt.utc_now,
+                 log_path: Path | None = None, poll: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.read_only = read_only
+        self.clock = clock
+        self.backend = Backend(config)
+        self.log_path = open_log(config, log_path)
+        self.poll_enabled = poll
+        self.records: list[ModelRecord] = []
+        self.badges: dict[str, str] = {}
+        self.validations: dict = {}
+        self.smoke_results: dict = {}
+        self.pointer: PointerView | None = None
+        self.signature = None
+        self._validation_cancel: threading.Event | None = None
+        self._validation_dialog: ValidationDialog | None = None
+
+    # -- layout ------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield ModelList(id="models")
+        yield Input(placeholder="filter: name, path or badge (enter keeps it, esc clears)",
+                    id="filter")
+        with Horizontal(id="details"):
+            with VerticalScroll(id="left"):
+                yield RecordPane("compatibility", id="pane-compatibility")
+                yield RecordPane("readiness", id="pane-readiness")
+            with TabbedContent(id="tabs", initial="metrics"):
+                with TabPane("Metrics 1", id="metrics"):
+                    yield VerticalScroll(RecordPane("metrics", id="pane-metrics"))
+                with TabPane("Histogram 2", id="histogram"):
+                    yield VerticalScroll(RecordPane("histogram", id="pane-histogram"))
+                with TabPane("Provenance 3", id="provenance"):
+                    yield VerticalScroll(RecordPane("provenance", id="pane-provenance"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.read_only:
+            self.sub_title = "READ-ONLY"
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self.query_one("#filter", Input).display = False
+        self.query_one(ModelList).focus()
+        self._show_header()
+        log.info("started on %s (read-only: %s)", self.config.models_dir, self.read_only)
+        self.scan_models()
+        if self.poll_enabled:
+            self.set_interval(min(max(self.config.refresh_seconds, 0.2), 2.0), self._tick)
+
+    def _tick(self) -> None:
+        # Nothing moves under an open dialog: the operator confirms what they saw.
+        if isinstance(self.screen, ModalScreen) or self.signature is None:
+            return
+        self.poll_changes(self.signature)
+
+    # -- state from workers ------------------------------------------------------------
+    @on(ModelsScanned)
+    def _models_scanned(self, message: ModelsScanned) -> None:
+        self.records, self.badges, self.signature = message.records, message.badges, message.signature
+        self.query_one(ModelList).set_models(message.records, message.badges,
+                                             set(self.validations), self._current_path())
+        self._show_header()
+
+    @on(ValidationsLoaded)
+    def _validations_loaded(self, message: ValidationsLoaded) -> None:
+        self.validations = dict(message.validations)
+        models = self.query_one(ModelList)
+        models.validated = set(self.validations)
+        models.set_view()
+        self._show_panes()
+
+    @on(PointerRead)
+    def _pointer_read(self, message: PointerRead) -> None:
+        self._set_pointer(message.pointer)
+
+    @on(PointerChanged)
+    def _pointer_changed(self, message: PointerChanged) -> None:
+        self._set_pointer(message.pointer)
+        self.notify(message.summary, title="Pointer changed", timeout=8)
+        self.scan_models()
+
+    def _set_pointer(self, pointer: PointerView) -> None:
+        changed = self.pointer is None or pointer.revision != self.pointer.revision
+        self.pointer = pointer
+        self.query_one(ModelList).set_current(pointer.model_path)
+        self._show_header()
+        self._show_panes()
+        if changed and isinstance(self.screen, HistoryScreen):
+            self.read_history()
+
+    @on(OperationFailed)
+    def _operation_failed(self, message: OperationFailed) -> None:
+        self.notify(Text(message.message).markup, title=f"{message.what.capitalize()} failed",
+                    severity=message.severity, timeout=12)
+
+    @on(ModelList.Highlighted)
+    def _highlighted(self, message: ModelList.Highlighted) -> None:
+        self._show_panes()
+
+    def _current_path(self) -> str | None:
+        return self.pointer.model_path if self.pointer else None
+
+    def _show_header(self) -> None:
+        compatible = sum(1 for r in self.records if r.verdict == COMPATIBLE)
+        self.query_one(StatusHeader).show(
+            self.pointer, read_only=self.read_only, now=self.clock(), model_count=len(self.records),
+            compatible_count=compatible, models_dir=self.config.models_dir.name + "/")
+
+    def pane_context(self, record: ModelRecord | None) -> PaneContext:
+        path = record.path if record else None
+        return PaneContext(record=record, environment=self.config.environment,
+                           badge=self.badges.get(path, "") if path else "",
+                           validation=self.validations.get(path), smoke=self.smoke_results.get(path),
+                           is_current=bool(path and path == self._current_path()), now=self.clock())
+
+    def _show_panes(self) -> None:
+        ctx = self.pane_context(self.selected_record)
+        for pane in self.query(RecordPane):
+            pane.show(ctx)
+
+    @property
+    def selected_record(self) -> ModelRecord | None:
+        return self.query_one(ModelList).highlighted
+
+    # -- read-only guard ---------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.read_only and action in CHANGING_ACTIONS:
+            return None  # hidden from the footer, the help and the palette
+        return True
+
+    def _refuse_read_only(self, what: str) -> bool:
+        if self.read_only:
+            log.info("%s refused: read-only", what)
+            self.notify(f"Read-only: {what} is disabled (started with --read-only)",
+                        severity="warning")
+        return self.read_only
+
+    # -- promote -----------------------------------------------------------------------
+    def action_promote(self) -> None:
+        record = self.selected_record
+        if self._refuse_read_only("promote") or record is None:
+            return
+        # The revision this screen shows is the one the change must still find on disk.
+        self._shown_revision = self.pointer.revision if self.pointer else None
+        self.plan_promote(record, self._shown_revision)
+
+    @on(PromotePlanned)
+    def _promote_planned(self, message: PromotePlanned) -> None:
+        record = message.record
+        body = promote_body(message.plan, self.pointer, self.badges.get(record.path, ""),
+                            self.validations.get(record.path))
+        dialog = ReasonDialog(f"Promote {record.name}?", body, confirm_label="Promote",
+                              dialog_id="promote-dialog")
+        self.push_screen(dialog, lambda reason: reason and self.do_promote(
+            record, reason, self._shown_revision, False))
+
+    @on(PromoteRefused)
+    def _promote_refused(self, message: PromoteRefused) -> None:
+        record = message.record
+        body = refused_body(message.message, record, self.badges.get(record.path, ""))
+        can_force = message.forceable and not self.read_only
+
+        def after(force: bool | None) -> None:
+            if force:
+                self._ask_force(record)
+
+        self.push_screen(RefusedDialog(f"Promote of {record.name} refused", body,
+                                       can_force=can_force), after)
+
+    def _ask_force(self, record: ModelRecord) -> None:
+        body = refused_body("Forcing puts a model the environment does not fit in front of the "
+                            "trader. The journal and the pointer record it as FORCED.",
+                            record, self.badges.get(record.path, ""))
+        dialog = ReasonDialog(f"FORCE promote {record.name}?", body, confirm_label="Force promote",
+                              require_word=FORCE_WORD, dialog_id="force-dialog",
+                              confirm_variant="error")
+        self.push_screen(dialog, lambda reason: reason and self.do_promote(
+            record, reason, self._shown_revision, True))
+
+    # -- rollback ----------------------------------------------------------------------
+    def action_rollback(self) -> None:
+        self.request_rollback(None)
+
+    def request_rollback(self, to_revision: int | None) -> None:
+        """Plan a rollback (to the default target or a chosen revision) and ask to confirm."""
+        if self._refuse_read_only("rollback"):
+            return
+        self._shown_revision = self.pointer.revision if self.pointer else None
+        self.plan_rollback(to_revision)
+
+    @on(RollbackPlanned)
+    def _rollback_planned(self, message: RollbackPlanned) -> None:
+        plan = message.plan
+        dialog = ReasonDialog(f"Roll back to revision {plan.target_revision}?",
+                              rollback_body(plan, self.pointer), confirm_label="Roll back",
+                              dialog_id="rollback-dialog")
+        self.push_screen(dialog, lambda reason: reason and self.do_rollback(
+            reason, plan.target_revision, self._shown_revision))
+
+    # -- history, compare, help --------------------------------------------------------
+    def action_history(self) -> None:
+        self.read_history()
+
+    @on(HistoryRead)
+    def _history_read(self, message: HistoryRead) -> None:
+        if isinstance(self.screen, HistoryScreen):
+            self.screen.now = self.clock()
+            self.screen.show_records(message.records)
+        else:
+            self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only))
+
+    def action_compare(self) -> None:
+        models = self.query_one(ModelList)
+        paths = list(models.marked)
+        if len(paths) < 2 and models.highlighted and models.highlighted.path not in paths:
+            paths.append(models.highlighted.path)
+        if len(paths) < 2:
+            self.notify("Mark two models with space (or m) to compare them", severity="warning")
+            return
+        by_path = {r.path: r for r in self.records}
+        left, right = by_path.get(paths[0]), by_path.get(paths[1])
+        if left is None or right is None:
+            self.notify("A marked model is gone; mark again", severity="warning")
+            return
+        self.push_screen(CompareScreen(left, right, self.badges, self.validations,
+                                       self.config.environment))
+
+    def action_mark(self) -> None:
+        marked = self.query_one(ModelList).toggle_mark()
+        self.notify(f"{len(marked)} of 2 marked for compare (C)", timeout=3)
+
+    def action_help(self) -> None:
+        titles = {HistoryScreen: "history", CompareScreen: "compare"}
+        self.push_screen(HelpScreen(self.screen, titles.get(type(self.screen), "models")))
+
+    # -- validation and smoke ----------------------------------------------------------
+    def action_validate(self) -> None:
+        record = self.selected_record
+        if record is None:
+            return
+        if self._validation_cancel is not None:
+            self.notify("A validation is already running", severity="warning")
+            return
+        self._validation_cancel = threading.Event()
+        self._validation_dialog = ValidationDialog(record.name, self.config.validation_sessions)
+        self.push_screen(self._validation_dialog)
+        self.run_validation(record, self._validation_cancel)
+
+    def cancel_validation(self) -> None:
+        if self._validation_cancel is not None:
+            self._validation_cancel.set()
+            if self._validation_dialog is not None:
+                self._validation_dialog.show_cancelling()
+
+    @on(ValidationProgressed)
+    def _validation_progressed(self, message: ValidationProgressed) -> None:
+        if self._validation_dialog is not None and self._validation_dialog.is_attached:
+            self._validation_dialog.show_progress(message.done, message.total)
+
+    @on(ValidationFinished)
+    def _validation_finished(self, message: ValidationFinished) -> None:
+        self._validation_cancel = None
+        if self._validation_dialog is not None and self.screen is self._validation_dialog:
+            self._validation_dialog.dismiss(None)
+        self._validation_dialog = None
+        if message.cancelled:
+            self.notify("Validation cancelled; nothing was stored", severity="warning")
+        elif message.error:
+            self.notify(Text(message.error).markup, title="Validation failed", severity="error",
+                        timeout=12)
+        else:
+            self.validations[message.path] = message.result
+            models = self.query_one(ModelList)
+            models.validated = set(self.validations)
+            models.set_view()
+            self.notify(f"Validated: win rate {fmt.fmt_pct(message.result.win_rate, fraction=True)} "
+                        f"over {message.result.episodes:,} episodes", title="Validation done")
+            self._show_panes()
+
+    def action_smoke(self) -> None:
+        record = self.selected_record
+        if record is not None:
+            self.notify(Text(f"Smoke-testing {record.name}…").markup, timeout=3)
+            self.run_smoke(record)
+
+    @on(SmokeTested)
+    def _smoke_tested(self, message: SmokeTested) -> None:
+        if message.error:
+            self.notify(Text(message.error).markup, title="Smoke test failed", severity="error")
+            return
+        self.smoke_results[message.path] = message.result
+        result = message.result
+        if result.ok:
+            self.notify(f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
+                        title="Smoke test passed")
+        else:
+            self.notify(Text("; ".join(result.problems)).markup, title="Smoke test: unusable",
+                        severity="error", timeout=12)
+        self._show_panes()
+
+    # -- list view: filter, sort, tabs, refresh ------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ModelList).set_view(filter_text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(box.value)
+        self.query_one(ModelList).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(ModelList).set_view(filter_text="")
+            self.query_one(ModelList).focus()
+
+    def action_compatible_only(self) -> None:
+        models = self.query_one(ModelList)
+        models.set_view(compatible_only=not models.compatible_only)
+        self.notify("Showing compatible models only" if models.compatible_only else "Showing all models",
+                    timeout=3)
+
+    def action_sort_next(self) -> None:
+        models = self.query_one(ModelList)
+        key = SORTABLE[(SORTABLE.index(models.sort_key) + 1) % len(SORTABLE)]
+        models.set_view(sort_key=key)
+
+    def action_sort_reverse(self) -> None:
+        models = self.query_one(ModelList)
+        models.set_view(sort_reverse=not models.sort_reverse)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_refresh(self) -> None:
+        self.notify("Refreshing…", timeout=2)
+        self.scan_models()
+
+    def select_model(self, path: str) -> None:
+        self.action_clear_filter()
+        self.query_one(ModelList).select_path(path)
+
+    # -- command palette ---------------------------------------------------------------
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) for every action that applies here and now."""
+        if isinstance(self.screen, HistoryScreen):
+            items = [("Roll back to the selected revision", "asks first", "screen.rollback_selected"),
+                     ("Back to models", "", "app.pop_screen")]
+            return [i for i in items if not (self.read_only and "rollback" in i[2])]
+        record = self.selected_record
+        name = record.name if record else "the selected model"
+        items = [
+            (f"Promote {name}", "make it the model that trades (asks first)", "promote"),
+            ("Roll back", "to the newest earlier valid revision (asks first)", "rollback"),
+            ("History", "revisions: who, when, why", "history"),
+            (f"Validate {name}", f"on sessions {self.config.validation_sessions}", "validate"),
+            (f"Smoke-test {name}", "load safely and run inference", "smoke"),
+            ("Compare marked models", "two models side by side", "compare"),
+            ("Mark or unmark for compare", "", "mark"),
+            ("Filter models", "by name, path or badge", "filter"),
+            ("Toggle compatible only", "", "compatible_only"),
+            ("Sort by next column", "", "sort_next"),
+            ("Refresh", "rescan models and pointer", "refresh"),
+            ("Help", "keys for this screen", "help"),
+            ("Quit", "", "quit"),
+        ]
+        return [i for i in items if self.check_action(i[2], ()) and (record or i[2] not in
+                                                                        {"promote", "validate", "smoke"})]
+
+    def palette_models(self) -> list[ModelRecord]:
+        return self.records

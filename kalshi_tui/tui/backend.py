@@ -1,0 +1,204 @@
+"""The TUI's one doorway into the core: catalog, pointer engine and evaluation.
+
+Workers call these from threads; nothing here touches a widget. Heavy modules are
+imported inside the functions that need them, so `import kalshi_tui.tui.app` stays free
+of torch and stable-baselines3. The pointer status is flattened into `PointerView`, plain
+data the header and dialogs render without knowing the engine's classes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.core.config import Config
+
+
+@dataclass
+class PointerView:
+    """What the header shows about the pointer, read at one moment."""
+
+    revision: int = 0
+    model_path: str | None = None  # relative to the models folder when inside it
+    model_sha256: str | None = None  # the sha the pointer recorded for its model
+    verdict: str | None = None
+    badge: str | None = None
+    last_who: str | None = None
+    last_when: str | None = None
+    last_why: str | None = None
+    last_action: str | None = None
+    alarm: str | None = None
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # the pointer could not be read at all
+
+
+class Backend:
+    """Calls into the core for one config; each method is safe to call from a thread."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from kalshi_tui.core.pointer import PointerEngine
+
+            self._engine = PointerEngine(self.config)
+        return self._engine
+
+    # -- catalog ---------------------------------------------------------------------
+    def scan(self, *, use_cache: bool = True) -> tuple[list, dict[str, str]]:
+        """Every model record and its badge (cheap with a warm catalog cache, no torch)."""
+        from kalshi_tui.core.catalog import scan_catalog
+        from kalshi_tui.core.compat import badge
+
+        catalog = scan_catalog(self.config, use_cache=use_cache)
+        records = list(catalog.records)
+        env = self.config.environment
+        badges = {r.path: badge(r, env) for r in records}
+        return records, badges
+
+    def stored_validations(self, records: list) -> dict[str, Any]:
+        """Stored validation results that are still current, keyed by record path (no torch)."""
+        from kalshi_tui.eval.results_cache import default_session_ids, load_validation
+
+        sessions = default_session_ids(self.config)
+        if sessions is None:
+            return {}
+        found = {}
+        for record in records:
+            if not record.sha256:
+                continue
+            try:
+                result = load_validation(Path(record.abs_path), record.sha256, self.config, sessions)
+            except (OSError, ValueError):
+                result = None
+            if result is not None:
+                found[record.path] = result
+        return found
+
+    def change_signature(self) -> tuple:
+        """A cheap fingerprint of the models tree and the pointer files, for live refresh.
+
+        Only stat calls: every file's size and mtime (a model rewritten in place keeps its
+        folder's mtime, so folder times alone would miss it) plus the pointer and journal.
+        """
+        entries: list[tuple[str, int, int]] = []
+        cache = os.path.realpath(self.config.cache_dir)
+        seen: set[str] = set()
+        stack = [str(self.config.models_dir)]
+        while stack:
+            folder = stack.pop()
+            real = os.path.realpath(folder)
+            if real in seen or real == cache:
+                continue
+            seen.add(real)
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        try:
+                            if entry.is_dir():
+                                stack.append(entry.path)
+                            elif entry.name.endswith((".zip", ".json", ".jsonl")):
+                                info = entry.stat()
+                                entries.append((entry.path, info.st_size, info.st_mtime_ns))
+                        except OSError:
+                            continue
+            except OSError:
+                continue
+        pointer = self.config.pointer_file
+        for path in (pointer, pointer.with_name(f"{pointer.stem}.history.jsonl")):
+            try:
+                info = path.stat()
+                entries.append((str(path), info.st_size, info.st_mtime_ns))
+            except OSError:
+                entries.append((str(path), -1, -1))
+        entries.sort()
+        return tuple(entries)
+
+    # -- pointer ---------------------------------------------------------------------
+    def pointer_view(self) -> PointerView:
+        from kalshi_tui.core.compat import badge
+
+        status = self.engine.status()
+        shown = badge(status.record, self.config.environment) if status.record else None
+        return pointer_view_from_status(status, self.config, shown)
+
+    def history(self, limit: int | None = None) -> list:
+        return list(self.engine.history(limit=limit))
+
+    def plan_promote(self, record, *, expect_revision: int | None, force: bool = False):
+        # The reason is asked for after the plan is shown; the plan only needs a placeholder.
+        return self.engine.plan_promote(record, "(plan)", expect_revision=expect_revision,
+                                        expect_sha256=record.sha256, force=force)
+
+    def promote(self, record, reason: str, *, expect_revision: int | None, force: bool = False):
+        return self.engine.promote(record, reason, expect_revision=expect_revision,
+                                   expect_sha256=record.sha256, force=force)
+
+    def plan_rollback(self, to_revision: int | None = None):
+        return self.engine.plan_rollback(to_revision=to_revision)
+
+    def rollback(self, reason: str, *, to_revision: int | None, expect_revision: int | None):
+        return self.engine.rollback(reason, to_revision=to_revision, expect_revision=expect_revision)
+
+    # -- evaluation ------------------------------------------------------------------
+    def validation_sessions(self) -> list[int]:
+        from kalshi_tui.eval.results_cache import default_session_ids
+
+        sessions = default_session_ids(self.config)
+        if not sessions:
+            raise ValueError(f"validation sessions {self.config.validation_sessions!r} are not "
+                             f"in the session store {self.config.sessions_db}")
+        return sessions
+
+    def validate(self, record, *, progress, cancel):
+        """Run validation (imports torch); raises ValidationCancelled when `cancel` is set."""
+        from kalshi_tui.eval.batched import validate_model
+
+        return validate_model(Path(record.abs_path), self.config, self.validation_sessions(),
+                              deterministic=self.config.validation_deterministic,
+                              progress=progress, cancel=cancel)
+
+    def smoke(self, record):
+        from kalshi_tui.eval.smoke import smoke_test
+
+        return smoke_test(Path(record.abs_path), self.config)
+
+
+def relative_to_models(path: Any, config: Config) -> str | None:
+    """A pointer path as the operator knows it: relative to the models folder when inside."""
+    if not path:
+        return None
+    candidate = Path(str(path))
+    if not candidate.is_absolute():
+        candidate = config.base_dir / candidate
+    try:
+        return candidate.resolve().relative_to(config.models_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def pointer_view_from_status(status: Any, config: Config, badge: str | None = None) -> PointerView:
+    """Flatten the engine's PointerStatus for the header."""
+    last = status.last_change
+    if status.record is not None:
+        model_path = status.record.path
+    else:
+        model_path = relative_to_models(status.resolved_path or status.full_path, config)
+    return PointerView(
+        revision=int(status.revision or 0),
+        model_path=model_path,
+        model_sha256=status.recorded_sha256,
+        verdict=status.verdict,
+        badge=badge,
+        last_who=last.who if last else None,
+        last_when=last.time if last else None,
+        last_why=last.reason if last else status.selected_reason,
+        last_action=last.action if last else None,
+        alarm="; ".join(status.alarms) or None,
+        notes=list(status.notes),
+    )

@@ -1,0 +1,44 @@
+"""The validation progress dialog: a bar fed by ValidationProgressed, `escape` cancels.
+
+The dialog only shows progress; the App owns the worker and its cancel event, so closing
+the dialog and stopping the run are one decision in one place.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, ProgressBar, Static
+
+
+class ValidationDialog(ModalScreen[None]):
+    """Shows how far a validation run is; `escape` asks the App to cancel it."""
+
+    BINDINGS = [Binding("escape", "cancel_validation", "Cancel validation",
+                        tooltip="Stop the run; nothing partial is stored")]
+
+    def __init__(self, model_name: str, sessions: str) -> None:
+        super().__init__(id="validation-dialog")
+        self.model_name = model_name
+        self.sessions = sessions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"Validating {self.model_name}"), classes="dialog-title")
+            yield Static(Text(f"sessions {self.sessions}; esc cancels"), classes="dim")
+            yield ProgressBar(total=None, show_eta=False, id="validation-progress")
+            yield Static("starting…", id="validation-status")
+
+    def show_progress(self, done: int, total: int) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(total, 1), progress=done)
+        self.query_one("#validation-status", Static).update(f"{done:,} of {total:,} done")
+
+    def show_cancelling(self) -> None:
+        self.query_one("#validation-status", Static).update("cancelling…")
+
+    def action_cancel_validation(self) -> None:
+        self.app.cancel_validation()

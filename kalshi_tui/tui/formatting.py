@@ -1,0 +1,229 @@
+"""Pure helpers that turn records into short, escaped text for the screen.
+
+No widgets here: everything takes plain data and returns strings or `rich.text.Text`, so the
+main screen, the compare screen and the dialogs agree on how a figure looks, and the
+helpers can be tested without running an app. Every string that came from a file goes
+through `Text(...)` (never markup), so `[@click=app.quit]` in a model name stays text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+
+from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO time from a record or journal as aware UTC; None when absent or unreadable."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def relative_time(value: Any, now: datetime) -> str:
+    """'3m ago' style age, computed from the injected clock so snapshots stay stable."""
+    moment = parse_time(value)
+    if moment is None:
+        return "-"
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            amount = f"{int(seconds // size)}{unit}"
+            break
+    else:
+        amount = f"{int(seconds)}s"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def short_time(value: Any) -> str:
+    moment = parse_time(value)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def fmt_int(value: Any) -> str:
+    if value is None:
+        return "-"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def fmt_pct(value: Any, *, fraction: bool = False) -> str:
+    """A percentage; `fraction` for 0..1 figures such as win rate."""
+    if value is None:
+        return "-"
+    try:
+        number = float(value) * (100 if fraction else 1)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{number:.1f}%"
+
+
+def fmt_float(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    try:
+        return f"{float(value):.{digits}f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def fmt_cents(value: Any) -> str:
+    """Cents as dollars, the unit operators think in."""
+    if value is None:
+        return "-"
+    try:
+        return f"${float(value) / 100:,.2f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def session_ranges(ids: Any) -> str:
+    """[5, 6, 7, 9] -> "5-7,9": session lists read like the config writes them."""
+    values = sorted({int(i) for i in ids or []})
+    parts: list[tuple[int, int]] = []
+    for value in values:
+        if parts and value == parts[-1][1] + 1:
+            parts[-1] = (parts[-1][0], value)
+        else:
+            parts.append((value, value))
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in parts) or "-"
+
+
+def badge_for(record: ModelRecord, environment: Any) -> str:
+    """The catalog's badge ("OK", "LEGACY 5-ACT", ...) so the TUI and `list` say the same."""
+    from kalshi_tui.core.compat import badge
+
+    return badge(record, environment)
+
+
+def badge_style(record: ModelRecord) -> str:
+    if record.verdict == COMPATIBLE:
+        return "bold green"
+    if record.verdict == UNREADABLE:
+        return "bold white on red"
+    return "bold yellow"
+
+
+def badge_text(record: ModelRecord, badge: str) -> Text:
+    return Text(badge, style=badge_style(record))
+
+
+def trading_pct(record: ModelRecord) -> float | None:
+    return record.metrics.trading_pct if record.metrics else None
+
+
+def win_rate(record: ModelRecord) -> float | None:
+    return record.metrics.win_rate if record.metrics else None
+
+
+def episodes(record: ModelRecord) -> int | None:
+    return record.metrics.episodes if record.metrics else None
+
+
+def actions_text(record: ModelRecord) -> str:
+    if record.n_actions is None:
+        return record.action_space_type or "-"
+    if record.action_space_type and record.action_space_type != "Discrete":
+        return f"{record.action_space_type}({record.n_actions})"
+    return str(record.n_actions)
+
+
+def layout_for_record(record: ModelRecord, environment: Any, n: int | None = None) -> ActionLayout | None:
+    """The layout that names this model's actions; None when the count fits no known layout."""
+    count = n if n is not None else record.n_actions
+    if count is None:
+        return None
+    return environment.layout_for(count)
+
+
+def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
+    """Action counts as a grid: one row per side, one column per size, shares of the total.
+
+    Reading "BUY_YES x5 ... SELL_NO x100" as 21 bars hides the two questions an operator
+    asks (which side does it trade, at what size), so the grid answers both at once and
+    the totals column and row give the per-side and per-size split.
+    """
+    if not histogram:
+        return [Text("no action histogram", style="dim")]
+    counts: dict[int, int] = {}
+    for key, value in histogram.items():
+        try:
+            counts[int(key)] = counts.get(int(key), 0) + int(value)
+        except (TypeError, ValueError):
+            continue
+    total = sum(counts.values())
+    if total <= 0:
+        return [Text("histogram is empty (no actions counted)", style="dim")]
+    share = {a: 100.0 * c / total for a, c in counts.items()}
+    if layout is None or max(counts) >= layout.n:
+        # Unknown layout: ids only, never a guessed label.
+        return [Text(f"action {a:>3}  {share[a]:5.1f}%  {counts[a]:,}") for a in sorted(counts)]
+    sizes = layout.sizes
+    name_width = max(len(s) for s in layout.base_actions) + 1
+    header = Text(" " * name_width)
+    for size in sizes:
+        header.append(f"{'x' + str(size):>7}")
+    header.append(f"{'side':>8}", style="bold")
+    lines = [header]
+    hold = share.get(0, 0.0)
+    lines.append(Text(f"{layout.base_actions[0]:<{name_width}}" + " " * (7 * len(sizes))
+                      + f"{hold:7.1f}%", style="bold" if hold >= 50 else ""))
+    size_totals = [0.0] * len(sizes)
+    for side_index, side in enumerate(layout.sides):
+        row = Text(f"{side:<{name_width}}")
+        side_total = 0.0
+        for size_index, size in enumerate(sizes):
+            pct = share.get(layout.encode(side, size), 0.0)
+            side_total += pct
+            size_totals[size_index] += pct
+            row.append(f"{pct:6.1f}%", style="dim" if pct == 0 else "")
+        row.append(f"{side_total:7.1f}%", style="bold")
+        lines.append(row)
+    footer = Text(f"{'size':<{name_width}}", style="bold")
+    for value in size_totals:
+        footer.append(f"{value:6.1f}%", style="bold")
+    lines.append(footer)
+    lines.append(Text(f"{total:,} actions counted", style="dim"))
+    return lines
+
+
+def histogram_bars(histogram: dict[Any, Any] | None, layout: ActionLayout | None, width: int = 24) -> list[Text]:
+    """One labelled bar per action, for the compare screen where grids would not fit twice."""
+    if not histogram:
+        return [Text("no action histogram", style="dim")]
+    counts = {int(k): int(v) for k, v in histogram.items() if str(k).lstrip("-").isdigit()}
+    total = sum(counts.values()) or 1
+    top = max(counts.values() or [1]) or 1
+    lines = []
+    n = layout.n if layout is not None and max(counts, default=0) < layout.n else max(counts, default=-1) + 1
+    for action in range(n):
+        label = layout.label(action) if layout is not None and action < layout.n else f"action {action}"
+        count = counts.get(action, 0)
+        bar = "█" * round(width * count / top)
+        lines.append(Text(f"{label:<13}{100 * count / total:5.1f}% ") + Text(bar, style="cyan"))
+    return lines

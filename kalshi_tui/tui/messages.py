@@ -1,0 +1,124 @@
+"""Past-tense events the workers post; the App's `@on` handlers own every state change.
+
+Workers never touch widgets: they compute in a thread and post one of these. Progress
+messages can replace each other in the queue, so a fast validation cannot flood the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from kalshi_tui.tui.backend import PointerView
+
+
+class ModelsScanned(Message):
+    """The catalog was read: every record with its badge, and the tree's change signature."""
+
+    def __init__(self, records: list, badges: dict[str, str], signature: Any) -> None:
+        super().__init__()
+        self.records = records
+        self.badges = badges
+        self.signature = signature
+
+
+class ValidationsLoaded(Message):
+    """Stored validation results still current for these models, keyed by record path."""
+
+    def __init__(self, validations: dict[str, Any]) -> None:
+        super().__init__()
+        self.validations = validations
+
+
+class PointerRead(Message):
+    """The pointer and its journal were read (on start, on refresh, after a change)."""
+
+    def __init__(self, pointer: PointerView) -> None:
+        super().__init__()
+        self.pointer = pointer
+
+
+class PointerChanged(Message):
+    """This screen promoted or rolled back; `summary` says what, for the flash line."""
+
+    def __init__(self, summary: str, pointer: PointerView) -> None:
+        super().__init__()
+        self.summary = summary
+        self.pointer = pointer
+
+
+class PromotePlanned(Message):
+    """The engine accepted a promote plan; the dialog may ask for confirmation."""
+
+    def __init__(self, record: Any, plan: Any, force: bool) -> None:
+        super().__init__()
+        self.record = record
+        self.plan = plan
+        self.force = force
+
+
+class PromoteRefused(Message):
+    """The engine refused the promote; `forceable` when only compatibility stood in the way."""
+
+    def __init__(self, record: Any, message: str, forceable: bool) -> None:
+        super().__init__()
+        self.record = record
+        self.message = message
+        self.forceable = forceable
+
+
+class RollbackPlanned(Message):
+    def __init__(self, plan: Any, to_revision: int | None) -> None:
+        super().__init__()
+        self.plan = plan
+        self.to_revision = to_revision
+
+
+class HistoryRead(Message):
+    def __init__(self, records: list) -> None:
+        super().__init__()
+        self.records = records
+
+
+class ValidationProgressed(Message):
+    """Sessions/markets done so far; only the newest matters, so queued ones collapse."""
+
+    def __init__(self, path: str, done: int, total: int) -> None:
+        super().__init__()
+        self.path = path
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ValidationProgressed) and message.path == self.path
+
+
+class ValidationFinished(Message):
+    """A validation ended: `result` when it completed, `cancelled` or `error` otherwise."""
+
+    def __init__(self, path: str, result: Any = None, *, cancelled: bool = False,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.result = result
+        self.cancelled = cancelled
+        self.error = error
+
+
+class SmokeTested(Message):
+    def __init__(self, path: str, result: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.result = result
+        self.error = error
+
+
+class OperationFailed(Message):
+    """A worker failed: one line for the flash, the details go to the log file."""
+
+    def __init__(self, what: str, message: str, *, severity: str = "error") -> None:
+        super().__init__()
+        self.what = what
+        self.message = message
+        self.severity = severity

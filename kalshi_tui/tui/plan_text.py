@@ -1,0 +1,83 @@
+"""The words inside the promote, force and rollback dialogs, built from the engine's plans.
+
+Kept apart from the dialogs so each dialog shows exactly what the engine planned (from,
+to, revision numbers, skipped revisions) and tests can read the text without a screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.backend import PointerView
+
+
+def _label(text: str) -> Text:
+    return Text(f"{text:<10}", style="bold")
+
+
+def key_metric_lines(record: ModelRecord, validation: Any) -> list[Text]:
+    """The few figures an operator checks before saying yes."""
+    m = record.metrics
+    line = Text("training  ", style="bold")
+    line.append(f"{record.algorithm or '?'}, {fmt.actions_text(record)} actions, "
+                f"{fmt.fmt_int(record.num_timesteps)} steps")
+    lines = [line]
+    if m is not None:
+        lines.append(Text(f"          win {fmt.fmt_pct(m.win_rate, fraction=True)}, trading "
+                          f"{fmt.fmt_pct(m.trading_pct)}, {fmt.fmt_int(m.episodes)} episodes, "
+                          f"{fmt.fmt_int(m.unique_markets)} markets"))
+    if validation is None:
+        lines.append(_label("validated") + Text("no (V validates it first)", style="yellow"))
+    else:
+        lines.append(_label("validated") + Text(
+            f"sessions {fmt.session_ranges(validation.session_ids)}: win "
+            f"{fmt.fmt_pct(validation.win_rate, fraction=True)}, P&L "
+            f"{fmt.fmt_cents(validation.total_pnl_cents)}"))
+    return lines
+
+
+def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation: Any) -> list[Text]:
+    record: ModelRecord = plan.record
+    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    lines = [
+        _label("from") + Text(str(before)),
+        _label("to") + Text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
+        _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
+    ]
+    if plan.adopt:
+        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
+    lines += key_metric_lines(record, validation)
+    lines += [Text("! ", style="bold yellow") + Text(w) for w in plan.warnings]
+    lines += [Text("! ", style="bold yellow") + Text(w) for w in record.warnings]
+    return lines
+
+
+def refused_body(message: str, record: ModelRecord, badge: str) -> list[Text]:
+    lines = [Text(message)]
+    lines.append(_label("model") + Text(record.path) + Text("  ") + fmt.badge_text(record, badge))
+    lines += [Text("✗ ", style="bold red") + Text(r) for r in record.reasons]
+    return lines
+
+
+def rollback_body(plan: Any, pointer: PointerView | None) -> list[Text]:
+    record: ModelRecord = plan.record
+    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    lines = [
+        _label("from") + Text(str(before)),
+        _label("to") + Text(f"revision {plan.target_revision}: ", style="bold cyan")
+        + Text(record.path, style="bold"),
+        _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after} "
+                                  "(a rollback is a new revision)"),
+    ]
+    if plan.skipped:
+        lines.append(Text("skips", style="bold"))
+        lines += [Text(f"  rev {s.revision} ", style="yellow") + Text(s.path or "-")
+                  + Text(f": {s.reason}", style="dim") for s in plan.skipped]
+    else:
+        lines.append(Text("skips nothing", style="dim"))
+    lines += [Text("! ", style="bold yellow") + Text(w) for w in plan.warnings]
+    return lines

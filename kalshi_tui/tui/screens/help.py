@@ -1,0 +1,64 @@
+"""`?` help: the keys of the screen the operator is looking at, as they are bound now.
+
+Built from the screen's active bindings, so a key remapped in the config shows its new
+key here, and an action hidden in read-only mode is not offered.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+from kalshi_tui.tui.dialogs.confirm import FORCE_WORD
+
+
+def help_table(screen: Screen) -> Table:
+    """Key, action and tooltip for every enabled binding the screen would act on."""
+    table = Table(show_edge=False, box=None, pad_edge=False, expand=True)
+    table.add_column("Key", style="bold cyan", no_wrap=True)
+    table.add_column("Does")
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        binding: Binding = active.binding
+        if not active.enabled or not binding.description or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        keys = [k for k, a in screen.active_bindings.items() if a.binding.action == binding.action]
+        shown = ", ".join(screen.app.get_key_display(screen.active_bindings[k].binding)
+                          for k in keys)
+        detail = Text(binding.description, style="bold")
+        tip = active.tooltip or binding.tooltip
+        if tip:
+            detail.append(f"  {tip}", style="dim")
+        table.add_row(Text(shown), detail)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Help for the screen beneath it; any of esc, q or ? closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, for_screen: Screen, title: str) -> None:
+        super().__init__(id="help-screen")
+        self.for_screen = for_screen
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -help"):
+            yield Label(Text(f"Help: {self.title_text}"), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(help_table(self.for_screen))
+                yield Static(Text(
+                    "\nPromote and roll back always ask first; Cancel has the focus and a "
+                    "reason is required. An incompatible model is refused; forcing it is a "
+                    f"second step where you type {FORCE_WORD}. The screen refreshes by itself "
+                    "every few seconds, except while a dialog is open.", style="dim"))
+
+    def action_dismiss(self, result=None) -> None:
+        self.dismiss(None)

@@ -1,0 +1,86 @@
+"""The history screen: every revision with who, when and why; roll back from here.
+
+As in k9s, rollback to a chosen revision starts from the history view, so the operator
+sees what each revision was before choosing one. The screen only asks the App; the App
+plans and confirms the rollback through the pointer engine.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from kalshi_tui.tui import formatting as fmt
+
+
+def history_rows(records: list, now) -> list[tuple[Text, ...]]:
+    """Newest first, one row per revision, every string from the journal escaped as Text."""
+    rows = []
+    for record in records:
+        model = record.to.path or "(nothing)"
+        if record.action == "rollback" and record.target_revision is not None:
+            model = f"{model} (to rev {record.target_revision})"
+        rows.append((
+            Text(str(record.revision), style="bold cyan"),
+            Text(record.action),
+            Text(fmt.relative_time(record.time, now)),
+            Text(record.who),
+            Text(model),
+            Text(record.reason or ""),
+            Text("FORCED", style="bold red") if record.forced else Text(""),
+        ))
+    return rows
+
+
+class HistoryScreen(Screen):
+    """Revisions newest first; `R` rolls back to the one under the cursor."""
+
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", id="history.back"),
+        Binding("R", "rollback_selected", "Roll back to this", id="history.rollback",
+                tooltip="Roll back to the revision under the cursor (asks first)"),
+        Binding("question_mark", "app.help", "Help", id="history.help"),
+    ]
+
+    def __init__(self, records: list, now, *, read_only: bool) -> None:
+        super().__init__(id="history-screen")
+        self.records = records
+        self.now = now
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Pointer history: newest first. R rolls back to the selected "
+                          "revision; esc goes back."), id="history-title")
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="history-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_records(self.records)
+
+    def show_records(self, records: list) -> None:
+        self.records = records
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns("Rev", "Action", "When", "Who", "Model", "Why", "")
+        for row, record in zip(history_rows(records, self.now), records):
+            table.add_row(*row, key=str(record.revision))
+        table.focus()
+
+    def selected_revision(self) -> int | None:
+        table = self.query_one(DataTable)
+        if not self.records or table.cursor_row is None or table.cursor_row >= len(self.records):
+            return None
+        return int(self.records[table.cursor_row].revision)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rollback_selected" and self.read_only:
+            return None  # hidden in read-only mode; the App refuses it too
+        return True
+
+    def action_rollback_selected(self) -> None:
+        revision = self.selected_revision()
+        if revision is not None:
+            self.app.request_rollback(revision)

@@ -1,0 +1,330 @@
+"""The models table, rendered lazily line by line so 10,000 models cost what 40 do.
+
+A DataTable builds every row up front (about 2 s for 10,000 here); like Toolong's log
+view this widget keeps the records in a list and renders only the visible lines, so
+sorting and filtering are a list reorder and a cursor move repaints two lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, ModelRecord
+from kalshi_tui.tui import formatting as fmt
+
+_VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    right: bool = False
+
+
+# In the order they are dropped when the screen is narrow (last first).
+COLUMNS = (
+    Column("name", "Model", 0),
+    Column("badge", "Badge", 13),
+    Column("trading", "Trade%", 7, True),
+    Column("win", "Win%", 6, True),
+    Column("validated", "Valid", 5),
+    Column("actions", "Act", 4, True),
+    Column("algorithm", "Algo", 5),
+    Column("trained", "Trained", 16),
+    Column("steps", "Steps", 10, True),
+    Column("episodes", "Episodes", 9, True),
+)
+SORTABLE = tuple(c.key for c in COLUMNS)
+_NAME_MIN, _NAME_MAX, _MARK = 18, 52, 3
+
+
+class ModelList(ScrollView, can_focus=True):
+    """Models as rows; the cursor row is the model every pane and action is about."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {"model-list--header", "model-list--cursor", "model-list--current",
+                         "model-list--marked"}
+    DEFAULT_CSS = """
+    ModelList { background: $surface; }
+    ModelList > .model-list--header { text-style: bold; background: $panel; }
+    ModelList > .model-list--cursor { background: $accent 40%; }
+    ModelList:focus > .model-list--cursor { background: $accent; color: $text; }
+    ModelList > .model-list--current { text-style: bold; }
+    ModelList > .model-list--marked { color: $warning; }
+    """
+
+    cursor: reactive[int] = reactive(0, repaint=False, always_update=False)
+
+    class Highlighted(Message):
+        """The cursor now rests on `record` (None when the list is empty)."""
+
+        def __init__(self, record: ModelRecord | None) -> None:
+            super().__init__()
+            self.record = record
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.records: list[ModelRecord] = []
+        self.badges: dict[str, str] = {}
+        self.validated: set[str] = set()
+        self.marked: list[str] = []
+        self.current_path: str | None = None
+        self.filter_text = ""
+        self.compatible_only = False
+        self.sort_key = "trained"
+        self.sort_reverse = True
+        self.rows: list[ModelRecord] = []  # filtered and sorted: what is on screen
+        self._columns: list[tuple[Column, int]] = []
+        self._name_width = _NAME_MIN
+        self._line_cache: dict[tuple, Strip] = {}
+
+    # -- data ------------------------------------------------------------------------
+    def set_models(self, records: list[ModelRecord], badges: dict[str, str],
+                   validated: set[str], current_path: str | None) -> None:
+        """Replace the data, keeping the cursor on the same model when it is still there."""
+        keep = self.highlighted.path if self.highlighted else None
+        self.records = records
+        self.badges = badges
+        self.validated = validated
+        self.current_path = current_path
+        self.marked = [p for p in self.marked if any(r.path == p for r in records)]
+        longest = max((len(r.name) for r in records), default=_NAME_MIN)
+        self._name_width = max(_NAME_MIN, min(_NAME_MAX, longest))
+        self._rebuild(keep)
+
+    def set_current(self, current_path: str | None) -> None:
+        self.current_path = current_path
+        self._line_cache.clear()
+        self.refresh()
+
+    def set_view(self, *, filter_text: str | None = None, compatible_only: bool | None = None,
+                 sort_key: str | None = None, sort_reverse: bool | None = None) -> None:
+        if filter_text is not None:
+            self.filter_text = filter_text
+        if compatible_only is not None:
+            self.compatible_only = compatible_only
+        if sort_key is not None:
+            self.sort_key = sort_key
+        if sort_reverse is not None:
+            self.sort_reverse = sort_reverse
+        self._rebuild(self.highlighted.path if self.highlighted else None)
+
+    def toggle_mark(self) -> list[str]:
+        """Mark or unmark the cursor row for compare; at most two stay marked."""
+        record = self.highlighted
+        if record is not None:
+            if record.path in self.marked:
+                self.marked.remove(record.path)
+            else:
+                self.marked.append(record.path)
+                del self.marked[:-2]
+            self._line_cache.clear()
+            self.refresh()
+        return list(self.marked)
+
+    @property
+    def highlighted(self) -> ModelRecord | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def select_path(self, path: str) -> bool:
+        for index, record in enumerate(self.rows):
+            if record.path == path:
+                self.cursor = index
+                return True
+        return False
+
+    def _sort_value(self) -> Callable[[ModelRecord], Any]:
+        key = self.sort_key
+        getters: dict[str, Callable[[ModelRecord], Any]] = {
+            "name": lambda r: r.name.lower(),
+            "badge": lambda r: (_VERDICT_ORDER.get(r.verdict, 2), self.badges.get(r.path, "")),
+            "algorithm": lambda r: r.algorithm or "",
+            "actions": lambda r: r.n_actions if r.n_actions is not None else -1,
+            "trained": lambda r: r.trained_at or "",
+            "steps": lambda r: r.num_timesteps if r.num_timesteps is not None else -1,
+            "episodes": lambda r: fmt.episodes(r) if fmt.episodes(r) is not None else -1,
+            "trading": lambda r: fmt.trading_pct(r) if fmt.trading_pct(r) is not None else -1.0,
+            "win": lambda r: fmt.win_rate(r) if fmt.win_rate(r) is not None else -1.0,
+            "validated": lambda r: r.path in self.validated,
+        }
+        getter = getters.get(key, getters["name"])
+        return lambda r: (getter(r), r.path)
+
+    def _rebuild(self, keep_path: str | None) -> None:
+        needle = self.filter_text.lower().strip()
+        rows = [r for r in self.records
+                if (not self.compatible_only or r.verdict == COMPATIBLE)
+                and (not needle or needle in r.path.lower() or needle in r.name.lower()
+                     or needle in self.badges.get(r.path, "").lower())]
+        rows.sort(key=self._sort_value(), reverse=self.sort_reverse)
+        self.rows = rows
+        self._line_cache.clear()
+        self.virtual_size = Size(self._table_width(), len(rows) + 1)
+        index = 0
+        if keep_path is not None:
+            index = next((i for i, r in enumerate(rows) if r.path == keep_path), 0)
+        self.set_reactive(ModelList.cursor, min(index, max(0, len(rows) - 1)))
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self.highlighted))
+
+    # -- cursor ----------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._line_cache = {k: v for k, v in self._line_cache.items() if k[0] not in (old, new)}
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self.highlighted))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.rows:
+            self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 2))
+
+    def action_jump(self, where: int) -> None:
+        if self.rows:
+            self.cursor = len(self.rows) - 1 if where < 0 else 0
+
+    def on_click(self, event) -> None:
+        row = int(self.scroll_offset.y) + event.y - 1
+        if event.y >= 1 and 0 <= row < len(self.rows):
+            self.cursor = row
+
+    # -- rendering -------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self._line_cache.clear()
+        self.virtual_size = Size(self._table_width(), len(self.rows) + 1)
+
+    def _layout_columns(self, width: int) -> list[tuple[Column, int]]:
+        """Columns that fit `width`: the name shrinks first, then low-priority columns go."""
+        chosen = [c for c in COLUMNS if c.key != "name"]
+        while chosen:
+            fixed = _MARK + sum(c.width + 1 for c in chosen)
+            if width - fixed >= _NAME_MIN or len(chosen) == 1:
+                break
+            chosen.pop()
+        fixed = _MARK + sum(c.width + 1 for c in chosen)
+        name_width = max(_NAME_MIN, min(self._name_width, width - fixed))
+        return [(COLUMNS[0], name_width)] + [(c, c.width) for c in chosen]
+
+    def _table_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
+
+    def _cells(self, record: ModelRecord) -> dict[str, Text]:
+        badge = self.badges.get(record.path, record.verdict.upper())
+        return {
+            "name": Text(record.name),
+            "badge": fmt.badge_text(record, badge),
+            "algorithm": Text(record.algorithm or "-"),
+            "actions": Text(fmt.actions_text(record)),
+            "trained": Text(fmt.short_time(record.trained_at)),
+            "steps": Text(fmt.fmt_int(record.num_timesteps)),
+            "episodes": Text(fmt.fmt_int(fmt.episodes(record))),
+            "trading": Text(fmt.fmt_pct(fmt.trading_pct(record))),
+            "win": Text(fmt.fmt_pct(fmt.win_rate(record), fraction=True)),
+            "validated": Text("yes", style="green") if record.path in self.validated else Text("no", style="dim"),
+        }
+
+    def _compose_line(self, cells: dict[str, Text] | None, mark: Text, width: int) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append_text(mark)
+        for column, col_width in self._columns:
+            if cells is None:
+                title = column.title
+                if column.key == self.sort_key:
+                    title += "▼" if self.sort_reverse else "▲"
+                cell = Text(title)
+            else:
+                cell = cells[column.key].copy()
+            cell.truncate(col_width, overflow="ellipsis")
+            pad = col_width - cell.cell_len
+            if column.right:
+                line.append(" " * pad)
+                line.append_text(cell)
+            else:
+                line.append_text(cell)
+                line.append(" " * pad)
+            line.append(" ")
+        line.truncate(width, pad=True)
+        return line
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = self._layout_columns(width)
+        if columns != self._columns:
+            self._columns = columns
+            self._line_cache.clear()
+        if y == 0:
+            style = self.get_component_rich_style("model-list--header")
+            return self._strip(self._compose_line(None, Text("   "), width), style, width)
+        row = int(self.scroll_offset.y) + y - 1
+        if row >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        record = self.rows[row]
+        state = (row, width, record.path == self.current_path, record.path in self.marked,
+                 row == self.cursor, self.has_focus)
+        cached = self._line_cache.get(state)
+        if cached is not None:
+            return cached
+        current = record.path == self.current_path
+        marked = record.path in self.marked
+        mark = Text(("▶" if current else " ") + ("●" if marked else " ") + " ",
+                    style="bold green" if current else "bold yellow")
+        style = self.rich_style
+        if current:
+            style += self.get_component_rich_style("model-list--current")
+        if marked:
+            style += self.get_component_rich_style("model-list--marked")
+        if row == self.cursor:
+            style += self.get_component_rich_style("model-list--cursor")
+        strip = self._strip(self._compose_line(self._cells(record), mark, width), style, width)
+        if len(self._line_cache) > 2000:
+            self._line_cache.clear()
+        self._line_cache[state] = strip
+        return strip
+
+    def _strip(self, text: Text, style: Style, width: int) -> Strip:
+        segments = list(text.render(self.app.console))
+        segments = [Segment(s.text, style + s.style if s.style else style) for s in segments
+                    if s.text != "\n"]
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def on_focus(self) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._line_cache.clear()
+        self.refresh()

@@ -1,0 +1,203 @@
+"""The panes about the selected model: compatibility, metrics, histogram, readiness, provenance.
+
+Each pane is a Static fed a `PaneContext` (the record plus what the App knows about it);
+the text is built by plain functions so the compare screen and tests reuse them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.tui import formatting as fmt
+
+
+@dataclass
+class PaneContext:
+    record: ModelRecord | None
+    environment: Any
+    badge: str = ""
+    validation: Any = None  # ValidationResult from kalshi_tui.eval, when one is stored
+    smoke: Any = None  # SmokeResult, when the operator ran T this session
+    is_current: bool = False
+    now: datetime | None = None
+
+
+def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
+    line = Text(f"{label:<{width}}", style="bold")
+    line.append(Text(value))
+    if source:
+        line.append(Text(f"  ({source})", style="dim"))
+    return line
+
+
+def compatibility_lines(ctx: PaneContext) -> list[Text]:
+    record = ctx.record
+    if record is None:
+        return [Text("no model selected", style="dim")]
+    head = Text()
+    head.append_text(fmt.badge_text(record, ctx.badge or record.verdict.upper()))
+    head.append(f"  {record.verdict}", style="dim")
+    if ctx.is_current:
+        head.append("  ▶ current model", style="bold green")
+    lines = [head]
+    env = ctx.environment
+    lines.append(Text(f"environment: Discrete({env.n_actions}), observation "
+                      f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
+    for reason in record.reasons:
+        lines.append(Text("✗ ", style="bold red") + Text(reason))
+    for warning in record.warnings:
+        lines.append(Text("! ", style="bold yellow") + Text(warning))
+    if not record.reasons and not record.warnings:
+        lines.append(Text("✓ fits the configured environment", style="green"))
+    return lines
+
+
+def metrics_lines(ctx: PaneContext) -> list[Text]:
+    record = ctx.record
+    if record is None:
+        return [Text("no model selected", style="dim")]
+    m = record.metrics
+    sources = m.sources if m else {}
+    lines = [Text("Training", style="bold underline")]
+    if m is None:
+        lines.append(Text("no training artifacts beside this model", style="dim"))
+    else:
+        lines += [
+            _row("episodes", fmt.fmt_int(m.episodes), sources.get("episodes")),
+            _row("markets", fmt.fmt_int(m.unique_markets), sources.get("unique_markets")),
+            _row("win rate", fmt.fmt_pct(m.win_rate, fraction=True), sources.get("win_rate")),
+            _row("trading", fmt.fmt_pct(m.trading_pct), sources.get("trading_pct")),
+            _row("hold", fmt.fmt_pct(m.hold_pct), sources.get("hold_pct")),
+            _row("entropy", fmt.fmt_float(m.entropy), sources.get("entropy")),
+            _row("exploration", fmt.fmt_float(m.exploration_ratio), sources.get("exploration_ratio")),
+            _row("timesteps", fmt.fmt_int(m.total_timesteps or record.num_timesteps),
+                 sources.get("total_timesteps")),
+        ]
+        lines += [Text("note: ", style="yellow") + Text(n) for n in m.notes]
+    lines.append(Text("Validation", style="bold underline"))
+    v = ctx.validation
+    if v is None:
+        lines.append(Text("not validated on sessions (press V)", style="dim"))
+    else:
+        source = f"validation, sessions {fmt.session_ranges(v.session_ids)}"
+        mode = "deterministic" if v.deterministic else "stochastic"
+        lines += [
+            _row("episodes", fmt.fmt_int(v.episodes), source),
+            _row("markets", fmt.fmt_int(v.markets), mode),
+            _row("win rate", fmt.fmt_pct(v.win_rate, fraction=True)),
+            _row("trading", fmt.fmt_pct(v.trading_pct)),
+            _row("entropy", fmt.fmt_float(v.histogram_entropy)),
+            _row("P&L total", fmt.fmt_cents(v.total_pnl_cents)),
+            _row("max drawdown", fmt.fmt_cents(v.max_drawdown_cents)),
+            _row("fills / fees", f"{fmt.fmt_int(v.fills)} / {fmt.fmt_cents(v.fees_cents)}"),
+        ]
+    return lines
+
+
+def histogram_lines(ctx: PaneContext) -> list[Text]:
+    record = ctx.record
+    if record is None:
+        return [Text("no model selected", style="dim")]
+    layout = fmt.layout_for_record(record, ctx.environment)
+    lines = [Text("Training actions", style="bold underline")]
+    lines += fmt.histogram_table(record.metrics.action_histogram if record.metrics else None, layout)
+    if ctx.validation is not None:
+        lines.append(Text("Validation actions", style="bold underline"))
+        lines += fmt.histogram_table(dict(enumerate(ctx.validation.histogram)), layout)
+    return lines
+
+
+def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
+    """The seed analysis's checklist, answered from evidence: (done?, item, detail)."""
+    record = ctx.record
+    if record is None:
+        return []
+    env = ctx.environment
+    space_ok = record.action_space_type in (None, "Discrete") and record.n_actions == env.n_actions
+    items: list[tuple[bool | None, str, str]] = [
+        (space_ok, "action space confirmed",
+         f"{fmt.actions_text(record)} actions, environment {env.n_actions}"),
+        (record.verdict != UNREADABLE and bool(record.sha256), "file valid",
+         "readable SB3 zip" if record.verdict != UNREADABLE else "; ".join(record.reasons) or "unreadable"),
+        (record.metrics is not None and bool(record.metrics.sources), "training summary analysed",
+         ", ".join(sorted(set((record.metrics.sources if record.metrics else {}).values()))) or "no artifacts"),
+    ]
+    if ctx.smoke is None:
+        items.append((None, "loads and infers", "not run yet (press T)"))
+    else:
+        ok = bool(ctx.smoke.ok)
+        problems = ctx.smoke.problems or []
+        items.append((ok, "loads and infers", "smoke test passed" if ok else "; ".join(map(str, problems))))
+    if ctx.validation is None:
+        items.append((None, "validated on sessions", "not validated (press V)"))
+    else:
+        items.append((True, "validated on sessions",
+                      f"sessions {fmt.session_ranges(ctx.validation.session_ids)}, "
+                      f"win rate {fmt.fmt_pct(ctx.validation.win_rate, fraction=True)}"))
+    items.append((record.verdict == COMPATIBLE, "compatible with the environment",
+                  "yes" if record.verdict == COMPATIBLE else record.verdict))
+    return items
+
+
+def readiness_lines(ctx: PaneContext) -> list[Text]:
+    if ctx.record is None:
+        return [Text("no model selected", style="dim")]
+    lines = []
+    for done, item, detail in readiness_items(ctx):
+        mark = {True: ("[x] ", "green"), False: ("[✗] ", "bold red"), None: ("[ ] ", "dim")}[done]
+        line = Text(mark[0], style=mark[1]) + Text(f"{item:<32}")
+        line.append(Text(detail, style="dim"))
+        lines.append(line)
+    return lines
+
+
+def provenance_lines(ctx: PaneContext) -> list[Text]:
+    record = ctx.record
+    if record is None:
+        return [Text("no model selected", style="dim")]
+    lines = [
+        _row("path", record.path),
+        _row("kind", record.kind),
+        _row("sha256", record.sha256 or "-"),
+        _row("size", f"{record.size_bytes:,} bytes"),
+        _row("trained at", fmt.short_time(record.trained_at)),
+        _row("algorithm", record.algorithm or "-"),
+        _row("policy", record.policy_class or "-"),
+        _row("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip()),
+    ]
+    if record.versions:
+        lines.append(Text("Versions", style="bold underline"))
+        lines += [_row(k, str(v)) for k, v in sorted(record.versions.items())]
+    if record.hyperparameters:
+        lines.append(Text("Hyperparameters", style="bold underline"))
+        lines += [_row(k, str(v)[:60], width=20) for k, v in sorted(record.hyperparameters.items())]
+    if record.artifacts:
+        lines.append(Text("Artifacts", style="bold underline"))
+        lines += [_row(k, str(v), width=20) for k, v in sorted(record.artifacts.items())]
+    return lines
+
+
+BUILDERS = {
+    "compatibility": compatibility_lines,
+    "metrics": metrics_lines,
+    "histogram": histogram_lines,
+    "readiness": readiness_lines,
+    "provenance": provenance_lines,
+}
+
+
+class RecordPane(Static):
+    """One pane; `kind` picks its builder from BUILDERS."""
+
+    def __init__(self, kind: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind = kind
+
+    def show(self, ctx: PaneContext) -> None:
+        self.update(Text("\n").join(BUILDERS[self.kind](ctx)))

@@ -1,0 +1,77 @@
+"""The header: what trades now, at which revision, who changed it last, and any alarm.
+
+During an incident this is the line an operator reads first, so an alarm (current model
+missing, unreadable, incompatible or changed on disk) is a red line of its own, and the
+read-only lock is shown where nobody can miss it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.backend import PointerView
+
+LOCK_MARK = "🔒 READ-ONLY"
+
+
+def header_lines(pointer: PointerView | None, *, read_only: bool, now: datetime,
+                 model_count: int, compatible_count: int, models_dir: str) -> list[Text]:
+    """The header's text; a separate function so tests can read it without an app."""
+    title = Text("kalshi-tui ", style="bold")
+    if read_only:
+        title.append(f" {LOCK_MARK} ", style="bold black on yellow")
+        title.append(" ")
+    title.append(Text(models_dir, style="dim"))
+    title.append(f"  {model_count:,} models, {compatible_count:,} compatible", style="dim")
+    lines = [title]
+    if pointer is None:
+        lines.append(Text("Current: reading the pointer…", style="dim"))
+        return lines
+    if pointer.error:
+        lines.append(Text("Current: ", style="bold") + Text(pointer.error, style="red"))
+        lines.append(Text(f" ALARM: the pointer cannot be read: {pointer.error} ",
+                          style="bold white on red"))
+        return lines
+    current = Text("Current: ", style="bold")
+    if pointer.model_path:
+        current.append(Text(pointer.model_path, style="bold"))
+    else:
+        current.append("no model set", style="yellow")
+    if pointer.badge:
+        style = "bold green" if pointer.badge == "OK" else "bold white on red"
+        current.append("  ")
+        current.append(f" {pointer.badge} ", style=style)
+    current.append(f"  rev {pointer.revision}", style="bold cyan")
+    lines.append(current)
+    if pointer.last_when or pointer.last_who:
+        change = Text("Last change: ", style="dim")
+        change.append(Text(pointer.last_action or "change"))
+        if pointer.last_who:
+            change.append(" by ")
+            change.append(Text(str(pointer.last_who), style="bold"))
+        change.append(f" {fmt.relative_time(pointer.last_when, now)}")
+        if pointer.last_why:
+            change.append(": ")
+            change.append(Text(str(pointer.last_why), style="italic"))
+        lines.append(change)
+    else:
+        lines.append(Text("Last change: none recorded by kalshi-tui (hand-written pointer)",
+                          style="dim"))
+    if pointer.alarm:
+        lines.append(Text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
+    return lines
+
+
+class StatusHeader(Static):
+    """Shows `header_lines`; the App calls `show` whenever the pointer or models change."""
+
+    def show(self, pointer: PointerView | None, *, read_only: bool, now: datetime,
+             model_count: int, compatible_count: int, models_dir: str) -> None:
+        lines = header_lines(pointer, read_only=read_only, now=now, model_count=model_count,
+                             compatible_count=compatible_count, models_dir=models_dir)
+        self.set_class(bool(pointer and (pointer.alarm or pointer.error)), "-alarm")
+        self.update(Text("\n").join(lines))
