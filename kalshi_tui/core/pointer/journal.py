@@ -91,6 +91,22 @@ def append_record(path: Path, record: dict[str, Any]) -> int:
     if b"\n" in line[:-1]:
         raise PointerError(f"{path}: refusing to write a record with a raw newline")
     existed = path.exists()
+    try:
+        keep = _append(path, line)
+        if not existed:
+            fsync_dir(path.parent, "journal.dirsync")
+    except BaseException:
+        if not existed:
+            # A journal this call created and could not complete is no journal at all.
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        raise
+    return keep
+
+
+def _append(path: Path, line: bytes) -> int:
     fault_point("journal.open")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -111,12 +127,6 @@ def append_record(path: Path, record: dict[str, Any]) -> int:
             raise
     finally:
         os.close(fd)
-    if not existed:
-        try:
-            fsync_dir(path.parent, "journal.dirsync")
-        except BaseException:
-            undo_append(path, keep)
-            raise
     return keep
 
 
@@ -145,8 +155,17 @@ def undo_append(path: Path, length: int) -> bool:
     """Cut the journal back to `length` after the pointer could not be published.
 
     Returns False when even that failed: the record then stays and the next locked
-    operation rolls the change forward, which the caller must say.
+    operation rolls the change forward, which the caller must say. A journal cut back to
+    nothing is removed, as if the change had never started one.
     """
+    if length == 0:
+        try:
+            path.unlink()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            pass
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
