@@ -151,25 +151,26 @@ def market_features(bid_px, bid_sz, ask_px, ask_sz, timestamps_ms, mark, fee_rat
 def portfolio_features(cash, yes, no, yes_cost, no_cost, mark, initial_cash,
                        last_fill_ratio, steps_since_fill) -> np.ndarray:
     """The 16 portfolio and order features of a batch of portfolios: shape (N, 16)."""
+    # Every denominator below is a non-negative amount whose numerator is 0 when it is 0,
+    # so a tiny floor gives the 0 we want without the cost of masked division (hot path).
     value_yes = yes * mark
     value_no = no * (COMPLEMENT - mark)
     gross = value_yes + value_no
-    value = cash + gross
-    n = len(cash)
-    columns = [
-        cash / initial_cash,
-        gross / initial_cash,
-        ((yes > 0).astype(np.float64) + (no > 0)) / 2.0,
-        yes / 500.0,
-        no / 500.0,
-        (yes > 0).astype(np.float64),
-        (no > 0).astype(np.float64),
-        _safe_div(yes - no, yes + no),
-        _safe_div(np.maximum(value_yes, value_no), gross),
-        (gross - yes_cost - no_cost) / initial_cash * 10.0,
-        _safe_div(gross, np.maximum(value, 1.0)),
-        np.zeros(n), np.zeros(n), np.zeros(n),
-        last_fill_ratio,
-        np.log1p(steps_since_fill) / 5.0,
-    ]
-    return np.stack(columns, axis=1)
+    held = yes + no
+    out = np.zeros((len(cash), 16))
+    out[:, 0] = cash / initial_cash
+    out[:, 1] = gross / initial_cash
+    long_yes, long_no = yes > 0, no > 0
+    out[:, 2] = (long_yes * 0.5) + (long_no * 0.5)
+    out[:, 3] = yes / 500.0
+    out[:, 4] = no / 500.0
+    out[:, 5] = long_yes
+    out[:, 6] = long_no
+    out[:, 7] = (yes - no) / np.maximum(held, 1e-9)
+    out[:, 8] = np.maximum(value_yes, value_no) / np.maximum(gross, 1e-9)
+    out[:, 9] = (gross - yes_cost - no_cost) * (10.0 / initial_cash)
+    out[:, 10] = gross / np.maximum(cash + gross, 1.0)
+    # columns 11-13: resting orders, always 0 (see ORDER_FEATURES)
+    out[:, 14] = last_fill_ratio
+    out[:, 15] = np.log1p(steps_since_fill) / 5.0
+    return out

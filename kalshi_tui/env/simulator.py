@@ -100,7 +100,8 @@ class BatchSimulator:
         obs = np.empty((self.n, N_FEATURES), np.float32)
         obs[:, :market.shape[1]] = market
         obs[:, market.shape[1]:] = portfolio
-        np.nan_to_num(obs, copy=False, nan=0.0, posinf=self.high, neginf=self.low)
+        if not np.isfinite(obs).all():  # cheap test first: tapes and portfolios are finite
+            np.nan_to_num(obs, copy=False, nan=0.0, posinf=self.high, neginf=self.low)
         return np.clip(obs, self.low, self.high, out=obs)
 
     @property
@@ -115,6 +116,24 @@ class BatchSimulator:
         live = ~self.done
         rows, t = self.rows, self.t
         side = np.where(live, self.actions.side[actions], 0)
+        mark = self.mark[rows, t]
+        value_before = self.cash + self.yes * mark + self.no * (COMPLEMENT - mark)
+        # Hold-dominant policies hold on most steps; a step where nobody trades changes no
+        # portfolio, so it skips the fill arithmetic (same result, a third of the work).
+        if side.any():
+            self._trade(side, actions, mark)
+        else:
+            self.steps_since_fill += live
+        self.t = np.where(live, t + 1, t)
+        value_after = self.values()
+        rewards = np.where(live, (value_after - value_before) / REWARD_SCALE, 0.0)
+        ended = live & ((self.t >= self.lengths - 1) | (value_after <= 0))
+        self.done = self.done | ended
+        return self.observations(), rewards, ended
+
+    def _trade(self, side, actions, mark) -> None:
+        """Fill each row's order against the book it observed and book the result."""
+        rows, t = self.rows, self.t
         wanted = self.actions.size[actions].astype(np.float64)
         # Sells only close what is held: there is no short selling, as on Kalshi, where
         # selling YES you do not hold is buying NO (a separate action here).
@@ -125,9 +144,6 @@ class BatchSimulator:
                               self.ask_px[rows, t], self.ask_sz[rows, t])
         budget = np.where(is_buy, self.cash, np.inf)
         filled, notional, fee, _ = execute_orders(px, sz, wanted, budget, self.fee_rate)
-
-        mark = self.mark[rows, t]
-        value_before = self.cash + self.yes * mark + self.no * (COMPLEMENT - mark)
         side_mid = np.where((side == BUY_YES) | (side == SELL_YES), mark, COMPLEMENT - mark)
         # What crossing the spread cost against the mid: already inside the value change.
         self.spread_cost += np.where(is_buy, notional - filled * side_mid, filled * side_mid - notional)
@@ -135,16 +151,9 @@ class BatchSimulator:
         traded = filled > 0
         self.fill_count += traded
         self.contracts_traded += filled
-        self.last_fill_ratio = np.where(wanted > 0, np.divide(filled, wanted, out=np.zeros_like(filled),
-                                                              where=wanted > 0), self.last_fill_ratio)
-        self.steps_since_fill = np.where(traded, 0.0, self.steps_since_fill + live)
-
-        self.t = np.where(live, t + 1, t)
-        value_after = self.values()
-        rewards = np.where(live, (value_after - value_before) / REWARD_SCALE, 0.0)
-        ended = live & ((self.t >= self.lengths - 1) | (value_after <= 0))
-        self.done = self.done | ended
-        return self.observations(), rewards, ended
+        ordered = wanted > 0
+        self.last_fill_ratio = np.where(ordered, filled / np.maximum(wanted, 1.0), self.last_fill_ratio)
+        self.steps_since_fill = np.where(traded, 0.0, self.steps_since_fill + ~self.done)
 
     def _book(self, side, filled, notional, fee) -> None:
         """Move cash, positions and cost basis for the fills of one step."""
