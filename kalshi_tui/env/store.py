@@ -100,8 +100,9 @@ class SessionStore:
             if not self.path.is_file():
                 raise StoreError(f"{self.path}: session store not found")
             try:
-                # immutable=1: no lock files, safe on a read-only package folder.
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+                # Read-only, so a store in a read-only package folder opens, and a reader can
+                # never damage the recordings; as_uri() escapes '?' and '#' in odd paths.
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
             except sqlite3.DatabaseError as exc:
