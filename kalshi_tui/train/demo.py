@@ -1,0 +1,220 @@
+"""Build the bundled demo registry `trained_models/` from the bundled sessions.
+
+The demo re-creates the situation the seed analysis found: CURRENT_MODEL.json still
+points at a 5-action model trained before the action space grew to 21, while newer
+21-action models sit beside it. Every model is really trained by the pipeline on the
+bundled sessions (nothing is hand-made), and the runs are stamped with `--as-of` dates
+so the legacy models come before the action-space change; each run's files say so in
+their `backdated` block. One file is a deliberately truncated copy, so the catalog's
+unreadable badge appears too.
+
+The registry is built in a staging folder and swapped in at the end, so an interrupted
+build leaves the old registry as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.train.demo_pointer import write_demo_pointer, write_registry_readme
+from kalshi_tui.train.pipeline import TrainingError, TrainRequest, TrainResult, train
+
+MARKER = "DEMO_REGISTRY.md"
+FINAL_NAME = "session32_final.zip"
+UNREADABLE_NAME = "demo_unreadable_truncated.zip"
+POINTER_NAME = "CURRENT_MODEL.json"
+
+
+class DemoError(Exception):
+    """The demo registry cannot be built; one line naming why."""
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One training run of the demo and the badge or story it is there for."""
+
+    session_ids: tuple[int, ...]
+    algorithm: str
+    n_actions: int
+    timesteps: int
+    as_of: str  # UTC
+    purpose: str
+    checkpoints: int = 0  # how many checkpoints over the run
+    legacy_layout: bool = False
+    extra_features: int = 0
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+# Longest first, so two workers finish together. Dates: the 5-action runs come before
+# the action space grew (Dec 12, 2025); each run is dated after its session was recorded.
+DEMO_RUNS: tuple[DemoRun, ...] = (
+    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49",
+            "21-action PPO; its model.zip is copied to session32_final.zip", checkpoints=2),
+    DemoRun((10,), "ppo", 21, 25_000, "2025-12-15T07:13:01", "21-action PPO", checkpoints=2),
+    DemoRun((5,), "ppo", 21, 25_000, "2025-12-15T00:37:22", "21-action PPO", checkpoints=2),
+    DemoRun((7,), "ppo", 21, 25_000, "2025-12-15T08:27:05", "21-action PPO", checkpoints=2),
+    DemoRun((5, 6, 7), "a2c", 21, 20_000, "2025-12-14T18:12:03",
+            "21-action A2C on three sessions (sessions{a_b_c} naming)"),
+    DemoRun((9,), "ppo", 5, 20_000, "2025-12-11T22:10:54",
+            "legacy 5-action PPO in the Dec 11 layout (trained_model.zip); CURRENT_MODEL.json "
+            "points here, as in the seed analysis", checkpoints=2, legacy_layout=True),
+    DemoRun((8,), "ppo", 5, 15_000, "2025-12-12T10:45:00",
+            "legacy 5-action PPO in the current layout"),
+    DemoRun((6,), "ppo", 21, 10_000, "2025-12-13T14:02:33",
+            "21 actions but 54 observation features (2 extra): incompatible observation",
+            extra_features=2),
+)
+
+REQUIRED_SESSIONS = sorted({s for run in DEMO_RUNS for s in run.session_ids})
+
+
+def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
+    timesteps = max(64, int(run.timesteps * scale))
+    as_of = datetime.fromisoformat(run.as_of).replace(tzinfo=timezone.utc)
+    return TrainRequest(
+        session_ids=list(run.session_ids), algorithm=run.algorithm, timesteps=timesteps,
+        n_actions=run.n_actions, out=out, seed=seed,
+        checkpoint_every=timesteps // run.checkpoints if run.checkpoints else 0,
+        as_of=as_of, legacy_layout=run.legacy_layout, extra_features=run.extra_features,
+        hyperparameters=dict(run.hyperparameters), progress=False)
+
+
+def _train_one(request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec) -> TrainResult:
+    """Worker entry point: one run in its own process."""
+    return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions))
+
+
+def _check_replaceable(out: Path) -> None:
+    """Only an empty folder or an earlier demo build may be replaced: never real models."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise DemoError(f"{out}: exists and is not a folder")
+    visible = [p for p in out.iterdir() if not p.name.startswith(".")]
+    if visible and not (out / MARKER).is_file():
+        raise DemoError(f"{out}: holds files but no {MARKER}, so it is not a demo registry; "
+                        f"refusing to replace it (choose another --out)")
+
+
+def _check_sessions(sessions_db: Path) -> None:
+    from kalshi_tui.env import SessionStore, StoreError
+
+    try:
+        with SessionStore(Path(sessions_db)) as store:
+            available = set(store.session_ids())
+    except StoreError as exc:
+        raise DemoError(str(exc)) from None
+    missing = [s for s in REQUIRED_SESSIONS if s not in available]
+    if missing:
+        raise DemoError(f"{sessions_db}: the demo needs sessions {REQUIRED_SESSIONS}; "
+                        f"missing {', '.join(map(str, missing))}")
+
+
+def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, seed: int = 0,
+               jobs: int = 2, scale: float = 1.0, runs: tuple[DemoRun, ...] = DEMO_RUNS,
+               log=print) -> dict[str, Any]:
+    """Train every demo run, add the flat final, the unreadable file and the pointer; swap in."""
+    began = time.perf_counter()
+    out = Path(out).resolve()
+    _check_replaceable(out)
+    _check_sessions(sessions_db)
+    # The staging folder has the registry's own name, so every path the runs write
+    # ("trained_models/session9_.../trained_model.zip") is already the final one.
+    staging_parent = out.parent / f".{out.name}.building-{os.getpid()}"
+    shutil.rmtree(staging_parent, ignore_errors=True)
+    staging = staging_parent / out.name
+    staging.mkdir(parents=True)
+    try:
+        results = _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log)
+        by_run = list(zip(runs, results))
+        session32 = next(r for run, r in by_run if run.session_ids == (32,) and run.n_actions == 21)
+        shutil.copyfile(session32.model_path, staging / FINAL_NAME)
+        data = (staging / FINAL_NAME).read_bytes()
+        # Half a zip: the central directory is gone, which is what an interrupted copy leaves.
+        (staging / UNREADABLE_NAME).write_bytes(data[: len(data) // 2])
+        pointed = next(r for run, r in by_run if run.legacy_layout)
+        write_demo_pointer(staging / POINTER_NAME, pointed, base_dir=staging.parent,
+                           layout=environment.legacy_layout)
+        lines = _report_lines(by_run, staging)
+        write_registry_readme(staging / MARKER, lines, seed=seed, scale=scale,
+                              final_name=FINAL_NAME, unreadable_name=UNREADABLE_NAME)
+        _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging_parent, ignore_errors=True)
+    zips = list(out.rglob("*.zip"))
+    return {
+        "out": str(out),
+        "models": len(zips),
+        "total_bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file()),
+        "seconds": time.perf_counter() - began,
+        "runs": lines,
+    }
+
+
+def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) -> list[TrainResult]:
+    requests = [_request(run, staging, seed + index, scale) for index, run in enumerate(runs)]
+    results: list[TrainResult | None] = [None] * len(runs)
+    started = time.perf_counter()
+    if jobs <= 1:
+        for index, request in enumerate(requests):
+            results[index] = _run_or_fail(lambda: _train_one(request, sessions_db, environment))
+            log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
+                f"({time.perf_counter() - started:.0f} s)")
+        return results
+    # spawn, not fork: each worker starts clean instead of inheriting a parent's torch threads.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one, request, sessions_db, environment): index
+                   for index, request in enumerate(requests)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            index = futures[future]
+            results[index] = _run_or_fail(future.result)
+            log(f"[{done}/{len(runs)}] {results[index].run_dir.name} "
+                f"({time.perf_counter() - started:.0f} s)")
+    return results
+
+
+def _run_or_fail(call) -> TrainResult:
+    try:
+        return call()
+    except TrainingError as exc:
+        raise DemoError(f"demo run failed: {exc}") from None
+
+
+def _report_lines(by_run: list[tuple[DemoRun, TrainResult]], staging: Path) -> list[dict[str, Any]]:
+    import json
+
+    lines = []
+    for run, result in by_run:
+        summary = json.loads(result.layout.summary_path.read_text(encoding="utf-8"))
+        actions = summary["final_statistics"]["action_statistics"]
+        lines.append({
+            "path": result.model_path.relative_to(staging).as_posix(),
+            "n_actions": run.n_actions,
+            "algorithm": run.algorithm,
+            "timesteps": result.timesteps,
+            "episodes": result.episodes,
+            "checkpoints": len(result.checkpoints),
+            "hold_pct": actions["hold_dominance"]["hold_percentage"],
+            "entropy": actions["overall_entropy_normalized"],
+            "exploration_ratio": actions["exploration_analysis"]["exploration_ratio"],
+            "purpose": run.purpose,
+        })
+    return lines
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace `out` with the finished build; the old registry goes only once the new is in."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
