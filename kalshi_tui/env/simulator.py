@@ -187,7 +187,9 @@ class BatchSimulator:
             "cash": float(self.cash[i]),
             "positions": {"yes": int(self.yes[i]), "no": int(self.no[i])},
             "position": int(self.yes[i] - self.no[i]),  # the original's +YES / -NO
-            "cost_basis": {"yes": float(self.yes_cost[i]), "no": float(self.no_cost[i])},
+            # flat keys: SB3's DummyVecEnv deep-copies every info dict on every step
+            "yes_cost_basis": float(self.yes_cost[i]),
+            "no_cost_basis": float(self.no_cost[i]),
             "fill_count": int(self.fill_count[i]),
             "contracts_traded": int(self.contracts_traded[i]),
             "fees": float(self.fees[i]),

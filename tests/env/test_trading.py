@@ -92,7 +92,7 @@ def test_round_trip_pnl_fees_and_reward(layout21):
     # marked at the new mid 46: 9781 + 230 = 10011, up 11 cents from 10000.
     info = sim.row_info(0)
     assert info["cash"] == 9781 and info["positions"] == {"yes": 5, "no": 0}
-    assert info["cost_basis"]["yes"] == 210 and info["portfolio_value"] == 10011
+    assert info["yes_cost_basis"] == 210 and info["portfolio_value"] == 10011
     assert reward[0] == pytest.approx(0.11) and not ended[0]
     assert info["spread_cost"] == 210 - 5 * 41  # paid 42 against a mid of 41
     assert info["unrealized_pnl"] == 5 * 46 - 210
