@@ -1,0 +1,510 @@
+"""Read an SB3 model zip's facts without unpickling anything and without importing torch.
+
+`PPO.load` unpickles every `:serialized:` entry of the `data` member, so a crafted zip runs
+code before any error; listing a folder of models must never do that. Everything here
+comes from the JSON, from `system_info.txt`, from the opcodes of the pickles (listed with
+pickletools, never run) and from the tensor shapes in `policy.pth` (see weights.py).
+Every size is capped before it is read: a zip's header can lie about what it inflates to.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import pickletools
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.core.weights import WeightsUnreadable, read_weight_shapes, weights_io_dims
+
+__all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
+           "read_sb3_zip", "read_weight_shapes"]
+
+DATA_MEMBER = "data"
+WEIGHTS_MEMBER = "policy.pth"
+_SMALL_MEMBER_CAP = 64 * 1024  # system_info.txt and the version member are a few hundred bytes
+_ZIP_LOCAL_MAGIC = b"PK\x03\x04"
+_HYPERPARAMETER_KEYS = ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef",
+                        "gamma", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm",
+                        "n_envs", "buffer_size", "learning_starts", "tau",
+                        "target_update_interval", "exploration_fraction",
+                        "exploration_initial_eps", "exploration_final_eps", "train_freq",
+                        "gradient_steps", "policy_kwargs", "seed")
+
+
+class UnreadableModel(Exception):
+    """The file cannot be read as an SB3 model; `reason` is the operator's one-line why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Sb3ZipInfo:
+    """What an SB3 zip declares about itself, read without running any of it."""
+
+    data: dict[str, Any]
+    members: list[str]
+    system_info: dict[str, str] = field(default_factory=dict)
+    sb3_version: str | None = None
+    algorithm: str | None = None
+    action_space_type: str | None = None  # Discrete, MultiDiscrete, Box, ...
+    n_actions: int | None = None  # Discrete n; sum of nvec for MultiDiscrete; dims for Box
+    action_nvec: list[int] | None = None
+    obs_shape: list[int] | None = None
+    obs_dtype: str | None = None
+    obs_low: str | None = None
+    obs_high: str | None = None
+    policy_class: str | None = None
+    pickle_globals: list[str] = field(default_factory=list)
+    weight_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    weights_n_actions: int | None = None
+    weights_obs_dim: int | None = None
+    weights_error: str | None = None  # why the weight shapes could not be read, if so
+    num_timesteps: int | None = None
+    start_time_utc: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # "field name" -> globals its pickle references, for warnings that name the field
+    globals_by_field: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Library versions the model was saved with, keyed sb3/torch/gymnasium/python/numpy."""
+        keys = {"Stable-Baselines3": "sb3", "PyTorch": "torch", "Gymnasium": "gymnasium",
+                "Python": "python", "Numpy": "numpy", "GYM": "gym", "Cloudpickle": "cloudpickle"}
+        found = {short: self.system_info[long] for long, short in keys.items()
+                 if self.system_info.get(long)}
+        if self.sb3_version and "sb3" not in found:
+            found["sb3"] = self.sb3_version
+        return found
+
+
+# ---- pickles, listed not run ------------------------------------------------------------
+
+def pickle_globals(serialized_b64: str) -> list[str]:
+    """Every "module.name" a base64 pickle would import, read from its opcodes, never run."""
+    cached = _GLOBALS_MEMO.get(serialized_b64)
+    if cached is not None:
+        return list(cached)
+    try:
+        raw = base64.b64decode(serialized_b64, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return []
+    found = pickle_globals_of_bytes(raw)
+    if len(_GLOBALS_MEMO) > 4096:
+        _GLOBALS_MEMO.clear()
+    # Checkpoints of one run repeat most blobs (spaces, schedules, policy class) byte for byte.
+    _GLOBALS_MEMO[serialized_b64] = tuple(found)
+    return found
+
+
+_GLOBALS_MEMO: dict[str, tuple[str, ...]] = {}
+# opcode byte -> (name, argument bytes: >= 0 fixed, -1 up to newline, < -1 length-prefixed)
+_OPCODES = {op.code.encode("latin-1")[0]: (op.name, 0 if op.arg is None else op.arg.n)
+            for op in pickletools.opcodes}
+_LENGTH_BYTES = {-2: 1, -3: 4, -4: 4, -5: 8}
+_STRING_OPS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "SHORT_BINSTRING",
+                         "BINSTRING", "UNICODE", "STRING"})
+
+
+def pickle_globals_of_bytes(raw: bytes) -> list[str]:
+    """The globals in raw pickle bytes, in order; a malformed pickle adds "<malformed pickle>".
+
+    GLOBAL carries its names inline; STACK_GLOBAL takes the two strings pushed before it
+    (directly or fetched from the memo). A hand loop over the opcode table: pickletools'
+    genops is correct but slow enough to dominate a cold scan.
+    """
+    try:
+        return _scan_globals(raw)
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return _scan_globals_slow(raw)
+
+
+def _scan_globals(raw: bytes) -> list[str]:
+    found: list[str] = []
+    below: str | None = None  # the second string from the top of the stack, if any
+    top: str | None = None
+    memo: dict[int, str | None] = {}
+    i, end = 0, len(raw)
+    while i < end:
+        name, size = _OPCODES[raw[i]]
+        i += 1
+        if size > 0:
+            if name == "BINPUT":
+                memo[raw[i]] = top
+            elif name == "LONG_BINPUT":
+                memo[int.from_bytes(raw[i:i + 4], "little")] = top
+            elif name == "BINGET":
+                below, top = top, memo.get(raw[i])
+            elif name == "LONG_BINGET":
+                below, top = top, memo.get(int.from_bytes(raw[i:i + 4], "little"))
+            elif name != "FRAME":
+                below, top = top, None
+            i += size
+        elif size == 0:
+            if name == "MEMOIZE":
+                memo[len(memo)] = top
+            elif name == "STACK_GLOBAL":
+                found.append(f"{below or '?'}.{top or '?'}")
+                below = top = None
+            elif name == "STOP":
+                break
+            elif name != "PROTO":
+                below, top = top, None
+        elif size == -1:
+            stop = raw.index(b"\n", i)
+            if name in ("GLOBAL", "INST"):
+                stop2 = raw.index(b"\n", stop + 1)
+                found.append(raw[i:stop].decode() + "." + raw[stop + 1:stop2].decode())
+                stop = stop2
+            elif name in _STRING_OPS:
+                below, top = top, raw[i:stop].decode("utf-8", "replace")
+                i = stop + 1
+                continue
+            below, top = top, None
+            i = stop + 1
+        else:
+            width = _LENGTH_BYTES[size]
+            length = int.from_bytes(raw[i:i + width], "little")
+            i += width
+            if i + length > end:
+                raise ValueError("argument runs past the end")
+            if name in _STRING_OPS:
+                below, top = top, raw[i:i + length].decode("utf-8", "surrogatepass")
+            else:
+                below, top = top, None
+            i += length
+    else:
+        raise ValueError("no STOP opcode")
+    return list(dict.fromkeys(found))
+
+
+def _scan_globals_slow(raw: bytes) -> list[str]:
+    """The pickletools walk, for pickles the fast loop finds malformed (to say so right)."""
+    found: list[str] = []
+    pushed: list[str | None] = []
+    memo: dict[int, str | None] = {}
+    try:
+        for opcode, arg, _pos in pickletools.genops(raw):
+            name = opcode.name
+            if name in ("GLOBAL", "INST"):
+                module, _, attr = str(arg).partition(" ")
+                found.append(f"{module}.{attr}")
+                pushed.append(None)
+            elif name == "STACK_GLOBAL":
+                module = pushed[-2] if len(pushed) >= 2 else None
+                attr = pushed[-1] if pushed else None
+                found.append(f"{module or '?'}.{attr or '?'}")
+                pushed[-2:] = [None]
+            elif name in _STRING_OPS:
+                pushed.append(str(arg))
+            elif name == "MEMOIZE":
+                memo[len(memo)] = pushed[-1] if pushed else None
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[int(arg)] = pushed[-1] if pushed else None
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                pushed.append(memo.get(int(arg)))
+            elif name not in ("FRAME", "PROTO", "STOP"):
+                pushed.append(None)
+            if len(pushed) > 64:
+                del pushed[:32]
+    except (ValueError, EOFError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        found.append("<malformed pickle>")
+    return list(dict.fromkeys(found))
+
+
+def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Globals per `:serialized:` field, looking one level into nested dicts as well."""
+    by_field: dict[str, list[str]] = {}
+
+    def visit(key: str, value: Any, depth: int) -> None:
+        if not isinstance(value, dict) or depth > 3:
+            return
+        blob = value.get(":serialized:")
+        if isinstance(blob, str):
+            names = pickle_globals(blob)
+            if names:
+                by_field[key] = names
+        for sub_key, sub_value in value.items():
+            if sub_key != ":serialized:":
+                visit(f"{key}.{sub_key}", sub_value, depth + 1)
+
+    for key, value in data.items():
+        visit(key, value, 0)
+    return by_field
+
+
+# ---- reading the members ----------------------------------------------------------------
+
+def _open_zip(path: Path) -> tuple[zipfile.ZipFile, int]:
+    """Open the zip, turning every way a file is not one into an operator's reason."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise UnreadableModel("broken symlink") from None
+        raise UnreadableModel("file not found") from None
+    except PermissionError:
+        raise UnreadableModel("permission denied") from None
+    except OSError as exc:
+        raise UnreadableModel(f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UnreadableModel("is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        # Opening a fifo or a device would block or stream forever.
+        raise UnreadableModel("not a regular file")
+    if st.st_size == 0:
+        raise UnreadableModel("empty file")
+    try:
+        handle = open(path, "rb")
+    except PermissionError:
+        raise UnreadableModel("permission denied") from None
+    except OSError as exc:
+        raise UnreadableModel(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        return zipfile.ZipFile(handle), st.st_size
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        handle.seek(0)
+        head = handle.read(4)
+        handle.close()
+        # A zip cut short keeps its local header but loses the directory at its end.
+        raise UnreadableModel("truncated zip" if head == _ZIP_LOCAL_MAGIC
+                              else "not a zip file") from None
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, what: str) -> bytes:
+    """A member's bytes, refused when its header OR its real inflated size passes `cap`."""
+    if info.file_size > cap:
+        raise UnreadableModel(f"{what} over {_size_words(cap)}, refused")
+    try:
+        with zf.open(info) as member:
+            raw = member.read(cap + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise UnreadableModel(f"corrupt zip ({what}: {exc})") from None
+    except NotImplementedError:
+        raise UnreadableModel(f"unsupported compression for {what}") from None
+    except RuntimeError as exc:  # encrypted members
+        raise UnreadableModel(f"cannot read {what}: {exc}") from None
+    if len(raw) > cap:
+        raise UnreadableModel(f"{what} over {_size_words(cap)}, refused")
+    return raw
+
+
+def _size_words(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+def _parse_system_info(text: str) -> dict[str, str]:
+    """`- Key: value` lines, as SB3 writes them (the OS line has colons of its own)."""
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().lstrip("-").strip().partition(":")
+        if sep and key:
+            info[key.strip()] = value.strip()
+    return info
+
+
+# ---- interpreting `data` ----------------------------------------------------------------
+
+def _type_name(space: dict[str, Any]) -> str | None:
+    """"Discrete" from "<class 'gymnasium.spaces.discrete.Discrete'>" (or gym.spaces...)."""
+    text = space.get(":type:")
+    if not isinstance(text, str):
+        return None
+    return text.strip("<>").replace("class ", "").strip("'\" ").rsplit(".", 1)[-1] or None
+
+
+def _to_int(value: Any) -> int | None:
+    """SB3 2.x writes numbers as strings ("21"), 0.x/1.x as ints: accept both."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _int_list(value: Any) -> list[int] | None:
+    """A shape or nvec: a JSON list, or numpy text such as "[ 3 21]" or "(52,)"."""
+    if isinstance(value, str):
+        text = value.strip().strip("[]()")
+        items = [t for t in text.replace(",", " ").split() if t]
+        value = items
+    if isinstance(value, (list, tuple)):
+        out = [_to_int(v) for v in value]
+        return out if all(v is not None for v in out) else None  # type: ignore[return-value]
+    return None
+
+
+def _parse_spaces(data: dict[str, Any], info: Sb3ZipInfo) -> None:
+    act = data.get("action_space")
+    if isinstance(act, dict):
+        info.action_space_type = _type_name(act)
+        if info.action_space_type == "Discrete":
+            info.n_actions = _to_int(act.get("n"))
+        elif info.action_space_type == "MultiDiscrete":
+            info.action_nvec = _int_list(act.get("nvec"))
+            info.n_actions = sum(info.action_nvec) if info.action_nvec else None
+        elif info.action_space_type in ("Box", "MultiBinary"):
+            shape = _int_list(act.get("_shape", act.get("shape")))
+            info.n_actions = _product(shape) if shape is not None else _to_int(act.get("n"))
+    obs = data.get("observation_space")
+    if isinstance(obs, dict):
+        info.obs_shape = _int_list(obs.get("_shape", obs.get("shape")))
+        dtype = obs.get("dtype")
+        info.obs_dtype = str(dtype) if dtype is not None else None
+        for key in ("low", "high"):
+            value = obs.get(key)
+            setattr(info, f"obs_{key}", None if value is None else str(value))
+
+
+def _product(shape: list[int]) -> int:
+    total = 1
+    for dim in shape:
+        total *= dim
+    return total
+
+
+def infer_algorithm(data: dict[str, Any], policy_class: str | None) -> str | None:
+    """The algorithm, which SB3 never stores: told apart by its policy class and its fields.
+
+    PPO and A2C share ActorCriticPolicy, so their own fields decide: only PPO has
+    clip_range and n_epochs. DQN, SAC and TD3 each have their own policies module and
+    fields (target_update_interval / exploration_*, target_entropy, policy_delay).
+    """
+    module = (policy_class or "").lower()
+    for marker, name in (("qrdqn", "QRDQN"), ("dqn", "DQN"), ("sac", "SAC"), ("td3", "TD3"),
+                         ("ddpg", "DDPG"), ("recurrent", "RecurrentPPO"),
+                         ("maskable", "MaskablePPO"), ("trpo", "TRPO"), ("ars", "ARS")):
+        if f".{marker}" in module or module.startswith(marker):
+            return name
+    if "target_update_interval" in data or "exploration_final_eps" in data:
+        return "DQN"
+    if "policy_delay" in data or "target_policy_noise" in data:
+        return "TD3"
+    if "target_entropy" in data:
+        return "SAC"
+    if "clip_range" in data or "n_epochs" in data:
+        return "PPO"
+    if "n_steps" in data and ("gae_lambda" in data or "vf_coef" in data):
+        return "A2C"
+    return None
+
+
+def _policy_class(data: dict[str, Any], by_field: dict[str, list[str]]) -> str | None:
+    """The class named by the `policy_class` pickle: its only global when SB3 wrote it."""
+    names = by_field.get("policy_class") or []
+    real = [n for n in names if not n.startswith(("copyreg.", "builtins.", "cloudpickle."))]
+    if real:
+        return real[0]
+    entry = data.get("policy_class")
+    if isinstance(entry, dict) and isinstance(entry.get("__module__"), str):
+        return entry["__module__"] + ".?"
+    return None
+
+
+def _start_time_utc(value: Any) -> str | None:
+    """SB3's start_time is time.time_ns() (UTC); 1.x wrote seconds as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    seconds = number / 1e9 if number > 1e12 else number
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
+    """The readable training settings; schedules keep their readable text, never the pickle."""
+    found: dict[str, Any] = {}
+    for key in _HYPERPARAMETER_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, dict) and ":type:" in value:
+            readable = {k: v for k, v in value.items()
+                        if not k.startswith(":") and isinstance(v, (str, int, float, bool))
+                        and not k.startswith("_")}
+            if not readable:
+                continue
+            value = readable.get("value_schedule", readable)
+        found[key] = value
+    return found
+
+
+def read_sb3_zip(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
+                 max_members: int = 64) -> Sb3ZipInfo:
+    """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason."""
+    zf, _size = _open_zip(Path(path))
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise UnreadableModel(f"zip has {len(infos)} members (limit {max_members}), refused")
+        by_name = {i.filename: i for i in infos}
+        data_info = by_name.get(DATA_MEMBER)
+        if data_info is None:
+            raise UnreadableModel("no SB3 data member")
+        raw = _read_capped(zf, data_info, max_data_bytes, "data member")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise UnreadableModel("data is not JSON") from None
+        if not isinstance(data, dict):
+            raise UnreadableModel("data is not a JSON object")
+        info = Sb3ZipInfo(data=data, members=[i.filename for i in infos])
+        for name, target in (("system_info.txt", "system_info"),
+                             ("_stable_baselines3_version", "sb3_version")):
+            member = by_name.get(name)
+            if member is None:
+                continue
+            try:
+                text = _read_capped(zf, member, _SMALL_MEMBER_CAP, name).decode("utf-8", "replace")
+            except UnreadableModel:
+                continue  # an oversized info member loses its facts, not the model
+            setattr(info, target, _parse_system_info(text) if target == "system_info"
+                    else text.strip() or None)
+        weights = by_name.get(WEIGHTS_MEMBER)
+        if weights is None:
+            info.weights_error = "no policy.pth (weights) member"
+        else:
+            try:
+                info.weight_shapes = read_weight_shapes(zf, WEIGHTS_MEMBER,
+                                                        max_bytes=max_data_bytes)
+            except WeightsUnreadable as exc:
+                info.weights_error = str(exc)
+    _parse_spaces(data, info)
+    info.globals_by_field = _collect_globals(data)
+    info.pickle_globals = list(dict.fromkeys(g for names in info.globals_by_field.values()
+                                             for g in names))
+    info.policy_class = _policy_class(data, info.globals_by_field)
+    info.algorithm = infer_algorithm(data, info.policy_class)
+    info.num_timesteps = _to_int(data.get("num_timesteps"))
+    info.start_time_utc = _start_time_utc(data.get("start_time"))
+    info.hyperparameters = _hyperparameters(data)
+    if info.weight_shapes:
+        info.weights_n_actions, info.weights_obs_dim = weights_io_dims(info.weight_shapes,
+                                                                       info.algorithm)
+    return info

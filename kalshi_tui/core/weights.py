@@ -1,0 +1,215 @@
+"""Tensor shapes from an SB3 `policy.pth`, read without torch and without running pickle code.
+
+`policy.pth` is a torch zip whose `*/data.pkl` rebuilds each tensor through
+`torch._utils._rebuild_tensor_v2(storage, offset, size, ...)`. An Unpickler whose
+`find_class` hands back inert stand-ins for that short allowlist (and refuses every other
+global) turns the pickle into {name: shape} without importing torch or touching a tensor
+byte; a crafted file that names os.system gets a refusal, not a call.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import re
+import struct
+import zipfile
+import zlib
+from typing import Any
+
+_MAX_TENSOR_MEMBERS = 4096  # a torch zip holds one member per tensor
+
+
+class WeightsUnreadable(Exception):
+    """The weights' shapes could not be read; the message says why in operator words."""
+
+
+class _TensorShape(tuple):
+    """What a tensor becomes here: only its size."""
+
+
+class _InertStorage:
+    """Stands in for torch.FloatStorage and friends: named, never constructed with data."""
+
+
+def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, *_rest: Any, **_kw: Any) -> _TensorShape:
+    return _TensorShape(int(d) for d in size)
+
+
+def _rebuild_parameter(data: Any, *_rest: Any, **_kw: Any) -> Any:
+    return data
+
+
+def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, *_rest: Any, **_kw: Any) -> _TensorShape:
+    return _TensorShape(int(d) for d in size)
+
+
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch", "Size"): tuple,
+}
+
+
+class _ShapeUnpickler(pickle.Unpickler):
+    """Resolves only the allowlist above, to inert stand-ins; refuses everything else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _ALLOWED.get((module, name))
+        if found is not None:
+            return found
+        if module in ("torch", "torch.storage") and name.endswith("Storage"):
+            return _InertStorage
+        if module == "torch" and re.fullmatch(r"(b?float\d*|u?int\d+|bool|complex\d+|half|double)", name):
+            return name  # a dtype: only ever passed along, never called
+        raise pickle.UnpicklingError(f"{module}.{name} is not a weights global")
+
+    def persistent_load(self, pid: Any) -> Any:
+        return _InertStorage
+
+
+def read_weight_shapes(zip_file: zipfile.ZipFile, member: str = "policy.pth", *,
+                       max_bytes: int = 10 * 1024 * 1024) -> dict[str, tuple[int, ...]]:
+    """{parameter name: shape} of the state dict in `member`; raises WeightsUnreadable."""
+    try:
+        info = zip_file.getinfo(member)
+    except KeyError:
+        raise WeightsUnreadable(f"no {member} (weights) member") from None
+    try:
+        window = _stored_window(zip_file, info)
+        if window is not None:
+            # Stored (SB3 never compresses): read the inner zip in place, seeking freely.
+            if not zipfile.is_zipfile(window):
+                raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked")
+            with zipfile.ZipFile(window) as inner:
+                return _shapes_from_torch_zip(inner, member, max_bytes)
+        with zip_file.open(info) as handle:
+            if not zipfile.is_zipfile(handle):
+                raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked")
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as inner:
+                return _shapes_from_torch_zip(inner, member, max_bytes)
+    except WeightsUnreadable:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
+        raise WeightsUnreadable(f"{member} is corrupt ({exc})") from None
+
+
+class _FileWindow(io.RawIOBase):
+    """A read-only, seekable view of bytes [start, start+length) of an open file."""
+
+    def __init__(self, fd: int, start: int, length: int):
+        super().__init__()
+        self._fd, self._start, self._length, self._pos = fd, start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._length - self._pos
+        size = left if size is None or size < 0 else min(size, left)
+        if size <= 0:
+            return b""
+        data = os.pread(self._fd, size, self._start + self._pos)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _stored_window(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> _FileWindow | None:
+    """A window on a stored member's bytes in the outer file, or None when not possible."""
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        return None
+    try:
+        fd = zip_file.fp.fileno()  # type: ignore[union-attr]
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    header = os.pread(fd, 30, info.header_offset)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if start + info.file_size > os.fstat(fd).st_size:
+        raise WeightsUnreadable(f"{info.filename} runs past the end of the file (truncated zip)")
+    return _FileWindow(fd, start, info.file_size)
+
+
+def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) -> dict[str, tuple[int, ...]]:
+    infos = inner.infolist()
+    if len(infos) > _MAX_TENSOR_MEMBERS:
+        raise WeightsUnreadable(f"{member} has {len(infos)} members, refused")
+    pkl = next((i for i in infos if i.filename.endswith("data.pkl")), None)
+    if pkl is None:
+        raise WeightsUnreadable(f"{member} has no data.pkl")
+    if pkl.file_size > max_bytes:
+        raise WeightsUnreadable(f"{member} data.pkl over the size limit, refused")
+    with inner.open(pkl) as handle:
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise WeightsUnreadable(f"{member} data.pkl over the size limit, refused")
+    try:
+        state = _ShapeUnpickler(io.BytesIO(raw)).load()
+    except pickle.UnpicklingError as exc:
+        raise WeightsUnreadable(f"{member} refused: {exc}") from None
+    except (EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError,
+            RecursionError, MemoryError) as exc:
+        raise WeightsUnreadable(f"{member} is not a readable state dict ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise WeightsUnreadable(f"{member} is not a state dict")
+    return {str(k): tuple(v) for k, v in state.items() if isinstance(v, _TensorShape)}
+
+
+def _layers(shapes: dict[str, tuple[int, ...]], prefix: str) -> list[tuple[int, tuple[int, ...]]]:
+    """(index, shape) of `prefix<i>.weight` matrices, in layer order."""
+    found = []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.weight$")
+    for key, shape in shapes.items():
+        match = pattern.match(key)
+        if match and len(shape) == 2:
+            found.append((int(match.group(1)), shape))
+    return sorted(found)
+
+
+def weights_io_dims(shapes: dict[str, tuple[int, ...]], algorithm: str | None = None) -> tuple[int | None, int | None]:
+    """(action outputs, observation inputs) the weights were built for, where the layout is known.
+
+    PPO/A2C: `action_net.weight` is (n_actions, hidden) and the first policy layer
+    `mlp_extractor.policy_net.0.weight` is (hidden, obs_dim). DQN: the first and last
+    `q_net.q_net.<i>.weight`. SAC/TD3: `actor.mu` and `actor.latent_pi.0`.
+    """
+    action = shapes.get("action_net.weight")
+    if action is not None and len(action) == 2:
+        first = _layers(shapes, "mlp_extractor.policy_net.")
+        if not first:
+            first = _layers(shapes, "mlp_extractor.shared_net.")
+        obs_dim = first[0][1][1] if first else action[1]
+        return action[0], obs_dim
+    q_layers = _layers(shapes, "q_net.q_net.") or _layers(shapes, "quantile_net.quantile_net.")
+    if q_layers:
+        return q_layers[-1][1][0], q_layers[0][1][1]
+    mu = shapes.get("actor.mu.weight")
+    if mu is not None and len(mu) == 2:
+        latent = _layers(shapes, "actor.latent_pi.")
+        return mu[0], (latent[0][1][1] if latent else mu[1])
+    return None, None
