@@ -4,6 +4,12 @@ Row i trades tape i from its first step. A step takes one action per row, fills 
 against the book the row last observed, advances every live row one book state and marks
 the portfolios there. Rows whose market has ended stay frozen (their actions are ignored,
 their reward is 0), so a batch of markets of different lengths runs until `all_done`.
+
+Reward = (portfolio value after - before) / REWARD_SCALE, the value being cash plus
+positions marked at the mid. Fees leave cash and a buy at the ask is marked at the mid, so
+the change already has the fees and the spread cost taken off (FORMATS.md: "change in
+portfolio value, minus fees and spread cost"); `row_info` reports both, so nothing is
+subtracted twice.
 """
 
 from __future__ import annotations
