@@ -209,6 +209,9 @@ class KalshiTuiApp(WorkersMixin, App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.read_only and action in CHANGING_ACTIONS:
             return None  # hidden from the footer, the help and the palette
+        if isinstance(self.screen, ModalScreen) and action in OPERATOR_ACTIONS:
+            # App keys stay live under a dialog in Textual: typing FORCE must not press R or C.
+            return False
         return True
 
     def _refuse_read_only(self, what: str) -> bool:
@@ -460,3 +463,7 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def palette_models(self) -> list[ModelRecord]:
         return self.records
+
+
+# Every action bound above: none of them may fire while a dialog has the keyboard.
+OPERATOR_ACTIONS = {b.action.split("(")[0] for b in KalshiTuiApp.BINDINGS}

@@ -189,6 +189,10 @@ def pointer_view_from_status(status: Any, config: Config, badge: str | None = No
         model_path = status.record.path
     else:
         model_path = relative_to_models(status.resolved_path or status.full_path, config)
+    def shorten(text: str) -> str:
+        # Paths inside the models folder read as the operator lists them, not as /abs/...
+        return text.replace(f"{config.models_dir}/", f"{config.models_dir.name}/")
+
     return PointerView(
         revision=int(status.revision or 0),
         model_path=model_path,
@@ -199,6 +203,6 @@ def pointer_view_from_status(status: Any, config: Config, badge: str | None = No
         last_when=last.time if last else None,
         last_why=last.reason if last else status.selected_reason,
         last_action=last.action if last else None,
-        alarm="; ".join(status.alarms) or None,
-        notes=list(status.notes),
+        alarm=shorten("; ".join(status.alarms)) or None,
+        notes=[shorten(n) for n in status.notes],
     )

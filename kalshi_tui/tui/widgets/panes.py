@@ -151,7 +151,7 @@ def readiness_lines(ctx: PaneContext) -> list[Text]:
     lines = []
     for done, item, detail in readiness_items(ctx):
         mark = {True: ("[x] ", "green"), False: ("[✗] ", "bold red"), None: ("[ ] ", "dim")}[done]
-        line = Text(mark[0], style=mark[1]) + Text(f"{item:<32}")
+        line = Text(mark[0], style=mark[1]) + Text(f"{item:<27}")
         line.append(Text(detail, style="dim"))
         lines.append(line)
     return lines

@@ -1,0 +1,110 @@
+"""The pure helpers behind every pane: times, figures, the histogram grid, readiness, escaping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+from kalshi_tui.core.config import load_config
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
+from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.backend import PointerView
+from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
+from kalshi_tui.tui.widgets.status_header import header_lines
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+
+
+def plain(lines) -> str:
+    return "\n".join(line.plain for line in lines)
+
+
+def test_relative_time_uses_the_given_clock():
+    assert fmt.relative_time("2026-01-15T11:57:00Z", NOW) == "3m ago"
+    assert fmt.relative_time((NOW - timedelta(days=2)).isoformat(), NOW) == "2d ago"
+    assert fmt.relative_time("2026-01-15 12:00:30", NOW) == "in 30s"
+    assert fmt.relative_time("not a time", NOW) == "-"
+    assert fmt.relative_time(None, NOW) == "-"
+
+
+def test_figures_and_session_ranges():
+    assert fmt.fmt_pct(0.359, fraction=True) == "35.9%"
+    assert fmt.fmt_pct("38.5") == "38.5%"
+    assert fmt.fmt_pct("n/a") == "-"
+    assert fmt.fmt_int("10000") == "10,000"
+    assert fmt.fmt_cents(-12345) == "$-123.45"
+    assert fmt.session_ranges([10, 5, 6, 7, 32]) == "5-7,10,32"
+    assert fmt.session_ranges([]) == "-"
+
+
+def test_histogram_grid_groups_by_side_and_size():
+    layout = load_config(None).environment.layout
+    counts = {str(a): 0 for a in range(21)}
+    counts["0"] = 50  # HOLD
+    counts[str(layout.encode("BUY_YES", 5))] = 30
+    counts[str(layout.encode("SELL_NO", 100))] = 20
+    text = plain(fmt.histogram_table(counts, layout))
+    lines = text.splitlines()
+    assert lines[0].split() == ["x5", "x10", "x20", "x50", "x100", "side"]
+    assert lines[1].startswith("HOLD") and lines[1].endswith("50.0%")
+    buy_yes = next(line for line in lines if line.startswith("BUY_YES"))
+    assert buy_yes.split()[1] == "30.0%" and buy_yes.split()[-1] == "30.0%"
+    sell_no = next(line for line in lines if line.startswith("SELL_NO"))
+    assert sell_no.split()[5] == "20.0%"
+    size_row = next(line for line in lines if line.startswith("size"))
+    assert size_row.split()[1] == "30.0%" and size_row.split()[5] == "20.0%"
+    assert "100 actions counted" in text
+
+
+def test_histogram_with_ids_beyond_the_layout_shows_ids_not_guessed_labels():
+    layout = load_config(None).environment.legacy_layout
+    text = plain(fmt.histogram_table({"0": 1, "7": 3}, layout))
+    assert "action   7" in text and "BUY" not in text
+    assert "no action histogram" in plain(fmt.histogram_table(None, layout))
+
+
+def test_readiness_answers_from_evidence():
+    env = load_config(None).environment
+    record = ModelRecord(path="a.zip", abs_path="/x/a.zip", name="a", verdict="compatible",
+                         action_space_type="Discrete", n_actions=21, sha256="ab" * 32,
+                         metrics=TrainingMetrics(sources={"episodes": "training_results.json"}))
+    items = {item: done for done, item, _ in readiness_items(PaneContext(record, env, "OK"))}
+    assert items["action space confirmed"] is True
+    assert items["file valid"] is True
+    assert items["training summary analysed"] is True
+    assert items["loads and infers"] is None  # not run: neither passed nor failed
+    assert items["validated on sessions"] is None
+    legacy = ModelRecord(path="b.zip", abs_path="/x/b.zip", name="b", verdict="incompatible",
+                         action_space_type="Discrete", n_actions=5, reasons=["legacy"])
+    items = {item: done for done, item, _ in readiness_items(PaneContext(legacy, env, "LEGACY 5-ACT"))}
+    assert items["action space confirmed"] is False
+    assert items["training summary analysed"] is False
+
+
+def test_file_strings_are_never_markup():
+    """A name like `[@click=app.quit]` renders as those characters, not as an action."""
+    record = ModelRecord(path="[@click=app.quit]x.zip", abs_path="/m/x.zip",
+                         name="[b]bold[/b]", verdict="compatible")
+    env = load_config(None).environment
+    from kalshi_tui.tui.widgets.panes import provenance_lines
+
+    text = plain(provenance_lines(PaneContext(record, env, "OK")))
+    assert "[@click=app.quit]x.zip" in text
+    pointer = PointerView(revision=3, model_path="[@click=app.quit]x.zip", badge="OK",
+                          last_who="[red]eve[/red]", last_when="2026-01-15T11:00:00Z",
+                          last_why="[link=http://x]why[/link]", last_action="promote")
+    lines = header_lines(pointer, read_only=True, now=NOW, model_count=1, compatible_count=1,
+                         models_dir="trained_models/")
+    rendered = plain(lines)
+    assert "[@click=app.quit]x.zip" in rendered
+    assert "[red]eve[/red]" in rendered and "[link=http://x]why[/link]" in rendered
+    assert "READ-ONLY" in rendered and "1h ago" in rendered
+    assert all(not span.style or "@click" not in str(span.style) for line in lines for span in line.spans)
+
+
+def test_header_alarm_line():
+    pointer = PointerView(revision=7, model_path="gone.zip", alarm="current model missing: gone.zip")
+    lines = header_lines(pointer, read_only=False, now=NOW, model_count=0, compatible_count=0,
+                         models_dir="m/")
+    assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
+    assert "white on red" in str(lines[-1].style)

@@ -1,0 +1,185 @@
+"""The models list: filter, compatible-only, sort, marks and compare, live refresh, help, palette."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import notifications, screen_text, settle
+
+from kalshi_tui.core.pointer import PointerEngine
+from kalshi_tui.tui.app import KalshiTuiApp
+from kalshi_tui.tui.screens.compare import CompareScreen
+from kalshi_tui.tui.screens.help import HelpScreen
+from kalshi_tui.tui.widgets.model_list import ModelList
+
+
+def make_app(workspace, clock, **kwargs) -> KalshiTuiApp:
+    return KalshiTuiApp(workspace.config(), clock=clock, poll=False, **kwargs)
+
+
+def shown_paths(app) -> list[str]:
+    return [r.path for r in app.query_one(ModelList).rows]
+
+
+async def test_every_model_is_listed_with_its_badge(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert len(shown_paths(app)) == 5
+        text = screen_text(app)
+        assert "LEGACY 5-ACT" in text
+        assert "OBS 54" in text
+        assert "session10_ppo_20251211_173419" in text
+        # A markup-looking file name is shown as text and the app is still running.
+        assert "[@click=app.quit]crafted" in text
+        assert app.is_running
+
+
+async def test_filter_narrows_and_escape_clears(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"session1")
+        await pilot.pause()
+        assert sorted(shown_paths(app)) == ["session10_ppo_20251211_173419/model.zip",
+                                            "session12_ppo_20251201_080000/model.zip"]
+        await pilot.press("enter")  # keeps the filter, back to the list
+        await pilot.pause()
+        assert isinstance(app.focused, ModelList)
+        assert "session32_final" not in screen_text(app)
+        await pilot.press("down")
+        assert app.selected_record.path == shown_paths(app)[1]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(shown_paths(app)) == 5
+        # Filtering by badge text works too.
+        await pilot.press("slash", *"legacy", "enter")
+        await pilot.pause()
+        assert shown_paths(app) == ["session5_ppo_20251120_101500/trained_model.zip"]
+
+
+async def test_compatible_only_and_sort(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        paths = shown_paths(app)
+        assert "session5_ppo_20251120_101500/trained_model.zip" not in paths
+        assert "session12_ppo_20251201_080000/model.zip" not in paths
+        assert all(app.query_one(ModelList).badges[p] == "OK" for p in paths)
+        await pilot.press("c")
+        await pilot.pause()
+        assert len(shown_paths(app)) == 5
+        models = app.query_one(ModelList)
+        while models.sort_key != "name":
+            await pilot.press("s")
+        names = [r.name.lower() for r in models.rows]
+        assert names == sorted(names, reverse=models.sort_reverse)
+        await pilot.press("S")
+        assert [r.name.lower() for r in models.rows] == sorted(names, reverse=models.sort_reverse)
+        assert "Model" in screen_text(app) and ("▲" in screen_text(app) or "▼" in screen_text(app))
+
+
+async def test_compare_two_marked_models(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        models = app.query_one(ModelList)
+        models.select_path("session32_final.zip")
+        await pilot.press("space")
+        models.select_path("session10_ppo_20251211_173419/model.zip")
+        await pilot.press("m")
+        assert len(models.marked) == 2
+        await pilot.press("C")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CompareScreen)
+        text = screen_text(app)
+        assert "session32_final" in text and "session10_ppo_20251211_173419" in text
+        assert "win rate" in text and "Actions:" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_new_models_and_pointer_changes_by_others_appear_on_refresh(workspace, model_zoo,
+                                                                         frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert len(shown_paths(app)) == 5
+        new = workspace.models / "session40_ppo_20260110_090000" / "model.zip"
+        new.parent.mkdir()
+        shutil.copyfile(model_zoo["ppo21"], new)
+        from kalshi_tui.core.catalog import inspect_model
+
+        PointerEngine(workspace.config()).promote(inspect_model(new, workspace.config()),
+                                                  "promoted from another terminal")
+        app._tick()  # what the interval timer calls every refresh_seconds
+        await settle(app, pilot)
+        assert "session40_ppo_20260110_090000/model.zip" in shown_paths(app)
+        text = screen_text(app)
+        assert "Current: session40_ppo_20260110_090000/model.zip" in text
+        assert "promoted from another terminal" in text
+
+
+async def test_refresh_pauses_while_a_dialog_is_open(workspace, model_zoo, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.query_one(ModelList).select_path("session32_final.zip")
+        await pilot.press("P")
+        await settle(app, pilot)
+        shutil.copyfile(model_zoo["ppo21"], workspace.models / "late.zip")
+        app._tick()
+        await settle(app, pilot)
+        assert "late.zip" not in shown_paths(app)
+        await pilot.press("escape")
+        app._tick()
+        await settle(app, pilot)
+        assert "late.zip" in shown_paths(app)
+
+
+async def test_help_lists_the_keys_of_the_current_screen(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "Promote" in text and "Roll back" in text and "Validate" in text
+        await pilot.press("escape")
+        await pilot.press("H")
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Roll back to this" in screen_text(app)
+
+
+async def test_keymap_from_config_rebinds_keys(workspace, frozen_clock):
+    text = workspace.config_file.read_text().replace(
+        "[tui]\n", '[tui]\nkeymap = { history = "y" }\n')
+    workspace.config_file.write_text(text)
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen.id == "history-screen"
+
+
+async def test_palette_offers_context_commands(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [t for t, _, _ in app.palette_commands()]
+        assert any(t.startswith("Promote ") for t in titles)
+        assert "History" in titles
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"history")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen.id == "history-screen"
+        assert not [n for n in notifications(app) if "failed" in n]

@@ -1,0 +1,238 @@
+"""Promote, refuse, force, roll back and read-only, driven by keys; asserts on disk and on screen."""
+
+from __future__ import annotations
+
+from conftest import notifications, screen_text, settle
+
+from kalshi_tui.core.pointer import PointerEngine
+from kalshi_tui.tui.app import KalshiTuiApp
+from kalshi_tui.tui.dialogs.confirm import ReasonDialog, RefusedDialog
+from kalshi_tui.tui.screens.history import HistoryScreen
+from kalshi_tui.tui.widgets.model_list import ModelList
+
+
+def make_app(workspace, clock, **kwargs) -> KalshiTuiApp:
+    return KalshiTuiApp(workspace.config(), clock=clock, poll=False, **kwargs)
+
+
+async def select(app, pilot, rel_path: str) -> None:
+    """Put the cursor on a model by its path, the way an operator would: with the filter."""
+    assert app.query_one(ModelList).select_path(rel_path), rel_path
+    await pilot.pause()
+
+
+async def confirm_reason(pilot, reason: str) -> None:
+    # Cancel has the focus: shift+tab reaches the reason; Enter moves to the button, Enter presses it.
+    await pilot.press("shift+tab", *reason, "enter", "enter")
+
+
+async def promote(app, pilot, rel_path: str, reason: str) -> None:
+    await select(app, pilot, rel_path)
+    await pilot.press("P")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ReasonDialog) and app.screen.id == "promote-dialog"
+    await confirm_reason(pilot, reason)
+    await settle(app, pilot)
+
+
+async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, "session32_final.zip")
+        await pilot.press("P")
+        await settle(app, pilot)
+        dialog_text = screen_text(app)
+        assert "Promote session32_final?" in dialog_text
+        assert "session32_final.zip" in dialog_text and "OK" in dialog_text
+        assert "0 -> 2" in dialog_text or "0 -> 1" in dialog_text
+        # Cancel is the default: Enter right away changes nothing.
+        assert app.focused.id == "cancel"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not workspace.pointer.exists()
+
+        await pilot.press("P")
+        await settle(app, pilot)
+        await confirm_reason(pilot, "best 21-action run")
+        await settle(app, pilot)
+
+        assert workspace.current_full_path().endswith("trained_models/session32_final.zip")
+        records = workspace.journal_records()
+        assert records[-1]["action"] == "promote"
+        assert records[-1]["reason"] == "best 21-action run"
+        assert records[-1]["forced"] is False
+        text = screen_text(app)
+        assert "Current: session32_final.zip" in text
+        assert f"rev {records[-1]['revision']}" in text
+        assert "best 21-action run" in text
+        assert any("Promoted session32_final.zip" in n for n in notifications(app))
+
+
+async def test_promote_needs_a_reason(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, "session32_final.zip")
+        await pilot.press("P")
+        await settle(app, pilot)
+        await pilot.press("tab", "enter")  # straight to Promote with no reason
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReasonDialog)
+        assert "A reason is required" in screen_text(app)
+        assert not workspace.pointer.exists()
+
+
+async def test_incompatible_model_is_refused_with_its_reasons(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await promote(app, pilot, "session32_final.zip", "baseline")
+        before = workspace.pointer.read_bytes()
+        await select(app, pilot, "session5_ppo_20251120_101500/trained_model.zip")
+        await pilot.press("P")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RefusedDialog)
+        text = screen_text(app)
+        assert "refused" in text
+        assert "legacy 5-action model" in text
+        assert app.focused.id == "close"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert workspace.pointer.read_bytes() == before
+        assert len(workspace.journal_records()) == 1
+
+
+async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await promote(app, pilot, "session32_final.zip", "baseline")
+        legacy = "session5_ppo_20251120_101500/trained_model.zip"
+        await select(app, pilot, legacy)
+        await pilot.press("P")
+        await settle(app, pilot)
+        await pilot.press("tab", "enter")  # the Force… button
+        await settle(app, pilot)
+        assert app.screen.id == "force-dialog"
+        # A reason but the wrong word: refused, nothing written.
+        await pilot.press("shift+tab", *"incident 42", "shift+tab", *"force", "tab", "tab", "tab",
+                          "enter")
+        await settle(app, pilot)
+        assert app.screen.id == "force-dialog"
+        assert "Type FORCE exactly" in screen_text(app)
+        assert len(workspace.journal_records()) == 1
+        word = app.screen.query_one("#word")
+        word.value = ""
+        word.focus()
+        await pilot.press(*"FORCE", "enter", "enter", "enter")
+        await settle(app, pilot)
+
+        assert workspace.current_full_path().endswith(legacy)
+        last = workspace.journal_records()[-1]
+        assert last["forced"] is True and last["reason"] == "incident 42"
+        text = screen_text(app)
+        assert "ALARM" in text and "incompatible" in text
+        assert any("FORCED" in n for n in notifications(app))
+
+
+async def test_rollback_names_target_and_goes_back(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await promote(app, pilot, "session32_final.zip", "first")
+        await promote(app, pilot, "session10_ppo_20251211_173419/model.zip", "second")
+        first_revision = workspace.journal_records()[0]["revision"]
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert app.screen.id == "rollback-dialog"
+        text = screen_text(app)
+        assert f"Roll back to revision {first_revision}?" in text
+        assert "session32_final.zip" in text
+        await confirm_reason(pilot, "second misbehaves")
+        await settle(app, pilot)
+
+        assert workspace.current_full_path().endswith("trained_models/session32_final.zip")
+        last = workspace.journal_records()[-1]
+        assert last["action"] == "rollback" and last["reason"] == "second misbehaves"
+        assert "Current: session32_final.zip" in screen_text(app)
+
+
+async def test_rollback_to_a_revision_chosen_in_history(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await promote(app, pilot, "session32_final.zip", "one")
+        await promote(app, pilot, "session10_ppo_20251211_173419/model.zip", "two")
+        await promote(app, pilot, "[@click=app.quit]crafted.zip", "three")
+        await pilot.press("H")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "one" in text and "two" in text and "three" in text
+        # Newest first: down twice reaches the first promote.
+        await pilot.press("down", "down")
+        target = app.screen.selected_revision()
+        assert target == workspace.journal_records()[0]["revision"]
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert app.screen.id == "rollback-dialog"
+        assert f"revision {target}" in screen_text(app)
+        assert "skips" in screen_text(app)
+        await confirm_reason(pilot, "back to one")
+        await settle(app, pilot)
+
+        assert workspace.current_full_path().endswith("trained_models/session32_final.zip")
+        last = workspace.journal_records()[-1]
+        assert last["action"] == "rollback" and last.get("target_revision") == target
+        # The history screen is still open and shows the new revision on top.
+        assert isinstance(app.screen, HistoryScreen)
+        assert app.screen.records[0].revision == last["revision"]
+        assert "back to one" in screen_text(app)
+
+
+async def test_stale_revision_is_refused_naming_who_changed_it(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await promote(app, pilot, "session32_final.zip", "first")
+        await select(app, pilot, "session10_ppo_20251211_173419/model.zip")
+        await pilot.press("P")
+        await settle(app, pilot)
+        assert app.screen.id == "promote-dialog"
+        # Another operator promotes while this dialog is open.
+        other = PointerEngine(workspace.config())
+        from kalshi_tui.core.catalog import inspect_model
+
+        crafted = workspace.models / "[@click=app.quit]crafted.zip"
+        other.promote(inspect_model(crafted, workspace.config()), "someone else's change")
+        on_disk = workspace.pointer.read_bytes()
+        await confirm_reason(pilot, "mine")
+        await settle(app, pilot)
+
+        assert workspace.pointer.read_bytes() == on_disk
+        assert workspace.journal_records()[-1]["reason"] == "someone else's change"
+        failure = " ".join(notifications(app))
+        assert "not" in failure and "someone else's change" in failure
+        # The screen now shows the other operator's change, not a stale one.
+        assert "[@click=app.quit]crafted.zip" in screen_text(app)
+        assert app.is_running  # the crafted name did not become a quit action
+
+
+async def test_read_only_hides_and_refuses_changes(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "READ-ONLY" in text
+        assert "Promote" not in text.splitlines()[-1]  # not in the footer
+        await select(app, pilot, "session32_final.zip")
+        await pilot.press("P", "R")
+        await settle(app, pilot)
+        assert app.screen is app.screen_stack[0]  # no dialog opened
+        app.action_promote()
+        app.request_rollback(None)
+        await settle(app, pilot)
+        assert any("Read-only" in n for n in notifications(app))
+        assert not workspace.pointer.exists() and not workspace.journal.exists()
+        assert all("Promote" not in title for title, _, _ in app.palette_commands())

@@ -1,0 +1,83 @@
+"""Validate with a progress bar and cancel, and the smoke test, on real models and sessions."""
+
+from __future__ import annotations
+
+from conftest import notifications, screen_text, settle
+from textual.widgets import ProgressBar
+
+from kalshi_tui.eval.results_cache import default_session_ids, load_validation
+from kalshi_tui.tui.app import KalshiTuiApp
+from kalshi_tui.tui.dialogs.progress import ValidationDialog
+from kalshi_tui.tui.messages import ValidationProgressed
+from kalshi_tui.tui.widgets.model_list import ModelList
+
+
+def make_app(workspace, clock, **kwargs) -> KalshiTuiApp:
+    return KalshiTuiApp(workspace.config(), clock=clock, poll=False, **kwargs)
+
+
+async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
+    seen: list[ValidationProgressed] = []
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40),
+                            message_hook=lambda m: seen.append(m)
+                            if isinstance(m, ValidationProgressed) else None) as pilot:
+        await settle(app, pilot)
+        app.query_one(ModelList).select_path("session32_final.zip")
+        await pilot.press("V")
+        await pilot.pause()
+        assert isinstance(app.screen, ValidationDialog)
+        await settle(app, pilot)
+
+        assert seen and seen[-1].done == seen[-1].total
+        assert not isinstance(app.screen, ValidationDialog)  # closed when done
+        record = app.selected_record
+        config = workspace.config()
+        stored = load_validation(workspace.models / record.path, record.sha256, config,
+                                 default_session_ids(config))
+        assert stored is not None and stored.session_ids == [5]
+        assert any("Validated" in n for n in notifications(app))
+        await pilot.press("1")
+        text = screen_text(app)
+        assert "validation, sessions 5" in text
+        assert "[x] validated on sessions" in text
+
+
+async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.query_one(ModelList).select_path("session10_ppo_20251211_173419/model.zip")
+        await pilot.press("V")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ValidationDialog)
+        # Wait for the first progress report to reach the bar, then cancel.
+        bar = dialog.query_one(ProgressBar)
+        while bar.total is None and dialog.is_attached:
+            await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+
+        assert not isinstance(app.screen, ValidationDialog)
+        assert any("cancelled" in n for n in notifications(app))
+        record = app.selected_record
+        config = workspace.config()
+        assert load_validation(workspace.models / record.path, record.sha256, config,
+                               default_session_ids(config)) is None
+        assert "[ ] validated on sessions" in screen_text(app)
+
+
+async def test_smoke_test_marks_readiness(workspace, frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.query_one(ModelList).select_path("session32_final.zip")
+        await pilot.press("T")
+        await settle(app, pilot)
+        assert any("Smoke test passed" in n or "Loads and infers" in n for n in notifications(app))
+        assert "[x] loads and infers" in screen_text(app)
+        app.query_one(ModelList).select_path("session5_ppo_20251120_101500/trained_model.zip")
+        await pilot.press("T")
+        await settle(app, pilot)
+        assert "[✗] loads and infers" in screen_text(app)
