@@ -60,10 +60,15 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """
     folder = target.parent
     tmp = folder / f"{temp_prefix(target)}{_HOST}.{os.getpid()}.{time.time_ns()}"
+    try:
+        mode = target.stat().st_mode & 0o7777  # keep the operator's permissions
+    except FileNotFoundError:
+        mode = 0o644
     fault_point("tmp.create")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
+            os.fchmod(fd, mode)
             fault_point("tmp.write")
             view = memoryview(data)
             while view:

@@ -67,7 +67,8 @@ class PointerEngine:
         """The current model, its verdict, revision and last change; `alarms` when unsafe.
 
         A change a crashed writer left committed but unpublished is finished here when the
-        lock is free at once (`repair`), otherwise reported as it will be once finished.
+        lock is free at once (`repair`), otherwise reported as it will be once finished; a
+        read-only face passes repair=False. Finishing it does not run the hook.
         """
         try:
             state = read_state(self.pointer)
@@ -122,7 +123,8 @@ class PointerEngine:
             return
         record = self.inspect(target.path)
         status.record = record
-        status.current_sha256 = record.sha256 or file_sha256(target.path)
+        # Hashed here, not taken from the catalog's cache: this is the alarm that must not miss.
+        status.current_sha256 = file_sha256(target.path)
         if record.verdict != "compatible":
             why = "; ".join(record.reasons) or "no reason given"
             status.alarms.append(f"current model is {record.verdict}: {why}")

@@ -175,7 +175,6 @@ class ChangeResult:
     rolled_forward: int | None = None  # a crashed writer's revision this call finished first
     adopted_revision: int | None = None
     hook: HookResult | None = None
-    hook_rolled_forward: HookResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

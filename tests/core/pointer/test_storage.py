@@ -129,3 +129,35 @@ def test_lock_timeout_names_the_holder(tmp_path):
     with PointerLock(pointer, 1, "rollback"):
         assert json.loads(holder_path_for(pointer).read_text())["operation"] == "rollback"
     assert lock_path_for(pointer).exists()
+
+
+def test_lock_excludes_another_thread_of_the_same_process(tmp_path):
+    """The TUI changes the pointer from worker threads: they must exclude each other too."""
+    import threading
+
+    pointer = tmp_path / "CURRENT_MODEL.json"
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with PointerLock(pointer, 1, "promote"):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        with pytest.raises(LockTimeout, match=r"\(promote\)"):
+            with PointerLock(pointer, 0.2, "rollback"):
+                pass
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_atomic_write_keeps_the_file_mode(tmp_path):
+    target = tmp_path / "CURRENT_MODEL.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    atomic.atomic_write_bytes(target, b"new")
+    assert target.stat().st_mode & 0o777 == 0o640
