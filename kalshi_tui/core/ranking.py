@@ -249,20 +249,27 @@ def _activity_parts(record: ModelRecord, validation: Any) -> list[tuple[str, flo
 
 
 def _balance_parts(record: ModelRecord, validation: Any) -> list[tuple[str, float, str]]:
-    from kalshi_tui.core.artifacts import entropy_normalised
-
     if validation is not None:
         value, source = float(validation.histogram_entropy), validation_source(validation)
     else:
         counts, source = _histogram(record, validation)
         if counts and sum(counts):
-            value = entropy_normalised(counts, max(len(counts), record.n_actions or 0))
+            value = _entropy_normalised()(counts, max(len(counts), record.n_actions or 0))
         elif record.metrics is not None and record.metrics.entropy is not None:
             value, source = float(record.metrics.entropy), metric_source(record, "entropy")
         else:
             return []
     words = "well balanced" if value >= 0.6 else "narrow" if value < 0.3 else "moderately balanced"
     return [("balance", value, f"action histogram {words}: normalised entropy {value:.3f} ({source})")]
+
+
+def _entropy_normalised():
+    """The catalog's one entropy implementation (counts, n) -> entropy / ln n."""
+    try:
+        from kalshi_tui.core.artifacts import entropy_normalised
+    except ImportError:  # the catalog keeps it beside the diagnostics reader
+        from kalshi_tui.core.artifacts_stream import entropy_of_counts as entropy_normalised
+    return entropy_normalised
 
 
 def _note_ties(scored: list[RankedModel]) -> None:

@@ -1,0 +1,214 @@
+"""Ranking on records with the seed analysis's real figures: order, reasons, weights, ties."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.ranking import (DEFAULT_WEIGHTS, NOT_VALIDATED_FILE, NOT_VALIDATED_TRAINING,
+                                     RankingError, effective_weights, rank_models, ranking_by_path)
+from kalshi_tui.eval.results import ValidationResult
+
+NOW = datetime(2025, 12, 16, 12, 0, tzinfo=timezone.utc)
+LABELS21 = ["HOLD"] + [f"{side} x{size}" for side in ("BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
+                       for size in (5, 10, 20, 50, 100)]
+
+
+def spread_histogram(hold: int, each: int, n: int = 21) -> dict[str, int]:
+    return {"0": hold, **{str(a): each for a in range(1, n)}}
+
+
+def record(path: str, *, verdict: str = COMPATIBLE, trained_at: str = "2025-12-15T07:13:01Z",
+           markets: int | None = None, episodes: int | None = None, win_rate: float | None = None,
+           trading_pct: float | None = None, histogram: dict[str, int] | None = None,
+           kind: str = "run", n_actions: int = 21, metrics: bool = True) -> ModelRecord:
+    m = None
+    if metrics:
+        m = TrainingMetrics(episodes=episodes, unique_markets=markets, win_rate=win_rate,
+                            trading_pct=trading_pct,
+                            hold_pct=None if trading_pct is None else 100 - trading_pct,
+                            action_histogram=histogram,
+                            sources={"episodes": "training_results.json",
+                                     "unique_markets": "training_results.json",
+                                     "win_rate": "training_results.json",
+                                     "trading_pct": "training_summary.json",
+                                     "action_histogram": "diagnostics.jsonl (recounted)"})
+    name = path.split("/")[0] if "/" in path else path.rsplit(".", 1)[0]
+    return ModelRecord(path=path, abs_path=f"/models/{path}", name=name, verdict=verdict,
+                       reasons=[] if verdict == COMPATIBLE else ["action space Discrete(5), environment has 21"],
+                       algorithm="PPO", action_space_type="Discrete", n_actions=n_actions,
+                       trained_at=trained_at, kind=kind, metrics=m, size_bytes=230_860)
+
+
+def seed_records() -> list[ModelRecord]:
+    """The seed's candidates with the figures it quotes (and what FORMATS.md says they came from)."""
+    return [
+        record("session32_final.zip", kind="final", trained_at="2025-12-15T05:15:49Z",
+               markets=120, win_rate=0.359, trading_pct=95.5,
+               histogram=spread_histogram(450, 480)),
+        record("session15_ppo_20251215_065053/model.zip", trained_at="2025-12-15T11:50:53Z",
+               markets=26, episodes=73_015, trading_pct=95.8, histogram=spread_histogram(420, 480)),
+        record("session10_ppo_20251215_071301/model.zip", trained_at="2025-12-15T12:13:01Z",
+               markets=558, episodes=20_886, histogram=spread_histogram(500, 470)),
+        record("session9_ppo_20251211_221054/trained_model.zip", verdict=INCOMPATIBLE,
+               trained_at="2025-12-12T03:10:54Z", n_actions=5, markets=300, win_rate=0.9),
+        record("broken.zip", verdict=UNREADABLE, metrics=False),
+    ]
+
+
+def validation(path: str, *, win_rate: float, mean_pnl: float, drawdown: float,
+               histogram: list[int] | None = None) -> ValidationResult:
+    histogram = histogram or [300] + [35] * 20
+    steps = sum(histogram)
+    episodes = 120
+    counts = [c for c in histogram if c]
+    entropy = -sum(c / steps * math.log(c / steps) for c in counts) / math.log(21)
+    return ValidationResult(
+        model_path=path, sha256="ab" * 32, algorithm="PPO", n_actions=21, session_ids=[5, 6, 7, 8, 9, 10],
+        deterministic=True, environment_fingerprint="fp", store_identity="store",
+        action_labels=LABELS21, histogram=histogram, steps=steps,
+        hold_pct=100 * histogram[0] / steps, trading_pct=100 * (1 - histogram[0] / steps),
+        histogram_entropy=entropy, mean_policy_entropy=1.0, mean_policy_entropy_normalised=0.3,
+        episodes=episodes, markets=60, win_rate=win_rate, total_pnl_cents=mean_pnl * episodes,
+        mean_pnl_cents=mean_pnl, max_drawdown_cents=drawdown, fills=900, fees_cents=1234.0,
+        seconds=3.0, steps_per_second=1000.0, created_at="2025-12-16T10:00:00Z")
+
+
+def test_seed_candidates_rank_as_the_seed_recommended():
+    ranked = rank_models(seed_records(), weights={}, now=NOW)
+    eligible = [r for r in ranked if r.eligible]
+    assert [r.path for r in eligible] == ["session32_final.zip", "session10_ppo_20251215_071301/model.zip",
+                                          "session15_ppo_20251215_065053/model.zip"]
+    assert [r.rank for r in eligible] == [1, 2, 3]
+    primary, alternative = eligible[0], eligible[1]
+    assert primary.evidence == "training figures"
+    assert primary.reasons[0] == NOT_VALIDATED_TRAINING
+    assert any('named "final"' in reason for reason in primary.reasons)
+    assert "training win rate 35.9 % (training_results.json)" in primary.reasons
+    assert any("558 unique markets (the most of the candidates) (training_results.json)" in reason
+               for reason in alternative.reasons)
+    # Score is the weighted sum of its parts; diversity is log-scaled against the most markets.
+    for r in eligible:
+        assert r.score == pytest.approx(sum(r.components.values()), abs=1e-5)
+    assert primary.components["diversity"] == pytest.approx(math.log1p(120) / math.log1p(558), abs=1e-6)
+    assert alternative.components["diversity"] == pytest.approx(1.0)
+
+
+def test_incompatible_and_unreadable_are_never_ranked_however_good_their_figures():
+    ranked = ranking_by_path(rank_models(seed_records(), weights={"training_win_rate": 100}, now=NOW))
+    legacy = ranked["session9_ppo_20251211_221054/trained_model.zip"]
+    assert legacy.rank is None and legacy.score is None and not legacy.eligible
+    assert legacy.reasons == ["never recommended: incompatible (action space Discrete(5), environment has 21)"]
+    assert ranked["broken.zip"].rank is None
+    assert ranked["session32_final.zip"].rank == 1
+
+
+def test_weights_change_the_order_as_documented():
+    heavy_diversity = rank_models(seed_records(), weights={"diversity": 10.0}, now=NOW)
+    assert heavy_diversity[0].path == "session10_ppo_20251215_071301/model.zip"
+    # Without the "final" bonus and training win rate, the newer, most diverse run leads.
+    plain = rank_models(seed_records(), weights={"final_name": 0, "training_win_rate": 0}, now=NOW)
+    assert plain[0].path == "session10_ppo_20251215_071301/model.zip"
+    assert not any('named "final"' in reason for reason in plain[1].reasons + plain[0].reasons)
+
+
+def test_unknown_or_bad_weight_is_refused_naming_the_key():
+    with pytest.raises(RankingError, match="unknown ranking weight 'win_rat'"):
+        rank_models(seed_records(), weights={"win_rat": 1.0}, now=NOW)
+    with pytest.raises(RankingError, match="'recency' must be a number"):
+        effective_weights({"recency": "soon"})
+    with pytest.raises(RankingError, match="'recency' must be finite"):
+        effective_weights({"recency": float("nan")})
+    assert effective_weights({"recency": 3}) == {**DEFAULT_WEIGHTS, "recency": 3.0}
+
+
+def test_validation_evidence_outranks_training_figures_and_is_quoted():
+    records = seed_records()
+    checked = "session15_ppo_20251215_065053/model.zip"
+    validations = {checked: validation(checked, win_rate=0.412, mean_pnl=37.5, drawdown=250.0)}
+    ranked = rank_models(records, validations=validations, weights={}, now=NOW)
+    top = ranked[0]
+    assert top.path == checked and top.evidence == "validated"
+    assert top.reasons[0] == "validated on sessions 5-10 (120 episodes)"
+    assert top.reasons[1].startswith("validation win rate 41.2 % (validation on sessions 5-10, deterministic")
+    assert any("validation P&L +45.00 $, +0.38 $ per episode" in r for r in top.reasons)
+    assert any("worst validation drawdown 2.50 $ (2.5 % of the starting cash)" in r for r in top.reasons)
+    assert top.components["validated_pnl"] == pytest.approx(2.0 * math.tanh(0.375), abs=1e-6)
+    assert top.components["validated_drawdown"] == pytest.approx(-0.025, abs=1e-6)
+    assert NOT_VALIDATED_TRAINING not in top.reasons
+    # A validated model that loses money heavily drops below the unvalidated ones.
+    validations[checked] = validation(checked, win_rate=0.05, mean_pnl=-900.0, drawdown=9000.0)
+    ranked = rank_models(records, validations=validations, weights={}, now=NOW)
+    assert ranked[0].path == "session32_final.zip"
+
+
+def test_all_hold_and_degenerate_models_get_no_activity_credit():
+    lazy = record("lazy/model.zip", trading_pct=0.4, histogram=spread_histogram(9960, 2))
+    spammer = record("spam/model.zip", trading_pct=99.0,
+                     histogram={"0": 10, "1": 10, "7": 9000, **{str(a): 5 for a in range(8, 21)}})
+    fine = record("fine/model.zip", trading_pct=60.0, histogram=spread_histogram(400, 30))
+    ranked = ranking_by_path(rank_models([lazy, spammer, fine], weights={}, now=NOW))
+    assert ranked["lazy/model.zip"].components["activity"] == 0
+    assert any(r.startswith("all HOLD: trades in only 0.4 % of decisions (training_summary.json)")
+               for r in ranked["lazy/model.zip"].reasons)
+    assert ranked["spam/model.zip"].components["activity"] == 0
+    assert any(r.startswith("degenerate: action 7 takes") for r in ranked["spam/model.zip"].reasons)
+    assert ranked["fine/model.zip"].components["activity"] == 1.0
+    assert ranked["fine/model.zip"].rank == 1
+
+
+def test_balance_is_the_normalised_entropy_of_the_histogram():
+    uniform = record("uniform/model.zip", histogram={str(a): 10 for a in range(21)})
+    two = record("two/model.zip", histogram={"0": 50, "1": 50})
+    ranked = ranking_by_path(rank_models([uniform, two], weights={}, now=NOW))
+    assert ranked["uniform/model.zip"].components["balance"] == pytest.approx(1.0)
+    assert ranked["two/model.zip"].components["balance"] == pytest.approx(math.log(2) / math.log(21), abs=1e-6)
+    assert any("well balanced: normalised entropy 1.000 (diagnostics.jsonl (recounted))" in r
+               for r in ranked["uniform/model.zip"].reasons)
+
+
+def test_ties_are_broken_by_path_said_plainly_and_stable_under_shuffling():
+    twins = [record(f"{name}/model.zip", markets=40, trading_pct=50.0, histogram=spread_histogram(100, 10))
+             for name in ("run_b", "run_a", "run_c")]
+    others = seed_records()
+    first = rank_models(twins + others, weights={}, now=NOW)
+    twin_ranks = [r for r in first if r.path.startswith("run_")]
+    assert [r.path for r in twin_ranks] == ["run_a/model.zip", "run_b/model.zip", "run_c/model.zip"]
+    assert twin_ranks[0].tied_with == ["run_b/model.zip", "run_c/model.zip"]
+    assert twin_ranks[0].reasons[0].startswith("tied on score")
+    assert twin_ranks[0].reasons[0].endswith("order among them is by path")
+    everything = twins + others
+    for seed in range(5):
+        random.Random(seed).shuffle(everything)
+        again = rank_models(everything, weights={}, now=NOW)
+        assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+
+
+def test_thin_evidence_and_checkpoints_are_said_plainly():
+    bare = record("bare.zip", metrics=False, kind="final")
+    checkpoint = record("run/checkpoints/model_5000_steps.zip", kind="checkpoint", trading_pct=50.0)
+    ranked = ranking_by_path(rank_models([bare, checkpoint], weights={}, now=NOW))
+    assert ranked["bare.zip"].evidence == "model file only"
+    assert ranked["bare.zip"].reasons[0] == NOT_VALIDATED_FILE
+    assert ranked["run/checkpoints/model_5000_steps.zip"].components["checkpoint"] == -0.5
+    assert "a mid-run checkpoint, not the run's finished model" in ranked[
+        "run/checkpoints/model_5000_steps.zip"].reasons
+
+
+def test_recency_halves_every_thirty_days():
+    new = record("new/model.zip", trained_at="2025-12-16T12:00:00Z")
+    old = record("old/model.zip", trained_at="2025-11-16T12:00:00Z")
+    ranked = ranking_by_path(rank_models([new, old], weights={}, now=NOW))
+    assert ranked["new/model.zip"].components["recency"] == pytest.approx(1.0)
+    assert ranked["old/model.zip"].components["recency"] == pytest.approx(0.5)
+    assert ranked["new/model.zip"].rank == 1
+
+
+def test_no_compatible_model_ranks_nothing():
+    ranked = rank_models([r for r in seed_records() if r.verdict != COMPATIBLE], weights={}, now=NOW)
+    assert ranked and all(r.rank is None for r in ranked)
+    assert rank_models([], weights={}, now=NOW) == []
