@@ -79,7 +79,7 @@ def baseline(model_path: Path, config, session_ids: list[int]) -> dict:
 def batched(model_path: Path, config, session_ids: list[int]) -> dict:
     """kalshi-tui's way, timed the same: load + replay, then the stepping loop alone."""
     from kalshi_tui.env.simulator import BatchSimulator
-    from kalshi_tui.eval.batched import _run_batch, load_session_tapes
+    from kalshi_tui.eval.batched import _run_batch, _Tally, load_session_tapes
     from kalshi_tui.eval.policy_runner import single_threaded_torch
     from kalshi_tui.eval.safe_load import load_policy_safely
 
@@ -89,11 +89,12 @@ def batched(model_path: Path, config, session_ids: list[int]) -> dict:
     env = config.environment
     sim = BatchSimulator(tapes, env.layout, observation_low=env.observation_low,
                          observation_high=env.observation_high)
+    tally = _Tally(policy.n_actions, 0, None)
     loop_started = time.perf_counter()
     with single_threaded_torch():
-        histogram, _entropy, _dd = _run_batch(sim, policy, True, 0, None, None, model_path)
+        _run_batch(sim, policy, True, np.random.default_rng(0), tally, None, model_path)
     loop = time.perf_counter() - loop_started
-    return {"histogram": histogram, "steps": int(histogram.sum()), "episodes": sim.n,
+    return {"histogram": tally.histogram, "steps": int(tally.histogram.sum()), "episodes": sim.n,
             "loop_seconds": loop, "total_seconds": time.perf_counter() - started}
 
 

@@ -75,12 +75,53 @@ def load_session_tapes(config: Config, session_ids: list[int]):
     return tapes, skips
 
 
+def market_batches(tapes: list, budget_steps: int) -> list[list]:
+    """Markets grouped so each batch's padded arrays stay small; shortest first.
+
+    BatchSimulator pads every row to the batch's longest market, so a session of 1,000
+    markets with one 20,000-step market would pad to gigabytes. Sorting by length and
+    cutting when rows x longest passes the budget keeps padding and memory bounded; the
+    figures do not depend on how markets are grouped (each row is its own episode).
+    """
+    batches: list[list] = []
+    current: list = []
+    for tape in sorted(tapes, key=lambda t: t.length):
+        if current and (len(current) + 1) * tape.length > budget_steps:
+            batches.append(current)
+            current = []
+        current.append(tape)
+    if current:
+        batches.append(current)
+    return batches
+
+
+# Rows x steps per batch: about 300 bytes a cell (ladders, marks, features), so ~300 MB.
+BATCH_BUDGET_STEPS = 1_000_000
+
+
+class _Tally:
+    """What the batches add up to: actions, entropy, and per-episode outcomes."""
+
+    def __init__(self, n_actions: int, total_steps: int,
+                 progress: Callable[[int, int], None] | None):
+        self.histogram = np.zeros(n_actions, np.int64)
+        self.entropy_sum = 0.0
+        self.pnl: list[np.ndarray] = []
+        self.drawdown: list[np.ndarray] = []
+        self.fills = 0
+        self.fees = 0.0
+        self.total_steps = total_steps
+        self.done_steps = 0
+        self.progress = progress
+
+
 def validate_model(path: Path, config: Config, session_ids: list[int], *,
                    deterministic: bool = True,
                    progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None,
                    seed: int = 0, store_result: bool = True,
                    on_stored: Callable[[Path | None, str | None], None] | None = None,
+                   budget_steps: int = BATCH_BUDGET_STEPS,
                    ) -> ValidationResult:
     """Run the model over every market of the sessions and measure what it did.
 
@@ -103,20 +144,23 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     env = config.environment
     require_fit(path, policy.spec, env)
     tapes, skips = load_session_tapes(config, session_ids)
-    sim = BatchSimulator(tapes, env.layout, observation_low=env.observation_low,
-                         observation_high=env.observation_high)
-    with single_threaded_torch():
-        histogram, entropy_sum, drawdown = _run_batch(sim, policy, deterministic, seed,
-                                                      progress, cancel, path)
     n_actions = policy.n_actions
+    tally = _Tally(n_actions, sum(max(t.length - 1, 0) for t in tapes), progress)
+    rng = np.random.default_rng(seed)
+    with single_threaded_torch():
+        for batch in market_batches(tapes, budget_steps):
+            sim = BatchSimulator(batch, env.layout, observation_low=env.observation_low,
+                                 observation_high=env.observation_high)
+            _run_batch(sim, policy, deterministic, rng, tally, cancel, path)
     if file_sha256(path) != sha_before:
         raise ModelChanged(f"{path}: the model file changed during validation; "
                            "result discarded, nothing stored")
-    pnl = sim.values() - sim.initial_cash
+    pnl = np.concatenate(tally.pnl)
+    histogram = tally.histogram
     steps = int(histogram.sum())
     hold = 100.0 * histogram[0] / steps if steps else 0.0
     seconds = time.perf_counter() - started
-    mean_entropy = entropy_sum / steps if steps else 0.0
+    mean_entropy = tally.entropy_sum / steps if steps else 0.0
     result = ValidationResult(
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm,
         n_actions=n_actions, session_ids=sorted(session_ids), deterministic=deterministic,
@@ -127,10 +171,11 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         histogram_entropy=entropy_normalised(histogram, n_actions),
         mean_policy_entropy=mean_entropy,
         mean_policy_entropy_normalised=mean_entropy / np.log(n_actions) if n_actions > 1 else 0.0,
-        episodes=sim.n, markets=len({t.ticker for t in tapes}),
+        episodes=len(pnl), markets=len({t.ticker for t in tapes}),
         win_rate=float((pnl > 0).mean()), total_pnl_cents=float(pnl.sum()),
-        mean_pnl_cents=float(pnl.mean()), max_drawdown_cents=float(drawdown.max()),
-        fills=int(sim.fill_count.sum()), fees_cents=float(sim.fees.sum()),
+        mean_pnl_cents=float(pnl.mean()),
+        max_drawdown_cents=float(np.concatenate(tally.drawdown).max()),
+        fills=tally.fills, fees_cents=tally.fees,
         seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         seed=None if deterministic else seed, skipped=list(skips),
@@ -142,23 +187,16 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     return result
 
 
-def _run_batch(sim, policy, deterministic: bool, seed: int,
-               progress: Callable[[int, int], None] | None,
-               cancel: threading.Event | None, path: Path):
-    """Step every market to its end: (action histogram, summed policy entropy, drawdowns)."""
+def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally: _Tally,
+               cancel: threading.Event | None, path: Path) -> None:
+    """Step every market of one batch to its end, adding what happened to the tally."""
     from kalshi_tui.eval.policy_runner import distribution_entropy, sample_actions
 
-    n_actions = policy.n_actions
-    rng = np.random.default_rng(seed)
-    histogram = np.zeros(n_actions, np.int64)
-    entropy_sum = 0.0
     obs = sim.reset()
     peak = sim.values().copy()
     drawdown = np.zeros(sim.n)
-    total_steps = int(np.maximum(sim.lengths - 1, 0).sum())
-    done_steps = 0
-    iteration = 0
     actions = np.zeros(sim.n, np.int64)
+    iteration = 0
     while not sim.all_done:
         if cancel is not None and cancel.is_set():
             raise ValidationCancelled(f"{path}: validation cancelled; nothing stored")
@@ -167,18 +205,21 @@ def _run_batch(sim, policy, deterministic: bool, seed: int,
         chosen = out.greedy_actions if deterministic else sample_actions(out.probabilities, rng)
         actions[:] = 0
         actions[live] = chosen
-        histogram += np.bincount(chosen, minlength=n_actions)
-        entropy_sum += float(distribution_entropy(out.probabilities).sum())
+        tally.histogram += np.bincount(chosen, minlength=len(tally.histogram))
+        tally.entropy_sum += float(distribution_entropy(out.probabilities).sum())
         obs, _rewards, _ended = sim.step(actions)
         values = sim.values()
         peak[live] = np.maximum(peak[live], values[live])
         drawdown[live] = np.maximum(drawdown[live], peak[live] - values[live])
-        done_steps += len(live)
+        tally.done_steps += len(live)
         iteration += 1
-        if progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
-            progress(done_steps, total_steps)
-    return histogram, entropy_sum, drawdown
+        if tally.progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
+            tally.progress(tally.done_steps, tally.total_steps)
+    tally.pnl.append(sim.values() - sim.initial_cash)
+    tally.drawdown.append(drawdown)
+    tally.fills += int(sim.fill_count.sum())
+    tally.fees += float(sim.fees.sum())
 
 
 __all__ = ["validate_model", "ValidationError", "ValidationCancelled", "ModelChanged",
-           "IncompatibleModel", "entropy_normalised", "load_session_tapes"]
+           "IncompatibleModel", "entropy_normalised", "load_session_tapes", "market_batches"]

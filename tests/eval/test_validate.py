@@ -167,3 +167,21 @@ def test_finished_result_is_stored_and_found(model_zoo, small_config):
     assert stored[0][1] is None and stored[0][0].parent == small_config.cache_dir / "validation"
     found = load_validation(model_zoo["ppo21"], file_sha256(model_zoo["ppo21"]), small_config, [2, 1])
     assert found is not None and found.to_dict() == result.to_dict()
+
+
+def test_grouping_markets_into_small_batches_changes_no_figure(model_zoo, small_config):
+    from kalshi_tui.eval.batched import load_session_tapes, market_batches
+
+    whole = validate_model(model_zoo["ppo21"], small_config, [1, 2, 3], store_result=False)
+    tapes, _ = load_session_tapes(small_config, [1, 2, 3])
+    budget = 2 * max(t.length for t in tapes)  # at most two markets a batch
+    groups = market_batches(tapes, budget)
+    assert len(groups) >= 3 and sorted(t.length for g in groups for t in g) == sorted(t.length for t in tapes)
+    assert all(len(g) * max(t.length for t in g) <= budget for g in groups)
+    split = validate_model(model_zoo["ppo21"], small_config, [1, 2, 3], store_result=False,
+                           budget_steps=budget)
+    for name in ("histogram", "steps", "episodes", "markets", "win_rate", "fills",
+                 "max_drawdown_cents"):
+        assert getattr(split, name) == getattr(whole, name), name
+    for name in ("total_pnl_cents", "fees_cents", "mean_policy_entropy"):
+        assert getattr(split, name) == pytest.approx(getattr(whole, name)), name
