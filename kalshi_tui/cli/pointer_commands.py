@@ -235,8 +235,9 @@ def render_status(status) -> str:
         lines.append(f"model:    {status.full_path} [{verdict}]")
         if status.resolved_path and status.resolved_path != status.full_path:
             lines.append(f"          -> {status.resolved_path}")
-        lines.append(f"sha256:   {_short(status.current_sha256)} now, "
-                     f"{_short(status.recorded_sha256)} recorded")
+        if status.current_sha256 or status.recorded_sha256:
+            lines.append(f"sha256:   {_short(status.current_sha256)} on disk, "
+                         f"{_short(status.recorded_sha256)} when promoted")
     if status.selected_reason:
         lines.append(f"reason:   {status.selected_reason}")
     if status.last_updated:

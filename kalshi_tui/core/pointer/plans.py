@@ -131,8 +131,8 @@ def _verdict_guard(record: ModelRecord, path: Path, force: bool) -> bool:
         return False
     why = record.reasons[0] if record.reasons else "no reason given"
     if not force:
-        raise Refused(f"{path.name} is {record.verdict}: {why}; the trader would not trade it "
-                      "correctly (--force overrides, recorded as forced)")
+        raise Refused(f"{record.path or path.name} is {record.verdict}: {why}; the trader would "
+                      "not trade it correctly (--force overrides, recorded as forced)")
     return True
 
 
