@@ -1,0 +1,390 @@
+"""The model catalog: every model zip under the models folder, read safely and judged.
+
+Finding is a single os.scandir walk that survives symlink loops, unreadable folders and
+odd names; reading goes through sb3_zip (JSON and opcodes, never a pickle run, never
+torch); a cache keyed by size and mtime means a re-scan reads only what changed. Many new
+files are read in a few worker processes: the work is JSON parsing, which threads would
+serialise on the GIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.core import catalog_cache
+from kalshi_tui.core.compat import judge
+from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+
+CACHE_DIR_NAME = ".kalshi_tui_cache"
+_RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
+_PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+class ModelNotFound(LookupError):
+    """No model in the catalog matches what the operator typed."""
+
+
+class AmbiguousModel(LookupError):
+    """Several models match; the message lists them so the operator can pick one."""
+
+
+@dataclass
+class FoundFile:
+    """One *.zip the walk found, with its stat (None when it could not be stat'ed)."""
+
+    path: Path
+    rel: str
+    stat: os.stat_result | None
+    error: str | None = None
+
+
+@dataclass
+class Catalog:
+    """Every model record under `models_dir`, plus folders the walk could not enter."""
+
+    models_dir: Path
+    records: list[ModelRecord] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    from_cache: int = 0  # how many records the cache answered
+    read: int = 0  # how many files were read this time
+
+    def by_path(self, rel: str) -> ModelRecord | None:
+        rel = rel.replace("\\", "/").removeprefix("./")
+        return next((r for r in self.records if r.path == rel), None)
+
+    def find(self, ref: str) -> ModelRecord:
+        """The one model `ref` names: relative path, absolute path, name, or unique fragment."""
+        text = ref.strip()
+        exact = self.by_path(text)
+        if exact is not None:
+            return exact
+        if os.path.isabs(os.path.expanduser(text)):
+            target = os.path.realpath(os.path.expanduser(text))
+            for record in self.records:
+                if record.abs_path == text or os.path.realpath(record.abs_path) == target:
+                    return record
+        named = [r for r in self.records if r.name == text]
+        if len(named) == 1:
+            return named[0]
+        for fold in (False, True):
+            needle = text.lower() if fold else text
+            hits = [r for r in self.records
+                    if needle in (r.path.lower() if fold else r.path)
+                    or needle in (r.name.lower() if fold else r.name)]
+            if len(hits) == 1:
+                return hits[0]
+            if hits:
+                shown = ", ".join(sorted(r.path for r in hits)[:6])
+                more = f" and {len(hits) - 6} more" if len(hits) > 6 else ""
+                raise AmbiguousModel(f"{ref}: matches {len(hits)} models: {shown}{more} "
+                                     "(give more of the path)")
+        raise ModelNotFound(f"{ref}: no model matches in {self.models_dir} "
+                            f"({len(self.records)} models)")
+
+
+# ---- finding ------------------------------------------------------------------------------
+
+def _walk(models_dir: Path) -> tuple[list[FoundFile], list[str]]:
+    """Every *.zip at any depth (files and directories so named), and why folders were skipped."""
+    found: list[FoundFile] = []
+    problems: list[str] = []
+    root = os.fspath(models_dir)
+    try:
+        first = os.stat(root)
+    except OSError as exc:
+        raise FileNotFoundError(f"{models_dir}: models folder not found ({exc.strerror})") from None
+    if not stat.S_ISDIR(first.st_mode):
+        raise NotADirectoryError(f"{models_dir}: models folder is not a directory")
+    seen = {(first.st_dev, first.st_ino)}
+    pending = [(root, "")]
+    while pending:
+        folder, rel_folder = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listing = list(entries)
+        except OSError as exc:
+            problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
+            continue
+        for entry in listing:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            is_zip = entry.name.lower().endswith(".zip")
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name == CACHE_DIR_NAME and not rel_folder:
+                    continue
+                try:
+                    info = entry.stat()
+                except OSError as exc:
+                    problems.append(f"{rel}: cannot read folder ({exc.strerror or exc})")
+                    continue
+                if is_zip:
+                    found.append(FoundFile(Path(entry.path), rel, info, "is a directory"))
+                    continue
+                key = (info.st_dev, info.st_ino)
+                if key in seen:  # a symlink loop, or the same folder linked twice
+                    continue
+                seen.add(key)
+                pending.append((entry.path, rel))
+            elif is_zip:
+                try:
+                    info = entry.stat()
+                except OSError as exc:
+                    reason = "broken symlink" if entry.is_symlink() else f"cannot stat ({exc.strerror or exc})"
+                    found.append(FoundFile(Path(entry.path), rel, None, reason))
+                    continue
+                found.append(FoundFile(Path(entry.path), rel, info))
+    found.sort(key=lambda f: f.rel)
+    return found, problems
+
+
+def discover_model_files(models_dir: Path) -> list[Path]:
+    """Every *.zip under `models_dir` at any depth (the cache folder skipped), sorted."""
+    return [f.path for f in _walk(Path(models_dir))[0]]
+
+
+# ---- reading one file ---------------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256 in hex; streamed, so a large file costs no memory."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def name_and_kind(rel: str) -> tuple[str, str, str | None]:
+    """(name, kind, run folder) for a path relative to the models folder.
+
+    Operators call a run by its folder (`session32_ppo_20251215_001549`), a checkpoint by
+    `<run>/<stem>`, a flat final by its stem.
+    """
+    parts = rel.split("/")
+    stem = parts[-1][:-4] if parts[-1].lower().endswith(".zip") else parts[-1]
+    if len(parts) == 1:
+        return stem, "final", None
+    if len(parts) >= 3 and parts[-2] == "checkpoints":
+        return f"{parts[-3]}/{stem}", "checkpoint", "/".join(parts[:-2])
+    folder = "/".join(parts[:-1])
+    name = parts[-2] if stem in _RUN_MODEL_STEMS else f"{parts[-2]}/{stem}"
+    return name, "run", folder
+
+
+def _artifacts_module() -> Any | None:
+    """The training-artifacts reader, when this checkout has it."""
+    try:
+        from kalshi_tui.core import artifacts
+    except ImportError:
+        return None
+    return artifacts
+
+
+def artifact_paths(path: Path, models_dir: Path) -> dict[str, Path]:
+    """The training artifacts that belong with a model (stats only, nothing read)."""
+    module = _artifacts_module()
+    if module is None:
+        return {}
+    try:
+        return dict(module.find_artifacts(Path(path), Path(models_dir)))
+    except OSError:
+        return {}
+
+
+def artifacts_key(artifacts: dict[str, Path]) -> list[list[Any]]:
+    """What invalidates a cached record when an artifact changes: name, path, size, mtime."""
+    key = []
+    for name, path in sorted(artifacts.items()):
+        try:
+            st = os.stat(path)
+            key.append([name, os.fspath(path), st.st_size, st.st_mtime_ns])
+        except OSError:
+            key.append([name, os.fspath(path), None, None])
+    return key
+
+
+def _relative(path: Path, models_dir: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(models_dir)).as_posix()
+    except ValueError:
+        return Path(os.path.abspath(path)).as_posix()
+
+
+def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRecord) -> TrainingMetrics | None:
+    module = _artifacts_module()
+    if module is None or not artifacts:
+        return None
+    try:
+        return module.read_training_metrics(artifacts, n_actions)
+    except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
+        record.warnings.append(f"training artifacts unreadable: {type(exc).__name__}: {exc}"
+                               .splitlines()[0])
+        return None
+
+
+def read_record(path: Path, rel: str, models_dir: Path, max_data_bytes: int, max_members: int,
+                st: os.stat_result | None = None, error: str | None = None) -> ModelRecord:
+    """A record with every fact from the file and its artifacts; verdict left to `judge`."""
+    name, kind, run_dir = name_and_kind(rel)
+    record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
+                         run_dir=run_dir)
+    if st is not None:
+        record.size_bytes, record.mtime = st.st_size, st.st_mtime
+    if error is not None:
+        record.reasons = [error]
+        return record
+    try:
+        info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members)
+    except UnreadableModel as exc:
+        record.reasons = [exc.reason]
+        return record
+    except (OSError, MemoryError, RecursionError) as exc:
+        record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
+        return record
+    try:
+        record.sha256 = sha256_file(path)
+    except OSError as exc:
+        record.reasons = [f"cannot read: {exc.strerror or exc}"]
+        return record
+    record.algorithm = info.algorithm
+    record.action_space_type = info.action_space_type
+    record.n_actions = info.n_actions
+    record.obs_shape = info.obs_shape
+    record.obs_dtype = info.obs_dtype
+    record.obs_low, record.obs_high = info.obs_low, info.obs_high
+    record.weights_n_actions, record.weights_obs_dim = info.weights_n_actions, info.weights_obs_dim
+    record.versions = info.versions
+    record.num_timesteps = info.num_timesteps
+    record.trained_at = info.start_time_utc
+    record.hyperparameters = info.hyperparameters
+    record.policy_class = info.policy_class
+    record.pickle_globals = info.pickle_globals
+    if info.weights_error:
+        if info.weights_error.startswith("no policy.pth"):
+            # SB3 cannot build a model without its weights: this file cannot trade at all.
+            record.verdict, record.reasons = UNREADABLE, [info.weights_error]
+            return record
+        record.warnings.append(f"weights not checked: {info.weights_error}")
+    artifacts = artifact_paths(path, models_dir)
+    record.artifacts = {k: _relative(v, models_dir) for k, v in artifacts.items()}
+    record.metrics = _metrics(artifacts, info.n_actions, record)
+    return record
+
+
+def _finish(record: ModelRecord, config: Config) -> ModelRecord:
+    """Judge a freshly read record (a readable one has no reasons yet, so judge decides)."""
+    judge(record, config.environment)
+    return record
+
+
+def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None) -> ModelRecord:
+    """One file's complete record, judged; a bad file gives an unreadable record, never raises."""
+    models_dir = Path(models_dir or config.models_dir)
+    path = Path(path)
+    try:
+        st = os.stat(path)
+        error = "is a directory" if stat.S_ISDIR(st.st_mode) else None
+    except OSError as exc:
+        st, error = None, ("broken symlink" if os.path.islink(path) else
+                           "file not found" if isinstance(exc, FileNotFoundError) else
+                           f"cannot stat ({exc.strerror or exc})")
+    record = read_record(path, _relative(path, models_dir), models_dir, config.max_data_bytes,
+                         config.max_members, st, error)
+    return _finish(record, config)
+
+
+# ---- scanning the folder --------------------------------------------------------------------
+
+def _read_batch(batch: list[tuple[str, str, str, int, int]]) -> list[dict[str, Any]]:
+    """Worker-process side: read files, return plain dicts (cheap to send back)."""
+    out = []
+    for path, rel, models_dir, max_data, max_members in batch:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        out.append(read_record(Path(path), rel, Path(models_dir), max_data, max_members, st).to_dict())
+    return out
+
+
+def _read_many(todo: list[FoundFile], config: Config) -> list[ModelRecord]:
+    """Read files that the cache could not answer, in worker processes when there are many."""
+    models_dir = Path(config.models_dir)
+    plain = [f for f in todo if f.error is None]
+    records: dict[str, ModelRecord] = {
+        f.rel: read_record(f.path, f.rel, models_dir, config.max_data_bytes, config.max_members,
+                           f.stat, f.error) for f in todo if f.error is not None}
+    if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
+        records.update(_read_in_processes(plain, config))
+    else:
+        for f in plain:
+            records[f.rel] = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
+                                         config.max_members, f.stat)
+    return [records[f.rel] for f in todo]
+
+
+def _read_in_processes(files: list[FoundFile], config: Config) -> dict[str, ModelRecord]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork is fast and safe while this process has one thread; with threads (the TUI's
+    # workers) a forked child could inherit a held lock, so spawn a clean one instead.
+    method = "fork" if threading.active_count() == 1 and sys.platform != "win32" else "spawn"
+    jobs = [(os.fspath(f.path), f.rel, os.fspath(config.models_dir), config.max_data_bytes,
+             config.max_members) for f in files]
+    size = max(16, len(jobs) // (_WORKERS * 4))
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    records: dict[str, ModelRecord] = {}
+    with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
+        for result in pool.map(_read_batch, batches):
+            for data in result:
+                record = ModelRecord.from_dict(data)
+                records[record.path] = record
+    return records
+
+
+def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
+    """Every model under the models folder, judged against the configured environment.
+
+    With the cache, an unchanged file (same size, mtime and artifacts) costs one stat.
+    Raises FileNotFoundError / NotADirectoryError (one-line messages) when the models
+    folder itself is missing.
+    """
+    models_dir = Path(config.models_dir)
+    found, problems = _walk(models_dir)
+    cache = catalog_cache.load(config) if use_cache else catalog_cache.empty(config)
+    records: list[ModelRecord | None] = []
+    todo: list[FoundFile] = []
+    keys: dict[str, list[Any]] = {}
+    for item in found:
+        key = catalog_cache.file_key(item.stat, item.error,
+                                     artifacts_key(artifact_paths(item.path, models_dir))
+                                     if item.error is None else [])
+        keys[item.rel] = key
+        cached = cache.get(item.rel, key)
+        records.append(cached)
+        if cached is None:
+            todo.append(item)
+    fresh = iter(_read_many(todo, config)) if todo else iter(())
+    catalog = Catalog(models_dir=models_dir, problems=problems)
+    for item, cached in zip(found, records):
+        if cached is None:
+            record = _finish(next(fresh), config)
+            cache.put(item.rel, keys[item.rel], record)
+            catalog.read += 1
+        else:
+            record = cached
+            catalog.from_cache += 1
+        catalog.records.append(record)
+    if use_cache or todo:
+        cache.save(keep=set(keys))
+    return catalog

@@ -1,0 +1,183 @@
+"""Verdicts: does a model fit the configured environment, and why not, in an operator's words.
+
+A model that does not fit never crashes the trader: a Discrete(5) model silently emits
+only actions 0-4 in the 21-action environment. So the reasons have to be said here, before
+anyone promotes it. Reasons block (incompatible); warnings are worth knowing but do not.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord
+
+# Modules a normal SB3 save references; anything else in a pickle deserves a second look.
+_HARMLESS_MODULE_PREFIXES = (
+    "stable_baselines3.", "sb3_contrib.", "gymnasium.", "gym.", "numpy.", "torch.",
+    "collections.", "cloudpickle.", "abc.", "copyreg.", "functools.", "typing.", "enum.",
+    "_codecs.", "datetime.", "math.", "operator.", "types.", "re.", "__main__.",
+)
+_HARMLESS_BUILTINS = frozenset({
+    "builtins.object", "builtins.type", "builtins.getattr", "builtins.dict", "builtins.list",
+    "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.range",
+    "builtins.complex", "builtins.float", "builtins.int", "builtins.str", "builtins.bytes",
+    "builtins.bytearray", "builtins.bool", "builtins.property", "builtins.staticmethod",
+    "builtins.classmethod", "builtins.len", "builtins.print", "builtins.NotImplemented",
+    "builtins.Ellipsis",
+})
+# Names that mean "runs a command, evaluates code or touches the network": always flagged,
+# even under an otherwise harmless module (numpy.testing... could not, but torch.hub could).
+_DANGEROUS = re.compile(r"(^|\.)(system|popen|exec|eval|compile|__import__|spawn\w*|"
+                        r"execv\w*|fork|run|call|check_output|load_module|import_module|"
+                        r"urlopen|hub)($|\.)")
+
+
+def is_suspicious_global(name: str) -> bool:
+    """True when a pickle global is outside what SB3, numpy and torch normally reference."""
+    if name in _HARMLESS_BUILTINS:
+        return False
+    if name.startswith("<"):
+        return True  # "<malformed pickle>": whoever crafted it wanted something
+    if _DANGEROUS.search(name.split(".", 1)[-1] if "." in name else name):
+        return True
+    return not name.startswith(_HARMLESS_MODULE_PREFIXES)
+
+
+@lru_cache(maxsize=1)
+def installed_sb3_version() -> str | None:
+    """The installed SB3 version from its metadata: importing SB3 would import torch."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("stable-baselines3")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _major(version: str | None) -> str | None:
+    if not version:
+        return None
+    match = re.match(r"\s*(\d+)", version)
+    return match.group(1) if match else None
+
+
+def _bounds_values(text: str | None) -> list[float] | None:
+    """The numbers in numpy's text of a bound ("[-2. -2. ...]"); elided arrays give a sample."""
+    if text is None:
+        return None
+    values = []
+    for token in text.replace("[", " ").replace("]", " ").replace(",", " ").split():
+        if token == "...":
+            continue
+        try:
+            values.append(float(token))
+        except ValueError:
+            return None
+    return values or None
+
+
+def _shape_words(shape: list[int] | tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "unknown"
+    if len(shape) == 1:
+        return f"{shape[0]} features"
+    return "shape (" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _env_shape_words(env: EnvironmentSpec) -> str:
+    shape = env.observation_shape
+    return str(shape[0]) if len(shape) == 1 else "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def compatibility_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
+    """What stops this readable model from trading in `env`, most telling first."""
+    reasons: list[str] = []
+    space = record.action_space_type
+    if space is None:
+        reasons.append("action space unknown (no action_space in data)")
+    elif space != "Discrete":
+        reasons.append(f"action space is {space}, environment Discrete({env.n_actions})")
+    elif record.n_actions is None:
+        reasons.append("action count unreadable in data")
+    elif record.n_actions != env.n_actions:
+        if record.n_actions == env.legacy_n_actions:
+            reasons.append(f"legacy {record.n_actions}-action model (environment has {env.n_actions})")
+        else:
+            reasons.append(f"model has {record.n_actions} actions, environment {env.n_actions}")
+    if record.obs_shape is None:
+        reasons.append("observation shape unknown (no observation_space in data)")
+    elif tuple(record.obs_shape) != tuple(env.observation_shape):
+        if len(record.obs_shape) == 1 and len(env.observation_shape) == 1:
+            reasons.append(f"observation has {record.obs_shape[0]} features, "
+                           f"environment {env.observation_shape[0]}")
+        else:
+            reasons.append(f"observation is {_shape_words(record.obs_shape)}, "
+                           f"environment {_env_shape_words(env)}")
+    if (record.weights_n_actions is not None and record.n_actions is not None
+            and record.weights_n_actions != record.n_actions):
+        reasons.append(f"weights have {record.weights_n_actions} action outputs "
+                       f"but metadata says {record.n_actions}")
+    if (record.weights_obs_dim is not None and record.obs_shape and len(record.obs_shape) == 1
+            and record.weights_obs_dim != record.obs_shape[0]):
+        reasons.append(f"weights take {record.weights_obs_dim} observation inputs "
+                       f"but metadata says {record.obs_shape[0]}")
+    return reasons
+
+
+def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
+    """What an operator should know that does not stop the model from trading."""
+    warnings: list[str] = []
+    if record.obs_dtype and record.obs_dtype != env.observation_dtype:
+        warnings.append(f"observation dtype {record.obs_dtype}, environment {env.observation_dtype}")
+    for key, expected in (("low", env.observation_low), ("high", env.observation_high)):
+        values = _bounds_values(getattr(record, f"obs_{key}"))
+        if values is not None and any(v != expected for v in values):
+            shown = sorted(set(values))
+            text = f"{shown[0]:g}" if len(shown) == 1 else f"{shown[0]:g}..{shown[-1]:g}"
+            warnings.append(f"observation {key} bound {text} differs from the configured {expected:g}")
+    model_sb3 = record.versions.get("sb3")
+    installed = installed_sb3_version()
+    if _major(model_sb3) and _major(installed) and _major(model_sb3) != _major(installed):
+        warnings.append(f"saved with SB3 {model_sb3}, installed {installed} (major version differs)")
+    suspicious = [g for g in record.pickle_globals if is_suspicious_global(g)]
+    if suspicious:
+        shown = ", ".join(suspicious[:5]) + (f" and {len(suspicious) - 5} more" if len(suspicious) > 5 else "")
+        warnings.append(f"suspicious pickle globals (listed, never run): {shown}")
+    return warnings
+
+
+def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
+    """Set the record's verdict, reasons and warnings against `env`.
+
+    An unreadable record keeps its reasons (why the file could not be read); anything
+    else is judged afresh, so a changed environment config re-judges cached records.
+    """
+    if record.verdict == UNREADABLE and record.reasons:
+        record.warnings = [w for w in record.warnings if w.startswith("weights not checked")]
+        return
+    record.reasons = compatibility_reasons(record, env)
+    kept = [w for w in record.warnings if w.startswith("weights not checked")]
+    record.warnings = kept + compatibility_warnings(record, env)
+    record.verdict = INCOMPATIBLE if record.reasons else COMPATIBLE
+
+
+def badge(record: ModelRecord, env: EnvironmentSpec) -> str:
+    """A short label for tables: OK, LEGACY 5-ACT, OBS 54, MULTIDISCRETE, UNREADABLE, ..."""
+    if record.verdict == UNREADABLE:
+        return "UNREADABLE"
+    if record.verdict == COMPATIBLE:
+        return "OK"
+    space = record.action_space_type
+    if space and space != "Discrete":
+        return space.upper()[:13]
+    if record.n_actions is not None and record.n_actions != env.n_actions:
+        if record.n_actions == env.legacy_n_actions:
+            return f"LEGACY {record.n_actions}-ACT"
+        return f"{record.n_actions}-ACT"
+    if record.obs_shape and tuple(record.obs_shape) != tuple(env.observation_shape):
+        return f"OBS {record.obs_shape[0]}" if len(record.obs_shape) == 1 else "OBS SHAPE"
+    if any(r.startswith("weights") for r in record.reasons):
+        return "BAD WEIGHTS"
+    return "INCOMPATIBLE"
