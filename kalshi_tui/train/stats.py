@@ -5,7 +5,10 @@ Memory stays bounded however long the run: totals are counters and running sums,
 only one number per episode is kept (the original kept 50,000 step events per tracker).
 
 The original tracker counted action ids 0-4 and divided by ln 5 even for 21-action
-models; here every id 0..n-1 is counted and entropy is normalised by ln(n).
+models; here every id 0..n-1 is counted and entropy is normalised by ln(n). Action
+figures cover finished episodes only, so the summary equals a recount of the
+episode lines in diagnostics.jsonl (the steps of the episode still open when training
+stops are reported as `steps_in_unfinished_episodes`).
 """
 
 from __future__ import annotations
@@ -164,7 +167,6 @@ class TrainingStats:
         episode.rewards.append(reward)
         if market_ticker:
             episode.market_ticker = str(market_ticker)
-        self.action_counts[action] += 1
         self.rewards.add(reward)
         self.reward_by_action[action].add(reward)
         if reward == 0.0:
@@ -219,6 +221,7 @@ class TrainingStats:
             end_value=float(end),
         )
         self.episodes.append(record)
+        self.action_counts += open_episode.action_counts
         self.episode_entropies.append(normalised_entropy(record.action_counts, self.n_actions))
         self._open[env_index] = self._new_episode()
         self._last_value[env_index] = None
@@ -270,7 +273,9 @@ class TrainingStats:
     # --- final statistics for training_summary.json ---------------------------------------
 
     def action_statistics(self) -> dict[str, Any]:
+        """Figures over finished episodes only, so they equal a recount of the episode lines."""
         total = int(self.action_counts.sum())
+        unfinished = int(sum(int(e.action_counts.sum()) for e in self._open))
         counts = [int(c) for c in self.action_counts]
         pct = [c / total * 100 if total else 0.0 for c in counts]
         hold_pct = pct[0] if total else 100.0
@@ -284,6 +289,7 @@ class TrainingStats:
         avg_recent_nats = float(np.mean(recent)) * max_entropy if recent else 0.0
         return {
             "total_actions_tracked": total,
+            "steps_in_unfinished_episodes": unfinished,
             "episodes_completed": len(self.episodes),
             "n_actions": self.n_actions,
             "action_labels": {str(i): self.labels[i] for i in range(self.n_actions)},
