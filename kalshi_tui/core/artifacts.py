@@ -1,0 +1,248 @@
+"""Training artifacts beside a model: where they are, and the figures they hold.
+
+`find_artifacts` locates a model's training_summary.json, training_results.json,
+diagnostics.jsonl and diagnostics.log with a few stat calls (the catalog runs it for every
+one of thousands of models); `read_training_metrics` turns them into a `TrainingMetrics`
+saying which file every figure came from. Entropy lives here once (`entropy_normalised`)
+so reports, validation and the catalog all compute it the same way.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import threading
+from pathlib import Path
+
+from kalshi_tui.core.artifacts_stream import entropy_of_counts
+from kalshi_tui.core.model_record import TrainingMetrics
+
+TRAINING_SUMMARY = "training_summary"
+TRAINING_RESULTS = "training_results"
+DIAGNOSTICS_JSONL = "diagnostics_jsonl"
+DIAGNOSTICS_LOG = "diagnostics_log"
+ARTIFACT_KEYS = (TRAINING_SUMMARY, TRAINING_RESULTS, DIAGNOSTICS_JSONL, DIAGNOSTICS_LOG)
+
+RESULTS_FILE = "training_results.json"
+DIAGNOSTICS_FILES = {
+    TRAINING_SUMMARY: "training_summary.json",
+    DIAGNOSTICS_JSONL: "diagnostics.jsonl",
+    DIAGNOSTICS_LOG: "diagnostics.log",
+}
+DIAGNOSTICS_SUBDIR = "diagnostics"
+CHECKPOINTS_SUBDIR = "checkpoints"
+RUN_MODEL_FILES = ("model.zip", "trained_model.zip")
+
+# `session32_final` -> `session32`; `sessions5_6_7_final` -> `sessions5_6_7`;
+# `curriculum_session9_best` -> `curriculum_session9`. Run folders start with the same
+# prefix followed by `_` (FORMATS.md section 2).
+_SESSION_PREFIX = re.compile(r"^((?:curriculum_)?(?:session\d+|sessions\d+(?:_\d+)*))(?=_|$)")
+
+_listing_cache: dict[str, tuple[int, tuple[str, ...]]] = {}
+_listing_lock = threading.Lock()
+_LISTING_CACHE_LIMIT = 256
+
+
+def find_artifacts(model_path: Path, models_dir: Path) -> dict[str, Path]:
+    """The training artifacts that belong to `model_path`: artifact key -> existing file.
+
+    A run folder's model (`<run>/model.zip`, `<run>/trained_model.zip`) and its checkpoints
+    (`<run>/checkpoints/*_steps.zip`) share the run's artifacts. A model in a folder with
+    no artifacts of its own (a flat final such as `trained_models/session32_final.zip`) is
+    matched to its run by content, see `matching_run_folder`; so is any other-named zip
+    at the top of `models_dir`. Keys present only for files that exist; an empty dict when
+    the model has none.
+    """
+    model_path = Path(model_path)
+    folder = model_path.parent
+    if folder.name == CHECKPOINTS_SUBDIR:
+        return artifacts_in(folder.parent)
+    is_run_model = model_path.name in RUN_MODEL_FILES
+    if is_run_model or not _same_folder(folder, Path(models_dir)):
+        found = artifacts_in(folder)
+        if found or is_run_model:
+            return found
+    # A flat final: artifacts at the top of the models folder belong to a run that wrote
+    # its model.zip / trained_model.zip there, never to a final copied in beside it.
+    run = matching_run_folder(model_path)
+    return artifacts_in(run) if run is not None else {}
+
+
+def artifacts_in(run_dir: Path) -> dict[str, Path]:
+    """The artifacts of one run folder, looking in the folder and its `diagnostics/`.
+
+    The original system wrote the diagnostics beside the model first and into a
+    `diagnostics/` subfolder later; when a run has both copies, the one written last is
+    the one the run finished with.
+    """
+    found: dict[str, Path] = {}
+    results = run_dir / RESULTS_FILE
+    if _mtime_if_file(results) is not None:
+        found[TRAINING_RESULTS] = results
+    for key, name in DIAGNOSTICS_FILES.items():
+        best, best_mtime = None, None
+        for candidate in (run_dir / DIAGNOSTICS_SUBDIR / name, run_dir / name):
+            mtime = _mtime_if_file(candidate)
+            if mtime is not None and (best_mtime is None or mtime > best_mtime):
+                best, best_mtime = candidate, mtime
+        if best is not None:
+            found[key] = best
+    return {key: found[key] for key in ARTIFACT_KEYS if key in found}
+
+
+def matching_run_folder(model_path: Path) -> Path | None:
+    """The run folder whose model is byte-identical to this flat final, or None.
+
+    A flat final was copied out of its run by hand, so only its content ties it to the
+    run: the name gives the session (`session32_final` -> run folders `session32_*`), and
+    the run whose model.zip / trained_model.zip has the same size and then the same bytes
+    is its run. Sizes are compared first (one stat each), bytes only for a candidate of
+    equal size. Guessing by name alone would show one run's training figures for another
+    run's weights, so a final with no identical run model gets no artifacts; among
+    identical copies the newest run name (latest stamp) is taken.
+    """
+    match = _SESSION_PREFIX.match(model_path.stem)
+    if not match:
+        return None
+    try:
+        size = os.stat(model_path).st_size
+    except OSError:
+        return None
+    prefix = match.group(1) + "_"
+    folder = model_path.parent
+    for name in sorted((n for n in _subfolders(folder) if n.startswith(prefix)), reverse=True):
+        for model_file in RUN_MODEL_FILES:
+            candidate = folder / name / model_file
+            try:
+                if os.stat(candidate).st_size != size:
+                    continue
+                if filecmp.cmp(model_path, candidate, shallow=False):
+                    return folder / name
+            except OSError:
+                continue
+    return None
+
+
+def _subfolders(folder: Path) -> tuple[str, ...]:
+    """Names of the folders inside `folder`, cached until the folder's mtime changes.
+
+    Thousands of flat finals share one models folder; listing it once per change instead
+    of once per model keeps find_artifacts a few stat calls.
+    """
+    key = os.fspath(folder)
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        return ()
+    with _listing_lock:
+        cached = _listing_cache.get(key)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    names = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir():
+                        names.append(entry.name)
+                except OSError:
+                    continue
+    except OSError:
+        return ()
+    listing = tuple(names)
+    with _listing_lock:
+        if len(_listing_cache) >= _LISTING_CACHE_LIMIT:
+            _listing_cache.clear()
+        _listing_cache[key] = (mtime, listing)
+    return listing
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths name one folder, without resolving every symlink on the way."""
+    if os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b)):
+        return True
+    if a.name != b.name:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _mtime_if_file(path: Path) -> int | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns if os.path.stat.S_ISREG(status.st_mode) else None
+
+
+def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> TrainingMetrics | None:
+    """Figures from a run's artifacts for a model of `n_actions` actions; None if it has none.
+
+    Never raises on a malformed artifact: what can be read is returned, and each problem
+    becomes a one-line note naming the file. diagnostics.jsonl is streamed.
+    """
+    from kalshi_tui.core.artifacts_metrics import compose_metrics
+
+    return compose_metrics(artifacts, n_actions)
+
+
+def entropy_normalised(histogram, n_actions: int) -> float:
+    """Entropy of an action histogram divided by ln(n_actions): 0 = one action, 1 = uniform.
+
+    `histogram` is a dict of action id (int or numeric str) -> count, or a sequence of
+    counts indexed by id (list, tuple, numpy array). Entries whose id or count cannot be
+    read are ignored; an empty histogram or n_actions < 2 gives 0.0.
+    """
+    return entropy_of_counts(_counts(histogram), n_actions)
+
+
+def summarise_histogram(histogram, n_actions: int | None = None, layout=None) -> dict:
+    """Totals, percentages, hold/trading %, entropy and actions used of an action histogram.
+
+    Every id 0..n-1 appears, zeros included (n defaults to the highest id + 1); `layout`
+    (an ActionLayout) adds labels such as "BUY_YES x20" for ids it covers.
+    """
+    raw = _counts(histogram)
+    n = max(n_actions or 0, len(raw))
+    counts = [int(raw[i]) if i < len(raw) else 0 for i in range(n)]
+    total = sum(counts)
+    percentages = [c / total * 100 if total else 0.0 for c in counts]
+    hold_pct = percentages[0] if total else None
+    summary = {
+        "n_actions": n,
+        "total": total,
+        "counts": {str(i): counts[i] for i in range(n)},
+        "percentages": {str(i): percentages[i] for i in range(n)},
+        "hold_pct": hold_pct,
+        "trading_pct": 100.0 - hold_pct if hold_pct is not None else None,
+        "entropy": entropy_of_counts(counts, n) if total else None,
+        "actions_used": sum(1 for c in counts if c > 0),
+    }
+    if layout is not None:
+        summary["labels"] = {str(i): layout.label(i) for i in range(min(n, layout.n))}
+    return summary
+
+
+def _counts(histogram) -> list[float]:
+    """Counts indexed by action id from a dict or a sequence; unreadable entries dropped."""
+    from kalshi_tui.core.artifacts_values import as_float, as_int
+
+    if histogram is None:
+        return []
+    if isinstance(histogram, dict):
+        by_id: dict[int, float] = {}
+        for key, value in histogram.items():
+            action, count = as_int(key), as_float(value)
+            if action is None or action < 0 or count is None or count < 0:
+                continue
+            by_id[action] = by_id.get(action, 0.0) + count
+        size = max(by_id) + 1 if by_id else 0
+        return [by_id.get(i, 0.0) for i in range(size)]
+    values = []
+    for value in list(histogram):
+        count = as_float(value.item() if hasattr(value, "item") else value)
+        values.append(count if count is not None and count >= 0 else 0.0)
+    return values

@@ -1,0 +1,181 @@
+"""Streaming diagnostics.jsonl: per-action counts summed over every finished episode.
+
+The original logs reached 1-2 GB, so the file is read line by line with a bounded line
+length and never held whole. Only lines whose raw bytes mention `"action_summary"` are
+parsed as JSON (a bytes search is far cheaper than json.loads, and the step and reward
+lines that make up most of the file are never decoded). Over-long lines, lines that are
+not JSON and a truncated last line are skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kalshi_tui.core.artifacts_values import as_int
+
+# An action_summary line is about 1 KB for 21 actions; 1 MB leaves room for any honest line
+# while bounding what one corrupt "line" (a file of no newlines) can make us hold.
+MAX_LINE_BYTES = 1024 * 1024
+# FORMATS.md: exploration ratio = average entropy of the last 10 episodes / max entropy.
+RECENT_EPISODES = 10
+# Distinct market tickers kept for the unique-markets fallback; a bound, not a target.
+MAX_MARKETS_TRACKED = 200_000
+
+_MARKER = b'"action_summary"'
+_READ_BUFFER = 1024 * 1024
+
+
+@dataclass
+class DiagnosticsScan:
+    """What one pass over diagnostics.jsonl found."""
+
+    histogram: dict[int, int] = field(default_factory=dict)  # action id -> count, all episodes
+    episodes: int = 0  # action_summary lines counted
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EPISODES))  # last histograms
+    declared_n_actions: int | None = None  # data.n_actions, when the tracker wrote it
+    markets: set[str] = field(default_factory=set)
+    first_timestamp: str | None = None
+    last_timestamp: str | None = None
+    lines: int = 0
+    bytes_read: int = 0
+    overlong_lines: int = 0
+    bad_lines: int = 0  # candidate lines that were not JSON or not the expected shape
+    bad_counts: int = 0  # distribution entries whose id or count could not be read
+    truncated_last_line: bool = False
+    error: str | None = None  # the file could not be read at all / stopped being readable
+
+    def describe_problems(self, name: str) -> list[str]:
+        """One-line notes for whatever the scan had to skip."""
+        problems = []
+        if self.error:
+            problems.append(f"{name}: {self.error}")
+        if self.truncated_last_line:
+            problems.append(f"{name}: last line is truncated (run still writing or cut off); skipped")
+        if self.overlong_lines:
+            problems.append(f"{name}: {self.overlong_lines:,} line(s) over {MAX_LINE_BYTES:,} bytes skipped")
+        if self.bad_lines:
+            problems.append(f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
+                            f"without an action_distribution; skipped")
+        if self.bad_counts:
+            problems.append(f"{name}: {self.bad_counts:,} action count(s) with an unreadable id or "
+                            f"count ignored")
+        return problems
+
+
+def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> DiagnosticsScan:
+    """Sum every episode's action_distribution in `path`, streaming; never raises."""
+    scan = DiagnosticsScan()
+    try:
+        handle = open(path, "rb", buffering=_READ_BUFFER)
+    except OSError as exc:
+        scan.error = f"cannot be read ({exc.strerror or exc})"
+        return scan
+    with handle:
+        try:
+            _scan_lines(handle, scan, max_line_bytes)
+        except OSError as exc:  # e.g. the file shrank or the disk failed mid-read
+            scan.error = f"reading stopped after {scan.bytes_read:,} bytes ({exc.strerror or exc})"
+    return scan
+
+
+def _scan_lines(handle, scan: DiagnosticsScan, max_line_bytes: int) -> None:
+    readline = handle.readline
+    limit = max_line_bytes + 1
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        scan.lines += 1
+        scan.bytes_read += len(line)
+        if len(line) == limit and not line.endswith(b"\n"):
+            scan.bytes_read += _skip_rest_of_line(handle)
+            scan.overlong_lines += 1
+            continue
+        if scan.first_timestamp is None and scan.lines == 1:
+            scan.first_timestamp = _timestamp_of(line)
+        if _MARKER not in line:
+            continue
+        if not line.endswith(b"\n"):
+            # The last line of a log a run was still writing: count it only if it is whole.
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                scan.truncated_last_line = True
+                continue
+        else:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                scan.bad_lines += 1
+                continue
+        _add_episode(entry, scan)
+
+
+def _skip_rest_of_line(handle) -> int:
+    """Read past the rest of an over-long line in bounded chunks; bytes skipped."""
+    skipped = 0
+    while True:
+        chunk = handle.readline(_READ_BUFFER)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def _timestamp_of(line: bytes) -> str | None:
+    try:
+        value = json.loads(line).get("timestamp")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _add_episode(entry: object, scan: DiagnosticsScan) -> None:
+    data = entry.get("data") if isinstance(entry, dict) else None
+    if not isinstance(data, dict) or data.get("category") != "action_summary":
+        # The marker can appear elsewhere (a message quoting it); only real summaries count,
+        # and a line that merely mentions it is not an error.
+        if not isinstance(data, dict) or "action_distribution" in data:
+            scan.bad_lines += 1
+        return
+    distribution = data.get("action_distribution")
+    if not isinstance(distribution, dict):
+        scan.bad_lines += 1
+        return
+    counts: dict[int, int] = {}
+    for key, value in distribution.items():
+        action, count = as_int(key), as_int(value)
+        if action is None or count is None or action < 0 or count < 0:
+            scan.bad_counts += 1
+            continue
+        counts[action] = counts.get(action, 0) + count
+    histogram = scan.histogram
+    for action, count in counts.items():
+        histogram[action] = histogram.get(action, 0) + count
+    scan.episodes += 1
+    scan.recent.append(counts)
+    declared = as_int(data.get("n_actions"))
+    if declared is not None and declared > 0:
+        scan.declared_n_actions = declared
+    ticker = data.get("market_ticker")
+    if isinstance(ticker, str) and len(scan.markets) < MAX_MARKETS_TRACKED:
+        scan.markets.add(ticker)
+    stamp = entry.get("timestamp")
+    if isinstance(stamp, str):
+        scan.last_timestamp = stamp
+
+
+def entropy_of_counts(counts, n_actions: int) -> float:
+    """Shannon entropy of non-negative counts divided by ln(n_actions); 0.0 when undefined."""
+    if n_actions is None or n_actions < 2:
+        return 0.0
+    values = [float(c) for c in counts if c and c > 0]
+    total = sum(values)
+    if total <= 0:
+        return 0.0
+    entropy = -sum((c / total) * math.log(c / total) for c in values)
+    # Clamped: float rounding makes a uniform histogram come out a hair above 1.
+    return min(1.0, max(0.0, entropy / math.log(n_actions)))

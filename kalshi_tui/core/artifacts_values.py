@@ -1,0 +1,155 @@
+"""Lenient readers for the values the original training artifacts hold.
+
+The original system wrote numbers as strings ("10000", "1e-4"), datetimes without a zone
+("2025-12-11 17:34:19.012059"), session ids as ints, strings or lists, and sometimes left
+keys out. Every reader here returns None for what it cannot read instead of raising, so
+one odd value costs one figure, never the whole record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# Training summaries and results are kilobytes to a few megabytes (a curriculum results
+# file of 473 markets is 370 KB); anything far past that is not one of them, and reading
+# it whole would cost memory the listing must not spend.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+# The original machine's clock. Its run folder stamps (session9_ppo_20251211_221054) and
+# the "Z" times in its pointer (training_start 2025-12-11T22:10:54Z) agree with each other,
+# and FORMATS.md records that those "Z" times were US Eastern local time: the system wrote
+# local wall-clock time throughout. A zone-less time is therefore read as US Eastern and
+# converted to true UTC (DST handled by the zone database), so it sorts correctly against
+# a zip's start_time, which is true UTC. A note always says this was done.
+NAIVE_TIME_ZONE = "America/New_York"
+
+
+def load_json_file(path: Path, notes: list[str]) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None with a one-line note saying what was wrong."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            notes.append(f"{name}: {size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
+                         f"can be; not read")
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        notes.append(f"{name}: cannot be read ({exc.strerror or exc})")
+        return None
+    try:
+        # The original wrote NaN and Infinity; Python's json reads them, which is what we want.
+        value = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        notes.append(f"{name}: not valid JSON ({str(exc).splitlines()[0]})")
+        return None
+    if not isinstance(value, dict):
+        notes.append(f"{name}: holds a JSON {type(value).__name__}, not an object; not used")
+        return None
+    return value
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """The value at a path of keys in nested dicts, or None where any step is missing."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def as_float(value: Any) -> float | None:
+    """A finite float from a number or numeric string ("10000", "1e-4", "95.5%"), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().rstrip("%").replace(",", "").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_int(value: Any) -> int | None:
+    """A whole number from an int, an integral float or a numeric string, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = as_float(value)
+    if number is None or number != int(number):
+        return None
+    return int(number)
+
+
+def as_session_ids(value: Any) -> list[int] | None:
+    """Session ids from 9, "9", [5, 6, "7"] or "5,6,7" / "5_6_7"; None if none are readable."""
+    if isinstance(value, list):
+        ids = [as_int(v) for v in value]
+        ids = [i for i in ids if i is not None]
+        return ids or None
+    single = as_int(value)
+    if single is not None:
+        return [single]
+    if isinstance(value, str):
+        ids = [int(part) for part in re.findall(r"\d+", value)]
+        return ids or None
+    return None
+
+
+def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
+    """(ISO UTC text, note) for a datetime string or epoch number; (None, None) if unreadable.
+
+    Precision is kept as written: a time with microseconds keeps them, one without gets
+    none added. The note is set when the time had no zone and was read as US Eastern.
+    """
+    if isinstance(value, bool) or value is None:
+        return None, None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+        if seconds > 1e17:  # nanoseconds, as SB3 writes start_time
+            seconds /= 1e9
+        try:
+            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None, None
+        return _format(moment, with_fraction=seconds != int(seconds)), None
+    if not isinstance(value, str):
+        return None, None
+    text = value.strip()
+    if not text:
+        return None, None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None, None
+    with_fraction = "." in text.split("T")[-1].split(" ")[-1]
+    note = None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_naive_zone())
+        note = f"'{text}' has no time zone; read as US Eastern local time"
+    return _format(moment, with_fraction), note
+
+
+def _format(moment: datetime, with_fraction: bool) -> str:
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if with_fraction else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _naive_zone():
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(NAIVE_TIME_ZONE)
+    except Exception:  # no zone database on this machine: fixed EST is right for Nov-Mar
+        from datetime import timedelta
+
+        return timezone(timedelta(hours=-5), "EST")
