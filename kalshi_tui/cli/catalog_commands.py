@@ -1,0 +1,198 @@
+"""`kalshi-tui list` and `kalshi-tui show`: the catalog, headless, as a table or as JSON.
+
+Listing exits 0 whatever the verdicts: an incompatible model is information, not a
+failure. It never imports torch: the catalog reads zips, never runs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+
+_COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
+_INCOMPATIBLE_COLOUR = "\033[33m"
+_RESET = "\033[0m"
+
+
+def register(subparsers, common) -> None:
+    lister = subparsers.add_parser(
+        "list", parents=[common],
+        help="every model in the models folder with its verdict (never runs a model)")
+    add_json_flag(lister)
+    lister.add_argument("--no-cache", action="store_true",
+                        help="read every file again instead of trusting the catalog cache")
+    lister.set_defaults(handler=list_command)
+    shower = subparsers.add_parser(
+        "show", parents=[common],
+        help="everything known about one model: verdict, reasons, spaces, versions, metrics")
+    shower.add_argument("model", metavar="MODEL",
+                        help="path relative to the models folder, an absolute path, "
+                             "or a unique fragment of the path")
+    add_json_flag(shower)
+    shower.set_defaults(handler=show_command)
+
+
+def printable(text: object) -> str:
+    """A file name as one safe line: control characters (newlines, escapes) shown escaped."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+
+
+def _scan(args: argparse.Namespace, *, use_cache: bool = True):
+    from kalshi_tui.core.catalog import scan_catalog
+
+    config = config_from_args(args)
+    try:
+        return config, scan_catalog(config, use_cache=use_cache)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise CommandError(str(exc)) from None
+    except PermissionError as exc:
+        raise CommandError(f"{config.models_dir}: cannot read models folder ({exc.strerror})") from None
+
+
+def _use_colour(stream) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _short_date(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "-"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def render_table(records, env, *, colour: bool = False) -> str:
+    """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
+    from kalshi_tui.core.compat import badge
+
+    header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
+    rows = []
+    for r in records:
+        obs = "x".join(str(d) for d in r.obs_shape) if r.obs_shape else "-"
+        actions = (f"{r.action_space_type}({r.n_actions})" if r.action_space_type and r.n_actions is not None
+                   else r.action_space_type or "-")
+        rows.append((badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
+                     f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
+                     _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths)]
+        if colour:
+            start = _COLOURS.get(row[0], _INCOMPATIBLE_COLOUR)
+            cells[0] = f"{start}{cells[0]}{_RESET}"
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _summary(records, problems) -> str:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable")]
+    text = f"{len(records)} models: " + ", ".join(parts)
+    if problems:
+        text += f"; {len(problems)} folders skipped"
+    return text
+
+
+def list_command(args: argparse.Namespace) -> int:
+    config, catalog = _scan(args, use_cache=not getattr(args, "no_cache", False))
+    if args.json:
+        print_json([r.to_dict() for r in catalog.records])
+        for problem in catalog.problems:
+            print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
+        return 0
+    if not catalog.records:
+        print(f"no model zips in {config.models_dir}")
+    else:
+        print(render_table(catalog.records, config.environment, colour=_use_colour(sys.stdout)))
+        print(_summary(catalog.records, catalog.problems))
+    for problem in catalog.problems:
+        print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
+    return 0
+
+
+def _find(args: argparse.Namespace):
+    """The record for MODEL: an existing file outside the folder directly, else the catalog."""
+    from kalshi_tui.core.catalog import inspect_model
+
+    config = config_from_args(args)
+    direct = Path(args.model).expanduser()
+    models_dir = Path(config.models_dir)
+    if direct.is_absolute() and direct.exists() and models_dir.resolve() not in direct.resolve().parents:
+        return config, inspect_model(direct, config)
+    config, catalog = _scan(args)
+    try:
+        return config, catalog.find(args.model)
+    except LookupError as exc:
+        raise CommandError(printable(exc)) from None
+
+
+def render_show(record, env) -> str:
+    """Every fact about one model as `key: value` lines, reasons and warnings first."""
+    from kalshi_tui.core.compat import badge
+
+    lines = [f"{printable(record.name)}  [{badge(record, env)}]",
+             f"  path:          {printable(record.path)}",
+             f"  verdict:       {record.verdict}"]
+    lines += [f"  reason:        {printable(r)}" for r in record.reasons]
+    lines += [f"  warning:       {printable(w)}" for w in record.warnings]
+    actions = record.action_space_type or "-"
+    if record.n_actions is not None:
+        actions += f"({record.n_actions})"
+    layout = env.layout_for(record.n_actions) if record.action_space_type == "Discrete" and record.n_actions else None
+    if layout is not None:
+        actions += f"  {layout.describe()}"
+    facts = [
+        ("kind", record.kind), ("algorithm", record.algorithm), ("action space", actions),
+        ("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None),
+        ("weights", f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
+         if record.weights_n_actions is not None else None),
+        ("policy class", record.policy_class),
+        ("timesteps", f"{record.num_timesteps:,}" if record.num_timesteps is not None else None),
+        ("trained at", record.trained_at),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(record.versions.items())) or None),
+        ("size", f"{record.size_bytes:,} bytes"), ("sha256", record.sha256),
+        ("run folder", record.run_dir),
+    ]
+    lines += [f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")]
+    if record.hyperparameters:
+        lines.append("  hyperparameters:")
+        lines += [f"    {k}: {printable(v)}" for k, v in record.hyperparameters.items()]
+    if record.pickle_globals:
+        lines.append("  pickle globals (listed, never run):")
+        lines += [f"    {printable(g)}" for g in record.pickle_globals]
+    if record.artifacts:
+        lines.append("  training artifacts:")
+        lines += [f"    {k}: {printable(v)}" for k, v in sorted(record.artifacts.items())]
+    if record.metrics is not None:
+        lines.append("  training metrics:")
+        for key, value in record.metrics.to_dict().items():
+            if value in (None, {}, []) or key in ("sources", "notes", "action_histogram"):
+                continue
+            source = record.metrics.sources.get(key)
+            lines.append(f"    {key}: {printable(value)}" + (f"  ({source})" if source else ""))
+        lines += [f"    note: {printable(n)}" for n in record.metrics.notes]
+    return "\n".join(lines)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    config, record = _find(args)
+    if args.json:
+        print_json(record.to_dict())
+    else:
+        print(render_show(record, config.environment))
+    return 0
