@@ -69,6 +69,17 @@ class BookState:
         if bid is not None and ask is not None and bid >= ask:
             raise BookError(f"crossed book: YES bid {bid} >= YES ask {ask}")
 
+    def check_change(self, side: str, price: int) -> None:
+        """`check` for a book that was valid before one level changed: the fast path of a replay."""
+        book = self.yes_bids if side == "yes" else self.no_bids
+        if price in book and not MIN_PRICE <= price <= MAX_PRICE - 1:
+            raise BookError(f"{side}_bids price {price} outside 1-98 "
+                            f"(its derived ask {COMPLEMENT - price} must be 1-99)")
+        if self.yes_bids and self.no_bids:
+            bid, no_bid = max(self.yes_bids), max(self.no_bids)
+            if bid >= COMPLEMENT - no_bid:
+                raise BookError(f"crossed book: YES bid {bid} >= YES ask {COMPLEMENT - no_bid}")
+
     def apply_delta(self, side: str, action: str, price: int, old_size: int, new_size: int,
                     timestamp_ms: int, sequence_number: int) -> bool:
         """Apply one recorded change; False when its old_size disagreed (counted, not fatal)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
@@ -216,6 +217,15 @@ class SessionStore:
 
     def replay(self, session_id: int, ticker: str, stats: ReplayStats | None = None) -> list[BookState]:
         """The market's book after its first snapshot and after every later change."""
+        return [book.copy() for book in self.walk(session_id, ticker, stats)]
+
+    def walk(self, session_id: int, ticker: str,
+             stats: ReplayStats | None = None) -> Iterator[BookState]:
+        """Replay a market, yielding the live book after each change (copy it to keep it).
+
+        Every state is checked before it is yielded, so a bad market raises StoreError
+        before a consumer has built anything from it.
+        """
         where = f"{self.path}: session {session_id} market {ticker}"
         stats = stats if stats is not None else ReplayStats()
         snapshots = self.snapshots(session_id, ticker)
@@ -228,25 +238,25 @@ class SessionStore:
         events = [(seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
         events += [(s.sequence_number, 0, s) for s in snapshots[1:]]
         events.sort(key=lambda e: (e[0], e[1]))
-        book = first.copy()
-        _checked(book, where)
-        states = [book.copy()]
+        book = _checked(first.copy(), where)
+        yield book
         for seq, is_delta, item in events:
             if not is_delta:
                 if not item.same_book(book):
                     stats.resyncs += 1
-                    book = item.copy()
-                    states.append(_checked(book.copy(), where))
+                    book = _checked(item.copy(), where)
+                    yield book
                 continue
             ts, _, side, action, price, old_size, new_size = item
             try:
-                if not book.apply_delta(side, action, int(price), old_size or 0, int(new_size or 0),
+                price = int(price)
+                if not book.apply_delta(side, action, price, old_size or 0, int(new_size or 0),
                                         int(ts), int(seq)):
                     stats.stale_old_sizes += 1
+                book.check_change(side, price)
             except (BookError, TypeError, ValueError) as exc:
-                raise StoreError(f"{where}: delta seq {seq}: {exc}") from None
-            states.append(_checked(book.copy(), where, seq))
-        return states
+                raise StoreError(f"{where} after delta seq {seq}: {exc}") from None
+            yield book
 
 
 def _spread(book: BookState) -> int | None:
@@ -255,12 +265,11 @@ def _spread(book: BookState) -> int | None:
     return None if bid is None or ask is None else ask - bid
 
 
-def _checked(book: BookState, where: str, seq: int | None = None) -> BookState:
+def _checked(book: BookState, where: str) -> BookState:
     try:
         book.check()
     except BookError as exc:
-        at = f" after delta seq {seq}" if seq is not None else f" in snapshot seq {book.sequence_number}"
-        raise StoreError(f"{where}{at}: {exc}") from None
+        raise StoreError(f"{where} in snapshot seq {book.sequence_number}: {exc}") from None
     return book
 
 

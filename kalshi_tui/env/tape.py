@@ -7,6 +7,7 @@ what lets validation step many markets at once (see `simulator.BatchSimulator`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +49,11 @@ class MarketTape:
         return f"session {self.session_id} {self.ticker}"
 
 
-def _ladder(levels: dict[int, int], descending: bool) -> list[tuple[int, int]]:
-    return sorted(levels.items(), reverse=descending)[:LADDER_LEVELS]
+def _padded(levels: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Prices and sizes of the best LADDER_LEVELS levels, padded with zeros."""
+    levels = levels[:LADDER_LEVELS]
+    pad = [0] * (LADDER_LEVELS - len(levels))
+    return [p for p, _ in levels] + pad, [s for _, s in levels] + pad
 
 
 def _marks(bid_px, bid_sz, ask_px, ask_sz) -> np.ndarray:
@@ -66,28 +70,32 @@ def _marks(bid_px, bid_sz, ask_px, ask_sz) -> np.ndarray:
     return mark[last]
 
 
-def build_tape(session_id: int, ticker: str, states: list[BookState],
+def build_tape(session_id: int, ticker: str, states: Iterable[BookState],
                fee_rate: float = FEE_RATE) -> MarketTape:
-    """Turn replayed book states into a tape (prices and features for every step)."""
-    n = len(states)
-    bid_px = np.zeros((n, LADDER_LEVELS), np.int32)
-    bid_sz = np.zeros((n, LADDER_LEVELS), np.int32)
-    ask_px = np.zeros((n, LADDER_LEVELS), np.int32)
-    ask_sz = np.zeros((n, LADDER_LEVELS), np.int32)
-    timestamps = np.empty(n, np.int64)
-    for i, book in enumerate(states):
-        timestamps[i] = book.timestamp_ms
-        for j, (p, s) in enumerate(_ladder(book.yes_bids, descending=True)):
-            bid_px[i, j], bid_sz[i, j] = p, s
+    """Turn replayed book states into a tape (prices and features for every step).
+
+    `states` may yield one live book mutated between items (`SessionStore.walk`): each is
+    read as it arrives, never kept.
+    """
+    bid_px, bid_sz, ask_px, ask_sz, timestamps = [], [], [], [], []
+    for book in states:
+        timestamps.append(book.timestamp_ms)
+        prices, sizes = _padded(sorted(book.yes_bids.items(), reverse=True))
+        bid_px.append(prices)
+        bid_sz.append(sizes)
         # YES asks are the NO bids seen from the other side: best NO bid = best YES ask.
-        for j, (p, s) in enumerate(_ladder(book.no_bids, descending=True)):
-            ask_px[i, j], ask_sz[i, j] = COMPLEMENT - p, s
-    mark = _marks(bid_px, bid_sz, ask_px, ask_sz)
-    feats = market_features(bid_px, bid_sz, ask_px, ask_sz, timestamps, mark, fee_rate)
-    for array in (timestamps, bid_px, bid_sz, ask_px, ask_sz, mark, feats):
+        prices, sizes = _padded(sorted(book.no_bids.items(), reverse=True))
+        ask_px.append([COMPLEMENT - p if p else 0 for p in prices])
+        ask_sz.append(sizes)
+    arrays = [np.array(rows, np.int32).reshape(-1, LADDER_LEVELS)
+              for rows in (bid_px, bid_sz, ask_px, ask_sz)]
+    timestamps = np.array(timestamps, np.int64)
+    mark = _marks(*arrays) if len(timestamps) else np.zeros(0)
+    feats = (market_features(*arrays, timestamps, mark, fee_rate) if len(timestamps)
+             else np.zeros((0, 36), np.float32))
+    for array in (timestamps, *arrays, mark, feats):
         array.setflags(write=False)  # tapes are shared between envs; nobody may edit one
-    return MarketTape(session_id, ticker, timestamps, bid_px, bid_sz, ask_px, ask_sz, mark,
-                      feats, fee_rate)
+    return MarketTape(session_id, ticker, timestamps, *arrays, mark, feats, fee_rate)
 
 
 def load_tapes(store: SessionStore, session_ids: list[int], *,
@@ -104,13 +112,14 @@ def load_tapes(store: SessionStore, session_ids: list[int], *,
     for session_id in session_ids:
         for ticker in store.markets(session_id):
             try:
-                states = store.replay(session_id, ticker, ReplayStats())
+                tape = build_tape(session_id, ticker, store.walk(session_id, ticker, ReplayStats()),
+                                  fee_rate)
             except StoreError as exc:
                 skips.append(f"skipped {exc}")
                 continue
-            if len(states) < MIN_STEPS:
+            if tape.length < MIN_STEPS:
                 skips.append(f"skipped {store.path}: session {session_id} market {ticker}: "
-                             f"only {len(states)} book state(s), an episode needs {MIN_STEPS}")
+                             f"only {tape.length} book state(s), an episode needs {MIN_STEPS}")
                 continue
-            tapes.append(build_tape(session_id, ticker, states, fee_rate))
+            tapes.append(tape)
     return tapes, skips
