@@ -69,56 +69,10 @@ class PolicySpec:
 
 
 def _pickle_globals(serialized_b64: str) -> list[str]:
-    """The 'module.Name' globals a pickle would import, read with pickletools, never run."""
-    try:
-        from kalshi_tui.core.sb3_zip import pickle_globals
-    except ImportError:  # the catalog's reader has not landed in this checkout yet
-        return _scan_pickle_globals(serialized_b64)
+    """The 'module.Name' globals a pickle would import, read from its opcodes, never run."""
+    from kalshi_tui.core.sb3_zip import pickle_globals
+
     return pickle_globals(serialized_b64)
-
-
-def _scan_pickle_globals(serialized_b64: str) -> list[str]:
-    """Walk the pickle's opcodes: GLOBAL names its import, STACK_GLOBAL the last two strings."""
-    import base64
-    import binascii
-    import pickletools
-
-    try:
-        raw = base64.b64decode(serialized_b64, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        return []
-    strings: list[str] = []
-    memo: dict[int, str] = {}
-    found: list[str] = []
-    memo_count = 0
-    top_string: str | None = None  # the string on top of the stack, if the last op pushed one
-    try:
-        for opcode, arg, _pos in pickletools.genops(raw):
-            name = opcode.name
-            pushed: str | None = None
-            if name == "GLOBAL":
-                found.append(str(arg).replace(" ", "."))
-            elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
-                pushed = arg
-            elif name == "MEMOIZE":
-                if top_string is not None:
-                    memo[memo_count] = top_string
-                memo_count += 1
-                pushed = top_string  # MEMOIZE leaves the stack as it was
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                if top_string is not None:
-                    memo[int(arg)] = top_string
-                pushed = top_string
-            elif name in ("BINGET", "LONG_BINGET", "GET"):
-                pushed = memo.get(int(arg))
-            elif name == "STACK_GLOBAL" and len(strings) >= 2:
-                found.append(f"{strings[-2]}.{strings[-1]}")
-            if pushed is not None and name not in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
-                strings.append(pushed)
-            top_string = pushed
-    except Exception:  # a damaged pickle: report what was found before the damage
-        pass
-    return list(dict.fromkeys(found))
 
 
 def read_policy_spec(path: Path, data: dict[str, Any]) -> PolicySpec:
@@ -264,29 +218,28 @@ def _activation(path: Path, globals_named: list[str]) -> str:
 
 
 def _read_members(path: Path, max_data_bytes: int) -> tuple[dict[str, Any], bytes]:
-    """The data JSON and the policy.pth bytes, each bounded before it is read."""
+    """The data JSON (through the catalog's reader: same limits, same reasons) and policy.pth."""
+    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+
+    try:
+        info = read_sb3_zip(path, max_data_bytes=max_data_bytes)
+    except UnreadableModel as exc:
+        raise PolicyLoadError(f"{path}: {exc.reason}") from None
+    if "policy.pth" not in info.members:
+        raise PolicyLoadError(f"{path}: not an SB3 model zip (no 'policy.pth' member)")
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = {info.filename: info for info in archive.infolist()}
-            for member, limit in (("data", max_data_bytes), ("policy.pth", MAX_WEIGHTS_BYTES)):
-                if member not in infos:
-                    raise PolicyLoadError(f"{path}: not an SB3 model zip (no '{member}' member)")
-                if infos[member].file_size > limit:
-                    raise PolicyLoadError(f"{path}: '{member}' is {infos[member].file_size} "
-                                          f"bytes, over the {limit}-byte limit")
-            text = archive.read("data")
-            weights = archive.read("policy.pth")
-    except FileNotFoundError:
-        raise PolicyLoadError(f"{path}: model file not found") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise PolicyLoadError(f"{path}: not a readable zip ({exc})") from None
-    try:
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PolicyLoadError(f"{path}: 'data' is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise PolicyLoadError(f"{path}: 'data' is not a JSON object")
-    return data, weights
+            member = archive.getinfo("policy.pth")
+            if member.file_size > MAX_WEIGHTS_BYTES:
+                raise PolicyLoadError(f"{path}: 'policy.pth' is {member.file_size} bytes, "
+                                      f"over the {MAX_WEIGHTS_BYTES}-byte limit")
+            with archive.open(member) as handle:
+                weights = handle.read(MAX_WEIGHTS_BYTES + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as exc:
+        raise PolicyLoadError(f"{path}: cannot read policy.pth ({exc})") from None
+    if len(weights) > MAX_WEIGHTS_BYTES:  # the header lied about the inflated size
+        raise PolicyLoadError(f"{path}: 'policy.pth' inflates past {MAX_WEIGHTS_BYTES} bytes")
+    return info.data, weights
 
 
 def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024) -> LoadedPolicy:
