@@ -39,10 +39,14 @@ class ModelChanged(ValidationError):
 
 def entropy_normalised(counts, n: int) -> float:
     """Entropy of a histogram over n actions divided by ln(n): 0 = one action, 1 = uniform."""
+    # The catalog's implementation, so training figures and validation figures agree.
     try:
         from kalshi_tui.core.artifacts import entropy_normalised as shared
-    except ImportError:  # the artifacts module has not landed in this checkout yet
-        shared = None
+    except ImportError:
+        try:
+            from kalshi_tui.core.artifacts_stream import entropy_of_counts as shared
+        except ImportError:  # the catalog's artifacts reader is not in this checkout
+            shared = None
     if shared is not None:
         return float(shared(counts, n))
     counts = np.asarray(counts, np.float64)

@@ -185,3 +185,12 @@ def test_grouping_markets_into_small_batches_changes_no_figure(model_zoo, small_
         assert getattr(split, name) == getattr(whole, name), name
     for name in ("total_pnl_cents", "fees_cents", "mean_policy_entropy"):
         assert getattr(split, name) == pytest.approx(getattr(whole, name)), name
+
+
+def test_histogram_entropy_is_normalised_by_ln_n():
+    from kalshi_tui.eval.batched import entropy_normalised
+
+    assert entropy_normalised([1, 1, 0, 0, 0], 5) == pytest.approx(np.log(2) / np.log(5))
+    assert entropy_normalised([7] + [0] * 20, 21) == 0.0
+    assert entropy_normalised([3] * 21, 21) == pytest.approx(1.0)
+    assert entropy_normalised([0] * 21, 21) == 0.0
