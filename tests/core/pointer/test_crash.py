@@ -114,3 +114,52 @@ def test_random_sigkill_200_times(workspace):
         assert_old_or_new_then_agree(workspace, engine)
     assert kills == 200
     assert len(read_records(journal_path_for(workspace.pointer))) > 50  # the kills hit real work
+
+
+class Crash(BaseException):
+    """Stands for the process dying at a fault point (not an OSError: nothing is undone)."""
+
+
+def leave_pending(ws, engine):
+    """Promote a2c21 over ppo21, dying after the journal commit and before the publish."""
+    engine.promote(inspect_model(ws.model("ppo21"), ws.config), "start")
+    old = ws.pointer.read_bytes()
+
+    def die(at):
+        if at == "tmp.create":
+            raise Crash()
+    atomic.FAULT_HOOK = die
+    try:
+        with pytest.raises(Crash):
+            engine.promote(inspect_model(ws.model("a2c21"), ws.config), "died before publishing")
+    finally:
+        atomic.FAULT_HOOK = None
+    assert ws.pointer.read_bytes() == old
+    return old
+
+
+def test_readers_report_the_rolled_forward_state_and_status_finishes_it(workspace):
+    engine = PointerEngine(workspace.config)
+    leave_pending(workspace, engine)
+    view = engine.status(repair=False)
+    assert view.relation == PENDING and view.revision == 2
+    assert view.full_path.endswith("session10_a2c_20251215_071301/model.zip")
+    assert any("not yet published" in n for n in view.notes)
+    repaired = engine.status()
+    assert repaired.repaired_revision == 2 and repaired.relation == CONSISTENT
+    assert json.loads(workspace.pointer.read_text())["kalshi_tui"]["revision"] == 2
+
+
+def test_a_hand_restored_copy_of_the_old_pointer_is_not_rolled_over(workspace):
+    """Same bytes as the file the record replaces, but rewritten since: an operator's edit."""
+    engine = PointerEngine(workspace.config)
+    old = leave_pending(workspace, engine)
+    workspace.pointer.unlink()
+    workspace.pointer.write_bytes(old)  # e.g. `cp CURRENT_MODEL.json.bak CURRENT_MODEL.json`
+    # An operator restores seconds later; file clocks tick coarsely, so say "later" explicitly.
+    later = workspace.pointer.stat().st_mtime_ns + 2_000_000_000
+    os.utime(workspace.pointer, ns=(later, later))
+    state = read_state(workspace.pointer)
+    assert state.relation == "drifted"
+    engine.reconcile()
+    assert workspace.pointer.read_bytes() == old

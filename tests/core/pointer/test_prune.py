@@ -76,9 +76,9 @@ def test_prune_execute_removes_and_logs(workspace):
 
 def test_prune_cli_is_a_dry_run_by_default(workspace, capsys):
     setup(workspace)
-    before = sorted(p.relative_to(workspace.models_dir) for p in workspace.models_dir.rglob("*"))
+    before = sorted(workspace.models_dir.rglob("*.zip"))
     code = main(["--config", str(workspace.config_file), "prune", "--keep", "0", "--json"])
     plan = json.loads(capsys.readouterr().out)
     assert code == 0 and plan["executed"] is False
     assert "session10_a2c_20251215_071301" in [u["path"] for u in plan["kept"]]
-    assert sorted(p.relative_to(workspace.models_dir) for p in workspace.models_dir.rglob("*")) == before
+    assert sorted(workspace.models_dir.rglob("*.zip")) == before and len(before) == 4
