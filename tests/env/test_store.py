@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from kalshi_tui.env import (SessionStore, StoreError, generate_sessions, load_tapes,
@@ -230,3 +231,29 @@ def test_unknown_session_is_an_error(small_store):
 def test_book_from_maps_reads_json_string_keys():
     book = book_from_maps(1, 2, {"40": 10, "39": 0}, {"57": 5})
     assert book.yes_bids == {40: 10} and book.yes_asks == {42: 5} and book.no_asks == {59: 10}
+
+
+def test_tape_from_the_live_walk_equals_the_tape_from_copied_states(small_store):
+    from kalshi_tui.env import build_tape
+
+    store = SessionStore(small_store)
+    ticker = store.markets(6)[1]
+    walked = build_tape(6, ticker, store.walk(6, ticker))
+    copied = build_tape(6, ticker, store.replay(6, ticker))
+    for name in ("timestamps_ms", "bid_px", "bid_sz", "ask_px", "ask_sz", "mark", "features"):
+        assert np.array_equal(getattr(walked, name), getattr(copied, name)), name
+    # and the ladder really is the replayed book: best first, asks by the 99 rule
+    last = store.replay(6, ticker)[-1]
+    assert walked.bid_px[-1, 0] == last.best_yes_bid and walked.ask_px[-1, 0] == last.best_yes_ask
+    assert walked.bid_sz[-1].sum() == sum(sorted(last.yes_bids.items(), reverse=True)[:10][i][1]
+                                          for i in range(min(10, len(last.yes_bids))))
+
+
+def test_session_with_unreadable_market_list_is_an_error(small_store):
+    _execute(small_store, "UPDATE rl_orderbook_sessions SET market_tickers='[oops' WHERE session_id=6")
+    store = SessionStore(small_store)
+    with pytest.raises(StoreError, match="session 6: market_tickers is not a JSON list"):
+        load_tapes(store, [5, 6])
+    with pytest.raises(StoreError, match="session 6: market_tickers"):
+        store.list_sessions()  # listing names the bad row too, in one line
+    assert len(load_tapes(store, [5])[0]) == 3  # the other session still loads

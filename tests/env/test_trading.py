@@ -159,3 +159,16 @@ def test_batch_equals_one_market_at_a_time(layout21):
                 o, r, _ = single.step([row[i]])
                 assert np.array_equal(o[0], obs[i]) and r[0] == rewards[i]
     assert [s.row_info(0)["pnl"] for s in singles] == [batch.row_info(i)["pnl"] for i in range(3)]
+
+
+def test_orders_reach_ten_levels_deep_and_no_further(layout21):
+    """A 100-lot against twelve 5-contract asks (50-61) fills the ten best levels only."""
+    deep = BookState(0, 0, {30: 5}, {99 - p: 5 for p in range(50, 62)})
+    sim = BatchSimulator([_tape(deep, deep.copy())], layout21)
+    sim.reset()
+    sim.step([layout21.encode("BUY_YES", 100)])
+    info = sim.row_info(0)
+    assert info["positions"]["yes"] == 50
+    assert info["yes_cost_basis"] == 5 * sum(range(50, 60))
+    # the one-order helper follows the same ten-level rule
+    assert execute_order(deep, "BUY_YES", 100).filled == 50
