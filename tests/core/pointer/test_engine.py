@@ -245,3 +245,34 @@ def test_hook_timeout_is_reported(workspace, monkeypatch):
     result = PointerEngine(workspace.config).promote(record_of(workspace, "ppo21"), "slow hook")
     assert result.hook.timed_out and "timed out" in result.hook.summary()
     assert result.revision == 1
+
+
+def test_metadata_comes_from_the_zip_and_the_runs_artifacts(workspace):
+    run = workspace.model("ppo21").parent
+    (run / "training_results.json").write_text(json.dumps({
+        "training_completed": True, "total_timesteps": "1003520", "training_duration_seconds": "406.36",
+        "algorithm": "PPO", "session_ids": [32],
+        "portfolio_statistics": {"total_episodes": "7721", "unique_markets": 26,
+                                 "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.359}}}}))
+    episode = {"timestamp": "2025-12-15 00:16:00", "category": "episode", "level": "INFO",
+               "event_type": "episode_complete",
+               "data": {"category": "action_summary",
+                        "action_distribution": {str(a): 5 if a == 0 else 1 for a in range(21)}}}
+    (run / "diagnostics.jsonl").write_text((json.dumps(episode) + "\n") * 3)
+    PointerEngine(workspace.config).promote(record_of(workspace, "ppo21"), "with artifacts")
+    doc = pointer_doc(workspace)
+    meta = doc["model_metadata"]
+    session = meta["training_session"]
+    # Timesteps from the zip itself (the original pointers' prose contradicted their zips).
+    assert session["total_timesteps"] == 64 and session["total_episodes"] == 7721
+    assert session["session_id"] == 32 and session["algorithm"] == "PPO"
+    activity = meta["performance_metrics"]["trading_activity"]
+    assert activity["hold_percentage"] == 20.0 and activity["trading_percentage"] == 80.0
+    assert activity["win_rate"] == 0.359
+    distribution = meta["performance_metrics"]["action_distribution"]
+    assert distribution["actions_used"] == "0-20 (all 21 actions)"
+    assert distribution["distribution"].startswith("HOLD: 20.0%, BUY_YES x5: 4.0%")
+    assert meta["hyperparameters"]["n_steps"] == 32 and meta["hyperparameters"]["gamma"] == 0.99
+    assert doc["diagnostics_files"] == {
+        "structured_log": "trained_models/session32_ppo_20251215_001549/diagnostics.jsonl",
+        "training_results": "trained_models/session32_ppo_20251215_001549/training_results.json"}
