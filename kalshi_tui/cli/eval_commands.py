@@ -39,7 +39,7 @@ def register(subparsers, common) -> None:
         "once, and report its per-action histogram, hold and trading share, entropies, "
         "win rate, P&L, drawdown, fills and fees. The result is stored, keyed by the "
         "model's sha256, the environment config, the sessions and the session store, so "
-        f"the TUI shows it later and never shows a stale one. {FAILURES}, names a session "
+        f"the TUI shows it later and never shows a stale one. Exit 0 when it ran; {FAILURES}, names a session "
         "that is not in the store or has no market, or changes while it runs.")
     validate.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
     validate.add_argument("--sessions", metavar="LIST",
