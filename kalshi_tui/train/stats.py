@@ -21,23 +21,21 @@ from typing import Any
 import numpy as np
 
 from kalshi_tui.core.actions import ActionLayout
-
-
-def entropy_nats(counts: list[int] | np.ndarray) -> float:
-    """Shannon entropy (natural log) of a histogram of counts; 0 for an empty one."""
-    values = np.asarray(counts, dtype=np.float64)
-    total = values.sum()
-    if total <= 0:
-        return 0.0
-    p = values[values > 0] / total
-    return float(-(p * np.log(p)).sum())
+from kalshi_tui.core.artifacts import entropy_normalised
 
 
 def normalised_entropy(counts: list[int] | np.ndarray, n_actions: int) -> float:
-    """Entropy divided by ln(n): 1.0 for a uniform policy over all n actions, 0 for one action."""
-    if n_actions < 2:
-        return 0.0
-    return entropy_nats(counts) / math.log(n_actions)
+    """Entropy divided by ln(n): 1.0 for a uniform policy over all n actions, 0 for one action.
+
+    The project's one entropy (core.artifacts), so what training writes and what the
+    catalog recomputes from the logs are the same number.
+    """
+    return entropy_normalised([int(c) for c in counts], n_actions)
+
+
+def entropy_nats(counts: list[int] | np.ndarray, n_actions: int) -> float:
+    """The same entropy in nats, as the original's `overall_entropy` held it."""
+    return normalised_entropy(counts, n_actions) * math.log(n_actions) if n_actions > 1 else 0.0
 
 
 def trading_activity_level(hold_pct: float) -> str:
@@ -241,7 +239,7 @@ class TrainingStats:
             "n_actions": self.n_actions,
             "action_distribution": {str(i): counts[i] for i in range(self.n_actions)},
             "action_percentages": {self.labels[i]: counts[i] / length * 100 for i in range(self.n_actions)},
-            "action_entropy": entropy_nats(counts),
+            "action_entropy": entropy_nats(counts, self.n_actions),
             "normalized_entropy": normalised_entropy(counts, self.n_actions),
             "non_hold_actions": int(sum(counts[1:])),
             "hold_percentage": counts[0] / length * 100 if record.length else 0.0,
@@ -297,7 +295,7 @@ class TrainingStats:
             "overall_distribution_by_id": {str(i): counts[i] for i in range(self.n_actions)},
             "overall_percentages": {self.labels[i]: pct[i] for i in range(self.n_actions)},
             # The original wrote the entropy in nats; the normalised figure is the one to compare.
-            "overall_entropy": entropy_nats(counts),
+            "overall_entropy": entropy_nats(counts, self.n_actions),
             "overall_entropy_normalized": normalised_entropy(counts, self.n_actions),
             "hold_dominance": {
                 "hold_percentage": hold_pct,

@@ -153,3 +153,26 @@ def test_bad_requests_are_refused(tmp_path):
     with pytest.raises(TrainingError, match="must be a folder"):
         train(TrainRequest([5], out=tmp_path / "file", progress=False),
               sessions_db=CONFIG.sessions_db, layout=ENV_SPEC.layout)
+
+
+def test_the_catalogs_reader_reads_back_the_same_figures(simple_run):
+    """Writer and reader agree: core.artifacts on a fresh run equals the recount."""
+    from kalshi_tui.core.artifacts import find_artifacts, read_training_metrics
+
+    n, out, result = simple_run
+    truth = recount(result.layout.jsonl_path, n)
+    for model in [result.model_path, *result.checkpoints]:
+        artifacts = find_artifacts(model, out)
+        assert set(artifacts) == {"training_summary", "training_results", "diagnostics_jsonl",
+                                  "diagnostics_log"}, model
+    metrics = read_training_metrics(find_artifacts(result.model_path, out), n)
+    assert metrics.action_histogram == {str(i): c for i, c in enumerate(truth["histogram"])}
+    assert metrics.episodes == truth["episodes"]
+    assert metrics.unique_markets == truth["unique_markets"]
+    assert metrics.win_rate == pytest.approx(truth["win_rate"])
+    assert metrics.hold_pct == pytest.approx(truth["hold_pct"])
+    assert metrics.trading_pct == pytest.approx(100 - truth["hold_pct"])
+    assert metrics.entropy == pytest.approx(truth["entropy"])
+    assert metrics.exploration_ratio == pytest.approx(truth["exploration_ratio"])
+    assert metrics.total_timesteps == 1536
+    assert metrics.session_ids == [5]

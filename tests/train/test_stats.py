@@ -22,7 +22,8 @@ def test_entropy_is_normalised_by_ln_n():
     assert normalised_entropy([0] * 20 + [9], 21) == 0.0
     # Two equally used actions of 21: ln 2 / ln 21, not ln 2 / ln 5 as the original had.
     assert normalised_entropy([5, 5] + [0] * 19, 21) == pytest.approx(math.log(2) / math.log(21))
-    assert entropy_nats([]) == 0.0
+    assert entropy_nats([], 21) == 0.0
+    assert entropy_nats([3, 3, 0, 0, 0], 5) == pytest.approx(math.log(2))
 
 
 def test_activity_levels_keep_the_original_thresholds():
