@@ -70,7 +70,8 @@ def as_float(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
-        text = value.strip().rstrip("%").replace(",", "").strip()
+        # No thousands separators: Python wrote these files, and "5,6" must not become 56.
+        text = value.strip().rstrip("%").strip()
         try:
             number = float(text)
         except ValueError:
@@ -95,6 +96,9 @@ def as_session_ids(value: Any) -> list[int] | None:
     if isinstance(value, list):
         ids = [as_int(v) for v in value]
         ids = [i for i in ids if i is not None]
+        return ids or None
+    if isinstance(value, str) and re.search(r"\d[\s,;_/+-]+\d", value.strip()):
+        ids = [int(part) for part in re.findall(r"\d+", value)]
         return ids or None
     single = as_int(value)
     if single is not None:
