@@ -135,11 +135,18 @@ def test_sb3_trains_on_it(tapes, layout21):
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    vec = DummyVecEnv([lambda i=i: KalshiTradingEnv(tapes, layout21, seed=i, market_order="random")
-                       for i in range(2)])
-    model = PPO("MlpPolicy", vec, n_steps=64, batch_size=64, n_epochs=1, seed=0, device="cpu")
-    model.learn(256)
-    assert model.num_timesteps >= 256
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny network: threads only fight the other tests for 2 cores
+    try:
+        vec = DummyVecEnv([lambda i=i: KalshiTradingEnv(tapes, layout21, seed=i,
+                                                        market_order="random") for i in range(2)])
+        model = PPO("MlpPolicy", vec, n_steps=32, batch_size=64, n_epochs=1, seed=0, device="cpu")
+        model.learn(128)
+    finally:
+        torch.set_num_threads(threads)
+    assert model.num_timesteps >= 128
 
 
 def test_import_is_light():
