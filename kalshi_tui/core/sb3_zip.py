@@ -461,6 +461,10 @@ def read_sb3_zip(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
     zf, _size = _open_zip(Path(path))
     with zf:
         infos = zf.infolist()
+        if infos and min(i.header_offset for i in infos) > 0:
+            # The directory found belongs to a zip stored INSIDE this one (policy.pth is
+            # a zip): the outer file was cut short and lost its own directory.
+            raise UnreadableModel("truncated zip")
         if len(infos) > max_members:
             raise UnreadableModel(f"zip has {len(infos)} members (limit {max_members}), refused")
         by_name = {i.filename: i for i in infos}

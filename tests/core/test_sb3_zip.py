@@ -1,0 +1,194 @@
+"""Reading SB3 zips without running them: facts match what SB3 itself saved and loads."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import zipfile
+
+import pytest
+from model_factory import edit_data, malicious_pickle_b64, plant_malicious_field, rewrite_member, to_old_sb3_encoding
+
+from kalshi_tui.core.sb3_zip import (UnreadableModel, infer_algorithm, pickle_globals,
+                                     pickle_globals_of_bytes, read_sb3_zip)
+from kalshi_tui.core.weights import read_weight_shapes
+
+EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
+    "ppo21": ("PPO", "Discrete", 21, [52]),
+    "ppo5": ("PPO", "Discrete", 5, [52]),
+    "a2c21": ("A2C", "Discrete", 21, [52]),
+    "dqn21": ("DQN", "Discrete", 21, [52]),
+    "dqn5": ("DQN", "Discrete", 5, [52]),
+    "ppo21_obs54": ("PPO", "Discrete", 21, [54]),
+    "ppo_multidiscrete": ("PPO", "MultiDiscrete", 24, [52]),  # nvec [3, 21]
+    "ppo_box": ("PPO", "Box", 2, [52]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zoo_facts_match_what_was_trained(model_zoo, name):
+    algorithm, space, n, obs = EXPECTED[name]
+    info = read_sb3_zip(model_zoo[name])
+    assert (info.algorithm, info.action_space_type, info.n_actions, info.obs_shape) == (algorithm, space, n, obs)
+    assert info.obs_dtype == "float32"
+    assert info.num_timesteps == 64
+    assert info.start_time_utc and info.start_time_utc.endswith("Z")
+    assert info.versions["sb3"] and info.versions["torch"] and info.versions["python"]
+    assert info.weights_n_actions == n and info.weights_obs_dim == obs[0]
+    assert info.policy_class and info.policy_class.startswith("stable_baselines3.")
+    assert info.policy_class in info.pickle_globals
+    assert info.hyperparameters["gamma"] == 0.99 and "learning_rate" in info.hyperparameters
+
+
+def test_reading_never_imports_torch_or_sb3(model_zoo):
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from kalshi_tui.core.sb3_zip import read_sb3_zip; "
+            f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
+            "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["ppo21", "a2c21", "dqn5", "ppo_multidiscrete", "ppo_box"])
+def test_weight_shapes_equal_torch_weights_only_load(model_zoo, name):
+    torch = pytest.importorskip("torch")
+    with zipfile.ZipFile(model_zoo[name]) as zf:
+        shapes = read_weight_shapes(zf)
+        with zf.open("policy.pth") as handle:
+            import io
+
+            state = torch.load(io.BytesIO(handle.read()), weights_only=True)
+    assert shapes == {k: tuple(v.shape) for k, v in state.items()}
+
+
+def test_policy_class_comes_from_the_pickle_not_from_running_it(model_zoo):
+    assert read_sb3_zip(model_zoo["dqn21"]).policy_class == "stable_baselines3.dqn.policies.DQNPolicy"
+    assert read_sb3_zip(model_zoo["a2c21"]).policy_class == \
+        "stable_baselines3.common.policies.ActorCriticPolicy"
+
+
+def test_old_sb3_encoding_reads_the_same(model_zoo, tmp_path):
+    for name in ("ppo21", "dqn5", "ppo21_obs54"):
+        old = to_old_sb3_encoding(model_zoo[name], tmp_path / f"{name}_old.zip")
+        with zipfile.ZipFile(old) as zf:
+            data = json.loads(zf.read("data"))
+            assert isinstance(data["action_space"]["n"], int) and "shape" in data["observation_space"]
+            assert "_stable_baselines3_version" not in zf.namelist()
+        new, info = read_sb3_zip(model_zoo[name]), read_sb3_zip(old)
+        assert (info.n_actions, info.obs_shape, info.action_space_type, info.algorithm) == \
+            (new.n_actions, new.obs_shape, new.action_space_type, new.algorithm)
+
+
+def test_version_from_system_info_when_version_member_missing(model_zoo, tmp_path):
+    no_version = rewrite_member(model_zoo["ppo21"], tmp_path / "nv.zip", "_stable_baselines3_version", None)
+    assert read_sb3_zip(no_version).versions["sb3"] == read_sb3_zip(model_zoo["ppo21"]).sb3_version
+
+
+def test_pickle_globals_lists_without_running(tmp_path):
+    canary = tmp_path / "canary"
+    names = pickle_globals(malicious_pickle_b64(canary))
+    assert names == ["builtins.eval"]
+    assert not canary.exists()
+    import os
+
+    for protocol in range(6):
+        raw = pickle.dumps([os.system, dict], protocol=protocol)
+        assert pickle_globals(base64.b64encode(raw).decode())[0] in ("posix.system", "nt.system")
+    assert pickle_globals("not base64 !!") == []
+    assert pickle_globals_of_bytes(b"\x80\x05\x95\x00garbage") == ["<malformed pickle>"]
+
+
+def test_malicious_field_is_listed_and_never_run(model_zoo, tmp_path):
+    canary = tmp_path / "pwned"
+    bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule")
+    info = read_sb3_zip(bad)
+    assert "builtins.eval" in info.globals_by_field["lr_schedule"]
+    assert info.n_actions == 21
+    assert not canary.exists()
+
+
+def test_weights_pickle_with_foreign_global_is_refused_not_run(model_zoo, tmp_path):
+    """A policy.pth whose data.pkl names os.system: shapes refused, nothing called."""
+    canary = tmp_path / "pwned-by-weights"
+    import io
+
+    class Payload:
+        def __reduce__(self):
+            return (eval, (f"open({str(canary)!r}, 'w')",))
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("archive/data.pkl", pickle.dumps({"action_net.weight": Payload()}, protocol=2))
+    bad = rewrite_member(model_zoo["ppo21"], tmp_path / "badw.zip", "policy.pth", inner.getvalue())
+    info = read_sb3_zip(bad)
+    assert info.weight_shapes == {} and "eval is not a weights global" in info.weights_error
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize("content,reason", [
+    (None, "no SB3 data member"),
+    (b"\xff\xfe not json", "data is not JSON"),
+    (b"[1, 2, 3]", "data is not a JSON object"),
+    (b"\"text\"", "data is not a JSON object"),
+])
+def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
+    bad = rewrite_member(model_zoo["ppo21"], tmp_path / "bad.zip", "data", content)
+    with pytest.raises(UnreadableModel) as err:
+        read_sb3_zip(bad)
+    assert err.value.reason == reason
+
+
+def test_file_level_reasons(model_zoo, tmp_path):
+    empty = tmp_path / "empty.zip"
+    empty.write_bytes(b"")
+    noise = tmp_path / "noise.zip"
+    noise.write_bytes(bytes(range(256)) * 40)
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(model_zoo["ppo21"].read_bytes()[:20_000])
+    folder = tmp_path / "folder.zip"
+    folder.mkdir()
+    for path, reason in ((empty, "empty file"), (noise, "not a zip file"),
+                         (truncated, "truncated zip"), (folder, "is a directory"),
+                         (tmp_path / "missing.zip", "file not found")):
+        with pytest.raises(UnreadableModel) as err:
+            read_sb3_zip(path)
+        assert err.value.reason == reason, path
+
+
+def test_data_member_cap_is_configurable(model_zoo):
+    with pytest.raises(UnreadableModel) as err:
+        read_sb3_zip(model_zoo["ppo21"], max_data_bytes=4096)
+    assert err.value.reason == "data member over 4 KB, refused"
+
+
+def test_too_many_members_refused(model_zoo, tmp_path):
+    crowded = tmp_path / "crowded.zip"
+    with zipfile.ZipFile(model_zoo["ppo21"]) as src, zipfile.ZipFile(crowded, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        for i in range(70):
+            dst.writestr(f"extra/{i}", b"x")
+    with pytest.raises(UnreadableModel, match="members .limit 64., refused"):
+        read_sb3_zip(crowded)
+
+
+def test_algorithm_inference_from_fields():
+    assert infer_algorithm({"clip_range": 0.2, "n_steps": 2048}, None) == "PPO"
+    assert infer_algorithm({"n_steps": 5, "gae_lambda": 1.0}, None) == "A2C"
+    assert infer_algorithm({"target_update_interval": 10000}, None) == "DQN"
+    assert infer_algorithm({"target_entropy": "auto"}, None) == "SAC"
+    assert infer_algorithm({"policy_delay": 2}, None) == "TD3"
+    assert infer_algorithm({}, "sb3_contrib.qrdqn.policies.QRDQNPolicy") == "QRDQN"
+    assert infer_algorithm({}, None) is None
+
+
+def test_n_as_string_or_int_and_start_time_in_utc(model_zoo, tmp_path):
+    def edit(data):
+        data["action_space"]["n"] = 21
+        data["start_time"] = 1765756549000000000  # 2025-12-14T23:55:49Z
+
+    info = read_sb3_zip(edit_data(model_zoo["ppo21"], tmp_path / "e.zip", edit))
+    assert info.n_actions == 21 and info.start_time_utc == "2025-12-14T23:55:49Z"
