@@ -47,6 +47,20 @@ def demo_sized_model(folder: Path) -> Path:
     return path
 
 
+def bundled_demo_model() -> Path | None:
+    """A 21-action PPO among the bundled demo models, when the repository has them."""
+    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+
+    for path in sorted((REPO / "trained_models").rglob("*.zip")):
+        try:
+            info = read_sb3_zip(path)
+        except UnreadableModel:
+            continue
+        if info.algorithm == "PPO" and info.n_actions == 21 and "checkpoints" not in path.parts:
+            return path
+    return None
+
+
 def baseline(model_path: Path, config, session_ids: list[int]) -> dict:
     """PPO.load + single env + evaluate_policy with a callback collecting actions."""
     import stable_baselines3
@@ -98,21 +112,28 @@ def batched(model_path: Path, config, session_ids: list[int]) -> dict:
             "loop_seconds": loop, "total_seconds": time.perf_counter() - started}
 
 
-def cli_end_to_end(model_path: Path, sessions: str, cache: Path) -> tuple[float, dict]:
-    """`kalshi-tui validate` in a fresh process: what an operator waits for."""
+def cli_end_to_end(model_path: Path, sessions: str, sessions_db: Path, tmp: Path) -> tuple[float, dict]:
+    """`kalshi-tui validate` in a fresh process: what an operator waits for.
+
+    Its own config points the result cache into the temporary folder, so a benchmark
+    never leaves files beside the bundled models.
+    """
+    config = tmp / "bench.toml"
+    config.write_text(f'[paths]\nmodels_dir = "{model_path.parent}"\n'
+                      f'sessions_db = "{sessions_db}"\ncache_dir = "{tmp / "cache"}"\n')
     exe = Path(sys.executable).with_name("kalshi-tui")
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "user-cache")}
     started = time.perf_counter()
     done = subprocess.run([str(exe), "validate", str(model_path), "--sessions", sessions, "--json",
-                           "--config", str(REPO / "kalshi_tui.toml"),
-                           "--models-dir", str(model_path.parent)],
+                           "--config", str(config)],
                           capture_output=True, text=True, env=env, check=True)
     return time.perf_counter() - started, json.loads(done.stdout)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a 21-action SB3 zip (default: a demo-sized PPO)")
+    parser.add_argument("--model", type=Path, help="a 21-action SB3 zip (default: a bundled demo "
+                        "PPO from trained_models/, else a demo-sized PPO trained here)")
     parser.add_argument("--sessions", default="5-10")
     args = parser.parse_args()
 
@@ -126,12 +147,12 @@ def main() -> int:
     with SessionStore(config.sessions_db) as store:
         session_ids = parse_session_list(args.sessions, store.session_ids())
     with tempfile.TemporaryDirectory() as tmp:
-        model = args.model or demo_sized_model(Path(tmp))
+        model = args.model or bundled_demo_model() or demo_sized_model(Path(tmp))
         print(f"model {model.name} ({model.stat().st_size:,} bytes), sessions {args.sessions}, "
               f"store {config.sessions_db}, torch threads 1, {os.cpu_count()} cores")
         ours = batched(model, config, session_ids)
         theirs = baseline(model, config, session_ids)
-        wall, cli = cli_end_to_end(model, args.sessions, Path(tmp) / "cache")
+        wall, cli = cli_end_to_end(model, args.sessions, config.sessions_db, Path(tmp))
     same = np.array_equal(ours["histogram"], theirs["histogram"])
     print(f"\n{'':28}{'SB3 evaluate_policy':>22}{'kalshi-tui batched':>20}{'ratio':>9}")
     for name, key in (("episodes", "episodes"), ("steps", "steps")):
