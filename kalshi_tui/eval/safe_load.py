@@ -81,9 +81,11 @@ def read_policy_spec(path: Path, data: dict[str, Any]) -> PolicySpec:
     if not isinstance(entry, dict) or ":serialized:" not in entry:
         raise PolicyRefused(f"{path}: 'policy_class' is missing from the data JSON")
     names = _pickle_globals(entry[":serialized:"])
+    if not names:
+        raise PolicyRefused(f"{path}: the policy_class pickle names no importable class")
     if len(names) != 1:
-        shown = ", ".join(names[:4]) or "nothing importable"
-        raise PolicyRefused(f"{path}: policy class is pickled by value ({shown}): "
+        # SB3 pickles its own classes by reference (one global); more means code inside.
+        raise PolicyRefused(f"{path}: policy class is pickled by value ({', '.join(names[:4])}): "
                             "a custom class, refused without running it")
     policy_class = names[0]
     family = POLICY_ALLOWLIST.get(policy_class)
