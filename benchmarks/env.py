@@ -1,6 +1,6 @@
 """Environment speed: steps per second, single env, SB3-vectorised, and the batched simulator.
 
-Run: .venv/bin/python benchmarks/env.py [--sessions 5-10] [--seconds 3]
+Run: .venv/bin/python benchmarks/env.py [--sessions 5-10] [--seconds 3] [--big 1000]
 
 Prints steps/s side by side with ratios against the single gym env, then a policy in the
 loop: SB3's evaluate_policy (the baseline validation would use) against a batched loop
@@ -106,11 +106,34 @@ def policy_loop(tapes, layout):
     return total_steps, baseline, batched
 
 
+def big_session(markets: int) -> None:
+    """Generate and load one session as large as the original's biggest (~1,000 markets)."""
+    import tempfile
+
+    from kalshi_tui.env import GeneratorSettings, generate_sessions
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.db"
+        start = time.perf_counter()
+        info = generate_sessions(path, [15], seed=1, settings=GeneratorSettings(
+            markets=(markets, markets), steps=(150, 230)))[0]
+        generated = time.perf_counter() - start
+        start = time.perf_counter()
+        tapes, skips = load_tapes(SessionStore(path), [15])
+        loaded = time.perf_counter() - start
+        states = sum(t.length for t in tapes)
+        print(f"\nbig session: {info.markets} markets, {info.deltas:,} deltas, "
+              f"{path.stat().st_size / 1e6:.1f} MB; generated in {generated:.1f} s; "
+              f"replayed into tapes in {loaded:.1f} s ({states / loaded:,.0f} states/s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="5-10")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--skip-policy", action="store_true", help="skip the policy-in-the-loop part")
+    parser.add_argument("--big", type=int, metavar="MARKETS", default=0,
+                        help="also generate and load one session of this many markets")
     args = parser.parse_args()
     config = load_config()
     layout = config.environment.layout
@@ -139,6 +162,8 @@ def main() -> int:
         print(f"{'SB3 evaluate_policy':<40} {total / baseline:>12,.0f} steps/s  {baseline:6.2f} s")
         print(f"{'batched policy + BatchSimulator':<40} {total / batched:>12,.0f} steps/s  "
               f"{batched:6.2f} s  {baseline / batched:.1f}x")
+    if args.big:
+        big_session(args.big)
     return 0
 
 

@@ -148,7 +148,7 @@ class BatchSimulator:
         is_buy = (side == BUY_YES) | (side == BUY_NO)
         px, sz = taker_ladder(side, self.bid_px[rows, t], self.bid_sz[rows, t],
                               self.ask_px[rows, t], self.ask_sz[rows, t])
-        budget = np.where(is_buy, self.cash, np.inf)
+        budget = np.where(is_buy, self.cash, np.inf) if is_buy.any() else None
         filled, notional, fee, _ = execute_orders(px, sz, wanted, budget, self.fee_rate)
         side_mid = np.where((side == BUY_YES) | (side == SELL_YES), mark, COMPLEMENT - mark)
         # What crossing the spread cost against the mid: already inside the value change.

@@ -73,17 +73,17 @@ def execute_orders(prices, sizes, quantity, budget=None, fee_rate: float = FEE_R
     sizes = np.asarray(sizes, np.float64)
     quantity = np.asarray(quantity, np.float64)
     before = np.cumsum(sizes, axis=1) - sizes  # contracts on better levels
-    fills = np.clip(quantity[:, None] - before, 0.0, sizes)
+    fills = np.minimum(np.maximum(quantity[:, None] - before, 0.0), sizes)
     if budget is not None:
         # All-in cost of one contract at each level; a level is bought only as far as the
-        # money left after fully buying the better levels allows.
-        unit = prices * (1.0 + fee_rate * (100.0 - prices) / 100.0)
-        spent_before = np.cumsum(sizes * unit, axis=1) - sizes * unit
+        # money left after fully buying the better levels allows. Padded levels (price 0,
+        # size 0) get a tiny unit cost so the division is safe; their fill stays 0.
+        unit = np.maximum(prices * (1.0 + fee_rate / 100.0 * (100.0 - prices)), 1e-9)
+        level_cost = sizes * unit
+        spent_before = np.cumsum(level_cost, axis=1) - level_cost
         # one cent is held back for the fee's rounding up
         left = np.asarray(budget, np.float64)[:, None] - 1.0 - spent_before
-        affordable = np.floor(np.divide(np.maximum(left, 0.0), unit,
-                                        out=np.zeros_like(unit), where=unit > 0))
-        fills = np.minimum(fills, affordable)
+        fills = np.minimum(fills, np.floor(np.maximum(left, 0.0) / unit))
     filled = fills.sum(axis=1)
     notional = (fills * prices).sum(axis=1)
     fees = order_fees(fills, prices, fee_rate)
