@@ -48,8 +48,6 @@ class KalshiTradingEnv(gym.Env):
         self._episode_reward = 0.0
         self._episode_steps = 0
         self._initial_seed = seed
-        if seed is not None:
-            self.np_random, _ = gym.utils.seeding.np_random(seed)
 
     @property
     def tape(self) -> MarketTape | None:
@@ -65,8 +63,10 @@ class KalshiTradingEnv(gym.Env):
         return self.tapes[index]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if seed is None and self._initial_seed is not None:
-            seed, self._initial_seed = self._initial_seed, None
+        # The constructor's seed seeds the first reset only, unless that reset brings its own.
+        if seed is None:
+            seed = self._initial_seed
+        self._initial_seed = None
         super().reset(seed=seed)
         if seed is not None:
             self._next_index = 0  # a seeded reset restarts the market order too

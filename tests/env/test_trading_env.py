@@ -154,3 +154,18 @@ def test_import_is_light():
             "print(sorted(m for m in ('torch', 'stable_baselines3', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_constructor_seed_seeds_the_first_reset_only(tapes, layout21):
+    env = KalshiTradingEnv(tapes, layout21, seed=3)
+    env.reset(seed=5)
+    env.reset()  # carries on from the seeded reset; does not restart the order
+    assert env.tape is tapes[1]
+    by_constructor = KalshiTradingEnv(tapes, layout21, seed=3, market_order="random")
+    by_reset = KalshiTradingEnv(tapes, layout21, market_order="random")
+    by_reset.reset(seed=3)
+    by_constructor.reset()
+    for _ in range(10):
+        by_constructor.reset()
+        by_reset.reset()
+        assert by_constructor.tape is by_reset.tape
