@@ -425,3 +425,64 @@ def test_real_curriculum_results_file_is_read_leniently(tmp_path):
     assert metrics.training_start == "2025-12-11T22:34:19.012059Z"
     assert metrics.win_rate is None and metrics.entropy is None
     assert "market_results" in metrics.sources["episodes"]
+
+
+def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
+    from kalshi_tui.core import artifacts_stream
+
+    eps = episode_counts(21, 25)
+    odd = [  # shapes the fast path must hand over to the whole-line parser
+        json.dumps({"timestamp": "2025-12-15T00:20:00Z", "data": {"category": "action_summary",
+                    "action_distribution": {"0": 2.0, "1": "3", "2": -1}}}),
+        json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 4},
+                             "note": {"action_distribution": {"0": 100}}}}),
+        '{"data": {"category":"action_summary","action_distribution":{"0":5,"3":1},"n_actions":21}}',
+    ]
+    run = write_run(tmp_path, "session32_ppo_20251215_001549", eps, extra_lines=odd)
+    jsonl = run / "diagnostics" / "diagnostics.jsonl"
+    fast = scan_diagnostics(jsonl)
+    monkeypatch.setattr(artifacts_stream, "_add_episode_fast", lambda line, scan: False)
+    whole = scan_diagnostics(jsonl)
+    for field in ("histogram", "episodes", "markets", "declared_n_actions", "last_timestamp",
+                  "bad_lines", "bad_counts", "first_timestamp"):
+        assert getattr(fast, field) == getattr(whole, field), field
+    assert list(fast.recent) == list(whole.recent)
+    assert fast.episodes == 25 + 3 and fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5
+
+
+@pytest.mark.slow
+def test_large_log_is_streamed_in_bounded_memory(tmp_path):
+    """An ~80 MB diagnostics.jsonl is scanned by a child process whose peak RSS stays small."""
+    import subprocess
+    import sys
+
+    counts = [900] + [(a * 5) % 13 for a in range(1, 21)]
+    episode = action_line(0, counts) + "\n"
+    steps = "".join(json.dumps({"timestamp": "2025-12-15T00:16:00Z", "category": "training",
+                                "event_type": "step_summary", "data": {"global_step": i, "reward": 0.0,
+                                                                       "pad": "z" * 300}}) + "\n"
+                    for i in range(8))
+    block = (steps + episode + reward_line(0) + "\n").encode()
+    repeats = 80 * 1024 * 1024 // len(block)
+    path = tmp_path / "diagnostics.jsonl"
+    with open(path, "wb") as handle:
+        for _ in range(repeats):
+            handle.write(block)
+    assert path.stat().st_size > 75 * 1024 * 1024
+    probe = ("import json, resource, sys; from pathlib import Path; "
+             "from kalshi_tui.core.artifacts_stream import scan_diagnostics; "
+             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+             "scan = scan_diagnostics(Path(sys.argv[1])) if sys.argv[2] == 'scan' else None; "
+             "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'base_kb': base, "
+             "'episodes': scan.episodes if scan else 0, "
+             "'hist': {str(k): v for k, v in scan.histogram.items()} if scan else {}}))")
+    runs = {}
+    for mode in ("idle", "scan"):
+        out = subprocess.run([sys.executable, "-c", probe, str(path), mode], check=True,
+                             capture_output=True, text=True)
+        runs[mode] = json.loads(out.stdout)
+    scanned = runs["scan"]
+    assert scanned["episodes"] == repeats
+    assert scanned["hist"] == {str(a): counts[a] * repeats for a in range(21)}
+    growth_mb = (scanned["rss_kb"] - runs["idle"]["rss_kb"]) / 1024
+    assert growth_mb < 20, f"scanning an 80 MB log grew peak memory by {growth_mb:.0f} MB"
