@@ -1,0 +1,118 @@
+"""`kalshi-tui report` and `kalshi-tui compare`: the seed analysis, written by the tool.
+
+Both read JSON only (the catalog's warm cache, the pointer, stored validation results):
+no torch, no unpickling, so a report over a thousand models takes about a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+
+
+def register(subparsers, common) -> None:
+    report = subparsers.add_parser(
+        "report", parents=[common],
+        help="write the model compatibility report: current model, compatible models, ranking",
+        description="Write the compatibility analysis the seed did by hand: summary, environment "
+        "action layout, current model status (with its alarm), compatible, incompatible and "
+        "unreadable models, performance analysis, primary and alternative recommendation with "
+        "reasons, action items and a validation checklist. Every figure names its source file. "
+        "Ranking weights come from [ranking] weights in the config.")
+    report.add_argument("--format", choices=("md", "json"), default="md",
+                        help="Markdown for people (default) or JSON with the same content")
+    report.add_argument("--out", metavar="FILE",
+                        help="write to FILE (replaced atomically) instead of standard output")
+    report.set_defaults(handler=report_command)
+
+    compare = subparsers.add_parser(
+        "compare", parents=[common],
+        help="two models side by side: spaces, versions, hyperparameters, metrics, histograms",
+        description="Show models A and B side by side: action and observation spaces, library "
+        "versions, hyperparameters, training figures, stored validation figures and both "
+        "labelled action histograms; '*' marks the better side where higher or lower is better.")
+    compare.add_argument("a", metavar="A", help="model file, path relative to the models folder, or a name")
+    compare.add_argument("b", metavar="B", help="the second model, the same ways")
+    add_json_flag(compare)
+    compare.set_defaults(handler=compare_command)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.core.ranking import RankingError
+    from kalshi_tui.core.report import generate_report
+    from kalshi_tui.core.report_md import render_markdown
+
+    config = config_from_args(args)
+    try:
+        report = generate_report(config)
+    except RankingError as exc:
+        raise CommandError(str(exc)) from None
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise CommandError(_one_line(exc, config.models_dir)) from None
+    text = (json.dumps(report, indent=2, default=str) + "\n" if args.format == "json"
+            else render_markdown(report))
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    write_atomically(out, text)
+    primary = report["recommendations"]["primary"]
+    print(f"report written to {out} ({len(report['compatible_models'])} compatible of "
+          f"{report['summary']['counts']['models']} models; recommended: "
+          f"{primary['path'] if primary else 'none'})")
+    return 0
+
+
+def write_atomically(out: Path, text: str) -> None:
+    """Write `text` to `out` through a temp file, so a reader never sees half a report."""
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommandError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.compare import compare_models, render_comparison
+    from kalshi_tui.core.report import stored_validations
+
+    config = config_from_args(args)
+    try:
+        catalog = scan_catalog(config)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise CommandError(_one_line(exc, config.models_dir)) from None
+    a, b = (_find(catalog, ref, config) for ref in (args.a, args.b))
+    validations = stored_validations([a, b], config)
+    comparison = compare_models(a, b, config.environment.layout, validations,
+                                environment=config.environment)
+    if args.json:
+        print_json(comparison.to_dict())
+    else:
+        sys.stdout.write(render_comparison(comparison))
+    return 0
+
+
+def _find(catalog, ref: str, config):
+    """The record MODEL names: the catalog's lookup, or a file outside the models folder."""
+    try:
+        return catalog.find(ref)
+    except LookupError as exc:
+        path = Path(ref).expanduser()
+        if path.is_file():
+            from kalshi_tui.core.catalog import inspect_model
+
+            return inspect_model(path.resolve(), config)
+        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model") from None
+
+
+def _one_line(exc: OSError, folder) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text if str(folder) in text else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
