@@ -198,5 +198,6 @@ def generate_sessions(path: Path, session_ids: list[int], *, seed: int = 0,
             rows = generate_session(session_id, seed, settings, markets)
             store.write_session(rows["session_id"], rows["tickers"], rows["started_at"],
                                 rows["ended_at"], rows["snapshots"], rows["deltas"])
+        store.compact()
         infos = [i for i in store.list_sessions() if i.id in set(session_ids)]
     return infos

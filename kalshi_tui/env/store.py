@@ -158,6 +158,10 @@ class SessionStore:
                 "VALUES (?,?,?,?,?,?,?,?,?)",
                 [(session_id, *row) for row in deltas])
 
+    def compact(self) -> None:
+        """Rewrite the file without free pages (after replacing sessions), as it is bundled."""
+        self._db.execute("VACUUM")
+
     def session_ids(self) -> list[int]:
         return [row[0] for row in self._query(
             "SELECT session_id FROM rl_orderbook_sessions ORDER BY session_id")]

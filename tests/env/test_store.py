@@ -101,6 +101,15 @@ def test_bundled_store_has_the_validation_sessions():
     assert sum(i.markets for i in infos.values()) >= 24
 
 
+def test_bundled_store_is_what_the_generator_makes(tmp_path):
+    """`kalshi-tui sessions generate --out X --seed 0` rebuilds the bundled store row for row."""
+    from kalshi_tui.core.config import bundled_sessions_db
+
+    rebuilt = tmp_path / "sessions.db"
+    generate_sessions(rebuilt, [5, 6, 7, 8, 9, 10, 32], seed=0)
+    assert _dump(rebuilt) == _dump(bundled_sessions_db())
+
+
 @pytest.mark.parametrize("spec, expected", [
     ("5-10", [5, 6, 7, 8, 9, 10]), ("5,7,32", [5, 7, 32]), ("5-6, 32", [5, 6, 32]),
     ("all", [5, 6, 7, 8, 9, 10, 32]), ("7,7", [7]),
