@@ -136,13 +136,21 @@ def history_command(args: argparse.Namespace) -> int:
 
 # ---- promote / rollback -----------------------------------------------------------------
 
-def find_model(ref: str, config):
-    """The ModelRecord for MODEL: an existing file directly, else the catalog's lookup."""
+def find_model(ref: str, config, *, inspect: bool = True):
+    """The ModelRecord for MODEL: an existing file directly, else the catalog's lookup.
+
+    With inspect=False a file is only named (path and abs_path): `promote --yes` leaves
+    the inspection to the engine, which does it under the lock anyway.
+    """
     from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.model_record import ModelRecord
 
     for candidate in (Path(ref).expanduser(), Path(config.models_dir) / ref):
         if candidate.is_file():
-            return inspect_model(candidate.resolve(), config)
+            path = candidate.resolve()
+            if not inspect:
+                return ModelRecord(path=path.name, abs_path=str(path), name=path.stem)
+            return inspect_model(path, config)
     from kalshi_tui.core.catalog import scan_catalog
 
     try:
@@ -154,7 +162,13 @@ def find_model(ref: str, config):
 
 def promote_command(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    record = _errors(lambda: find_model(args.model, engine.config))
+    quick = args.yes and not args.dry_run
+    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick))
+    if quick:
+        # No plan to show first: the engine plans and checks under the lock in one step.
+        return _run(args, lambda: engine.promote(
+            record, args.reason, expect_revision=args.expect_revision,
+            expect_sha256=args.expect_sha256, force=args.force))
     plan = _errors(lambda: engine.plan_promote(
         record, args.reason, expect_revision=args.expect_revision,
         expect_sha256=args.expect_sha256, force=args.force))
@@ -165,6 +179,10 @@ def promote_command(args: argparse.Namespace) -> int:
 
 def rollback_command(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    if args.yes and not args.dry_run:
+        return _run(args, lambda: engine.rollback(
+            args.reason, to_revision=args.to_revision, expect_revision=args.expect_revision,
+            force=args.force))
     plan = _errors(lambda: engine.plan_rollback(
         args.to_revision, reason=args.reason, expect_revision=args.expect_revision,
         force=args.force))
@@ -191,10 +209,17 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
         if answer not in ("y", "yes"):
             print("cancelled: nothing changed")
             return exit_codes.ERROR
+    return _run(args, run, plan_shown=True)
+
+
+def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
+    """Make the change and report it (the plan as executed, unless it was just shown)."""
     result = _errors(run)
     if args.json:
         print_json(result.to_dict())
     else:
+        if not plan_shown:
+            print(render_plan(result.plan))
         print(render_result(result))
     if result.hook is not None and not result.hook.ok:
         print(f"kalshi-tui: warning: {result.hook.summary()}; the change stands", file=sys.stderr)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 from kalshi_tui.core.pointer.lock import current_user, utc_now_text
@@ -31,6 +29,8 @@ def run_hook(command: str, *, pointer: Path, model_path: str, revision: int, act
     """Run `command` with the new model in its environment; None when no hook is configured."""
     if not command.strip():
         return None
+    import signal
+    import subprocess
     timeout = HOOK_TIMEOUT_SECONDS if timeout is None else timeout
     env = dict(os.environ)
     env.update(KALSHI_TUI_MODEL_PATH=model_path, KALSHI_TUI_REVISION=str(revision),

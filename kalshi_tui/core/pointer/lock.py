@@ -15,8 +15,6 @@ import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
-import filelock
-
 from kalshi_tui.core.pointer.errors import LockTimeout
 
 
@@ -65,6 +63,10 @@ class PointerLock:
         self.pointer = pointer
         self.timeout = timeout
         self.operation = operation
+        # Imported here: status and history only need it to repair, and it costs ~30 ms.
+        import filelock
+
+        self._timeout_error = filelock.Timeout
         # thread_local=False: the TUI may acquire in one worker thread; a fresh object per
         # change keeps two threads of one process from sharing a reentrant count.
         self._lock = filelock.FileLock(lock_path_for(pointer), timeout=timeout,
@@ -73,7 +75,7 @@ class PointerLock:
     def __enter__(self) -> PointerLock:
         try:
             self._lock.acquire()
-        except filelock.Timeout:
+        except self._timeout_error:
             holder = read_holder(self.pointer)
             raise LockTimeout(
                 f"{self.pointer}: locked by {describe_holder(holder)}; "
