@@ -74,21 +74,57 @@ def artifacts_in(run_dir: Path) -> dict[str, Path]:
 
     The original system wrote the diagnostics beside the model first and into a
     `diagnostics/` subfolder later; when a run has both copies, the one written last is
-    the one the run finished with.
+    the one the run finished with. Two directory listings instead of seven stats: the
+    catalog calls this for every model on every scan.
     """
+    run_dir = Path(run_dir)
+    base = os.fspath(run_dir)
+    beside = _files_in(base, _WANTED_BESIDE)
+    inside = _files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
+        if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None else {}
     found: dict[str, Path] = {}
-    results = run_dir / RESULTS_FILE
-    if _mtime_if_file(results) is not None:
-        found[TRAINING_RESULTS] = results
+    if RESULTS_FILE in beside:
+        found[TRAINING_RESULTS] = run_dir / RESULTS_FILE
     for key, name in DIAGNOSTICS_FILES.items():
-        best, best_mtime = None, None
-        for candidate in (run_dir / DIAGNOSTICS_SUBDIR / name, run_dir / name):
-            mtime = _mtime_if_file(candidate)
-            if mtime is not None and (best_mtime is None or mtime > best_mtime):
-                best, best_mtime = candidate, mtime
-        if best is not None:
-            found[key] = best
+        in_subdir, alongside = inside.get(name), beside.get(name)
+        if in_subdir is not None and (alongside is None or _mtime(in_subdir) >= _mtime(alongside)):
+            found[key] = run_dir / DIAGNOSTICS_SUBDIR / name
+        elif alongside is not None:
+            found[key] = run_dir / name
+    # Keys in a fixed order, so cache keys built from this dict are stable.
     return {key: found[key] for key in ARTIFACT_KEYS if key in found}
+
+
+_WANTED_INSIDE = frozenset(DIAGNOSTICS_FILES.values())
+_WANTED_BESIDE = _WANTED_INSIDE | {RESULTS_FILE, DIAGNOSTICS_SUBDIR}
+
+
+def _files_in(folder: str, wanted: frozenset[str]) -> dict[str, os.DirEntry]:
+    """Entries of `folder` named in `wanted`: regular files, and the diagnostics folder."""
+    found: dict[str, os.DirEntry] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name not in wanted:
+                    continue
+                try:
+                    if entry.name == DIAGNOSTICS_SUBDIR:
+                        if entry.is_dir():
+                            found[entry.name] = entry
+                    elif entry.is_file():
+                        found[entry.name] = entry
+                except OSError:
+                    continue
+    except OSError:
+        return {}
+    return found
+
+
+def _mtime(entry: os.DirEntry) -> int:
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def matching_run_folder(model_path: Path) -> Path | None:
@@ -168,14 +204,6 @@ def _same_folder(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def _mtime_if_file(path: Path) -> int | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return status.st_mtime_ns if os.path.stat.S_ISREG(status.st_mode) else None
 
 
 def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> TrainingMetrics | None:

@@ -486,3 +486,20 @@ def test_large_log_is_streamed_in_bounded_memory(tmp_path):
     assert scanned["hist"] == {str(a): counts[a] * repeats for a in range(21)}
     growth_mb = (scanned["rss_kb"] - runs["idle"]["rss_kb"]) / 1024
     assert growth_mb < 20, f"scanning an 80 MB log grew peak memory by {growth_mb:.0f} MB"
+
+
+def test_reading_artifacts_imports_no_torch_or_sb3(tmp_path):
+    """The catalog reads artifacts while listing, which must stay light."""
+    import subprocess
+    import sys
+
+    eps = episode_counts(21, 12)
+    run = write_run(tmp_path, "session32_ppo_20251215_001549", eps, summary=original_summary(eps),
+                    results=original_results())
+    code = ("import sys; from pathlib import Path; "
+            "from kalshi_tui.core.artifacts import find_artifacts, read_training_metrics; "
+            f"m = read_training_metrics(find_artifacts(Path({str(run / 'model.zip')!r}), "
+            f"Path({str(tmp_path)!r})), 21); "
+            "print(m.episodes, sorted(k for k in ('torch', 'stable_baselines3', 'textual') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == ["1204", "[]"]
