@@ -192,7 +192,7 @@ def _fill_action_figures(figures: _Figures, summary: dict, scan: DiagnosticsScan
     summary_scale = _summary_scale(stats)
     summary_ok = n is None or summary_scale == n
     _fill_hold(figures, stats)
-    _fill_entropy(figures, stats, scan if histogram is not None else None, n, summary_scale, summary_ok)
+    _fill_entropy(figures, stats, scan, n, summary_scale, summary_ok)
 
 
 def _summary_scale(stats: dict) -> int:
@@ -248,10 +248,15 @@ def _fill_entropy(figures: _Figures, stats: dict, scan: DiagnosticsScan | None, 
         figures.offer("exploration_ratio", summary_ratio, f"{where}.exploration_analysis.exploration_ratio")
     elif summary_entropy is not None or summary_ratio is not None:
         shown = f"{summary_entropy:.3f}" if summary_entropy is not None else "-"
-        fix = f"recomputed from {JSONL_NAME}" if scan is not None else f"no {JSONL_NAME} to recompute from; left blank"
+        if scan is not None and scan.episodes:
+            fix = f"recomputed from {JSONL_NAME}"
+        elif scan is not None:
+            fix = f"{JSONL_NAME} has no episode action counts to recompute from; left blank"
+        else:
+            fix = f"no {JSONL_NAME} to recompute from; left blank"
         figures.note(f"{SUMMARY_NAME} entropy {shown} used ln {summary_scale} and counted only actions "
                      f"0-{summary_scale - 1}, the model has {n}; {fix}")
-    if scan is None or not n:
+    if scan is None or not scan.episodes or not n:
         return
     histogram = figures.metrics.action_histogram or {}
     figures.offer("entropy", entropy_of_counts(list(histogram.values()), n),

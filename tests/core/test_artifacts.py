@@ -503,3 +503,14 @@ def test_reading_artifacts_imports_no_torch_or_sb3(tmp_path):
             "print(m.episodes, sorted(k for k in ('torch', 'stable_baselines3', 'textual') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["1204", "[]"]
+
+
+def test_a_log_without_episode_lines_cannot_fix_the_ln5_figures(tmp_path):
+    eps = episode_counts(21, 12)
+    run = write_run(tmp_path, "session32_ppo_20251215_001549", None, summary=original_summary(eps))
+    (run / "diagnostics" / "diagnostics.jsonl").write_text(reward_line(0) + "\n")
+    metrics = read_training_metrics(find_artifacts(run / "model.zip", tmp_path), 21)
+    assert metrics.entropy is None and metrics.exploration_ratio is None
+    assert any("has no episode action counts to recompute from; left blank" in n for n in metrics.notes)
+    # The summary's hold % is right whatever the action count, so it is still shown.
+    assert metrics.hold_pct is not None and metrics.trading_pct == pytest.approx(100 - metrics.hold_pct)
