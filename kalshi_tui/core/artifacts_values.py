@@ -27,6 +27,8 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 # converted to true UTC (DST handled by the zone database), so it sorts correctly against
 # a zip's start_time, which is true UTC. A note always says this was done.
 NAIVE_TIME_ZONE = "America/New_York"
+# Epoch numbers outside these years are counters or garbage, not training times.
+PLAUSIBLE_YEARS = (2000, 2100)
 
 
 def load_json_file(path: Path, notes: list[str]) -> dict[str, Any] | None:
@@ -125,6 +127,8 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
             moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None, None
+        if not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
+            return None, None  # a counter or garbage, not a time
         return _format(moment, with_fraction=seconds != int(seconds)), None
     if not isinstance(value, str):
         return None, None

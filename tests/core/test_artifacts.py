@@ -387,6 +387,7 @@ def test_malformed_artifacts_never_raise_and_name_the_file(tmp_path):
     metrics = read_training_metrics(find_artifacts(run / "model.zip", tmp_path), 21)
     assert metrics.hold_pct is None and metrics.total_timesteps is None and metrics.episodes is None
     assert metrics.unique_markets == 600  # what can be read still is
+    assert metrics.training_start is None  # an epoch number in the year 2361 is not a time
     assert any("hold_percentage 250" in n for n in metrics.notes)
     assert any("'yesterday' is not a readable time" in n for n in metrics.notes)
     assert read_training_metrics({}, 21) is None
