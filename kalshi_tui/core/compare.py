@@ -190,8 +190,8 @@ def _labels_for(record: ModelRecord, layout: ActionLayout, environment: Any) -> 
 def render_comparison(comparison: Comparison) -> str:
     """Plain text for the terminal: sections of rows, a `*` on the better side, histograms."""
     width_label = max([len(r.label) for r in comparison.rows] + [18])
-    width_a = min(48, max([len(r.a) for r in comparison.rows] + [len(comparison.a_name), 8]))
-    lines = [f"A: {comparison.a_path}", f"B: {comparison.b_path}", ""]
+    width_a = min(34, max([len(r.a) for r in comparison.rows] + [8]))
+    lines = [f"A: {comparison.a_path}", f"B: {comparison.b_path}"]
     header = f"{'':<{width_label}}  {'A':<{width_a + 1}}  B"
     section = None
     for row in comparison.rows:
@@ -201,7 +201,8 @@ def render_comparison(comparison: Comparison) -> str:
         mark_a = "*" if row.better == "a" else " "
         mark_b = "*" if row.better == "b" else " "
         diff = "" if row.differs else "  (same)"
-        lines.append(f"{row.label:<{width_label}}  {row.a[:width_a]:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}")
+        a_text = row.a if len(row.a) <= width_a else row.a[:width_a - 1] + "~"
+        lines.append(f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}")
     lines.append("")
     lines.append("* better of the two where higher or lower is better; sources: `--json`")
     for kind, sides in comparison.histograms.items():
