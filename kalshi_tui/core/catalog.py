@@ -42,7 +42,7 @@ class AmbiguousModel(LookupError):
 class FoundFile:
     """One *.zip the walk found, with its stat (None when it could not be stat'ed)."""
 
-    path: Path
+    path: str
     rel: str
     stat: os.stat_result | None
     error: str | None = None
@@ -131,7 +131,7 @@ def _walk(models_dir: Path) -> tuple[list[FoundFile], list[str]]:
                     problems.append(f"{rel}: cannot read folder ({exc.strerror or exc})")
                     continue
                 if is_zip:
-                    found.append(FoundFile(Path(entry.path), rel, info, "is a directory"))
+                    found.append(FoundFile(entry.path, rel, info, "is a directory"))
                     continue
                 key = (info.st_dev, info.st_ino)
                 if key in seen:  # a symlink loop, or the same folder linked twice
@@ -143,16 +143,16 @@ def _walk(models_dir: Path) -> tuple[list[FoundFile], list[str]]:
                     info = entry.stat()
                 except OSError as exc:
                     reason = "broken symlink" if entry.is_symlink() else f"cannot stat ({exc.strerror or exc})"
-                    found.append(FoundFile(Path(entry.path), rel, None, reason))
+                    found.append(FoundFile(entry.path, rel, None, reason))
                     continue
-                found.append(FoundFile(Path(entry.path), rel, info))
+                found.append(FoundFile(entry.path, rel, info))
     found.sort(key=lambda f: f.rel)
     return found, problems
 
 
 def discover_model_files(models_dir: Path) -> list[Path]:
     """Every *.zip under `models_dir` at any depth (the cache folder skipped), sorted."""
-    return [f.path for f in _walk(Path(models_dir))[0]]
+    return [Path(f.path) for f in _walk(Path(models_dir))[0]]
 
 
 # ---- reading one file ---------------------------------------------------------------------
@@ -189,26 +189,49 @@ def _artifacts_module() -> Any | None:
     return artifacts
 
 
-def artifact_paths(path: Path, models_dir: Path) -> dict[str, Path]:
-    """The training artifacts that belong with a model (stats only, nothing read)."""
+def artifact_paths(path: Path, models_dir: Path,
+                   memo: dict[tuple[str, str], dict[str, Path]] | None = None) -> dict[str, Path]:
+    """The training artifacts that belong with a model (stats only, nothing read).
+
+    With `memo` (one scan's), a run's checkpoints and its model share one lookup: their
+    artifacts depend only on the run folder.
+    """
     module = _artifacts_module()
     if module is None:
         return {}
+    key = None
+    if memo is not None:
+        folder, file_name = os.path.split(os.fspath(path))
+        if os.path.basename(folder) == "checkpoints":
+            key = (os.path.dirname(folder), "run")
+        elif file_name in ("model.zip", "trained_model.zip"):
+            key = (folder, "run")
+        if key is not None and key in memo:
+            return memo[key]
     try:
-        return dict(module.find_artifacts(Path(path), Path(models_dir)))
+        found = dict(module.find_artifacts(Path(path), Path(models_dir)))
     except OSError:
-        return {}
+        found = {}
+    if key is not None:
+        memo[key] = found  # type: ignore[index]
+    return found
 
 
-def artifacts_key(artifacts: dict[str, Path]) -> list[list[Any]]:
+def artifacts_key(artifacts: dict[str, Path], memo: dict[str, list[Any]] | None = None) -> list[list[Any]]:
     """What invalidates a cached record when an artifact changes: name, path, size, mtime."""
     key = []
     for name, path in sorted(artifacts.items()):
-        try:
-            st = os.stat(path)
-            key.append([name, os.fspath(path), st.st_size, st.st_mtime_ns])
-        except OSError:
-            key.append([name, os.fspath(path), None, None])
+        text = os.fspath(path)
+        entry = memo.get(text) if memo is not None else None
+        if entry is None:
+            try:
+                st = os.stat(text)
+                entry = [name, text, st.st_size, st.st_mtime_ns]
+            except OSError:
+                entry = [name, text, None, None]
+            if memo is not None:
+                memo[text] = entry
+        key.append(entry)
     return key
 
 
@@ -231,9 +254,13 @@ def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRec
         return None
 
 
-def read_record(path: Path, rel: str, models_dir: Path, max_data_bytes: int, max_members: int,
-                st: os.stat_result | None = None, error: str | None = None) -> ModelRecord:
-    """A record with every fact from the file and its artifacts; verdict left to `judge`."""
+def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: int, max_members: int,
+                st: os.stat_result | None = None, error: str | None = None,
+                artifacts: dict[str, Path] | None = None) -> ModelRecord:
+    """A record with every fact from the file and its artifacts; verdict left to `judge`.
+
+    `artifacts` when the caller has already looked them up (the scan does, for its key).
+    """
     name, kind, run_dir = name_and_kind(rel)
     record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
                          run_dir=run_dir)
@@ -274,7 +301,8 @@ def read_record(path: Path, rel: str, models_dir: Path, max_data_bytes: int, max
             record.verdict, record.reasons = UNREADABLE, [info.weights_error]
             return record
         record.warnings.append(f"weights not checked: {info.weights_error}")
-    artifacts = artifact_paths(path, models_dir)
+    if artifacts is None:
+        artifacts = artifact_paths(path, models_dir)
     record.artifacts = {k: _relative(v, models_dir) for k, v in artifacts.items()}
     record.metrics = _metrics(artifacts, info.n_actions, record)
     return record
@@ -307,17 +335,23 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 def _read_batch(batch: list[tuple[str, str, str, int, int]]) -> list[dict[str, Any]]:
     """Worker-process side: read files, return plain dicts (cheap to send back)."""
     out = []
+    memo: dict[tuple[str, str], dict[str, Path]] = {}
     for path, rel, models_dir, max_data, max_members in batch:
         try:
             st = os.stat(path)
         except OSError:
             st = None
-        out.append(read_record(Path(path), rel, Path(models_dir), max_data, max_members, st).to_dict())
+        folder = Path(models_dir)
+        out.append(catalog_cache.record_dict(read_record(
+            path, rel, folder, max_data, max_members, st,
+            artifacts=artifact_paths(path, folder, memo))))
     return out
 
 
-def _read_many(todo: list[FoundFile], config: Config) -> list[ModelRecord]:
+def _read_many(todo: list[FoundFile], config: Config,
+               artifacts: dict[str, dict[str, Path]] | None = None) -> list[ModelRecord]:
     """Read files that the cache could not answer, in worker processes when there are many."""
+    artifacts = artifacts or {}
     models_dir = Path(config.models_dir)
     plain = [f for f in todo if f.error is None]
     records: dict[str, ModelRecord] = {
@@ -328,7 +362,8 @@ def _read_many(todo: list[FoundFile], config: Config) -> list[ModelRecord]:
     else:
         for f in plain:
             records[f.rel] = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
-                                         config.max_members, f.stat)
+                                         config.max_members, f.stat,
+                                         artifacts=artifacts.get(f.rel))
     return [records[f.rel] for f in todo]
 
 
@@ -339,7 +374,7 @@ def _read_in_processes(files: list[FoundFile], config: Config) -> dict[str, Mode
     # fork is fast and safe while this process has one thread; with threads (the TUI's
     # workers) a forked child could inherit a held lock, so spawn a clean one instead.
     method = "fork" if threading.active_count() == 1 and sys.platform != "win32" else "spawn"
-    jobs = [(os.fspath(f.path), f.rel, os.fspath(config.models_dir), config.max_data_bytes,
+    jobs = [(f.path, f.rel, os.fspath(config.models_dir), config.max_data_bytes,
              config.max_members) for f in files]
     size = max(16, len(jobs) // (_WORKERS * 4))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
@@ -365,16 +400,20 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
     records: list[ModelRecord | None] = []
     todo: list[FoundFile] = []
     keys: dict[str, list[Any]] = {}
+    folder_memo: dict[tuple[str, str], dict[str, Path]] = {}
+    stat_memo: dict[str, list[Any]] = {}
+    found_artifacts: dict[str, dict[str, Path]] = {}
     for item in found:
-        key = catalog_cache.file_key(item.stat, item.error,
-                                     artifacts_key(artifact_paths(item.path, models_dir))
-                                     if item.error is None else [])
+        if item.error is None:
+            found_artifacts[item.rel] = artifact_paths(item.path, models_dir, folder_memo)
+        artifacts = [] if item.error is not None else artifacts_key(found_artifacts[item.rel], stat_memo)
+        key = catalog_cache.file_key(item.stat, item.error, artifacts)
         keys[item.rel] = key
         cached = cache.get(item.rel, key)
         records.append(cached)
         if cached is None:
             todo.append(item)
-    fresh = iter(_read_many(todo, config)) if todo else iter(())
+    fresh = iter(_read_many(todo, config, found_artifacts)) if todo else iter(())
     catalog = Catalog(models_dir=models_dir, problems=problems)
     for item, cached in zip(found, records):
         if cached is None:

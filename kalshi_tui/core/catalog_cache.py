@@ -18,7 +18,24 @@ from typing import Any
 
 from kalshi_tui.core.compat import installed_sb3_version, judge
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
+
+_RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
+
+
+def record_dict(record: ModelRecord) -> dict[str, Any]:
+    """`record.to_dict()` at a fraction of the cost: its values are already JSON-shaped, so
+    one level of copying does (dataclasses.asdict deep-copies recursively, a cold-scan hot spot)."""
+    data: dict[str, Any] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        data[name] = value
+    data["metrics"] = record.metrics.to_dict() if record.metrics is not None else None
+    return data
 
 FORMAT = "kalshi-tui catalog cache"
 VERSION = 1
@@ -26,6 +43,9 @@ CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 _SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "hyperparameters", "versions",
                   "policy_class", "warnings", "reasons")
+# Shared values are handed out as they are (records that came from one cache load share
+# them, read-only by convention); these lists are copied because code appends to them.
+_COPIED_FIELDS = frozenset({"warnings", "reasons"})
 
 
 def cache_locations(config: Config) -> list[Path]:
@@ -66,16 +86,16 @@ class CatalogCache:
         if entry is None or entry[0] != key:
             return None
         try:
-            record = ModelRecord.from_dict(self._decode(entry[1]))
+            record = _record_from(self._decode(entry[1]))
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None
         if not self._same_fingerprint:
             judge(record, self.config.environment)  # the environment changed: re-judge
-            entry[1] = self._encode(record.to_dict())
+            entry[1] = self._encode(record_dict(record))
         return record
 
     def put(self, rel: str, key: list[Any], record: ModelRecord) -> None:
-        self._entries[rel] = [key, self._encode(record.to_dict())]
+        self._entries[rel] = [key, self._encode(record_dict(record))]
         self._dirty = True
 
     def _encode(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -98,9 +118,10 @@ class CatalogCache:
             slot = out.get(name)
             if isinstance(slot, int):
                 value = self._shared[slot]
-                # Copies: a caller editing a record's list must not edit every record's.
-                out[name] = list(value) if isinstance(value, list) else (
-                    dict(value) if isinstance(value, dict) else value)
+                if name in _COPIED_FIELDS:
+                    # judge() and the scan add to these: each record gets its own list.
+                    value = list(value)
+                out[name] = value
         return out
 
     def save(self, keep: set[str]) -> Path | None:
@@ -136,6 +157,18 @@ class CatalogCache:
         self._shared = table
         self.__dict__.pop("_index", None)
         return table
+
+
+def _record_from(data: dict[str, Any]) -> ModelRecord:
+    """A record from its cached dict: directly when the fields are ours, else by name."""
+    metrics = data.get("metrics")
+    if metrics is not None:
+        data["metrics"] = TrainingMetrics.from_dict(metrics)
+    try:
+        return ModelRecord(**data)
+    except TypeError:  # written by another version of the record: keep what we know
+        data["metrics"] = metrics
+        return ModelRecord.from_dict(data)
 
 
 def _write_atomically(target: Path, text: str) -> bool:

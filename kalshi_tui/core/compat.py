@@ -34,6 +34,7 @@ _DANGEROUS = re.compile(r"(^|\.)(system|popen|exec|eval|compile|__import__|spawn
                         r"urlopen|hub)($|\.)")
 
 
+@lru_cache(maxsize=4096)
 def is_suspicious_global(name: str) -> bool:
     """True when a pickle global is outside what SB3, numpy and torch normally reference."""
     if name in _HARMLESS_BUILTINS:
@@ -63,7 +64,8 @@ def _major(version: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _bounds_values(text: str | None) -> list[float] | None:
+@lru_cache(maxsize=256)
+def _bounds_values(text: str | None) -> tuple[float, ...] | None:
     """The numbers in numpy's text of a bound ("[-2. -2. ...]"); elided arrays give a sample."""
     if text is None:
         return None
@@ -75,7 +77,7 @@ def _bounds_values(text: str | None) -> list[float] | None:
             values.append(float(token))
         except ValueError:
             return None
-    return values or None
+    return tuple(values) or None
 
 
 def _shape_words(shape: list[int] | tuple[int, ...] | None) -> str:

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.weights import WeightsUnreadable, read_weight_shapes, weights_io_dims
+from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
+                                     weights_io_dims)
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
            "read_sb3_zip", "read_weight_shapes"]
@@ -244,7 +245,7 @@ def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
 
 # ---- reading the members ----------------------------------------------------------------
 
-def _open_zip(path: Path) -> tuple[zipfile.ZipFile, int]:
+def _open_zip(path: str | os.PathLike) -> tuple[zipfile.ZipFile, int]:
     """Open the zip, turning every way a file is not one into an operator's reason."""
     try:
         st = os.stat(path)
@@ -284,6 +285,17 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, what: str
     """A member's bytes, refused when its header OR its real inflated size passes `cap`."""
     if info.file_size > cap:
         raise UnreadableModel(f"{what} over {_size_words(cap)}, refused")
+    try:
+        in_place = stored_member_offset(zf, info)
+    except WeightsUnreadable:
+        raise UnreadableModel("truncated zip") from None
+    if in_place is not None:
+        raw = os.pread(in_place[0], info.file_size, in_place[1])
+        if len(raw) != info.file_size:
+            raise UnreadableModel("truncated zip")
+        if zlib.crc32(raw) != info.CRC:
+            raise UnreadableModel(f"corrupt zip ({what}: CRC mismatch)")
+        return raw
     try:
         with zf.open(info) as member:
             raw = member.read(cap + 1)
@@ -455,10 +467,10 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def read_sb3_zip(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
+def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
                  max_members: int = 64) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason."""
-    zf, _size = _open_zip(Path(path))
+    zf, _size = _open_zip(path)
     with zf:
         infos = zf.infolist()
         if infos and min(i.header_offset for i in infos) > 0:

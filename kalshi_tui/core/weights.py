@@ -83,6 +83,9 @@ def read_weight_shapes(zip_file: zipfile.ZipFile, member: str = "policy.pth", *,
     try:
         window = _stored_window(zip_file, info)
         if window is not None:
+            fast = _first_member_shapes(window, max_bytes, member)
+            if fast is not None:
+                return fast
             # Stored (SB3 never compresses): read the inner zip in place, seeking freely.
             if not zipfile.is_zipfile(window):
                 raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked")
@@ -137,8 +140,12 @@ class _FileWindow(io.RawIOBase):
         return len(data)
 
 
-def _stored_window(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> _FileWindow | None:
-    """A window on a stored member's bytes in the outer file, or None when not possible."""
+def stored_member_offset(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """(file descriptor, offset of the bytes) of a stored, unencrypted member, else None.
+
+    SB3 stores its members uncompressed, so a member can be read in place with one pread
+    instead of through zipfile's stream machinery, which dominates a cold scan.
+    """
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
         return None
     try:
@@ -150,9 +157,44 @@ def _stored_window(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> _FileWin
         return None
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     start = info.header_offset + 30 + name_len + extra_len
-    if start + info.file_size > os.fstat(fd).st_size:
+    if start + info.compress_size > os.fstat(fd).st_size:
         raise WeightsUnreadable(f"{info.filename} runs past the end of the file (truncated zip)")
-    return _FileWindow(fd, start, info.file_size)
+    return fd, start
+
+
+def _stored_window(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> _FileWindow | None:
+    """A window on a stored member's bytes in the outer file, or None when not possible."""
+    found = stored_member_offset(zip_file, info)
+    if found is None:
+        return None
+    return _FileWindow(found[0], found[1], info.file_size)
+
+
+def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> dict[str, tuple[int, ...]] | None:
+    """Shapes from torch's first member, `*/data.pkl`, read straight from its local header.
+
+    torch writes data.pkl first, stored, with its sizes in a trailing data descriptor, so
+    the local header says 0; but a pickle ends itself (STOP), so the Unpickler can read it
+    in place without parsing the inner zip's directory. None when the layout is anything
+    else, or the fast read fails: then the full zipfile path decides.
+    """
+    header = window.read(30)
+    window.seek(0)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return None
+    method = struct.unpack("<H", header[8:10])[0]
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    if method != zipfile.ZIP_STORED:
+        return None
+    name = os.pread(window._fd, name_len, window._start + 30)
+    if not name.endswith(b"data.pkl"):
+        return None
+    begin = 30 + name_len + extra_len
+    inner = _FileWindow(window._fd, window._start + begin, min(max_bytes, window._length - begin))
+    try:
+        return _shapes_from_pickle(io.BufferedReader(inner, 16384), member)
+    except WeightsUnreadable:
+        return None
 
 
 def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) -> dict[str, tuple[int, ...]]:
@@ -168,8 +210,12 @@ def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) 
         raw = handle.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise WeightsUnreadable(f"{member} data.pkl over the size limit, refused")
+    return _shapes_from_pickle(io.BytesIO(raw), member)
+
+
+def _shapes_from_pickle(stream: Any, member: str) -> dict[str, tuple[int, ...]]:
     try:
-        state = _ShapeUnpickler(io.BytesIO(raw)).load()
+        state = _ShapeUnpickler(stream).load()
     except pickle.UnpicklingError as exc:
         raise WeightsUnreadable(f"{member} refused: {exc}") from None
     except (EOFError, TypeError, ValueError, AttributeError, IndexError, KeyError,

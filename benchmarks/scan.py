@@ -1,0 +1,179 @@
+"""Catalog speed: cold scan, warm scan and the `list` process, side by side with PPO.load.
+
+Run: .venv/bin/python benchmarks/scan.py [--models 10000] [--list-models 1000] [--sample 30]
+
+Makes N model files from one real tiny SB3 zip (each with its own num_timesteps and
+start_time in `data`, so every file has a different sha256), laid out as the original
+system laid them out: run folders holding model.zip and checkpoints/, plus flat finals.
+Then times, in one run:
+  - the baseline: `PPO.load(path)` to read the action space, as the seed analysis was
+    done by hand. It is run on a sample of files (the first load in a process, which pays
+    for torch's lazy set-up, is reported apart) and extrapolated per model;
+  - a cold catalog scan (no cache; the files are in the OS page cache, as they are after
+    any first listing), a warm scan (cache present, nothing changed), and a warm scan
+    after touching 1 % of the files;
+  - the `kalshi-tui list --json` process, cold and warm, on a folder of --list-models.
+Prints per-model times and the ratios against the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def make_template(folder: Path) -> Path:
+    from model_factory import make_sb3_zip
+
+    return make_sb3_zip(folder / "template.zip", algo="ppo", n_actions=21)
+
+
+def make_models(template: Path, root: Path, count: int, per_run: int = 10) -> list[Path]:
+    """`count` distinct model zips: runs of model.zip + checkpoints, and a few flat finals."""
+    with zipfile.ZipFile(template) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    data = json.loads(next(raw for info, raw in members if info.filename == "data"))
+    paths: list[Path] = []
+    index = 0
+    while len(paths) < count:
+        run = root / f"session{index % 40 + 1}_ppo_20251215_{index:06d}"
+        for k in range(per_run):
+            if len(paths) >= count:
+                break
+            if k == 0:
+                path = run / "model.zip"
+            elif k == per_run - 1 and index % 10 == 0:
+                path = root / f"session{index % 40 + 1}_final_{index:06d}.zip"
+            else:
+                path = run / "checkpoints" / f"ppo_{k * 10000}_steps.zip"
+            data["num_timesteps"] = 10_000 * k + index
+            data["start_time"] = 1765756549000000000 + len(paths) * 1_000_000_000
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(path, "w") as out:
+                for info, raw in members:
+                    out.writestr(info, json.dumps(data).encode() if info.filename == "data" else raw)
+            paths.append(path)
+        index += 1
+    return paths
+
+
+def time_ppo_load(paths: list[Path]) -> tuple[float, float, float]:
+    """(seconds to import SB3, first PPO.load, mean of the later loads) reading action_space.n."""
+    start = time.perf_counter()
+    from stable_baselines3 import PPO
+    imported = time.perf_counter() - start
+    times = []
+    for path in paths:
+        start = time.perf_counter()
+        model = PPO.load(path, device="cpu")
+        _ = model.action_space.n
+        times.append(time.perf_counter() - start)
+    return imported, times[0], sum(times[1:]) / max(1, len(times) - 1)
+
+
+def time_scan(config, *, use_cache: bool) -> tuple[float, object]:
+    from kalshi_tui.core.catalog import scan_catalog
+
+    start = time.perf_counter()
+    catalog = scan_catalog(config, use_cache=use_cache)
+    return time.perf_counter() - start, catalog
+
+
+def time_list_process(models_dir: Path, runs: int = 3) -> float:
+    """Best wall time of `kalshi-tui list --json` as a fresh process (what an operator pays)."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "kalshi_tui", "list", "--json", "--models-dir",
+                        str(models_dir)], check=True, stdout=subprocess.DEVNULL, cwd=models_dir)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def clear_cache(config) -> None:
+    from kalshi_tui.core.catalog_cache import cache_locations
+
+    for path in cache_locations(config):
+        path.unlink(missing_ok=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--list-models", type=int, default=1_000)
+    parser.add_argument("--sample", type=int, default=30, help="files PPO.load reads")
+    parser.add_argument("--keep", action="store_true", help="keep the generated folders")
+    args = parser.parse_args()
+
+    from kalshi_tui.core.config import load_config
+
+    work = Path(tempfile.mkdtemp(prefix="kalshi-scan-bench-"))
+    try:
+        template = make_template(work)
+        big, small = work / "models", work / "list_models"
+        start = time.perf_counter()
+        paths = make_models(template, big, args.models)
+        make_models(template, small, args.list_models)
+        print(f"made {len(paths):,} + {args.list_models:,} model files in "
+              f"{time.perf_counter() - start:.1f} s under {work}  (cpus: {os.cpu_count()})")
+        empty_config = work / "bench.toml"
+        empty_config.write_text("")
+        config = load_config(empty_config, models_dir=big)
+
+        clear_cache(config)
+        cold, catalog = time_scan(config, use_cache=True)
+        assert len(catalog.records) == len(paths) and catalog.read == len(paths)
+        verdicts = {r.verdict for r in catalog.records}
+        warm, catalog = time_scan(config, use_cache=True)
+        assert catalog.read == 0, "warm scan read files"
+        touched = paths[:: 100]
+        for path in touched:
+            os.utime(path, ns=(time.time_ns(), time.time_ns()))
+        partial, catalog = time_scan(config, use_cache=True)
+        assert catalog.read == len(touched)
+
+        imported, first, steady = time_ppo_load(paths[: args.sample])
+        n = len(paths)
+        print(f"\n{'':34}{'total':>10}{'per model':>14}{'vs PPO.load':>14}")
+        print(f"{'PPO.load (sample ' + str(args.sample) + ', steady)':34}{steady * n:>9.2f}s"
+              f"{steady * 1e3:>11.3f} ms{'1.0x':>14}")
+        print(f"{'  + import SB3 once, first load':34}{imported + first:>9.2f}s")
+        for label, seconds in (("catalog cold (no cache)", cold), ("catalog warm (cache)", warm),
+                               ("catalog warm, 1 % touched", partial)):
+            print(f"{label:34}{seconds:>9.3f}s{seconds / n * 1e3:>11.4f} ms"
+                  f"{steady / (seconds / n):>13.0f}x")
+        print(f"verdicts: {sorted(verdicts)}")
+
+        small_config = load_config(empty_config, models_dir=small)
+        clear_cache(small_config)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "kalshi_tui", "list", "--json", "--models-dir",
+                        str(small)], check=True, stdout=subprocess.DEVNULL, cwd=work)
+        list_cold = time.perf_counter() - start
+        list_warm = time_list_process(small)
+        print(f"\n`kalshi-tui list --json`, {args.list_models:,} models: cold {list_cold:.2f} s, "
+              f"warm {list_warm:.2f} s (best of 3, whole process)")
+        print("\ntargets: cold >= 100x PPO.load per model; 10,000 cold <= 3 s, warm <= 0.5 s; "
+              "list process for 1,000 (warm) <= 1 s")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
