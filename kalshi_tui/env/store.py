@@ -95,15 +95,20 @@ class SessionStore:
         self.path = Path(path)
         if writable:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path)
-            self._db.executescript(SCHEMA)
+            try:
+                self._db = sqlite3.connect(self.path)
+                self._db.executescript(SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: cannot write a session store here ({exc})") from None
         else:
             if not self.path.is_file():
                 raise StoreError(f"{self.path}: session store not found")
             try:
                 # Read-only, so a store in a read-only package folder opens, and a reader can
                 # never damage the recordings; as_uri() escapes '?' and '#' in odd paths.
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+                # check_same_thread off: the TUI opens a store in one worker and reads in another.
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                           check_same_thread=False)
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
             except sqlite3.DatabaseError as exc:

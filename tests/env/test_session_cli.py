@@ -58,3 +58,12 @@ def test_generate_refuses_a_bad_session_list(tmp_path, capsys):
     assert main(["sessions", "generate", "--out", str(tmp_path / "x.db"), "--sessions", "7-x"]) == 2
     assert "--sessions" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+
+
+def test_generate_into_a_file_that_is_not_a_store_is_one_line(tmp_path, capsys):
+    target = tmp_path / "notes.db"
+    target.write_text("meeting notes, not a database " * 50)
+    assert main(["sessions", "generate", "--out", str(target), "--sessions", "5"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(target) in err and "cannot write a session store" in err
+    assert target.read_text().startswith("meeting notes")  # nothing lost
