@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 
 DEFAULT_GENERATE = "5-10,32"
@@ -23,8 +24,9 @@ def register(subparsers, common) -> None:
     generator = actions.add_parser(
         "generate", parents=[common],
         help="write synthetic sessions (deterministic by seed) into a store")
-    generator.add_argument("--out", metavar="DB", required=True,
-                           help="store to create or add to; sessions with the same ids are replaced")
+    generator.add_argument("--out", metavar="DB", required=True, help="store to create or add to")
+    generator.add_argument("--replace", action="store_true",
+                           help="replace sessions the store already holds (refused without it)")
     generator.add_argument("--sessions", default=DEFAULT_GENERATE, metavar="LIST",
                            help=f"session ids, e.g. 5-10,32 (default: {DEFAULT_GENERATE})")
     generator.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -61,7 +63,7 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 def generate(args: argparse.Namespace) -> int:
     from kalshi_tui.env.generator import generate_sessions
-    from kalshi_tui.env.store import StoreError, parse_session_list
+    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
 
     try:
         ids = parse_session_list(args.sessions, None)
@@ -70,6 +72,16 @@ def generate(args: argparse.Namespace) -> int:
     if args.markets is not None and not 1 <= args.markets <= 200:
         raise CommandError("--markets: must be 1-200", 2)
     out = Path(args.out)
+    if out.exists() and not args.replace:
+        # Recorded sessions are not ours to overwrite by accident.
+        try:
+            with SessionStore(out) as existing:
+                clash = sorted(set(ids) & set(existing.session_ids()))
+        except StoreError:
+            clash = []  # not a readable store: generate_sessions reports what is wrong
+        if clash:
+            raise CommandError(f"{out}: already holds session {', '.join(map(str, clash))}; "
+                               f"pass --replace to overwrite", exit_codes.REFUSED)
     try:
         infos = generate_sessions(out, ids, seed=args.seed, markets=args.markets)
     except StoreError as exc:

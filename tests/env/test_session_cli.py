@@ -67,3 +67,21 @@ def test_generate_into_a_file_that_is_not_a_store_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(target) in err and "cannot write a session store" in err
     assert target.read_text().startswith("meeting notes")  # nothing lost
+
+
+def test_generate_refuses_to_overwrite_sessions_without_replace(tmp_path, capsys):
+    out = tmp_path / "store.db"
+    assert main(["sessions", "generate", "--out", str(out), "--sessions", "5-6", "--markets", "1"]) == 0
+    before = sqlite3.connect(out).execute("SELECT COUNT(*) FROM rl_orderbook_deltas").fetchone()[0]
+    capsys.readouterr()
+    assert main(["sessions", "generate", "--out", str(out), "--sessions", "6-7", "--markets", "2",
+                 "--seed", "9"]) == 3
+    assert "already holds session 6" in capsys.readouterr().err
+    db = sqlite3.connect(out)
+    assert db.execute("SELECT COUNT(*) FROM rl_orderbook_deltas").fetchone()[0] == before
+    assert main(["sessions", "generate", "--out", str(out), "--sessions", "7"]) == 0  # new id: fine
+    assert main(["sessions", "generate", "--out", str(out), "--sessions", "6", "--markets", "2",
+                 "--replace"]) == 0
+    markets = json.loads(db.execute("SELECT market_tickers FROM rl_orderbook_sessions "
+                                    "WHERE session_id=6").fetchone()[0])
+    assert len(markets) == 2
