@@ -90,38 +90,48 @@ def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Diagno
 
 
 def _scan_lines(handle, scan: DiagnosticsScan, max_line_bytes: int) -> None:
+    # The loop runs once per line of a multi-gigabyte file: locals, not attributes, and the
+    # cheap tests (length, bytes search) before anything else.
     readline = handle.readline
     limit = max_line_bytes + 1
-    while True:
-        line = readline(limit)
-        if not line:
-            return
-        scan.lines += 1
-        scan.bytes_read += len(line)
-        if len(line) == limit and not line.endswith(b"\n"):
-            scan.bytes_read += _skip_rest_of_line(handle)
-            scan.overlong_lines += 1
-            continue
-        if scan.first_timestamp is None and scan.lines == 1:
-            scan.first_timestamp = _timestamp_of(line)
-        if _MARKER not in line:
-            continue
-        if not line.endswith(b"\n"):
-            # The last line of a log a run was still writing: count it only if it is whole.
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                scan.truncated_last_line = True
+    marker = _MARKER
+    lines = 0
+    try:
+        while True:
+            line = readline(limit)
+            if not line:
+                return
+            lines += 1
+            if len(line) == limit and not line.endswith(b"\n"):
+                _skip_rest_of_line(handle)
+                scan.overlong_lines += 1
                 continue
-        elif _add_episode_fast(line, scan):
-            continue
-        else:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                scan.bad_lines += 1
+            if lines == 1:
+                scan.first_timestamp = _timestamp_of(line)
+            if marker not in line:
                 continue
-        _add_episode(entry, scan)
+            if not line.endswith(b"\n"):
+                # The last line of a log a run was still writing: count it only if it is whole.
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    scan.truncated_last_line = True
+                    continue
+            elif _add_episode_fast(line, scan):
+                continue
+            else:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    scan.bad_lines += 1
+                    continue
+            _add_episode(entry, scan)
+    finally:
+        scan.lines = lines
+        try:
+            scan.bytes_read = handle.tell()
+        except (OSError, ValueError):
+            pass
 
 
 def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
@@ -163,14 +173,12 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
     return True
 
 
-def _skip_rest_of_line(handle) -> int:
-    """Read past the rest of an over-long line in bounded chunks; bytes skipped."""
-    skipped = 0
+def _skip_rest_of_line(handle) -> None:
+    """Read past the rest of an over-long line in bounded chunks."""
     while True:
         chunk = handle.readline(_READ_BUFFER)
-        skipped += len(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return skipped
+            return
 
 
 def _timestamp_of(line: bytes) -> str | None:
