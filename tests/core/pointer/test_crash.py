@@ -90,14 +90,17 @@ def test_random_sigkill_200_times(workspace):
     models = [inspect_model(workspace.model(n), config) for n in ("ppo21", "a2c21", "ppo21b")]
     engine.promote(models[0], "start")
     rng = random.Random(4)
-    kills = 0
+    kills = pending_seen = 0
     for round_number in range(200):
         seed = rng.randrange(1 << 30)
+        started, tell = os.pipe()
 
         def body():
+            os.close(started)
             local = random.Random(seed)
             child = PointerEngine(config)
             while True:
+                os.write(tell, b".")  # "starting a change": the parent kills relative to these
                 try:
                     if local.random() < 0.3:
                         child.rollback("random rollback")
@@ -107,14 +110,21 @@ def test_random_sigkill_200_times(workspace):
                     pass
 
         pid = run_child(body)
-        time.sleep(rng.uniform(0.0, 0.03))
+        os.close(tell)
+        # Kill inside the 1st-3rd change, at a random moment: however loaded the machine,
+        # the kills land in real work, not before the child got going.
+        for _ in range(rng.randint(1, 3)):
+            os.read(started, 1)
+        time.sleep(rng.uniform(0.0, 0.012))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
+        os.close(started)
         kills += os.WIFSIGNALED(status)
+        pending_seen += read_state(workspace.pointer).relation == PENDING
         assert_old_or_new_then_agree(workspace, engine)
     assert kills == 200
     assert len(read_records(journal_path_for(workspace.pointer))) > 50  # the kills hit real work
-
+    assert pending_seen > 0  # some landed between the journal commit and the publish
 
 class Crash(BaseException):
     """Stands for the process dying at a fault point (not an OSError: nothing is undone)."""
