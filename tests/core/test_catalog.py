@@ -1,0 +1,209 @@
+"""The catalog on a real models folder: finding, naming, lookups, artifacts and the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from model_factory import copy_model
+
+from kalshi_tui.core import catalog_cache
+from kalshi_tui.core.catalog import (AmbiguousModel, ModelNotFound, discover_model_files,
+                                     inspect_model, name_and_kind, scan_catalog, sha256_file)
+from kalshi_tui.core.config import load_config
+
+RUN = "session32_ppo_20251215_001549"
+
+
+def make_config(root, models, extra: str = ""):
+    cfg = root / "kalshi_tui.toml"
+    cfg.write_text(f"[paths]\nmodels_dir = \"{models.name}\"\n{extra}")
+    return load_config(cfg)
+
+
+@pytest.fixture
+def layout(tmp_path, model_zoo):
+    """The original system's layout: flat finals, run folders, checkpoints, an old run."""
+    models = tmp_path / "trained_models"
+    copy_model(model_zoo["ppo21"], models / "session32_final.zip")
+    copy_model(model_zoo["ppo21"], models / RUN / "model.zip")
+    copy_model(model_zoo["a2c21"], models / RUN / "checkpoints" / "ppo_50000_steps.zip")
+    copy_model(model_zoo["dqn5"], models / "session9_ppo_20251211_221054" / "trained_model.zip")
+    copy_model(model_zoo["ppo21_obs54"], models / "deep" / "er" / "still" / "odd name ü.zip")
+    return make_config(tmp_path, models)
+
+
+def test_discovers_every_zip_at_any_depth(layout):
+    rels = [p.relative_to(layout.models_dir).as_posix() for p in discover_model_files(layout.models_dir)]
+    assert rels == sorted([f"{RUN}/checkpoints/ppo_50000_steps.zip", f"{RUN}/model.zip",
+                           "deep/er/still/odd name ü.zip", "session32_final.zip",
+                           "session9_ppo_20251211_221054/trained_model.zip"])
+
+
+def test_names_and_kinds(layout):
+    catalog = scan_catalog(layout)
+    got = {r.path: (r.name, r.kind, r.run_dir) for r in catalog.records}
+    assert got["session32_final.zip"] == ("session32_final", "final", None)
+    assert got[f"{RUN}/model.zip"] == (RUN, "run", RUN)
+    assert got[f"{RUN}/checkpoints/ppo_50000_steps.zip"] == (f"{RUN}/ppo_50000_steps", "checkpoint", RUN)
+    assert got["session9_ppo_20251211_221054/trained_model.zip"][:2] == ("session9_ppo_20251211_221054", "run")
+    assert name_and_kind("BEST_MODEL/session32_final.zip") == ("BEST_MODEL/session32_final", "run", "BEST_MODEL")
+
+
+def test_records_carry_zip_facts_and_sha256(layout, model_zoo):
+    record = scan_catalog(layout).by_path(f"{RUN}/model.zip")
+    assert record.sha256 == sha256_file(model_zoo["ppo21"])
+    assert record.size_bytes == model_zoo["ppo21"].stat().st_size
+    assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == ("PPO", 21, [52], "compatible")
+    assert record.abs_path == str(layout.models_dir / RUN / "model.zip")
+
+
+def test_find_by_path_name_fragment_and_absolute(layout):
+    catalog = scan_catalog(layout)
+    assert catalog.find(f"{RUN}/model.zip").path == f"{RUN}/model.zip"
+    assert catalog.find(RUN).path == f"{RUN}/model.zip"  # exact name beats fragments
+    assert catalog.find("session9").name == "session9_ppo_20251211_221054"
+    assert catalog.find("50000").kind == "checkpoint"
+    assert catalog.find(str(layout.models_dir / "session32_final.zip")).path == "session32_final.zip"
+    assert catalog.find("ODD NAME").path == "deep/er/still/odd name ü.zip"  # case folded last
+    with pytest.raises(AmbiguousModel) as many:
+        catalog.find("session32")
+    assert "matches 3 models" in str(many.value) and "\n" not in str(many.value)
+    with pytest.raises(ModelNotFound) as none:
+        catalog.find("session77")
+    assert isinstance(none.value, LookupError) and "no model matches" in str(none.value)
+
+
+def test_warm_scan_reads_nothing_and_returns_equal_records(layout):
+    cold = scan_catalog(layout)
+    assert cold.read == 5 and cold.from_cache == 0
+    warm = scan_catalog(layout)
+    assert warm.read == 0 and warm.from_cache == 5
+    assert [r.to_dict() for r in warm.records] == [r.to_dict() for r in cold.records]
+
+
+def test_changed_file_is_read_again(layout, model_zoo):
+    scan_catalog(layout)
+    target = layout.models_dir / "session32_final.zip"
+    shutil.copyfile(model_zoo["ppo5"], target)  # new size and mtime
+    again = scan_catalog(layout)
+    assert again.read == 1
+    assert again.by_path("session32_final.zip").reasons == ["legacy 5-action model (environment has 21)"]
+    st = target.stat()
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # same size, new mtime
+    assert scan_catalog(layout).read == 1
+
+
+def test_removed_and_added_files(layout, model_zoo):
+    scan_catalog(layout)
+    (layout.models_dir / "session32_final.zip").unlink()
+    copy_model(model_zoo["dqn21"], layout.models_dir / "new_final.zip")
+    catalog = scan_catalog(layout)
+    assert catalog.read == 1 and catalog.by_path("session32_final.zip") is None
+    assert catalog.by_path("new_final.zip").algorithm == "DQN"
+    cached = json.loads(catalog_cache.cache_locations(layout)[0].read_text())
+    assert "session32_final.zip" not in cached["entries"]
+
+
+def test_environment_change_rejudges_cached_records(layout, tmp_path):
+    assert scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "incompatible"
+    five = make_config(tmp_path, layout.models_dir,
+                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    catalog = scan_catalog(five)
+    assert catalog.read == 0  # nothing re-read: only re-judged
+    assert catalog.by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "compatible"
+    assert catalog.by_path("session32_final.zip").reasons == ["legacy 21-action model (environment has 5)"]
+
+
+@pytest.mark.parametrize("garbage", [b"", b"{not json", b"[]", json.dumps(
+    {"format": "kalshi-tui catalog cache", "version": 999, "entries": {}}).encode(), json.dumps(
+    {"format": "kalshi-tui catalog cache", "version": 1, "models_dir": "/elsewhere",
+     "fingerprint": "", "shared": [], "entries": {}}).encode()])
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(layout, garbage):
+    path = catalog_cache.cache_locations(layout)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(garbage)
+    catalog = scan_catalog(layout)
+    assert catalog.read == 5 and all(r.verdict for r in catalog.records)
+    assert json.loads(path.read_text())["version"] == catalog_cache.VERSION
+
+
+def test_cache_entries_with_wrong_shapes_are_reread(layout):
+    scan_catalog(layout)
+    path = catalog_cache.cache_locations(layout)[0]
+    doc = json.loads(path.read_text())
+    for entry in doc["entries"].values():
+        entry[1] = {"path": 5, "nonsense": True}
+    path.write_text(json.dumps(doc))
+    catalog = scan_catalog(layout)
+    assert catalog.read == 5
+
+
+def test_unwritable_cache_dir_falls_back_to_the_user_cache(layout, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    config = make_config(tmp_path, layout.models_dir, f"cache_dir = \"{blocker.name}/cache\"\n")
+    assert scan_catalog(config).read == 5
+    fallback = catalog_cache.cache_locations(config)[1]
+    assert fallback.is_file() and str(fallback).startswith(str(tmp_path / "xdg"))
+    assert scan_catalog(config).read == 0
+
+
+def test_artifact_change_invalidates_the_cached_record(layout):
+    pytest.importorskip("kalshi_tui.core.artifacts")
+    run = layout.models_dir / RUN
+    results = run / "training_results.json"
+    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
+        "total_episodes": 40, "unique_markets": 7}}))
+    first = scan_catalog(layout).by_path(f"{RUN}/model.zip")
+    assert first.artifacts.get("training_results") == f"{RUN}/training_results.json"
+    assert first.metrics is not None and first.metrics.episodes == 40
+    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
+        "total_episodes": 41, "unique_markets": 7}}))
+    again = scan_catalog(layout)
+    # The run's model and its checkpoint share the artifacts, and so does the flat final
+    # that is a byte-identical copy of the run's model.
+    assert again.read == 3
+    assert again.by_path(f"{RUN}/model.zip").metrics.episodes == 41
+    assert again.by_path("session32_final.zip").metrics.episodes == 41
+    assert again.by_path("session9_ppo_20251211_221054/trained_model.zip").metrics is None
+
+
+def test_no_cache_scan_reads_everything(layout):
+    scan_catalog(layout)
+    assert scan_catalog(layout, use_cache=False).read == 5
+
+
+def test_inspect_model_outside_the_folder_and_missing(layout, model_zoo, tmp_path):
+    outside = copy_model(model_zoo["ppo21"], tmp_path / "elsewhere" / "x.zip")
+    record = inspect_model(outside, layout)
+    assert record.verdict == "compatible" and record.path == outside.as_posix()
+    missing = inspect_model(tmp_path / "gone.zip", layout)
+    assert (missing.verdict, missing.reasons) == ("unreadable", ["file not found"])
+
+
+def test_missing_models_folder_is_one_line(tmp_path):
+    config = make_config(tmp_path, tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError) as err:
+        scan_catalog(config)
+    assert "models folder not found" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
+    """Past the parallel threshold the scan forks workers; records must equal serial reads."""
+    models = tmp_path / "many"
+    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
+    for i in range(300):
+        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
+    config = make_config(tmp_path, models)
+    parallel = scan_catalog(config, use_cache=False)
+    assert parallel.read == 300
+    for record in parallel.records[:: 37]:
+        assert inspect_model(record.abs_path, config).to_dict() == record.to_dict()
+    verdicts = {r.path: r.verdict for r in parallel.records}
+    assert verdicts["run001/model.zip"] == "incompatible" and verdicts["run000/model.zip"] == "compatible"
