@@ -56,22 +56,32 @@ class DemoRun:
 
 # Longest first, so two workers finish together. Dates: the 5-action runs come before
 # the action space grew (Dec 12, 2025); each run is dated after its session was recorded.
+# A larger learning step than the pipeline's default makes the policies commit within a
+# demo-sized run, so the histograms the TUI shows are clearly uneven (measured: PPO at
+# 1e-2 can collapse onto one action, at 5e-3 it keeps a spread; both are shown).
+FAST = {"learning_rate": 1e-2}
+MEDIUM = {"learning_rate": 5e-3}
 DEMO_RUNS: tuple[DemoRun, ...] = (
-    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49",
-            "21-action PPO; its model.zip is copied to session32_final.zip", checkpoints=2),
-    DemoRun((10,), "ppo", 21, 25_000, "2025-12-15T07:13:01", "21-action PPO", checkpoints=2),
-    DemoRun((5,), "ppo", 21, 25_000, "2025-12-15T00:37:22", "21-action PPO", checkpoints=2),
-    DemoRun((7,), "ppo", 21, 25_000, "2025-12-15T08:27:05", "21-action PPO", checkpoints=2),
+    DemoRun((32,), "ppo", 21, 20_000, "2026-01-03T00:15:49",
+            "21-action PPO; its model.zip is copied to session32_final.zip", checkpoints=2,
+            hyperparameters=MEDIUM),
+    DemoRun((10,), "ppo", 21, 20_000, "2025-12-15T07:13:01", "21-action PPO", checkpoints=2,
+            hyperparameters=FAST),
+    DemoRun((5,), "ppo", 21, 20_000, "2025-12-15T00:37:22", "21-action PPO", checkpoints=2,
+            hyperparameters=MEDIUM),
+    DemoRun((7,), "ppo", 21, 20_000, "2025-12-15T08:27:05", "21-action PPO", checkpoints=2,
+            hyperparameters=FAST),
     DemoRun((5, 6, 7), "a2c", 21, 20_000, "2025-12-14T18:12:03",
             "21-action A2C on three sessions (sessions{a_b_c} naming)"),
     DemoRun((9,), "ppo", 5, 20_000, "2025-12-11T22:10:54",
             "legacy 5-action PPO in the Dec 11 layout (trained_model.zip); CURRENT_MODEL.json "
-            "points here, as in the seed analysis", checkpoints=2, legacy_layout=True),
+            "points here, as in the seed analysis", checkpoints=2, legacy_layout=True,
+            hyperparameters=MEDIUM),
     DemoRun((8,), "ppo", 5, 15_000, "2025-12-12T10:45:00",
-            "legacy 5-action PPO in the current layout"),
+            "legacy 5-action PPO in the current layout", hyperparameters=MEDIUM),
     DemoRun((6,), "ppo", 21, 10_000, "2025-12-13T14:02:33",
             "21 actions but 54 observation features (2 extra): incompatible observation",
-            extra_features=2),
+            extra_features=2, hyperparameters=FAST),
 )
 
 REQUIRED_SESSIONS = sorted({s for run in DEMO_RUNS for s in run.session_ids})
