@@ -127,6 +127,9 @@ def plan_prune(config: Config, keep: int, records: list[ModelRecord] | None = No
     for rank, unit in enumerate(sorted(units.values(), key=lambda u: -u.newest)):
         if rank < keep:
             unit.kept_because.append(f"one of the {keep} newest")
+    # The pointer and its journal may live inside a run folder (a BEST_MODEL/ layout).
+    protect(Path(config.pointer_file), "holds the pointer file")
+    protect(journal_path_for(config.pointer_file), "holds the journal")
     state = read_state(config.pointer_file)
     doc = state.effective_doc
     full = full_path_of(doc)
