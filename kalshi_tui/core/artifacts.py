@@ -18,6 +18,10 @@ from pathlib import Path
 from kalshi_tui.core.artifacts_stream import entropy_of_counts
 from kalshi_tui.core.model_record import TrainingMetrics
 
+# Bumped whenever read_training_metrics would give a different answer for the same files,
+# so a cache of its results (the catalog's) can tell its entries are stale.
+METRICS_VERSION = 1
+
 TRAINING_SUMMARY = "training_summary"
 TRAINING_RESULTS = "training_results"
 DIAGNOSTICS_JSONL = "diagnostics_jsonl"

@@ -265,8 +265,13 @@ def _fill_entropy(figures: _Figures, stats: dict, scan: DiagnosticsScan | None, 
     if recent:
         ratio = sum(entropy_of_counts(list(ep.values()), n) for ep in recent) / len(recent)
         figures.offer("exploration_ratio", ratio,
-                      f"{JSONL_NAME} (mean entropy of the last {len(recent)} of "
-                      f"{RECENT_EPISODES} episodes wanted, / ln {n})")
+                      f"{JSONL_NAME} (mean entropy of the {_last_episodes(len(recent))}, / ln {n})")
+
+
+def _last_episodes(count: int) -> str:
+    if count >= RECENT_EPISODES:
+        return f"last {count} episode lines"
+    return f"only {count} episode line{'s' if count != 1 else ''} (fewer than {RECENT_EPISODES})"
 
 
 def _summary_entropy(stats: dict, scale: int) -> tuple[float | None, str]:
