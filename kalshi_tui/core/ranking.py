@@ -170,8 +170,9 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
             parts.append(("training_win_rate", float(metrics.win_rate),
                           f"training win rate {fmt_pct(metrics.win_rate, fraction=True)} "
                           f"({metric_source(record, 'win_rate')})"))
-    parts.extend(_activity_parts(record, validation))
-    parts.extend(_balance_parts(record, validation))
+    counts, hist_source = _histogram(record, validation)
+    parts.extend(_activity_parts(record, validation, counts, hist_source))
+    parts.extend(_balance_parts(record, validation, counts, hist_source))
     markets = _markets(record)
     if markets is not None and most_markets > 0:
         most = " (the most of the candidates)" if markets == most_markets else ""
@@ -226,8 +227,8 @@ def _histogram(record: ModelRecord, validation: Any) -> tuple[list[int] | None, 
     return counts, metric_source(record, "action_histogram")
 
 
-def _activity_parts(record: ModelRecord, validation: Any) -> list[tuple[str, float, str]]:
-    counts, hist_source = _histogram(record, validation)
+def _activity_parts(record: ModelRecord, validation: Any, counts: list[int] | None,
+                    hist_source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         trading, source = float(validation.trading_pct), validation_source(validation)
     elif record.metrics is not None and record.metrics.trading_pct is not None:
@@ -248,11 +249,11 @@ def _activity_parts(record: ModelRecord, validation: Any) -> list[tuple[str, flo
              f"trading activity {fmt_pct(trading)} (non-HOLD decisions) ({source})")]
 
 
-def _balance_parts(record: ModelRecord, validation: Any) -> list[tuple[str, float, str]]:
+def _balance_parts(record: ModelRecord, validation: Any, counts: list[int] | None,
+                   source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         value, source = float(validation.histogram_entropy), validation_source(validation)
     else:
-        counts, source = _histogram(record, validation)
         if counts and sum(counts):
             value = _entropy_normalised()(counts, max(len(counts), record.n_actions or 0))
         elif record.metrics is not None and record.metrics.entropy is not None:

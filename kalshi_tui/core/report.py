@@ -9,6 +9,7 @@ cache), the pointer status and stored validation results. No torch, no unpicklin
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from datetime import datetime, timezone
@@ -127,20 +128,34 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
 
 
 def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored validation results of compatible records, by path (JSON reads, no torch)."""
-    from pathlib import Path
+    """Current stored validation results of compatible records, by path (JSON reads, no torch).
 
-    from kalshi_tui.eval.results_cache import default_session_ids, load_validation
+    The same lookup as `load_validation`, with the key computed once and the cache folders
+    listed once, so a folder of 1,000 models with a few validated costs a few file reads.
+    """
+    from kalshi_tui.eval.results_cache import (cache_folders, default_session_ids, find_validation,
+                                               result_key, store_identity)
 
+    stored: set[str] = set()
+    for folder in cache_folders(config.cache_dir):
+        try:
+            stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
+        except OSError:
+            continue  # no results stored there
+    if not any(r.sha256 in stored for r in records if r.verdict == COMPATIBLE and r.sha256):
+        # Nothing validated: skip the session store (its import costs more than the report).
+        return {}
     sessions = default_session_ids(config)
     if sessions is None:
         return {}
+    key = result_key(config.environment.fingerprint(), sessions, config.validation_deterministic,
+                     store_identity(config.sessions_db), 0)
     found: dict[str, Any] = {}
     for record in records:
-        if record.verdict != COMPATIBLE or not record.sha256:
+        if record.verdict != COMPATIBLE or not record.sha256 or record.sha256 not in stored:
             continue
         try:
-            result = load_validation(Path(record.abs_path), record.sha256, config, sessions)
+            result = find_validation(record.sha256, config.cache_dir, key)
         except (OSError, ValueError):
             result = None
         if result is not None:

@@ -7,7 +7,7 @@ check it. Plain data and string formatting only: no I/O, no torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,7 +32,8 @@ class Figure:
         return f"{self.text} ({self.source})"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies, and a report of 1,000 models makes ~10,000.
+        return {"name": self.name, "value": self.value, "text": self.text, "source": self.source}
 
 
 # ---- formatting ---------------------------------------------------------------------------

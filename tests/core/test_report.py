@@ -14,10 +14,12 @@ from report_registry import (BROKEN, FINAL32, HIST32, NOW, OBS54, RUN9, RUN10, R
 
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.ranking import RankingError
-from kalshi_tui.core.report import generate_report
+from kalshi_tui.core.catalog import scan_catalog
+from kalshi_tui.core.report import generate_report, stored_validations
 from kalshi_tui.core.report_md import render_markdown
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import default_session_ids, save_validation, store_identity
+from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
+                                           store_identity)
 
 SECTIONS = ["## Summary", "## Current Environment Configuration", "## Current Model Status",
             "## Available Compatible Models", "## Incompatible Models", "## Unreadable Models",
@@ -188,6 +190,11 @@ def test_stored_validation_is_used_quoted_and_ticked(model_zoo, tmp_path):
     first = generate_report(config, now=NOW)
     run10 = by_path(first["compatible_models"])[f"{RUN10}/model.zip"]
     _store_validation(config, run10["sha256"], run10["path"], win_rate=0.55, mean_pnl=60.0)
+    # The report's batched lookup finds exactly what the eval module's own reader finds.
+    records = scan_catalog(config).records
+    expected = {r.path: load_validation(Path(r.abs_path), r.sha256, config) for r in records if r.sha256}
+    assert stored_validations(records, config) == {p: v for p, v in expected.items() if v is not None}
+    assert set(stored_validations(records, config)) == {run10["path"]}
     report = generate_report(config, now=NOW)
     primary = report["recommendations"]["primary"]
     assert primary["path"] == f"{RUN10}/model.zip" and primary["evidence_level"] == "validated"
