@@ -515,3 +515,20 @@ def test_a_log_without_episode_lines_cannot_fix_the_ln5_figures(tmp_path):
     assert any("has no episode action counts to recompute from; left blank" in n for n in metrics.notes)
     # The summary's hold % is right whatever the action count, so it is still shown.
     assert metrics.hold_pct is not None and metrics.trading_pct == pytest.approx(100 - metrics.hold_pct)
+
+
+def test_artifacts_that_vanish_or_turn_into_folders_before_reading_become_notes(tmp_path):
+    """The catalog finds artifacts, then reads them; a run being pruned in between must not crash it."""
+    eps = episode_counts(5, 4)
+    run = write_run(tmp_path, "session2_ppo_20251202_000000", eps, summary=original_summary(eps, ln5_defect=False),
+                    results=original_results())
+    artifacts = find_artifacts(run / "model.zip", tmp_path)
+    (run / "training_results.json").unlink()
+    (run / "diagnostics" / "diagnostics.jsonl").unlink()
+    (run / "diagnostics" / "diagnostics.jsonl").mkdir()
+    metrics = read_training_metrics(artifacts, 5)
+    assert any(n.startswith("training_results.json: cannot be read") for n in metrics.notes)
+    assert any(n.startswith("diagnostics.jsonl: cannot be read") for n in metrics.notes)
+    assert metrics.episodes == 4 and metrics.sources["episodes"].startswith("training_summary.json")
+    assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(5)}
+    assert "overall_distribution (by name)" in metrics.sources["action_histogram"]
