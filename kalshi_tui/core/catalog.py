@@ -9,6 +9,7 @@ serialise on the GIL.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -142,12 +143,25 @@ def _walk(models_dir: Path) -> tuple[list[FoundFile], list[str]]:
                 try:
                     info = entry.stat()
                 except OSError as exc:
-                    reason = "broken symlink" if entry.is_symlink() else f"cannot stat ({exc.strerror or exc})"
+                    reason = _stat_failure(exc, entry.is_symlink())
                     found.append(FoundFile(entry.path, rel, None, reason))
                     continue
                 found.append(FoundFile(entry.path, rel, info))
     found.sort(key=lambda f: f.rel)
     return found, problems
+
+
+def _stat_failure(exc: OSError, is_link: bool) -> str:
+    """Why a path could not be stat'ed, in operator words."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if is_link and isinstance(exc, FileNotFoundError):
+        return "broken symlink"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot stat ({exc.strerror or exc})"
 
 
 def discover_model_files(models_dir: Path) -> list[Path]:
@@ -322,9 +336,7 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
         st = os.stat(path)
         error = "is a directory" if stat.S_ISDIR(st.st_mode) else None
     except OSError as exc:
-        st, error = None, ("broken symlink" if os.path.islink(path) else
-                           "file not found" if isinstance(exc, FileNotFoundError) else
-                           f"cannot stat ({exc.strerror or exc})")
+        st, error = None, _stat_failure(exc, os.path.islink(path))
     record = read_record(path, _relative(path, models_dir), models_dir, config.max_data_bytes,
                          config.max_members, st, error)
     return _finish(record, config)

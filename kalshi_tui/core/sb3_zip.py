@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import pickletools
@@ -256,6 +257,8 @@ def _open_zip(path: str | os.PathLike) -> tuple[zipfile.ZipFile, int]:
     except PermissionError:
         raise UnreadableModel("permission denied") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableModel("symlink loop") from None
         raise UnreadableModel(f"cannot read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(st.st_mode):
         raise UnreadableModel("is a directory")
@@ -285,6 +288,11 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, what: str
     """A member's bytes, refused when its header OR its real inflated size passes `cap`."""
     if info.file_size > cap:
         raise UnreadableModel(f"{what} over {_size_words(cap)}, refused")
+    if info.compress_type != zipfile.ZIP_STORED and info.compress_size > info.file_size + info.file_size // 100 + 1024:
+        # Deflate never grows data by more than a few bytes per block: the header lies about
+        # the inflated size (a bomb hiding behind a small number). zipfile would stop at the
+        # declared size anyway; saying why is kinder than a CRC error.
+        raise UnreadableModel(f"{what} header understates its size, refused")
     try:
         in_place = stored_member_offset(zf, info)
     except WeightsUnreadable:

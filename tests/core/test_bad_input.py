@@ -1,0 +1,186 @@
+"""Bad input, all in one models folder: `list` finishes, every bad file gets its reason,
+no pickle payload runs, and memory stays bounded even against a zip bomb."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from model_factory import copy_model, edit_data, plant_malicious_field, rewrite_member
+
+from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+
+BOMB_BYTES = 2 * 1024 ** 3  # what the bomb's `data` inflates to
+
+
+def deflate_bomb(path: Path, inflated: int, declared: int) -> Path:
+    """A zip whose `data` member inflates to `inflated` bytes while its headers say `declared`.
+
+    Built from one full-flushed deflate block of zeros repeated (each block stands alone
+    after a full flush), so the file is ~2 MB and takes no time to make.
+    """
+    chunk = 1 << 20
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = comp.compress(bytes(chunk)) + comp.flush(zlib.Z_FULL_FLUSH)
+    stream = block * (inflated // chunk) + b"\x03\x00"  # an empty final block ends it
+    name = b"data"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, 0, len(stream),
+                        declared, len(name), 0) + name
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, 0,
+                          len(stream), declared, len(name), 0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central),
+                      len(local) + len(stream), 0)
+    path.write_bytes(local + stream + central + end)
+    return path
+
+
+@pytest.fixture
+def bad_folder(tmp_path, model_zoo):
+    """Every kind of bad input the issue lists, plus good models that must survive beside them."""
+    models = tmp_path / "models"
+    models.mkdir()
+    good = copy_model(model_zoo["ppo21"], models / "good run" / "model.zip")
+    rng = random.Random(7)
+    (models / "random.zip").write_bytes(bytes(rng.getrandbits(8) for _ in range(40_000)))
+    (models / "empty.zip").write_bytes(b"")
+    (models / "truncated.zip").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    rewrite_member(good, models / "no_data.zip", "data", None)
+    rewrite_member(good, models / "not_json.zip", "data", b"\x80\x04 this is not json")
+    rewrite_member(good, models / "not_object.zip", "data", b"[\"a\", \"list\"]")
+    deflate_bomb(models / "bomb_declared.zip", BOMB_BYTES, declared=BOMB_BYTES)
+    deflate_bomb(models / "bomb_lying.zip", BOMB_BYTES, declared=1000)
+    canary = tmp_path / "CANARY_created_by_payload"
+    plant_malicious_field(good, models / "malicious.zip", canary)
+
+    def claim_21(data):
+        data["action_space"]["n"] = "21"
+
+    edit_data(model_zoo["ppo5"], models / "lying_weights.zip", claim_21)
+    (models / "loop").symlink_to(models)  # a symlink loop back to the top
+    (models / "self.zip").symlink_to(models / "self.zip")  # a link to itself
+    (models / "dangling.zip").symlink_to(models / "gone.zip")
+    (models / "folder.zip").mkdir()
+    os.mkfifo(models / "fifo.zip")  # reading would block forever: a real unreadable file
+    copy_model(model_zoo["ppo21"], models / "odd\nname with\ttabs ü.zip")
+    if os.geteuid() != 0:
+        locked = copy_model(model_zoo["ppo21"], models / "locked.zip")
+        locked.chmod(0)
+    return models, canary
+
+
+EXPECTED = {
+    "random.zip": ("unreadable", ["not a zip file"]),
+    "empty.zip": ("unreadable", ["empty file"]),
+    "truncated.zip": ("unreadable", ["truncated zip"]),
+    "no_data.zip": ("unreadable", ["no SB3 data member"]),
+    "not_json.zip": ("unreadable", ["data is not JSON"]),
+    "not_object.zip": ("unreadable", ["data is not a JSON object"]),
+    "bomb_declared.zip": ("unreadable", ["data member over 10 MB, refused"]),
+    "bomb_lying.zip": ("unreadable", ["data member header understates its size, refused"]),
+    "lying_weights.zip": ("incompatible", ["weights have 5 action outputs but metadata says 21"]),
+    "folder.zip": ("unreadable", ["is a directory"]),
+    "fifo.zip": ("unreadable", ["not a regular file"]),
+    "dangling.zip": ("unreadable", ["broken symlink"]),
+    "self.zip": ("unreadable", ["symlink loop"]),
+    "good run/model.zip": ("compatible", []),
+    "odd\nname with\ttabs ü.zip": ("compatible", []),
+    "malicious.zip": ("compatible", []),
+}
+
+LIST_AND_MEASURE = """
+import json, resource, sys
+from kalshi_tui.cli import main
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+code = main(["list", "--json", "--models-dir", sys.argv[1]])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+heavy = sorted(m for m in ("torch", "stable_baselines3") if m in sys.modules)
+print(json.dumps({"code": code, "maxrss_kb": after, "growth_kb": after - before, "heavy": heavy}),
+      file=sys.stderr)
+"""
+
+
+def run_list(models: Path) -> tuple[list[dict], dict]:
+    out = subprocess.run([sys.executable, "-c", LIST_AND_MEASURE, str(models)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout), json.loads(out.stderr.strip().splitlines()[-1])
+
+
+def test_list_survives_every_bad_input(bad_folder):
+    models, canary = bad_folder
+    records, facts = run_list(models)
+    by_path = {r["path"]: r for r in records}
+    for path, (verdict, reasons) in EXPECTED.items():
+        assert path in by_path, path
+        assert (by_path[path]["verdict"], by_path[path]["reasons"]) == (verdict, reasons), path
+    if os.geteuid() != 0:
+        assert by_path["locked.zip"]["reasons"] == ["permission denied"]
+    # the loop was not followed: nothing was listed twice under loop/
+    assert not any(p.startswith("loop/") for p in by_path)
+    assert facts["code"] == 0 and facts["heavy"] == []
+    assert not canary.exists(), "a pickle payload ran"
+    warnings = by_path["malicious.zip"]["warnings"]
+    assert warnings == ["suspicious pickle globals (listed, never run): builtins.eval"]
+
+
+def test_memory_stays_bounded_against_the_bomb(bad_folder):
+    """The bomb inflates to 2 GiB; listing must stay far below (the cap is 10 MB)."""
+    models, _ = bad_folder
+    _, facts = run_list(models)
+    assert facts["maxrss_kb"] < 400 * 1024, facts
+    assert facts["growth_kb"] < 100 * 1024, facts
+
+
+def test_bomb_is_refused_by_header_and_by_reading(tmp_path):
+    declared = deflate_bomb(tmp_path / "declared.zip", 64 * 1024 ** 2, declared=64 * 1024 ** 2)
+    lying = deflate_bomb(tmp_path / "lying.zip", 64 * 1024 ** 2, declared=10)
+    with zipfile.ZipFile(lying) as zf:
+        assert zf.getinfo("data").file_size == 10  # the header lies
+    for path, reason in ((declared, "data member over 1 MB, refused"),
+                         (lying, "data member header understates its size, refused")):
+        with pytest.raises(UnreadableModel) as err:
+            read_sb3_zip(path, max_data_bytes=1024 * 1024)
+        assert err.value.reason == reason
+
+
+def test_bomb_that_lies_plausibly_is_stopped_by_the_read_cap(tmp_path):
+    """Header claims as much as the compressed bytes (so it looks honest) yet inflates to
+    64 MB: the read stops at the declared size and the CRC fails; nothing big is held."""
+    chunk = 1 << 20
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = comp.compress(bytes(chunk)) + comp.flush(zlib.Z_FULL_FLUSH)
+    stream_len = len(block) * 64 + 2
+    bomb = deflate_bomb(tmp_path / "plausible.zip", 64 * chunk, declared=stream_len)
+    with pytest.raises(UnreadableModel) as err:
+        read_sb3_zip(bomb, max_data_bytes=10 * chunk)
+    assert err.value.reason.startswith("corrupt zip (data member")
+
+
+def test_every_truncation_point_is_unreadable_never_a_crash(model_zoo):
+    raw = model_zoo["ppo21"].read_bytes()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cut = Path(tmp) / "cut.zip"
+        for length in list(range(1, len(raw), 997)) + [len(raw) - 1, len(raw) - 21]:
+            cut.write_bytes(raw[:length])
+            with pytest.raises(UnreadableModel) as err:
+                read_sb3_zip(cut)
+            assert err.value.reason in ("truncated zip", "not a zip file"), (length, err.value.reason)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_file_it_may_not_read(tmp_path, model_zoo):
+    locked = copy_model(model_zoo["ppo21"], tmp_path / "locked.zip")
+    locked.chmod(0)
+    with pytest.raises(UnreadableModel) as err:
+        read_sb3_zip(locked)
+    assert err.value.reason == "permission denied"
