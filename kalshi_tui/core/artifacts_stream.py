@@ -33,7 +33,6 @@ _PAIR = re.compile(rb'"(\d{1,6})":\s*(\d{1,18})\s*(?=[,}])')
 _N_ACTIONS = re.compile(rb'"n_actions":\s*"?(\d{1,6})\b')
 _TICKER = re.compile(rb'"market_ticker":\s*"([^"\\]{1,200})"')
 _TIMESTAMP = re.compile(rb'\{\s*"timestamp":\s*"([0-9T:.+Z -]{1,40})"')
-_READ_BUFFER = 1024 * 1024
 
 
 @dataclass
@@ -53,6 +52,7 @@ class DiagnosticsScan:
     bad_lines: int = 0  # candidate lines that were not JSON or not the expected shape
     bad_counts: int = 0  # distribution entries whose id or count could not be read
     truncated_last_line: bool = False
+    max_line_bytes: int = MAX_LINE_BYTES
     error: str | None = None  # the file could not be read at all / stopped being readable
 
     def describe_problems(self, name: str) -> list[str]:
@@ -63,7 +63,7 @@ class DiagnosticsScan:
         if self.truncated_last_line:
             problems.append(f"{name}: last line is truncated (run still writing or cut off); skipped")
         if self.overlong_lines:
-            problems.append(f"{name}: {self.overlong_lines:,} line(s) over {MAX_LINE_BYTES:,} bytes skipped")
+            problems.append(f"{name}: {self.overlong_lines:,} line(s) over {self.max_line_bytes:,} bytes skipped")
         if self.bad_lines:
             problems.append(f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
                             f"without an action_distribution; skipped")
@@ -75,63 +75,96 @@ class DiagnosticsScan:
 
 def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> DiagnosticsScan:
     """Sum every episode's action_distribution in `path`, streaming; never raises."""
-    scan = DiagnosticsScan()
+    scan = DiagnosticsScan(max_line_bytes=max_line_bytes)
     try:
-        handle = open(path, "rb", buffering=_READ_BUFFER)
+        handle = open(path, "rb", buffering=0)  # whole blocks are read; no second buffer
     except OSError as exc:
         scan.error = f"cannot be read ({exc.strerror or exc})"
         return scan
     with handle:
         try:
-            _scan_lines(handle, scan, max_line_bytes)
+            _scan_blocks(handle, scan, max_line_bytes)
         except OSError as exc:  # e.g. the file shrank or the disk failed mid-read
             scan.error = f"reading stopped after {scan.bytes_read:,} bytes ({exc.strerror or exc})"
     return scan
 
 
-def _scan_lines(handle, scan: DiagnosticsScan, max_line_bytes: int) -> None:
-    # The loop runs once per line of a multi-gigabyte file: locals, not attributes, and the
-    # cheap tests (length, bytes search) before anything else.
-    readline = handle.readline
-    limit = max_line_bytes + 1
+def _scan_blocks(handle, scan: DiagnosticsScan, max_line_bytes: int) -> None:
+    """Read blocks of `max_line_bytes`, look for the marker in each, and parse only its lines.
+
+    No Python runs per line: newlines are counted and the marker is found by bytes
+    methods in C. A block is no longer than the longest line allowed, so only a line
+    that spans blocks (the carried tail) can be over-long, and that is checked as it grows.
+    """
+    read = handle.read
     marker = _MARKER
-    lines = 0
-    try:
-        while True:
-            line = readline(limit)
-            if not line:
-                return
-            lines += 1
-            if len(line) == limit and not line.endswith(b"\n"):
-                _skip_rest_of_line(handle)
+    carry = b""  # the unfinished last line of the previous block, at most max_line_bytes long
+    skipping = False  # inside an over-long line, discarding until its newline
+    first_line = True
+    while True:
+        block = read(max_line_bytes)
+        if not block:
+            break
+        scan.bytes_read += len(block)
+        newline = block.find(b"\n")
+        if skipping:
+            if newline < 0:
+                continue
+            block, skipping = block[newline + 1:], False
+            newline = block.find(b"\n")
+        if newline < 0:
+            if len(carry) + len(block) > max_line_bytes:
                 scan.overlong_lines += 1
-                continue
-            if lines == 1:
-                scan.first_timestamp = _timestamp_of(line)
-            if marker not in line:
-                continue
-            if not line.endswith(b"\n"):
-                # The last line of a log a run was still writing: count it only if it is whole.
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    scan.truncated_last_line = True
-                    continue
-            elif _add_episode_fast(line, scan):
-                continue
+                carry, skipping, first_line = b"", True, False
             else:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    scan.bad_lines += 1
-                    continue
-            _add_episode(entry, scan)
-    finally:
-        scan.lines = lines
-        try:
-            scan.bytes_read = handle.tell()
-        except (OSError, ValueError):
-            pass
+                carry += block
+            continue
+        if carry or first_line:
+            line = carry + block[:newline + 1]
+            carry, block = b"", block[newline + 1:]
+            scan.lines += 1
+            if len(line) - 1 > max_line_bytes:
+                scan.overlong_lines += 1
+            else:
+                if first_line:
+                    scan.first_timestamp = _timestamp_of(line)
+                if marker in line:
+                    _take_line(line, scan)
+            first_line = False
+        last = block.rfind(b"\n")
+        if last < 0:
+            carry = block
+            continue
+        body, carry = block[:last + 1], block[last + 1:]
+        scan.lines += body.count(b"\n")
+        found = body.find(marker)
+        while found >= 0:
+            start = body.rfind(b"\n", 0, found) + 1
+            end = body.find(b"\n", found) + 1
+            _take_line(body[start:end], scan)
+            found = body.find(marker, end)
+    if carry and not skipping:
+        # The last line of a log a run was still writing: count it only if it is whole.
+        scan.lines += 1
+        if first_line:
+            scan.first_timestamp = _timestamp_of(carry)
+        if marker in carry:
+            try:
+                _add_episode(json.loads(carry), scan)
+            except ValueError:
+                scan.truncated_last_line = True
+
+
+def _take_line(line: bytes, scan: DiagnosticsScan) -> None:
+    """Count one whole line that mentions action_summary."""
+    if _add_episode_fast(line, scan):
+        return
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        scan.bad_lines += 1
+        return
+    _add_episode(entry, scan)
 
 
 def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
@@ -171,14 +204,6 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
     if stamp is not None:
         scan.last_timestamp = stamp.group(1).decode("ascii", errors="replace")
     return True
-
-
-def _skip_rest_of_line(handle) -> None:
-    """Read past the rest of an over-long line in bounded chunks."""
-    while True:
-        chunk = handle.readline(_READ_BUFFER)
-        if not chunk or chunk.endswith(b"\n"):
-            return
 
 
 def _timestamp_of(line: bytes) -> str | None:

@@ -532,3 +532,65 @@ def test_artifacts_that_vanish_or_turn_into_folders_before_reading_become_notes(
     assert metrics.episodes == 4 and metrics.sources["episodes"].startswith("training_summary.json")
     assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(5)}
     assert "overall_distribution (by name)" in metrics.sources["action_histogram"]
+
+
+def _reference_scan(data: bytes, max_line: int):
+    """A plain line-by-line reader, to check the block scanner against."""
+    from kalshi_tui.core.artifacts_stream import DiagnosticsScan, _add_episode
+
+    scan = DiagnosticsScan(max_line_bytes=max_line)
+    *complete, tail = data.split(b"\n")
+    for content in complete:
+        if len(content) > max_line:
+            scan.overlong_lines += 1
+        elif b'"action_summary"' in content:
+            try:
+                entry = json.loads(content)
+            except ValueError:
+                scan.bad_lines += 1
+                continue
+            _add_episode(entry, scan)
+    if len(tail) > max_line:
+        scan.overlong_lines += 1
+    elif b'"action_summary"' in tail:
+        try:
+            _add_episode(json.loads(tail), scan)
+        except ValueError:
+            scan.truncated_last_line = True
+    return scan
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_block_scanner_equals_a_line_by_line_reader_on_random_logs(tmp_path, seed):
+    """Lines of every length around the block size, garbage, over-long and truncated lines."""
+    import random
+
+    rng = random.Random(seed)
+    max_line = rng.choice([900, 1500, 4000])
+    lines = []
+    for e in range(rng.randint(40, 160)):
+        kind = rng.random()
+        if kind < 0.45:
+            counts = [rng.randint(0, 30) for _ in range(rng.choice([5, 21]))]
+            lines.append(action_line(e, counts, f"KX-{rng.randint(0, 9)}"))
+        elif kind < 0.65:
+            lines.append(reward_line(e))
+        elif kind < 0.72:
+            lines.append("p" * rng.randint(0, 3 * max_line))
+        elif kind < 0.8:  # exactly at the limit: max_line bytes is allowed, one more is not
+            lines.append("p" * (max_line + rng.choice([-1, 0, 1])))
+        elif kind < 0.9:
+            lines.append('{"data": {"category": "action_summary", "action_distribution": {"0": ' + "9" * rng.randint(0, 5))
+        else:
+            lines.append("")
+    data = ("\n".join(lines) + ("" if rng.random() < 0.3 else "\n")).encode()
+    if rng.random() < 0.3:
+        data = data[: rng.randint(len(data) // 2, len(data))]  # cut anywhere, mid-line too
+    path = tmp_path / "diagnostics.jsonl"
+    path.write_bytes(data)
+    got, want = scan_diagnostics(path, max_line_bytes=max_line), _reference_scan(data, max_line)
+    for field in ("histogram", "episodes", "overlong_lines", "bad_lines", "bad_counts",
+                  "truncated_last_line", "markets"):
+        assert getattr(got, field) == getattr(want, field), field
+    assert list(got.recent) == list(want.recent)
+    assert got.bytes_read == len(data)
