@@ -16,7 +16,8 @@ Weight keys (default in brackets):
   action over 80 % of decisions), else trading % / 20, capped at 1.
 - `balance` [1.0]: normalised entropy of the action histogram (1 = every action equally).
 - `diversity` [1.0]: unique markets in training, log-scaled against the most of any candidate.
-- `recency` [1.0]: 0.5 ** (age in days / 30) from the model's start_time.
+- `recency` [1.0]: 0.5 ** (days older than the newest candidate / 30), from start_time; relative,
+  so a folder left alone for a year still prefers its newest model.
 - `final_name` [0.5]: the name says "final" (the original system's production candidates).
 - `checkpoint` [0.5]: penalty for a mid-run checkpoint rather than the run's model.
 """
@@ -28,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kalshi_tui.core.artifacts import entropy_normalised
 from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
 from kalshi_tui.core.report_figures import (fmt_dollars, fmt_int, fmt_pct, metric_source,
                                             parse_time, session_ranges, validation_source)
@@ -120,9 +122,11 @@ def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | Non
     validations = validations or {}
     eligible = [r for r in records if r.verdict == COMPATIBLE]
     most_markets = max((_markets(r) or 0 for r in eligible), default=0)
+    times = [t for t in (parse_time(r.trained_at) for r in eligible) if t is not None]
+    newest = max(times) if times else None
     scored: list[RankedModel] = []
     for record in eligible:
-        scored.append(_score(record, validations.get(record.path), w, most_markets, now))
+        scored.append(_score(record, validations.get(record.path), w, most_markets, newest, now))
     scored.sort(key=lambda m: (-round(m.score or 0.0, TIE_DIGITS), m.path))
     for position, ranked in enumerate(scored, start=1):
         ranked.rank = position
@@ -143,18 +147,27 @@ def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
 # ---- scoring one model --------------------------------------------------------------------
 
 def _markets(record: ModelRecord) -> int | None:
-    return record.metrics.unique_markets if record.metrics else None
+    return record.metrics.unique_markets if _training_counts(record) else None
+
+
+def _training_counts(record: ModelRecord) -> bool:
+    """Whether the run's figures can be evidence: a run that finished no episode says nothing."""
+    return record.metrics is not None and record.metrics.episodes != 0
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{fmt_int(count)} {word}{'' if count == 1 else 's'}"
 
 
 def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_markets: int,
-           now: datetime) -> RankedModel:
+           newest: datetime | None, now: datetime) -> RankedModel:
     parts: list[tuple[str, float, str]] = []  # (criterion, component, sentence)
-    metrics = record.metrics
+    metrics = record.metrics if _training_counts(record) else None
     if validation is not None:
         evidence = EVIDENCE_VALIDATED
         source = validation_source(validation)
         parts.append(("validated", 1.0, f"validated on sessions {session_ranges(validation.session_ids)} "
-                      f"({fmt_int(validation.episodes)} episodes)"))
+                      f"({_plural(validation.episodes, 'episode')})"))
         parts.append(("validated_win_rate", float(validation.win_rate),
                       f"validation win rate {fmt_pct(validation.win_rate, fraction=True)} ({source})"))
         parts.append(("validated_pnl", math.tanh(validation.mean_pnl_cents / PNL_SCALE_CENTS),
@@ -177,18 +190,21 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
     if markets is not None and most_markets > 0:
         most = " (the most of the candidates)" if markets == most_markets else ""
         parts.append(("diversity", math.log1p(markets) / math.log1p(most_markets),
-                      f"trained on {fmt_int(markets)} unique markets{most} "
+                      f"trained on {_plural(markets, 'unique market')}{most} "
                       f"({metric_source(record, 'unique_markets')})"))
     trained = parse_time(record.trained_at)
-    if trained is not None:
-        age_days = max(0.0, (now - trained).total_seconds() / 86400.0)
-        parts.append(("recency", 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS),
-                      f"trained {trained:%Y-%m-%d}, {age_days:.0f} days before this ranking "
+    if trained is not None and newest is not None:
+        behind = max(0.0, (newest - trained).total_seconds() / 86400.0)
+        age = max(0.0, (now - trained).total_seconds() / 86400.0)
+        where = "the newest of the candidates" if behind == 0 else f"{behind:.1f} days before the newest candidate"
+        parts.append(("recency", 0.5 ** (behind / RECENCY_HALF_LIFE_DAYS),
+                      f"trained {trained:%Y-%m-%d %H:%M} UTC, {where} ({age:.0f} days ago) "
                       f"(model zip: data start_time)"))
     if "final" in record.name.lower() or "final" in record.path.rsplit("/", 1)[-1].lower():
         parts.append(("final_name", 1.0, 'named "final", as the original system named its production candidates'))
     if record.kind == "checkpoint":
-        parts.append(("checkpoint", -1.0, "a mid-run checkpoint, not the run's finished model"))
+        parts.append(("checkpoint", -1.0, "a mid-run checkpoint, not the run's finished model "
+                      "(its training figures describe the whole run)"))
 
     components = {name: round(w[name] * value, 6) for name, value, _ in parts}
     score = round(sum(components.values()), 6)
@@ -197,6 +213,9 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
         ranked.reasons.append(NOT_VALIDATED_TRAINING)
     elif evidence == EVIDENCE_FILE:
         ranked.reasons.append(NOT_VALIDATED_FILE)
+    if record.metrics is not None and not _training_counts(record):
+        ranked.reasons.append(f"training artifacts record no finished episode "
+                              f"({metric_source(record, 'episodes')}): their figures are not evidence")
     # Strongest contributions first: that is the order an operator argues in.
     for name, _, sentence in sorted(parts, key=lambda p: -components[p[0]]):
         if w[name] != 0:
@@ -206,7 +225,7 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
 
 def _has_training_figures(record: ModelRecord) -> bool:
     m = record.metrics
-    if m is None:
+    if m is None or not _training_counts(record):
         return False
     return any(v is not None for v in (m.episodes, m.unique_markets, m.win_rate, m.trading_pct,
                                        m.hold_pct, m.entropy, m.action_histogram))
@@ -217,7 +236,7 @@ def _histogram(record: ModelRecord, validation: Any) -> tuple[list[int] | None, 
     if validation is not None:
         return [int(c) for c in validation.histogram], validation_source(validation)
     m = record.metrics
-    if m is None or not m.action_histogram:
+    if m is None or not m.action_histogram or not _training_counts(record):
         return None, ""
     n = max([record.n_actions or 0] + [int(k) + 1 for k in m.action_histogram if str(k).isdigit()])
     counts = [0] * n
@@ -231,7 +250,7 @@ def _activity_parts(record: ModelRecord, validation: Any, counts: list[int] | No
                     hist_source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         trading, source = float(validation.trading_pct), validation_source(validation)
-    elif record.metrics is not None and record.metrics.trading_pct is not None:
+    elif _training_counts(record) and record.metrics.trading_pct is not None:
         trading, source = float(record.metrics.trading_pct), metric_source(record, "trading_pct")
     elif counts and sum(counts):
         trading, source = 100.0 * (1 - counts[0] / sum(counts)), hist_source
@@ -255,22 +274,13 @@ def _balance_parts(record: ModelRecord, validation: Any, counts: list[int] | Non
         value, source = float(validation.histogram_entropy), validation_source(validation)
     else:
         if counts and sum(counts):
-            value = _entropy_normalised()(counts, max(len(counts), record.n_actions or 0))
-        elif record.metrics is not None and record.metrics.entropy is not None:
+            value = entropy_normalised(counts, max(len(counts), record.n_actions or 0))
+        elif _training_counts(record) and record.metrics.entropy is not None:
             value, source = float(record.metrics.entropy), metric_source(record, "entropy")
         else:
             return []
     words = "well balanced" if value >= 0.6 else "narrow" if value < 0.3 else "moderately balanced"
     return [("balance", value, f"action histogram {words}: normalised entropy {value:.3f} ({source})")]
-
-
-def _entropy_normalised():
-    """The catalog's one entropy implementation (counts, n) -> entropy / ln n."""
-    try:
-        from kalshi_tui.core.artifacts import entropy_normalised
-    except ImportError:  # the catalog keeps it beside the diagnostics reader
-        from kalshi_tui.core.artifacts_stream import entropy_of_counts as entropy_normalised
-    return entropy_normalised
 
 
 def _note_ties(scored: list[RankedModel]) -> None:

@@ -42,8 +42,9 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     by_path = {r.path: r for r in records}
     eligible = [r for r in ranked if r.eligible]
     primary = eligible[0] if eligible else None
-    # A byte-identical copy (a flat final and its run's model.zip) is no alternative.
-    alternative = next((r for r in eligible[1:] if not _same_file(by_path[r.path], by_path[primary.path])),
+    # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
+    # same run is no alternative: the seed's alternative was a different training run.
+    alternative = next((r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])),
                        None) if primary else None
     current = _current_model(pointer_status, environment)
     layout = environment.layout
@@ -249,8 +250,11 @@ def _basics(record: ModelRecord) -> dict[str, Any]:
     }
 
 
-def _same_file(a: ModelRecord, b: ModelRecord) -> bool:
-    return a.path == b.path or (a.sha256 is not None and a.sha256 == b.sha256)
+def _same_run(a: ModelRecord, b: ModelRecord) -> bool:
+    """The same bytes, or two files of one run folder (its model and its checkpoints)."""
+    if a.path == b.path or (a.sha256 is not None and a.sha256 == b.sha256):
+        return True
+    return a.run_dir is not None and a.run_dir == b.run_dir
 
 
 def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,

@@ -195,17 +195,39 @@ def test_thin_evidence_and_checkpoints_are_said_plainly():
     assert ranked["bare.zip"].evidence == "model file only"
     assert ranked["bare.zip"].reasons[0] == NOT_VALIDATED_FILE
     assert ranked["run/checkpoints/model_5000_steps.zip"].components["checkpoint"] == -0.5
-    assert "a mid-run checkpoint, not the run's finished model" in ranked[
-        "run/checkpoints/model_5000_steps.zip"].reasons
+    assert ("a mid-run checkpoint, not the run's finished model (its training figures describe the "
+            "whole run)") in ranked["run/checkpoints/model_5000_steps.zip"].reasons
 
 
-def test_recency_halves_every_thirty_days():
+def test_recency_halves_every_thirty_days_behind_the_newest_candidate():
     new = record("new/model.zip", trained_at="2025-12-16T12:00:00Z")
     old = record("old/model.zip", trained_at="2025-11-16T12:00:00Z")
     ranked = ranking_by_path(rank_models([new, old], weights={}, now=NOW))
     assert ranked["new/model.zip"].components["recency"] == pytest.approx(1.0)
     assert ranked["old/model.zip"].components["recency"] == pytest.approx(0.5)
     assert ranked["new/model.zip"].rank == 1
+    assert any(r.startswith("trained 2025-12-16 12:00 UTC, the newest of the candidates (0 days ago)")
+               for r in ranked["new/model.zip"].reasons)
+    assert any(r.startswith("trained 2025-11-16 12:00 UTC, 30.0 days before the newest candidate")
+               for r in ranked["old/model.zip"].reasons)
+    # Relative, so a folder left alone for a year ranks the same way.
+    later = ranking_by_path(rank_models([new, old], weights={}, now=NOW.replace(year=2026)))
+    assert later["new/model.zip"].components == ranked["new/model.zip"].components
+    assert later["old/model.zip"].components["recency"] == pytest.approx(0.5)
+
+
+def test_a_run_that_finished_no_episode_is_not_training_evidence():
+    empty = record("empty/model.zip", episodes=0, markets=0, win_rate=0.0, trading_pct=0.0,
+                   histogram={str(a): 0 for a in range(21)})
+    one = record("one/model.zip", episodes=1, markets=1, trading_pct=40.0, histogram=spread_histogram(60, 2))
+    ranked = ranking_by_path(rank_models([empty, one], weights={}, now=NOW))
+    nothing = ranked["empty/model.zip"]
+    assert nothing.evidence == "model file only" and nothing.reasons[0] == NOT_VALIDATED_FILE
+    assert ("training artifacts record no finished episode (training_results.json): their figures are "
+            "not evidence") in nothing.reasons
+    assert set(nothing.components) == {"activity", "recency"} and nothing.components["activity"] == 0
+    assert not any(r.startswith("all HOLD") for r in nothing.reasons)
+    assert any("trained on 1 unique market (the most of the candidates)" in r for r in ranked["one/model.zip"].reasons)
 
 
 def test_no_compatible_model_ranks_nothing():

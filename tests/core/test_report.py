@@ -249,3 +249,32 @@ def test_no_pointer_is_an_alarm_and_the_report_still_recommends(model_zoo, tmp_p
 def test_report_is_stable_across_runs(report, registry):
     again = generate_report(load_config(registry), now=NOW)
     assert json.dumps(again, sort_keys=True) == json.dumps(report, sort_keys=True)
+
+
+DEMO = Path(__file__).resolve().parents[2] / "trained_models"
+
+
+@pytest.mark.skipif(not (DEMO / "CURRENT_MODEL.json").is_file(), reason="demo registry not built yet")
+def test_report_on_the_bundled_demo_registry(tmp_path):
+    """The committed demo re-creates the seed's situation; the report must say what the seed said."""
+    config_file = tmp_path / "kalshi_tui.toml"
+    # The cache goes to tmp: the test must not write into the committed registry.
+    config_file.write_text(f'[paths]\nmodels_dir = "{DEMO}"\ncache_dir = "{tmp_path / "cache"}"\n')
+    config = load_config(config_file)
+    report = generate_report(config, now=NOW)
+    text = render_markdown(report)
+    assert all(section + "\n" in text for section in SECTIONS)
+    assert report["current_model"]["state"] == "OUTDATED" and report["current_model"]["n_actions"] == 5
+    records = {r.path: r for r in scan_catalog(config, use_cache=False).records}
+    primary = report["recommendations"]["primary"]
+    assert records[primary["path"]].verdict == "compatible" and records[primary["path"]].kind != "checkpoint"
+    alternative = report["recommendations"]["alternative"]
+    assert alternative is None or records[alternative["path"]].sha256 != records[primary["path"]].sha256
+    assert {e["path"] for e in report["unreadable_models"]} == {
+        p for p, r in records.items() if r.verdict == "unreadable"}
+    for entry in report["compatible_models"]:
+        assert all(f["source"] for f in entry["figures"])
+        record = records[entry["path"]]
+        assert entry["size_bytes"] == record.size_bytes and entry["trained_at"] == record.trained_at
+        if record.metrics and record.metrics.unique_markets is not None:
+            assert entry["markets"] == record.metrics.unique_markets
