@@ -121,3 +121,11 @@ def test_unreadable_keeps_its_reason(config, tmp_path):
     judge(record, config.environment)
     assert (record.verdict, record.reasons, badge(record, config.environment)) == \
         (UNREADABLE, ["truncated zip"], "UNREADABLE")
+
+
+def test_installed_sb3_version_read_without_importing_it():
+    from importlib import metadata
+
+    from kalshi_tui.core.compat import installed_sb3_version
+
+    assert installed_sb3_version() == metadata.version("stable-baselines3")
