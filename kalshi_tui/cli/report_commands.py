@@ -7,8 +7,6 @@ no torch, no unpickling, so a report over a thousand models takes about a second
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -44,8 +42,7 @@ def register(subparsers, common) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.ranking import RankingError
-    from kalshi_tui.core.report import generate_report
-    from kalshi_tui.core.report_md import render_markdown
+    from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
 
     config = config_from_args(args)
     try:
@@ -54,29 +51,20 @@ def report_command(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(_one_line(exc, config.models_dir)) from None
-    text = (json.dumps(report, indent=2, default=str) + "\n" if args.format == "json"
-            else render_markdown(report))
+    text = render_report(report, args.format)
     if not args.out:
         sys.stdout.write(text)
         return 0
     out = Path(args.out)
-    write_atomically(out, text)
+    try:
+        write_text_atomically(out, text)
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
     primary = report["recommendations"]["primary"]
     print(f"report written to {out} ({len(report['compatible_models'])} compatible of "
           f"{report['summary']['counts']['models']} models; recommended: "
           f"{primary['path'] if primary else 'none'})")
     return 0
-
-
-def write_atomically(out: Path, text: str) -> None:
-    """Write `text` to `out` through a temp file, so a reader never sees half a report."""
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CommandError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
 
 
 def compare_command(args: argparse.Namespace) -> int:

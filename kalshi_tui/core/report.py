@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
@@ -115,6 +116,51 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
                         config_file=str(config.file) if config.file else None,
                         validation_sessions=config.validation_sessions,
                         problems=list(catalog.problems))
+
+
+def render_report(report: dict[str, Any], fmt: str = "md") -> str:
+    """The report as Markdown ("md") or indented JSON ("json"); the same content either way."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(report, indent=2, default=str) + "\n"
+    if fmt != "md":
+        raise ValueError(f"unknown report format {fmt!r} (md or json)")
+    from kalshi_tui.core.report_md import render_markdown
+
+    return render_markdown(report)
+
+
+def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
+    """Where the TUI's "write report" key puts a report: the tool's cache folder, never the
+    models folder the trader reads."""
+    return Path(config.cache_dir) / "reports" / f"model_report_{now:%Y%m%d_%H%M%S}.{fmt}"
+
+
+def write_text_atomically(out: Path, text: str) -> None:
+    """Write through a temp file and rename, so a reader never sees half a report (OSError on failure)."""
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_report(config: Config, out: Path | None = None, *, fmt: str = "md",
+                 now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+    """Generate, render and write the report; returns (file, report). For the TUI's report key.
+
+    Raises RankingError for bad weights and OSError when the file cannot be written; the
+    default file's folder is created.
+    """
+    now = now or datetime.now(timezone.utc)
+    report = generate_report(config, now=now)
+    if out is None:
+        out = default_report_path(config, now, fmt)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(Path(out), render_report(report, fmt))
+    return Path(out), report
 
 
 def weights_origin(config: Config) -> str:

@@ -15,7 +15,7 @@ from report_registry import (BROKEN, FINAL32, HIST32, NOW, OBS54, RUN9, RUN10, R
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.ranking import RankingError
 from kalshi_tui.core.catalog import scan_catalog
-from kalshi_tui.core.report import generate_report, stored_validations
+from kalshi_tui.core.report import generate_report, stored_validations, write_report
 from kalshi_tui.core.report_md import render_markdown
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
@@ -278,3 +278,17 @@ def test_report_on_the_bundled_demo_registry(tmp_path):
         assert entry["size_bytes"] == record.size_bytes and entry["trained_at"] == record.trained_at
         if record.metrics and record.metrics.unique_markets is not None:
             assert entry["markets"] == record.metrics.unique_markets
+
+
+def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_path):
+    config = load_config(build_registry(tmp_path, model_zoo))
+    path, report = write_report(config, now=NOW)
+    assert path == config.cache_dir / "reports" / "model_report_20251216_120000.md"
+    assert path.read_text(encoding="utf-8") == render_markdown(report)
+    json_path, again = write_report(config, tmp_path / "r.json", fmt="json", now=NOW)
+    assert json.loads(json_path.read_text()) == json.loads(json.dumps(again))
+    assert not list(tmp_path.glob(".r.json.tmp*"))
+    with pytest.raises(OSError):
+        write_report(config, tmp_path / "missing" / "r.md", now=NOW)
+    with pytest.raises(ValueError, match="unknown report format 'html'"):
+        write_report(config, tmp_path / "r.html", fmt="html", now=NOW)
