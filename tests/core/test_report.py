@@ -292,3 +292,26 @@ def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_pa
         write_report(config, tmp_path / "missing" / "r.md", now=NOW)
     with pytest.raises(ValueError, match="unknown report format 'html'"):
         write_report(config, tmp_path / "r.html", fmt="html", now=NOW)
+
+
+def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo, tmp_path):
+    from kalshi_tui.core.pointer import PointerEngine
+
+    config = load_config(build_registry(tmp_path, model_zoo))
+    record = scan_catalog(config).find(FINAL32)
+    PointerEngine(config).promote(record, "report recommended it")
+    report = generate_report(config, now=NOW)
+    current = report["current_model"]
+    assert (current["state"], current["alarm"], current["model"]) == ("OK", False, FINAL32)
+    assert report["recommendations"]["primary"]["path"] == FINAL32
+    assert "The pointer already names the recommended model." in report["summary"]["lines"]
+    assert not any("Update CURRENT_MODEL.json" in item or item.startswith("Resolve") for item in report["action_items"])
+    done = {i["item"]: i["done"] for i in report["validation_checklists"][0]["items"]}
+    assert done["CURRENT_MODEL.json points to it"] is True
+    assert "The current model is **OK**." in render_markdown(report)
+    # The model changed on disk after it was chosen: the report raises the pointer's alarm.
+    models = config.models_dir
+    shutil.copy2(models / f"{RUN10}/model.zip", models / FINAL32)
+    changed = generate_report(config, now=NOW)["current_model"]
+    assert changed["state"] == "CHANGED" and changed["alarm"]
+    assert any("changed on disk" in alarm for alarm in changed["alarms"])
