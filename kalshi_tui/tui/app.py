@@ -17,7 +17,8 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
+from textual.command import CommandPalette
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from kalshi_tui.core.config import Config
@@ -34,7 +35,7 @@ from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed
                                      ValidationsLoaded)
 from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
 from kalshi_tui.tui.screens.compare import CompareScreen
-from kalshi_tui.tui.screens.help import HelpScreen
+from kalshi_tui.tui.screens.help import HelpScreen, help_table
 from kalshi_tui.tui.screens.history import HistoryScreen
 from kalshi_tui.tui.widgets.model_list import SORTABLE, ModelList
 from kalshi_tui.tui.widgets.panes import PaneContext, RecordPane
@@ -117,13 +118,29 @@ class KalshiTuiApp(WorkersMixin, App):
                     yield VerticalScroll(RecordPane("provenance", id="pane-provenance"))
         yield Footer()
 
+    @property
+    def main(self) -> Screen:
+        """The models screen, whichever screen is on top (the palette asks from above it)."""
+        return self.screen_stack[0]
+
+    @property
+    def models_list(self) -> ModelList:
+        return self.main.query_one(ModelList)
+
+    def _context_screen(self) -> Screen:
+        """The screen the operator was looking at, not the command palette opened over it."""
+        for screen in reversed(self.screen_stack):
+            if not isinstance(screen, CommandPalette):
+                return screen
+        return self.main
+
     def on_mount(self) -> None:
         if self.read_only:
             self.sub_title = "READ-ONLY"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
-        self.query_one("#filter", Input).display = False
-        self.query_one(ModelList).focus()
+        self.main.query_one("#filter", Input).display = False
+        self.models_list.focus()
         self._show_header()
         log.info("started on %s (read-only: %s)", self.config.models_dir, self.read_only)
         self.scan_models()
@@ -140,14 +157,14 @@ class KalshiTuiApp(WorkersMixin, App):
     @on(ModelsScanned)
     def _models_scanned(self, message: ModelsScanned) -> None:
         self.records, self.badges, self.signature = message.records, message.badges, message.signature
-        self.query_one(ModelList).set_models(message.records, message.badges,
+        self.models_list.set_models(message.records, message.badges,
                                              set(self.validations), self._current_path())
         self._show_header()
 
     @on(ValidationsLoaded)
     def _validations_loaded(self, message: ValidationsLoaded) -> None:
         self.validations = dict(message.validations)
-        models = self.query_one(ModelList)
+        models = self.models_list
         models.validated = set(self.validations)
         models.set_view()
         self._show_panes()
@@ -165,7 +182,7 @@ class KalshiTuiApp(WorkersMixin, App):
     def _set_pointer(self, pointer: PointerView) -> None:
         changed = self.pointer is None or pointer.revision != self.pointer.revision
         self.pointer = pointer
-        self.query_one(ModelList).set_current(pointer.model_path)
+        self.models_list.set_current(pointer.model_path)
         self._show_header()
         self._show_panes()
         if changed and isinstance(self.screen, HistoryScreen):
@@ -185,7 +202,7 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def _show_header(self) -> None:
         compatible = sum(1 for r in self.records if r.verdict == COMPATIBLE)
-        self.query_one(StatusHeader).show(
+        self.main.query_one(StatusHeader).show(
             self.pointer, read_only=self.read_only, now=self.clock(), model_count=len(self.records),
             compatible_count=compatible, models_dir=self.config.models_dir.name + "/")
 
@@ -198,18 +215,18 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def _show_panes(self) -> None:
         ctx = self.pane_context(self.selected_record)
-        for pane in self.query(RecordPane):
+        for pane in self.main.query(RecordPane):
             pane.show(ctx)
 
     @property
     def selected_record(self) -> ModelRecord | None:
-        return self.query_one(ModelList).highlighted
+        return self.models_list.highlighted
 
     # -- read-only guard ---------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.read_only and action in CHANGING_ACTIONS:
-            return None  # hidden from the footer, the help and the palette
-        if isinstance(self.screen, ModalScreen) and action in OPERATOR_ACTIONS:
+            return False  # hidden from the footer, the help and the palette
+        if isinstance(self._context_screen(), ModalScreen) and action in OPERATOR_ACTIONS:
             # App keys stay live under a dialog in Textual: typing FORCE must not press R or C.
             return False
         return True
@@ -296,7 +313,7 @@ class KalshiTuiApp(WorkersMixin, App):
             self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only))
 
     def action_compare(self) -> None:
-        models = self.query_one(ModelList)
+        models = self.models_list
         paths = list(models.marked)
         if len(paths) < 2 and models.highlighted and models.highlighted.path not in paths:
             paths.append(models.highlighted.path)
@@ -312,12 +329,12 @@ class KalshiTuiApp(WorkersMixin, App):
                                        self.config.environment))
 
     def action_mark(self) -> None:
-        marked = self.query_one(ModelList).toggle_mark()
-        self.notify(f"{len(marked)} of 2 marked for compare (C)", timeout=3)
+        # The ● in the list is the feedback; a toast per mark would bury real messages.
+        self.models_list.toggle_mark()
 
     def action_help(self) -> None:
         titles = {HistoryScreen: "history", CompareScreen: "compare"}
-        self.push_screen(HelpScreen(self.screen, titles.get(type(self.screen), "models")))
+        self.push_screen(HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models")))
 
     # -- validation and smoke ----------------------------------------------------------
     def action_validate(self) -> None:
@@ -356,7 +373,7 @@ class KalshiTuiApp(WorkersMixin, App):
                         timeout=12)
         else:
             self.validations[message.path] = message.result
-            models = self.query_one(ModelList)
+            models = self.models_list
             models.validated = set(self.validations)
             models.set_view()
             self.notify(f"Validated: win rate {fmt.fmt_pct(message.result.win_rate, fraction=True)} "
@@ -386,45 +403,45 @@ class KalshiTuiApp(WorkersMixin, App):
 
     # -- list view: filter, sort, tabs, refresh ------------------------------------------
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.display = True
         box.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(ModelList).set_view(filter_text=event.value)
+        self.models_list.set_view(filter_text=event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         box.display = bool(box.value)
-        self.query_one(ModelList).focus()
+        self.models_list.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         if box.value or box.display:
             box.value = ""
             box.display = False
-            self.query_one(ModelList).set_view(filter_text="")
-            self.query_one(ModelList).focus()
+            self.models_list.set_view(filter_text="")
+            self.models_list.focus()
 
     def action_compatible_only(self) -> None:
-        models = self.query_one(ModelList)
+        models = self.models_list
         models.set_view(compatible_only=not models.compatible_only)
         self.notify("Showing compatible models only" if models.compatible_only else "Showing all models",
                     timeout=3)
 
     def action_sort_next(self) -> None:
-        models = self.query_one(ModelList)
+        models = self.models_list
         key = SORTABLE[(SORTABLE.index(models.sort_key) + 1) % len(SORTABLE)]
         models.set_view(sort_key=key)
 
     def action_sort_reverse(self) -> None:
-        models = self.query_one(ModelList)
+        models = self.models_list
         models.set_view(sort_reverse=not models.sort_reverse)
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.main.query_one(TabbedContent).active = tab
 
     def action_refresh(self) -> None:
         self.notify("Refreshing…", timeout=2)
@@ -432,12 +449,12 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def select_model(self, path: str) -> None:
         self.action_clear_filter()
-        self.query_one(ModelList).select_path(path)
+        self.models_list.select_path(path)
 
     # -- command palette ---------------------------------------------------------------
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action) for every action that applies here and now."""
-        if isinstance(self.screen, HistoryScreen):
+        if isinstance(self._context_screen(), HistoryScreen):
             items = [("Roll back to the selected revision", "asks first", "screen.rollback_selected"),
                      ("Back to models", "", "app.pop_screen")]
             return [i for i in items if not (self.read_only and "rollback" in i[2])]

@@ -8,6 +8,7 @@ through `Text(...)` (never markup), so `[@click=app.quit]` in a model name stays
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -112,6 +113,17 @@ def session_ranges(ids: Any) -> str:
         else:
             parts.append((value, value))
     return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in parts) or "-"
+
+
+_SOURCE_FILE = re.compile(r"[\w.-]+\.(?:jsonl|json|log|zip)")
+
+
+def short_source(source: str | None) -> str | None:
+    """The file a figure came from ("training_results.json"), without the derivation detail."""
+    if not source:
+        return None
+    found = _SOURCE_FILE.search(source)
+    return found.group(0) if found else source[:24]
 
 
 def badge_for(record: ModelRecord, environment: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import notifications, screen_text, settle
+from tui_support import async_test, notifications, screen_text, settle
 
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
@@ -21,6 +21,7 @@ def shown_paths(app) -> list[str]:
     return [r.path for r in app.query_one(ModelList).rows]
 
 
+@async_test
 async def test_every_model_is_listed_with_its_badge(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -35,6 +36,7 @@ async def test_every_model_is_listed_with_its_badge(workspace, frozen_clock):
         assert app.is_running
 
 
+@async_test
 async def test_filter_narrows_and_escape_clears(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -58,6 +60,7 @@ async def test_filter_narrows_and_escape_clears(workspace, frozen_clock):
         assert shown_paths(app) == ["session5_ppo_20251120_101500/trained_model.zip"]
 
 
+@async_test
 async def test_compatible_only_and_sort(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -81,6 +84,7 @@ async def test_compatible_only_and_sort(workspace, frozen_clock):
         assert "Model" in screen_text(app) and ("▲" in screen_text(app) or "▼" in screen_text(app))
 
 
+@async_test
 async def test_compare_two_marked_models(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -101,6 +105,7 @@ async def test_compare_two_marked_models(workspace, frozen_clock):
         assert not isinstance(app.screen, CompareScreen)
 
 
+@async_test
 async def test_new_models_and_pointer_changes_by_others_appear_on_refresh(workspace, model_zoo,
                                                                          frozen_clock):
     app = make_app(workspace, frozen_clock)
@@ -122,6 +127,7 @@ async def test_new_models_and_pointer_changes_by_others_appear_on_refresh(worksp
         assert "promoted from another terminal" in text
 
 
+@async_test
 async def test_refresh_pauses_while_a_dialog_is_open(workspace, model_zoo, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -139,6 +145,7 @@ async def test_refresh_pauses_while_a_dialog_is_open(workspace, model_zoo, froze
         assert "late.zip" in shown_paths(app)
 
 
+@async_test
 async def test_help_lists_the_keys_of_the_current_screen(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -156,6 +163,7 @@ async def test_help_lists_the_keys_of_the_current_screen(workspace, frozen_clock
         assert "Roll back to this" in screen_text(app)
 
 
+@async_test
 async def test_keymap_from_config_rebinds_keys(workspace, frozen_clock):
     text = workspace.config_file.read_text().replace(
         "[tui]\n", '[tui]\nkeymap = { history = "y" }\n')
@@ -168,6 +176,7 @@ async def test_keymap_from_config_rebinds_keys(workspace, frozen_clock):
         assert app.screen.id == "history-screen"
 
 
+@async_test
 async def test_palette_offers_context_commands(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -178,8 +187,15 @@ async def test_palette_offers_context_commands(workspace, frozen_clock):
         await pilot.press("colon")
         await pilot.pause()
         await pilot.press(*"history")
-        await pilot.pause()
-        await pilot.press("enter")
+        # The palette searches asynchronously: wait until it has found something.
+        from textual.command import CommandList
+
+        found = app.screen.query_one(CommandList)
+        for _ in range(1000):
+            if any("History" in str(option.prompt) for option in found._options):
+                break
+            await pilot.pause()
+        await pilot.press("down", "enter")  # highlight the best hit, then run it
         await settle(app, pilot)
         assert app.screen.id == "history-screen"
         assert not [n for n in notifications(app) if "failed" in n]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import notifications, screen_text, settle
+from tui_support import async_test, notifications, screen_text, settle
 
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
@@ -35,6 +35,7 @@ async def promote(app, pilot, rel_path: str, reason: str) -> None:
     await settle(app, pilot)
 
 
+@async_test
 async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -69,6 +70,7 @@ async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen
         assert any("Promoted session32_final.zip" in n for n in notifications(app))
 
 
+@async_test
 async def test_promote_needs_a_reason(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -83,6 +85,7 @@ async def test_promote_needs_a_reason(workspace, frozen_clock):
         assert not workspace.pointer.exists()
 
 
+@async_test
 async def test_incompatible_model_is_refused_with_its_reasons(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -103,6 +106,7 @@ async def test_incompatible_model_is_refused_with_its_reasons(workspace, frozen_
         assert len(workspace.journal_records()) == 1
 
 
+@async_test
 async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -136,6 +140,7 @@ async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_cl
         assert any("FORCED" in n for n in notifications(app))
 
 
+@async_test
 async def test_rollback_names_target_and_goes_back(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -158,6 +163,7 @@ async def test_rollback_names_target_and_goes_back(workspace, frozen_clock):
         assert "Current: session32_final.zip" in screen_text(app)
 
 
+@async_test
 async def test_rollback_to_a_revision_chosen_in_history(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -191,6 +197,7 @@ async def test_rollback_to_a_revision_chosen_in_history(workspace, frozen_clock)
         assert "back to one" in screen_text(app)
 
 
+@async_test
 async def test_stale_revision_is_refused_naming_who_changed_it(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -219,6 +226,7 @@ async def test_stale_revision_is_refused_naming_who_changed_it(workspace, frozen
         assert app.is_running  # the crafted name did not become a quit action
 
 
+@async_test
 async def test_read_only_hides_and_refuses_changes(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import notifications, screen_text, settle
+from tui_support import async_test, notifications, screen_text, settle
 from textual.widgets import ProgressBar
 
 from kalshi_tui.eval.results_cache import default_session_ids, load_validation
@@ -16,6 +16,7 @@ def make_app(workspace, clock, **kwargs) -> KalshiTuiApp:
     return KalshiTuiApp(workspace.config(), clock=clock, poll=False, **kwargs)
 
 
+@async_test
 async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
     seen: list[ValidationProgressed] = []
     app = make_app(workspace, frozen_clock)
@@ -43,6 +44,7 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         assert "[x] validated on sessions" in text
 
 
+@async_test
 async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -54,7 +56,9 @@ async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_cl
         assert isinstance(dialog, ValidationDialog)
         # Wait for the first progress report to reach the bar, then cancel.
         bar = dialog.query_one(ProgressBar)
-        while bar.total is None and dialog.is_attached:
+        for _ in range(100_000):
+            if bar.total is not None or not dialog.is_attached:
+                break
             await pilot.pause()
         await pilot.press("escape")
         await settle(app, pilot)
@@ -68,6 +72,7 @@ async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_cl
         assert "[ ] validated on sessions" in screen_text(app)
 
 
+@async_test
 async def test_smoke_test_marks_readiness(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:

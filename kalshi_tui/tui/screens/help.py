@@ -25,7 +25,9 @@ def help_table(screen: Screen) -> Table:
     seen: set[str] = set()
     for key, active in screen.active_bindings.items():
         binding: Binding = active.binding
-        if not active.enabled or not binding.description or binding.action in seen:
+        # Our bindings carry ids; Textual's generic ones (scroll, focus, copy) do not.
+        if (not active.enabled or not binding.description or not binding.id
+                or binding.action in seen):
             continue
         seen.add(binding.action)
         keys = [k for k, a in screen.active_bindings.items() if a.binding.action == binding.action]
@@ -36,24 +38,25 @@ def help_table(screen: Screen) -> Table:
         if tip:
             detail.append(f"  {tip}", style="dim")
         table.add_row(Text(shown), detail)
+    table.add_row(Text("↑ ↓ j k"), Text("Move the cursor; pgup/pgdn a page, g/G first/last", style="bold"))
     return table
 
 
 class HelpScreen(ModalScreen[None]):
-    """Help for the screen beneath it; any of esc, q or ? closes it."""
+    """Help for the screen beneath it (its `help_table`); any of esc, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, for_screen: Screen, title: str) -> None:
+    def __init__(self, keys: Table, title: str) -> None:
         super().__init__(id="help-screen")
-        self.for_screen = for_screen
+        self.keys = keys  # built while the screen it describes was active: bindings depend on it
         self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -help"):
             yield Label(Text(f"Help: {self.title_text}"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(help_table(self.for_screen))
+                yield Static(self.keys)
                 yield Static(Text(
                     "\nPromote and roll back always ask first; Cancel has the focus and a "
                     "reason is required. An incompatible model is refused; forcing it is a "

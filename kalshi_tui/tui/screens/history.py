@@ -77,7 +77,7 @@ class HistoryScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rollback_selected" and self.read_only:
-            return None  # hidden in read-only mode; the App refuses it too
+            return False  # hidden in read-only mode; the App refuses it too
         return True
 
     def action_rollback_selected(self) -> None:

@@ -32,7 +32,7 @@ def _row(label: str, value: str, source: str | None = None, width: int = 16) -> 
     line = Text(f"{label:<{width}}", style="bold")
     line.append(Text(value))
     if source:
-        line.append(Text(f"  ({source})", style="dim"))
+        line.append(Text(f"  {fmt.short_source(source)}", style="dim"))
     return line
 
 
@@ -122,25 +122,26 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
     space_ok = record.action_space_type in (None, "Discrete") and record.n_actions == env.n_actions
     items: list[tuple[bool | None, str, str]] = [
         (space_ok, "action space confirmed",
-         f"{fmt.actions_text(record)} actions, environment {env.n_actions}"),
+         f"{fmt.actions_text(record)} actions, env {env.n_actions}"),
         (record.verdict != UNREADABLE and bool(record.sha256), "file valid",
          "readable SB3 zip" if record.verdict != UNREADABLE else "; ".join(record.reasons) or "unreadable"),
         (record.metrics is not None and bool(record.metrics.sources), "training summary analysed",
-         ", ".join(sorted(set((record.metrics.sources if record.metrics else {}).values()))) or "no artifacts"),
+         ", ".join(sorted({fmt.short_source(s) for s in (record.metrics.sources if record.metrics else {}).values()}))
+         or "no artifacts"),
     ]
     if ctx.smoke is None:
-        items.append((None, "loads and infers", "not run yet (press T)"))
+        items.append((None, "loads and infers", "not run (T runs it)"))
     else:
         ok = bool(ctx.smoke.ok)
         problems = ctx.smoke.problems or []
         items.append((ok, "loads and infers", "smoke test passed" if ok else "; ".join(map(str, problems))))
     if ctx.validation is None:
-        items.append((None, "validated on sessions", "not validated (press V)"))
+        items.append((None, "validated on sessions", "no (V validates)"))
     else:
         items.append((True, "validated on sessions",
                       f"sessions {fmt.session_ranges(ctx.validation.session_ids)}, "
                       f"win rate {fmt.fmt_pct(ctx.validation.win_rate, fraction=True)}"))
-    items.append((record.verdict == COMPATIBLE, "compatible with the environment",
+    items.append((record.verdict == COMPATIBLE, "fits the environment",
                   "yes" if record.verdict == COMPATIBLE else record.verdict))
     return items
 
@@ -151,7 +152,7 @@ def readiness_lines(ctx: PaneContext) -> list[Text]:
     lines = []
     for done, item, detail in readiness_items(ctx):
         mark = {True: ("[x] ", "green"), False: ("[✗] ", "bold red"), None: ("[ ] ", "dim")}[done]
-        line = Text(mark[0], style=mark[1]) + Text(f"{item:<27}")
+        line = Text(mark[0], style=mark[1]) + Text(f"{item:<26}")
         line.append(Text(detail, style="dim"))
         lines.append(line)
     return lines
