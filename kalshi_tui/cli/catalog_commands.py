@@ -132,7 +132,7 @@ def _find(args: argparse.Namespace):
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
     models_dir = Path(config.models_dir)
-    if direct.is_absolute() and direct.exists() and models_dir.resolve() not in direct.resolve().parents:
+    if direct.is_file() and models_dir.resolve() not in direct.resolve().parents:
         return config, inspect_model(direct, config)
     config, catalog = _scan(args)
     try:

@@ -101,10 +101,10 @@ class CatalogCache:
     def _encode(self, data: dict[str, Any]) -> dict[str, Any]:
         index = getattr(self, "_index", None)
         if index is None:
-            index = self._index = {json.dumps(v, sort_keys=True): i for i, v in enumerate(self._shared)}
+            index = self._index = {_share_key(v): i for i, v in enumerate(self._shared)}
         for name in _SHARED_FIELDS:
             if name in data:
-                text = json.dumps(data[name], sort_keys=True)
+                text = _share_key(data[name])
                 slot = index.get(text)
                 if slot is None:
                     slot = index[text] = len(self._shared)
@@ -157,6 +157,15 @@ class CatalogCache:
         self._shared = table
         self.__dict__.pop("_index", None)
         return table
+
+
+def _share_key(value: Any) -> Any:
+    """A hashable key equal for equal values: cheap for strings and lists of strings."""
+    if value is None or isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ("l", tuple(value))
+    return ("j", json.dumps(value, sort_keys=True))
 
 
 def _record_from(data: dict[str, Any]) -> ModelRecord:

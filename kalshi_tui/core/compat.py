@@ -100,6 +100,17 @@ def _bounds_values(text: str | None) -> tuple[float, ...] | None:
     return tuple(values) or None
 
 
+@lru_cache(maxsize=256)
+def _bound_warning(key: str, text: str | None, expected: float) -> str | None:
+    """The warning for one bound's numpy text against the configured value, if they differ."""
+    values = _bounds_values(text)
+    if values is None or all(v == expected for v in values):
+        return None
+    shown = sorted(set(values))
+    words = f"{shown[0]:g}" if len(shown) == 1 else f"{shown[0]:g}..{shown[-1]:g}"
+    return f"observation {key} bound {words} differs from the configured {expected:g}"
+
+
 def _shape_words(shape: list[int] | tuple[int, ...] | None) -> str:
     if shape is None:
         return "unknown"
@@ -154,11 +165,9 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     if record.obs_dtype and record.obs_dtype != env.observation_dtype:
         warnings.append(f"observation dtype {record.obs_dtype}, environment {env.observation_dtype}")
     for key, expected in (("low", env.observation_low), ("high", env.observation_high)):
-        values = _bounds_values(getattr(record, f"obs_{key}"))
-        if values is not None and any(v != expected for v in values):
-            shown = sorted(set(values))
-            text = f"{shown[0]:g}" if len(shown) == 1 else f"{shown[0]:g}..{shown[-1]:g}"
-            warnings.append(f"observation {key} bound {text} differs from the configured {expected:g}")
+        warning = _bound_warning(key, getattr(record, f"obs_{key}"), expected)
+        if warning:
+            warnings.append(warning)
     model_sb3 = record.versions.get("sb3")
     installed = installed_sb3_version()
     if _major(model_sb3) and _major(installed) and _major(model_sb3) != _major(installed):

@@ -227,20 +227,20 @@ def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
     """Globals per `:serialized:` field, looking one level into nested dicts as well."""
     by_field: dict[str, list[str]] = {}
 
-    def visit(key: str, value: Any, depth: int) -> None:
-        if not isinstance(value, dict) or depth > 3:
-            return
+    def visit(key: str, value: dict[str, Any], depth: int) -> None:
         blob = value.get(":serialized:")
         if isinstance(blob, str):
             names = pickle_globals(blob)
             if names:
                 by_field[key] = names
-        for sub_key, sub_value in value.items():
-            if sub_key != ":serialized:":
-                visit(f"{key}.{sub_key}", sub_value, depth + 1)
+        if depth < 3:
+            for sub_key, sub_value in value.items():
+                if type(sub_value) is dict:
+                    visit(f"{key}.{sub_key}", sub_value, depth + 1)
 
     for key, value in data.items():
-        visit(key, value, 0)
+        if type(value) is dict:
+            visit(key, value, 0)
     return by_field
 
 
