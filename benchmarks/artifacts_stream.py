@@ -20,13 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-STEP_LINES_PER_EPISODE = 10  # the tracker logged a step summary every N steps
+# The original logs reached 1-2 GB for runs of ~73,000 episodes (session 15): about
+# 15-30 KB per episode, i.e. dozens of step lines for each episode summary.
+STEP_LINES_PER_EPISODE = 40
 
 
-def write_log(path: Path, megabytes: int, n_actions: int = 21) -> int:
+def write_log(path: Path, megabytes: int, n_actions: int = 21,
+              step_lines: int = STEP_LINES_PER_EPISODE) -> int:
     """A diagnostics.jsonl of about `megabytes` MB; returns its number of episodes."""
     block = []
-    for i in range(STEP_LINES_PER_EPISODE):
+    for i in range(step_lines):
         block.append(json.dumps({"timestamp": "2025-12-15T00:16:00.123456Z", "category": "training",
                                  "event_type": "step_summary", "level": "INFO",
                                  "data": {"global_step": 1000 * i, "action": i % n_actions, "reward": 0.0,
@@ -89,6 +92,8 @@ def run_child(which: str, path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="log size in MB (default 200)")
+    parser.add_argument("--step-lines", type=int, default=STEP_LINES_PER_EPISODE,
+                        help=f"step lines per episode (default {STEP_LINES_PER_EPISODE}; fewer = denser episodes)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -96,7 +101,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "diagnostics.jsonl"
-        episodes = write_log(path, args.mb)
+        episodes = write_log(path, args.mb, step_lines=args.step_lines)
         size_mb = path.stat().st_size / 1024 / 1024
         print(f"diagnostics.jsonl: {size_mb:,.0f} MB, {episodes:,} episodes")
         fast = run_child("scanner", path)
