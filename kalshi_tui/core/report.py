@@ -303,17 +303,23 @@ def _same_run(a: ModelRecord, b: ModelRecord) -> bool:
     return a.run_dir is not None and a.run_dir == b.run_dir
 
 
+# Figures the compatible-models list shows on their own lines, each with its source.
+HEADLINE_FIGURES = ("size_bytes", "trained_at", "action_space", "session_ids", "num_timesteps",
+                    "total_timesteps", "episodes", "unique_markets")
+
+
 def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
                       copy_of: str | None) -> dict[str, Any]:
-    figures = record_figures(record) + training_figures(record)
-    if validation is not None:
-        figures += validation_figures(validation)
-    evidence = [str(f) for f in figures]
+    own = record_figures(record) + training_figures(record)
+    checked = validation_figures(validation) if validation is not None else []
+    # The headline figures are the file's and the run's; a validation's episodes are its own.
+    sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
+    evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
     if copy_of:
         evidence.insert(0, f"identical copy of {copy_of} (same sha256 {record.sha256[:12]})")
     return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
-            "evidence_level": ranked.evidence, "evidence": evidence,
-            "figures": [f.to_dict() for f in figures], "warnings": list(record.warnings)}
+            "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
+            "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
 
 
 def _rejected_entry(record: ModelRecord) -> dict[str, Any]:

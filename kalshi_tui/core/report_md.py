@@ -69,8 +69,9 @@ def _current(cur: dict[str, Any]) -> list[str]:
     rows = [("Pointer file", cur.get("pointer_file")), ("Revision", cur.get("revision")),
             ("Path", cur.get("full_path")), ("Resolved", cur.get("resolved_path")),
             ("Model", cur.get("model")), ("Verdict", cur.get("verdict")),
-            ("Training date", fmt_time(cur.get("trained_at")) if cur.get("trained_at") else None),
-            ("Action space", cur.get("action_space")), ("Last updated (as written)", cur.get("last_updated")),
+            ("Training date (model zip: data start_time)",
+             fmt_time(cur.get("trained_at")) if cur.get("trained_at") else None),
+            ("Action space (model zip: data action_space)", cur.get("action_space")), ("Last updated (as written)", cur.get("last_updated")),
             ("Selected reason", cur.get("selected_reason"))]
     out += [f"- **{k}**: {_code(v)}" for k, v in rows if v not in (None, "")]
     for reason in cur.get("reasons") or []:
@@ -88,15 +89,20 @@ def _compatible(models: list[dict[str, Any]]) -> list[str]:
         return out + ["No compatible model was found.", ""]
     for m in models:
         tag = " (RECOMMENDED)" if m["rank"] == 1 else " (ALTERNATIVE)" if m["rank"] == 2 else ""
+        src = m["sources"]
+
+        def at(key: str) -> str:
+            return f" ({_md(src[key])})" if key in src else ""
+
         out += [f"### {m['rank']}. {_md(m['name'])}{tag}", "",
                 f"- **Path**: {_code(m['path'])}",
-                f"- **File Size**: {m['size_bytes']:,} bytes",
-                f"- **Training Date**: {fmt_time(m['trained_at'])}",
-                f"- **Action Space**: {_md(m['action_space'])}",
-                f"- **Session**: {session_ranges(m['sessions']) if m['sessions'] else '-'}",
+                f"- **File Size**: {m['size_bytes']:,} bytes{at('size_bytes')}",
+                f"- **Training Date**: {fmt_time(m['trained_at'])}{at('trained_at')}",
+                f"- **Action Space**: {_md(m['action_space'])}{at('action_space')}",
+                f"- **Session**: {session_ranges(m['sessions']) if m['sessions'] else '-'}{at('session_ids')}",
                 f"- **Training Steps**: {_steps(m)}",
-                f"- **Episodes**: {fmt_int(m['episodes'])}",
-                f"- **Markets**: {fmt_int(m['markets'])} unique markets",
+                f"- **Episodes**: {fmt_int(m['episodes'])}{at('episodes')}",
+                f"- **Markets**: {fmt_int(m['markets'])} unique markets{at('unique_markets')}",
                 f"- **Score**: {m['score']:.3f} ({m['evidence_level']})",
                 "- **Evidence**:"]
         out += [f"  - {_md(e)}" for e in m["evidence"]]
@@ -107,9 +113,11 @@ def _compatible(models: list[dict[str, Any]]) -> list[str]:
 
 def _steps(m: dict[str, Any]) -> str:
     """The zip's timesteps; the artifacts' figure too when it differs (trust the zip, show both)."""
-    text = f"{fmt_int(m['timesteps'])} timesteps (model zip)"
+    src = m["sources"]
+    text = f"{fmt_int(m['timesteps'])} timesteps ({_md(src.get('num_timesteps', 'model zip'))})"
     if m.get("artifact_timesteps") is not None and m["artifact_timesteps"] != m["timesteps"]:
-        text += f"; training artifacts say {fmt_int(m['artifact_timesteps'])}"
+        text += (f"; {fmt_int(m['artifact_timesteps'])} according to "
+                 f"{_md(src.get('total_timesteps', 'the training artifacts'))}")
     return text
 
 

@@ -97,14 +97,29 @@ def test_compatible_models_carry_their_figures_from_their_files(report, registry
             "trading_outcomes.win_rate)") in evidence
     assert any(e.startswith("trading activity 95.5 % (100 - hold % (training_summary.json") for e in evidence)
     assert any(e.startswith("exploration ratio 38.5 % (training_summary.json") for e in evidence)
-    assert f"{final['size_bytes']:,} bytes (file system)" in evidence
+    assert final["sources"] == {
+        "size_bytes": "file system", "trained_at": "model zip: data start_time",
+        "action_space": "model zip: data action_space", "num_timesteps": "model zip: data num_timesteps",
+        "session_ids": "training_results.json session_ids", "total_timesteps": "training_results.json total_timesteps",
+        "episodes": "training_results.json portfolio_statistics.total_episodes",
+        "unique_markets": "training_results.json portfolio_statistics.unique_markets"}
+    text = render_markdown(report)
+    assert (f"- **File Size**: {final['size_bytes']:,} bytes (file system)\n"
+            "- **Training Date**: 2025-12-15 05:15 UTC (model zip: data start_time)\n"
+            "- **Action Space**: Discrete(21) (model zip: data action_space)\n"
+            "- **Session**: 32 (training_results.json session_ids)\n"
+            f"- **Training Steps**: {final['timesteps']:,} timesteps (model zip: data num_timesteps); "
+            "100,000 according to training_results.json total_timesteps\n"
+            "- **Episodes**: 1,234 (training_results.json portfolio_statistics.total_episodes)\n"
+            "- **Markets**: 120 unique markets (training_results.json portfolio_statistics.unique_markets)\n"
+            ) in text
     assert entries[f"{RUN10}/model.zip"]["markets"] == 558
-    assert "558 unique markets (training_results.json portfolio_statistics.unique_markets)" in \
-        entries[f"{RUN10}/model.zip"]["evidence"]
+    assert entries[f"{RUN10}/model.zip"]["sources"]["unique_markets"] == \
+        "training_results.json portfolio_statistics.unique_markets"
+    assert "- **Markets**: 558 unique markets (training_results.json portfolio_statistics.unique_markets)" in text
     assert entries[f"{RUN15}/model.zip"]["episodes"] == 73_015
     assert entries[f"{RUN15}/model.zip"]["timesteps"] != 1_000_000  # the zip's own count is shown
     assert entries[f"{RUN32}/model.zip"]["copy_of"] == FINAL32
-    text = render_markdown(report)
     for entry in entries.values():
         for line in entry["evidence"]:
             assert f"  - {line}" in text
