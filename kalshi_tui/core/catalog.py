@@ -292,7 +292,7 @@ def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: in
         record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
         return record
     try:
-        record.sha256 = sha256_file(path)
+        record.sha256 = info.sha256 or sha256_file(path)
     except OSError as exc:
         record.reasons = [f"cannot read: {exc.strerror or exc}"]
         return record

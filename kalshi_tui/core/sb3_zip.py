@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
+import hashlib
 import json
 import os
 import pickletools
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
-                                     weights_io_dims)
+                                     weight_shapes_from_bytes, weights_io_dims)
+from kalshi_tui.core.zip_members import NotPlain, OverCap, PlainZip
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
            "read_sb3_zip", "read_weight_shapes"]
@@ -33,6 +35,8 @@ DATA_MEMBER = "data"
 WEIGHTS_MEMBER = "policy.pth"
 _SMALL_MEMBER_CAP = 64 * 1024  # system_info.txt and the version member are a few hundred bytes
 _ZIP_LOCAL_MAGIC = b"PK\x03\x04"
+# Files up to this size are read whole (and hashed from memory); real SB3 models are a few MB.
+_WHOLE_FILE_LIMIT = 64 * 1024 * 1024
 _HYPERPARAMETER_KEYS = ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef",
                         "gamma", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm",
                         "n_envs", "buffer_size", "learning_starts", "tau",
@@ -71,6 +75,7 @@ class Sb3ZipInfo:
     weights_n_actions: int | None = None
     weights_obs_dim: int | None = None
     weights_error: str | None = None  # why the weight shapes could not be read, if so
+    sha256: str | None = None  # set when the file was read whole (the fast path)
     num_timesteps: int | None = None
     start_time_utc: str | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -477,7 +482,106 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
                  max_members: int = 64) -> Sb3ZipInfo:
-    """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason."""
+    """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
+
+    A plain zip of ordinary size is read whole once and parsed from memory (and hashed:
+    `info.sha256`); any other file goes through zipfile, which names what is wrong with it.
+    """
+    info = _read_plain(path, max_data_bytes, max_members)
+    if info is None:
+        info = _read_with_zipfile(path, max_data_bytes, max_members)
+    data = info.data
+    _parse_spaces(data, info)
+    info.globals_by_field = _collect_globals(data)
+    info.pickle_globals = list(dict.fromkeys(g for names in info.globals_by_field.values()
+                                             for g in names))
+    info.policy_class = _policy_class(data, info.globals_by_field)
+    info.algorithm = infer_algorithm(data, info.policy_class)
+    info.num_timesteps = _to_int(data.get("num_timesteps"))
+    info.start_time_utc = _start_time_utc(data.get("start_time"))
+    info.hyperparameters = _hyperparameters(data)
+    if info.weight_shapes:
+        info.weights_n_actions, info.weights_obs_dim = weights_io_dims(info.weight_shapes,
+                                                                       info.algorithm)
+    return info
+
+
+def _parse_data(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise UnreadableModel("data is not JSON") from None
+    if not isinstance(data, dict):
+        raise UnreadableModel("data is not a JSON object")
+    return data
+
+
+def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int) -> Sb3ZipInfo | None:
+    """The fast path: whole file in memory, directory by struct (see zip_members); None = use zipfile."""
+    try:
+        # stat before open: opening a fifo named *.zip would block until a writer came.
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= _WHOLE_FILE_LIMIT:
+            return None
+        with open(path, "rb") as handle:
+            blob = handle.read(st.st_size + 1)
+    except OSError:
+        return None
+    if len(blob) != st.st_size:
+        return None  # changed while being read: let the careful path look
+    try:
+        members = PlainZip(blob)
+    except NotPlain:
+        return None
+    names = members.names()
+    if len(names) > max_members:
+        raise UnreadableModel(f"zip has {len(names)} members (limit {max_members}), refused")
+    if DATA_MEMBER not in members.entries:
+        raise UnreadableModel("no SB3 data member")
+    try:
+        raw = members.read(DATA_MEMBER, max_data_bytes)
+    except OverCap as over:
+        raise UnreadableModel("data member header understates its size, refused" if over.lying_header
+                              else f"data member over {_size_words(max_data_bytes)}, refused") from None
+    except NotPlain:
+        return None
+    info = Sb3ZipInfo(data=_parse_data(raw), members=names)
+    for name, target in (("system_info.txt", "system_info"),
+                         ("_stable_baselines3_version", "sb3_version")):
+        if name not in members.entries:
+            continue
+        try:
+            text = members.read(name, _SMALL_MEMBER_CAP).decode("utf-8", "replace")
+        except (OverCap, NotPlain):
+            continue  # an odd info member loses its facts, not the model
+        setattr(info, target, _parse_system_info(text) if target == "system_info"
+                else text.strip() or None)
+    if WEIGHTS_MEMBER not in members.entries:
+        info.weights_error = "no policy.pth (weights) member"
+    else:
+        try:
+            view = members.stored_view(WEIGHTS_MEMBER)
+        except NotPlain:
+            view = None
+        try:
+            if view is not None:
+                info.weight_shapes = weight_shapes_from_bytes(view, WEIGHTS_MEMBER,
+                                                              max_bytes=max_data_bytes)
+            else:
+                try:
+                    packed = members.read(WEIGHTS_MEMBER, _WHOLE_FILE_LIMIT)
+                except (OverCap, NotPlain):
+                    raise WeightsUnreadable(f"{WEIGHTS_MEMBER} could not be read") from None
+                info.weight_shapes = weight_shapes_from_bytes(packed, WEIGHTS_MEMBER,
+                                                              max_bytes=max_data_bytes)
+        except WeightsUnreadable as exc:
+            info.weights_error = str(exc)
+    info.sha256 = hashlib.sha256(blob).hexdigest()
+    return info
+
+
+def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members: int) -> Sb3ZipInfo:
+    """The careful path: zipfile, with every odd case turned into an operator's reason."""
     zf, _size = _open_zip(path)
     with zf:
         infos = zf.infolist()
@@ -492,13 +596,7 @@ def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1
         if data_info is None:
             raise UnreadableModel("no SB3 data member")
         raw = _read_capped(zf, data_info, max_data_bytes, "data member")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise UnreadableModel("data is not JSON") from None
-        if not isinstance(data, dict):
-            raise UnreadableModel("data is not a JSON object")
-        info = Sb3ZipInfo(data=data, members=[i.filename for i in infos])
+        info = Sb3ZipInfo(data=_parse_data(raw), members=[i.filename for i in infos])
         for name, target in (("system_info.txt", "system_info"),
                              ("_stable_baselines3_version", "sb3_version")):
             member = by_name.get(name)
@@ -519,16 +617,4 @@ def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1
                                                         max_bytes=max_data_bytes)
             except WeightsUnreadable as exc:
                 info.weights_error = str(exc)
-    _parse_spaces(data, info)
-    info.globals_by_field = _collect_globals(data)
-    info.pickle_globals = list(dict.fromkeys(g for names in info.globals_by_field.values()
-                                             for g in names))
-    info.policy_class = _policy_class(data, info.globals_by_field)
-    info.algorithm = infer_algorithm(data, info.policy_class)
-    info.num_timesteps = _to_int(data.get("num_timesteps"))
-    info.start_time_utc = _start_time_utc(data.get("start_time"))
-    info.hyperparameters = _hyperparameters(data)
-    if info.weight_shapes:
-        info.weights_n_actions, info.weights_obs_dim = weights_io_dims(info.weight_shapes,
-                                                                       info.algorithm)
     return info

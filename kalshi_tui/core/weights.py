@@ -197,6 +197,49 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
         return None
 
 
+class _ViewReader(io.RawIOBase):
+    """Reads a memoryview in place (BufferedReader on top keeps the Unpickler's reads cheap)."""
+
+    def __init__(self, view: memoryview):
+        super().__init__()
+        self._view, self._pos = view, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._view[self._pos:self._pos + len(buffer)]
+        buffer[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+
+def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth", *,
+                             max_bytes: int = 10 * 1024 * 1024) -> dict[str, tuple[int, ...]]:
+    """{parameter name: shape} from the bytes of a torch zip already in memory."""
+    view = memoryview(view)
+    if len(view) >= 30 and bytes(view[:4]) == b"PK\x03\x04":
+        method = struct.unpack_from("<H", view, 8)[0]
+        name_len, extra_len = struct.unpack_from("<HH", view, 26)
+        if method == zipfile.ZIP_STORED and bytes(view[30:30 + name_len]).endswith(b"data.pkl"):
+            begin = 30 + name_len + extra_len
+            body = view[begin:begin + max_bytes]
+            try:
+                return _shapes_from_pickle(io.BufferedReader(_ViewReader(body), 16384), member)
+            except WeightsUnreadable:
+                pass  # the careful path below decides, and says why
+    try:
+        with zipfile.ZipFile(io.BytesIO(view)) as inner:
+            return _shapes_from_torch_zip(inner, member, max_bytes)
+    except WeightsUnreadable:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
+        if not zipfile.is_zipfile(io.BytesIO(view)):
+            raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked") from None
+        raise WeightsUnreadable(f"{member} is corrupt ({exc})") from None
+
+
 def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) -> dict[str, tuple[int, ...]]:
     infos = inner.infolist()
     if len(infos) > _MAX_TENSOR_MEMBERS:
