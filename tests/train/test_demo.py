@@ -140,11 +140,18 @@ def test_committed_registry_is_complete():
 @pytest.mark.skipif(not (COMMITTED / POINTER_NAME).is_file(), reason="demo registry not built yet")
 @pytest.mark.parametrize("run", DEMO_RUNS, ids=_run_folder)
 def test_committed_histograms_are_clearly_not_uniform(run):
+    """Bars far from equal: the top one well above the uniform share, a wide spread, and
+    late episodes that explore clearly less than a uniform policy would."""
     folder = COMMITTED / _run_folder(run)
-    jsonl = next(folder.rglob("diagnostics.jsonl"))
-    truth = recount(jsonl, run.n_actions)
-    assert truth["entropy"] < 0.9, (folder.name, truth["entropy"])
-    assert max(truth["histogram"]) > 2 * truth["total"] / run.n_actions
+    truth = recount(next(folder.rglob("diagnostics.jsonl")), run.n_actions)
+    share = truth["total"] / run.n_actions
+    bars = truth["histogram"]
+    # Five bars can be uneven only so far; 21 bars of a trained policy spread much wider.
+    top_over_share, top_over_bottom = (2.0, 4.0) if run.n_actions > 5 else (1.5, 2.5)
+    assert max(bars) >= top_over_share * share, (folder.name, bars)
+    assert max(bars) >= top_over_bottom * max(min(bars), 1), (folder.name, bars)
+    assert truth["entropy"] < 0.97, (folder.name, truth["entropy"])
+    assert truth["exploration_ratio"] < 0.9, (folder.name, truth["exploration_ratio"])
 
 
 @pytest.mark.skipif(not (COMMITTED / POINTER_NAME).is_file(), reason="demo registry not built yet")
