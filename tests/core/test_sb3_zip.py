@@ -192,3 +192,42 @@ def test_n_as_string_or_int_and_start_time_in_utc(model_zoo, tmp_path):
 
     info = read_sb3_zip(edit_data(model_zoo["ppo21"], tmp_path / "e.zip", edit))
     assert info.n_actions == 21 and info.start_time_utc == "2025-12-14T23:55:49Z"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fast_path_and_zipfile_path_agree(model_zoo, name):
+    """Plain zips are parsed from memory, odd ones by zipfile: both must give the same facts."""
+    from dataclasses import asdict
+
+    from kalshi_tui.core import sb3_zip
+    from kalshi_tui.core.catalog import sha256_file
+
+    fast = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64)
+    careful = sb3_zip._read_with_zipfile(model_zoo[name], 10 * 1024 * 1024, 64)
+    assert fast is not None and fast.sha256 == sha256_file(model_zoo[name])
+    fast.sha256 = None
+    assert asdict(fast) == asdict(careful)
+
+
+def test_zip_with_a_comment_takes_the_careful_path_and_reads_the_same(model_zoo, tmp_path):
+    from kalshi_tui.core import sb3_zip
+
+    commented = tmp_path / "commented.zip"
+    with zipfile.ZipFile(model_zoo["ppo21"]) as src, zipfile.ZipFile(commented, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.comment = b"saved by hand"
+    assert sb3_zip._read_plain(commented, 10 * 1024 * 1024, 64) is None
+    info = read_sb3_zip(commented)
+    assert (info.n_actions, info.weights_n_actions, info.sha256) == (21, 21, None)
+
+
+def test_deflated_members_read_the_same(model_zoo, tmp_path):
+    """SB3 stores members, but a zip re-packed by a tool may deflate them."""
+    packed = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(model_zoo["dqn5"]) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    info, original = read_sb3_zip(packed), read_sb3_zip(model_zoo["dqn5"])
+    assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == \
+        (original.n_actions, original.obs_shape, original.algorithm, original.weight_shapes, original.versions)
