@@ -238,11 +238,16 @@ def _histogram(record: ModelRecord, validation: Any) -> tuple[list[int] | None, 
     m = record.metrics
     if m is None or not m.action_histogram or not _training_counts(record):
         return None, ""
-    n = max([record.n_actions or 0] + [int(k) + 1 for k in m.action_histogram if str(k).isdigit()])
-    counts = [0] * n
+    readable: dict[int, int] = {}
     for key, count in m.action_histogram.items():
-        if str(key).isdigit():
-            counts[int(key)] += int(count)
+        try:
+            action, number = int(str(key)), int(count)
+        except (TypeError, ValueError):
+            continue  # a damaged entry is not an action; the catalog notes the damage
+        if action >= 0 and number >= 0:
+            readable[action] = readable.get(action, 0) + number
+    n = max([record.n_actions or 0] + [a + 1 for a in readable])
+    counts = [readable.get(a, 0) for a in range(n)]
     return counts, metric_source(record, "action_histogram")
 
 

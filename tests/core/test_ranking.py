@@ -234,3 +234,12 @@ def test_no_compatible_model_ranks_nothing():
     ranked = rank_models([r for r in seed_records() if r.verdict != COMPATIBLE], weights={}, now=NOW)
     assert ranked and all(r.rank is None for r in ranked)
     assert rank_models([], weights={}, now=NOW) == []
+
+
+def test_damaged_histogram_entries_are_skipped_not_fatal():
+    odd = record("odd/model.zip", trading_pct=50.0,
+                 histogram={"0": 10, "1": 10, "x": 5, "2": "many", "-3": 4, "3": -1, "4": 10})
+    ranked = rank_models([odd], weights={}, now=NOW)[0]
+    # Read as 0:10, 1:10, 4:10 over 21 actions.
+    assert ranked.components["balance"] == pytest.approx(math.log(3) / math.log(21), abs=1e-6)
+    assert ranked.components["activity"] == 1.0

@@ -330,3 +330,14 @@ def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo
     changed = generate_report(config, now=NOW)["current_model"]
     assert changed["state"] == "CHANGED" and changed["alarm"]
     assert any("changed on disk" in alarm for alarm in changed["alarms"])
+
+
+def test_a_damaged_pointer_is_an_alarm_and_the_report_still_stands(model_zoo, tmp_path):
+    config = load_config(build_registry(tmp_path, model_zoo))
+    config.pointer_file.write_text('{"current_model": {"full_path": ', encoding="utf-8")
+    report = generate_report(config, now=NOW)
+    current = report["current_model"]
+    assert current["state"] == "UNREADABLE POINTER" and current["alarm"]
+    assert str(config.pointer_file.name) in current["alarms"][0]
+    assert report["action_items"][0].startswith("Resolve the current model alarm (UNREADABLE POINTER)")
+    assert report["recommendations"]["primary"]["path"] == FINAL32
