@@ -217,7 +217,9 @@ def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally
         drawdown[live] = np.maximum(drawdown[live], peak[live] - values[live])
         tally.done_steps += len(live)
         iteration += 1
-        if tally.progress is not None and (iteration % PROGRESS_EVERY == 0 or sim.all_done):
+        # The first step reports at once so a progress bar appears before the run is far in.
+        if tally.progress is not None and (iteration == 1 or iteration % PROGRESS_EVERY == 0
+                                           or sim.all_done):
             tally.progress(tally.done_steps, tally.total_steps)
     tally.pnl.append(sim.values() - sim.initial_cash)
     tally.drawdown.append(drawdown)
