@@ -257,10 +257,19 @@ def load_config(
         validation_deterministic=values["validation.deterministic"],
         refresh_seconds=float(values["tui.refresh_seconds"]),
         keymap={str(k): str(v) for k, v in values["tui.keymap"].items()},
-        ranking_weights={str(k): float(v) for k, v in values["ranking.weights"].items()},
+        ranking_weights=_ranking_weights(values["ranking.weights"], path),
         sources=sources,
         values=values,
     )
+
+
+def _ranking_weights(weights: dict[str, Any], path: Path | None) -> dict[str, float]:
+    """Numbers only (TOML true is not 1.0); which keys exist is the ranking's to say."""
+    for key, value in weights.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{key}' must be a number, "
+                              f"not {type(value).__name__} {value!r}")
+    return {str(k): float(v) for k, v in weights.items()}
 
 
 def _derive_paths(values: dict[str, Any], sources: dict[str, str]) -> None:

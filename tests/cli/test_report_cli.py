@@ -101,3 +101,13 @@ def test_report_and_compare_never_import_torch(config_file):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
+
+
+@pytest.mark.parametrize("value, shown", [('"high"', "str 'high'"), ("true", "bool True")])
+def test_a_weight_that_is_not_a_number_is_one_line(model_zoo, tmp_path, capsys, value, shown):
+    config_file = build_registry(tmp_path, model_zoo)
+    with config_file.open("a", encoding="utf-8") as out:
+        out.write(f"\n[ranking]\nweights = {{ diversity = {value} }}\n")
+    code, out, err = run(capsys, "--config", str(config_file), "report")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
