@@ -69,26 +69,35 @@ def make_models(template: Path, root: Path, count: int, per_run: int = 10) -> li
     return paths
 
 
-def time_ppo_load(paths: list[Path]) -> tuple[float, float, float]:
-    """(seconds to import SB3, first PPO.load, mean of the later loads) reading action_space.n."""
+def cpu_seconds() -> float:
+    """CPU used by this process and its finished children (the scan's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def time_ppo_load(paths: list[Path]) -> tuple[float, float, float, float]:
+    """(import SB3 s, first PPO.load s, mean wall s and mean CPU s of the later loads)."""
     start = time.perf_counter()
     from stable_baselines3 import PPO
     imported = time.perf_counter() - start
-    times = []
+    times, cpus = [], []
     for path in paths:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         model = PPO.load(path, device="cpu")
         _ = model.action_space.n
         times.append(time.perf_counter() - start)
-    return imported, times[0], sum(times[1:]) / max(1, len(times) - 1)
+        cpus.append(cpu_seconds() - cpu)
+    later = max(1, len(times) - 1)
+    return imported, times[0], sum(times[1:]) / later, sum(cpus[1:]) / later
 
 
-def time_scan(config, *, use_cache: bool) -> tuple[float, object]:
+def time_scan(config, *, use_cache: bool) -> tuple[float, float, object]:
+    """(wall s, CPU s including worker processes, catalog)."""
     from kalshi_tui.core.catalog import scan_catalog
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     catalog = scan_catalog(config, use_cache=use_cache)
-    return time.perf_counter() - start, catalog
+    return time.perf_counter() - start, cpu_seconds() - cpu, catalog
 
 
 def time_list_process(models_dir: Path, runs: int = 3) -> float:
@@ -132,29 +141,32 @@ def main() -> int:
         empty_config.write_text("")
         config = load_config(empty_config, models_dir=big)
 
+        print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus "
+              "(other work on the box slows every row alike; the CPU columns do not depend on it)")
         clear_cache(config)
-        cold, catalog = time_scan(config, use_cache=True)
+        cold, cold_cpu, catalog = time_scan(config, use_cache=True)
         assert len(catalog.records) == len(paths) and catalog.read == len(paths)
         verdicts = {r.verdict for r in catalog.records}
-        warm, catalog = time_scan(config, use_cache=True)
+        warm, warm_cpu, catalog = time_scan(config, use_cache=True)
         assert catalog.read == 0, "warm scan read files"
         touched = paths[:: 100]
         for path in touched:
             os.utime(path, ns=(time.time_ns(), time.time_ns()))
-        partial, catalog = time_scan(config, use_cache=True)
+        partial, partial_cpu, catalog = time_scan(config, use_cache=True)
         assert catalog.read == len(touched)
 
-        imported, first, steady = time_ppo_load(paths[: args.sample])
+        imported, first, steady, steady_cpu = time_ppo_load(paths[: args.sample])
         n = len(paths)
-        print(f"\n{'':34}{'total':>10}{'per model':>14}{'vs PPO.load':>14}")
-        print(f"{'PPO.load (sample ' + str(args.sample) + ', steady)':34}{steady * n:>9.2f}s"
-              f"{steady * 1e3:>11.3f} ms{'1.0x':>14}")
-        print(f"{'  + import SB3 once, first load':34}{imported + first:>9.2f}s")
-        for label, seconds in (("catalog cold (no cache)", cold), ("catalog warm (cache)", warm),
-                               ("catalog warm, 1 % touched", partial)):
-            print(f"{label:34}{seconds:>9.3f}s{seconds / n * 1e3:>11.4f} ms"
-                  f"{steady / (seconds / n):>13.0f}x")
-        print(f"verdicts: {sorted(verdicts)}")
+        print(f"\n{'':32}{'wall':>9}{'per model':>12}{'ratio':>8}   {'CPU':>8}{'per model':>12}{'ratio':>8}")
+        print(f"{'PPO.load (sample ' + str(args.sample) + ', steady)':32}{steady * n:>8.1f}s"
+              f"{steady * 1e3:>9.3f} ms{'1x':>8}   {steady_cpu * n:>7.1f}s{steady_cpu * 1e3:>9.3f} ms{'1x':>8}")
+        print(f"{'  + import SB3, first load':32}{imported + first:>8.2f}s")
+        for label, seconds, cpu in (("catalog cold (no cache)", cold, cold_cpu),
+                                    ("catalog warm (cache)", warm, warm_cpu),
+                                    ("catalog warm, 1 % touched", partial, partial_cpu)):
+            print(f"{label:32}{seconds:>8.2f}s{seconds / n * 1e3:>9.3f} ms{steady / (seconds / n):>7.0f}x"
+                  f"   {cpu:>7.2f}s{cpu / n * 1e3:>9.3f} ms{steady_cpu / (cpu / n):>7.0f}x")
+        print(f"verdicts: {sorted(verdicts)}; load average after: {os.getloadavg()[0]:.1f}")
 
         small_config = load_config(empty_config, models_dir=small)
         clear_cache(small_config)

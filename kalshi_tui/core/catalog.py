@@ -344,19 +344,13 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 
 # ---- scanning the folder --------------------------------------------------------------------
 
-def _read_batch(batch: list[tuple[str, str, str, int, int]]) -> list[dict[str, Any]]:
+def _read_batch(batch: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Worker-process side: read files, return plain dicts (cheap to send back)."""
     out = []
-    memo: dict[tuple[str, str], dict[str, Path]] = {}
-    for path, rel, models_dir, max_data, max_members in batch:
-        try:
-            st = os.stat(path)
-        except OSError:
-            st = None
-        folder = Path(models_dir)
+    for path, rel, models_dir, max_data, max_members, st, artifacts in batch:
         out.append(catalog_cache.record_dict(read_record(
-            path, rel, folder, max_data, max_members, st,
-            artifacts=artifact_paths(path, folder, memo))))
+            path, rel, Path(models_dir), max_data, max_members, st,
+            artifacts={k: Path(v) for k, v in artifacts.items()})))
     return out
 
 
@@ -370,7 +364,7 @@ def _read_many(todo: list[FoundFile], config: Config,
         f.rel: read_record(f.path, f.rel, models_dir, config.max_data_bytes, config.max_members,
                            f.stat, f.error) for f in todo if f.error is not None}
     if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        records.update(_read_in_processes(plain, config))
+        records.update(_read_in_processes(plain, config, artifacts))
     else:
         for f in plain:
             records[f.rel] = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
@@ -379,22 +373,25 @@ def _read_many(todo: list[FoundFile], config: Config,
     return [records[f.rel] for f in todo]
 
 
-def _read_in_processes(files: list[FoundFile], config: Config) -> dict[str, ModelRecord]:
+def _read_in_processes(files: list[FoundFile], config: Config,
+                       artifacts: dict[str, dict[str, Path]]) -> dict[str, ModelRecord]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # fork is fast and safe while this process has one thread; with threads (the TUI's
     # workers) a forked child could inherit a held lock, so spawn a clean one instead.
     method = "fork" if threading.active_count() == 1 and sys.platform != "win32" else "spawn"
+    # The walk's stat and artifact lookup travel with each job: workers do only the reading.
     jobs = [(f.path, f.rel, os.fspath(config.models_dir), config.max_data_bytes,
-             config.max_members) for f in files]
+             config.max_members, f.stat,
+             {k: os.fspath(v) for k, v in (artifacts.get(f.rel) or {}).items()}) for f in files]
     size = max(16, len(jobs) // (_WORKERS * 4))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     records: dict[str, ModelRecord] = {}
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
         for result in pool.map(_read_batch, batches):
             for data in result:
-                record = ModelRecord.from_dict(data)
+                record = catalog_cache.record_from_dict(data)
                 records[record.path] = record
     return records
 

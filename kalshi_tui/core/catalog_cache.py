@@ -86,7 +86,7 @@ class CatalogCache:
         if entry is None or entry[0] != key:
             return None
         try:
-            record = _record_from(self._decode(entry[1]))
+            record = record_from_dict(self._decode(entry[1]))
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None
         if not self._same_fingerprint:
@@ -168,7 +168,7 @@ def _share_key(value: Any) -> Any:
     return ("j", json.dumps(value, sort_keys=True))
 
 
-def _record_from(data: dict[str, Any]) -> ModelRecord:
+def record_from_dict(data: dict[str, Any]) -> ModelRecord:
     """A record from its cached dict: directly when the fields are ours, else by name."""
     metrics = data.get("metrics")
     if metrics is not None:
