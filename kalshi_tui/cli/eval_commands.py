@@ -69,6 +69,8 @@ def resolve_model(ref: str, config) -> Path:
         raise CommandError(f"{ref}: no such model file") from None
     try:
         return Path(scan_catalog(config).find(ref).abs_path)
+    except (FileNotFoundError, NotADirectoryError) as exc:  # the models folder itself
+        raise CommandError(f"{ref}: no such model file, and {str(exc).splitlines()[0]}") from None
     except LookupError as exc:
         raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model") from None
 

@@ -38,23 +38,13 @@ class ModelChanged(ValidationError):
 
 
 def entropy_normalised(counts, n: int) -> float:
-    """Entropy of a histogram over n actions divided by ln(n): 0 = one action, 1 = uniform."""
-    # The catalog's implementation, so training figures and validation figures agree.
-    try:
-        from kalshi_tui.core.artifacts import entropy_normalised as shared
-    except ImportError:
-        try:
-            from kalshi_tui.core.artifacts_stream import entropy_of_counts as shared
-        except ImportError:  # the catalog's artifacts reader is not in this checkout
-            shared = None
-    if shared is not None:
-        return float(shared(counts, n))
-    counts = np.asarray(counts, np.float64)
-    total = counts.sum()
-    if total <= 0 or n < 2:
-        return 0.0
-    p = counts[counts > 0] / total
-    return float(-(p * np.log(p)).sum() / np.log(n))
+    """Entropy of a histogram over n actions divided by ln(n): 0 = one action, 1 = uniform.
+
+    The catalog's implementation, so training figures and validation figures agree.
+    """
+    from kalshi_tui.core.artifacts import entropy_normalised as shared
+
+    return float(shared(list(counts), n))
 
 
 def load_session_tapes(config: Config, session_ids: list[int]):

@@ -135,3 +135,13 @@ def test_the_installed_command_runs_smoke(model_zoo, config_file):
                           capture_output=True, text=True, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert "smoke       OK" in done.stdout
+
+
+def test_model_named_as_the_catalog_knows_it(capsys, model_zoo, config_file):
+    from model_factory import copy_model
+
+    run_dir = config_file.parent / "models" / "session9_ppo_20251211_221054"
+    copy_model(model_zoo["ppo21"], run_dir / "model.zip")
+    code, out, err = run(capsys, "smoke", "session9_ppo_20251211_221054", "--config", str(config_file))
+    assert code == 0, err
+    assert f"model       {run_dir / 'model.zip'}" in out
