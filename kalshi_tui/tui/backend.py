@@ -62,20 +62,32 @@ class Backend:
         return records, badges
 
     def stored_validations(self, records: list) -> dict[str, Any]:
-        """Stored validation results that are still current, keyed by record path (no torch)."""
-        from kalshi_tui.eval.results_cache import default_session_ids, load_validation
+        """Stored validation results that are still current, keyed by record path (no torch).
 
+        Lists the result folders once and reads only the files that exist: asking for each
+        of 10,000 models in turn would cost seconds for the usual handful of results.
+        """
+        from kalshi_tui.eval.results_cache import (cache_folders, default_session_ids,
+                                                   find_validation, result_key, store_identity)
+
+        stored: set[str] = set()
+        for folder in cache_folders(self.config.cache_dir):
+            try:
+                stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
+            except OSError:
+                continue
+        wanted = [r for r in records if r.sha256 and r.sha256 in stored]
+        if not wanted:
+            return {}
         sessions = default_session_ids(self.config)
         if sessions is None:
             return {}
+        key = result_key(self.config.environment.fingerprint(), sessions,
+                         self.config.validation_deterministic,
+                         store_identity(self.config.sessions_db), 0)
         found = {}
-        for record in records:
-            if not record.sha256:
-                continue
-            try:
-                result = load_validation(Path(record.abs_path), record.sha256, self.config, sessions)
-            except (OSError, ValueError):
-                result = None
+        for record in wanted:
+            result = find_validation(record.sha256, self.config.cache_dir, key)
             if result is not None:
                 found[record.path] = result
         return found

@@ -45,6 +45,11 @@ class WorkersMixin:
         self.post_message(ModelsScanned(records, badges, signature))
         if with_pointer:
             self._read_pointer()
+        self.load_validations(records)
+
+    @work(thread=True, exclusive=True, group="validations", exit_on_error=False)
+    def load_validations(self, records: list) -> None:
+        """Stored results, after the list is on screen: they only add the "validated" column."""
         try:
             validations = self.backend.stored_validations(records)
         except Exception as exc:  # noqa: BLE001

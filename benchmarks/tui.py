@@ -1,0 +1,184 @@
+"""TUI speed and memory at 1,000 and 10,000 models, side by side with a DataTable baseline.
+
+Run: .venv/bin/python benchmarks/tui.py [--models 1000 10000] [--moves 40]
+
+For each size it makes the models (the catalog benchmark's layout: run folders, checkpoints,
+flat finals, every file a distinct sha256), promotes one so the header has a pointer to
+read, warms the catalog cache, then starts fresh processes and measures:
+  - process start to the first complete screen: every model listed, the pointer read and
+    the panes filled (targets: 1.0 s at 1,000, 2.5 s at 10,000);
+  - a cursor move to the panes updated, at that size (target 50 ms): the key press and the
+    frame after it through Textual's pilot, median and 95th percentile over --moves presses,
+    and apart from the event loop, the work one move costs (cursor, panes, visible lines);
+  - the process's peak resident memory (target 250 MB at 10,000).
+The baseline is the same process showing the same rows in Textual's DataTable, which
+builds every row before its first frame; ratios are baseline / ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+CHILD = r'''
+import asyncio, json, statistics, sys, time
+started = float(sys.argv[1]); kind = sys.argv[2]; moves = int(sys.argv[4])
+from kalshi_tui.core.config import load_config
+config = load_config(None, models_dir=sys.argv[3])
+out = {}
+
+async def measure(app, pilot, ready, panes_text):
+    # Poll finely (a benchmark may sleep): the handlers fill the screen, then one frame paints it.
+    while not ready():
+        await asyncio.sleep(0.002)
+    await pilot.pause()
+    out["first_screen_s"] = time.time() - started
+    times = []
+    for _ in range(moves):
+        before = panes_text()
+        t = time.perf_counter()
+        await pilot.press("down")
+        await pilot.pause()
+        times.append(time.perf_counter() - t)
+        assert panes_text() != before or kind == "baseline"
+    if kind == "ours":
+        # The work a move costs us, without the event loop's scheduling: cursor, panes, lines.
+        from kalshi_tui.tui.widgets.panes import RecordPane
+        work = []
+        models = app.models_list
+        for _ in range(moves):
+            t = time.perf_counter()
+            models.action_cursor(1)
+            app._show_panes()
+            for y in range(models.size.height):
+                models.render_line(y)
+            for pane in app.main.query(RecordPane):
+                pane.render()
+            work.append(time.perf_counter() - t)
+        out["move_work_ms"] = 1000 * statistics.median(work)
+    times.sort()
+    out["move_median_ms"] = 1000 * statistics.median(times)
+    out["move_p95_ms"] = 1000 * times[int(0.95 * (len(times) - 1))]
+    # VmHWM, not ru_maxrss: the latter survives exec and would report the parent's torch.
+    status = open("/proc/self/status").read()
+    out["rss_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
+    app.exit()
+
+if kind == "ours":
+    from kalshi_tui.tui.app import KalshiTuiApp
+    app = KalshiTuiApp(config, poll=False)
+    def ready():
+        return bool(app.records) and app.pointer is not None and app.models_list.rows
+    def panes_text():
+        # The panes are refilled in the same handler that sees the cursor move.
+        return app.selected_record.path if app.selected_record else None
+else:
+    from textual.app import App
+    from textual.widgets import DataTable, Static
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.compat import badge
+    from kalshi_tui.tui.widgets.model_list import COLUMNS, ModelList
+
+    class Baseline(App):
+        def compose(self):
+            yield DataTable(cursor_type="row")
+            yield Static(id="pane")
+        def on_mount(self):
+            records = scan_catalog(config).records
+            helper = ModelList()
+            helper.badges = {r.path: badge(r, config.environment) for r in records}
+            table = self.query_one(DataTable)
+            table.add_columns(*[c.title for c in COLUMNS])
+            table.add_rows([[helper._cells(r)[c.key] for c in COLUMNS] for r in records])
+            self.records = records
+        def on_data_table_row_highlighted(self, event):
+            self.query_one("#pane", Static).update(self.records[event.cursor_row].path)
+    app = Baseline()
+    def ready():
+        return bool(getattr(app, "records", None))
+    def panes_text():
+        return ""
+
+async def auto(pilot):
+    await measure(app, pilot, ready, panes_text)
+
+app.run(headless=True, size=(120, 40), auto_pilot=auto)
+print(json.dumps(out))
+'''
+
+
+def run_child(kind: str, models_dir: Path, moves: int) -> dict:
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", CHILD, repr(started), kind, str(models_dir), str(moves)],
+                          capture_output=True, text=True, cwd=str(models_dir.parent),
+                          env={**os.environ, "KALSHI_TUI_CONFIG": ""})
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} child failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_s"] = time.time() - started
+    return result
+
+
+def prepare(root: Path, count: int) -> Path:
+    from scan import make_models, make_template
+
+    from kalshi_tui.core.catalog import inspect_model, scan_catalog
+    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core.pointer import PointerEngine
+
+    models = root / "trained_models"
+    models.mkdir(parents=True)
+    paths = make_models(make_template(root), models, count)
+    config = load_config(None, models_dir=models)
+    PointerEngine(config).promote(inspect_model(paths[0], config), "benchmark")
+    scan_catalog(config, use_cache=True)  # warm the cache, as after any first listing
+    return models
+
+
+def load_note() -> str:
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--moves", type=int, default=40)
+    args = parser.parse_args()
+    targets = {1000: 1.0, 10000: 2.5}
+    print(f"machine: {load_note()} (other work slows every figure alike)")
+    print(f"{'models':>7} {'':9} {'first screen':>13} {'move median':>12} {'move p95':>9} {'peak RSS':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in args.models:
+            models = prepare(Path(tmp) / f"n{count}", count)
+            ours = run_child("ours", models, args.moves)
+            base = run_child("baseline", models, args.moves)
+            for label, r in (("kalshi-tui", ours), ("DataTable", base)):
+                print(f"{count:>7,} {label:9} {r['first_screen_s']:>12.2f}s {r['move_median_ms']:>10.1f}ms "
+                      f"{r['move_p95_ms']:>7.1f}ms {r['rss_mb']:>7.0f}MB")
+            print(f"{'':>7} kalshi-tui work per move (cursor, panes, visible lines, no event loop): "
+                  f"{ours['move_work_ms']:.2f} ms")
+            target = targets.get(count)
+            print(f"{'':>7} ratio     {base['first_screen_s'] / ours['first_screen_s']:>12.1f}x "
+                  f"{base['move_median_ms'] / ours['move_median_ms']:>10.1f}x"
+                  + (f"   target first screen {target:.1f} s: "
+                     f"{'met' if ours['first_screen_s'] <= target else 'MISSED'}" if target else "")
+                  + f"; move 50 ms: {'met' if ours['move_p95_ms'] <= 50 else 'MISSED'}"
+                  + (f"; RSS 250 MB: {'met' if ours['rss_mb'] <= 250 else 'MISSED'}" if count >= 10000 else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
