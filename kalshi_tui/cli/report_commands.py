@@ -26,6 +26,9 @@ def register(subparsers, common) -> None:
                         help="Markdown for people (default) or JSON with the same content")
     report.add_argument("--out", metavar="FILE",
                         help="write to FILE (replaced atomically) instead of standard output")
+    report.add_argument("--smoke", action="store_true",
+                        help="also smoke-test the recommended models so the checklist can tick "
+                        "'loads and infers' (loads torch: a few seconds)")
     report.set_defaults(handler=report_command)
 
     compare = subparsers.add_parser(
@@ -45,8 +48,14 @@ def report_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
 
     config = config_from_args(args)
+    smoke = None
+    if args.smoke:
+        from kalshi_tui.eval.smoke import smoke_test
+
+        def smoke(record):
+            return smoke_test(Path(record.abs_path), config)
     try:
-        report = generate_report(config)
+        report = generate_report(config, smoke=smoke)
     except RankingError as exc:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:

@@ -14,6 +14,7 @@ import re
 import shlex
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
@@ -96,8 +97,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
 
 
 def generate_report(config: Config, *, now: datetime | None = None, use_cache: bool = True,
-                    smoke_results: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Read the models folder, the pointer and stored validations, then build the report."""
+                    smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
+    """Read the models folder, the pointer and stored validations, then build the report.
+
+    `smoke`, when given, runs the smoke test on a record (the CLI's `--smoke` passes
+    `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
+    and its results fill the checklist's "loads and infers" line.
+    """
     from kalshi_tui.core.catalog import scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
 
@@ -109,13 +115,22 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
     status = engine.status(repair=False)
     validations = stored_validations(catalog.records, config)
-    return build_report(catalog.records, environment=config.environment, now=now,
-                        pointer_status=status, validations=validations,
-                        weights=weights, smoke_results=smoke_results,
-                        models_dir=str(config.models_dir),
-                        config_file=str(config.file) if config.file else None,
-                        validation_sessions=config.validation_sessions,
-                        problems=list(catalog.problems))
+    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now)
+
+    def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
+        return build_report(catalog.records, environment=config.environment, now=now,
+                            pointer_status=status, validations=validations, weights=weights,
+                            smoke_results=smoke_results, models_dir=str(config.models_dir),
+                            config_file=str(config.file) if config.file else None,
+                            validation_sessions=config.validation_sessions,
+                            problems=list(catalog.problems), ranked=ranked)
+
+    report = build(None)
+    if smoke is None:
+        return report
+    by_path = {r.path: r for r in catalog.records}
+    chosen = [c["path"] for c in report["validation_checklists"]]
+    return build({path: smoke(by_path[path]) for path in chosen})
 
 
 def render_report(report: dict[str, Any], fmt: str = "md") -> str:
@@ -450,8 +465,7 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
         (bool(sources), "training summary analysed",
          f"figures from {', '.join(sources)}" if sources else "no training artifacts found beside the model"),
         (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
-         "smoke test passed" if smoke is not None and getattr(smoke, "ok", False)
-         else f"not run here: {_cli('smoke', record.path)}"),
+         _smoke_detail(smoke, record.path)),
         (validation is not None, f"validated on sessions {sessions}",
          f"win rate {fmt_pct(validation.win_rate, fraction=True)} on sessions "
          f"{session_ranges(validation.session_ids)}" if validation is not None
@@ -462,3 +476,17 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
     ]
     return {"path": record.path, "rank": ranked.rank,
             "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items]}
+
+
+def _smoke_detail(smoke: Any, path: str) -> str:
+    """What the smoke test found, in a line: its figures when it passed, its problems when not."""
+    if smoke is None:
+        return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
+    if not getattr(smoke, "ok", False):
+        return "smoke test FAILED: " + "; ".join(getattr(smoke, "problems", []) or ["no reason given"])
+    parts = ["smoke test passed"]
+    if getattr(smoke, "steps_run", 0):
+        parts.append(f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in range")
+    if getattr(smoke, "predict_latency_ms", None) is not None:
+        parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
+    return ", ".join(parts)

@@ -111,3 +111,17 @@ def test_a_weight_that_is_not_a_number_is_one_line(model_zoo, tmp_path, capsys, 
     code, out, err = run(capsys, "--config", str(config_file), "report")
     assert code == 1 and out == "" and err.count("\n") == 1
     assert err == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
+
+
+def test_report_smoke_ticks_loads_and_infers_for_the_recommended_models(config_file, tmp_path, capsys):
+    target = tmp_path / "smoked.json"
+    code, out, err = run(capsys, "--config", str(config_file), "report", "--smoke", "--format", "json",
+                         "--out", str(target))
+    assert code == 0, err
+    report = json.loads(target.read_text())
+    assert [c["path"] for c in report["validation_checklists"]] == [FINAL32, f"{RUN10}/model.zip"]
+    for checklist in report["validation_checklists"]:
+        smoke = next(i for i in checklist["items"] if i["item"] == "loads and infers (smoke)")
+        assert smoke["done"] is True
+        assert smoke["detail"].startswith("smoke test passed, ") and "every action in range" in smoke["detail"]
+    assert not any(item.startswith("Test the model loads") for item in report["action_items"])
