@@ -1,8 +1,8 @@
 """Training artifacts: finding them beside a model and reading the original system's files.
 
-Every run here is written in the original format (FORMATS.md section 2) by the helpers
-below, including its known defects: the ln 5 entropy of 21-action summaries, numbers as
-strings, zone-less datetimes, truncated and garbage log lines.
+Every run here is written in the original format (FORMATS.md section 2) by the helpers in
+artifact_files.py, including its known defects: the ln 5 entropy of 21-action summaries,
+numbers as strings, zone-less datetimes, truncated and garbage log lines.
 """
 
 from __future__ import annotations
@@ -11,126 +11,24 @@ import json
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).parent))  # artifact_files.py beside this file
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.artifacts import (
+from artifact_files import (  # noqa: E402
+    REFERENCE, action_line, episode_counts, nats, original_results, original_summary, reward_line, write_run,
+)
+
+import pytest  # noqa: E402
+
+from kalshi_tui.core.actions import ActionLayout  # noqa: E402
+from kalshi_tui.core.artifacts import (  # noqa: E402
     entropy_normalised,
     find_artifacts,
     read_training_metrics,
     summarise_histogram,
 )
-from kalshi_tui.core.artifacts_stream import scan_diagnostics
-
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kalshiflow"
-LEGACY_NAMES = ("HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
-
-
-def nats(counts) -> float:
-    total = sum(counts)
-    return -sum(c / total * math.log(c / total) for c in counts if c)
-
-
-def episode_counts(n_actions: int, episodes: int) -> list[list[int]]:
-    """Deterministic per-episode action counts, HOLD-heavy, trading mostly with the top ids."""
-    out = []
-    for e in range(episodes):
-        counts = [0] * n_actions
-        counts[0] = 10 + e % 5
-        counts[1 + e % (n_actions - 1)] += 3
-        counts[n_actions - 1] += 6 + e % 3
-        counts[2] += 1 if e % 4 == 0 else 0
-        out.append(counts)
-    return out
-
-
-def action_line(episode: int, counts: list[int], ticker: str = "KXMARKET-1") -> str:
-    data = {"category": "action_summary", "episode": episode, "market_ticker": ticker,
-            "episode_length": sum(counts),
-            "action_distribution": {str(i): c for i, c in enumerate(counts)},
-            "action_entropy": nats(counts)}
-    return json.dumps({"timestamp": f"2025-12-15T00:{15 + episode // 60:02d}:{episode % 60:02d}.5Z",
-                       "category": "episode", "event_type": "episode_complete", "level": "INFO",
-                       "data": data})
-
-
-def reward_line(episode: int) -> str:
-    return json.dumps({"timestamp": "2025-12-15T00:16:00Z", "category": "episode",
-                       "event_type": "episode_complete", "level": "INFO",
-                       "data": {"category": "reward_summary", "episode": episode, "total_reward": 1.5}})
-
-
-def original_summary(episodes: list[list[int]], *, session_id=32, ln5_defect=True) -> dict:
-    """A training_summary.json as the original tracker wrote it: ids 0-4 only, ln 5."""
-    n = len(episodes[0])
-    tracked = 5 if ln5_defect else n
-    totals = [sum(ep[a] for ep in episodes) for a in range(n)]
-    counted = totals[:tracked]
-    recent = [nats(ep[:tracked]) for ep in episodes[-10:]]
-    hold = totals[0] / sum(totals) * 100  # right even for 21 actions
-    return {
-        "training_metadata": {"session_id": session_id, "algorithm": "ppo",
-                              "start_time": "2025-12-15T00:15:49.260508",
-                              "output_directory": "trained_models/run"},
-        "completion_time": "2025-12-15T00:22:35.948265",
-        "final_statistics": {
-            "training_metadata": {"total_timesteps": sum(totals), "total_episodes": len(episodes)},
-            "action_statistics": {
-                "overall_distribution": dict(zip(LEGACY_NAMES, counted)),
-                "overall_percentages": {k: c / sum(counted) * 100 for k, c in zip(LEGACY_NAMES, counted)},
-                "overall_entropy": nats(counted),
-                "hold_dominance": {"hold_percentage": hold, "is_hold_dominant": hold > 90,
-                                   "trading_activity_level": "normal"},
-                "exploration_analysis": {"avg_episode_entropy": sum(recent) / len(recent),
-                                         "max_entropy_possible": math.log(5),
-                                         "exploration_ratio": sum(recent) / len(recent) / math.log(5)},
-            },
-        },
-    }
-
-
-def original_results(**overrides) -> dict:
-    results = {
-        "training_completed": True, "total_timesteps": "10000", "training_duration_seconds": "406.5",
-        "timesteps_per_second": "24.6", "algorithm": "ppo", "session_ids": [32],
-        "final_model_path": "trained_models/session32_ppo_20251215_001549/model.zip",
-        "environment_info": {"total_markets": "600"},
-        "portfolio_statistics": {
-            "total_episodes": "1204", "unique_markets": "558",
-            "episodes_by_market": {"A": 1, "B": 2},
-            "dynamics_statistics": {"trading_outcomes": {"positive_episodes": "359",
-                                                         "negative_episodes": "500",
-                                                         "neutral_episodes": "141",
-                                                         "win_rate": "0.359"}},
-        },
-    }
-    results.update(overrides)
-    return results
-
-
-def write_run(root: Path, name: str, episodes: list[list[int]] | None, *, summary: dict | None = None,
-              results: dict | None = None, legacy: bool = False, extra_lines: list[str] = (),
-              model_bytes: bytes | None = None) -> Path:
-    """A run folder in the original layout: model, results, diagnostics (subfolder or beside)."""
-    run = root / name
-    diagnostics = run if legacy else run / "diagnostics"
-    diagnostics.mkdir(parents=True, exist_ok=True)
-    (run / ("trained_model.zip" if legacy else "model.zip")).write_bytes(model_bytes or b"PK-not-a-real-zip")
-    if results is not None:
-        (run / "training_results.json").write_text(json.dumps(results))
-    if summary is not None:
-        (diagnostics / "training_summary.json").write_text(json.dumps(summary, indent=2))
-    if episodes is not None:
-        lines = [json.dumps({"timestamp": "2025-12-15T00:15:49.3Z", "category": "system",
-                             "event_type": "logging_initialized", "level": "INFO", "data": {}})]
-        for e, counts in enumerate(episodes):
-            lines += [action_line(e, counts, f"KXMARKET-{e % 7}"), reward_line(e)]
-        (diagnostics / "diagnostics.jsonl").write_text("\n".join(lines + list(extra_lines)) + "\n")
-        (diagnostics / "diagnostics.log").write_text("Diagnostics Log - Training Session Started\n")
-    return run
-
 
 # --- entropy and histograms ---------------------------------------------------------------
 
@@ -350,20 +248,6 @@ def test_truncated_last_line_and_garbage_lines_are_skipped_and_counted(tmp_path)
     assert "1 action count(s) with an unreadable id or count" in text
 
 
-def test_overlong_lines_are_skipped_without_being_held(tmp_path):
-    path = tmp_path / "diagnostics.jsonl"
-    eps = episode_counts(5, 3)
-    huge = json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 1},
-                                "padding": "x" * 3_000_000}})
-    path.write_text("\n".join([action_line(0, eps[0]), huge, action_line(1, eps[1]), "y" * 50_000,
-                               action_line(2, eps[2])]) + "\n")
-    scan = scan_diagnostics(path)
-    assert scan.overlong_lines == 1 and scan.episodes == 3
-    assert scan.histogram == {a: sum(ep[a] for ep in eps) for a in range(5)}
-    small = scan_diagnostics(path, max_line_bytes=10_000)
-    assert small.overlong_lines == 2 and small.episodes == 3
-
-
 def test_malformed_artifacts_never_raise_and_name_the_file(tmp_path):
     run = tmp_path / "session1_ppo_20251201_000000"
     (run / "diagnostics").mkdir(parents=True)
@@ -428,67 +312,6 @@ def test_real_curriculum_results_file_is_read_leniently(tmp_path):
     assert "market_results" in metrics.sources["episodes"]
 
 
-def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
-    from kalshi_tui.core import artifacts_stream
-
-    eps = episode_counts(21, 25)
-    odd = [  # shapes the fast path must hand over to the whole-line parser
-        json.dumps({"timestamp": "2025-12-15T00:20:00Z", "data": {"category": "action_summary",
-                    "action_distribution": {"0": 2.0, "1": "3", "2": -1}}}),
-        json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 4},
-                             "note": {"action_distribution": {"0": 100}}}}),
-        '{"data": {"category":"action_summary","action_distribution":{"0":5,"3":1},"n_actions":21}}',
-    ]
-    run = write_run(tmp_path, "session32_ppo_20251215_001549", eps, extra_lines=odd)
-    jsonl = run / "diagnostics" / "diagnostics.jsonl"
-    fast = scan_diagnostics(jsonl)
-    monkeypatch.setattr(artifacts_stream, "_add_episode_fast", lambda line, scan: False)
-    whole = scan_diagnostics(jsonl)
-    for field in ("histogram", "episodes", "markets", "declared_n_actions", "last_timestamp",
-                  "bad_lines", "bad_counts", "first_timestamp"):
-        assert getattr(fast, field) == getattr(whole, field), field
-    assert list(fast.recent) == list(whole.recent)
-    assert fast.episodes == 25 + 3 and fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5
-
-
-@pytest.mark.slow
-def test_large_log_is_streamed_in_bounded_memory(tmp_path):
-    """An ~80 MB diagnostics.jsonl is scanned by a child process whose peak RSS stays small."""
-    import subprocess
-    import sys
-
-    counts = [900] + [(a * 5) % 13 for a in range(1, 21)]
-    episode = action_line(0, counts) + "\n"
-    steps = "".join(json.dumps({"timestamp": "2025-12-15T00:16:00Z", "category": "training",
-                                "event_type": "step_summary", "data": {"global_step": i, "reward": 0.0,
-                                                                       "pad": "z" * 300}}) + "\n"
-                    for i in range(8))
-    block = (steps + episode + reward_line(0) + "\n").encode()
-    repeats = 80 * 1024 * 1024 // len(block)
-    path = tmp_path / "diagnostics.jsonl"
-    with open(path, "wb") as handle:
-        for _ in range(repeats):
-            handle.write(block)
-    assert path.stat().st_size > 75 * 1024 * 1024
-    probe = ("import json, resource, sys; from pathlib import Path; "
-             "from kalshi_tui.core.artifacts_stream import scan_diagnostics; "
-             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-             "scan = scan_diagnostics(Path(sys.argv[1])) if sys.argv[2] == 'scan' else None; "
-             "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'base_kb': base, "
-             "'episodes': scan.episodes if scan else 0, "
-             "'hist': {str(k): v for k, v in scan.histogram.items()} if scan else {}}))")
-    runs = {}
-    for mode in ("idle", "scan"):
-        out = subprocess.run([sys.executable, "-c", probe, str(path), mode], check=True,
-                             capture_output=True, text=True)
-        runs[mode] = json.loads(out.stdout)
-    scanned = runs["scan"]
-    assert scanned["episodes"] == repeats
-    assert scanned["hist"] == {str(a): counts[a] * repeats for a in range(21)}
-    growth_mb = (scanned["rss_kb"] - runs["idle"]["rss_kb"]) / 1024
-    assert growth_mb < 20, f"scanning an 80 MB log grew peak memory by {growth_mb:.0f} MB"
-
-
 def test_reading_artifacts_imports_no_torch_or_sb3(tmp_path):
     """The catalog reads artifacts while listing, which must stay light."""
     import subprocess
@@ -532,65 +355,3 @@ def test_artifacts_that_vanish_or_turn_into_folders_before_reading_become_notes(
     assert metrics.episodes == 4 and metrics.sources["episodes"].startswith("training_summary.json")
     assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(5)}
     assert "overall_distribution (by name)" in metrics.sources["action_histogram"]
-
-
-def _reference_scan(data: bytes, max_line: int):
-    """A plain line-by-line reader, to check the block scanner against."""
-    from kalshi_tui.core.artifacts_stream import DiagnosticsScan, _add_episode
-
-    scan = DiagnosticsScan(max_line_bytes=max_line)
-    *complete, tail = data.split(b"\n")
-    for content in complete:
-        if len(content) > max_line:
-            scan.overlong_lines += 1
-        elif b'"action_summary"' in content:
-            try:
-                entry = json.loads(content)
-            except ValueError:
-                scan.bad_lines += 1
-                continue
-            _add_episode(entry, scan)
-    if len(tail) > max_line:
-        scan.overlong_lines += 1
-    elif b'"action_summary"' in tail:
-        try:
-            _add_episode(json.loads(tail), scan)
-        except ValueError:
-            scan.truncated_last_line = True
-    return scan
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_block_scanner_equals_a_line_by_line_reader_on_random_logs(tmp_path, seed):
-    """Lines of every length around the block size, garbage, over-long and truncated lines."""
-    import random
-
-    rng = random.Random(seed)
-    max_line = rng.choice([900, 1500, 4000])
-    lines = []
-    for e in range(rng.randint(40, 160)):
-        kind = rng.random()
-        if kind < 0.45:
-            counts = [rng.randint(0, 30) for _ in range(rng.choice([5, 21]))]
-            lines.append(action_line(e, counts, f"KX-{rng.randint(0, 9)}"))
-        elif kind < 0.65:
-            lines.append(reward_line(e))
-        elif kind < 0.72:
-            lines.append("p" * rng.randint(0, 3 * max_line))
-        elif kind < 0.8:  # exactly at the limit: max_line bytes is allowed, one more is not
-            lines.append("p" * (max_line + rng.choice([-1, 0, 1])))
-        elif kind < 0.9:
-            lines.append('{"data": {"category": "action_summary", "action_distribution": {"0": ' + "9" * rng.randint(0, 5))
-        else:
-            lines.append("")
-    data = ("\n".join(lines) + ("" if rng.random() < 0.3 else "\n")).encode()
-    if rng.random() < 0.3:
-        data = data[: rng.randint(len(data) // 2, len(data))]  # cut anywhere, mid-line too
-    path = tmp_path / "diagnostics.jsonl"
-    path.write_bytes(data)
-    got, want = scan_diagnostics(path, max_line_bytes=max_line), _reference_scan(data, max_line)
-    for field in ("histogram", "episodes", "overlong_lines", "bad_lines", "bad_counts",
-                  "truncated_last_line", "markets"):
-        assert getattr(got, field) == getattr(want, field), field
-    assert list(got.recent) == list(want.recent)
-    assert got.bytes_read == len(data)
