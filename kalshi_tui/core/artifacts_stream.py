@@ -1,10 +1,10 @@
 """Streaming diagnostics.jsonl: per-action counts summed over every finished episode.
 
-The original logs reached 1-2 GB, so the file is read line by line with a bounded line
-length and never held whole. Only lines whose raw bytes mention `"action_summary"` are
-parsed as JSON (a bytes search is far cheaper than json.loads, and the step and reward
-lines that make up most of the file are never decoded). Over-long lines, lines that are
-not JSON and a truncated last line are skipped and counted, never fatal.
+The original logs reached 1-2 GB, so the file is read in blocks of at most one line's
+allowed length (1 MB) and never held whole. Only lines whose raw bytes mention
+`"action_summary"` are parsed (a bytes search is far cheaper than json.loads, and the
+step and reward lines that make up most of the file are never decoded). Over-long lines,
+lines that are not JSON and a truncated last line are skipped and counted, never fatal.
 """
 
 from __future__ import annotations
