@@ -1,0 +1,145 @@
+"""The globals a pickle would import, listed from its opcodes without running any of it.
+
+SB3 hides every non-JSON object of a model (the policy class, spaces, schedules) in a
+base64 cloudpickle; the class names in it are what an operator needs to see, and a name
+like os.system is what must be flagged. pickletools can walk the opcodes safely, but is
+slow enough to dominate a cold scan, so a hand loop over the same opcode table does the
+common case and pickletools double-checks anything it finds malformed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import pickletools
+
+def pickle_globals(serialized_b64: str) -> list[str]:
+    """Every "module.name" a base64 pickle would import, read from its opcodes, never run."""
+    cached = _GLOBALS_MEMO.get(serialized_b64)
+    if cached is not None:
+        return list(cached)
+    try:
+        raw = base64.b64decode(serialized_b64, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return []
+    found = pickle_globals_of_bytes(raw)
+    if len(_GLOBALS_MEMO) > 4096:
+        _GLOBALS_MEMO.clear()
+    # Checkpoints of one run repeat most blobs (spaces, schedules, policy class) byte for byte.
+    _GLOBALS_MEMO[serialized_b64] = tuple(found)
+    return found
+
+
+_GLOBALS_MEMO: dict[str, tuple[str, ...]] = {}
+# opcode byte -> (name, argument bytes: >= 0 fixed, -1 up to newline, < -1 length-prefixed)
+_OPCODES = {op.code.encode("latin-1")[0]: (op.name, 0 if op.arg is None else op.arg.n)
+            for op in pickletools.opcodes}
+_LENGTH_BYTES = {-2: 1, -3: 4, -4: 4, -5: 8}
+_STRING_OPS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "SHORT_BINSTRING",
+                         "BINSTRING", "UNICODE", "STRING"})
+
+
+def pickle_globals_of_bytes(raw: bytes) -> list[str]:
+    """The globals in raw pickle bytes, in order; a malformed pickle adds "<malformed pickle>".
+
+    GLOBAL carries its names inline; STACK_GLOBAL takes the two strings pushed before it
+    (directly or fetched from the memo). A hand loop over the opcode table: pickletools'
+    genops is correct but slow enough to dominate a cold scan.
+    """
+    try:
+        return _scan_globals(raw)
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return _scan_globals_slow(raw)
+
+
+def _scan_globals(raw: bytes) -> list[str]:
+    found: list[str] = []
+    below: str | None = None  # the second string from the top of the stack, if any
+    top: str | None = None
+    memo: dict[int, str | None] = {}
+    i, end = 0, len(raw)
+    while i < end:
+        name, size = _OPCODES[raw[i]]
+        i += 1
+        if size > 0:
+            if name == "BINPUT":
+                memo[raw[i]] = top
+            elif name == "LONG_BINPUT":
+                memo[int.from_bytes(raw[i:i + 4], "little")] = top
+            elif name == "BINGET":
+                below, top = top, memo.get(raw[i])
+            elif name == "LONG_BINGET":
+                below, top = top, memo.get(int.from_bytes(raw[i:i + 4], "little"))
+            elif name != "FRAME":
+                below, top = top, None
+            i += size
+        elif size == 0:
+            if name == "MEMOIZE":
+                memo[len(memo)] = top
+            elif name == "STACK_GLOBAL":
+                found.append(f"{below or '?'}.{top or '?'}")
+                below = top = None
+            elif name == "STOP":
+                break
+            elif name != "PROTO":
+                below, top = top, None
+        elif size == -1:
+            stop = raw.index(b"\n", i)
+            if name in ("GLOBAL", "INST"):
+                stop2 = raw.index(b"\n", stop + 1)
+                found.append(raw[i:stop].decode() + "." + raw[stop + 1:stop2].decode())
+                stop = stop2
+            elif name in _STRING_OPS:
+                below, top = top, raw[i:stop].decode("utf-8", "replace")
+                i = stop + 1
+                continue
+            below, top = top, None
+            i = stop + 1
+        else:
+            width = _LENGTH_BYTES[size]
+            length = int.from_bytes(raw[i:i + width], "little")
+            i += width
+            if i + length > end:
+                raise ValueError("argument runs past the end")
+            if name in _STRING_OPS:
+                below, top = top, raw[i:i + length].decode("utf-8", "surrogatepass")
+            else:
+                below, top = top, None
+            i += length
+    else:
+        raise ValueError("no STOP opcode")
+    return list(dict.fromkeys(found))
+
+
+def _scan_globals_slow(raw: bytes) -> list[str]:
+    """The pickletools walk, for pickles the fast loop finds malformed (to say so right)."""
+    found: list[str] = []
+    pushed: list[str | None] = []
+    memo: dict[int, str | None] = {}
+    try:
+        for opcode, arg, _pos in pickletools.genops(raw):
+            name = opcode.name
+            if name in ("GLOBAL", "INST"):
+                module, _, attr = str(arg).partition(" ")
+                found.append(f"{module}.{attr}")
+                pushed.append(None)
+            elif name == "STACK_GLOBAL":
+                module = pushed[-2] if len(pushed) >= 2 else None
+                attr = pushed[-1] if pushed else None
+                found.append(f"{module or '?'}.{attr or '?'}")
+                pushed[-2:] = [None]
+            elif name in _STRING_OPS:
+                pushed.append(str(arg))
+            elif name == "MEMOIZE":
+                memo[len(memo)] = pushed[-1] if pushed else None
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[int(arg)] = pushed[-1] if pushed else None
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                pushed.append(memo.get(int(arg)))
+            elif name not in ("FRAME", "PROTO", "STOP"):
+                pushed.append(None)
+            if len(pushed) > 64:
+                del pushed[:32]
+    except (ValueError, EOFError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        found.append("<malformed pickle>")
+    return list(dict.fromkeys(found))
