@@ -84,6 +84,8 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
             "alternative": _recommendation(alternative, by_path),
             "none_reason": None if primary else
             f"no compatible model: nothing fits the {layout.n}-action environment, so nothing is recommended",
+            "weights": effective_weights(weights),
+            "weights_set": sorted(weights or {}),
         },
         "action_items": _action_items(primary, alternative, by_path, current, validations,
                                       smoke_results, validation_sessions, layout.n),
@@ -119,7 +121,8 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
         return build_report(catalog.records, environment=config.environment, now=now,
-                            pointer_status=status, validations=validations, weights=weights,
+                            pointer_status=status, validations=validations,
+                            weights=config.ranking_weights,
                             smoke_results=smoke_results, models_dir=str(config.models_dir),
                             config_file=str(config.file) if config.file else None,
                             validation_sessions=config.validation_sessions,

@@ -158,6 +158,9 @@ def _recommendations(rec: dict[str, Any]) -> list[str]:
     out = ["## Recommendations", ""]
     if rec["primary"] is None:
         return out + [f"**No recommendation.** {_md(rec['none_reason'])}.", ""]
+    shown = ", ".join(f"{k} {v:g}" + (" (config)" if k in rec["weights_set"] else "")
+                      for k, v in rec["weights"].items())
+    out += [f"Ranking weights: {shown}.", ""]
     for title, entry in (("Primary Recommendation", rec["primary"]),
                          ("Alternative Recommendation", rec["alternative"])):
         if entry is None:

@@ -341,3 +341,15 @@ def test_a_damaged_pointer_is_an_alarm_and_the_report_still_stands(model_zoo, tm
     assert str(config.pointer_file.name) in current["alarms"][0]
     assert report["action_items"][0].startswith("Resolve the current model alarm (UNREADABLE POINTER)")
     assert report["recommendations"]["primary"]["path"] == FINAL32
+
+
+def test_the_report_says_which_weights_ranked_it(model_zoo, tmp_path):
+    config_file = build_registry(tmp_path, model_zoo)
+    with config_file.open("a", encoding="utf-8") as out:
+        out.write("\n[ranking]\nweights = { recency = 0, final_name = 2.5 }\n")
+    report = generate_report(load_config(config_file), now=NOW)
+    rec = report["recommendations"]
+    assert rec["weights"]["recency"] == 0 and rec["weights"]["final_name"] == 2.5
+    assert rec["weights"]["diversity"] == 1.0 and rec["weights_set"] == ["final_name", "recency"]
+    assert "recency 0 (config)" in render_markdown(report) and "final_name 2.5 (config)" in render_markdown(report)
+    assert "recency" not in rec["primary"]["components"] or rec["primary"]["components"]["recency"] == 0
