@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rich.text import Text
@@ -46,6 +47,7 @@ log = logging.getLogger("kalshi_tui.tui")
 
 # Actions that change the pointer: hidden and refused with --read-only.
 CHANGING_ACTIONS = {"promote", "rollback", "rollback_selected"}
+NARROW_WIDTH = 100
 
 
 class KalshiTuiApp(WorkersMixin, App):
@@ -62,8 +64,9 @@ class KalshiTuiApp(WorkersMixin, App):
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
         Binding("V", "validate", "Validate", id="validate",
                 tooltip="Run the selected model on the configured sessions"),
-        Binding("T", "smoke", "Smoke test", id="smoke", tooltip="Load safely and run inference"),
-        Binding("C", "compare", "Compare", id="compare", tooltip="Two marked models side by side"),
+        Binding("T", "smoke", "Smoke", id="smoke", tooltip="Smoke test: load safely and run inference"),
+        Binding("C", "compare", "Compare", id="compare", show=False,
+                tooltip="Two marked models side by side (mark with space or m)"),
         Binding("space,m", "mark", "Mark", id="mark", show=False,
                 tooltip="Mark the selected model for compare"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
@@ -71,14 +74,16 @@ class KalshiTuiApp(WorkersMixin, App):
                 tooltip="Show only models that fit the environment"),
         Binding("s", "sort_next", "Sort", id="sort", show=False, tooltip="Sort by the next column"),
         Binding("S", "sort_reverse", "Reverse sort", id="sort_reverse", show=False),
+        Binding("0", "tab('checks')", "Checks", id="tab_checks", show=False),
         Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False),
         Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False),
         Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh", tooltip="Rescan models and pointer"),
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh", show=False,
+                tooltip="Rescan models and pointer"),
         Binding("colon", "command_palette", "Commands", id="palette", show=False),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys for this screen"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", id="quit", show=False),
     ]
 
     def __init__(self, config: Config, *, read_only: bool = False, clock: fmt.Clock = fmt.utc_now,
@@ -98,6 +103,10 @@ class KalshiTuiApp(WorkersMixin, App):
         self.signature = None
         self._validation_cancel: threading.Event | None = None
         self._validation_dialog: ValidationDialog | None = None
+        self._fitted = False
+        self._models_list: ModelList | None = None
+        self._panes: list[RecordPane] | None = None
+        self._prefetch = start_prefetch(self.backend)
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -110,6 +119,10 @@ class KalshiTuiApp(WorkersMixin, App):
                 yield RecordPane("compatibility", id="pane-compatibility")
                 yield RecordPane("readiness", id="pane-readiness")
             with TabbedContent(id="tabs", initial="metrics"):
+                # Narrow terminals hide the left column; its panes move into this tab.
+                with TabPane("Checks 0", id="checks"):
+                    yield VerticalScroll(RecordPane("compatibility", id="pane-compatibility-tab"),
+                                         RecordPane("readiness", id="pane-readiness-tab"))
                 with TabPane("Metrics 1", id="metrics"):
                     yield VerticalScroll(RecordPane("metrics", id="pane-metrics"))
                 with TabPane("Histogram 2", id="histogram"):
@@ -125,7 +138,10 @@ class KalshiTuiApp(WorkersMixin, App):
 
     @property
     def models_list(self) -> ModelList:
-        return self.main.query_one(ModelList)
+        # Looked up once: a DOM query per cursor move costs more than the move itself.
+        if self._models_list is None:
+            self._models_list = self.main.query_one(ModelList)
+        return self._models_list
 
     def _context_screen(self) -> Screen:
         """The screen the operator was looking at, not the command palette opened over it."""
@@ -146,6 +162,26 @@ class KalshiTuiApp(WorkersMixin, App):
         self.scan_models()
         if self.poll_enabled:
             self.set_interval(min(max(self.config.refresh_seconds, 0.2), 2.0), self._tick)
+
+    def on_resize(self, event) -> None:
+        self._fit_width(event.size.width)
+
+    def _fit_width(self, width: int) -> None:
+        """Below 100 columns the checks leave the left column for a tab of their own."""
+        narrow = width < NARROW_WIDTH
+        main = self.main
+        if main.has_class("-narrow") == narrow and self._fitted:
+            return
+        self._fitted = True
+        main.set_class(narrow, "-narrow")
+        tabs = main.query_one(TabbedContent)
+        if narrow:
+            tabs.show_tab("checks")
+            tabs.active = "checks"
+        else:
+            if tabs.active == "checks":
+                tabs.active = "metrics"
+            tabs.hide_tab("checks")
 
     def _tick(self) -> None:
         # Nothing moves under an open dialog: the operator confirms what they saw.
@@ -215,7 +251,9 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def _show_panes(self) -> None:
         ctx = self.pane_context(self.selected_record)
-        for pane in self.main.query(RecordPane):
+        if self._panes is None:
+            self._panes = list(self.main.query(RecordPane))
+        for pane in self._panes:
             pane.show(ctx)
 
     @property
@@ -441,6 +479,8 @@ class KalshiTuiApp(WorkersMixin, App):
         models.set_view(sort_reverse=not models.sort_reverse)
 
     def action_tab(self, tab: str) -> None:
+        if tab == "checks" and not self.main.has_class("-narrow"):
+            return  # the checks are in the left column already
         self.main.query_one(TabbedContent).active = tab
 
     def action_refresh(self) -> None:
@@ -480,6 +520,22 @@ class KalshiTuiApp(WorkersMixin, App):
 
     def palette_models(self) -> list[ModelRecord]:
         return self.records
+
+
+def start_prefetch(backend: Backend) -> Future:
+    """Begin reading the catalog at once, in a plain thread, before the App's loop exists.
+
+    Textual's start-up (driver, CSS, first compose) and the catalog's file reads then overlap;
+    the first scan worker only collects the result.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kalshi-tui-prefetch")
+
+    def read() -> tuple:
+        return (backend.change_signature(), *backend.scan())
+
+    future = executor.submit(read)
+    executor.shutdown(wait=False)
+    return future
 
 
 # Every action bound above: none of them may fire while a dialog has the keyboard.

@@ -36,9 +36,14 @@ class WorkersMixin:
     @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
     def scan_models(self, use_cache: bool = True, with_pointer: bool = True) -> None:
         """Read the catalog (and the pointer), then any stored validations."""
+        prefetch, self._prefetch = self._prefetch, None
         try:
-            signature = self.backend.change_signature()
-            records, badges = self.backend.scan(use_cache=use_cache)
+            if prefetch is not None:
+                # Started when the App was built, so it ran while Textual set up the screen.
+                signature, records, badges = prefetch.result()
+            else:
+                signature = self.backend.change_signature()
+                records, badges = self.backend.scan(use_cache=use_cache)
         except Exception as exc:  # noqa: BLE001 - any failure must reach the operator, not kill the UI
             self._failed("reading the models folder", exc)
             return
