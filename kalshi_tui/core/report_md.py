@@ -27,7 +27,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += _summary(report)
     out += _environment(report["environment"])
     out += _current(report["current_model"])
-    out += _compatible(report["compatible_models"])
+    out += _compatible(report["compatible_models"], report["recommendations"])
     out += _rejected(report["incompatible_models"], report["unreadable_models"])
     out += _performance(report["performance_analysis"], report["performance_omitted"])
     out += _recommendations(report["recommendations"])
@@ -83,12 +83,13 @@ def _current(cur: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
-def _compatible(models: list[dict[str, Any]]) -> list[str]:
+def _compatible(models: list[dict[str, Any]], rec: dict[str, Any]) -> list[str]:
     out = ["## Available Compatible Models", ""]
     if not models:
         return out + ["No compatible model was found.", ""]
     for m in models:
-        tag = " (RECOMMENDED)" if m["rank"] == 1 else " (ALTERNATIVE)" if m["rank"] == 2 else ""
+        tag = {(rec["primary"] or {}).get("path"): " (RECOMMENDED)",
+               (rec["alternative"] or {}).get("path"): " (ALTERNATIVE)"}.get(m["path"], "")
         src = m["sources"]
 
         def at(key: str) -> str:

@@ -149,6 +149,9 @@ def test_recommendations_follow_the_seed_and_skip_an_identical_copy(report):
     assert report["summary"]["primary"] == FINAL32
     text = render_markdown(report)
     assert f"### Primary Recommendation: `{FINAL32}`" in text
+    assert "### 1. session32_final (RECOMMENDED)\n" in text
+    assert f"### 2. {RUN32}\n" in text  # the identical copy is not the alternative
+    assert f"### 3. {RUN10} (ALTERNATIVE)\n" in text
     assert any(item.startswith(f"Update CURRENT_MODEL.json to point to {FINAL32}: `kalshi-tui promote")
                for item in report["action_items"])
 
