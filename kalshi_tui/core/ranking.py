@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from kalshi_tui.core.artifacts import entropy_normalised
@@ -137,6 +137,18 @@ def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | Non
         scored.append(RankedModel(record.path, record.name, None, None, EVIDENCE_NONE,
                                   [f"never recommended: {record.verdict} ({why})"]))
     return scored
+
+
+def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dict[str, Any] | None = None,
+                    now: datetime | None = None) -> list[RankedModel]:
+    """`rank_models` with the config's weights; a bad weight's error names the config file.
+
+    What the TUI's ranking column calls (from a worker, with the stored validations it has).
+    """
+    where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
+    weights = effective_weights(config.ranking_weights, where=where)
+    return rank_models(records, validations=validations, weights=weights,
+                       now=now or datetime.now(timezone.utc))
 
 
 def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:

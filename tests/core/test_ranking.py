@@ -243,3 +243,18 @@ def test_damaged_histogram_entries_are_skipped_not_fatal():
     # Read as 0:10, 1:10, 4:10 over 21 actions.
     assert ranked.components["balance"] == pytest.approx(math.log(3) / math.log(21), abs=1e-6)
     assert ranked.components["activity"] == 1.0
+
+
+def test_rank_for_config_uses_the_config_weights_and_names_its_file(tmp_path):
+    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core.ranking import rank_for_config
+
+    config_file = tmp_path / "kalshi_tui.toml"
+    config_file.write_text("[ranking]\nweights = { diversity = 10.0 }\n")
+    ranked = rank_for_config(seed_records(), load_config(config_file), now=NOW)
+    assert ranked[0].path == "session10_ppo_20251215_071301/model.zip"
+    assert [r.to_dict() for r in ranked] == [
+        r.to_dict() for r in rank_models(seed_records(), weights={"diversity": 10.0}, now=NOW)]
+    config_file.write_text("[ranking]\nweights = { diversty = 10.0 }\n")
+    with pytest.raises(RankingError, match=f"^{config_file}: \\[ranking\\] weights: unknown ranking weight 'diversty'"):
+        rank_for_config(seed_records(), load_config(config_file), now=NOW)
