@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kalshi_tui.core.artifacts import METRICS_VERSION
 from kalshi_tui.core.compat import installed_sb3_version, judge
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
@@ -38,7 +39,8 @@ def record_dict(record: ModelRecord) -> dict[str, Any]:
     return data
 
 FORMAT = "kalshi-tui catalog cache"
-VERSION = 1
+# Records hold figures read by core.artifacts: a new reader must not be served old figures.
+VERSION = f"1/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 _SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "hyperparameters", "versions",
