@@ -164,3 +164,12 @@ def test_help_lists_exit_codes():
     result = subprocess.run([sys.executable, "-m", "kalshi_tui", "promote", "--help"],
                             capture_output=True, text=True, cwd=REPO, timeout=60)
     assert "3  refused by a guard rail" in result.stdout and "4  stale revision" in result.stdout
+
+
+def test_a_broken_pointer_is_an_alarm_and_is_never_overwritten(ws, capsys):
+    ws.pointer.write_text('{"current_model": {"full_path": ')
+    code, out, _ = run(ws, "status", capsys=capsys)
+    assert code == exit_codes.ALARM and "not valid JSON" in out and str(ws.pointer) in out
+    code, _, err = run(ws, "promote", str(ws.model("ppo21")), "--reason", "fix it", "--yes", capsys=capsys)
+    assert code == exit_codes.ERROR and err.count("\n") == 1 and "not valid JSON" in err
+    assert ws.pointer.read_text() == '{"current_model": {"full_path": '
