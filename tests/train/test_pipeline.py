@@ -176,3 +176,24 @@ def test_the_catalogs_reader_reads_back_the_same_figures(simple_run):
     assert metrics.exploration_ratio == pytest.approx(truth["exploration_ratio"])
     assert metrics.total_timesteps == 1536
     assert metrics.session_ids == [5]
+
+
+def test_same_seed_same_model(tmp_path):
+    """Deterministic by seed: two runs on the bundled sessions learn identical weights."""
+    import io
+
+    import torch
+
+    def weights(out: Path) -> dict:
+        req = TrainRequest([8], timesteps=1200, n_actions=21, out=out, seed=11, progress=False,
+                           checkpoint_every=0, net_arch=(16,))
+        result = train(req, sessions_db=CONFIG.sessions_db, layout=ENV_SPEC.layout)
+        with zipfile.ZipFile(result.model_path) as archive:
+            state = torch.load(io.BytesIO(archive.read("policy.pth")), weights_only=True)
+        return state, recount(result.layout.jsonl_path, 21)["histogram"]
+
+    first, first_hist = weights(tmp_path / "a")
+    second, second_hist = weights(tmp_path / "b")
+    assert first_hist == second_hist
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
