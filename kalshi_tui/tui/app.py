@@ -48,6 +48,9 @@ log = logging.getLogger("kalshi_tui.tui")
 # Actions that change the pointer: hidden and refused with --read-only.
 CHANGING_ACTIONS = {"promote", "rollback", "rollback_selected"}
 NARROW_WIDTH = 100
+# Actions on the models list's selection: only offered while the models screen is in front.
+MODEL_ACTIONS = {"promote", "rollback", "history", "validate", "smoke", "compare", "mark", "filter",
+                 "compatible_only", "sort_next", "sort_reverse", "tab", "clear_filter"}
 
 
 class KalshiTuiApp(WorkersMixin, App):
@@ -154,6 +157,13 @@ class KalshiTuiApp(WorkersMixin, App):
         if self.read_only:
             self.sub_title = "READ-ONLY"
         if self.config.keymap:
+            known = {b.id for b in self.BINDINGS if b.id} | {
+                b.id for b in HistoryScreen.BINDINGS + CompareScreen.BINDINGS if b.id}
+            unknown = sorted(set(self.config.keymap) - known)
+            if unknown:
+                self.notify(f"{self.config.file}: tui.keymap names no such action: "
+                            f"{', '.join(unknown)} (known: {', '.join(sorted(known))})",
+                            severity="warning", timeout=15)
             self.set_keymap(self.config.keymap)
         self.main.query_one("#filter", Input).display = False
         self.models_list.focus()
@@ -187,6 +197,7 @@ class KalshiTuiApp(WorkersMixin, App):
         # Nothing moves under an open dialog: the operator confirms what they saw.
         if isinstance(self.screen, ModalScreen) or self.signature is None:
             return
+        self._show_header()  # "3m ago" keeps counting
         self.poll_changes(self.signature)
 
     # -- state from workers ------------------------------------------------------------
@@ -264,8 +275,12 @@ class KalshiTuiApp(WorkersMixin, App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.read_only and action in CHANGING_ACTIONS:
             return False  # hidden from the footer, the help and the palette
-        if isinstance(self._context_screen(), ModalScreen) and action in OPERATOR_ACTIONS:
+        context = self._context_screen()
+        if isinstance(context, ModalScreen) and action in OPERATOR_ACTIONS:
             # App keys stay live under a dialog in Textual: typing FORCE must not press R or C.
+            return False
+        if context is not self.main and action in MODEL_ACTIONS:
+            # History and compare are not about the model under the list's cursor.
             return False
         return True
 

@@ -25,14 +25,15 @@ def history_workspace(workspace, monkeypatch):
     from kalshi_tui.core.catalog import inspect_model
     from kalshi_tui.core.pointer import engine as engine_module
 
-    times = iter(["2026-01-15T10:00:00.000000Z"] * 3 + ["2026-01-15T11:00:00.000000Z"] * 3)
-    monkeypatch.setattr(engine_module, "utc_now_text", lambda: next(times))
+    now = ["2026-01-15T10:00:00.000000Z"]
+    monkeypatch.setattr(engine_module, "utc_now_text", lambda: now[0])
     monkeypatch.setattr(engine_module, "current_user", lambda: "ops")
     monkeypatch.setattr(socket, "gethostname", lambda: "desk")
     config = workspace.config()
     engine = PointerEngine(config)
     engine.promote(inspect_model(workspace.models / "session32_final.zip", config),
                    "best 21-action run so far")
+    now[0] = "2026-01-15T11:00:00.000000Z"
     engine.promote(inspect_model(workspace.models / "session10_ppo_20251211_173419/model.zip",
                                  config), "more markets in training")
     monkeypatch.undo()

@@ -40,7 +40,7 @@ class ReasonDialog(ModalScreen[str | None]):
                 yield Static(Text("\n").join(self.body))
             if self.require_word:
                 yield Label(f"Type {self.require_word} to confirm:")
-                yield Input(placeholder=self.require_word, id="word")
+                yield Input(placeholder=f"the word {self.require_word}", id="word")
             yield Input(placeholder="reason (required, recorded in the journal)", id="reason")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
