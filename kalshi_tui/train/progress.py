@@ -21,7 +21,7 @@ def render_bar(done: int, total: int, elapsed: float, *, label: str = "", width:
     fraction = min(max(done / total, 0.0), 1.0)
     filled = int(round(fraction * width))
     rate = done / elapsed if elapsed > 0 else 0.0
-    remaining = (total - done) / rate if rate > 0 else 0.0
+    remaining = max(total - done, 0) / rate if rate > 0 else 0.0
     bar = "#" * filled + "-" * (width - filled)
     prefix = f"{label} " if label else ""
     return (f"{prefix}[{bar}] {done:,}/{total:,} {fraction * 100:5.1f}% "
@@ -52,7 +52,9 @@ class ProgressBarCallback(BaseCallback):
         if self.is_tty:
             if now - self._last_draw >= self.interval:
                 self._last_draw = now
-                self.stream.write("\r" + render_bar(done, self.total, now - self._start, label=self.label))
+                # \x1b[K clears what a longer previous line left on the right
+                self.stream.write("\r" + render_bar(done, self.total, now - self._start, label=self.label)
+                                  + "\x1b[K")
                 self.stream.flush()
         elif done * 10 >= self._next_plain_tenth * self.total:
             self._next_plain_tenth = done * 10 // max(self.total, 1) + 1
@@ -64,5 +66,5 @@ class ProgressBarCallback(BaseCallback):
         if self.is_tty:
             line = render_bar(int(self.num_timesteps), self.total, time.perf_counter() - self._start,
                               label=self.label)
-            self.stream.write("\r" + line + "\n")
+            self.stream.write("\r" + line + "\x1b[K\n")
             self.stream.flush()

@@ -80,3 +80,8 @@ def test_progress_bar_line():
     line = render_bar(500, 1000, 2.0, label="run")
     assert line.startswith("run [") and "500/1,000" in line and "50.0%" in line and "250 steps/s" in line
     assert "100.0%" in render_bar(1000, 1000, 1.0)
+
+
+def test_progress_bar_overshoot_has_no_negative_time():
+    # PPO finishes its last rollout, so a run can pass the requested steps.
+    assert "0s left" in render_bar(3072, 3000, 1.0) and "-0s" not in render_bar(3072, 3000, 1.0)
