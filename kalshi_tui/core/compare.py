@@ -86,6 +86,7 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
 
     add("file", "path", lambda r: r.path)
     add("file", "verdict", lambda r: r.verdict)
+    add("file", "why", lambda r: "; ".join(r.reasons) or None)
     add("file", "kind", lambda r: r.kind)
     add("file", "size", lambda r: r.size_bytes, fmt=lambda v: f"{v:,} bytes", source=FILE_SOURCE)
     add("file", "sha256", lambda r: r.sha256, fmt=lambda v: v[:12], source=FILE_SOURCE)
@@ -202,7 +203,7 @@ def render_comparison(comparison: Comparison) -> str:
         mark_b = "*" if row.better == "b" else " "
         diff = "" if row.differs else "  (same)"
         a_text = row.a if len(row.a) <= width_a else row.a[:width_a - 1] + "~"
-        lines.append(f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}")
+        lines.append(f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}".rstrip())
     lines.append("")
     lines.append("* better of the two where higher or lower is better; sources: `--json`")
     for kind, sides in comparison.histograms.items():

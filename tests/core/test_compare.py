@@ -98,6 +98,8 @@ def test_a_legacy_model_gets_legacy_labels_and_the_text_render_shows_both(setup)
         "HOLD", "BUY_YES x10", "SELL_YES x10", "BUY_NO x10", "SELL_NO x10"]
     assert comparison.row("spaces", "action space").a == "Discrete(5)"
     assert comparison.row("file", "verdict").a == "incompatible"
+    assert comparison.row("file", "why").a == "; ".join(legacy.reasons) and "5" in comparison.row("file", "why").a
+    assert comparison.row("file", "why").b == "-"
     text = render_comparison(comparison)
     assert text.startswith(f"A: {legacy.path}\nB: {FINAL32}\n")
     assert "TRAINING ACTION HISTOGRAM" in text
