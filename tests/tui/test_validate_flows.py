@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from tui_support import async_test, notifications, screen_text, settle
 from textual.widgets import ProgressBar
 
@@ -19,18 +21,22 @@ def make_app(workspace, clock, **kwargs) -> KalshiTuiApp:
 @async_test
 async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
     seen: list[ValidationProgressed] = []
+    screens_while_running: set[type] = set()
     app = make_app(workspace, frozen_clock)
-    async with app.run_test(size=(120, 40),
-                            message_hook=lambda m: seen.append(m)
-                            if isinstance(m, ValidationProgressed) else None) as pilot:
+
+    def hook(message) -> None:
+        if isinstance(message, ValidationProgressed):
+            seen.append(message)
+            screens_while_running.add(type(app.screen))
+
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
         await settle(app, pilot)
         app.query_one(ModelList).select_path("session32_final.zip")
         await pilot.press("V")
-        await pilot.pause()
-        assert isinstance(app.screen, ValidationDialog)
         await settle(app, pilot)
 
         assert seen and seen[-1].done == seen[-1].total
+        assert screens_while_running == {ValidationDialog}
         assert not isinstance(app.screen, ValidationDialog)  # closed when done
         record = app.selected_record
         config = workspace.config()
@@ -47,20 +53,36 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
 @async_test
 async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
+    # With torch already loaded a validation can finish between two key presses, so the
+    # run is held at its first progress report until escape has been pressed; the run,
+    # its cancel event and the check of it are the real ones.
+    first_report, release = threading.Event(), threading.Event()
+    real_validate = app.backend.validate
+
+    def held_validate(record, *, progress, cancel):
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if not first_report.is_set():
+                first_report.set()
+                release.wait(60)
+        return real_validate(record, progress=report, cancel=cancel)
+
+    app.backend.validate = held_validate
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         app.query_one(ModelList).select_path("session10_ppo_20251211_173419/model.zip")
         await pilot.press("V")
         await pilot.pause()
         dialog = app.screen
-        assert isinstance(dialog, ValidationDialog)
-        # Wait for the first progress report to reach the bar, then cancel.
+        assert isinstance(dialog, ValidationDialog), notifications(app)
         bar = dialog.query_one(ProgressBar)
         for _ in range(100_000):
-            if bar.total is not None or not dialog.is_attached:
+            if first_report.is_set() and bar.total is not None:
                 break
             await pilot.pause()
+        assert bar.total is not None and bar.progress > 0  # the bar moved before the cancel
         await pilot.press("escape")
+        release.set()
         await settle(app, pilot)
 
         assert not isinstance(app.screen, ValidationDialog)
