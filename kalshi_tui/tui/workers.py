@@ -12,6 +12,7 @@ import threading
 
 from textual import work
 
+from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed, PointerChanged,
                                      PointerRead, PromotePlanned, PromoteRefused, RollbackPlanned,
                                      SmokeTested, ValidationFinished, ValidationProgressed,
@@ -67,6 +68,8 @@ class WorkersMixin:
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("reading the pointer", exc)
+            # The header must not keep showing a pointer it could not read.
+            self.post_message(PointerRead(PointerView(error=one_line(exc))))
             return
         self.post_message(PointerRead(view))
 

@@ -199,3 +199,15 @@ async def test_palette_offers_context_commands(workspace, frozen_clock):
         await settle(app, pilot)
         assert app.screen.id == "history-screen"
         assert not [n for n in notifications(app) if "failed" in n]
+
+
+@async_test
+async def test_a_damaged_pointer_is_an_alarm_not_a_crash(workspace, frozen_clock):
+    workspace.pointer.write_text('{"current_model": [@click=app.quit] not json', encoding="utf-8")
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "ALARM" in text and "CURRENT_MODEL.json" in text
+        assert len(shown_paths(app)) == 5  # the list still works
+        assert app.is_running
