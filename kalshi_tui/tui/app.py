@@ -263,6 +263,24 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
             return False
         return True
 
+    def on_key(self, event) -> None:
+        # Hidden bindings swallow nothing: say why P or R did nothing instead of staying mute.
+        if self.read_only and isinstance(self._context_screen(), Screen) and not isinstance(
+                self._context_screen(), ModalScreen):
+            what = self._read_only_keys().get(event.key)
+            if what:
+                self._refuse_read_only(what)
+
+    def _read_only_keys(self) -> dict[str, str]:
+        """Keys (after the config's keymap) of the actions read-only mode refuses."""
+        keys = {}
+        for binding in self.BINDINGS:
+            if binding.action in ("promote", "rollback"):
+                remapped = self.config.keymap.get(binding.id or "", binding.key)
+                for key in remapped.split(","):
+                    keys[key.strip()] = "promote" if binding.action == "promote" else "rollback"
+        return keys
+
     def _refuse_read_only(self, what: str) -> bool:
         if self.read_only:
             log.info("%s refused: read-only", what)
