@@ -31,9 +31,9 @@ from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDial
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.logfile import open_log
 from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed, PointerChanged,
-                                     PointerRead, PromotePlanned, PromoteRefused, RollbackPlanned,
-                                     SmokeTested, ValidationFinished, ValidationProgressed,
-                                     ValidationsLoaded)
+                                     PointerRead, PromotePlanned, PromoteRefused, RankingComputed,
+                                     ReportWritten, RollbackPlanned, SmokeTested, ValidationFinished,
+                                     ValidationProgressed, ValidationsLoaded)
 from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.history import HistoryScreen
@@ -49,7 +49,7 @@ log = logging.getLogger("kalshi_tui.tui")
 CHANGING_ACTIONS = {"promote", "rollback", "rollback_selected"}
 # Actions on the models list's selection: only offered while the models screen is in front.
 MODEL_ACTIONS = {"promote", "rollback", "history", "validate", "smoke", "compare", "mark", "filter",
-                 "compatible_only", "sort_next", "sort_reverse", "tab", "clear_filter"}
+                 "compatible_only", "sort_next", "sort_reverse", "tab", "clear_filter", "write_report"}
 
 
 class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
@@ -71,6 +71,8 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
                 tooltip="Two marked models side by side (mark with space or m)"),
         Binding("space,m", "mark", "Mark", id="mark", show=False,
                 tooltip="Mark the selected model for compare"),
+        Binding("W", "write_report", "Report", id="write_report",
+                tooltip="Write the ranking and compatibility report to a file and say where"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
         Binding("c", "compatible_only", "Compatible only", id="compatible_only", show=False,
                 tooltip="Show only models that fit the environment"),
@@ -94,17 +96,20 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         self.config = config
         self.read_only = read_only
         self.clock = clock
-        self.backend = Backend(config)
+        self.backend = Backend(config, read_only=read_only)
         self.log_path = open_log(config, log_path)
         self.poll_enabled = poll
         self.records: list[ModelRecord] = []
         self.badges: dict[str, str] = {}
         self.validations: dict = {}
+        self.ranking: dict = {}  # path -> RankedModel; empty until the ranking worker answers
+        self._eligible_count = 0
         self.smoke_results: dict = {}
         self.pointer: PointerView | None = None
         self.signature = None
         self._validation_cancel: threading.Event | None = None
         self._validation_dialog: ValidationDialog | None = None
+        self._writing_report = False
         self._fitted = False
         self._models_list: ModelList | None = None
         self._panes: list[RecordPane] | None = None
@@ -120,11 +125,13 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
             with VerticalScroll(id="left"):
                 yield RecordPane("compatibility", id="pane-compatibility")
                 yield RecordPane("readiness", id="pane-readiness")
+                yield RecordPane("ranking", id="pane-ranking")
             with TabbedContent(id="tabs", initial="metrics"):
                 # Narrow terminals hide the left column; its panes move into this tab.
                 with TabPane("Checks 0", id="checks"):
                     yield VerticalScroll(RecordPane("compatibility", id="pane-compatibility-tab"),
-                                         RecordPane("readiness", id="pane-readiness-tab"))
+                                         RecordPane("readiness", id="pane-readiness-tab"),
+                                         RecordPane("ranking", id="pane-ranking-tab"))
                 with TabPane("Metrics 1", id="metrics"):
                     yield VerticalScroll(RecordPane("metrics", id="pane-metrics"))
                 with TabPane("Histogram 2", id="histogram"):
@@ -195,6 +202,21 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         models.set_view()
         self._show_panes()
 
+    @on(RankingComputed)
+    def _ranking_computed(self, message: RankingComputed) -> None:
+        if message.records is not self.records:
+            return  # ranked an older scan; the newer scan's ranking is on its way
+        self.ranking = message.ranking
+        self._eligible_count = sum(1 for r in message.ranking.values() if r.rank is not None)
+        self.models_list.set_ranking(message.ranking)
+        self._show_panes()
+
+    @on(ReportWritten)
+    def _report_written(self, message: ReportWritten) -> None:
+        self._writing_report = False
+        self.notify(Text(f"{message.path} ({message.summary})").markup, title="Report written",
+                    timeout=15)
+
     @on(PointerRead)
     def _pointer_read(self, message: PointerRead) -> None:
         self._set_pointer(message.pointer)
@@ -216,6 +238,8 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
 
     @on(OperationFailed)
     def _operation_failed(self, message: OperationFailed) -> None:
+        if message.what == "writing the report":
+            self._writing_report = False
         self.notify(Text(message.message).markup, title=f"{message.what.capitalize()} failed",
                     severity=message.severity, timeout=12)
 
@@ -237,6 +261,9 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         return PaneContext(record=record, environment=self.config.environment,
                            badge=self.badges.get(path, "") if path else "",
                            validation=self.validations.get(path), smoke=self.smoke_results.get(path),
+                           ranked=self.ranking.get(path) if path else None,
+                           ranking_ready=bool(self.ranking),
+                           eligible_count=self._eligible_count,
                            is_current=bool(path and path == self._current_path()), now=self.clock())
 
     def _show_panes(self) -> None:
@@ -402,9 +429,21 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
             models = self.models_list
             models.validated = set(self.validations)
             models.set_view()
+            # The new result is evidence: the ranking and its reasons change with it.
+            self.compute_ranking(self.records, dict(self.validations))
             self.notify(f"Validated: win rate {fmt.fmt_pct(message.result.win_rate, fraction=True)} "
                         f"over {message.result.episodes:,} episodes", title="Validation done")
             self._show_panes()
+
+    # -- report ----------------------------------------------------------------------
+    def action_write_report(self) -> None:
+        # Writes to the tool's cache folder, never the pointer or the models: allowed read-only.
+        if self._writing_report:
+            self.notify("The report is being written", severity="warning")
+            return
+        self._writing_report = True
+        self.notify("Writing the report…", timeout=3)
+        self.write_report_file()
 
     def action_smoke(self) -> None:
         record = self.selected_record

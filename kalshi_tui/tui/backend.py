@@ -37,8 +37,10 @@ class PointerView:
 class Backend:
     """Calls into the core for one config; each method is safe to call from a thread."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, read_only: bool = False) -> None:
         self.config = config
+        # Read-only never writes: not even to finish a change a crashed writer left half done.
+        self.read_only = read_only
         self._engine = None
 
     @property
@@ -92,6 +94,18 @@ class Backend:
                 found[record.path] = result
         return found
 
+    def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
+        """Path -> RankedModel with the config's weights (RankingError names the config file)."""
+        from kalshi_tui.core.ranking import rank_for_config, ranking_by_path
+
+        return ranking_by_path(rank_for_config(records, self.config, validations=validations, now=now))
+
+    def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
+        """The compatibility report in the cache folder (never the models folder); (file, report)."""
+        from kalshi_tui.core.report import write_report
+
+        return write_report(self.config, now=now)
+
     def change_signature(self) -> tuple:
         """A cheap fingerprint of the models tree and the pointer files, for live refresh.
 
@@ -135,7 +149,7 @@ class Backend:
     def pointer_view(self) -> PointerView:
         from kalshi_tui.core.compat import badge
 
-        status = self.engine.status()
+        status = self.engine.status(repair=not self.read_only)
         shown = badge(status.record, self.config.environment) if status.record else None
         return pointer_view_from_status(status, self.config, shown)
 

@@ -122,3 +122,21 @@ class OperationFailed(Message):
         self.what = what
         self.message = message
         self.severity = severity
+
+
+class RankingComputed(Message):
+    """The ranking over the listed records: path -> RankedModel (rank None = never recommended)."""
+
+    def __init__(self, records: list, ranking: dict[str, Any]) -> None:
+        super().__init__()
+        self.records = records  # the list it ranked: a ranking of an older scan is dropped
+        self.ranking = ranking
+
+
+class ReportWritten(Message):
+    """The compatibility report was written to `path`; `summary` is its one-line gist."""
+
+    def __init__(self, path: str, summary: str) -> None:
+        super().__init__()
+        self.path = path
+        self.summary = summary

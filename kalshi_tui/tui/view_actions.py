@@ -13,7 +13,7 @@ from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table
 from kalshi_tui.tui.screens.history import HistoryScreen
-from kalshi_tui.tui.widgets.model_list import SORTABLE
+from kalshi_tui.tui.widgets.model_list import ASCENDING, SORTABLE
 
 NARROW_WIDTH = 100
 
@@ -88,7 +88,8 @@ class ViewActionsMixin:
     def action_sort_next(self) -> None:
         models = self.models_list
         key = SORTABLE[(SORTABLE.index(models.sort_key) + 1) % len(SORTABLE)]
-        models.set_view(sort_key=key)
+        # Each column starts in its natural order: rank 1 and A first, biggest figures first.
+        models.set_view(sort_key=key, sort_reverse=key not in ASCENDING)
 
     def action_sort_reverse(self) -> None:
         models = self.models_list
@@ -126,7 +127,9 @@ class ViewActionsMixin:
             ("Mark or unmark for compare", "", "mark"),
             ("Filter models", "by name, path or badge", "filter"),
             ("Toggle compatible only", "", "compatible_only"),
-            ("Sort by next column", "", "sort_next"),
+            ("Sort by next column", "rank, badge, trade %, win % ...", "sort_next"),
+            ("Write the report", "ranking and compatibility analysis to a file (says where)",
+             "write_report"),
             ("Refresh", "rescan models and pointer", "refresh"),
             ("Help", "keys for this screen", "help"),
             ("Quit", "", "quit"),

@@ -14,9 +14,9 @@ from textual import work
 
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed, PointerChanged,
-                                     PointerRead, PromotePlanned, PromoteRefused, RollbackPlanned,
-                                     SmokeTested, ValidationFinished, ValidationProgressed,
-                                     ValidationsLoaded)
+                                     PointerRead, PromotePlanned, PromoteRefused, RankingComputed,
+                                     ReportWritten, RollbackPlanned, SmokeTested, ValidationFinished,
+                                     ValidationProgressed, ValidationsLoaded)
 
 log = logging.getLogger("kalshi_tui.tui")
 
@@ -55,13 +55,42 @@ class WorkersMixin:
 
     @work(thread=True, exclusive=True, group="validations", exit_on_error=False)
     def load_validations(self, records: list) -> None:
-        """Stored results, after the list is on screen: they only add the "validated" column."""
+        """Stored results, then the ranking, after the list is on screen: both only add columns."""
         try:
             validations = self.backend.stored_validations(records)
         except Exception as exc:  # noqa: BLE001
             self._failed("reading stored validations", exc, "warning")
+            validations = {}
+        else:
+            self.post_message(ValidationsLoaded(validations))
+        # Validation results are the ranking's strongest evidence, so it waits for them.
+        self._rank(records, validations)
+
+    @work(thread=True, exclusive=True, group="ranking", exit_on_error=False)
+    def compute_ranking(self, records: list, validations: dict) -> None:
+        """Rank again, e.g. after a validation finished and changed a model's evidence."""
+        self._rank(records, validations)
+
+    def _rank(self, records: list, validations: dict) -> None:
+        try:
+            ranking = self.backend.ranking(records, validations, now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - bad weights in the config, say so and go on
+            self._failed("ranking the models", exc, "warning")
             return
-        self.post_message(ValidationsLoaded(validations))
+        self.post_message(RankingComputed(records, ranking))
+
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
+    def write_report_file(self) -> None:
+        """Write the compatibility report (it reads the folder afresh) and say where."""
+        try:
+            path, report = self.backend.write_report(now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - unwritable folder, bad weights: one line
+            self._failed("writing the report", exc)
+            return
+        primary = (report.get("summary") or {}).get("primary")
+        summary = f"recommends {primary}" if primary else "no compatible model: nothing recommended"
+        log.info("report written to %s (%s)", path, summary)
+        self.post_message(ReportWritten(str(path), summary))
 
     def _read_pointer(self) -> None:
         try:

@@ -39,16 +39,20 @@ class Column:
 COLUMNS = (
     Column("name", "Model", 0),
     Column("badge", "Badge", 13),
-    Column("trading", "Trade%", 7, True),
+    Column("rank", "Rank", 4, True),
+    Column("trading", "Trade%", 6, True),
     Column("win", "Win%", 6, True),
     Column("validated", "Valid", 5),
-    Column("actions", "Act", 4, True),
+    Column("actions", "Act", 3, True),
     Column("algorithm", "Algo", 5),
     Column("trained", "Trained", 16),
     Column("steps", "Steps", 10, True),
-    Column("episodes", "Episodes", 9, True),
+    Column("episodes", "Episodes", 8, True),
 )
 SORTABLE = tuple(c.key for c in COLUMNS)
+# Columns whose natural order is ascending (best rank, A to Z); the rest sort biggest first.
+ASCENDING = frozenset({"name", "badge", "rank", "algorithm"})
+_UNRANKED = (1, 0)  # never recommended (or not ranked yet): after every ranked model
 _NAME_MIN, _NAME_MAX, _MARK = 18, 52, 3
 
 
@@ -88,6 +92,7 @@ class ModelList(ScrollView, can_focus=True):
         self.records: list[ModelRecord] = []
         self.badges: dict[str, str] = {}
         self.validated: set[str] = set()
+        self.ranking: dict[str, Any] = {}  # path -> RankedModel, filled when the worker answers
         self.marked: list[str] = []
         self.current_path: str | None = None
         self.filter_text = ""
@@ -112,6 +117,15 @@ class ModelList(ScrollView, can_focus=True):
         longest = max((len(r.name) for r in records), default=_NAME_MIN)
         self._name_width = max(_NAME_MIN, min(_NAME_MAX, longest))
         self._rebuild(keep)
+
+    def set_ranking(self, ranking: dict[str, Any]) -> None:
+        """Fill the rank column; re-sort only when the list is sorted by rank."""
+        self.ranking = ranking
+        if self.sort_key == "rank":
+            self._rebuild(self.highlighted.path if self.highlighted else None)
+        else:
+            self._line_cache.clear()
+            self.refresh()
 
     def set_current(self, current_path: str | None) -> None:
         self.current_path = current_path
@@ -169,9 +183,24 @@ class ModelList(ScrollView, can_focus=True):
             "trading": lambda r: fmt.trading_pct(r) if fmt.trading_pct(r) is not None else -1.0,
             "win": lambda r: fmt.win_rate(r) if fmt.win_rate(r) is not None else -1.0,
             "validated": lambda r: r.path in self.validated,
+            "rank": self._rank_value,
         }
         getter = getters.get(key, getters["name"])
         return lambda r: (getter(r), r.path)
+
+    def _rank_value(self, record: ModelRecord) -> tuple[int, int]:
+        ranked = self.ranking.get(record.path)
+        return (0, ranked.rank) if ranked is not None and ranked.rank is not None else _UNRANKED
+
+    def rank_text(self, record: ModelRecord) -> Text:
+        if not self.ranking:
+            return Text("…", style="dim")  # the ranking worker has not answered yet
+        ranked = self.ranking.get(record.path)
+        if ranked is None:
+            return Text("…", style="dim")
+        if ranked.rank is None:
+            return Text("—", style="dim")  # incompatible or unreadable: never recommended
+        return Text(str(ranked.rank), style="bold green" if ranked.rank == 1 else "")
 
     def _rebuild(self, keep_path: str | None) -> None:
         needle = self.filter_text.lower().strip()
@@ -230,12 +259,13 @@ class ModelList(ScrollView, can_focus=True):
     def _layout_columns(self, width: int) -> list[tuple[Column, int]]:
         """Columns that fit `width`: the name shrinks first, then low-priority columns go."""
         chosen = [c for c in COLUMNS if c.key != "name"]
+        # The mark, the name's own separator, then each column and its separator.
         while chosen:
-            fixed = _MARK + sum(c.width + 1 for c in chosen)
+            fixed = _MARK + 1 + sum(c.width + 1 for c in chosen)
             if width - fixed >= _NAME_MIN or len(chosen) == 1:
                 break
             chosen.pop()
-        fixed = _MARK + sum(c.width + 1 for c in chosen)
+        fixed = _MARK + 1 + sum(c.width + 1 for c in chosen)
         name_width = max(_NAME_MIN, min(self._name_width, width - fixed))
         return [(COLUMNS[0], name_width)] + [(c, c.width) for c in chosen]
 
@@ -255,6 +285,7 @@ class ModelList(ScrollView, can_focus=True):
             "trading": Text(fmt.fmt_pct(fmt.trading_pct(record))),
             "win": Text(fmt.fmt_pct(fmt.win_rate(record), fraction=True)),
             "validated": Text("yes", style="green") if record.path in self.validated else Text("no", style="dim"),
+            "rank": self.rank_text(record),
         }
 
     def _compose_line(self, cells: dict[str, Text] | None, mark: Text, width: int) -> Text:

@@ -26,6 +26,9 @@ class PaneContext:
     smoke: Any = None  # SmokeResult, when the operator ran T this session
     is_current: bool = False
     now: datetime | None = None
+    ranked: Any = None  # RankedModel from kalshi_tui.core.ranking, once the ranking is computed
+    ranking_ready: bool = False
+    eligible_count: int = 0
 
 
 def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
@@ -55,6 +58,40 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         lines.append(Text("! ", style="bold yellow") + Text(warning))
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
+    lines.append(rank_headline(ctx))
+    return lines
+
+
+def rank_headline(ctx: PaneContext) -> Text:
+    """"rank 2 of 4 compatible · score 5.120 · evidence: validated" (or why there is none)."""
+    line = Text("rank  ", style="bold")
+    ranked = ctx.ranked
+    if ranked is None:
+        line.append("ranking…" if not ctx.ranking_ready else "not ranked yet", style="dim")
+    elif ranked.rank is None:
+        line.append("— never recommended (", style="dim")
+        line.append(Text(ctx.record.verdict if ctx.record else "not eligible", style="dim"))
+        line.append(")", style="dim")
+    else:
+        line.append(f"{ranked.rank}", style="bold green" if ranked.rank == 1 else "bold")
+        line.append(f" of {ctx.eligible_count:,} compatible · score {ranked.score:.3f} · evidence: ")
+        line.append(Text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
+    return line
+
+
+def ranking_lines(ctx: PaneContext) -> list[Text]:
+    """Why the model ranks where it does, strongest reason first, as the ranking said it."""
+    if ctx.record is None:
+        return [Text("no model selected", style="dim")]
+    lines = [Text("Ranking reasons", style="bold underline")]
+    ranked = ctx.ranked
+    if ranked is None:
+        lines.append(Text("ranking the models…" if not ctx.ranking_ready else "not ranked yet",
+                          style="dim"))
+        return lines
+    # The rank, score and evidence level head the compatibility pane just above.
+    for reason in ranked.reasons:
+        lines.append(Text("· ", style="dim") + Text(reason))
     return lines
 
 
@@ -190,6 +227,7 @@ BUILDERS = {
     "histogram": histogram_lines,
     "readiness": readiness_lines,
     "provenance": provenance_lines,
+    "ranking": ranking_lines,
 }
 
 
