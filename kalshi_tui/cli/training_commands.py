@@ -75,24 +75,12 @@ def register(subparsers, common) -> None:
 
 def parse_sessions(spec: str) -> list[int]:
     """Session ids from "5,7,32" or "5-10" (availability is checked against the store later)."""
-    ids: list[int] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        try:
-            if "-" in part:
-                low, high = (int(x) for x in part.split("-", 1))
-                if low > high:
-                    raise ValueError
-                ids.extend(range(low, high + 1))
-            else:
-                ids.append(int(part))
-        except ValueError:
-            raise CommandError(f"--sessions {spec!r}: {part!r} is not a session id or a range a-b",
-                               2) from None
-    if not ids:
-        raise CommandError(f"--sessions {spec!r} names no session", 2)
-    return list(dict.fromkeys(ids))
+    from kalshi_tui.core.session_ids import parse_session_list
+
+    try:
+        return parse_session_list(spec, None)
+    except ValueError as exc:
+        raise CommandError(f"--sessions: {exc}", 2) from None
 
 
 def parse_as_of(text: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
 
 ZIP_SOURCE = "model zip: data"
 WEIGHTS_SOURCE = "model zip: policy.pth"
@@ -53,23 +54,6 @@ def fmt_dollars(cents: float | None, *, signed: bool = True) -> str:
     if cents is None:
         return "-"
     return f"{cents / 100:+,.2f} $" if signed else f"{cents / 100:,.2f} $"
-
-
-def session_ranges(ids: list[int] | None) -> str:
-    """Compact "5-10,32" wording of a session list."""
-    ids = sorted(set(int(i) for i in ids or []))
-    if not ids:
-        return "none"
-    parts: list[str] = []
-    start = prev = ids[0]
-    for sid in ids[1:] + [None]:
-        if sid is not None and sid == prev + 1:
-            prev = sid
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if sid is not None:
-            start = prev = sid
-    return ",".join(parts)
 
 
 def parse_time(value: Any) -> datetime | None:

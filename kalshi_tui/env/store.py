@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+from kalshi_tui.core.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
 
 TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
 
@@ -291,53 +292,3 @@ def _check_sequence(rows: list[tuple], where: str) -> None:
             raise StoreError(f"{where}: out-of-order sequence numbers "
                              f"(delta seq {seq} stored after seq {previous})")
         previous = seq
-
-
-def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
-    """Session ids from "5-10", "5,7,32", "5-7,32" or "all"; ValueError names an unknown one.
-
-    `available=None` accepts any id (for generating new sessions).
-    """
-    spec = str(spec).strip()
-    if spec.lower() == "all":
-        if available is None:
-            raise ValueError("session list 'all' needs a store to list the sessions of")
-        return sorted(available)
-    chosen: list[int] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        try:
-            if "-" in part:
-                low, high = (int(x) for x in part.split("-", 1))
-                if low > high or low < 0:
-                    raise ValueError
-                ids = list(range(low, high + 1))
-            else:
-                ids = [int(part)]
-        except ValueError:
-            raise ValueError(f"session list {spec!r}: {part!r} is not a number or a range a-b") from None
-        for sid in ids:
-            if available is not None and sid not in available:
-                raise ValueError(f"session {sid} is not in the store "
-                                 f"(available: {_ranges(sorted(available))})")
-            if sid not in chosen:
-                chosen.append(sid)
-    if not chosen:
-        raise ValueError(f"session list {spec!r} names no session")
-    return chosen
-
-
-def _ranges(ids: list[int]) -> str:
-    """Compact "5-10,32" wording for messages."""
-    if not ids:
-        return "none"
-    parts, start, prev = [], ids[0], ids[0]
-    for sid in ids[1:] + [None]:
-        if sid is not None and sid == prev + 1:
-            prev = sid
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if sid is not None:
-            start = prev = sid
-    return ",".join(parts)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kalshi_tui.core.session_ids import session_ranges
+
 # Bumped when the meaning of a stored figure changes, so older results read as stale.
 RESULT_FORMAT = 1
 
@@ -64,7 +66,7 @@ class ValidationResult:
         mode = "deterministic" if self.deterministic else f"stochastic (seed {self.seed})"
         lines = [
             f"model       {self.model_path} ({self.algorithm}, {self.n_actions} actions)",
-            f"sessions    {_ranges(self.session_ids)}  {mode}",
+            f"sessions    {session_ranges(self.session_ids)}  {mode}",
             f"episodes    {self.episodes} over {self.markets} markets, {self.steps} steps"
             f" ({self.seconds:.2f} s, {self.steps_per_second:,.0f} steps/s)",
             f"activity    hold {self.hold_pct:.1f} %  trading {self.trading_pct:.1f} %",
@@ -85,19 +87,3 @@ class ValidationResult:
         width = max(len(label) for label in self.action_labels)
         return [f"{a:>3}  {label:<{width}}  {count:>9}  {100 * count / total:5.1f} %"
                 for a, (label, count) in enumerate(zip(self.action_labels, self.histogram))]
-
-
-def _ranges(ids: list[int]) -> str:
-    """Compact "5-10,32" wording of a session list."""
-    ids = sorted(ids)
-    if not ids:
-        return "none"
-    parts, start, prev = [], ids[0], ids[0]
-    for sid in ids[1:] + [None]:
-        if sid is not None and sid == prev + 1:
-            prev = sid
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if sid is not None:
-            start = prev = sid
-    return ",".join(parts)

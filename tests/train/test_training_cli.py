@@ -39,7 +39,7 @@ def test_progress_bar_goes_to_stderr(tmp_path, capsys):
 @pytest.mark.parametrize("argv, code, words", [
     (["--session", "99"], exit_codes.ERROR, "session 99 not in the store"),
     (["--session", "5", "--actions", "7"], exit_codes.ERROR, "--actions 7"),
-    (["--sessions", "5,x"], exit_codes.USAGE, "'x' is not a session id"),
+    (["--sessions", "5,x"], exit_codes.USAGE, "'x' is not a number or a range a-b"),
     (["--session", "5", "--as-of", "yesterday"], exit_codes.USAGE, "--as-of 'yesterday'"),
     (["--session", "5", "--net-arch", "0"], exit_codes.USAGE, "--net-arch"),
 ])
