@@ -9,7 +9,6 @@ serialise on the GIL.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import stat
@@ -23,9 +22,12 @@ from kalshi_tui.core import catalog_cache
 from kalshi_tui.core.compat import judge
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
+                                          stat_failure, walk_models)
 from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
 
-CACHE_DIR_NAME = ".kalshi_tui_cache"
+__all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
+           "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]
 _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -37,16 +39,6 @@ class ModelNotFound(LookupError):
 
 class AmbiguousModel(LookupError):
     """Several models match; the message lists them so the operator can pick one."""
-
-
-@dataclass
-class FoundFile:
-    """One *.zip the walk found, with its stat (None when it could not be stat'ed)."""
-
-    path: str
-    rel: str
-    stat: os.stat_result | None
-    error: str | None = None
 
 
 @dataclass
@@ -97,71 +89,11 @@ class Catalog:
 
 def _walk(models_dir: Path) -> tuple[list[FoundFile], list[str]]:
     """Every *.zip at any depth (files and directories so named), and why folders were skipped."""
-    found: list[FoundFile] = []
-    problems: list[str] = []
-    root = os.fspath(models_dir)
-    try:
-        first = os.stat(root)
-    except OSError as exc:
-        raise FileNotFoundError(f"{models_dir}: models folder not found ({exc.strerror})") from None
-    if not stat.S_ISDIR(first.st_mode):
-        raise NotADirectoryError(f"{models_dir}: models folder is not a directory")
-    seen = {(first.st_dev, first.st_ino)}
-    pending = [(root, "")]
-    while pending:
-        folder, rel_folder = pending.pop()
-        try:
-            with os.scandir(folder) as entries:
-                listing = list(entries)
-        except OSError as exc:
-            problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
-            continue
-        for entry in listing:
-            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
-            is_zip = entry.name.lower().endswith(".zip")
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if is_dir:
-                if entry.name == CACHE_DIR_NAME and not rel_folder:
-                    continue
-                try:
-                    info = entry.stat()
-                except OSError as exc:
-                    problems.append(f"{rel}: cannot read folder ({exc.strerror or exc})")
-                    continue
-                if is_zip:
-                    found.append(FoundFile(entry.path, rel, info, "is a directory"))
-                    continue
-                key = (info.st_dev, info.st_ino)
-                if key in seen:  # a symlink loop, or the same folder linked twice
-                    continue
-                seen.add(key)
-                pending.append((entry.path, rel))
-            elif is_zip:
-                try:
-                    info = entry.stat()
-                except OSError as exc:
-                    reason = _stat_failure(exc, entry.is_symlink())
-                    found.append(FoundFile(entry.path, rel, None, reason))
-                    continue
-                found.append(FoundFile(entry.path, rel, info))
-    found.sort(key=lambda f: f.rel)
-    return found, problems
+    walk = walk_models(models_dir)
+    return walk.found, walk.problems
 
 
-def _stat_failure(exc: OSError, is_link: bool) -> str:
-    """Why a path could not be stat'ed, in operator words."""
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"
-    if is_link and isinstance(exc, FileNotFoundError):
-        return "broken symlink"
-    if isinstance(exc, FileNotFoundError):
-        return "file not found"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return f"cannot stat ({exc.strerror or exc})"
+_stat_failure = stat_failure
 
 
 def discover_model_files(models_dir: Path) -> list[Path]:
@@ -404,24 +336,27 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
     folder itself is missing.
     """
     models_dir = Path(config.models_dir)
-    found, problems = _walk(models_dir)
+    walk = walk_models(models_dir)
+    found, problems = walk.found, walk.problems
     cache = catalog_cache.load(config) if use_cache else catalog_cache.empty(config)
+    # Artifacts come from the walk's own listings, once per run folder (not per model).
+    index = ArtifactIndex(walk, cache.same_bytes) if _artifacts_module() is not None else None
     records: list[ModelRecord | None] = []
     todo: list[FoundFile] = []
     keys: dict[str, list[Any]] = {}
-    folder_memo: dict[tuple[str, str], dict[str, Path]] = {}
-    stat_memo: dict[str, list[Any]] = {}
     found_artifacts: dict[str, dict[str, Path]] = {}
     for item in found:
-        if item.error is None:
-            found_artifacts[item.rel] = artifact_paths(item.path, models_dir, folder_memo)
-        artifacts = [] if item.error is not None else artifacts_key(found_artifacts[item.rel], stat_memo)
+        artifacts: list[list[Any]] = []
+        if item.error is None and index is not None:
+            found_artifacts[item.rel], artifacts = index.for_model(item.path)
         key = catalog_cache.file_key(item.stat, item.error, artifacts)
         keys[item.rel] = key
         cached = cache.get(item.rel, key)
         records.append(cached)
         if cached is None:
             todo.append(item)
+    if index is not None:
+        cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
     fresh = iter(_read_many(todo, config, found_artifacts)) if todo else iter(())
     catalog = Catalog(models_dir=models_dir, problems=problems)
     for item, cached in zip(found, records):

@@ -82,6 +82,14 @@ class CatalogCache:
         self._same_fingerprint = same_fingerprint
         self._dirty = not same_fingerprint
         self.path = path
+        # "final\0run model" -> [sizes and mtimes of both, same?]: see catalog_walk.ArtifactIndex
+        self.same_bytes: dict[str, list[Any]] = {}
+
+    def set_same_bytes(self, used: dict[str, list[Any]], *, changed: bool) -> None:
+        """Keep the byte comparisons this scan relied on (and only those)."""
+        if changed or used.keys() != self.same_bytes.keys():
+            self._dirty = True
+        self.same_bytes = used
 
     def get(self, rel: str, key: list[Any]) -> ModelRecord | None:
         entry = self._entries.get(rel)
@@ -136,7 +144,8 @@ class CatalogCache:
         used = self._compact()
         doc = {"format": FORMAT, "version": VERSION,
                "models_dir": os.path.abspath(self.config.models_dir),
-               "fingerprint": fingerprint(self.config), "shared": used, "entries": self._entries}
+               "fingerprint": fingerprint(self.config), "shared": used, "entries": self._entries,
+               "same_bytes": self.same_bytes}
         text = json.dumps(doc, separators=(",", ":"))
         for target in ([self.path] if self.path else []) + cache_locations(self.config):
             if _write_atomically(target, text):
@@ -222,7 +231,11 @@ def load(config: Config) -> CatalogCache:
             continue
         entries = {rel: entry for rel, entry in doc["entries"].items()
                    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)}
-        return CatalogCache(config, entries, doc["shared"],
-                            same_fingerprint=doc.get("fingerprint") == fingerprint(config),
-                            path=path)
+        cache = CatalogCache(config, entries, doc["shared"],
+                             same_fingerprint=doc.get("fingerprint") == fingerprint(config),
+                             path=path)
+        same_bytes = doc.get("same_bytes")
+        if isinstance(same_bytes, dict):
+            cache.same_bytes = same_bytes
+        return cache
     return empty(config)

@@ -1,0 +1,116 @@
+"""The walk's artifact index gives exactly what find_artifacts gives, from far fewer system calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pytest  # noqa: E402
+from artifact_files import episode_counts, original_results, original_summary, write_run  # noqa: E402
+
+from kalshi_tui.core.artifacts import find_artifacts  # noqa: E402
+from kalshi_tui.core.catalog import artifacts_key, scan_catalog  # noqa: E402
+from kalshi_tui.core.catalog_walk import ArtifactIndex, walk_models  # noqa: E402
+from kalshi_tui.core.config import load_config  # noqa: E402
+
+
+@pytest.fixture
+def tree(tmp_path, model_zoo):
+    """Every way the original system placed artifacts, plus the odd cases find_artifacts handles."""
+    models = tmp_path / "trained_models"
+    real = model_zoo["ppo21"].read_bytes()
+    other = model_zoo["ppo5"].read_bytes()
+    same_size_other_bytes = real[:-40] + bytes(b ^ 0xFF for b in real[-40:])
+    eps = episode_counts(21, 6)
+    current = write_run(models, "session32_ppo_20251215_001549", eps, summary=original_summary(eps),
+                        results=original_results(), model_bytes=real)
+    (current / "checkpoints").mkdir()
+    shutil.copy(model_zoo["a2c21"], current / "checkpoints" / "ppo_5000_steps.zip")
+    write_run(models, "session32_ppo_20251216_090000", eps, results=original_results(),
+              model_bytes=same_size_other_bytes)
+    legacy = write_run(models, "session9_ppo_20251211_221054", eps, summary=original_summary(eps),
+                       legacy=True, model_bytes=other)
+    both = write_run(models, "session5_ppo_20251210_120000", eps, model_bytes=other)
+    shutil.copy(both / "diagnostics" / "diagnostics.jsonl", both / "diagnostics.jsonl")
+    os.utime(both / "diagnostics" / "diagnostics.jsonl", (1_600_000_000, 1_600_000_000))
+    (models / "session32_final.zip").write_bytes(real)
+    (models / "session32_best.zip").write_bytes(other)
+    (models / "production.zip").write_bytes(real)
+    (models / "session9_final.zip").write_bytes(other)
+    lonely = models / "misc" / "session5_copy.zip"
+    lonely.parent.mkdir(parents=True)
+    lonely.write_bytes(other)
+    # A second path to a run folder: the walk does not list it twice, the index falls back.
+    (models / "alias").mkdir()
+    os.symlink(current, models / "alias" / "session32_ppo_20251215_001549")
+    assert legacy.exists()
+    return models
+
+
+def test_index_equals_find_artifacts_for_every_model(tree):
+    walk = walk_models(tree)
+    index = ArtifactIndex(walk)
+    paths = [f.path for f in walk.found if f.error is None]
+    assert len(paths) >= 10
+    matched = 0
+    for path in paths:
+        expected = find_artifacts(Path(path), tree)
+        found, key = index.for_model(path)
+        assert found == expected, path
+        assert key == artifacts_key(expected), path
+        matched += bool(found)
+    assert matched >= 6
+    # The flat final identical to the run's model has the run's artifacts; the decoy of the
+    # same size but other bytes, in a newer run, does not win.
+    final, _key = index.for_model(os.path.join(tree, "session32_final.zip"))
+    assert final["training_results"] == tree / "session32_ppo_20251215_001549" / "training_results.json"
+
+
+def test_remembered_comparisons_are_reused_only_while_both_files_are_unchanged(tree):
+    first = ArtifactIndex(walk_models(tree))
+    final = os.path.join(tree, "session32_final.zip")
+    assert first.for_model(final)[0]
+    assert first.new_comparisons >= 1
+    memo = json.loads(json.dumps(first.used_comparisons))  # as the cache file keeps it
+    again = ArtifactIndex(walk_models(tree), memo)
+    assert again.for_model(final)[0] == first.for_model(final)[0]
+    assert again.new_comparisons == 0
+    # The run's model rewritten with other bytes of the same size: compared again, no match.
+    model = tree / "session32_ppo_20251215_001549" / "model.zip"
+    raw = model.read_bytes()
+    model.write_bytes(raw[:-40] + bytes(b ^ 0x55 for b in raw[-40:]))
+    os.utime(model, ns=(1_700_000_000_000_000_123, 1_700_000_000_000_000_123))
+    changed = ArtifactIndex(walk_models(tree), memo)
+    assert changed.for_model(final) == ({}, [])
+    assert changed.new_comparisons >= 1
+    assert changed.for_model(final) == (find_artifacts(Path(final), tree), [])
+
+
+def test_artifact_rewritten_in_place_invalidates_the_cache(tree, tmp_path):
+    """Appending to diagnostics.jsonl does not change any folder's mtime: its own stat must count."""
+    cfg = tmp_path / "kalshi_tui.toml"
+    cfg.write_text(f"[paths]\nmodels_dir = \"{tree.name}\"\n")
+    config = load_config(cfg)
+    run = tree / "session32_ppo_20251215_001549"
+    first = scan_catalog(config)
+    assert scan_catalog(config).read == 0
+    before = sum(first.by_path(f"{run.name}/model.zip").metrics.action_histogram.values())
+    jsonl = run / "diagnostics" / "diagnostics.jsonl"
+    folder_mtime = os.stat(run / "diagnostics").st_mtime_ns
+    extra = json.loads(jsonl.read_text().splitlines()[1])
+    extra["data"]["episode"] = 99
+    added = sum(extra["data"]["action_distribution"].values())
+    with open(jsonl, "a") as handle:
+        handle.write(json.dumps(extra) + "\n")
+    assert os.stat(run / "diagnostics").st_mtime_ns == folder_mtime
+    again = scan_catalog(config)
+    # The run's model, its checkpoint and the identical flat final (the alias is not walked).
+    assert again.read == 3
+    after = again.by_path(f"{run.name}/model.zip").metrics.action_histogram
+    assert sum(after.values()) == before + added
+    assert scan_catalog(config).read == 0
