@@ -31,6 +31,7 @@ class PointerView:
     last_action: str | None = None
     alarm: str | None = None
     notes: list[str] = field(default_factory=list)
+    pending: str | None = None  # a change committed to the journal but not yet in the pointer
     error: str | None = None  # the pointer could not be read at all
 
 
@@ -231,4 +232,6 @@ def pointer_view_from_status(status: Any, config: Config, badge: str | None = No
         last_action=last.action if last else None,
         alarm=shorten("; ".join(status.alarms)) or None,
         notes=[shorten(n) for n in status.notes],
+        # Shown as its own line: the trader still reads the old pointer until it is published.
+        pending=shorten(status.notes[0]) if status.relation == "pending" and status.notes else None,
     )

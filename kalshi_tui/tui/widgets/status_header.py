@@ -61,6 +61,8 @@ def header_lines(pointer: PointerView | None, *, read_only: bool, now: datetime,
     else:
         lines.append(Text("Last change: none recorded by kalshi-tui (hand-written pointer)",
                           style="dim"))
+    if pointer.pending:
+        lines.append(Text("PENDING: ", style="bold yellow") + Text(pointer.pending, style="yellow"))
     if pointer.alarm:
         lines.append(Text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
     return lines
