@@ -40,14 +40,25 @@ def record_dict(record: ModelRecord) -> dict[str, Any]:
 
 FORMAT = "kalshi-tui catalog cache"
 # Records hold figures read by core.artifacts: a new reader must not be served old figures.
-VERSION = f"1/metrics-{METRICS_VERSION}"
+VERSION = f"2/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
+# A run's checkpoints share its artifacts and their figures: stored once, not per model.
 _SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "hyperparameters", "versions",
-                  "policy_class", "warnings", "reasons")
+                  "policy_class", "warnings", "reasons", "artifacts", "metrics")
 # Shared values are handed out as they are (records that came from one cache load share
 # them, read-only by convention); these lists are copied because code appends to them.
 _COPIED_FIELDS = frozenset({"warnings", "reasons"})
+# Dicts handed to TrainingMetrics / records are copied one level, as record_dict does.
+_DICT_FIELDS = frozenset({"hyperparameters", "versions", "artifacts"})
+# A record is stored as a list in field order (the doc names the fields once): a third of
+# the JSON to parse compared with a dict per record, and built with one positional call.
+_ABS_PATH_POS = _RECORD_FIELDS.index("abs_path")
+_METRICS_POS = _RECORD_FIELDS.index("metrics")
+_SHARED_POSITIONS = tuple(
+    (_RECORD_FIELDS.index(name),
+     1 if name in _COPIED_FIELDS else 2 if name in _DICT_FIELDS else 3 if name == "metrics" else 0)
+    for name in _SHARED_FIELDS)
 
 
 def cache_locations(config: Config) -> list[Path]:
@@ -77,7 +88,7 @@ class CatalogCache:
                  shared: list[Any] | None = None, same_fingerprint: bool = True,
                  path: Path | None = None):
         self.config = config
-        self._entries = entries or {}  # rel -> [key, encoded record]
+        self._entries = entries or {}  # rel -> [key, record values in field order]
         self._shared = shared or []
         self._same_fingerprint = same_fingerprint
         self._dirty = not same_fingerprint
@@ -93,46 +104,87 @@ class CatalogCache:
 
     def get(self, rel: str, key: list[Any]) -> ModelRecord | None:
         entry = self._entries.get(rel)
-        if entry is None or entry[0] != key:
+        if entry is None or not self._same_key(entry[0], key):
             return None
         try:
-            record = record_from_dict(self._decode(entry[1]))
+            record = self._decode(entry[1], rel)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None
         if not self._same_fingerprint:
             judge(record, self.config.environment)  # the environment changed: re-judge
-            entry[1] = self._encode(record_dict(record))
+            entry[1] = self._encode_record(rel, record)
         return record
 
+    def _same_key(self, stored: Any, key: list[Any]) -> bool:
+        """Size, mtime and error equal, and the artifacts' stats (stored once per run) too."""
+        if type(stored) is not list or len(stored) != 4 or stored[:3] != key[:3]:
+            return False
+        artifacts = stored[3]
+        if type(artifacts) is int:
+            try:
+                artifacts = self._shared[artifacts]
+            except IndexError:
+                return False
+        return artifacts == key[3]
+
     def put(self, rel: str, key: list[Any], record: ModelRecord) -> None:
-        self._entries[rel] = [key, self._encode(record_dict(record))]
+        stored_key = list(key)
+        if stored_key[3]:
+            stored_key[3] = self._slot(stored_key[3])
+        self._entries[rel] = [stored_key, self._encode_record(rel, record)]
         self._dirty = True
 
-    def _encode(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _encode_record(self, rel: str, record: ModelRecord) -> list[Any]:
+        data = record_dict(record)
+        if data.get("abs_path") == self._abs_path(rel):
+            data["abs_path"] = None  # the models folder + path says it: restored on load
+        return self._encode(data)
+
+    def _abs_path(self, rel: str) -> str:
+        root = getattr(self, "_root", None)
+        if root is None:
+            root = self._root = os.path.abspath(self.config.models_dir)
+        return os.path.join(root, rel)
+
+    def _slot(self, value: Any) -> int:
+        """The shared table's index of `value`, adding it when new."""
         index = getattr(self, "_index", None)
         if index is None:
             index = self._index = {_share_key(v): i for i, v in enumerate(self._shared)}
-        for name in _SHARED_FIELDS:
-            if name in data:
-                text = _share_key(data[name])
-                slot = index.get(text)
-                if slot is None:
-                    slot = index[text] = len(self._shared)
-                    self._shared.append(data[name])
-                data[name] = slot
-        return data
+        text = _share_key(value)
+        slot = index.get(text)
+        if slot is None:
+            slot = index[text] = len(self._shared)
+            self._shared.append(value)
+        return slot
 
-    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = dict(data)
-        for name in _SHARED_FIELDS:
-            slot = out.get(name)
-            if isinstance(slot, int):
-                value = self._shared[slot]
-                if name in _COPIED_FIELDS:
-                    # judge() and the scan add to these: each record gets its own list.
+    def _encode(self, data: dict[str, Any]) -> list[Any]:
+        """The record's values in field order, repeated values replaced by shared slots."""
+        values = [data.get(name) for name in _RECORD_FIELDS]
+        for position, _kind in _SHARED_POSITIONS:
+            values[position] = self._slot(values[position])
+        return values
+
+    def _decode(self, stored: list[Any], rel: str) -> ModelRecord:
+        values = list(stored)
+        shared = self._shared
+        for position, kind in _SHARED_POSITIONS:
+            value = values[position]
+            if type(value) is not int:
+                raise ValueError("not a slot")
+            value = shared[value]
+            if value is not None:
+                if kind == 1:  # judge() and the scan add to these: each record its own list
                     value = list(value)
-                out[name] = value
-        return out
+                elif kind == 2:
+                    value = dict(value)
+                elif kind == 3:  # its lists and dicts become the record's own
+                    value = TrainingMetrics.from_dict(
+                        {k: v.copy() if type(v) in (list, dict) else v for k, v in value.items()})
+            values[position] = value
+        if values[_ABS_PATH_POS] is None:
+            values[_ABS_PATH_POS] = self._abs_path(rel)
+        return ModelRecord(*values)
 
     def save(self, keep: set[str]) -> Path | None:
         """Write the cache if anything changed, dropping files no longer there; never raises."""
@@ -144,7 +196,8 @@ class CatalogCache:
         used = self._compact()
         doc = {"format": FORMAT, "version": VERSION,
                "models_dir": os.path.abspath(self.config.models_dir),
-               "fingerprint": fingerprint(self.config), "shared": used, "entries": self._entries,
+               "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
+               "shared": used, "entries": self._entries,
                "same_bytes": self.same_bytes}
         text = json.dumps(doc, separators=(",", ":"))
         for target in ([self.path] if self.path else []) + cache_locations(self.config):
@@ -157,14 +210,20 @@ class CatalogCache:
         """Drop shared values no entry uses any more, renumbering the references."""
         used: dict[int, int] = {}
         table: list[Any] = []
-        for _key, data in self._entries.values():
-            for name in _SHARED_FIELDS:
-                slot = data.get(name)
-                if isinstance(slot, int):
-                    if slot not in used:
-                        used[slot] = len(table)
-                        table.append(self._shared[slot])
-                    data[name] = used[slot]
+
+        def renumber(slot: int) -> int:
+            if slot not in used:
+                used[slot] = len(table)
+                table.append(self._shared[slot])
+            return used[slot]
+
+        for key, values in self._entries.values():
+            if type(key) is list and len(key) == 4 and type(key[3]) is int:
+                key[3] = renumber(key[3])
+            for position, _kind in _SHARED_POSITIONS:
+                slot = values[position]
+                if type(slot) is int:
+                    values[position] = renumber(slot)
         self._shared = table
         self.__dict__.pop("_index", None)
         return table
@@ -176,7 +235,9 @@ def _share_key(value: Any) -> Any:
         return ("s", value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ("l", tuple(value))
-    return ("j", json.dumps(value, sort_keys=True))
+    # Dicts from one reader keep one key order, so equal values give equal text (an
+    # unequal order would only store a value twice).
+    return ("j", json.dumps(value))
 
 
 def record_from_dict(data: dict[str, Any]) -> ModelRecord:
@@ -220,17 +281,19 @@ def load(config: Config) -> CatalogCache:
     """The cache for this models folder, or an empty one when none is usable."""
     for path in cache_locations(config):
         try:
-            with open(path, encoding="utf-8") as handle:
-                doc = json.load(handle)
+            with open(path, "rb") as handle:
+                doc = json.loads(handle.read())
         except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             continue
         if not (isinstance(doc, dict) and doc.get("format") == FORMAT
                 and doc.get("version") == VERSION
                 and doc.get("models_dir") == os.path.abspath(config.models_dir)
+                and doc.get("fields") == list(_RECORD_FIELDS)
                 and isinstance(doc.get("entries"), dict) and isinstance(doc.get("shared"), list)):
             continue
         entries = {rel: entry for rel, entry in doc["entries"].items()
-                   if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)}
+                   if type(entry) is list and len(entry) == 2 and type(entry[1]) is list
+                   and len(entry[1]) == len(_RECORD_FIELDS)}
         cache = CatalogCache(config, entries, doc["shared"],
                              same_fingerprint=doc.get("fingerprint") == fingerprint(config),
                              path=path)
