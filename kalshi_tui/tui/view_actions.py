@@ -55,7 +55,7 @@ class ViewActionsMixin:
             self.notify("A marked model is gone; mark again", severity="warning")
             return
         self.push_screen(CompareScreen(left, right, self.badges, self.validations,
-                                       self.config.environment))
+                                       self.config.environment, self.ranking))
 
     def action_mark(self) -> None:
         # The ● in the list is the feedback; a toast per mark would bury real messages.

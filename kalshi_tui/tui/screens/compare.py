@@ -2,7 +2,8 @@
 
 Choosing between two candidates is the decision the seed analysis was written for; the
 same figures in two columns, with the better one of each pair in bold, answer it faster
-than flipping between rows.
+than flipping between rows. From 100 columns the histograms sit side by side too, one row
+per action id; narrower terminals get each model's side-by-size grid, one under the other.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.tui import formatting as fmt
+
+WIDE_WIDTH = 100  # from here the two histograms fit side by side
+_BAR_WIDTH = 14
 
 
 def _metric_rows(record: ModelRecord, validation: Any) -> dict[str, tuple[str, float | None]]:
@@ -44,8 +48,17 @@ def _metric_rows(record: ModelRecord, validation: Any) -> dict[str, tuple[str, f
     return rows
 
 
+def _rank_cells(ranked: Any) -> tuple[tuple[str, float | None], tuple[str, None]]:
+    """(rank text, -rank so the better rank wins the bold) and the evidence level."""
+    if ranked is None:
+        return ("not ranked yet", None), ("-", None)
+    if ranked.rank is None:
+        return ("— never recommended", None), (ranked.evidence, None)
+    return (f"{ranked.rank} (score {ranked.score:.3f})", -float(ranked.rank)), (ranked.evidence, None)
+
+
 def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
-                  validations: dict[str, Any]) -> Table:
+                  validations: dict[str, Any], ranking: dict[str, Any] | None = None) -> Table:
     """A rich Table of both models' figures; higher-is-better figures bold on the winner."""
     table = Table(expand=True, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
@@ -55,6 +68,9 @@ def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
                   fmt.badge_text(right, badges.get(right.path, right.verdict)))
     a_rows = _metric_rows(left, validations.get(left.path))
     b_rows = _metric_rows(right, validations.get(right.path))
+    if ranking is not None:
+        a_rows["rank"], a_rows["evidence"] = _rank_cells(ranking.get(left.path))
+        b_rows["rank"], b_rows["evidence"] = _rank_cells(ranking.get(right.path))
     for key, (a_text, a_value) in a_rows.items():
         b_text, b_value = b_rows[key]
         a_cell, b_cell = Text(a_text), Text(b_text)
@@ -64,8 +80,59 @@ def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
     return table
 
 
+def _counts(record: ModelRecord) -> dict[int, int]:
+    histogram = record.metrics.action_histogram if record.metrics else None
+    counts: dict[int, int] = {}
+    for key, value in (histogram or {}).items():
+        try:
+            counts[int(key)] = counts.get(int(key), 0) + int(value)
+        except (TypeError, ValueError):
+            continue  # a damaged entry is no action; the metrics pane notes the damage
+    return counts
+
+
+def _share_cell(count: int, total: int, top: int) -> Text:
+    if total <= 0:
+        return Text("-", style="dim")
+    cell = Text(f"{100 * count / total:5.1f}% ", style="dim" if count == 0 else "")
+    cell.append("█" * round(_BAR_WIDTH * count / top) if top else "", style="cyan")
+    return cell
+
+
+def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -> Table:
+    """Both training histograms in one table: a row per action id, each model's share and bar."""
+    records = (left, right)
+    counts = [_counts(r) for r in records]
+    layouts = [fmt.layout_for_record(r, environment) for r in records]
+    n = max([r.n_actions or 0 for r in records] + [max(c, default=-1) + 1 for c in counts])
+    same_labels = layouts[0] is not None and layouts[1] is not None and layouts[0].n == layouts[1].n
+    table = Table(expand=False, show_edge=False, pad_edge=False, box=None, padding=(0, 1))
+    table.add_column("id", justify="right", style="dim")
+    label_titles = ["action"] if same_labels else [f"action ({r.name})" for r in records]
+    for title in label_titles:
+        table.add_column(Text(title), no_wrap=True, max_width=24)
+    for record in records:
+        table.add_column(Text(record.name), no_wrap=True, overflow="ellipsis")
+    totals = [sum(c.values()) for c in counts]
+    tops = [max(c.values(), default=0) for c in counts]
+
+    def label(layout, action: int) -> Text:
+        if layout is None or action >= layout.n:
+            return Text("-", style="dim")  # no layout names this id: never a guessed label
+        return Text(layout.label(action))
+
+    for action in range(n):
+        labels = [label(layouts[0], action)] if same_labels else [label(l, action) for l in layouts]
+        shares = [_share_cell(c.get(action, 0), t, top) if t else Text("no histogram" if action == 0
+                  else "", style="dim") for c, t, top in zip(counts, totals, tops)]
+        table.add_row(Text(str(action)), *labels, *shares)
+    table.add_row(Text(""), *[Text("")] * len(label_titles),
+                  *[Text(f"{t:,} actions counted" if t else "", style="dim") for t in totals])
+    return table
+
+
 class CompareScreen(Screen):
-    """Figures in a table, then each model's histogram, one under the other."""
+    """Figures in a table, then the histograms: side by side when wide, else stacked."""
 
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back", id="compare.back"),
@@ -73,8 +140,10 @@ class CompareScreen(Screen):
     ]
 
     def __init__(self, left: ModelRecord, right: ModelRecord, badges: dict[str, str],
-                 validations: dict[str, Any], environment: Any) -> None:
+                 validations: dict[str, Any], environment: Any,
+                 ranking: dict[str, Any] | None = None) -> None:
         super().__init__(id="compare-screen")
+        self.ranking = ranking
         self.left = left
         self.right = right
         self.badges = badges
@@ -83,13 +152,28 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):
-            yield Static(Text("Compare: higher is bold where higher is better; esc goes back"),
+            yield Static(Text("Compare: the better figure of each pair is bold (higher, or rank 1); esc goes back"),
                          classes="dim")
-            yield Static(compare_table(self.left, self.right, self.badges, self.validations))
-            for record in (self.left, self.right):
-                layout = fmt.layout_for_record(record, self.environment)
-                histogram = record.metrics.action_histogram if record.metrics else None
-                yield Static(Text(f"Actions: {record.name}", style="bold underline"),
-                             classes="compare-heading")
-                yield Static(Text("\n").join(fmt.histogram_table(histogram, layout)))
+            yield Static(compare_table(self.left, self.right, self.badges, self.validations,
+                                       self.ranking))
+            with Vertical(id="compare-hist-wide"):
+                yield Static(Text("Training actions, side by side (share of decisions)",
+                                  style="bold underline"), classes="compare-heading")
+                yield Static(histogram_columns(self.left, self.right, self.environment))
+            with Vertical(id="compare-hist-stacked"):
+                for record in (self.left, self.right):
+                    layout = fmt.layout_for_record(record, self.environment)
+                    histogram = record.metrics.action_histogram if record.metrics else None
+                    yield Static(Text(f"Actions: {record.name}", style="bold underline"),
+                                 classes="compare-heading")
+                    yield Static(Text("\n").join(fmt.histogram_table(histogram, layout)))
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.width)
+
+    def on_resize(self, event) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.set_class(width < WIDE_WIDTH, "-narrow")
