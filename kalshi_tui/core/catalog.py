@@ -181,31 +181,58 @@ def artifacts_key(artifacts: dict[str, Path], memo: dict[str, list[Any]] | None 
     return key
 
 
-def _relative(path: Path, models_dir: Path) -> str:
+def _relative(path: Path | str, models_dir: Path | str) -> str:
+    text, root = os.path.abspath(path), os.path.abspath(models_dir)
+    if text.startswith(root + os.sep) and os.sep == "/":
+        return text[len(root) + 1:]  # the common case, without building Path objects
     try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(models_dir)).as_posix()
+        return Path(text).relative_to(root).as_posix()
     except ValueError:
-        return Path(os.path.abspath(path)).as_posix()
+        return Path(text).as_posix()
 
 
-def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRecord) -> TrainingMetrics | None:
+# (n_actions, the artifacts' names, paths, sizes and mtimes) -> (metrics as a dict, warning):
+# a run's checkpoints share its artifacts, so its diagnostics are read once, not per model.
+_METRICS_MEMO: dict[Any, tuple[dict[str, Any] | None, str | None]] = {}
+_METRICS_MEMO_LIMIT = 4096
+
+
+def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRecord,
+             stats_key: list[list[Any]] | None = None) -> TrainingMetrics | None:
     module = _artifacts_module()
     if module is None or not artifacts:
         return None
-    try:
-        return module.read_training_metrics(artifacts, n_actions)
-    except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
-        record.warnings.append(f"training artifacts unreadable: {type(exc).__name__}: {exc}"
-                               .splitlines()[0])
-        return None
+    memo_key = (n_actions, tuple(tuple(entry) for entry in stats_key)) if stats_key else None
+    known = _METRICS_MEMO.get(memo_key) if memo_key is not None else None
+    if known is None:
+        warning = None
+        try:
+            metrics = module.read_training_metrics(artifacts, n_actions)
+        except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
+            metrics, warning = None, (f"training artifacts unreadable: {type(exc).__name__}: {exc}"
+                                      .splitlines()[0])
+        if memo_key is None:
+            if warning:
+                record.warnings.append(warning)
+            return metrics
+        if len(_METRICS_MEMO) >= _METRICS_MEMO_LIMIT:
+            _METRICS_MEMO.clear()
+        known = _METRICS_MEMO[memo_key] = (catalog_cache.metrics_dict(metrics), warning)
+    data, warning = known
+    if warning:
+        record.warnings.append(warning)
+    # Each record gets its own copy: callers may edit one model's figures.
+    return None if data is None else TrainingMetrics.from_dict(catalog_cache.copy_one_level(data))
 
 
 def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: int, max_members: int,
                 st: os.stat_result | None = None, error: str | None = None,
-                artifacts: dict[str, Path] | None = None) -> ModelRecord:
+                artifacts: dict[str, Path] | None = None,
+                artifacts_stats: list[list[Any]] | None = None) -> ModelRecord:
     """A record with every fact from the file and its artifacts; verdict left to `judge`.
 
-    `artifacts` when the caller has already looked them up (the scan does, for its key).
+    `artifacts` when the caller has already looked them up (the scan does, for its key),
+    with `artifacts_stats` (that key) so models sharing a run read its artifacts once.
     """
     name, kind, run_dir = name_and_kind(rel)
     record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
@@ -250,7 +277,7 @@ def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: in
     if artifacts is None:
         artifacts = artifact_paths(path, models_dir)
     record.artifacts = {k: _relative(v, models_dir) for k, v in artifacts.items()}
-    record.metrics = _metrics(artifacts, info.n_actions, record)
+    record.metrics = _metrics(artifacts, info.n_actions, record, artifacts_stats)
     return record
 
 
@@ -276,37 +303,47 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 
 # ---- scanning the folder --------------------------------------------------------------------
 
-def _read_batch(batch: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Worker-process side: read files, return plain dicts (cheap to send back)."""
+def _read_batch(batch: list[tuple[Any, ...]], environment: Any) -> list[dict[str, Any]]:
+    """Worker-process side: read and judge files, return plain dicts (cheap to send back)."""
     out = []
-    for path, rel, models_dir, max_data, max_members, st, artifacts in batch:
-        out.append(catalog_cache.record_dict(read_record(
-            path, rel, Path(models_dir), max_data, max_members, st,
-            artifacts={k: Path(v) for k, v in artifacts.items()})))
+    for path, rel, models_dir, max_data, max_members, st, artifacts, stats in batch:
+        record = read_record(path, rel, Path(models_dir), max_data, max_members, st,
+                             artifacts={k: Path(v) for k, v in artifacts.items()},
+                             artifacts_stats=stats)
+        judge(record, environment)
+        out.append(catalog_cache.record_dict(record))
     return out
 
 
 def _read_many(todo: list[FoundFile], config: Config,
-               artifacts: dict[str, dict[str, Path]] | None = None) -> list[ModelRecord]:
-    """Read files that the cache could not answer, in worker processes when there are many."""
-    artifacts = artifacts or {}
+               artifacts: dict[str, dict[str, Path]] | None = None,
+               stats: dict[str, list[list[Any]]] | None = None,
+               ) -> list[tuple[ModelRecord, dict[str, Any] | None]]:
+    """Read and judge files the cache could not answer, in worker processes when there are many.
+
+    Each comes with its record_dict when a worker made one (the cache stores it as is).
+    """
+    artifacts, stats = artifacts or {}, stats or {}
     models_dir = Path(config.models_dir)
     plain = [f for f in todo if f.error is None]
-    records: dict[str, ModelRecord] = {
-        f.rel: read_record(f.path, f.rel, models_dir, config.max_data_bytes, config.max_members,
-                           f.stat, f.error) for f in todo if f.error is not None}
+    done: dict[str, tuple[ModelRecord, dict[str, Any] | None]] = {
+        f.rel: (_finish(read_record(f.path, f.rel, models_dir, config.max_data_bytes,
+                                    config.max_members, f.stat, f.error), config), None)
+        for f in todo if f.error is not None}
     if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        records.update(_read_in_processes(plain, config, artifacts))
+        done.update(_read_in_processes(plain, config, artifacts, stats))
     else:
         for f in plain:
-            records[f.rel] = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
-                                         config.max_members, f.stat,
-                                         artifacts=artifacts.get(f.rel))
-    return [records[f.rel] for f in todo]
+            record = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
+                                 config.max_members, f.stat, artifacts=artifacts.get(f.rel),
+                                 artifacts_stats=stats.get(f.rel))
+            done[f.rel] = (_finish(record, config), None)
+    return [done[f.rel] for f in todo]
 
 
 def _read_in_processes(files: list[FoundFile], config: Config,
-                       artifacts: dict[str, dict[str, Path]]) -> dict[str, ModelRecord]:
+                       artifacts: dict[str, dict[str, Path]], stats: dict[str, list[list[Any]]],
+                       ) -> dict[str, tuple[ModelRecord, dict[str, Any]]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -316,16 +353,17 @@ def _read_in_processes(files: list[FoundFile], config: Config,
     # The walk's stat and artifact lookup travel with each job: workers do only the reading.
     jobs = [(f.path, f.rel, os.fspath(config.models_dir), config.max_data_bytes,
              config.max_members, f.stat,
-             {k: os.fspath(v) for k, v in (artifacts.get(f.rel) or {}).items()}) for f in files]
+             {k: os.fspath(v) for k, v in (artifacts.get(f.rel) or {}).items()},
+             stats.get(f.rel)) for f in files]
+    # Consecutive files (a run's checkpoints) go to one worker, so its artifacts memo hits.
     size = max(16, len(jobs) // (_WORKERS * 4))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    records: dict[str, ModelRecord] = {}
+    done: dict[str, tuple[ModelRecord, dict[str, Any]]] = {}
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
-        for result in pool.map(_read_batch, batches):
+        for result in pool.map(_read_batch, batches, [config.environment] * len(batches)):
             for data in result:
-                record = catalog_cache.record_from_dict(data)
-                records[record.path] = record
-    return records
+                done[data["path"]] = (catalog_cache.record_from_dict(dict(data)), data)
+    return done
 
 
 def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
@@ -345,10 +383,12 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
     todo: list[FoundFile] = []
     keys: dict[str, list[Any]] = {}
     found_artifacts: dict[str, dict[str, Path]] = {}
+    artifact_stats: dict[str, list[list[Any]]] = {}
     for item in found:
         artifacts: list[list[Any]] = []
         if item.error is None and index is not None:
             found_artifacts[item.rel], artifacts = index.for_model(item.path)
+            artifact_stats[item.rel] = artifacts
         key = catalog_cache.file_key(item.stat, item.error, artifacts)
         keys[item.rel] = key
         cached = cache.get(item.rel, key)
@@ -357,12 +397,12 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
             todo.append(item)
     if index is not None:
         cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
-    fresh = iter(_read_many(todo, config, found_artifacts)) if todo else iter(())
+    fresh = iter(_read_many(todo, config, found_artifacts, artifact_stats)) if todo else iter(())
     catalog = Catalog(models_dir=models_dir, problems=problems)
     for item, cached in zip(found, records):
         if cached is None:
-            record = _finish(next(fresh), config)
-            cache.put(item.rel, keys[item.rel], record)
+            record, data = next(fresh)
+            cache.put(item.rel, keys[item.rel], record, data)
             catalog.read += 1
         else:
             record = cached

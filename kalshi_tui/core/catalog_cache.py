@@ -24,6 +24,22 @@ from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 
 
+def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose lists and dicts are new too: enough for records, whose values are JSON-shaped."""
+    return {k: v.copy() if type(v) in (list, dict) else v for k, v in data.items()}
+
+
+_METRICS_FIELDS = tuple(TrainingMetrics.__dataclass_fields__)
+
+
+def metrics_dict(metrics: TrainingMetrics | None) -> dict[str, Any] | None:
+    """`metrics.to_dict()` without asdict's recursive deep copy (its values are JSON-shaped)."""
+    if metrics is None:
+        return None
+    return {name: (v.copy() if type(v := getattr(metrics, name)) in (list, dict) else v)
+            for name in _METRICS_FIELDS}
+
+
 def record_dict(record: ModelRecord) -> dict[str, Any]:
     """`record.to_dict()` at a fraction of the cost: its values are already JSON-shaped, so
     one level of copying does (dataclasses.asdict deep-copies recursively, a cold-scan hot spot)."""
@@ -35,7 +51,7 @@ def record_dict(record: ModelRecord) -> dict[str, Any]:
         elif isinstance(value, dict):
             value = dict(value)
         data[name] = value
-    data["metrics"] = record.metrics.to_dict() if record.metrics is not None else None
+    data["metrics"] = metrics_dict(record.metrics)
     return data
 
 FORMAT = "kalshi-tui catalog cache"
@@ -127,15 +143,18 @@ class CatalogCache:
                 return False
         return artifacts == key[3]
 
-    def put(self, rel: str, key: list[Any], record: ModelRecord) -> None:
+    def put(self, rel: str, key: list[Any], record: ModelRecord,
+            data: dict[str, Any] | None = None) -> None:
+        """Remember `record` under `key`; `data` is its record_dict when the caller has it."""
         stored_key = list(key)
         if stored_key[3]:
             stored_key[3] = self._slot(stored_key[3])
-        self._entries[rel] = [stored_key, self._encode_record(rel, record)]
+        self._entries[rel] = [stored_key, self._encode_record(rel, record, data)]
         self._dirty = True
 
-    def _encode_record(self, rel: str, record: ModelRecord) -> list[Any]:
-        data = record_dict(record)
+    def _encode_record(self, rel: str, record: ModelRecord,
+                       data: dict[str, Any] | None = None) -> list[Any]:
+        data = record_dict(record) if data is None else dict(data)
         if data.get("abs_path") == self._abs_path(rel):
             data["abs_path"] = None  # the models folder + path says it: restored on load
         return self._encode(data)

@@ -197,6 +197,11 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
         return None
 
 
+_SHAPES_MEMO: dict[bytes, dict[str, tuple[int, ...]]] = {}
+_SHAPES_MEMO_LIMIT = 256
+_SHAPES_MEMO_MAX_PICKLE = 256 * 1024
+
+
 class _ViewReader(io.RawIOBase):
     """Reads a memoryview in place (BufferedReader on top keeps the Unpickler's reads cheap)."""
 
@@ -223,11 +228,29 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
         name_len, extra_len = struct.unpack_from("<HH", view, 26)
         if method == zipfile.ZIP_STORED and bytes(view[30:30 + name_len]).endswith(b"data.pkl"):
             begin = 30 + name_len + extra_len
-            body = view[begin:begin + max_bytes]
+            flags, = struct.unpack_from("<H", view, 6)
+            size, = struct.unpack_from("<I", view, 18)
+            exact = None
+            if not flags & 0x8 and 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
+                # Checkpoints of one architecture have byte-identical data.pkl (names,
+                # shapes, storage keys; the numbers live in other members): keyed by the
+                # exact bytes, a remembered answer is the answer.
+                exact = bytes(view[begin:begin + size])
+                known = _SHAPES_MEMO.get(exact)
+                if known is not None:
+                    return dict(known)
+            # The memo's answer must come from exactly its key's bytes.
+            body = memoryview(exact) if exact is not None else view[begin:begin + max_bytes]
             try:
-                return _shapes_from_pickle(io.BufferedReader(_ViewReader(body), 16384), member)
+                shapes = _shapes_from_pickle(io.BufferedReader(_ViewReader(body), 16384), member)
             except WeightsUnreadable:
                 pass  # the careful path below decides, and says why
+            else:
+                if exact is not None:
+                    if len(_SHAPES_MEMO) >= _SHAPES_MEMO_LIMIT:
+                        _SHAPES_MEMO.clear()
+                    _SHAPES_MEMO[exact] = dict(shapes)
+                return shapes
     try:
         with zipfile.ZipFile(io.BytesIO(view)) as inner:
             return _shapes_from_torch_zip(inner, member, max_bytes)

@@ -231,3 +231,13 @@ def test_deflated_members_read_the_same(model_zoo, tmp_path):
     info, original = read_sb3_zip(packed), read_sb3_zip(model_zoo["dqn5"])
     assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == \
         (original.n_actions, original.obs_shape, original.algorithm, original.weight_shapes, original.versions)
+
+
+def test_remembered_weight_shapes_are_per_pickle_and_not_shared(model_zoo):
+    """Shapes are remembered by data.pkl's exact bytes: another architecture gets its own."""
+    first = read_sb3_zip(model_zoo["ppo21"])
+    first.weight_shapes["action_net.weight"] = (999, 1)  # a caller editing its copy
+    other = read_sb3_zip(model_zoo["ppo5"])
+    again = read_sb3_zip(model_zoo["ppo21"])
+    assert again.weight_shapes["action_net.weight"][0] == 21 and again.weights_n_actions == 21
+    assert other.weight_shapes["action_net.weight"][0] == 5 and other.weights_n_actions == 5
