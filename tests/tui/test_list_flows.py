@@ -98,11 +98,30 @@ async def test_compare_two_marked_models(workspace, frozen_clock):
         await pilot.press("C")
         await settle(app, pilot)
         assert isinstance(app.screen, CompareScreen)
+        assert not app.screen.has_class("-narrow")
         text = screen_text(app)
         assert "session32_final" in text and "session10_ppo_20251211_173419" in text
-        assert "win rate" in text and "Actions:" in text
+        assert "win rate" in text and "rank" in text
+        # Wide: one table, a row per action id with both models' shares on it, labelled.
+        lines = text.splitlines()
+        heading = next(line for line in lines if line.lstrip().startswith("id  action"))
+        assert heading.index("session32_final") < heading.index("session10_ppo_20251211_173419")
+        hold = next(line for line in lines if line.split()[:2] == ["0", "HOLD"])
+        assert "no histogram" in hold and "37.5%" in hold  # 60 of 160 per episode: HOLD share
+        assert any(line.split()[:4] == ["1", "BUY_YES", "x5", "2.5%"] for line in lines)
+        assert "Actions:" not in text
         await pilot.press("escape")
         assert not isinstance(app.screen, CompareScreen)
+        # Narrow: the same two models' histograms stacked, each as its side-by-size grid.
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("C")
+        await settle(app, pilot)
+        assert app.screen.has_class("-narrow")
+        await pilot.press("end")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Actions: session10_ppo_20251211_173419" in text
+        assert "id  action" not in text
 
 
 @async_test

@@ -48,6 +48,13 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         text = screen_text(app)
         assert "validation, sessions 5" in text
         assert "[x] validated on sessions" in text
+        # The result is new evidence: the ranking was computed again and says so.
+        ranked = app.ranking[record.path]
+        assert ranked.evidence == "validated"
+        assert any(reason.startswith("validated on sessions 5") for reason in ranked.reasons)
+        assert "evidence  validated" in text
+        # The reason, in the ranking pane.
+        assert "validated on sessions 5 (" in app.query_one("#pane-ranking").content.plain
 
 
 @async_test

@@ -110,10 +110,17 @@ def build_workspace(root: Path, zoo: dict[str, Path], *, sessions: str = "5",
 
 
 async def settle(app, pilot) -> None:
-    """Let every worker finish and every message they posted be handled."""
-    for _ in range(3):
+    """Let every worker finish and every message they posted be handled.
+
+    A worker's message can start the next worker (scan -> validations -> ranking), so this
+    waits until a pause starts none, then gives the screen one more pause to repaint.
+    """
+    for _ in range(12):
         await app.workers.wait_for_complete()
         await pilot.pause()
+        if not any(worker.is_running for worker in app.workers):
+            break
+    await pilot.pause()
 
 
 def notifications(app) -> list[str]:

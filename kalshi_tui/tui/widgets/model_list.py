@@ -39,7 +39,7 @@ class Column:
 COLUMNS = (
     Column("name", "Model", 0),
     Column("badge", "Badge", 13),
-    Column("rank", "Rank", 4, True),
+    Column("rank", "Rank", 5, True),
     Column("trading", "Trade%", 6, True),
     Column("win", "Win%", 6, True),
     Column("validated", "Valid", 5),

@@ -58,25 +58,27 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         lines.append(Text("! ", style="bold yellow") + Text(warning))
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
-    lines.append(rank_headline(ctx))
+    lines += rank_lines(ctx)
     return lines
 
 
-def rank_headline(ctx: PaneContext) -> Text:
-    """"rank 2 of 4 compatible · score 5.120 · evidence: validated" (or why there is none)."""
-    line = Text("rank  ", style="bold")
+def rank_lines(ctx: PaneContext) -> list[Text]:
+    """"rank 2 of 4 compatible, score 5.120" and "evidence validated" (or why there is none)."""
+    line = Text(f"{'rank':<10}", style="bold")
     ranked = ctx.ranked
     if ranked is None:
         line.append("ranking…" if not ctx.ranking_ready else "not ranked yet", style="dim")
-    elif ranked.rank is None:
+        return [line]
+    if ranked.rank is None:
         line.append("— never recommended (", style="dim")
         line.append(Text(ctx.record.verdict if ctx.record else "not eligible", style="dim"))
         line.append(")", style="dim")
-    else:
-        line.append(f"{ranked.rank}", style="bold green" if ranked.rank == 1 else "bold")
-        line.append(f" of {ctx.eligible_count:,} compatible · score {ranked.score:.3f} · evidence: ")
-        line.append(Text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
-    return line
+        return [line]
+    line.append(f"{ranked.rank}", style="bold green" if ranked.rank == 1 else "bold")
+    line.append(f" of {ctx.eligible_count:,} compatible, score {ranked.score:.3f}")
+    evidence = Text(f"{'evidence':<10}", style="bold")
+    evidence.append(Text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
+    return [line, evidence]
 
 
 def ranking_lines(ctx: PaneContext) -> list[Text]:
