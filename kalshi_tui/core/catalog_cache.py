@@ -111,6 +111,7 @@ class CatalogCache:
         self.path = path
         # "final\0run model" -> [sizes and mtimes of both, same?]: see catalog_walk.ArtifactIndex
         self.same_bytes: dict[str, list[Any]] = {}
+        self._key_slots: dict[int, tuple[list[Any], int]] = {}  # id -> (the list, its slot)
 
     def set_same_bytes(self, used: dict[str, list[Any]], *, changed: bool) -> None:
         """Keep the byte comparisons this scan relied on (and only those)."""
@@ -148,7 +149,11 @@ class CatalogCache:
         """Remember `record` under `key`; `data` is its record_dict when the caller has it."""
         stored_key = list(key)
         if stored_key[3]:
-            stored_key[3] = self._slot(stored_key[3])
+            # A run's models share one artifacts-key list (ArtifactIndex): look it up once.
+            known = self._key_slots.get(id(key[3]))
+            if known is None or known[0] is not key[3]:
+                known = self._key_slots[id(key[3])] = (key[3], self._slot(key[3]))
+            stored_key[3] = known[1]
         self._entries[rel] = [stored_key, self._encode_record(rel, record, data)]
         self._dirty = True
 
@@ -245,18 +250,26 @@ class CatalogCache:
                     values[position] = renumber(slot)
         self._shared = table
         self.__dict__.pop("_index", None)
+        self._key_slots.clear()
         return table
 
 
 def _share_key(value: Any) -> Any:
-    """A hashable key equal for equal values: cheap for strings and lists of strings."""
-    if value is None or isinstance(value, str):
+    """A hashable key equal only for equal values of equal types (1, 1.0 and True differ)."""
+    kind = type(value)
+    if value is None or kind is str:
         return ("s", value)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if kind is list and all(type(v) is str for v in value):
         return ("l", tuple(value))
+    if kind is dict and all(type(v) in _SCALARS for v in value.values()):
+        # Flat dicts (versions, artifacts, most hyperparameters): no JSON text needed.
+        return ("d", tuple((k, type(v), v) for k, v in value.items()))
     # Dicts from one reader keep one key order, so equal values give equal text (an
     # unequal order would only store a value twice).
     return ("j", json.dumps(value))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def record_from_dict(data: dict[str, Any]) -> ModelRecord:

@@ -197,6 +197,25 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
         return None
 
 
+def _first_member_size(view: memoryview) -> int | None:
+    """The stored size of the member at offset 0, from the central directory; None if unsure."""
+    end = len(view) - 22
+    if end < 0 or bytes(view[end:end + 4]) != b"PK\x05\x06":
+        return None
+    count, _cd_size, pos = struct.unpack_from("<HII", view, end + 10)
+    for _ in range(min(count, _MAX_TENSOR_MEMBERS)):
+        if pos + 46 > end or bytes(view[pos:pos + 4]) != b"PK\x01\x02":
+            return None
+        method, = struct.unpack_from("<H", view, pos + 10)
+        csize, size, name_len, extra_len, comment_len = struct.unpack_from("<IIHHH", view, pos + 20)
+        offset, = struct.unpack_from("<I", view, pos + 42)
+        if offset == 0:
+            plain = method == zipfile.ZIP_STORED and csize == size != 0xFFFFFFFF
+            return size if plain else None
+        pos += 46 + name_len + extra_len + comment_len
+    return None
+
+
 _SHAPES_MEMO: dict[bytes, dict[str, tuple[int, ...]]] = {}
 _SHAPES_MEMO_LIMIT = 256
 _SHAPES_MEMO_MAX_PICKLE = 256 * 1024
@@ -230,8 +249,10 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
             begin = 30 + name_len + extra_len
             flags, = struct.unpack_from("<H", view, 6)
             size, = struct.unpack_from("<I", view, 18)
+            if flags & 0x8:  # sizes follow the data (torch writes so): ask the directory
+                size = _first_member_size(view) or 0
             exact = None
-            if not flags & 0x8 and 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
+            if 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
                 # Checkpoints of one architecture have byte-identical data.pkl (names,
                 # shapes, storage keys; the numbers live in other members): keyed by the
                 # exact bytes, a remembered answer is the answer.
