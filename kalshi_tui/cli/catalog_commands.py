@@ -108,10 +108,25 @@ def _summary(records, problems) -> str:
     return text
 
 
+def print_records_json(records, stream) -> None:
+    """One JSON array, a model per line: json's C encoder per record (an indented dump of the
+    whole list goes through its pure-Python encoder, most of a `list --json` process)."""
+    import json
+
+    from kalshi_tui.core.catalog_cache import record_dict
+
+    if not records:
+        stream.write("[]\n")
+        return
+    stream.write("[\n")
+    stream.write(",\n".join("  " + json.dumps(record_dict(r), default=str) for r in records))
+    stream.write("\n]\n")
+
+
 def list_command(args: argparse.Namespace) -> int:
     config, catalog = _scan(args, use_cache=not getattr(args, "no_cache", False))
     if args.json:
-        print_json([r.to_dict() for r in catalog.records])
+        print_records_json(catalog.records, sys.stdout)
         for problem in catalog.problems:
             print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
         return 0

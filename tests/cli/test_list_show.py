@@ -128,3 +128,18 @@ def test_no_cache_rereads(models, capsys):
     first = json.loads(run(capsys, "list", "--json", *opts)[1])
     again = json.loads(run(capsys, "list", "--json", "--no-cache", *opts)[1])
     assert first == again
+
+
+def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys):
+    """The line-per-model output (and the cached records behind it) equal `to_dict` of a fresh read."""
+    from kalshi_tui.cli.common import config_from_args
+    from kalshi_tui.cli import build_parser
+    from kalshi_tui.core.catalog import scan_catalog
+
+    root, opts = models
+    fresh = scan_catalog(config_from_args(build_parser().parse_args(["list", *opts])), use_cache=False)
+    expected = json.loads(json.dumps([r.to_dict() for r in fresh.records], default=str))
+    assert any(r["metrics"] for r in expected)
+    for _ in range(2):  # the first listing reads and caches, the second answers from the cache
+        code, out, _err = run(capsys, "list", "--json", *opts)
+        assert code == 0 and json.loads(out) == expected
