@@ -9,6 +9,7 @@ serialise on the GIL.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import stat
@@ -373,6 +374,20 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
     Raises FileNotFoundError / NotADirectoryError (one-line messages) when the models
     folder itself is missing.
     """
+    # A scan allocates many small objects and makes no cycles: the cyclic collector would
+    # only re-walk the caller's whole heap, again and again (a third of a warm scan in a
+    # process that holds an earlier catalog), and in forked workers it would touch, and so
+    # copy, every page they share with this process.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(config, use_cache)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(config: Config, use_cache: bool) -> Catalog:
     models_dir = Path(config.models_dir)
     walk = walk_models(models_dir)
     found, problems = walk.found, walk.problems
