@@ -307,12 +307,13 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 def _read_batch(batch: list[tuple[Any, ...]], environment: Any) -> list[dict[str, Any]]:
     """Worker-process side: read and judge files, return plain dicts (cheap to send back)."""
     out = []
+    shared: dict[Any, Any] = {}
     for path, rel, models_dir, max_data, max_members, st, artifacts, stats in batch:
         record = read_record(path, rel, Path(models_dir), max_data, max_members, st,
                              artifacts={k: Path(v) for k, v in artifacts.items()},
                              artifacts_stats=stats)
         judge(record, environment)
-        out.append(catalog_cache.record_dict(record))
+        out.append(catalog_cache.intern_shared(catalog_cache.record_dict(record), shared))
     return out
 
 
@@ -363,7 +364,7 @@ def _read_in_processes(files: list[FoundFile], config: Config,
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
         for result in pool.map(_read_batch, batches, [config.environment] * len(batches)):
             for data in result:
-                done[data["path"]] = (catalog_cache.record_from_dict(dict(data)), data)
+                done[data["path"]] = (catalog_cache.record_from_shared(data), data)
     return done
 
 

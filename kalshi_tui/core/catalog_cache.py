@@ -24,6 +24,24 @@ from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 
 
+def intern_shared(data: dict[str, Any], table: dict[Any, Any]) -> dict[str, Any]:
+    """Make equal shared-field values one object (`table` is one worker batch's): they then
+    pickle once, and the cache finds each one's slot by identity instead of by content."""
+    for name in _SHARED_FIELDS:
+        value = data.get(name)
+        data[name] = table.setdefault(_share_key(value), value)
+    return data
+
+
+def record_from_shared(data: dict[str, Any]) -> ModelRecord:
+    """A record of its own from a dict whose values may be shared with other records."""
+    data = copy_one_level(data)
+    metrics = data.get("metrics")
+    if metrics is not None:
+        data["metrics"] = copy_one_level(metrics)
+    return record_from_dict(data)
+
+
 def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
     """A copy whose lists and dicts are new too: enough for records, whose values are JSON-shaped."""
     return {k: v.copy() if type(v) in (list, dict) else v for k, v in data.items()}
@@ -159,10 +177,20 @@ class CatalogCache:
 
     def _encode_record(self, rel: str, record: ModelRecord,
                        data: dict[str, Any] | None = None) -> list[Any]:
-        data = record_dict(record) if data is None else dict(data)
-        if data.get("abs_path") == self._abs_path(rel):
-            data["abs_path"] = None  # the models folder + path says it: restored on load
-        return self._encode(data)
+        values = [(record_dict(record) if data is None else data).get(name) for name in _RECORD_FIELDS]
+        if values[_ABS_PATH_POS] == self._abs_path(rel):
+            values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
+        for position, _kind in _SHARED_POSITIONS:
+            value = values[position]
+            if data is None:  # the record's own fresh copies: by content
+                values[position] = self._slot(value)
+                continue
+            # Workers hand equal values over as one object (see intern_shared): look it up once.
+            known = self._key_slots.get(id(value))
+            if known is None or known[0] is not value:
+                known = self._key_slots[id(value)] = (value, self._slot(value))
+            values[position] = known[1]
+        return values
 
     def _abs_path(self, rel: str) -> str:
         root = getattr(self, "_root", None)

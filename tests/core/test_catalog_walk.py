@@ -114,3 +114,39 @@ def test_artifact_rewritten_in_place_invalidates_the_cache(tree, tmp_path):
     after = again.by_path(f"{run.name}/model.zip").metrics.action_histogram
     assert sum(after.values()) == before + added
     assert scan_catalog(config).read == 0
+
+
+@pytest.mark.slow
+def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache(tmp_path, model_zoo):
+    """Workers hand equal values over as one object; each record must still own its lists."""
+    from kalshi_tui.core.catalog import inspect_model
+
+    models = tmp_path / "trained_models"
+    eps = episode_counts(21, 5)
+    for i in range(30):
+        run = f"session{i}_ppo_20251215_{i:06d}"
+        if i % 3 == 0:
+            write_run(models, run, eps, summary=original_summary(eps), results=original_results(),
+                      model_bytes=b"replaced below")
+        (models / run).mkdir(parents=True, exist_ok=True)
+        shutil.copy(model_zoo["ppo21"], models / run / "model.zip")
+        (models / run / "checkpoints").mkdir()
+        for k in range(9):
+            shutil.copy(model_zoo["ppo5" if k % 4 == 0 else "ppo21"],
+                        models / run / "checkpoints" / f"ppo_{k}000_steps.zip")
+    cfg = tmp_path / "kalshi_tui.toml"
+    cfg.write_text(f"[paths]\nmodels_dir = \"{models.name}\"\n")
+    config = load_config(cfg)
+    parallel = scan_catalog(config, use_cache=False)
+    assert parallel.read == 300 and sum(r.metrics is not None for r in parallel.records) == 100
+    expected = [r.to_dict() for r in parallel.records]
+    for record in parallel.records[::29]:
+        assert inspect_model(record.abs_path, config).to_dict() == record.to_dict()
+    first, second = parallel.records[0], parallel.records[1]
+    first.warnings.append("edited")
+    first.hyperparameters["edited"] = 1
+    first.metrics.notes.append("edited")
+    assert "edited" not in second.warnings and "edited" not in second.hyperparameters
+    assert "edited" not in second.metrics.notes
+    warm = scan_catalog(config)
+    assert warm.read == 0 and [r.to_dict() for r in warm.records] == expected
