@@ -32,6 +32,7 @@ __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNot
 _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
+_BATCH_MAX = 512  # files per worker job
 
 
 class ModelNotFound(LookupError):
@@ -320,10 +321,11 @@ def _read_batch(batch: list[tuple[Any, ...]], environment: Any) -> list[dict[str
 def _read_many(todo: list[FoundFile], config: Config,
                artifacts: dict[str, dict[str, Path]] | None = None,
                stats: dict[str, list[list[Any]]] | None = None,
-               ) -> list[tuple[ModelRecord, dict[str, Any] | None]]:
+               on_read: Any = None) -> list[tuple[ModelRecord, dict[str, Any] | None]]:
     """Read and judge files the cache could not answer, in worker processes when there are many.
 
     Each comes with its record_dict when a worker made one (the cache stores it as is).
+    `on_read(rel, record, data)` is called as each arrives, while workers are still reading.
     """
     artifacts, stats = artifacts or {}, stats or {}
     models_dir = Path(config.models_dir)
@@ -332,20 +334,25 @@ def _read_many(todo: list[FoundFile], config: Config,
         f.rel: (_finish(read_record(f.path, f.rel, models_dir, config.max_data_bytes,
                                     config.max_members, f.stat, f.error), config), None)
         for f in todo if f.error is not None}
+    if on_read is not None:
+        for rel, (record, data) in done.items():
+            on_read(rel, record, data)
     if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        done.update(_read_in_processes(plain, config, artifacts, stats))
+        done.update(_read_in_processes(plain, config, artifacts, stats, on_read))
     else:
         for f in plain:
             record = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
                                  config.max_members, f.stat, artifacts=artifacts.get(f.rel),
                                  artifacts_stats=stats.get(f.rel))
             done[f.rel] = (_finish(record, config), None)
+            if on_read is not None:
+                on_read(f.rel, *done[f.rel])
     return [done[f.rel] for f in todo]
 
 
 def _read_in_processes(files: list[FoundFile], config: Config,
                        artifacts: dict[str, dict[str, Path]], stats: dict[str, list[list[Any]]],
-                       ) -> dict[str, tuple[ModelRecord, dict[str, Any]]]:
+                       on_read: Any = None) -> dict[str, tuple[ModelRecord, dict[str, Any]]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -357,14 +364,18 @@ def _read_in_processes(files: list[FoundFile], config: Config,
              config.max_members, f.stat,
              {k: os.fspath(v) for k, v in (artifacts.get(f.rel) or {}).items()},
              stats.get(f.rel)) for f in files]
-    # Consecutive files (a run's checkpoints) go to one worker, so its artifacts memo hits.
-    size = max(16, len(jobs) // (_WORKERS * 4))
+    # Consecutive files (a run's checkpoints) go to one worker, so its artifacts memo hits;
+    # batches of at most _BATCH_MAX keep both workers busy to the end (a big last batch
+    # would leave one idle).
+    size = max(16, min(_BATCH_MAX, len(jobs) // (_WORKERS * 8)))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     done: dict[str, tuple[ModelRecord, dict[str, Any]]] = {}
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
         for result in pool.map(_read_batch, batches, [config.environment] * len(batches)):
             for data in result:
                 done[data["path"]] = (catalog_cache.record_from_shared(data), data)
+                if on_read is not None:
+                    on_read(data["path"], *done[data["path"]])
     return done
 
 
@@ -413,12 +424,14 @@ def _scan(config: Config, use_cache: bool) -> Catalog:
             todo.append(item)
     if index is not None:
         cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
-    fresh = iter(_read_many(todo, config, found_artifacts, artifact_stats)) if todo else iter(())
+    def remember(rel: str, record: ModelRecord, data: dict[str, Any] | None) -> None:
+        cache.put(rel, keys[rel], record, data)
+
+    fresh = iter(_read_many(todo, config, found_artifacts, artifact_stats, remember)) if todo else iter(())
     catalog = Catalog(models_dir=models_dir, problems=problems)
     for item, cached in zip(found, records):
         if cached is None:
-            record, data = next(fresh)
-            cache.put(item.rel, keys[item.rel], record, data)
+            record, _data = next(fresh)
             catalog.read += 1
         else:
             record = cached
