@@ -25,7 +25,6 @@ from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           stat_failure, walk_models)
-from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
            "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]
@@ -236,6 +235,9 @@ def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: in
     `artifacts` when the caller has already looked them up (the scan does, for its key),
     with `artifacts_stats` (that key) so models sharing a run read its artifacts once.
     """
+    # Imported here: a warm listing reads no zip, so it need not load the zip readers.
+    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+
     name, kind, run_dir = name_and_kind(rel)
     record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
                          run_dir=run_dir)
