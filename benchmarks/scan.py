@@ -194,12 +194,12 @@ def time_scan(config, *, use_cache: bool) -> tuple[float, float, object]:
     return time.perf_counter() - start, cpu_seconds() - cpu, catalog
 
 
-def time_list_process(models_dir: Path, runs: int = 3) -> float:
-    """Best wall time of `kalshi-tui list --json` as a fresh process (what an operator pays)."""
+def time_list_process(models_dir: Path, runs: int = 3, flags: tuple[str, ...] = ("--json",)) -> float:
+    """Best wall time of `kalshi-tui list` as a fresh process (what an operator pays)."""
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "kalshi_tui", "list", "--json", "--models-dir",
+        subprocess.run([sys.executable, "-m", "kalshi_tui", "list", *flags, "--models-dir",
                         str(models_dir)], check=True, stdout=subprocess.DEVNULL, cwd=models_dir)
         best = min(best, time.perf_counter() - start)
     return best
@@ -271,8 +271,10 @@ def main() -> int:
                         str(small)], check=True, stdout=subprocess.DEVNULL, cwd=work)
         list_cold = time.perf_counter() - start
         list_warm = time_list_process(small)
+        table_warm = time_list_process(small, flags=())
         print(f"\n`kalshi-tui list --json`, {args.list_models:,} models: cold {list_cold:.2f} s, "
-              f"warm {list_warm:.2f} s (best of 3, whole process)")
+              f"warm {list_warm:.2f} s; plain `list` (table) warm {table_warm:.2f} s "
+              "(best of 3, whole process)")
         print("\ntargets: cold >= 100x PPO.load per model; 10,000 cold <= 3 s, warm <= 0.5 s; "
               "list process for 1,000 (warm) <= 1 s")
     finally:
