@@ -45,6 +45,9 @@ def tree(tmp_path, model_zoo):
     lonely = models / "misc" / "session5_copy.zip"
     lonely.parent.mkdir(parents=True)
     lonely.write_bytes(other)
+    # The original curriculum wrote trained_models/trained_model.zip beside its artifacts.
+    (models / "training_results.json").write_text(json.dumps(original_results()))
+    (models / "trained_model.zip").write_bytes(other)
     # A second path to a run folder: the walk does not list it twice, the index falls back.
     (models / "alias").mkdir()
     os.symlink(current, models / "alias" / "session32_ppo_20251215_001549")
