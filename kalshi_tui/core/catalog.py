@@ -1,10 +1,11 @@
 """The model catalog: every model zip under the models folder, read safely and judged.
 
-Finding is a single os.scandir walk that survives symlink loops, unreadable folders and
-odd names; reading goes through sb3_zip (JSON and opcodes, never a pickle run, never
-torch); a cache keyed by size and mtime means a re-scan reads only what changed. Many new
-files are read in a few worker processes: the work is JSON parsing, which threads would
-serialise on the GIL.
+Finding is a single os.scandir walk (catalog_walk) that survives symlink loops,
+unreadable folders and odd names, and whose listings also say where each run's training
+artifacts are; reading goes through sb3_zip (JSON and opcodes, never a pickle run, never
+torch); a cache keyed by size, mtime and the artifacts' stats means a re-scan reads only
+what changed. Many new files are read in a few worker processes: the work is JSON parsing,
+which threads would serialise on the GIL.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from typing import Any
 from kalshi_tui.core import catalog_cache
 from kalshi_tui.core.compat import judge
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           stat_failure, walk_models)
+from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
            "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]
+
 _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
