@@ -141,6 +141,32 @@ def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
     assert err.value.reason == reason
 
 
+@pytest.mark.parametrize("content", [
+    b'{"x": 18446744073709551616, "y": [-99999999999999999999999], "z": 1e19}',
+    b'{"x": NaN, "y": Infinity, "z": 1e400}',
+    b'\xef\xbb\xbf{"x": 1, "x": 2}',
+    b'{"x": "\\ud800"}',
+    b'{"x": ' + b"[" * 995 + b"]" * 995 + b"}",
+    b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"x": "\xff"}',
+    b"null",
+])
+def test_data_parses_as_json_would(model_zoo, tmp_path, content):
+    """orjson reads `data` for speed, but what reads (and what is refused) is json's call."""
+    bad = rewrite_member(model_zoo["ppo21"], tmp_path / "odd.zip", "data", content)
+    try:
+        expected = json.loads(content)
+    except (ValueError, RecursionError):
+        expected = "data is not JSON"
+    if not isinstance(expected, (dict, str)):
+        expected = "data is not a JSON object"
+    try:
+        got = read_sb3_zip(bad).data
+    except UnreadableModel as exc:
+        got = exc.reason
+    assert repr(got) == repr(expected)
+
+
 def test_file_level_reasons(model_zoo, tmp_path):
     empty = tmp_path / "empty.zip"
     empty.write_bytes(b"")
