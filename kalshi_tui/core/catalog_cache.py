@@ -294,7 +294,19 @@ def _share_key(value: Any) -> Any:
         # Flat dicts (versions, artifacts, most hyperparameters): no JSON text needed.
         return ("d", tuple((k, type(v), v) for k, v in value.items()))
     # Dicts from one reader keep one key order, so equal values give equal text (an
-    # unequal order would only store a value twice).
+    # unequal order would only store a value twice). orjson writes it five times faster
+    # (metrics, nested hyperparameters: a cold scan pays this per model) and tells 1, 1.0
+    # and true apart as json does, but writes NaN and infinities as null: any null, and
+    # anything orjson refuses (ints past 64 bits, non-str keys), takes json's text instead.
+    # Imported here: a warm listing never gets this far, so it need not load orjson.
+    import orjson
+
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is one
+        text = b"null"
+    if b"null" not in text:
+        return ("o", text)
     return ("j", json.dumps(value))
 
 

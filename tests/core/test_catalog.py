@@ -207,3 +207,27 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
         assert inspect_model(record.abs_path, config).to_dict() == record.to_dict()
     verdicts = {r.path: r.verdict for r in parallel.records}
     assert verdicts["run001/model.zip"] == "incompatible" and verdicts["run000/model.zip"] == "compatible"
+
+
+@pytest.mark.parametrize("first,second", [
+    ({"a": [1]}, {"a": [1.0]}),
+    ({"a": [1]}, {"a": [True]}),
+    ({"a": [float("nan")]}, {"a": [None]}),
+    ({"a": [float("inf")]}, {"a": [None]}),
+    ({"a": [0.0]}, {"a": [-0.0]}),
+    ({"a": [10 ** 30]}, {"a": [float(10 ** 30)]}),
+    ({"a": {"b": "x"}}, {"a": {"b": "y"}}),
+])
+def test_shared_values_are_told_apart_by_value_and_type(first, second):
+    """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None) never merge."""
+    from kalshi_tui.core.catalog_cache import _share_key
+
+    assert _share_key(first) != _share_key(second)
+    assert _share_key(first) == _share_key(fresh_copy(first))
+
+
+def fresh_copy(value):
+    """An equal value built anew (as a second model's record would be)."""
+    import copy
+
+    return copy.deepcopy(value)
