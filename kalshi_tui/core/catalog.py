@@ -210,7 +210,9 @@ def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRec
     if known is None:
         warning = None
         try:
-            metrics = module.read_training_metrics(artifacts, n_actions)
+            # Paths made only here, on a memo miss: workers pass the walk's strings.
+            metrics = module.read_training_metrics({k: Path(v) for k, v in artifacts.items()},
+                                                   n_actions)
         except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
             metrics, warning = None, (f"training artifacts unreadable: {type(exc).__name__}: {exc}"
                                       .splitlines()[0])
@@ -228,9 +230,9 @@ def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRec
     return None if data is None else TrainingMetrics.from_dict(catalog_cache.copy_one_level(data))
 
 
-def read_record(path: Path | str, rel: str, models_dir: Path, max_data_bytes: int, max_members: int,
-                st: os.stat_result | None = None, error: str | None = None,
-                artifacts: dict[str, Path] | None = None,
+def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
+                max_members: int, st: os.stat_result | None = None, error: str | None = None,
+                artifacts: dict[str, Path] | dict[str, str] | None = None,
                 artifacts_stats: list[list[Any]] | None = None) -> ModelRecord:
     """A record with every fact from the file and its artifacts; verdict left to `judge`.
 
@@ -314,9 +316,10 @@ def _read_batch(batch: list[tuple[Any, ...]], environment: Any) -> list[dict[str
     out = []
     shared: dict[Any, Any] = {}
     for path, rel, models_dir, max_data, max_members, st, artifacts, stats in batch:
-        record = read_record(path, rel, Path(models_dir), max_data, max_members, st,
-                             artifacts={k: Path(v) for k, v in artifacts.items()},
-                             artifacts_stats=stats)
+        # The walk's strings as they are: building Path objects per model cost more than
+        # anything read_record does with them.
+        record = read_record(path, rel, models_dir, max_data, max_members, st,
+                             artifacts=artifacts, artifacts_stats=stats)
         judge(record, environment)
         out.append(catalog_cache.intern_shared(catalog_cache.record_dict(record), shared))
     return out
