@@ -49,7 +49,7 @@ log = logging.getLogger("kalshi_tui.tui")
 CHANGING_ACTIONS = {"promote", "rollback", "rollback_selected"}
 # Actions on the models list's selection: only offered while the models screen is in front.
 MODEL_ACTIONS = {"promote", "rollback", "history", "validate", "smoke", "compare", "mark", "filter",
-                 "compatible_only", "sort_next", "sort_reverse", "tab", "clear_filter", "write_report"}
+                 "compatible_only", "sort_next", "sort_reverse", "tab", "clear_filter", "write_report", "sort_by"}
 
 
 class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
@@ -82,6 +82,7 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False),
         Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False),
         Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False),
+        Binding("4", "tab('ranking')", "Ranking reasons", id="tab_ranking", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="refresh", show=False,
                 tooltip="Rescan models and pointer"),
@@ -125,19 +126,20 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
             with VerticalScroll(id="left"):
                 yield RecordPane("compatibility", id="pane-compatibility")
                 yield RecordPane("readiness", id="pane-readiness")
-                yield RecordPane("ranking", id="pane-ranking")
             with TabbedContent(id="tabs", initial="metrics"):
                 # Narrow terminals hide the left column; its panes move into this tab.
                 with TabPane("Checks 0", id="checks"):
                     yield VerticalScroll(RecordPane("compatibility", id="pane-compatibility-tab"),
-                                         RecordPane("readiness", id="pane-readiness-tab"),
-                                         RecordPane("ranking", id="pane-ranking-tab"))
+                                         RecordPane("readiness", id="pane-readiness-tab"))
                 with TabPane("Metrics 1", id="metrics"):
                     yield VerticalScroll(RecordPane("metrics", id="pane-metrics"))
                 with TabPane("Histogram 2", id="histogram"):
                     yield VerticalScroll(RecordPane("histogram", id="pane-histogram"))
                 with TabPane("Provenance 3", id="provenance"):
                     yield VerticalScroll(RecordPane("provenance", id="pane-provenance"))
+                # Its own tab: re-wrapping these sentences on every cursor move costs ~25 ms.
+                with TabPane("Ranking 4", id="ranking"):
+                    yield VerticalScroll(RecordPane("ranking", id="pane-ranking"))
         yield Footer()
 
     @property
@@ -267,11 +269,18 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
                            is_current=bool(path and path == self._current_path()), now=self.clock())
 
     def _show_panes(self) -> None:
+        """Fill the panes the operator can see; hidden ones (other tabs) wait to be shown."""
         ctx = self.pane_context(self.selected_record)
         if self._panes is None:
             self._panes = list(self.main.query(RecordPane))
         for pane in self._panes:
-            pane.show(ctx)
+            # A hidden pane's update would still cost a layout pass on every cursor move.
+            if pane.is_shown():
+                pane.show(ctx)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self._show_panes()
 
     @property
     def selected_record(self) -> ModelRecord | None:
@@ -476,7 +485,6 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         box = self.main.query_one("#filter", Input)
         box.display = bool(box.value)
         self.models_list.focus()
-
 
 
 

@@ -40,6 +40,8 @@ class ViewActionsMixin:
             if tabs.active == "checks":
                 tabs.active = "metrics"
             tabs.hide_tab("checks")
+        if self._panes is not None:
+            self._show_panes()  # the panes that just appeared were skipped while hidden
 
     def action_compare(self) -> None:
         models = self.models_list
@@ -91,6 +93,11 @@ class ViewActionsMixin:
         # Each column starts in its natural order: rank 1 and A first, biggest figures first.
         models.set_view(sort_key=key, sort_reverse=key not in ASCENDING)
 
+    def action_sort_by(self, key: str) -> None:
+        """Sort by one column in its natural order (the palette's "Sort by rank")."""
+        if key in SORTABLE:
+            self.models_list.set_view(sort_key=key, sort_reverse=key not in ASCENDING)
+
     def action_sort_reverse(self) -> None:
         models = self.models_list
         models.set_view(sort_reverse=not models.sort_reverse)
@@ -127,6 +134,7 @@ class ViewActionsMixin:
             ("Mark or unmark for compare", "", "mark"),
             ("Filter models", "by name, path or badge", "filter"),
             ("Toggle compatible only", "", "compatible_only"),
+            ("Sort by rank", "best first; never-recommended models last", "sort_by('rank')"),
             ("Sort by next column", "rank, badge, trade %, win % ...", "sort_next"),
             ("Write the report", "ranking and compatibility analysis to a file (says where)",
              "write_report"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_support import async_test, notifications, screen_text, settle
+from tui_support import async_test, notifications, screen_text, settle, shown
 
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
@@ -194,7 +194,7 @@ async def test_rollback_to_a_revision_chosen_in_history(workspace, frozen_clock)
         # The history screen is still open and shows the new revision on top.
         assert isinstance(app.screen, HistoryScreen)
         assert app.screen.records[0].revision == last["revision"]
-        assert "back to one" in screen_text(app)
+        assert "back to one" in await shown(app, pilot, "back to one")
 
 
 @async_test

@@ -58,6 +58,14 @@ async def test_rank_column_shows_the_cores_ranking_and_sorts_by_it(workspace, fr
         assert [r.path for r in models.rows[:3]] == [r.path for r in ranked]
         assert set(r.path for r in models.rows[3:]) == INCOMPATIBLE  # never recommended: last
         assert "Rank▲" in screen_text(app)
+        # The palette's "Sort by rank" gets there in one step from any sort.
+        await pilot.press("s")
+        assert models.sort_key != "rank"
+        title, _, action = next(c for c in app.palette_commands() if c[0] == "Sort by rank")
+        await app.run_action(action)
+        await pilot.pause()
+        assert models.sort_key == "rank" and not models.sort_reverse
+        assert [r.path for r in models.rows[:3]] == [r.path for r in ranked]
 
 
 @async_test
@@ -83,8 +91,11 @@ async def test_ranking_reasons_and_evidence_in_the_panes(workspace, frozen_clock
         ranked = app.ranking[BEST]
         text = screen_text(app)
         assert f"rank      1 of 3 compatible, score {ranked.score:.3f}" in text
-        assert "evidence  training figures" in text
-        assert "Ranking reasons" in text
+        assert "evidence  training figures  (4: why)" in text
+        assert "Ranking reasons" not in text  # its own tab: not re-wrapped on every move
+        await pilot.press("4")
+        await pilot.pause()
+        assert "Ranking reasons: session10_ppo_20251211_173419" in screen_text(app)
         reasons = pane_text(app, "#pane-ranking")
         assert NOT_VALIDATED_TRAINING in reasons
         assert "trained on 473 unique markets" in reasons  # from training_results.json

@@ -53,7 +53,9 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         assert ranked.evidence == "validated"
         assert any(reason.startswith("validated on sessions 5") for reason in ranked.reasons)
         assert "evidence  validated" in text
-        # The reason, in the ranking pane.
+        # The reason, in the ranking tab.
+        await pilot.press("4")
+        await pilot.pause()
         assert "validated on sessions 5 (" in app.query_one("#pane-ranking").content.plain
 
 

@@ -123,6 +123,16 @@ async def settle(app, pilot) -> None:
     await pilot.pause()
 
 
+async def shown(app, pilot, text: str, tries: int = 20) -> str:
+    """The screen once `text` is painted on it (a busy machine can take a few frames)."""
+    for _ in range(tries):
+        screen = screen_text(app)
+        if text in screen:
+            break
+        await pilot.pause()
+    return screen
+
+
 def notifications(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 

@@ -59,7 +59,7 @@ def _rank_cells(ranked: Any) -> tuple[tuple[str, float | None], tuple[str, None]
 
 def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
                   validations: dict[str, Any], ranking: dict[str, Any] | None = None) -> Table:
-    """A rich Table of both models' figures; higher-is-better figures bold on the winner."""
+    """A rich Table of both models' figures; the better of a pair is bold (rank: the lower)."""
     table = Table(expand=True, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     table.add_column(Text(left.name), overflow="fold")
@@ -152,7 +152,8 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):
-            yield Static(Text("Compare: the better figure of each pair is bold (higher, or rank 1); esc goes back"),
+            yield Static(Text("Compare: the better of each pair is bold (higher, or rank 1); "
+                              "esc goes back"),
                          classes="dim")
             yield Static(compare_table(self.left, self.right, self.badges, self.validations,
                                        self.ranking))

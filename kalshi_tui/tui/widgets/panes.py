@@ -62,7 +62,7 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     return lines
 
 
-def rank_lines(ctx: PaneContext) -> list[Text]:
+def rank_lines(ctx: PaneContext, *, hint: bool = True) -> list[Text]:
     """"rank 2 of 4 compatible, score 5.120" and "evidence validated" (or why there is none)."""
     line = Text(f"{'rank':<10}", style="bold")
     ranked = ctx.ranked
@@ -78,6 +78,8 @@ def rank_lines(ctx: PaneContext) -> list[Text]:
     line.append(f" of {ctx.eligible_count:,} compatible, score {ranked.score:.3f}")
     evidence = Text(f"{'evidence':<10}", style="bold")
     evidence.append(Text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
+    if hint:
+        evidence.append("  (4: why)", style="dim")
     return [line, evidence]
 
 
@@ -85,13 +87,13 @@ def ranking_lines(ctx: PaneContext) -> list[Text]:
     """Why the model ranks where it does, strongest reason first, as the ranking said it."""
     if ctx.record is None:
         return [Text("no model selected", style="dim")]
-    lines = [Text("Ranking reasons", style="bold underline")]
+    lines = [Text(f"Ranking reasons: {ctx.record.name}", style="bold underline")]
     ranked = ctx.ranked
     if ranked is None:
         lines.append(Text("ranking the models…" if not ctx.ranking_ready else "not ranked yet",
                           style="dim"))
         return lines
-    # The rank, score and evidence level head the compatibility pane just above.
+    lines += rank_lines(ctx, hint=False)
     for reason in ranked.reasons:
         lines.append(Text("· ", style="dim") + Text(reason))
     return lines
@@ -239,6 +241,15 @@ class RecordPane(Static):
     def __init__(self, kind: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.kind = kind
+
+    def is_shown(self) -> bool:
+        """Whether the pane and every container up to its screen are displayed."""
+        node = self
+        while node is not None and node is not self.screen:
+            if not node.display:
+                return False
+            node = node.parent
+        return True
 
     def show(self, ctx: PaneContext) -> None:
         self.update(Text("\n").join(BUILDERS[self.kind](ctx)))
