@@ -7,7 +7,7 @@ App class itself: Textual collects those only from classes it builds.
 
 from __future__ import annotations
 
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Footer, Input, TabbedContent
 
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.tui.screens.compare import CompareScreen
@@ -32,6 +32,8 @@ class ViewActionsMixin:
             return
         self._fitted = True
         main.set_class(narrow, "-narrow")
+        # Compact keys keep "? Help" on an 80-column footer.
+        main.query_one(Footer).compact = narrow
         tabs = main.query_one(TabbedContent)
         if narrow:
             tabs.show_tab("checks")

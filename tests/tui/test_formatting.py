@@ -108,3 +108,16 @@ def test_header_alarm_line():
                          models_dir="m/")
     assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
     assert "white on red" in str(lines[-1].style)
+
+
+def test_long_names_are_cut_in_the_middle_so_checkpoints_stay_apart():
+    from kalshi_tui.tui.widgets.model_list import fit_name
+
+    a = "session32_ppo_20260103_001549/model_15000_steps"
+    b = "session32_ppo_20260103_001549/model_30000_steps"
+    for width in (24, 27, 33, 40):
+        assert len(fit_name(a, width)) == width
+        assert fit_name(a, width) != fit_name(b, width)
+        assert fit_name(a, width).startswith("session32_")
+    assert fit_name(a, 60) == a
+    assert fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"  # cut by the row

@@ -56,6 +56,21 @@ _UNRANKED = (1, 0)  # never recommended (or not ranked yet): after every ranked 
 _NAME_MIN, _NAME_MAX, _MARK = 18, 52, 3
 
 
+def fit_name(name: str, width: int) -> str:
+    """A name cut to `width` in the middle, so "run/model_15000_steps" and "run/model_30000_steps"
+    still differ where they differ: at the end."""
+    if len(name) <= width or width < 8:
+        return name
+    cut = name.rfind("/")
+    if cut <= 0:
+        return name
+    tail = name[cut:]
+    head = width - len(tail) - 1
+    if head < width // 2:
+        head = width // 2
+    return name[:head] + "…" + name[len(name) - (width - head - 1):]
+
+
 class ModelList(ScrollView, can_focus=True):
     """Models as rows; the cursor row is the model every pane and action is about."""
 
@@ -297,6 +312,8 @@ class ModelList(ScrollView, can_focus=True):
                 if column.key == self.sort_key:
                     title += "▼" if self.sort_reverse else "▲"
                 cell = Text(title)
+            elif column.key == "name":
+                cell = Text(fit_name(cells["name"].plain, col_width))
             else:
                 cell = cells[column.key].copy()
             cell.truncate(col_width, overflow="ellipsis")
