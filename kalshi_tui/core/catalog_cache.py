@@ -199,7 +199,10 @@ class CatalogCache:
     def _encode_record(self, rel: str, record: ModelRecord,
                        data: dict[str, Any] | None = None) -> list[Any]:
         fields = record_dict(record) if data is None else data  # once, not once per field
-        values = [fields.get(name) for name in _RECORD_FIELDS]
+        if tuple(fields) == _RECORD_FIELDS:  # record_dict's order (always, from workers)
+            values = list(fields.values())
+        else:
+            values = [fields.get(name) for name in _RECORD_FIELDS]
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
         for position, _kind in _SHARED_POSITIONS:
