@@ -121,3 +121,28 @@ def test_long_names_are_cut_in_the_middle_so_checkpoints_stay_apart():
         assert fit_name(a, width).startswith("session32_")
     assert fit_name(a, 60) == a
     assert fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"  # cut by the row
+
+
+def test_compare_histograms_share_a_row_per_action_id(workspace):
+    """21 against 5 actions: each id on one row, each model's own label, '-' past its last action."""
+    import dataclasses
+
+    from rich.console import Console
+
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.model_record import TrainingMetrics
+    from kalshi_tui.tui.screens.compare import histogram_columns
+
+    config = workspace.config()
+    by_path = {r.path: r for r in scan_catalog(config).records}
+    wide = by_path["session10_ppo_20251211_173419/model.zip"]
+    legacy = dataclasses.replace(by_path["session5_ppo_20251120_101500/trained_model.zip"],
+                                 metrics=TrainingMetrics(action_histogram={"0": 3, "4": 1}))
+    console = Console(width=118, record=True)
+    console.print(histogram_columns(wide, legacy, config.environment))
+    rows = {line.split()[0]: line.split() for line in console.export_text().splitlines()
+            if line.strip() and line.split()[0].isdigit() and "counted" not in line}
+    assert sorted(rows, key=int) == [str(i) for i in range(21)]
+    assert rows["0"][1:3] == ["HOLD", "HOLD"] and rows["0"][-2:] == ["75.0%", "██████████████"]
+    assert rows["4"][1:4] == ["BUY_YES", "x50", "SELL_NO"] and "25.0%" in rows["4"]
+    assert rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"  # the 5-action model has no action 5

@@ -107,12 +107,13 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
     n = max([r.n_actions or 0 for r in records] + [max(c, default=-1) + 1 for c in counts])
     same_labels = layouts[0] is not None and layouts[1] is not None and layouts[0].n == layouts[1].n
     table = Table(expand=False, show_edge=False, pad_edge=False, box=None, padding=(0, 1))
-    table.add_column("id", justify="right", style="dim")
+    table.add_column("id", justify="right", style="dim", no_wrap=True, min_width=3)
     label_titles = ["action"] if same_labels else [f"action ({r.name})" for r in records]
     for title in label_titles:
-        table.add_column(Text(title), no_wrap=True, max_width=24)
+        table.add_column(Text(title), no_wrap=True, overflow="ellipsis", min_width=12, max_width=24)
     for record in records:
-        table.add_column(Text(record.name), no_wrap=True, overflow="ellipsis")
+        table.add_column(Text(record.name), no_wrap=True, overflow="ellipsis",
+                         min_width=8 + _BAR_WIDTH)
     totals = [sum(c.values()) for c in counts]
     tops = [max(c.values(), default=0) for c in counts]
 
@@ -123,8 +124,14 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
 
     for action in range(n):
         labels = [label(layouts[0], action)] if same_labels else [label(l, action) for l in layouts]
-        shares = [_share_cell(c.get(action, 0), t, top) if t else Text("no histogram" if action == 0
-                  else "", style="dim") for c, t, top in zip(counts, totals, tops)]
+        shares = []
+        for record, c, t, top in zip(records, counts, totals, tops):
+            if not t:
+                shares.append(Text("no histogram" if action == 0 else "", style="dim"))
+            elif record.n_actions is not None and action >= record.n_actions and action not in c:
+                shares.append(Text("-", style="dim"))  # no such action in this model
+            else:
+                shares.append(_share_cell(c.get(action, 0), t, top))
         table.add_row(Text(str(action)), *labels, *shares)
     table.add_row(Text(""), *[Text("")] * len(label_titles),
                   *[Text(f"{t:,} actions counted" if t else "", style="dim") for t in totals])
