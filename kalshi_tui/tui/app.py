@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rich.text import Text
@@ -25,7 +24,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
 from kalshi_tui.tui import formatting as fmt
-from kalshi_tui.tui.backend import Backend, PointerView
+from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
@@ -486,22 +485,6 @@ class KalshiTuiApp(ViewActionsMixin, WorkersMixin, App):
         box.display = bool(box.value)
         self.models_list.focus()
 
-
-
-def start_prefetch(backend: Backend) -> Future:
-    """Begin reading the catalog at once, in a plain thread, before the App's loop exists.
-
-    Textual's start-up (driver, CSS, first compose) and the catalog's file reads then overlap;
-    the first scan worker only collects the result.
-    """
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kalshi-tui-prefetch")
-
-    def read() -> tuple:
-        return (backend.change_signature(), *backend.scan())
-
-    future = executor.submit(read)
-    executor.shutdown(wait=False)
-    return future
 
 
 # Every action bound above: none of them may fire while a dialog has the keyboard.

@@ -9,6 +9,7 @@ data the header and dialogs render without knowing the engine's classes.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,19 @@ def pointer_view_from_status(status: Any, config: Config, badge: str | None = No
         # Shown as its own line: the trader still reads the old pointer until it is published.
         pending=shorten(status.notes[0]) if status.relation == "pending" and status.notes else None,
     )
+
+
+def start_prefetch(backend: Backend) -> Future:
+    """Begin reading the catalog at once, in a plain thread, before the App's loop exists.
+
+    Textual's start-up (driver, CSS, first compose) and the catalog's file reads then overlap;
+    the first scan worker only collects the result.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kalshi-tui-prefetch")
+
+    def read() -> tuple:
+        return (backend.change_signature(), *backend.scan())
+
+    future = executor.submit(read)
+    executor.shutdown(wait=False)
+    return future
