@@ -8,11 +8,11 @@ check it. Plain data and string formatting only: no I/O, no torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
+from kalshi_tui.core.times import parse_time  # noqa: F401 (report modules import it from here)
 
 ZIP_SOURCE = "model zip: data"
 WEIGHTS_SOURCE = "model zip: policy.pth"
@@ -54,20 +54,6 @@ def fmt_dollars(cents: float | None, *, signed: bool = True) -> str:
     if cents is None:
         return "-"
     return f"{cents / 100:+,.2f} $" if signed else f"{cents / 100:,.2f} $"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO time from a record as aware UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def fmt_time(value: Any) -> str:

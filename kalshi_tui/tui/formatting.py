@@ -17,29 +17,14 @@ from rich.text import Text
 
 from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.session_ids import session_ranges as core_session_ranges
+from kalshi_tui.core.times import parse_time  # noqa: F401 (screens import it from here)
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO time from a record or journal as aware UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def relative_time(value: Any, now: datetime) -> str:
@@ -105,14 +90,7 @@ def fmt_cents(value: Any) -> str:
 
 def session_ranges(ids: Any) -> str:
     """[5, 6, 7, 9] -> "5-7,9": session lists read like the config writes them."""
-    values = sorted({int(i) for i in ids or []})
-    parts: list[tuple[int, int]] = []
-    for value in values:
-        if parts and value == parts[-1][1] + 1:
-            parts[-1] = (parts[-1][0], value)
-        else:
-            parts.append((value, value))
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in parts) or "-"
+    return core_session_ranges(ids, empty="-")
 
 
 _SOURCE_FILE = re.compile(r"[\w.-]+\.(?:jsonl|json|log|zip)")
