@@ -48,6 +48,7 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         text = screen_text(app)
         assert "validation, sessions 5" in text
         assert "[x] validated on sessions" in text
+        assert "[x] loads and infers" in text and "by its validation run" in text
         # The result is new evidence: the ranking was computed again and says so.
         ranked = app.ranking[record.path]
         assert ranked.evidence == "validated"
@@ -101,6 +102,7 @@ async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_cl
         assert load_validation(workspace.models / record.path, record.sha256, config,
                                default_session_ids(config)) is None
         assert "[ ] validated on sessions" in screen_text(app)
+        assert "[ ] loads and infers" in screen_text(app)  # a cancelled run proves nothing
 
 
 @async_test

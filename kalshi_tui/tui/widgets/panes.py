@@ -170,7 +170,10 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
          ", ".join(sorted({fmt.short_source(s) for s in (record.metrics.sources if record.metrics else {}).values()}))
          or "no artifacts"),
     ]
-    if ctx.smoke is None:
+    if ctx.smoke is None and ctx.validation is not None:
+        # A current validation loaded this very file (same sha256) safely and ran it on every market.
+        items.append((True, "loads and infers", "by its validation run (T for latencies)"))
+    elif ctx.smoke is None:
         items.append((None, "loads and infers", "not run (T runs it)"))
     else:
         ok = bool(ctx.smoke.ok)
