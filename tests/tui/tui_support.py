@@ -123,13 +123,17 @@ async def settle(app, pilot) -> None:
     await pilot.pause()
 
 
-async def shown(app, pilot, text: str, tries: int = 20) -> str:
-    """The screen once `text` is painted on it (a busy machine can take a few frames)."""
+async def shown(app, pilot, text: str, tries: int = 100) -> str:
+    """The screen once `text` is painted on it, waiting up to ~5 s of frames.
+
+    A busy 2-core CI box can take many frames to repaint a table after a worker's message;
+    the wait ends as soon as the text is there, so a fast machine pays nothing.
+    """
     for _ in range(tries):
         screen = screen_text(app)
         if text in screen:
             break
-        await pilot.pause()
+        await pilot.pause(0.05)
     return screen
 
 

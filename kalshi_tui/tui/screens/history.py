@@ -16,6 +16,11 @@ from textual.widgets import DataTable, Footer, Static
 from kalshi_tui.tui import formatting as fmt
 
 
+# (label, widest it may grow): long paths and reasons are cut rather than pushing the
+# reason off the screen.
+_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 10), ("Who", 24), ("Model", 60), ("Why", 60), ("", 6))
+
+
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
     """Newest first, one row per revision, every string from the journal escaped as Text."""
     rows = []
@@ -64,8 +69,14 @@ class HistoryScreen(Screen):
         self.records = records
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_columns("Rev", "Action", "When", "Who", "Model", "Why", "")
-        for row, record in zip(history_rows(records, self.now), records):
+        rows = history_rows(records, self.now)
+        # Widths from the content itself: DataTable's auto width can stay at the labels'
+        # widths when rows arrive while this screen is covered by a dialog, cutting every
+        # cell to a few letters.
+        for index, (label, cap) in enumerate(_COLUMNS):
+            width = max([len(label)] + [row[index].cell_len for row in rows])
+            table.add_column(label, width=min(width, cap))
+        for row, record in zip(rows, records):
             table.add_row(*row, key=str(record.revision))
         table.focus()
 
