@@ -26,10 +26,15 @@ async def confirm_reason(pilot, reason: str) -> None:
     await pilot.press("shift+tab", *reason, "enter", "enter")
 
 
-async def promote(app, pilot, rel_path: str, reason: str) -> None:
+async def open_promote_dialog(app, pilot, rel_path: str) -> None:
+    """Select the model and press P: the promote (or refusal) dialog is then on screen."""
     await select(app, pilot, rel_path)
     await pilot.press("P")
     await settle(app, pilot)
+
+
+async def promote(app, pilot, rel_path: str, reason: str) -> None:
+    await open_promote_dialog(app, pilot, rel_path)
     assert isinstance(app.screen, ReasonDialog) and app.screen.id == "promote-dialog"
     await confirm_reason(pilot, reason)
     await settle(app, pilot)
@@ -40,9 +45,7 @@ async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await select(app, pilot, "session32_final.zip")
-        await pilot.press("P")
-        await settle(app, pilot)
+        await open_promote_dialog(app, pilot, "session32_final.zip")
         dialog_text = screen_text(app)
         assert "Promote session32_final?" in dialog_text
         assert "session32_final.zip" in dialog_text and "OK" in dialog_text
@@ -75,9 +78,7 @@ async def test_promote_needs_a_reason(workspace, frozen_clock):
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await select(app, pilot, "session32_final.zip")
-        await pilot.press("P")
-        await settle(app, pilot)
+        await open_promote_dialog(app, pilot, "session32_final.zip")
         await pilot.press("tab", "enter")  # straight to Promote with no reason
         await settle(app, pilot)
         assert isinstance(app.screen, ReasonDialog)
@@ -92,9 +93,7 @@ async def test_incompatible_model_is_refused_with_its_reasons(workspace, frozen_
         await settle(app, pilot)
         await promote(app, pilot, "session32_final.zip", "baseline")
         before = workspace.pointer.read_bytes()
-        await select(app, pilot, "session5_ppo_20251120_101500/trained_model.zip")
-        await pilot.press("P")
-        await settle(app, pilot)
+        await open_promote_dialog(app, pilot, "session5_ppo_20251120_101500/trained_model.zip")
         assert isinstance(app.screen, RefusedDialog)
         text = screen_text(app)
         assert "refused" in text
@@ -113,9 +112,7 @@ async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_cl
         await settle(app, pilot)
         await promote(app, pilot, "session32_final.zip", "baseline")
         legacy = "session5_ppo_20251120_101500/trained_model.zip"
-        await select(app, pilot, legacy)
-        await pilot.press("P")
-        await settle(app, pilot)
+        await open_promote_dialog(app, pilot, legacy)
         await pilot.press("tab", "enter")  # the Force… button
         await settle(app, pilot)
         assert app.screen.id == "force-dialog"
@@ -203,9 +200,7 @@ async def test_stale_revision_is_refused_naming_who_changed_it(workspace, frozen
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await promote(app, pilot, "session32_final.zip", "first")
-        await select(app, pilot, "session10_ppo_20251211_173419/model.zip")
-        await pilot.press("P")
-        await settle(app, pilot)
+        await open_promote_dialog(app, pilot, "session10_ppo_20251211_173419/model.zip")
         assert app.screen.id == "promote-dialog"
         # Another operator promotes while this dialog is open.
         other = PointerEngine(workspace.config())
