@@ -153,6 +153,7 @@ def _find(args: argparse.Namespace):
     try:
         return config, catalog.find(args.model)
     except LookupError as exc:
+        # printable(): a fragment may hold control characters; show them escaped, on one line.
         raise CommandError(printable(exc)) from None
 
 

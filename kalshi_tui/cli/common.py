@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from kalshi_tui.cli import exit_codes
@@ -46,3 +47,20 @@ def print_json(value: Any) -> None:
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def model_file_named(ref: str, models_dir) -> Path | None:
+    """The existing file MODEL names directly or relative to the models folder, if any."""
+    for candidate in (Path(ref).expanduser(), Path(models_dir) / ref):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def catalog_find(catalog, ref: str):
+    """The catalog's record for MODEL, or a one-line CommandError (unknown or ambiguous)."""
+    try:
+        return catalog.find(ref)
+    except LookupError as exc:
+        text = str(exc)
+        raise CommandError(text.splitlines()[0] if text else f"{ref}: no such model") from None

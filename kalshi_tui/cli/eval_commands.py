@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
             "allowlist, a damaged zip), does not fit the environment (a legacy 5-action "
@@ -60,19 +60,16 @@ def register(subparsers, common) -> None:
 
 def resolve_model(ref: str, config) -> Path:
     """MODEL as a path: an existing file directly, else the catalog's lookup by name."""
-    for candidate in (Path(ref).expanduser(), Path(config.models_dir) / ref):
-        if candidate.is_file():
-            return candidate.resolve()
+    direct = model_file_named(ref, config.models_dir)
+    if direct is not None:
+        return direct
+    from kalshi_tui.core.catalog import scan_catalog
+
     try:
-        from kalshi_tui.core.catalog import scan_catalog
-    except ImportError:
-        raise CommandError(f"{ref}: no such model file") from None
-    try:
-        return Path(scan_catalog(config).find(ref).abs_path)
+        catalog = scan_catalog(config)
     except (FileNotFoundError, NotADirectoryError) as exc:  # the models folder itself
         raise CommandError(f"{ref}: no such model file, and {str(exc).splitlines()[0]}") from None
-    except LookupError as exc:
-        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model") from None
+    return Path(catalog_find(catalog, ref).abs_path)
 
 
 def smoke_command(args: argparse.Namespace) -> int:

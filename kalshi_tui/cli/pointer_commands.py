@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
 
 
 def register(subparsers, common) -> None:
@@ -145,19 +144,14 @@ def find_model(ref: str, config, *, inspect: bool = True):
     from kalshi_tui.core.catalog import inspect_model
     from kalshi_tui.core.model_record import ModelRecord
 
-    for candidate in (Path(ref).expanduser(), Path(config.models_dir) / ref):
-        if candidate.is_file():
-            path = candidate.resolve()
-            if not inspect:
-                return ModelRecord(path=path.name, abs_path=str(path), name=path.stem)
-            return inspect_model(path, config)
+    path = model_file_named(ref, config.models_dir)
+    if path is not None:
+        if not inspect:
+            return ModelRecord(path=path.name, abs_path=str(path), name=path.stem)
+        return inspect_model(path, config)
     from kalshi_tui.core.catalog import scan_catalog
 
-    try:
-        return scan_catalog(config).find(ref)
-    except LookupError as exc:
-        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model",
-                           exit_codes.ERROR) from None
+    return catalog_find(scan_catalog(config), ref)
 
 
 def promote_command(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, catalog_find, config_from_args, print_json
 
 
 def register(subparsers, common) -> None:
@@ -101,13 +101,13 @@ def _find(catalog, ref: str, config):
     """The record MODEL names: the catalog's lookup, or a file outside the models folder."""
     try:
         return catalog.find(ref)
-    except LookupError as exc:
+    except LookupError:
         path = Path(ref).expanduser()
         if path.is_file():
             from kalshi_tui.core.catalog import inspect_model
 
             return inspect_model(path.resolve(), config)
-        raise CommandError(str(exc).splitlines()[0] if str(exc) else f"{ref}: no such model") from None
+    return catalog_find(catalog, ref)  # the lookup's own one-line error
 
 
 def _one_line(exc: OSError, folder) -> str:
