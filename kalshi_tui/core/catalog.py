@@ -200,11 +200,12 @@ _METRICS_MEMO: dict[Any, tuple[dict[str, Any] | None, str | None]] = {}
 _METRICS_MEMO_LIMIT = 4096
 
 
-def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRecord,
-             stats_key: list[list[Any]] | None = None) -> TrainingMetrics | None:
+def _metrics_data(artifacts: dict[str, Path] | dict[str, str], n_actions: int | None,
+                  stats_key: list[list[Any]] | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """(the run's figures as a dict, a warning): shared by every model of the run, read-only."""
     module = _artifacts_module()
     if module is None or not artifacts:
-        return None
+        return None, None
     memo_key = (n_actions, tuple(tuple(entry) for entry in stats_key)) if stats_key else None
     known = _METRICS_MEMO.get(memo_key) if memo_key is not None else None
     if known is None:
@@ -216,18 +217,12 @@ def _metrics(artifacts: dict[str, Path], n_actions: int | None, record: ModelRec
         except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
             metrics, warning = None, (f"training artifacts unreadable: {type(exc).__name__}: {exc}"
                                       .splitlines()[0])
-        if memo_key is None:
-            if warning:
-                record.warnings.append(warning)
-            return metrics
-        if len(_METRICS_MEMO) >= _METRICS_MEMO_LIMIT:
-            _METRICS_MEMO.clear()
-        known = _METRICS_MEMO[memo_key] = (catalog_cache.metrics_dict(metrics), warning)
-    data, warning = known
-    if warning:
-        record.warnings.append(warning)
-    # Each record gets its own copy: callers may edit one model's figures.
-    return None if data is None else TrainingMetrics.from_dict(catalog_cache.copy_one_level(data))
+        known = (catalog_cache.metrics_dict(metrics), warning)
+        if memo_key is not None:
+            if len(_METRICS_MEMO) >= _METRICS_MEMO_LIMIT:
+                _METRICS_MEMO.clear()
+            _METRICS_MEMO[memo_key] = known
+    return known
 
 
 def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
@@ -238,31 +233,52 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
 
     `artifacts` when the caller has already looked them up (the scan does, for its key),
     with `artifacts_stats` (that key) so models sharing a run read its artifacts once.
+    The record owns all its values: change them freely.
+    """
+    record, metrics = _read_shared(path, rel, models_dir, max_data_bytes, max_members, st,
+                                   error, artifacts, artifacts_stats)
+    return catalog_cache.record_from_row(catalog_cache.record_row(record, metrics))
+
+
+def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
+                 max_members: int, st: os.stat_result | None = None, error: str | None = None,
+                 artifacts: dict[str, Path] | dict[str, str] | None = None,
+                 artifacts_stats: list[list[Any]] | None = None,
+                 relative_artifacts: dict[str, str] | None = None,
+                 abs_path: str | None = None) -> tuple[ModelRecord, dict[str, Any] | None]:
+    """(a record whose lists and dicts may be shared with other records, the run's figures).
+
+    Read-only: models of one run share their settings, globals, versions and figures as
+    single objects, which is what lets a scan ship and cache thousands of them cheaply.
+    `read_record` and `catalog_cache.record_from_row` give a record its own copies.
     """
     # Imported here: a warm listing reads no zip, so it need not load the zip readers.
     from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
 
     name, kind, run_dir = name_and_kind(rel)
-    record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
-                         run_dir=run_dir)
+    record = ModelRecord(path=rel, abs_path=abs_path or os.path.abspath(path), name=name,
+                         kind=kind, run_dir=run_dir)
     if st is not None:
         record.size_bytes, record.mtime = st.st_size, st.st_mtime
     if error is not None:
         record.reasons = [error]
-        return record
+        return record, None
     try:
-        info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members)
+        # The walk's stat spares the reader its own, for a regular file (anything else,
+        # a fifo say, the reader looks at itself).
+        info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
+                            st=st if st is not None and stat.S_ISREG(st.st_mode) else None)
     except UnreadableModel as exc:
         record.reasons = [exc.reason]
-        return record
+        return record, None
     except (OSError, MemoryError, RecursionError) as exc:
         record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
-        return record
+        return record, None
     try:
         record.sha256 = info.sha256 or sha256_file(path)
     except OSError as exc:
         record.reasons = [f"cannot read: {exc.strerror or exc}"]
-        return record
+        return record, None
     record.algorithm = info.algorithm
     record.action_space_type = info.action_space_type
     record.n_actions = info.n_actions
@@ -280,13 +296,16 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
         if info.weights_error.startswith("no policy.pth"):
             # SB3 cannot build a model without its weights: this file cannot trade at all.
             record.verdict, record.reasons = UNREADABLE, [info.weights_error]
-            return record
+            return record, None
         record.warnings.append(f"weights not checked: {info.weights_error}")
     if artifacts is None:
         artifacts = artifact_paths(path, models_dir)
-    record.artifacts = {k: _relative(v, models_dir) for k, v in artifacts.items()}
-    record.metrics = _metrics(artifacts, info.n_actions, record, artifacts_stats)
-    return record
+    record.artifacts = (relative_artifacts if relative_artifacts is not None else
+                        {k: _relative(v, models_dir) for k, v in artifacts.items()})
+    metrics, warning = _metrics_data(artifacts, info.n_actions, artifacts_stats)
+    if warning:
+        record.warnings.append(warning)
+    return record, metrics
 
 
 def _finish(record: ModelRecord, config: Config) -> ModelRecord:
@@ -311,55 +330,90 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 
 # ---- scanning the folder --------------------------------------------------------------------
 
-def _read_batch(batch: list[tuple[Any, ...]], environment: Any) -> list[dict[str, Any]]:
-    """Worker-process side: read and judge files, return plain dicts (cheap to send back)."""
+def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
+               max_members: int, environment: Any) -> list[list[Any]]:
+    """Read and judge files; each comes back as its record's values in field order.
+
+    Worker-process side (and the in-process path for a few files). Values a run's models
+    share stay single objects, so a batch pickles each once and the cache stores each once.
+    """
+    root = os.path.abspath(models_dir)
+    plain_join = os.sep == "/"
+    relative: dict[int, tuple[Any, dict[str, str]]] = {}  # id(artifacts) -> (it, relative)
     out = []
-    shared: dict[Any, Any] = {}
-    for path, rel, models_dir, max_data, max_members, st, artifacts, stats in batch:
-        # The walk's strings as they are: building Path objects per model cost more than
-        # anything read_record does with them.
-        record = read_record(path, rel, models_dir, max_data, max_members, st,
-                             artifacts=artifacts, artifacts_stats=stats)
+    for path, rel, st, artifacts, stats in batch:
+        shown = None
+        if artifacts:
+            known = relative.get(id(artifacts))
+            if known is None or known[0] is not artifacts:
+                known = relative[id(artifacts)] = (
+                    artifacts, {k: _relative(v, models_dir) for k, v in artifacts.items()})
+            shown = known[1]
+        record, metrics = _read_shared(
+            path, rel, models_dir, max_data, max_members, st, None, artifacts, stats,
+            relative_artifacts=shown,
+            abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel))
         judge(record, environment)
-        out.append(catalog_cache.intern_shared(catalog_cache.record_dict(record), shared))
+        out.append(catalog_cache.record_row(record, metrics))
     return out
 
 
 def _read_many(todo: list[FoundFile], config: Config,
                artifacts: dict[str, dict[str, Path]] | None = None,
                stats: dict[str, list[list[Any]]] | None = None,
-               on_read: Any = None) -> list[tuple[ModelRecord, dict[str, Any] | None]]:
+               on_read: Any = None) -> list[tuple[ModelRecord, list[Any] | None]]:
     """Read and judge files the cache could not answer, in worker processes when there are many.
 
-    Each comes with its record_dict when a worker made one (the cache stores it as is).
-    `on_read(rel, record, data)` is called as each arrives, while workers are still reading.
+    Each comes with its row (record_row) when one was made (the cache stores it as is).
+    `on_read(rel, record, row)` is called as each arrives, while workers are still reading.
     """
     artifacts, stats = artifacts or {}, stats or {}
     models_dir = Path(config.models_dir)
     plain = [f for f in todo if f.error is None]
-    done: dict[str, tuple[ModelRecord, dict[str, Any] | None]] = {
+    done: dict[str, tuple[ModelRecord, list[Any] | None]] = {
         f.rel: (_finish(read_record(f.path, f.rel, models_dir, config.max_data_bytes,
                                     config.max_members, f.stat, f.error), config), None)
         for f in todo if f.error is not None}
     if on_read is not None:
-        for rel, (record, data) in done.items():
-            on_read(rel, record, data)
+        for rel, (record, row) in done.items():
+            on_read(rel, record, row)
+    jobs = _jobs(plain, artifacts, stats)
     if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        done.update(_read_in_processes(plain, config, artifacts, stats, on_read))
+        rows: Any = _rows_from_processes(jobs, config)
     else:
-        for f in plain:
-            record = read_record(f.path, f.rel, models_dir, config.max_data_bytes,
-                                 config.max_members, f.stat, artifacts=artifacts.get(f.rel),
-                                 artifacts_stats=stats.get(f.rel))
-            done[f.rel] = (_finish(record, config), None)
-            if on_read is not None:
-                on_read(f.rel, *done[f.rel])
+        rows = _read_rows(jobs, os.fspath(models_dir), config.max_data_bytes,
+                          config.max_members, config.environment)
+    for row in rows:
+        record = catalog_cache.record_from_row(row)
+        done[record.path] = (record, row)
+        if on_read is not None:
+            on_read(record.path, record, row)
     return [done[f.rel] for f in todo]
 
 
-def _read_in_processes(files: list[FoundFile], config: Config,
-                       artifacts: dict[str, dict[str, Path]], stats: dict[str, list[list[Any]]],
-                       on_read: Any = None) -> dict[str, tuple[ModelRecord, dict[str, Any]]]:
+_NO_ARTIFACTS: dict[str, str] = {}
+
+
+def _jobs(files: list[FoundFile], artifacts: dict[str, dict[str, Path]],
+          stats: dict[str, list[list[Any]]]) -> list[tuple[Any, ...]]:
+    """(path, rel, stat, artifacts as strings, their key) per file; a run's models share one
+    artifacts dict (and key), so a batch sends it once."""
+    as_text: dict[int, tuple[Any, dict[str, str]]] = {}
+    jobs = []
+    for f in files:
+        found = artifacts.get(f.rel)
+        text: dict[str, str] = _NO_ARTIFACTS  # looked up and none found (None would look again)
+        if found:
+            known = as_text.get(id(found))
+            if known is None or known[0] is not found:
+                known = as_text[id(found)] = (found, {k: os.fspath(v) for k, v in found.items()})
+            text = known[1]
+        jobs.append((f.path, f.rel, f.stat, text, stats.get(f.rel)))
+    return jobs
+
+
+def _rows_from_processes(jobs: list[tuple[Any, ...]], config: Config) -> Any:
+    """Rows from worker processes, yielded batch by batch as they finish (in order)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -369,24 +423,17 @@ def _read_in_processes(files: list[FoundFile], config: Config,
     if method == "fork":
         # Imported once here, not once in every forked worker (~27 ms of CPU each).
         import kalshi_tui.core.sb3_zip  # noqa: F401
-    # The walk's stat and artifact lookup travel with each job: workers do only the reading.
-    jobs = [(f.path, f.rel, os.fspath(config.models_dir), config.max_data_bytes,
-             config.max_members, f.stat,
-             {k: os.fspath(v) for k, v in (artifacts.get(f.rel) or {}).items()},
-             stats.get(f.rel)) for f in files]
-    # Consecutive files (a run's checkpoints) go to one worker, so its artifacts memo hits;
-    # batches of at most _BATCH_MAX keep both workers busy to the end (a big last batch
-    # would leave one idle).
+    # Consecutive files (a run's checkpoints) go to one worker, so its memos hit; batches
+    # of at most _BATCH_MAX keep both workers busy to the end (a big last batch would leave
+    # one idle).
     size = max(16, min(_BATCH_MAX, len(jobs) // (_WORKERS * 8)))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    done: dict[str, tuple[ModelRecord, dict[str, Any]]] = {}
+    models_dir = os.fspath(config.models_dir)
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
-        for result in pool.map(_read_batch, batches, [config.environment] * len(batches)):
-            for data in result:
-                done[data["path"]] = (catalog_cache.record_from_shared(data), data)
-                if on_read is not None:
-                    on_read(data["path"], *done[data["path"]])
-    return done
+        n = len(batches)
+        for rows in pool.map(_read_rows, batches, [models_dir] * n, [config.max_data_bytes] * n,
+                             [config.max_members] * n, [config.environment] * n):
+            yield from rows
 
 
 def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
@@ -434,14 +481,14 @@ def _scan(config: Config, use_cache: bool) -> Catalog:
             todo.append(item)
     if index is not None:
         cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
-    def remember(rel: str, record: ModelRecord, data: dict[str, Any] | None) -> None:
-        cache.put(rel, keys[rel], record, data)
+    def remember(rel: str, record: ModelRecord, row: list[Any] | None) -> None:
+        cache.put(rel, keys[rel], record, row)
 
     fresh = iter(_read_many(todo, config, found_artifacts, artifact_stats, remember)) if todo else iter(())
     catalog = Catalog(models_dir=models_dir, problems=problems)
     for item, cached in zip(found, records):
         if cached is None:
-            record, _data = next(fresh)
+            record, _row = next(fresh)
             catalog.read += 1
         else:
             record = cached

@@ -24,39 +24,33 @@ from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 
 
-def intern_shared(data: dict[str, Any], table: dict[Any, Any]) -> dict[str, Any]:
-    """Make equal shared-field values one object (`table` is one worker batch's): they then
-    pickle once, and the cache finds each one's slot by identity instead of by content."""
-    for name in _SHARED_FIELDS:
-        value = data.get(name)
-        data[name] = table.setdefault(_share_key(value), value)
-    return data
+def record_row(record: ModelRecord, metrics: dict[str, Any] | None) -> list[Any]:
+    """The record's values in field order, its figures (`metrics`, a dict) in place of an object.
+
+    What a scan's workers send back and what the cache stores: values shared between
+    records stay single objects (a batch pickles them once; the cache finds their slots by
+    identity). Nothing is copied, so the row is as read-only as the record it came from.
+    """
+    values = list(record.__dict__.values())  # a dataclass sets its fields in field order
+    if len(values) != len(_RECORD_FIELDS):  # someone added an attribute: go by name
+        values = [getattr(record, name) for name in _RECORD_FIELDS]
+    values[_METRICS_POS] = metrics
+    return values
 
 
-def record_from_shared(data: dict[str, Any]) -> ModelRecord:
-    """A record of its own from a dict whose values may be shared with other records."""
-    if len(data) == len(_RECORD_FIELDS):
-        # A worker's record_dict: our fields in our order, so one positional call, copying
-        # only the fields that can hold a list or dict (a third of a cold scan's work in
-        # this process went on copying and keyword-matching every field).
-        try:
-            values = [data[name] for name in _RECORD_FIELDS]
-        except KeyError:
-            values = None
-        if values is not None:
-            for position in _MUTABLE_POSITIONS:
-                value = values[position]
-                if type(value) in (list, dict):
-                    values[position] = value.copy()
-            metrics = values[_METRICS_POS]
-            if metrics is not None:
-                values[_METRICS_POS] = TrainingMetrics.from_dict(copy_one_level(metrics))
-            return ModelRecord(*values)
-    data = copy_one_level(data)
-    metrics = data.get("metrics")
+def record_from_row(row: list[Any]) -> ModelRecord:
+    """A record that owns its values, from a row whose values may be shared with other rows."""
+    values = list(row)
+    # Only the fields that can hold a list or dict are copied (copying and keyword-matching
+    # every field was a third of a cold scan's work in this process).
+    for position in _MUTABLE_POSITIONS:
+        value = values[position]
+        if type(value) in (list, dict):
+            values[position] = value.copy()
+    metrics = values[_METRICS_POS]
     if metrics is not None:
-        data["metrics"] = copy_one_level(metrics)
-    return record_from_dict(data)
+        values[_METRICS_POS] = TrainingMetrics.from_dict(copy_one_level(metrics))
+    return ModelRecord(*values)
 
 
 def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
@@ -184,8 +178,8 @@ class CatalogCache:
         return artifacts == key[3]
 
     def put(self, rel: str, key: list[Any], record: ModelRecord,
-            data: dict[str, Any] | None = None) -> None:
-        """Remember `record` under `key`; `data` is its record_dict when the caller has it."""
+            row: list[Any] | None = None) -> None:
+        """Remember `record` under `key`; `row` is its record_row when the caller has it."""
         stored_key = list(key)
         if stored_key[3]:
             # A run's models share one artifacts-key list (ArtifactIndex): look it up once.
@@ -193,24 +187,23 @@ class CatalogCache:
             if known is None or known[0] is not key[3]:
                 known = self._key_slots[id(key[3])] = (key[3], self._slot(key[3]))
             stored_key[3] = known[1]
-        self._entries[rel] = [stored_key, self._encode_record(rel, record, data)]
+        self._entries[rel] = [stored_key, self._encode_record(rel, record, row)]
         self._dirty = True
 
     def _encode_record(self, rel: str, record: ModelRecord,
-                       data: dict[str, Any] | None = None) -> list[Any]:
-        fields = record_dict(record) if data is None else data  # once, not once per field
-        if tuple(fields) == _RECORD_FIELDS:  # record_dict's order (always, from workers)
-            values = list(fields.values())
+                       row: list[Any] | None = None) -> list[Any]:
+        if row is None:
+            values = list(record_dict(record).values())  # the record's own fresh copies
         else:
-            values = [fields.get(name) for name in _RECORD_FIELDS]
+            values = list(row)
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
         for position, _kind in _SHARED_POSITIONS:
             value = values[position]
-            if data is None:  # the record's own fresh copies: by content
+            if row is None:  # fresh copies: found by content
                 values[position] = self._slot(value)
                 continue
-            # Workers hand equal values over as one object (see intern_shared): look it up once.
+            # Rows share equal values as one object (see record_row): look each up once.
             known = self._key_slots.get(id(value))
             if known is None or known[0] is not value:
                 known = self._key_slots[id(value)] = (value, self._slot(value))

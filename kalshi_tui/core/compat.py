@@ -188,10 +188,31 @@ def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
     if record.verdict == UNREADABLE and record.reasons:
         record.warnings = [w for w in record.warnings if w.startswith("weights not checked")]
         return
-    record.reasons = compatibility_reasons(record, env)
+    # Every fact the two functions below read (a run's checkpoints share them all, so a
+    # scan judges each distinct model once, not once per file).
+    obs_shape = record.obs_shape
+    key = (record.action_space_type, record.n_actions,
+           None if obs_shape is None else tuple(obs_shape), record.weights_n_actions,
+           record.weights_obs_dim, record.obs_dtype, record.obs_low, record.obs_high,
+           record.versions.get("sb3"), tuple(record.pickle_globals))
+    table = _JUDGED.get(env)
+    if table is None:
+        _JUDGED.clear()  # a new environment: the old verdicts are of no more use
+        table = _JUDGED[env] = {}
+    known = table.get(key)
+    if known is None:
+        if len(table) >= 4096:
+            table.clear()
+        known = table[key] = (tuple(compatibility_reasons(record, env)),
+                              tuple(compatibility_warnings(record, env)))
+    reasons, warnings = known
+    record.reasons = list(reasons)
     kept = [w for w in record.warnings if w.startswith("weights not checked")]
-    record.warnings = kept + compatibility_warnings(record, env)
-    record.verdict = INCOMPATIBLE if record.reasons else COMPATIBLE
+    record.warnings = kept + list(warnings)
+    record.verdict = INCOMPATIBLE if reasons else COMPATIBLE
+
+
+_JUDGED: dict[EnvironmentSpec, dict[tuple[object, ...], tuple[tuple[str, ...], tuple[str, ...]]]] = {}
 
 
 def badge(record: ModelRecord, env: EnvironmentSpec) -> str:

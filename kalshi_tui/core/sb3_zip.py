@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -78,22 +79,39 @@ class Sb3ZipInfo:
     weights_obs_dim: int | None = None
     weights_error: str | None = None  # why the weight shapes could not be read, if so
     sha256: str | None = None  # set when the file was read whole (the fast path)
+    raw_data: bytes = field(default=b"", repr=False)  # the data member's bytes, as read
+    from_orjson: bool = False  # data was parsed by orjson (see _parse_data)
     num_timesteps: int | None = None
     start_time_utc: str | None = None
+    # Shared with every model whose settings are the same (as pickle_globals and versions
+    # are): read them, copy them to change them.
     hyperparameters: dict[str, Any] = field(default_factory=dict)
-    # "field name" -> globals its pickle references, for warnings that name the field
+    # "field name" -> globals its pickle references, for warnings that name the field (the
+    # lists may be shared with other models' infos: read them, never change them)
     globals_by_field: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def versions(self) -> dict[str, str]:
-        """Library versions the model was saved with, keyed sb3/torch/gymnasium/python/numpy."""
-        keys = {"Stable-Baselines3": "sb3", "PyTorch": "torch", "Gymnasium": "gymnasium",
-                "Python": "python", "Numpy": "numpy", "GYM": "gym", "Cloudpickle": "cloudpickle"}
-        found = {short: self.system_info[long] for long, short in keys.items()
-                 if self.system_info.get(long)}
-        if self.sb3_version and "sb3" not in found:
-            found["sb3"] = self.sb3_version
+        """Library versions the model was saved with, keyed sb3/torch/gymnasium/python/numpy.
+
+        One dict per distinct set of versions, shared: read it, copy it to change it.
+        """
+        info = self.system_info
+        key = (tuple(info.get(long) for long in _VERSION_KEYS), self.sb3_version)
+        found = _VERSIONS.get(key)
+        if found is None:
+            found = {short: value for short, value in zip(_VERSION_KEYS.values(), key[0]) if value}
+            if self.sb3_version and "sb3" not in found:
+                found["sb3"] = self.sb3_version
+            if len(_VERSIONS) >= 256:
+                _VERSIONS.clear()
+            _VERSIONS[key] = found
         return found
+
+
+_VERSION_KEYS = {"Stable-Baselines3": "sb3", "PyTorch": "torch", "Gymnasium": "gymnasium",
+                 "Python": "python", "Numpy": "numpy", "GYM": "gym", "Cloudpickle": "cloudpickle"}
+_VERSIONS: dict[tuple[Any, ...], dict[str, str]] = {}
 
 
 def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -197,6 +215,12 @@ def _size_words(n: int) -> str:
     if n >= 1024 and n % 1024 == 0:
         return f"{n // 1024} KB"
     return f"{n} bytes"
+
+
+@lru_cache(maxsize=256)
+def _system_info_of(text: str) -> dict[str, str]:
+    """`_parse_system_info`, remembered: every model saved on one machine has the same text."""
+    return _parse_system_info(text)
 
 
 def _parse_system_info(text: str) -> dict[str, str]:
@@ -349,49 +373,155 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
-                 max_members: int = 64) -> Sb3ZipInfo:
+                 max_members: int = 64, st: os.stat_result | None = None) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
     A plain zip of ordinary size is read whole once and parsed from memory (and hashed:
     `info.sha256`); any other file goes through zipfile, which names what is wrong with it.
+    `st`: the file's stat when the caller has it (the catalog's walk), saving a second one.
     """
-    info = _read_plain(path, max_data_bytes, max_members)
+    info = _read_plain(path, max_data_bytes, max_members, st)
     if info is None:
         info = _read_with_zipfile(path, max_data_bytes, max_members)
-    data = info.data
-    _parse_spaces(data, info)
-    info.globals_by_field = _collect_globals(data)
-    info.pickle_globals = list(dict.fromkeys(g for names in info.globals_by_field.values()
-                                             for g in names))
-    info.policy_class = _policy_class(data, info.globals_by_field)
-    info.algorithm = infer_algorithm(data, info.policy_class)
-    info.num_timesteps = _to_int(data.get("num_timesteps"))
-    info.start_time_utc = _start_time_utc(data.get("start_time"))
-    info.hyperparameters = _hyperparameters(data)
-    if info.weight_shapes:
+    _read_facts(info)
+    if info.weight_shapes and info.weights_n_actions is None:
         info.weights_n_actions, info.weights_obs_dim = weights_io_dims(info.weight_shapes,
                                                                        info.algorithm)
     return info
 
 
-def _parse_data(raw: bytes) -> dict[str, Any]:
-    """`data` parsed; orjson (twice json's speed: a cold scan's biggest single cost) first."""
+# Keys of `data` whose values change from one checkpoint of a run to the next: SB3's state
+# per learn() call and per rollout. The rest of `data` (spaces, policy, schedules, settings)
+# is byte-identical across a run's checkpoints, so the facts read from it are remembered,
+# keyed by its exact JSON text, and only these are read per model. Any key may appear in
+# either part: a file that moves things around is simply a memo miss, never a wrong fact.
+_PER_CHECKPOINT_KEYS = frozenset({
+    "num_timesteps", "_num_timesteps_at_start", "_total_timesteps", "start_time",
+    "_last_obs", "_last_episode_starts", "_last_original_obs", "_episode_num",
+    "_current_progress_remaining", "ep_info_buffer", "ep_success_buffer", "_n_updates"})
+
+
+@dataclass(frozen=True)
+class _SharedFacts:
+    """What the per-run part of `data` says: one object shared by every model it fits."""
+
+    action_space_type: str | None
+    n_actions: int | None
+    action_nvec: list[int] | None
+    obs_shape: list[int] | None
+    obs_dtype: str | None
+    obs_low: str | None
+    obs_high: str | None
+    globals_by_key: dict[str, list[tuple[str, list[str]]]]  # top-level key -> (field, globals)
+    policy_class: str | None
+    algorithm: str | None
+    hyperparameters: dict[str, Any]
+    huge_float: bool  # a float past 64-bit ints: orjson may have read an int as a float
+
+
+_FACTS_MEMO: dict[bytes, _SharedFacts] = {}
+_FACTS_MEMO_LIMIT = 1024
+
+
+def _shared_facts(shared: dict[str, Any]) -> _SharedFacts:
+    """The facts of `data` without its per-checkpoint keys (callers must not mutate them)."""
+    spaces = Sb3ZipInfo(data=shared, members=[])
+    _parse_spaces(shared, spaces)
+    by_field = _collect_globals(shared)
+    by_key: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, found in by_field.items():
+        by_key.setdefault(name.split(".", 1)[0], []).append((name, found))
+    policy_class = _policy_class(shared, by_field)
+    return _SharedFacts(spaces.action_space_type, spaces.n_actions, spaces.action_nvec,
+                        spaces.obs_shape, spaces.obs_dtype, spaces.obs_low, spaces.obs_high,
+                        by_key, policy_class, infer_algorithm(shared, policy_class),
+                        _hyperparameters(shared), _has_huge_float_guarded(shared))
+
+
+def _memo_key(shared: dict[str, Any]) -> bytes | None:
+    """The exact JSON text of the shared part (orjson writes 1, 1.0 and true apart)."""
+    try:
+        return orjson.dumps(shared)
+    except TypeError:  # orjson.JSONEncodeError is one: an int past 64 bits, say
+        return None
+
+
+def _read_facts(info: Sb3ZipInfo) -> None:
+    """Fill `info` from its `data`: the shared part remembered, the per-checkpoint part read."""
+    data = info.data
+    shared = dict(data)  # C-speed copy; popping keeps the order of the rest
+    own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
+    key = _memo_key(shared)
+    facts = _FACTS_MEMO.get(key) if key is not None else None
+    if facts is None:
+        facts = _shared_facts(shared)
+        if key is not None:
+            if len(_FACTS_MEMO) >= _FACTS_MEMO_LIMIT:
+                _FACTS_MEMO.clear()
+            _FACTS_MEMO[key] = facts
+    if info.from_orjson and (facts.huge_float or _has_huge_float_guarded(own)):
+        # orjson read an int past 64 bits as a float where json keeps it an int: json decides.
+        info.data = _parse_json(info.raw_data)
+        info.from_orjson = False
+        _read_facts(info)
+        return
+    info.action_space_type, info.n_actions = facts.action_space_type, facts.n_actions
+    info.action_nvec = None if facts.action_nvec is None else list(facts.action_nvec)
+    info.obs_shape = None if facts.obs_shape is None else list(facts.obs_shape)
+    info.obs_dtype, info.obs_low, info.obs_high = facts.obs_dtype, facts.obs_low, facts.obs_high
+    by_key = facts.globals_by_key
+    own_globals = _collect_globals(own) if own else None
+    if own_globals:
+        # In data's order, as one walk over the whole of it would list them.
+        by_key = dict(by_key)
+        for name, found in own_globals.items():
+            top = name.split(".", 1)[0]
+            by_key[top] = [*by_key.get(top, ()), (name, found)]  # the memo's lists stay as they are
+        by_field = {name: found for key_name in data for name, found in by_key.get(key_name, ())}
+    else:
+        by_field = {name: found for entries in by_key.values() for name, found in entries}
+    info.globals_by_field = by_field
+    names = tuple(dict.fromkeys(g for found in by_field.values() for g in found))
+    # One list per distinct set of globals: the catalog ships a run's models with one copy.
+    listed = _GLOBALS_LISTS.get(names)
+    if listed is None:
+        if len(_GLOBALS_LISTS) >= 1024:
+            _GLOBALS_LISTS.clear()
+        listed = _GLOBALS_LISTS[names] = list(names)
+    info.pickle_globals = listed
+    info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
+    info.num_timesteps = _to_int(data.get("num_timesteps"))
+    info.start_time_utc = _start_time_utc(data.get("start_time"))
+    info.hyperparameters = facts.hyperparameters
+
+
+_GLOBALS_LISTS: dict[tuple[str, ...], list[str]] = {}
+
+
+def _parse_data(info: Sb3ZipInfo, raw: bytes) -> None:
+    """`data` parsed into `info`; orjson (twice json's speed: a cold scan's biggest single cost) first.
+
+    orjson reads an int past 64 bits as a float where json keeps it an int: `_read_facts`
+    looks for such floats and has json read the text again (`raw_data` is kept for that).
+    """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        # orjson is strict where json is lenient (NaN, ints past 64 bits, a BOM, UTF-16, lone
-        # surrogates, deep nesting): json decides those, so what reads and why it fails is
-        # exactly as before.
-        data = None
-    if data is None or (type(data) is dict and _has_huge_float_guarded(data)):
-        # orjson reads an int past 64 bits as a float: json keeps it an int.
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise UnreadableModel("data is not JSON") from None
+        # orjson is strict where json is lenient (NaN, a BOM, UTF-16, lone surrogates, deep
+        # nesting): json decides those, so what reads and why it fails is exactly as before.
+        data = _parse_json(raw)
+    else:
+        info.from_orjson = True
     if not isinstance(data, dict):
         raise UnreadableModel("data is not a JSON object")
-    return data
+    info.data, info.raw_data = data, raw
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise UnreadableModel("data is not JSON") from None
 
 
 def _has_huge_float_guarded(data: dict[str, Any]) -> bool:
@@ -417,11 +547,13 @@ def _has_huge_float(values: Any) -> bool:
     return False
 
 
-def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int) -> Sb3ZipInfo | None:
+def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
+                st: os.stat_result | None = None) -> Sb3ZipInfo | None:
     """The fast path: whole file in memory, directory by struct (see zip_members); None = use zipfile."""
     try:
         # stat before open: opening a fifo named *.zip would block until a writer came.
-        st = os.stat(path)
+        if st is None:
+            st = os.stat(path)
         if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= _WHOLE_FILE_LIMIT:
             return None
         # os.read, not open().read(): no buffered-file object, and one read call instead of
@@ -452,7 +584,8 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int) 
                               else f"data member over {_size_words(max_data_bytes)}, refused") from None
     except NotPlain:
         return None
-    info = Sb3ZipInfo(data=_parse_data(raw), members=names)
+    info = Sb3ZipInfo(data={}, members=names)
+    _parse_data(info, raw)
     for name, target in (("system_info.txt", "system_info"),
                          ("_stable_baselines3_version", "sb3_version")):
         if name not in members.entries:
@@ -461,7 +594,7 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int) 
             text = members.read(name, _SMALL_MEMBER_CAP).decode("utf-8", "replace")
         except (OverCap, NotPlain):
             continue  # an odd info member loses its facts, not the model
-        setattr(info, target, _parse_system_info(text) if target == "system_info"
+        setattr(info, target, dict(_system_info_of(text)) if target == "system_info"
                 else text.strip() or None)
     if WEIGHTS_MEMBER not in members.entries:
         info.weights_error = "no policy.pth (weights) member"
@@ -503,7 +636,8 @@ def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members
         if data_info is None:
             raise UnreadableModel("no SB3 data member")
         raw = _read_capped(zf, data_info, max_data_bytes, "data member")
-        info = Sb3ZipInfo(data=_parse_data(raw), members=[i.filename for i in infos])
+        info = Sb3ZipInfo(data={}, members=[i.filename for i in infos])
+        _parse_data(info, raw)
         for name, target in (("system_info.txt", "system_info"),
                              ("_stable_baselines3_version", "sb3_version")):
             member = by_name.get(name)

@@ -330,7 +330,21 @@ def weights_io_dims(shapes: dict[str, tuple[int, ...]], algorithm: str | None = 
     PPO/A2C: `action_net.weight` is (n_actions, hidden) and the first policy layer
     `mlp_extractor.policy_net.0.weight` is (hidden, obs_dim). DQN: the first and last
     `q_net.q_net.<i>.weight`. SAC/TD3: `actor.mu` and `actor.latent_pi.0`.
+    Remembered by the shapes: a run's checkpoints all have the same ones.
     """
+    key = (tuple(shapes.items()), algorithm)
+    known = _IO_DIMS_MEMO.get(key)
+    if known is None:
+        if len(_IO_DIMS_MEMO) >= 1024:
+            _IO_DIMS_MEMO.clear()
+        known = _IO_DIMS_MEMO[key] = _io_dims(shapes)
+    return known
+
+
+_IO_DIMS_MEMO: dict[tuple[Any, ...], tuple[int | None, int | None]] = {}
+
+
+def _io_dims(shapes: dict[str, tuple[int, ...]]) -> tuple[int | None, int | None]:
     action = shapes.get("action_net.weight")
     if action is not None and len(action) == 2:
         first = _layers(shapes, "mlp_extractor.policy_net.")

@@ -18,7 +18,9 @@ _END = b"PK\x05\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
 _END_FORMAT = struct.Struct("<HHHHIIH")
-_CENTRAL_FORMAT = struct.Struct("<HHHHHHIIIHHHHHII")
+# A central directory header, only the fields read: signature, flags, method, crc, sizes,
+# name/extra/comment lengths, local header offset (the rest skipped as padding).
+_CENTRAL_FIELDS = struct.Struct("<4s4xHH4xIIIHHH8xI")
 _LOCAL_FORMAT = struct.Struct("<HHHHHIIIHH")
 
 
@@ -53,18 +55,20 @@ class PlainZip:
             raise NotPlain("multi-disk, commented or misplaced directory")
         pos = cd_offset
         lowest = None
+        entries, order = self.entries, self.order
+        unpack = _CENTRAL_FIELDS.unpack_from
         for _ in range(count):
-            if blob[pos:pos + 4] != _CENTRAL:
+            (magic, flags, method, crc, csize, size, name_len, extra_len, comment_len,
+             offset) = unpack(blob, pos)
+            if magic != _CENTRAL:
                 raise NotPlain("bad central header")
-            (_made, _need, flags, method, _time, _date, crc, csize, size, name_len, extra_len,
-             comment_len, _disk, _iattr, _eattr, offset) = _CENTRAL_FORMAT.unpack_from(blob, pos + 4)
-            if 0xFFFFFFFF in (csize, size, offset) or flags & 0x1:
+            if csize == 0xFFFFFFFF or size == 0xFFFFFFFF or offset == 0xFFFFFFFF or flags & 0x1:
                 raise NotPlain("zip64 or encrypted")
-            raw_name = blob[pos + 46:pos + 46 + name_len]
-            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
-            self.entries[name] = (flags, method, crc, csize, size, offset)
-            self.order.append(name)
-            lowest = offset if lowest is None else min(lowest, offset)
+            name = blob[pos + 46:pos + 46 + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+            entries[name] = (flags, method, crc, csize, size, offset)
+            order.append(name)
+            if lowest is None or offset < lowest:
+                lowest = offset
             pos += 46 + name_len + extra_len + comment_len
         if pos != end or (count and lowest != 0):
             raise NotPlain("directory does not fill its space or first member is not at 0")

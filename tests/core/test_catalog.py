@@ -233,21 +233,19 @@ def fresh_copy(value):
     return copy.deepcopy(value)
 
 
-def test_records_from_shared_worker_dicts_own_their_lists(model_zoo, tmp_path):
-    """Workers hand equal values over as one object; each record built from them owns its copies."""
+def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
+    """Workers hand a run's equal values over as one object; each record built from them owns its copies."""
     from kalshi_tui.core.catalog import inspect_model
 
     (tmp_path / "empty.toml").write_text("")
     config = load_config(tmp_path / "empty.toml", models_dir=model_zoo["ppo21"].parent)
     record = inspect_model(model_zoo["ppo21"], config)
     record.warnings.append("a warning")
-    shared: dict = {}
-    dicts = [catalog_cache.intern_shared(catalog_cache.record_dict(record), shared) for _ in range(2)]
-    assert dicts[0]["pickle_globals"] is dicts[1]["pickle_globals"]
-    first, second = (catalog_cache.record_from_shared(d) for d in dicts)
+    row = catalog_cache.record_row(record, None)
+    first, second = catalog_cache.record_from_row(row), catalog_cache.record_from_row(row)
     assert first == second == record
     first.warnings.append("only the first")
     first.pickle_globals.append("only.first")
     first.hyperparameters["only"] = "first"
     first.versions["only"] = "first"
-    assert second == record and dicts[1] == catalog_cache.record_dict(record)
+    assert second == record and row == catalog_cache.record_row(record, None)
