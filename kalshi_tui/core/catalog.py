@@ -235,13 +235,18 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
     with `artifacts_stats` (that key) so models sharing a run read its artifacts once.
     The record owns all its values: change them freely.
     """
-    record, metrics = _read_shared(path, rel, models_dir, max_data_bytes, max_members, st,
-                                   error, artifacts, artifacts_stats)
+    size = mtime = None
+    regular = False
+    if st is not None:
+        size, mtime, regular = st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode)
+    record, metrics = _read_shared(path, rel, models_dir, max_data_bytes, max_members, size,
+                                   mtime, regular, error, artifacts, artifacts_stats)
     return catalog_cache.record_from_row(catalog_cache.record_row(record, metrics))
 
 
 def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
-                 max_members: int, st: os.stat_result | None = None, error: str | None = None,
+                 max_members: int, size: int | None, mtime: float | None, regular: bool,
+                 error: str | None = None,
                  artifacts: dict[str, Path] | dict[str, str] | None = None,
                  artifacts_stats: list[list[Any]] | None = None,
                  relative_artifacts: dict[str, str] | None = None,
@@ -251,6 +256,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     Read-only: models of one run share their settings, globals, versions and figures as
     single objects, which is what lets a scan ship and cache thousands of them cheaply.
     `read_record` and `catalog_cache.record_from_row` give a record its own copies.
+    `size`, `mtime`: from the caller's stat (None: none was made); `regular`: that stat
+    found a regular file, so the reader can trust the size instead of stat'ing again.
     """
     # Imported here: a warm listing reads no zip, so it need not load the zip readers.
     from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
@@ -258,8 +265,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     name, kind, run_dir = name_and_kind(rel)
     record = ModelRecord(path=rel, abs_path=abs_path or os.path.abspath(path), name=name,
                          kind=kind, run_dir=run_dir)
-    if st is not None:
-        record.size_bytes, record.mtime = st.st_size, st.st_mtime
+    if size is not None:
+        record.size_bytes, record.mtime = size, mtime
     if error is not None:
         record.reasons = [error]
         return record, None
@@ -267,7 +274,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         # The walk's stat spares the reader its own, for a regular file (anything else,
         # a fifo say, the reader looks at itself).
         info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
-                            st=st if st is not None and stat.S_ISREG(st.st_mode) else None)
+                            known_size=size if regular else None)
     except UnreadableModel as exc:
         record.reasons = [exc.reason]
         return record, None
@@ -341,7 +348,7 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
     plain_join = os.sep == "/"
     relative: dict[int, tuple[Any, dict[str, str]]] = {}  # id(artifacts) -> (it, relative)
     out = []
-    for path, rel, st, artifacts, stats in batch:
+    for path, rel, size, mtime, regular, artifacts, stats in batch:
         shown = None
         if artifacts:
             known = relative.get(id(artifacts))
@@ -350,10 +357,10 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
                     artifacts, {k: _relative(v, models_dir) for k, v in artifacts.items()})
             shown = known[1]
         record, metrics = _read_shared(
-            path, rel, models_dir, max_data, max_members, st, None, artifacts, stats,
-            relative_artifacts=shown,
+            path, rel, models_dir, max_data, max_members, size, mtime, regular, None,
+            artifacts, stats, relative_artifacts=shown,
             abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel))
-        judge(record, environment)
+        judge(record, environment, shared=True)
         out.append(catalog_cache.record_row(record, metrics))
     return out
 
@@ -396,8 +403,8 @@ _NO_ARTIFACTS: dict[str, str] = {}
 
 def _jobs(files: list[FoundFile], artifacts: dict[str, dict[str, Path]],
           stats: dict[str, list[list[Any]]]) -> list[tuple[Any, ...]]:
-    """(path, rel, stat, artifacts as strings, their key) per file; a run's models share one
-    artifacts dict (and key), so a batch sends it once."""
+    """(path, rel, size, mtime, is regular, artifacts as strings, their key) per file; a run's
+    models share one artifacts dict (and key), so a batch sends it once."""
     as_text: dict[int, tuple[Any, dict[str, str]]] = {}
     jobs = []
     for f in files:
@@ -408,7 +415,10 @@ def _jobs(files: list[FoundFile], artifacts: dict[str, dict[str, Path]],
             if known is None or known[0] is not found:
                 known = as_text[id(found)] = (found, {k: os.fspath(v) for k, v in found.items()})
             text = known[1]
-        jobs.append((f.path, f.rel, f.stat, text, stats.get(f.rel)))
+        st = f.stat
+        # Three numbers, not the stat_result: a batch pickles thousands of these.
+        jobs.append((f.path, f.rel, st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode), text,
+                     stats.get(f.rel)))
     return jobs
 
 

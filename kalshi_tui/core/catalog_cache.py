@@ -269,7 +269,7 @@ class CatalogCache:
                "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
                "shared": used, "entries": self._entries,
                "same_bytes": self.same_bytes}
-        text = json.dumps(doc, separators=(",", ":"))
+        text = _dump(doc)
         for target in ([self.path] if self.path else []) + cache_locations(self.config):
             if _write_atomically(target, text):
                 self.path, self._dirty = target, False
@@ -342,7 +342,51 @@ def record_from_dict(data: dict[str, Any]) -> ModelRecord:
         return ModelRecord.from_dict(data)
 
 
-def _write_atomically(target: Path, text: str) -> bool:
+def _dump(doc: dict[str, Any]) -> bytes:
+    """The cache's bytes: orjson (a tenth of json's time for 10,000 records) where it is exact.
+
+    orjson writes NaN and infinities as null and refuses ints past 64 bits; only the shared
+    values (figures, settings) can hold such numbers, so they are checked, and a document
+    that has one is written by json and marked so its reader uses json too.
+    """
+    import orjson
+
+    if not _has_inexact(doc["shared"]):
+        try:
+            return orjson.dumps(doc)
+        except TypeError:  # orjson.JSONEncodeError is one
+            pass
+    return json.dumps({**doc, "needs_json": True}, separators=(",", ":")).encode()
+
+
+def _has_inexact(value: Any) -> bool:
+    """True when `value` holds a float orjson would write as null, or an int it cannot write."""
+    kind = type(value)
+    if kind is float:
+        return value != value or value in (float("inf"), float("-inf"))
+    if kind is int:
+        return not -(1 << 63) <= value < (1 << 64)
+    if kind is list:
+        return any(_has_inexact(v) for v in value)
+    if kind is dict:
+        return any(_has_inexact(v) for v in value.values())
+    return False
+
+
+def _parse(raw: bytes) -> Any:
+    """The cache document: orjson first (a warm scan's biggest cost), json when it must."""
+    import orjson
+
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)  # written by an older version, with NaN, say
+    if isinstance(doc, dict) and doc.get("needs_json"):
+        return json.loads(raw)
+    return doc
+
+
+def _write_atomically(target: Path, text: bytes) -> bool:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -350,7 +394,7 @@ def _write_atomically(target: Path, text: str) -> bool:
         return False
     try:
         os.fchmod(fd, 0o644)  # other operators on the box read the same cache
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(text)
         os.replace(tmp, target)
         return True
@@ -372,7 +416,7 @@ def load(config: Config) -> CatalogCache:
     for path in cache_locations(config):
         try:
             with open(path, "rb") as handle:
-                doc = json.loads(handle.read())
+                doc = _parse(handle.read())
         except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             continue
         if not (isinstance(doc, dict) and doc.get("format") == FORMAT

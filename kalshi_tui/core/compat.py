@@ -179,14 +179,20 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     return warnings
 
 
-def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
+# Warnings the reading made (not the judging): a re-judge keeps them.
+READ_WARNINGS = ("weights not checked", "training artifacts unreadable")
+
+
+def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) -> None:
     """Set the record's verdict, reasons and warnings against `env`.
 
     An unreadable record keeps its reasons (why the file could not be read); anything
     else is judged afresh, so a changed environment config re-judges cached records.
+    `shared`: the record may get lists shared with other records judged alike (a scan's
+    read-only rows, which ship and cache each such list once); by default it owns its lists.
     """
     if record.verdict == UNREADABLE and record.reasons:
-        record.warnings = [w for w in record.warnings if w.startswith("weights not checked")]
+        record.warnings = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
         return
     # Every fact the two functions below read (a run's checkpoints share them all, so a
     # scan judges each distinct model once, not once per file).
@@ -203,16 +209,20 @@ def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
     if known is None:
         if len(table) >= 4096:
             table.clear()
-        known = table[key] = (tuple(compatibility_reasons(record, env)),
-                              tuple(compatibility_warnings(record, env)))
-    reasons, warnings = known
-    record.reasons = list(reasons)
-    kept = [w for w in record.warnings if w.startswith("weights not checked")]
-    record.warnings = kept + list(warnings)
+        known = table[key] = (compatibility_reasons(record, env),
+                              compatibility_warnings(record, env))
+    reasons, warnings = known  # lists kept by the memo: handed out as copies unless shared
+    kept = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
+    if shared:
+        record.reasons = reasons
+        record.warnings = kept + warnings if kept else warnings
+    else:
+        record.reasons = list(reasons)
+        record.warnings = kept + warnings
     record.verdict = INCOMPATIBLE if reasons else COMPATIBLE
 
 
-_JUDGED: dict[EnvironmentSpec, dict[tuple[object, ...], tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+_JUDGED: dict[EnvironmentSpec, dict[tuple[object, ...], tuple[list[str], list[str]]]] = {}
 
 
 def badge(record: ModelRecord, env: EnvironmentSpec) -> str:

@@ -373,14 +373,15 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
-                 max_members: int = 64, st: os.stat_result | None = None) -> Sb3ZipInfo:
+                 max_members: int = 64, known_size: int | None = None) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
     A plain zip of ordinary size is read whole once and parsed from memory (and hashed:
     `info.sha256`); any other file goes through zipfile, which names what is wrong with it.
-    `st`: the file's stat when the caller has it (the catalog's walk), saving a second one.
+    `known_size`: the size of what the caller's stat found to be a regular file (the
+    catalog's walk), saving a second stat.
     """
-    info = _read_plain(path, max_data_bytes, max_members, st)
+    info = _read_plain(path, max_data_bytes, max_members, known_size)
     if info is None:
         info = _read_with_zipfile(path, max_data_bytes, max_members)
     _read_facts(info)
@@ -548,25 +549,28 @@ def _has_huge_float(values: Any) -> bool:
 
 
 def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
-                st: os.stat_result | None = None) -> Sb3ZipInfo | None:
+                known_size: int | None = None) -> Sb3ZipInfo | None:
     """The fast path: whole file in memory, directory by struct (see zip_members); None = use zipfile."""
     try:
         # stat before open: opening a fifo named *.zip would block until a writer came.
-        if st is None:
+        if known_size is None:
             st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= _WHOLE_FILE_LIMIT:
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            known_size = st.st_size
+        if not 0 < known_size <= _WHOLE_FILE_LIMIT:
             return None
         # os.read, not open().read(): no buffered-file object, and one read call instead of
         # a second one to find the end (a third of the read's cost for a 50 KB model).
         # O_NONBLOCK: a file swapped for a fifo since the stat must not block the open.
         fd = os.open(path, _READ_FLAGS)
         try:
-            blob = os.read(fd, st.st_size + 1)
+            blob = os.read(fd, known_size + 1)
         finally:
             os.close(fd)
     except OSError:
         return None
-    if len(blob) != st.st_size:
+    if len(blob) != known_size:
         return None  # changed while being read: let the careful path look
     try:
         members = PlainZip(blob)

@@ -173,6 +173,23 @@ def test_artifact_change_invalidates_the_cached_record(layout):
     assert again.by_path("session9_ppo_20251211_221054/trained_model.zip").metrics is None
 
 
+def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout, monkeypatch):
+    """A reader failure costs the figures, not the model, and the operator is told why."""
+    artifacts = pytest.importorskip("kalshi_tui.core.artifacts")
+    from kalshi_tui.core import catalog
+
+    (layout.models_dir / RUN / "training_results.json").write_text("{}")
+
+    def broken(paths, n_actions):
+        raise ValueError("bad figures\nsecond line")
+
+    monkeypatch.setattr(artifacts, "read_training_metrics", broken)
+    monkeypatch.setattr(catalog, "_METRICS_MEMO", {})
+    record = scan_catalog(layout, use_cache=False).by_path(f"{RUN}/model.zip")
+    assert record.verdict == "compatible" and record.metrics is None
+    assert "training artifacts unreadable: ValueError: bad figures" in record.warnings
+
+
 def test_no_cache_scan_reads_everything(layout):
     scan_catalog(layout)
     assert scan_catalog(layout, use_cache=False).read == 5
@@ -249,3 +266,20 @@ def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
     first.hyperparameters["only"] = "first"
     first.versions["only"] = "first"
     assert second == record and row == catalog_cache.record_row(record, None)
+
+
+def test_cache_text_keeps_nan_and_huge_ints_exactly():
+    """orjson writes the cache, except where it would turn NaN into null or refuse a huge int."""
+    import math
+
+    for shared, marked in (([{"win_rate": 0.5}, [1, 2]], False),
+                           ([{"win_rate": float("nan")}], True),
+                           ([{"seed": 1 << 70}], True)):
+        doc = {"format": catalog_cache.FORMAT, "shared": shared, "entries": {}}
+        raw = catalog_cache._dump(doc)
+        assert (b"needs_json" in raw) is marked
+        back = catalog_cache._parse(raw)["shared"]
+        if marked and "win_rate" in shared[0]:
+            assert math.isnan(back[0]["win_rate"])
+        else:
+            assert back == shared and type(back[0].get("seed", 0)) is int
