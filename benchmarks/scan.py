@@ -14,7 +14,10 @@ Then times, in one run:
   - a cold catalog scan (no cache; the files are in the OS page cache, as they are after
     any first listing), a warm scan (cache present, nothing changed), and a warm scan
     after touching 1 % of the files;
-  - the `kalshi-tui list --json` process, cold and warm, on a folder of --list-models.
+  - the `kalshi-tui list --json` process, cold and warm, on a folder of --list-models;
+  - a floor: every file read whole, hashed, and its `data` JSON parsed, in two worker
+    processes like the scan's, and nothing else (no facts, checks, verdicts or records):
+    how far any reader of these files could go.
 Prints per-model times and the ratios against the baseline.
 """
 
@@ -205,6 +208,41 @@ def time_list_process(models_dir: Path, runs: int = 3, flags: tuple[str, ...] = 
     return best
 
 
+def _floor_batch(batch: list[tuple[str, int]]) -> int:
+    """What any reader of these files must do: read each whole, hash it, find and parse `data`."""
+    import hashlib
+
+    import orjson
+
+    from kalshi_tui.core.zip_members import PlainZip
+
+    for path, size in batch:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            blob = os.read(fd, size + 1)
+        finally:
+            os.close(fd)
+        hashlib.sha256(blob).hexdigest()
+        orjson.loads(PlainZip(blob).read("data", 10 * 1024 * 1024))
+    return len(batch)
+
+
+def time_floor(paths: list[Path]) -> tuple[float, float]:
+    """(wall s, CPU s) of the floor above over every file, in the scan's two worker processes.
+
+    Not a reader (no facts, no checks, no records): a bound on how far the scan could go.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(str(p), p.stat().st_size) for p in paths]
+    batches = [jobs[i:i + 512] for i in range(0, len(jobs), 512)]
+    start, cpu = time.perf_counter(), cpu_seconds()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert sum(pool.map(_floor_batch, batches)) == len(paths)
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
 def clear_cache(config) -> None:
     from kalshi_tui.core.catalog_cache import cache_locations
 
@@ -249,6 +287,7 @@ def main() -> int:
         partial, partial_cpu, catalog = time_scan(config, use_cache=True)
         assert catalog.read == len(touched)
 
+        floor, floor_cpu = time_floor(paths)
         _imported, _first, steady, steady_cpu = time_ppo_load(paths[: args.sample])
         n = len(paths)
         print(f"\n{'':32}{'wall':>9}{'per model':>12}{'ratio':>8}   {'CPU':>8}{'per model':>12}{'ratio':>8}")
@@ -262,6 +301,9 @@ def main() -> int:
             print(f"{label:32}{seconds:>8.2f}s{seconds / n * 1e3:>9.3f} ms{steady / (seconds / n):>7.0f}x"
                   f"   {cpu:>7.2f}s{cpu / n * 1e3:>9.3f} ms{steady_cpu / (cpu / n):>7.0f}x"
                   f"   (vs by hand {fresh / (seconds / n):,.0f}x)")
+        print(f"{'floor: read+sha256+JSON, no facts':32}{floor:>8.2f}s{floor / n * 1e3:>9.3f} ms"
+              f"{steady / (floor / n):>7.0f}x   {floor_cpu:>7.2f}s{floor_cpu / n * 1e3:>9.3f} ms"
+              f"{steady_cpu / (floor_cpu / n):>7.0f}x   (the least any reader of these files does)")
         print(f"verdicts: {sorted(verdicts)}; load average after: {os.getloadavg()[0]:.1f}")
 
         small_config = load_config(empty_config, models_dir=small)
