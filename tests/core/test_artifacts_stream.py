@@ -39,6 +39,12 @@ def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
         json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 4},
                              "note": {"action_distribution": {"0": 100}}}}),
         '{"data": {"category":"action_summary","action_distribution":{"0":5,"3":1},"n_actions":21}}',
+        # one action under two spellings, a non-ASCII digit, a count past the plain bound,
+        # a doubled comma (not JSON): each must count exactly as the whole-line parser does
+        '{"data": {"category":"action_summary","action_distribution":{"1":2,"01":3}}}',
+        '{"data": {"category":"action_summary","action_distribution":{"\u00b2":2,"4":1}}}',
+        '{"data": {"category":"action_summary","action_distribution":{"0":1000000000000000000}}}',
+        '{"data": {"category":"action_summary","action_distribution":{"0":1,,"1":2}}}',
     ]
     run = write_run(tmp_path, "session32_ppo_20251215_001549", eps, extra_lines=odd)
     jsonl = run / "diagnostics" / "diagnostics.jsonl"
@@ -49,7 +55,9 @@ def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
                   "bad_lines", "bad_counts", "first_timestamp"):
         assert getattr(fast, field) == getattr(whole, field), field
     assert list(fast.recent) == list(whole.recent)
-    assert fast.episodes == 25 + 3 and fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5
+    assert fast.episodes == 25 + 6
+    assert fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5 + 10 ** 18
+    assert fast.histogram[1] == sum(ep[1] for ep in eps) + 3 + 5 and fast.bad_lines == 1
 
 
 @pytest.mark.slow
