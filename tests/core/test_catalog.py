@@ -226,6 +226,42 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
     assert verdicts["run001/model.zip"] == "incompatible" and verdicts["run000/model.zip"] == "compatible"
 
 
+@pytest.mark.slow
+def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path, model_zoo):
+    """With another thread alive (the TUI's workers) the scan spawns clean processes, not forks."""
+    import subprocess
+    import sys
+
+    models = tmp_path / "many"
+    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
+    for i in range(260):
+        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
+    config = make_config(tmp_path, models)
+    forked = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
+    script = tmp_path / "spawned_scan.py"  # spawn re-imports the main module: a real file
+    script.write_text(
+        "import json, sys, threading\n"
+        "from pathlib import Path\n"
+        "from unittest import mock\n"
+        "from kalshi_tui.core import catalog\n"
+        "from kalshi_tui.core.config import load_config\n"
+        "if __name__ == '__main__':\n"
+        "    done = threading.Event(); threading.Thread(target=done.wait).start()\n"
+        "    import multiprocessing\n"
+        "    real = multiprocessing.get_context\n"
+        "    used = []\n"
+        "    with mock.patch.object(multiprocessing, 'get_context', lambda m=None: used.append(m) or real(m)):\n"
+        "        found = catalog.scan_catalog(load_config(Path(sys.argv[1])), use_cache=False)\n"
+        "    done.set()\n"
+        "    print(json.dumps({'method': used, 'read': found.read,\n"
+        "                      'records': {r.path: r.to_dict() for r in found.records[::50]}}))\n")
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "kalshi_tui.toml")],
+                         capture_output=True, text=True, timeout=300, check=True)
+    got = json.loads(out.stdout)
+    assert got["method"] == ["spawn"] and got["read"] == 260
+    assert got["records"] == json.loads(json.dumps(forked))
+
+
 @pytest.mark.parametrize("first,second", [
     ({"a": [1]}, {"a": [1.0]}),
     ({"a": [1]}, {"a": [True]}),
