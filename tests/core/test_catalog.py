@@ -210,14 +210,19 @@ def test_missing_models_folder_is_one_line(tmp_path):
     assert "models folder not found" in str(err.value) and "\n" not in str(err.value)
 
 
+def many_models(tmp_path, model_zoo, count: int):
+    """A config over `count` run folders of mixed models: past the scan's parallel threshold."""
+    models = tmp_path / "many"
+    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
+    for i in range(count):
+        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
+    return make_config(tmp_path, models)
+
+
 @pytest.mark.slow
 def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
     """Past the parallel threshold the scan forks workers; records must equal serial reads."""
-    models = tmp_path / "many"
-    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
-    for i in range(300):
-        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
-    config = make_config(tmp_path, models)
+    config = many_models(tmp_path, model_zoo, 300)
     parallel = scan_catalog(config, use_cache=False)
     assert parallel.read == 300
     for record in parallel.records[:: 37]:
@@ -232,11 +237,7 @@ def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path
     import subprocess
     import sys
 
-    models = tmp_path / "many"
-    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
-    for i in range(260):
-        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
-    config = make_config(tmp_path, models)
+    config = many_models(tmp_path, model_zoo, 260)
     forked = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
     script = tmp_path / "spawned_scan.py"  # spawn re-imports the main module: a real file
     script.write_text(
