@@ -452,7 +452,9 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     data = info.data
     shared = dict(data)  # C-speed copy; popping keeps the order of the rest
     own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
-    key = _memo_key(shared)
+    # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson would
+    # write as null, the text of a different value.
+    key = _memo_key(shared) if info.from_orjson else None
     facts = _FACTS_MEMO.get(key) if key is not None else None
     if facts is None:
         facts = _shared_facts(shared)

@@ -267,3 +267,19 @@ def test_remembered_weight_shapes_are_per_pickle_and_not_shared(model_zoo):
     again = read_sb3_zip(model_zoo["ppo21"])
     assert again.weight_shapes["action_net.weight"][0] == 21 and again.weights_n_actions == 21
     assert other.weight_shapes["action_net.weight"][0] == 5 and other.weights_n_actions == 5
+
+
+def test_remembered_facts_never_cross_between_nan_and_null(model_zoo, tmp_path):
+    """A run's shared facts are remembered by their JSON text; NaN (read by json) and null
+    (read by orjson) must not share one, whichever file is read first."""
+    import math
+
+    def with_gamma(value):
+        return lambda data: data.__setitem__("gamma", value)
+
+    for order in ((None, float("nan")), (float("nan"), None)):
+        paths = [edit_data(model_zoo["ppo21"], tmp_path / f"g{i}-{order[0]}.zip", with_gamma(v))
+                 for i, v in enumerate(order)]
+        gammas = [read_sb3_zip(p).hyperparameters["gamma"] for p in paths]
+        for value, got in zip(order, gammas):
+            assert (got is None) if value is None else math.isnan(got)
