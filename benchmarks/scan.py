@@ -1,6 +1,6 @@
 """Catalog speed: cold scan, warm scan and the `list` process, side by side with PPO.load.
 
-Run: .venv/bin/python benchmarks/scan.py [--models 10000] [--list-models 1000] [--sample 30]
+Run: .venv/bin/python benchmarks/scan.py [--models 10000] [--list-models 1000] [--sample 40] [--repeat 3]
 
 Makes N model files from one real tiny SB3 zip (each with its own num_timesteps and
 start_time in `data`, so every file has a different sha256), laid out as the original
@@ -12,8 +12,8 @@ Then times, in one run:
     strictest comparison); and, as an operator checking one file did, in a fresh
     `python -c` process per file (import SB3 + load) on 3 files;
   - a cold catalog scan (no cache; the files are in the OS page cache, as they are after
-    any first listing), a warm scan (cache present, nothing changed), and a warm scan
-    after touching 1 % of the files;
+    any first listing; the median of --repeat, each in new worker processes), a warm scan
+    (cache present, nothing changed), and a warm scan after touching 1 % of the files;
   - the `kalshi-tui list --json` process, cold and warm, on a folder of --list-models;
   - a floor: every file read whole, hashed, and its `data` JSON parsed, in two worker
     processes like the scan's, and nothing else (no facts, checks, verdicts or records):
@@ -28,6 +28,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -254,7 +255,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--list-models", type=int, default=1_000)
-    parser.add_argument("--sample", type=int, default=30, help="files PPO.load reads")
+    parser.add_argument("--sample", type=int, default=40, help="files PPO.load reads")
+    parser.add_argument("--repeat", type=int, default=3, help="cold scans (the median is shown)")
     parser.add_argument("--keep", action="store_true", help="keep the generated folders")
     args = parser.parse_args()
 
@@ -275,8 +277,12 @@ def main() -> int:
 
         print(f"load average before timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus "
               "(other work on the box slows every row alike; the CPU columns do not depend on it)")
-        clear_cache(config)
-        cold, cold_cpu, catalog = time_scan(config, use_cache=True)
+        colds = []
+        for _ in range(args.repeat):  # the median of a few: this box is shared, times wander
+            clear_cache(config)
+            colds.append(time_scan(config, use_cache=True))
+        cold, cold_cpu, catalog = sorted(colds, key=lambda c: c[0])[len(colds) // 2]
+        cold_cpu = statistics.median(c[1] for c in colds)
         assert len(catalog.records) == len(paths) and catalog.read == len(paths)
         verdicts = {r.verdict for r in catalog.records}
         warm, warm_cpu, catalog = time_scan(config, use_cache=True)
