@@ -85,7 +85,9 @@ def record_dict(record: ModelRecord) -> dict[str, Any]:
 
 FORMAT = "kalshi-tui catalog cache"
 # Records hold figures read by core.artifacts: a new reader must not be served old figures.
-VERSION = f"2/metrics-{METRICS_VERSION}"
+# 3: written by orjson where exact (a version-2 file, all json's, may hold an int past 64
+# bits that orjson would read back as a float, so it is rebuilt once).
+VERSION = f"3/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 # A run's checkpoints share its artifacts and their figures: stored once, not per model.
