@@ -73,6 +73,7 @@ def _scan_globals(raw: bytes) -> list[str]:
     memo: dict[int, str | None] = {}
     i, end = 0, len(raw)
     action_of, arg_of, width_of = _ACTION, _ARG, _WIDTH_OF
+    payload_key: tuple[bytes, bytes] | None = None
     while i < end:
         code = raw[i]
         action, size = action_of[code], arg_of[code]
@@ -125,10 +126,28 @@ def _scan_globals(raw: bytes) -> list[str]:
                 below, top = top, raw[i:i + length].decode("utf-8", "surrogatepass")
             else:
                 below, top = top, None
+                if length >= _PAYLOAD_MIN and payload_key is None:
+                    # A large bytes argument (an array's numbers) is never looked into, so
+                    # the globals depend only on the bytes around it: a checkpoint's
+                    # _last_obs differs from the last one's only inside that argument.
+                    payload_key = (raw[:i], raw[i + length:])
+                    known = _PAYLOAD_MEMO.get(payload_key)
+                    if known is not None:
+                        return list(known)
             i += length
     else:
         raise ValueError("no STOP opcode")
-    return list(dict.fromkeys(found))
+    result = list(dict.fromkeys(found))
+    if payload_key is not None:
+        if len(_PAYLOAD_MEMO) >= 4096:
+            _PAYLOAD_MEMO.clear()
+        _PAYLOAD_MEMO[payload_key] = tuple(result)
+    return result
+
+
+_PAYLOAD_MIN = 32  # bytes: smaller arguments are cheaper to walk past than to key on
+# (pickle bytes before a large bytes argument, bytes after it) -> the globals found
+_PAYLOAD_MEMO: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
 
 
 def _scan_globals_slow(raw: bytes) -> list[str]:

@@ -283,3 +283,17 @@ def test_remembered_facts_never_cross_between_nan_and_null(model_zoo, tmp_path):
         gammas = [read_sb3_zip(p).hyperparameters["gamma"] for p in paths]
         for value, got in zip(order, gammas):
             assert (got is None) if value is None else math.isnan(got)
+
+
+def test_globals_remembered_around_a_large_bytes_argument_follow_the_bytes_around_it():
+    """Checkpoints' _last_obs pickles differ only inside the array's bytes; a pickle whose
+    opcodes after those bytes differ (a payload appended) must never get the memo's answer."""
+    import collections
+    import os
+
+    first = pickle.dumps([b"x" * 200, collections.OrderedDict], protocol=4)
+    second = pickle.dumps([b"y" * 200, collections.OrderedDict], protocol=4)
+    evil = pickle.dumps([b"y" * 200, collections.OrderedDict, os.system], protocol=4)
+    assert pickle_globals_of_bytes(first) == ["collections.OrderedDict"]
+    assert pickle_globals_of_bytes(second) == ["collections.OrderedDict"]
+    assert pickle_globals_of_bytes(evil)[-1] in ("posix.system", "nt.system")
