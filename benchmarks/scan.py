@@ -97,7 +97,25 @@ def _write_artifacts(run: Path, index: int) -> None:
     (run / "trained_model.zip").unlink(missing_ok=True)
 
 
-def make_models(template: Path, root: Path, count: int, per_run: int = 10) -> list[Path]:
+def episode_buffer(episodes: int, seed: int) -> str:
+    """SB3's `ep_info_buffer` as it saves it after `episodes` episodes (a deque of the last
+    100 {r, l, t}), base64 cloudpickle: what differs between real checkpoints besides _last_obs."""
+    import base64
+    import collections
+    import random
+
+    import cloudpickle
+
+    rng = random.Random(seed)
+    buffer = collections.deque(maxlen=100)
+    for _ in range(episodes):
+        buffer.append({"r": round(rng.uniform(-50, 50), 6), "l": rng.randint(10, 3000),
+                       "t": round(rng.uniform(0, 9000), 6)})
+    return base64.b64encode(cloudpickle.dumps(buffer)).decode()
+
+
+def make_models(template: Path, root: Path, count: int, per_run: int = 10,
+                episodes: int = 0) -> list[Path]:
     """`count` distinct model zips laid out as the original system did.
 
     Run folders hold model.zip (trained_model.zip in older, artifact-beside runs) and
@@ -142,6 +160,8 @@ def make_models(template: Path, root: Path, count: int, per_run: int = 10) -> li
             obs = (obs_pickle[:obs_start] + _varied(obs_pickle[obs_start:obs_start + len(obs_op[1])], n)
                    + obs_pickle[obs_start + len(obs_op[1]):])
             data["_last_obs"][":serialized:"] = base64.b64encode(obs).decode()
+            if episodes:
+                data["ep_info_buffer"][":serialized:"] = episode_buffer(episodes, n)
             weights = _patch_stored(policy, weight_member, _varied(weight_raw, n))
             path.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(path, "w") as out:
@@ -257,6 +277,9 @@ def main() -> int:
     parser.add_argument("--list-models", type=int, default=1_000)
     parser.add_argument("--sample", type=int, default=40, help="files PPO.load reads")
     parser.add_argument("--repeat", type=int, default=3, help="cold scans (the median is shown)")
+    parser.add_argument("--episodes", type=int, default=0,
+                        help="give every file its own ep_info_buffer of this many episodes, as "
+                             "real checkpoints have (SB3 keeps the last 100); 0: the template's")
     parser.add_argument("--keep", action="store_true", help="keep the generated folders")
     args = parser.parse_args()
 
@@ -267,8 +290,8 @@ def main() -> int:
         template = make_template(work)
         big, small = work / "models", work / "list_models"
         start = time.perf_counter()
-        paths = make_models(template, big, args.models)
-        make_models(template, small, args.list_models)
+        paths = make_models(template, big, args.models, episodes=args.episodes)
+        make_models(template, small, args.list_models, episodes=args.episodes)
         print(f"made {len(paths):,} + {args.list_models:,} model files in "
               f"{time.perf_counter() - start:.1f} s under {work}  (cpus: {os.cpu_count()})")
         empty_config = work / "bench.toml"

@@ -297,3 +297,24 @@ def test_globals_remembered_around_a_large_bytes_argument_follow_the_bytes_aroun
     assert pickle_globals_of_bytes(first) == ["collections.OrderedDict"]
     assert pickle_globals_of_bytes(second) == ["collections.OrderedDict"]
     assert pickle_globals_of_bytes(evil)[-1] in ("posix.system", "nt.system")
+
+
+def test_episode_records_skipped_in_runs_keep_every_global_around_them():
+    """ep_info_buffer's hundred {r, l, t} records are skipped as runs, exactly: globals before,
+    between and after them are all listed, and memo references after a run still resolve."""
+    import collections
+    import os
+
+    import cloudpickle
+
+    def episodes(lengths):
+        return [{"r": 0.5 * i, "l": length, "t": 3.25 * i} for i, length in enumerate(lengths)]
+
+    mixed = [7, 300, 70_000] * 30 + [1_000] * 40  # every int width, and a long run of one
+    plain = cloudpickle.dumps(collections.deque(episodes(mixed), maxlen=100))
+    assert pickle_globals_of_bytes(plain) == ["collections.deque"]
+    evil = cloudpickle.dumps([collections.deque(episodes(mixed)), os.system,
+                              collections.OrderedDict, episodes([5, 6]), os.system])
+    names = pickle_globals_of_bytes(evil)
+    assert names[0] == "collections.deque" and "collections.OrderedDict" in names
+    assert names[1] in ("posix.system", "nt.system") and len(names) == 3
