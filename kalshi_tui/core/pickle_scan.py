@@ -76,23 +76,18 @@ def _scan_globals(raw: bytes) -> list[str]:
     action_of, arg_of, width_of = _ACTION, _ARG, _WIDTH_OF
     payload_key: tuple[bytes, bytes] | None = None
     dense = True  # the memo's keys are 0..len-1 (no PUT past its end), as MEMOIZE needs
+    unsettled: list[tuple[int, int]] = []  # skipped episode runs whose MEMOIZEs are not yet counted
     while i < end:
         code = raw[i]
         if code == _EMPTY_DICT and dense:
-            for episodes, width in _EPISODE_RUNS:
-                run = episodes.match(raw, i)
-                if run is not None:
-                    # ep_info_buffer's episodes: each dict memoizes one None and leaves no
-                    # string on top, whatever its numbers are, so a run of them is skipped
-                    # whole (the memo stays as one MEMOIZE per dict would leave it).
-                    start = len(memo)
-                    memo.update(dict.fromkeys(range(start, start + (run.end() - i) // width)))
-                    below = top = None
-                    i = run.end()
-                    break
-            else:
-                run = None
+            run = _EPISODE_RUN.match(raw, i)
             if run is not None:
+                # ep_info_buffer's episodes: each record memoizes one None and leaves no
+                # string on top, whatever its numbers are, so a run of them is skipped whole.
+                # How many there were matters only to a later memo index: counted then.
+                unsettled.append((i, run.end()))
+                below = top = None
+                i = run.end()
                 continue
         action, size = action_of[code], arg_of[code]
         i += 1
@@ -101,25 +96,29 @@ def _scan_globals(raw: bytes) -> list[str]:
         if size > 0:
             if action == _OTHER:
                 below, top = top, None
-            elif action == _PUT1:
-                if raw[i] > len(memo):
-                    dense = False
-                memo[raw[i]] = top
-            elif action == _GET1:
-                below, top = top, memo.get(raw[i])
-            elif action == _PUT4:
-                index = int.from_bytes(raw[i:i + 4], "little")
-                if index > len(memo):
-                    dense = False
-                memo[index] = top
-            elif action == _GET4:
-                below, top = top, memo.get(int.from_bytes(raw[i:i + 4], "little"))
-            # _SKIP (FRAME): no stack effect
+            elif action != _SKIP:  # FRAME has no stack effect; the rest use the memo
+                if unsettled:
+                    _settle(memo, raw, unsettled)
+                if action == _PUT1:
+                    if raw[i] > len(memo):
+                        dense = False
+                    memo[raw[i]] = top
+                elif action == _GET1:
+                    below, top = top, memo.get(raw[i])
+                elif action == _PUT4:
+                    index = int.from_bytes(raw[i:i + 4], "little")
+                    if index > len(memo):
+                        dense = False
+                    memo[index] = top
+                else:  # _GET4
+                    below, top = top, memo.get(int.from_bytes(raw[i:i + 4], "little"))
             i += size
         elif size == 0:
             if action == _OTHER:
                 below, top = top, None
             elif action == _MEMOIZE:
+                if unsettled:
+                    _settle(memo, raw, unsettled)
                 memo[len(memo)] = top
             elif action == _STACK_GLOBAL:
                 found.append(f"{below or '?'}.{top or '?'}")
@@ -169,15 +168,26 @@ def _scan_globals(raw: bytes) -> list[str]:
 
 
 _EMPTY_DICT = ord("}")
-# Runs of SB3 episode records as cloudpickle writes ep_info_buffer once their keys are
-# memoized: EMPTY_DICT MEMOIZE MARK, BINGET "r" BINFLOAT, BINGET "l" <int>, BINGET "t"
-# BINFLOAT, SETITEMS. One pattern per width of the int (BININT2, BININT1, BININT), so every
-# record in a run has one length: a run's length tells how many records it holds. No
-# alternation inside the repeat: the regex engine then matches a hundred records in about
-# a microsecond, where walking their 1,100 opcodes costs over 100.
-_EPISODE_RUNS = [
-    (re.compile(rb"(?:\}\x94\(h[\s\S]G[\s\S]{8}h[\s\S]" + int_op + rb"h[\s\S]G[\s\S]{8}u)+"), width)
-    for int_op, width in ((rb"M[\s\S]{2}", 31), (rb"K[\s\S]", 30), (rb"J[\s\S]{4}", 33))]
+# SB3 episode records as cloudpickle writes ep_info_buffer once their keys are memoized:
+# EMPTY_DICT MEMOIZE MARK, BINGET "r" BINFLOAT, BINGET "l" <BININT2, BININT1 or BININT>,
+# BINGET "t" BINFLOAT, SETITEMS. Each opcode with its exact argument length, so a match is
+# a run of whole opcodes; atomic and possessive, so the regex engine never backtracks into
+# one: a hundred records in about 15 us, where walking their 1,100 opcodes costs over 100.
+_EPISODE_TEXT = (rb"\}\x94\(h[\s\S]G[\s\S]{8}h[\s\S](?>M[\s\S]{2}|K[\s\S]|J[\s\S]{4})"
+                 rb"h[\s\S]G[\s\S]{8}u")
+_EPISODE = re.compile(_EPISODE_TEXT)
+_EPISODE_RUN = re.compile(b"(?:" + _EPISODE_TEXT + b")++")
+
+
+def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, int]]) -> None:
+    """Add the None each skipped record memoized, as its MEMOIZE would have, before the memo
+    is next used (the memo's keys were 0..len-1 when the records were skipped)."""
+    for start, stop in unsettled:
+        first = len(memo)
+        memo.update(dict.fromkeys(range(first, first + len(_EPISODE.findall(raw, start, stop)))))
+    unsettled.clear()
+
+
 _PAYLOAD_MIN = 32  # bytes: smaller arguments are cheaper to walk past than to key on
 # (pickle bytes before a large bytes argument, bytes after it) -> the globals found
 _PAYLOAD_MEMO: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
