@@ -318,3 +318,39 @@ def test_episode_records_skipped_in_runs_keep_every_global_around_them():
     names = pickle_globals_of_bytes(evil)
     assert names[0] == "collections.deque" and "collections.OrderedDict" in names
     assert names[1] in ("posix.system", "nt.system") and len(names) == 3
+
+
+def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
+    """The fast opcode loop and its shortcuts (array bytes, runs of episode records) list what
+    pickletools' own walk lists, on random structures mixing all three with real globals."""
+    import collections
+    import os
+    import random
+
+    import cloudpickle
+    import numpy as np
+
+    from kalshi_tui.core.pickle_scan import _scan_globals, _scan_globals_slow
+
+    rng = random.Random(7)
+
+    def anything(depth=0):
+        roll = rng.random()
+        if depth > 3 or roll < 0.2:
+            return rng.choice([1, 2.5, "s", None, True, b"x" * rng.randint(0, 80), 10 ** 12, -3])
+        if roll < 0.35:
+            return collections.deque([{"r": rng.uniform(-5, 5), "l": rng.choice([5, 500, 70_000]),
+                                       "t": rng.uniform(0, 9)} for _ in range(rng.randint(0, 30))])
+        if roll < 0.45:
+            return np.arange(rng.randint(1, 80), dtype=np.float32)
+        if roll < 0.55:
+            return rng.choice([os.system, collections.OrderedDict, print, len])
+        if roll < 0.8:
+            return [anything(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {str(i): anything(depth + 1) for i in range(rng.randint(0, 4))}
+
+    for _ in range(200):
+        value = anything()
+        for protocol in (2, 4, 5):
+            raw = cloudpickle.dumps(value, protocol=protocol)
+            assert _scan_globals(raw) == _scan_globals_slow(raw)
