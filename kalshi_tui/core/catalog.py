@@ -452,6 +452,8 @@ def _start_helpers(method: str) -> None:
     value(s) in fds_to_keep". Started here first, with /dev/null as its stderr (what it
     would print must not land on the TUI's screen), later starts find them running.
     """
+    if os.name != "posix":  # no resource tracker or forkserver to start there
+        return
     from multiprocessing import forkserver, resource_tracker
 
     try:
