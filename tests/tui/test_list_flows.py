@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tui_support import async_test, notifications, screen_text, settle
 
 from kalshi_tui.core.pointer import PointerEngine
@@ -34,6 +36,25 @@ async def test_every_model_is_listed_with_its_badge(workspace, frozen_clock):
         # A markup-looking file name is shown as text and the app is still running.
         assert "[@click=app.quit]crafted" in text
         assert app.is_running
+
+
+@pytest.mark.slow
+@async_test
+async def test_a_folder_big_enough_for_worker_processes_is_listed(workspace, frozen_clock):
+    """Hundreds of new files are read by worker processes, started from the TUI's thread while
+    Textual holds sys.stderr (fileno -1): once that failed ("bad value(s) in fds_to_keep")
+    and the list stayed empty."""
+    source = workspace.models / "session10_ppo_20251211_173419" / "model.zip"
+    checkpoints = workspace.models / "session10_ppo_20251211_173419" / "checkpoints"
+    checkpoints.mkdir(exist_ok=True)
+    for step in range(300):
+        shutil.copy(source, checkpoints / f"ppo_{step * 1000}_steps.zip")
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert len(shown_paths(app)) == 305
+        assert not [n for n in notifications(app) if "fds_to_keep" in n or "error" in n.lower()]
+        assert "305 models" in screen_text(app)
 
 
 @async_test
