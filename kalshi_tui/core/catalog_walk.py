@@ -10,6 +10,7 @@ back to it for any folder the walk did not list (a second path to an already-see
 
 from __future__ import annotations
 
+import bisect
 import errno
 import filecmp
 import os
@@ -147,6 +148,7 @@ class ArtifactIndex:
         self._stats: dict[str, list[Any]] = {}
         self._same_bytes = same_bytes if same_bytes is not None else {}
         self.used_comparisons: dict[str, list[Any]] = {}
+        self._sorted_subfolders: dict[str, list[str]] = {}  # folder -> its subfolders, sorted
         self.new_comparisons = 0
 
     def for_model(self, path: str) -> tuple[dict[str, Path], list[list[Any]]]:
@@ -223,10 +225,17 @@ class ArtifactIndex:
         size = mine.stat.st_size
         prefix = match.group(1) + "_"
         folder = os.path.dirname(path)
-        names = self.walk.subfolders.get(folder)
+        names = self._sorted_subfolders.get(folder)
         if names is None:
-            names = list(artifacts_module._subfolders(Path(folder)))
-        for name in sorted((n for n in names if n.startswith(prefix)), reverse=True):
+            listed_names = self.walk.subfolders.get(folder)
+            if listed_names is None:
+                listed_names = list(artifacts_module._subfolders(Path(folder)))
+            names = self._sorted_subfolders[folder] = sorted(listed_names)
+        # The names starting with `prefix` are one slice of the sorted list: found by bisection,
+        # not by testing every folder for every flat final (thousands of each, in big folders).
+        first = bisect.bisect_left(names, prefix)
+        last = bisect.bisect_left(names, prefix[:-1] + chr(ord(prefix[-1]) + 1), first)
+        for name in reversed(names[first:last]):
             for model_file in RUN_MODEL_FILES:
                 candidate = os.path.join(folder, name, model_file)
                 listed = self._by_path.get(candidate)
