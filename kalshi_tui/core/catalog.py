@@ -25,7 +25,7 @@ from kalshi_tui.core.compat import judge
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           stat_failure, walk_models)
-from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.model_record import UNREADABLE, ModelRecord
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
            "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]

@@ -332,18 +332,6 @@ def _share_key(value: Any) -> Any:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def record_from_dict(data: dict[str, Any]) -> ModelRecord:
-    """A record from its cached dict: directly when the fields are ours, else by name."""
-    metrics = data.get("metrics")
-    if metrics is not None:
-        data["metrics"] = TrainingMetrics.from_dict(metrics)
-    try:
-        return ModelRecord(**data)
-    except TypeError:  # written by another version of the record: keep what we know
-        data["metrics"] = metrics
-        return ModelRecord.from_dict(data)
-
-
 def _dump(doc: dict[str, Any]) -> bytes:
     """The cache's bytes: orjson (a tenth of json's time for 10,000 records) where it is exact.
 

@@ -332,7 +332,7 @@ def weights_io_dims(shapes: dict[str, tuple[int, ...]], algorithm: str | None = 
     `q_net.q_net.<i>.weight`. SAC/TD3: `actor.mu` and `actor.latent_pi.0`.
     Remembered by the shapes: a run's checkpoints all have the same ones.
     """
-    key = (tuple(shapes.items()), algorithm)
+    key = tuple(shapes.items())  # the layout alone decides; `algorithm` is not needed
     known = _IO_DIMS_MEMO.get(key)
     if known is None:
         if len(_IO_DIMS_MEMO) >= 1024:
@@ -341,7 +341,7 @@ def weights_io_dims(shapes: dict[str, tuple[int, ...]], algorithm: str | None = 
     return known
 
 
-_IO_DIMS_MEMO: dict[tuple[Any, ...], tuple[int | None, int | None]] = {}
+_IO_DIMS_MEMO: dict[tuple[tuple[str, tuple[int, ...]], ...], tuple[int | None, int | None]] = {}
 
 
 def _io_dims(shapes: dict[str, tuple[int, ...]]) -> tuple[int | None, int | None]:
