@@ -12,7 +12,6 @@ records are passed over as one run (see _EPISODE_TEXT).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import pickletools
 import re
@@ -24,9 +23,12 @@ def pickle_globals(serialized_b64: str) -> list[str]:
     if cached is not None:
         return list(cached)
     try:
-        raw = base64.b64decode(serialized_b64, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        return []
+        # Decoded exactly as SB3 decodes it before unpickling (`base64.b64decode(s.encode())`),
+        # which skips characters outside the alphabet: a strict decoder would refuse a blob
+        # with a stray "!" in it, list no globals, and miss the os.system that PPO.load runs.
+        raw = binascii.a2b_base64(serialized_b64.encode())
+    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeEncodeError):
+        return []  # SB3 fails on these too, before any unpickling
     found = pickle_globals_of_bytes(raw)
     if len(_GLOBALS_MEMO) > 4096:
         _GLOBALS_MEMO.clear()

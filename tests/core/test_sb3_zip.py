@@ -354,3 +354,27 @@ def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
         for protocol in (2, 4, 5):
             raw = cloudpickle.dumps(value, protocol=protocol)
             assert _scan_globals(raw) == _scan_globals_slow(raw)
+
+
+def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(model_zoo, tmp_path):
+    """SB3 decodes `:serialized:` leniently (characters outside base64 are skipped), so a
+    crafted blob with a stray "!" still runs under PPO.load: its globals must still be listed."""
+    import subprocess
+    import sys
+
+    canary = tmp_path / "CANARY_created_by_payload"
+    clean = malicious_pickle_b64(canary)
+    laced = clean[:7] + "!\n" + clean[7:20] + "*" + clean[20:]
+    target = tmp_path / "laced.zip"
+    edit_data(model_zoo["ppo21"], target,
+              lambda data: data.update(policy_class={":type:": "<class 'abc.ABCMeta'>",
+                                                     ":serialized:": laced}))
+    info = read_sb3_zip(target)
+    assert "builtins.eval" in info.globals_by_field["policy_class"]
+    assert not canary.exists()
+    # The threat is real: SB3's own loader decodes this blob and runs it.
+    sb3_decodes = ("import sys, zipfile; from stable_baselines3.common.save_util import json_to_data; "
+                   "json_to_data(zipfile.ZipFile(sys.argv[1]).read('data').decode())")
+    subprocess.run([sys.executable, "-c", sb3_decodes, str(target)], check=False,
+                   capture_output=True, timeout=120)
+    assert canary.exists(), "SB3 did not run the laced payload: the test no longer shows the threat"
