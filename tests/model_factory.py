@@ -46,15 +46,20 @@ def _space_env(n_actions: int, obs_dim: int, action_kind: str):
 
 
 def make_sb3_zip(path: Path, *, algo: str = "ppo", n_actions: int = 21, obs_dim: int = 52,
-                 action_kind: str = "discrete", timesteps: int = 64, seed: int = 0) -> Path:
-    """Train a tiny real model and save it as SB3 does."""
+                 action_kind: str = "discrete", timesteps: int = 64, seed: int = 0,
+                 net_arch: list[int] | None = None) -> Path:
+    """Train a tiny real model and save it as SB3 does.
+
+    `net_arch`: the hidden layers; [16] by default (small and fast for tests). SB3's own
+    default, [64, 64], gives files the size of real models' (about 230 KB).
+    """
     from stable_baselines3 import A2C, DQN, PPO
 
     env = _space_env(n_actions, obs_dim, action_kind)
     env.reset(seed=seed)
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
-    kwargs = dict(policy_kwargs=dict(net_arch=[16]), seed=seed, device="cpu", verbose=0)
+    kwargs = dict(policy_kwargs=dict(net_arch=net_arch or [16]), seed=seed, device="cpu", verbose=0)
     if algo == "ppo":
         model = PPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, **kwargs)
     elif algo == "a2c":

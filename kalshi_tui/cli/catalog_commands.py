@@ -44,12 +44,12 @@ def printable(text: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
-def _scan(args: argparse.Namespace, *, use_cache: bool = True):
+def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
     from kalshi_tui.core.catalog import scan_catalog
 
     config = config_from_args(args)
     try:
-        return config, scan_catalog(config, use_cache=use_cache)
+        return config, scan_catalog(config, use_cache=use_cache, hashes=hashes)
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(str(exc)) from None
     except PermissionError as exc:
@@ -124,7 +124,9 @@ def print_records_json(records, stream) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    config, catalog = _scan(args, use_cache=not getattr(args, "no_cache", False))
+    # The table shows no sha256, so it does not pay for hashing every byte of every model
+    # (the bulk of a cold listing); --json promises the hash, so it hashes.
+    config, catalog = _scan(args, use_cache=not getattr(args, "no_cache", False), hashes=args.json)
     if args.json:
         print_records_json(catalog.records, sys.stdout)
         for problem in catalog.problems:
@@ -149,12 +151,14 @@ def _find(args: argparse.Namespace):
     models_dir = Path(config.models_dir)
     if direct.is_file() and models_dir.resolve() not in direct.resolve().parents:
         return config, inspect_model(direct, config)
-    config, catalog = _scan(args)
+    config, catalog = _scan(args, hashes=False)  # only the one model shown is hashed
     try:
-        return config, catalog.find(args.model)
+        record = catalog.find(args.model)
     except LookupError as exc:
         # printable(): a fragment may hold control characters; show them escaped, on one line.
         raise CommandError(printable(exc)) from None
+    catalog.ensure_sha256([record])
+    return config, record
 
 
 def render_show(record, env) -> str:

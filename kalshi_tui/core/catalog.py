@@ -53,6 +53,31 @@ class Catalog:
     problems: list[str] = field(default_factory=list)
     from_cache: int = 0  # how many records the cache answered
     read: int = 0  # how many files were read this time
+    # The scan's cache and each file's key in it: where hashes made later are kept.
+    _cache: Any = field(default=None, repr=False, compare=False)
+    _keys: dict[str, list[Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def ensure_sha256(self, records: list[ModelRecord] | None = None) -> int:
+        """Hash the readable models that have no sha256 yet (all, or `records`); how many were.
+
+        A listing scan (`hashes=False`) leaves hashing to whoever needs the hash. The cache
+        keeps each hash with the file's size and mtime, so a file is hashed once while it
+        stays as it is. A file that changed since the scan read it keeps None: its hash
+        would not be the hash of the file the record describes.
+        """
+        wanted = [r for r in (self.records if records is None else records)
+                  if r.sha256 is None and r.verdict != UNREADABLE]
+        done = 0
+        for record, digest in zip(wanted, hash_unchanged_files(wanted)):
+            if digest is None:
+                continue
+            record.sha256 = digest
+            done += 1
+            if self._cache is not None:
+                self._cache.set_sha256(record.path, self._keys.get(record.path), digest)
+        if done and self._cache is not None:
+            self._cache.save(keep=set(self._keys))
+        return done
 
     def by_path(self, rel: str) -> ModelRecord | None:
         rel = rel.replace("\\", "/").removeprefix("./")
@@ -110,6 +135,46 @@ def sha256_file(path: Path) -> str:
     """The file's sha256 in hex; streamed, so a large file costs no memory."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+_HASH_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+_HASH_CHUNK = 1 << 20
+_HASH_THREADS_FROM = 16  # files: below this, a thread pool costs more than it saves
+
+
+def _sha256_if_unchanged(record: ModelRecord) -> str | None:
+    """The sha256 of the record's file if it is still the file that was read (same size and
+    mtime, a regular file), else None."""
+    try:
+        fd = os.open(record.abs_path, _HASH_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_size != record.size_bytes
+                or st.st_mtime != record.mtime):
+            return None
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, _HASH_CHUNK):
+            digest.update(chunk)
+        if os.fstat(fd).st_mtime != st.st_mtime:  # written to while being hashed
+            return None
+        return digest.hexdigest()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def hash_unchanged_files(records: list[ModelRecord]) -> list[str | None]:
+    """`_sha256_if_unchanged` for each record, in order. Threads, not processes: reading
+    and hashing release the GIL, so two threads hash on two cores with no start-up cost."""
+    if len(records) < _HASH_THREADS_FROM or _WORKERS < 2:
+        return [_sha256_if_unchanged(r) for r in records]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="kalshi-tui-hash") as pool:
+        return list(pool.map(_sha256_if_unchanged, records))
 
 
 def name_and_kind(rel: str) -> tuple[str, str, str | None]:
@@ -250,7 +315,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
                  artifacts: dict[str, Path] | dict[str, str] | None = None,
                  artifacts_stats: list[list[Any]] | None = None,
                  relative_artifacts: dict[str, str] | None = None,
-                 abs_path: str | None = None) -> tuple[ModelRecord, dict[str, Any] | None]:
+                 abs_path: str | None = None,
+                 hashes: bool = True) -> tuple[ModelRecord, dict[str, Any] | None]:
     """(a record whose lists and dicts may be shared with other records, the run's figures).
 
     Read-only: models of one run share their settings, globals, versions and figures as
@@ -258,6 +324,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     `read_record` and `catalog_cache.record_from_row` give a record its own copies.
     `size`, `mtime`: from the caller's stat (None: none was made); `regular`: that stat
     found a regular file, so the reader can trust the size instead of stat'ing again.
+    `hashes`: read the file whole and hash it; otherwise only the members the facts come
+    from are read and `sha256` stays None.
     """
     # Imported here: a warm listing reads no zip, so it need not load the zip readers.
     from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
@@ -274,18 +342,19 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         # The walk's stat spares the reader its own, for a regular file (anything else,
         # a fifo say, the reader looks at itself).
         info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
-                            known_size=size if regular else None)
+                            known_size=size if regular else None, whole=hashes)
     except UnreadableModel as exc:
         record.reasons = [exc.reason]
         return record, None
     except (OSError, MemoryError, RecursionError) as exc:
         record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
         return record, None
-    try:
-        record.sha256 = info.sha256 or sha256_file(path)
-    except OSError as exc:
-        record.reasons = [f"cannot read: {exc.strerror or exc}"]
-        return record, None
+    if hashes:
+        try:
+            record.sha256 = info.sha256 or sha256_file(path)
+        except OSError as exc:
+            record.reasons = [f"cannot read: {exc.strerror or exc}"]
+            return record, None
     record.algorithm = info.algorithm
     record.action_space_type = info.action_space_type
     record.n_actions = info.n_actions
@@ -338,7 +407,7 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
 # ---- scanning the folder --------------------------------------------------------------------
 
 def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
-               max_members: int, environment: Any) -> list[list[Any]]:
+               max_members: int, environment: Any, hashes: bool = True) -> list[list[Any]]:
     """Read and judge files; each comes back as its record's values in field order.
 
     Worker-process side (and the in-process path for a few files). Values a run's models
@@ -359,7 +428,7 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
         record, metrics = _read_shared(
             path, rel, models_dir, max_data, max_members, size, mtime, regular, None,
             artifacts, stats, relative_artifacts=shown,
-            abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel))
+            abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel), hashes=hashes)
         judge(record, environment, shared=True)
         out.append(catalog_cache.record_row(record, metrics))
     return out
@@ -368,7 +437,7 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
 def _read_many(todo: list[FoundFile], config: Config,
                artifacts: dict[str, dict[str, Path]] | None = None,
                stats: dict[str, list[list[Any]]] | None = None,
-               on_read: Any = None) -> list[tuple[ModelRecord, list[Any] | None]]:
+               on_read: Any = None, hashes: bool = True) -> list[tuple[ModelRecord, list[Any] | None]]:
     """Read and judge files the cache could not answer, in worker processes when there are many.
 
     Each comes with its row (record_row) when one was made (the cache stores it as is).
@@ -386,10 +455,10 @@ def _read_many(todo: list[FoundFile], config: Config,
             on_read(rel, record, row)
     jobs = _jobs(plain, artifacts, stats)
     if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        rows: Any = _rows_from_processes(jobs, config)
+        rows: Any = _rows_from_processes(jobs, config, hashes)
     else:
         rows = _read_rows(jobs, os.fspath(models_dir), config.max_data_bytes,
-                          config.max_members, config.environment)
+                          config.max_members, config.environment, hashes)
     for row in rows:
         record = catalog_cache.record_from_row(row)
         done[record.path] = (record, row)
@@ -474,7 +543,7 @@ def _start_helpers(method: str) -> None:
             quiet.close()
 
 
-def _rows_from_processes(jobs: list[tuple[Any, ...]], config: Config) -> Any:
+def _rows_from_processes(jobs: list[tuple[Any, ...]], config: Config, hashes: bool = True) -> Any:
     """Rows from worker processes, yielded batch by batch as they finish (in order)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -492,14 +561,17 @@ def _rows_from_processes(jobs: list[tuple[Any, ...]], config: Config) -> Any:
     with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
         n = len(batches)
         for rows in pool.map(_read_rows, batches, [models_dir] * n, [config.max_data_bytes] * n,
-                             [config.max_members] * n, [config.environment] * n):
+                             [config.max_members] * n, [config.environment] * n, [hashes] * n):
             yield from rows
 
 
-def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
+def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True) -> Catalog:
     """Every model under the models folder, judged against the configured environment.
 
     With the cache, an unchanged file (same size, mtime and artifacts) costs one stat.
+    `hashes=False` is a listing: verdicts and facts without every file's sha256, which
+    costs more than all the rest (it reads every byte; the facts need a tenth of them).
+    Records the cache has no hash for keep None; `Catalog.ensure_sha256` adds them later.
     Raises FileNotFoundError / NotADirectoryError (one-line messages) when the models
     folder itself is missing.
     """
@@ -510,13 +582,13 @@ def scan_catalog(config: Config, *, use_cache: bool = True) -> Catalog:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(config, use_cache)
+        return _scan(config, use_cache, hashes)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan(config: Config, use_cache: bool) -> Catalog:
+def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
     models_dir = Path(config.models_dir)
     walk = walk_models(models_dir)
     found, problems = walk.found, walk.problems
@@ -544,8 +616,9 @@ def _scan(config: Config, use_cache: bool) -> Catalog:
     def remember(rel: str, record: ModelRecord, row: list[Any] | None) -> None:
         cache.put(rel, keys[rel], record, row)
 
-    fresh = iter(_read_many(todo, config, found_artifacts, artifact_stats, remember)) if todo else iter(())
-    catalog = Catalog(models_dir=models_dir, problems=problems)
+    fresh = (iter(_read_many(todo, config, found_artifacts, artifact_stats, remember, hashes))
+             if todo else iter(()))
+    catalog = Catalog(models_dir=models_dir, problems=problems, _cache=cache, _keys=keys)
     for item, cached in zip(found, records):
         if cached is None:
             record, _row = next(fresh)
@@ -556,4 +629,6 @@ def _scan(config: Config, use_cache: bool) -> Catalog:
         catalog.records.append(record)
     if use_cache or todo:
         cache.save(keep=set(keys))
+    if hashes:
+        catalog.ensure_sha256()  # cached records from a listing scan (none after a full one)
     return catalog

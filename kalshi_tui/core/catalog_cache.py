@@ -106,6 +106,7 @@ _ABS_PATH_POS = _RECORD_FIELDS.index("abs_path")
 _MUTABLE_POSITIONS = tuple(i for i, f in enumerate(ModelRecord.__dataclass_fields__.values())
                            if str(f.type).startswith(("list", "dict")))
 _METRICS_POS = _RECORD_FIELDS.index("metrics")
+_SHA256_POS = _RECORD_FIELDS.index("sha256")
 _SHARED_POSITIONS = tuple(
     (_RECORD_FIELDS.index(name),
      1 if name in _COPIED_FIELDS else 2 if name in _DICT_FIELDS else 3 if name == "metrics" else 0)
@@ -166,6 +167,14 @@ class CatalogCache:
             judge(record, self.config.environment)  # the environment changed: re-judge
             entry[1] = self._encode_record(rel, record)
         return record
+
+    def set_sha256(self, rel: str, key: list[Any] | None, digest: str) -> None:
+        """Add a hash made after the scan to `rel`'s record, if it is still stored under `key`."""
+        entry = self._entries.get(rel)
+        if entry is None or (key is not None and not self._same_key(entry[0], key)):
+            return
+        entry[1][_SHA256_POS] = digest
+        self._dirty = True
 
     def _same_key(self, stored: Any, key: list[Any]) -> bool:
         """Size, mtime and error equal, and the artifacts' stats (stored once per run) too."""

@@ -25,8 +25,9 @@ import orjson
 
 from kalshi_tui.core.pickle_scan import pickle_globals, pickle_globals_of_bytes
 from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
-                                     weight_shapes_from_bytes, weights_io_dims)
-from kalshi_tui.core.zip_members import NotPlain, OverCap, PlainZip
+                                     weight_shapes_from_bytes, weight_shapes_from_window,
+                                     weights_io_dims)
+from kalshi_tui.core.zip_members import FileZip, NotPlain, OverCap, PlainZip
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
            "pickle_globals_of_bytes", "read_sb3_zip", "read_weight_shapes"]
@@ -37,6 +38,9 @@ _SMALL_MEMBER_CAP = 64 * 1024  # system_info.txt and the version member are a fe
 _ZIP_LOCAL_MAGIC = b"PK\x03\x04"
 # Files up to this size are read whole (and hashed from memory); real SB3 models are a few MB.
 _WHOLE_FILE_LIMIT = 64 * 1024 * 1024
+# Read by position, only the directory and a few members are read: any size zipfile would
+# take without zip64 (the end record's offsets are 32-bit).
+_FILE_ZIP_LIMIT = 0xFFFFFFFF
 # O_BINARY: Windows would otherwise read in text mode.
 _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_CLOEXEC", 0))
@@ -78,7 +82,7 @@ class Sb3ZipInfo:
     weights_n_actions: int | None = None
     weights_obs_dim: int | None = None
     weights_error: str | None = None  # why the weight shapes could not be read, if so
-    sha256: str | None = None  # set when the file was read whole (the fast path)
+    sha256: str | None = None  # set when the file was read whole (read_sb3_zip's `whole`)
     raw_data: bytes = field(default=b"", repr=False)  # the data member's bytes, as read
     from_orjson: bool = False  # data was parsed by orjson (see _parse_data)
     num_timesteps: int | None = None
@@ -373,15 +377,17 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
-                 max_members: int = 64, known_size: int | None = None) -> Sb3ZipInfo:
+                 max_members: int = 64, known_size: int | None = None,
+                 whole: bool = True) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
-    A plain zip of ordinary size is read whole once and parsed from memory (and hashed:
-    `info.sha256`); any other file goes through zipfile, which names what is wrong with it.
-    `known_size`: the size of what the caller's stat found to be a regular file (the
-    catalog's walk), saving a second stat.
+    A plain zip is parsed straight from its bytes: with `whole`, read whole once and
+    hashed (`info.sha256`); without, only its directory and the members the facts come
+    from are read, by position (`info.sha256` stays None). Any other file goes through
+    zipfile, which names what is wrong with it. `known_size`: the size of what the caller's
+    stat found to be a regular file (the catalog's walk), saving a second stat.
     """
-    info = _read_plain(path, max_data_bytes, max_members, known_size)
+    info = _read_plain(path, max_data_bytes, max_members, known_size, whole)
     if info is None:
         info = _read_with_zipfile(path, max_data_bytes, max_members)
     _read_facts(info)
@@ -551,8 +557,13 @@ def _has_huge_float(values: Any) -> bool:
 
 
 def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
-                known_size: int | None = None) -> Sb3ZipInfo | None:
-    """The fast path: whole file in memory, directory by struct (see zip_members); None = use zipfile."""
+                known_size: int | None = None, whole: bool = True) -> Sb3ZipInfo | None:
+    """The fast path, the directory parsed by struct (see zip_members); None = use zipfile.
+
+    `whole`: read the file whole into memory and hash it (`info.sha256`); otherwise read
+    by position only the directory and the members the facts come from (a tenth of a
+    real model's bytes), and leave hashing to whoever needs the hash.
+    """
     try:
         # stat before open: opening a fifo named *.zip would block until a writer came.
         if known_size is None:
@@ -560,24 +571,32 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
             if not stat.S_ISREG(st.st_mode):
                 return None
             known_size = st.st_size
-        if not 0 < known_size <= _WHOLE_FILE_LIMIT:
+        if not 0 < known_size <= (_WHOLE_FILE_LIMIT if whole else _FILE_ZIP_LIMIT):
             return None
-        # os.read, not open().read(): no buffered-file object, and one read call instead of
-        # a second one to find the end (a third of the read's cost for a 50 KB model).
         # O_NONBLOCK: a file swapped for a fifo since the stat must not block the open.
         fd = os.open(path, _READ_FLAGS)
         try:
-            blob = os.read(fd, known_size + 1)
+            if whole:
+                # os.read, not open().read(): no buffered-file object, and one read call
+                # instead of a second one to find the end.
+                blob = os.read(fd, known_size + 1)
+                if len(blob) != known_size:
+                    return None  # changed while being read: let the careful path look
+                members: PlainZip = PlainZip(blob)
+            else:
+                members = FileZip(fd, known_size)
+            info = _read_members(members, max_data_bytes, max_members)
         finally:
             os.close(fd)
-    except OSError:
+    except (OSError, NotPlain):
         return None
-    if len(blob) != known_size:
-        return None  # changed while being read: let the careful path look
-    try:
-        members = PlainZip(blob)
-    except NotPlain:
-        return None
+    if whole and info is not None:
+        info.sha256 = hashlib.sha256(blob).hexdigest()
+    return info
+
+
+def _read_members(members: PlainZip, max_data_bytes: int, max_members: int) -> Sb3ZipInfo | None:
+    """Every fact the members give, through either kind of PlainZip; None = use zipfile."""
     names = members.names()
     if len(names) > max_members:
         raise UnreadableModel(f"zip has {len(names)} members (limit {max_members}), refused")
@@ -604,26 +623,34 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
                 else text.strip() or None)
     if WEIGHTS_MEMBER not in members.entries:
         info.weights_error = "no policy.pth (weights) member"
-    else:
-        try:
-            view = members.stored_view(WEIGHTS_MEMBER)
-        except NotPlain:
-            view = None
-        try:
-            if view is not None:
-                info.weight_shapes = weight_shapes_from_bytes(view, WEIGHTS_MEMBER,
-                                                              max_bytes=max_data_bytes)
-            else:
-                try:
-                    packed = members.read(WEIGHTS_MEMBER, _WHOLE_FILE_LIMIT)
-                except (OverCap, NotPlain):
-                    raise WeightsUnreadable(f"{WEIGHTS_MEMBER} could not be read") from None
-                info.weight_shapes = weight_shapes_from_bytes(packed, WEIGHTS_MEMBER,
-                                                              max_bytes=max_data_bytes)
-        except WeightsUnreadable as exc:
-            info.weights_error = str(exc)
-    info.sha256 = hashlib.sha256(blob).hexdigest()
+        return info
+    try:
+        info.weight_shapes = _member_weight_shapes(members, max_data_bytes)
+    except WeightsUnreadable as exc:
+        info.weights_error = str(exc)
     return info
+
+
+def _member_weight_shapes(members: PlainZip, max_data_bytes: int) -> dict[str, tuple[int, ...]]:
+    """policy.pth's shapes: from its directory and data.pkl alone where it is stored (SB3
+    never compresses), else from the whole member, which decides what is wrong."""
+    try:
+        start = members.stored_start(WEIGHTS_MEMBER)
+    except NotPlain:
+        start = None
+    if start is not None:
+        length = members.entries[WEIGHTS_MEMBER][4]
+        found = weight_shapes_from_window(members.fetch, start, length, WEIGHTS_MEMBER,
+                                          max_bytes=max_data_bytes)
+        if found is not None:
+            return found
+        return weight_shapes_from_bytes(members.fetch(start, length), WEIGHTS_MEMBER,
+                                        max_bytes=max_data_bytes)
+    try:
+        packed = members.read(WEIGHTS_MEMBER, _WHOLE_FILE_LIMIT)
+    except (OverCap, NotPlain):
+        raise WeightsUnreadable(f"{WEIGHTS_MEMBER} could not be read") from None
+    return weight_shapes_from_bytes(packed, WEIGHTS_MEMBER, max_bytes=max_data_bytes)
 
 
 def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members: int) -> Sb3ZipInfo:

@@ -197,12 +197,19 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
         return None
 
 
-def _first_member_size(view: memoryview) -> int | None:
-    """The stored size of the member at offset 0, from the central directory; None if unsure."""
+def _first_member_size(view: memoryview | bytes, base: int = 0) -> int | None:
+    """The stored size of the member at offset 0, from the central directory; None if unsure.
+
+    `view`: the torch zip's bytes from offset `base` to its end (the directory's offsets
+    count from the start of the zip).
+    """
     end = len(view) - 22
     if end < 0 or bytes(view[end:end + 4]) != b"PK\x05\x06":
         return None
     count, _cd_size, pos = struct.unpack_from("<HII", view, end + 10)
+    pos -= base
+    if pos < 0:
+        return None
     for _ in range(min(count, _MAX_TENSOR_MEMBERS)):
         if pos + 46 > end or bytes(view[pos:pos + 4]) != b"PK\x01\x02":
             return None
@@ -214,6 +221,58 @@ def _first_member_size(view: memoryview) -> int | None:
             return size if plain else None
         pos += 46 + name_len + extra_len + comment_len
     return None
+
+
+# How much of a torch zip's end is read first for its directory: a policy's dozen members
+# take about 1.5 KB; a bigger directory is read whole on a second try.
+_TORCH_TAIL_BYTES = 8192
+
+
+def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str = "policy.pth", *,
+                              max_bytes: int = 10 * 1024 * 1024) -> dict[str, tuple[int, ...]] | None:
+    """Shapes of a stored torch zip at [start, start+length) of a file, reading only its
+    directory and its data.pkl (a 70 KB policy.pth needs about 3 KB of it).
+
+    `fetch(position, length)` reads the file. None when the layout is anything but torch's
+    plain one or the read fails: the caller then reads the member whole
+    (`weight_shapes_from_bytes`), which decides, and says why.
+    """
+    head = fetch(start, min(length, 30 + 256))
+    if len(head) < 30 or bytes(head[:4]) != b"PK\x03\x04":
+        return None
+    flags, method = struct.unpack_from("<HH", head, 6)
+    size, = struct.unpack_from("<I", head, 18)
+    name_len, extra_len = struct.unpack_from("<HH", head, 26)
+    if method != zipfile.ZIP_STORED or not bytes(head[30:30 + name_len]).endswith(b"data.pkl"):
+        return None
+    begin = 30 + name_len + extra_len
+    if flags & 0x8:  # sizes follow the data (torch writes so): ask the directory
+        size = _window_first_member_size(fetch, start, length) or 0
+    if not 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE) or begin + size > length:
+        return None
+    exact = bytes(fetch(start + begin, size))
+    if len(exact) != size:
+        return None
+    try:
+        return _shapes_of_exact(exact, member)
+    except WeightsUnreadable:
+        return None
+
+
+def _window_first_member_size(fetch: Any, start: int, length: int) -> int | None:
+    tail_len = min(length, _TORCH_TAIL_BYTES)
+    tail = fetch(start + length - tail_len, tail_len)
+    if len(tail) != tail_len:
+        return None
+    found = _first_member_size(tail, length - tail_len)
+    if found is None and tail_len < length and len(tail) >= 22:
+        cd_offset, = struct.unpack_from("<I", tail, len(tail) - 22 + 16)
+        if cd_offset < length - tail_len:  # a directory bigger than the tail: read it whole
+            tail = fetch(start + cd_offset, length - cd_offset)
+            if len(tail) != length - cd_offset:
+                return None
+            found = _first_member_size(tail, cd_offset)
+    return found
 
 
 _SHAPES_MEMO: dict[bytes, dict[str, tuple[int, ...]]] = {}
@@ -251,27 +310,13 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
             size, = struct.unpack_from("<I", view, 18)
             if flags & 0x8:  # sizes follow the data (torch writes so): ask the directory
                 size = _first_member_size(view) or 0
-            exact = None
-            if 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
-                # Checkpoints of one architecture have byte-identical data.pkl (names,
-                # shapes, storage keys; the numbers live in other members): keyed by the
-                # exact bytes, a remembered answer is the answer.
-                exact = bytes(view[begin:begin + size])
-                known = _SHAPES_MEMO.get(exact)
-                if known is not None:
-                    return dict(known)
-            # The memo's answer must come from exactly its key's bytes.
-            body = memoryview(exact) if exact is not None else view[begin:begin + max_bytes]
             try:
-                shapes = _shapes_from_pickle(io.BufferedReader(_ViewReader(body), 16384), member)
+                if 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
+                    return _shapes_of_exact(bytes(view[begin:begin + size]), member)
+                return _shapes_from_pickle(
+                    io.BufferedReader(_ViewReader(view[begin:begin + max_bytes]), 16384), member)
             except WeightsUnreadable:
                 pass  # the careful path below decides, and says why
-            else:
-                if exact is not None:
-                    if len(_SHAPES_MEMO) >= _SHAPES_MEMO_LIMIT:
-                        _SHAPES_MEMO.clear()
-                    _SHAPES_MEMO[exact] = dict(shapes)
-                return shapes
     try:
         with zipfile.ZipFile(io.BytesIO(view)) as inner:
             return _shapes_from_torch_zip(inner, member, max_bytes)
@@ -282,6 +327,23 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
         if not zipfile.is_zipfile(io.BytesIO(view)):
             raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked") from None
         raise WeightsUnreadable(f"{member} is corrupt ({exc})") from None
+
+
+def _shapes_of_exact(exact: bytes, member: str) -> dict[str, tuple[int, ...]]:
+    """Shapes from data.pkl's exact bytes, remembered by them.
+
+    Checkpoints of one architecture have byte-identical data.pkl (names, shapes, storage
+    keys; the numbers live in other members): keyed by the exact bytes, a remembered answer
+    is the answer.
+    """
+    known = _SHAPES_MEMO.get(exact)
+    if known is not None:
+        return dict(known)
+    shapes = _shapes_from_pickle(io.BufferedReader(_ViewReader(memoryview(exact)), 16384), member)
+    if len(_SHAPES_MEMO) >= _SHAPES_MEMO_LIMIT:
+        _SHAPES_MEMO.clear()
+    _SHAPES_MEMO[exact] = dict(shapes)
+    return shapes
 
 
 def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) -> dict[str, tuple[int, ...]]:

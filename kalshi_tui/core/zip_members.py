@@ -1,16 +1,21 @@
-"""Members of a small, well-formed zip read straight from its bytes: the cold scan's fast path.
+"""Members of a well-formed zip read straight from its bytes: the cold scan's fast path.
 
-A model file is read whole once (it is hashed anyway), then its central directory is
-parsed with struct from that buffer: no second open, no zipfile object, no stream
-machinery. Only the plain case is handled (no comment, no zip64, no encryption, stored or
-deflated, one disk, directory right before the end record); anything else, and any check
-that fails, raises `NotPlain`, and the caller reads the file through zipfile instead, which
+Two sources, one parser. `PlainZip` reads a zip held in memory (a file read whole, to be
+hashed as well); `FileZip` reads an open file by position (`os.pread`): its directory from
+the end, then only the members asked for. A listing needs `data` (13 KB of a 230 KB
+model), the two small info members and the first few KB of `policy.pth`; the optimizer's
+state, most of the file, is never read.
+
+Only the plain case is handled (no comment, no zip64, no encryption, stored or deflated,
+one disk, directory right before the end record); anything else, and any check that
+fails, raises `NotPlain`, and the caller reads the file through zipfile instead, which
 owns every operator-facing reason for odd files. So this path can be fast without having
 to be clever about broken input.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -21,7 +26,13 @@ _END_FORMAT = struct.Struct("<HHHHIIH")
 # A central directory header, only the fields read: signature, flags, method, crc, sizes,
 # name/extra/comment lengths, local header offset (the rest skipped as padding).
 _CENTRAL_FIELDS = struct.Struct("<4s4xHH4xIIIHHH8xI")
-_LOCAL_FORMAT = struct.Struct("<HHHHHIIIHH")
+_LOCAL_NAME_EXTRA = struct.Struct("<HH")  # a local header's name and extra lengths, at 26
+# FileZip reads this much of the end of the file first: the directory of an SB3 zip (six
+# members) and its two small info members, which sit just before it, in one read.
+_TAIL_BYTES = 4096
+# Slack read past a member's name in its local header: its extra field is usually empty,
+# and a longer one costs a second read, not a wrong answer.
+_EXTRA_GUESS = 64
 
 
 class NotPlain(Exception):
@@ -41,30 +52,37 @@ class PlainZip:
 
     def __init__(self, blob: bytes):
         self.blob = blob
+        self.size = len(blob)
         self.entries: dict[str, tuple[int, int, int, int, int, int]] = {}
         self.order: list[str] = []
-        self._parse()
+        self._parse(blob, 0)
 
-    def _parse(self) -> None:
-        blob = self.blob
-        end = len(blob) - 22
-        if end < 0 or blob[end:end + 4] != _END:
+    def fetch(self, start: int, length: int) -> bytes | memoryview:
+        """Up to `length` bytes of the file from `start` (fewer at its end)."""
+        return memoryview(self.blob)[start:start + length]
+
+    def _parse(self, tail: bytes, base: int) -> None:
+        """The directory, from `tail`: the file's bytes from offset `base` to its end."""
+        end = len(tail) - 22
+        if end < 0 or tail[end:end + 4] != _END:
             raise NotPlain("no end record at the very end")
-        disk, cd_disk, here, count, cd_size, cd_offset, comment = _END_FORMAT.unpack_from(blob, end + 4)
-        if disk or cd_disk or here != count or comment or cd_offset + cd_size != end:
+        disk, cd_disk, here, count, cd_size, cd_offset, comment = _END_FORMAT.unpack_from(tail, end + 4)
+        if disk or cd_disk or here != count or comment or cd_offset + cd_size != base + end:
             raise NotPlain("multi-disk, commented or misplaced directory")
-        pos = cd_offset
+        if cd_offset < base:
+            raise NotPlain("directory starts before the bytes read")
+        pos = cd_offset - base
         lowest = None
         entries, order = self.entries, self.order
         unpack = _CENTRAL_FIELDS.unpack_from
         for _ in range(count):
             (magic, flags, method, crc, csize, size, name_len, extra_len, comment_len,
-             offset) = unpack(blob, pos)
+             offset) = unpack(tail, pos)
             if magic != _CENTRAL:
                 raise NotPlain("bad central header")
             if csize == 0xFFFFFFFF or size == 0xFFFFFFFF or offset == 0xFFFFFFFF or flags & 0x1:
                 raise NotPlain("zip64 or encrypted")
-            name = blob[pos + 46:pos + 46 + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+            name = tail[pos + 46:pos + 46 + name_len].decode("utf-8" if flags & 0x800 else "cp437")
             entries[name] = (flags, method, crc, csize, size, offset)
             order.append(name)
             if lowest is None or offset < lowest:
@@ -76,17 +94,22 @@ class PlainZip:
     def names(self) -> list[str]:
         return list(self.order)
 
-    def span(self, name: str) -> tuple[int, int]:
-        """(start, compressed length) of a member's bytes, checked against its local header."""
+    def _packed(self, name: str) -> memoryview:
+        """A member's bytes as stored, found through its local header (read with them)."""
         flags, method, crc, csize, size, offset = self.entries[name]
-        blob = self.blob
-        if blob[offset:offset + 4] != _LOCAL:
+        want = 30 + len(name) + _EXTRA_GUESS + csize
+        chunk = self.fetch(offset, want)
+        if len(chunk) < 30 or chunk[:4] != _LOCAL:
             raise NotPlain("bad local header")
-        fields = _LOCAL_FORMAT.unpack_from(blob, offset + 4)
-        start = offset + 30 + fields[8] + fields[9]
-        if start + csize > len(blob):
-            raise NotPlain("member runs past the end")
-        return start, csize
+        name_len, extra_len = _LOCAL_NAME_EXTRA.unpack_from(chunk, 26)
+        start = 30 + name_len + extra_len
+        if start + csize > len(chunk):
+            if offset + start + csize > self.size:
+                raise NotPlain("member runs past the end")
+            chunk = self.fetch(offset, start + csize)
+            if start + csize > len(chunk):
+                raise NotPlain("member runs past the end")
+        return memoryview(chunk)[start:start + csize]
 
     def read(self, name: str, cap: int) -> bytes:
         """A member's bytes, CRC-checked; OverCap past `cap`, NotPlain for anything unusual."""
@@ -95,12 +118,11 @@ class PlainZip:
             raise OverCap()
         if method == 8 and csize > size + size // 100 + 1024:
             raise OverCap(lying_header=True)
-        start, length = self.span(name)
-        packed = self.blob[start:start + length]
+        packed = self._packed(name)
         if method == 0:
             if csize != size:
                 raise NotPlain("stored sizes differ")
-            out = packed
+            out = bytes(packed)
         elif method == 8:
             inflater = zlib.decompressobj(-15)
             try:
@@ -116,9 +138,54 @@ class PlainZip:
         return out
 
     def stored_view(self, name: str) -> memoryview:
-        """A stored member's bytes without copying (policy.pth, itself a zip)."""
+        """A stored member's bytes (policy.pth, itself a zip): in memory, without copying."""
         flags, method, crc, csize, size, offset = self.entries[name]
         if method != 0 or csize != size:
             raise NotPlain("not stored")
-        start, length = self.span(name)
-        return memoryview(self.blob)[start:start + length]
+        return self._packed(name)
+
+    def stored_start(self, name: str) -> int:
+        """Where a stored member's bytes begin in the file (its local header read to find out)."""
+        flags, method, crc, csize, size, offset = self.entries[name]
+        if method != 0 or csize != size:
+            raise NotPlain("not stored")
+        header = self.fetch(offset, 30)
+        if len(header) < 30 or header[:4] != _LOCAL:
+            raise NotPlain("bad local header")
+        name_len, extra_len = _LOCAL_NAME_EXTRA.unpack_from(header, 26)
+        start = offset + 30 + name_len + extra_len
+        if start + csize > self.size:
+            raise NotPlain("member runs past the end")
+        return start
+
+
+class FileZip(PlainZip):
+    """A zip read from an open file by position: the end first (directory and the small
+    members before it), then only what is asked for. `size` is the file's size as the
+    caller's stat found it; a file that is not that size now is NotPlain (it changed: the
+    careful path looks)."""
+
+    def __init__(self, fd: int, size: int):
+        self.fd, self.size = fd, size
+        self.entries = {}
+        self.order = []
+        base = max(0, size - _TAIL_BYTES)
+        tail = os.pread(fd, size - base + 1, base)  # one byte more: a grown file shows it
+        if len(tail) != size - base:
+            raise NotPlain("file changed size")
+        end = len(tail) - 22
+        if end >= 0 and tail[end:end + 4] == _END:
+            cd_offset = _END_FORMAT.unpack_from(tail, end + 4)[5]
+            if cd_offset < base:  # a directory bigger than the tail: read it whole
+                base = cd_offset
+                tail = os.pread(fd, size - base + 1, base)
+                if len(tail) != size - base:
+                    raise NotPlain("file changed size")
+        self._tail, self._base = tail, base
+        self._parse(tail, base)
+
+    def fetch(self, start: int, length: int) -> bytes | memoryview:
+        base = self._base
+        if start >= base:
+            return memoryview(self._tail)[start - base:start - base + length]
+        return os.pread(self.fd, max(0, min(length, self.size - start)), start)

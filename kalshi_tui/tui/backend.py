@@ -44,6 +44,7 @@ class Backend:
         # Read-only never writes: not even to finish a change a crashed writer left half done.
         self.read_only = read_only
         self._engine = None
+        self._catalog = None  # the last scan's, which keeps hashes made after it in its cache
 
     @property
     def engine(self):
@@ -55,15 +56,36 @@ class Backend:
 
     # -- catalog ---------------------------------------------------------------------
     def scan(self, *, use_cache: bool = True) -> tuple[list, dict[str, str]]:
-        """Every model record and its badge (cheap with a warm catalog cache, no torch)."""
+        """Every model record and its badge (cheap with a warm catalog cache, no torch).
+
+        A listing: files are not hashed here (hashing reads every byte, the facts a tenth of
+        them), so new models come without sha256 until `hash_models` runs.
+        """
         from kalshi_tui.core.catalog import scan_catalog
         from kalshi_tui.core.compat import badge
 
-        catalog = scan_catalog(self.config, use_cache=use_cache)
+        catalog = scan_catalog(self.config, use_cache=use_cache, hashes=False)
+        self._catalog = catalog
         records = list(catalog.records)
         env = self.config.environment
         badges = {r.path: badge(r, env) for r in records}
         return records, badges
+
+    def hash_models(self, records: list) -> int:
+        """Add the sha256 of every listed model that has none yet; the cache keeps them."""
+        from kalshi_tui.core.catalog import Catalog
+
+        catalog = self._catalog or Catalog(models_dir=Path(self.config.models_dir))
+        return catalog.ensure_sha256(records)
+
+    def _hashed(self, record):
+        """`record` with its sha256, so a promotion names the exact file the operator saw."""
+        if record.sha256 is None and record.verdict != "unreadable":
+            self.hash_models([record])
+            if record.sha256 is None:
+                raise RuntimeError(f"{record.path} changed (size or time) since it was listed: "
+                                   "rescan (r) and look again before promoting it")
+        return record
 
     def stored_validations(self, records: list) -> dict[str, Any]:
         """Stored validation results that are still current, keyed by record path (no torch).
@@ -160,10 +182,12 @@ class Backend:
 
     def plan_promote(self, record, *, expect_revision: int | None, force: bool = False):
         # The reason is asked for after the plan is shown; the plan only needs a placeholder.
+        record = self._hashed(record)
         return self.engine.plan_promote(record, "(plan)", expect_revision=expect_revision,
                                         expect_sha256=record.sha256, force=force)
 
     def promote(self, record, reason: str, *, expect_revision: int | None, force: bool = False):
+        record = self._hashed(record)
         return self.engine.promote(record, reason, expect_revision=expect_revision,
                                    expect_sha256=record.sha256, force=force)
 

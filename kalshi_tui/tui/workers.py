@@ -55,8 +55,10 @@ class WorkersMixin:
 
     @work(thread=True, exclusive=True, group="validations", exit_on_error=False)
     def load_validations(self, records: list) -> None:
-        """Stored results, then the ranking, after the list is on screen: both only add columns."""
+        """Hashes, stored results, then the ranking, after the list is on screen: all only add
+        to it. Stored results are found by sha256, and the listing hashes nothing."""
         try:
+            self.backend.hash_models(records)
             validations = self.backend.stored_validations(records)
         except Exception as exc:  # noqa: BLE001
             self._failed("reading stored validations", exc, "warning")

@@ -143,3 +143,21 @@ def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys
     for _ in range(2):  # the first listing reads and caches, the second answers from the cache
         code, out, _err = run(capsys, "list", "--json", *opts)
         assert code == 0 and json.loads(out) == expected
+
+
+def test_table_lists_without_hashing_and_json_hashes_every_readable_model(models, capsys):
+    """The table shows no sha256, so it reads no file whole; --json then adds the hashes."""
+    from kalshi_tui.core.catalog import sha256_file
+
+    root, opts = models
+    code, out, _err = run(capsys, "list", *opts)
+    assert code == 0 and "6 models" in out
+    cache_text = next((root / ".kalshi_tui_cache").glob("catalog.json")).read_text()
+    assert sha256_file(root / RUN / "model.zip") not in cache_text
+    code, out, _err = run(capsys, "list", "--json", *opts)
+    by_path = {r["path"]: r for r in json.loads(out)}
+    for path, record in by_path.items():
+        expected = None if record["verdict"] == "unreadable" else sha256_file(root / path)
+        assert record["sha256"] == expected, path
+    code, out, _err = run(capsys, "show", "obs54", *opts)
+    assert sha256_file(root / "obs54_final.zip") in out

@@ -184,3 +184,23 @@ def test_file_it_may_not_read(tmp_path, model_zoo):
     with pytest.raises(UnreadableModel) as err:
         read_sb3_zip(locked)
     assert err.value.reason == "permission denied"
+
+
+def test_listing_without_hashes_judges_every_bad_file_alike(bad_folder, tmp_path):
+    """The table and the TUI list without hashing (files read by position, not whole):
+    every bad file must get the same verdict and reason as the hashed listing gives."""
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.config import load_config
+
+    models, canary = bad_folder
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    config = load_config(empty, models_dir=models)
+    listing = {r.path: r for r in scan_catalog(config, use_cache=False, hashes=False).records}
+    hashed = {r.path: r for r in scan_catalog(config, use_cache=False).records}
+    assert listing.keys() == hashed.keys() >= EXPECTED.keys()
+    for path, (verdict, reasons) in EXPECTED.items():
+        assert (listing[path].verdict, listing[path].reasons) == (verdict, reasons), path
+    for path, record in listing.items():
+        assert {**record.to_dict(), "sha256": None} == {**hashed[path].to_dict(), "sha256": None}, path
+    assert not canary.exists()

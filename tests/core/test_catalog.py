@@ -329,3 +329,40 @@ def test_cache_text_keeps_nan_and_huge_ints_exactly():
             assert math.isnan(back[0]["win_rate"])
         else:
             assert back == shared and type(back[0].get("seed", 0)) is int
+
+
+def _without_hashes(records):
+    return [{**r.to_dict(), "sha256": None} for r in records]
+
+
+def test_listing_scan_leaves_hashes_for_later_and_the_cache_keeps_them(layout, tmp_path):
+    full = scan_catalog(layout, use_cache=False)
+    for path in catalog_cache.cache_locations(layout):
+        path.unlink(missing_ok=True)
+    listing = scan_catalog(layout, hashes=False)
+    assert listing.read == 5 and all(r.sha256 is None for r in listing.records)
+    assert _without_hashes(listing.records) == _without_hashes(full.records)
+    assert listing.ensure_sha256() == 5
+    for record in listing.records:
+        assert record.sha256 == sha256_file(record.abs_path)
+    warm = scan_catalog(layout, hashes=False)  # hashes made after the scan were kept
+    assert warm.read == 0 and [r.sha256 for r in warm.records] == [r.sha256 for r in full.records]
+    assert listing.ensure_sha256() == 0  # nothing left to hash
+
+
+def test_full_scan_hashes_what_a_listing_scan_left(layout):
+    scan_catalog(layout, hashes=False)
+    full = scan_catalog(layout)
+    assert full.read == 0 and full.from_cache == 5
+    assert all(r.sha256 == sha256_file(r.abs_path) for r in full.records)
+
+
+def test_a_model_changed_after_the_listing_is_not_hashed_as_the_one_listed(layout):
+    listing = scan_catalog(layout, hashes=False)
+    record = listing.by_path(f"{RUN}/model.zip")
+    with open(record.abs_path, "ab") as handle:
+        handle.write(b"appended after the listing")
+    assert listing.ensure_sha256([record]) == 0
+    assert record.sha256 is None  # the listed facts are of the old bytes: no hash of the new ones
+    again = scan_catalog(layout)
+    assert again.by_path(f"{RUN}/model.zip").sha256 == sha256_file(record.abs_path)

@@ -378,3 +378,70 @@ def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(
     subprocess.run([sys.executable, "-c", sb3_decodes, str(target)], check=False,
                    capture_output=True, timeout=120)
     assert canary.exists(), "SB3 did not run the laced payload: the test no longer shows the threat"
+
+
+def _facts(info):
+    from dataclasses import asdict
+
+    facts = asdict(info)
+    facts.pop("sha256")
+    return facts
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_read_by_position_gives_what_read_whole_gives(model_zoo, name, monkeypatch):
+    """A listing reads only the directory and the members the facts come from; the facts
+    must be those of the file read whole, also when the directories outgrow the first read."""
+    from kalshi_tui.core import sb3_zip, weights, zip_members
+
+    whole = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=True)
+    by_position = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
+    assert whole is not None and by_position is not None
+    assert by_position.sha256 is None and whole.sha256 is not None
+    assert _facts(by_position) == _facts(whole)
+    monkeypatch.setattr(zip_members, "_TAIL_BYTES", 40)  # the outer directory: a second read
+    monkeypatch.setattr(zip_members, "_EXTRA_GUESS", 0)
+    monkeypatch.setattr(weights, "_TORCH_TAIL_BYTES", 30)  # policy.pth's directory: a second read
+    weights._SHAPES_MEMO.clear()
+    small_reads = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
+    assert small_reads is not None and _facts(small_reads) == _facts(whole)
+
+
+def test_read_by_position_of_a_real_size_model_reads_a_tenth_of_it(tmp_path, monkeypatch):
+    """A model of the original system's size (SB3's 64x64 network, ~230 KB): same facts,
+    and the bytes read are the directory, data, the info members and policy.pth's pickle."""
+    import os
+
+    from model_factory import make_sb3_zip
+
+    path = make_sb3_zip(tmp_path / "real_size.zip", net_arch=[64, 64])
+    read_bytes = []
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: read_bytes.append(n) or real_pread(fd, n, at))
+    by_position = read_sb3_zip(path, whole=False)
+    monkeypatch.setattr(os, "pread", real_pread)
+    whole = read_sb3_zip(path, whole=True)
+    assert _facts(by_position) == _facts(whole)
+    assert (whole.n_actions, whole.weights_n_actions, whole.weights_obs_dim) == (21, 21, 52)
+    size = path.stat().st_size
+    assert size > 200_000 and sum(read_bytes) < size / 8, (size, read_bytes)
+
+
+def test_read_by_position_sends_a_file_that_changed_size_to_the_careful_path(model_zoo):
+    from kalshi_tui.core import sb3_zip
+
+    size = model_zoo["ppo21"].stat().st_size
+    for stale_size in (size - 10, size + 10):  # grew or shrank since the walk's stat
+        assert sb3_zip._read_plain(model_zoo["ppo21"], 10 * 1024 * 1024, 64, stale_size,
+                                   whole=False) is None
+    assert read_sb3_zip(model_zoo["ppo21"], known_size=size - 10, whole=False).n_actions == 21
+
+
+def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
+    raw = model_zoo["ppo21"].read_bytes()
+    cut = tmp_path / "cut.zip"
+    for length in list(range(1, len(raw), 1499)) + [len(raw) - 1, len(raw) - 21]:
+        cut.write_bytes(raw[:length])
+        with pytest.raises(UnreadableModel) as err:
+            read_sb3_zip(cut, whole=False)
+        assert err.value.reason in ("truncated zip", "not a zip file"), (length, err.value.reason)

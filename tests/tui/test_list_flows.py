@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tui_support import async_test, notifications, screen_text, settle
+from tui_support import async_test, notifications, screen_text, settle, shown
 
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
@@ -251,3 +251,21 @@ async def test_a_damaged_pointer_is_an_alarm_not_a_crash(workspace, frozen_clock
         assert "ALARM" in text and "CURRENT_MODEL.json" in text
         assert len(shown_paths(app)) == 5  # the list still works
         assert app.is_running
+
+
+@async_test
+async def test_provenance_shows_the_sha256_hashed_after_the_list_appears(workspace, frozen_clock):
+    """The TUI lists without hashing (hashing reads every byte); the hash follows in the
+    background and the provenance pane shows it, as the catalog cache then keeps it."""
+    from kalshi_tui.core.catalog import scan_catalog, sha256_file
+
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(app, pilot)
+        record = app.query_one(ModelList).rows[0]
+        await pilot.press("3")
+        text = await shown(app, pilot, sha256_file(record.abs_path)[:40])
+        assert sha256_file(record.abs_path)[:40] in text
+    cached = scan_catalog(workspace.config(), hashes=False)
+    assert cached.read == 0
+    assert all(r.sha256 == sha256_file(r.abs_path) for r in cached.records if r.verdict != "unreadable")

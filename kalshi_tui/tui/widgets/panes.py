@@ -164,7 +164,7 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
     items: list[tuple[bool | None, str, str]] = [
         (space_ok, "action space confirmed",
          f"{fmt.actions_text(record)} actions, env {env.n_actions}"),
-        (record.verdict != UNREADABLE and bool(record.sha256), "file valid",
+        (record.verdict != UNREADABLE, "file valid",
          "readable SB3 zip" if record.verdict != UNREADABLE else "; ".join(record.reasons) or "unreadable"),
         (record.metrics is not None and bool(record.metrics.sources), "training summary analysed",
          ", ".join(sorted({fmt.short_source(s) for s in (record.metrics.sources if record.metrics else {}).values()}))
@@ -209,7 +209,8 @@ def provenance_lines(ctx: PaneContext) -> list[Text]:
     lines = [
         _row("path", record.path),
         _row("kind", record.kind),
-        _row("sha256", record.sha256 or "-"),
+        # The listing reads no file whole; hashes follow it in the background.
+        _row("sha256", record.sha256 or ("hashing..." if record.verdict != UNREADABLE else "-")),
         _row("size", f"{record.size_bytes:,} bytes"),
         _row("trained at", fmt.short_time(record.trained_at)),
         _row("algorithm", record.algorithm or "-"),
