@@ -30,14 +30,18 @@ def pickle_globals(serialized_b64: str) -> list[str]:
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeEncodeError):
         return []  # SB3 fails on these too, before any unpickling
     found = pickle_globals_of_bytes(raw)
-    if len(_GLOBALS_MEMO) > 4096:
-        _GLOBALS_MEMO.clear()
-    # Checkpoints of one run repeat most blobs (spaces, schedules, policy class) byte for byte.
-    _GLOBALS_MEMO[serialized_b64] = tuple(found)
+    # Checkpoints of one run repeat most blobs (spaces, schedules, policy class) byte for
+    # byte. Not the long ones (ep_info_buffer's, 4 KB): they differ in every checkpoint, and
+    # remembering them would only hash them and hold them.
+    if len(serialized_b64) <= _MEMO_MAX_CHARS:
+        if len(_GLOBALS_MEMO) > 4096:
+            _GLOBALS_MEMO.clear()
+        _GLOBALS_MEMO[serialized_b64] = tuple(found)
     return found
 
 
 _GLOBALS_MEMO: dict[str, tuple[str, ...]] = {}
+_MEMO_MAX_CHARS = 2048
 # opcode byte -> (name, argument bytes: >= 0 fixed, -1 up to newline, < -1 length-prefixed)
 _OPCODES = {op.code.encode("latin-1")[0]: (op.name, 0 if op.arg is None else op.arg.n)
             for op in pickletools.opcodes}

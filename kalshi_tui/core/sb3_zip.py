@@ -38,6 +38,10 @@ _SMALL_MEMBER_CAP = 64 * 1024  # system_info.txt and the version member are a fe
 _ZIP_LOCAL_MAGIC = b"PK\x03\x04"
 # Files up to this size are read whole (and hashed from memory); real SB3 models are a few MB.
 _WHOLE_FILE_LIMIT = 64 * 1024 * 1024
+# A listing's first read covers `data` and, when it lies within this much after it, the
+# first KBs of policy.pth (its pickle of tensor shapes; 2 KB for a 64x64 network).
+_HEAD_SLACK_BYTES = 64 * 1024
+_WEIGHTS_HEAD_BYTES = 4 * 1024
 # Read by position, only the directory and a few members are read: any size zipfile would
 # take without zip64 (the end record's offsets are 32-bit).
 _FILE_ZIP_LIMIT = 0xFFFFFFFF
@@ -478,8 +482,31 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     info.action_nvec = None if facts.action_nvec is None else list(facts.action_nvec)
     info.obs_shape = None if facts.obs_shape is None else list(facts.obs_shape)
     info.obs_dtype, info.obs_low, info.obs_high = facts.obs_dtype, facts.obs_low, facts.obs_high
-    by_key = facts.globals_by_key
     own_globals = _collect_globals(own) if own else None
+    info.globals_by_field, info.pickle_globals = _assembled_globals(facts, own_globals, data)
+    info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
+    info.num_timesteps = _to_int(data.get("num_timesteps"))
+    info.start_time_utc = _start_time_utc(data.get("start_time"))
+    info.hyperparameters = facts.hyperparameters
+
+
+_GLOBALS_LISTS: dict[tuple[str, ...], list[str]] = {}
+
+
+def _assembled_globals(facts: _SharedFacts, own_globals: dict[str, list[str]] | None,
+                       data: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+    """(globals by field in data's order, the distinct globals): the shared part's merged
+    with the model's own. Remembered by the shared facts, the own globals and the key
+    order: a run's checkpoints all give the same answer (shared, read-only)."""
+    if own_globals:
+        own_sig: tuple[Any, ...] = tuple((name, tuple(found)) for name, found in own_globals.items())
+        sig = (id(facts), own_sig, tuple(data))
+    else:
+        sig = (id(facts), (), None)
+    known = _ASSEMBLED.get(sig)
+    if known is not None and known[0] is facts:
+        return known[1], known[2]
+    by_key = facts.globals_by_key
     if own_globals:
         # In data's order, as one walk over the whole of it would list them.
         by_key = dict(by_key)
@@ -489,7 +516,6 @@ def _read_facts(info: Sb3ZipInfo) -> None:
         by_field = {name: found for key_name in data for name, found in by_key.get(key_name, ())}
     else:
         by_field = {name: found for entries in by_key.values() for name, found in entries}
-    info.globals_by_field = by_field
     names = tuple(dict.fromkeys(g for found in by_field.values() for g in found))
     # One list per distinct set of globals: the catalog ships a run's models with one copy.
     listed = _GLOBALS_LISTS.get(names)
@@ -497,14 +523,13 @@ def _read_facts(info: Sb3ZipInfo) -> None:
         if len(_GLOBALS_LISTS) >= 1024:
             _GLOBALS_LISTS.clear()
         listed = _GLOBALS_LISTS[names] = list(names)
-    info.pickle_globals = listed
-    info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
-    info.num_timesteps = _to_int(data.get("num_timesteps"))
-    info.start_time_utc = _start_time_utc(data.get("start_time"))
-    info.hyperparameters = facts.hyperparameters
+    if len(_ASSEMBLED) >= 1024:
+        _ASSEMBLED.clear()
+    _ASSEMBLED[sig] = (facts, by_field, listed)  # `facts` kept: its id stays its own
+    return by_field, listed
 
 
-_GLOBALS_LISTS: dict[tuple[str, ...], list[str]] = {}
+_ASSEMBLED: dict[tuple[Any, ...], tuple[_SharedFacts, dict[str, list[str]], list[str]]] = {}
 
 
 def _parse_data(info: Sb3ZipInfo, raw: bytes) -> None:
@@ -600,8 +625,16 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int) -> S
     names = members.names()
     if len(names) > max_members:
         raise UnreadableModel(f"zip has {len(names)} members (limit {max_members}), refused")
-    if DATA_MEMBER not in members.entries:
+    entries = members.entries
+    if DATA_MEMBER not in entries:
         raise UnreadableModel("no SB3 data member")
+    if isinstance(members, FileZip):
+        # SB3 writes data first and policy.pth soon after: one read covers data and the
+        # pickle at the start of policy.pth (a few KB), unless the layout is odd.
+        data_end = entries[DATA_MEMBER][5] + 30 + 64 + entries[DATA_MEMBER][3]
+        weights = entries.get(WEIGHTS_MEMBER)
+        head_end = max(data_end, weights[5] + _WEIGHTS_HEAD_BYTES if weights else 0)
+        members.read_head(head_end if head_end <= data_end + _HEAD_SLACK_BYTES else data_end)
     try:
         raw = members.read(DATA_MEMBER, max_data_bytes)
     except OverCap as over:

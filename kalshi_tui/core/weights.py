@@ -225,7 +225,7 @@ def _first_member_size(view: memoryview | bytes, base: int = 0) -> int | None:
 
 # How much of a torch zip's end is read first for its directory: a policy's dozen members
 # take about 1.5 KB; a bigger directory is read whole on a second try.
-_TORCH_TAIL_BYTES = 8192
+_TORCH_TAIL_BYTES = 4096
 
 
 def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str = "policy.pth", *,

@@ -182,10 +182,21 @@ class FileZip(PlainZip):
                 if len(tail) != size - base:
                     raise NotPlain("file changed size")
         self._tail, self._base = tail, base
+        self._head = b""  # bytes [0, len) once `read_head` has read them
         self._parse(tail, base)
+
+    def read_head(self, end: int) -> None:
+        """Read bytes [0, end) in one go, for the members that lie there to be served from
+        memory: `data` and the start of policy.pth are at the front of an SB3 zip, one read
+        instead of four."""
+        end = min(end, self._base)
+        if end > len(self._head):
+            self._head = os.pread(self.fd, end, 0)
 
     def fetch(self, start: int, length: int) -> bytes | memoryview:
         base = self._base
         if start >= base:
             return memoryview(self._tail)[start - base:start - base + length]
+        if start + length <= len(self._head):
+            return memoryview(self._head)[start:start + length]
         return os.pread(self.fd, max(0, min(length, self.size - start)), start)
