@@ -56,6 +56,8 @@ class Catalog:
     # The scan's cache and each file's key in it: where hashes made later are kept.
     _cache: Any = field(default=None, repr=False, compare=False)
     _keys: dict[str, list[Any]] = field(default_factory=dict, repr=False, compare=False)
+    # The TUI hashes in one thread while a promotion may hash in another: one cache writer.
+    _hash_lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def ensure_sha256(self, records: list[ModelRecord] | None = None) -> int:
         """Hash the readable models that have no sha256 yet (all, or `records`); how many were.
@@ -67,16 +69,18 @@ class Catalog:
         """
         wanted = [r for r in (self.records if records is None else records)
                   if r.sha256 is None and r.verdict != UNREADABLE]
+        hashed = hash_unchanged_files(wanted)
         done = 0
-        for record, digest in zip(wanted, hash_unchanged_files(wanted)):
-            if digest is None:
-                continue
-            record.sha256 = digest
-            done += 1
-            if self._cache is not None:
-                self._cache.set_sha256(record.path, self._keys.get(record.path), digest)
-        if done and self._cache is not None:
-            self._cache.save(keep=set(self._keys))
+        with self._hash_lock:
+            for record, digest in zip(wanted, hashed):
+                if digest is None:
+                    continue
+                record.sha256 = digest
+                done += 1
+                if self._cache is not None:
+                    self._cache.set_sha256(record.path, self._keys.get(record.path), digest)
+            if done and self._cache is not None:
+                self._cache.save(keep=set(self._keys))
         return done
 
     def by_path(self, rel: str) -> ModelRecord | None:

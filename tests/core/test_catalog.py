@@ -366,3 +366,26 @@ def test_a_model_changed_after_the_listing_is_not_hashed_as_the_one_listed(layou
     assert record.sha256 is None  # the listed facts are of the old bytes: no hash of the new ones
     again = scan_catalog(layout)
     assert again.by_path(f"{RUN}/model.zip").sha256 == sha256_file(record.abs_path)
+
+
+def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
+    """The TUI hashes the list in one thread while a promotion hashes its model in another."""
+    import threading
+
+    listing = scan_catalog(layout, hashes=False)
+    start = threading.Barrier(4)
+
+    def hash_all(records):
+        start.wait()
+        listing.ensure_sha256(records)
+
+    threads = [threading.Thread(target=hash_all, args=(listing.records[i::2],)) for i in (0, 1)]
+    threads += [threading.Thread(target=hash_all, args=(listing.records,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    warm = scan_catalog(layout, hashes=False)
+    assert warm.read == 0
+    assert [r.to_dict() for r in warm.records] == [r.to_dict() for r in listing.records]
+    assert all(r.sha256 == sha256_file(r.abs_path) for r in warm.records)

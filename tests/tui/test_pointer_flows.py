@@ -240,3 +240,26 @@ async def test_read_only_hides_and_refuses_changes(workspace, frozen_clock):
         assert any("Read-only" in n for n in notifications(app))
         assert not workspace.pointer.exists() and not workspace.journal.exists()
         assert all("Promote" not in title for title, _, _ in app.palette_commands())
+
+
+def test_promoting_a_model_changed_since_the_listing_is_refused_until_a_rescan(workspace):
+    """The TUI's list is not hashed up front; a promotion hashes its model first, and a file
+    rewritten since it was listed is refused: its hash would not be of the file shown."""
+    import pytest
+
+    from kalshi_tui.core.catalog import sha256_file
+    from kalshi_tui.tui.backend import Backend
+
+    backend = Backend(workspace.config())
+    records, _badges = backend.scan()
+    record = next(r for r in records if r.path == "session32_final.zip")
+    assert record.sha256 is None
+    with open(record.abs_path, "ab") as handle:
+        handle.write(b"rewritten after the listing")
+    with pytest.raises(RuntimeError, match="changed .* since it was listed"):
+        backend.plan_promote(record, expect_revision=None)
+    assert not workspace.pointer.exists()
+    records, _badges = backend.scan()  # the rescan lists the file as it is now
+    fresh = next(r for r in records if r.path == "session32_final.zip")
+    backend.plan_promote(fresh, expect_revision=None)  # hashes it: no refusal now
+    assert fresh.sha256 == sha256_file(fresh.abs_path)
