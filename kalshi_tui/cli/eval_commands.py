@@ -66,7 +66,7 @@ def resolve_model(ref: str, config) -> Path:
     from kalshi_tui.core.catalog import scan_catalog
 
     try:
-        catalog = scan_catalog(config)
+        catalog = scan_catalog(config, hashes=False)  # a name lookup: the path is what is used
     except (FileNotFoundError, NotADirectoryError) as exc:  # the models folder itself
         raise CommandError(f"{ref}: no such model file, and {str(exc).splitlines()[0]}") from None
     return Path(catalog_find(catalog, ref).abs_path)

@@ -151,7 +151,8 @@ def find_model(ref: str, config, *, inspect: bool = True):
         return inspect_model(path, config)
     from kalshi_tui.core.catalog import scan_catalog
 
-    return catalog_find(scan_catalog(config), ref)
+    # A name lookup: the engine hashes the one file it promotes, under its lock.
+    return catalog_find(scan_catalog(config, hashes=False), ref)
 
 
 def promote_command(args: argparse.Namespace) -> int:

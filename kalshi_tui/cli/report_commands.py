@@ -83,10 +83,11 @@ def compare_command(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     try:
-        catalog = scan_catalog(config)
+        catalog = scan_catalog(config, hashes=False)  # only the two compared are hashed
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(_one_line(exc, config.models_dir)) from None
     a, b = (_find(catalog, ref, config) for ref in (args.a, args.b))
+    catalog.ensure_sha256([a, b])
     validations = stored_validations([a, b], config)
     comparison = compare_models(a, b, config.environment.layout, validations,
                                 environment=config.environment)
