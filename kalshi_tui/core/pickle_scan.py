@@ -16,6 +16,11 @@ import binascii
 import pickletools
 import re
 
+try:
+    from pybase64 import b64decode as _b64decode_simd
+except ImportError:  # an optional speed-up: binascii decodes the same bytes
+    _b64decode_simd = None
+
 
 def pickle_globals(serialized_b64: str) -> list[str]:
     """Every "module.name" a base64 pickle would import, read from its opcodes, never run."""
@@ -23,10 +28,7 @@ def pickle_globals(serialized_b64: str) -> list[str]:
     if cached is not None:
         return list(cached)
     try:
-        # Decoded exactly as SB3 decodes it before unpickling (`base64.b64decode(s.encode())`),
-        # which skips characters outside the alphabet: a strict decoder would refuse a blob
-        # with a stray "!" in it, list no globals, and miss the os.system that PPO.load runs.
-        raw = binascii.a2b_base64(serialized_b64.encode())
+        raw = decode_as_sb3(serialized_b64)
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeEncodeError):
         return []  # SB3 fails on these too, before any unpickling
     found = pickle_globals_of_bytes(raw)
@@ -38,6 +40,22 @@ def pickle_globals(serialized_b64: str) -> list[str]:
             _GLOBALS_MEMO.clear()
         _GLOBALS_MEMO[serialized_b64] = tuple(found)
     return found
+
+
+def decode_as_sb3(serialized_b64: str) -> bytes:
+    """The bytes SB3 unpickles from a `:serialized:` text: `base64.b64decode(s.encode())`.
+
+    That decoder skips characters outside the alphabet: a strict one would refuse a blob
+    with a stray "!" in it, list no globals, and miss the os.system that PPO.load runs. So
+    a strict SIMD decode (pybase64) is tried first, as it gives the same bytes for any
+    well-formed text at a tenth of the cost, and anything it refuses is decoded as SB3 does.
+    """
+    if _b64decode_simd is not None:
+        try:
+            return _b64decode_simd(serialized_b64, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return binascii.a2b_base64(serialized_b64.encode())
 
 
 _GLOBALS_MEMO: dict[str, tuple[str, ...]] = {}

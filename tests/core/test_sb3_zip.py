@@ -445,3 +445,30 @@ def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
         with pytest.raises(UnreadableModel) as err:
             read_sb3_zip(cut, whole=False)
         assert err.value.reason in ("truncated zip", "not a zip file"), (length, err.value.reason)
+
+
+def test_base64_is_decoded_exactly_as_sb3_decodes_it():
+    """The SIMD decoder's bytes, or SB3's own decoder's, for well-formed and odd texts alike."""
+    import binascii
+    import random
+
+    from kalshi_tui.core.pickle_scan import decode_as_sb3
+
+    def sb3(text):
+        try:
+            return base64.b64decode(text.encode())  # what stable_baselines3's json_to_data does
+        except (binascii.Error, ValueError) as exc:
+            return type(exc)
+
+    def ours(text):
+        try:
+            return decode_as_sb3(text)
+        except (binascii.Error, ValueError) as exc:
+            return type(exc)
+
+    rng = random.Random(3)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=!\n -_é"
+    texts = ["YQ==YQ==", "YR==", "abcd=", "Y Q = =", "", "===="]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(20_000)]
+    texts += [base64.b64encode(rng.randbytes(rng.randrange(60))).decode() for _ in range(5_000)]
+    assert [ours(t) for t in texts] == [sb3(t) for t in texts]
