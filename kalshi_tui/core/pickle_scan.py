@@ -74,6 +74,8 @@ def pickle_globals_of_bytes(raw: bytes) -> list[str]:
     (directly or fetched from the memo). A hand loop over the opcode table: pickletools'
     genops is correct but slow enough to dominate a cold scan.
     """
+    if _EPISODE_BUFFER.fullmatch(raw) is not None:
+        return ["collections.deque"]  # its one global, as the walk below would list it
     try:
         return _scan_globals(raw)
     except (ValueError, KeyError, IndexError, UnicodeDecodeError):
@@ -204,6 +206,18 @@ _EMPTY_DICT = ord("}")
 _EPISODE_TEXT = rb"\}\x94\(h.G.{8}h.(?>M.{2}|K.|J.{4})h.G.{8}u"
 _EPISODE = re.compile(_EPISODE_TEXT, re.DOTALL)
 _EPISODE_RUN = re.compile(b"(?:" + _EPISODE_TEXT + b")++", re.DOTALL)
+# A whole ep_info_buffer as SB3 pickles it with cloudpickle (protocol 5): deque's one
+# STACK_GLOBAL and its maxlen, the first record naming its keys, the rest as above, then
+# APPENDS and STOP (one record: no MARK, and APPEND). Every opcode with its exact
+# argument length, so a full match is a pickle made of exactly these opcodes, whose only
+# global is collections.deque: one regular expression instead of walking its header and
+# first record opcode by opcode.
+_FIRST_EPISODE = rb"\}\x94\(\x8c\x01r\x94G.{8}\x8c\x01l\x94(?>M.{2}|K.|J.{4})\x8c\x01t\x94G.{8}u"
+_EPISODE_BUFFER = re.compile(
+    rb"\x80\x05\x95.{8}\x8c\x0bcollections\x94\x8c\x05deque\x94\x93\x94"
+    rb"\)(?>K.|M.{2}|J.{4})\x86\x94R\x94"
+    rb"(?>\(" + _FIRST_EPISODE + b"(?:" + _EPISODE_TEXT + b")*+e|" + _FIRST_EPISODE + rb"a)\.",
+    re.DOTALL)
 
 
 def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, int]]) -> None:

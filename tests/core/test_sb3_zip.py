@@ -472,3 +472,36 @@ def test_base64_is_decoded_exactly_as_sb3_decodes_it():
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(20_000)]
     texts += [base64.b64encode(rng.randbytes(rng.randrange(60))).decode() for _ in range(5_000)]
     assert [ours(t) for t in texts] == [sb3(t) for t in texts]
+
+
+def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists():
+    """SB3's ep_info_buffer, matched whole by one regular expression: only where it is
+    exactly that (every int width, 1 to 100 episodes, any maxlen), and then with the globals
+    the opcode walk lists; anything more (a global appended, a record with another key)
+    is walked."""
+    import collections
+    import os
+    import random
+
+    import cloudpickle
+
+    from kalshi_tui.core import pickle_scan
+
+    rng = random.Random(11)
+    for count in (1, 2, 3, 50, 100):
+        for maxlen in (100, 300, 70_000):
+            buffer = collections.deque(maxlen=maxlen)
+            for _ in range(count):
+                buffer.append({"r": rng.uniform(-99, 99), "l": rng.choice([3, 900, 99_999, -4]),
+                               "t": rng.uniform(0, 9e3)})
+            raw = cloudpickle.dumps(buffer)
+            assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is not None, (count, maxlen)
+            assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw) == ["collections.deque"]
+    odd = [collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, os.system]),
+           collections.deque([{"r": 1.0, "l": 2, "t": 3.0, "extra": print}]),
+           collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, {"r": 1.0, "l": 2, "t": collections.Counter}])]
+    for value in odd:
+        raw = cloudpickle.dumps(value)
+        assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is None
+        assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw)
+        assert len(pickle_globals_of_bytes(raw)) == 2
