@@ -574,7 +574,7 @@ def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True)
 
     With the cache, an unchanged file (same size, mtime and artifacts) costs one stat.
     `hashes=False` is a listing: verdicts and facts without every file's sha256, which
-    costs more than all the rest (it reads every byte; the facts need a tenth of them).
+    costs more than all the rest (it reads every byte; the facts need a ninth of them).
     Records the cache has no hash for keep None; `Catalog.ensure_sha256` adds them later.
     Raises FileNotFoundError / NotADirectoryError (one-line messages) when the models
     folder itself is missing.

@@ -586,7 +586,7 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
     """The fast path, the directory parsed by struct (see zip_members); None = use zipfile.
 
     `whole`: read the file whole into memory and hash it (`info.sha256`); otherwise read
-    by position only the directory and the members the facts come from (a tenth of a
+    by position only the directory and the members the facts come from (a ninth of a
     real model's bytes), and leave hashing to whoever needs the hash.
     """
     try:
@@ -677,6 +677,9 @@ def _member_weight_shapes(members: PlainZip, max_data_bytes: int) -> dict[str, t
                                           max_bytes=max_data_bytes)
         if found is not None:
             return found
+        if length > _WHOLE_FILE_LIMIT:
+            # Not read whole into memory: zipfile's path reads it in place, and says why.
+            raise NotPlain("policy.pth too large to read whole")
         return weight_shapes_from_bytes(members.fetch(start, length), WEIGHTS_MEMBER,
                                         max_bytes=max_data_bytes)
     try:

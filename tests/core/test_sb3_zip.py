@@ -505,3 +505,24 @@ def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists
         assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is None
         assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw)
         assert len(pickle_globals_of_bytes(raw)) == 2
+
+
+def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_path, monkeypatch):
+    """A policy.pth that is not a torch zip, past the whole-read limit: read in place by
+    zipfile's path (memory bounded), with the reason the whole-file path gives."""
+    import os
+    import random
+
+    from kalshi_tui.core import sb3_zip
+
+    odd = rewrite_member(model_zoo["ppo21"], tmp_path / "odd_policy.zip", "policy.pth",
+                         random.Random(5).randbytes(300_000))
+    expected = read_sb3_zip(odd).weights_error
+    assert expected and "not a torch zip" in expected
+    monkeypatch.setattr(sb3_zip, "_WHOLE_FILE_LIMIT", 100_000)
+    reads = []
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: reads.append(n) or real_pread(fd, n, at))
+    info = read_sb3_zip(odd, whole=False)
+    assert info.weights_error == expected and info.n_actions == 21
+    assert max(reads) < 100_000, reads
