@@ -373,8 +373,9 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     record.policy_class = info.policy_class
     record.pickle_globals = info.pickle_globals
     if info.weights_error:
-        if info.weights_error.startswith("no policy.pth"):
-            # SB3 cannot build a model without its weights: this file cannot trade at all.
+        if _unloadable_weights(info.weights_error):
+            # SB3 cannot build a model without its weights, and torch refuses damaged ones
+            # (a CRC mismatch, a pickle that does not parse): this file cannot trade at all.
             record.verdict, record.reasons = UNREADABLE, [info.weights_error]
             return record, None
         record.warnings.append(f"weights not checked: {info.weights_error}")
@@ -386,6 +387,14 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     if warning:
         record.warnings.append(warning)
     return record, metrics
+
+
+def _unloadable_weights(error: str) -> bool:
+    """Whether a weights error (weights.py's words) means no loader could build the model:
+    no policy.pth, a damaged one (CRC mismatch, broken zip), or a pickle that does not parse.
+    Any other (a legacy format, say) only leaves the shapes unchecked."""
+    return (error.startswith("no policy.pth") or " is corrupt (" in error
+            or error.endswith("(malformed pickle)"))
 
 
 def _finish(record: ModelRecord, config: Config) -> ModelRecord:

@@ -60,6 +60,7 @@ def decode_as_sb3(serialized_b64: str) -> bytes:
 
 _GLOBALS_MEMO: dict[str, tuple[str, ...]] = {}
 _MEMO_MAX_CHARS = 2048
+MALFORMED = "<malformed pickle>"  # listed among the globals of a pickle that does not parse
 # opcode byte -> (name, argument bytes: >= 0 fixed, -1 up to newline, < -1 length-prefixed)
 _OPCODES = {op.code.encode("latin-1")[0]: (op.name, 0 if op.arg is None else op.arg.n)
             for op in pickletools.opcodes}
@@ -264,5 +265,5 @@ def _scan_globals_slow(raw: bytes) -> list[str]:
             if len(pushed) > 64:
                 del pushed[:32]
     except (ValueError, EOFError, KeyError, IndexError, TypeError, UnicodeDecodeError):
-        found.append("<malformed pickle>")
+        found.append(MALFORMED)
     return list(dict.fromkeys(found))

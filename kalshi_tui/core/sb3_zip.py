@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -174,7 +175,10 @@ def _open_zip(path: str | os.PathLike) -> tuple[zipfile.ZipFile, int]:
         raise UnreadableModel(f"cannot read: {exc.strerror or exc}") from None
     try:
         return zipfile.ZipFile(handle), st.st_size
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except NotImplementedError as exc:  # "zip file version 19.7": a damaged directory, mostly
+        handle.close()
+        raise UnreadableModel(f"corrupt zip ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, struct.error):
         handle.seek(0)
         head = handle.read(4)
         handle.close()
@@ -393,12 +397,23 @@ def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1
     """
     info = _read_plain(path, max_data_bytes, max_members, known_size, whole)
     if info is None:
-        info = _read_with_zipfile(path, max_data_bytes, max_members)
+        try:
+            info = _read_with_zipfile(path, max_data_bytes, max_members)
+        except _DAMAGE as exc:
+            # zipfile trusts a damaged directory's numbers (negative offsets, absurd
+            # lengths) and fails in ways of its own: one line, not a traceback.
+            raise UnreadableModel(f"corrupt zip ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else 'damaged'})") from None
     _read_facts(info)
     if info.weight_shapes and info.weights_n_actions is None:
         info.weights_n_actions, info.weights_obs_dim = weights_io_dims(info.weight_shapes,
                                                                        info.algorithm)
     return info
+
+
+# What zipfile and struct raise on a damaged zip that its own checks did not catch.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, IndexError,
+           KeyError, NotImplementedError, OverflowError)
 
 
 # Keys of `data` whose values change from one checkpoint of a run to the next: SB3's state
@@ -694,6 +709,8 @@ def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members
     zf, _size = _open_zip(path)
     with zf:
         infos = zf.infolist()
+        if any(i.header_offset < 0 for i in infos):
+            raise UnreadableModel("corrupt zip (a member's offset points before the file)")
         if infos and min(i.header_offset for i in infos) > 0:
             # The directory found belongs to a zip stored INSIDE this one (policy.pth is
             # a zip): the outer file was cut short and lost its own directory.

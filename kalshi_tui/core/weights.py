@@ -146,8 +146,8 @@ def stored_member_offset(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo) -> tu
     SB3 stores its members uncompressed, so a member can be read in place with one pread
     instead of through zipfile's stream machinery, which dominates a cold scan.
     """
-    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-        return None
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or info.header_offset < 0:
+        return None  # a negative offset: a damaged directory, which zipfile's own reading reports
     try:
         fd = zip_file.fp.fileno()  # type: ignore[union-attr]
     except (AttributeError, OSError, io.UnsupportedOperation):
@@ -190,9 +190,12 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
     if not name.endswith(b"data.pkl"):
         return None
     begin = 30 + name_len + extra_len
-    inner = _FileWindow(window._fd, window._start + begin, min(max_bytes, window._length - begin))
+    # Read into memory (at most max_bytes) and unpickled from a BytesIO: a damaged pickle
+    # that asks for gigabytes gets what there is, where a buffered reader would allocate them.
+    pickle_bytes = os.pread(window._fd, max(0, min(max_bytes, window._length - begin)),
+                            window._start + begin)
     try:
-        return _shapes_from_pickle(io.BufferedReader(inner, 16384), member)
+        return _shapes_from_pickle(io.BytesIO(pickle_bytes), member)
     except WeightsUnreadable:
         return None
 
@@ -280,23 +283,6 @@ _SHAPES_MEMO_LIMIT = 256
 _SHAPES_MEMO_MAX_PICKLE = 256 * 1024
 
 
-class _ViewReader(io.RawIOBase):
-    """Reads a memoryview in place (BufferedReader on top keeps the Unpickler's reads cheap)."""
-
-    def __init__(self, view: memoryview):
-        super().__init__()
-        self._view, self._pos = view, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self._view[self._pos:self._pos + len(buffer)]
-        buffer[:len(chunk)] = chunk
-        self._pos += len(chunk)
-        return len(chunk)
-
-
 def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth", *,
                              max_bytes: int = 10 * 1024 * 1024) -> dict[str, tuple[int, ...]]:
     """{parameter name: shape} from the bytes of a torch zip already in memory."""
@@ -313,8 +299,7 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
             try:
                 if 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE):
                     return _shapes_of_exact(bytes(view[begin:begin + size]), member)
-                return _shapes_from_pickle(
-                    io.BufferedReader(_ViewReader(view[begin:begin + max_bytes]), 16384), member)
+                return _shapes_from_pickle(io.BytesIO(view[begin:begin + max_bytes]), member)
             except WeightsUnreadable:
                 pass  # the careful path below decides, and says why
     try:
@@ -339,7 +324,7 @@ def _shapes_of_exact(exact: bytes, member: str) -> dict[str, tuple[int, ...]]:
     known = _SHAPES_MEMO.get(exact)
     if known is not None:
         return dict(known)
-    shapes = _shapes_from_pickle(io.BufferedReader(_ViewReader(memoryview(exact)), 16384), member)
+    shapes = _shapes_from_pickle(io.BytesIO(exact), member)
     if len(_SHAPES_MEMO) >= _SHAPES_MEMO_LIMIT:
         _SHAPES_MEMO.clear()
     _SHAPES_MEMO[exact] = dict(shapes)
@@ -363,6 +348,13 @@ def _shapes_from_torch_zip(inner: zipfile.ZipFile, member: str, max_bytes: int) 
 
 
 def _shapes_from_pickle(stream: Any, member: str) -> dict[str, tuple[int, ...]]:
+    if isinstance(stream, io.BytesIO):
+        # Walked first, never run: a damaged length (a bytearray of 5 EB) is refused here,
+        # where the unpickler would try to allocate it (and CPython prints a SystemError).
+        from kalshi_tui.core.pickle_scan import MALFORMED, pickle_globals_of_bytes
+
+        if MALFORMED in pickle_globals_of_bytes(stream.getvalue()):
+            raise WeightsUnreadable(f"{member} is not a readable state dict (malformed pickle)")
     try:
         state = _ShapeUnpickler(stream).load()
     except pickle.UnpicklingError as exc:

@@ -23,9 +23,10 @@ _END = b"PK\x05\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
 _END_FORMAT = struct.Struct("<HHHHIIH")
-# A central directory header, only the fields read: signature, flags, method, crc, sizes,
-# name/extra/comment lengths, local header offset (the rest skipped as padding).
-_CENTRAL_FIELDS = struct.Struct("<4s4xHH4xIIIHHH8xI")
+# A central directory header, only the fields read: signature, version needed, flags,
+# method, crc, sizes, name/extra/comment lengths, local header offset (the rest skipped).
+_CENTRAL_FIELDS = struct.Struct("<4s2xHHH4xIIIHHH8xI")
+_MAX_EXTRACT_VERSION = 63  # zipfile's: a higher one it refuses, and so SB3's loader fails
 _LOCAL_NAME_EXTRA = struct.Struct("<HH")  # a local header's name and extra lengths, at 26
 # FileZip reads this much of the end of the file first: the directory of an SB3 zip (six
 # members) and its two small info members, which sit just before it, in one read.
@@ -76,12 +77,17 @@ class PlainZip:
         entries, order = self.entries, self.order
         unpack = _CENTRAL_FIELDS.unpack_from
         for _ in range(count):
-            (magic, flags, method, crc, csize, size, name_len, extra_len, comment_len,
-             offset) = unpack(tail, pos)
+            try:
+                (magic, needs, flags, method, crc, csize, size, name_len, extra_len,
+                 comment_len, offset) = unpack(tail, pos)
+            except struct.error:  # lengths that run past the directory: zipfile says why
+                raise NotPlain("directory entries run past its end") from None
             if magic != _CENTRAL:
                 raise NotPlain("bad central header")
             if csize == 0xFFFFFFFF or size == 0xFFFFFFFF or offset == 0xFFFFFFFF or flags & 0x1:
                 raise NotPlain("zip64 or encrypted")
+            if needs > _MAX_EXTRACT_VERSION:
+                raise NotPlain("a zip version zipfile refuses")
             name = tail[pos + 46:pos + 46 + name_len].decode("utf-8" if flags & 0x800 else "cp437")
             entries[name] = (flags, method, crc, csize, size, offset)
             order.append(name)

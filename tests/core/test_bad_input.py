@@ -3,6 +3,7 @@ no pickle payload runs, and memory stays bounded even against a zip bomb."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -204,3 +205,108 @@ def test_listing_without_hashes_judges_every_bad_file_alike(bad_folder, tmp_path
     for path, record in listing.items():
         assert {**record.to_dict(), "sha256": None} == {**hashed[path].to_dict(), "sha256": None}, path
     assert not canary.exists()
+
+
+# ---- damaged zips that once took the whole listing down with a traceback -------------------
+
+def _patched(src: Path, dst: Path, edit) -> Path:
+    blob = bytearray(src.read_bytes())
+    edit(blob)
+    dst.write_bytes(bytes(blob))
+    return dst
+
+
+def _central_entries(blob) -> list[int]:
+    """Offsets of the central directory entries of a zip held in `blob`."""
+    end = blob.rfind(b"PK\x05\x06")
+    count, _size, first = struct.unpack_from("<HII", blob, end + 10)
+    found, pos = [], first
+    for _ in range(count):
+        found.append(pos)
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", blob, pos + 28)
+        pos += 46 + name_len + extra_len + comment_len
+    return found
+
+
+def _damaged_folder(folder: Path, good: Path) -> dict[str, str]:
+    """One file per way a damaged zip used to escape as an exception; -> expected reason prefix."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def name_runs_past_the_end(blob):  # struct.error in the directory parse
+        struct.pack_into("<H", blob, _central_entries(blob)[-1] + 28, 60_000)
+
+    def needs_zip_version_19_7(blob):  # zipfile: NotImplementedError
+        struct.pack_into("<H", blob, _central_entries(blob)[0] + 6, 197)
+
+    def directory_claimed_too_far(blob):  # zipfile: offsets before the file, OSError on seek
+        end = blob.rfind(b"PK\x05\x06")
+        offset, = struct.unpack_from("<I", blob, end + 16)
+        struct.pack_into("<I", blob, end + 16, offset + 5_000)
+
+    bad_pickle = b"\x80\x02\x96" + struct.pack("<Q", 2 ** 62) + b"."  # BYTEARRAY8 of 4 EB
+    policy = io.BytesIO()
+    with zipfile.ZipFile(policy, "w") as inner:
+        inner.writestr("archive/data.pkl", bad_pickle)
+        inner.writestr("archive/version", b"3\n")
+    _patched(good, folder / "name_past_end.zip", name_runs_past_the_end)
+    _patched(good, folder / "zip_version.zip", needs_zip_version_19_7)
+    _patched(good, folder / "directory_too_far.zip", directory_claimed_too_far)
+    rewrite_member(good, folder / "huge_bytearray_weights.zip", "policy.pth", policy.getvalue())
+    return {"zip_version.zip": "corrupt zip (",
+            "directory_too_far.zip": "corrupt zip (",
+            "huge_bytearray_weights.zip": "policy.pth is not a readable state dict (malformed pickle)"}
+
+
+def test_damaged_zips_are_badges_not_tracebacks(tmp_path, model_zoo, capfd):
+    """Each of these once escaped as struct.error, NotImplementedError or OSError (and the
+    last printed CPython's "SystemError: deallocated bytearray"): now each gets a reason,
+    whichever way the listing reads it, and `list` exits 0."""
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.config import load_config
+
+    models = tmp_path / "models"
+    expected = _damaged_folder(models, model_zoo["ppo21"])
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    config = load_config(empty, models_dir=models)
+    for hashes in (True, False):
+        records = {r.path: r for r in scan_catalog(config, use_cache=False, hashes=hashes).records}
+        assert len(records) == 4
+        for path, reason in expected.items():
+            assert records[path].verdict == "unreadable", (hashes, path, records[path].reasons)
+            assert records[path].reasons[0].startswith(reason), (hashes, path, records[path].reasons)
+        # zipfile reads this one past the damage, as SB3's loader would
+        assert records["name_past_end.zip"].verdict in ("compatible", "unreadable")
+    listed, facts = run_list(models)
+    assert facts["code"] == 0 and len(listed) == 4
+    assert "SystemError" not in capfd.readouterr().err
+
+
+def test_random_damage_never_escapes_and_both_reads_agree(model_zoo, tmp_path, capfd):
+    """Bytes flipped at random in the directory, the data member and the weights: reading
+    raises nothing but UnreadableModel, and the listing's read by position gives exactly
+    what the whole-file read gives (facts, or the reason)."""
+    from dataclasses import asdict
+
+    src = model_zoo["ppo21"].read_bytes()
+    size = len(src)
+    regions = [(size - 400, size), (0, 300), (0, size)]
+    rng = random.Random(2026)
+    target = tmp_path / "damaged.zip"
+
+    def outcome(whole):
+        try:
+            facts = asdict(read_sb3_zip(target, whole=whole))
+        except UnreadableModel as exc:
+            return exc.reason
+        facts.pop("sha256")
+        return facts
+
+    for _ in range(400):
+        blob = bytearray(src)
+        low, high = rng.choice(regions)
+        for _ in range(rng.randint(1, 3)):
+            blob[rng.randrange(low, high)] = rng.randrange(256)
+        target.write_bytes(bytes(blob))
+        assert outcome(False) == outcome(True)
+    assert "SystemError" not in capfd.readouterr().err
