@@ -353,6 +353,12 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     except (OSError, MemoryError, RecursionError) as exc:
         record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
         return record, None
+    except Exception as exc:  # noqa: BLE001 - one damaged file must not take the listing down
+        # The readers turn every damage found by fuzzing into UnreadableModel; this is the
+        # net for one nobody has found yet: a reason on the badge, and the scan goes on.
+        text = str(exc).splitlines()[0][:200] if str(exc) else "no message"
+        record.reasons = [f"cannot read: {type(exc).__name__}: {text}"]
+        return record, None
     if hashes:
         try:
             record.sha256 = info.sha256 or sha256_file(path)
