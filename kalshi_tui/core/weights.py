@@ -190,10 +190,12 @@ def _first_member_shapes(window: _FileWindow, max_bytes: int, member: str) -> di
     if not name.endswith(b"data.pkl"):
         return None
     begin = 30 + name_len + extra_len
-    # Read into memory (at most max_bytes) and unpickled from a BytesIO: a damaged pickle
-    # that asks for gigabytes gets what there is, where a buffered reader would allocate them.
-    pickle_bytes = os.pread(window._fd, max(0, min(max_bytes, window._length - begin)),
-                            window._start + begin)
+    # Read into memory and unpickled from a BytesIO: a damaged pickle that asks for
+    # gigabytes gets what there is, where a buffered reader would allocate them. At most
+    # what a state dict's pickle takes (a few KB even for big networks): one longer is cut
+    # short, fails here, and the full zipfile path reads it by its real size.
+    limit = min(max_bytes, _SHAPES_MEMO_MAX_PICKLE, window._length - begin)
+    pickle_bytes = os.pread(window._fd, max(0, limit), window._start + begin)
     try:
         return _shapes_from_pickle(io.BytesIO(pickle_bytes), member)
     except WeightsUnreadable:

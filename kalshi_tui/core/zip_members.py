@@ -143,13 +143,6 @@ class PlainZip:
             raise NotPlain("CRC mismatch")
         return out
 
-    def stored_view(self, name: str) -> memoryview:
-        """A stored member's bytes (policy.pth, itself a zip): in memory, without copying."""
-        flags, method, crc, csize, size, offset = self.entries[name]
-        if method != 0 or csize != size:
-            raise NotPlain("not stored")
-        return self._packed(name)
-
     def stored_start(self, name: str) -> int:
         """Where a stored member's bytes begin in the file (its local header read to find out)."""
         flags, method, crc, csize, size, offset = self.entries[name]
