@@ -453,61 +453,26 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
     return out
 
 
-def _read_many(todo: list[FoundFile], config: Config,
-               artifacts: dict[str, dict[str, Path]] | None = None,
-               stats: dict[str, list[list[Any]]] | None = None,
-               on_read: Any = None, hashes: bool = True) -> list[tuple[ModelRecord, list[Any] | None]]:
-    """Read and judge files the cache could not answer, in worker processes when there are many.
-
-    Each comes with its row (record_row) when one was made (the cache stores it as is).
-    `on_read(rel, record, row)` is called as each arrives, while workers are still reading.
-    """
-    artifacts, stats = artifacts or {}, stats or {}
-    models_dir = Path(config.models_dir)
-    plain = [f for f in todo if f.error is None]
-    done: dict[str, tuple[ModelRecord, list[Any] | None]] = {
-        f.rel: (_finish(read_record(f.path, f.rel, models_dir, config.max_data_bytes,
-                                    config.max_members, f.stat, f.error), config), None)
-        for f in todo if f.error is not None}
-    if on_read is not None:
-        for rel, (record, row) in done.items():
-            on_read(rel, record, row)
-    jobs = _jobs(plain, artifacts, stats)
-    if len(plain) >= _PARALLEL_FROM and _WORKERS > 1:
-        rows: Any = _rows_from_processes(jobs, config, hashes)
-    else:
-        rows = _read_rows(jobs, os.fspath(models_dir), config.max_data_bytes,
-                          config.max_members, config.environment, hashes)
-    for row in rows:
-        record = catalog_cache.record_from_row(row)
-        done[record.path] = (record, row)
-        if on_read is not None:
-            on_read(record.path, record, row)
-    return [done[f.rel] for f in todo]
-
-
 _NO_ARTIFACTS: dict[str, str] = {}
 
 
-def _jobs(files: list[FoundFile], artifacts: dict[str, dict[str, Path]],
-          stats: dict[str, list[list[Any]]]) -> list[tuple[Any, ...]]:
-    """(path, rel, size, mtime, is regular, artifacts as strings, their key) per file; a run's
-    models share one artifacts dict (and key), so a batch sends it once."""
-    as_text: dict[int, tuple[Any, dict[str, str]]] = {}
-    jobs = []
-    for f in files:
-        found = artifacts.get(f.rel)
-        text: dict[str, str] = _NO_ARTIFACTS  # looked up and none found (None would look again)
-        if found:
-            known = as_text.get(id(found))
-            if known is None or known[0] is not found:
-                known = as_text[id(found)] = (found, {k: os.fspath(v) for k, v in found.items()})
-            text = known[1]
-        st = f.stat
-        # Three numbers, not the stat_result: a batch pickles thousands of these.
-        jobs.append((f.path, f.rel, st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode), text,
-                     stats.get(f.rel)))
-    return jobs
+def _job(f: FoundFile, artifacts: dict[str, Path] | None, stats: list[list[Any]] | None,
+         as_text: dict[int, tuple[Any, dict[str, str]]]) -> tuple[Any, ...]:
+    """(path, rel, size, mtime, is regular, artifacts as strings, their key) for one file.
+
+    A run's models share one artifacts dict (and key), so a batch pickles it once: `as_text`
+    (one scan's) turns each dict into strings once and hands the same one to every model.
+    """
+    text: dict[str, str] = _NO_ARTIFACTS  # looked up and none found (None would look again)
+    if artifacts:
+        known = as_text.get(id(artifacts))
+        if known is None or known[0] is not artifacts:
+            known = as_text[id(artifacts)] = (artifacts,
+                                              {k: os.fspath(v) for k, v in artifacts.items()})
+        text = known[1]
+    st = f.stat
+    # Three numbers, not the stat_result: a batch pickles thousands of these.
+    return (f.path, f.rel, st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode), text, stats)
 
 
 def _start_method() -> str:
@@ -562,26 +527,79 @@ def _start_helpers(method: str) -> None:
             quiet.close()
 
 
-def _rows_from_processes(jobs: list[tuple[Any, ...]], config: Config, hashes: bool = True) -> Any:
-    """Rows from worker processes, yielded batch by batch as they finish (in order)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class _Reader:
+    """Reads the files the cache could not answer, in the order they are added.
 
-    method = _start_method()
-    if method == "fork":
-        # Imported once here, not once in every forked worker (~27 ms of CPU each).
-        import kalshi_tui.core.sb3_zip  # noqa: F401
-    # Consecutive files (a run's checkpoints) go to one worker, so its memos hit; batches
-    # of at most _BATCH_MAX keep both workers busy to the end (a big last batch would leave
-    # one idle).
-    size = max(16, min(_BATCH_MAX, len(jobs) // (_WORKERS * 8)))
-    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    models_dir = os.fspath(config.models_dir)
-    with ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method)) as pool:
-        n = len(batches)
-        for rows in pool.map(_read_rows, batches, [models_dir] * n, [config.max_data_bytes] * n,
-                             [config.max_members] * n, [config.environment] * n, [hashes] * n):
-            yield from rows
+    Until `_PARALLEL_FROM` files wait, nothing is read (few files are read here, in this
+    process, by `rows`). From then on worker processes read them: each batch goes out as
+    soon as it is full, while the scan is still working out the rest of the folder's cache
+    keys, so the workers start on the first files at once instead of after the whole
+    folder has been looked at (a fifth of a 10,000-model cold scan was spent before the
+    first file was read). Consecutive files (a run's checkpoints) go to one worker so its
+    memos hit; batches shrink as the folder's end nears, so both workers finish together.
+    """
+
+    def __init__(self, config: Config, hashes: bool, total: int):
+        self.config, self.hashes = config, hashes
+        self.unseen = total  # files the scan has not yet looked at: what may still come
+        self.waiting: list[tuple[Any, ...]] = []
+        self.pool: Any = None
+        self.futures: list[Any] = []
+        self.models_dir = os.fspath(config.models_dir)
+
+    def add(self, job: tuple[Any, ...]) -> None:
+        self.waiting.append(job)
+        if self.pool is None:
+            if len(self.waiting) >= _PARALLEL_FROM and _WORKERS > 1:
+                self._start()
+                self._send(final=False)
+        elif len(self.waiting) >= self._batch_size():
+            self._send(final=False)
+
+    def _batch_size(self) -> int:
+        # Eight batches a worker for what is left: small enough that neither waits long
+        # for the other at the end, large enough that a batch's overhead is nothing.
+        return max(16, min(_BATCH_MAX, (len(self.waiting) + self.unseen) // (_WORKERS * 8)))
+
+    def _start(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = _start_method()
+        if method == "fork":
+            # Imported once here, not once in every forked worker (~27 ms of CPU each).
+            import kalshi_tui.core.sb3_zip  # noqa: F401
+        self.pool = ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context(method))
+
+    def _send(self, final: bool) -> None:
+        while self.waiting:
+            size = self._batch_size()
+            if len(self.waiting) < size and not final:
+                return
+            batch, self.waiting = self.waiting[:size], self.waiting[size:]
+            config = self.config
+            self.futures.append(self.pool.submit(
+                _read_rows, batch, self.models_dir, config.max_data_bytes, config.max_members,
+                config.environment, self.hashes))
+
+    def rows(self) -> Any:
+        """Every added file's row (record_row), in the order added; shuts the workers down."""
+        if self.pool is None:
+            config = self.config
+            yield from _read_rows(self.waiting, self.models_dir, config.max_data_bytes,
+                                  config.max_members, config.environment, self.hashes)
+            return
+        try:
+            self._send(final=True)
+            for future in self.futures:
+                yield from future.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the workers (a scan that failed half-way); rows() does this itself."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True) -> Catalog:
@@ -615,38 +633,49 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
     # Artifacts come from the walk's own listings, once per run folder (not per model).
     index = ArtifactIndex(walk, cache.same_bytes) if _artifacts_module() is not None else None
     records: list[ModelRecord | None] = []
-    todo: list[FoundFile] = []
     keys: dict[str, list[Any]] = {}
-    found_artifacts: dict[str, dict[str, Path]] = {}
-    artifact_stats: dict[str, list[list[Any]]] = {}
-    for item in found:
-        artifacts: list[list[Any]] = []
-        if item.error is None and index is not None:
-            found_artifacts[item.rel], artifacts = index.for_model(item.path)
-            artifact_stats[item.rel] = artifacts
-        key = catalog_cache.file_key(item.stat, item.error, artifacts)
-        keys[item.rel] = key
-        cached = cache.get(item.rel, key)
-        records.append(cached)
-        if cached is None:
-            todo.append(item)
-    if index is not None:
-        cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
-    def remember(rel: str, record: ModelRecord, row: list[Any] | None) -> None:
-        cache.put(rel, keys[rel], record, row)
-
-    fresh = (iter(_read_many(todo, config, found_artifacts, artifact_stats, remember, hashes))
-             if todo else iter(()))
+    as_text: dict[int, tuple[Any, dict[str, str]]] = {}
     catalog = Catalog(models_dir=models_dir, problems=problems, _cache=cache, _keys=keys)
-    for item, cached in zip(found, records):
-        if cached is None:
-            record, _row = next(fresh)
-            catalog.read += 1
-        else:
-            record = cached
-            catalog.from_cache += 1
-        catalog.records.append(record)
-    if use_cache or todo:
+    reader = _Reader(config, hashes, len(found))
+    try:
+        for item in found:
+            reader.unseen -= 1
+            artifacts: list[list[Any]] = []
+            found_artifacts = None
+            if item.error is None and index is not None:
+                found_artifacts, artifacts = index.for_model(item.path)
+            key = catalog_cache.file_key(item.stat, item.error, artifacts)
+            keys[item.rel] = key
+            record = cache.get(item.rel, key)
+            if record is not None:
+                catalog.from_cache += 1
+            elif item.error is not None:  # nothing to read: its reason is the record
+                record = _finish(read_record(item.path, item.rel, models_dir,
+                                             config.max_data_bytes, config.max_members,
+                                             item.stat, item.error), config)
+                cache.put(item.rel, key, record)
+                catalog.read += 1
+            else:
+                reader.add(_job(item, found_artifacts, artifacts or None, as_text))
+            records.append(record)
+        if index is not None:
+            cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
+        fresh = reader.rows()
+    except BaseException:
+        reader.close()
+        raise
+    try:
+        for position, record in enumerate(records):
+            if record is None:
+                row = next(fresh)
+                record = catalog_cache.record_from_row(row)
+                cache.put(record.path, keys[record.path], record, row)
+                records[position] = record
+                catalog.read += 1
+    finally:
+        fresh.close()  # the workers stop here, not whenever the generator is collected
+    catalog.records = records  # type: ignore[assignment]  # every slot filled above
+    if use_cache or catalog.read:
         cache.save(keep=set(keys))
     if hashes:
         catalog.ensure_sha256()  # cached records from a listing scan (none after a full one)

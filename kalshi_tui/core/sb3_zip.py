@@ -363,6 +363,10 @@ def _start_time_utc(value: Any) -> str | None:
         moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
+    if 1000 <= moment.year:
+        # isoformat is a C call, several times cheaper than strftime, and gives the same
+        # text for every four-digit year; strftime keeps the odd ones as they always were.
+        return moment.isoformat(timespec="seconds")[:-6] + "Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -232,6 +232,35 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
 
 
 @pytest.mark.slow
+def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_order(tmp_path, model_zoo):
+    """Workers start while the scan is still looking files up in the cache: the records must
+    still come back in walk order, each the one its file gives, whatever answered it."""
+    import os
+
+    config = many_models(tmp_path, model_zoo, 600)
+    first = scan_catalog(config)
+    assert first.read == 600
+    models = config.models_dir
+    changed = [f"run{i:03d}/model.zip" for i in range(0, 600, 2)]  # half of them, spread out
+    for rel in changed:
+        target = models / rel
+        target.write_bytes(target.read_bytes())
+        os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    (models / "run301" / "model.zip").unlink()
+    (models / "run301" / "model.zip").mkdir()  # an unreadable one among the read ones
+    again = scan_catalog(config)
+    assert again.read == len(changed) + 1 and again.from_cache == 299
+    assert [r.path for r in again.records] == sorted(r.path for r in again.records)
+    by_path = {r.path: r for r in again.records}
+    assert by_path["run301/model.zip"].verdict == "unreadable"
+    assert "is a directory" in by_path["run301/model.zip"].reasons[0]
+    for rel in ["run000/model.zip", "run001/model.zip", "run298/model.zip", "run303/model.zip",
+                "run599/model.zip", "run598/model.zip"]:
+        assert by_path[rel].to_dict() == inspect_model(models / rel, config).to_dict()
+    assert [r.to_dict() for r in scan_catalog(config).records] == [r.to_dict() for r in again.records]
+
+
+@pytest.mark.slow
 def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path, model_zoo):
     """With another thread alive (the TUI's workers) the scan's workers come from a clean
     single-threaded forkserver (spawned where there is none), never forked from this process;
