@@ -24,9 +24,11 @@ except ImportError:  # an optional speed-up: binascii decodes the same bytes
 
 def pickle_globals(serialized_b64: str) -> list[str]:
     """Every "module.name" a base64 pickle would import, read from its opcodes, never run."""
-    cached = _GLOBALS_MEMO.get(serialized_b64)
-    if cached is not None:
-        return list(cached)
+    # Long blobs are never remembered (below): looking one up would only hash 4 KB for nothing.
+    if len(serialized_b64) <= _MEMO_MAX_CHARS:
+        cached = _GLOBALS_MEMO.get(serialized_b64)
+        if cached is not None:
+            return list(cached)
     try:
         raw = decode_as_sb3(serialized_b64)
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeEncodeError):
@@ -75,6 +77,9 @@ def pickle_globals_of_bytes(raw: bytes) -> list[str]:
     (directly or fetched from the memo). A hand loop over the opcode table: pickletools'
     genops is correct but slow enough to dominate a cold scan.
     """
+    for prefix, suffix, known in _PAYLOAD_BY_LENGTH.get(len(raw), ()):
+        if raw.startswith(prefix) and raw.endswith(suffix):
+            return list(known)  # see _remember_payload: exact, and no opcode walked
     if _EPISODE_BUFFER.fullmatch(raw) is not None:
         return ["collections.deque"]  # its one global, as the walk below would list it
     try:
@@ -191,20 +196,39 @@ def _scan_globals(raw: bytes) -> list[str]:
         raise ValueError("no STOP opcode")
     result = list(dict.fromkeys(found))
     if payload_key is not None:
-        if len(_PAYLOAD_MEMO) >= 4096:
-            _PAYLOAD_MEMO.clear()
-        _PAYLOAD_MEMO[payload_key] = tuple(result)
+        _remember_payload(payload_key, end, tuple(result))
     return result
+
+
+def _remember_payload(key: tuple[bytes, bytes], length: int, found: tuple[str, ...]) -> None:
+    """Remember the globals of a pickle by the bytes around its large bytes argument.
+
+    Exact: a pickle of the same length whose bytes before and after that argument are the
+    same parses the same way (up to the argument, opcode for opcode; the argument has the
+    same length, declared by the same bytes, so it ends at the same place; after it the
+    same again), whatever the argument's bytes are. Filed by length as well, so the next
+    checkpoint's _last_obs is matched by two comparisons instead of walking up to its array.
+    """
+    if len(_PAYLOAD_MEMO) >= 4096:
+        _PAYLOAD_MEMO.clear()
+        _PAYLOAD_BY_LENGTH.clear()
+    _PAYLOAD_MEMO[key] = found
+    same_length = _PAYLOAD_BY_LENGTH.setdefault(length, [])
+    if len(same_length) >= 8:  # a few per length: each costs a comparison on every lookup
+        del same_length[0]
+    same_length.append((key[0], key[1], found))
 
 
 _EMPTY_DICT = ord("}")
 # SB3 episode records as cloudpickle writes ep_info_buffer once their keys are memoized:
 # EMPTY_DICT MEMOIZE MARK, BINGET "r" BINFLOAT, BINGET "l" <BININT2, BININT1 or BININT>,
 # BINGET "t" BINFLOAT, SETITEMS. Each opcode with its exact argument length, so a match is
-# a run of whole opcodes; atomic and possessive, so the regex engine never backtracks into
-# one: a hundred records in about 5 us, where walking their 1,100 opcodes costs over 100.
+# a run of whole opcodes. The run is possessive, so the regex engine never backtracks into
+# it; the int's three forms begin with three different opcode bytes, so at most one can
+# match and a plain group is as exact as an atomic one, and cheaper (a fifth of the match):
+# a hundred records in about 5 us, where walking their 1,100 opcodes costs over 100.
 # "." under DOTALL is any byte, as [\s\S] is, at a third of the cost in the re engine.
-_EPISODE_TEXT = rb"\}\x94\(h.G.{8}h.(?>M.{2}|K.|J.{4})h.G.{8}u"
+_EPISODE_TEXT = rb"\}\x94\(h.G.{8}h.(?:M..|K.|J....)h.G.{8}u"
 _EPISODE = re.compile(_EPISODE_TEXT, re.DOTALL)
 _EPISODE_RUN = re.compile(b"(?:" + _EPISODE_TEXT + b")++", re.DOTALL)
 # A whole ep_info_buffer as SB3 pickles it with cloudpickle (protocol 5): deque's one
@@ -213,10 +237,10 @@ _EPISODE_RUN = re.compile(b"(?:" + _EPISODE_TEXT + b")++", re.DOTALL)
 # argument length, so a full match is a pickle made of exactly these opcodes, whose only
 # global is collections.deque: one regular expression instead of walking its header and
 # first record opcode by opcode.
-_FIRST_EPISODE = rb"\}\x94\(\x8c\x01r\x94G.{8}\x8c\x01l\x94(?>M.{2}|K.|J.{4})\x8c\x01t\x94G.{8}u"
+_FIRST_EPISODE = rb"\}\x94\(\x8c\x01r\x94G.{8}\x8c\x01l\x94(?:M..|K.|J....)\x8c\x01t\x94G.{8}u"
 _EPISODE_BUFFER = re.compile(
     rb"\x80\x05\x95.{8}\x8c\x0bcollections\x94\x8c\x05deque\x94\x93\x94"
-    rb"\)(?>K.|M.{2}|J.{4})\x86\x94R\x94"
+    rb"\)(?:K.|M..|J....)\x86\x94R\x94"
     rb"(?>\(" + _FIRST_EPISODE + b"(?:" + _EPISODE_TEXT + b")*+e|" + _FIRST_EPISODE + rb"a)\.",
     re.DOTALL)
 
@@ -233,6 +257,8 @@ def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, 
 _PAYLOAD_MIN = 32  # bytes: smaller arguments are cheaper to walk past than to key on
 # (pickle bytes before a large bytes argument, bytes after it) -> the globals found
 _PAYLOAD_MEMO: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
+# pickle length -> the last few (bytes before, bytes after, globals) of that length
+_PAYLOAD_BY_LENGTH: dict[int, list[tuple[bytes, bytes, tuple[str, ...]]]] = {}
 
 
 def _scan_globals_slow(raw: bytes) -> list[str]:
