@@ -450,6 +450,7 @@ class _SharedFacts:
 
 
 _FACTS_MEMO: dict[bytes, _SharedFacts] = {}
+_LAST_FACTS: list[Any] = [None, None]  # [the last shared text looked up, its facts]
 _FACTS_MEMO_LIMIT = 1024
 
 
@@ -484,13 +485,20 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson would
     # write as null, the text of a different value.
     key = _memo_key(shared) if info.from_orjson else None
-    facts = _FACTS_MEMO.get(key) if key is not None else None
+    facts = None
+    if key is not None:
+        last_key, last_facts = _LAST_FACTS
+        # A run's checkpoints come one after another: the last answer is compared first,
+        # which costs a memcmp of the text where a dict lookup would hash all 10 KB of it.
+        facts = last_facts if key == last_key else _FACTS_MEMO.get(key)
     if facts is None:
         facts = _shared_facts(shared)
         if key is not None:
             if len(_FACTS_MEMO) >= _FACTS_MEMO_LIMIT:
                 _FACTS_MEMO.clear()
             _FACTS_MEMO[key] = facts
+    if key is not None:
+        _LAST_FACTS[:] = (key, facts)
     if info.from_orjson and (facts.huge_float or _has_huge_float_guarded(own)):
         # orjson read an int past 64 bits as a float where json keeps it an int: json decides.
         info.data = _parse_json(info.raw_data)
