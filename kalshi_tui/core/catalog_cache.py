@@ -49,8 +49,20 @@ def record_from_row(row: list[Any]) -> ModelRecord:
             values[position] = value.copy()
     metrics = values[_METRICS_POS]
     if metrics is not None:
-        values[_METRICS_POS] = TrainingMetrics.from_dict(copy_one_level(metrics))
-    return ModelRecord(*values)
+        if metrics.keys() == _METRICS_KEYS:  # as metrics_dict makes it: every field, no other
+            figures = _new(TrainingMetrics)
+            figures.__dict__.update(copy_one_level(metrics))
+            values[_METRICS_POS] = figures
+        else:
+            values[_METRICS_POS] = TrainingMetrics.from_dict(copy_one_level(metrics))
+    # What the dataclass's __init__ does (it has no __post_init__), as one C call instead
+    # of 28 assignments in Python: a cold scan builds every record here.
+    record = _new(ModelRecord)
+    record.__dict__.update(zip(_RECORD_FIELDS, values))
+    return record
+
+
+_new = object.__new__
 
 
 def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +71,7 @@ def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _METRICS_FIELDS = tuple(TrainingMetrics.__dataclass_fields__)
+_METRICS_KEYS = frozenset(_METRICS_FIELDS)
 
 
 def metrics_dict(metrics: TrainingMetrics | None) -> dict[str, Any] | None:
@@ -144,6 +157,9 @@ class CatalogCache:
         self._shared = shared or []
         self._same_fingerprint = same_fingerprint
         self._dirty = not same_fingerprint
+        # Whether a shared value may have lost its last user (an entry replaced or dropped):
+        # only then does saving pay for a pass over every entry to drop unused ones.
+        self._orphans = False
         self.path = path
         # "final\0run model" -> [sizes and mtimes of both, same?]: see catalog_walk.ArtifactIndex
         self.same_bytes: dict[str, list[Any]] = {}
@@ -166,6 +182,7 @@ class CatalogCache:
         if not self._same_fingerprint:
             judge(record, self.config.environment)  # the environment changed: re-judge
             entry[1] = self._encode_record(rel, record)
+            self._orphans = True
         return record
 
     def set_sha256(self, rel: str, key: list[Any] | None, digest: str) -> None:
@@ -198,6 +215,8 @@ class CatalogCache:
             if known is None or known[0] is not key[3]:
                 known = self._key_slots[id(key[3])] = (key[3], self._slot(key[3]))
             stored_key[3] = known[1]
+        if rel in self._entries:
+            self._orphans = True
         self._entries[rel] = [stored_key, self._encode_record(rel, record, row)]
         self._dirty = True
 
@@ -265,7 +284,9 @@ class CatalogCache:
             values[position] = value
         if values[_ABS_PATH_POS] is None:
             values[_ABS_PATH_POS] = self._abs_path(rel)
-        return ModelRecord(*values)
+        record = _new(ModelRecord)  # as record_from_row does: the dataclass's __init__, in C
+        record.__dict__.update(zip(_RECORD_FIELDS, values))
+        return record
 
     def save(self, keep: set[str]) -> Path | None:
         """Write the cache if anything changed, dropping files no longer there; never raises."""
@@ -274,7 +295,7 @@ class CatalogCache:
             return self.path
         for rel in gone:
             del self._entries[rel]
-        used = self._compact()
+        used = self._compact() if self._orphans or gone else self._shared
         doc = {"format": FORMAT, "version": VERSION,
                "models_dir": os.path.abspath(self.config.models_dir),
                "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
@@ -308,6 +329,7 @@ class CatalogCache:
         self._shared = table
         self.__dict__.pop("_index", None)
         self._key_slots.clear()
+        self._orphans = False
         return table
 
 

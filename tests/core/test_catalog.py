@@ -107,6 +107,44 @@ def test_removed_and_added_files(layout, model_zoo):
     assert "session32_final.zip" not in cached["entries"]
 
 
+def shared_slots_in_use(cache_doc) -> set[int]:
+    """The shared-table slots a saved cache's entries point at (keys' artifacts included)."""
+    fields = cache_doc["fields"]
+    positions = [fields.index(name) for name in catalog_cache._SHARED_FIELDS]
+    used = set()
+    for key, values in cache_doc["entries"].values():
+        if type(key[3]) is int:
+            used.add(key[3])
+        used.update(values[p] for p in positions)
+    return used
+
+
+def test_saved_cache_keeps_exactly_the_shared_values_in_use(layout, model_zoo, tmp_path):
+    """A cold scan writes its shared table as built (every value used); once entries are
+    replaced, dropped or re-judged, the values only they used are dropped on saving."""
+    path = catalog_cache.cache_locations(layout)[0]
+
+    def check():
+        doc = json.loads(path.read_text())
+        assert shared_slots_in_use(doc) == set(range(len(doc["shared"])))
+        return doc
+
+    scan_catalog(layout)
+    check()
+    copy_model(model_zoo["ppo21_obs54"], layout.models_dir / RUN / "model.zip")  # replaced
+    os.utime(layout.models_dir / RUN / "model.zip", ns=(1, 1))
+    (layout.models_dir / "deep" / "er" / "still" / "odd name ü.zip").unlink()  # dropped
+    assert "observation has 54 features" in " ".join(
+        scan_catalog(layout).by_path(f"{RUN}/model.zip").reasons)
+    doc = check()
+    assert not any("odd name" in rel for rel in doc["entries"])
+    five = make_config(tmp_path, layout.models_dir,
+                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    assert scan_catalog(five).read == 0  # re-judged from the cache: its reasons replaced
+    check()
+
+
 def test_environment_change_rejudges_cached_records(layout, tmp_path):
     assert scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "incompatible"
     five = make_config(tmp_path, layout.models_dir,
