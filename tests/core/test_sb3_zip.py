@@ -526,3 +526,16 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
     info = read_sb3_zip(odd, whole=False)
     assert info.weights_error == expected and info.n_actions == 21
     assert max(reads) < 100_000, reads
+
+
+def test_the_fast_crc_is_zlibs():
+    """The listing checks members with ISA-L's CRC-32 where it is installed: it must be the
+    zip checksum zlib computes, or every model would read as corrupt (or none ever would)."""
+    import os
+    import zlib
+
+    from kalshi_tui.core import zip_members
+
+    for size in (0, 1, 7, 64, 4095, 17_000, 1 << 20):
+        blob = os.urandom(size)
+        assert zip_members.crc32(blob) == zlib.crc32(blob)
