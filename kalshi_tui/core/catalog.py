@@ -346,7 +346,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         # The walk's stat spares the reader its own, for a regular file (anything else,
         # a fifo say, the reader looks at itself).
         info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
-                            known_size=size if regular else None, whole=hashes)
+                            known_size=size if regular else None, whole=hashes, full_data=False)
     except UnreadableModel as exc:
         record.reasons = [exc.reason]
         return record, None

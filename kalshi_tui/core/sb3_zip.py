@@ -90,6 +90,9 @@ class Sb3ZipInfo:
     sha256: str | None = None  # set when the file was read whole (read_sb3_zip's `whole`)
     raw_data: bytes = field(default=b"", repr=False)  # the data member's bytes, as read
     from_orjson: bool = False  # data was parsed by orjson (see _parse_data)
+    # Set when only the per-checkpoint values of `data` were parsed (see _DataTemplate):
+    # `data` then holds those alone, and the template the facts of the rest.
+    spliced: Any = field(default=None, repr=False)
     num_timesteps: int | None = None
     start_time_utc: str | None = None
     # Shared with every model whose settings are the same (as pickle_globals and versions
@@ -390,7 +393,7 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
                  max_members: int = 64, known_size: int | None = None,
-                 whole: bool = True) -> Sb3ZipInfo:
+                 whole: bool = True, full_data: bool = True) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
     A plain zip is parsed straight from its bytes: with `whole`, read whole once and
@@ -398,8 +401,12 @@ def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1
     from are read, by position (`info.sha256` stays None). Any other file goes through
     zipfile, which names what is wrong with it. `known_size`: the size of what the caller's
     stat found to be a regular file (the catalog's walk), saving a second stat.
+    `full_data=False`: the caller needs the facts, not `info.data` whole, so a checkpoint
+    whose settings text is byte-identical to the last one's may have only its own values
+    parsed (see _DataTemplate); `info.data` then holds those alone.
     """
-    info = _read_plain(path, max_data_bytes, max_members, known_size, whole)
+    info = _read_plain(path, max_data_bytes, max_members, known_size, whole,
+                       None if full_data else _LAST_TEMPLATE)
     if info is None:
         try:
             info = _read_with_zipfile(path, max_data_bytes, max_members)
@@ -450,6 +457,108 @@ class _SharedFacts:
 
 
 _FACTS_MEMO: dict[bytes, _SharedFacts] = {}
+
+
+class _DataTemplate:
+    """A `data` text with its per-checkpoint values cut out, and the facts of the rest.
+
+    The next checkpoint of a run differs from the last only in those values, so its text
+    is checked against the template instead of being parsed whole: every piece between
+    the cut-outs must be byte-identical, and what fills each gap must parse (alone, as
+    the members it stands for) into exactly the keys the gap held. Exact, not a guess: a
+    JSON text whose pieces are identical and whose gaps hold complete members of the
+    same names parses into the same tree with only those members' values changed, so the
+    rest, and every fact read from it, is the template's. Anything else is parsed whole.
+    """
+
+    __slots__ = ("pieces", "groups", "heads", "facts", "keys")
+
+    def __init__(self, pieces: list[bytes], groups: list[list[str]], facts: _SharedFacts,
+                 keys: tuple[str, ...]):
+        self.pieces, self.groups, self.facts, self.keys = pieces, groups, facts, keys
+        self.heads = [b'{"' + group[0].encode() + b'": ' for group in groups]
+
+    @classmethod
+    def make(cls, raw: bytes, data: dict[str, Any], facts: _SharedFacts) -> _DataTemplate | None:
+        """The template of `raw` (which parsed to `data`, whose shared part gave `facts`),
+        or None when its per-checkpoint values cannot be cut out and checked."""
+        own = [key for key in data if key in _PER_CHECKPOINT_KEYS]  # plain ASCII names
+        if not own:
+            return None
+        # Where SB3 (json.dumps, indent=4) puts each top-level value; checked below.
+        pieces, groups, position = [], [], 0
+        for key in own:
+            label = f'\n    "{key}": '.encode()
+            found = raw.find(label, position)
+            if found < 0:
+                return None
+            start = found + len(label)
+            between = raw[position:start]
+            if groups and between == b"," + label:
+                groups[-1].append(key)  # right after the last one: one gap for both
+            else:
+                pieces.append(between)
+                groups.append([key])
+            end = raw.find(b',\n    "', start)
+            if end < 0:
+                end = raw.rfind(b"\n}")
+                if end < start:
+                    return None
+            position = end
+        pieces.append(raw[position:])
+        # The check: the text with each gap filled by a marker must parse into the same
+        # keys in the same order, each gap's keys holding their markers at the top level.
+        markers = [f'"\\u0000{_GAP_MARK} {i}"'.encode() for i in range(len(groups))]
+        filled = [pieces[0]]
+        for i, group in enumerate(groups):
+            filled.append(markers[i])
+            for key in group[1:]:
+                filled.append(f',\n    "{key}": '.encode() + markers[i])
+            filled.append(pieces[i + 1])
+        try:
+            parsed = orjson.loads(b"".join(filled))
+        except orjson.JSONDecodeError:
+            return None
+        if type(parsed) is not dict or list(parsed) != list(data):
+            return None
+        for i, group in enumerate(groups):
+            if any(parsed[key] != f"\x00{_GAP_MARK} {i}" for key in group):
+                return None
+        return cls(pieces, groups, facts, tuple(data))
+
+    def splice(self, raw: bytes) -> dict[str, Any] | None:
+        """The per-checkpoint values of `raw` if the rest of it is this template's, else None."""
+        pieces, groups = self.pieces, self.groups
+        if not raw.startswith(pieces[0]):
+            return None
+        position = len(pieces[0])
+        own: dict[str, Any] = {}
+        last = len(groups) - 1
+        for i, group in enumerate(groups):
+            piece = pieces[i + 1]
+            if i == last:
+                end = len(raw) - len(piece)
+                if end < position or not raw.endswith(piece):
+                    return None
+            else:
+                end = raw.find(piece, position)
+                if end < 0:
+                    return None
+            try:
+                members = orjson.loads(self.heads[i] + raw[position:end] + b"}")
+            except orjson.JSONDecodeError:
+                return None
+            if type(members) is not dict or list(members) != group:
+                return None
+            own.update(members)
+            position = end + len(piece)
+        return own
+
+
+# Unguessable, so no file can hold a marker already (which could fake a gap's place).
+_GAP_MARK = f"kalshi-tui gap {os.urandom(8).hex()}"
+_LAST_TEMPLATE: list[_DataTemplate | None] = [None]  # the last run's, per process
+_WANTS_TEMPLATE = object()  # Sb3ZipInfo.spliced: parsed whole, and a template is welcome
 _LAST_FACTS: list[Any] = [None, None]  # [the last shared text looked up, its facts]
 _FACTS_MEMO_LIMIT = 1024
 
@@ -480,29 +589,41 @@ def _memo_key(shared: dict[str, Any]) -> bytes | None:
 def _read_facts(info: Sb3ZipInfo) -> None:
     """Fill `info` from its `data`: the shared part remembered, the per-checkpoint part read."""
     data = info.data
-    shared = dict(data)  # C-speed copy; popping keeps the order of the rest
-    own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
-    # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson would
-    # write as null, the text of a different value.
-    key = _memo_key(shared) if info.from_orjson else None
-    facts = None
-    if key is not None:
-        last_key, last_facts = _LAST_FACTS
-        # A run's checkpoints come one after another: the last answer is compared first,
-        # which costs a memcmp of the text where a dict lookup would hash all 10 KB of it.
-        facts = last_facts if key == last_key else _FACTS_MEMO.get(key)
-    if facts is None:
-        facts = _shared_facts(shared)
+    template = info.spliced
+    if type(template) is _DataTemplate:
+        facts, own, order = template.facts, data, template.keys
+    else:
+        order = data
+        shared = dict(data)  # C-speed copy; popping keeps the order of the rest
+        own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
+        # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson
+        # would write as null, the text of a different value.
+        key = _memo_key(shared) if info.from_orjson else None
+        facts = None
+        repeated = False
         if key is not None:
-            if len(_FACTS_MEMO) >= _FACTS_MEMO_LIMIT:
-                _FACTS_MEMO.clear()
-            _FACTS_MEMO[key] = facts
-    if key is not None:
-        _LAST_FACTS[:] = (key, facts)
+            last_key, last_facts = _LAST_FACTS
+            # A run's checkpoints come one after another: the last answer is compared
+            # first, a memcmp of the text where a dict lookup would hash all 10 KB of it.
+            repeated = key == last_key
+            facts = last_facts if repeated else _FACTS_MEMO.get(key)
+        if facts is None:
+            facts = _shared_facts(shared)
+            if key is not None:
+                if len(_FACTS_MEMO) >= _FACTS_MEMO_LIMIT:
+                    _FACTS_MEMO.clear()
+                _FACTS_MEMO[key] = facts
+        if key is not None:
+            _LAST_FACTS[:] = (key, facts)
+        if repeated and template is _WANTS_TEMPLATE and not facts.huge_float:
+            # Two models in a row with this settings text: a run's checkpoints, most likely,
+            # so the next may need only its own values parsed.
+            _LAST_TEMPLATE[0] = _DataTemplate.make(info.raw_data, data, facts) or _LAST_TEMPLATE[0]
     if info.from_orjson and (facts.huge_float or _has_huge_float_guarded(own)):
         # orjson read an int past 64 bits as a float where json keeps it an int: json decides.
         info.data = _parse_json(info.raw_data)
         info.from_orjson = False
+        info.spliced = None
         _read_facts(info)
         return
     info.action_space_type, info.n_actions = facts.action_space_type, facts.n_actions
@@ -510,10 +631,10 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     info.obs_shape = None if facts.obs_shape is None else list(facts.obs_shape)
     info.obs_dtype, info.obs_low, info.obs_high = facts.obs_dtype, facts.obs_low, facts.obs_high
     own_globals = _collect_globals(own) if own else None
-    info.globals_by_field, info.pickle_globals = _assembled_globals(facts, own_globals, data)
+    info.globals_by_field, info.pickle_globals = _assembled_globals(facts, own_globals, order)
     info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
-    info.num_timesteps = _to_int(data.get("num_timesteps"))
-    info.start_time_utc = _start_time_utc(data.get("start_time"))
+    info.num_timesteps = _to_int(own.get("num_timesteps"))
+    info.start_time_utc = _start_time_utc(own.get("start_time"))
     info.hyperparameters = facts.hyperparameters
 
 
@@ -521,13 +642,14 @@ _GLOBALS_LISTS: dict[tuple[str, ...], list[str]] = {}
 
 
 def _assembled_globals(facts: _SharedFacts, own_globals: dict[str, list[str]] | None,
-                       data: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+                       data: Any) -> tuple[dict[str, list[str]], list[str]]:
     """(globals by field in data's order, the distinct globals): the shared part's merged
     with the model's own. Remembered by the shared facts, the own globals and the key
-    order: a run's checkpoints all give the same answer (shared, read-only)."""
+    order: a run's checkpoints all give the same answer (shared, read-only). `data`: the
+    data dict, or its top-level keys in order (a tuple)."""
     if own_globals:
         own_sig: tuple[Any, ...] = tuple((name, tuple(found)) for name, found in own_globals.items())
-        sig = (id(facts), own_sig, tuple(data))
+        sig = (id(facts), own_sig, data if type(data) is tuple else tuple(data))
     else:
         sig = (id(facts), (), None)
     known = _ASSEMBLED.get(sig)
@@ -609,7 +731,8 @@ def _has_huge_float(values: Any) -> bool:
 
 
 def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
-                known_size: int | None = None, whole: bool = True) -> Sb3ZipInfo | None:
+                known_size: int | None = None, whole: bool = True,
+                templates: list[Any] | None = None) -> Sb3ZipInfo | None:
     """The fast path, the directory parsed by struct (see zip_members); None = use zipfile.
 
     `whole`: read the file whole into memory and hash it (`info.sha256`); otherwise read
@@ -637,7 +760,7 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
                 members: PlainZip = PlainZip(blob)
             else:
                 members = FileZip(fd, known_size)
-            info = _read_members(members, max_data_bytes, max_members)
+            info = _read_members(members, max_data_bytes, max_members, templates)
         finally:
             os.close(fd)
     except (OSError, NotPlain):
@@ -647,8 +770,13 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
     return info
 
 
-def _read_members(members: PlainZip, max_data_bytes: int, max_members: int) -> Sb3ZipInfo | None:
-    """Every fact the members give, through either kind of PlainZip; None = use zipfile."""
+def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
+                  templates: list[Any] | None = None) -> Sb3ZipInfo | None:
+    """Every fact the members give, through either kind of PlainZip; None = use zipfile.
+
+    `templates`: where the last data template is kept, when the caller lets `data` be
+    spliced (read_sb3_zip's `full_data=False`).
+    """
     names = members.names()
     if len(names) > max_members:
         raise UnreadableModel(f"zip has {len(names)} members (limit {max_members}), refused")
@@ -670,7 +798,14 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int) -> S
     except NotPlain:
         return None
     info = Sb3ZipInfo(data={}, members=names)
-    _parse_data(info, raw)
+    template = templates[0] if templates else None
+    own = template.splice(raw) if template is not None else None
+    if own is not None:
+        info.data, info.raw_data, info.from_orjson, info.spliced = own, raw, True, template
+    else:
+        _parse_data(info, raw)
+        if templates is not None:
+            info.spliced = _WANTS_TEMPLATE  # _read_facts makes one if the next may fit it
     for name, target in (("system_info.txt", "system_info"),
                          ("_stable_baselines3_version", "sb3_version")):
         if name not in members.entries:

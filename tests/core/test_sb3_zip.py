@@ -539,3 +539,101 @@ def test_the_fast_crc_is_zlibs():
     for size in (0, 1, 7, 64, 4095, 17_000, 1 << 20):
         blob = os.urandom(size)
         assert zip_members.crc32(blob) == zlib.crc32(blob)
+
+
+def _facts_however_held(info) -> dict:
+    """Every fact read_sb3_zip gives, without how `data` was held."""
+    import dataclasses
+
+    facts = dataclasses.asdict(info)
+    for kept_apart in ("data", "raw_data", "spliced"):
+        facts.pop(kept_apart)
+    return facts
+
+
+def _read_both_ways(path, base):
+    """(facts read whole, facts read against the template of `base`), or the reasons."""
+    results = []
+    for full in (True, False):
+        if not full:
+            read_sb3_zip(base, full_data=False)
+            read_sb3_zip(base, full_data=False)  # twice in a row: the template is made
+        try:
+            results.append(_facts_however_held(read_sb3_zip(path, full_data=full)))
+        except UnreadableModel as exc:
+            results.append(exc.reason)
+    return results
+
+
+def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_parse_gives(model_zoo, tmp_path):
+    """A listing parses only a checkpoint's own values when the rest of its `data` text is
+    byte for byte the last checkpoint's: every fact must be what parsing it whole gives,
+    for honest checkpoints, edited settings, crafted texts and random damage alike."""
+    import random
+
+    import kalshi_tui.core.sb3_zip as sb3_zip
+    from model_factory import rewrite_member
+
+    with zipfile.ZipFile(model_zoo["ppo21"]) as zf:
+        data = json.loads(zf.read("data"))
+    as_sb3 = lambda value: json.dumps(value, indent=4).encode()  # noqa: E731 - as SB3 writes it
+    base_raw = as_sb3(data)
+    base = rewrite_member(model_zoo["ppo21"], tmp_path / "base.zip", "data", base_raw)
+    variants = []
+
+    def edited(**changes):
+        value = json.loads(base_raw)
+        value.update(changes)
+        return as_sb3(value)
+
+    variants += [edited(num_timesteps=n) for n in (0, 7, 10 ** 12, 2 ** 70, -3, 1.5, True, None, "64")]
+    variants += [edited(start_time=t) for t in (1, 1765756549123456789, "x", [1], {"a": 1})]
+    variants += [edited(_last_obs={":type:": "x", ":serialized:": malicious_pickle_b64(tmp_path / "canary")})]
+    variants += [edited(ep_info_buffer={":serialized:": base64.b64encode(pickle.dumps([os_system_stub])).decode()})
+                 for os_system_stub in (print, len)]
+    variants += [edited(learning_rate=0.0003), edited(n_steps=float(data["n_steps"])), edited(gamma=1),
+                 edited(seed=5), edited(policy_kwargs={"num_timesteps": 9})]
+    space = json.loads(base_raw)["action_space"]
+    variants += [edited(action_space={**space, "n": 5}), edited(action_space={**space, "n": True})]
+    text = base_raw.decode()
+    assert '"num_timesteps": 64' in text and '"start_time": ' in text
+    variants += [
+        text.replace('"num_timesteps": 64', '"num_timesteps": 64, "num_timesteps": 5').encode(),
+        text.replace('"num_timesteps": 64', '"num_timesteps": 64,\n    "seed": 3').encode(),
+        text.replace('"num_timesteps": 64', '"num_timesteps": {"a": 1}').encode(),
+        text.replace('"num_timesteps": 64', '"num_timesteps": 64 ').encode(),
+        text.replace('"num_timesteps": 64', '"num_timesteps": [64').encode(),
+        text.replace('"policy_kwargs": {}', '"policy_kwargs": {\n    "num_timesteps": 1}').encode(),
+        text.replace('\n    "start_time": ', '\n    "start_time": 5,\n    "start_time": ').encode(),
+        base_raw.replace(b"\n", b"\n ", 1), base_raw + b" ", b" " + base_raw,
+    ]
+    rng = random.Random(7)
+    for _ in range(400):
+        damaged = bytearray(base_raw)
+        for _ in range(rng.randint(1, 3)):
+            damaged[rng.randrange(len(damaged))] = rng.choice(b'0123456789{}[],:" \n\\ax')
+        variants.append(bytes(damaged))
+    spliced = 0
+    for i, raw in enumerate(variants):
+        path = rewrite_member(model_zoo["ppo21"], tmp_path / f"v{i}.zip", "data", raw)
+        whole, against_template = _read_both_ways(path, base)
+        assert against_template == whole, i
+        if isinstance(whole, dict):
+            spliced += type(read_sb3_zip(path, full_data=False).spliced) is sb3_zip._DataTemplate
+    # Both ways were taken: the template matched most edits of own values, not the rest.
+    assert 20 < spliced < len(variants) - 100
+    # Templates made from crafted texts: a label inside a setting (where an honest file
+    # has none), a repeated key. What they would splice must still read as a whole parse.
+    nested = text.replace('\n    "num_timesteps": ',
+                          '\n    "decoy": {\n    "num_timesteps": 1,\n    "x": 2},\n    "num_timesteps": ', 1)
+    assert nested != text
+    repeated = text.replace('"start_time": ', '"start_time": 1,\n    "start_time": ', 1)
+    for j, crafted in enumerate((nested, repeated)):
+        crafted_base = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}.zip", "data",
+                                      crafted.encode())
+        for k, edit in enumerate(('"num_timesteps": 1,', '"num_timesteps": 64', '"start_time": 1,')):
+            changed = crafted.replace(edit, edit.replace("1", "2").replace("64", "65"))
+            path = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}_{k}.zip", "data",
+                                  changed.encode())
+            whole, against_template = _read_both_ways(path, crafted_base)
+            assert against_template == whole, (j, k)
