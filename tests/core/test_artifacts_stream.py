@@ -158,3 +158,43 @@ def test_block_scanner_equals_a_line_by_line_reader_on_random_logs(tmp_path, see
         assert getattr(got, field) == getattr(want, field), field
     assert list(got.recent) == list(want.recent)
     assert got.bytes_read == len(data)
+
+
+def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(tmp_path, monkeypatch):
+    """Episode lines as both trackers write them, then with 1-3 bytes damaged, re-spaced or
+    reordered: every line the fast path counts, it must count as parsing it whole does."""
+    import random
+
+    from kalshi_tui.core import artifacts_stream
+
+    rng = random.Random(11)
+    counts = [rng.randrange(0, 40) for _ in range(21)]
+    ours = json.dumps({  # the shape this project's training pipeline writes
+        "timestamp": "2026-01-03T00:16:01.000001Z", "category": "episode",
+        "event_type": "episode_complete", "level": "INFO",
+        "data": {"category": "action_summary", "episode": 3, "episode_length": sum(counts),
+                 "market_ticker": "KXBTC-26JAN03-B9", "n_actions": 21,
+                 "action_distribution": {str(i): c for i, c in enumerate(counts)},
+                 "action_percentages": {f"BUY_YES x{i}": c / 7 for i, c in enumerate(counts)},
+                 "action_entropy": 2.1, "normalized_entropy": 0.7, "non_hold_actions": 12,
+                 "hold_percentage": 40.0}})
+    lines = [action_line(0, counts), ours, ours.replace(", ", ","), ours.replace('": ', '" : ')]
+    for _ in range(1500):
+        line = bytearray(rng.choice(lines[:2]).encode())
+        for _ in range(rng.randint(1, 3)):
+            line[rng.randrange(len(line))] = rng.choice(b'0123456789{}[]:," -.e\\tfnx\xc3')
+        lines.append(bytes(line).decode("utf-8", errors="replace"))
+    path = tmp_path / "diagnostics.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    taken = []
+    real_fast = artifacts_stream._add_episode_fast
+    monkeypatch.setattr(artifacts_stream, "_add_episode_fast",
+                        lambda line, scan: taken.append(real_fast(line, scan)) or taken[-1])
+    fast = scan_diagnostics(path)
+    monkeypatch.setattr(artifacts_stream, "_add_episode_fast", lambda line, scan: False)
+    whole = scan_diagnostics(path)
+    for field in ("histogram", "episodes", "markets", "declared_n_actions", "last_timestamp",
+                  "bad_lines", "bad_counts"):
+        assert getattr(fast, field) == getattr(whole, field), field
+    assert list(fast.recent) == list(whole.recent)
+    assert 300 < sum(taken) < len(taken) - 300  # both paths were taken, many times
