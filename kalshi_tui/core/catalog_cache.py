@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import tempfile
 from pathlib import Path
@@ -120,10 +121,15 @@ _MUTABLE_POSITIONS = tuple(i for i, f in enumerate(ModelRecord.__dataclass_field
                            if str(f.type).startswith(("list", "dict")))
 _METRICS_POS = _RECORD_FIELDS.index("metrics")
 _SHA256_POS = _RECORD_FIELDS.index("sha256")
+_PLAIN_JOIN = os.sep == "/"  # os.path.join(root, rel) is root + "/" + rel for a relative rel
 _SHARED_POSITIONS = tuple(
     (_RECORD_FIELDS.index(name),
      1 if name in _COPIED_FIELDS else 2 if name in _DICT_FIELDS else 3 if name == "metrics" else 0)
     for name in _SHARED_FIELDS)
+
+
+_SHARED_INDEXES = tuple(position for position, _kind in _SHARED_POSITIONS)
+_shared_values = operator.itemgetter(*_SHARED_INDEXES)
 
 
 def cache_locations(config: Config) -> list[Path]:
@@ -164,6 +170,8 @@ class CatalogCache:
         # "final\0run model" -> [sizes and mtimes of both, same?]: see catalog_walk.ArtifactIndex
         self.same_bytes: dict[str, list[Any]] = {}
         self._key_slots: dict[int, tuple[list[Any], int]] = {}  # id -> (the list, its slot)
+        # ids of a row's shared values -> (those values, their slots): see _encode_record
+        self._row_slots: dict[tuple[int, ...], tuple[tuple[Any, ...], list[int]]] = {}
 
     def set_same_bytes(self, used: dict[str, list[Any]], *, changed: bool) -> None:
         """Keep the byte comparisons this scan relied on (and only those)."""
@@ -228,23 +236,33 @@ class CatalogCache:
             values = list(row)
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
-        for position, _kind in _SHARED_POSITIONS:
-            value = values[position]
-            if row is None:  # fresh copies: found by content
-                values[position] = self._slot(value)
-                continue
-            # Rows share equal values as one object (see record_row): look each up once.
-            known = self._key_slots.get(id(value))
-            if known is None or known[0] is not value:
-                known = self._key_slots[id(value)] = (value, self._slot(value))
-            values[position] = known[1]
+        if row is None:  # fresh copies: found by content
+            for position, _kind in _SHARED_POSITIONS:
+                values[position] = self._slot(values[position])
+            return values
+        # Rows share equal values as one object (see record_row), and a run's models share
+        # all of them: the slots of one combination of objects are looked up once. The
+        # entry keeps the objects, so their ids stay theirs while it is remembered.
+        shared = _shared_values(values)
+        combination = tuple(map(id, shared))
+        known = self._row_slots.get(combination)
+        if known is None:
+            slots = []
+            for value in shared:
+                one = self._key_slots.get(id(value))
+                if one is None or one[0] is not value:
+                    one = self._key_slots[id(value)] = (value, self._slot(value))
+                slots.append(one[1])
+            known = self._row_slots[combination] = (shared, slots)
+        for position, slot in zip(_SHARED_INDEXES, known[1]):
+            values[position] = slot
         return values
 
     def _abs_path(self, rel: str) -> str:
         root = getattr(self, "_root", None)
         if root is None:
             root = self._root = os.path.abspath(self.config.models_dir)
-        return os.path.join(root, rel)
+        return f"{root}/{rel}" if _PLAIN_JOIN else os.path.join(root, rel)
 
     def _slot(self, value: Any) -> int:
         """The shared table's index of `value`, adding it when new."""
@@ -329,6 +347,7 @@ class CatalogCache:
         self._shared = table
         self.__dict__.pop("_index", None)
         self._key_slots.clear()
+        self._row_slots.clear()
         self._orphans = False
         return table
 
