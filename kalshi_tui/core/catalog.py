@@ -34,6 +34,7 @@ _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _BATCH_MAX = 512  # files per worker job
+_new_record = object.__new__
 
 
 class ModelNotFound(LookupError):
@@ -335,49 +336,51 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
 
     name, kind, run_dir = name_and_kind(rel)
-    record = ModelRecord(path=rel, abs_path=abs_path or os.path.abspath(path), name=name,
-                         kind=kind, run_dir=run_dir)
-    if size is not None:
-        record.size_bytes, record.mtime = size, mtime
-    if error is not None:
-        record.reasons = [error]
+    abs_path = abs_path or os.path.abspath(path)
+
+    def failed(reason: str) -> tuple[ModelRecord, None]:
+        record = ModelRecord(path=rel, abs_path=abs_path, name=name, kind=kind, run_dir=run_dir,
+                             reasons=[reason])
+        if size is not None:
+            record.size_bytes, record.mtime = size, mtime
         return record, None
+
+    if error is not None:
+        return failed(error)
     try:
         # The walk's stat spares the reader its own, for a regular file (anything else,
         # a fifo say, the reader looks at itself).
         info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
                             known_size=size if regular else None, whole=hashes, full_data=False)
     except UnreadableModel as exc:
-        record.reasons = [exc.reason]
-        return record, None
+        return failed(exc.reason)
     except (OSError, MemoryError, RecursionError) as exc:
-        record.reasons = [f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"]
-        return record, None
+        return failed(f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}")
     except Exception as exc:  # noqa: BLE001 - one damaged file must not take the listing down
         # The readers turn every damage found by fuzzing into UnreadableModel; this is the
         # net for one nobody has found yet: a reason on the badge, and the scan goes on.
         text = str(exc).splitlines()[0][:200] if str(exc) else "no message"
-        record.reasons = [f"cannot read: {type(exc).__name__}: {text}"]
-        return record, None
+        return failed(f"cannot read: {type(exc).__name__}: {text}")
+    digest = None
     if hashes:
         try:
-            record.sha256 = info.sha256 or sha256_file(path)
+            digest = info.sha256 or sha256_file(path)
         except OSError as exc:
-            record.reasons = [f"cannot read: {exc.strerror or exc}"]
-            return record, None
-    record.algorithm = info.algorithm
-    record.action_space_type = info.action_space_type
-    record.n_actions = info.n_actions
-    record.obs_shape = info.obs_shape
-    record.obs_dtype = info.obs_dtype
-    record.obs_low, record.obs_high = info.obs_low, info.obs_high
-    record.weights_n_actions, record.weights_obs_dim = info.weights_n_actions, info.weights_obs_dim
-    record.versions = info.versions
-    record.num_timesteps = info.num_timesteps
-    record.trained_at = info.start_time_utc
-    record.hyperparameters = info.hyperparameters
-    record.policy_class = info.policy_class
-    record.pickle_globals = info.pickle_globals
+            return failed(f"cannot read: {exc.strerror or exc}")
+    # Every field at once, in field order (what ModelRecord's __init__ would do, in one dict
+    # display instead of keyword matching and 15 assignments: a cold scan does this per file).
+    record = _new_record(ModelRecord)
+    record.__dict__ = {
+        "path": rel, "abs_path": abs_path, "name": name, "verdict": UNREADABLE, "reasons": [],
+        "warnings": [], "algorithm": info.algorithm, "action_space_type": info.action_space_type,
+        "n_actions": info.n_actions, "obs_shape": info.obs_shape, "obs_dtype": info.obs_dtype,
+        "obs_low": info.obs_low, "obs_high": info.obs_high,
+        "weights_n_actions": info.weights_n_actions, "weights_obs_dim": info.weights_obs_dim,
+        "versions": info.versions, "num_timesteps": info.num_timesteps,
+        "trained_at": info.start_time_utc, "hyperparameters": info.hyperparameters,
+        "policy_class": info.policy_class, "pickle_globals": info.pickle_globals,
+        "size_bytes": 0 if size is None else size, "mtime": 0.0 if size is None else mtime,
+        "sha256": digest, "kind": kind, "run_dir": run_dir, "artifacts": {}, "metrics": None}
     if info.weights_error:
         if _unloadable_weights(info.weights_error):
             # SB3 cannot build a model without its weights, and torch refuses damaged ones

@@ -456,3 +456,19 @@ def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
     assert warm.read == 0
     assert [r.to_dict() for r in warm.records] == [r.to_dict() for r in listing.records]
     assert all(r.sha256 == sha256_file(r.abs_path) for r in warm.records)
+
+
+def test_a_read_record_holds_every_field_in_field_order(model_zoo, tmp_path):
+    """Scan workers build a record's fields in one go and ship them by position: the order
+    must be ModelRecord's own, or every field after a slip would land in the wrong place."""
+    from kalshi_tui.core.catalog import _read_shared
+    from kalshi_tui.core.model_record import ModelRecord
+
+    path = copy_model(model_zoo["ppo21"], tmp_path / "run" / "model.zip")
+    st = path.stat()
+    record, _metrics = _read_shared(path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64,
+                                    st.st_size, st.st_mtime, True, hashes=False)
+    assert list(record.__dict__) == list(ModelRecord.__dataclass_fields__)
+    assert (record.size_bytes, record.mtime, record.n_actions, record.verdict) == (
+        st.st_size, st.st_mtime, 21, "unreadable")  # not judged yet: judge decides
+    assert record == ModelRecord(**record.__dict__)
