@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 # Training summaries and results are kilobytes to a few megabytes (a curriculum results
 # file of 473 markets is 370 KB); anything far past that is not one of them, and reading
 # it whole would cost memory the listing must not spend.
@@ -44,16 +46,35 @@ def load_json_file(path: Path, notes: list[str]) -> dict[str, Any] | None:
     except OSError as exc:
         notes.append(f"{name}: cannot be read ({exc.strerror or exc})")
         return None
-    try:
-        # The original wrote NaN and Infinity; Python's json reads them, which is what we want.
-        value = json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        notes.append(f"{name}: not valid JSON ({str(exc).splitlines()[0]})")
-        return None
+    value = _parsed_fast(raw)
+    if value is None:
+        try:
+            # The original wrote NaN and Infinity; Python's json reads them, which is what
+            # we want (orjson refuses them, so such files always come here).
+            value = json.loads(raw.decode("utf-8", errors="replace"))
+        except ValueError as exc:
+            notes.append(f"{name}: not valid JSON ({str(exc).splitlines()[0]})")
+            return None
     if not isinstance(value, dict):
         notes.append(f"{name}: holds a JSON {type(value).__name__}, not an object; not used")
         return None
     return value
+
+
+def _parsed_fast(raw: bytes) -> Any:
+    """`raw` parsed by orjson (a third of json's time) where json would read it the same,
+    else None (json decides). orjson refuses what json alone reads (NaN, invalid UTF-8, a
+    BOM, lone surrogates), and reads an integer past 64 bits as a float where json keeps
+    it an int: text with a run of 19 digits or more goes to json."""
+    if _LONG_DIGITS.search(raw) is not None:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def dig(data: Any, *keys: str) -> Any:

@@ -127,24 +127,33 @@ _VERSIONS: dict[tuple[Any, ...], dict[str, str]] = {}
 
 
 def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
-    """Globals per `:serialized:` field, looking one level into nested dicts as well."""
+    """Globals per `:serialized:` field, looking into nested dicts (three levels) as well."""
     by_field: dict[str, list[str]] = {}
-
-    def visit(key: str, value: dict[str, Any], depth: int) -> None:
-        blob = value.get(":serialized:")
-        if isinstance(blob, str):
-            names = pickle_globals(blob)
-            if names:
-                by_field[key] = names
-        if depth < 3:
-            for sub_key, sub_value in value.items():
-                if type(sub_value) is dict:
-                    visit(f"{key}.{sub_key}", sub_value, depth + 1)
-
     for key, value in data.items():
         if type(value) is dict:
-            visit(key, value, 0)
+            # The top level inline (a checkpoint's own values are four such dicts, each
+            # {":type:", ":serialized:"}), the rarer nested ones through _visit_globals.
+            blob = value.get(":serialized:")
+            if isinstance(blob, str):
+                names = pickle_globals(blob)
+                if names:
+                    by_field[key] = names
+            for sub_key, sub_value in value.items():
+                if type(sub_value) is dict:
+                    _visit_globals(by_field, f"{key}.{sub_key}", sub_value, 1)
     return by_field
+
+
+def _visit_globals(by_field: dict[str, list[str]], key: str, value: dict[str, Any], depth: int) -> None:
+    blob = value.get(":serialized:")
+    if isinstance(blob, str):
+        names = pickle_globals(blob)
+        if names:
+            by_field[key] = names
+    if depth < 3:
+        for sub_key, sub_value in value.items():
+            if type(sub_value) is dict:
+                _visit_globals(by_field, f"{key}.{sub_key}", sub_value, depth + 1)
 
 
 # ---- reading the members ----------------------------------------------------------------
