@@ -646,7 +646,7 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
             artifacts: list[list[Any]] = []
             found_artifacts = None
             if item.error is None and index is not None:
-                found_artifacts, artifacts = index.for_model(item.path)
+                found_artifacts, artifacts = index.for_found(item)
             key = catalog_cache.file_key(item.stat, item.error, artifacts)
             keys[item.rel] = key
             record = cache.get(item.rel, key)

@@ -36,6 +36,7 @@ class FoundFile:
     rel: str
     stat: os.stat_result | None
     error: str | None = None
+    folder: str | None = None  # the folder the walk listed it in (path is folder + "/" + name)
 
 
 @dataclass
@@ -122,7 +123,7 @@ def walk_models(models_dir: Path) -> Walk:
                 except OSError as exc:
                     found.append(FoundFile(entry.path, rel, None, stat_failure(exc, entry.is_symlink())))
                     continue
-                found.append(FoundFile(entry.path, rel, info))
+                found.append(FoundFile(entry.path, rel, info, None, folder))
             elif name in _ARTIFACT_FILE_NAMES:
                 try:
                     if entry.is_file():
@@ -149,7 +150,23 @@ class ArtifactIndex:
         self._same_bytes = same_bytes if same_bytes is not None else {}
         self.used_comparisons: dict[str, list[Any]] = {}
         self._sorted_subfolders: dict[str, list[str]] = {}  # folder -> its subfolders, sorted
+        # folder -> the answer every model listed in it gets (see for_found)
+        self._folder_answers: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
         self.new_comparisons = 0
+
+    def for_found(self, item: FoundFile) -> tuple[dict[str, Path], list[list[Any]]]:
+        """`for_model(item.path)`, answered once per folder where the folder alone decides:
+        a checkpoints/ folder (its run's artifacts), or a run folder that has artifacts.
+        Only a flat final, or a stray zip in a folder without artifacts, is looked at by name."""
+        folder = item.folder
+        known = self._folder_answers.get(folder) if folder is not None else None
+        if known is not None:
+            return known
+        answer = self.for_model(item.path)
+        if folder is not None and folder != self.walk.root and (
+                answer[0] or os.path.basename(folder) == CHECKPOINTS_SUBDIR):
+            self._folder_answers[folder] = answer
+        return answer
 
     def for_model(self, path: str) -> tuple[dict[str, Path], list[list[Any]]]:
         """(artifact key -> file, the cache key of those files) for the model at `path`."""

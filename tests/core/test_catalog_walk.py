@@ -68,6 +68,13 @@ def test_index_equals_find_artifacts_for_every_model(tree):
         assert key == artifacts_key(expected), path
         matched += bool(found)
     assert matched >= 6
+    # Answered once per folder where the folder alone decides: the same answers, in walk
+    # order and backwards (a folder's first model must not decide for the others wrongly).
+    for items in (walk.found, walk.found[::-1]):
+        by_folder = ArtifactIndex(walk)
+        for item in items:
+            if item.error is None:
+                assert by_folder.for_found(item) == index.for_model(item.path), item.rel
     # The flat final identical to the run's model has the run's artifacts; the decoy of the
     # same size but other bytes, in a newer run, does not win.
     final, _key = index.for_model(os.path.join(tree, "session32_final.zip"))
