@@ -215,17 +215,7 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
         rows.clear()
     scan.episodes += 1
     scan.recent.append((actions, counts))  # made a dict by finish(), for the last few only
-    declared = data.get("n_actions")
-    if declared is not None:
-        declared = as_int(declared)
-        if declared is not None and declared > 0:
-            scan.declared_n_actions = declared
-    ticker = data.get("market_ticker")
-    if isinstance(ticker, str) and len(scan.markets) < MAX_MARKETS_TRACKED:
-        scan.markets.add(ticker)
-    stamp = entry.get("timestamp")
-    if isinstance(stamp, str):
-        scan.last_timestamp = stamp
+    _note_episode(entry, data, scan)
     return True
 
 
@@ -291,9 +281,16 @@ def _add_episode(entry: object, scan: DiagnosticsScan) -> None:
         histogram[action] = histogram.get(action, 0) + count
     scan.episodes += 1
     scan.recent.append(counts)
-    declared = as_int(data.get("n_actions"))
-    if declared is not None and declared > 0:
-        scan.declared_n_actions = declared
+    _note_episode(entry, data, scan)
+
+
+def _note_episode(entry: dict, data: dict, scan: DiagnosticsScan) -> None:
+    """What an episode line says besides its counts: declared actions, market, time."""
+    declared = data.get("n_actions")
+    if declared is not None:
+        declared = as_int(declared)
+        if declared is not None and declared > 0:
+            scan.declared_n_actions = declared
     ticker = data.get("market_ticker")
     if isinstance(ticker, str) and len(scan.markets) < MAX_MARKETS_TRACKED:
         scan.markets.add(ticker)
