@@ -276,6 +276,9 @@ def _metrics_data(artifacts: dict[str, Path] | dict[str, str], n_actions: int | 
     module = _artifacts_module()
     if module is None or not artifacts:
         return None, None
+    last_stats, last_n, last_known = _LAST_METRICS
+    if stats_key is not None and stats_key is last_stats and n_actions == last_n:
+        return last_known  # the run's next model: the same key list, not just an equal one
     memo_key = (n_actions, tuple(tuple(entry) for entry in stats_key)) if stats_key else None
     known = _METRICS_MEMO.get(memo_key) if memo_key is not None else None
     if known is None:
@@ -292,7 +295,13 @@ def _metrics_data(artifacts: dict[str, Path] | dict[str, str], n_actions: int | 
             if len(_METRICS_MEMO) >= _METRICS_MEMO_LIMIT:
                 _METRICS_MEMO.clear()
             _METRICS_MEMO[memo_key] = known
+    if memo_key is not None:
+        # Held, so its id cannot pass to another list while it is remembered here.
+        _LAST_METRICS[:] = (stats_key, n_actions, known)
     return known
+
+
+_LAST_METRICS: list[Any] = [None, None, None]  # [the last key list, n_actions, its answer]
 
 
 def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,

@@ -388,13 +388,20 @@ def weights_io_dims(shapes: dict[str, tuple[int, ...]], algorithm: str | None = 
     `q_net.q_net.<i>.weight`. SAC/TD3: `actor.mu` and `actor.latent_pi.0`.
     Remembered by the shapes: a run's checkpoints all have the same ones.
     """
+    last_shapes, last_known = _LAST_IO_DIMS
+    if shapes == last_shapes:  # the run's next checkpoint: compared, not hashed
+        return last_known
     key = tuple(shapes.items())  # the layout alone decides; `algorithm` is not needed
     known = _IO_DIMS_MEMO.get(key)
     if known is None:
         if len(_IO_DIMS_MEMO) >= 1024:
             _IO_DIMS_MEMO.clear()
         known = _IO_DIMS_MEMO[key] = _io_dims(shapes)
+    _LAST_IO_DIMS[:] = (dict(shapes), known)  # a copy: the caller may change its dict
     return known
+
+
+_LAST_IO_DIMS: list[Any] = [None, None]  # [the last shapes looked up, their dims]
 
 
 _IO_DIMS_MEMO: dict[tuple[tuple[str, tuple[int, ...]], ...], tuple[int | None, int | None]] = {}
