@@ -131,20 +131,13 @@ def _collect_globals(data: dict[str, Any]) -> dict[str, list[str]]:
     by_field: dict[str, list[str]] = {}
     for key, value in data.items():
         if type(value) is dict:
-            # The top level inline (a checkpoint's own values are four such dicts, each
-            # {":type:", ":serialized:"}), the rarer nested ones through _visit_globals.
-            blob = value.get(":serialized:")
-            if isinstance(blob, str):
-                names = pickle_globals(blob)
-                if names:
-                    by_field[key] = names
-            for sub_key, sub_value in value.items():
-                if type(sub_value) is dict:
-                    _visit_globals(by_field, f"{key}.{sub_key}", sub_value, 1)
+            _visit_globals(by_field, key, value, 0)
     return by_field
 
 
 def _visit_globals(by_field: dict[str, list[str]], key: str, value: dict[str, Any], depth: int) -> None:
+    """One dict's `:serialized:` globals into `by_field`, then its nested dicts'. A plain
+    function, not a closure made anew for every file."""
     blob = value.get(":serialized:")
     if isinstance(blob, str):
         names = pickle_globals(blob)
