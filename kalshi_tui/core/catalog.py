@@ -25,7 +25,7 @@ from kalshi_tui.core.compat import judge
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           stat_failure, walk_models)
-from kalshi_tui.core.model_record import UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, record_from_fields
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
            "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]
@@ -34,7 +34,6 @@ _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _BATCH_MAX = 512  # files per worker job
-_new_record = object.__new__
 
 
 class ModelNotFound(LookupError):
@@ -376,10 +375,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
             digest = info.sha256 or sha256_file(path)
         except OSError as exc:
             return failed(f"cannot read: {exc.strerror or exc}")
-    # Every field at once, in field order (what ModelRecord's __init__ would do, in one dict
-    # display instead of keyword matching and 15 assignments: a cold scan does this per file).
-    record = _new_record(ModelRecord)
-    record.__dict__ = {
+    # Every field at once, in field order: one dict display (see record_from_fields).
+    record = record_from_fields({
         "path": rel, "abs_path": abs_path, "name": name, "verdict": UNREADABLE, "reasons": [],
         "warnings": [], "algorithm": info.algorithm, "action_space_type": info.action_space_type,
         "n_actions": info.n_actions, "obs_shape": info.obs_shape, "obs_dtype": info.obs_dtype,
@@ -389,7 +386,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         "trained_at": info.start_time_utc, "hyperparameters": info.hyperparameters,
         "policy_class": info.policy_class, "pickle_globals": info.pickle_globals,
         "size_bytes": 0 if size is None else size, "mtime": 0.0 if size is None else mtime,
-        "sha256": digest, "kind": kind, "run_dir": run_dir, "artifacts": {}, "metrics": None}
+        "sha256": digest, "kind": kind, "run_dir": run_dir, "artifacts": {}, "metrics": None})
     if info.weights_error:
         if _unloadable_weights(info.weights_error):
             # SB3 cannot build a model without its weights, and torch refuses damaged ones

@@ -20,7 +20,8 @@ from typing import Any
 from kalshi_tui.core.artifacts import METRICS_VERSION
 from kalshi_tui.core.compat import installed_sb3_version, judge
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.model_record import (ModelRecord, TrainingMetrics, metrics_from_fields,
+                                          record_from_fields)
 
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 
@@ -51,19 +52,10 @@ def record_from_row(row: list[Any]) -> ModelRecord:
     metrics = values[_METRICS_POS]
     if metrics is not None:
         if metrics.keys() == _METRICS_KEYS:  # as metrics_dict makes it: every field, no other
-            figures = _new(TrainingMetrics)
-            figures.__dict__.update(copy_one_level(metrics))
-            values[_METRICS_POS] = figures
+            values[_METRICS_POS] = metrics_from_fields(copy_one_level(metrics))
         else:
             values[_METRICS_POS] = TrainingMetrics.from_dict(copy_one_level(metrics))
-    # What the dataclass's __init__ does (it has no __post_init__), as one C call instead
-    # of 28 assignments in Python: a cold scan builds every record here.
-    record = _new(ModelRecord)
-    record.__dict__.update(zip(_RECORD_FIELDS, values))
-    return record
-
-
-_new = object.__new__
+    return record_from_fields(dict(zip(_RECORD_FIELDS, values)))
 
 
 def copy_one_level(data: dict[str, Any]) -> dict[str, Any]:
@@ -276,12 +268,6 @@ class CatalogCache:
             self._shared.append(value)
         return slot
 
-    def _encode(self, data: dict[str, Any]) -> list[Any]:
-        """The record's values in field order, repeated values replaced by shared slots."""
-        values = [data.get(name) for name in _RECORD_FIELDS]
-        for position, _kind in _SHARED_POSITIONS:
-            values[position] = self._slot(values[position])
-        return values
 
     def _decode(self, stored: list[Any], rel: str) -> ModelRecord:
         values = list(stored)
@@ -302,9 +288,7 @@ class CatalogCache:
             values[position] = value
         if values[_ABS_PATH_POS] is None:
             values[_ABS_PATH_POS] = self._abs_path(rel)
-        record = _new(ModelRecord)  # as record_from_row does: the dataclass's __init__, in C
-        record.__dict__.update(zip(_RECORD_FIELDS, values))
-        return record
+        return record_from_fields(dict(zip(_RECORD_FIELDS, values)))
 
     def save(self, keep: set[str]) -> Path | None:
         """Write the cache if anything changed, dropping files no longer there; never raises."""
