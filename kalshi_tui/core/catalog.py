@@ -24,7 +24,7 @@ from kalshi_tui.core import catalog_cache
 from kalshi_tui.core.compat import judge
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
-                                          stat_failure, walk_models)
+                                          open_walk, stat_failure, walk_models)
 from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, record_from_fields
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
@@ -541,16 +541,18 @@ class _Reader:
 
     Until `_PARALLEL_FROM` files wait, nothing is read (few files are read here, in this
     process, by `rows`). From then on worker processes read them: each batch goes out as
-    soon as it is full, while the scan is still working out the rest of the folder's cache
+    soon as it is full, while the scan is still walking the folder and working out cache
     keys, so the workers start on the first files at once instead of after the whole
     folder has been looked at (a fifth of a 10,000-model cold scan was spent before the
     first file was read). Consecutive files (a run's checkpoints) go to one worker so its
-    memos hit; batches shrink as the folder's end nears, so both workers finish together.
+    memos hit; batches shrink as the folder's end nears (`unseen`, the walk's estimate of
+    what is still to come), so both workers finish together.
     """
 
-    def __init__(self, config: Config, hashes: bool, total: int):
+    def __init__(self, config: Config, hashes: bool):
         self.config, self.hashes = config, hashes
-        self.unseen = total  # files the scan has not yet looked at: what may still come
+        # About how many files may still come (the walk's estimate); None: not known yet.
+        self.unseen: int | None = None
         self.waiting: list[tuple[Any, ...]] = []
         self.pool: Any = None
         self.futures: list[Any] = []
@@ -568,6 +570,8 @@ class _Reader:
     def _batch_size(self) -> int:
         # Eight batches a worker for what is left: small enough that neither waits long
         # for the other at the end, large enough that a batch's overhead is nothing.
+        if self.unseen is None:
+            return _BATCH_MAX
         return max(16, min(_BATCH_MAX, (len(self.waiting) + self.unseen) // (_WORKERS * 8)))
 
     def _start(self) -> None:
@@ -636,19 +640,19 @@ def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True)
 
 def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
     models_dir = Path(config.models_dir)
-    walk = walk_models(models_dir)
-    found, problems = walk.found, walk.problems
+    walk = open_walk(models_dir)
     cache = catalog_cache.load(config) if use_cache else catalog_cache.empty(config)
     # Artifacts come from the walk's own listings, once per run folder (not per model).
     index = ArtifactIndex(walk, cache.same_bytes) if _artifacts_module() is not None else None
     records: list[ModelRecord | None] = []
     keys: dict[str, list[Any]] = {}
     as_text: dict[int, tuple[Any, dict[str, str]]] = {}
-    catalog = Catalog(models_dir=models_dir, problems=problems, _cache=cache, _keys=keys)
-    reader = _Reader(config, hashes, len(found))
+    catalog = Catalog(models_dir=models_dir, problems=walk.problems, _cache=cache, _keys=keys)
+    reader = _Reader(config, hashes)
     try:
-        for item in found:
-            reader.unseen -= 1
+        # The walk is streamed: files are looked up, and read by the workers, while it is
+        # still listing the rest of the folder (a 10,000-model walk is a tenth of a cold scan).
+        for item in walk.stream():
             artifacts: list[list[Any]] = []
             found_artifacts = None
             if item.error is None and index is not None:
@@ -665,8 +669,10 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
                 cache.put(item.rel, key, record)
                 catalog.read += 1
             else:
+                reader.unseen = walk.remaining_estimate()
                 reader.add(_job(item, found_artifacts, artifacts or None, as_text))
             records.append(record)
+        reader.unseen = 0
         if index is not None:
             cache.set_same_bytes(index.used_comparisons, changed=index.new_comparisons > 0)
         fresh = reader.rows()
@@ -683,9 +689,14 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
                 catalog.read += 1
     finally:
         fresh.close()  # the workers stop here, not whenever the generator is collected
+    records.sort(key=_record_path)  # the walk's order is its own; a catalog is sorted by path
     catalog.records = records  # type: ignore[assignment]  # every slot filled above
     if use_cache or catalog.read:
         cache.save(keep=set(keys))
     if hashes:
         catalog.ensure_sha256()  # cached records from a listing scan (none after a full one)
     return catalog
+
+
+def _record_path(record: ModelRecord) -> str:
+    return record.path

@@ -17,7 +17,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from kalshi_tui.core import artifacts as artifacts_module
 from kalshi_tui.core.artifacts import (ARTIFACT_KEYS, CHECKPOINTS_SUBDIR, DIAGNOSTICS_FILES,
@@ -41,55 +41,99 @@ class FoundFile:
 
 @dataclass
 class Walk:
-    """What one walk saw: the zips, skipped folders, and each listed folder's artifact entries."""
+    """What one walk saw: the zips, skipped folders, and each listed folder's artifact entries.
+
+    `stream()` walks and yields the zips as it goes (a scan reads the first files while the
+    walk is still listing the rest); `walk_models` runs it to the end and sorts `found`.
+    Every folder's listing is recorded before any zip inside it is yielded, so whoever
+    consumes the stream can ask about a zip's folder, its run folder and its neighbours.
+    """
 
     root: str
-    found: list[FoundFile] = field(default_factory=list)
+    found: list[FoundFile] = field(default_factory=list)  # filled by walk_models, sorted
     problems: list[str] = field(default_factory=list)
     # folder path -> {artifact file name or "diagnostics": its DirEntry}, for listed folders
     artifact_entries: dict[str, dict[str, os.DirEntry]] = field(default_factory=dict)
     # folder path -> names of the folders in it (symlinked ones included, as _subfolders does)
     subfolders: dict[str, list[str]] = field(default_factory=dict)
+    # path -> every zip in the folders listed so far (listed before it is yielded)
+    by_path: dict[str, FoundFile] = field(default_factory=dict)
+    root_stat: os.stat_result | None = field(default=None, repr=False)
+    yielded: int = 0
+    # Progress through the top folder's subfolders, for remaining_estimate.
+    top_folders: int = 0
+    top_folders_done: int = 0
+    yielded_by_done_folders: int = 0
 
+    def stream(self) -> Iterator[FoundFile]:
+        """Every *.zip at any depth (files and directories so named), as the walk finds them.
 
-def stat_failure(exc: OSError, is_link: bool) -> str:
-    """Why a path could not be stat'ed, in operator words."""
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"
-    if is_link and isinstance(exc, FileNotFoundError):
-        return "broken symlink"
-    if isinstance(exc, FileNotFoundError):
-        return "file not found"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return f"cannot stat ({exc.strerror or exc})"
+        Folders are walked depth first and a folder's own zips come after its subfolders',
+        so the top folder's flat finals come last, once every run folder they may belong
+        to has been listed. Symlinked folders are walked after the real tree: a folder
+        reached both ways is shown at its real path (each folder is walked once).
+        """
+        first = self.root_stat or os.stat(self.root)
+        seen = {(first.st_dev, first.st_ino)}
+        deferred: list[tuple[str, str]] = []  # symlinked folders, walked after the real tree
+        yield from self._tree(self.root, "", seen, deferred, is_root=True)
+        for path, rel in deferred:  # grows while it is walked: links inside linked folders
+            try:
+                info = os.stat(path)
+            except OSError as exc:
+                self.problems.append(f"{rel}: cannot read folder ({exc.strerror or exc})")
+                continue
+            key = (info.st_dev, info.st_ino)
+            if key in seen:
+                continue  # a symlink loop, or a second path to a folder already walked
+            seen.add(key)
+            yield from self._tree(path, rel, seen, deferred)
 
+    def remaining_estimate(self) -> int | None:
+        """About how many zips the stream has still to yield, from the share of the top
+        folder's subfolders walked so far; None before the first is done."""
+        if not self.top_folders_done:
+            return None
+        left = self.top_folders - self.top_folders_done
+        in_done = self.yielded_by_done_folders
+        return max(0, in_done * left // self.top_folders_done - (self.yielded - in_done))
 
-def walk_models(models_dir: Path) -> Walk:
-    """Every *.zip at any depth (files and directories so named), sorted by relative path."""
-    root = os.fspath(models_dir)
-    try:
-        first = os.stat(root)
-    except OSError as exc:
-        raise FileNotFoundError(f"{models_dir}: models folder not found ({exc.strerror})") from None
-    if not stat.S_ISDIR(first.st_mode):
-        raise NotADirectoryError(f"{models_dir}: models folder is not a directory")
-    walk = Walk(root=root)
-    found, problems = walk.found, walk.problems
-    seen = {(first.st_dev, first.st_ino)}
-    pending = [(root, "")]
-    while pending:
-        folder, rel_folder = pending.pop()
+    def _tree(self, top: str, top_rel: str, seen: set[tuple[int, int]],
+              deferred: list[tuple[str, str]], is_root: bool = False) -> Iterator[FoundFile]:
+        frames = [self._list(top, top_rel, seen, deferred)]
+        if is_root:
+            self.top_folders = len(frames[0][0])
+        while frames:
+            folders, zips = frames[-1]
+            if folders:
+                frames.append(self._list(*folders.pop(), seen, deferred))
+                continue
+            frames.pop()
+            for item in zips:
+                self.yielded += 1
+                yield item
+            if is_root and len(frames) == 1:
+                self.top_folders_done += 1
+                self.yielded_by_done_folders = self.yielded
+
+    def _list(self, folder: str, rel_folder: str, seen: set[tuple[int, int]],
+              deferred: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[FoundFile]]:
+        """List one folder: (its real subfolders to walk, in the order to pop them; its zips)."""
+        problems = self.problems
         try:
             with os.scandir(folder) as entries:
-                listing = list(entries)
+                listing = sorted(entries, key=_entry_name)
         except OSError as exc:
             problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
-            continue
+            return [], []
         artifact_entries: dict[str, os.DirEntry] = {}
         subfolders: list[str] = []
-        walk.artifact_entries[folder] = artifact_entries
-        walk.subfolders[folder] = subfolders
+        self.artifact_entries[folder] = artifact_entries
+        self.subfolders[folder] = subfolders
+        walk_next: list[tuple[str, str]] = []
+        diagnostics = None
+        zips: list[FoundFile] = []
+        by_path = self.by_path
         for entry in listing:
             name = entry.name
             rel = f"{rel_folder}/{name}" if rel_folder else name
@@ -110,28 +154,81 @@ def walk_models(models_dir: Path) -> Walk:
                     problems.append(f"{rel}: cannot read folder ({exc.strerror or exc})")
                     continue
                 if is_zip:
-                    found.append(FoundFile(entry.path, rel, info, "is a directory"))
+                    item = by_path[entry.path] = FoundFile(entry.path, rel, info, "is a directory")
+                    zips.append(item)
+                    continue
+                if entry.is_symlink():
+                    deferred.append((entry.path, rel))
                     continue
                 key = (info.st_dev, info.st_ino)
                 if key in seen:
-                    continue  # a symlink loop, or a second path to a folder already walked
+                    continue  # a second path to a folder already walked (a bind mount, say)
                 seen.add(key)
-                pending.append((entry.path, rel))
+                if name == DIAGNOSTICS_SUBDIR:
+                    diagnostics = (entry.path, rel)
+                else:
+                    walk_next.append((entry.path, rel))
             elif is_zip:
                 try:
                     info = entry.stat()
                 except OSError as exc:
-                    found.append(FoundFile(entry.path, rel, None, stat_failure(exc, entry.is_symlink())))
-                    continue
-                found.append(FoundFile(entry.path, rel, info, None, folder))
+                    item = FoundFile(entry.path, rel, None, stat_failure(exc, entry.is_symlink()))
+                else:
+                    item = FoundFile(entry.path, rel, info, None, folder)
+                by_path[item.path] = item
+                zips.append(item)
             elif name in _ARTIFACT_FILE_NAMES:
                 try:
                     if entry.is_file():
                         artifact_entries[name] = entry
                 except OSError:
                     pass
-    found.sort(key=lambda f: f.rel)
+        # Popped from the end: subfolders in name order, and diagnostics/ first, so a run's
+        # checkpoints find its artifacts in the walk's own listings.
+        walk_next.reverse()
+        if diagnostics is not None:
+            walk_next.append(diagnostics)
+        return walk_next, zips
+
+
+def _entry_name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
+def open_walk(models_dir: Path) -> Walk:
+    """A walk of `models_dir`, not yet started; raises when the folder is missing or a file."""
+    root = os.fspath(models_dir)
+    try:
+        first = os.stat(root)
+    except OSError as exc:
+        raise FileNotFoundError(f"{models_dir}: models folder not found ({exc.strerror})") from None
+    if not stat.S_ISDIR(first.st_mode):
+        raise NotADirectoryError(f"{models_dir}: models folder is not a directory")
+    return Walk(root=root, root_stat=first)
+
+
+def stat_failure(exc: OSError, is_link: bool) -> str:
+    """Why a path could not be stat'ed, in operator words."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if is_link and isinstance(exc, FileNotFoundError):
+        return "broken symlink"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot stat ({exc.strerror or exc})"
+
+
+def walk_models(models_dir: Path) -> Walk:
+    """Every *.zip at any depth (files and directories so named), sorted by relative path."""
+    walk = open_walk(models_dir)
+    walk.found = sorted(walk.stream(), key=_relative_path)
     return walk
+
+
+def _relative_path(item: FoundFile) -> str:
+    return item.rel
 
 
 class ArtifactIndex:
@@ -144,7 +241,7 @@ class ArtifactIndex:
 
     def __init__(self, walk: Walk, same_bytes: dict[str, list[Any]] | None = None):
         self.walk = walk
-        self._by_path = {f.path: f for f in walk.found}
+        self._by_path = walk.by_path  # grows as a streamed walk lists folders
         self._runs: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
         self._stats: dict[str, list[Any]] = {}
         self._same_bytes = same_bytes if same_bytes is not None else {}

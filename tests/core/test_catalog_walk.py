@@ -15,7 +15,7 @@ from artifact_files import episode_counts, original_results, original_summary, w
 
 from kalshi_tui.core.artifacts import find_artifacts  # noqa: E402
 from kalshi_tui.core.catalog import artifacts_key, scan_catalog  # noqa: E402
-from kalshi_tui.core.catalog_walk import ArtifactIndex, walk_models  # noqa: E402
+from kalshi_tui.core.catalog_walk import ArtifactIndex, open_walk, walk_models  # noqa: E402
 from kalshi_tui.core.config import load_config  # noqa: E402
 
 
@@ -160,3 +160,88 @@ def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache
     assert "edited" not in second.metrics.notes
     warm = scan_catalog(config)
     assert warm.read == 0 and [r.to_dict() for r in warm.records] == expected
+
+
+def _reference_zips(root: Path) -> list[str]:
+    """Every *.zip under `root` by os.walk (symlinked folders followed once), relative."""
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        rel = os.path.relpath(folder, root)
+        for name in files + [d for d in dirs if d.lower().endswith(".zip")]:
+            if name.lower().endswith(".zip"):
+                found.append(name if rel == "." else f"{rel}/{name}")
+        dirs[:] = [d for d in dirs if not d.lower().endswith(".zip") and d != ".kalshi_tui_cache"]
+    return found
+
+
+def test_the_streamed_walk_yields_every_zip_once_and_lists_each_folder_before_its_zips(tmp_path):
+    """Names that sort around "/" ("a-b", "a.zip", "a/x.zip"), nested runs, a folder named
+    x.zip, artifacts in diagnostics/: each zip once, every folder's listing recorded before
+    a zip in it (or in its checkpoints/) comes out, flat finals after the run folders."""
+    root = tmp_path / "models"
+    names = ["a.zip", "a-b.zip", "a/x.zip", "a/b/c.zip", "a b/y.zip", "ab.zip", "A.ZIP",
+             "run_1/model.zip", "run_1/checkpoints/ppo_1_steps.zip", "deep/1/2/3/4/z.zip",
+             "run_2/trained_model.zip"]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"PK")
+    (root / "folder.zip").mkdir()
+    (root / "run_1" / "diagnostics").mkdir()
+    (root / "run_1" / "diagnostics" / "diagnostics.jsonl").write_text("{}\n")
+    (root / "notes.txt").write_text("not a model")
+    walk = walk_models(root)
+    expected = sorted(names + ["folder.zip"])
+    assert [f.rel for f in walk.found] == expected == sorted(_reference_zips(root))
+
+    streamed = open_walk(root)
+    order = []
+    for item in streamed.stream():
+        folder = os.path.dirname(item.path)
+        assert folder in streamed.artifact_entries, item.rel  # listed before it came out
+        if os.path.basename(folder) == "checkpoints":
+            run = os.path.dirname(folder)
+            assert "diagnostics.jsonl" in streamed.artifact_entries[os.path.join(run, "diagnostics")]
+        assert streamed.by_path[item.path] is item
+        order.append(item.rel)
+    assert sorted(order) == expected and len(order) == len(set(order))
+    top_level = [rel for rel in order if "/" not in rel]
+    assert order[-len(top_level):] == top_level  # the top folder's own zips come last
+
+
+def test_a_folder_reached_through_a_symlink_is_shown_at_its_real_path(tmp_path):
+    """Whatever the names sort to, the real path wins over a link to the same folder; a link
+    to a folder outside the tree is walked once; a link back up is skipped."""
+    root = tmp_path / "models"
+    real = root / "zz_real_run"
+    real.mkdir(parents=True)
+    (real / "model.zip").write_bytes(b"PK")
+    (root / "aa_alias").symlink_to(real)  # sorts first
+    (real / "loop").symlink_to(root)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "m.zip").write_bytes(b"PK")
+    (root / "linked_out").symlink_to(outside)
+    (root / "linked_out_again").symlink_to(outside)
+    walk = walk_models(root)
+    assert [f.rel for f in walk.found] == ["linked_out/m.zip", "zz_real_run/model.zip"]
+
+
+def test_the_walk_estimates_what_is_left_from_the_share_of_top_folders_done(tmp_path):
+    root = tmp_path / "models"
+    for i in range(8):
+        for k in range(5):
+            (root / f"run{i}" / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (root / f"run{i}" / "checkpoints" / f"c{k}.zip").write_bytes(b"PK")
+    walk = open_walk(root)
+    stream = walk.stream()
+    assert walk.remaining_estimate() is None
+    seen = [next(stream) for _ in range(6)]  # the first run folder done, one zip of the next
+    assert walk.top_folders == 8 and walk.top_folders_done == 1
+    assert walk.remaining_estimate() == 5 * 7 - 1  # seven more folders like the first, less one
+    rest = list(stream)
+    assert len(seen) + len(rest) == 40 and walk.remaining_estimate() == 0
