@@ -396,8 +396,11 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         record.warnings.append(f"weights not checked: {info.weights_error}")
     if artifacts is None:
         artifacts = artifact_paths(path, models_dir)
+    # One shared empty dict for the many models without artifacts: a row's shared values
+    # are cached by identity (catalog_cache), and a new {} per model defeated that.
     record.artifacts = (relative_artifacts if relative_artifacts is not None else
-                        {k: _relative(v, models_dir) for k, v in artifacts.items()})
+                        {k: _relative(v, models_dir) for k, v in artifacts.items()} if artifacts
+                        else _NO_RELATIVE_ARTIFACTS)
     metrics, warning = _metrics_data(artifacts, info.n_actions, artifacts_stats)
     if warning:
         record.warnings.append(warning)
@@ -463,6 +466,7 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
 
 
 _NO_ARTIFACTS: dict[str, str] = {}
+_NO_RELATIVE_ARTIFACTS: dict[str, str] = {}  # a record's artifacts when it has none (read-only)
 
 
 def _job(f: FoundFile, artifacts: dict[str, Path] | None, stats: list[list[Any]] | None,
