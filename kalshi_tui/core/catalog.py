@@ -639,6 +639,13 @@ def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True)
         return _scan(config, use_cache, hashes)
     finally:
         if enabled:
+            # Everything the scan made is young to the collector, and a catalog lives long:
+            # the first young collection after the scan would walk all of it (70-80 ms
+            # after 10,000 models) to find nothing. freeze + unfreeze moves every tracked
+            # object to the oldest generation in two list splices; a full collection, when
+            # one comes, still looks at them. (Nothing here freezes objects otherwise.)
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
