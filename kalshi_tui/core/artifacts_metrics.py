@@ -39,8 +39,8 @@ def compose_metrics(artifacts: dict[str, Path], n_actions: int | None) -> Traini
         return None
     metrics = TrainingMetrics()
     notes = metrics.notes
-    summary = load_json_file(Path(summary_path), notes) if summary_path else None
-    results = load_json_file(Path(results_path), notes) if results_path else None
+    summary = load_json_file(summary_path, notes) if summary_path else None
+    results = load_json_file(results_path, notes) if results_path else None
     scan = None
     if jsonl_path:
         scan = scan_diagnostics(Path(jsonl_path))

@@ -8,8 +8,10 @@ one odd value costs one figure, never the whole record.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,16 +35,15 @@ NAIVE_TIME_ZONE = "America/New_York"
 PLAUSIBLE_YEARS = (2000, 2100)
 
 
-def load_json_file(path: Path, notes: list[str]) -> dict[str, Any] | None:
+def load_json_file(path: Path | str, notes: list[str]) -> dict[str, Any] | None:
     """The JSON object in `path`, or None with a one-line note saying what was wrong."""
-    name = path.name
+    name = os.path.basename(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            notes.append(f"{name}: {size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
-                         f"can be; not read")
-            return None
-        raw = path.read_bytes()
+        raw = read_small_file(path, MAX_JSON_BYTES)
+    except FileTooLarge as exc:
+        notes.append(f"{name}: {exc.size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
+                     f"can be; not read")
+        return None
     except OSError as exc:
         notes.append(f"{name}: cannot be read ({exc.strerror or exc})")
         return None
@@ -59,6 +60,44 @@ def load_json_file(path: Path, notes: list[str]) -> dict[str, Any] | None:
         notes.append(f"{name}: holds a JSON {type(value).__name__}, not an object; not used")
         return None
     return value
+
+
+class FileTooLarge(Exception):
+    """A file over the size a reader allows (`size`: what was found, at least)."""
+
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+def read_small_file(path: Path | str, limit: int) -> bytes:
+    """A file's bytes; FileTooLarge past `limit` bytes, OSError when it cannot be read.
+
+    One open, one fstat and a read of the size found (a catalog reads a run's artifacts for
+    every run folder: no Path or buffered-file objects on the way).
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise FileTooLarge(size)
+        chunks: list[bytes] = []
+        total, want = 0, size + 1  # one byte more: a file that grew since the fstat shows it
+        while True:
+            chunk = os.read(fd, want)
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(total)
+            chunks.append(chunk)
+            if len(chunk) < want:  # a regular file's read comes up short only at its end
+                break
+            want = 1 << 16
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
 def _parsed_fast(raw: bytes) -> Any:
@@ -170,10 +209,16 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
 
 def _format(moment: datetime, with_fraction: bool) -> str:
     utc = moment.astimezone(timezone.utc)
+    if utc.year >= 1000:
+        # isoformat is a C call, several times cheaper than strftime, and gives the same
+        # text for every four-digit year; strftime keeps the odd ones as they always were.
+        return utc.isoformat(timespec="microseconds" if with_fraction else "seconds")[:-6] + "Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if with_fraction else "%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.cache
 def _naive_zone():
+    """The original machine's zone, looked up once (zoneinfo reads the zone file)."""
     try:
         from zoneinfo import ZoneInfo
 
@@ -182,3 +227,9 @@ def _naive_zone():
         from datetime import timedelta
 
         return timezone(timedelta(hours=-5), "EST")
+
+
+def warm_up() -> None:
+    """Do now what the first zone-less time would do (import zoneinfo, read the zone file):
+    a scan calls this before forking its workers, so they share it instead of each paying."""
+    _naive_zone()

@@ -355,3 +355,40 @@ def test_artifacts_that_vanish_or_turn_into_folders_before_reading_become_notes(
     assert metrics.episodes == 4 and metrics.sources["episodes"].startswith("training_summary.json")
     assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(5)}
     assert "overall_distribution (by name)" in metrics.sources["action_histogram"]
+
+
+def test_times_are_written_as_strftime_wrote_them_for_any_year():
+    """The ISO text of a time comes from isoformat where that gives strftime's text (four-digit
+    years), from strftime elsewhere: both, with and without a fraction, for random moments."""
+    import random
+    from datetime import datetime, timezone
+
+    from kalshi_tui.core.artifacts_values import _format
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        moment = datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28),
+                          rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59),
+                          rng.choice([0, rng.randint(0, 999_999)]), tzinfo=timezone.utc)
+        for fraction in (True, False):
+            expected = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if fraction else "%Y-%m-%dT%H:%M:%SZ")
+            assert _format(moment, fraction) == expected, (moment, fraction)
+
+
+def test_a_training_file_over_the_size_limit_is_not_read_and_says_so(tmp_path, monkeypatch):
+    from kalshi_tui.core import artifacts_values
+
+    monkeypatch.setattr(artifacts_values, "MAX_JSON_BYTES", 50)
+    notes: list[str] = []
+    big, small = tmp_path / "training_summary.json", tmp_path / "training_results.json"
+    big.write_text(json.dumps({"pad": "x" * 90}))
+    small.write_text(json.dumps({"total_timesteps": 5}))
+    assert artifacts_values.load_json_file(big, notes) is None
+    assert notes == [f"training_summary.json: {big.stat().st_size:,} bytes, over the 50 a "
+                     "training file can be; not read"]
+    assert artifacts_values.load_json_file(str(small), notes) == {"total_timesteps": 5}
+    monkeypatch.undo()  # a folder's own size is past 50
+    folder = tmp_path / "diagnostics.json"
+    folder.mkdir()
+    assert artifacts_values.load_json_file(folder, notes) is None
+    assert notes[-1].startswith("diagnostics.json: cannot be read (")

@@ -245,3 +245,33 @@ def test_the_walk_estimates_what_is_left_from_the_share_of_top_folders_done(tmp_
     assert walk.remaining_estimate() == 5 * 7 - 1  # seven more folders like the first, less one
     rest = list(stream)
     assert len(seen) + len(rest) == 40 and walk.remaining_estimate() == 0
+
+
+def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
+    """What a forked worker would import or look up the first time it reads a run (the
+    artifact readers, the zone file, the zip-name codec) is loaded before the fork, once,
+    instead of once per worker: reading a run with every artifact loads no new module."""
+    import subprocess
+    import sys
+
+    eps = episode_counts(21, 6)
+    run = write_run(tmp_path / "models", "session32_ppo_20251215_001549", eps,
+                    summary=original_summary(eps), results=original_results(),
+                    model_bytes=model_zoo["ppo21"].read_bytes())
+    shutil.copy(model_zoo["ppo21"], run / "ppo_10000_steps.zip")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kalshi_tui.core import catalog\n"
+        "from kalshi_tui.core.config import load_config\n"
+        "config = load_config(Path(sys.argv[1]), models_dir=Path(sys.argv[2]))\n"
+        "catalog._prepare_for_workers()\n"
+        "before = set(sys.modules)\n"
+        "found = catalog.scan_catalog(config, use_cache=False)\n"
+        "assert all(r.metrics and r.metrics.training_start for r in found.records), found.records\n"
+        "print(sorted(set(sys.modules) - before))\n")
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    out = subprocess.run([sys.executable, "-c", script, str(empty), str(tmp_path / "models")],
+                         check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]", out
