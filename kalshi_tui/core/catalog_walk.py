@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import errno
 import filecmp
+import operator
 import os
 import stat
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ CACHE_DIR_NAME = ".kalshi_tui_cache"
 _ARTIFACT_FILE_NAMES = frozenset(DIAGNOSTICS_FILES.values()) | {RESULTS_FILE}
 
 
-@dataclass
+@dataclass(slots=True)
 class FoundFile:
     """One *.zip the walk found, with its stat (None when it could not be stat'ed)."""
 
@@ -122,7 +123,8 @@ class Walk:
         problems = self.problems
         try:
             with os.scandir(folder) as entries:
-                listing = sorted(entries, key=_entry_name)
+                listing = list(entries)
+            listing.sort(key=_ENTRY_NAME)
         except OSError as exc:
             problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
             return [], []
@@ -191,8 +193,7 @@ class Walk:
         return walk_next, zips
 
 
-def _entry_name(entry: os.DirEntry) -> str:
-    return entry.name
+_ENTRY_NAME = operator.attrgetter("name")
 
 
 def open_walk(models_dir: Path) -> Walk:
@@ -349,14 +350,19 @@ class ArtifactIndex:
         # not by testing every folder for every flat final (thousands of each, in big folders).
         first = bisect.bisect_left(names, prefix)
         last = bisect.bisect_left(names, prefix[:-1] + chr(ord(prefix[-1]) + 1), first)
+        listed_folders = self.walk.artifact_entries
         for name in reversed(names[first:last]):
+            run_folder = os.path.join(folder, name)
+            walked = run_folder in listed_folders  # then every zip in it is in _by_path
             for model_file in RUN_MODEL_FILES:
-                candidate = os.path.join(folder, name, model_file)
+                candidate = os.path.join(run_folder, model_file)
                 listed = self._by_path.get(candidate)
                 if listed is not None:
                     if listed.stat is None or listed.error is not None:
                         continue
                     other = listed.stat
+                elif walked:
+                    continue  # the walk listed the folder and no such file was in it
                 else:
                     try:
                         other = os.stat(candidate)

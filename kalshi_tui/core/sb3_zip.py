@@ -9,6 +9,7 @@ Every size is capped before it is read: a zip's header can lie about what it inf
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -108,8 +109,7 @@ class Sb3ZipInfo:
 
         One dict per distinct set of versions, shared: read it, copy it to change it.
         """
-        info = self.system_info
-        key = (tuple(info.get(long) for long in _VERSION_KEYS), self.sb3_version)
+        key = (tuple(map(self.system_info.get, _VERSION_KEYS)), self.sb3_version)
         found = _VERSIONS.get(key)
         if found is None:
             found = {short: value for short, value in zip(_VERSION_KEYS.values(), key[0]) if value}
@@ -119,6 +119,21 @@ class Sb3ZipInfo:
                 _VERSIONS.clear()
             _VERSIONS[key] = found
         return found
+
+
+def _new_info(members: list[str]) -> Sb3ZipInfo:
+    """`Sb3ZipInfo(data={}, members=members)` in one dict copy instead of the dataclass's
+    __init__, which sets its 28 fields one by one (the fast path makes one per file)."""
+    info = object.__new__(Sb3ZipInfo)
+    fields = _INFO_DEFAULTS.copy()  # every field, in field order, as __init__ sets them
+    # The fields with a default_factory, each its own (a test checks none is missing).
+    fields.update(data={}, members=members, system_info={}, pickle_globals=[], weight_shapes={},
+                  hyperparameters={}, globals_by_field={})
+    info.__dict__ = fields
+    return info
+
+
+_INFO_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Sb3ZipInfo)}
 
 
 _VERSION_KEYS = {"Stable-Baselines3": "sb3", "PyTorch": "torch", "Gymnasium": "gymnasium",
@@ -721,15 +736,22 @@ def _has_huge_float(values: Any) -> bool:
     """True when a float lies beyond 64-bit ints, where orjson may have read an int as float."""
     for value in values:
         kind = type(value)
+        if kind in _NO_FLOATS:
+            continue
         if kind is float:
             if not -9.2e18 < value < 9.2e18:  # inside 64-bit ints, orjson kept ints ints
                 return True
         elif kind is dict:
-            if _has_huge_float(value.values()):
+            inner = value.values()
+            # A serialized object's dict holds strings alone: one C pass says so.
+            if not _NO_FLOATS.issuperset(map(type, inner)) and _has_huge_float(inner):
                 return True
-        elif kind is list and _has_huge_float(value):
+        elif kind is list and not _NO_FLOATS.issuperset(map(type, value)) and _has_huge_float(value):
             return True
     return False
+
+
+_NO_FLOATS = frozenset({str, int, bool, type(None)})  # JSON values that hold no float
 
 
 def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
@@ -799,7 +821,7 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
                               else f"data member over {_size_words(max_data_bytes)}, refused") from None
     except NotPlain:
         return None
-    info = Sb3ZipInfo(data={}, members=names)
+    info = _new_info(names)
     template = templates[0] if templates else None
     own = template.splice(raw) if template is not None else None
     if own is not None:

@@ -78,8 +78,8 @@ class PlainZip:
         if cd_offset < base:
             raise NotPlain("directory starts before the bytes read")
         pos = cd_offset - base
-        lowest = None
         entries, order = self.entries, self.order
+        offsets = []
         unpack = _CENTRAL_FIELDS.unpack_from
         for _ in range(count):
             try:
@@ -87,19 +87,21 @@ class PlainZip:
                  comment_len, offset) = unpack(tail, pos)
             except struct.error:  # lengths that run past the directory: zipfile says why
                 raise NotPlain("directory entries run past its end") from None
-            if magic != _CENTRAL:
-                raise NotPlain("bad central header")
-            if csize == 0xFFFFFFFF or size == 0xFFFFFFFF or offset == 0xFFFFFFFF or flags & 0x1:
-                raise NotPlain("zip64 or encrypted")
-            if needs > _MAX_EXTRACT_VERSION:
-                raise NotPlain("a zip version zipfile refuses")
-            name = tail[pos + 46:pos + 46 + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+            # Not the central header's signature; zip64 (a size or offset of all ones) or
+            # encrypted; or a version zipfile refuses: zipfile reads it and says why.
+            if (magic != _CENTRAL or flags & 0x1 or needs > _MAX_EXTRACT_VERSION
+                    or 0xFFFFFFFF in (csize, size, offset)):
+                raise NotPlain("unusual central header")
+            start = pos + 46
+            raw_name = tail[start:start + name_len]
+            # Without the UTF-8 flag a name is cp437, which is ASCII below 0x80: the C codec
+            # for the names every SB3 zip has, the Python one for the rest.
+            name = raw_name.decode("utf-8" if flags & 0x800 or raw_name.isascii() else "cp437")
             entries[name] = (flags, method, crc, csize, size, offset)
             order.append(name)
-            if lowest is None or offset < lowest:
-                lowest = offset
-            pos += 46 + name_len + extra_len + comment_len
-        if pos != end or (count and lowest != 0):
+            offsets.append(offset)
+            pos = start + name_len + extra_len + comment_len
+        if pos != end or (count and min(offsets) != 0):
             raise NotPlain("directory does not fill its space or first member is not at 0")
 
     def names(self) -> list[str]:

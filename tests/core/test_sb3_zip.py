@@ -637,3 +637,16 @@ def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_par
                                   changed.encode())
             whole, against_template = _read_both_ways(path, crafted_base)
             assert against_template == whole, (j, k)
+
+
+def test_the_fast_path_makes_its_info_as_the_dataclass_would():
+    """_new_info skips Sb3ZipInfo's __init__: the same fields in the same order, the same
+    values, and containers of its own (none shared with another info)."""
+    from kalshi_tui.core.sb3_zip import Sb3ZipInfo, _new_info
+
+    made, expected = _new_info(["data", "policy.pth"]), Sb3ZipInfo(data={}, members=["data", "policy.pth"])
+    assert made == expected and list(vars(made)) == list(vars(expected))
+    other = _new_info([])
+    shared = [name for name, value in vars(made).items()
+              if isinstance(value, (list, dict)) and value is vars(other)[name]]
+    assert shared == []
