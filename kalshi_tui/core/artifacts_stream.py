@@ -43,7 +43,6 @@ class DiagnosticsScan:
     markets: set[str] = field(default_factory=set)
     first_timestamp: str | None = None
     last_timestamp: str | None = None
-    lines: int = 0
     bytes_read: int = 0
     overlong_lines: int = 0
     bad_lines: int = 0  # candidate lines that were not JSON or not the expected shape
@@ -118,7 +117,7 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
     """Read blocks of at most `max_line_bytes` (`read(n)`), look for the marker in each,
     and parse only its lines.
 
-    No Python runs per line: newlines are counted and the marker is found by bytes
+    No Python runs per line but the marked ones: the marker is found by bytes
     methods in C. A block is no longer than the longest line allowed, so only a line
     that spans blocks (the carried tail) can be over-long, and that is checked as it grows.
     """
@@ -147,7 +146,6 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
         if carry or first_line:
             line = carry + block[:newline + 1]
             carry, block = b"", block[newline + 1:]
-            scan.lines += 1
             if len(line) - 1 > max_line_bytes:
                 scan.overlong_lines += 1
             else:
@@ -161,7 +159,6 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
             carry = block
             continue
         body, carry = block[:last + 1], block[last + 1:]
-        scan.lines += body.count(b"\n")
         found = body.find(marker)
         while found >= 0:
             start = body.rfind(b"\n", 0, found) + 1
@@ -170,7 +167,6 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
             found = body.find(marker, end)
     if carry and not skipping:
         # The last line of a log a run was still writing: count it only if it is whole.
-        scan.lines += 1
         if first_line:
             scan.first_timestamp = _timestamp_of(carry)
         if marker in carry:

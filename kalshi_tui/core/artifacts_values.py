@@ -105,7 +105,7 @@ def _parsed_fast(raw: bytes) -> Any:
     else None (json decides). orjson refuses what json alone reads (NaN, invalid UTF-8, a
     BOM, lone surrogates), and reads an integer past 64 bits as a float where json keeps
     it an int: text with a run of 19 digits or more goes to json."""
-    if _LONG_DIGITS.search(raw) is not None:
+    if _LONG_DIGITS in raw.translate(_DIGITS_ONLY):
         return None
     try:
         return orjson.loads(raw)
@@ -113,7 +113,11 @@ def _parsed_fast(raw: bytes) -> Any:
         return None
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# A run of 19 ASCII digits, found by mapping every digit to "0" and anything else to a
+# space, then one substring search: a tenth of what the regex [0-9]{19} cost, which tried
+# a match at every position of a file full of 16-digit floats.
+_DIGITS_ONLY = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def dig(data: Any, *keys: str) -> Any:

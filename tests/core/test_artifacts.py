@@ -392,3 +392,19 @@ def test_a_training_file_over_the_size_limit_is_not_read_and_says_so(tmp_path, m
     folder.mkdir()
     assert artifacts_values.load_json_file(folder, notes) is None
     assert notes[-1].startswith("diagnostics.json: cannot be read (")
+
+
+def test_the_long_digit_check_finds_what_the_regex_finds():
+    """Training files with a run of 19 digits go to json (orjson would read a big int as a
+    float); the run is found by translate and a substring search, as [0-9]{19} finds it."""
+    import random
+    import re
+
+    from kalshi_tui.core.artifacts_values import _DIGITS_ONLY, _LONG_DIGITS
+
+    regex = re.compile(rb"[0-9]{19}")
+    rng = random.Random(5)
+    for _ in range(5000):
+        raw = bytes(rng.choice(b"0123456789.e-\x00\xff\xd9\xb2 ") if rng.random() < 0.3
+                    else rng.choice(b"0123456789") for _ in range(rng.randint(0, 60)))
+        assert (regex.search(raw) is not None) == (_LONG_DIGITS in raw.translate(_DIGITS_ONLY)), raw
