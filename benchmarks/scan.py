@@ -6,7 +6,10 @@ Makes N model files from one real SB3 PPO zip the size of the original system's 
 default 64x64 network: ~230 KB, `data` written with indent=4 as SB3 writes it), each with
 its own num_timesteps, start_time, _last_obs, 100-episode ep_info_buffer and weights, so
 every file differs where real checkpoints differ; laid out as the original system laid
-them out: run folders holding model.zip and checkpoints/, plus flat finals.
+them out: run folders holding model.zip and checkpoints/, plus flat finals. The files are
+made in a child process (training the template loads torch, which a listing never has)
+and written to disk before any timing (os.sync: the kernel's writeback of 2.5 GB would
+otherwise share the CPUs with the first timings).
 Then times, in one run:
   - the baseline: `PPO.load(path)` to read the action space, as the seed analysis was
     done by hand. It is run in one process on a sample of files spread over the folder
@@ -230,9 +233,16 @@ def time_scan(config, *, use_cache: bool, hashes: bool = True) -> tuple[float, f
     """(wall s, CPU s including worker processes, catalog)."""
     from kalshi_tui.core.catalog import scan_catalog
 
+    import multiprocessing
+
     start, cpu = time.perf_counter(), cpu_seconds()
     catalog = scan_catalog(config, use_cache=use_cache, hashes=hashes)
-    return time.perf_counter() - start, cpu_seconds() - cpu, catalog
+    wall = time.perf_counter() - start
+    # The scan returns once its workers have sent their last rows, without waiting for them
+    # to exit; their CPU counts once they are reaped, so wait for that before reading it.
+    for child in multiprocessing.active_children():
+        child.join()
+    return wall, cpu_seconds() - cpu, catalog
 
 
 def time_list_process(models_dir: Path, runs: int = 3, flags: tuple[str, ...] = ("--json",)) -> float:
@@ -306,7 +316,18 @@ def clear_cache(config) -> None:
         path.unlink(missing_ok=True)
 
 
+def make_files(work: Path, models: int, list_models: int, episodes: int, template: str) -> None:
+    """The template (trained here unless given) and both folders of model files."""
+    made = Path(template) if template else make_template(work)
+    make_models(made, work / "models", models, episodes=episodes)
+    make_models(made, work / "list_models", list_models, episodes=episodes)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--make-files"]:  # the child process that makes the files
+        work, models, list_models, episodes, template = sys.argv[2:7]
+        make_files(Path(work), int(models), int(list_models), int(episodes), template)
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--list-models", type=int, default=1_000)
@@ -324,11 +345,19 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="kalshi-scan-bench-"))
     try:
-        template = args.template or make_template(work)
         big, small = work / "models", work / "list_models"
         start = time.perf_counter()
-        paths = make_models(template, big, args.models, episodes=args.episodes)
-        make_models(template, small, args.list_models, episodes=args.episodes)
+        # Made in a child process: training the template imports SB3 and torch, and a
+        # listing never has them loaded. Made here, the timed scans forked their workers
+        # from a 300 MB process holding torch (a fifth slower than `kalshi-tui list` runs).
+        subprocess.run([sys.executable, __file__, "--make-files", str(work), str(args.models),
+                        str(args.list_models), str(args.episodes), str(args.template or "")],
+                       check=True)
+        paths = sorted(big.rglob("*.zip"))
+        assert len(paths) == args.models and "torch" not in sys.modules
+        # 2.5 GB just written: the kernel writes it back in the background, on the CPUs the
+        # timings below share. Wait for it, so they measure a listing of files at rest.
+        os.sync()
         print(f"made {len(paths):,} + {args.list_models:,} model files in "
               f"{time.perf_counter() - start:.1f} s under {work}  (cpus: {os.cpu_count()})")
         empty_config = work / "bench.toml"
