@@ -34,6 +34,7 @@ _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _PARALLEL_FROM = 256  # below this many files to read, worker start-up costs more than it saves
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _BATCH_MAX = 512  # files per worker job
+_FIRST_BATCH = 32  # files in each worker's first job
 
 
 class ModelNotFound(LookupError):
@@ -582,15 +583,24 @@ class _Reader:
         self.models_dir = os.fspath(config.models_dir)
 
     def add(self, job: tuple[Any, ...]) -> None:
-        self.waiting.append(job)
+        waiting = self.waiting
+        waiting.append(job)
         if self.pool is None:
-            if len(self.waiting) >= _PARALLEL_FROM and _WORKERS > 1:
+            # Workers start once `_PARALLEL_FROM` files wait, or sooner when the walk
+            # expects that many in all (after its first run folder, on a big cold scan).
+            expected = len(waiting) + (self.unseen or 0)
+            if _WORKERS > 1 and (len(waiting) >= _PARALLEL_FROM or (
+                    expected >= _PARALLEL_FROM and len(waiting) >= _FIRST_BATCH)):
                 self._start()
                 self._send(final=False)
-        elif len(self.waiting) >= self._batch_size():
+        elif len(waiting) >= self._batch_size():
             self._send(final=False)
 
     def _batch_size(self) -> int:
+        if len(self.futures) < _WORKERS:
+            # Each worker's first batch is small, so every worker is reading a few
+            # milliseconds after the pool starts instead of waiting for 512 files.
+            return _FIRST_BATCH
         # Eight batches a worker for what is left: small enough that neither waits long
         # for the other at the end, large enough that a batch's overhead is nothing.
         if self.unseen is None:
