@@ -33,11 +33,12 @@ def pickle_globals(serialized_b64: str) -> list[str]:
         raw = decode_as_sb3(serialized_b64)
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeEncodeError):
         return []  # SB3 fails on these too, before any unpickling
-    found = pickle_globals_of_bytes(raw)
+    found, varies = _globals_of(raw)
     # Checkpoints of one run repeat most blobs (spaces, schedules, policy class) byte for
-    # byte. Not the long ones (ep_info_buffer's, 4 KB): they differ in every checkpoint, and
-    # remembering them would only hash them and hold them.
-    if len(serialized_b64) <= _MEMO_MAX_CHARS:
+    # byte. Not the long ones (ep_info_buffer's, 4 KB), nor arrays (_last_obs): they differ
+    # in every checkpoint, and remembering them would only hold them, and fill the memo
+    # until it is cleared of the ones that do repeat.
+    if not varies and len(serialized_b64) <= _MEMO_MAX_CHARS:
         if len(_GLOBALS_MEMO) > 4096:
             _GLOBALS_MEMO.clear()
         _GLOBALS_MEMO[serialized_b64] = tuple(found)
@@ -77,15 +78,21 @@ def pickle_globals_of_bytes(raw: bytes) -> list[str]:
     (directly or fetched from the memo). A hand loop over the opcode table: pickletools'
     genops is correct but slow enough to dominate a cold scan.
     """
+    return _globals_of(raw)[0]
+
+
+def _globals_of(raw: bytes) -> tuple[list[str], bool]:
+    """(pickle_globals_of_bytes(raw), whether the pickle carries bytes that differ from one
+    checkpoint to the next: an array's numbers, or episode records)."""
     for prefix, suffix, known in _PAYLOAD_BY_LENGTH.get(len(raw), ()):
         if raw.startswith(prefix) and raw.endswith(suffix):
-            return list(known)  # see _remember_payload: exact, and no opcode walked
+            return list(known), True  # see _remember_payload: exact, and no opcode walked
     if _EPISODE_BUFFER.fullmatch(raw) is not None:
-        return ["collections.deque"]  # its one global, as the walk below would list it
+        return ["collections.deque"], True  # its one global, as the walk below would list it
     try:
         return _scan_globals(raw)
     except (ValueError, KeyError, IndexError, UnicodeDecodeError):
-        return _scan_globals_slow(raw)
+        return _scan_globals_slow(raw), False
 
 
 # Per opcode byte, what the fast loop does with it (ints: cheaper to test than names):
@@ -102,7 +109,8 @@ _LENGTH_BYTES = {-2: 1, -3: 4, -4: 4, -5: 8}  # argument size code -> bytes of i
 _WIDTH_OF = [_LENGTH_BYTES.get(_ARG[_c], 0) if _ARG[_c] is not None else 0 for _c in range(256)]
 
 
-def _scan_globals(raw: bytes) -> list[str]:
+def _scan_globals(raw: bytes) -> tuple[list[str], bool]:
+    """(the globals, whether a large bytes argument was passed over: see _globals_of)."""
     found: list[str] = []
     below: str | None = None  # the second string from the top of the stack, if any
     top: str | None = None
@@ -190,14 +198,14 @@ def _scan_globals(raw: bytes) -> list[str]:
                     payload_key = (raw[:i], raw[i + length:])
                     known = _PAYLOAD_MEMO.get(payload_key)
                     if known is not None:
-                        return list(known)
+                        return list(known), True
             i += length
     else:
         raise ValueError("no STOP opcode")
     result = list(dict.fromkeys(found))
     if payload_key is not None:
         _remember_payload(payload_key, end, tuple(result))
-    return result
+    return result, payload_key is not None
 
 
 def _remember_payload(key: tuple[bytes, bytes], length: int, found: tuple[str, ...]) -> None:

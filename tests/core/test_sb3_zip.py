@@ -353,7 +353,7 @@ def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
         value = anything()
         for protocol in (2, 4, 5):
             raw = cloudpickle.dumps(value, protocol=protocol)
-            assert _scan_globals(raw) == _scan_globals_slow(raw)
+            assert _scan_globals(raw)[0] == _scan_globals_slow(raw)
 
 
 def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(model_zoo, tmp_path):
