@@ -467,6 +467,7 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
 
 
 _NO_ARTIFACTS: dict[str, str] = {}
+_LAST_POOL: list[Any] = []  # the last scan's workers and pool thread, not waited for
 _NO_RELATIVE_ARTIFACTS: dict[str, str] = {}  # a record's artifacts when it has none (read-only)
 
 
@@ -611,6 +612,12 @@ class _Reader:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # The last scan did not wait for its workers to exit; they have had the whole walk
+        # since. Wait for them now, so neither they nor their pool's thread is left (a
+        # live thread would make _start_method pick the slower forkserver).
+        for waiting_for in _LAST_POOL:
+            waiting_for.join()
+        _LAST_POOL.clear()
         method = _start_method()
         if method == "fork":
             _prepare_for_workers()
@@ -642,8 +649,14 @@ class _Reader:
                 rows = future.result()
                 if index == last:
                     # Every batch read: the workers only have to exit, which they do on
-                    # their own (waiting for them cost the scan 5-15 ms).
+                    # their own (waiting for them cost the scan 5-15 ms); the next scan
+                    # that needs workers makes sure they have.
+                    # (The pool forgets its thread and processes on shutdown: kept here.)
+                    _LAST_POOL.extend(getattr(self.pool, "_processes", {}).values())
+                    thread = getattr(self.pool, "_executor_manager_thread", None)
                     self.pool.shutdown(wait=False)
+                    if thread is not None:
+                        _LAST_POOL.append(thread)
                     finished = True
                 yield from rows
         finally:

@@ -294,6 +294,27 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
 
 
 @pytest.mark.slow
+def test_a_scan_leaves_its_workers_to_exit_and_the_next_one_finds_them_gone(tmp_path, model_zoo, monkeypatch):
+    """The scan returns without waiting for its workers to exit; the next scan that starts
+    workers first waits for the last ones, so none is left over (nor its pool's thread,
+    which would make the next scan take the slower forkserver)."""
+    import multiprocessing
+
+    from kalshi_tui.core import catalog
+
+    config = many_models(tmp_path, model_zoo, 300)
+    first = scan_catalog(config, use_cache=False)
+    assert first.read == 300 and catalog._LAST_POOL
+    left_over = []
+    real = catalog._start_method
+    monkeypatch.setattr(catalog, "_start_method", lambda: left_over.append(
+        [p for p in multiprocessing.active_children() if p.is_alive()]) or real())
+    second = scan_catalog(config, use_cache=False)
+    assert left_over == [[]]
+    assert [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]
+
+
+@pytest.mark.slow
 def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_order(tmp_path, model_zoo):
     """Workers start while the scan is still looking files up in the cache: the records must
     still come back in walk order, each the one its file gives, whatever answered it."""
