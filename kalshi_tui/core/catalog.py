@@ -467,7 +467,6 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
 
 
 _NO_ARTIFACTS: dict[str, str] = {}
-_LAST_POOL: list[Any] = []  # the last scan's workers and pool thread, not waited for
 _NO_RELATIVE_ARTIFACTS: dict[str, str] = {}  # a record's artifacts when it has none (read-only)
 
 
@@ -561,11 +560,15 @@ def _start_helpers(method: str) -> None:
             quiet.close()
 
 
+_LAST_POOL: list[Any] = []  # the last scan's workers and pool thread, not waited for
+
+
 class _Reader:
     """Reads the files the cache could not answer, in the order they are added.
 
-    Until `_PARALLEL_FROM` files wait, nothing is read (few files are read here, in this
-    process, by `rows`). From then on worker processes read them: each batch goes out as
+    Until `_PARALLEL_FROM` files wait (or the walk expects that many), nothing is read (few
+    files are read here, in this process, by `rows`). From then on worker processes read
+    them, each worker's first batch small so all start at once: each batch goes out as
     soon as it is full, while the scan is still walking the folder and working out cache
     keys, so the workers start on the first files at once instead of after the whole
     folder has been looked at (a fifth of a 10,000-model cold scan was spent before the
