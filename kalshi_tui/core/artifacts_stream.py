@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from kalshi_tui.core.artifacts_values import as_int
+from kalshi_tui.core.artifacts_values import READ_FLAGS, as_int
 
 # An action_summary line is about 1 KB for 21 actions; 1 MB leaves room for any honest line
 # while bounding what one corrupt "line" (a file of no newlines) can make us hold.
@@ -86,7 +86,7 @@ def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Diagno
     """Sum every episode's action_distribution in `path`, streaming; never raises."""
     scan = DiagnosticsScan(max_line_bytes=max_line_bytes)
     try:
-        fd = os.open(path, _READ_FLAGS)  # whole blocks are read: no buffered file on top
+        fd = os.open(path, READ_FLAGS)  # whole blocks are read: no buffered file on top
     except OSError as exc:
         scan.error = f"cannot be read ({exc.strerror or exc})"
         return scan
@@ -108,9 +108,6 @@ def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Diagno
         os.close(fd)
     scan.finish()
     return scan
-
-
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
 def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:

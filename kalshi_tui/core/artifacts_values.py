@@ -76,7 +76,7 @@ def read_small_file(path: Path | str, limit: int) -> bytes:
     One open, one fstat and a read of the size found (a catalog reads a run's artifacts for
     every run folder: no Path or buffered-file objects on the way).
     """
-    fd = os.open(path, _READ_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     try:
         size = os.fstat(fd).st_size
         if size > limit:
@@ -97,7 +97,7 @@ def read_small_file(path: Path | str, limit: int) -> bytes:
         os.close(fd)
 
 
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # artifact files, read whole or in blocks
 
 
 def _parsed_fast(raw: bytes) -> Any:

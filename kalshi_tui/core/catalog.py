@@ -401,7 +401,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     # are cached by identity (catalog_cache), and a new {} per model defeated that.
     record.artifacts = (relative_artifacts if relative_artifacts is not None else
                         {k: _relative(v, models_dir) for k, v in artifacts.items()} if artifacts
-                        else _NO_RELATIVE_ARTIFACTS)
+                        else _NO_ARTIFACTS)
     metrics, warning = _metrics_data(artifacts, info.n_actions, artifacts_stats)
     if warning:
         record.warnings.append(warning)
@@ -466,8 +466,8 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
     return out
 
 
+# A job's, and a record's, artifacts when there are none: one shared, read-only dict.
 _NO_ARTIFACTS: dict[str, str] = {}
-_NO_RELATIVE_ARTIFACTS: dict[str, str] = {}  # a record's artifacts when it has none (read-only)
 
 
 def _job(f: FoundFile, artifacts: dict[str, Path] | None, stats: list[list[Any]] | None,
