@@ -12,7 +12,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from model_factory import make_sb3_zip  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "kalshiflow"
+# The original system's real pointer files and a real curriculum results file, kept in the
+# repository so a clean clone tests against them (nothing outside the repository is read).
+ORIGINAL_FILES = REPO_ROOT / "tests" / "fixtures" / "kalshiflow"
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +36,7 @@ def model_zoo(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def reference_pointers() -> list[Path]:
-    """The four real CURRENT_MODEL.json files of the original system (skip when absent)."""
-    files = sorted(SHARED_REFERENCE.glob("CURRENT_MODEL.*.json"))
-    if not files:
-        pytest.skip("../shared/reference/kalshiflow is not beside this checkout")
+    """The four real CURRENT_MODEL.json files of the original system, oldest first."""
+    files = sorted(ORIGINAL_FILES.glob("CURRENT_MODEL.*.json"))
+    assert len(files) == 4, f"tests/fixtures/kalshiflow should hold four pointers, has {len(files)}"
     return files

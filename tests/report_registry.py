@@ -15,7 +15,7 @@ from pathlib import Path
 
 from model_factory import edit_data
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "kalshiflow"
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "kalshiflow"
 SESSION9_POINTER = REFERENCE / "CURRENT_MODEL.1-session9-5actions.json"
 
 RUN32 = "session32_ppo_20251215_001549"

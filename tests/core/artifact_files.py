@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kalshiflow"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "kalshiflow"
 LEGACY_NAMES = ("HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
 
 
