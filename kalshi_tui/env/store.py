@@ -8,6 +8,7 @@ book, as a reconnecting recorder did.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -61,6 +62,18 @@ CREATE INDEX IF NOT EXISTS ix_snapshots_market
 CREATE INDEX IF NOT EXISTS ix_deltas_market
     ON rl_orderbook_deltas (session_id, market_ticker, sequence_number);
 """
+
+
+# Every column but the row id, in replay order: what a validation's figures depend on.
+_FINGERPRINT_QUERIES = (
+    "SELECT market_tickers, started_at, ended_at, status, environment "
+    "FROM rl_orderbook_sessions WHERE session_id=?",
+    "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
+    "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
+    "ORDER BY market_ticker, sequence_number, id",
+    "SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
+    "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id",
+)
 
 
 class StoreError(Exception):
@@ -195,6 +208,22 @@ class SessionStore:
         if not isinstance(tickers, list):
             raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
         return [str(t) for t in tickers]
+
+    def fingerprint(self, session_ids: list[int]) -> str:
+        """sha256 of everything a replay of these sessions reads, in the order it reads it.
+
+        The rows themselves, not the file: a copy, a reinstall or a VACUUM gives the same
+        fingerprint, one changed delta another. Row ids are left out (only their order
+        counts, as in a replay); a session that is absent hashes as absent.
+        """
+        digest = hashlib.sha256()
+        for session_id in sorted(set(session_ids)):
+            digest.update(f"session {session_id}\n".encode())
+            for sql in _FINGERPRINT_QUERIES:
+                for row in self._query(sql, (session_id,)):
+                    digest.update(repr(row).encode())
+                digest.update(b"\n")
+        return digest.hexdigest()
 
     def markets(self, session_id: int) -> list[str]:
         rows = self._query("SELECT market_tickers FROM rl_orderbook_sessions WHERE session_id=?",
