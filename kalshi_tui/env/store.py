@@ -126,6 +126,8 @@ class SessionStore:
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
             except sqlite3.DatabaseError as exc:
+                if _is_locked(exc):
+                    raise StoreError(_locked_message(self.path, exc)) from None
                 raise StoreError(f"{self.path}: not a SQLite session store ({exc})") from None
             missing = [t for t in TABLES if t not in names]
             if missing:
@@ -145,7 +147,8 @@ class SessionStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
+            raise StoreError(_locked_message(self.path, exc) if _is_locked(exc)
+                             else f"{self.path}: {exc}") from None
 
     def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
                       snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
@@ -296,6 +299,16 @@ class SessionStore:
             except (BookError, TypeError, ValueError) as exc:
                 raise StoreError(f"{where} after delta seq {seq}: {exc}") from None
             yield book
+
+
+def _is_locked(exc: sqlite3.DatabaseError) -> bool:
+    """Another connection holds a lock the read waited 5 s for: busy, not broken."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+    return (f"{path}: session store is locked by another process writing to it ({exc}); "
+            "try again when it has finished")
 
 
 def _spread(book: BookState) -> int | None:

@@ -151,6 +151,8 @@ def load_validation(path: Path, sha256: str, config, session_ids: list[int] | No
     sessions are meant. Never imports torch; "all" costs one small SQLite query.
     """
     del path  # results follow the content, not the file name
+    if not any((folder / f"{sha256}.json").is_file() for folder in cache_folders(config.cache_dir)):
+        return None  # never validated: no need to open and fingerprint the session store
     if session_ids is None:
         session_ids = default_session_ids(config)
         if session_ids is None:
