@@ -59,7 +59,11 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     from kalshi_tui.core.catalog import scan_catalog
     from kalshi_tui.core.report import stored_validations
     from kalshi_tui.eval.results import ValidationResult
-    from kalshi_tui.eval.results_cache import default_session_ids, save_validation, sessions_fingerprint
+    from kalshi_tui.eval.results_cache import (
+        default_session_ids,
+        save_validation,
+        sessions_fingerprint,
+    )
 
     config = load_config(config_file)
     record = scan_catalog(config).find("session32_final.zip")

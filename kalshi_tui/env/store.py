@@ -66,13 +66,13 @@ CREATE INDEX IF NOT EXISTS ix_deltas_market
 
 # Every column but the row id, in replay order: what a validation's figures depend on.
 _FINGERPRINT_QUERIES = (
-    "SELECT market_tickers, started_at, ended_at, status, environment "
-    "FROM rl_orderbook_sessions WHERE session_id=?",
-    "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
-    "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
-    "ORDER BY market_ticker, sequence_number, id",
-    "SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
-    "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id",
+    ("SELECT market_tickers, started_at, ended_at, status, environment "
+     "FROM rl_orderbook_sessions WHERE session_id=?"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
+     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
+     "ORDER BY market_ticker, sequence_number, id"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
+     "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id"),
 )
 
 

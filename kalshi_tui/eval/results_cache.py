@@ -45,7 +45,7 @@ def sessions_fingerprint(sessions_db: Path, session_ids: list[int]) -> str:
     reinstalled or touched store find their results, and a re-recorded one does not.
     """
     return _fingerprint_of(store_identity(sessions_db), str(sessions_db),
-                           tuple(sorted(set(int(s) for s in session_ids))))
+                           tuple(sorted({int(s) for s in session_ids})))
 
 
 @functools.lru_cache(maxsize=32)

@@ -19,7 +19,11 @@ from kalshi_tui.core.config import load_config
 from kalshi_tui.core.session_ids import SessionListSyntaxError, parse_session_list
 from kalshi_tui.eval.model_fit import file_sha256
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import default_session_ids, save_validation, sessions_fingerprint
+from kalshi_tui.eval.results_cache import (
+    default_session_ids,
+    save_validation,
+    sessions_fingerprint,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_STORE = REPO / "kalshi_tui" / "env" / "data" / "sessions.db"
@@ -60,7 +64,7 @@ def test_a_reversed_range_says_it_is_reversed():
 
 
 def test_validate_with_a_reversed_range_is_a_usage_error_of_one_line(models, capsys):
-    root, opts, _ = models
+    _, opts, _ = models
     code, _, err = run(capsys, "validate", RUN, "--sessions", "10-5", *opts)
     assert code == exit_codes.USAGE
     assert err == "kalshi-tui: --sessions: session list '10-5': range '10-5' is reversed (did you mean 5-10?)\n"
@@ -99,7 +103,8 @@ def test_a_locked_store_says_it_is_locked(tmp_path):
     try:
         assert writer.stdout.readline().strip() == "locked"
         result = subprocess.run([sys.executable, "-m", "kalshi_tui", "sessions", "list", "--db",
-                                 str(store)], capture_output=True, text=True, cwd=REPO, timeout=60)
+                                 str(store)], capture_output=True, text=True, cwd=REPO, timeout=60,
+                                check=False)
     finally:
         writer.kill()
         writer.wait()

@@ -38,7 +38,7 @@ def hand_written_pointer(workspace, model: str) -> None:
 def cli(workspace, *args):
     return subprocess.run([sys.executable, "-m", "kalshi_tui", "--config",
                            str(workspace.config_file), *args],
-                          capture_output=True, text=True, cwd=workspace.base, timeout=120)
+                          capture_output=True, text=True, cwd=workspace.base, timeout=120, check=False)
 
 
 def test_refused_and_failed_commands_leave_the_models_folder_as_it_was(workspace):
