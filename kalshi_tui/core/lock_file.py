@@ -89,9 +89,14 @@ class HeldFileLock:
         try:
             os.unlink(self.path)
         except OSError:
-            pass  # removed by hand, or a read-only folder: the flock still goes with the close
+            pass  # removed by hand, or a read-only folder: the lock still goes below
         finally:
-            os.close(fd)
+            # Unlocked explicitly, not only by the close: a process forked meanwhile (the
+            # catalog's workers) shares this descriptor and would otherwise keep the lock.
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
 
     def __enter__(self) -> HeldFileLock:
         self.acquire()

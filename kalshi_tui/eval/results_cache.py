@@ -44,8 +44,15 @@ def sessions_fingerprint(sessions_db: Path, session_ids: list[int]) -> str:
     A fingerprint of the rows (SessionStore.fingerprint), so the same sessions in a copied,
     reinstalled or touched store find their results, and a re-recorded one does not.
     """
-    return _fingerprint_of(store_identity(sessions_db), str(sessions_db),
-                           tuple(sorted({int(s) for s in session_ids})))
+    from kalshi_tui.env.store import StoreError
+
+    try:
+        return _fingerprint_of(store_identity(sessions_db), str(sessions_db),
+                               tuple(sorted({int(s) for s in session_ids})))
+    except StoreError:
+        # Missing, damaged or locked by a writer: no result is found under this, and it is
+        # not memoised, so the next ask after the writer is done hashes the rows.
+        return "unreadable"
 
 
 @functools.lru_cache(maxsize=32)
@@ -53,13 +60,10 @@ def _fingerprint_of(identity: str, sessions_db: str, session_ids: tuple[int, ...
     """Memoised per file state: hashing sessions 5-10 reads 35,000 rows (~80 ms), and the
     TUI asks on every refresh; a changed file has another identity and is hashed again."""
     del identity  # part of the memo key only
-    from kalshi_tui.env.store import SessionStore, StoreError
+    from kalshi_tui.env.store import SessionStore
 
-    try:
-        with SessionStore(Path(sessions_db)) as store:
-            return "sessions-sha256:" + store.fingerprint(list(session_ids))
-    except StoreError:
-        return "unreadable"  # nothing stored under it is ever found: ran on nothing readable
+    with SessionStore(Path(sessions_db)) as store:
+        return "sessions-sha256:" + store.fingerprint(list(session_ids))
 
 
 def result_key(environment_fingerprint: str, session_ids: list[int], deterministic: bool,
@@ -165,8 +169,13 @@ def load_validation(path: Path, sha256: str, config, session_ids: list[int] | No
 
 def default_session_ids(config) -> list[int] | None:
     """The config's validation sessions as ids; None when the store cannot say."""
-    ids = _session_ids_of(store_identity(config.sessions_db), str(config.sessions_db),
-                          config.validation_sessions)
+    from kalshi_tui.env.store import StoreError
+
+    try:
+        ids = _session_ids_of(store_identity(config.sessions_db), str(config.sessions_db),
+                              config.validation_sessions)
+    except StoreError:
+        return None  # not memoised: a store locked by a writer answers once it is done
     return list(ids) if ids is not None else None
 
 
@@ -174,11 +183,11 @@ def default_session_ids(config) -> list[int] | None:
 def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
     """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
     del identity  # part of the cache key only: a changed store is asked again
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import SessionStore, parse_session_list
 
+    with SessionStore(Path(sessions_db)) as store:
+        available = store.session_ids()
     try:
-        with SessionStore(Path(sessions_db)) as store:
-            available = store.session_ids()
         return tuple(parse_session_list(spec, available))
-    except (StoreError, ValueError):
+    except ValueError:
         return None

@@ -165,3 +165,28 @@ def test_a_config_without_a_store_has_no_default_sessions(validated, small_confi
     path, sha, _ = validated
     config = write_config(tmp_path / "nostore", tmp_path / "absent.db", sessions="1-3")
     assert load_validation(path, sha, config) is None
+
+
+def test_a_store_locked_by_a_writer_hides_results_only_while_it_is_locked(validated, small_config, tmp_path):
+    """Not found while a writer holds the store (SQLite says busy), found again once it is
+    done, though the file's size and mtime are unchanged: a busy store is not memoised."""
+    import textwrap
+
+    path, sha, result = validated
+    store = tmp_path / "busy.db"
+    store.write_bytes(small_config.sessions_db.read_bytes())
+    config = dataclasses.replace(small_config, sessions_db=store)
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys
+        db = sqlite3.connect({str(store)!r}, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        print("locked", flush=True)
+        sys.stdin.readline()
+        db.execute("ROLLBACK")
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        assert load_validation(path, sha, config) is None
+    finally:
+        writer.communicate("done\n", timeout=30)
+    assert load_validation(path, sha, config).histogram == result.histogram
