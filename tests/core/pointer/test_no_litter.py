@@ -76,3 +76,25 @@ def test_a_failed_first_change_starts_no_journal(workspace, monkeypatch, capsys,
     monkeypatch.setattr(atomic, "FAULT_HOOK", None)
     assert code == exit_codes.ERROR and "nothing changed" in capsys.readouterr().err
     assert tree(workspace.models_dir) == before
+
+
+def test_a_failed_change_after_a_crashed_writer_leaves_the_journal_whole(workspace, monkeypatch, capsys):
+    """A torn last line (a writer killed mid-append) is cut by the next append; if that
+    change then fails, the journal goes back to its complete records, nothing padded."""
+    hand_written_pointer(workspace, "ppo21")
+    assert main(["--config", str(workspace.config_file), "promote", str(workspace.model("a2c21")),
+                 "--reason", "first", "--yes"]) == exit_codes.OK
+    journal = journal_path_for(workspace.pointer)
+    complete = journal.read_bytes()
+    with open(journal, "ab") as handle:
+        handle.write(b'{"revision": 3, "action": "prom')
+
+    def fail(at):
+        if at == "tmp.write":
+            raise OSError(errno.EIO, "EIO injected at tmp.write")
+    monkeypatch.setattr(atomic, "FAULT_HOOK", fail)
+    code = main(["--config", str(workspace.config_file), "promote", str(workspace.model("ppo21b")),
+                 "--reason", "fails", "--yes"])
+    monkeypatch.setattr(atomic, "FAULT_HOOK", None)
+    assert code == exit_codes.ERROR and "nothing changed" in capsys.readouterr().err
+    assert journal.read_bytes() == complete
