@@ -46,7 +46,7 @@ class HeldFileLock:
         """Take the lock or raise LockBusy after `timeout` seconds (0: one try)."""
         deadline = time.monotonic() + max(self.timeout, 0.0)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -65,6 +65,15 @@ class HeldFileLock:
                 break
             os.close(fd)  # the last holder removed this file while we waited: try the new one
         self._write_record()
+
+    def _open(self) -> int:
+        flags = os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | flags, 0o666)
+        except PermissionError:
+            # Another operator's process died holding it and left its file, which this
+            # user may not write: flock needs only a read descriptor (the record is skipped).
+            return os.open(self.path, os.O_RDONLY | flags)
 
     def _still_at_path(self, fd: int) -> bool:
         try:

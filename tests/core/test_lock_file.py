@@ -92,3 +92,27 @@ def test_a_waiter_whose_file_was_removed_under_it_does_not_hold_the_lock(tmp_pat
         monkeypatch.setattr(fcntl, "flock", real_flock)
         newcomer.release()
     assert not lock.exists()
+
+
+def test_a_leftover_file_this_user_cannot_write_is_still_locked_and_removed(tmp_path, monkeypatch):
+    """Another operator's process died holding the lock; its file is read-only to us. The
+    permission check is the kernel's for a non-root user; as root the tests make it here."""
+    import os
+
+    from kalshi_tui.core import lock_file
+
+    lock = tmp_path / "x.lock"
+    lock.write_bytes(b'{"user": "alice", "pid": 4242}')
+    lock.chmod(0o444)
+    real_open = os.open
+
+    def open_as_another_user(path, flags, *mode):
+        if Path(path) == lock and flags & os.O_RDWR and lock.exists():
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(lock_file.os, "open", open_as_another_user)
+    with HeldFileLock(lock, 1, b"bob"):
+        with pytest.raises(LockBusy):
+            HeldFileLock(lock, 0).acquire()  # it really is held, through the read descriptor
+    assert not lock.exists()
