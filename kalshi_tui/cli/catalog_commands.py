@@ -161,9 +161,11 @@ def _find(args: argparse.Namespace):
     return config, record
 
 
-def render_show(record, env) -> str:
-    """Every fact about one model as `key: value` lines, reasons and warnings first."""
+def render_show(record, env, validation=None, validation_sessions: str | None = None) -> str:
+    """Every fact about one model as `key: value` lines, reasons and warnings first; last
+    the stored validation result (`validation`, current for the config) or that none is."""
     from kalshi_tui.core.compat import badge
+    from kalshi_tui.core.report_figures import metric_text
 
     lines = [f"{printable(record.name)}  [{badge(record, env)}]",
              f"  path:          {printable(record.path)}",
@@ -204,15 +206,31 @@ def render_show(record, env) -> str:
             if value in (None, {}, []) or key in ("sources", "notes", "action_histogram"):
                 continue
             source = record.metrics.sources.get(key)
-            lines.append(f"    {key}: {printable(value)}" + (f"  ({source})" if source else ""))
+            lines.append(f"    {key}: {printable(metric_text(key, value))}"
+                         + (f"  ({source})" if source else ""))
         lines += [f"    note: {printable(n)}" for n in record.metrics.notes]
+    lines += _validation_lines(validation, validation_sessions)
     return "\n".join(lines)
 
 
+def _validation_lines(validation, sessions: str | None) -> list[str]:
+    """The stored validation result, current for this config; or say there is none."""
+    if validation is None:
+        where = f" on sessions {sessions}" if sessions else ""
+        return [f"  validation:    not validated{where} with this config (kalshi-tui validate)"]
+    source = f"stored {validation.created_at}"
+    return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
+
+
 def show_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.eval.results_cache import load_validation
+
     config, record = _find(args)
+    validation = (load_validation(Path(record.abs_path), record.sha256, config)
+                  if record.sha256 else None)
     if args.json:
-        print_json(record.to_dict())
+        print_json({**record.to_dict(),
+                    "validation": validation.to_dict() if validation is not None else None})
     else:
-        print(render_show(record, config.environment))
+        print(render_show(record, config.environment, validation, config.validation_sessions))
     return 0

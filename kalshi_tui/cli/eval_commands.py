@@ -100,6 +100,7 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def _session_ids(spec: str, config) -> list[int]:
+    from kalshi_tui.core.session_ids import SessionListSyntaxError
     from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
 
     try:
@@ -109,9 +110,10 @@ def _session_ids(spec: str, config) -> list[int]:
         raise CommandError(str(exc)) from None
     try:
         return parse_session_list(spec, available)
-    except ValueError as exc:
-        raise CommandError(f"{config.sessions_db}: {exc}", exit_codes.USAGE
-                           if "not a number" in str(exc) else exit_codes.ERROR) from None
+    except SessionListSyntaxError as exc:
+        raise CommandError(f"--sessions: {exc}", exit_codes.USAGE) from None
+    except ValueError as exc:  # a session the store does not hold
+        raise CommandError(f"{config.sessions_db}: {exc}") from None
 
 
 class ProgressBar:

@@ -62,17 +62,26 @@ def register(subparsers, common) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
+
+
+def _whole_number(text: str) -> int:
+    # ArgumentTypeError, not ValueError: argparse then prints this sentence after the
+    # option's name instead of "invalid _positive value", the name of this function.
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def _change_options(parser: argparse.ArgumentParser) -> None:
@@ -88,9 +97,17 @@ def _change_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace):
+    from kalshi_tui.core.catalog_walk import require_models_folder
     from kalshi_tui.core.pointer import PointerEngine
 
-    return PointerEngine(config_from_args(args))
+    config = config_from_args(args)
+    try:
+        # A missing folder is a mistyped path or an unmounted share (exit 1), not an alarm
+        # about the pointer inside it.
+        require_models_folder(config.models_dir)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise CommandError(f"{exc} (set paths.models_dir or pass --models-dir)") from None
+    return PointerEngine(config)
 
 
 def _errors(call):

@@ -8,6 +8,7 @@ book, as a reconnecting recorder did.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -63,6 +64,18 @@ CREATE INDEX IF NOT EXISTS ix_deltas_market
 """
 
 
+# Every column but the row id, in replay order: what a validation's figures depend on.
+_FINGERPRINT_QUERIES = (
+    ("SELECT market_tickers, started_at, ended_at, status, environment "
+     "FROM rl_orderbook_sessions WHERE session_id=?"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
+     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
+     "ORDER BY market_ticker, sequence_number, id"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
+     "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id"),
+)
+
+
 class StoreError(Exception):
     """A store, session or market that cannot be replayed, said in one line naming it."""
 
@@ -113,6 +126,8 @@ class SessionStore:
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
             except sqlite3.DatabaseError as exc:
+                if _is_locked(exc):
+                    raise StoreError(_locked_message(self.path, exc)) from None
                 raise StoreError(f"{self.path}: not a SQLite session store ({exc})") from None
             missing = [t for t in TABLES if t not in names]
             if missing:
@@ -132,7 +147,8 @@ class SessionStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
+            raise StoreError(_locked_message(self.path, exc) if _is_locked(exc)
+                             else f"{self.path}: {exc}") from None
 
     def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
                       snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
@@ -195,6 +211,22 @@ class SessionStore:
         if not isinstance(tickers, list):
             raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
         return [str(t) for t in tickers]
+
+    def fingerprint(self, session_ids: list[int]) -> str:
+        """sha256 of everything a replay of these sessions reads, in the order it reads it.
+
+        The rows themselves, not the file: a copy, a reinstall or a VACUUM gives the same
+        fingerprint, one changed delta another. Row ids are left out (only their order
+        counts, as in a replay); a session that is absent hashes as absent.
+        """
+        digest = hashlib.sha256()
+        for session_id in sorted(set(session_ids)):
+            digest.update(f"session {session_id}\n".encode())
+            for sql in _FINGERPRINT_QUERIES:
+                for row in self._query(sql, (session_id,)):
+                    digest.update(repr(row).encode())
+                digest.update(b"\n")
+        return digest.hexdigest()
 
     def markets(self, session_id: int) -> list[str]:
         rows = self._query("SELECT market_tickers FROM rl_orderbook_sessions WHERE session_id=?",
@@ -267,6 +299,16 @@ class SessionStore:
             except (BookError, TypeError, ValueError) as exc:
                 raise StoreError(f"{where} after delta seq {seq}: {exc}") from None
             yield book
+
+
+def _is_locked(exc: sqlite3.DatabaseError) -> bool:
+    """Another connection holds a lock the read waited 5 s for: busy, not broken."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+    return (f"{path}: session store is locked by another process writing to it ({exc}); "
+            "try again when it has finished")
 
 
 def _spread(book: BookState) -> int | None:

@@ -197,12 +197,13 @@ class PointerEngine:
         with PointerLock(self.pointer, self.config.lock_timeout_seconds, operation):
             state, rolled = self._locked_state()
             plan = make_plan(state)
+            undo_to = journal_io.complete_length(self.journal)  # a failed change goes back here
             adopted = None
             if plan.adopt:
                 adopted = self._append(adopt_record(state, self.config, now=utc_now_text(),
                                                     pid=os.getpid()))
             record = self._change_record(state, plan)
-            self._commit(state, record, plan.document)
+            self._commit(state, record, plan.document, undo_to)
         result = ChangeResult(plan, plan.revision_after, HistoryRecord.from_record(record),
                               rolled_forward=rolled, adopted_revision=adopted)
         result.hook = self._run_hook(plan)
@@ -237,11 +238,18 @@ class PointerEngine:
                                "nothing changed") from None
         return int(record["revision"])
 
-    def _commit(self, state: PointerState, record: dict[str, Any], doc: dict[str, Any]) -> None:
-        """Journal first (the commit point), then publish; undo the record if publishing fails."""
+    def _commit(self, state: PointerState, record: dict[str, Any], doc: dict[str, Any],
+                undo_to: int) -> None:
+        """Journal first (the commit point), then publish; undo the record if publishing fails.
+
+        `undo_to`: the journal's length before this change appended anything (its adopt
+        record too), which a failed change cuts back to: a failed first change leaves no
+        journal behind.
+        """
         try:
-            keep = journal_io.append_record(self.journal, record)
+            journal_io.append_record(self.journal, record)
         except OSError as exc:
+            journal_io.undo_append(self.journal, undo_to)
             raise PointerError(f"cannot write the journal: {describe_os_error(exc, self.journal)}; "
                                f"nothing changed (still revision {state.revision})") from None
         data = serialize(doc)
@@ -252,7 +260,7 @@ class PointerEngine:
             if self._published(data):
                 raise PointerError(f"revision {record['revision']} is published but not confirmed "
                                    f"durable ({why}); check the disk, then run status") from None
-            if journal_io.undo_append(self.journal, keep):
+            if journal_io.undo_append(self.journal, undo_to):
                 raise PointerError(f"cannot publish the pointer: {why}; nothing changed "
                                    f"(still revision {state.revision})") from None
             raise PointerError(f"cannot publish the pointer: {why}; revision {record['revision']} "

@@ -130,6 +130,19 @@ def _append(path: Path, line: bytes) -> int:
     return keep
 
 
+def complete_length(path: Path) -> int:
+    """Where the next append writes: the journal's length up to its last complete record
+    (a torn tail is cut by that append); 0 when there is no journal."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        return _complete_length(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
 def _complete_length(fd: int, size: int) -> int:
     """Length of the file up to and including its last newline."""
     pos = size
