@@ -61,11 +61,12 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     folder = target.parent
     tmp = folder / f"{temp_prefix(target)}{_HOST}.{os.getpid()}.{time.time_ns()}"
     try:
-        mode = target.stat().st_mode & 0o7777  # keep the operator's permissions
+        mode = target.lstat().st_mode & 0o7777  # keep the operator's permissions
     except FileNotFoundError:
         mode = 0o644
     fault_point("tmp.create")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # O_EXCL never follows a link; O_NOFOLLOW says so for readers of this line.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         try:
             os.fchmod(fd, mode)
@@ -118,7 +119,8 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
         parts = path.name[len(prefix):].rsplit(".", 2)
         host, pid_text = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
         try:
-            age = now - path.stat().st_mtime
+            # lstat: a link planted under a temp name is judged (and removed) as a link.
+            age = now - path.lstat().st_mtime
         except FileNotFoundError:
             continue
         dead = host == _HOST and pid_text.isdigit() and not _pid_alive(int(pid_text))

@@ -29,6 +29,7 @@ from kalshi_tui.core.pointer.plans import (adopt_record, file_sha256, plan_promo
 from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
                                              HookResult, PointerStatus)
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
+from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
 from kalshi_tui.core.pointer.state import (CONSISTENT, DRIFTED, PENDING, UNMANAGED,
                                            PointerState, read_state, roll_forward, sha256_bytes)
 
@@ -77,6 +78,9 @@ class PointerEngine:
                                  alarms=[str(exc)])
         status = PointerStatus(str(self.pointer), state.doc is not None or state.raw_sha256 is not None,
                                state.relation, state.revision, notes=list(state.notes))
+        if self.pointer.is_symlink():
+            status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
+                                "promote and rollback refuse to write through it")
         if state.relation == PENDING and repair:
             status.repaired_revision = self._try_repair()
             if status.repaired_revision is not None:
@@ -91,6 +95,7 @@ class PointerEngine:
 
     def _try_repair(self) -> int | None:
         try:
+            refuse_symlinked_pointer(self.pointer)
             with PointerLock(self.pointer, 0, "status (repair)"):
                 return roll_forward(read_state(self.pointer))
         except (LockTimeout, PointerError, OSError):
@@ -181,6 +186,7 @@ class PointerEngine:
             return self._locked_state()[1]
 
     def _locked_state(self) -> tuple[PointerState, int | None]:
+        refuse_symlinked_pointer(self.pointer)
         clean_stale_temps(self.pointer)
         state = read_state(self.pointer)
         rolled = None

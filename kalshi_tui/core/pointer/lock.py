@@ -15,7 +15,12 @@ import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kalshi_tui.core.pointer.errors import LockTimeout
+from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
+from kalshi_tui.core.pointer.side_files import open_nofollow, read_nofollow
+
+_HOLDER = "lock holder record"
+# A holder record is a few hundred bytes; more is not ours and is not read.
+_HOLDER_MAX_BYTES = 4096
 
 
 def current_user() -> str:
@@ -41,8 +46,11 @@ def holder_path_for(pointer: Path) -> Path:
 def read_holder(pointer: Path) -> dict:
     """Who holds (or last held) the lock; empty when unknown."""
     try:
-        data = json.loads(holder_path_for(pointer).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = read_nofollow(holder_path_for(pointer), _HOLDER)
+        if len(raw) > _HOLDER_MAX_BYTES:
+            return {}
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, PointerError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -82,22 +90,32 @@ class PointerLock:
                 f"gave up after {self.timeout:g} s (lock file {lock_path_for(self.pointer).name})",
                 holder=holder) from None
         except OSError as exc:
-            from kalshi_tui.core.pointer.errors import PointerError
-
             raise PointerError(f"{lock_path_for(self.pointer)}: cannot lock: "
                                f"{exc.strerror or exc}") from None
-        self._write_holder()
+        try:
+            self._write_holder()
+        except PointerError:
+            self._lock.release()
+            raise
         return self
 
     def _write_holder(self) -> None:
         # Best effort and not fsync'd: it is a courtesy for the next operator's message,
-        # and the flock, not this file, is what excludes writers.
+        # and the flock, not this file, is what excludes writers. A symlink planted under
+        # its name is refused (PointerError), never written through.
         record = {"user": current_user(), "host": socket.gethostname(), "pid": os.getpid(),
                   "since": utc_now_text(), "operation": self.operation}
         try:
-            holder_path_for(self.pointer).write_text(json.dumps(record), encoding="utf-8")
+            fd = open_nofollow(holder_path_for(self.pointer), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                               _HOLDER)
+        except OSError:
+            return
+        try:
+            os.write(fd, json.dumps(record).encode("utf-8", "backslashreplace"))
         except OSError:
             pass
+        finally:
+            os.close(fd)
 
     def __exit__(self, *exc_info) -> None:
         # The holder file is left as "last holder": removing it would race the next

@@ -150,6 +150,8 @@ class HookResult:
     error: str | None = None
     output_tail: str = ""
     log_file: str | None = None
+    output_bytes: int = 0  # everything the hook printed
+    dropped_bytes: int = 0  # printed but not kept (only the newest bytes are)
 
     @property
     def ok(self) -> bool:
@@ -160,6 +162,8 @@ class HookResult:
             return f"hook ok: {self.command}"
         if self.timed_out:
             return f"hook timed out: {self.command} (see {self.log_file})"
+        if self.error and self.returncode is not None and not self.timed_out:
+            return f"hook exited {self.returncode} but: {self.error}"
         if self.error:
             return f"hook could not run: {self.error} (see {self.log_file})"
         return f"hook failed with exit {self.returncode}: {self.command} (see {self.log_file})"
