@@ -273,4 +273,5 @@ class PointerEngine:
     def _run_hook(self, plan: ChangePlan) -> HookResult | None:
         return run_hook(self.config.post_change_hook, pointer=self.pointer,
                         model_path=plan.record.abs_path, revision=plan.revision_after,
-                        action=plan.action, cwd=self.config.base_dir)
+                        action=plan.action, cwd=self.config.base_dir,
+                        timeout=self.config.hook_timeout_seconds)

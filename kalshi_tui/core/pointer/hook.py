@@ -15,6 +15,8 @@ Three promises, whatever the command does:
   left alone even when the hook itself is killed at the limit.
 - memory and disk stay bounded: the newest OUTPUT_KEEP_BYTES are kept, the rest is dropped
   and counted; the file is cut back whenever it passes SPOOL_LIMIT_BYTES while the hook runs.
+  The count is exact until a cut; bytes written in the instant of a cut cannot be seen, so
+  after one the count is a lower bound and says so (`output_bytes_exact` false).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class _Spool:
         self.file = tempfile.TemporaryFile()  # already unlinked: nothing left behind
         self.tail = bytearray()
         self.total = 0
+        self.cuts = 0
         self._pos = 0
 
     def fileno(self) -> int:
@@ -67,6 +70,7 @@ class _Spool:
             # The hook writes with O_APPEND (inherited), so it carries on at the new end.
             os.ftruncate(fd, 0)
             self._pos = 0
+            self.cuts += 1
 
     @property
     def dropped(self) -> int:
@@ -100,6 +104,7 @@ def run_hook(command: str, *, pointer: Path, model_path: str, revision: int, act
         spool.drain()
         result.output_bytes = spool.total
         result.dropped_bytes = spool.dropped
+        result.output_bytes_exact = spool.cuts == 0
         result.output_tail = bytes(spool.tail).decode("utf-8", "replace")[-_OUTPUT_TAIL:]
     finally:
         spool.file.close()
@@ -133,6 +138,7 @@ def _log(log: Path, result: HookResult, **context) -> None:
              "command": result.command, "returncode": result.returncode,
              "timed_out": result.timed_out, "error": result.error, "ok": result.ok,
              "output_bytes": result.output_bytes, "dropped_bytes": result.dropped_bytes,
+             "output_bytes_exact": result.output_bytes_exact,
              "output_tail": result.output_tail}
     try:
         append_line_nofollow(log, json.dumps(entry) + "\n", "hooks log")

@@ -152,6 +152,7 @@ class HookResult:
     log_file: str | None = None
     output_bytes: int = 0  # everything the hook printed
     dropped_bytes: int = 0  # printed but not kept (only the newest bytes are)
+    output_bytes_exact: bool = True  # false: the counts are lower bounds (see hook.py)
 
     @property
     def ok(self) -> bool:
