@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from kalshi_tui import __version__
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, common_options
+from kalshi_tui.core.safe_text import TerminalGuard, printable
 
 # Order is the order of `--help`.
 COMMAND_MODULES = (
@@ -55,14 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
-    try:
-        if handler is None:
-            from kalshi_tui.cli.tui_command import run_tui
+    if handler is None:
+        from kalshi_tui.cli.tui_command import run_tui
 
-            return run_tui(args)
+        # The TUI owns the screen: its widgets escape (Text, never markup).
+        return _run(run_tui, args)
+    # Every line a command prints passes the one rule (core.safe_text.printable).
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalGuard(out), TerminalGuard(err)
+    try:
+        return _run(handler, args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(handler, args: argparse.Namespace) -> int:
+    try:
         return int(handler(args) or 0)
     except CommandError as exc:
-        print(f"kalshi-tui: {exc}", file=sys.stderr)
+        print(f"kalshi-tui: {printable(exc)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("kalshi-tui: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ import sys
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.core.safe_text import printable, safe_lines
 
 
 def register(subparsers, common) -> None:
@@ -217,7 +218,8 @@ def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
             print(render_plan(result.plan))
         print(render_result(result))
     if result.hook is not None and not result.hook.ok:
-        print(f"kalshi-tui: warning: {result.hook.summary()}; the change stands", file=sys.stderr)
+        print(f"kalshi-tui: warning: {printable(result.hook.summary())}; the change stands",
+              file=sys.stderr)
     return exit_codes.OK
 
 
@@ -272,7 +274,7 @@ def render_status(status) -> str:
         lines.append(f"note: {note}")
     if not status.alarms:
         lines.append("ok: the trader will load a compatible, unchanged model")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_history(records) -> str:
@@ -289,7 +291,7 @@ def render_history(records) -> str:
         lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  reason: {r.reason}")
         for s in r.skipped:
             lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  skipped revision {s.revision}: {s.reason}")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_plan(plan) -> str:
@@ -318,7 +320,7 @@ def render_plan(plan) -> str:
         lines.append(f"  skipped revision {s.revision}: {s.reason}")
     for w in plan.warnings:
         lines.append(f"  warning: {w}")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_result(result) -> str:
@@ -333,7 +335,7 @@ def render_result(result) -> str:
                  f"(was {plan.revision_before}){' FORCED' if plan.forced else ''}")
     if result.hook is not None:
         lines.append(result.hook.summary())
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_prune(plan) -> str:
@@ -348,4 +350,4 @@ def render_prune(plan) -> str:
         lines.append(f"log: {plan.log_file}")
     else:
         lines.append("dry run: pass --execute to remove")
-    return "\n".join(lines)
+    return safe_lines(lines)

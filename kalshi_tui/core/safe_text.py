@@ -10,7 +10,9 @@ characters and a count of the rest.
 
 from __future__ import annotations
 
-import os
+import io
+from collections.abc import Iterable
+from typing import TextIO
 
 CLIP_CHARS = 200
 
@@ -43,6 +45,45 @@ def shown(text: object, limit: int = CLIP_CHARS) -> str:
     return printable(clip(text, limit))
 
 
-def path_text(path: os.PathLike | str | bytes) -> str:
-    """A path as text, whatever its bytes: undecodable ones kept as surrogates (shown escaped)."""
-    return os.fsdecode(path)
+def safe_lines(lines: Iterable[str]) -> str:
+    """Lines joined for the terminal, each made printable: a newline inside a value stays `\\n`."""
+    return "\n".join(printable(line) for line in lines)
+
+
+class TerminalGuard(io.TextIOBase):
+    """A text stream that passes every line through `printable` before it reaches `stream`.
+
+    The CLI's stdout and stderr are wrapped in it for the length of a command, so a file
+    name printed anywhere (a plan, a warning, an error) cannot move the cursor, ring the
+    bell or crash the stream with a surrogate. Newlines the program writes pass through.
+    The colours of `list` and the progress bar of `validate` are written to `raw`.
+    """
+
+    def __init__(self, stream: TextIO):
+        super().__init__()
+        self.raw = stream
+
+    def write(self, text: str) -> int:
+        self.raw.write("\n".join(printable(part) for part in text.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.raw, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+
+def raw_stream(stream: TextIO) -> TextIO:
+    """The stream under a TerminalGuard, for output whose control sequences are ours."""
+    return stream.raw if isinstance(stream, TerminalGuard) else stream
