@@ -94,30 +94,38 @@ def _engine(args: argparse.Namespace):
     return PointerEngine(config_from_args(args))
 
 
-def _errors(call):
-    """Run `call`, turning the engine's exceptions into one-line errors with their exit codes."""
+def _errors(call, pointer=None):
+    """Run `call`, turning the engine's exceptions into one-line errors with their exit codes.
+
+    Each names the pointer file it concerns (prefixed when the engine's words did not).
+    """
     from kalshi_tui.core.pointer import LockTimeout, PointerError, Refused, StaleRevision
+
+    def naming(text: str) -> str:
+        name = getattr(pointer, "name", None)
+        return text if name is None or name in text else f"{name}: {text}"
 
     try:
         return call()
     except Refused as exc:
-        raise CommandError(f"refused: {exc}", exit_codes.REFUSED) from None
+        raise CommandError(f"refused: {naming(str(exc))}", exit_codes.REFUSED) from None
     except StaleRevision as exc:
-        raise CommandError(f"stale revision: {exc}", exit_codes.STALE_REVISION) from None
+        raise CommandError(f"stale revision: {naming(str(exc))}", exit_codes.STALE_REVISION) from None
     except LockTimeout as exc:
-        raise CommandError(f"lock timeout: {exc}", exit_codes.LOCK_TIMEOUT) from None
+        raise CommandError(f"lock timeout: {naming(str(exc))}", exit_codes.LOCK_TIMEOUT) from None
     except PointerError as exc:
-        raise CommandError(str(exc), exit_codes.ERROR) from None
+        raise CommandError(naming(str(exc)), exit_codes.ERROR) from None
     except OSError as exc:
         from kalshi_tui.core.pointer.atomic import describe_os_error
 
-        raise CommandError(describe_os_error(exc), exit_codes.ERROR) from None
+        raise CommandError(naming(describe_os_error(exc)), exit_codes.ERROR) from None
 
 
 # ---- status / history -------------------------------------------------------------------
 
 def status_command(args: argparse.Namespace) -> int:
-    status = _errors(lambda: _engine(args).status())
+    engine = _engine(args)
+    status = _errors(engine.status, engine.pointer)
     if args.json:
         print_json(status.to_dict())
     else:
@@ -126,7 +134,8 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def history_command(args: argparse.Namespace) -> int:
-    records = _errors(lambda: _engine(args).history(args.limit))
+    engine = _engine(args)
+    records = _errors(lambda: engine.history(args.limit), engine.pointer)
     if args.json:
         print_json([r.to_dict() for r in records])
     else:
@@ -159,7 +168,7 @@ def find_model(ref: str, config, *, inspect: bool = True):
 def promote_command(args: argparse.Namespace) -> int:
     engine = _engine(args)
     quick = args.yes and not args.dry_run
-    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick))
+    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick), engine.pointer)
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
         return _run(args, lambda: engine.promote(
@@ -167,7 +176,7 @@ def promote_command(args: argparse.Namespace) -> int:
             expect_sha256=args.expect_sha256, force=args.force))
     plan = _errors(lambda: engine.plan_promote(
         record, args.reason, expect_revision=args.expect_revision,
-        expect_sha256=args.expect_sha256, force=args.force))
+        expect_sha256=args.expect_sha256, force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.promote(
         record, args.reason, expect_revision=plan.revision_before,
         expect_sha256=plan.to.sha256, force=args.force))
@@ -181,7 +190,7 @@ def rollback_command(args: argparse.Namespace) -> int:
             force=args.force))
     plan = _errors(lambda: engine.plan_rollback(
         args.to_revision, reason=args.reason, expect_revision=args.expect_revision,
-        force=args.force))
+        force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.rollback(
         args.reason, to_revision=plan.target_revision, expect_revision=plan.revision_before,
         force=args.force))
@@ -210,7 +219,7 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
 
 def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
     """Make the change and report it (the plan as executed, unless it was just shown)."""
-    result = _errors(run)
+    result = _errors(run, config_from_args(args).pointer_file)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -230,9 +239,9 @@ def prune_command(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     if args.execute:
-        plan = _errors(lambda: execute_prune(config, args.keep))
+        plan = _errors(lambda: execute_prune(config, args.keep), config.pointer_file)
     else:
-        plan = _errors(lambda: plan_prune(config, args.keep))
+        plan = _errors(lambda: plan_prune(config, args.keep), config.pointer_file)
     if args.json:
         print_json(plan.to_dict())
     else:

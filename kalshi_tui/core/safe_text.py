@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import TextIO
 
 CLIP_CHARS = 200
+# Linux's PATH_MAX: a path is cut only past this, so a real one is always shown whole.
+PATH_CLIP_CHARS = 4096
 
 
 def printable(text: object) -> str:

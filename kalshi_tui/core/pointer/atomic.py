@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
+
 # Set by tests only: called with the step name before each disk operation.
 FAULT_HOOK: Callable[[str], None] | None = None
 
@@ -135,6 +137,6 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
 
 def describe_os_error(exc: OSError, path: Path | None = None) -> str:
     """One line for an OSError: the file, then the system's words (no traceback)."""
-    where = path or (Path(exc.filename) if exc.filename else None)
-    words = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
-    return f"{where}: {words}" if where else words
+    where = path or (exc.filename if exc.filename else None)
+    words = exc.strerror or errno.errorcode.get(exc.errno or 0, shown(exc))
+    return f"{shown(where, PATH_CLIP_CHARS)}: {words}" if where else words

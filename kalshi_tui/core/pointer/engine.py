@@ -28,8 +28,10 @@ from kalshi_tui.core.pointer.plans import (adopt_record, file_sha256, plan_promo
                                            plan_rollback)
 from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
                                              HookResult, PointerStatus)
-from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
+from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
+                                            tool_block, unusable_path)
 from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
+from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.pointer.state import (CONSISTENT, DRIFTED, PENDING, UNMANAGED,
                                            PointerState, read_state, roll_forward, sha256_bytes)
 
@@ -113,7 +115,7 @@ class PointerEngine:
             status.notes.append("last_updated is as written by hand: the original system marked "
                                 "local US Eastern time with 'Z'")
         full = full_path_of(doc)
-        status.full_path = full
+        status.full_path = full if full is None or unusable_path(full) is None else shown(full)
         if full is None:
             status.alarms.append(f"{self.pointer.name}: current_model.full_path is missing or "
                                  "empty; the trader's launch script will refuse to start")
@@ -123,8 +125,8 @@ class PointerEngine:
         status.notes.extend(target.notes)
         status.model_exists = target.exists
         if not target.exists:
-            status.alarms.append(f"current model missing: {target.path} does not exist; the "
-                                 "trader cannot load it and falls back to always HOLD")
+            status.alarms.append(f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
+                                 "does not exist; the trader cannot load it and falls back to always HOLD")
             return
         record = self.inspect(target.path)
         status.record = record

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip
 
 
 @dataclass
@@ -28,7 +29,8 @@ class ModelRef:
 
     def short(self) -> str:
         sha = f" ({self.sha256[:12]})" if self.sha256 else ""
-        return f"{self.path or '(nothing)'}{sha}"
+        # Cut past PATH_MAX: a hand-written pointer may hold a path of any length.
+        return f"{clip(self.path or '(nothing)', PATH_CLIP_CHARS)}{sha}"
 
 
 @dataclass
