@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
 from kalshi_tui.core.safe_text import printable, raw_stream
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
@@ -146,7 +146,7 @@ def _find(args: argparse.Namespace):
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
     models_dir = Path(config.models_dir)
-    if direct.is_file() and models_dir.resolve() not in direct.resolve().parents:
+    if is_existing_file(direct) and models_dir.resolve() not in direct.resolve().parents:
         return config, inspect_model(direct, config)
     config, catalog = _scan(args, hashes=False)  # only the one model shown is hashed
     try:

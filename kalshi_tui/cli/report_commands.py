@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, catalog_find, config_from_args, print_json
+from kalshi_tui.cli.common import (CommandError, add_json_flag, catalog_find, config_from_args,
+                                   is_existing_file, print_json)
 from kalshi_tui.core.safe_text import printable
 
 
@@ -105,7 +106,7 @@ def _find(catalog, ref: str, config):
         return catalog.find(ref)
     except LookupError:
         path = Path(ref).expanduser()
-        if path.is_file():
+        if is_existing_file(path):
             from kalshi_tui.core.catalog import inspect_model
 
             return inspect_model(path.resolve(), config)

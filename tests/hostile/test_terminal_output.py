@@ -124,3 +124,15 @@ def test_a_model_argument_with_control_characters_is_echoed_escaped(ws):
     assert result.returncode != exit_codes.OK
     assert_terminal_safe(result.stderr)
     assert text_of(result.stderr).count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [("show",), ("smoke",), ("validate",), ("compare", "x"),
+                                     ("promote", "--reason", "r", "--yes")], ids=lambda c: c[0])
+def test_an_unbounded_model_argument_is_cut_in_its_one_line_error(ws, command):
+    name, *rest = command
+    huge = "x\x1b" * 50_000  # longer than any file name the OS accepts
+    result = cli(ws.config_file, name, huge, *rest)
+    err = text_of(result.stderr)
+    assert result.returncode not in (exit_codes.OK, None) and "Traceback" not in err
+    assert err.count("\n") == 1 and len(err) < 2_000 and "more characters" in err, err[:300]
+    assert_terminal_safe(result.stderr)
