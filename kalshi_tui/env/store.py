@@ -339,7 +339,8 @@ def _price_map(raw: object, name: str) -> dict:
             cents = int(price)
         except ValueError:
             raise _BadValue(f"{name} price {_shown(price)} is not a whole number") from None
-        out[_whole(cents, f"{name} price", -MAX_SIZE, MAX_SIZE)] = _whole(size, f"{name} size", -MAX_SIZE, MAX_SIZE)
+        cents = _whole(cents, f"{name} price", -MAX_SIZE, MAX_SIZE)
+        out[cents] = _whole(size, f"{name} size", -MAX_SIZE, MAX_SIZE)
     return out
 
 

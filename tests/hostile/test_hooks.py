@@ -40,7 +40,8 @@ def _promote_measured(ws) -> tuple[subprocess.CompletedProcess, float, int]:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=str(REPO)))
     figures = json.loads(run.stdout)
-    result = subprocess.CompletedProcess([], figures["code"], figures["out"].encode(), figures["err"].encode())
+    result = subprocess.CompletedProcess([], figures["code"], figures["out"].encode(),
+                                         figures["err"].encode())
     return result, figures["seconds"], figures["peak_mb"]
 
 

@@ -72,7 +72,8 @@ def _assert_skipped(path, ticker, words):
 @pytest.mark.parametrize("column,value,words", HOSTILE_DELTAS, ids=[f"{c}={v}" for c, v, _ in HOSTILE_DELTAS])
 def test_a_delta_with_a_hostile_number_is_a_skipped_bad_row(store, column, value, words):
     ticker = _first_market(store)
-    _execute(store, f"UPDATE rl_orderbook_deltas SET {column}=? WHERE id=?", (value, _later_delta_id(store, ticker)))
+    _execute(store, f"UPDATE rl_orderbook_deltas SET {column}=? WHERE id=?",
+             (value, _later_delta_id(store, ticker)))
     _assert_skipped(store, ticker, words)
 
 
@@ -93,7 +94,8 @@ def test_a_snapshot_with_a_hostile_price_map_is_a_skipped_bad_row(store, payload
 
 def test_validate_reports_the_bad_rows_and_runs_on_the_rest(store, tmp_path, model_zoo):
     ticker = _first_market(store)
-    _execute(store, "UPDATE rl_orderbook_deltas SET price=? WHERE id=?", (1e999, _later_delta_id(store, ticker)))
+    _execute(store, "UPDATE rl_orderbook_deltas SET price=? WHERE id=?",
+             (1e999, _later_delta_id(store, ticker)))
     second = SessionStore(store).markets(5)[0]
     _execute(store, "UPDATE rl_orderbook_snapshots SET no_bids=? WHERE session_id=5 AND market_ticker=?",
              ("[" * 100_000 + "]" * 100_000, second))
