@@ -45,6 +45,13 @@ def _promote_measured(ws) -> tuple[subprocess.CompletedProcess, float, int]:
     return result, figures["seconds"], figures["peak_mb"]
 
 
+def _assert_consistent(ws, revision: int = 1) -> None:
+    status = subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file), "status",
+                             "--json"], capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    doc = json.loads(status.stdout)
+    assert doc["relation"] == "consistent" and doc["revision"] == revision and not doc["alarm"], doc
+
+
 def _last_log(ws) -> dict:
     return json.loads(hook_log_path_for(ws.pointer).read_text().splitlines()[-1])
 
@@ -103,6 +110,7 @@ def test_a_chatty_hook_under_the_spool_limit_is_counted_exactly(ws):
     assert log["output_bytes_exact"] and log["output_bytes"] == 1_000_000 + 5
     assert log["dropped_bytes"] == log["output_bytes"] - OUTPUT_KEEP_BYTES
     assert log["output_tail"].endswith("y\ndone\n")
+    _assert_consistent(ws)
 
 
 @pytest.mark.parametrize("how", ["setsid sh -c", "nohup sh -c"], ids=["setsid", "nohup"])
@@ -120,6 +128,7 @@ def test_a_process_the_hook_leaves_running_is_left_alone_and_not_waited_for(ws, 
         time.sleep(0.5)
         assert _alive(pid), "the detached trader died after promote returned"
         assert _last_log(ws)["ok"] and "started" in _last_log(ws)["output_tail"]
+        _assert_consistent(ws)
     finally:
         _kill(pid)
 
@@ -142,6 +151,7 @@ def test_a_hanging_hook_is_killed_at_the_limit_with_its_group_but_not_what_it_de
         assert not _alive(child), "the hook's own child outlived the limit"
         assert _alive(detached), "a process the hook detached with setsid was killed"
         assert _last_log(ws)["timed_out"]
+        _assert_consistent(ws)
     finally:
         _kill(child)
         _kill(detached)

@@ -70,6 +70,8 @@ def test_every_command_shows_control_characters_escaped(ws):
     _safe(cli(c, "report"))
     _safe(cli(c, "config"))
     assert read_records(journal_path_for(ws.pointer))[-1]["revision"] == 3
+    status = json.loads(cli(c, "status", "--json").stdout)
+    assert status["relation"] == "consistent" and status["revision"] == 3
 
 
 def test_json_output_escapes_and_round_trips_the_names(ws):
