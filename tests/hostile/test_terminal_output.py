@@ -105,6 +105,13 @@ def test_smoke_of_a_model_in_an_evil_folder_is_escaped(ws):
     _safe(cli(ws.config_file, "smoke", _evil(ws)))
 
 
+def test_a_path_that_is_not_utf8_is_shown_escaped_by_show_compare_and_smoke(ws):
+    for command in (("show", _bad(ws)), ("compare", _bad(ws), str(ws.model("ppo21"))), ("smoke", _bad(ws)),
+                    ("show", _bad(ws), "--json")):
+        out = _safe(cli(ws.config_file, *command))
+        assert "bad\\udcff\\udcfe_ppo" in out, (command, out[:500])
+
+
 def test_promote_of_a_path_that_is_not_utf8_is_refused_in_one_line(ws):
     before = ws.pointer.exists()
     result = cli(ws.config_file, "promote", _bad(ws), "--reason", "bad bytes", "--yes")
