@@ -13,7 +13,7 @@ import sys
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
-from kalshi_tui.core.safe_text import printable, safe_lines
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip, printable, safe_lines
 
 
 def register(subparsers, common) -> None:
@@ -270,13 +270,13 @@ def render_status(status) -> str:
             lines.append(f"sha256:   {_short(status.current_sha256)} on disk, "
                          f"{_short(status.recorded_sha256)} when promoted")
     if status.selected_reason:
-        lines.append(f"reason:   {status.selected_reason}")
+        lines.append(f"reason:   {clip(status.selected_reason, PATH_CLIP_CHARS)}")
     if status.last_updated:
         lines.append(f"updated:  {status.last_updated}")
     change = status.last_change
     if change is not None:
         lines.append(f"last change: revision {change.revision} {change.action} by {change.who} "
-                     f"at {change.time}: {change.reason}")
+                     f"at {change.time}: {clip(change.reason, PATH_CLIP_CHARS)}")
     for alarm in status.alarms:
         lines.append(f"ALARM: {alarm}")
     for note in status.notes:
@@ -297,7 +297,7 @@ def render_history(records) -> str:
         when = (r.time or "?")[:19].replace("T", " ")
         lines.append(f"{r.revision:>4}  {when:<20}  {r.action:<8}  {r.who[:22]:<22}  "
                      f"{r.to.short()}{flags}")
-        lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  reason: {r.reason}")
+        lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  reason: {clip(r.reason, PATH_CLIP_CHARS)}")
         for s in r.skipped:
             lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  skipped revision {s.revision}: {s.reason}")
     return safe_lines(lines)

@@ -438,8 +438,11 @@ def set_setting(path: Path, dotted_key: str, value: Any) -> None:
         doc.add(section, tomlkit.table())
     doc[section][key] = value
     new_text = tomlkit.dumps(doc)
+    # O_EXCL: a name planted beside the config (a symlink, say) is never written through.
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(new_text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
     try:
         # The new file must be a config we accept as a whole before it replaces the old one.
         load_config(tmp)
