@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
+from kalshi_tui.core.safe_text import printable, raw_stream
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -34,14 +35,6 @@ def register(subparsers, common) -> None:
                              "or a unique fragment of the path")
     add_json_flag(shower)
     shower.set_defaults(handler=show_command)
-
-
-def printable(text: object) -> str:
-    """A file name as one safe line: control characters (newlines, escapes) shown escaped."""
-    value = str(text)
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
@@ -135,7 +128,11 @@ def list_command(args: argparse.Namespace) -> int:
     if not catalog.records:
         print(f"no model zips in {config.models_dir}")
     else:
-        print(render_table(catalog.records, config.environment, colour=_use_colour(sys.stdout)))
+        colour = _use_colour(sys.stdout)
+        # Coloured, the table goes to the raw stream: its escapes are ours, every cell from a
+        # file is already printable().
+        table = render_table(catalog.records, config.environment, colour=colour)
+        print(table, file=raw_stream(sys.stdout) if colour else sys.stdout)
         print(_summary(catalog.records, catalog.problems))
     for problem in catalog.problems:
         print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
@@ -149,7 +146,7 @@ def _find(args: argparse.Namespace):
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
     models_dir = Path(config.models_dir)
-    if direct.is_file() and models_dir.resolve() not in direct.resolve().parents:
+    if is_existing_file(direct) and models_dir.resolve() not in direct.resolve().parents:
         return config, inspect_model(direct, config)
     config, catalog = _scan(args, hashes=False)  # only the one model shown is hashed
     try:

@@ -16,6 +16,7 @@ from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.report_figures import (FILE_SOURCE, WEIGHTS_SOURCE, ZIP_SOURCE, action_space_text,
                                             fmt_dollars, fmt_int, fmt_pct, fmt_time, histogram_rows,
                                             metric_source, session_ranges, validation_source)
+from kalshi_tui.core.safe_text import safe_lines
 
 # Said before the rows, where an operator first meets a `*`.
 STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "
@@ -223,4 +224,4 @@ def render_comparison(comparison: Comparison) -> str:
             for r in (ra, rb):
                 cells.append(f"{r['count']:>9,} {100 * r['share']:5.1f}%" if r else f"{'-':>9} {'-':>6}")
             lines.append(f"{action:>3}  {label:<{label_width}}  {cells[0]}  {cells[1]}")
-    return "\n".join(lines) + "\n"
+    return safe_lines(lines) + "\n"

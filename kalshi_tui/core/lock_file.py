@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -117,8 +118,16 @@ class HeldFileLock:
 
 def read_record(path: Path) -> bytes:
     """What the current (or a crashed) holder wrote into the lock file; b"" when none."""
+    # Never through a symlink planted under the lock's name: it is not ours to read.
     try:
-        with open(path, "rb") as handle:
-            return handle.read(64 * 1024)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return os.read(fd, 64 * 1024)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)

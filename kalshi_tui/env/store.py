@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 from dataclasses import dataclass
 from collections.abc import Iterator
@@ -74,6 +75,12 @@ _FINGERPRINT_QUERIES = (
     ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
      "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id"),
 )
+# A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
+# and would overflow the float32 features; timestamps and sequence numbers fit in 64 bits.
+MAX_SIZE = 10 ** 9
+MAX_INT64 = 2 ** 63 - 1
+# The longest JSON text a price map may be: 99 levels of "price": size fit in a few KB.
+MAX_MAP_CHARS = 64 * 1024
 
 
 class StoreError(Exception):
@@ -244,9 +251,14 @@ class SessionStore:
                 "WHERE session_id=? AND market_ticker=? ORDER BY sequence_number, id",
                 (session_id, ticker)):
             try:
-                books.append(book_from_maps(ts, seq, json.loads(yes_bids), json.loads(no_bids)))
-            except (ValueError, TypeError, AttributeError):
-                raise StoreError(f"{where}: snapshot seq {seq} has a price map that is not "
+                books.append(book_from_maps(_whole(ts, "timestamp_ms", 0, MAX_INT64),
+                                            _whole(seq, "sequence_number", 0, MAX_INT64),
+                                            _price_map(yes_bids, "yes_bids"),
+                                            _price_map(no_bids, "no_bids")))
+            except _BadValue as exc:
+                raise StoreError(f"{where}: snapshot seq {_shown(seq)}: {exc}") from None
+            except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
+                raise StoreError(f"{where}: snapshot seq {_shown(seq)} has a price map that is not "
                                  f"JSON {{price_cents: size}}") from None
         return books
 
@@ -291,13 +303,15 @@ class SessionStore:
                 continue
             ts, _, side, action, price, old_size, new_size = item
             try:
-                price = int(price)
-                if not book.apply_delta(side, action, price, old_size or 0, int(new_size or 0),
-                                        int(ts), int(seq)):
+                price = _whole(price, "price", -MAX_SIZE, MAX_SIZE)
+                if not book.apply_delta(side, action, price,
+                                        _whole(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
+                                        _whole(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
+                                        _whole(ts, "timestamp_ms", 0, MAX_INT64), seq):
                     stats.stale_old_sizes += 1
                 book.check_change(side, price)
-            except (BookError, TypeError, ValueError) as exc:
-                raise StoreError(f"{where} after delta seq {seq}: {exc}") from None
+            except (BookError, _BadValue) as exc:
+                raise StoreError(f"{where} after delta seq {_shown(seq)}: {exc}") from None
             yield book
 
 
@@ -325,11 +339,59 @@ def _checked(book: BookState, where: str) -> BookState:
     return book
 
 
+class _BadValue(ValueError):
+    """One number or map in a row that cannot be a recording (said in words, for StoreError)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}... ({len(text) - 40} more characters)"
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    """A stored whole number within [low, high]: inf, nan, 1e999, text and fractions are bad rows."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _BadValue(f"{name} {_shown(value)} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise _BadValue(f"{name} {_shown(value)} is not a finite whole number")
+    if not low <= value <= high:
+        raise _BadValue(f"{name} {_shown(value)} is outside {low:,}..{high:,}")
+    return int(value)
+
+
+def _price_map(raw: object, name: str) -> dict:
+    """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad row)."""
+    if not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
+        size = len(raw) if isinstance(raw, (str, bytes)) else 0
+        raise _BadValue(f"{name} is not a JSON price map of at most {MAX_MAP_CHARS:,} characters "
+                        f"({size:,})")
+    try:
+        levels = json.loads(raw)
+    except RecursionError:
+        raise _BadValue(f"{name} is JSON nested too deeply to be a price map") from None
+    except ValueError:
+        raise _BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
+    if not isinstance(levels, dict):
+        raise _BadValue(f"{name} is {type(levels).__name__}, not a JSON {{price_cents: size}} map")
+    out = {}
+    for price, size in levels.items():
+        try:
+            cents = int(price)
+        except ValueError:
+            raise _BadValue(f"{name} price {_shown(price)} is not a whole number") from None
+        cents = _whole(cents, f"{name} price", -MAX_SIZE, MAX_SIZE)
+        out[cents] = _whole(size, f"{name} size", -MAX_SIZE, MAX_SIZE)
+    return out
+
+
 def _check_sequence(rows: list[tuple], where: str) -> None:
     """Refuse deltas stored out of sequence order: a replay cannot know which change won."""
     previous = None
     for row in rows:
         seq = row[1]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_INT64:
+            raise StoreError(f"{where}: delta sequence_number {_shown(seq)} is not a whole "
+                             f"number from 0 to {MAX_INT64:,}")
         if previous is not None and seq <= previous:
             raise StoreError(f"{where}: out-of-order sequence numbers "
                              f"(delta seq {seq} stored after seq {previous})")

@@ -28,7 +28,10 @@ from kalshi_tui.core.pointer.plans import (adopt_record, file_sha256, plan_promo
                                            plan_rollback)
 from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
                                              HookResult, PointerStatus)
-from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
+from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
+                                            tool_block, unusable_path)
+from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
+from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.pointer.state import (CONSISTENT, DRIFTED, PENDING, UNMANAGED,
                                            PointerState, read_state, roll_forward, sha256_bytes)
 
@@ -77,6 +80,9 @@ class PointerEngine:
                                  alarms=[str(exc)])
         status = PointerStatus(str(self.pointer), state.doc is not None or state.raw_sha256 is not None,
                                state.relation, state.revision, notes=list(state.notes))
+        if self.pointer.is_symlink():
+            status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
+                                "promote and rollback refuse to write through it")
         if state.relation == PENDING and repair:
             status.repaired_revision = self._try_repair()
             if status.repaired_revision is not None:
@@ -91,6 +97,7 @@ class PointerEngine:
 
     def _try_repair(self) -> int | None:
         try:
+            refuse_symlinked_pointer(self.pointer)
             with PointerLock(self.pointer, 0, "status (repair)"):
                 return roll_forward(read_state(self.pointer))
         except (LockTimeout, PointerError, OSError):
@@ -108,7 +115,7 @@ class PointerEngine:
             status.notes.append("last_updated is as written by hand: the original system marked "
                                 "local US Eastern time with 'Z'")
         full = full_path_of(doc)
-        status.full_path = full
+        status.full_path = full if full is None or unusable_path(full) is None else shown(full)
         if full is None:
             status.alarms.append(f"{self.pointer.name}: current_model.full_path is missing or "
                                  "empty; the trader's launch script will refuse to start")
@@ -118,8 +125,8 @@ class PointerEngine:
         status.notes.extend(target.notes)
         status.model_exists = target.exists
         if not target.exists:
-            status.alarms.append(f"current model missing: {target.path} does not exist; the "
-                                 "trader cannot load it and falls back to always HOLD")
+            status.alarms.append(f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
+                                 "does not exist; the trader cannot load it and falls back to always HOLD")
             return
         record = self.inspect(target.path)
         status.record = record
@@ -181,6 +188,7 @@ class PointerEngine:
             return self._locked_state()[1]
 
     def _locked_state(self) -> tuple[PointerState, int | None]:
+        refuse_symlinked_pointer(self.pointer)
         clean_stale_temps(self.pointer)
         state = read_state(self.pointer)
         rolled = None
@@ -275,4 +283,5 @@ class PointerEngine:
     def _run_hook(self, plan: ChangePlan) -> HookResult | None:
         return run_hook(self.config.post_change_hook, pointer=self.pointer,
                         model_path=plan.record.abs_path, revision=plan.revision_after,
-                        action=plan.action, cwd=self.config.base_dir)
+                        action=plan.action, cwd=self.config.base_dir,
+                        timeout=self.config.hook_timeout_seconds)

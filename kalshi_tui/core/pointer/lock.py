@@ -11,6 +11,7 @@ alice@trader1 pid 4242 since 14:03:07Z (promote)".
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -19,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kalshi_tui.core.lock_file import HeldFileLock, LockBusy, read_record
-from kalshi_tui.core.pointer.errors import LockTimeout
+from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
+from kalshi_tui.core.pointer.side_files import symlink_refusal
 
 
 def current_user() -> str:
@@ -85,8 +87,8 @@ class PointerLock:
                 f"gave up after {self.timeout:g} s (lock file {lock_path_for(self.pointer).name})",
                 holder=holder) from None
         except OSError as exc:
-            from kalshi_tui.core.pointer.errors import PointerError
-
+            if exc.errno == errno.ELOOP:  # opened with O_NOFOLLOW: a link planted as the lock
+                raise PointerError(symlink_refusal(lock_path_for(self.pointer), "lock")) from None
             raise PointerError(f"{lock_path_for(self.pointer)}: cannot lock: "
                                f"{exc.strerror or exc}") from None
         try:

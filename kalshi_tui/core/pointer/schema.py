@@ -18,8 +18,11 @@ from typing import Any
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer.errors import PointerError
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
 
 TOOL_KEY = "kalshi_tui"
+# A `full_path` longer than PATH_MAX cannot name a file, whatever it holds.
+MAX_PATH_CHARS = PATH_CLIP_CHARS
 # Blocks this tool rewrites on every change; every other top-level key is kept as it was.
 MANAGED_KEYS = ("current_model", "model_metadata", "diagnostics_files", TOOL_KEY)
 # Artifact names the catalog uses -> the keys the original `diagnostics_files` used.
@@ -104,12 +107,35 @@ class Resolution:
     notes: list[str] = field(default_factory=list)
 
 
+def unusable_path(full_path: str) -> str | None:
+    """Why a pointer's `full_path` cannot name a file at all (checked before it reaches the OS)."""
+    if len(full_path) > MAX_PATH_CHARS:
+        return f"is {len(full_path):,} characters long (a path is at most {MAX_PATH_CHARS:,})"
+    if "\0" in full_path:
+        return "holds a NUL character"
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, say
+        return False
+
+
 def resolve_target(full_path: str, config: Config) -> Resolution:
     """Resolve `full_path` against config.base_dir, and say where a stray base points."""
+    why = unusable_path(full_path)
+    if why is not None:
+        # Kept short: this value is echoed in alarms and plans, never the whole of it.
+        resolution = Resolution(shown(full_path), Path(shown(full_path)), False)
+        resolution.notes.append(f"{config.pointer_file.name}: current_model.full_path {why}; "
+                                "the trader cannot open it")
+        return resolution
     written = Path(full_path).expanduser()
     path = written if written.is_absolute() else config.base_dir / written
     path = Path(os.path.normpath(path))
-    resolution = Resolution(full_path, path, path.is_file())
+    resolution = Resolution(full_path, path, _is_file(path))
     if resolution.exists or written.is_absolute():
         return resolution
     parts = written.parts
@@ -117,7 +143,7 @@ def resolve_target(full_path: str, config: Config) -> Resolution:
         tail = Path(*parts[drop:])
         for root in (config.base_dir, config.models_dir):
             candidate = Path(os.path.normpath(root / tail))
-            if candidate.is_file():
+            if _is_file(candidate):
                 resolution.found_elsewhere = candidate
                 resolution.notes.append(
                     f"full_path '{full_path}' does not exist under the base folder "
