@@ -1,0 +1,157 @@
+"""Session points and the temporal features of layouts A and B (ORIGINAL_ENV.md section 1).
+
+The original grouped every replayed state of a session by timestamp into session points
+and precomputed three values on the whole multi-market session, then copied them into
+each single-market view: the gap since the previous point (any market), the activity
+score a_t and the cross-market momentum m_t. A market's view is the points that hold it.
+The temporal features then read the view's history: the <=10 view points before now.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_B
+from kalshi_tui.env.layouts import MARKET_BUILDERS, TEMPORAL_A, TEMPORAL_B, BookNumbers, clean
+
+HISTORY = 10
+
+
+@dataclass(frozen=True)
+class ViewPoint:
+    """One point of one market's view: its book and the session's precomputed values."""
+
+    timestamp_ms: int
+    yes_bids: dict[int, int]
+    no_bids: dict[int, int]
+    gap_seconds: float = 0.0
+    activity: float = 0.0  # a_t
+    momentum: float = 0.0  # m_t
+
+
+def session_views(states: Iterable[tuple[str, int, dict, dict]], complement: int
+                  ) -> dict[str, list[ViewPoint]]:
+    """Each market's view of a session from its replayed states.
+
+    `states` yields (ticker, timestamp_ms, yes_bids, no_bids) in the original's order
+    (market by market, each by sequence); they are sorted by timestamp (stable) and
+    grouped into points, the later state of a market winning within a point.
+    """
+    ordered = sorted(states, key=lambda s: s[1])
+    points: list[tuple[int, dict[str, tuple[dict, dict]]]] = []
+    for ticker, ts, yes_bids, no_bids in ordered:
+        if not points or points[-1][0] != ts:
+            points.append((ts, {}))
+        points[-1][1][ticker] = (yes_bids, no_bids)
+    views: dict[str, list[ViewPoint]] = {}
+    mids: dict[str, list[float]] = {}
+    previous_ts = None
+    for ts, markets in points:
+        gap = 0.0 if previous_ts is None else (ts - previous_ts) / 1000
+        previous_ts = ts
+        books = {t: BookNumbers(yb, nb, complement) for t, (yb, nb) in markets.items()}
+        total = sum(b.V for b in books.values())  # all four books, derived asks included
+        activity = min(1.0, len(markets) * math.log(1 + total) / 1000)
+        for ticker, book in books.items():
+            if book.yes_mid_cents is not None:
+                mids.setdefault(ticker, []).append(book.yes_mid_cents)
+        momentum = _momentum(mids)
+        for ticker, (yb, nb) in markets.items():
+            views.setdefault(ticker, []).append(ViewPoint(ts, yb, nb, gap, activity, momentum))
+    return views
+
+
+def _momentum(mids: dict[str, list[float]]) -> float:
+    scores = []
+    for values in mids.values():
+        if len(values) < 3:
+            continue
+        p1, p2, p3 = values[-1], values[-2], values[-3]
+        base = abs(p2 - p3)
+        if base > 0.001:
+            scores.append(math.tanh(((p1 - p2) - (p2 - p3)) / base))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def _slope(values: list[float]) -> float:
+    x = np.arange(len(values), dtype=np.float64)
+    return float(np.polyfit(x, np.asarray(values, np.float64), 1)[0])
+
+
+def _mid_changes(mids: list[float | None]) -> list[float]:
+    return [abs(b - a) for a, b in zip(mids, mids[1:]) if a is not None and b is not None]
+
+
+def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: str) -> np.ndarray:
+    """The temporal block of every point of a market view: (T, 14) for A, (T, 10) for B."""
+    rows = []
+    mids = [b.yes_mid_cents for b in books]
+    for t, point in enumerate(view):
+        h = view[max(0, t - HISTORY):t]
+        h_mids = mids[max(0, t - HISTORY):t]
+        a_t = point.activity
+        when = datetime.fromtimestamp(point.timestamp_ms / 1000, timezone.utc)
+        f: dict[str, float] = {
+            "time_since_last_update": min(max(point.gap_seconds, 0.0) / 300, 1.0),
+            "time_of_day_norm": (when.hour - 9) / 7 if 9 <= when.hour <= 16 else 0.0,
+            "day_of_week_norm": when.weekday() / 6,
+            "current_activity_score": a_t,
+            "activity_change": math.tanh(a_t - h[-1].activity) if h else 0.0,
+            "price_momentum": point.momentum,
+        }
+        recent = h[-5:]
+        if len(recent) >= 2:
+            dt = (point.timestamp_ms - recent[0].timestamp_ms) / 1000
+            f["update_frequency"] = min(len(recent) / max(dt, 1) / 2, 1.0)
+        else:
+            f["update_frequency"] = 0.1
+        window = [p.activity for p in h[-10:]] + [a_t]
+        mean, std = float(np.mean(window)), float(np.std(window))
+        big = len(window) >= 3
+        f["activity_burst_indicator"] = 1.0 if big and a_t > mean + 1.5 * std else 0.0
+        f["quiet_period_indicator"] = 1.0 if big and a_t < mean - 1.0 * std else 0.0
+        f["activity_trend"] = math.tanh(10 * _slope(window)) if len(window) >= 5 else 0.0
+        f["volatility_regime"] = 0.1
+        f["activity_consistency"] = 0.5
+        if len(h) >= 5:
+            changes = _mid_changes(h_mids[-5:] + [mids[t]])
+            if changes:
+                f["volatility_regime"] = min(float(np.std(changes)) / 5, 1.0)
+            scores = [p.activity for p in h[-5:]] + [a_t]
+            f["activity_consistency"] = max(0.0, 1 - float(np.std(scores)) / 0.3)
+        f["price_stability"] = 0.5
+        f["activity_persistence"] = 0.0
+        if len(h) >= 3:
+            pairs = [i for i in range(len(h) - 3, len(h)) if i > 0]
+            changes = _mid_changes_at(h_mids, pairs)
+            if changes:
+                f["price_stability"] = max(0.0, 1 - (sum(changes) / len(changes)) / 5)
+            run = 0
+            for p in reversed(h[-9:]):
+                if abs(p.activity - a_t) > 0.1:
+                    break
+                run += 1
+            f["activity_persistence"] = min((1 + run) / 10, 1.0)
+        rows.append([f[name] for name in _TEMPORAL_NAMES[layout]])
+    return np.asarray(rows, np.float64).reshape(len(view), len(_TEMPORAL_NAMES[layout]))
+
+
+def _mid_changes_at(mids: list[float | None], indices: list[int]) -> list[float]:
+    return [abs(mids[i] - mids[i - 1]) for i in indices
+            if mids[i] is not None and mids[i - 1] is not None]
+
+
+_TEMPORAL_NAMES = {LAYOUT_A: TEMPORAL_A, LAYOUT_B: TEMPORAL_B}
+
+
+def view_features(view: list[ViewPoint], layout: str, complement: int) -> np.ndarray:
+    """Market and temporal features of every point of a view, cleaned: (T, 35 or 36) float32."""
+    books = [BookNumbers(p.yes_bids, p.no_bids, complement) for p in view]
+    market = np.asarray([MARKET_BUILDERS[layout](b) for b in books], np.float64)
+    market = market.reshape(len(view), -1)
+    return clean(np.concatenate([market, temporal_features(view, books, layout)], axis=1))
