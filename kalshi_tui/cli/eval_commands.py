@@ -81,6 +81,8 @@ def smoke_command(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         print(f"model       {result.path}")
+        print(f"world       profile {result.profile}, layout {result.observation_layout}, "
+              f"fill model {result.fill_model}, sessions from {result.session_source}")
         if result.algorithm:
             print(f"policy      {result.algorithm} {result.policy_class}, "
                   f"{result.n_actions} actions, observations {result.obs_shape}")

@@ -19,7 +19,7 @@ import numpy as np
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256, require_fit
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import save_validation, store_identity
+from kalshi_tui.eval.results_cache import save_validation, session_source, store_identity
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
 PROGRESS_EVERY = 16
@@ -51,6 +51,7 @@ def load_session_tapes(config: Config, session_ids: list[int]):
     """Every replayable market of the sessions; an unknown or empty session is an error."""
     from kalshi_tui.env.store import SessionStore, StoreError
     from kalshi_tui.env.tape import load_tapes
+    from kalshi_tui.env.world import tape_options
 
     try:
         with SessionStore(config.sessions_db) as store:
@@ -59,7 +60,7 @@ def load_session_tapes(config: Config, session_ids: list[int]):
             if unknown:
                 raise ValidationError(f"{config.sessions_db}: no session "
                                       f"{', '.join(map(str, unknown))} in the store")
-            tapes, skips = load_tapes(store, list(session_ids))
+            tapes, skips = load_tapes(store, list(session_ids), **tape_options(config.environment))
     except StoreError as exc:
         raise ValidationError(str(exc)) from None
     empty = [s for s in session_ids if not any(t.session_id == s for t in tapes)]
@@ -122,7 +123,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     Raises IncompatibleModel, PolicyLoadError/PolicyRefused, ValidationError,
     ValidationCancelled or ModelChanged; stores only a finished, unchanged-model result.
     """
-    from kalshi_tui.env.simulator import BatchSimulator
+    from kalshi_tui.env.world import simulator_for
     from kalshi_tui.eval.policy_runner import single_threaded_torch
     from kalshi_tui.eval.safe_load import load_policy_safely
 
@@ -143,8 +144,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     rng = np.random.default_rng(seed)
     with single_threaded_torch():
         for batch in market_batches(tapes, budget_steps):
-            sim = BatchSimulator(batch, env.layout, observation_low=env.observation_low,
-                                 observation_high=env.observation_high)
+            sim = simulator_for(batch, env)
             _run_batch(sim, policy, deterministic, rng, tally, cancel, path)
     if file_sha256(path) != sha_before:
         raise ModelChanged(f"{path}: the model file changed during validation; "
@@ -159,6 +159,8 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm,
         n_actions=n_actions, session_ids=sorted(session_ids), deterministic=deterministic,
         environment_fingerprint=env.fingerprint(),
+        profile=env.profile.name, observation_layout=env.observation_layout,
+        fill_model=env.fill_model, session_source=session_source(config.sessions_db),
         store_identity=store_identity(config.sessions_db),
         action_labels=env.layout.labels[:n_actions], histogram=histogram.tolist(),
         steps=steps, hold_pct=hold, trading_pct=100.0 - hold if steps else 0.0,

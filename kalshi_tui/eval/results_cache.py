@@ -37,6 +37,11 @@ def store_identity(sessions_db: Path) -> str:
     return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
+def session_source(sessions_db) -> str:
+    """Where the sessions came from, as shown with every figure."""
+    return str(Path(sessions_db).resolve())
+
+
 def result_key(environment_fingerprint: str, session_ids: list[int], deterministic: bool,
                store: str, seed: int | None) -> str:
     """The one string a stored result must match to count as current."""
