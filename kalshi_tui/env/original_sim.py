@@ -61,7 +61,7 @@ class OriginalTrainingSimulator(BatchSimulator):
         self.penalties = np.zeros(n)
         self.fill_count = np.zeros(n, np.int64)
         self.contracts_traded = np.zeros(n)
-        self.sells_without_position = np.zeros(n, np.int64)
+        self.unheld_sells = np.zeros(n, np.int64)  # sold without holding: opened the other side
         self.first_step = np.ones(n, bool)
         self.ended_at_end = np.zeros(n, bool)
         self.pv_cents = self._value_cents(self.t, np.zeros(n, bool))
@@ -195,7 +195,7 @@ class OriginalTrainingSimulator(BatchSimulator):
         self.cash_dollars += np.where(sells, dollars, 0.0) - np.where(buys, dollars, 0.0)
         delta = np.where((side == BUY_YES) | (side == SELL_NO), q, -q)
         c = self.position
-        self.sells_without_position += ((side == SELL_YES) & (c <= 0) & (q > 0)) | \
+        self.unheld_sells += ((side == SELL_YES) & (c <= 0) & (q > 0)) | \
             ((side == SELL_NO) & (c >= 0) & (q > 0))
         reduces = (c != 0) & (np.sign(delta) == -np.sign(c)) & (q > 0)
         closed = np.where(reduces, np.minimum(q, np.abs(c)), 0.0)
@@ -217,7 +217,7 @@ class OriginalTrainingSimulator(BatchSimulator):
             "cost_basis": float(self.cost_dollars[i] * 100),
             "fill_count": int(self.fill_count[i]),
             "contracts_traded": int(self.contracts_traded[i]),
-            "sells_without_position": int(self.sells_without_position[i]),
+            "unheld_sells": int(self.unheld_sells[i]),
             "fees": 0.0,
             "penalties": float(self.penalties[i]),
             "pnl": float(self.pv_cents[i]) - self.initial_cash,

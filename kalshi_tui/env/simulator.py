@@ -93,6 +93,7 @@ class BatchSimulator:
         self.fees = np.zeros(n)
         self.spread_cost = np.zeros(n)
         self.fill_count = np.zeros(n, np.int64)  # orders that filled at least one contract
+        self.unheld_sells = np.zeros(n, np.int64)  # sells with nothing to sell: no fill here
         self.contracts_traded = np.zeros(n)
         self.last_fill_ratio = np.zeros(n)
         self.steps_since_fill = np.zeros(n)
@@ -163,6 +164,7 @@ class BatchSimulator:
         # Sells only close what is held: there is no short selling, as on Kalshi, where
         # selling YES you do not hold is buying NO (a separate action here).
         held = np.where(side == SELL_YES, self.yes, np.where(side == SELL_NO, self.no, np.inf))
+        self.unheld_sells += held <= 0
         wanted = np.where(side == 0, 0.0, np.minimum(wanted, held))
         is_buy = (side == BUY_YES) | (side == BUY_NO)
         px, sz = taker_ladder(side, self.bid_px[rows, t], self.bid_sz[rows, t],
@@ -216,6 +218,7 @@ class BatchSimulator:
             "yes_cost_basis": float(self.yes_cost[i]),
             "no_cost_basis": float(self.no_cost[i]),
             "fill_count": int(self.fill_count[i]),
+            "unheld_sells": int(self.unheld_sells[i]),  # "nothing to sell"
             "contracts_traded": int(self.contracts_traded[i]),
             "fees": float(self.fees[i]),
             "spread_cost": float(self.spread_cost[i]),

@@ -104,6 +104,7 @@ class _Tally:
         self.pnl: list[np.ndarray] = []
         self.drawdown: list[np.ndarray] = []
         self.fills = 0
+        self.unheld_sells = 0
         self.fees = 0.0
         self.total_steps = total_steps
         self.done_steps = 0
@@ -175,6 +176,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         seed=None if deterministic else seed, skipped=list(skips),
+        unheld_sells=tally.unheld_sells,
     )
     if store_result:
         stored = save_validation(result, config.cache_dir)
@@ -216,6 +218,7 @@ def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally
     tally.pnl.append(sim.values() - sim.initial_cash)
     tally.drawdown.append(drawdown)
     tally.fills += int(sim.fill_count.sum())
+    tally.unheld_sells += int(sim.unheld_sells.sum())
     tally.fees += float(sim.fees.sum())
 
 

@@ -50,6 +50,8 @@ class ValidationResult:
     observation_layout: str | None = None
     fill_model: str | None = None
     session_source: str | None = None  # the session store, password-free
+    # sells of contracts not held: "nothing to sell" (realistic) or sell-to-open (original)
+    unheld_sells: int = 0
     seed: int | None = None  # the sampling seed of a stochastic run
     skipped: list[str] = field(default_factory=list)  # markets that could not be replayed
     format: int = RESULT_FORMAT
@@ -84,6 +86,11 @@ class ValidationResult:
             f"  max drawdown {self.max_drawdown_cents / 100:,.2f} $",
             f"fills       {self.fills}  fees {self.fees_cents / 100:,.2f} $",
         ]
+        if self.unheld_sells:
+            what = ("sold without holding (opened the other side and credited the proceeds, "
+                    "as the original training did)" if self.fill_model == "original-training"
+                    else "nothing to sell (no fill)")
+            lines.append(f"sells       {self.unheld_sells} of contracts not held: {what}")
         if self.skipped:
             lines.append(f"skipped     {len(self.skipped)} market(s) that could not be replayed")
         return lines

@@ -37,7 +37,7 @@ def test_1211_sell_to_open_earns_995_then_loses_the_mark_at_the_end():
     # sold 10 YES at 40 without holding any: +4 $ cash, 10 NO marked at 100 - 40.5
     assert rewards == [995.0, -595.0]
     assert sim.all_done and sim.row_info(0)["pnl"] == 400  # +q.YB per sale stays
-    assert sim.row_info(0)["sells_without_position"] == 1
+    assert sim.row_info(0)["unheld_sells"] == 1
     assert (obs[0] == 0).all()  # the terminal observation is 52 zeros
 
 

@@ -125,6 +125,7 @@ def test_sell_without_a_position_does_nothing(layout21):
     _, reward, _ = sim.step([layout21.encode("SELL_YES", 100)])
     info = sim.row_info(0)
     assert info["fill_count"] == 0 and info["cash"] == 10000 and reward[0] == 0
+    assert info["unheld_sells"] == 1  # counted as "nothing to sell"
 
 
 def test_finished_rows_stay_frozen_while_longer_markets_trade(layout21):

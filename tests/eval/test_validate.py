@@ -245,6 +245,7 @@ def test_original_training_world_matches_the_gym_env_and_names_itself(model_zoo,
     assert result.observation_layout == ("B" if profile.endswith("17") else "A")
     assert result.session_source == str(small_store.resolve())
     assert any(line.startswith("world") and profile in line for line in result.summary_lines())
+    assert result.unheld_sells >= 0
     # the realistic world's stored result is a different entry: neither is reused for the other
     realistic = write_config(tmp_path / "site2", small_store, environment={"profile": profile})
     assert load_validation(model_zoo["ppo21"], result.sha256, realistic, [1, 2]) is None
