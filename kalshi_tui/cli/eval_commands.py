@@ -102,17 +102,17 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def _session_ids(spec: str, config) -> list[int]:
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
 
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = store.session_ids()
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     try:
         return parse_session_list(spec, available)
     except ValueError as exc:
-        raise CommandError(f"{config.sessions_db}: {exc}", exit_codes.USAGE
+        raise CommandError(f"{config.sessions_name}: {exc}", exit_codes.USAGE
                            if "not a number" in str(exc) else exit_codes.ERROR) from None
 
 

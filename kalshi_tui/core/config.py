@@ -16,6 +16,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.db_url import is_database_url, redacted, source_name
 from kalshi_tui.core.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
                                       REALISTIC, EnvironmentProfile)
 
@@ -136,7 +137,7 @@ class Config:
     models_dir: Path
     pointer_file: Path
     base_dir: Path
-    sessions_db: Path
+    sessions_db: Path | str  # a SQLite file, or a postgresql:// URL (kept as given)
     cache_dir: Path
     environment: EnvironmentSpec
     max_data_bytes: int
@@ -153,6 +154,11 @@ class Config:
     sources: dict[str, str] = field(default_factory=dict)
     # "section.key" -> the effective value, as the operator would write it
     values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sessions_name(self) -> str:
+        """The session source as messages and results name it: never with a password."""
+        return source_name(self.sessions_db)
 
 
 def bundled_sessions_db() -> Path:
@@ -244,7 +250,7 @@ def load_config(
                 value = _check_type(raw[section][key], expected, f"{path}: '{dotted}'")
                 line = _line_of(text, section, key)
                 sources[dotted] = f"{path}:{line}" if line else str(path)
-                if expected is _PATH:
+                if expected is _PATH and not is_database_url(value):
                     value = str((base / Path(value).expanduser()).resolve())
             else:
                 value, sources[dotted] = default, "default"
@@ -260,12 +266,17 @@ def load_config(
         sources["paths.pointer"] = "--pointer"
     _derive_paths(values, sources)
     env = _environment_spec(values, sources, path)
+    sessions_db = values["paths.sessions_db"]
+    if is_database_url(sessions_db):
+        values["paths.sessions_db"] = redacted(sessions_db)  # what `config` shows
+    else:
+        sessions_db = Path(sessions_db)
     return Config(
         file=path,
         models_dir=Path(values["paths.models_dir"]),
         pointer_file=Path(values["paths.pointer"]),
         base_dir=Path(values["paths.base_dir"]),
-        sessions_db=Path(values["paths.sessions_db"]),
+        sessions_db=sessions_db,
         cache_dir=Path(values["paths.cache_dir"]),
         environment=env,
         max_data_bytes=values["catalog.max_data_bytes"],

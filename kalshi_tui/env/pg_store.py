@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from kalshi_tui.core.db_url import is_database_url, password_of, redacted  # noqa: F401 (re-exported)
 from kalshi_tui.env.store import SESSION_COLUMNS, TABLES, SessionStore, StoreError
 
-URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_SECONDS = 5
 
 # The original's DDL (RL/data/database.py with the 2025-12-16 environment migration).
@@ -104,23 +103,6 @@ CREATE INDEX IF NOT EXISTS idx_deltas_market_time_side
 """
 
 
-def is_database_url(source: Any) -> bool:
-    return isinstance(source, str) and source.startswith(URL_SCHEMES)
-
-
-def redacted(url: str) -> str:
-    """The URL with any password removed (in the authority or a password= parameter)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        credentials, host = netloc.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    query = urlencode([(k, "***" if k.lower() == "password" else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
 def _one_line(exc: Exception, url: str, password: str | None) -> str:
     """psycopg's message as one line, with no trace of the password."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -139,7 +121,7 @@ class PostgresSessionStore(SessionStore):
 
         self.url = url
         self.path = redacted(url)  # what every message names
-        self._password = urlsplit(url).password or dict(parse_qsl(urlsplit(url).query)).get("password")
+        self._password = password_of(url)
         try:
             self._db = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True)
         except psycopg.Error as exc:

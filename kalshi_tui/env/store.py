@@ -180,11 +180,12 @@ class SessionStore:
 
     def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
                       snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
-                      status: str = "closed", environment: str = "synthetic") -> None:
+                      status: str = "closed", environment: str = "test") -> None:
         """Store one whole session, replacing any session with that id, in one transaction.
 
         `deltas` rows are (ticker, timestamp_ms, sequence_number, side, action, price,
-        old_size, new_size), written in the order given.
+        old_size, new_size), written in the order given. `environment` must be one the
+        original's CHECK allows (local, production, paper, test): synthetic sessions are "test".
         """
         session = {"session_id": session_id, "market_tickers": tickers, "started_at": started_at,
                    "ended_at": ended_at, "status": status, "environment": environment,
@@ -388,7 +389,14 @@ def _json(value: Any) -> Any:
 
 
 def _iso(value: Any) -> str | None:
-    """A time as ISO 8601 UTC text: SQLite keeps text, PostgreSQL gives datetimes."""
+    """A time as ISO 8601 UTC text, the same from both stores (SQLite text, PostgreSQL datetimes)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # not ours to fix: shown as stored
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
     if isinstance(value, datetime):
         text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z").replace(".000Z", "Z")

@@ -49,23 +49,23 @@ def entropy_normalised(counts, n: int) -> float:
 
 def load_session_tapes(config: Config, session_ids: list[int]):
     """Every replayable market of the sessions; an unknown or empty session is an error."""
-    from kalshi_tui.env.store import SessionStore, StoreError
+    from kalshi_tui.env.store import StoreError, open_session_store
     from kalshi_tui.env.tape import load_tapes
     from kalshi_tui.env.world import tape_options
 
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = set(store.session_ids())
             unknown = [s for s in session_ids if s not in available]
             if unknown:
-                raise ValidationError(f"{config.sessions_db}: no session "
+                raise ValidationError(f"{config.sessions_name}: no session "
                                       f"{', '.join(map(str, unknown))} in the store")
             tapes, skips = load_tapes(store, list(session_ids), **tape_options(config.environment))
     except StoreError as exc:
         raise ValidationError(str(exc)) from None
     empty = [s for s in session_ids if not any(t.session_id == s for t in tapes)]
     if empty:
-        raise ValidationError(f"{config.sessions_db}: session {', '.join(map(str, empty))} "
+        raise ValidationError(f"{config.sessions_name}: session {', '.join(map(str, empty))} "
                               "has no market that can be replayed")
     return tapes, skips
 

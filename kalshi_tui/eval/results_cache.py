@@ -27,8 +27,22 @@ from kalshi_tui.eval.results import RESULT_FORMAT, ValidationResult
 LOCK_SECONDS = 10.0
 
 
-def store_identity(sessions_db: Path) -> str:
-    """Which session store, as it is now: a re-recorded or replaced store reads as different."""
+def store_identity(sessions_db) -> str:
+    """Which session store, as it is now: a re-recorded or replaced store reads as different.
+
+    For a PostgreSQL source: its password-free URL and the row counts and last ids of the
+    three tables (one short query); "unreachable" when it cannot be asked.
+    """
+    from kalshi_tui.core.db_url import is_database_url, redacted
+
+    if is_database_url(sessions_db):
+        from kalshi_tui.env.store import StoreError, open_session_store
+
+        try:
+            with open_session_store(sessions_db) as store:
+                return store.identity()
+        except StoreError:
+            return f"{redacted(sessions_db)}|unreachable"
     path = Path(sessions_db).resolve()
     try:
         st = path.stat()
@@ -38,8 +52,10 @@ def store_identity(sessions_db: Path) -> str:
 
 
 def session_source(sessions_db) -> str:
-    """Where the sessions came from, as shown with every figure."""
-    return str(Path(sessions_db).resolve())
+    """Where the sessions came from, as shown with every figure (never a password)."""
+    from kalshi_tui.core.db_url import is_database_url, redacted
+
+    return redacted(sessions_db) if is_database_url(sessions_db) else str(Path(sessions_db).resolve())
 
 
 def result_key(environment_fingerprint: str, session_ids: list[int], deterministic: bool,
@@ -143,10 +159,10 @@ def default_session_ids(config) -> list[int] | None:
 def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
     """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
     del identity  # part of the cache key only: a changed store is asked again
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
 
     try:
-        with SessionStore(Path(sessions_db)) as store:
+        with open_session_store(sessions_db) as store:
             available = store.session_ids()
         return tuple(parse_session_list(spec, available))
     except (StoreError, ValueError):

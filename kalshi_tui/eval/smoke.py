@@ -103,13 +103,13 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
 
 def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarray:
     """Let the policy trade the first markets of the validation sessions; check each action."""
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
     from kalshi_tui.env.tape import load_tapes
     from kalshi_tui.env.world import simulator_for, tape_options
 
     env = config.environment
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = store.session_ids()
             try:
                 sessions = parse_session_list(config.validation_sessions, available)
@@ -125,7 +125,7 @@ def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarr
         result.problems.append(str(exc))
         raise
     if not tapes:
-        raise RuntimeError(f"{config.sessions_db}: no market could be replayed")
+        raise RuntimeError(f"{config.sessions_name}: no market could be replayed")
     tapes = tapes[:SMOKE_MARKETS]
     sim = simulator_for(tapes, env)
     obs = sim.reset()

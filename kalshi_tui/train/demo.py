@@ -119,10 +119,11 @@ def _check_replaceable(out: Path) -> None:
 
 
 def _check_sessions(sessions_db: Path) -> None:
-    from kalshi_tui.env import SessionStore, StoreError
+    from kalshi_tui.env import StoreError
+    from kalshi_tui.env.store import open_session_store
 
     try:
-        with SessionStore(Path(sessions_db)) as store:
+        with open_session_store(sessions_db) as store:
             available = set(store.session_ids())
     except StoreError as exc:
         raise DemoError(str(exc)) from None
