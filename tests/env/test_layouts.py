@@ -125,3 +125,13 @@ def test_history_features_follow_the_spec():
     # a flat mid: no change, so volatility reads 0 and stability 1
     assert rows[7, 31] == 0 and rows[7, 33] == 1
     assert rows[0, 26] == np.float32(0.1) and rows[0, 32] == np.float32(0.5)
+
+
+def test_plain_python_statistics_equal_numpys():
+    from kalshi_tui.env.temporal import _slope, _std
+
+    rng = np.random.default_rng(1)
+    for n in (3, 5, 11):
+        values = rng.random(n).tolist()
+        assert _std(values) == pytest.approx(float(np.std(values)), rel=1e-12)
+        assert _slope(values) == pytest.approx(float(np.polyfit(np.arange(n), values, 1)[0]), rel=1e-9)
