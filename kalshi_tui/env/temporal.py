@@ -50,6 +50,7 @@ def session_views(states: Iterable[tuple[str, int, dict, dict]], complement: int
         points[-1][1][ticker] = (yes_bids, no_bids)
     views: dict[str, list[ViewPoint]] = {}
     mids: dict[str, list[float]] = {}
+    scores: dict[str, float] = {}  # each qualifying market's momentum term, kept current
     previous_ts = None
     for ts, markets in points:
         gap = 0.0 if previous_ts is None else (ts - previous_ts) / 1000
@@ -60,22 +61,24 @@ def session_views(states: Iterable[tuple[str, int, dict, dict]], complement: int
         for ticker, book in books.items():
             if book.yes_mid_cents is not None:
                 mids.setdefault(ticker, []).append(book.yes_mid_cents)
-        momentum = _momentum(mids)
+                term = _momentum_term(mids[ticker])
+                if term is None:
+                    scores.pop(ticker, None)
+                else:
+                    scores[ticker] = term
+        momentum = sum(scores.values()) / len(scores) if scores else 0.0
         for ticker, (yb, nb) in markets.items():
             views.setdefault(ticker, []).append(ViewPoint(ts, yb, nb, gap, activity, momentum))
     return views
 
 
-def _momentum(mids: dict[str, list[float]]) -> float:
-    scores = []
-    for values in mids.values():
-        if len(values) < 3:
-            continue
-        p1, p2, p3 = values[-1], values[-2], values[-3]
-        base = abs(p2 - p3)
-        if base > 0.001:
-            scores.append(math.tanh(((p1 - p2) - (p2 - p3)) / base))
-    return sum(scores) / len(scores) if scores else 0.0
+def _momentum_term(values: list[float]) -> float | None:
+    """One market's term of m_t from its last three YES mids; None when it does not qualify."""
+    if len(values) < 3:
+        return None
+    p1, p2, p3 = values[-1], values[-2], values[-3]
+    base = abs(p2 - p3)
+    return math.tanh(((p1 - p2) - (p2 - p3)) / base) if base > 0.001 else None
 
 
 # Plain Python on lists of at most 11 values: numpy's per-call overhead was 70% of the

@@ -135,3 +135,15 @@ def test_plain_python_statistics_equal_numpys():
         values = rng.random(n).tolist()
         assert _std(values) == pytest.approx(float(np.std(values)), rel=1e-12)
         assert _slope(values) == pytest.approx(float(np.polyfit(np.arange(n), values, 1)[0]), rel=1e-9)
+
+
+def test_the_documented_table_is_the_exported_one():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "observation_layouts.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 52
+    for i, row in enumerate(rows):
+        cells = row.split("|")
+        assert cells[1].strip() == str(i)
+        assert f"`{LAYOUT_FEATURES['A'][i]}`" in cells[2] and f"`{LAYOUT_FEATURES['B'][i]}`" in cells[3]
