@@ -122,3 +122,13 @@ def test_explicit_keys_override_the_profile_and_say_so(tmp_path):
     other = tmp_path / "other.toml"
     other.write_text("[environment]\nprofile = \"kalshiflow-2025-12-17\"\nposition_sizes = [5, 10]\n")
     assert load_config(other).environment.fingerprint() != env.fingerprint()
+
+
+def test_sessions_db_url_is_kept_and_shown_without_its_password(tmp_path):
+    path = tmp_path / "kalshi_tui.toml"
+    path.write_text('[paths]\nsessions_db = "postgresql://reader:s3cret@db.example:5432/sessions"\n')
+    config = load_config(path)
+    assert config.sessions_db == "postgresql://reader:s3cret@db.example:5432/sessions"
+    assert config.values["paths.sessions_db"] == "postgresql://reader@db.example:5432/sessions"
+    assert config.sessions_name == "postgresql://reader@db.example:5432/sessions"
+    assert "s3cret" not in repr(config.values)
