@@ -125,7 +125,8 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress)
     try:
         result = train(request, sessions_db=args.sessions_db or config.sessions_db,
-                       layout=config.environment.layout_for(args.n_actions))
+                       layout=config.environment.layout_for(args.n_actions),
+                       environment=config.environment)
     except TrainingError as exc:
         raise CommandError(str(exc)) from None
     for skip in result.skipped_markets:

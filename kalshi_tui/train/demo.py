@@ -103,7 +103,8 @@ def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
 
 def _train_one(request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec) -> TrainResult:
     """Worker entry point: one run in its own process."""
-    return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions))
+    return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
+                 environment=environment)
 
 
 def _check_replaceable(out: Path) -> None:

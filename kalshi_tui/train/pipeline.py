@@ -100,12 +100,15 @@ def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
         raise TrainingError(f"--net-arch {request.net_arch}: layer widths must be positive")
 
 
-def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayout | None) -> TrainResult:
+def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayout | None,
+          environment=None) -> TrainResult:
     """Check the request, load the sessions' markets, train, and write the run folder.
 
-    `sessions_db` is a SQLite file or a postgresql:// URL. The env is the default
-    profile's world (layout A, realistic fills).
+    `sessions_db` is a SQLite file or a postgresql:// URL. `environment` (the config's
+    `EnvironmentSpec`) names the world trained in: observation layout, complement, fill
+    model; without it, the default profile's (layout A, k = 99, realistic fills).
     """
+    from kalshi_tui.env.world import tape_options
     from kalshi_tui.core.db_url import source_name
     from kalshi_tui.env import KalshiTradingEnv, StoreError, load_tapes
     from kalshi_tui.env.store import open_session_store
@@ -120,14 +123,18 @@ def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayou
                 raise TrainingError(
                     f"{name}: session {', '.join(map(str, unknown))} not in the store "
                     f"(available: {', '.join(map(str, available)) or 'none'})")
-            tapes, skips = load_tapes(store, request.session_ids)
+            tapes, skips = load_tapes(store, request.session_ids,
+                                      **(tape_options(environment) if environment else {}))
     except StoreError as exc:
         raise TrainingError(str(exc)) from None
     if not tapes:
         reasons = f": {skips[0]}" if skips else ""
         raise TrainingError(f"{name}: sessions {request.session_ids} have no usable "
                             f"market ({len(skips)} skipped){reasons}")
-    env = KalshiTradingEnv(tapes, layout, seed=request.seed)
+    world = {} if environment is None else {
+        "fill_model": environment.fill_model,
+        "training_rules": environment.profile.training_rules}
+    env = KalshiTradingEnv(tapes, layout, seed=request.seed, **world)
     if request.extra_features:
         env = with_extra_features(env, request.extra_features)
     environment_info = {
@@ -137,6 +144,11 @@ def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayou
         "total_steps_per_pass": int(sum(t.length for t in tapes)),
         "skipped_markets": skips,
         "sessions_db": name,
+        # the world trained in: a model fits only the layout it saw
+        "observation_layout": tapes[0].obs_layout,
+        "complement": tapes[0].complement,
+        "fill_model": world.get("fill_model", "realistic"),
+        **({"profile": environment.profile.name} if environment is not None else {}),
     }
     return run_training(env, layout, request, environment_info=environment_info)
 
