@@ -104,9 +104,9 @@ def start_server(bin_dir: Path) -> PostgresServer:
 
 def load_original_ddl(server: PostgresServer) -> None:
     """The original tables, created by their owner; the reader may only SELECT."""
-    from kalshi_tui.env.pg_store import ORIGINAL_DDL
-
     import psycopg
+
+    from kalshi_tui.env.pg_store import ORIGINAL_DDL
 
     with psycopg.connect(server.url(), autocommit=True) as db:
         db.execute(ORIGINAL_DDL)
