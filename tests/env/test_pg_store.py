@@ -161,3 +161,17 @@ def test_validation_from_postgresql_equals_validation_from_sqlite(loaded, model_
     assert {k: getattr(pg, k) for k in same} == {k: getattr(lite, k) for k in same}
     assert pg.session_source == server.url(READER, None) and READER_PASSWORD not in pg.store_identity
     assert pg.store_identity != lite.store_identity  # stored results never cross sources
+
+
+def test_validating_a_session_that_is_not_closed_is_one_line_exit_1(loaded, model_zoo, tmp_path,
+                                                                  capsys, monkeypatch):
+    server, _ = loaded
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    with psycopg.connect(server.url(), autocommit=True) as db:
+        db.execute("INSERT INTO rl_orderbook_sessions (session_id, market_tickers, status) "
+                   "VALUES (79, ARRAY['LIVE-2'], 'active') ON CONFLICT DO NOTHING")
+    config = _config(tmp_path / "site", _reader(server), "kalshiflow-2025-12-15")
+    err = _one_line_error(capsys, "validate", str(model_zoo["ppo21"]), "--config",
+                          str(config.file), "--sessions", "79")
+    assert "session 79 is not closed" in err and server.url(READER, None) in err
+    assert READER_PASSWORD not in err
