@@ -51,13 +51,13 @@ PROFILES: dict[str, EnvironmentProfile] = {p.name: p for p in (
         "kalshiflow-2025-12-17", LAYOUT_B, (20,), 100, RULES_1217,
         "4e388df/03f09f3: layout B, 5 actions x 20 contracts as the trader of that day "
         "ran, asks 100-p, reward x0.001 minus fees"),
-    # kalshi-tui's own earlier layout, kept only because the bundled demo models were
-    # trained on it: validating them on A or B would run them on features they never saw.
-    # No original model knows it, and it has no training date to replay.
+    # kalshi-tui's own earlier layout, kept only because models trained by earlier
+    # kalshi-tui versions were trained on it: validating them on A or B would run them on
+    # features they never saw. No original model knows it; it has no date to replay.
     EnvironmentProfile(
         "kalshi-tui-demo", LAYOUT_DEMO, (5, 10, 20, 50, 100), 99, None,
-        "kalshi-tui's own 26/10/11/5 layout the bundled demo models were trained on; "
-        "not an original world"),
+        "kalshi-tui's own earlier 26/10/11/5 layout (models trained by earlier kalshi-tui "
+        "versions); not an original world"),
 )}
 DEFAULT_PROFILE = "kalshiflow-2025-12-15"
 
