@@ -88,6 +88,7 @@ class BookNumbers:
     """The quantities of one book both layouts are written in (notation of section 1)."""
 
     def __init__(self, yes_bids: dict[int, int], no_bids: dict[int, int], complement: int):
+        self.complement = complement
         self.yb, self.nb = yes_bids, no_bids
         self.ya, self.na = derived_asks(no_bids, complement), derived_asks(yes_bids, complement)
         self.YB = max(self.yb) if self.yb else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -32,6 +32,8 @@ class ViewPoint:
     gap_seconds: float = 0.0
     activity: float = 0.0  # a_t
     momentum: float = 0.0  # m_t
+    # the book's numbers under the session's complement, computed once for both uses
+    book: BookNumbers | None = field(default=None, compare=False, repr=False)
 
 
 def session_views(states: Iterable[tuple[str, int, dict, dict]], complement: int
@@ -68,7 +70,8 @@ def session_views(states: Iterable[tuple[str, int, dict, dict]], complement: int
                     scores[ticker] = term
         momentum = sum(scores.values()) / len(scores) if scores else 0.0
         for ticker, (yb, nb) in markets.items():
-            views.setdefault(ticker, []).append(ViewPoint(ts, yb, nb, gap, activity, momentum))
+            views.setdefault(ticker, []).append(
+                ViewPoint(ts, yb, nb, gap, activity, momentum, books[ticker]))
     return views
 
 
@@ -169,7 +172,8 @@ _TEMPORAL_NAMES = {LAYOUT_A: TEMPORAL_A, LAYOUT_B: TEMPORAL_B}
 
 def view_features(view: list[ViewPoint], layout: str, complement: int) -> np.ndarray:
     """Market and temporal features of every point of a view, cleaned: (T, 35 or 36) float32."""
-    books = [BookNumbers(p.yes_bids, p.no_bids, complement) for p in view]
+    books = [p.book if p.book is not None and p.book.complement == complement
+             else BookNumbers(p.yes_bids, p.no_bids, complement) for p in view]
     market = np.asarray([MARKET_BUILDERS[layout](b) for b in books], np.float64)
     market = market.reshape(len(view), -1)
     return clean(np.concatenate([market, temporal_features(view, books, layout)], axis=1))

@@ -99,3 +99,12 @@ def test_original_training_needs_rules():
     with pytest.raises(ValueError, match="training rules"):
         make_simulator([_tape(99, "A", [SPEC_BOOK] * 2)], ActionLayout(SIDES, (10,)),
                        fill_model="original-training")
+
+
+def test_original_training_env_passes_sb3s_env_checker():
+    from stable_baselines3.common.env_checker import check_env
+
+    tape = _tape(100, "B", [SPEC_BOOK, ({41: 30}, {57: 20}), SPEC_BOOK, ({}, {58: 5})])
+    env = KalshiTradingEnv([tape], ActionLayout(SIDES, (20,)), fill_model="original-training",
+                           training_rules="2025-12-17", seed=0)
+    check_env(env)
