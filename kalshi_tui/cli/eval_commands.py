@@ -82,6 +82,8 @@ def smoke_command(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         print(f"model       {printable(result.path)}")
+        print(f"world       profile {result.profile}, layout {result.observation_layout}, "
+              f"fill model {result.fill_model}, sessions from {printable(result.session_source)}")
         if result.algorithm:
             print(f"policy      {result.algorithm} {result.policy_class}, "
                   f"{result.n_actions} actions, observations {result.obs_shape}")
@@ -102,10 +104,10 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 def _session_ids(spec: str, config) -> list[int]:
     from kalshi_tui.core.session_ids import SessionListSyntaxError
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
 
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = store.session_ids()
     except StoreError as exc:
         raise CommandError(str(exc)) from None
@@ -114,7 +116,7 @@ def _session_ids(spec: str, config) -> list[int]:
     except SessionListSyntaxError as exc:
         raise CommandError(f"--sessions: {exc}", exit_codes.USAGE) from None
     except ValueError as exc:  # a session the store does not hold
-        raise CommandError(f"{config.sessions_db}: {exc}") from None
+        raise CommandError(f"{config.sessions_name}: {exc}") from None
 
 
 class ProgressBar:

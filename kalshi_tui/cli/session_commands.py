@@ -18,8 +18,9 @@ def register(subparsers, common) -> None:
     actions = parser.add_subparsers(dest="sessions_action", metavar="ACTION")
     lister = actions.add_parser("list", parents=[common],
                                 help="sessions in the store: markets, snapshots, deltas, time span")
-    lister.add_argument("--db", metavar="FILE",
-                        help="session store (default: paths.sessions_db, the bundled store)")
+    lister.add_argument("--db", metavar="FILE|URL",
+                        help="session store: a SQLite file or a postgresql:// URL "
+                             "(default: paths.sessions_db, the bundled store)")
     add_json_flag(lister)
     lister.set_defaults(handler=list_sessions)
     generator = actions.add_parser(
@@ -35,6 +36,19 @@ def register(subparsers, common) -> None:
                            help="markets per session (default: 5-7, chosen by the seed)")
     add_json_flag(generator)
     generator.set_defaults(handler=generate)
+    copier = actions.add_parser(
+        "copy", parents=[common],
+        help="copy sessions between stores: SQLite file <-> PostgreSQL (postgresql:// URL)")
+    copier.add_argument("--from", dest="source", required=True, metavar="FILE|URL",
+                        help="store to read (a read-only database role is enough)")
+    copier.add_argument("--to", dest="target", required=True, metavar="FILE|URL",
+                        help="store to write; a new SQLite file or the original tables are created")
+    copier.add_argument("--sessions", default="all", metavar="LIST",
+                        help="session ids, e.g. 5-10,32 (default: all)")
+    copier.add_argument("--replace", action="store_true",
+                        help="replace sessions the target already holds (refused without it)")
+    add_json_flag(copier)
+    copier.set_defaults(handler=copy_sessions)
     parser.set_defaults(handler=list_sessions, db=None, json=False)
 
 
@@ -46,18 +60,20 @@ def _describe(infos) -> None:
 
 
 def list_sessions(args: argparse.Namespace) -> int:
-    from kalshi_tui.env.store import SessionStore, StoreError
+    from kalshi_tui.core.db_url import source_name
+    from kalshi_tui.env.store import StoreError, open_session_store
 
-    path = Path(args.db) if getattr(args, "db", None) else config_from_args(args).sessions_db
+    source = args.db if getattr(args, "db", None) else config_from_args(args).sessions_db
     try:
-        with SessionStore(path) as store:
+        with open_session_store(source) as store:
             infos = store.list_sessions()
     except StoreError as exc:
         raise CommandError(str(exc)) from None
+    name = source_name(source)
     if getattr(args, "json", False):
-        print_json({"store": str(path), "sessions": [i.to_dict() for i in infos]})
+        print_json({"store": name, "sessions": [i.to_dict() for i in infos]})
     else:
-        print(f"store: {printable(path)}")
+        print(f"store: {printable(name)}")
         _describe(infos)
     return 0
 
@@ -93,5 +109,39 @@ def generate(args: argparse.Namespace) -> int:
         print_json({"store": str(out), "seed": args.seed, "sessions": [i.to_dict() for i in infos]})
     else:
         print(f"wrote {len(infos)} session(s) to {printable(out)} (seed {args.seed})")
+        _describe(infos)
+    return 0
+
+
+def copy_sessions(args: argparse.Namespace) -> int:
+    """Copy sessions row for row, each in one transaction; the source is only read."""
+    from kalshi_tui.core.db_url import source_name
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+
+    copied = []
+    try:
+        with open_session_store(args.source) as source:
+            try:
+                ids = parse_session_list(args.sessions, source.session_ids())
+            except ValueError as exc:
+                raise CommandError(f"--sessions: {exc}", 2) from None
+            with open_session_store(args.target, writable=True) as target:
+                clash = sorted(set(ids) & set(target.session_ids()))
+                if clash and not args.replace:
+                    raise CommandError(f"{source_name(args.target)}: already holds session "
+                                       f"{', '.join(map(str, clash))}; pass --replace to overwrite",
+                                       exit_codes.REFUSED)
+                for session_id in ids:
+                    target.write_raw_session(*source.read_raw_session(session_id))
+                    copied.append(session_id)
+                infos = [i for i in target.list_sessions() if i.id in set(ids)]
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print_json({"from": source_name(args.source), "to": source_name(args.target),
+                    "sessions": [i.to_dict() for i in infos]})
+    else:
+        print(f"copied {len(copied)} session(s) from {source_name(args.source)} "
+              f"to {source_name(args.target)}")
         _describe(infos)
     return 0

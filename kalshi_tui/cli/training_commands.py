@@ -48,8 +48,9 @@ def register(subparsers, common) -> None:
     train.add_argument("--extra-features", type=int, default=0, metavar="K",
                        help="append K zero features to each observation (a model for an "
                             "environment variant; the demo's 54-feature model)")
-    train.add_argument("--sessions-db", type=Path, default=None, metavar="FILE",
-                       help="session store (default: paths.sessions_db from the config)")
+    train.add_argument("--sessions-db", type=_store_source, default=None, metavar="FILE|URL",
+                       help="session store: a SQLite file or a postgresql:// URL "
+                            "(default: paths.sessions_db from the config)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(train)
     train.set_defaults(handler=run_train)
@@ -69,9 +70,16 @@ def register(subparsers, common) -> None:
     build.add_argument("--jobs", type=int, default=2, help="models trained at once (default 2)")
     build.add_argument("--scale", type=float, default=1.0,
                        help="multiply every run's timesteps (tests use a small scale)")
-    build.add_argument("--sessions-db", type=Path, default=None, metavar="FILE")
+    build.add_argument("--sessions-db", type=_store_source, default=None, metavar="FILE|URL")
     add_json_flag(build)
     build.set_defaults(handler=run_demo_build)
+
+
+def _store_source(text: str) -> Path | str:
+    """A SQLite file path, or a postgresql:// URL kept as given."""
+    from kalshi_tui.core.db_url import is_database_url
+
+    return text if is_database_url(text) else Path(text)
 
 
 def parse_sessions(spec: str) -> list[int]:
@@ -118,7 +126,8 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress)
     try:
         result = train(request, sessions_db=args.sessions_db or config.sessions_db,
-                       layout=config.environment.layout_for(args.n_actions))
+                       layout=config.environment.layout_for(args.n_actions),
+                       environment=config.environment)
     except TrainingError as exc:
         raise CommandError(str(exc)) from None
     for skip in result.skipped_markets:

@@ -19,6 +19,9 @@ from tomlkit.exceptions import TOMLKitError
 
 from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.core.safe_text import shown
+from kalshi_tui.core.db_url import is_database_url, redacted, source_name
+from kalshi_tui.core.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
+                                      REALISTIC, EnvironmentProfile)
 
 CONFIG_FILE_NAME = "kalshi_tui.toml"
 CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"
@@ -43,9 +46,13 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "cache_dir": (_PATH, None),  # default: .kalshi_tui_cache in models_dir
     },
     "environment": {
+        # The profile supplies layout, sizes and complement; explicit keys override it.
+        "profile": (str, DEFAULT_PROFILE),
+        "observation_layout": (str, None),  # default: the profile's
+        "fill_model": (str, REALISTIC),
         "base_actions": (list, ["HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO"]),
-        "position_sizes": (list, [5, 10, 20, 50, 100]),
-        "n_actions": (int, 21),
+        "position_sizes": (list, None),  # default: the profile's
+        "n_actions": (int, None),  # default: derived from the sizes
         "legacy_position_sizes": (list, [10]),
         "legacy_n_actions": (int, 5),
         "observation_shape": (list, [52]),
@@ -115,6 +122,19 @@ class EnvironmentSpec:
     observation_dtype: str
     observation_low: float
     observation_high: float
+    profile: EnvironmentProfile = PROFILES[DEFAULT_PROFILE]
+    observation_layout: str = PROFILES[DEFAULT_PROFILE].observation_layout
+    fill_model: str = REALISTIC
+
+    @property
+    def complement(self) -> int:
+        """The YES/NO complement asks derive with: 99 before 2025-12-17, 100 after."""
+        return self.profile.complement
+
+    def world(self) -> dict[str, str]:
+        """What every figure is measured in, named: profile, layout, fill model."""
+        return {"profile": self.profile.name, "observation_layout": self.observation_layout,
+                "fill_model": self.fill_model}
 
     @property
     def layout(self) -> ActionLayout:
@@ -135,7 +155,8 @@ class EnvironmentSpec:
         """A stable string that changes when anything a verdict depends on changes."""
         return repr((self.base_actions, self.position_sizes, self.n_actions,
                      self.observation_shape, self.observation_dtype,
-                     self.observation_low, self.observation_high))
+                     self.observation_low, self.observation_high,
+                     self.profile.name, self.observation_layout, self.fill_model))
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,7 @@ class Config:
     models_dir: Path
     pointer_file: Path
     base_dir: Path
-    sessions_db: Path
+    sessions_db: Path | str  # a SQLite file, or a postgresql:// URL (kept as given)
     cache_dir: Path
     environment: EnvironmentSpec
     max_data_bytes: int
@@ -162,6 +183,11 @@ class Config:
     sources: dict[str, str] = field(default_factory=dict)
     # "section.key" -> the effective value, as the operator would write it
     values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sessions_name(self) -> str:
+        """The session source as messages and results name it: never with a password."""
+        return source_name(self.sessions_db)
 
 
 def bundled_sessions_db() -> Path:
@@ -311,7 +337,7 @@ def load_config(
                 sources[dotted] = f"{path}:{line}" if line else str(path)
                 value = _check_type(raw[section][key], expected, f"{sources[dotted]}: '{dotted}'")
                 _check_range(dotted, value, sources[dotted])
-                if expected is _PATH:
+                if expected is _PATH and not is_database_url(value):
                     value = str((base / Path(value).expanduser()).resolve())
             else:
                 value, sources[dotted] = default, "default"
@@ -326,13 +352,18 @@ def load_config(
         values["paths.pointer"] = str(Path(pointer).resolve())
         sources["paths.pointer"] = "--pointer"
     _derive_paths(values, sources)
-    env = _environment_spec(values, path)
+    env = _environment_spec(values, sources, path)
+    sessions_db = values["paths.sessions_db"]
+    if is_database_url(sessions_db):
+        values["paths.sessions_db"] = redacted(sessions_db)  # what `config` shows
+    else:
+        sessions_db = Path(sessions_db)
     return Config(
         file=path,
         models_dir=Path(values["paths.models_dir"]),
         pointer_file=Path(values["paths.pointer"]),
         base_dir=Path(values["paths.base_dir"]),
-        sessions_db=Path(values["paths.sessions_db"]),
+        sessions_db=sessions_db,
         cache_dir=Path(values["paths.cache_dir"]),
         environment=env,
         max_data_bytes=values["catalog.max_data_bytes"],
@@ -378,7 +409,37 @@ def _derive_paths(values: dict[str, Any], sources: dict[str, str]) -> None:
             sources[key] = why
 
 
-def _environment_spec(values: dict[str, Any], path: Path | None) -> EnvironmentSpec:
+def _profile_defaults(values: dict[str, Any], sources: dict[str, str],
+                      where: str) -> EnvironmentProfile:
+    """Fill the keys left unset from the profile, each sourced to it."""
+    name = values["environment.profile"]
+    profile = PROFILES.get(name)
+    if profile is None:
+        raise ConfigError(f"{where}: 'environment.profile' {name!r} is not a profile "
+                          f"(known: {', '.join(PROFILES)})")
+    from_profile = {"environment.observation_layout": profile.observation_layout,
+                    "environment.position_sizes": list(profile.position_sizes)}
+    for key, value in from_profile.items():
+        if values[key] is None:
+            values[key], sources[key] = value, f"profile {name}"
+    if values["environment.n_actions"] is None:
+        sizes = values["environment.position_sizes"]
+        values["environment.n_actions"] = 1 + (len(values["environment.base_actions"]) - 1) * len(
+            sizes if isinstance(sizes, list) else [])
+        sources["environment.n_actions"] = "derived: HOLD + trading sides x position sizes"
+    if values["environment.observation_layout"] not in OBSERVATION_LAYOUTS:
+        raise ConfigError(f"{where}: 'environment.observation_layout' must be one of "
+                          f"{', '.join(OBSERVATION_LAYOUTS)}")
+    if values["environment.fill_model"] not in FILL_MODELS:
+        raise ConfigError(f"{where}: 'environment.fill_model' must be one of {', '.join(FILL_MODELS)}")
+    if values["environment.fill_model"] != REALISTIC and profile.training_rules is None:
+        raise ConfigError(f"{where}: profile {name} has no original training rules to replay; "
+                          f"'environment.fill_model' must be {REALISTIC}")
+    return profile
+
+
+def _environment_spec(values: dict[str, Any], sources: dict[str, str],
+                      path: Path | None) -> EnvironmentSpec:
     where = str(path) if path else "defaults"
 
     def strings(key: str) -> tuple[str, ...]:
@@ -395,6 +456,7 @@ def _environment_spec(values: dict[str, Any], path: Path | None) -> EnvironmentS
             raise ConfigError(f"{where}: '{key}' lists a size twice: {items}")
         return tuple(items)
 
+    profile = _profile_defaults(values, sources, where)
     bases = strings("environment.base_actions")
     if len(bases) < 2:
         raise ConfigError(f"{where}: 'environment.base_actions' needs HOLD and at least one trading side")
@@ -422,6 +484,9 @@ def _environment_spec(values: dict[str, Any], path: Path | None) -> EnvironmentS
         observation_dtype=values["environment.observation_dtype"],
         observation_low=low,
         observation_high=high,
+        profile=profile,
+        observation_layout=values["environment.observation_layout"],
+        fill_model=values["environment.fill_model"],
     )
 
 

@@ -1,5 +1,7 @@
-"""The 52 observation features, named, in the original's order: 26 market, 10 temporal,
-11 portfolio, 5 order (FORMATS.md section 4).
+"""kalshi-tui's own earlier 52-feature layout (profile `kalshi-tui-demo`): 26 market,
+10 temporal, 11 portfolio, 5 order, after FORMATS.md section 4's outline but not the
+original's formulas. Retired as the default (the original's layouts A and B are in
+`layouts.py`); kept because models trained by earlier kalshi-tui versions saw it.
 
 Market and temporal features depend only on the recorded book, so they are computed once
 per market for every step at once (`market_features`); portfolio and order features depend

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.profiles import LAYOUT_DEMO
+from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES, portfolio_features
-from kalshi_tui.env.orderbook import COMPLEMENT
 from kalshi_tui.env.tape import MarketTape
 from kalshi_tui.env.trading import (BUY_NO, BUY_YES, SELL_NO, SELL_YES, action_table,
                                     execute_orders, taker_ladder)
@@ -52,6 +53,10 @@ class BatchSimulator:
         fee_rates = {t.fee_rate for t in tapes}
         if len(fee_rates) != 1:
             raise ValueError("tapes built with different fee rates cannot share a batch")
+        worlds = {(t.obs_layout, t.complement) for t in tapes}
+        if len(worlds) != 1:
+            raise ValueError("tapes built for different layouts or complements cannot share a batch")
+        (self.obs_layout, self.complement), = worlds
         self.tapes = list(tapes)
         self.layout = layout
         self.actions = action_table(layout)
@@ -66,6 +71,7 @@ class BatchSimulator:
         self.ask_sz = _stack([t.ask_sz for t in tapes], longest, False)
         self.mark = _stack([t.mark for t in tapes], longest, True)
         self.features = _stack([t.features for t in tapes], longest, True)
+        self.clamped_mid = _stack([t.clamped_mid for t in tapes], longest, True)
         self.rows = np.arange(len(tapes))
         self.reset()
 
@@ -87,6 +93,7 @@ class BatchSimulator:
         self.fees = np.zeros(n)
         self.spread_cost = np.zeros(n)
         self.fill_count = np.zeros(n, np.int64)  # orders that filled at least one contract
+        self.unheld_sells = np.zeros(n, np.int64)  # sells with nothing to sell: no fill here
         self.contracts_traded = np.zeros(n)
         self.last_fill_ratio = np.zeros(n)
         self.steps_since_fill = np.zeros(n)
@@ -95,19 +102,32 @@ class BatchSimulator:
     def values(self) -> np.ndarray:
         """Portfolio value in cents: cash plus positions marked at the current mid."""
         mark = self.mark[self.rows, self.t]
-        return self.cash + self.yes * mark + self.no * (COMPLEMENT - mark)
+        return self.cash + self.yes * mark + self.no * (self.complement - mark)
+
+    def _portfolio(self) -> np.ndarray:
+        mark = self.mark[self.rows, self.t]
+        if self.obs_layout == LAYOUT_DEMO:
+            return portfolio_features(self.cash, self.yes, self.no, self.yes_cost, self.no_cost,
+                                      mark, self.initial_cash, self.last_fill_ratio,
+                                      self.steps_since_fill)
+        # The original's single signed position (+YES / -NO), valued at the clamped YES mid;
+        # order features stay 0, as in training (nothing rests: unfilled rest is cancelled).
+        portfolio = layouts.portfolio_features(
+            self.obs_layout, self.cash, self.values(), self.yes - self.no,
+            self.yes_cost + self.no_cost, self.clamped_mid[self.rows, self.t])
+        return np.concatenate([portfolio, np.zeros((self.n, len(layouts.ORDER)))], axis=1)
 
     def observations(self) -> np.ndarray:
         market = self.features[self.rows, self.t]
-        mark = self.mark[self.rows, self.t]
-        portfolio = portfolio_features(self.cash, self.yes, self.no, self.yes_cost, self.no_cost,
-                                       mark, self.initial_cash, self.last_fill_ratio,
-                                       self.steps_since_fill)
+        portfolio = self._portfolio()
         obs = np.empty((self.n, N_FEATURES), np.float32)
         obs[:, :market.shape[1]] = market
         obs[:, market.shape[1]:] = portfolio
         if not np.isfinite(obs).all():  # cheap test first: tapes and portfolios are finite
-            np.nan_to_num(obs, copy=False, nan=0.0, posinf=self.high, neginf=self.low)
+            if self.obs_layout == LAYOUT_DEMO:
+                np.nan_to_num(obs, copy=False, nan=0.0, posinf=self.high, neginf=self.low)
+            else:
+                np.nan_to_num(obs, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
         return np.clip(obs, self.low, self.high, out=obs)
 
     @property
@@ -123,7 +143,7 @@ class BatchSimulator:
         rows, t = self.rows, self.t
         side = np.where(live, self.actions.side[actions], 0)
         mark = self.mark[rows, t]
-        value_before = self.cash + self.yes * mark + self.no * (COMPLEMENT - mark)
+        value_before = self.cash + self.yes * mark + self.no * (self.complement - mark)
         # Hold-dominant policies hold on most steps; a step where nobody trades changes no
         # portfolio, so it skips the fill arithmetic (same result, a third of the work).
         if side.any():
@@ -144,13 +164,14 @@ class BatchSimulator:
         # Sells only close what is held: there is no short selling, as on Kalshi, where
         # selling YES you do not hold is buying NO (a separate action here).
         held = np.where(side == SELL_YES, self.yes, np.where(side == SELL_NO, self.no, np.inf))
+        self.unheld_sells += held <= 0
         wanted = np.where(side == 0, 0.0, np.minimum(wanted, held))
         is_buy = (side == BUY_YES) | (side == BUY_NO)
         px, sz = taker_ladder(side, self.bid_px[rows, t], self.bid_sz[rows, t],
-                              self.ask_px[rows, t], self.ask_sz[rows, t])
+                              self.ask_px[rows, t], self.ask_sz[rows, t], self.complement)
         budget = np.where(is_buy, self.cash, np.inf) if is_buy.any() else None
         filled, notional, fee, _ = execute_orders(px, sz, wanted, budget, self.fee_rate)
-        side_mid = np.where((side == BUY_YES) | (side == SELL_YES), mark, COMPLEMENT - mark)
+        side_mid = np.where((side == BUY_YES) | (side == SELL_YES), mark, self.complement - mark)
         # What crossing the spread cost against the mid: already inside the value change.
         self.spread_cost += np.where(is_buy, notional - filled * side_mid, filled * side_mid - notional)
         self._book(side, filled, notional, fee)
@@ -184,7 +205,7 @@ class BatchSimulator:
         value = float(self.values()[i])
         mark = float(self.mark[i, self.t[i]])
         unrealized = (self.yes[i] * mark - self.yes_cost[i]
-                      + self.no[i] * (COMPLEMENT - mark) - self.no_cost[i])
+                      + self.no[i] * (self.complement - mark) - self.no_cost[i])
         return {
             "market": self.tapes[i].ticker,
             "session_id": self.tapes[i].session_id,
@@ -197,6 +218,7 @@ class BatchSimulator:
             "yes_cost_basis": float(self.yes_cost[i]),
             "no_cost_basis": float(self.no_cost[i]),
             "fill_count": int(self.fill_count[i]),
+            "unheld_sells": int(self.unheld_sells[i]),  # "nothing to sell"
             "contracts_traded": int(self.contracts_traded[i]),
             "fees": float(self.fees[i]),
             "spread_cost": float(self.spread_cost[i]),

@@ -1,9 +1,13 @@
 """The recorded sessions: an embedded SQLite copy of the original PostgreSQL tables.
 
-Same three tables and column names as the original (FORMATS.md section 4); the
-{price_cents: size} maps are JSON text. Replaying a market = its first snapshot, then
-its deltas by sequence_number; a later snapshot of the same market re-synchronises the
-book, as a reconnecting recorder did.
+Same three tables and columns as the original (ORIGINAL_ENV.md section 5); the
+{price_cents: size} maps are JSON text, the ticker list a JSON list, times ISO 8601 UTC.
+`pg_store.PostgresSessionStore` reads the original tables themselves through the same
+replay, so both give the same tapes. Replay (the original loader's rules): a market's
+snapshots and deltas merged by sequence_number, snapshot first on ties; a snapshot clears
+the book and loads the bids (stored asks are ignored: asks derive from the other side's
+bids); a delta applies only after the last applied sequence, its new_size absolute.
+Only closed sessions are read, as the original's loader listed only those.
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ import math
 import sqlite3
 from dataclasses import dataclass
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
 from kalshi_tui.core.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
 
 TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
+# The session columns both stores hold and `sessions copy` carries.
+SESSION_COLUMNS = ("session_id", "market_tickers", "started_at", "ended_at", "status",
+                   "environment", "snapshots_count", "deltas_count", "websocket_url",
+                   "connection_metadata", "messages_received", "last_message_at",
+                   "error_message", "created_at")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rl_orderbook_sessions (
@@ -30,7 +41,13 @@ CREATE TABLE IF NOT EXISTS rl_orderbook_sessions (
     status TEXT,
     environment TEXT,
     snapshots_count INTEGER,
-    deltas_count INTEGER
+    deltas_count INTEGER,
+    websocket_url TEXT,
+    connection_metadata TEXT,              -- JSON
+    messages_received INTEGER DEFAULT 0,
+    last_message_at TEXT,
+    error_message TEXT,
+    created_at TEXT
 );
 CREATE TABLE IF NOT EXISTS rl_orderbook_snapshots (
     id INTEGER PRIMARY KEY,
@@ -44,7 +61,10 @@ CREATE TABLE IF NOT EXISTS rl_orderbook_snapshots (
     no_asks TEXT NOT NULL,
     yes_spread INTEGER,
     no_spread INTEGER,
-    total_volume INTEGER
+    total_volume INTEGER,
+    yes_mid_price REAL,
+    no_mid_price REAL,
+    created_at TEXT
 );
 CREATE TABLE IF NOT EXISTS rl_orderbook_deltas (
     id INTEGER PRIMARY KEY,
@@ -56,7 +76,8 @@ CREATE TABLE IF NOT EXISTS rl_orderbook_deltas (
     action TEXT NOT NULL,                  -- add | remove | update
     price INTEGER NOT NULL,
     old_size INTEGER,
-    new_size INTEGER
+    new_size INTEGER,
+    created_at TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_snapshots_market
     ON rl_orderbook_snapshots (session_id, market_ticker, sequence_number);
@@ -66,14 +87,15 @@ CREATE INDEX IF NOT EXISTS ix_deltas_market
 
 
 # Every column but the row id, in replay order: what a validation's figures depend on.
+# ({p} is the store's placeholder: ? for SQLite, %s for PostgreSQL.)
 _FINGERPRINT_QUERIES = (
     ("SELECT market_tickers, started_at, ended_at, status, environment "
-     "FROM rl_orderbook_sessions WHERE session_id=?"),
+     "FROM rl_orderbook_sessions WHERE session_id={p}"),
     ("SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
-     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
+     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id={p} "
      "ORDER BY market_ticker, sequence_number, id"),
     ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
-     "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id"),
+     "FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY market_ticker, id"),
 )
 # A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
 # and would overflow the float32 features; timestamps and sequence numbers fit in 64 bits.
@@ -111,6 +133,8 @@ class ReplayStats:
 
 class SessionStore:
     """Read (or, with writable=True, create and fill) a SQLite session store."""
+
+    placeholder = "?"
 
     def __init__(self, path: Path, *, writable: bool = False):
         self.path = Path(path)
@@ -157,42 +181,115 @@ class SessionStore:
             raise StoreError(_locked_message(self.path, exc) if _is_locked(exc)
                              else f"{self.path}: {exc}") from None
 
+    def _execute_many(self, sql: str, rows: list[tuple]) -> None:
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def _transaction(self):
+        return self._db
+
+    def _json_param(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value)
+
+    def _tickers_param(self, tickers: list[str]) -> Any:
+        return json.dumps(list(tickers))
+
+    def identity(self) -> str:
+        """Which store, as it is now: a re-recorded or replaced store reads as different."""
+        path = self.path.resolve()
+        st = path.stat()
+        return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+
     def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
                       snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
-                      status: str = "closed", environment: str = "synthetic") -> None:
+                      status: str = "closed", environment: str = "test") -> None:
         """Store one whole session, replacing any session with that id, in one transaction.
 
         `deltas` rows are (ticker, timestamp_ms, sequence_number, side, action, price,
-        old_size, new_size), written in the order given.
+        old_size, new_size), written in the order given. `environment` must be one the
+        original's CHECK allows (local, production, paper, test): synthetic sessions are "test".
         """
-        with self._db:
-            for table in TABLES:
-                self._db.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
-            self._db.execute(
-                "INSERT INTO rl_orderbook_sessions VALUES (?,?,?,?,?,?,?,?)",
-                (session_id, json.dumps(tickers), started_at, ended_at, status, environment,
-                 len(snapshots), len(deltas)))
-            self._db.executemany(
+        session = {"session_id": session_id, "market_tickers": tickers, "started_at": started_at,
+                   "ended_at": ended_at, "status": status, "environment": environment,
+                   "snapshots_count": len(snapshots), "deltas_count": len(deltas)}
+        snapshot_rows = [(ticker, b.timestamp_ms, b.sequence_number, b.yes_bids, b.yes_asks,
+                          b.no_bids, b.no_asks, _spread(b), _spread(b),
+                          sum(b.yes_bids.values()) + sum(b.no_bids.values()))
+                         for ticker, b in snapshots]
+        self.write_raw_session(session, snapshot_rows, deltas)
+
+    def write_raw_session(self, session: dict[str, Any], snapshots: list[tuple],
+                          deltas: list[tuple]) -> None:
+        """Store rows as given, replacing any session with that id, in one transaction.
+
+        session: column -> value of rl_orderbook_sessions; snapshots: (ticker, timestamp_ms,
+        sequence_number, yes_bids, yes_asks, no_bids, no_asks, yes_spread, no_spread,
+        total_volume) with the maps as dicts; deltas: (ticker, timestamp_ms, sequence_number,
+        side, action, price, old_size, new_size).
+        """
+        session_id = session["session_id"]
+        p = self.placeholder
+        columns = [c for c in SESSION_COLUMNS if c in session]
+        values = [self._tickers_param(session[c]) if c == "market_tickers"
+                  else self._json_param(session[c]) if c == "connection_metadata"
+                  else session[c] for c in columns]
+        with self._transaction():
+            for table in reversed(TABLES):
+                self._execute_many(f"DELETE FROM {table} WHERE session_id={p}", [(session_id,)])
+            self._execute_many(f"INSERT INTO rl_orderbook_sessions ({', '.join(columns)}) "
+                               f"VALUES ({', '.join([p] * len(columns))})", [tuple(values)])
+            self._execute_many(
                 "INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, yes_bids, yes_asks, no_bids, no_asks, yes_spread, no_spread, "
-                "total_volume) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(session_id, ticker, b.timestamp_ms, b.sequence_number,
-                  json.dumps(b.yes_bids), json.dumps(b.yes_asks), json.dumps(b.no_bids),
-                  json.dumps(b.no_asks), _spread(b), _spread(b),
-                  sum(b.yes_bids.values()) + sum(b.no_bids.values()))
-                 for ticker, b in snapshots])
-            self._db.executemany(
+                f"total_volume) VALUES ({', '.join([p] * 11)})",
+                [(session_id, ticker, ts, seq, self._json_param(yes_bids), self._json_param(yes_asks),
+                  self._json_param(no_bids), self._json_param(no_asks), *rest)
+                 for ticker, ts, seq, yes_bids, yes_asks, no_bids, no_asks, *rest in snapshots])
+            self._execute_many(
                 "INSERT INTO rl_orderbook_deltas (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, side, action, price, old_size, new_size) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
+                f"VALUES ({', '.join([p] * 9)})",
                 [(session_id, *row) for row in deltas])
+
+    def read_raw_session(self, session_id: int) -> tuple[dict[str, Any], list[tuple], list[tuple]]:
+        """One session's rows as stored, in the shapes `write_raw_session` takes."""
+        p = self.placeholder
+        present = self._session_columns()
+        rows = self._query(f"SELECT {', '.join(present)} FROM rl_orderbook_sessions "
+                           f"WHERE session_id={p}", (session_id,))
+        if not rows:
+            raise StoreError(f"{self.path}: no session {session_id}")
+        session = dict(zip(present, rows[0]))
+        session["market_tickers"] = self._tickers(session_id, session["market_tickers"])
+        for key in ("started_at", "ended_at", "last_message_at", "created_at"):
+            if key in session:
+                session[key] = _iso(session[key])
+        if isinstance(session.get("connection_metadata"), str):
+            session["connection_metadata"] = _json(session["connection_metadata"])
+        snapshots = [(ticker, ts, seq, _json(yb), _json(ya), _json(nb), _json(na), ys, ns, tv)
+                     for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
+                         "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
+                         "no_bids, no_asks, yes_spread, no_spread, total_volume "
+                         f"FROM rl_orderbook_snapshots WHERE session_id={p} ORDER BY id",
+                         (session_id,))]
+        deltas = self._query(
+            "SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, "
+            f"new_size FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY id", (session_id,))
+        return session, snapshots, [tuple(d) for d in deltas]
+
+    def _session_columns(self) -> list[str]:
+        """The known session columns this store has (an older SQLite store has fewer)."""
+        names = {row[1] for row in self._query("PRAGMA table_info(rl_orderbook_sessions)")}
+        return [c for c in SESSION_COLUMNS if c in names]
 
     def compact(self) -> None:
         """Rewrite the file without free pages (after replacing sessions), as it is bundled."""
         self._db.execute("VACUUM")
 
     def session_ids(self) -> list[int]:
-        return [row[0] for row in self._query(
+        return [int(row[0]) for row in self._query(
             "SELECT session_id FROM rl_orderbook_sessions ORDER BY session_id")]
 
     def list_sessions(self) -> list[SessionInfo]:
@@ -206,10 +303,13 @@ class SessionStore:
                 "SELECT session_id, market_tickers, started_at, ended_at "
                 "FROM rl_orderbook_sessions ORDER BY session_id"):
             infos.append(SessionInfo(int(sid), len(self._tickers(sid, tickers)),
-                                     snaps.get(sid, 0), deltas.get(sid, 0), start, end))
+                                     int(snaps.get(sid, 0)), int(deltas.get(sid, 0)),
+                                     _iso(start), _iso(end)))
         return infos
 
-    def _tickers(self, session_id: int, raw: str | None) -> list[str]:
+    def _tickers(self, session_id: int, raw: Any) -> list[str]:
+        if isinstance(raw, list):  # PostgreSQL's TEXT[]
+            return [str(t) for t in raw]
         try:
             tickers = json.loads(raw or "[]")
         except ValueError:
@@ -230,25 +330,32 @@ class SessionStore:
         for session_id in sorted(set(session_ids)):
             digest.update(f"session {session_id}\n".encode())
             for sql in _FINGERPRINT_QUERIES:
-                for row in self._query(sql, (session_id,)):
-                    digest.update(repr(row).encode())
+                for row in self._query(sql.format(p=self.placeholder), (session_id,)):
+                    digest.update(repr(tuple(map(_canonical, row))).encode())
                 digest.update(b"\n")
         return digest.hexdigest()
 
     def markets(self, session_id: int) -> list[str]:
-        rows = self._query("SELECT market_tickers FROM rl_orderbook_sessions WHERE session_id=?",
-                           (session_id,))
+        """The session's markets; only a closed session (status closed, ended_at set) is read."""
+        rows = self._query("SELECT market_tickers, status, ended_at FROM rl_orderbook_sessions "
+                           f"WHERE session_id={self.placeholder}", (session_id,))
         if not rows:
             raise StoreError(f"{self.path}: no session {session_id}")
-        return self._tickers(session_id, rows[0][0])
+        tickers, status, ended_at = rows[0]
+        if status != "closed" or ended_at is None:
+            raise StoreError(f"{self.path}: session {session_id} is not closed (status {status!r}, "
+                             f"ended_at {_iso(ended_at) or 'missing'}): a session still recording "
+                             "or failed is not replayed")
+        return self._tickers(session_id, tickers)
 
     def snapshots(self, session_id: int, ticker: str) -> list[BookState]:
         """Every stored snapshot of one market, by sequence number."""
         where = f"{self.path}: session {session_id} market {ticker}"
         books = []
+        p = self.placeholder
         for ts, seq, yes_bids, no_bids in self._query(
                 "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
-                "WHERE session_id=? AND market_ticker=? ORDER BY sequence_number, id",
+                f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
                 (session_id, ticker)):
             try:
                 books.append(book_from_maps(_whole(ts, "timestamp_ms", 0, MAX_INT64),
@@ -266,7 +373,8 @@ class SessionStore:
         """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored order."""
         return self._query(
             "SELECT timestamp_ms, sequence_number, side, action, price, old_size, new_size "
-            "FROM rl_orderbook_deltas WHERE session_id=? AND market_ticker=? ORDER BY id",
+            f"FROM rl_orderbook_deltas WHERE session_id={self.placeholder} "
+            f"AND market_ticker={self.placeholder} ORDER BY id",
             (session_id, ticker))
 
     def replay(self, session_id: int, ticker: str, stats: ReplayStats | None = None) -> list[BookState]:
@@ -293,14 +401,20 @@ class SessionStore:
         events += [(s.sequence_number, 0, s) for s in snapshots[1:]]
         events.sort(key=lambda e: (e[0], e[1]))
         book = _checked(first.copy(), where)
+        last_applied = first.sequence_number
         yield book
         for seq, is_delta, item in events:
             if not is_delta:
+                # Every snapshot clears the book and is a state of its own, as in the original.
                 if not item.same_book(book):
                     stats.resyncs += 1
-                    book = _checked(item.copy(), where)
-                    yield book
+                book = _checked(item.copy(), where)
+                last_applied = seq
+                yield book
                 continue
+            if seq <= last_applied:
+                continue  # already inside the snapshot of the same sequence
+            last_applied = seq
             ts, _, side, action, price, old_size, new_size = item
             try:
                 price = _whole(price, "price", -MAX_SIZE, MAX_SIZE)
@@ -323,6 +437,50 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
 def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: text in SQLite, already decoded from PostgreSQL's JSONB."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _canonical(value: Any) -> Any:
+    """A column's value as both stores give it: JSON text and JSONB, text and TIMESTAMPTZ,
+    a JSON list and TEXT[] read alike, so the same rows have one fingerprint."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, datetime) or (isinstance(value, str) and value[:2] in ("19", "20")):
+        return _iso(value)
+    return value
+
+
+def _iso(value: Any) -> str | None:
+    """A time as ISO 8601 UTC text, the same from both stores (SQLite text, PostgreSQL datetimes)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # not ours to fix: shown as stored
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+    if isinstance(value, datetime):
+        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z").replace(".000Z", "Z")
+    return value
+
+
+def open_session_store(source: Any, *, writable: bool = False) -> SessionStore:
+    """The session store a config or flag names: a SQLite file or a postgresql:// URL."""
+    from kalshi_tui.env.pg_store import PostgresSessionStore, is_database_url
+
+    if is_database_url(source):
+        return PostgresSessionStore(source, writable=writable)
+    return SessionStore(Path(source), writable=writable)
 
 
 def _spread(book: BookState) -> int | None:
@@ -361,16 +519,19 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
 
 def _price_map(raw: object, name: str) -> dict:
     """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad row)."""
-    if not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
+    if isinstance(raw, dict):
+        levels = raw  # PostgreSQL's JSONB, decoded by the driver (the server bounds its depth)
+    elif not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
         size = len(raw) if isinstance(raw, (str, bytes)) else 0
         raise _BadValue(f"{name} is not a JSON price map of at most {MAX_MAP_CHARS:,} characters "
                         f"({size:,})")
-    try:
-        levels = json.loads(raw)
-    except RecursionError:
-        raise _BadValue(f"{name} is JSON nested too deeply to be a price map") from None
-    except ValueError:
-        raise _BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
+    else:
+        try:
+            levels = json.loads(raw)
+        except RecursionError:
+            raise _BadValue(f"{name} is JSON nested too deeply to be a price map") from None
+        except ValueError:
+            raise _BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
     if not isinstance(levels, dict):
         raise _BadValue(f"{name} is {type(levels).__name__}, not a JSON {{price_cents: size}} map")
     out = {}

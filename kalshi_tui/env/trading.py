@@ -40,18 +40,20 @@ def action_table(layout: ActionLayout) -> ActionTable:
     return ActionTable(np.array(sides, np.int64), np.array(sizes, np.int64))
 
 
-def taker_ladder(side, bid_px, bid_sz, ask_px, ask_sz) -> tuple[np.ndarray, np.ndarray]:
+def taker_ladder(side, bid_px, bid_sz, ask_px, ask_sz,
+                 complement: int = COMPLEMENT) -> tuple[np.ndarray, np.ndarray]:
     """The levels an order of each row's side takes, best first: (prices, sizes), (N, K).
 
     Buy YES lifts YES asks; sell YES hits YES bids; NO prices derive from YES by the
-    original's rule (NO bid = 99 - YES ask, NO ask = 99 - YES bid), so buy NO takes the
-    YES bids and sell NO the YES asks, seen from the other side.
+    profile's complement k (NO bid = k - YES ask, NO ask = k - YES bid; k = 99 before
+    2025-12-17), so buy NO takes the YES bids and sell NO the YES asks, seen from the
+    other side.
     """
     s = np.asarray(side)[:, None]
     takes_bids = (s == SELL_YES) | (s == BUY_NO)
     px = np.where(takes_bids, bid_px, ask_px)
     sz = np.where(takes_bids, bid_sz, ask_sz)
-    px = np.where(s >= BUY_NO, COMPLEMENT - px, px)
+    px = np.where(s >= BUY_NO, complement - px, px)
     # HOLD takes nothing; padded levels (size 0) are never filled whatever their price.
     return px, np.where(s == HOLD, 0, sz)
 

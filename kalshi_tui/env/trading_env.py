@@ -12,9 +12,11 @@ import gymnasium as gym
 import numpy as np
 
 from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.profiles import REALISTIC
 from kalshi_tui.env.features import N_FEATURES
 from kalshi_tui.env.simulator import INITIAL_CASH_CENTS, BatchSimulator
 from kalshi_tui.env.tape import MarketTape
+from kalshi_tui.env.world import make_simulator
 
 MARKET_ORDERS = ("cycle", "random")
 
@@ -26,7 +28,8 @@ class KalshiTradingEnv(gym.Env):
 
     def __init__(self, tapes: list[MarketTape], layout: ActionLayout, *, seed: int | None = None,
                  market_order: str = "cycle", initial_cash: float = INITIAL_CASH_CENTS,
-                 observation_low: float = -2.0, observation_high: float = 2.0):
+                 observation_low: float = -2.0, observation_high: float = 2.0,
+                 fill_model: str = REALISTIC, training_rules: str | None = None):
         if not tapes:
             raise ValueError("KalshiTradingEnv needs at least one market tape "
                              "(every market of the chosen sessions was skipped?)")
@@ -39,6 +42,9 @@ class KalshiTradingEnv(gym.Env):
         self.layout = layout
         self.market_order = market_order
         self.initial_cash = initial_cash
+        # The world the tapes were built for (layout, complement) plus how orders fill.
+        self.fill_model = fill_model
+        self.training_rules = training_rules
         self._obs_bounds = (observation_low, observation_high)
         self.action_space = gym.spaces.Discrete(layout.n)
         self.observation_space = gym.spaces.Box(observation_low, observation_high,
@@ -78,8 +84,10 @@ class KalshiTradingEnv(gym.Env):
         else:
             tape = self._choose_tape()
         low, high = self._obs_bounds
-        self._sim = BatchSimulator([tape], self.layout, initial_cash=self.initial_cash,
-                                   observation_low=low, observation_high=high)
+        self._sim = make_simulator([tape], self.layout, fill_model=self.fill_model,
+                                   training_rules=self.training_rules,
+                                   initial_cash=self.initial_cash, observation_low=low,
+                                   observation_high=high)
         self._episode_reward = 0.0
         self._episode_steps = 0
         return self._sim.observations()[0], self._sim.row_info(0)

@@ -19,7 +19,7 @@ import numpy as np
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256, require_fit
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import save_validation, sessions_fingerprint
+from kalshi_tui.eval.results_cache import save_validation, session_source, sessions_fingerprint
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
 PROGRESS_EVERY = 16
@@ -49,22 +49,23 @@ def entropy_normalised(counts, n: int) -> float:
 
 def load_session_tapes(config: Config, session_ids: list[int]):
     """Every replayable market of the sessions; an unknown or empty session is an error."""
-    from kalshi_tui.env.store import SessionStore, StoreError
+    from kalshi_tui.env.store import StoreError, open_session_store
     from kalshi_tui.env.tape import load_tapes
+    from kalshi_tui.env.world import tape_options
 
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = set(store.session_ids())
             unknown = [s for s in session_ids if s not in available]
             if unknown:
-                raise ValidationError(f"{config.sessions_db}: no session "
+                raise ValidationError(f"{config.sessions_name}: no session "
                                       f"{', '.join(map(str, unknown))} in the store")
-            tapes, skips = load_tapes(store, list(session_ids))
+            tapes, skips = load_tapes(store, list(session_ids), **tape_options(config.environment))
     except StoreError as exc:
         raise ValidationError(str(exc)) from None
     empty = [s for s in session_ids if not any(t.session_id == s for t in tapes)]
     if empty:
-        raise ValidationError(f"{config.sessions_db}: session {', '.join(map(str, empty))} "
+        raise ValidationError(f"{config.sessions_name}: session {', '.join(map(str, empty))} "
                               "has no market that can be replayed")
     return tapes, skips
 
@@ -103,6 +104,7 @@ class _Tally:
         self.pnl: list[np.ndarray] = []
         self.drawdown: list[np.ndarray] = []
         self.fills = 0
+        self.unheld_sells = 0
         self.fees = 0.0
         self.total_steps = total_steps
         self.done_steps = 0
@@ -122,7 +124,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     Raises IncompatibleModel, PolicyLoadError/PolicyRefused, ValidationError,
     ValidationCancelled or ModelChanged; stores only a finished, unchanged-model result.
     """
-    from kalshi_tui.env.simulator import BatchSimulator
+    from kalshi_tui.env.world import simulator_for
     from kalshi_tui.eval.policy_runner import single_threaded_torch
     from kalshi_tui.eval.safe_load import load_policy_safely
 
@@ -137,8 +139,6 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
     env = config.environment
     require_fit(path, policy.spec, env)
-    # Taken before the replay reads the rows, as the results are keyed by them.
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     # Taken before the replay reads the rows: the result is keyed by them.
     fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)
@@ -147,8 +147,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     rng = np.random.default_rng(seed)
     with single_threaded_torch():
         for batch in market_batches(tapes, budget_steps):
-            sim = BatchSimulator(batch, env.layout, observation_low=env.observation_low,
-                                 observation_high=env.observation_high)
+            sim = simulator_for(batch, env)
             _run_batch(sim, policy, deterministic, rng, tally, cancel, path)
     if file_sha256(path) != sha_before:
         raise ModelChanged(f"{path}: the model file changed during validation; "
@@ -164,6 +163,8 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         n_actions=n_actions, session_ids=sorted(session_ids), deterministic=deterministic,
         environment_fingerprint=env.fingerprint(),
         sessions_fingerprint=fingerprint,
+        profile=env.profile.name, observation_layout=env.observation_layout,
+        fill_model=env.fill_model, session_source=session_source(config.sessions_db),
         action_labels=env.layout.labels[:n_actions], histogram=histogram.tolist(),
         steps=steps, hold_pct=hold, trading_pct=100.0 - hold if steps else 0.0,
         histogram_entropy=entropy_normalised(histogram, n_actions),
@@ -177,6 +178,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         seed=None if deterministic else seed, skipped=list(skips),
+        unheld_sells=tally.unheld_sells,
     )
     if store_result:
         stored = save_validation(result, config.cache_dir)
@@ -218,6 +220,7 @@ def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally
     tally.pnl.append(sim.values() - sim.initial_cash)
     tally.drawdown.append(drawdown)
     tally.fills += int(sim.fill_count.sum())
+    tally.unheld_sells += int(sim.unheld_sells.sum())
     tally.fees += float(sim.fees.sum())
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from kalshi_tui.core.session_ids import session_ranges
 
 # Bumped when the meaning of a stored figure changes, so older results read as stale.
-RESULT_FORMAT = 2
+RESULT_FORMAT = 2  # 2: figures carry their world (profile, layout, fill model, sessions)
 
 
 @dataclass
@@ -46,6 +46,12 @@ class ValidationResult:
     seconds: float  # wall time of the run, load included
     steps_per_second: float
     created_at: str  # ISO UTC
+    profile: str | None = None  # the world the figures were measured in
+    observation_layout: str | None = None
+    fill_model: str | None = None
+    session_source: str | None = None  # the session store, password-free
+    # sells of contracts not held: "nothing to sell" (realistic) or sell-to-open (original)
+    unheld_sells: int = 0
     seed: int | None = None  # the sampling seed of a stochastic run
     skipped: list[str] = field(default_factory=list)  # markets that could not be replayed
     format: int = RESULT_FORMAT
@@ -66,6 +72,8 @@ class ValidationResult:
         mode = "deterministic" if self.deterministic else f"stochastic (seed {self.seed})"
         lines = [
             f"model       {self.model_path} ({self.algorithm}, {self.n_actions} actions)",
+            f"world       profile {self.profile}, layout {self.observation_layout}, "
+            f"fill model {self.fill_model}, sessions from {self.session_source}",
             f"sessions    {session_ranges(self.session_ids)}  {mode}",
             f"episodes    {self.episodes} over {self.markets} markets, {self.steps} steps"
             f" ({self.seconds:.2f} s, {self.steps_per_second:,.0f} steps/s)",
@@ -78,6 +86,11 @@ class ValidationResult:
             f"  max drawdown {self.max_drawdown_cents / 100:,.2f} $",
             f"fills       {self.fills}  fees {self.fees_cents / 100:,.2f} $",
         ]
+        if self.unheld_sells:
+            what = ("sold without holding (opened the other side and credited the proceeds, "
+                    "as the original training did)" if self.fill_model == "original-training"
+                    else "nothing to sell (no fill)")
+            lines.append(f"sells       {self.unheld_sells} of contracts not held: {what}")
         if self.skipped:
             lines.append(f"skipped     {len(self.skipped)} market(s) that could not be replayed")
         return lines

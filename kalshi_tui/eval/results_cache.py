@@ -28,8 +28,22 @@ from kalshi_tui.eval.results import RESULT_FORMAT, ValidationResult
 LOCK_SECONDS = 10.0
 
 
-def store_identity(sessions_db: Path) -> str:
-    """Which store file, as it is now: only a key for this process's memos, never stored."""
+def store_identity(sessions_db) -> str:
+    """Which session store, as it is now: only a key for this process's memos, never stored.
+
+    For a PostgreSQL source: its password-free URL and the row counts and last ids of the
+    three tables (one short query); "unreachable" when it cannot be asked.
+    """
+    from kalshi_tui.core.db_url import is_database_url, redacted
+
+    if is_database_url(sessions_db):
+        from kalshi_tui.env.store import StoreError, open_session_store
+
+        try:
+            with open_session_store(sessions_db) as store:
+                return store.identity()
+        except StoreError:
+            return f"{redacted(sessions_db)}|unreachable"
     path = Path(sessions_db).resolve()
     try:
         st = path.stat()
@@ -38,11 +52,19 @@ def store_identity(sessions_db: Path) -> str:
     return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
-def sessions_fingerprint(sessions_db: Path, session_ids: list[int]) -> str:
+def session_source(sessions_db) -> str:
+    """Where the sessions came from, as shown with every figure (never a password)."""
+    from kalshi_tui.core.db_url import is_database_url, redacted
+
+    return redacted(sessions_db) if is_database_url(sessions_db) else str(Path(sessions_db).resolve())
+
+
+def sessions_fingerprint(sessions_db, session_ids: list[int]) -> str:
     """What stored results are keyed by: the content of the sessions a run replays.
 
     A fingerprint of the rows (SessionStore.fingerprint), so the same sessions in a copied,
-    reinstalled or touched store find their results, and a re-recorded one does not.
+    reinstalled or touched store find their results, and a re-recorded one does not. The
+    same rows in SQLite and PostgreSQL fingerprint alike: they replay to identical tapes.
     """
     from kalshi_tui.env.store import StoreError
 
@@ -60,9 +82,9 @@ def _fingerprint_of(identity: str, sessions_db: str, session_ids: tuple[int, ...
     """Memoised per file state: hashing sessions 5-10 reads 35,000 rows (~80 ms), and the
     TUI asks on every refresh; a changed file has another identity and is hashed again."""
     del identity  # part of the memo key only
-    from kalshi_tui.env.store import SessionStore
+    from kalshi_tui.env.store import open_session_store
 
-    with SessionStore(Path(sessions_db)) as store:
+    with open_session_store(sessions_db) as store:
         return "sessions-sha256:" + store.fingerprint(list(session_ids))
 
 
@@ -183,9 +205,9 @@ def default_session_ids(config) -> list[int] | None:
 def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
     """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
     del identity  # part of the cache key only: a changed store is asked again
-    from kalshi_tui.env.store import SessionStore, parse_session_list
+    from kalshi_tui.env.store import open_session_store, parse_session_list
 
-    with SessionStore(Path(sessions_db)) as store:
+    with open_session_store(sessions_db) as store:
         available = store.session_ids()
     try:
         return tuple(parse_session_list(spec, available))

@@ -43,6 +43,11 @@ class SmokeResult:
     steps_run: int = 0
     markets_run: list[str] = field(default_factory=list)
     actions_seen: dict[str, int] = field(default_factory=dict)  # label -> count
+    # the world the run traded in: profile, observation layout, fill model, sessions
+    profile: str | None = None
+    observation_layout: str | None = None
+    fill_model: str | None = None
+    session_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,8 +67,11 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
     """Load, check the spaces, trade a few real markets; every problem becomes one line."""
     from kalshi_tui.eval.safe_load import PolicyLoadError, load_policy_safely
 
+    from kalshi_tui.eval.results_cache import session_source
+
     path = Path(path)
-    result = SmokeResult(path=str(path))
+    result = SmokeResult(path=str(path), **config.environment.world(),
+                         session_source=session_source(config.sessions_db))
     try:
         policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
     except PolicyLoadError as exc:
@@ -95,13 +103,13 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
 
 def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarray:
     """Let the policy trade the first markets of the validation sessions; check each action."""
-    from kalshi_tui.env.simulator import BatchSimulator
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
     from kalshi_tui.env.tape import load_tapes
+    from kalshi_tui.env.world import simulator_for, tape_options
 
     env = config.environment
     try:
-        with SessionStore(config.sessions_db) as store:
+        with open_session_store(config.sessions_db) as store:
             available = store.session_ids()
             try:
                 sessions = parse_session_list(config.validation_sessions, available)
@@ -109,7 +117,7 @@ def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarr
                 sessions = available  # the smoke test needs real books, not these sessions
             tapes = []
             for session_id in sessions:
-                found, _skips = load_tapes(store, [session_id])
+                found, _skips = load_tapes(store, [session_id], **tape_options(env))
                 tapes.extend(found)
                 if len(tapes) >= SMOKE_MARKETS:
                     break
@@ -117,10 +125,9 @@ def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarr
         result.problems.append(str(exc))
         raise
     if not tapes:
-        raise RuntimeError(f"{config.sessions_db}: no market could be replayed")
+        raise RuntimeError(f"{config.sessions_name}: no market could be replayed")
     tapes = tapes[:SMOKE_MARKETS]
-    sim = BatchSimulator(tapes, env.layout, observation_low=env.observation_low,
-                         observation_high=env.observation_high)
+    sim = simulator_for(tapes, env)
     obs = sim.reset()
     seen = np.zeros(env.layout.n, np.int64)
     kept = []

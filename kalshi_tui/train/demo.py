@@ -103,7 +103,8 @@ def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
 
 def _train_one(request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec) -> TrainResult:
     """Worker entry point: one run in its own process."""
-    return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions))
+    return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
+                 environment=environment)
 
 
 def _check_replaceable(out: Path) -> None:
@@ -119,10 +120,11 @@ def _check_replaceable(out: Path) -> None:
 
 
 def _check_sessions(sessions_db: Path) -> None:
-    from kalshi_tui.env import SessionStore, StoreError
+    from kalshi_tui.env import StoreError
+    from kalshi_tui.env.store import open_session_store
 
     try:
-        with SessionStore(Path(sessions_db)) as store:
+        with open_session_store(sessions_db) as store:
             available = set(store.session_ids())
     except StoreError as exc:
         raise DemoError(str(exc)) from None

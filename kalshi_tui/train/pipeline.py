@@ -100,27 +100,41 @@ def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
         raise TrainingError(f"--net-arch {request.net_arch}: layer widths must be positive")
 
 
-def train(request: TrainRequest, *, sessions_db: Path, layout: ActionLayout | None) -> TrainResult:
-    """Check the request, load the sessions' markets, train, and write the run folder."""
-    from kalshi_tui.env import KalshiTradingEnv, SessionStore, StoreError, load_tapes
+def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayout | None,
+          environment=None) -> TrainResult:
+    """Check the request, load the sessions' markets, train, and write the run folder.
+
+    `sessions_db` is a SQLite file or a postgresql:// URL. `environment` (the config's
+    `EnvironmentSpec`) names the world trained in: observation layout, complement, fill
+    model; without it, the default profile's (layout A, k = 99, realistic fills).
+    """
+    from kalshi_tui.env.world import tape_options
+    from kalshi_tui.core.db_url import source_name
+    from kalshi_tui.env import KalshiTradingEnv, StoreError, load_tapes
+    from kalshi_tui.env.store import open_session_store
 
     check_request(request, layout)
+    name = source_name(sessions_db)
     try:
-        with SessionStore(Path(sessions_db)) as store:
+        with open_session_store(sessions_db) as store:
             available = store.session_ids()
             unknown = [s for s in request.session_ids if s not in available]
             if unknown:
                 raise TrainingError(
-                    f"{sessions_db}: session {', '.join(map(str, unknown))} not in the store "
+                    f"{name}: session {', '.join(map(str, unknown))} not in the store "
                     f"(available: {', '.join(map(str, available)) or 'none'})")
-            tapes, skips = load_tapes(store, request.session_ids)
+            tapes, skips = load_tapes(store, request.session_ids,
+                                      **(tape_options(environment) if environment else {}))
     except StoreError as exc:
         raise TrainingError(str(exc)) from None
     if not tapes:
         reasons = f": {skips[0]}" if skips else ""
-        raise TrainingError(f"{sessions_db}: sessions {request.session_ids} have no usable "
+        raise TrainingError(f"{name}: sessions {request.session_ids} have no usable "
                             f"market ({len(skips)} skipped){reasons}")
-    env = KalshiTradingEnv(tapes, layout, seed=request.seed)
+    world = {} if environment is None else {
+        "fill_model": environment.fill_model,
+        "training_rules": environment.profile.training_rules}
+    env = KalshiTradingEnv(tapes, layout, seed=request.seed, **world)
     if request.extra_features:
         env = with_extra_features(env, request.extra_features)
     environment_info = {
@@ -129,7 +143,12 @@ def train(request: TrainRequest, *, sessions_db: Path, layout: ActionLayout | No
         "session_ids": list(request.session_ids),
         "total_steps_per_pass": int(sum(t.length for t in tapes)),
         "skipped_markets": skips,
-        "sessions_db": str(sessions_db),
+        "sessions_db": name,
+        # the world trained in: a model fits only the layout it saw
+        "observation_layout": tapes[0].obs_layout,
+        "complement": tapes[0].complement,
+        "fill_model": world.get("fill_model", "realistic"),
+        **({"profile": environment.profile.name} if environment is not None else {}),
     }
     return run_training(env, layout, request, environment_info=environment_info)
 

@@ -202,7 +202,7 @@ class Backend:
         sessions = default_session_ids(self.config)
         if not sessions:
             raise ValueError(f"validation sessions {self.config.validation_sessions!r} are not "
-                             f"in the session store {self.config.sessions_db}")
+                             f"in the session store {self.config.sessions_name}")
         return sessions
 
     def validate(self, record, *, progress, cancel):

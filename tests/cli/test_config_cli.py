@@ -22,7 +22,12 @@ def test_config_prints_values_and_sources(tmp_path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["file"] == str(path)
     assert shown["values"]["paths.models_dir"] == {"value": str(tmp_path / "models"), "source": f"{path}:3"}
-    assert shown["values"]["environment.n_actions"] == {"value": 21, "source": "default"}
+    assert shown["values"]["environment.n_actions"]["value"] == 21
+    assert shown["values"]["environment.n_actions"]["source"].startswith("derived")
+    assert shown["values"]["environment.profile"] == {"value": "kalshiflow-2025-12-15",
+                                                      "source": "default"}
+    assert shown["values"]["environment.observation_layout"] == {
+        "value": "A", "source": "profile kalshiflow-2025-12-15"}
     assert shown["values"]["paths.pointer"]["source"].startswith("default: CURRENT_MODEL.json")
 
 
@@ -45,7 +50,7 @@ def test_config_set_keeps_comments(tmp_path, capsys):
 
 def test_bad_config_is_one_line_naming_file_and_key(tmp_path, capsys):
     path = tmp_path / "kalshi_tui.toml"
-    path.write_text("[environment]\nposition_sizes = [5, 10]\n")
+    path.write_text("[environment]\nposition_sizes = [5, 10]\nn_actions = 21\n")
     assert main(["list", "--config", str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1

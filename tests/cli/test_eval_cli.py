@@ -45,6 +45,7 @@ def test_smoke_passes_a_fitting_model(capsys, model_zoo, config_file):
     assert code == 0, err
     assert "smoke       OK" in out and "every action in range" in out
     assert "ms for 1 observation" in out and err == ""
+    assert "world       profile kalshiflow-2025-12-15, layout A, fill model realistic" in out
 
 
 def test_smoke_json_reports_latency_and_actions(capsys, model_zoo, config_file):
@@ -55,6 +56,9 @@ def test_smoke_json_reports_latency_and_actions(capsys, model_zoo, config_file):
     assert report["predict_latency_ms"] > 0 and report["batch_latency_ms"] > 0
     assert report["steps_run"] == sum(report["actions_seen"].values()) > 0
     assert all(label == "HOLD" or " x" in label for label in report["actions_seen"])
+    assert (report["profile"], report["observation_layout"], report["fill_model"]) == (
+        "kalshiflow-2025-12-15", "A", "realistic")
+    assert report["session_source"].endswith(".db")
 
 
 def test_smoke_reports_a_legacy_model_unusable(capsys, model_zoo, config_file):

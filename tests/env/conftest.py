@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # pg_server, shared by tests and benchmarks
 
 from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.env import GeneratorSettings, generate_sessions
@@ -42,3 +45,19 @@ def small_store(_small_store_master, tmp_path) -> Path:
     path = tmp_path / "sessions.db"
     shutil.copy(_small_store_master, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server with the original DDL loaded; skipped only without binaries."""
+    from pg_server import find_binaries, load_original_ddl, start_server
+
+    bin_dir = find_binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run installs them")
+    server = start_server(bin_dir)
+    try:
+        load_original_ddl(server)
+        yield server
+    finally:
+        server.stop()

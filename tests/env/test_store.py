@@ -45,11 +45,14 @@ def test_replay_starts_at_the_snapshot_and_applies_every_later_delta(small_store
     with SessionStore(small_store) as store:
         ticker = store.markets(5)[0]
         states = store.replay(5, ticker)
-        first = store.snapshots(5, ticker)[0]
+        snapshots = store.snapshots(5, ticker)
+        first = snapshots[0]
         later = [d for d in store.deltas(5, ticker) if d[1] > first.sequence_number]
     assert states[0].same_book(first)
-    assert len(states) == 1 + len(later)  # snapshots that agree add no state
-    assert [s.sequence_number for s in states[1:]] == [d[1] for d in later]
+    # every later delta and every later snapshot is a state, as the original stored them
+    assert len(states) == 1 + len(later) + len(snapshots) - 1
+    expected = sorted([d[1] for d in later] + [s.sequence_number for s in snapshots[1:]])
+    assert [s.sequence_number for s in states[1:]] == expected
 
 
 def test_generator_is_deterministic_by_seed(tmp_path, small_settings):

@@ -77,7 +77,9 @@ def test_batched_orders_fill_each_row_independently():
 
 
 def _tape(*books):
-    return build_tape(1, "HAND-MADE", list(books))
+    # One point per book: states sharing a timestamp would merge into one session point.
+    return build_tape(1, "HAND-MADE", [BookState(1_000 * (i + 1), i, dict(b.yes_bids), dict(b.no_bids))
+                                       for i, b in enumerate(books)])
 
 
 def test_round_trip_pnl_fees_and_reward(layout21):
@@ -123,6 +125,7 @@ def test_sell_without_a_position_does_nothing(layout21):
     _, reward, _ = sim.step([layout21.encode("SELL_YES", 100)])
     info = sim.row_info(0)
     assert info["fill_count"] == 0 and info["cash"] == 10000 and reward[0] == 0
+    assert info["unheld_sells"] == 1  # counted as "nothing to sell"
 
 
 def test_finished_rows_stay_frozen_while_longer_markets_trade(layout21):

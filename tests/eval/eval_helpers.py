@@ -12,11 +12,15 @@ from kalshi_tui.core.config import Config, load_config
 from kalshi_tui.env import BookState, SessionStore
 
 
-def write_config(folder: Path, sessions_db: Path, **validation) -> Config:
+def write_config(folder: Path, sessions_db: Path, *, environment: dict | None = None,
+                 **validation) -> Config:
     """A real config file naming the store, models and cache folders; loaded as the CLI does."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["[paths]", 'models_dir = "models"', f'sessions_db = "{sessions_db}"',
              'cache_dir = "cache"']
+    if environment:
+        lines.append("[environment]")
+        lines += [f'{k} = "{v}"' for k, v in environment.items()]
     if validation:
         lines.append("[validation]")
         lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {str(v).lower()}"

@@ -194,3 +194,59 @@ def test_histogram_entropy_is_normalised_by_ln_n():
     assert entropy_normalised([7] + [0] * 20, 21) == 0.0
     assert entropy_normalised([3] * 21, 21) == pytest.approx(1.0)
     assert entropy_normalised([0] * 21, 21) == 0.0
+
+
+def step_by_step_in(model_path: Path, config, session_ids):
+    """PPO.load in the gym env of the config's world (layout, complement, fill model)."""
+    from stable_baselines3 import PPO
+
+    from kalshi_tui.env.world import tape_options
+
+    env_spec = config.environment
+    model = PPO.load(model_path, device="cpu")
+    with SessionStore(config.sessions_db) as store:
+        tapes, _ = load_tapes(store, session_ids, **tape_options(env_spec))
+    env = KalshiTradingEnv(tapes, env_spec.layout, fill_model=env_spec.fill_model,
+                           training_rules=env_spec.profile.training_rules)
+    pnls, histogram = [], np.zeros(env.action_space.n, np.int64)
+    for index in range(len(tapes)):
+        obs, _ = env.reset(options={"market_index": index})
+        terminated = False
+        while not terminated:
+            action, _ = model.predict(obs, deterministic=True)
+            histogram[int(action)] += 1
+            obs, _reward, terminated, _truncated, info = env.step(int(action))
+        pnls.append(info["episode_pnl"])
+    return histogram, np.array(pnls)
+
+
+@pytest.mark.parametrize("profile", ["kalshiflow-2025-12-15", "kalshiflow-2025-12-17"])
+def test_original_training_world_matches_the_gym_env_and_names_itself(model_zoo, tmp_path, small_store,
+                                                                      monkeypatch, profile):
+    from eval_helpers import write_config
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    config_text = ['[paths]', f'sessions_db = "{small_store}"', 'cache_dir = "cache"',
+                   'models_dir = "models"', '[environment]', f'profile = "{profile}"',
+                   'fill_model = "original-training"']
+    if profile.endswith("17"):
+        config_text.append("position_sizes = [5, 10, 20, 50, 100]")  # explicit key over the profile
+    site = tmp_path / "site"
+    (site / "models").mkdir(parents=True)
+    (site / "kalshi_tui.toml").write_text("\n".join(config_text) + "\n")
+    from kalshi_tui.core.config import load_config
+
+    config = load_config(site / "kalshi_tui.toml")
+    result = validate_model(model_zoo["ppo21"], config, [1, 2])
+    histogram, pnls = step_by_step_in(model_zoo["ppo21"], config, [1, 2])
+    assert result.histogram == histogram.tolist()
+    assert result.total_pnl_cents == pytest.approx(pnls.sum())
+    assert (result.profile, result.fill_model) == (profile, "original-training")
+    assert result.observation_layout == ("B" if profile.endswith("17") else "A")
+    assert result.session_source == str(small_store.resolve())
+    assert any(line.startswith("world") and profile in line for line in result.summary_lines())
+    assert result.unheld_sells >= 0
+    # the realistic world's stored result is a different entry: neither is reused for the other
+    realistic = write_config(tmp_path / "site2", small_store, environment={"profile": profile})
+    assert load_validation(model_zoo["ppo21"], result.sha256, realistic, [1, 2]) is None
+    assert load_validation(model_zoo["ppo21"], result.sha256, config, [1, 2]) is not None

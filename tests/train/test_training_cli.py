@@ -68,3 +68,17 @@ def test_demo_build_refuses_a_folder_of_real_models(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == exit_codes.ERROR and "not a demo registry" in err
     assert (precious / "session1_final.zip").read_bytes() == b"operator's model"
+
+
+def test_train_runs_in_the_configured_world(tmp_path, capsys):
+    config = tmp_path / "kalshi_tui.toml"
+    config.write_text('[environment]\nprofile = "kalshiflow-2025-12-17"\nfill_model = "original-training"\n')
+    code = main(["--config", str(config), "train", "--session", "7", "--timesteps", "200", "--actions", "5",
+                 "--out", str(tmp_path / "out"), "--net-arch", "16", "--checkpoint-every", "0", "--json"])
+    captured = capsys.readouterr()
+    assert code == exit_codes.OK, captured.err
+    run_dir = Path(json.loads(captured.out)["run_dir"])
+    info = json.loads((run_dir / "training_results.json").read_text())
+    text = json.dumps(info)
+    assert '"observation_layout": "B"' in text and '"fill_model": "original-training"' in text
+    assert '"profile": "kalshiflow-2025-12-17"' in text and '"complement": 100' in text
