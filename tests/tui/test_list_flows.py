@@ -71,7 +71,7 @@ async def test_filter_narrows_and_escape_clears(workspace, frozen_clock):
         assert isinstance(app.focused, ModelList)
         assert "session32_final" not in screen_text(app)
         await pilot.press("down")
-        assert app.selected_record.path == shown_paths(app)[1]
+        assert app.main.selected_record.path == shown_paths(app)[1]
         await pilot.press("escape")
         await pilot.pause()
         assert len(shown_paths(app)) == 5

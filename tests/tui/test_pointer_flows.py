@@ -234,7 +234,7 @@ async def test_read_only_hides_and_refuses_changes(workspace, frozen_clock):
         await settle(app, pilot)
         assert app.screen is app.screen_stack[0]  # no dialog opened
         assert sum("Read-only" in n for n in notifications(app)) == 2  # each key said why
-        app.action_promote()
+        app.main.action_promote()
         app.request_rollback(None)
         await settle(app, pilot)
         assert any("Read-only" in n for n in notifications(app))

@@ -175,7 +175,8 @@ class CompareScreen(Screen):
                     yield Static(Text(f"Actions: {record.name}", style="bold underline"),
                                  classes="compare-heading")
                     yield Static(Text("\n").join(fmt.histogram_table(histogram, layout)))
-        yield Footer()
+        # The palette's key is in the help (?); on an 80-column footer it would push out ? Help.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)

@@ -60,7 +60,8 @@ class HistoryScreen(Screen):
         yield Static(Text("Pointer history: newest first. R rolls back to the selected "
                           "revision; esc goes back."), id="history-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="history-table")
-        yield Footer()
+        # The palette's key is in the help (?); on an 80-column footer it would push out ? Help.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.show_records(self.records)
@@ -90,6 +91,12 @@ class HistoryScreen(Screen):
         if action == "rollback_selected" and self.read_only:
             return False  # hidden in read-only mode; the App refuses it too
         return True
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) the command palette offers over this screen."""
+        items = [("Roll back to the selected revision", "asks first", "rollback_selected"),
+                 ("Back to models", "", "app.pop_screen")]
+        return [i for i in items if self.check_action(i[2], ())]
 
     def action_rollback_selected(self) -> None:
         revision = self.selected_revision()
