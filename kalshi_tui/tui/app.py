@@ -256,7 +256,8 @@ class KalshiTuiApp(App):
             self.screen.now = self.clock()
             self.screen.show_records(message.records)
         else:
-            self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only))
+            self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only,
+                                           keymap=self.config.keymap))
 
     # -- validation and smoke ----------------------------------------------------------
     def start_validation(self, record: ModelRecord) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.screens.main import refused_keys
 
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
@@ -50,11 +52,13 @@ class HistoryScreen(Screen):
         Binding("question_mark", "app.help", "Help", id="history.help"),
     ]
 
-    def __init__(self, records: list, now, *, read_only: bool) -> None:
+    def __init__(self, records: list, now, *, read_only: bool,
+                 keymap: dict[str, str] | None = None) -> None:
         super().__init__(id="history-screen")
         self.records = records
         self.now = now
         self.read_only = read_only
+        self.keymap = keymap or {}  # the config's, to know which key R became
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Pointer history: newest first. R rolls back to the selected "
@@ -97,6 +101,12 @@ class HistoryScreen(Screen):
         items = [("Roll back to the selected revision", "asks first", "rollback_selected"),
                  ("Back to models", "", "app.pop_screen")]
         return [i for i in items if self.check_action(i[2], ())]
+
+    def on_key(self, event: Key) -> None:
+        # The hidden R swallows nothing: say why it did nothing, as the models screen does.
+        if self.read_only:
+            if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(event.key):
+                self.app.refuse_read_only("rollback")
 
     def action_rollback_selected(self) -> None:
         revision = self.selected_revision()

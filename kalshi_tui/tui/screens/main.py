@@ -227,19 +227,10 @@ class MainScreen(Screen):
 
     def on_key(self, event: Key) -> None:
         # A hidden binding swallows nothing: say why P or R did nothing instead of staying mute.
-        what = self._read_only_keys().get(event.key) if self.read_only else None
+        what = (refused_keys(self.BINDINGS, CHANGING_ACTIONS, self.config.keymap).get(event.key)
+                if self.read_only else None)
         if what:
             self.operator_app.refuse_read_only(what)
-
-    def _read_only_keys(self) -> dict[str, str]:
-        """Keys (after the config's keymap) of the actions read-only mode refuses."""
-        keys = {}
-        for binding in self.BINDINGS:
-            if binding.action in CHANGING_ACTIONS:
-                remapped = self.config.keymap.get(binding.id or "", binding.key)
-                for key in remapped.split(","):
-                    keys[key.strip()] = binding.action
-        return keys
 
     # -- operator actions: the App plans, confirms and runs them ------------------------
     def action_promote(self) -> None:
@@ -367,6 +358,17 @@ class MainScreen(Screen):
 
     def palette_models(self) -> list[ModelRecord]:
         return self.state.records
+
+
+def refused_keys(bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]) -> dict[str, str]:
+    """Key (after the config's keymap) -> action, for the bindings of `actions` read-only hides."""
+    keys = {}
+    for binding in bindings:
+        if binding.action in actions:
+            remapped = keymap.get(binding.id or "", binding.key)
+            for key in remapped.split(","):
+                keys[key.strip()] = binding.action
+    return keys
 
 
 def keymap_ids(*screens: Any) -> set[str]:
