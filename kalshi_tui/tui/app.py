@@ -86,7 +86,8 @@ class KalshiTuiApp(App):
         if self.read_only:
             self.sub_title = "READ-ONLY"
         if self.config.keymap:
-            known = keymap_ids(KalshiTuiApp, MainScreen, HistoryScreen, CompareScreen)
+            known = keymap_ids(KalshiTuiApp, MainScreen, HistoryScreen, CompareScreen, HelpScreen,
+                               ReasonDialog, RefusedDialog, ValidationDialog)
             unknown = sorted(set(self.config.keymap) - known)
             if unknown:
                 self.notify(f"{self.config.file}: tui.keymap names no such action: "

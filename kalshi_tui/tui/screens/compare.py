@@ -150,8 +150,8 @@ class CompareScreen(Screen):
     """Figures in a table, then the histograms: side by side when wide, else stacked."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="compare.back"),
-        Binding("question_mark", "app.help", "Help", id="compare.help"),
+        Binding("escape,q", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the models"),
+        Binding("question_mark", "app.help", "Help", id="compare.help", tooltip="Keys for this screen"),
     ]
 
     def __init__(self, left: ModelRecord, right: ModelRecord, badges: dict[str, str],

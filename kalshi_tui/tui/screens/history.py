@@ -46,10 +46,10 @@ class HistoryScreen(Screen):
     """Revisions newest first; `R` rolls back to the one under the cursor."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="history.back"),
+        Binding("escape,q", "app.pop_screen", "Back", id="history.back", tooltip="Back to the models"),
         Binding("R", "rollback_selected", "Roll back to this", id="history.rollback",
                 tooltip="Roll back to the revision under the cursor (asks first)"),
-        Binding("question_mark", "app.help", "Help", id="history.help"),
+        Binding("question_mark", "app.help", "Help", id="history.help", tooltip="Keys for this screen"),
     ]
 
     def __init__(self, records: list, now, *, read_only: bool,
