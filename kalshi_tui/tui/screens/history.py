@@ -17,7 +17,6 @@ from textual.widgets import DataTable, Footer, Static
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.screens.main import refused_keys
 
-
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
 _COLUMNS = (("Rev", 6), ("Action", 8), ("When", 10), ("Who", 24), ("Model", 60), ("Why", 60), ("", 6))

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Key, Resize
-from textual.command import CommandPalette
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
