@@ -70,18 +70,18 @@ async def measure(app, pilot, ready, panes_text):
         # The work a move costs us, without the event loop's scheduling: cursor, panes, lines.
         from kalshi_tui.tui.widgets.panes import RecordPane
         work = []
-        models = app.models_list
+        models = app.main.models_list
         for _ in range(moves):
             t = time.perf_counter()
             models.action_cursor(1)
-            app._show_panes()
+            app.main.show_panes()
             for y in range(models.size.height):
                 models.render_line(y)
             for pane in app.main.query(RecordPane):
                 pane.render()
             work.append(time.perf_counter() - t)
         out["move_work_ms"] = 1000 * statistics.median(work)
-        while not app.ranking:
+        while not app.state.ranking:
             await asyncio.sleep(0.005)
         out["ranking_ready_s"] = time.time() - started
     times.sort()
@@ -96,10 +96,10 @@ if kind == "ours":
     from kalshi_tui.tui.app import KalshiTuiApp
     app = KalshiTuiApp(config, poll=False)
     def ready():
-        return bool(app.records) and app.pointer is not None and app.models_list.rows
+        return bool(app.state.records) and app.state.pointer is not None and app.main.models_list.rows
     def panes_text():
         # The panes are refilled in the same handler that sees the cursor move.
-        return app.selected_record.path if app.selected_record else None
+        return app.main.selected_record.path if app.main.selected_record else None
 else:
     from textual.app import App
     from textual.widgets import DataTable, Static

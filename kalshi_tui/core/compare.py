@@ -88,7 +88,7 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
         texts = ["-" if v is None else fmt(v) for v in values]
         sources = [source(r) if callable(source) else source for r in (a, b)] if source else [None, None]
         out.rows.append(CompareRow(section, label, texts[0], texts[1], values[0], values[1],
-                                   sources[0], sources[1], _better(values, better)))
+                                   sources[0], sources[1], better_side(values[0], values[1], better)))
 
     add("file", "path", lambda r: r.path)
     add("file", "verdict", lambda r: r.verdict)
@@ -174,8 +174,9 @@ def _plain(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-def _better(values: list[Any], direction: str | None) -> str | None:
-    a, b = values
+def better_side(a: Any, b: Any, direction: str | None) -> str | None:
+    """"a" or "b" for the better of two figures by `direction` (HIGHER or LOWER); None when
+    equal, unknown, not comparable, or when "better" means nothing for the figure."""
     if direction is None or a is None or b is None or a == b:
         return None
     try:

@@ -39,15 +39,13 @@ class Figure:
 
 # ---- formatting ---------------------------------------------------------------------------
 
+# Every face formats through these: a figure from a damaged file ("n/a") shows as "-".
+
 def fmt_int(value: Any) -> str:
-    return f"{int(value):,}" if value is not None else "-"
-
-
-def fmt_pct(value: float | None, *, fraction: bool = False) -> str:
-    """A percentage with one decimal; `fraction` when the value is 0..1 rather than 0..100."""
-    if value is None:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError, OverflowError):
         return "-"
-    return f"{value * 100 if fraction else value:.1f} %"
 
 
 def metric_text(name: str, value: Any) -> str:
@@ -76,10 +74,33 @@ _METRIC_FORMATS: dict[str, Any] = {
 }
 
 
-def fmt_dollars(cents: float | None, *, signed: bool = True) -> str:
-    if cents is None:
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_pct(value: Any, *, fraction: bool = False, unit: str = " %") -> str:
+    """A percentage with one decimal; `fraction` when the value is 0..1 rather than 0..100.
+
+    `unit="%"` is the compact form for screen columns."""
+    number = _number(value)
+    if number is None:
         return "-"
-    return f"{cents / 100:+,.2f} $" if signed else f"{cents / 100:,.2f} $"
+    return f"{number * 100 if fraction else number:.1f}{unit}"
+
+
+def fmt_float(value: Any, digits: int = 3) -> str:
+    number = _number(value)
+    return "-" if number is None else f"{number:.{digits}f}"
+
+
+def fmt_dollars(cents: Any, *, signed: bool = True) -> str:
+    number = _number(cents)
+    if number is None:
+        return "-"
+    return f"{number / 100:+,.2f} $" if signed else f"{number / 100:,.2f} $"
 
 
 def fmt_time(value: Any) -> str:

@@ -8,13 +8,15 @@ data the header and dialogs render without knowing the engine's classes.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kalshi_tui.core.config import Config
+
+if TYPE_CHECKING:
+    from kalshi_tui.core.folder_changes import ChangeSignature
 
 
 @dataclass
@@ -88,33 +90,10 @@ class Backend:
         return record
 
     def stored_validations(self, records: list) -> dict[str, Any]:
-        """Stored validation results that are still current, keyed by record path (no torch).
+        """Stored validation results still current, keyed by record path (the report's lookup)."""
+        from kalshi_tui.core.report import stored_validations
 
-        Lists the result folders once and reads only the files that exist: asking for each
-        of 10,000 models in turn would cost seconds for the usual handful of results.
-        """
-        from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
-                                                   find_validation)
-
-        stored: set[str] = set()
-        for folder in cache_folders(self.config.cache_dir):
-            try:
-                stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
-            except OSError:
-                continue
-        wanted = [r for r in records if r.sha256 and r.sha256 in stored]
-        if not wanted:
-            return {}
-        sessions = default_session_ids(self.config)
-        if sessions is None:
-            return {}
-        key = current_key(self.config, sessions, self.config.validation_deterministic, 0)
-        found = {}
-        for record in wanted:
-            result = find_validation(record.sha256, self.config.cache_dir, key)
-            if result is not None:
-                found[record.path] = result
-        return found
+        return stored_validations(records, self.config)
 
     def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
@@ -128,44 +107,11 @@ class Backend:
 
         return write_report(self.config, now=now)
 
-    def change_signature(self) -> tuple:
-        """A cheap fingerprint of the models tree and the pointer files, for live refresh.
+    def change_signature(self) -> ChangeSignature:
+        """A stat-only fingerprint of the models tree and the pointer files, for live refresh."""
+        from kalshi_tui.core.folder_changes import change_signature
 
-        Only stat calls: every file's size and mtime (a model rewritten in place keeps its
-        folder's mtime, so folder times alone would miss it) plus the pointer and journal.
-        """
-        entries: list[tuple[str, int, int]] = []
-        cache = os.path.realpath(self.config.cache_dir)
-        seen: set[str] = set()
-        stack = [str(self.config.models_dir)]
-        while stack:
-            folder = stack.pop()
-            real = os.path.realpath(folder)
-            if real in seen or real == cache:
-                continue
-            seen.add(real)
-            try:
-                with os.scandir(folder) as it:
-                    for entry in it:
-                        try:
-                            if entry.is_dir():
-                                stack.append(entry.path)
-                            elif entry.name.endswith((".zip", ".json", ".jsonl")):
-                                info = entry.stat()
-                                entries.append((entry.path, info.st_size, info.st_mtime_ns))
-                        except OSError:
-                            continue
-            except OSError:
-                continue
-        pointer = self.config.pointer_file
-        for path in (pointer, pointer.with_name(f"{pointer.stem}.history.jsonl")):
-            try:
-                info = path.stat()
-                entries.append((str(path), info.st_size, info.st_mtime_ns))
-            except OSError:
-                entries.append((str(path), -1, -1))
-        entries.sort()
-        return tuple(entries)
+        return change_signature(self.config.models_dir, self.config.pointer_file)
 
     # -- pointer ---------------------------------------------------------------------
     def pointer_view(self) -> PointerView:

@@ -17,6 +17,8 @@ from rich.text import Text
 
 from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.report_figures import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
+from kalshi_tui.core.report_figures import fmt_pct as core_fmt_pct
 from kalshi_tui.core.session_ids import session_ranges as core_session_ranges
 from kalshi_tui.core.times import parse_time  # noqa: F401 (screens import it from here)
 
@@ -49,43 +51,9 @@ def short_time(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def fmt_int(value: Any) -> str:
-    if value is None:
-        return "-"
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return "-"
-
-
 def fmt_pct(value: Any, *, fraction: bool = False) -> str:
-    """A percentage; `fraction` for 0..1 figures such as win rate."""
-    if value is None:
-        return "-"
-    try:
-        number = float(value) * (100 if fraction else 1)
-    except (TypeError, ValueError):
-        return "-"
-    return f"{number:.1f}%"
-
-
-def fmt_float(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    try:
-        return f"{float(value):.{digits}f}"
-    except (TypeError, ValueError):
-        return "-"
-
-
-def fmt_cents(value: Any) -> str:
-    """Cents as dollars, the unit operators think in."""
-    if value is None:
-        return "-"
-    try:
-        return f"${float(value) / 100:,.2f}"
-    except (TypeError, ValueError):
-        return "-"
+    """The core's percentage in its compact form ("35.9%"): screen columns are narrow."""
+    return core_fmt_pct(value, fraction=fraction, unit="%")
 
 
 def session_ranges(ids: Any) -> str:

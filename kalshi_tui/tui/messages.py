@@ -23,6 +23,14 @@ class ModelsScanned(Message):
         self.signature = signature
 
 
+class ChangesDetected(Message):
+    """The poller saw a model file, the pointer or its journal change since the last scan."""
+
+    def __init__(self, signature: Any) -> None:
+        super().__init__()
+        self.signature = signature
+
+
 class ValidationsLoaded(Message):
     """Stored validation results still current for these models, keyed by record path."""
 

@@ -1,22 +1,30 @@
 """Thread workers: every file read, validation and pointer write happens here, off the UI.
 
-Workers never touch widgets. Each one calls the Backend and posts one past-tense message
-(see messages.py); failures become `OperationFailed` with one line for the screen, and
-the full traceback goes to the log file, never to the terminal.
+Workers never touch widgets or the App's state. Each one calls the Backend and posts one
+past-tense message (see messages.py) whose `@on` handler on the App owns the state change;
+failures become `OperationFailed` with one line for the screen, and the full traceback
+goes to the log file, never to the terminal. A worker never starts another worker: it
+posts what it found (`ChangesDetected`, `ModelsScanned`) and the handler decides.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from functools import partial
+from typing import Any
 
-from textual import work
+from textual.app import App
 
-from kalshi_tui.tui.backend import PointerView
-from kalshi_tui.tui.messages import (HistoryRead, ModelsScanned, OperationFailed, PointerChanged,
-                                     PointerRead, PromotePlanned, PromoteRefused, RankingComputed,
-                                     ReportWritten, RollbackPlanned, SmokeTested, ValidationFinished,
-                                     ValidationProgressed, ValidationsLoaded)
+from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.tui.backend import Backend, PointerView
+from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
+                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
+                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
+                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
 
 log = logging.getLogger("kalshi_tui.tui")
 
@@ -27,34 +35,53 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-class WorkersMixin:
-    """The App's workers; mixed into KalshiTuiApp, which provides `backend` and `post_message`."""
+class Workers:
+    """Starts the App's thread workers; each group runs one at a time, the newest winning."""
+
+    def __init__(self, app: App, backend: Backend, clock: Callable[[], datetime], *,
+                 read_only: bool, prefetch: Future | None = None) -> None:
+        self.app = app  # runs the workers and receives their messages
+        self.backend = backend
+        self.clock = clock
+        self.read_only = read_only
+        # The first scan, begun before the App's loop existed; the first scan worker takes it.
+        self.prefetch = prefetch
+
+    def _start(self, group: str, work: Callable[..., None], *args: Any) -> None:
+        # exclusive: a newer scan (or poll, or ranking) cancels the older one of its group.
+        self.app.run_worker(partial(work, *args), name=group, group=group, exclusive=True,
+                            thread=True, exit_on_error=False)
+
+    def _post(self, message: Any) -> None:
+        self.app.post_message(message)
 
     def _failed(self, what: str, exc: BaseException, severity: str = "error") -> None:
         log.error("%s failed: %s", what, one_line(exc), exc_info=exc)
-        self.post_message(OperationFailed(what, one_line(exc), severity=severity))
+        self._post(OperationFailed(what, one_line(exc), severity=severity))
 
-    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
-    def scan_models(self, use_cache: bool = True, with_pointer: bool = True) -> None:
-        """Read the catalog (and the pointer), then any stored validations."""
-        prefetch, self._prefetch = self._prefetch, None
+    def scan_models(self) -> None:
+        self._start("scan", self._scan_models)
+
+    def _scan_models(self) -> None:
+        """Read the catalog and the pointer; the handler of ModelsScanned asks for the rest."""
+        prefetch, self.prefetch = self.prefetch, None
         try:
             if prefetch is not None:
                 # Started when the App was built, so it ran while Textual set up the screen.
                 signature, records, badges = prefetch.result()
             else:
                 signature = self.backend.change_signature()
-                records, badges = self.backend.scan(use_cache=use_cache)
+                records, badges = self.backend.scan()
         except Exception as exc:  # noqa: BLE001 - any failure must reach the operator, not kill the UI
             self._failed("reading the models folder", exc)
             return
-        self.post_message(ModelsScanned(records, badges, signature))
-        if with_pointer:
-            self._read_pointer()
-        self.load_validations(records)
+        self._post(ModelsScanned(records, badges, signature))
+        self._pointer_view()
 
-    @work(thread=True, exclusive=True, group="validations", exit_on_error=False)
-    def load_validations(self, records: list) -> None:
+    def load_validations(self, records: list[ModelRecord]) -> None:
+        self._start("validations", self._load_validations, records)
+
+    def _load_validations(self, records: list[ModelRecord]) -> None:
         """Hashes, stored results, then the ranking, after the list is on screen: all only add
         to it. Stored results are found by sha256, and the listing hashes nothing."""
         try:
@@ -64,25 +91,29 @@ class WorkersMixin:
             self._failed("reading stored validations", exc, "warning")
             validations = {}
         else:
-            self.post_message(ValidationsLoaded(validations))
+            self._post(ValidationsLoaded(validations))
         # Validation results are the ranking's strongest evidence, so it waits for them.
         self._rank(records, validations)
 
-    @work(thread=True, exclusive=True, group="ranking", exit_on_error=False)
-    def compute_ranking(self, records: list, validations: dict) -> None:
+    def compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
+        self._start("ranking", self._compute_ranking, records, validations)
+
+    def _compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
         """Rank again, e.g. after a validation finished and changed a model's evidence."""
         self._rank(records, validations)
 
-    def _rank(self, records: list, validations: dict) -> None:
+    def _rank(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
         try:
             ranking = self.backend.ranking(records, validations, now=self.clock())
         except Exception as exc:  # noqa: BLE001 - bad weights in the config, say so and go on
             self._failed("ranking the models", exc, "warning")
             return
-        self.post_message(RankingComputed(records, ranking))
+        self._post(RankingComputed(records, ranking))
 
-    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def write_report_file(self) -> None:
+        self._start("report", self._write_report_file)
+
+    def _write_report_file(self) -> None:
         """Write the compatibility report (it reads the folder afresh) and say where."""
         try:
             path, report = self.backend.write_report(now=self.clock())
@@ -92,24 +123,26 @@ class WorkersMixin:
         primary = (report.get("summary") or {}).get("primary")
         summary = f"recommends {primary}" if primary else "no compatible model: nothing recommended"
         log.info("report written to %s (%s)", path, summary)
-        self.post_message(ReportWritten(str(path), summary))
+        self._post(ReportWritten(str(path), summary))
 
-    def _read_pointer(self) -> None:
+    def _pointer_view(self) -> None:
+        """Read the pointer and post what the header shows (also inside other workers)."""
         try:
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("reading the pointer", exc)
             # The header must not keep showing a pointer it could not read.
-            self.post_message(PointerRead(PointerView(error=one_line(exc))))
+            self._post(PointerRead(PointerView(error=one_line(exc))))
             return
-        self.post_message(PointerRead(view))
+        self._post(PointerRead(view))
 
-    @work(thread=True, exclusive=True, group="pointer", exit_on_error=False)
     def read_pointer(self) -> None:
-        self._read_pointer()
+        self._start("pointer", self._pointer_view)
 
-    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
-    def poll_changes(self, last_signature) -> None:
+    def poll_changes(self, last_signature: Any) -> None:
+        self._start("poll", self._poll_changes, last_signature)
+
+    def _poll_changes(self, last_signature: Any) -> None:
         """Rescan when a model file, the pointer or its journal changed since the last look."""
         try:
             signature = self.backend.change_signature()
@@ -118,10 +151,12 @@ class WorkersMixin:
             return
         if signature != last_signature:
             log.info("change detected in the models folder or the pointer; rescanning")
-            self.scan_models()
+            self._post(ChangesDetected(signature))
 
-    @work(thread=True, exclusive=True, group="change", exit_on_error=False)
-    def plan_promote(self, record, expect_revision: int | None) -> None:
+    def plan_promote(self, record: ModelRecord, expect_revision: int | None) -> None:
+        self._start("change", self._plan_promote, record, expect_revision)
+
+    def _plan_promote(self, record: ModelRecord, expect_revision: int | None) -> None:
         """Ask the engine whether this promote is allowed before showing the dialog."""
         from kalshi_tui.core.pointer import Refused
 
@@ -137,47 +172,53 @@ class WorkersMixin:
                 except Exception:  # noqa: BLE001 - still refused: not forceable
                     forceable = False
             log.info("promote of %s refused: %s", record.path, one_line(refusal))
-            self.post_message(PromoteRefused(record, one_line(refusal), forceable))
+            self._post(PromoteRefused(record, one_line(refusal), forceable))
             return
         except Exception as exc:  # noqa: BLE001
             self._failed("planning the promote", exc)
             return
-        self.post_message(PromotePlanned(record, plan, False))
+        self._post(PromotePlanned(record, plan, False))
 
-    @work(thread=True, exclusive=True, group="change", exit_on_error=False)
-    def do_promote(self, record, reason: str, expect_revision: int | None, force: bool) -> None:
+    def do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
+        self._start("change", self._do_promote, record, reason, expect_revision, force)
+
+    def _do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
         try:
             result = self.backend.promote(record, reason, expect_revision=expect_revision, force=force)
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("promote", exc)
-            self._read_pointer()
+            self._pointer_view()
             return
         forced = " (FORCED)" if force else ""
         summary = f"Promoted {record.path} as revision {result.revision}{forced}"
         if result.hook is not None and not result.hook.ok:
             summary += f"; {result.hook.summary()}"
         log.info("%s; reason: %s", summary, reason)
-        self.post_message(PointerChanged(summary, view))
+        self._post(PointerChanged(summary, view))
 
-    @work(thread=True, exclusive=True, group="change", exit_on_error=False)
     def plan_rollback(self, to_revision: int | None) -> None:
+        self._start("change", self._plan_rollback, to_revision)
+
+    def _plan_rollback(self, to_revision: int | None) -> None:
         try:
             plan = self.backend.plan_rollback(to_revision)
         except Exception as exc:  # noqa: BLE001 - Refused included: the flash says why
             self._failed("rollback", exc)
             return
-        self.post_message(RollbackPlanned(plan, to_revision))
+        self._post(RollbackPlanned(plan, to_revision))
 
-    @work(thread=True, exclusive=True, group="change", exit_on_error=False)
     def do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
+        self._start("change", self._do_rollback, reason, to_revision, expect_revision)
+
+    def _do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
         try:
             result = self.backend.rollback(reason, to_revision=to_revision,
                                            expect_revision=expect_revision)
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("rollback", exc)
-            self._read_pointer()
+            self._pointer_view()
             return
         plan = result.plan
         summary = (f"Rolled back to revision {plan.target_revision} ({plan.record.path}) "
@@ -185,43 +226,49 @@ class WorkersMixin:
         if result.hook is not None and not result.hook.ok:
             summary += f"; {result.hook.summary()}"
         log.info("%s; reason: %s", summary, reason)
-        self.post_message(PointerChanged(summary, view))
+        self._post(PointerChanged(summary, view))
 
-    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def read_history(self) -> None:
+        self._start("history", self._read_history)
+
+    def _read_history(self) -> None:
         try:
             records = self.backend.history()
         except Exception as exc:  # noqa: BLE001
             self._failed("reading the history", exc)
             return
-        self.post_message(HistoryRead(records))
+        self._post(HistoryRead(records))
 
-    @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
-    def run_validation(self, record, cancel: threading.Event) -> None:
+    def run_validation(self, record: ModelRecord, cancel: threading.Event) -> None:
+        self._start("validate", self._run_validation, record, cancel)
+
+    def _run_validation(self, record: ModelRecord, cancel: threading.Event) -> None:
         from kalshi_tui.eval.batched import ValidationCancelled
 
         def progress(done: int, total: int) -> None:
-            self.post_message(ValidationProgressed(record.path, done, total))
+            self._post(ValidationProgressed(record.path, done, total))
 
         try:
             result = self.backend.validate(record, progress=progress, cancel=cancel)
         except ValidationCancelled:
             log.info("validation of %s cancelled", record.path)
-            self.post_message(ValidationFinished(record.path, cancelled=True))
+            self._post(ValidationFinished(record.path, cancelled=True))
             return
         except Exception as exc:  # noqa: BLE001
             log.error("validation of %s failed: %s", record.path, one_line(exc), exc_info=exc)
-            self.post_message(ValidationFinished(record.path, error=one_line(exc)))
+            self._post(ValidationFinished(record.path, error=one_line(exc)))
             return
         log.info("validated %s: win rate %s", record.path, result.win_rate)
-        self.post_message(ValidationFinished(record.path, result))
+        self._post(ValidationFinished(record.path, result))
 
-    @work(thread=True, exclusive=True, group="smoke", exit_on_error=False)
-    def run_smoke(self, record) -> None:
+    def run_smoke(self, record: ModelRecord) -> None:
+        self._start("smoke", self._run_smoke, record)
+
+    def _run_smoke(self, record: ModelRecord) -> None:
         try:
             result = self.backend.smoke(record)
         except Exception as exc:  # noqa: BLE001
             log.error("smoke test of %s failed: %s", record.path, one_line(exc), exc_info=exc)
-            self.post_message(SmokeTested(record.path, error=one_line(exc)))
+            self._post(SmokeTested(record.path, error=one_line(exc)))
             return
-        self.post_message(SmokeTested(record.path, result))
+        self._post(SmokeTested(record.path, result))

@@ -32,7 +32,9 @@ def test_figures_and_session_ranges():
     assert fmt.fmt_pct("38.5") == "38.5%"
     assert fmt.fmt_pct("n/a") == "-"
     assert fmt.fmt_int("10000") == "10,000"
-    assert fmt.fmt_cents(-12345) == "$-123.45"
+    assert fmt.fmt_dollars(-12345) == "-123.45 $"  # the core's money, as the report and compare write it
+    assert fmt.fmt_dollars(12345, signed=False) == "123.45 $"
+    assert fmt.fmt_int("n/a") == "-" and fmt.fmt_float("n/a") == "-"
     assert fmt.session_ranges([10, 5, 6, 7, 32]) == "5-7,10,32"
     assert fmt.session_ranges([]) == "-"
 

@@ -71,7 +71,7 @@ async def test_filter_narrows_and_escape_clears(workspace, frozen_clock):
         assert isinstance(app.focused, ModelList)
         assert "session32_final" not in screen_text(app)
         await pilot.press("down")
-        assert app.selected_record.path == shown_paths(app)[1]
+        assert app.main.selected_record.path == shown_paths(app)[1]
         await pilot.press("escape")
         await pilot.pause()
         assert len(shown_paths(app)) == 5
@@ -269,3 +269,27 @@ async def test_provenance_shows_the_sha256_hashed_after_the_list_appears(workspa
     cached = scan_catalog(workspace.config(), hashes=False)
     assert cached.read == 0
     assert all(r.sha256 == sha256_file(r.abs_path) for r in cached.records if r.verdict != "unreadable")
+
+
+@async_test
+async def test_remapped_keys_are_the_ones_read_only_refuses(workspace, frozen_clock):
+    text = workspace.config_file.read_text().replace(
+        "[tui]\n", '[tui]\nkeymap = { promote = "p", "history.rollback" = "b", "dialog.cancel" = "x" }\n')
+    workspace.config_file.write_text(text)
+    app = make_app(workspace, frozen_clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert not [n for n in notifications(app) if "no such action" in n]  # every id is known
+        await pilot.press("P")  # no longer the promote key: says nothing
+        await settle(app, pilot)
+        assert not [n for n in notifications(app) if "Read-only" in n]
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert sum("Read-only: promote" in n for n in notifications(app)) == 1
+        await pilot.press("H")
+        await settle(app, pilot)
+        assert app.screen.id == "history-screen"
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert sum("Read-only: rollback" in n for n in notifications(app)) == 1
+        assert app.screen.id == "history-screen"

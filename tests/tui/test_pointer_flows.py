@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tui_support import async_test, notifications, screen_text, settle, shown
 
+from kalshi_tui.core.catalog import inspect_model
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
 from kalshi_tui.tui.dialogs.confirm import ReasonDialog, RefusedDialog
@@ -234,12 +235,32 @@ async def test_read_only_hides_and_refuses_changes(workspace, frozen_clock):
         await settle(app, pilot)
         assert app.screen is app.screen_stack[0]  # no dialog opened
         assert sum("Read-only" in n for n in notifications(app)) == 2  # each key said why
-        app.action_promote()
+        app.main.action_promote()
         app.request_rollback(None)
         await settle(app, pilot)
         assert any("Read-only" in n for n in notifications(app))
         assert not workspace.pointer.exists() and not workspace.journal.exists()
         assert all("Promote" not in title for title, _, _ in app.palette_commands())
+
+
+@async_test
+async def test_read_only_history_hides_rollback_and_says_why_on_the_key(workspace, frozen_clock):
+    PointerEngine(workspace.config()).promote(
+        inspect_model(workspace.models / "session32_final.zip", workspace.config()), "one")
+    app = make_app(workspace, frozen_clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        journal = workspace.journal.read_bytes()
+        await pilot.press("H")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        assert "Roll back to this" not in screen_text(app).splitlines()[-1]  # not in the footer
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HistoryScreen)  # no dialog opened
+        assert sum("Read-only: rollback" in n for n in notifications(app)) == 1
+        assert all("Roll back" not in title for title, _, _ in app.palette_commands())
+        assert workspace.journal.read_bytes() == journal
 
 
 def test_promoting_a_model_changed_since_the_listing_is_refused_until_a_rescan(workspace):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_support import FROZEN_NOW, async_test, notifications, screen_text, settle
+from tui_support import FROZEN_NOW, async_test, screen_text, settle
 
 from kalshi_tui.core.ranking import NOT_VALIDATED_TRAINING, rank_for_config, ranking_by_path
 from kalshi_tui.core.report import default_report_path
@@ -62,7 +62,7 @@ async def test_rank_column_shows_the_cores_ranking_and_sorts_by_it(workspace, fr
         await pilot.press("s")
         assert models.sort_key != "rank"
         title, _, action = next(c for c in app.palette_commands() if c[0] == "Sort by rank")
-        await app.run_action(action)
+        await app.run_action(action, app.screen)
         await pilot.pause()
         assert models.sort_key == "rank" and not models.sort_reverse
         assert [r.path for r in models.rows[:3]] == [r.path for r in ranked]
@@ -88,7 +88,7 @@ async def test_ranking_reasons_and_evidence_in_the_panes(workspace, frozen_clock
         await settle(app, pilot)
         app.query_one(ModelList).select_path(BEST)
         await pilot.pause()
-        ranked = app.ranking[BEST]
+        ranked = app.state.ranking[BEST]
         text = screen_text(app)
         assert f"rank      1 of 3 compatible, score {ranked.score:.3f}" in text
         assert "evidence  training figures  (4: why)" in text

@@ -38,7 +38,7 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         assert seen and seen[-1].done == seen[-1].total
         assert screens_while_running == {ValidationDialog}
         assert not isinstance(app.screen, ValidationDialog)  # closed when done
-        record = app.selected_record
+        record = app.main.selected_record
         config = workspace.config()
         stored = load_validation(workspace.models / record.path, record.sha256, config,
                                  default_session_ids(config))
@@ -50,7 +50,7 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         assert "[x] validated on sessions" in text
         assert "[x] loads and infers" in text and "by its validation run" in text
         # The result is new evidence: the ranking was computed again and says so.
-        ranked = app.ranking[record.path]
+        ranked = app.state.ranking[record.path]
         assert ranked.evidence == "validated"
         assert any(reason.startswith("validated on sessions 5") for reason in ranked.reasons)
         assert "evidence  validated" in text
@@ -97,7 +97,7 @@ async def test_escape_cancels_validation_and_stores_nothing(workspace, frozen_cl
 
         assert not isinstance(app.screen, ValidationDialog)
         assert any("cancelled" in n for n in notifications(app))
-        record = app.selected_record
+        record = app.main.selected_record
         config = workspace.config()
         assert load_validation(workspace.models / record.path, record.sha256, config,
                                default_session_ids(config)) is None

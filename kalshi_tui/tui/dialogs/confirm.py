@@ -21,7 +21,8 @@ FORCE_WORD = "FORCE"
 class ReasonDialog(ModalScreen[str | None]):
     """Ask to confirm a pointer change; dismisses with the reason, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close without changing anything")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel",
+                        tooltip="Close without changing anything")]
 
     def __init__(self, title: str, body: list[Text], *, confirm_label: str,
                  require_word: str | None = None, dialog_id: str = "reason-dialog",
@@ -83,7 +84,7 @@ class ReasonDialog(ModalScreen[str | None]):
 class RefusedDialog(ModalScreen[bool]):
     """Say why a promote was refused; True when the operator asks to go on to forcing."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close", id="refused.close", tooltip="Close; nothing was changed")]
 
     def __init__(self, title: str, body: list[Text], *, can_force: bool) -> None:
         super().__init__(id="refused-dialog")

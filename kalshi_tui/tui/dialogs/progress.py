@@ -17,7 +17,7 @@ from textual.widgets import Label, ProgressBar, Static
 class ValidationDialog(ModalScreen[None]):
     """Shows how far a validation run is; `escape` asks the App to cancel it."""
 
-    BINDINGS = [Binding("escape", "cancel_validation", "Cancel validation",
+    BINDINGS = [Binding("escape", "cancel_validation", "Cancel validation", id="validation.cancel",
                         tooltip="Stop the run; nothing partial is stored")]
 
     def __init__(self, model_name: str, sessions: str) -> None:

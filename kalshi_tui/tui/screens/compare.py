@@ -2,7 +2,8 @@
 
 Choosing between two candidates is the decision the seed analysis was written for; the
 same figures in two columns, with the better one of each pair in bold, answer it faster
-than flipping between rows. From 100 columns the histograms sit side by side too, one row
+than flipping between rows. The figures, their wording and which direction is better come
+from `core.compare.compare_models`, the comparison `kalshi-tui compare` prints. From 100 columns the histograms sit side by side too, one row
 per action id; narrower terminals get each model's side-by-size grid, one under the other.
 """
 
@@ -18,6 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from kalshi_tui.core.compare import LOWER, better_side, compare_models
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
@@ -25,58 +27,64 @@ WIDE_WIDTH = 100  # from here the two histograms fit side by side
 _BAR_WIDTH = 14
 
 
-def _metric_rows(record: ModelRecord, validation: Any) -> dict[str, tuple[str, float | None]]:
-    m = record.metrics
-    rows = {
-        "algorithm": (record.algorithm or "-", None),
-        "actions": (fmt.actions_text(record), None),
-        "trained": (fmt.short_time(record.trained_at), None),
-        "timesteps": (fmt.fmt_int(record.num_timesteps), None),
-        "episodes": (fmt.fmt_int(m.episodes if m else None), None),
-        "markets": (fmt.fmt_int(m.unique_markets if m else None), m.unique_markets if m else None),
-        "win rate": (fmt.fmt_pct(m.win_rate if m else None, fraction=True), m.win_rate if m else None),
-        "trading %": (fmt.fmt_pct(m.trading_pct if m else None), None),
-        "entropy": (fmt.fmt_float(m.entropy if m else None), m.entropy if m else None),
-        "exploration": (fmt.fmt_float(m.exploration_ratio if m else None), None),
-    }
-    if validation is None:
-        rows["validated win"] = ("not validated", None)
-        rows["validated P&L"] = ("-", None)
-    else:
-        rows["validated win"] = (fmt.fmt_pct(validation.win_rate, fraction=True), validation.win_rate)
-        rows["validated P&L"] = (fmt.fmt_cents(validation.total_pnl_cents), validation.total_pnl_cents)
-    return rows
+# (section, label in core.compare_models, label here): the figures worth a glance when
+# choosing; `kalshi-tui compare` prints every row.
+SHOWN_ROWS = (
+    ("spaces", "algorithm", "algorithm"),
+    ("spaces", "action space", "actions"),
+    ("file", "trained", "trained"),
+    ("training", "timesteps", "timesteps"),
+    ("training", "episodes", "episodes"),
+    ("training", "unique markets", "markets"),
+    ("training", "win rate", "win rate"),
+    ("training", "trading activity", "trading"),
+    ("training", "entropy", "entropy"),
+    ("training", "exploration ratio", "exploration"),
+)
 
 
-def _rank_cells(ranked: Any) -> tuple[tuple[str, float | None], tuple[str, None]]:
-    """(rank text, -rank so the better rank wins the bold) and the evidence level."""
-    if ranked is None:
-        return ("not ranked yet", None), ("-", None)
-    if ranked.rank is None:
-        return ("— never recommended", None), (ranked.evidence, None)
-    return (f"{ranked.rank} (score {ranked.score:.3f})", -float(ranked.rank)), (ranked.evidence, None)
+def _rank_row(ranking: dict[str, Any], left: ModelRecord, right: ModelRecord) -> list[tuple[str, str, str, str | None]]:
+    """Rank and evidence rows: (label, left text, right text, better side); rank 1 is best."""
+    def cells(ranked: Any) -> tuple[str, int | None, str]:
+        if ranked is None:
+            return "not ranked yet", None, "-"
+        if ranked.rank is None:
+            return "— never recommended", None, ranked.evidence
+        return f"{ranked.rank} (score {ranked.score:.3f})", ranked.rank, ranked.evidence
+
+    (a_text, a_rank, a_evidence), (b_text, b_rank, b_evidence) = (
+        cells(ranking.get(left.path)), cells(ranking.get(right.path)))
+    return [("rank", a_text, b_text, better_side(a_rank, b_rank, LOWER)),
+            ("evidence", a_evidence, b_evidence, None)]
 
 
 def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
-                  validations: dict[str, Any], ranking: dict[str, Any] | None = None) -> Table:
-    """A rich Table of both models' figures; the better of a pair is bold (rank: the lower)."""
+                  validations: dict[str, Any], environment: Any,
+                  ranking: dict[str, Any] | None = None) -> Table:
+    """A rich Table of both models' figures from the core's comparison; the better of a pair
+    is bold where the core says which direction is better (lower drawdown, higher win rate)."""
+    comparison = compare_models(left, right, environment.layout, validations, environment=environment)
+    rows: list[tuple[str, str, str, str | None]] = []
+    for section, label, shown in SHOWN_ROWS:
+        row = comparison.row(section, label)
+        rows.append((shown, row.a, row.b, row.better))
+    for row in comparison.section("validation"):
+        label = row.label if row.label == "validated" else f"validated {row.label}"
+        rows.append((label, row.a, row.b, row.better))
+    if ranking is not None:
+        rows += _rank_row(ranking, left, right)
     table = Table(expand=True, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     table.add_column(Text(left.name), overflow="fold")
     table.add_column(Text(right.name), overflow="fold")
     table.add_row("badge", fmt.badge_text(left, badges.get(left.path, left.verdict)),
                   fmt.badge_text(right, badges.get(right.path, right.verdict)))
-    a_rows = _metric_rows(left, validations.get(left.path))
-    b_rows = _metric_rows(right, validations.get(right.path))
-    if ranking is not None:
-        a_rows["rank"], a_rows["evidence"] = _rank_cells(ranking.get(left.path))
-        b_rows["rank"], b_rows["evidence"] = _rank_cells(ranking.get(right.path))
-    for key, (a_text, a_value) in a_rows.items():
-        b_text, b_value = b_rows[key]
+    for label, a_text, b_text, better in rows:
+        # Texts come from files (names, versions): Text keeps any markup in them literal.
         a_cell, b_cell = Text(a_text), Text(b_text)
-        if a_value is not None and b_value is not None and a_value != b_value:
-            (a_cell if a_value > b_value else b_cell).stylize("bold green")
-        table.add_row(key, a_cell, b_cell)
+        if better is not None:
+            (a_cell if better == "a" else b_cell).stylize("bold green")
+        table.add_row(label, a_cell, b_cell)
     return table
 
 
@@ -142,8 +150,8 @@ class CompareScreen(Screen):
     """Figures in a table, then the histograms: side by side when wide, else stacked."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="compare.back"),
-        Binding("question_mark", "app.help", "Help", id="compare.help"),
+        Binding("escape,q", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the models"),
+        Binding("question_mark", "app.help", "Help", id="compare.help", tooltip="Keys for this screen"),
     ]
 
     def __init__(self, left: ModelRecord, right: ModelRecord, badges: dict[str, str],
@@ -159,11 +167,11 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="compare-body"):
-            yield Static(Text("Compare: the better of each pair is bold (higher, or rank 1); "
+            yield Static(Text("Bold marks the better of a pair (rank 1, lower drawdown); "
                               "esc goes back"),
                          classes="dim")
             yield Static(compare_table(self.left, self.right, self.badges, self.validations,
-                                       self.ranking))
+                                       self.environment, self.ranking))
             with Vertical(id="compare-hist-wide"):
                 yield Static(Text("Training actions, side by side (share of decisions)",
                                   style="bold underline"), classes="compare-heading")
@@ -175,7 +183,8 @@ class CompareScreen(Screen):
                     yield Static(Text(f"Actions: {record.name}", style="bold underline"),
                                  classes="compare-heading")
                     yield Static(Text("\n").join(fmt.histogram_table(histogram, layout)))
-        yield Footer()
+        # The palette's key is in the help (?); on an 80-column footer it would push out ? Help.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width)

@@ -45,7 +45,8 @@ def help_table(screen: Screen) -> Table:
 class HelpScreen(ModalScreen[None]):
     """Help for the screen beneath it (its `help_table`); any of esc, q or ? closes it."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close",
+                        tooltip="Back to the screen this help is about")]
 
     def __init__(self, keys: Table, title: str) -> None:
         super().__init__(id="help-screen")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from kalshi_tui.tui import formatting as fmt
-
+from kalshi_tui.tui.screens.main import refused_keys
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
@@ -44,23 +45,26 @@ class HistoryScreen(Screen):
     """Revisions newest first; `R` rolls back to the one under the cursor."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="history.back"),
+        Binding("escape,q", "app.pop_screen", "Back", id="history.back", tooltip="Back to the models"),
         Binding("R", "rollback_selected", "Roll back to this", id="history.rollback",
                 tooltip="Roll back to the revision under the cursor (asks first)"),
-        Binding("question_mark", "app.help", "Help", id="history.help"),
+        Binding("question_mark", "app.help", "Help", id="history.help", tooltip="Keys for this screen"),
     ]
 
-    def __init__(self, records: list, now, *, read_only: bool) -> None:
+    def __init__(self, records: list, now, *, read_only: bool,
+                 keymap: dict[str, str] | None = None) -> None:
         super().__init__(id="history-screen")
         self.records = records
         self.now = now
         self.read_only = read_only
+        self.keymap = keymap or {}  # the config's, to know which key R became
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Pointer history: newest first. R rolls back to the selected "
                           "revision; esc goes back."), id="history-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="history-table")
-        yield Footer()
+        # The palette's key is in the help (?); on an 80-column footer it would push out ? Help.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.show_records(self.records)
@@ -90,6 +94,18 @@ class HistoryScreen(Screen):
         if action == "rollback_selected" and self.read_only:
             return False  # hidden in read-only mode; the App refuses it too
         return True
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) the command palette offers over this screen."""
+        items = [("Roll back to the selected revision", "asks first", "rollback_selected"),
+                 ("Back to models", "", "app.pop_screen")]
+        return [i for i in items if self.check_action(i[2], ())]
+
+    def on_key(self, event: Key) -> None:
+        # The hidden R swallows nothing: say why it did nothing, as the models screen does.
+        if self.read_only:
+            if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(event.key):
+                self.app.refuse_read_only("rollback")
 
     def action_rollback_selected(self) -> None:
         revision = self.selected_revision()

@@ -134,9 +134,9 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
             _row("win rate", fmt.fmt_pct(v.win_rate, fraction=True)),
             _row("trading", fmt.fmt_pct(v.trading_pct)),
             _row("entropy", fmt.fmt_float(v.histogram_entropy)),
-            _row("P&L total", fmt.fmt_cents(v.total_pnl_cents)),
-            _row("max drawdown", fmt.fmt_cents(v.max_drawdown_cents)),
-            _row("fills / fees", f"{fmt.fmt_int(v.fills)} / {fmt.fmt_cents(v.fees_cents)}"),
+            _row("P&L total", fmt.fmt_dollars(v.total_pnl_cents)),
+            _row("max drawdown", fmt.fmt_dollars(v.max_drawdown_cents, signed=False)),
+            _row("fills / fees", f"{fmt.fmt_int(v.fills)} / {fmt.fmt_dollars(v.fees_cents, signed=False)}"),
         ]
     return lines
 

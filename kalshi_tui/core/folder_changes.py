@@ -1,0 +1,57 @@
+"""Has the models folder or the pointer changed since the last look? One stat-only fingerprint.
+
+A face that refreshes live (the TUI's poller) compares two fingerprints instead of
+rescanning every few seconds. The fingerprint comes from the catalog's own walk
+(`catalog_walk.walk_models`), so it sees exactly the files a scan would read: every model
+zip and every training artifact the walk recorded, plus the pointer file and its journal.
+A model rewritten in place keeps its folder's mtime, so each file's size and mtime count,
+not folder times.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kalshi_tui.core.catalog_walk import walk_models
+from kalshi_tui.core.pointer.journal import journal_path_for
+
+# (path, size, mtime_ns) per file, sorted; (-1, -1) for a file that is missing or unreadable.
+ChangeSignature = tuple[tuple[str, int, int], ...]
+
+
+def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
+    """The fingerprint of the models tree and the pointer files: stat calls only, no reads."""
+    entries: list[tuple[str, int, int]] = []
+    try:
+        walk = walk_models(models_dir)
+    except OSError:
+        # A missing folder is a state too: when it comes back, the fingerprint changes.
+        entries.append((os.fspath(models_dir), -1, -1))
+    else:
+        for found in walk.found:
+            info = found.stat
+            entries.append((found.path, info.st_size, info.st_mtime_ns) if info is not None
+                           else (found.path, -1, -1))
+        for folder, listed in walk.artifact_entries.items():
+            for name, entry in listed.items():
+                entries.append(_stat_entry(os.path.join(folder, name), entry))
+        # A folder that could not be listed and later can changes what a scan finds.
+        entries.extend((problem, -1, -1) for problem in walk.problems)
+    for path in (pointer_file, journal_path_for(pointer_file)):
+        try:
+            info = path.stat()
+        except OSError:
+            entries.append((str(path), -1, -1))
+        else:
+            entries.append((str(path), info.st_size, info.st_mtime_ns))
+    entries.sort()
+    return tuple(entries)
+
+
+def _stat_entry(path: str, entry: os.DirEntry) -> tuple[str, int, int]:
+    try:
+        info = entry.stat()
+    except OSError:
+        return (path, -1, -1)
+    return (path, info.st_size, info.st_mtime_ns)
