@@ -93,7 +93,8 @@ FORMAT = "kalshi-tui catalog cache"
 # Records hold figures read by core.artifacts: a new reader must not be served old figures.
 # 3: written by orjson where exact (a version-2 file, all json's, may hold an int past 64
 # bits that orjson would read back as a float, so it is rebuilt once).
-VERSION = f"3/metrics-{METRICS_VERSION}"
+# 4: records carry trader_findings (the UNSAFE verdict); older files never judged them.
+VERSION = f"4/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 # A run's checkpoints share its artifacts and their figures: stored once, not per model.

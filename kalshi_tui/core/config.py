@@ -7,6 +7,7 @@ file and line, the `KALSHI_TUI_CONFIG` variable or a command-line flag.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "catalog": {
         "max_data_bytes": (int, 10 * 1024 * 1024),
         "max_members": (int, 64),
+        # What any member of a model zip, and all together, may declare (bombs are UNSAFE).
+        "max_member_bytes": (int, 256 * 1024 * 1024),
+        # Globals a team's own models pickle (its policy classes): not UNSAFE in `data`.
+        "trusted_globals": (list, []),
     },
     "pointer": {
         "lock_timeout_seconds": ((int, float), 10.0),
@@ -87,6 +92,9 @@ class EnvironmentSpec:
     observation_dtype: str
     observation_low: float
     observation_high: float
+    # Trader safety (catalog.*): verdicts depend on them, so they live with what verdicts read.
+    trusted_globals: tuple[str, ...] = ()
+    max_member_bytes: int = 256 * 1024 * 1024
 
     @property
     def layout(self) -> ActionLayout:
@@ -107,7 +115,8 @@ class EnvironmentSpec:
         """A stable string that changes when anything a verdict depends on changes."""
         return repr((self.base_actions, self.position_sizes, self.n_actions,
                      self.observation_shape, self.observation_dtype,
-                     self.observation_low, self.observation_high))
+                     self.observation_low, self.observation_high, self.trusted_globals,
+                     self.max_member_bytes))
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,14 @@ def load_config(
         sources["paths.pointer"] = "--pointer"
     _derive_paths(values, sources)
     env = _environment_spec(values, path)
+    trusted = values["catalog.trusted_globals"]
+    if not all(isinstance(name, str) and name for name in trusted):
+        raise ConfigError(f"{path or 'config'}: catalog.trusted_globals must be a list of "
+                          "'module.Name' strings")
+    if values["catalog.max_member_bytes"] < 1:
+        raise ConfigError(f"{path or 'config'}: catalog.max_member_bytes must be a positive integer")
+    env = dataclasses.replace(env, trusted_globals=tuple(trusted),
+                              max_member_bytes=values["catalog.max_member_bytes"])
     return Config(
         file=path,
         models_dir=Path(values["paths.models_dir"]),

@@ -253,6 +253,12 @@ _EPISODE_BUFFER = re.compile(
     re.DOTALL)
 
 
+def is_episode_buffer(raw: bytes) -> bool:
+    """Whether these pickle bytes are exactly an ep_info_buffer as SB3 writes it: a deque of
+    episode dicts of numbers, every opcode matched with its exact argument length."""
+    return _EPISODE_BUFFER.fullmatch(raw) is not None
+
+
 def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, int]]) -> None:
     """Add the None each skipped record memoized, as its MEMOIZE would have, before the memo
     is next used (the memo's keys were 0..len-1 when the records were skipped)."""

@@ -242,6 +242,18 @@ def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str =
     plain one or the read fails: the caller then reads the member whole
     (`weight_shapes_from_bytes`), which decides, and says why.
     """
+    exact = first_member_pickle(fetch, start, length, min(max_bytes, _SHAPES_MEMO_MAX_PICKLE))
+    if exact is None:
+        return None
+    try:
+        return _shapes_of_exact(exact, member)
+    except WeightsUnreadable:
+        return None
+
+
+def first_member_pickle(fetch: Any, start: int, length: int, max_bytes: int) -> bytes | None:
+    """The exact bytes of a stored torch zip's first member, `*/data.pkl`, read by position
+    from [start, start+length) of a file; None when the layout is not torch's plain one."""
     head = fetch(start, min(length, 30 + 256))
     if len(head) < 30 or bytes(head[:4]) != b"PK\x03\x04":
         return None
@@ -253,15 +265,10 @@ def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str =
     begin = 30 + name_len + extra_len
     if flags & 0x8:  # sizes follow the data (torch writes so): ask the directory
         size = _window_first_member_size(fetch, start, length) or 0
-    if not 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE) or begin + size > length:
+    if not 0 < size <= max_bytes or begin + size > length:
         return None
     exact = bytes(fetch(start + begin, size))
-    if len(exact) != size:
-        return None
-    try:
-        return _shapes_of_exact(exact, member)
-    except WeightsUnreadable:
-        return None
+    return exact if len(exact) == size else None
 
 
 def _window_first_member_size(fetch: Any, start: int, length: int) -> int | None:

@@ -1,0 +1,100 @@
+"""The trader-safety findings of one SB3 zip's members: sizes first, then the torch pickles.
+
+Every finding is `[where, why, names]` (names: the globals at fault, a list), kept on the
+record and turned into the UNSAFE verdict by compat.judge (which drops the ones the team
+trusts). Sizes are judged from the directory alone, before any byte is inflated: a member
+declaring more than `max_member_bytes`, all members together declaring more, or a
+deflated member whose compressed bytes outnumber what deflate could ever need for its
+declared size (a header that understates a bomb). Such a file is never read further here.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any, Callable
+
+from kalshi_tui.core.trader_safety import torch_pickle_problem
+
+TORCH_MEMBERS = ("policy.pth", "pytorch_variables.pth", "policy.optimizer.pth")
+DEFAULT_MAX_MEMBER_BYTES = 256 * 1024 * 1024
+# Deflate stores incompressible data with 5 bytes per 64 KB block: anything beyond this
+# slack means the declared (inflated) size is a lie.
+_STORED_SLACK = 1024
+_TORCH_PICKLE_CAP = 16 * 1024 * 1024  # a state dict's data.pkl is a few KB; an optimizer's too
+
+Finding = list[Any]
+
+
+def size_words(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def understated(method: int, csize: int, size: int) -> bool:
+    """A deflated member whose compressed bytes could not come from its declared size."""
+    return method != 0 and csize > size + size // 100 + _STORED_SLACK
+
+
+def size_findings(entries: list[tuple[str, int, int, int]], max_member_bytes: int) -> list[Finding]:
+    """Findings from (name, method, csize, size) of every member, before anything is read."""
+    found: list[Finding] = []
+    total = 0
+    for name, method, csize, size in entries:
+        total += size
+        if size > max_member_bytes:
+            found.append([name, f"declares {size_words(size)} inflated, over catalog.max_member_bytes "
+                                f"({size_words(max_member_bytes)}): the trader would inflate it all", []])
+        elif understated(method, csize, size):
+            found.append([name, f"header understates its size ({size_words(csize)} compressed for "
+                                f"{size_words(size)} declared): a zip bomb", []])
+        elif method == 0 and csize != size:
+            found.append([name, "stored member whose sizes disagree", []])
+    if total > max_member_bytes and not found:
+        found.append(["zip", f"members declare {size_words(total)} together, over "
+                             f"catalog.max_member_bytes ({size_words(max_member_bytes)})", []])
+    return found
+
+
+def torch_member_finding(name: str, pickle_bytes: bytes | None) -> Finding | None:
+    """The finding for one torch member's data.pkl (None: the trader's torch.load accepts it)."""
+    if pickle_bytes is None:
+        return [name, "no data.pkl could be read from it, so torch.load(weights_only=True) "
+                      "cannot be shown to accept it", []]
+    problem = torch_pickle_problem(pickle_bytes)
+    if problem is None:
+        return None
+    why, names = problem
+    return [name, f"{why}: torch.load(weights_only=True) refuses it", list(names)]
+
+
+def torch_pickle_in(member_bytes: bytes | memoryview) -> bytes | None:
+    """data.pkl from a torch zip held in memory (bounded), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(member_bytes)) as inner:
+            return _data_pkl(inner)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError, KeyError):
+        return None
+
+
+def torch_pickle_in_window(fetch: Callable[[int, int], Any], start: int, length: int) -> bytes | None:
+    """data.pkl of a stored torch zip at [start, start+length) of a file, read by position."""
+    from kalshi_tui.core.weights import first_member_pickle
+
+    return first_member_pickle(fetch, start, length, _TORCH_PICKLE_CAP)
+
+
+def _data_pkl(inner: zipfile.ZipFile) -> bytes | None:
+    infos = inner.infolist()
+    if len(infos) > 4096:
+        return None
+    pkl = next((i for i in infos if i.filename.endswith("data.pkl")), None)
+    if pkl is None or pkl.file_size > _TORCH_PICKLE_CAP or understated(pkl.compress_type, pkl.compress_size,
+                                                                     pkl.file_size):
+        return None
+    with inner.open(pkl) as handle:
+        raw = handle.read(_TORCH_PICKLE_CAP + 1)
+    return raw if len(raw) <= _TORCH_PICKLE_CAP else None
