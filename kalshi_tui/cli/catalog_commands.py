@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 
-_COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
+_COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
 _RESET = "\033[0m"
 
@@ -101,7 +101,7 @@ def _summary(records, problems) -> str:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable")]
+    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")]
     text = f"{len(records)} models: " + ", ".join(parts)
     if problems:
         text += f"; {len(problems)} folders skipped"
@@ -161,11 +161,14 @@ def _find(args: argparse.Namespace):
     return config, record
 
 
-def render_show(record, env) -> str:
+def render_show(record, env, *, colour: bool = False) -> str:
     """Every fact about one model as `key: value` lines, reasons and warnings first."""
     from kalshi_tui.core.compat import badge
 
-    lines = [f"{printable(record.name)}  [{badge(record, env)}]",
+    shown = badge(record, env)
+    if colour and shown in ("UNSAFE", "UNREADABLE"):
+        shown = f"{_COLOURS[shown]}{shown}{_RESET}"
+    lines = [f"{printable(record.name)}  [{shown}]",
              f"  path:          {printable(record.path)}",
              f"  verdict:       {record.verdict}"]
     lines += [f"  reason:        {printable(r)}" for r in record.reasons]
@@ -214,5 +217,5 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(record.to_dict())
     else:
-        print(render_show(record, config.environment))
+        print(render_show(record, config.environment, colour=_use_colour(sys.stdout)))
     return 0

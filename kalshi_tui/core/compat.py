@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from typing import Any
 
 from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
@@ -180,14 +181,19 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
 
 
 def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
-    """Why the trader must never load this model (empty: nothing found), one line per finding.
+    """Why the trader must never load this model (empty: nothing found), one line per finding."""
+    return trader_refusals(record.trader_findings, env.trusted_globals)
 
-    A finding whose globals the team trusts (catalog.trusted_globals) is dropped; one with
-    no globals (code, a bomb, a torch refusal) is never trusted away.
+
+def trader_refusals(findings: list[list[Any]], trusted_globals: tuple[str, ...] | list[str]) -> list[str]:
+    """One "UNSAFE where: why" line per trader-safety finding (core.member_safety).
+
+    A finding in `data` whose globals the team trusts (catalog.trusted_globals) is dropped;
+    one with no globals (code, a bomb, a torch refusal) is never trusted away.
     """
-    trusted = set(env.trusted_globals)
+    trusted = set(trusted_globals)
     out = []
-    for where, why, names in record.trader_findings:
+    for where, why, names in findings:
         if names and str(where).startswith("data/") and trusted.issuperset(names):
             continue
         shown = f" [{', '.join(names[:5])}]" if names and not all(n in why for n in names[:5]) else ""

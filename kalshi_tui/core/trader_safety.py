@@ -351,5 +351,5 @@ def torch_pickle_problem(raw: bytes) -> tuple[str, tuple[str, ...]] | None:
         return exc.why + (f" (imports {', '.join(refused[:5])})" if refused else ""), names
     if refused:
         names = tuple(dict.fromkeys(refused))
-        return f"imports {', '.join(names[:5])}, which weights_only refuses", names
+        return f"imports {', '.join(names[:5])}", names
     return None

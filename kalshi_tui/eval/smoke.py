@@ -65,7 +65,8 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
     path = Path(path)
     result = SmokeResult(path=str(path))
     try:
-        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
+        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
+                                    environment=config.environment)
     except PolicyLoadError as exc:
         result.problems.append(str(exc))
         return result
