@@ -180,6 +180,13 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     return warnings
 
 
+# Modules no trusted_globals entry can make safe: a team's policy classes live elsewhere,
+# and these run commands, load code or reach the interpreter.
+NEVER_TRUSTED = tuple(f"{m}." for m in (
+    "os", "posix", "nt", "sys", "subprocess", "builtins", "shutil", "socket", "importlib", "runpy",
+    "pickle", "marshal", "types", "cloudpickle", "ctypes", "code", "pty", "multiprocessing", "<"))
+
+
 def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
     """Why the trader must never load this model (empty: nothing found), one line per finding."""
     return trader_refusals(record.trader_findings, env.trusted_globals)
@@ -191,7 +198,7 @@ def trader_refusals(findings: list[list[Any]], trusted_globals: tuple[str, ...] 
     A finding in `data` whose globals the team trusts (catalog.trusted_globals) is dropped;
     one with no globals (code, a bomb, a torch refusal) is never trusted away.
     """
-    trusted = set(trusted_globals)
+    trusted = {name for name in trusted_globals if not name.startswith(NEVER_TRUSTED)}
     out = []
     for where, why, names in findings:
         if names and str(where).startswith("data/") and trusted.issuperset(names):

@@ -153,7 +153,9 @@ class _DataJudge:
         if len(args) != 2 or not isinstance(args[0], Ref) or not isinstance(args[1], str):
             raise Refusal("calls builtins.getattr on something computed", ("builtins.getattr",))
         found = f"{args[0].name}.{args[1]}"
-        if not _is_sb3_class(args[0].name, self.trusted):
+        # Public members only (an enum's, say): "_" names are how a pickle climbs from a
+        # harmless class to its module's globals (__init__.__globals__, ...).
+        if not _is_sb3_class(args[0].name, self.trusted) or args[1].startswith("_"):
             raise Refusal(f"calls builtins.getattr to reach {found}", (found,))
         return Ref(found)
 
@@ -294,7 +296,7 @@ _TORCH_STORAGE = re.compile(
 _TORCH_TENSOR = re.compile(r"torch\.(?:(?:cuda\.)?(?:sparse\.)?)(?:BFloat16|Bool|Byte|Char|Double|"
                            r"Float|Half|Int|Long|Short)Tensor|torch\.Tensor")
 _TORCH_DTYPE = re.compile(r"torch\.(?:bfloat16|bits16|bits1x8|bits2x4|bits4x2|bits8|bool|"
-                          r"complex(?:128|32|64)|float(?:16|32|64)|float4_e2m1fn_x2|float8_e4m3fnuz?|"
+                          r"complex(?:128|32|64)|float(?:16|32|64)|float4_e2m1fn_x2|float8_e4m3fn(?:uz)?|"
                           r"float8_e5m2(?:fnuz)?|float8_e8m0fnu|u?int[1-7]|int(?:16|32|64|8)|"
                           r"uint(?:16|32|64|8)|qint32|qint8|quint2x4|quint4x2|quint8|"
                           r"per_(?:channel_affine(?:_float_qparams)?|channel_symmetric|"
