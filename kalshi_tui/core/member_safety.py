@@ -24,6 +24,9 @@ _STORED_SLACK = 1024
 _TORCH_PICKLE_CAP = 16 * 1024 * 1024  # a state dict's data.pkl is a few KB; an optimizer's too
 
 Finding = list[Any]
+_UNSEEN = object()
+_TORCH_MEMO: dict[bytes, Any] = {}
+_TORCH_MEMO_MAX_BYTES = 256 * 1024
 
 
 def size_words(n: int) -> str:
@@ -63,7 +66,15 @@ def torch_member_finding(name: str, pickle_bytes: bytes | None) -> Finding | Non
     if pickle_bytes is None:
         return [name, "no data.pkl could be read from it, so torch.load(weights_only=True) "
                       "cannot be shown to accept it", []]
-    problem = torch_pickle_problem(pickle_bytes)
+    problem = _TORCH_MEMO.get(pickle_bytes, _UNSEEN)
+    if problem is _UNSEEN:
+        problem = torch_pickle_problem(pickle_bytes)
+        # A run's checkpoints have byte-identical data.pkl (names, shapes, storage keys; the
+        # numbers live in other members): by its exact bytes, a remembered answer is the answer.
+        if len(pickle_bytes) <= _TORCH_MEMO_MAX_BYTES:
+            if len(_TORCH_MEMO) >= 256:
+                _TORCH_MEMO.clear()
+            _TORCH_MEMO[pickle_bytes] = problem
     if problem is None:
         return None
     why, names = problem

@@ -28,12 +28,12 @@ import orjson
 from kalshi_tui.core.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
                                            size_findings, torch_member_finding, torch_pickle_in,
                                            torch_pickle_in_window)
-from kalshi_tui.core.pickle_scan import (decode_as_sb3, is_episode_buffer, pickle_globals,
-                                         pickle_globals_of_bytes)
+from kalshi_tui.core.pickle_scan import (decode_as_sb3, is_episode_buffer, is_plain_array,
+                                         pickle_globals, pickle_globals_of_bytes)
 from kalshi_tui.core.trader_safety import data_pickle_problem
 from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
-                                     weight_shapes_from_bytes, weight_shapes_from_window,
-                                     weights_io_dims)
+                                     weight_shapes_from_bytes, weight_shapes_from_pickle,
+                                     weight_shapes_from_window, weights_io_dims)
 from kalshi_tui.core.zip_members import FileZip, NotPlain, OverCap, PlainZip
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
@@ -48,7 +48,7 @@ _WHOLE_FILE_LIMIT = 64 * 1024 * 1024
 # A listing's first read covers `data` and, when it lies within this much after it, the
 # first KBs of policy.pth (its pickle of tensor shapes; 2 KB for a 64x64 network).
 _HEAD_SLACK_BYTES = 64 * 1024
-_WEIGHTS_HEAD_BYTES = 4 * 1024
+_WEIGHTS_HEAD_BYTES = 4 * 1024 + 256  # weights.first_member_pickle's 4 KB past the local header
 # Read by position, only the directory and a few members are read: any size zipfile would
 # take without zip64 (the end record's offsets are 32-bit).
 _FILE_ZIP_LIMIT = 0xFFFFFFFF
@@ -203,8 +203,11 @@ def _blob_problem(blob: str) -> tuple[str, tuple[str, ...]] | None:
         raw = decode_as_sb3(blob)
     except (ValueError, TypeError, UnicodeEncodeError):
         return None  # SB3's b64decode fails too, before anything is unpickled
-    if is_episode_buffer(raw):
-        answer = None  # ep_info_buffer as SB3 writes it: a deque of numbers, checked by shape
+    if is_episode_buffer(raw) or is_plain_array(raw):
+        # ep_info_buffer and _last_obs as SB3 writes them, matched opcode for opcode: their
+        # only calls are deque and numpy's array rebuilders (a checkpoint's own values,
+        # different in every file, so never remembered, and never walked one by one).
+        answer = None
     else:
         answer = data_pickle_problem(raw)
     if len(blob) <= 4096:
@@ -909,11 +912,15 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
                 else text.strip() or None)
     info.trader_findings = sized
     flagged = {finding[0] for finding in sized}
+    weights_pickle = None
     for name in TORCH_MEMBERS:
         if name in entries and name not in flagged and "zip" not in flagged:
-            finding = torch_member_finding(name, _member_torch_pickle(members, name, max_member_bytes))
+            pickle_bytes = _member_torch_pickle(members, name, max_member_bytes)
+            finding = torch_member_finding(name, pickle_bytes)
             if finding is not None:
                 info.trader_findings.append(finding)
+            elif name == WEIGHTS_MEMBER:
+                weights_pickle = pickle_bytes  # read once: its shapes come from it too
     if WEIGHTS_MEMBER not in members.entries:
         info.weights_error = "no policy.pth (weights) member"
         return info
@@ -921,10 +928,21 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
         info.weights_error = "policy.pth not read: the zip's sizes are refused (see trader safety)"
         return info
     try:
-        info.weight_shapes = _member_weight_shapes(members, max_data_bytes)
+        info.weight_shapes = (_pickle_weight_shapes(weights_pickle, max_data_bytes)
+                              or _member_weight_shapes(members, max_data_bytes))
     except WeightsUnreadable as exc:
         info.weights_error = str(exc)
     return info
+
+
+def _pickle_weight_shapes(exact: bytes | None, max_data_bytes: int) -> dict[str, tuple[int, ...]] | None:
+    """Shapes from policy.pth's data.pkl as already read; None (the member decides) if unsure."""
+    if exact is None or len(exact) > max_data_bytes:
+        return None
+    try:
+        return weight_shapes_from_pickle(exact, WEIGHTS_MEMBER)
+    except WeightsUnreadable:
+        return None
 
 
 def _member_torch_pickle(members: PlainZip, name: str, max_member_bytes: int) -> bytes | None:
