@@ -956,8 +956,10 @@ def _member_torch_pickle(members: PlainZip, name: str, max_member_bytes: int) ->
         found = torch_pickle_in_window(members.fetch, start, members.entries[name][4])
         if found is not None:
             return found
+    if members.entries[name][4] > _WHOLE_FILE_LIMIT:
+        return None  # not torch's plain layout, and too big to read whole: not shown safe
     try:
-        return torch_pickle_in(members.read(name, max_member_bytes))
+        return torch_pickle_in(members.read(name, _WHOLE_FILE_LIMIT))
     except (OverCap, NotPlain):
         return None
 
@@ -1024,8 +1026,8 @@ def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members
         flagged = {finding[0] for finding in info.trader_findings}
         for name in TORCH_MEMBERS:
             if name in by_name and name not in flagged and "zip" not in flagged:
-                try:
-                    inner = _read_capped(zf, by_name[name], max_member_bytes, name)
+                try:  # bounded like the fast path: a member too big to read whole is not shown safe
+                    inner = _read_capped(zf, by_name[name], _WHOLE_FILE_LIMIT, name)
                 except UnreadableModel:
                     inner = None
                 finding = torch_member_finding(name, None if inner is None else torch_pickle_in(inner))
