@@ -62,8 +62,9 @@ def main() -> None:
                                                          gib=options.gib, understate=True),
                  "pytorch_variables.pth, true header": bomb(template, models / "bomb_variables.zip",
                                                             member="pytorch_variables.pth", gib=options.gib)}
-        print(f"{len(bombs)} bombs of {options.gib} GiB, each a {bombs['policy.pth, true header'].stat().st_size / 1e6:.1f} MB "
-              f"zip; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
+        zip_mb = bombs["policy.pth, true header"].stat().st_size / 1e6
+        print(f"{len(bombs)} bombs of {options.gib} GiB, each a {zip_mb:.1f} MB zip; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
         print(f"{'bomb':36} {'command':10} {'exit':>4} {'median s':>9} {'peak MB':>8}")
         for label, path in bombs.items():
             pointer = root / f"{path.stem}.pointer.json"

@@ -1,4 +1,4 @@
-"""The trader-safety findings of one SB3 zip's members: sizes first, then the torch pickles.
+"""The trader-safety findings of one SB3 zip: sizes first, then the torch pickles and `data`'s.
 
 Every finding is `[where, why, names]` (names: the globals at fault, a list), kept on the
 record and turned into the UNSAFE verdict by compat.judge (which drops the ones the team
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from kalshi_tui.core.trader_safety import torch_pickle_problem
+from kalshi_tui.core.pickle_scan import decode_as_sb3, is_episode_buffer, is_plain_array
+from kalshi_tui.core.trader_safety import data_pickle_problem, torch_pickle_problem
 
 TORCH_MEMBERS = ("policy.pth", "pytorch_variables.pth", "policy.optimizer.pth")
 DEFAULT_MAX_MEMBER_BYTES = 256 * 1024 * 1024
@@ -59,6 +61,57 @@ def size_findings(entries: list[tuple[str, int, int, int]], max_member_bytes: in
         found.append(["zip", f"members declare {size_words(total)} together, over "
                              f"catalog.max_member_bytes ({size_words(max_member_bytes)})", []])
     return found
+
+
+def data_findings(data: dict[str, Any]) -> list[Finding]:
+    """Trader-safety findings of every `:serialized:` value of `data` (three levels deep, as
+    sb3_zip lists their globals)."""
+    found: list[Finding] = []
+    for key, value in data.items():
+        if type(value) is dict:
+            _visit_problems(found, key, value, 0)
+    return found
+
+
+def _visit_problems(found: list[Finding], key: str, value: dict[str, Any], depth: int) -> None:
+    blob = value.get(":serialized:")
+    if isinstance(blob, str):
+        problem = _blob_problem(blob)
+        if problem is not None:
+            found.append([f"data/{key}", f"{problem[0]}: the trader's PPO.load would unpickle it",
+                          list(problem[1])])
+    if depth < 3:
+        for sub_key, sub_value in value.items():
+            if type(sub_value) is dict:
+                _visit_problems(found, f"{key}.{sub_key}", sub_value, depth + 1)
+
+
+def _blob_problem(blob: str) -> tuple[str, tuple[str, ...]] | None:
+    """data_pickle_problem of a `:serialized:` text decoded exactly as SB3 decodes it
+    (leniently: a stray "!" is skipped), remembered for the short texts a run repeats."""
+    known = _PROBLEM_MEMO.get(blob, _MISSING) if len(blob) <= 4096 else _MISSING
+    if known is not _MISSING:
+        return known  # type: ignore[return-value]
+    try:
+        raw = decode_as_sb3(blob)
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None  # SB3's b64decode fails too, before anything is unpickled
+    if is_episode_buffer(raw) or is_plain_array(raw):
+        # ep_info_buffer and _last_obs as SB3 writes them, matched opcode for opcode: their
+        # only calls are deque and numpy's array rebuilders (a checkpoint's own values,
+        # different in every file, so never remembered, and never walked one by one).
+        answer = None
+    else:
+        answer = data_pickle_problem(raw)
+    if len(blob) <= 4096:
+        if len(_PROBLEM_MEMO) >= 4096:
+            _PROBLEM_MEMO.clear()
+        _PROBLEM_MEMO[blob] = answer
+    return answer
+
+
+_MISSING = object()
+_PROBLEM_MEMO: dict[str, Any] = {}
 
 
 def torch_member_finding(name: str, pickle_bytes: bytes | None) -> Finding | None:

@@ -11,8 +11,9 @@ says what the call yields, or why it is refused. Nothing is imported, nothing is
 from __future__ import annotations
 
 import pickletools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 # A pickle too large to evaluate here is judged by its size alone (the caller's rule).
 MAX_EVAL_BYTES = 64 * 1024 * 1024

@@ -26,11 +26,9 @@ from typing import Any
 import orjson
 
 from kalshi_tui.core.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
-                                           size_findings, torch_member_finding, torch_pickle_in,
-                                           torch_pickle_in_window)
-from kalshi_tui.core.pickle_scan import (decode_as_sb3, is_episode_buffer, is_plain_array,
-                                         pickle_globals, pickle_globals_of_bytes)
-from kalshi_tui.core.trader_safety import data_pickle_problem
+                                           data_findings, size_findings, torch_member_finding,
+                                           torch_pickle_in, torch_pickle_in_window)
+from kalshi_tui.core.pickle_scan import pickle_globals, pickle_globals_of_bytes
 from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
                                      weight_shapes_from_bytes, weight_shapes_from_pickle,
                                      weight_shapes_from_window, weights_io_dims)
@@ -169,56 +167,6 @@ def _visit_globals(by_field: dict[str, list[str]], key: str, value: dict[str, An
         for sub_key, sub_value in value.items():
             if type(sub_value) is dict:
                 _visit_globals(by_field, f"{key}.{sub_key}", sub_value, depth + 1)
-
-
-def _collect_problems(data: dict[str, Any]) -> list[Finding]:
-    """Trader-safety findings of every `:serialized:` value (three levels deep, as above)."""
-    found: list[Finding] = []
-    for key, value in data.items():
-        if type(value) is dict:
-            _visit_problems(found, key, value, 0)
-    return found
-
-
-def _visit_problems(found: list[Finding], key: str, value: dict[str, Any], depth: int) -> None:
-    blob = value.get(":serialized:")
-    if isinstance(blob, str):
-        problem = _blob_problem(blob)
-        if problem is not None:
-            found.append([f"data/{key}", f"{problem[0]}: the trader's PPO.load would unpickle it",
-                          list(problem[1])])
-    if depth < 3:
-        for sub_key, sub_value in value.items():
-            if type(sub_value) is dict:
-                _visit_problems(found, f"{key}.{sub_key}", sub_value, depth + 1)
-
-
-def _blob_problem(blob: str) -> tuple[str, tuple[str, ...]] | None:
-    """data_pickle_problem of a `:serialized:` text decoded exactly as SB3 decodes it
-    (leniently: a stray "!" is skipped), remembered for the short texts a run repeats."""
-    known = _PROBLEM_MEMO.get(blob, _MISSING) if len(blob) <= 4096 else _MISSING
-    if known is not _MISSING:
-        return known  # type: ignore[return-value]
-    try:
-        raw = decode_as_sb3(blob)
-    except (ValueError, TypeError, UnicodeEncodeError):
-        return None  # SB3's b64decode fails too, before anything is unpickled
-    if is_episode_buffer(raw) or is_plain_array(raw):
-        # ep_info_buffer and _last_obs as SB3 writes them, matched opcode for opcode: their
-        # only calls are deque and numpy's array rebuilders (a checkpoint's own values,
-        # different in every file, so never remembered, and never walked one by one).
-        answer = None
-    else:
-        answer = data_pickle_problem(raw)
-    if len(blob) <= 4096:
-        if len(_PROBLEM_MEMO) >= 4096:
-            _PROBLEM_MEMO.clear()
-        _PROBLEM_MEMO[blob] = answer
-    return answer
-
-
-_MISSING = object()
-_PROBLEM_MEMO: dict[str, Any] = {}
 
 
 # ---- reading the members ----------------------------------------------------------------
@@ -654,7 +602,7 @@ def _shared_facts(shared: dict[str, Any]) -> _SharedFacts:
                         spaces.obs_shape, spaces.obs_dtype, spaces.obs_low, spaces.obs_high,
                         by_key, policy_class, infer_algorithm(shared, policy_class),
                         _hyperparameters(shared), _has_huge_float_guarded(shared),
-                        _collect_problems(shared))
+                        data_findings(shared))
 
 
 def _memo_key(shared: dict[str, Any]) -> bytes | None:
@@ -711,7 +659,7 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     info.obs_dtype, info.obs_low, info.obs_high = facts.obs_dtype, facts.obs_low, facts.obs_high
     own_globals = _collect_globals(own) if own else None
     info.globals_by_field, info.pickle_globals = _assembled_globals(facts, own_globals, order)
-    own_problems = _collect_problems(own) if own else None
+    own_problems = data_findings(own) if own else None
     info.trader_findings = (info.trader_findings + facts.problems + own_problems if own_problems
                             else info.trader_findings + facts.problems if info.trader_findings
                             else facts.problems)

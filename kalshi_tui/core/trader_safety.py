@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import opcode
 import re
-import sys
 from typing import Any
 
 from kalshi_tui.core.pickle_calls import Made, Ref, Refusal, evaluate
@@ -233,11 +232,8 @@ def _check_function_state(func: Made, state: Any) -> None:
                       ("cloudpickle.cloudpickle._make_function", "types.CodeType"))
 
 
-# CodeType's positional arguments in this Python (the trader's): where each one is.
-if sys.version_info >= (3, 11):
-    _CODE_ARGS, _CODE_NAMES = 18, {"code": 6, "consts": 7, "names": 8, "qualname": 12}
-else:
-    _CODE_ARGS, _CODE_NAMES = 16, {"code": 6, "consts": 7, "names": 8, "qualname": 11}
+# CodeType's positional arguments since Python 3.11 (the project's floor): where each one is.
+_CODE_ARGS, _CODE_NAMES = 18, {"code": 6, "consts": 7, "names": 8, "qualname": 12}
 
 
 def _code_facts(args: tuple[Any, ...]) -> dict[str, Any]:

@@ -224,7 +224,7 @@ def _read_members(path: Path, max_data_bytes: int,
     """The data JSON (through the catalog's reader: same limits, same reasons) and policy.pth.
 
     A model the trader's PPO.load would run code from (or torch would refuse, or a bomb) is
-    refused here, before a byte of its weights is read: smoke, validate and health never
+    refused here, before a byte of its weights is read: smoke and validate (CLI and TUI) never
     run an UNSAFE model, whatever the caller checked before.
     """
     from kalshi_tui.core.compat import trader_refusals

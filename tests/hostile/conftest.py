@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hostile.payloads import (TORCH_MEMBERS, bomb, plant_data_payload, plant_torch_payload,
-                              system_pickle, with_stray_bang)
+from hostile.payloads import (
+    TORCH_MEMBERS,
+    bomb,
+    plant_data_payload,
+    plant_torch_payload,
+    system_pickle,
+    with_stray_bang,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hostile.conftest import REPO, run_cli
-from hostile.payloads import (TORCH_MEMBERS, plant_data_payload, system_pickle, with_stray_bang)
+from hostile.payloads import TORCH_MEMBERS, plant_data_payload, system_pickle, with_stray_bang
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.pickle_scan import decode_as_sb3
 from kalshi_tui.core.sb3_zip import read_sb3_zip
