@@ -203,3 +203,21 @@ def test_a_copied_unsafe_model_keeps_its_verdict_from_the_cache(hostile_zoo, tmp
     first = json.loads(run_cli(models, "list", "--json").stdout)
     second = json.loads(run_cli(models, "list", "--json").stdout)
     assert first[0]["verdict"] == second[0]["verdict"] == "unsafe"
+
+
+def test_unsafe_is_red_in_the_terminal(hostile_zoo, tmp_path):
+    """list and show colour the UNSAFE badge red on a terminal (white on red, like UNREADABLE's
+    bold red but a background: the one badge that must never be missed)."""
+    from kalshi_tui.cli.catalog_commands import render_show, render_table
+    from kalshi_tui.core.catalog import inspect_model
+
+    config_file = tmp_path / "kalshi_tui.toml"
+    config_file.write_text(f'[paths]\nmodels_dir = "{hostile_zoo["_models"]}"\n')
+    config = load_config(config_file)
+    env = config.environment
+    record = inspect_model(hostile_zoo["action_space_bang"], config)
+    assert record.verdict == "unsafe"
+    red = "\033[1;37;41m"
+    assert f"{red}UNSAFE" in render_table([record], env, colour=True)
+    assert f"[{red}UNSAFE\033[0m]" in render_show(record, env, colour=True)
+    assert red not in render_table([record], env, colour=False)
