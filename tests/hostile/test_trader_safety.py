@@ -221,3 +221,23 @@ def test_unsafe_is_red_in_the_terminal(hostile_zoo, tmp_path):
     assert f"{red}UNSAFE" in render_table([record], env, colour=True)
     assert f"[{red}UNSAFE\033[0m]" in render_show(record, env, colour=True)
     assert red not in render_table([record], env, colour=False)
+
+
+def test_a_model_unsafe_now_is_never_a_rollback_target(model_zoo, tmp_path):
+    """Trusted when promoted, untrusted since: rollback to it is refused, --force or not."""
+    models = tmp_path / "models"
+    own = base64.b64encode(b"cteam_policies\nTradingPolicy\n.").decode()
+    plant_data_payload(model_zoo["ppo21"], models / "own.zip", "policy_class", own)
+    shutil.copy(model_zoo["a2c21"], models / "other.zip")
+    config = tmp_path / "kalshi_tui.toml"
+    config.write_text(f'[paths]\nmodels_dir = "{models}"\n\n[catalog]\n'
+                      'trusted_globals = ["team_policies.TradingPolicy"]\n')
+    assert run_cli(models, "promote", "own", "--reason", "ours", "--yes").returncode == 0
+    assert run_cli(models, "promote", "other", "--reason", "next", "--yes").returncode == 0
+    config.write_text(f'[paths]\nmodels_dir = "{models}"\n')
+    before = (models / "CURRENT_MODEL.json").read_bytes()
+    done = run_cli(models, "rollback", "--to", "1", "--reason", "back", "--yes", "--force")
+    assert done.returncode == 3 and "unsafe now" in done.stderr and "not even with --force" in done.stderr
+    assert (models / "CURRENT_MODEL.json").read_bytes() == before
+    status = run_cli(models, "status")
+    assert status.returncode == 0, status.stdout
