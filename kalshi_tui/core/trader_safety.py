@@ -15,18 +15,16 @@ of those may be called (that is how a pickle makes instances); nothing else may 
 Schedules: SB3 up to 2.5 wrote `learning_rate`, `lr_schedule`, `clip_range` as
 cloudpickled closures (`constant_fn.<locals>.func`, `get_linear_fn.<locals>.func`),
 functions rebuilt from a code object, and PPO.load calls lr_schedule while building the
-optimizer: that code runs. Such a function is accepted only when it is one of those SB3
-closures AND its code can do nothing but arithmetic on numbers: it names no global,
-attribute or module (`co_names` empty), its bytecode (read with this Python's opcode
-table, the trader's) holds only loads of arguments/constants/closure cells, arithmetic,
-comparisons, jumps and returns, and every constant, default and closure cell is a number.
-Any other code object, or one this Python cannot read that way, is UNSAFE: it is code,
-and the trader would run it.
+optimizer: that code runs. Such a function is accepted only when its code object is, field
+for field (bytecode, constants, names, variables, flags, stack size), what this Python
+(the trader's) compiles SB3's own closure to, only its file name and line numbers free;
+and when every closure cell and default is a number and its globals hold plain data. Any
+other code object is UNSAFE: it is code, and the trader would run it (CPython never
+checks bytecode, so even "harmless-looking" opcodes with crafted arguments read memory).
 """
 
 from __future__ import annotations
 
-import opcode
 import re
 from typing import Any
 
@@ -69,15 +67,39 @@ _CLOUDPICKLE_HELPERS = frozenset({"_builtin_type", "_make_function", "_make_empt
                                   "_make_cell", "_function_setstate"})
 _VALUE_ONLY = re.compile(r"torch\.(?:b?float\d*|u?int\d+|bool|complex\d+|half|double)|builtins\.object"
                          r"|builtins\.getattr|types\.CodeType")
-# SB3's own schedule closures: the only functions-by-value SB3 ever wrote.
-SB3_SCHEDULE_FUNCTIONS = frozenset({"constant_fn.<locals>.func", "get_linear_fn.<locals>.func"})
-# What such a function's bytecode may do: load, compute on numbers, compare, jump, return.
-_INERT_OPCODES = frozenset({
-    "CACHE", "NOP", "RESUME", "COPY_FREE_VARS", "MAKE_CELL", "EXTENDED_ARG", "LOAD_FAST",
-    "LOAD_DEREF", "LOAD_CONST", "LOAD_CLOSURE", "STORE_FAST", "RETURN_VALUE", "RETURN_CONST",
-    "BINARY_OP", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_MULTIPLY", "BINARY_TRUE_DIVIDE",
-    "UNARY_NEGATIVE", "COMPARE_OP", "TO_BOOL", "JUMP_FORWARD", "POP_JUMP_IF_FALSE",
-    "POP_JUMP_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_TRUE", "POP_TOP"})
+# SB3's own schedule closures, the only functions-by-value SB3 ever wrote, as SB3 2.x's
+# stable_baselines3/common/utils.py defines them. Compiled here (our own text, never the
+# file's) so a pickled code object can be compared with what this Python makes of them.
+SB3_SCHEDULE_SOURCE = """
+def constant_fn(val):
+    def func(_):
+        return val
+    return func
+
+def get_linear_fn(start, end, end_fraction):
+    def func(progress_remaining: float) -> float:
+        if (1 - progress_remaining) > end_fraction:
+            return end
+        else:
+            return start + (1 - progress_remaining) * (end - start) / end_fraction
+    return func
+"""
+
+
+def _schedule_codes() -> dict[str, Any]:
+    # dont_inherit: this module's own `from __future__ import annotations` would set a flag
+    # in the code that SB3's (compiled without it) does not have.
+    outer = compile(SB3_SCHEDULE_SOURCE, "<sb3 schedules>", "exec", dont_inherit=True)
+    found = {}
+    for factory in outer.co_consts:
+        for inner in getattr(factory, "co_consts", ()):
+            if hasattr(inner, "co_code"):
+                found[inner.co_qualname] = inner
+    return found
+
+
+SB3_SCHEDULE_CODES = _schedule_codes()
+SB3_SCHEDULE_FUNCTIONS = frozenset(SB3_SCHEDULE_CODES)
 
 
 def _is_sb3_class(name: str, trusted: frozenset[str]) -> bool:
@@ -232,29 +254,34 @@ def _check_function_state(func: Made, state: Any) -> None:
                       ("cloudpickle.cloudpickle._make_function", "types.CodeType"))
 
 
-# CodeType's positional arguments since Python 3.11 (the project's floor): where each one is.
-_CODE_ARGS, _CODE_NAMES = 18, {"code": 6, "consts": 7, "names": 8, "qualname": 12}
+# CodeType's positional arguments since Python 3.11 (the project's floor), in order.
+_CODE_FIELDS = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+                "co_flags", "co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_name",
+                "co_qualname", "co_firstlineno", "co_linetable", "co_exceptiontable", "co_freevars",
+                "co_cellvars")
+# Fields that only place the code (file, line numbers): any value of the right type will do.
+# Every other field, the bytecode above all, must be exactly what this Python compiles SB3's
+# closure to: CPython never checks bytecode, so anything else could read or write memory.
+_PLACE_FIELDS = frozenset({"co_filename", "co_name", "co_firstlineno", "co_linetable"})
 
 
 def _code_facts(args: tuple[Any, ...]) -> dict[str, Any]:
-    """What a CodeType call would build, and why it is not inert code (detail["problem"])."""
-    if len(args) != _CODE_ARGS:
-        return {"problem": f"a code object of {len(args)} fields, not this Python's {_CODE_ARGS}"}
-    code, consts, names = (args[_CODE_NAMES[k]] for k in ("code", "consts", "names"))
-    facts: dict[str, Any] = {"qualname": args[_CODE_NAMES["qualname"]]}
-    if type(code) is not bytes or type(consts) is not tuple or type(names) is not tuple:
-        facts["problem"] = "a code object with unusual fields"
-    elif names:
-        facts["problem"] = f"code that names {', '.join(map(str, names[:4]))}"
-    elif not all(c is None or _number(c) for c in consts):
-        facts["problem"] = "code with non-numeric constants"
-    else:
-        for i in range(0, len(code) - 1, 2):
-            name = opcode.opname[code[i]]
-            if name not in _INERT_OPCODES:
-                facts["problem"] = f"code that does {name}"
-                break
-    return facts
+    """What a CodeType call would build, and why it is not SB3's own code (detail["problem"])."""
+    if len(args) != len(_CODE_FIELDS):
+        return {"problem": f"a code object of {len(args)} fields, not this Python's {len(_CODE_FIELDS)}"}
+    fields = dict(zip(_CODE_FIELDS, args, strict=True))
+    qualname = fields["co_qualname"]
+    known = SB3_SCHEDULE_CODES.get(qualname) if isinstance(qualname, str) else None
+    if known is None:
+        return {"qualname": qualname, "problem": f"code of {str(qualname)[:80]}, not one of SB3's schedules"}
+    for name, value in fields.items():
+        expected = getattr(known, name)
+        if name in _PLACE_FIELDS:
+            if type(value) is not type(expected) or (name == "co_linetable" and len(value) > 256):
+                return {"qualname": qualname, "problem": f"a code object with an unusual {name}"}
+        elif value != expected or type(value) is not type(expected):
+            return {"qualname": qualname, "problem": f"code named {qualname} whose {name} is not SB3's"}
+    return {"qualname": qualname}
 
 
 def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> tuple[str, tuple[str, ...]] | None:
