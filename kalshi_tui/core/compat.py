@@ -203,7 +203,8 @@ def trader_refusals(findings: list[list[Any]], trusted_globals: tuple[str, ...] 
     for where, why, names in findings:
         if names and str(where).startswith("data/") and trusted.issuperset(names):
             continue
-        shown = f" [{', '.join(names[:5])}]" if names and not all(n in why for n in names[:5]) else ""
+        named = [n for n in names if not n.startswith("<")][:5]
+        shown = f" [{', '.join(named)}]" if named and not all(n in why for n in named) else ""
         out.append(f"UNSAFE {where}: {why}{shown}")
     return out
 

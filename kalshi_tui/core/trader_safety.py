@@ -136,6 +136,10 @@ class _DataJudge:
 
     def __init__(self, trusted: frozenset[str]):
         self.trusted = trusted
+        # Globals outside SB3's set that the pickle calls. Recorded, and the walk goes on:
+        # stopping at the first (a team's own class, which config may trust) would hide an
+        # os.system called after it.
+        self.calls: list[str] = []
 
     def __call__(self, func: Any, args: tuple[Any, ...], how: str) -> Any:
         if how == "BUILD":
@@ -159,7 +163,8 @@ class _DataJudge:
             return self(args[0], args[1:], "NEWOBJ")
         if name in _PLAIN_CALLS or _is_sb3_class(name, self.trusted):
             return Made(name)
-        raise Refusal(f"calls {name}", (name,))
+        self.calls.append(name)
+        return Made(name)
 
     def _build(self, target: Any, state: Any) -> None:
         if isinstance(target, Made) and target.kind == "function":
@@ -292,16 +297,25 @@ def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> tu
         if not known_data_global(name, trusted):
             unknown.append(name)
 
+    judge = _DataJudge(trusted)
     try:
-        evaluate(raw, _DataJudge(trusted), on_global=seen)
+        evaluate(raw, judge, on_global=seen)
     except Refusal as refused:
-        names = tuple(dict.fromkeys([*refused.names, *unknown]))
-        return refused.why + (f" (imports {', '.join(unknown[:5])})" if unknown and
-                              not refused.why.startswith("calls") else ""), names
+        # What SB3 never does with any global (code, a climb through getattr, patching a
+        # class, a malformed pickle): no trusted_globals entry can make it safe, which the
+        # "<refused>" name (never trusted: compat.NEVER_TRUSTED) keeps so.
+        names = tuple(dict.fromkeys([*refused.names, *judge.calls, *unknown, UNTRUSTABLE]))
+        return refused.why + (f" (imports {', '.join(unknown[:5])})" if unknown else ""), names
+    if judge.calls:
+        names = tuple(dict.fromkeys([*judge.calls, *unknown]))
+        return f"calls {', '.join(dict.fromkeys(judge.calls[:5]))}", names
     if unknown:
         names = tuple(dict.fromkeys(unknown))
         return f"imports {', '.join(names[:5])}", names
     return None
+
+
+UNTRUSTABLE = "<refused>"
 
 
 # ---- torch members: mirrored from torch/_weights_only_unpickler.py (torch 2.13) -------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hostile.conftest import REPO, run_cli
-from hostile.payloads import TORCH_MEMBERS, plant_data_payload, system_pickle, with_stray_bang
+from hostile.payloads import TORCH_MEMBERS, SystemCall, plant_data_payload, system_pickle, with_stray_bang
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.pickle_scan import decode_as_sb3
 from kalshi_tui.core.sb3_zip import read_sb3_zip
@@ -243,3 +244,22 @@ def test_a_model_unsafe_now_is_never_a_rollback_target(model_zoo, tmp_path):
     assert (models / "CURRENT_MODEL.json").read_bytes() == before
     status = run_cli(models, "status")
     assert status.returncode == 0, status.stdout
+
+
+def test_a_trusted_class_never_hides_what_is_called_after_it(tmp_path):
+    """The walk goes on past a team's class: os.system after it is still named, and a
+    finding holding it is never trusted away."""
+    from kalshi_tui.core.compat import trader_refusals
+
+    both = pickle.dumps((_TeamClass(), SystemCall(f"touch {tmp_path / 'never'}")), protocol=2)
+    why, names = data_pickle_problem(both)
+    assert "posix.system" in names and f"{__name__}._TeamClass" in names
+    findings = [["data/policy_class", why, list(names)]]
+    assert trader_refusals(findings, (f"{__name__}._TeamClass",))
+    only_team = pickle.dumps(_TeamClass(), protocol=2)
+    why, names = data_pickle_problem(only_team)
+    assert trader_refusals([["data/policy_class", why, list(names)]], (f"{__name__}._TeamClass",)) == []
+
+
+class _TeamClass:
+    """Stands for a team's own policy class, pickled by reference."""
