@@ -302,6 +302,9 @@ class CatalogCache:
         doc = {"format": FORMAT, "version": VERSION,
                "models_dir": os.path.abspath(self.config.models_dir),
                "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
+               # The bound the records' size findings were read under (a re-judge cannot
+               # change them: the reader judged sizes before inflating anything).
+               "max_member_bytes": self.config.environment.max_member_bytes,
                "shared": used, "entries": self._entries,
                "same_bytes": self.same_bytes}
         text = _dump(doc)
@@ -448,6 +451,7 @@ def load(config: Config) -> CatalogCache:
                 and doc.get("version") == VERSION
                 and doc.get("models_dir") == os.path.abspath(config.models_dir)
                 and doc.get("fields") == list(_RECORD_FIELDS)
+                and doc.get("max_member_bytes") == config.environment.max_member_bytes
                 and isinstance(doc.get("entries"), dict) and isinstance(doc.get("shared"), list)):
             continue
         entries = {rel: entry for rel, entry in doc["entries"].items()

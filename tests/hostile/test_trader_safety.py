@@ -263,3 +263,17 @@ def test_a_trusted_class_never_hides_what_is_called_after_it(tmp_path):
 
 class _TeamClass:
     """Stands for a team's own policy class, pickled by reference."""
+
+
+def test_changing_the_member_bound_rereads_cached_models(model_zoo, tmp_path):
+    """Size findings are made while reading, so a new catalog.max_member_bytes must not be
+    answered from a cache read under the old one."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(model_zoo["ppo21"], models / "m.zip")
+    config = tmp_path / "kalshi_tui.toml"
+    config.write_text(f'[paths]\nmodels_dir = "{models}"\n\n[catalog]\nmax_member_bytes = 4096\n')
+    tight = json.loads(run_cli(models, "list", "--json").stdout)[0]
+    assert tight["verdict"] == "unsafe" and "catalog.max_member_bytes" in tight["reasons"][0]
+    config.write_text(f'[paths]\nmodels_dir = "{models}"\n')
+    assert json.loads(run_cli(models, "list", "--json").stdout)[0]["verdict"] == "compatible"
