@@ -14,7 +14,7 @@ from pathlib import Path
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
 from kalshi_tui.core.safe_text import printable, raw_stream
 
-_COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
+_COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
 _RESET = "\033[0m"
 
@@ -94,7 +94,7 @@ def _summary(records, problems) -> str:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable")]
+    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")]
     text = f"{len(records)} models: " + ", ".join(parts)
     if problems:
         text += f"; {len(problems)} folders skipped"
@@ -158,13 +158,17 @@ def _find(args: argparse.Namespace):
     return config, record
 
 
-def render_show(record, env, validation=None, validation_sessions: str | None = None) -> str:
+def render_show(record, env, validation=None, validation_sessions: str | None = None, *,
+                colour: bool = False) -> str:
     """Every fact about one model as `key: value` lines, reasons and warnings first; last
     the stored validation result (`validation`, current for the config) or that none is."""
     from kalshi_tui.core.compat import badge
     from kalshi_tui.core.report_figures import metric_text
 
-    lines = [f"{printable(record.name)}  [{badge(record, env)}]",
+    shown = badge(record, env)
+    if colour and shown in ("UNSAFE", "UNREADABLE"):
+        shown = f"{_COLOURS[shown]}{shown}{_RESET}"
+    lines = [f"{printable(record.name)}  [{shown}]",
              f"  path:          {printable(record.path)}",
              f"  verdict:       {record.verdict}"]
     lines += [f"  reason:        {printable(r)}" for r in record.reasons]
@@ -229,5 +233,9 @@ def show_command(args: argparse.Namespace) -> int:
         print_json({**record.to_dict(),
                     "validation": validation.to_dict() if validation is not None else None})
     else:
-        print(render_show(record, config.environment, validation, config.validation_sessions))
+        colour = _use_colour(sys.stdout)
+        text = render_show(record, config.environment, validation, config.validation_sessions,
+                           colour=colour)
+        # The badge's colour codes are ours; every name in the text was escaped line by line.
+        print(text, file=raw_stream(sys.stdout) if colour else sys.stdout)
     return 0

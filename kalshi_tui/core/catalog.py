@@ -308,7 +308,8 @@ _LAST_METRICS: list[Any] = [None, None, None]  # [the last key list, n_actions, 
 def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
                 max_members: int, st: os.stat_result | None = None, error: str | None = None,
                 artifacts: dict[str, Path] | dict[str, str] | None = None,
-                artifacts_stats: list[list[Any]] | None = None) -> ModelRecord:
+                artifacts_stats: list[list[Any]] | None = None,
+                max_member_bytes: int | None = None) -> ModelRecord:
     """A record with every fact from the file and its artifacts; verdict left to `judge`.
 
     `artifacts` when the caller has already looked them up (the scan does, for its key),
@@ -320,7 +321,8 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
     if st is not None:
         size, mtime, regular = st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode)
     record, metrics = _read_shared(path, rel, models_dir, max_data_bytes, max_members, size,
-                                   mtime, regular, error, artifacts, artifacts_stats)
+                                   mtime, regular, error, artifacts, artifacts_stats,
+                                   max_member_bytes=max_member_bytes)
     return catalog_cache.record_from_row(catalog_cache.record_row(record, metrics))
 
 
@@ -331,7 +333,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
                  artifacts_stats: list[list[Any]] | None = None,
                  relative_artifacts: dict[str, str] | None = None,
                  abs_path: str | None = None,
-                 hashes: bool = True) -> tuple[ModelRecord, dict[str, Any] | None]:
+                 hashes: bool = True,
+                 max_member_bytes: int | None = None) -> tuple[ModelRecord, dict[str, Any] | None]:
     """(a record whose lists and dicts may be shared with other records, the run's figures).
 
     Read-only: models of one run share their settings, globals, versions and figures as
@@ -361,7 +364,8 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         # The walk's stat spares the reader its own, for a regular file (anything else,
         # a fifo say, the reader looks at itself).
         info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
-                            known_size=size if regular else None, whole=hashes, full_data=False)
+                            known_size=size if regular else None, whole=hashes, full_data=False,
+                            **({} if max_member_bytes is None else {"max_member_bytes": max_member_bytes}))
     except UnreadableModel as exc:
         return failed(exc.reason)
     except (OSError, MemoryError, RecursionError) as exc:
@@ -387,6 +391,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         "versions": info.versions, "num_timesteps": info.num_timesteps,
         "trained_at": info.start_time_utc, "hyperparameters": info.hyperparameters,
         "policy_class": info.policy_class, "pickle_globals": info.pickle_globals,
+        "trader_findings": info.trader_findings,
         "size_bytes": 0 if size is None else size, "mtime": 0.0 if size is None else mtime,
         "sha256": digest, "kind": kind, "run_dir": run_dir, "artifacts": {}, "metrics": None})
     if info.weights_error:
@@ -433,7 +438,8 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
     except OSError as exc:
         st, error = None, _stat_failure(exc, os.path.islink(path))
     record = read_record(path, _relative(path, models_dir), models_dir, config.max_data_bytes,
-                         config.max_members, st, error)
+                         config.max_members, st, error,
+                         max_member_bytes=config.environment.max_member_bytes)
     return _finish(record, config)
 
 
@@ -461,7 +467,8 @@ def _read_rows(batch: list[tuple[Any, ...]], models_dir: str, max_data: int,
         record, metrics = _read_shared(
             path, rel, models_dir, max_data, max_members, size, mtime, regular, None,
             artifacts, stats, relative_artifacts=shown,
-            abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel), hashes=hashes)
+            abs_path=f"{root}/{rel}" if plain_join else os.path.join(root, rel), hashes=hashes,
+            max_member_bytes=environment.max_member_bytes)
         judge(record, environment, shared=True)
         out.append(catalog_cache.record_row(record, metrics))
     return out

@@ -93,7 +93,8 @@ FORMAT = "kalshi-tui catalog cache"
 # Records hold figures read by core.artifacts: a new reader must not be served old figures.
 # 3: written by orjson where exact (a version-2 file, all json's, may hold an int past 64
 # bits that orjson would read back as a float, so it is rebuilt once).
-VERSION = f"3/metrics-{METRICS_VERSION}"
+# 4: records carry trader_findings (the UNSAFE verdict); older files never judged them.
+VERSION = f"4/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 # A run's checkpoints share its artifacts and their figures: stored once, not per model.
@@ -301,6 +302,9 @@ class CatalogCache:
         doc = {"format": FORMAT, "version": VERSION,
                "models_dir": os.path.abspath(self.config.models_dir),
                "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
+               # The bound the records' size findings were read under (a re-judge cannot
+               # change them: the reader judged sizes before inflating anything).
+               "max_member_bytes": self.config.environment.max_member_bytes,
                "shared": used, "entries": self._entries,
                "same_bytes": self.same_bytes}
         text = _dump(doc)
@@ -447,6 +451,7 @@ def load(config: Config) -> CatalogCache:
                 and doc.get("version") == VERSION
                 and doc.get("models_dir") == os.path.abspath(config.models_dir)
                 and doc.get("fields") == list(_RECORD_FIELDS)
+                and doc.get("max_member_bytes") == config.environment.max_member_bytes
                 and isinstance(doc.get("entries"), dict) and isinstance(doc.get("shared"), list)):
             continue
         entries = {rel: entry for rel, entry in doc["entries"].items()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from typing import Any
 
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
 _HARMLESS_MODULE_PREFIXES = (
@@ -179,6 +180,35 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     return warnings
 
 
+# Modules no trusted_globals entry can make safe: a team's policy classes live elsewhere,
+# and these run commands, load code or reach the interpreter.
+NEVER_TRUSTED = tuple(f"{m}." for m in (
+    "os", "posix", "nt", "sys", "subprocess", "builtins", "shutil", "socket", "importlib", "runpy",
+    "pickle", "marshal", "types", "cloudpickle", "ctypes", "code", "pty", "multiprocessing", "<"))
+
+
+def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
+    """Why the trader must never load this model (empty: nothing found), one line per finding."""
+    return trader_refusals(record.trader_findings, env.trusted_globals)
+
+
+def trader_refusals(findings: list[list[Any]], trusted_globals: tuple[str, ...] | list[str]) -> list[str]:
+    """One "UNSAFE where: why" line per trader-safety finding (core.member_safety).
+
+    A finding in `data` whose globals the team trusts (catalog.trusted_globals) is dropped;
+    one with no globals (code, a bomb, a torch refusal) is never trusted away.
+    """
+    trusted = {name for name in trusted_globals if not name.startswith(NEVER_TRUSTED)}
+    out = []
+    for where, why, names in findings:
+        if names and str(where).startswith("data/") and trusted.issuperset(names):
+            continue
+        named = [n for n in names if not n.startswith("<")][:5]
+        shown = f" [{', '.join(named)}]" if named and not all(n in why for n in named) else ""
+        out.append(f"UNSAFE {where}: {why}{shown}")
+    return out
+
+
 # Warnings the reading made (not the judging): a re-judge keeps them.
 READ_WARNINGS = ("weights not checked", "training artifacts unreadable")
 
@@ -200,7 +230,8 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
     key = (record.action_space_type, record.n_actions,
            None if obs_shape is None else tuple(obs_shape), record.weights_n_actions,
            record.weights_obs_dim, record.obs_dtype, record.obs_low, record.obs_high,
-           record.versions.get("sb3"), tuple(record.pickle_globals))
+           record.versions.get("sb3"), tuple(record.pickle_globals),
+           tuple((where, why, tuple(names)) for where, why, names in record.trader_findings))
     table = _JUDGED.get(env)
     if table is None:
         _JUDGED.clear()  # a new environment: the old verdicts are of no more use
@@ -209,9 +240,10 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
     if known is None:
         if len(table) >= 4096:
             table.clear()
-        known = table[key] = (compatibility_reasons(record, env),
-                              compatibility_warnings(record, env))
-    reasons, warnings = known  # lists kept by the memo: handed out as copies unless shared
+        unsafe = unsafe_reasons(record, env)
+        known = table[key] = (unsafe + compatibility_reasons(record, env),
+                              compatibility_warnings(record, env), bool(unsafe))
+    reasons, warnings, is_unsafe = known  # lists kept by the memo: copies unless shared
     kept = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
     if shared:
         record.reasons = reasons
@@ -219,16 +251,18 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
     else:
         record.reasons = list(reasons)
         record.warnings = kept + warnings
-    record.verdict = INCOMPATIBLE if reasons else COMPATIBLE
+    record.verdict = UNSAFE if is_unsafe else INCOMPATIBLE if reasons else COMPATIBLE
 
 
-_JUDGED: dict[EnvironmentSpec, dict[tuple[object, ...], tuple[list[str], list[str]]]] = {}
+_JUDGED: dict[EnvironmentSpec, dict[tuple[object, ...], tuple[list[str], list[str], bool]]] = {}
 
 
 def badge(record: ModelRecord, env: EnvironmentSpec) -> str:
     """A short label for tables: OK, LEGACY 5-ACT, OBS 54, MULTIDISCRETE, UNREADABLE, ..."""
     if record.verdict == UNREADABLE:
         return "UNREADABLE"
+    if record.verdict == UNSAFE:
+        return "UNSAFE"
     if record.verdict == COMPATIBLE:
         return "OK"
     space = record.action_space_type

@@ -7,6 +7,7 @@ file and line, the `KALSHI_TUI_CONFIG` variable or a command-line flag.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import stat
@@ -63,6 +64,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "catalog": {
         "max_data_bytes": (int, 10 * 1024 * 1024),
         "max_members": (int, 64),
+        # What any member of a model zip, and all together, may declare (bombs are UNSAFE).
+        "max_member_bytes": (int, 256 * 1024 * 1024),
+        # Globals a team's own models pickle (its policy classes): not UNSAFE in `data`.
+        "trusted_globals": (list, []),
     },
     "pointer": {
         "lock_timeout_seconds": ((int, float), 10.0),
@@ -92,6 +97,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "environment.observation_high": (-1e9, 1e9),
     "catalog.max_data_bytes": (1024, 1024 ** 3),
     "catalog.max_members": (1, 100_000),
+    # A member past this is never inflated; 16 GiB is far beyond any real policy's weights.
+    "catalog.max_member_bytes": (1024, 16 * 1024 ** 3),
     "pointer.lock_timeout_seconds": (0, 3600),
     "pointer.hook_timeout_seconds": (0.1, 3600),
     "pointer.protect_last_records": (0, 1_000_000),
@@ -122,6 +129,9 @@ class EnvironmentSpec:
     observation_dtype: str
     observation_low: float
     observation_high: float
+    # Trader safety (catalog.*): verdicts depend on them, so they live with what verdicts read.
+    trusted_globals: tuple[str, ...] = ()
+    max_member_bytes: int = 256 * 1024 * 1024
     profile: EnvironmentProfile = PROFILES[DEFAULT_PROFILE]
     observation_layout: str = PROFILES[DEFAULT_PROFILE].observation_layout
     fill_model: str = REALISTIC
@@ -156,7 +166,8 @@ class EnvironmentSpec:
         return repr((self.base_actions, self.position_sizes, self.n_actions,
                      self.observation_shape, self.observation_dtype,
                      self.observation_low, self.observation_high,
-                     self.profile.name, self.observation_layout, self.fill_model))
+                     self.profile.name, self.observation_layout, self.fill_model,
+                     self.trusted_globals, self.max_member_bytes))
 
 
 @dataclass(frozen=True)
@@ -353,6 +364,12 @@ def load_config(
         sources["paths.pointer"] = "--pointer"
     _derive_paths(values, sources)
     env = _environment_spec(values, sources, path)
+    trusted = values["catalog.trusted_globals"]
+    if not all(isinstance(name, str) and name for name in trusted):
+        raise ConfigError(f"{sources['catalog.trusted_globals']}: 'catalog.trusted_globals' must be "
+                          "a list of 'module.Name' strings")
+    env = dataclasses.replace(env, trusted_globals=tuple(trusted),
+                              max_member_bytes=values["catalog.max_member_bytes"])
     sessions_db = values["paths.sessions_db"]
     if is_database_url(sessions_db):
         values["paths.sessions_db"] = redacted(sessions_db)  # what `config` shows

@@ -13,7 +13,9 @@ from typing import Any
 COMPATIBLE = "compatible"
 INCOMPATIBLE = "incompatible"
 UNREADABLE = "unreadable"
-VERDICTS = (COMPATIBLE, INCOMPATIBLE, UNREADABLE)
+# The trader's PPO.load would run code from it, torch would refuse it, or it is a bomb.
+UNSAFE = "unsafe"
+VERDICTS = (COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class ModelRecord:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     policy_class: str | None = None  # module.Name from the pickle's globals, never imported
     pickle_globals: list[str] = field(default_factory=list)
+    # [where, why, globals at fault] for what PPO.load would refuse or run (core.member_safety)
+    trader_findings: list[list[Any]] = field(default_factory=list)
     size_bytes: int = 0
     mtime: float = 0.0
     sha256: str | None = None

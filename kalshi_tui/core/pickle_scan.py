@@ -253,6 +253,35 @@ _EPISODE_BUFFER = re.compile(
     re.DOTALL)
 
 
+def is_episode_buffer(raw: bytes) -> bool:
+    """Whether these pickle bytes are exactly an ep_info_buffer as SB3 writes it: a deque of
+    episode dicts of numbers, every opcode matched with its exact argument length."""
+    return _EPISODE_BUFFER.fullmatch(raw) is not None
+
+
+def is_plain_array(raw: bytes) -> bool:
+    """Whether these pickle bytes are exactly a numpy array as cloudpickle writes one
+    (`_last_obs` and friends): `_frombuffer(<bytes>, dtype(<2-3 chars>, False, True) with
+    its state, <shape of 1-3 ints>, "C")`. Every opcode matched with its exact argument
+    length (the data's own length read from its header), so a match is a pickle made of
+    exactly these opcodes, whose only calls are numpy's _frombuffer and dtype."""
+    head = _ARRAY_HEAD.match(raw)
+    if head is None:
+        return False
+    data_end = head.end() + int.from_bytes(raw[head.end() - 8:head.end()], "little")
+    return _ARRAY_TAIL.fullmatch(raw, data_end) is not None
+
+
+_ARRAY_HEAD = re.compile(rb"\x80\x05\x95.{8}\x8c(?:\x13numpy\._core|\x12numpy\.core)\.numeric\x94"
+                         rb"\x8c\x0b_frombuffer\x94\x93\x94\(\x96.{8}", re.DOTALL)
+_INT = rb"(?:K.|M..|J....)"
+_ARRAY_TAIL = re.compile(
+    rb"\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94(?:\x8c\x02[a-zA-Z?][0-9]|\x8c\x03[a-zA-Z][0-9]{2})"
+    rb"\x94\x89\x88\x87\x94R\x94\(K\x03\x8c\x01[<>|=]\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b"
+    rb"(?:" + _INT + rb"\x85|" + _INT + _INT + rb"\x86|" + _INT + _INT + _INT + rb"\x87)"
+    rb"\x94\x8c\x01[CF]\x94t\x94R\x94\.", re.DOTALL)
+
+
 def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, int]]) -> None:
     """Add the None each skipped record memoized, as its MEMOIZE would have, before the memo
     is next used (the memo's keys were 0..len-1 when the records were skipped)."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.report_figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
                                             metric_source, record_figures, session_ranges,
@@ -62,6 +62,10 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
                     if rec.verdict == INCOMPATIBLE]
     unreadable = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
                   if rec.verdict == UNREADABLE]
+    # Never ranked (ranking takes compatible models only), so never recommended: listed
+    # with why, since each is a file the trader would run code from if pointed at it.
+    unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
+              if rec.verdict == UNSAFE]
     performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment)
                    for r in eligible[:PERFORMANCE_LIMIT]]
     recommended = [r for r in (primary, alternative) if r is not None]
@@ -77,6 +81,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "compatible_models": compatible,
         "incompatible_models": incompatible,
         "unreadable_models": unreadable,
+        "unsafe_models": unsafe,
         "performance_analysis": performance,
         "performance_omitted": max(0, len(eligible) - PERFORMANCE_LIMIT),
         "recommendations": {
@@ -264,6 +269,8 @@ def _current_model(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
         state = "MISSING"
     elif record is not None and record.verdict == UNREADABLE:
         state = "UNREADABLE"
+    elif record is not None and record.verdict == UNSAFE:
+        state = "UNSAFE"
     elif record is not None and record.verdict == INCOMPATIBLE:
         # The seed's word: a model of the old action layout was trained before the change.
         legacy = record.n_actions == env.legacy_n_actions and record.n_actions != env.n_actions
@@ -401,10 +408,13 @@ def _summary(records, eligible, primary, alternative, current, n_actions, now) -
     counts = {"models": len(records),
               "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
               "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
-              "unreadable": sum(1 for r in records if r.verdict == UNREADABLE)}
+              "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
+              "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
     lines = [f"Analysis generated {fmt_time(now.isoformat())} of {counts['models']} model files "
              f"against the {n_actions}-action environment: {counts['compatible']} compatible, "
-             f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable."]
+             f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable"
+             + (f", {counts['unsafe']} UNSAFE (never recommended: the trader would run code "
+                "from them or refuse them)." if counts["unsafe"] else ".")]
     lines.append(f"The current model is {current['state']}" +
                  (f": {current['alarms'][0]}" if current.get("alarms") else "."))
     if primary is None:

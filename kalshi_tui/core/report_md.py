@@ -29,7 +29,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += _environment(report["environment"])
     out += _current(report["current_model"])
     out += _compatible(report["compatible_models"], report["recommendations"])
-    out += _rejected(report["incompatible_models"], report["unreadable_models"])
+    out += _rejected(report["incompatible_models"], report["unreadable_models"],
+                     report.get("unsafe_models", []))
     out += _performance(report["performance_analysis"], report["performance_omitted"])
     out += _recommendations(report["recommendations"])
     out += ["## Action Items", ""]
@@ -123,7 +124,8 @@ def _steps(m: dict[str, Any]) -> str:
     return text
 
 
-def _rejected(incompatible: list[dict[str, Any]], unreadable: list[dict[str, Any]]) -> list[str]:
+def _rejected(incompatible: list[dict[str, Any]], unreadable: list[dict[str, Any]],
+              unsafe: list[dict[str, Any]]) -> list[str]:
     out = ["## Incompatible Models", ""]
     if not incompatible:
         out.append("None.")
@@ -135,6 +137,11 @@ def _rejected(incompatible: list[dict[str, Any]], unreadable: list[dict[str, Any
         out.append("None.")
     for m in unreadable:
         out.append(f"- {_code(m['path'])}: " + "; ".join(_md(r) for r in m["reasons"]))
+    if unsafe:
+        # Only when there are some: a report of a clean folder reads as it always did.
+        out += ["", "## UNSAFE Models (never promote, never run)", ""]
+        out += [f"- **UNSAFE** {_code(m['path'])}: " + "; ".join(_md(r) for r in m["reasons"])
+                for m in unsafe]
     return out + [""]
 
 

@@ -25,10 +25,13 @@ from typing import Any
 
 import orjson
 
+from kalshi_tui.core.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
+                                           data_findings, size_findings, torch_member_finding,
+                                           torch_pickle_in, torch_pickle_in_window)
 from kalshi_tui.core.pickle_scan import pickle_globals, pickle_globals_of_bytes
 from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
-                                     weight_shapes_from_bytes, weight_shapes_from_window,
-                                     weights_io_dims)
+                                     weight_shapes_from_bytes, weight_shapes_from_pickle,
+                                     weight_shapes_from_window, weights_io_dims)
 from kalshi_tui.core.zip_members import FileZip, NotPlain, OverCap, PlainZip
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
@@ -43,7 +46,7 @@ _WHOLE_FILE_LIMIT = 64 * 1024 * 1024
 # A listing's first read covers `data` and, when it lies within this much after it, the
 # first KBs of policy.pth (its pickle of tensor shapes; 2 KB for a 64x64 network).
 _HEAD_SLACK_BYTES = 64 * 1024
-_WEIGHTS_HEAD_BYTES = 4 * 1024
+_WEIGHTS_HEAD_BYTES = 4 * 1024 + 256  # weights.first_member_pickle's 4 KB past the local header
 # Read by position, only the directory and a few members are read: any size zipfile would
 # take without zip64 (the end record's offsets are 32-bit).
 _FILE_ZIP_LIMIT = 0xFFFFFFFF
@@ -102,6 +105,8 @@ class Sb3ZipInfo:
     # "field name" -> globals its pickle references, for warnings that name the field (the
     # lists may be shared with other models' infos: read them, never change them)
     globals_by_field: dict[str, list[str]] = field(default_factory=dict)
+    # What the trader's PPO.load would refuse or run: [where, why, globals] (member_safety).
+    trader_findings: list[Finding] = field(default_factory=list)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -128,7 +133,7 @@ def _new_info(members: list[str]) -> Sb3ZipInfo:
     fields = _INFO_DEFAULTS.copy()  # every field, in field order, as __init__ sets them
     # The fields with a default_factory, each its own (a test checks none is missing).
     fields.update(data={}, members=members, system_info={}, pickle_globals=[], weight_shapes={},
-                  hyperparameters={}, globals_by_field={})
+                  hyperparameters={}, globals_by_field={}, trader_findings=[])
     info.__dict__ = fields
     return info
 
@@ -410,7 +415,8 @@ def _hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
 
 def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1024,
                  max_members: int = 64, known_size: int | None = None,
-                 whole: bool = True, full_data: bool = True) -> Sb3ZipInfo:
+                 whole: bool = True, full_data: bool = True,
+                 max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
     A plain zip is parsed straight from its bytes: with `whole`, read whole once and
@@ -421,12 +427,14 @@ def read_sb3_zip(path: str | os.PathLike, *, max_data_bytes: int = 10 * 1024 * 1
     `full_data=False`: the caller needs the facts, not `info.data` whole, so a checkpoint
     whose settings text is byte-identical to the last one's may have only its own values
     parsed (see _DataTemplate); `info.data` then holds those alone.
+    `max_member_bytes`: what any member, and all of them together, may declare; a member
+    over it (or with a header that understates it) is a trader-safety finding, never read.
     """
     info = _read_plain(path, max_data_bytes, max_members, known_size, whole,
-                       None if full_data else _LAST_TEMPLATE)
+                       None if full_data else _LAST_TEMPLATE, max_member_bytes)
     if info is None:
         try:
-            info = _read_with_zipfile(path, max_data_bytes, max_members)
+            info = _read_with_zipfile(path, max_data_bytes, max_members, max_member_bytes)
         except _DAMAGE as exc:
             # zipfile trusts a damaged directory's numbers (negative offsets, absurd
             # lengths) and fails in ways of its own: one line, not a traceback.
@@ -471,6 +479,7 @@ class _SharedFacts:
     algorithm: str | None
     hyperparameters: dict[str, Any]
     huge_float: bool  # a float past 64-bit ints: orjson may have read an int as a float
+    problems: list[Finding]  # trader-safety findings of its pickles (read-only, shared)
 
 
 _FACTS_MEMO: dict[bytes, _SharedFacts] = {}
@@ -592,7 +601,8 @@ def _shared_facts(shared: dict[str, Any]) -> _SharedFacts:
     return _SharedFacts(spaces.action_space_type, spaces.n_actions, spaces.action_nvec,
                         spaces.obs_shape, spaces.obs_dtype, spaces.obs_low, spaces.obs_high,
                         by_key, policy_class, infer_algorithm(shared, policy_class),
-                        _hyperparameters(shared), _has_huge_float_guarded(shared))
+                        _hyperparameters(shared), _has_huge_float_guarded(shared),
+                        data_findings(shared))
 
 
 def _memo_key(shared: dict[str, Any]) -> bytes | None:
@@ -649,6 +659,10 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     info.obs_dtype, info.obs_low, info.obs_high = facts.obs_dtype, facts.obs_low, facts.obs_high
     own_globals = _collect_globals(own) if own else None
     info.globals_by_field, info.pickle_globals = _assembled_globals(facts, own_globals, order)
+    own_problems = data_findings(own) if own else None
+    info.trader_findings = (info.trader_findings + facts.problems + own_problems if own_problems
+                            else info.trader_findings + facts.problems if info.trader_findings
+                            else facts.problems)
     info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
     info.num_timesteps = _to_int(own.get("num_timesteps"))
     info.start_time_utc = _start_time_utc(own.get("start_time"))
@@ -756,7 +770,8 @@ _NO_FLOATS = frozenset({str, int, bool, type(None)})  # JSON values that hold no
 
 def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
                 known_size: int | None = None, whole: bool = True,
-                templates: list[Any] | None = None) -> Sb3ZipInfo | None:
+                templates: list[Any] | None = None,
+                max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Sb3ZipInfo | None:
     """The fast path, the directory parsed by struct (see zip_members); None = use zipfile.
 
     `whole`: read the file whole into memory and hash it (`info.sha256`); otherwise read
@@ -784,7 +799,7 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
                 members: PlainZip = PlainZip(blob)
             else:
                 members = FileZip(fd, known_size)
-            info = _read_members(members, max_data_bytes, max_members, templates)
+            info = _read_members(members, max_data_bytes, max_members, templates, max_member_bytes)
         finally:
             os.close(fd)
     except (OSError, NotPlain):
@@ -795,7 +810,8 @@ def _read_plain(path: str | os.PathLike, max_data_bytes: int, max_members: int,
 
 
 def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
-                  templates: list[Any] | None = None) -> Sb3ZipInfo | None:
+                  templates: list[Any] | None = None,
+                  max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Sb3ZipInfo | None:
     """Every fact the members give, through either kind of PlainZip; None = use zipfile.
 
     `templates`: where the last data template is kept, when the caller lets `data` be
@@ -807,6 +823,8 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
     entries = members.entries
     if DATA_MEMBER not in entries:
         raise UnreadableModel("no SB3 data member")
+    # Judged from the directory before a byte is inflated (flags, method, crc, csize, size, offset).
+    sized = size_findings([(n, e[1], e[3], e[4]) for n, e in entries.items()], max_member_bytes)
     if isinstance(members, FileZip):
         # SB3 writes data first and policy.pth soon after: one read covers data and the
         # pickle at the start of policy.pth (a few KB), unless the layout is odd.
@@ -840,14 +858,58 @@ def _read_members(members: PlainZip, max_data_bytes: int, max_members: int,
             continue  # an odd info member loses its facts, not the model
         setattr(info, target, dict(_system_info_of(text)) if target == "system_info"
                 else text.strip() or None)
+    info.trader_findings = sized
+    flagged = {finding[0] for finding in sized}
+    weights_pickle = None
+    for name in TORCH_MEMBERS:
+        if name in entries and name not in flagged and "zip" not in flagged:
+            pickle_bytes = _member_torch_pickle(members, name, max_member_bytes)
+            finding = torch_member_finding(name, pickle_bytes)
+            if finding is not None:
+                info.trader_findings.append(finding)
+            elif name == WEIGHTS_MEMBER:
+                weights_pickle = pickle_bytes  # read once: its shapes come from it too
     if WEIGHTS_MEMBER not in members.entries:
         info.weights_error = "no policy.pth (weights) member"
         return info
+    if flagged:
+        info.weights_error = "policy.pth not read: the zip's sizes are refused (see trader safety)"
+        return info
     try:
-        info.weight_shapes = _member_weight_shapes(members, max_data_bytes)
+        info.weight_shapes = (_pickle_weight_shapes(weights_pickle, max_data_bytes)
+                              or _member_weight_shapes(members, max_data_bytes))
     except WeightsUnreadable as exc:
         info.weights_error = str(exc)
     return info
+
+
+def _pickle_weight_shapes(exact: bytes | None, max_data_bytes: int) -> dict[str, tuple[int, ...]] | None:
+    """Shapes from policy.pth's data.pkl as already read; None (the member decides) if unsure."""
+    if exact is None or len(exact) > max_data_bytes:
+        return None
+    try:
+        return weight_shapes_from_pickle(exact, WEIGHTS_MEMBER)
+    except WeightsUnreadable:
+        return None
+
+
+def _member_torch_pickle(members: PlainZip, name: str, max_member_bytes: int) -> bytes | None:
+    """A torch member's data.pkl: read in place where stored, else from the member inflated
+    (its declared size already checked against the bound; zlib stops at that size)."""
+    try:
+        start = members.stored_start(name)
+    except NotPlain:
+        start = None
+    if start is not None:
+        found = torch_pickle_in_window(members.fetch, start, members.entries[name][4])
+        if found is not None:
+            return found
+    if members.entries[name][4] > _WHOLE_FILE_LIMIT:
+        return None  # not torch's plain layout, and too big to read whole: not shown safe
+    try:
+        return torch_pickle_in(members.read(name, _WHOLE_FILE_LIMIT))
+    except (OverCap, NotPlain):
+        return None
 
 
 def _member_weight_shapes(members: PlainZip, max_data_bytes: int) -> dict[str, tuple[int, ...]]:
@@ -875,7 +937,8 @@ def _member_weight_shapes(members: PlainZip, max_data_bytes: int) -> dict[str, t
     return weight_shapes_from_bytes(packed, WEIGHTS_MEMBER, max_bytes=max_data_bytes)
 
 
-def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members: int) -> Sb3ZipInfo:
+def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members: int,
+                       max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Sb3ZipInfo:
     """The careful path: zipfile, with every odd case turned into an operator's reason."""
     zf, _size = _open_zip(path)
     with zf:
@@ -906,9 +969,23 @@ def _read_with_zipfile(path: str | os.PathLike, max_data_bytes: int, max_members
                 continue  # an oversized info member loses its facts, not the model
             setattr(info, target, _parse_system_info(text) if target == "system_info"
                     else text.strip() or None)
+        info.trader_findings = size_findings(
+            [(i.filename, i.compress_type, i.compress_size, i.file_size) for i in infos], max_member_bytes)
+        flagged = {finding[0] for finding in info.trader_findings}
+        for name in TORCH_MEMBERS:
+            if name in by_name and name not in flagged and "zip" not in flagged:
+                try:  # bounded like the fast path: a member too big to read whole is not shown safe
+                    inner = _read_capped(zf, by_name[name], _WHOLE_FILE_LIMIT, name)
+                except UnreadableModel:
+                    inner = None
+                finding = torch_member_finding(name, None if inner is None else torch_pickle_in(inner))
+                if finding is not None:
+                    info.trader_findings.append(finding)
         weights = by_name.get(WEIGHTS_MEMBER)
         if weights is None:
             info.weights_error = "no policy.pth (weights) member"
+        elif flagged:
+            info.weights_error = "policy.pth not read: the zip's sizes are refused (see trader safety)"
         else:
             try:
                 info.weight_shapes = read_weight_shapes(zf, WEIGHTS_MEMBER,

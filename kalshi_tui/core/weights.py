@@ -242,7 +242,20 @@ def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str =
     plain one or the read fails: the caller then reads the member whole
     (`weight_shapes_from_bytes`), which decides, and says why.
     """
-    head = fetch(start, min(length, 30 + 256))
+    exact = first_member_pickle(fetch, start, length, min(max_bytes, _SHAPES_MEMO_MAX_PICKLE))
+    if exact is None:
+        return None
+    try:
+        return _shapes_of_exact(exact, member)
+    except WeightsUnreadable:
+        return None
+
+
+def first_member_pickle(fetch: Any, start: int, length: int, max_bytes: int) -> bytes | None:
+    """The exact bytes of a stored torch zip's first member, `*/data.pkl`, read by position
+    from [start, start+length) of a file; None when the layout is not torch's plain one."""
+    # One read for the local header, the pickle and the descriptor after it (most often).
+    head = fetch(start, min(length, _FIRST_READ))
     if len(head) < 30 or bytes(head[:4]) != b"PK\x03\x04":
         return None
     flags, method = struct.unpack_from("<HH", head, 6)
@@ -251,17 +264,42 @@ def weight_shapes_from_window(fetch: Any, start: int, length: int, member: str =
     if method != zipfile.ZIP_STORED or not bytes(head[30:30 + name_len]).endswith(b"data.pkl"):
         return None
     begin = 30 + name_len + extra_len
-    if flags & 0x8:  # sizes follow the data (torch writes so): ask the directory
-        size = _window_first_member_size(fetch, start, length) or 0
-    if not 0 < size <= min(max_bytes, _SHAPES_MEMO_MAX_PICKLE) or begin + size > length:
+    if flags & 0x8:  # sizes follow the data (torch writes so)
+        probe = memoryview(head)[begin:]
+        size = _size_by_descriptor(probe)
+        if size is not None:
+            return bytes(probe[:size]) if size <= max_bytes else None
+        size = _window_first_member_size(fetch, start, length) or 0  # ask the directory
+    if not 0 < size <= max_bytes or begin + size > length:
         return None
     exact = bytes(fetch(start + begin, size))
-    if len(exact) != size:
-        return None
-    try:
-        return _shapes_of_exact(exact, member)
-    except WeightsUnreadable:
-        return None
+    return exact if len(exact) == size else None
+
+
+# data.pkl of a policy or its optimizer is 2-3 KB: the first read usually holds it and the
+# descriptor after it.
+_FIRST_READ = 4096
+_DESCRIPTOR = re.compile(rb"PK\x07\x08")
+
+
+def _size_by_descriptor(probe: bytes | memoryview) -> int | None:
+    """The stored first member's size from the data descriptor right after its bytes: the
+    first "PK\\x07\\x08" whose sizes equal its own offset. Read this way, a descriptor
+    forged inside the pickle gives a prefix of the real member; an unpickler stops at the
+    first STOP either way, so the prefix unpickles as the member does, or (cut before its
+    STOP) is malformed, and refused."""
+    view = bytes(probe)
+    for found in _DESCRIPTOR.finditer(view):
+        at = found.start()
+        if at + 16 <= len(view):
+            csize, size = struct.unpack_from("<II", view, at + 8)
+            if csize == size == at:
+                return at
+        if at + 24 <= len(view):
+            csize, size = struct.unpack_from("<QQ", view, at + 8)
+            if csize == size == at:
+                return at
+    return None
 
 
 def _window_first_member_size(fetch: Any, start: int, length: int) -> int | None:
@@ -314,6 +352,11 @@ def weight_shapes_from_bytes(view: memoryview | bytes, member: str = "policy.pth
         if not zipfile.is_zipfile(io.BytesIO(view)):
             raise WeightsUnreadable(f"{member} is not a torch zip (legacy format), shapes not checked") from None
         raise WeightsUnreadable(f"{member} is corrupt ({exc})") from None
+
+
+def weight_shapes_from_pickle(exact: bytes, member: str = "policy.pth") -> dict[str, tuple[int, ...]]:
+    """{parameter name: shape} from the exact bytes of a torch zip's data.pkl."""
+    return _shapes_of_exact(exact, member)
 
 
 def _shapes_of_exact(exact: bytes, member: str) -> dict[str, tuple[int, ...]]:

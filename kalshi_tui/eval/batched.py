@@ -136,7 +136,8 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         sha_before = file_sha256(path)
     except OSError as exc:
         raise ValidationError(f"{path}: cannot read model file ({exc.strerror})") from None
-    policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
+    policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
+                                environment=config.environment)
     env = config.environment
     require_fit(path, policy.spec, env)
     # Taken before the replay reads the rows: the result is keyed by them.

@@ -219,14 +219,27 @@ def _activation(path: Path, globals_named: list[str]) -> str:
                         "not an allowed torch.nn activation")
 
 
-def _read_members(path: Path, max_data_bytes: int) -> tuple[dict[str, Any], bytes]:
-    """The data JSON (through the catalog's reader: same limits, same reasons) and policy.pth."""
+def _read_members(path: Path, max_data_bytes: int,
+                  environment: Any = None) -> tuple[dict[str, Any], bytes]:
+    """The data JSON (through the catalog's reader: same limits, same reasons) and policy.pth.
+
+    A model the trader's PPO.load would run code from (or torch would refuse, or a bomb) is
+    refused here, before a byte of its weights is read: smoke and validate (CLI and TUI) never
+    run an UNSAFE model, whatever the caller checked before.
+    """
+    from kalshi_tui.core.compat import trader_refusals
     from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
 
+    bound = {} if environment is None else {"max_member_bytes": environment.max_member_bytes}
     try:
-        info = read_sb3_zip(path, max_data_bytes=max_data_bytes)
+        info = read_sb3_zip(path, max_data_bytes=max_data_bytes, **bound)
     except UnreadableModel as exc:
         raise PolicyLoadError(f"{path}: {exc.reason}") from None
+    refusals = trader_refusals(info.trader_findings, () if environment is None
+                               else environment.trusted_globals)
+    if refusals:
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        raise PolicyRefused(f"{path}: {refusals[0]}{more}; never run")
     if "policy.pth" not in info.members:
         raise PolicyLoadError(f"{path}: not an SB3 model zip (no 'policy.pth' member)")
     try:
@@ -235,8 +248,7 @@ def _read_members(path: Path, max_data_bytes: int) -> tuple[dict[str, Any], byte
             if member.file_size > MAX_WEIGHTS_BYTES:
                 raise PolicyLoadError(f"{path}: 'policy.pth' is {member.file_size} bytes, "
                                       f"over the {MAX_WEIGHTS_BYTES}-byte limit")
-            with archive.open(member) as handle:
-                weights = handle.read(MAX_WEIGHTS_BYTES + 1)
+            weights = _read_counted(archive, member, min(member.file_size, MAX_WEIGHTS_BYTES))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as exc:
         raise PolicyLoadError(f"{path}: cannot read policy.pth ({exc})") from None
     if len(weights) > MAX_WEIGHTS_BYTES:  # the header lied about the inflated size
@@ -244,11 +256,30 @@ def _read_members(path: Path, max_data_bytes: int) -> tuple[dict[str, Any], byte
     return info.data, weights
 
 
-def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024) -> LoadedPolicy:
-    """Build the model's policy from its zip with nothing unpickled; ready to predict."""
+def _read_counted(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes streamed with a counter: at most `limit` + 1 are ever inflated, so a
+    header that understates its size costs one chunk past the bound, not the bomb."""
+    chunks, total = [], 0
+    with archive.open(member) as handle:
+        while total <= limit:
+            chunk = handle.read(min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
+
+
+def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
+                       environment: Any = None) -> LoadedPolicy:
+    """Build the model's policy from its zip with nothing unpickled; ready to predict.
+
+    `environment` (config.environment): its trusted globals and member bound judge trader
+    safety; without it the defaults do (nothing trusted).
+    """
     path = Path(path)
     started = time.perf_counter()
-    data, weights_bytes = _read_members(path, max_data_bytes)
+    data, weights_bytes = _read_members(path, max_data_bytes, environment)
     spec = read_policy_spec(path, data)
     module = _build_policy(path, spec)
     _load_weights(path, module, weights_bytes)

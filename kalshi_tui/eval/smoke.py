@@ -73,7 +73,8 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
     result = SmokeResult(path=str(path), **config.environment.world(),
                          session_source=session_source(config.sessions_db))
     try:
-        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
+        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
+                                    environment=config.environment)
     except PolicyLoadError as exc:
         result.problems.append(str(exc))
         return result

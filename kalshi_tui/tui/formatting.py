@@ -16,7 +16,7 @@ from typing import Any
 from rich.text import Text
 
 from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.report_figures import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
 from kalshi_tui.core.report_figures import fmt_pct as core_fmt_pct
 from kalshi_tui.core.session_ids import session_ranges as core_session_ranges
@@ -82,7 +82,7 @@ def badge_for(record: ModelRecord, environment: Any) -> str:
 def badge_style(record: ModelRecord) -> str:
     if record.verdict == COMPATIBLE:
         return "bold green"
-    if record.verdict == UNREADABLE:
+    if record.verdict in (UNREADABLE, UNSAFE):
         return "bold white on red"
     return "bold yellow"
 

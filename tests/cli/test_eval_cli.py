@@ -76,7 +76,7 @@ def test_smoke_refuses_a_malicious_model_without_running_it(capsys, model_zoo, c
     canary = tmp_path / "canary"
     bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary)
     code, _, err = run(capsys, "smoke", str(bad), "--config", str(config_file))
-    assert code == 1 and "is not on the allowlist" in err and not canary.exists()
+    assert code == 1 and "UNSAFE data/policy_class: calls builtins.eval" in err and not canary.exists()
 
 
 def test_validate_runs_stores_and_reuses(capsys, model_zoo, config_file):

@@ -82,7 +82,7 @@ def test_plain_list_is_an_aligned_table_with_badges_and_no_colour(models, capsys
     assert badges == {"OK", "LEGACY 5-ACT", "OBS 54", "MULTIDISCRETE", "UNREADABLE"}
     name_column = lines[0].index("NAME")
     assert all(line[name_column - 2:name_column] == "  " for line in lines[1:-1])
-    assert lines[-1] == "6 models: 2 compatible, 3 incompatible, 1 unreadable"
+    assert lines[-1] == "6 models: 2 compatible, 3 incompatible, 1 unreadable, 0 unsafe"
 
 
 def test_show_by_fragment_and_json(models, capsys):

@@ -93,7 +93,7 @@ EXPECTED = {
     "self.zip": ("unreadable", ["symlink loop"]),
     "good run/model.zip": ("compatible", []),
     "odd\nname with\ttabs ü.zip": ("compatible", []),
-    "malicious.zip": ("compatible", []),
+    "malicious.zip": ("unsafe", ["UNSAFE data/policy_class: calls builtins.eval: the trader's PPO.load would unpickle it"]),
 }
 
 LIST_AND_MEASURE = """

@@ -88,7 +88,10 @@ def test_suspicious_pickle_global_warns_and_never_runs(model_zoo, config, tmp_pa
     canary = tmp_path / "canary"
     bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "m.zip", canary, field="lr_schedule")
     record = inspect_model(bad, config)
-    assert record.verdict == COMPATIBLE  # the spaces fit; the warning is what matters
+    # The spaces fit, but the trader's PPO.load would run it: UNSAFE, the reason first.
+    assert record.verdict == "unsafe"
+    assert record.reasons == ["UNSAFE data/lr_schedule: calls builtins.eval: the trader's PPO.load "
+                              "would unpickle it"]
     assert record.warnings == ["suspicious pickle globals (listed, never run): builtins.eval"]
     assert not canary.exists()
 

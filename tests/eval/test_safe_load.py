@@ -116,23 +116,23 @@ def test_malicious_policy_class_is_refused_without_running_it(model_zoo, tmp_pat
     bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary)
     with pytest.raises(PolicyRefused) as err:
         load_policy_safely(bad)
-    assert str(err.value).startswith(f"{bad}: policy class builtins.eval is not on the allowlist")
+    assert str(err.value).startswith(f"{bad}: UNSAFE data/policy_class: calls builtins.eval")
     assert not canary.exists()
 
 
-def test_malicious_field_the_loader_does_not_need_is_never_run(model_zoo, tmp_path):
+def test_malicious_field_the_loader_does_not_need_is_refused_too(model_zoo, tmp_path):
+    """The loader would never unpickle lr_schedule, but the trader's PPO.load would: UNSAFE."""
     canary = tmp_path / "canary"
     bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule")
-    safe = load_policy_safely(bad)
-    assert_same_as_sb3(safe, sb3_load(model_zoo["ppo21"], "PPO"), thousand_observations())
+    with pytest.raises(PolicyRefused, match="UNSAFE data/lr_schedule: calls builtins.eval"):
+        load_policy_safely(bad)
     assert not canary.exists()
 
 
 def test_malicious_policy_kwargs_is_never_run(model_zoo, tmp_path):
     canary = tmp_path / "canary"
     bad = plant_malicious_field(model_zoo["a2c21"], tmp_path / "bad.zip", canary, field="policy_kwargs")
-    # Its readable attributes are gone, so SB3's default net does not fit the 16-unit weights.
-    with pytest.raises(PolicyLoadError, match="weights do not fit"):
+    with pytest.raises(PolicyRefused, match="UNSAFE data/policy_kwargs"):
         load_policy_safely(bad)
     assert not canary.exists()
 
@@ -144,7 +144,7 @@ def test_malicious_weights_are_refused_by_weights_only(model_zoo, tmp_path):
     buffer = io.BytesIO()
     torch.save({"action_net.weight": _CreatesFile(str(canary))}, buffer)
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "bad.zip", "policy.pth", buffer.getvalue())
-    with pytest.raises(PolicyRefused, match="policy.pth holds more than tensors"):
+    with pytest.raises(PolicyRefused, match="UNSAFE policy.pth: .*torch.load.weights_only=True. refuses it"):
         load_policy_safely(bad)
     assert not canary.exists()
 
@@ -179,7 +179,7 @@ def test_activation_outside_allowlist_is_refused(model_zoo, tmp_path):
                                  ":serialized:": base64.b64encode(pickle.dumps(kwargs)).decode()}
 
     bad = edit_data(model_zoo["ppo21"], tmp_path / "act.zip", edit)
-    with pytest.raises(PolicyRefused, match="torch.nn.modules.linear.Linear, not an allowed"):
+    with pytest.raises(PolicyRefused, match="UNSAFE data/policy_kwargs: imports torch.nn.modules.linear.Linear"):
         load_policy_safely(bad)
 
 
@@ -230,5 +230,5 @@ def test_custom_policy_class_pickled_by_value_is_refused(model_zoo, tmp_path):
                                 ":serialized:": base64.b64encode(cloudpickle.dumps(HomeMadePolicy)).decode()}
 
     bad = edit_data(model_zoo["ppo21"], tmp_path / "custom.zip", edit)
-    with pytest.raises(PolicyRefused, match="pickled by value .*a custom class"):
+    with pytest.raises(PolicyRefused, match="UNSAFE data/policy_class: calls cloudpickle.cloudpickle._make_skeleton_class"):
         load_policy_safely(bad)

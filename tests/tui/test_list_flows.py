@@ -293,3 +293,37 @@ async def test_remapped_keys_are_the_ones_read_only_refuses(workspace, frozen_cl
         await settle(app, pilot)
         assert sum("Read-only: rollback" in n for n in notifications(app)) == 1
         assert app.screen.id == "history-screen"
+
+
+@async_test
+async def test_an_unsafe_model_is_shown_red_and_says_why(workspace, frozen_clock, tmp_path):
+    """A payload the trader's PPO.load would run: UNSAFE in red, last in the list, the finding
+    in the readiness pane, and the payload never run."""
+    import base64
+    import os
+    import pickle
+
+    from model_factory import edit_data
+
+    from kalshi_tui.tui import formatting as fmt
+
+    canary = tmp_path / "canary"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {canary}",))
+
+    def plant(data):
+        data["action_space"][":serialized:"] = base64.b64encode(pickle.dumps(Payload())).decode()
+
+    source = workspace.models / "session10_ppo_20251211_173419" / "model.zip"
+    edit_data(source, workspace.models / "zz_unsafe.zip", plant)
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        rows = app.query_one(ModelList).rows
+        unsafe = [r for r in rows if r.path == "zz_unsafe.zip"]
+        assert unsafe and unsafe[0].verdict == "unsafe"
+        assert fmt.badge_style(unsafe[0]) == "bold white on red"
+        assert "UNSAFE" in screen_text(app)
+    assert not canary.exists()

@@ -16,7 +16,7 @@ from typing import Any
 
 from kalshi_tui import __version__
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core.pointer.errors import Refused, StaleRevision
 from kalshi_tui.core.pointer.journal import read_records
 from kalshi_tui.core.pointer.lock import current_user
@@ -140,10 +140,15 @@ def plan_promote(state: PointerState, config: Config, inspect: Inspector, record
 
 
 def _verdict_guard(record: ModelRecord, path: Path, force: bool) -> bool:
-    """Refuse an incompatible or unreadable model; with force, let it through as forced."""
+    """Refuse an incompatible or unreadable model; with force, let it through as forced.
+    An UNSAFE one never: the trader's PPO.load would run its code (or refuse it, or inflate
+    a bomb), and no operator's word changes what the trader does with the file."""
     if record.verdict == COMPATIBLE:
         return False
     why = record.reasons[0] if record.reasons else "no reason given"
+    if record.verdict == UNSAFE:
+        raise Refused(f"{record.path or path.name} is unsafe: {why}; never promoted, "
+                      "not even with --force")
     if not force:
         raise Refused(f"{record.path or path.name} is {record.verdict}: {why}; the trader would "
                       "not trade it correctly (--force overrides, recorded as forced)")
@@ -257,6 +262,8 @@ def _check_target(record: dict[str, Any], before: ModelRef, config: Config,
     model.sha256 = sha
     if model.verdict != COMPATIBLE:
         why = model.reasons[0] if model.reasons else "no reason given"
+        if model.verdict == UNSAFE:
+            return f"{to.path} is unsafe now: {why}; never a target, not even with --force", None, False
         if not force:
             return f"{to.path} is {model.verdict} now: {why}", None, False
         return None, model, True

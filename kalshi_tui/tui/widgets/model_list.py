@@ -21,10 +21,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
-_VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1}
+_VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1, UNSAFE: 3}  # the unsafe sort last
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
 
@@ -166,6 +166,9 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
          f"{fmt.actions_text(record)} actions, env {env.n_actions}"),
         (record.verdict != UNREADABLE, "file valid",
          "readable SB3 zip" if record.verdict != UNREADABLE else "; ".join(record.reasons) or "unreadable"),
+        (record.verdict != UNSAFE, "safe for the trader to load",
+         "nothing it would run" if record.verdict != UNSAFE
+         else "; ".join(r for r in record.reasons if r.startswith("UNSAFE"))),
         (record.metrics is not None and bool(record.metrics.sources), "training summary analysed",
          ", ".join(sorted({fmt.short_source(s) for s in (record.metrics.sources if record.metrics else {}).values()}))
          or "no artifacts"),
