@@ -24,8 +24,8 @@ from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
-from kalshi_tui.core.pointer.plans import (adopt_record, file_sha256, plan_promote,
-                                           plan_rollback)
+from kalshi_tui.core.pointer.plans import (file_sha256, history_to_import, plan_promote,
+                                           plan_rollback, prelude_records)
 from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
                                              HookResult, PointerStatus)
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
@@ -58,8 +58,12 @@ class PointerEngine:
     # ---- reading -------------------------------------------------------------------------
 
     def history(self, limit: int | None = None) -> list[HistoryRecord]:
-        """Journal records, newest first."""
+        """Journal records, newest first; before the first change, a hand-written pointer's
+        version_history as the revisions it will be imported as (`journalled` False)."""
         records = [HistoryRecord.from_record(r) for r in journal_io.read_records(self.journal)]
+        if not records:
+            records = [HistoryRecord.from_record(r, journalled=False)
+                       for r in history_to_import(read_state(self.pointer))]
         records.reverse()
         return records[:limit] if limit is not None else records
 
@@ -198,9 +202,8 @@ class PointerEngine:
             state, rolled = self._locked_state()
             plan = make_plan(state)
             adopted = None
-            if plan.adopt:
-                adopted = self._append(adopt_record(state, self.config, now=utc_now_text(),
-                                                    pid=os.getpid()))
+            for first in prelude_records(state, self.config, now=utc_now_text(), pid=os.getpid()):
+                adopted = self._append(first)
             record = self._change_record(state, plan)
             self._commit(state, record, plan.document)
         result = ChangeResult(plan, plan.revision_after, HistoryRecord.from_record(record),
