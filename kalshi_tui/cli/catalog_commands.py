@@ -209,10 +209,27 @@ def render_show(record, env) -> str:
     return "\n".join(lines)
 
 
+def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:
+    """What the pointer naming this model claims that the model file contradicts."""
+    if not contradicted and not zones:
+        return ""
+    lines = [f"  the pointer ({printable(pointer_file)}) names this model:"]
+    lines += [f"    CONTRADICTED by the model file: {printable(c)}" for c in contradicted]
+    lines += [f"    note: {printable(z)}" for z in zones]
+    return "\n".join(lines)
+
+
 def show_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.core.pointer.evidence import pointer_findings
+
     config, record = _find(args)
+    contradicted, zones = pointer_findings(config, record)
     if args.json:
-        print_json(record.to_dict())
+        print_json({**record.to_dict(), "pointer_contradictions": contradicted,
+                    "pointer_time_notes": zones})
     else:
         print(render_show(record, config.environment))
+        findings = render_pointer_findings(config.pointer_file, contradicted, zones)
+        if findings:
+            print(findings)
     return 0

@@ -22,6 +22,7 @@ from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
+from kalshi_tui.core.pointer.evidence import contradictions, zone_notes
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
 from kalshi_tui.core.pointer.plans import (file_sha256, history_to_import, plan_promote,
@@ -29,8 +30,8 @@ from kalshi_tui.core.pointer.plans import (file_sha256, history_to_import, plan_
 from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
                                              HookResult, PointerStatus)
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
-from kalshi_tui.core.pointer.state import (CONSISTENT, DRIFTED, PENDING, UNMANAGED,
-                                           PointerState, read_state, roll_forward, sha256_bytes)
+from kalshi_tui.core.pointer.state import (CONSISTENT, PENDING, PointerState, read_state,
+                                           roll_forward, sha256_bytes)
 
 
 def catalog_inspector(config: Config) -> Callable[[Path], ModelRecord]:
@@ -108,9 +109,6 @@ class PointerEngine:
         current = doc.get("current_model") or {}
         status.last_updated = current.get("last_updated")
         status.selected_reason = current.get("selected_reason")
-        if state.relation in (UNMANAGED, DRIFTED) and status.last_updated:
-            status.notes.append("last_updated is as written by hand: the original system marked "
-                                "local US Eastern time with 'Z'")
         full = full_path_of(doc)
         status.full_path = full
         if full is None:
@@ -127,6 +125,8 @@ class PointerEngine:
             return
         record = self.inspect(target.path)
         status.record = record
+        status.contradictions = contradictions(doc, record)
+        status.notes.extend(zone_notes(doc, record))
         # Hashed here, not taken from the catalog's cache: this is the alarm that must not miss.
         status.current_sha256 = file_sha256(target.path)
         if record.verdict != "compatible":

@@ -87,7 +87,11 @@ def resolve_entry_model(written: str, config: Config) -> EntryModel:
     if place is None:
         return EntryModel(written, None, f"{written} is missing (looked under the base folder "
                                          f"{config.base_dir} and the models folder)")
-    result = EntryModel(written, None, notes=list(found.notes))
+    result = EntryModel(written, None)
+    if not found.exists:
+        result.notes.append(f"{written} is not under the base folder {config.base_dir} (the "
+                            f"original system moved its path base); it is found at {place}, "
+                            "and a rollback names that place in the pointer")
     if place.is_file():
         result.path = place
         return result

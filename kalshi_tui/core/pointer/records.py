@@ -215,6 +215,8 @@ class PointerStatus:
     repaired_revision: int | None = None
     alarms: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # figures in the pointer's model_metadata that the model file contradicts
+    contradictions: list[str] = field(default_factory=list)
 
     @property
     def alarm(self) -> bool:
@@ -245,4 +247,5 @@ class PointerStatus:
             "alarm": self.alarm,
             "alarms": list(self.alarms),
             "notes": list(self.notes),
+            "contradictions": list(self.contradictions),
         }

@@ -186,7 +186,11 @@ def test_hand_written_pointer_has_no_changed_alarm_and_says_so(workspace, refere
     status = PointerEngine(workspace.config).status()
     assert status.alarms == [] and status.verdict == "compatible"
     assert any("no sha256 recorded" in n for n in status.notes)
-    assert any("local US Eastern time" in n for n in status.notes)
+    # The zip was trained today, not on 2025-12-15 as the pointer's metadata claims: that is
+    # named, and with no evidence either way its `Z` times get no time-zone note.
+    assert any(c.startswith("model_metadata.training_session.training_start: the pointer says "
+                            "2025-12-15T00:15:49.260508Z") for c in status.contradictions)
+    assert not any("US Eastern" in n for n in status.notes)
 
 
 def test_status_alarms(workspace):
