@@ -306,7 +306,9 @@ def _imported_lines(r, pad: str) -> list[str]:
     """An imported revision: its date exactly as the hand-written entry has it (zone unverified)."""
     entry = r.imported
     version = f"v{entry['version']}" if entry.get("version") else "(no version)"
-    lines = [f"{r.revision:>4}  {(entry.get('date') or '?')[:20]:<20}  {'imported':<8}  "
+    date = entry.get("date") or "?"
+    # The date as written when it fits the column, else to the second; the next line has it all.
+    lines = [f"{r.revision:>4}  {date if len(date) <= 20 else date[:19]:<20}  {'imported':<8}  "
              f"{(version + ' version_history')[:22]:<22}  {r.to.path or '(no model_path)'}",
              f"{pad}date as written in version_history (its zone not verified): "
              f"{entry.get('date') or '(none)'}"]
@@ -315,6 +317,10 @@ def _imported_lines(r, pad: str) -> list[str]:
     if entry.get("description"):
         lines.append(f"{pad}description: {entry['description']}")
     return lines
+
+
+def _revisions(count: int) -> str:
+    return "revision 1" if count == 1 else f"revisions 1-{count}"
 
 
 def render_plan(plan) -> str:
@@ -338,7 +344,7 @@ def render_plan(plan) -> str:
     lines.append("  " + ", ".join(facts))
     lines.append(f"  reason: {plan.reason}")
     if plan.imported:
-        lines.append(f"  first records the pointer's version_history as revisions 1-{plan.imported} "
+        lines.append(f"  first records the pointer's version_history as {_revisions(plan.imported)} "
                      "(imported)")
     if plan.adopt:
         lines.append(f"  first records the pointer as found as revision "
@@ -356,7 +362,7 @@ def render_result(result) -> str:
     if result.rolled_forward is not None:
         lines.append(f"first finished revision {result.rolled_forward}, left half-done by a crashed writer")
     if plan.imported:
-        lines.append(f"imported the pointer's version_history as revisions 1-{plan.imported}")
+        lines.append(f"imported the pointer's version_history as {_revisions(plan.imported)}")
     if result.adopted_revision is not None:
         lines.append(f"recorded the hand-written pointer as revision {result.adopted_revision} (adopt)")
     verb = "promoted" if plan.action == "promote" else f"rolled back to revision {plan.target_revision}:"

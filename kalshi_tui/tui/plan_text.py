@@ -59,8 +59,9 @@ def adopt_lines(plan: Any) -> list[Text]:
     """What a change journals before itself: the pointer's version_history, the pointer as found."""
     lines = []
     if plan.imported:
-        lines.append(Text(f"the pointer's version_history is first journalled as revisions "
-                          f"1-{plan.imported} (imported)", style="dim"))
+        which = "revision 1" if plan.imported == 1 else f"revisions 1-{plan.imported}"
+        lines.append(Text(f"the pointer's version_history is first journalled as {which} "
+                          "(imported)", style="dim"))
     if plan.adopt:
         lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
     return lines

@@ -9,8 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core" / "pointer"))
 
-from original_layout import (FIVE_ACTIONS, POINTERS, SESSION12, make_original_layout,  # noqa: E402
-                             write_config)
+from original_layout import FIVE_ACTIONS, POINTERS, SESSION12, make_original_layout, write_config  # noqa: E402
 
 from kalshi_tui.cli import exit_codes  # noqa: E402
 

@@ -25,13 +25,10 @@ from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
 from kalshi_tui.core.pointer.evidence import contradictions, zone_notes
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
-from kalshi_tui.core.pointer.plans import (file_sha256, history_to_import, plan_promote,
-                                           plan_rollback, prelude_records)
-from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
-                                             HookResult, PointerStatus)
+from kalshi_tui.core.pointer.plans import file_sha256, history_to_import, plan_promote, plan_rollback, prelude_records
+from kalshi_tui.core.pointer.records import ChangePlan, ChangeResult, HistoryRecord, HookResult, PointerStatus
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
-from kalshi_tui.core.pointer.state import (CONSISTENT, PENDING, PointerState, read_state,
-                                           roll_forward, sha256_bytes)
+from kalshi_tui.core.pointer.state import CONSISTENT, PENDING, PointerState, read_state, roll_forward, sha256_bytes
 
 
 def catalog_inspector(config: Config) -> Callable[[Path], ModelRecord]:

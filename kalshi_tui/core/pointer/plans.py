@@ -23,8 +23,7 @@ from kalshi_tui.core.pointer.imported import IMPORT, imported_records, resolve_e
 from kalshi_tui.core.pointer.journal import read_records
 from kalshi_tui.core.pointer.lock import current_user
 from kalshi_tui.core.pointer.records import ChangePlan, HistoryRecord, ModelRef, SkippedRevision
-from kalshi_tui.core.pointer.schema import (build_document, full_path_of, pointer_paths,
-                                            resolve_target)
+from kalshi_tui.core.pointer.schema import build_document, full_path_of, pointer_paths, resolve_target
 from kalshi_tui.core.pointer.state import CONSISTENT, EMPTY, PENDING, UNMANAGED, PointerState
 
 Inspector = Callable[[Path], ModelRecord]

@@ -6,8 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from original_layout import (FIVE_ACTIONS, POINTERS, SESSION9, SESSION9_RUN, SESSION12,
-                             SESSION32, make_original_layout, write_config)
+from original_layout import (
+    FIVE_ACTIONS,
+    POINTERS,
+    SESSION9,
+    SESSION9_RUN,
+    SESSION32,
+    make_original_layout,
+    write_config,
+)
 
 from kalshi_tui.core.catalog import inspect_model
 from kalshi_tui.core.pointer import PointerEngine, Refused
@@ -35,7 +42,7 @@ def test_history_shows_every_version_history_entry_as_an_imported_revision(layou
     shown = engine.history()
     entries = original["version_history"]  # newest first, as history() is
     assert [r.revision for r in shown] == list(range(len(entries), 0, -1))
-    for record, entry in zip(shown, entries):
+    for record, entry in zip(shown, entries, strict=True):
         assert record.action == "import" and not record.journalled
         assert record.imported["version"] == entry["version"]
         assert record.imported["date"] == entry["date"]  # as written, not converted
