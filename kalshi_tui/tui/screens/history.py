@@ -18,7 +18,7 @@ from kalshi_tui.tui import formatting as fmt
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
-_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 10), ("Who", 24), ("Model", 60), ("Why", 60), ("", 6))
+_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 40), ("Who", 44), ("Model", 60), ("Why", 60), ("", 6))
 
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:

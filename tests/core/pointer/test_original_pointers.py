@@ -228,3 +228,25 @@ def test_eastern_note_only_with_the_zips_evidence(layout):
     edit_data(model, model.with_suffix(".tmp"), lambda d: d.update(start_time=1765491054137069000))
     model.with_suffix(".tmp").replace(model)
     assert not any("US Eastern" in n for n in PointerEngine(config).status().notes)
+
+
+def test_hyperparameters_written_as_words_are_checked_against_the_zip(layout):
+    config, original = layout(2, FIVE_ACTIONS)
+    from kalshi_tui.core.pointer.evidence import contradictions
+
+    # v2.0 says "default" for every setting; this session 32 zip was trained with others.
+    record = inspect_model(config.base_dir / SESSION32, config)
+    found = contradictions(original, record)
+    assert ("model_metadata.hyperparameters.n_steps: the pointer says 'default' (PPO's default), "
+            f"the model zip (data n_steps) says {record.hyperparameters['n_steps']}") in found
+    # "1e-4 (tuned)" is read as 0.0001; agreeing figures are not listed.
+    doc = json.loads(json.dumps(original))
+    doc["model_metadata"]["hyperparameters"] = {"learning_rate": "3e-4 (tuned)", "n_steps": "32"}
+    doc["model_metadata"]["training_session"].update(total_timesteps=record.num_timesteps,
+                                                      training_start="2025-12-15T05:15:49Z")
+    doc["model_metadata"]["performance_metrics"]["action_space"] = "21 actions (5 position sizes)"
+    assert contradictions(doc, record) == []
+    doc["model_metadata"]["performance_metrics"]["action_space"] = "5 actions"
+    assert contradictions(doc, record) == [
+        "model_metadata.performance_metrics.action_space: the pointer says '5 actions', "
+        "the model zip says Discrete(21)"]
