@@ -250,3 +250,16 @@ def test_hyperparameters_written_as_words_are_checked_against_the_zip(layout):
     assert contradictions(doc, record) == [
         "model_metadata.performance_metrics.action_space: the pointer says '5 actions', "
         "the model zip says Discrete(21)"]
+
+
+def test_prune_keeps_the_models_the_imported_history_can_roll_back_to(layout):
+    from kalshi_tui.core.pointer.prune import plan_prune
+
+    config, _ = layout(4)
+    plan = plan_prune(config, 0)
+    kept = {unit.key: unit.kept_because for unit in plan.kept}
+    # v2.1's BEST_MODEL path leads to the models folder's session32_final.zip; v1.0's folder
+    # to session 9's run: both stay, though nothing is journalled yet.
+    assert "named by journal revision 2" in kept["session32_final.zip"]
+    assert "named by journal revision 1" in kept["session9_ppo_20251211_221054"]
+    assert plan.removed == []
