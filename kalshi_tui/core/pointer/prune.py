@@ -2,7 +2,8 @@
 
 A run is a run folder (with its checkpoints and diagnostics) or a flat final zip. Kept:
 the N newest runs, the run holding the current model, the runs of every model named in
-the last `protect_last_records` journal records (rollback targets), and any run holding
+the last `protect_last_records` journal records (rollback targets; before the first change,
+the pointer's imported version_history), and any run holding
 diagnostics a kept model or the pointer refers to (a flat `session32_final.zip` keeps its
 `session32_ppo_*` folder: the original clean-up script deleted those). A dry run unless
 executed; an executed prune holds the pointer lock, re-plans under it, and logs every
