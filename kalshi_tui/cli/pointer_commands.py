@@ -120,7 +120,7 @@ def status_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(status.to_dict())
     else:
-        print(render_status(status))
+        print(_safe_lines(render_status(status)))
     return exit_codes.ALARM if status.alarm else exit_codes.OK
 
 
@@ -129,8 +129,16 @@ def history_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.to_dict() for r in records])
     else:
-        print(render_history(records))
+        print(_safe_lines(render_history(records)))
     return exit_codes.OK
+
+
+def _safe_lines(text: str) -> str:
+    """Text that holds strings from hand-written files, each line with its control characters
+    shown escaped, so none reaches the terminal raw."""
+    from kalshi_tui.cli.catalog_commands import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 # ---- promote / rollback -----------------------------------------------------------------
@@ -192,14 +200,14 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
         if args.json:
             print_json({"dry_run": True, "plan": plan.to_dict()})
         else:
-            print(render_plan(plan))
+            print(_safe_lines(render_plan(plan)))
             print("dry run: nothing changed")
         return exit_codes.OK
     if not args.yes:
         if not sys.stdin.isatty():
             raise CommandError(f"{plan.action} needs confirmation and there is no terminal to "
                                "ask on: pass --yes (or --dry-run to see the plan)", exit_codes.USAGE)
-        print(render_plan(plan))
+        print(_safe_lines(render_plan(plan)))
         answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("cancelled: nothing changed")
@@ -214,8 +222,8 @@ def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
         print_json(result.to_dict())
     else:
         if not plan_shown:
-            print(render_plan(result.plan))
-        print(render_result(result))
+            print(_safe_lines(render_plan(result.plan)))
+        print(_safe_lines(render_result(result)))
     if result.hook is not None and not result.hook.ok:
         print(f"kalshi-tui: warning: {result.hook.summary()}; the change stands", file=sys.stderr)
     return exit_codes.OK

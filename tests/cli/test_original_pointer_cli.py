@@ -87,3 +87,17 @@ def test_promote_over_the_v3_pointer_in_a_fresh_process(tmp_path, model_zoo, ref
     assert "Ready for immediate paper trading deployment" not in json.dumps(
         {k: v for k, v in doc.items() if k != "previous_model"})
     assert "Ready for immediate paper trading deployment" in json.dumps(doc["previous_model"])
+
+
+def test_control_characters_in_a_version_history_never_reach_the_terminal(tmp_path, model_zoo,
+                                                                           reference_pointers):
+    config = v3_layout(tmp_path, model_zoo, reference_pointers)
+    doc = json.loads(config.pointer_file.read_text())
+    doc["version_history"][1]["description"] = "clears the screen\x1b[2J\x07 here"
+    doc["model_metadata"]["training_session"]["algorithm"] = "A2C\x1b]0;title\x07"
+    config.pointer_file.write_text(json.dumps(doc))
+    for args in (["history"], ["status"]):
+        out = cli(config, *args)
+        assert "\x1b" not in out.stdout and "\x07" not in out.stdout, args
+    assert "clears the screen\\x1b[2J\\x07 here" in cli(config, "history").stdout
+    assert "A2C\\x1b]0;title\\x07" in cli(config, "status").stdout
