@@ -46,7 +46,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def imported_records(doc: dict[str, Any] | None, *, now: str, pid: int) -> list[dict[str, Any]]:
+def imported_records(doc: dict[str, Any] | None, *, now: str | None, pid: int) -> list[dict[str, Any]]:
     """Journal records for a hand-written pointer's version_history, revisions 1..k."""
     records: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
@@ -61,7 +61,7 @@ def imported_records(doc: dict[str, Any] | None, *, now: str, pid: int) -> list[
             "to": to,
             "reason": (f"{label} from the pointer's version_history: "
                        f"{facts['description'] or facts['milestone'] or 'no description'}"),
-            "user": current_user(), "host": socket.gethostname(), "pid": pid, "time": now,
+            "user": current_user(), "host": socket.gethostname(), "pid": pid, "time": now or None,
             "tool_version": __version__, "forced": False,
             "imported": {k: v for k, v in facts.items() if v is not None},
         })

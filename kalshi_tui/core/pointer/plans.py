@@ -57,7 +57,7 @@ def history_to_import(state: PointerState) -> list[dict[str, Any]]:
     """A hand-written pointer's version_history as records (only while there is no journal)."""
     if state.relation != UNMANAGED or state.last is not None:
         return []
-    return imported_records(state.doc, now="", pid=os.getpid())
+    return imported_records(state.doc, now=None, pid=os.getpid())
 
 
 def revision_after(state: PointerState) -> int:
