@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from kalshi_tui import __version__
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, common_options
+from kalshi_tui.core.safe_text import TerminalGuard, shown
+
+ERROR_CLIP_CHARS = 8192
 
 # Order is the order of `--help`.
 COMMAND_MODULES = (
@@ -55,17 +58,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
-    try:
-        if handler is None:
-            from kalshi_tui.cli.tui_command import run_tui
+    if handler is None:
+        from kalshi_tui.cli.tui_command import run_tui
 
-            return run_tui(args)
+        # The TUI owns the screen: its widgets escape (Text, never markup).
+        return _run(run_tui, args)
+    # Every line a command prints passes the one rule (core.safe_text.printable).
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalGuard(out), TerminalGuard(err)
+    try:
+        return _run(handler, args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(handler, args: argparse.Namespace) -> int:
+    try:
         return int(handler(args) or 0)
     except CommandError as exc:
-        print(f"kalshi-tui: {exc}", file=sys.stderr)
+        # Bounded whatever a message quotes: a path is at most PATH_MAX, other values are cut
+        # where they are quoted; this cut is the last line of defence.
+        print(f"kalshi-tui: {shown(exc, ERROR_CLIP_CHARS)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("kalshi-tui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A file the command did not expect to fail on (a name too long, a folder gone):
+        # one line naming it, never a traceback.
+        from kalshi_tui.core.pointer.atomic import describe_os_error
+
+        print(f"kalshi-tui: {shown(describe_os_error(exc), ERROR_CLIP_CHARS)}", file=sys.stderr)
+        return exit_codes.ERROR

@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
+from kalshi_tui.core.safe_text import printable, raw_stream
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -34,14 +35,6 @@ def register(subparsers, common) -> None:
                              "or a unique fragment of the path")
     add_json_flag(shower)
     shower.set_defaults(handler=show_command)
-
-
-def printable(text: object) -> str:
-    """A file name as one safe line: control characters (newlines, escapes) shown escaped."""
-    value = str(text)
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
@@ -135,7 +128,11 @@ def list_command(args: argparse.Namespace) -> int:
     if not catalog.records:
         print(f"no model zips in {config.models_dir}")
     else:
-        print(render_table(catalog.records, config.environment, colour=_use_colour(sys.stdout)))
+        colour = _use_colour(sys.stdout)
+        # Coloured, the table goes to the raw stream: its escapes are ours, every cell from a
+        # file is already printable().
+        table = render_table(catalog.records, config.environment, colour=colour)
+        print(table, file=raw_stream(sys.stdout) if colour else sys.stdout)
         print(_summary(catalog.records, catalog.problems))
     for problem in catalog.problems:
         print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
@@ -149,7 +146,7 @@ def _find(args: argparse.Namespace):
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
     models_dir = Path(config.models_dir)
-    if direct.is_file() and models_dir.resolve() not in direct.resolve().parents:
+    if is_existing_file(direct) and models_dir.resolve() not in direct.resolve().parents:
         return config, inspect_model(direct, config)
     config, catalog = _scan(args, hashes=False)  # only the one model shown is hashed
     try:
@@ -161,9 +158,11 @@ def _find(args: argparse.Namespace):
     return config, record
 
 
-def render_show(record, env) -> str:
-    """Every fact about one model as `key: value` lines, reasons and warnings first."""
+def render_show(record, env, validation=None, validation_sessions: str | None = None) -> str:
+    """Every fact about one model as `key: value` lines, reasons and warnings first; last
+    the stored validation result (`validation`, current for the config) or that none is."""
     from kalshi_tui.core.compat import badge
+    from kalshi_tui.core.report_figures import metric_text
 
     lines = [f"{printable(record.name)}  [{badge(record, env)}]",
              f"  path:          {printable(record.path)}",
@@ -204,9 +203,20 @@ def render_show(record, env) -> str:
             if value in (None, {}, []) or key in ("sources", "notes", "action_histogram"):
                 continue
             source = record.metrics.sources.get(key)
-            lines.append(f"    {key}: {printable(value)}" + (f"  ({source})" if source else ""))
+            lines.append(f"    {key}: {printable(metric_text(key, value))}"
+                         + (f"  ({source})" if source else ""))
         lines += [f"    note: {printable(n)}" for n in record.metrics.notes]
+    lines += _validation_lines(validation, validation_sessions)
     return "\n".join(lines)
+
+
+def _validation_lines(validation, sessions: str | None) -> list[str]:
+    """The stored validation result, current for this config; or say there is none."""
+    if validation is None:
+        where = f" on sessions {sessions}" if sessions else ""
+        return [f"  validation:    not validated{where} with this config (kalshi-tui validate)"]
+    source = f"stored {validation.created_at}"
+    return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
 
 
 def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:
@@ -221,14 +231,18 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 def show_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.pointer.evidence import pointer_findings
+    from kalshi_tui.eval.results_cache import load_validation
 
     config, record = _find(args)
+    validation = (load_validation(Path(record.abs_path), record.sha256, config)
+                  if record.sha256 else None)
     contradicted, zones = pointer_findings(config, record)
     if args.json:
-        print_json({**record.to_dict(), "pointer_contradictions": contradicted,
-                    "pointer_time_notes": zones})
+        print_json({**record.to_dict(),
+                    "validation": validation.to_dict() if validation is not None else None,
+                    "pointer_contradictions": contradicted, "pointer_time_notes": zones})
     else:
-        print(render_show(record, config.environment))
+        print(render_show(record, config.environment, validation, config.validation_sessions))
         findings = render_pointer_findings(config.pointer_file, contradicted, zones)
         if findings:
             print(findings)

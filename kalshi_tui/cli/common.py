@@ -49,10 +49,18 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
+def is_existing_file(path: Path) -> bool:
+    """Path.is_file for a name from the command line: one too long for the OS is no file."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def model_file_named(ref: str, models_dir) -> Path | None:
     """The existing file MODEL names directly or relative to the models folder, if any."""
     for candidate in (Path(ref).expanduser(), Path(models_dir) / ref):
-        if candidate.is_file():
+        if is_existing_file(candidate):
             return candidate.resolve()
     return None
 

@@ -7,6 +7,7 @@ import json
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 from kalshi_tui.core.config import ConfigError, find_config_file, set_setting
+from kalshi_tui.core.safe_text import printable
 
 
 def register(subparsers, common) -> None:
@@ -29,10 +30,10 @@ def show_config(args: argparse.Namespace) -> int:
                     "values": {k: {"value": v, "source": config.sources[k]}
                                for k, v in config.values.items()}})
         return 0
-    print(f"config file: {config.file or '(none: defaults)'}")
+    print(f"config file: {printable(config.file or '(none: defaults)')}")
     width = max(len(k) for k in config.values)
     for key, value in config.values.items():
-        print(f"{key:<{width}}  {json.dumps(value):<40}  # {config.sources[key]}")
+        print(f"{key:<{width}}  {json.dumps(value):<40}  # {printable(config.sources[key])}")
     return 0
 
 
@@ -50,5 +51,5 @@ def set_config(args: argparse.Namespace) -> int:
         set_setting(path, args.key, value)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-    print(f"{path}: {args.key} = {json.dumps(value)}")
+    print(f"{printable(path)}: {printable(args.key)} = {json.dumps(value)}")
     return 0

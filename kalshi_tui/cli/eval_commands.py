@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
             "allowlist, a damaged zip), does not fit the environment (a legacy 5-action "
@@ -80,7 +81,7 @@ def smoke_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
-        print(f"model       {result.path}")
+        print(f"model       {printable(result.path)}")
         if result.algorithm:
             print(f"policy      {result.algorithm} {result.policy_class}, "
                   f"{result.n_actions} actions, observations {result.obs_shape}")
@@ -95,11 +96,12 @@ def smoke_command(args: argparse.Namespace) -> int:
             print("actions     " + ", ".join(f"{k} {v}" for k, v in result.actions_seen.items()))
         print(f"smoke       {'OK' if result.ok else 'FAILED'}")
     for problem in result.problems:
-        print(f"kalshi-tui: {problem}", file=sys.stderr)
+        print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
     return exit_codes.OK if result.ok else exit_codes.ERROR
 
 
 def _session_ids(spec: str, config) -> list[int]:
+    from kalshi_tui.core.session_ids import SessionListSyntaxError
     from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
 
     try:
@@ -109,16 +111,19 @@ def _session_ids(spec: str, config) -> list[int]:
         raise CommandError(str(exc)) from None
     try:
         return parse_session_list(spec, available)
-    except ValueError as exc:
-        raise CommandError(f"{config.sessions_db}: {exc}", exit_codes.USAGE
-                           if "not a number" in str(exc) else exit_codes.ERROR) from None
+    except SessionListSyntaxError as exc:
+        raise CommandError(f"--sessions: {exc}", exit_codes.USAGE) from None
+    except ValueError as exc:  # a session the store does not hold
+        raise CommandError(f"{config.sessions_db}: {exc}") from None
 
 
 class ProgressBar:
     """A one-line bar on stderr, redrawn at most ten times a second."""
 
-    def __init__(self, label: str, stream=sys.stderr):
-        self.label, self.stream, self.last = label, stream, 0.0
+    def __init__(self, label: str, stream=None):
+        # The raw stream: the bar's \r and erase sequence are ours; the label is escaped.
+        self.label, self.last = printable(label), 0.0
+        self.stream = stream if stream is not None else raw_stream(sys.stderr)
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -170,11 +175,11 @@ def validate_command(args: argparse.Namespace) -> int:
         print_json({**result.to_dict(), "stored_at": str(stored_at) if stored_at else None,
                     "note": note})
         return exit_codes.OK
-    print("\n".join(result.summary_lines()))
+    print(safe_lines(result.summary_lines()))
     print()
-    print("\n".join(result.histogram_lines()))
+    print(safe_lines(result.histogram_lines()))
     if stored_at:
-        print(f"\nstored      {stored_at}")
+        print(f"\nstored      {printable(stored_at)}")
     if note and not stored_at:
-        print(f"\nkalshi-tui: {note}", file=sys.stderr if "not stored" in note else sys.stdout)
+        print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
     return exit_codes.OK

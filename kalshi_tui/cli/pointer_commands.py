@@ -13,6 +13,7 @@ import sys
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip, printable, safe_lines
 
 
 def register(subparsers, common) -> None:
@@ -62,17 +63,26 @@ def register(subparsers, common) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
+
+
+def _whole_number(text: str) -> int:
+    # ArgumentTypeError, not ValueError: argparse then prints this sentence after the
+    # option's name instead of "invalid _positive value", the name of this function.
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def _change_options(parser: argparse.ArgumentParser) -> None:
@@ -88,57 +98,66 @@ def _change_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace):
+    from kalshi_tui.core.catalog_walk import require_models_folder
     from kalshi_tui.core.pointer import PointerEngine
 
-    return PointerEngine(config_from_args(args))
+    config = config_from_args(args)
+    try:
+        # A missing folder is a mistyped path or an unmounted share (exit 1), not an alarm
+        # about the pointer inside it.
+        require_models_folder(config.models_dir)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise CommandError(f"{exc} (set paths.models_dir or pass --models-dir)") from None
+    return PointerEngine(config)
 
 
-def _errors(call):
-    """Run `call`, turning the engine's exceptions into one-line errors with their exit codes."""
+def _errors(call, pointer=None):
+    """Run `call`, turning the engine's exceptions into one-line errors with their exit codes.
+
+    Each names the pointer file it concerns (prefixed when the engine's words did not).
+    """
     from kalshi_tui.core.pointer import LockTimeout, PointerError, Refused, StaleRevision
+
+    def naming(text: str) -> str:
+        name = getattr(pointer, "name", None)
+        return text if name is None or name in text else f"{name}: {text}"
 
     try:
         return call()
     except Refused as exc:
-        raise CommandError(f"refused: {exc}", exit_codes.REFUSED) from None
+        raise CommandError(f"refused: {naming(str(exc))}", exit_codes.REFUSED) from None
     except StaleRevision as exc:
-        raise CommandError(f"stale revision: {exc}", exit_codes.STALE_REVISION) from None
+        raise CommandError(f"stale revision: {naming(str(exc))}", exit_codes.STALE_REVISION) from None
     except LockTimeout as exc:
-        raise CommandError(f"lock timeout: {exc}", exit_codes.LOCK_TIMEOUT) from None
+        raise CommandError(f"lock timeout: {naming(str(exc))}", exit_codes.LOCK_TIMEOUT) from None
     except PointerError as exc:
-        raise CommandError(str(exc), exit_codes.ERROR) from None
+        raise CommandError(naming(str(exc)), exit_codes.ERROR) from None
     except OSError as exc:
         from kalshi_tui.core.pointer.atomic import describe_os_error
 
-        raise CommandError(describe_os_error(exc), exit_codes.ERROR) from None
+        raise CommandError(naming(describe_os_error(exc)), exit_codes.ERROR) from None
 
 
 # ---- status / history -------------------------------------------------------------------
 
 def status_command(args: argparse.Namespace) -> int:
-    status = _errors(lambda: _engine(args).status())
+    engine = _engine(args)
+    status = _errors(engine.status, engine.pointer)
     if args.json:
         print_json(status.to_dict())
     else:
-        print(_safe_lines(render_status(status)))
+        print(render_status(status))
     return exit_codes.ALARM if status.alarm else exit_codes.OK
 
 
 def history_command(args: argparse.Namespace) -> int:
-    records = _errors(lambda: _engine(args).history(args.limit))
+    engine = _engine(args)
+    records = _errors(lambda: engine.history(args.limit), engine.pointer)
     if args.json:
         print_json([r.to_dict() for r in records])
     else:
-        print(_safe_lines(render_history(records)))
+        print(render_history(records))
     return exit_codes.OK
-
-
-def _safe_lines(text: str) -> str:
-    """Text that holds strings from hand-written files, each line with its control characters
-    shown escaped, so none reaches the terminal raw."""
-    from kalshi_tui.cli.catalog_commands import printable
-
-    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 # ---- promote / rollback -----------------------------------------------------------------
@@ -166,7 +185,7 @@ def find_model(ref: str, config, *, inspect: bool = True):
 def promote_command(args: argparse.Namespace) -> int:
     engine = _engine(args)
     quick = args.yes and not args.dry_run
-    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick))
+    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick), engine.pointer)
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
         return _run(args, lambda: engine.promote(
@@ -174,7 +193,7 @@ def promote_command(args: argparse.Namespace) -> int:
             expect_sha256=args.expect_sha256, force=args.force))
     plan = _errors(lambda: engine.plan_promote(
         record, args.reason, expect_revision=args.expect_revision,
-        expect_sha256=args.expect_sha256, force=args.force))
+        expect_sha256=args.expect_sha256, force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.promote(
         record, args.reason, expect_revision=plan.revision_before,
         expect_sha256=plan.to.sha256, force=args.force))
@@ -188,7 +207,7 @@ def rollback_command(args: argparse.Namespace) -> int:
             force=args.force))
     plan = _errors(lambda: engine.plan_rollback(
         args.to_revision, reason=args.reason, expect_revision=args.expect_revision,
-        force=args.force))
+        force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.rollback(
         args.reason, to_revision=plan.target_revision, expect_revision=plan.revision_before,
         force=args.force))
@@ -200,14 +219,14 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
         if args.json:
             print_json({"dry_run": True, "plan": plan.to_dict()})
         else:
-            print(_safe_lines(render_plan(plan)))
+            print(render_plan(plan))
             print("dry run: nothing changed")
         return exit_codes.OK
     if not args.yes:
         if not sys.stdin.isatty():
             raise CommandError(f"{plan.action} needs confirmation and there is no terminal to "
                                "ask on: pass --yes (or --dry-run to see the plan)", exit_codes.USAGE)
-        print(_safe_lines(render_plan(plan)))
+        print(render_plan(plan))
         answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("cancelled: nothing changed")
@@ -217,15 +236,16 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
 
 def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
     """Make the change and report it (the plan as executed, unless it was just shown)."""
-    result = _errors(run)
+    result = _errors(run, config_from_args(args).pointer_file)
     if args.json:
         print_json(result.to_dict())
     else:
         if not plan_shown:
-            print(_safe_lines(render_plan(result.plan)))
-        print(_safe_lines(render_result(result)))
+            print(render_plan(result.plan))
+        print(render_result(result))
     if result.hook is not None and not result.hook.ok:
-        print(f"kalshi-tui: warning: {result.hook.summary()}; the change stands", file=sys.stderr)
+        print(f"kalshi-tui: warning: {printable(result.hook.summary())}; the change stands",
+              file=sys.stderr)
     return exit_codes.OK
 
 
@@ -236,9 +256,9 @@ def prune_command(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     if args.execute:
-        plan = _errors(lambda: execute_prune(config, args.keep))
+        plan = _errors(lambda: execute_prune(config, args.keep), config.pointer_file)
     else:
-        plan = _errors(lambda: plan_prune(config, args.keep))
+        plan = _errors(lambda: plan_prune(config, args.keep), config.pointer_file)
     if args.json:
         print_json(plan.to_dict())
     else:
@@ -267,13 +287,13 @@ def render_status(status) -> str:
             lines.append(f"sha256:   {_short(status.current_sha256)} on disk, "
                          f"{_short(status.recorded_sha256)} when promoted")
     if status.selected_reason:
-        lines.append(f"reason:   {status.selected_reason}")
+        lines.append(f"reason:   {clip(status.selected_reason, PATH_CLIP_CHARS)}")
     if status.last_updated:
         lines.append(f"updated:  {status.last_updated}")
     change = status.last_change
     if change is not None:
         lines.append(f"last change: revision {change.revision} {change.action} by {change.who} "
-                     f"at {change.time}: {change.reason}")
+                     f"at {change.time}: {clip(change.reason, PATH_CLIP_CHARS)}")
     for alarm in status.alarms:
         lines.append(f"ALARM: {alarm}")
     for line in status.contradictions:
@@ -282,7 +302,7 @@ def render_status(status) -> str:
         lines.append(f"note: {note}")
     if not status.alarms:
         lines.append("ok: the trader will load a compatible, unchanged model")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_history(records) -> str:
@@ -301,13 +321,13 @@ def render_history(records) -> str:
         when = (r.time or "?")[:19].replace("T", " ")
         lines.append(f"{r.revision:>4}  {when:<20}  {r.action:<8}  {r.who[:22]:<22}  "
                      f"{r.to.short()}{flags}")
-        lines.append(f"{pad}reason: {r.reason}")
+        lines.append(f"{pad}reason: {clip(r.reason, PATH_CLIP_CHARS)}")
         for s in r.skipped:
             lines.append(f"{pad}skipped revision {s.revision}: {s.reason}")
     if any(not r.journalled for r in records):
         lines.append("imported revisions come from the pointer's version_history; they are "
                      "written to the journal at the first promote or rollback")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def _imported_lines(r, pad: str) -> list[str]:
@@ -361,7 +381,7 @@ def render_plan(plan) -> str:
         lines.append(f"  skipped revision {s.revision}: {s.reason}")
     for w in plan.warnings:
         lines.append(f"  warning: {w}")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_result(result) -> str:
@@ -378,7 +398,7 @@ def render_result(result) -> str:
                  f"(was {plan.revision_before}){' FORCED' if plan.forced else ''}")
     if result.hook is not None:
         lines.append(result.hook.summary())
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def render_prune(plan) -> str:
@@ -393,4 +413,4 @@ def render_prune(plan) -> str:
         lines.append(f"log: {plan.log_file}")
     else:
         lines.append("dry run: pass --execute to remove")
-    return "\n".join(lines)
+    return safe_lines(lines)

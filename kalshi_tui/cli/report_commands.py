@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, catalog_find, config_from_args, print_json
+from kalshi_tui.cli.common import (CommandError, add_json_flag, catalog_find, config_from_args,
+                                   is_existing_file, print_json)
+from kalshi_tui.core.safe_text import printable
 
 
 def register(subparsers, common) -> None:
@@ -70,9 +72,9 @@ def report_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
     primary = report["recommendations"]["primary"]
-    print(f"report written to {out} ({len(report['compatible_models'])} compatible of "
+    print(f"report written to {printable(out)} ({len(report['compatible_models'])} compatible of "
           f"{report['summary']['counts']['models']} models; recommended: "
-          f"{primary['path'] if primary else 'none'})")
+          f"{printable(primary['path']) if primary else 'none'})")
     return 0
 
 
@@ -104,7 +106,7 @@ def _find(catalog, ref: str, config):
         return catalog.find(ref)
     except LookupError:
         path = Path(ref).expanduser()
-        if path.is_file():
+        if is_existing_file(path):
             from kalshi_tui.core.catalog import inspect_model
 
             return inspect_model(path.resolve(), config)

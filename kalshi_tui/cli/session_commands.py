@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.core.safe_text import printable
 
 DEFAULT_GENERATE = "5-10,32"
 
@@ -41,7 +42,7 @@ def _describe(infos) -> None:
     print(f"{'session':>7}  {'markets':>7}  {'snapshots':>9}  {'deltas':>7}  time span (UTC)")
     for info in infos:
         span = f"{info.start or '?'} .. {info.end or '?'}"
-        print(f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  {span}")
+        print(f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  {printable(span)}")
 
 
 def list_sessions(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def list_sessions(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print_json({"store": str(path), "sessions": [i.to_dict() for i in infos]})
     else:
-        print(f"store: {path}")
+        print(f"store: {printable(path)}")
         _describe(infos)
     return 0
 
@@ -91,6 +92,6 @@ def generate(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"store": str(out), "seed": args.seed, "sessions": [i.to_dict() for i in infos]})
     else:
-        print(f"wrote {len(infos)} session(s) to {out} (seed {args.seed})")
+        print(f"wrote {len(infos)} session(s) to {printable(out)} (seed {args.seed})")
         _describe(infos)
     return 0

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
+from kalshi_tui.core.safe_text import printable
 
 
 def register(subparsers, common) -> None:
@@ -121,17 +122,17 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingError as exc:
         raise CommandError(str(exc)) from None
     for skip in result.skipped_markets:
-        print(f"kalshi-tui: {skip}", file=sys.stderr)
+        print(f"kalshi-tui: {printable(skip)}", file=sys.stderr)
     figures = result_figures(result)
     if args.json:
         print_json(figures)
         return 0
-    print(f"trained {figures['model_path']}")
+    print(f"trained {printable(figures['model_path'])}")
     print(f"  {figures['timesteps']:,} steps, {figures['episodes']:,} episodes, "
           f"{figures['unique_markets']} markets, {figures['duration_seconds']:.1f} s")
     print(f"  hold {figures['hold_pct']:.1f} %, entropy {figures['entropy']:.3f} (of ln {figures['n_actions']}), "
           f"exploration ratio {figures['exploration_ratio']:.3f}, win rate {figures['win_rate'] * 100:.1f} %")
-    print(f"  checkpoints: {len(result.checkpoints)}; diagnostics: {result.layout.diagnostics_dir}")
+    print(f"  checkpoints: {len(result.checkpoints)}; diagnostics: {printable(result.layout.diagnostics_dir)}")
     return 0
 
 
@@ -177,9 +178,9 @@ def run_demo_build(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(f"built {report['out']}: {report['models']} model files, "
+    print(f"built {printable(report['out'])}: {report['models']} model files, "
           f"{report['total_bytes'] / 1e6:.1f} MB, in {report['seconds']:.0f} s")
     for line in report["runs"]:
-        print(f"  {line['path']}: {line['n_actions']} actions, hold {line['hold_pct']:.1f} %, "
+        print(f"  {printable(line['path'])}: {line['n_actions']} actions, hold {line['hold_pct']:.1f} %, "
               f"entropy {line['entropy']:.3f}  ({line['purpose']})")
     return 0

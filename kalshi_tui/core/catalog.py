@@ -26,6 +26,7 @@ from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           open_walk, stat_failure, walk_models)
 from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, record_from_fields
+from kalshi_tui.core.safe_text import clip
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
            "discover_model_files", "inspect_model", "scan_catalog", "sha256_file"]
@@ -112,9 +113,9 @@ class Catalog:
             if hits:
                 shown = ", ".join(sorted(r.path for r in hits)[:6])
                 more = f" and {len(hits) - 6} more" if len(hits) > 6 else ""
-                raise AmbiguousModel(f"{ref}: matches {len(hits)} models: {shown}{more} "
+                raise AmbiguousModel(f"{clip(ref)}: matches {len(hits)} models: {shown}{more} "
                                      "(give more of the path)")
-        raise ModelNotFound(f"{ref}: no model matches in {self.models_dir} "
+        raise ModelNotFound(f"{clip(ref)}: no model matches in {self.models_dir} "
                             f"({len(self.records)} models)")
 
 

@@ -196,16 +196,20 @@ class Walk:
 _ENTRY_NAME = operator.attrgetter("name")
 
 
-def open_walk(models_dir: Path) -> Walk:
-    """A walk of `models_dir`, not yet started; raises when the folder is missing or a file."""
-    root = os.fspath(models_dir)
+def require_models_folder(models_dir: Path) -> os.stat_result:
+    """The folder's stat; FileNotFoundError or NotADirectoryError, one line naming it."""
     try:
-        first = os.stat(root)
+        found = os.stat(os.fspath(models_dir))
     except OSError as exc:
         raise FileNotFoundError(f"{models_dir}: models folder not found ({exc.strerror})") from None
-    if not stat.S_ISDIR(first.st_mode):
+    if not stat.S_ISDIR(found.st_mode):
         raise NotADirectoryError(f"{models_dir}: models folder is not a directory")
-    return Walk(root=root, root_stat=first)
+    return found
+
+
+def open_walk(models_dir: Path) -> Walk:
+    """A walk of `models_dir`, not yet started; raises when the folder is missing or a file."""
+    return Walk(root=os.fspath(models_dir), root_stat=require_models_folder(models_dir))
 
 
 def stat_failure(exc: OSError, is_link: bool) -> str:

@@ -16,6 +16,12 @@ from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.report_figures import (FILE_SOURCE, WEIGHTS_SOURCE, ZIP_SOURCE, action_space_text,
                                             fmt_dollars, fmt_int, fmt_pct, fmt_time, histogram_rows,
                                             metric_source, session_ranges, validation_source)
+from kalshi_tui.core.safe_text import safe_lines
+
+# Said before the rows, where an operator first meets a `*`.
+STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "
+               "(higher win rate, P&L, entropy, markets; lower drawdown, fees); "
+               "no * means equal, unknown or neither is better")
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -192,7 +198,7 @@ def render_comparison(comparison: Comparison) -> str:
     """Plain text for the terminal: sections of rows, a `*` on the better side, histograms."""
     width_label = max([len(r.label) for r in comparison.rows] + [18])
     width_a = min(34, max([len(r.a) for r in comparison.rows] + [8]))
-    lines = [f"A: {comparison.a_path}", f"B: {comparison.b_path}"]
+    lines = [f"A: {comparison.a_path}", f"B: {comparison.b_path}", STAR_LEGEND]
     header = f"{'':<{width_label}}  {'A':<{width_a + 1}}  B"
     section = None
     for row in comparison.rows:
@@ -204,8 +210,7 @@ def render_comparison(comparison: Comparison) -> str:
         diff = "" if row.differs else "  (same)"
         a_text = row.a if len(row.a) <= width_a else row.a[:width_a - 1] + "~"
         lines.append(f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}".rstrip())
-    lines.append("")
-    lines.append("* better of the two where higher or lower is better; sources: `--json`")
+    lines += ["", "sources of every figure: `kalshi-tui compare A B --json`"]
     for kind, sides in comparison.histograms.items():
         lines += ["", f"{kind.upper()} ACTION HISTOGRAM"]
         a_rows = {r["action"]: r for r in sides.get("a", [])}
@@ -219,4 +224,4 @@ def render_comparison(comparison: Comparison) -> str:
             for r in (ra, rb):
                 cells.append(f"{r['count']:>9,} {100 * r['share']:5.1f}%" if r else f"{'-':>9} {'-':>6}")
             lines.append(f"{action:>3}  {label:<{label_width}}  {cells[0]}  {cells[1]}")
-    return "\n".join(lines) + "\n"
+    return safe_lines(lines) + "\n"

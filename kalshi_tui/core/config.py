@@ -7,7 +7,9 @@ file and line, the `KALSHI_TUI_CONFIG` variable or a command-line flag.
 
 from __future__ import annotations
 
+import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,13 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.safe_text import shown
 
 CONFIG_FILE_NAME = "kalshi_tui.toml"
 CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"
 POINTER_FILE_NAME = "CURRENT_MODEL.json"
+# A config is a few kilobytes; anything bigger is not one (and /dev/zero never ends).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -55,6 +60,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "pointer": {
         "lock_timeout_seconds": ((int, float), 10.0),
         "post_change_hook": (str, ""),
+        "hook_timeout_seconds": ((int, float), 60.0),
         "protect_last_records": (int, 5),
     },
     "validation": {
@@ -69,6 +75,28 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "weights": (dict, {}),
     },
 }
+
+# Every number's allowed range, inclusive: (low, high). A bound past these is a typo or an
+# attack (a lock timeout of 1e308 s waits forever), and nan/inf are never allowed.
+RANGES: dict[str, tuple[float, float]] = {
+    "environment.n_actions": (2, 100_000),
+    "environment.legacy_n_actions": (2, 100_000),
+    "environment.observation_low": (-1e9, 1e9),
+    "environment.observation_high": (-1e9, 1e9),
+    "catalog.max_data_bytes": (1024, 1024 ** 3),
+    "catalog.max_members": (1, 100_000),
+    "pointer.lock_timeout_seconds": (0, 3600),
+    "pointer.hook_timeout_seconds": (0.1, 3600),
+    "pointer.protect_last_records": (0, 1_000_000),
+    "tui.refresh_seconds": (0.1, 3600),
+}
+# Bounds for every member of these lists.
+LIST_RANGES: dict[str, tuple[int, int]] = {
+    "environment.position_sizes": (1, 1_000_000),
+    "environment.legacy_position_sizes": (1, 1_000_000),
+    "environment.observation_shape": (1, 1_000_000),
+}
+RANKING_WEIGHT_LIMIT = 1e6
 
 _TYPE_WORDS = {int: "an integer", str: "a string", list: "a list", bool: "true or false",
                dict: "a table", _PATH: "a path string"}
@@ -123,6 +151,7 @@ class Config:
     max_members: int
     lock_timeout_seconds: float
     post_change_hook: str
+    hook_timeout_seconds: float
     protect_last_records: int
     validation_sessions: str
     validation_deterministic: bool
@@ -178,8 +207,68 @@ def _check_type(value: Any, expected: Any, where: str) -> Any:
         ok = isinstance(value, ok_types)
     if not ok:
         words = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in ok_types)
-        raise ConfigError(f"{where}: must be {words}, not {type(value).__name__} {value!r}")
+        raise ConfigError(f"{where}: must be {words}, not {type(value).__name__} {shown(repr(value))}")
     return value
+
+
+def _check_range(dotted: str, value: Any, where: str) -> None:
+    """Finite and within RANGES / LIST_RANGES; one line naming the key and the file."""
+    if dotted in RANGES:
+        low, high = RANGES[dotted]
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+            raise ConfigError(f"{where}: '{dotted}' = {shown(value)}: must be a finite number "
+                              f"from {_number(low)} to {_number(high)}")
+    if dotted in LIST_RANGES:
+        low, high = LIST_RANGES[dotted]
+        for item in value:
+            if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
+                raise ConfigError(f"{where}: '{dotted}' holds {shown(item)}: every entry must be "
+                                  f"from {_number(low)} to {_number(high)}")
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def read_config_text(path: Path, found_by: str = "") -> str:
+    """The config file's text: a regular file of at most MAX_CONFIG_BYTES of UTF-8, or ConfigError.
+
+    Opened non-blocking and checked with fstat before a byte is read, so a FIFO, a device
+    (/dev/zero, /dev/urandom) or a folder is refused at once instead of hanging or growing.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found" + (f" ({found_by})" if found_by else "")) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: the config is {_file_kind(info.st_mode)}, not a regular file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: the config file is {info.st_size:,} bytes; a config is at "
+                              f"most {MAX_CONFIG_BYTES:,}")
+        data = os.read(fd, MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: the config file is over {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); a config is TOML text") from None
+
+
+def _file_kind(mode: int) -> str:
+    for test, words in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                        (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return "not a plain file"
 
 
 def load_config(
@@ -193,37 +282,35 @@ def load_config(
     raw: dict[str, Any] = {}
     text = ""
     if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found ({found_by})") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        text = read_config_text(path, found_by)
         try:
             raw = tomlkit.parse(text).unwrap()
         except TOMLKitError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigError(f"{path}: not valid TOML: {shown(exc)}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     base = path.resolve().parent if path is not None else Path.cwd()
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for section, body in raw.items():
         if section not in SCHEMA:
-            raise ConfigError(f"{path}: unknown section [{section}] "
+            raise ConfigError(f"{path}: unknown section [{shown(section)}] "
                               f"(known: {', '.join(SCHEMA)})")
         if not isinstance(body, dict):
-            raise ConfigError(f"{path}: '{section}' must be a table [{section}]")
+            raise ConfigError(f"{path}: '{shown(section)}' must be a table [{shown(section)}]")
         for key, value in body.items():
             if key not in SCHEMA[section]:
-                raise ConfigError(f"{path}: unknown key '{section}.{key}' "
+                raise ConfigError(f"{path}: unknown key '{section}.{shown(key)}' "
                                   f"(known: {', '.join(SCHEMA[section])})")
     for section, keys in SCHEMA.items():
         for key, (expected, default) in keys.items():
             dotted = f"{section}.{key}"
             if key in raw.get(section, {}):
-                value = _check_type(raw[section][key], expected, f"{path}: '{dotted}'")
                 line = _line_of(text, section, key)
                 sources[dotted] = f"{path}:{line}" if line else str(path)
+                value = _check_type(raw[section][key], expected, f"{sources[dotted]}: '{dotted}'")
+                _check_range(dotted, value, sources[dotted])
                 if expected is _PATH:
                     value = str((base / Path(value).expanduser()).resolve())
             else:
@@ -252,6 +339,7 @@ def load_config(
         max_members=values["catalog.max_members"],
         lock_timeout_seconds=float(values["pointer.lock_timeout_seconds"]),
         post_change_hook=values["pointer.post_change_hook"],
+        hook_timeout_seconds=float(values["pointer.hook_timeout_seconds"]),
         protect_last_records=values["pointer.protect_last_records"],
         validation_sessions=values["validation.sessions"],
         validation_deterministic=values["validation.deterministic"],
@@ -267,8 +355,12 @@ def _ranking_weights(weights: dict[str, Any], path: Path | None) -> dict[str, fl
     """Numbers only (TOML true is not 1.0); which keys exist is the ranking's to say."""
     for key, value in weights.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{key}' must be a number, "
-                              f"not {type(value).__name__} {value!r}")
+            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' must be a number, "
+                              f"not {type(value).__name__} {shown(repr(value))}")
+        if not (math.isfinite(value) and abs(value) <= RANKING_WEIGHT_LIMIT):
+            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' = {value!r}: "
+                              f"must be a finite number from {-RANKING_WEIGHT_LIMIT:g} to "
+                              f"{RANKING_WEIGHT_LIMIT:g}")
     return {str(k): float(v) for k, v in weights.items()}
 
 
@@ -337,16 +429,20 @@ def set_setting(path: Path, dotted_key: str, value: Any) -> None:
     """Change one setting in the file, keeping every comment and the layout around it."""
     section, _, key = dotted_key.partition(".")
     if section not in SCHEMA or key not in SCHEMA[section]:
-        raise ConfigError(f"{path}: unknown key '{dotted_key}'")
+        raise ConfigError(f"{path}: unknown key '{shown(dotted_key)}'")
     _check_type(value, SCHEMA[section][key][0], f"{path}: '{dotted_key}'")
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    _check_range(dotted_key, value, str(path))
+    text = read_config_text(path) if os.path.lexists(path) else ""
     doc = tomlkit.parse(text)
     if section not in doc:
         doc.add(section, tomlkit.table())
     doc[section][key] = value
     new_text = tomlkit.dumps(doc)
+    # O_EXCL: a name planted beside the config (a symlink, say) is never written through.
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(new_text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
     try:
         # The new file must be a config we accept as a whole before it replaces the old one.
         load_config(tmp)

@@ -198,8 +198,8 @@ def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, 
     The same lookup as `load_validation`, with the key computed once and the cache folders
     listed once, so a folder of 1,000 models with a few validated costs a few file reads.
     """
-    from kalshi_tui.eval.results_cache import (cache_folders, default_session_ids, find_validation,
-                                               result_key, store_identity)
+    from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
+                                               find_validation)
 
     stored: set[str] = set()
     for folder in cache_folders(config.cache_dir):
@@ -213,8 +213,7 @@ def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, 
     sessions = default_session_ids(config)
     if sessions is None:
         return {}
-    key = result_key(config.environment.fingerprint(), sessions, config.validation_deterministic,
-                     store_identity(config.sessions_db), 0)
+    key = current_key(config, sessions, config.validation_deterministic, 0)
     found: dict[str, Any] = {}
     for record in records:
         if record.verdict != COMPATIBLE or not record.sha256 or record.sha256 not in stored:

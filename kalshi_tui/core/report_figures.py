@@ -50,6 +50,32 @@ def fmt_pct(value: float | None, *, fraction: bool = False) -> str:
     return f"{value * 100 if fraction else value:.1f} %"
 
 
+def metric_text(name: str, value: Any) -> str:
+    """A training figure (a TrainingMetrics field) as operators read it: percentages with
+    one decimal, ratios with three, counts with thousands separators."""
+    formatter = _METRIC_FORMATS.get(name)
+    if formatter is None or value is None:
+        return str(value)
+    try:
+        return formatter(value)
+    except (TypeError, ValueError):
+        return str(value)  # a figure of an unexpected type is shown as written
+
+
+def _fraction_pct(value: Any) -> str:
+    return fmt_pct(float(value), fraction=True)
+
+
+_METRIC_FORMATS: dict[str, Any] = {
+    "episodes": fmt_int, "unique_markets": fmt_int, "total_timesteps": fmt_int,
+    "win_rate": _fraction_pct, "exploration_ratio": _fraction_pct,
+    "hold_pct": lambda v: fmt_pct(float(v)), "trading_pct": lambda v: fmt_pct(float(v)),
+    "entropy": lambda v: f"{float(v):.3f}",
+    "training_duration_seconds": lambda v: f"{float(v):,.1f} s",
+    "session_ids": lambda v: session_ranges(v),
+}
+
+
 def fmt_dollars(cents: float | None, *, signed: bool = True) -> str:
     if cents is None:
         return "-"

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from kalshi_tui.core.report_figures import fmt_int, fmt_time, session_ranges
+from kalshi_tui.core.safe_text import printable, safe_lines
 
 
 def _md(text: Any) -> str:
     """A value from a file as one line of text: a newline in it cannot break the layout."""
-    return str(text).replace("\r", " ").replace("\n", " ")
+    return printable(text)
 
 
 def _code(text: Any) -> str:
@@ -39,7 +40,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += ["## Notes", ""] + [f"- {_md(n)}" for n in report["notes"]] + [""]
     out += [f"_Written by kalshi-tui report from {_md(report['models_dir'])}; every figure names "
             "the file it came from._", ""]
-    return "\n".join(out)
+    return safe_lines(out)
 
 
 def _summary(report: dict[str, Any]) -> list[str]:

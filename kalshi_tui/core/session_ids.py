@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+class SessionListSyntaxError(ValueError):
+    """The list itself is malformed (a usage error), as opposed to naming an unknown session."""
+
+
 def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
     """Session ids from "5-10", "5,7,32", "5-7,32" or "all"; ValueError names an unknown one.
 
@@ -23,13 +27,18 @@ def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
         try:
             if "-" in part:
                 low, high = (int(x) for x in part.split("-", 1))
-                if low > high or low < 0:
-                    raise ValueError
-                ids = list(range(low, high + 1))
             else:
-                ids = [int(part)]
+                low = high = int(part)
         except ValueError:
-            raise ValueError(f"session list {spec!r}: {part!r} is not a number or a range a-b") from None
+            raise SessionListSyntaxError(f"session list {spec!r}: {part!r} is not a number "
+                                         "or a range a-b") from None
+        if min(low, high) < 0:
+            raise SessionListSyntaxError(f"session list {spec!r}: {part!r} is not a number "
+                                         "or a range a-b")
+        if low > high:
+            raise SessionListSyntaxError(f"session list {spec!r}: range {part!r} is reversed "
+                             f"(did you mean {high}-{low}?)")
+        ids = list(range(low, high + 1))
         for sid in ids:
             if available is not None and sid not in available:
                 raise ValueError(f"session {sid} is not in the store "
@@ -37,7 +46,7 @@ def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
             if sid not in chosen:
                 chosen.append(sid)
     if not chosen:
-        raise ValueError(f"session list {spec!r} names no session")
+        raise SessionListSyntaxError(f"session list {spec!r} names no session")
     return chosen
 
 

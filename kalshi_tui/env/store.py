@@ -8,7 +8,9 @@ book, as a reconnecting recorder did.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import sqlite3
 from dataclasses import dataclass
 from collections.abc import Iterator
@@ -63,6 +65,24 @@ CREATE INDEX IF NOT EXISTS ix_deltas_market
 """
 
 
+# Every column but the row id, in replay order: what a validation's figures depend on.
+_FINGERPRINT_QUERIES = (
+    ("SELECT market_tickers, started_at, ended_at, status, environment "
+     "FROM rl_orderbook_sessions WHERE session_id=?"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
+     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id=? "
+     "ORDER BY market_ticker, sequence_number, id"),
+    ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
+     "FROM rl_orderbook_deltas WHERE session_id=? ORDER BY market_ticker, id"),
+)
+# A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
+# and would overflow the float32 features; timestamps and sequence numbers fit in 64 bits.
+MAX_SIZE = 10 ** 9
+MAX_INT64 = 2 ** 63 - 1
+# The longest JSON text a price map may be: 99 levels of "price": size fit in a few KB.
+MAX_MAP_CHARS = 64 * 1024
+
+
 class StoreError(Exception):
     """A store, session or market that cannot be replayed, said in one line naming it."""
 
@@ -113,6 +133,8 @@ class SessionStore:
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
             except sqlite3.DatabaseError as exc:
+                if _is_locked(exc):
+                    raise StoreError(_locked_message(self.path, exc)) from None
                 raise StoreError(f"{self.path}: not a SQLite session store ({exc})") from None
             missing = [t for t in TABLES if t not in names]
             if missing:
@@ -132,7 +154,8 @@ class SessionStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
+            raise StoreError(_locked_message(self.path, exc) if _is_locked(exc)
+                             else f"{self.path}: {exc}") from None
 
     def write_session(self, session_id: int, tickers: list[str], started_at: str, ended_at: str,
                       snapshots: list[tuple[str, BookState]], deltas: list[tuple], *,
@@ -196,6 +219,22 @@ class SessionStore:
             raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
         return [str(t) for t in tickers]
 
+    def fingerprint(self, session_ids: list[int]) -> str:
+        """sha256 of everything a replay of these sessions reads, in the order it reads it.
+
+        The rows themselves, not the file: a copy, a reinstall or a VACUUM gives the same
+        fingerprint, one changed delta another. Row ids are left out (only their order
+        counts, as in a replay); a session that is absent hashes as absent.
+        """
+        digest = hashlib.sha256()
+        for session_id in sorted(set(session_ids)):
+            digest.update(f"session {session_id}\n".encode())
+            for sql in _FINGERPRINT_QUERIES:
+                for row in self._query(sql, (session_id,)):
+                    digest.update(repr(row).encode())
+                digest.update(b"\n")
+        return digest.hexdigest()
+
     def markets(self, session_id: int) -> list[str]:
         rows = self._query("SELECT market_tickers FROM rl_orderbook_sessions WHERE session_id=?",
                            (session_id,))
@@ -212,9 +251,14 @@ class SessionStore:
                 "WHERE session_id=? AND market_ticker=? ORDER BY sequence_number, id",
                 (session_id, ticker)):
             try:
-                books.append(book_from_maps(ts, seq, json.loads(yes_bids), json.loads(no_bids)))
-            except (ValueError, TypeError, AttributeError):
-                raise StoreError(f"{where}: snapshot seq {seq} has a price map that is not "
+                books.append(book_from_maps(_whole(ts, "timestamp_ms", 0, MAX_INT64),
+                                            _whole(seq, "sequence_number", 0, MAX_INT64),
+                                            _price_map(yes_bids, "yes_bids"),
+                                            _price_map(no_bids, "no_bids")))
+            except _BadValue as exc:
+                raise StoreError(f"{where}: snapshot seq {_shown(seq)}: {exc}") from None
+            except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
+                raise StoreError(f"{where}: snapshot seq {_shown(seq)} has a price map that is not "
                                  f"JSON {{price_cents: size}}") from None
         return books
 
@@ -259,14 +303,26 @@ class SessionStore:
                 continue
             ts, _, side, action, price, old_size, new_size = item
             try:
-                price = int(price)
-                if not book.apply_delta(side, action, price, old_size or 0, int(new_size or 0),
-                                        int(ts), int(seq)):
+                price = _whole(price, "price", -MAX_SIZE, MAX_SIZE)
+                if not book.apply_delta(side, action, price,
+                                        _whole(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
+                                        _whole(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
+                                        _whole(ts, "timestamp_ms", 0, MAX_INT64), seq):
                     stats.stale_old_sizes += 1
                 book.check_change(side, price)
-            except (BookError, TypeError, ValueError) as exc:
-                raise StoreError(f"{where} after delta seq {seq}: {exc}") from None
+            except (BookError, _BadValue) as exc:
+                raise StoreError(f"{where} after delta seq {_shown(seq)}: {exc}") from None
             yield book
+
+
+def _is_locked(exc: sqlite3.DatabaseError) -> bool:
+    """Another connection holds a lock the read waited 5 s for: busy, not broken."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+    return (f"{path}: session store is locked by another process writing to it ({exc}); "
+            "try again when it has finished")
 
 
 def _spread(book: BookState) -> int | None:
@@ -283,11 +339,59 @@ def _checked(book: BookState, where: str) -> BookState:
     return book
 
 
+class _BadValue(ValueError):
+    """One number or map in a row that cannot be a recording (said in words, for StoreError)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}... ({len(text) - 40} more characters)"
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    """A stored whole number within [low, high]: inf, nan, 1e999, text and fractions are bad rows."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _BadValue(f"{name} {_shown(value)} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise _BadValue(f"{name} {_shown(value)} is not a finite whole number")
+    if not low <= value <= high:
+        raise _BadValue(f"{name} {_shown(value)} is outside {low:,}..{high:,}")
+    return int(value)
+
+
+def _price_map(raw: object, name: str) -> dict:
+    """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad row)."""
+    if not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
+        size = len(raw) if isinstance(raw, (str, bytes)) else 0
+        raise _BadValue(f"{name} is not a JSON price map of at most {MAX_MAP_CHARS:,} characters "
+                        f"({size:,})")
+    try:
+        levels = json.loads(raw)
+    except RecursionError:
+        raise _BadValue(f"{name} is JSON nested too deeply to be a price map") from None
+    except ValueError:
+        raise _BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
+    if not isinstance(levels, dict):
+        raise _BadValue(f"{name} is {type(levels).__name__}, not a JSON {{price_cents: size}} map")
+    out = {}
+    for price, size in levels.items():
+        try:
+            cents = int(price)
+        except ValueError:
+            raise _BadValue(f"{name} price {_shown(price)} is not a whole number") from None
+        cents = _whole(cents, f"{name} price", -MAX_SIZE, MAX_SIZE)
+        out[cents] = _whole(size, f"{name} size", -MAX_SIZE, MAX_SIZE)
+    return out
+
+
 def _check_sequence(rows: list[tuple], where: str) -> None:
     """Refuse deltas stored out of sequence order: a replay cannot know which change won."""
     previous = None
     for row in rows:
         seq = row[1]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_INT64:
+            raise StoreError(f"{where}: delta sequence_number {_shown(seq)} is not a whole "
+                             f"number from 0 to {MAX_INT64:,}")
         if previous is not None and seq <= previous:
             raise StoreError(f"{where}: out-of-order sequence numbers "
                              f"(delta seq {seq} stored after seq {previous})")

@@ -19,7 +19,7 @@ import numpy as np
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256, require_fit
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import save_validation, store_identity
+from kalshi_tui.eval.results_cache import save_validation, sessions_fingerprint
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
 PROGRESS_EVERY = 16
@@ -137,6 +137,10 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes)
     env = config.environment
     require_fit(path, policy.spec, env)
+    # Taken before the replay reads the rows, as the results are keyed by them.
+    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
+    # Taken before the replay reads the rows: the result is keyed by them.
+    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)
     n_actions = policy.n_actions
     tally = _Tally(n_actions, sum(max(t.length - 1, 0) for t in tapes), progress)
@@ -159,7 +163,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm,
         n_actions=n_actions, session_ids=sorted(session_ids), deterministic=deterministic,
         environment_fingerprint=env.fingerprint(),
-        store_identity=store_identity(config.sessions_db),
+        sessions_fingerprint=fingerprint,
         action_labels=env.layout.labels[:n_actions], histogram=histogram.tolist(),
         steps=steps, hold_pct=hold, trading_pct=100.0 - hold if steps else 0.0,
         histogram_entropy=entropy_normalised(histogram, n_actions),

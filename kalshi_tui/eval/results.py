@@ -12,7 +12,7 @@ from typing import Any
 from kalshi_tui.core.session_ids import session_ranges
 
 # Bumped when the meaning of a stored figure changes, so older results read as stale.
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2
 
 
 @dataclass
@@ -26,7 +26,7 @@ class ValidationResult:
     session_ids: list[int]
     deterministic: bool
     environment_fingerprint: str
-    store_identity: str
+    sessions_fingerprint: str  # sha256 of the sessions' rows the run replayed
     action_labels: list[str]  # decode_action label of each action id
     histogram: list[int]  # how often each action id was played
     steps: int  # decisions taken, over all episodes

@@ -9,8 +9,8 @@ results go to the user's cache ($XDG_CACHE_HOME/kalshi-tui/validation) instead; 
 looks in both.
 
 Inside a file, each result is keyed by everything its figures depend on: the environment
-fingerprint, the session ids, deterministic or not (and the seed), the session store's
-identity and the result format. A result whose key differs from the one asked for is
+fingerprint, the session ids, deterministic or not (and the seed), the fingerprint of
+those sessions' rows and the result format. A result whose key differs from the one asked for is
 simply not found. Cheap to read: JSON and a stat, no torch, no environment.
 """
 
@@ -22,19 +22,48 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kalshi_tui.core.lock_file import HeldFileLock, LockBusy
 from kalshi_tui.eval.results import RESULT_FORMAT, ValidationResult
 
 LOCK_SECONDS = 10.0
 
 
 def store_identity(sessions_db: Path) -> str:
-    """Which session store, as it is now: a re-recorded or replaced store reads as different."""
+    """Which store file, as it is now: only a key for this process's memos, never stored."""
     path = Path(sessions_db).resolve()
     try:
         st = path.stat()
     except OSError:
         return f"{path}|missing"
     return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def sessions_fingerprint(sessions_db: Path, session_ids: list[int]) -> str:
+    """What stored results are keyed by: the content of the sessions a run replays.
+
+    A fingerprint of the rows (SessionStore.fingerprint), so the same sessions in a copied,
+    reinstalled or touched store find their results, and a re-recorded one does not.
+    """
+    from kalshi_tui.env.store import StoreError
+
+    try:
+        return _fingerprint_of(store_identity(sessions_db), str(sessions_db),
+                               tuple(sorted({int(s) for s in session_ids})))
+    except StoreError:
+        # Missing, damaged or locked by a writer: no result is found under this, and it is
+        # not memoised, so the next ask after the writer is done hashes the rows.
+        return "unreadable"
+
+
+@functools.lru_cache(maxsize=32)
+def _fingerprint_of(identity: str, sessions_db: str, session_ids: tuple[int, ...]) -> str:
+    """Memoised per file state: hashing sessions 5-10 reads 35,000 rows (~80 ms), and the
+    TUI asks on every refresh; a changed file has another identity and is hashed again."""
+    del identity  # part of the memo key only
+    from kalshi_tui.env.store import SessionStore
+
+    with SessionStore(Path(sessions_db)) as store:
+        return "sessions-sha256:" + store.fingerprint(list(session_ids))
 
 
 def result_key(environment_fingerprint: str, session_ids: list[int], deterministic: bool,
@@ -49,7 +78,13 @@ def result_key(environment_fingerprint: str, session_ids: list[int], determinist
 
 def key_of(result: ValidationResult) -> str:
     return result_key(result.environment_fingerprint, result.session_ids, result.deterministic,
-                      result.store_identity, result.seed)
+                      result.sessions_fingerprint, result.seed)
+
+
+def current_key(config, session_ids: list[int], deterministic: bool, seed: int | None) -> str:
+    """The key a result of this config's environment and sessions is stored and found under."""
+    return result_key(config.environment.fingerprint(), session_ids, deterministic,
+                      sessions_fingerprint(config.sessions_db, session_ids), seed)
 
 
 def cache_folders(cache_dir: Path) -> list[Path]:
@@ -69,24 +104,28 @@ def _read_entries(file: Path) -> dict[str, Any]:
 
 def save_validation(result: ValidationResult, cache_dir: Path) -> tuple[Path | None, str | None]:
     """Store a finished result; returns (file, None) or (None, why it could not be stored)."""
-    from filelock import FileLock, Timeout
-
     problems: list[str] = []
     for folder in cache_folders(cache_dir):
         file = folder / f"{result.sha256}.json"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            # Two validations of one model may finish together; each keeps the other's entry.
-            with FileLock(str(file) + ".lock", timeout=LOCK_SECONDS):
+            # Two validations of one model may finish together; each keeps the other's
+            # entry. The lock file is there only while one of them writes.
+            with HeldFileLock(file.with_name(file.name + ".lock"), LOCK_SECONDS):
                 entries = _read_entries(file)
                 entries[key_of(result)] = result.to_dict()
                 tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")
-                tmp.write_text(json.dumps({"sha256": result.sha256, "results": entries},
-                                          indent=1), encoding="utf-8")
-                os.replace(tmp, file)
+                try:
+                    tmp.write_text(json.dumps({"sha256": result.sha256, "results": entries},
+                                              indent=1), encoding="utf-8")
+                    os.replace(tmp, file)
+                finally:
+                    tmp.unlink(missing_ok=True)  # a failed write leaves no half file
             return file, None
-        except (OSError, Timeout) as exc:
-            problems.append(f"{folder}: {getattr(exc, 'strerror', None) or exc}")
+        except OSError as exc:
+            problems.append(f"{folder}: {exc.strerror or exc}")
+        except LockBusy:
+            problems.append(f"{folder}: {file.name} stayed locked for {LOCK_SECONDS:g} s")
     return None, "validation result not stored (" + "; ".join(problems) + ")"
 
 
@@ -116,21 +155,27 @@ def load_validation(path: Path, sha256: str, config, session_ids: list[int] | No
     sessions are meant. Never imports torch; "all" costs one small SQLite query.
     """
     del path  # results follow the content, not the file name
+    if not any((folder / f"{sha256}.json").is_file() for folder in cache_folders(config.cache_dir)):
+        return None  # never validated: no need to open and fingerprint the session store
     if session_ids is None:
         session_ids = default_session_ids(config)
         if session_ids is None:
             return None
     if deterministic is None:
         deterministic = config.validation_deterministic
-    key = result_key(config.environment.fingerprint(), session_ids, deterministic,
-                     store_identity(config.sessions_db), seed)
-    return find_validation(sha256, config.cache_dir, key)
+    return find_validation(sha256, config.cache_dir,
+                           current_key(config, session_ids, deterministic, seed))
 
 
 def default_session_ids(config) -> list[int] | None:
     """The config's validation sessions as ids; None when the store cannot say."""
-    ids = _session_ids_of(store_identity(config.sessions_db), str(config.sessions_db),
-                          config.validation_sessions)
+    from kalshi_tui.env.store import StoreError
+
+    try:
+        ids = _session_ids_of(store_identity(config.sessions_db), str(config.sessions_db),
+                              config.validation_sessions)
+    except StoreError:
+        return None  # not memoised: a store locked by a writer answers once it is done
     return list(ids) if ids is not None else None
 
 
@@ -138,11 +183,11 @@ def default_session_ids(config) -> list[int] | None:
 def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
     """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
     del identity  # part of the cache key only: a changed store is asked again
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env.store import SessionStore, parse_session_list
 
+    with SessionStore(Path(sessions_db)) as store:
+        available = store.session_ids()
     try:
-        with SessionStore(Path(sessions_db)) as store:
-            available = store.session_ids()
         return tuple(parse_session_list(spec, available))
-    except (StoreError, ValueError):
+    except ValueError:
         return None

@@ -93,8 +93,8 @@ class Backend:
         Lists the result folders once and reads only the files that exist: asking for each
         of 10,000 models in turn would cost seconds for the usual handful of results.
         """
-        from kalshi_tui.eval.results_cache import (cache_folders, default_session_ids,
-                                                   find_validation, result_key, store_identity)
+        from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
+                                                   find_validation)
 
         stored: set[str] = set()
         for folder in cache_folders(self.config.cache_dir):
@@ -108,9 +108,7 @@ class Backend:
         sessions = default_session_ids(self.config)
         if sessions is None:
             return {}
-        key = result_key(self.config.environment.fingerprint(), sessions,
-                         self.config.validation_deterministic,
-                         store_identity(self.config.sessions_db), 0)
+        key = current_key(self.config, sessions, self.config.validation_deterministic, 0)
         found = {}
         for record in wanted:
             result = find_validation(record.sha256, self.config.cache_dir, key)

@@ -25,7 +25,7 @@ def validation_for(record, config, *, win_rate: float, total_pnl: float, drawdow
     histogram = [10 * (a + 1) for a in range(21)]
     return ValidationResult(
         model_path=record.path, sha256=record.sha256, algorithm=record.algorithm, n_actions=21,
-        session_ids=[5, 6, 7], deterministic=True, environment_fingerprint="fp", store_identity="s",
+        session_ids=[5, 6, 7], deterministic=True, environment_fingerprint="fp", sessions_fingerprint="s",
         action_labels=labels, histogram=histogram, steps=sum(histogram), hold_pct=0.4, trading_pct=99.6,
         histogram_entropy=0.97, mean_policy_entropy=2.9, mean_policy_entropy_normalised=0.95, episodes=30,
         markets=10, win_rate=win_rate, total_pnl_cents=total_pnl, mean_pnl_cents=total_pnl / 30,

@@ -69,7 +69,7 @@ def validation(path: str, *, win_rate: float, mean_pnl: float, drawdown: float,
     entropy = -sum(c / steps * math.log(c / steps) for c in counts) / math.log(21)
     return ValidationResult(
         model_path=path, sha256="ab" * 32, algorithm="PPO", n_actions=21, session_ids=[5, 6, 7, 8, 9, 10],
-        deterministic=True, environment_fingerprint="fp", store_identity="store",
+        deterministic=True, environment_fingerprint="fp", sessions_fingerprint="store",
         action_labels=LABELS21, histogram=histogram, steps=steps,
         hold_pct=100 * histogram[0] / steps, trading_pct=100 * (1 - histogram[0] / steps),
         histogram_entropy=entropy, mean_policy_entropy=1.0, mean_policy_entropy_normalised=0.3,

@@ -19,7 +19,7 @@ from kalshi_tui.core.report import generate_report, stored_validations, write_re
 from kalshi_tui.core.report_md import render_markdown
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
-                                           store_identity)
+                                           sessions_fingerprint)
 
 SECTIONS = ["## Summary", "## Current Environment Configuration", "## Current Model Status",
             "## Available Compatible Models", "## Incompatible Models", "## Unreadable Models",
@@ -192,7 +192,7 @@ def _store_validation(config, record_sha: str, path: str, *, win_rate: float, me
     result = ValidationResult(
         model_path=path, sha256=record_sha, algorithm="DQN", n_actions=21, session_ids=sessions,
         deterministic=config.validation_deterministic, environment_fingerprint=config.environment.fingerprint(),
-        store_identity=store_identity(config.sessions_db), action_labels=labels, histogram=histogram,
+        sessions_fingerprint=sessions_fingerprint(config.sessions_db, sessions), action_labels=labels, histogram=histogram,
         steps=sum(histogram), hold_pct=20.0, trading_pct=80.0, histogram_entropy=0.95,
         mean_policy_entropy=2.0, mean_policy_entropy_normalised=0.66, episodes=200, markets=50,
         win_rate=win_rate, total_pnl_cents=mean_pnl * 200, mean_pnl_cents=mean_pnl,

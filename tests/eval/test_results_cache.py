@@ -63,6 +63,30 @@ def test_a_rewritten_session_store_makes_the_result_stale(validated, small_confi
     assert load_validation(path, sha, config, [1]) is None
 
 
+def test_results_follow_the_sessions_content_not_the_store_file(validated, small_config, tmp_path):
+    """A reinstall copies the same sessions elsewhere with a new mtime: still validated.
+    One delta changed in a session the run used: not validated; in another session: still."""
+    import sqlite3
+    import time
+
+    path, sha, result = validated
+    moved = tmp_path / "reinstalled" / "site-packages" / "sessions.db"
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes(small_config.sessions_db.read_bytes())
+    later = time.time() + 3600
+    os.utime(moved, (later, later))
+    config = dataclasses.replace(small_config, sessions_db=moved)
+    assert load_validation(path, sha, config).histogram == result.histogram
+    with sqlite3.connect(moved) as db:
+        db.execute("INSERT INTO rl_orderbook_sessions (session_id, market_tickers) VALUES (77, '[]')")
+    assert load_validation(path, sha, config) is not None  # sessions 1-3 are as they were
+    with sqlite3.connect(moved) as db:
+        db.execute("UPDATE rl_orderbook_deltas SET new_size = new_size + 1 WHERE id = "
+                   "(SELECT MIN(id) FROM rl_orderbook_deltas WHERE session_id = 2)")
+    assert load_validation(path, sha, config) is None
+    assert load_validation(path, sha, config, [1, 3]) is None  # never validated on just 1, 3
+
+
 def test_a_model_overwritten_in_place_has_no_result(validated, small_config, model_zoo, tmp_path):
     from model_factory import copy_model
 
@@ -121,6 +145,8 @@ def test_concurrent_saves_keep_each_others_entries(validated, small_config):
     entries = json.loads((small_config.cache_dir / "validation" / f"{sha}.json").read_text())["results"]
     sessions = sorted(tuple(e["session_ids"]) for e in entries.values())
     assert sessions == [(1, 2, 3), (101,), (102,), (103,)]
+    # Each writer's lock file existed only while it wrote: no *.json.lock, no temp file.
+    assert os.listdir(small_config.cache_dir / "validation") == [f"{sha}.json"]
 
 
 def test_reading_results_never_imports_torch(validated, small_config):
@@ -139,3 +165,28 @@ def test_a_config_without_a_store_has_no_default_sessions(validated, small_confi
     path, sha, _ = validated
     config = write_config(tmp_path / "nostore", tmp_path / "absent.db", sessions="1-3")
     assert load_validation(path, sha, config) is None
+
+
+def test_a_store_locked_by_a_writer_hides_results_only_while_it_is_locked(validated, small_config, tmp_path):
+    """Not found while a writer holds the store (SQLite says busy), found again once it is
+    done, though the file's size and mtime are unchanged: a busy store is not memoised."""
+    import textwrap
+
+    path, sha, result = validated
+    store = tmp_path / "busy.db"
+    store.write_bytes(small_config.sessions_db.read_bytes())
+    config = dataclasses.replace(small_config, sessions_db=store)
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys
+        db = sqlite3.connect({str(store)!r}, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        print("locked", flush=True)
+        sys.stdin.readline()
+        db.execute("ROLLBACK")
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        assert load_validation(path, sha, config) is None
+    finally:
+        writer.communicate("done\n", timeout=30)
+    assert load_validation(path, sha, config).histogram == result.histogram

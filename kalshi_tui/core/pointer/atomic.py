@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
+
 # Set by tests only: called with the step name before each disk operation.
 FAULT_HOOK: Callable[[str], None] | None = None
 
@@ -61,11 +63,12 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     folder = target.parent
     tmp = folder / f"{temp_prefix(target)}{_HOST}.{os.getpid()}.{time.time_ns()}"
     try:
-        mode = target.stat().st_mode & 0o7777  # keep the operator's permissions
+        mode = target.lstat().st_mode & 0o7777  # keep the operator's permissions
     except FileNotFoundError:
         mode = 0o644
     fault_point("tmp.create")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # O_EXCL never follows a link; O_NOFOLLOW says so for readers of this line.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         try:
             os.fchmod(fd, mode)
@@ -118,7 +121,8 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
         parts = path.name[len(prefix):].rsplit(".", 2)
         host, pid_text = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
         try:
-            age = now - path.stat().st_mtime
+            # lstat: a link planted under a temp name is judged (and removed) as a link.
+            age = now - path.lstat().st_mtime
         except FileNotFoundError:
             continue
         dead = host == _HOST and pid_text.isdigit() and not _pid_alive(int(pid_text))
@@ -133,6 +137,6 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
 
 def describe_os_error(exc: OSError, path: Path | None = None) -> str:
     """One line for an OSError: the file, then the system's words (no traceback)."""
-    where = path or (Path(exc.filename) if exc.filename else None)
-    words = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
-    return f"{where}: {words}" if where else words
+    where = path or (exc.filename if exc.filename else None)
+    words = exc.strerror or errno.errorcode.get(exc.errno or 0, shown(exc))
+    return f"{shown(where, PATH_CLIP_CHARS)}: {words}" if where else words

@@ -27,8 +27,11 @@ from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
 from kalshi_tui.core.pointer.plans import file_sha256, history_to_import, plan_promote, plan_rollback, prelude_records
 from kalshi_tui.core.pointer.records import ChangePlan, ChangeResult, HistoryRecord, HookResult, PointerStatus
-from kalshi_tui.core.pointer.schema import full_path_of, resolve_target, serialize, tool_block
+from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
+                                            tool_block, unusable_path)
+from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
 from kalshi_tui.core.pointer.state import CONSISTENT, PENDING, PointerState, read_state, roll_forward, sha256_bytes
+from kalshi_tui.core.safe_text import shown
 
 
 def catalog_inspector(config: Config) -> Callable[[Path], ModelRecord]:
@@ -79,6 +82,9 @@ class PointerEngine:
                                  alarms=[str(exc)])
         status = PointerStatus(str(self.pointer), state.doc is not None or state.raw_sha256 is not None,
                                state.relation, state.revision, notes=list(state.notes))
+        if self.pointer.is_symlink():
+            status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
+                                "promote and rollback refuse to write through it")
         if state.relation == PENDING and repair:
             status.repaired_revision = self._try_repair()
             if status.repaired_revision is not None:
@@ -93,6 +99,7 @@ class PointerEngine:
 
     def _try_repair(self) -> int | None:
         try:
+            refuse_symlinked_pointer(self.pointer)
             with PointerLock(self.pointer, 0, "status (repair)"):
                 return roll_forward(read_state(self.pointer))
         except (LockTimeout, PointerError, OSError):
@@ -107,7 +114,7 @@ class PointerEngine:
         status.last_updated = current.get("last_updated")
         status.selected_reason = current.get("selected_reason")
         full = full_path_of(doc)
-        status.full_path = full
+        status.full_path = full if full is None or unusable_path(full) is None else shown(full)
         if full is None:
             status.alarms.append(f"{self.pointer.name}: current_model.full_path is missing or "
                                  "empty; the trader's launch script will refuse to start")
@@ -117,8 +124,8 @@ class PointerEngine:
         status.notes.extend(target.notes)
         status.model_exists = target.exists
         if not target.exists:
-            status.alarms.append(f"current model missing: {target.path} does not exist; the "
-                                 "trader cannot load it and falls back to always HOLD")
+            status.alarms.append(f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
+                                 "does not exist; the trader cannot load it and falls back to always HOLD")
             return
         record = self.inspect(target.path)
         status.record = record
@@ -182,6 +189,7 @@ class PointerEngine:
             return self._locked_state()[1]
 
     def _locked_state(self) -> tuple[PointerState, int | None]:
+        refuse_symlinked_pointer(self.pointer)
         clean_stale_temps(self.pointer)
         state = read_state(self.pointer)
         rolled = None
@@ -198,11 +206,12 @@ class PointerEngine:
         with PointerLock(self.pointer, self.config.lock_timeout_seconds, operation):
             state, rolled = self._locked_state()
             plan = make_plan(state)
+            undo_to = journal_io.complete_length(self.journal)  # a failed change goes back here
             adopted = None
             for first in prelude_records(state, self.config, now=utc_now_text(), pid=os.getpid()):
                 adopted = self._append(first)
             record = self._change_record(state, plan)
-            self._commit(state, record, plan.document)
+            self._commit(state, record, plan.document, undo_to)
         result = ChangeResult(plan, plan.revision_after, HistoryRecord.from_record(record),
                               rolled_forward=rolled, adopted_revision=adopted)
         result.hook = self._run_hook(plan)
@@ -237,11 +246,18 @@ class PointerEngine:
                                "nothing changed") from None
         return int(record["revision"])
 
-    def _commit(self, state: PointerState, record: dict[str, Any], doc: dict[str, Any]) -> None:
-        """Journal first (the commit point), then publish; undo the record if publishing fails."""
+    def _commit(self, state: PointerState, record: dict[str, Any], doc: dict[str, Any],
+                undo_to: int) -> None:
+        """Journal first (the commit point), then publish; undo the record if publishing fails.
+
+        `undo_to`: the journal's length before this change appended anything (its adopt
+        record too), which a failed change cuts back to: a failed first change leaves no
+        journal behind.
+        """
         try:
-            keep = journal_io.append_record(self.journal, record)
+            journal_io.append_record(self.journal, record)
         except OSError as exc:
+            journal_io.undo_append(self.journal, undo_to)
             raise PointerError(f"cannot write the journal: {describe_os_error(exc, self.journal)}; "
                                f"nothing changed (still revision {state.revision})") from None
         data = serialize(doc)
@@ -252,7 +268,7 @@ class PointerEngine:
             if self._published(data):
                 raise PointerError(f"revision {record['revision']} is published but not confirmed "
                                    f"durable ({why}); check the disk, then run status") from None
-            if journal_io.undo_append(self.journal, keep):
+            if journal_io.undo_append(self.journal, undo_to):
                 raise PointerError(f"cannot publish the pointer: {why}; nothing changed "
                                    f"(still revision {state.revision})") from None
             raise PointerError(f"cannot publish the pointer: {why}; revision {record['revision']} "
@@ -267,4 +283,5 @@ class PointerEngine:
     def _run_hook(self, plan: ChangePlan) -> HookResult | None:
         return run_hook(self.config.post_change_hook, pointer=self.pointer,
                         model_path=plan.record.abs_path, revision=plan.revision_after,
-                        action=plan.action, cwd=self.config.base_dir)
+                        action=plan.action, cwd=self.config.base_dir,
+                        timeout=self.config.hook_timeout_seconds)

@@ -19,6 +19,9 @@ from typing import Any
 
 from kalshi_tui.core.pointer.atomic import fault_point, fsync_dir
 from kalshi_tui.core.pointer.errors import PointerError
+from kalshi_tui.core.pointer.side_files import open_nofollow, read_nofollow
+
+_WHAT = "journal"
 
 _TAIL_CHUNK = 64 * 1024
 
@@ -30,7 +33,7 @@ def journal_path_for(pointer: Path) -> Path:
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an error."""
     try:
-        data = path.read_bytes()
+        data = read_nofollow(path, _WHAT)
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -60,7 +63,13 @@ def _parse(line: bytes, path: Path, number: int) -> dict[str, Any]:
 def last_record(path: Path) -> dict[str, Any] | None:
     """The newest complete record, reading only the file's tail (journals grow for years)."""
     try:
-        with open(path, "rb") as handle:
+        fd = open_nofollow(path, os.O_RDONLY, _WHAT)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PointerError(f"{path}: cannot read the journal: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             end = size
             tail = b""
@@ -75,8 +84,6 @@ def last_record(path: Path) -> dict[str, Any] | None:
                 if lines and (start == 0 or complete.count(b"\n") >= 2):
                     return _parse(lines[-1], path, -1)
             return None
-    except FileNotFoundError:
-        return None
     except OSError as exc:
         raise PointerError(f"{path}: cannot read the journal: {exc.strerror}") from None
 
@@ -90,7 +97,7 @@ def append_record(path: Path, record: dict[str, Any]) -> int:
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     if b"\n" in line[:-1]:
         raise PointerError(f"{path}: refusing to write a record with a raw newline")
-    existed = path.exists()
+    existed = os.path.lexists(path)
     try:
         keep = _append(path, line)
         if not existed:
@@ -108,7 +115,7 @@ def append_record(path: Path, record: dict[str, Any]) -> int:
 
 def _append(path: Path, line: bytes) -> int:
     fault_point("journal.open")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT, _WHAT)
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         keep = _complete_length(fd, size)
@@ -128,6 +135,19 @@ def _append(path: Path, line: bytes) -> int:
     finally:
         os.close(fd)
     return keep
+
+
+def complete_length(path: Path) -> int:
+    """Where the next append writes: the journal's length up to its last complete record
+    (a torn tail is cut by that append); 0 when there is no journal."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        return _complete_length(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 def _complete_length(fd: int, size: int) -> int:
@@ -167,8 +187,8 @@ def undo_append(path: Path, length: int) -> bool:
         except OSError:
             pass
     try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
+        fd = open_nofollow(path, os.O_RDWR, _WHAT)
+    except (OSError, PointerError):
         return False
     try:
         os.ftruncate(fd, length)

@@ -1,13 +1,17 @@
 """The pointer lock: one writer at a time, and a timeout that names who holds it.
 
-The lock itself is `filelock` (flock on a separate `CURRENT_MODEL.lock` file): the kernel
-drops it when the holder dies, even by SIGKILL, so a crash never leaves it stuck. Who holds
-it is written to a sidecar `CURRENT_MODEL.lock.holder.json` right after acquiring, so the
-operator who times out reads "held by alice@trader1 pid 4242 since 14:03:07Z (promote)".
+The lock is `CURRENT_MODEL.lock` beside the pointer (core/lock_file.py): flock'ed, so the
+kernel drops it when the holder dies, and present only while a change holds it, so an
+operation, refused or not, leaves no file behind. It lives beside the pointer because that
+folder is the one place every writer shares: each must write there to publish, where a
+cache folder may be per user (its fallback) and /tmp per host. The holder writes who it is
+into the lock file right after acquiring, so the operator who times out reads "held by
+alice@trader1 pid 4242 since 14:03:07Z (promote)".
 """
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -15,7 +19,9 @@ import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kalshi_tui.core.pointer.errors import LockTimeout
+from kalshi_tui.core.lock_file import HeldFileLock, LockBusy, read_record
+from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
+from kalshi_tui.core.pointer.side_files import symlink_refusal
 
 
 def current_user() -> str:
@@ -34,15 +40,16 @@ def lock_path_for(pointer: Path) -> Path:
     return pointer.with_name(f"{pointer.stem}.lock")
 
 
-def holder_path_for(pointer: Path) -> Path:
+def legacy_holder_path_for(pointer: Path) -> Path:
+    """Where versions before the lock held its own record kept the holder; removed on sight."""
     return pointer.with_name(f"{pointer.stem}.lock.holder.json")
 
 
 def read_holder(pointer: Path) -> dict:
-    """Who holds (or last held) the lock; empty when unknown."""
+    """Who holds the lock (or held it when killed); empty when unknown."""
     try:
-        data = json.loads(holder_path_for(pointer).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_record(lock_path_for(pointer)).decode("utf-8"))
+    except ValueError:  # empty (being written, or no holder) or torn
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -63,43 +70,32 @@ class PointerLock:
         self.pointer = pointer
         self.timeout = timeout
         self.operation = operation
-        # Imported here: status and history only need it to repair, and it costs ~30 ms.
-        import filelock
-
-        self._timeout_error = filelock.Timeout
-        # thread_local=False: the TUI may acquire in one worker thread; a fresh object per
-        # change keeps two threads of one process from sharing a reentrant count.
-        self._lock = filelock.FileLock(lock_path_for(pointer), timeout=timeout,
-                                       thread_local=False, poll_interval=0.01)
+        # A fresh lock object (and file descriptor) per change: two threads of the TUI
+        # exclude each other as two processes do.
+        self._lock = HeldFileLock(lock_path_for(pointer), timeout)
 
     def __enter__(self) -> PointerLock:
+        self._lock.record = json.dumps(
+            {"user": current_user(), "host": socket.gethostname(), "pid": os.getpid(),
+             "since": utc_now_text(), "operation": self.operation}).encode()
         try:
             self._lock.acquire()
-        except self._timeout_error:
+        except LockBusy:
             holder = read_holder(self.pointer)
             raise LockTimeout(
                 f"{self.pointer}: locked by {describe_holder(holder)}; "
                 f"gave up after {self.timeout:g} s (lock file {lock_path_for(self.pointer).name})",
                 holder=holder) from None
         except OSError as exc:
-            from kalshi_tui.core.pointer.errors import PointerError
-
+            if exc.errno == errno.ELOOP:  # opened with O_NOFOLLOW: a link planted as the lock
+                raise PointerError(symlink_refusal(lock_path_for(self.pointer), "lock")) from None
             raise PointerError(f"{lock_path_for(self.pointer)}: cannot lock: "
                                f"{exc.strerror or exc}") from None
-        self._write_holder()
-        return self
-
-    def _write_holder(self) -> None:
-        # Best effort and not fsync'd: it is a courtesy for the next operator's message,
-        # and the flock, not this file, is what excludes writers.
-        record = {"user": current_user(), "host": socket.gethostname(), "pid": os.getpid(),
-                  "since": utc_now_text(), "operation": self.operation}
         try:
-            holder_path_for(self.pointer).write_text(json.dumps(record), encoding="utf-8")
+            legacy_holder_path_for(self.pointer).unlink()
         except OSError:
             pass
+        return self
 
     def __exit__(self, *exc_info) -> None:
-        # The holder file is left as "last holder": removing it would race the next
-        # holder's write; a timeout message only reads it while the lock is held.
         self._lock.release()

@@ -102,9 +102,22 @@ def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise Refused("a reason is required: say why this model should trade (--reason TEXT)")
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused("the reason is not valid UTF-8 text; write it again") from None
     if "\n" in reason:
         reason = " ".join(reason.split())
     return reason
+
+
+def _check_utf8_path(path: Path, pointer: Path) -> None:
+    """The pointer is UTF-8 JSON: a path that is not valid UTF-8 cannot be written into it."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused(f"{path}: the model's path is not valid UTF-8, so {pointer.name} (UTF-8 "
+                      "JSON) cannot name it; rename the file or its folder") from None
 
 
 def _tool_block(revision: int, previous: int, sha: str, action: str, forced: bool,
@@ -125,6 +138,7 @@ def plan_promote(state: PointerState, config: Config, inspect: Inspector, record
     reason = _check_reason(reason)
     check_revision(state, expect_revision)
     path = Path(record.abs_path)
+    _check_utf8_path(path, state.pointer)
     if not path.is_file():
         raise Refused(f"{path}: the model file does not exist (anymore); nothing changed")
     sha = file_sha256(path)

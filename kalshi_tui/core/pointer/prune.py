@@ -28,6 +28,7 @@ from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
 from kalshi_tui.core.pointer.plans import history_to_import
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target
+from kalshi_tui.core.pointer.side_files import open_nofollow
 from kalshi_tui.core.pointer.state import read_state
 
 
@@ -183,7 +184,16 @@ def execute_prune(config: Config, keep: int, records: list[ModelRecord] | None =
     with PointerLock(config.pointer_file, config.lock_timeout_seconds, "prune"):
         plan = plan_prune(config, keep, records)
         models_dir = Path(os.path.abspath(config.models_dir))
-        with open(log, "a", encoding="utf-8") as handle:
+        # Opened before the first removal: a log that cannot be written (or is a planted
+        # symlink) stops the prune with nothing removed.
+        try:
+            fd = open_nofollow(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, "prune log")
+        except PointerError as exc:
+            raise PointerError(f"{exc}; nothing removed") from None
+        except OSError as exc:
+            raise PointerError(f"{log}: cannot write the prune log: {exc.strerror}; "
+                               "nothing removed") from None
+        with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as handle:
             for unit in plan.removed:
                 target = Path(os.path.abspath(unit.path))
                 if models_dir not in target.parents:

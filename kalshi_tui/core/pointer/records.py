@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip
 
 
 @dataclass
@@ -28,7 +29,8 @@ class ModelRef:
 
     def short(self) -> str:
         sha = f" ({self.sha256[:12]})" if self.sha256 else ""
-        return f"{self.path or '(nothing)'}{sha}"
+        # Cut past PATH_MAX: a hand-written pointer may hold a path of any length.
+        return f"{clip(self.path or '(nothing)', PATH_CLIP_CHARS)}{sha}"
 
 
 @dataclass
@@ -158,6 +160,9 @@ class HookResult:
     error: str | None = None
     output_tail: str = ""
     log_file: str | None = None
+    output_bytes: int = 0  # everything the hook printed
+    dropped_bytes: int = 0  # printed but not kept (only the newest bytes are)
+    output_bytes_exact: bool = True  # false: the counts are lower bounds (see hook.py)
 
     @property
     def ok(self) -> bool:
@@ -168,6 +173,8 @@ class HookResult:
             return f"hook ok: {self.command}"
         if self.timed_out:
             return f"hook timed out: {self.command} (see {self.log_file})"
+        if self.error and self.returncode is not None and not self.timed_out:
+            return f"hook exited {self.returncode} but: {self.error}"
         if self.error:
             return f"hook could not run: {self.error} (see {self.log_file})"
         return f"hook failed with exit {self.returncode}: {self.command} (see {self.log_file})"

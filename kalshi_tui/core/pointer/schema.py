@@ -21,10 +21,13 @@ from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer import retire
 from kalshi_tui.core.pointer.errors import PointerError
+from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
 
 TOOL_KEY = "kalshi_tui"
 # `session32_final`, `session12_ppo_20251217_095541`, `curriculum_session9_...` -> the session.
 _SESSION_NAME = re.compile(r"^(?:curriculum_)?session(\d+)(?=_|\.|$)")
+# A `full_path` longer than PATH_MAX cannot name a file, whatever it holds.
+MAX_PATH_CHARS = PATH_CLIP_CHARS
 # Blocks this tool rewrites on every change; every other top-level key is kept as it was.
 MANAGED_KEYS = ("current_model", "model_metadata", "diagnostics_files", TOOL_KEY)
 # Artifact names the catalog uses -> the keys the original `diagnostics_files` used.
@@ -109,9 +112,25 @@ class Resolution:
     notes: list[str] = field(default_factory=list)
 
 
+def unusable_path(full_path: str) -> str | None:
+    """Why a pointer's `full_path` cannot name a file at all (checked before it reaches the OS)."""
+    if len(full_path) > MAX_PATH_CHARS:
+        return f"is {len(full_path):,} characters long (a path is at most {MAX_PATH_CHARS:,})"
+    if "\0" in full_path:
+        return "holds a NUL character"
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, say
+        return False
+
+
 def resolve_target(full_path: str, config: Config) -> Resolution:
     """Resolve `full_path` against config.base_dir, and say where a stray base points."""
-    return resolve_written_path(full_path, config, Path.is_file, label="full_path")
+    return resolve_written_path(full_path, config, _is_file, label="full_path")
 
 
 def resolve_written_path(written_path: str, config: Config,
@@ -120,10 +139,17 @@ def resolve_written_path(written_path: str, config: Config,
     nothing `accept`able is there, the same path with leading folders dropped, under the base
     folder and then the models folder (the original system moved its path base between
     versions: repo-root-relative, later backend-relative)."""
+    why = unusable_path(written_path)
+    if why is not None:
+        # Kept short: this value is echoed in alarms and plans, never the whole of it.
+        resolution = Resolution(shown(written_path), Path(shown(written_path)), False)
+        resolution.notes.append(f"{config.pointer_file.name}: {label} {why}; "
+                                "the trader cannot open it")
+        return resolution
     written = Path(written_path).expanduser()
     path = written if written.is_absolute() else config.base_dir / written
     path = Path(os.path.normpath(path))
-    resolution = Resolution(written_path, path, accept(path))
+    resolution = Resolution(written_path, path, _accepts(accept, path))
     if resolution.exists or written.is_absolute():
         return resolution
     parts = written.parts
@@ -131,15 +157,22 @@ def resolve_written_path(written_path: str, config: Config,
         tail = Path(*parts[drop:])
         for root in (config.base_dir, config.models_dir):
             candidate = Path(os.path.normpath(root / tail))
-            if accept(candidate):
+            if _accepts(accept, candidate):
                 resolution.found_elsewhere = candidate
                 resolution.notes.append(
                     f"{label} '{written_path}' does not exist under the base folder "
-                    f"{config.base_dir}; a {'file' if candidate.is_file() else 'folder'} "
+                    f"{config.base_dir}; a {'file' if _is_file(candidate) else 'folder'} "
                     f"matches at {candidate} (the pointer's path base is wrong, and the "
                     "trader will not find the model)")
                 return resolution
     return resolution
+
+
+def _accepts(accept: Callable[[Path], bool], path: Path) -> bool:
+    try:
+        return accept(path)
+    except (OSError, ValueError):  # a name too long for the file system, say
+        return False
 
 
 def pointer_paths(model: Path, base_dir: Path) -> tuple[str, str, str]:

@@ -249,11 +249,8 @@ def test_hook_gets_the_new_model_and_its_failure_never_undoes(workspace):
     assert engine.status().revision == 1
 
 
-def test_hook_timeout_is_reported(workspace, monkeypatch):
-    from kalshi_tui.core.pointer import hook
-
-    workspace.reload(post_change_hook="sleep 30")
-    monkeypatch.setattr(hook, "HOOK_TIMEOUT_SECONDS", 0.3)
+def test_hook_timeout_is_reported(workspace):
+    workspace.reload(post_change_hook="sleep 30", hook_timeout_seconds=0.3)
     result = PointerEngine(workspace.config).promote(record_of(workspace, "ppo21"), "slow hook")
     assert result.hook.timed_out and "timed out" in result.hook.summary()
     assert result.revision == 1

@@ -13,7 +13,7 @@ import pytest
 
 from kalshi_tui.core.pointer import atomic, journal
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
-from kalshi_tui.core.pointer.lock import PointerLock, holder_path_for, lock_path_for
+from kalshi_tui.core.pointer.lock import PointerLock, legacy_holder_path_for, read_holder
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -125,10 +125,15 @@ def test_lock_timeout_names_the_holder(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    # The kernel dropped the dead holder's lock: no stale lock after a SIGKILL.
+    # The kernel dropped the dead holder's lock: no stale lock after a SIGKILL. Its file,
+    # naming the dead pid, is taken over by the next holder and removed with its own lock,
+    # as is the holder file versions before this one left beside it.
+    assert read_holder(pointer)["pid"] == holder.pid
+    legacy_holder_path_for(pointer).write_text('{"pid": 1}')
     with PointerLock(pointer, 1, "rollback"):
-        assert json.loads(holder_path_for(pointer).read_text())["operation"] == "rollback"
-    assert lock_path_for(pointer).exists()
+        assert read_holder(pointer)["operation"] == "rollback"
+        assert read_holder(pointer)["pid"] == os.getpid()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_lock_excludes_another_thread_of_the_same_process(tmp_path):
