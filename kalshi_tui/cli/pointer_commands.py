@@ -301,7 +301,12 @@ def render_status(status) -> str:
     for note in status.notes:
         lines.append(f"note: {note}")
     if not status.alarms:
-        lines.append("ok: the trader will load a compatible, unchanged model")
+        # "unchanged" only with a sha256 to prove it; contradicted metadata is not "ok" prose.
+        ok = ("ok: the trader will load a compatible, unchanged model" if status.recorded_sha256
+              else "ok: the trader will load a compatible model (unchanged cannot be told)")
+        if status.contradictions:
+            ok += "; the pointer's metadata about it is wrong where marked CONTRADICTED"
+        lines.append(ok)
     return safe_lines(lines)
 
 

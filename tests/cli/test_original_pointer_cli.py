@@ -70,6 +70,9 @@ def test_status_and_show_name_the_contradicted_figures(tmp_path, model_zoo, refe
     assert f"CONTRADICTED by the model file: {timesteps}" in status.stdout
     assert start in status.stdout
     assert "Eastern" not in status.stdout  # v3.0's Z time is real UTC: no evidence, no note
+    assert status.stdout.rstrip().endswith(
+        "ok: the trader will load a compatible model (unchanged cannot be told); the pointer's "
+        "metadata about it is wrong where marked CONTRADICTED")
     shown = cli(config, "show", str(config.base_dir / SESSION12))
     assert shown.returncode == 0, shown.stderr
     assert "the pointer (" in shown.stdout and timesteps in shown.stdout and start in shown.stdout
