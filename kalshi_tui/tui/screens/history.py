@@ -23,19 +23,19 @@ _COLUMNS = (("Rev", 6), ("Action", 8), ("When", 10), ("Who", 24), ("Model", 60),
 
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
-    """Newest first, one row per revision, every string from the journal escaped as Text."""
+    """Newest first, one row per revision, every journal field escaped (`file_text`)."""
     rows = []
     for record in records:
         model = record.to.path or "(nothing)"
         if record.action == "rollback" and record.target_revision is not None:
             model = f"{model} (to rev {record.target_revision})"
         rows.append((
-            Text(str(record.revision), style="bold cyan"),
-            Text(record.action),
+            fmt.file_text(record.revision, style="bold cyan"),
+            fmt.file_text(record.action),
             Text(fmt.relative_time(record.time, now)),
-            Text(record.who),
-            Text(model),
-            Text(record.reason or ""),
+            fmt.file_text(record.who),
+            fmt.file_text(model),
+            fmt.file_text(record.reason or ""),
             Text("FORCED", style="bold red") if record.forced else Text(""),
         ))
     return rows
