@@ -193,7 +193,7 @@ def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | Non
     lines.append(Text(f"{base_actions[0]:<{name_width}}" + " " * (7 * len(sizes))
                       + f"{hold:7.1f}%", style="bold" if hold >= 50 else ""))
     size_totals = [0.0] * len(sizes)
-    for side, shown_side in zip(layout.sides, sides):
+    for side, shown_side in zip(layout.sides, sides, strict=True):
         row = Text(f"{shown_side:<{name_width}}")
         side_total = 0.0
         for size_index, size in enumerate(sizes):

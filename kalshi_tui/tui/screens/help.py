@@ -29,7 +29,7 @@ def help_table(screen: Screen) -> Table:
     table.add_column("Action", style="bold", no_wrap=True)
     table.add_column("What it does", style="dim", ratio=1)
     seen: set[str] = set()
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding: Binding = active.binding
         # Our bindings carry ids; Textual's generic ones (scroll, focus, copy) do not.
         if (not active.enabled or not binding.description or not binding.id

@@ -198,9 +198,12 @@ def readiness_lines(ctx: PaneContext) -> list[Text]:
     if ctx.record is None:
         return [Text("no model selected", style="dim")]
     lines = []
-    for done, item, detail in readiness_items(ctx):
+    items = readiness_items(ctx)
+    # One space at least after the longest item ("safe for the trader to load").
+    width = max(len(item) for _, item, _ in items) + 1
+    for done, item, detail in items:
         mark = {True: ("[x] ", "green"), False: ("[✗] ", "bold red"), None: ("[ ] ", "dim")}[done]
-        line = Text(mark[0], style=mark[1]) + Text(f"{item:<26}")
+        line = Text(mark[0], style=mark[1]) + Text(f"{item:<{width}}")
         line.append(fmt.file_text(detail, style="dim"))
         lines.append(line)
     return lines
