@@ -68,6 +68,15 @@ def assert_frame_safe(app, *expected: str) -> str:
     return text
 
 
+async def painted(app, pilot, needle: str, tries: int = 60) -> None:
+    """Wait (up to ~3 s of frames) until `needle` is painted: a toast or the palette's hits
+    arrive a few frames after the key."""
+    for _ in range(tries):
+        if needle in frame_text(app):
+            return
+        await pilot.pause(0.05)
+
+
 @pytest.fixture
 def hostile(tmp_path, model_zoo, monkeypatch):
     layout = {f"{name}/model.zip": "ppo21" for name in HOSTILE_DIRS}
@@ -187,15 +196,15 @@ async def test_dialogs_compare_palette_and_toasts_show_hostile_names_escaped(hos
         # The palette names models in its titles and help lines.
         await pilot.press("colon", *"c1")
         await settle(app, pilot)
-        await pilot.pause(0.3)
-        assert_frame_safe(app, SHOWN[C1])
+        await painted(app, pilot, f"Go to model {SHOWN[C1]}")
+        assert_frame_safe(app, f"Go to model {SHOWN[C1]}")
         await pilot.press("escape")
         await settle(app, pilot)
 
         # A toast from a name (smoke test), and one built from a file with markup in its name.
         await select(app, pilot, MARKUP)
         await pilot.press("T")
-        await pilot.pause()
+        await painted(app, pilot, f"Smoke-testing {MARKUP}")
         assert_frame_safe(app, f"Smoke-testing {MARKUP}")
         await settle(app, pilot)
         assert app.is_running
