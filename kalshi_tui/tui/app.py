@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import App
 from textual.binding import Binding
@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.safe_text import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
@@ -90,9 +91,9 @@ class KalshiTuiApp(App):
                                ReasonDialog, RefusedDialog, ValidationDialog)
             unknown = sorted(set(self.config.keymap) - known)
             if unknown:
-                self.notify(f"{self.config.file}: tui.keymap names no such action: "
-                            f"{', '.join(unknown)} (known: {', '.join(sorted(known))})",
-                            severity="warning", timeout=15)
+                self.notify_file_text(f"{self.config.file}: tui.keymap names no such action: "
+                                      f"{', '.join(unknown)} (known: {', '.join(sorted(known))})",
+                                      severity="warning", timeout=15)
             self.set_keymap(self.config.keymap)
         log.info("started on %s (read-only: %s)", self.config.models_dir, self.read_only)
         self.jobs.scan_models()
@@ -133,8 +134,7 @@ class KalshiTuiApp(App):
     @on(ReportWritten)
     def _report_written(self, message: ReportWritten) -> None:
         self.state.writing_report = False
-        self.notify(Text(f"{message.path} ({message.summary})").markup, title="Report written",
-                    timeout=15)
+        self.notify_file_text(f"{message.path} ({message.summary})", title="Report written", timeout=15)
 
     @on(PointerRead)
     def _pointer_read(self, message: PointerRead) -> None:
@@ -143,7 +143,7 @@ class KalshiTuiApp(App):
     @on(PointerChanged)
     def _pointer_changed(self, message: PointerChanged) -> None:
         self._set_pointer(message.pointer)
-        self.notify(message.summary, title="Pointer changed", timeout=8)
+        self.notify_file_text(message.summary, title="Pointer changed", timeout=8)
         self.jobs.scan_models()
 
     def _set_pointer(self, pointer: PointerView) -> None:
@@ -157,8 +157,8 @@ class KalshiTuiApp(App):
     def _operation_failed(self, message: OperationFailed) -> None:
         if message.what == "writing the report":
             self.state.writing_report = False
-        self.notify(Text(message.message).markup, title=f"{message.what.capitalize()} failed",
-                    severity=message.severity, timeout=12)
+        self.notify_file_text(message.message, title=f"{message.what.capitalize()} failed",
+                              severity=message.severity, timeout=12)
 
     # -- global actions ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -175,6 +175,11 @@ class KalshiTuiApp(App):
     def action_help(self) -> None:
         titles = {HistoryScreen: "history", CompareScreen: "compare"}
         self.push_screen(HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models")))
+
+    def notify_file_text(self, message: str, **options: Any) -> None:
+        """A toast whose words may come from a file, a folder name or an exception: escaped by
+        the core's one rule and shown as plain text, never read as markup."""
+        self.notify(printable(message), markup=False, **options)
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """What the command palette would offer now, over the screen in front."""
@@ -291,8 +296,7 @@ class KalshiTuiApp(App):
         if message.cancelled:
             self.notify("Validation cancelled; nothing was stored", severity="warning")
         elif message.error:
-            self.notify(Text(message.error).markup, title="Validation failed", severity="error",
-                        timeout=12)
+            self.notify_file_text(message.error, title="Validation failed", severity="error", timeout=12)
         else:
             self.state.validations[message.path] = message.result
             self.main.show_validations()
@@ -302,13 +306,13 @@ class KalshiTuiApp(App):
                         f"over {message.result.episodes:,} episodes", title="Validation done")
 
     def start_smoke_test(self, record: ModelRecord) -> None:
-        self.notify(Text(f"Smoke-testing {record.name}…").markup, timeout=3)
+        self.notify_file_text(f"Smoke-testing {record.name}…", timeout=3)
         self.jobs.run_smoke(record)
 
     @on(SmokeTested)
     def _smoke_tested(self, message: SmokeTested) -> None:
         if message.error:
-            self.notify(Text(message.error).markup, title="Smoke test failed", severity="error")
+            self.notify_file_text(message.error, title="Smoke test failed", severity="error")
             return
         self.state.smoke_results[message.path] = message.result
         result = message.result
@@ -316,8 +320,8 @@ class KalshiTuiApp(App):
             self.notify(f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
                         title="Smoke test passed")
         else:
-            self.notify(Text("; ".join(result.problems)).markup, title="Smoke test: unusable",
-                        severity="error", timeout=12)
+            self.notify_file_text("; ".join(map(str, result.problems)), title="Smoke test: unusable",
+                                  severity="error", timeout=12)
         self.main.show_panes()
 
     # -- report ------------------------------------------------------------------------

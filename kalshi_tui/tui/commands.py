@@ -3,7 +3,8 @@
 A screen that has operator actions offers them through its `palette_commands()`, which
 knows the selected model, the marks and read-only mode, so the palette never offers what
 the keys would refuse; any other screen gets the global few. Commands run on the screen
-they came from. On the models screen, typing a model's name jumps to it.
+they came from. On the models screen, typing a model's name jumps to it. Titles and help
+name models, so they are escaped like every name on screen.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape as escape_markup
+
+from kalshi_tui.core.safe_text import printable
+from kalshi_tui.tui import formatting as fmt
 
 _MAX_MODEL_HITS = 20
 # What every screen offers: (title, help, action).
@@ -21,6 +25,12 @@ GLOBAL_COMMANDS = [
     ("Help", "keys for this screen", "app.help"),
     ("Quit", "", "app.quit"),
 ]
+
+
+def _help(text: str) -> str:
+    """A hit's help line: Textual reads it as markup, so a path from a file is escaped twice,
+    for the terminal (the core's rule) and for the markup parser."""
+    return escape_markup(printable(text))
 
 
 def commands_for(screen: Any) -> list[tuple[str, str, str]]:
@@ -34,15 +44,17 @@ class OperatorCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, action in commands_for(self.screen):
-            yield DiscoveryHit(title, partial(self.app.run_action, action, self.screen), help=help_text)
+            yield DiscoveryHit(fmt.file_text(title), partial(self.app.run_action, action, self.screen),
+                               text=title, help=_help(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, action in commands_for(self.screen):
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title),
-                          partial(self.app.run_action, action, self.screen), text=title, help=help_text)
+                yield Hit(score, matcher.highlight(printable(title)),
+                          partial(self.app.run_action, action, self.screen), text=title,
+                          help=_help(help_text))
         models = getattr(self.screen, "palette_models", None)
         if not callable(models):
             return
@@ -51,9 +63,8 @@ class OperatorCommands(Provider):
             label = f"Go to model {record.name}"
             score = matcher.match(label)
             if score > 0:
-                # Model names come from files: pass them as Text so markup stays literal.
-                yield Hit(score * 0.9, Text(label), partial(self.screen.select_model, record.path),
-                          text=label, help=record.path)
+                yield Hit(score * 0.9, fmt.file_text(label), partial(self.screen.select_model, record.path),
+                          text=label, help=_help(record.path))
                 shown += 1
                 if shown >= _MAX_MODEL_HITS:
                     break

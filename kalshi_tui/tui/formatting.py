@@ -2,23 +2,31 @@
 
 No widgets here: everything takes plain data and returns strings or `rich.text.Text`, so the
 main screen, the compare screen and the dialogs agree on how a figure looks, and the
-helpers can be tested without running an app. Every string that came from a file goes
-through `Text(...)` (never markup), so `[@click=app.quit]` in a model name stays text.
+helpers can be tested without running an app.
+
+Every string that came from a file, a folder name, the journal, a setting or an exception
+reaches the screen through `file_text` (or `printable` then `markup=False` for a toast):
+the core's one rule (`core.safe_text.printable`) shows ESC, BEL, newlines, C1 controls,
+bidi overrides and undecodable bytes as escapes, and a `Text` is never read as markup,
+so `[@click=app.quit]` in a model name stays text. `screen_lines` joins a widget's lines
+and passes each through the same rule once more, for a value a builder forgot.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from rich.text import Text
+from rich.style import StyleType
+from rich.text import Span, Text
 
 from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.report_figures import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
 from kalshi_tui.core.report_figures import fmt_pct as core_fmt_pct
+from kalshi_tui.core.safe_text import printable
 from kalshi_tui.core.session_ids import session_ranges as core_session_ranges
 from kalshi_tui.core.times import parse_time  # noqa: F401 (screens import it from here)
 
@@ -27,6 +35,36 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def file_text(value: object, style: StyleType = "") -> Text:
+    """`value` (a name, path, reason, journal field, exception) as inert text for the screen."""
+    return Text(printable(value), style=style)
+
+
+def escaped_line(line: Text) -> Text:
+    """`line` with any character the terminal would act on shown escaped, its styles kept.
+
+    The builders escape each value with `file_text`; this is the net under them. Rich has
+    already dropped BEL and CR from a `Text` made of raw text, but ESC, C1 controls, bidi
+    overrides and surrogates would pass: each styled run is escaped on its own, so a run's
+    style covers exactly its escaped characters.
+    """
+    if line.plain.isprintable():
+        return line
+    cuts = sorted({offset for span in line.spans for offset in (span.start, span.end)})
+    safe = Text(style=line.style, justify=line.justify, overflow=line.overflow,
+                no_wrap=line.no_wrap, end=line.end)
+    for run in line.divide(cuts):
+        shown = printable(run.plain)
+        # No cut falls inside a run, so every span left on it covers all of it.
+        safe.append_text(Text(shown, spans=[Span(0, len(shown), span.style) for span in run.spans]))
+    return safe
+
+
+def screen_lines(lines: Iterable[Text]) -> Text:
+    """A widget's lines as one Text: each escaped, joined by the only newlines that are ours."""
+    return Text("\n").join(escaped_line(line) for line in lines)
 
 
 def relative_time(value: Any, now: datetime) -> str:
@@ -88,7 +126,7 @@ def badge_style(record: ModelRecord) -> str:
 
 
 def badge_text(record: ModelRecord, badge: str) -> Text:
-    return Text(badge, style=badge_style(record))
+    return file_text(badge, style=badge_style(record))
 
 
 def trading_pct(record: ModelRecord) -> float | None:
@@ -141,19 +179,22 @@ def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | Non
     if layout is None or max(counts) >= layout.n:
         # Unknown layout: ids only, never a guessed label.
         return [Text(f"action {a:>3}  {share[a]:5.1f}%  {counts[a]:,}") for a in sorted(counts)]
+    # Side and size names come from the environment's profile in the config file.
+    base_actions = [printable(name) for name in layout.base_actions]
+    sides = [printable(side) for side in layout.sides]
     sizes = layout.sizes
-    name_width = max(len(s) for s in layout.base_actions) + 1
+    name_width = max(len(s) for s in base_actions) + 1
     header = Text(" " * name_width)
     for size in sizes:
         header.append(f"{'x' + str(size):>7}")
     header.append(f"{'side':>8}", style="bold")
     lines = [header]
     hold = share.get(0, 0.0)
-    lines.append(Text(f"{layout.base_actions[0]:<{name_width}}" + " " * (7 * len(sizes))
+    lines.append(Text(f"{base_actions[0]:<{name_width}}" + " " * (7 * len(sizes))
                       + f"{hold:7.1f}%", style="bold" if hold >= 50 else ""))
     size_totals = [0.0] * len(sizes)
-    for side_index, side in enumerate(layout.sides):
-        row = Text(f"{side:<{name_width}}")
+    for side, shown_side in zip(layout.sides, sides, strict=True):
+        row = Text(f"{shown_side:<{name_width}}")
         side_total = 0.0
         for size_index, size in enumerate(sizes):
             pct = share.get(layout.encode(side, size), 0.0)
@@ -180,7 +221,7 @@ def histogram_bars(histogram: dict[Any, Any] | None, layout: ActionLayout | None
     lines = []
     n = layout.n if layout is not None and max(counts, default=0) < layout.n else max(counts, default=-1) + 1
     for action in range(n):
-        label = layout.label(action) if layout is not None and action < layout.n else f"action {action}"
+        label = printable(layout.label(action)) if layout is not None and action < layout.n else f"action {action}"
         count = counts.get(action, 0)
         bar = "█" * round(width * count / top)
         lines.append(Text(f"{label:<13}{100 * count / total:5.1f}% ") + Text(bar, style="cyan"))

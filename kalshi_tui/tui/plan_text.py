@@ -23,8 +23,8 @@ def key_metric_lines(record: ModelRecord, validation: Any) -> list[Text]:
     """The few figures an operator checks before saying yes."""
     m = record.metrics
     line = Text("training  ", style="bold")
-    line.append(f"{record.algorithm or '?'}, {fmt.actions_text(record)} actions, "
-                f"{fmt.fmt_int(record.num_timesteps)} steps")
+    line.append(fmt.file_text(f"{record.algorithm or '?'}, {fmt.actions_text(record)} actions, "
+                              f"{fmt.fmt_int(record.num_timesteps)} steps"))
     lines = [line]
     if m is not None:
         lines.append(Text(f"          win {fmt.fmt_pct(m.win_rate, fraction=True)}, trading "
@@ -44,14 +44,14 @@ def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation:
     record: ModelRecord = plan.record
     before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
     lines = [
-        _label("from") + Text(str(before)),
-        _label("to") + Text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
+        _label("from") + fmt.file_text(before),
+        _label("to") + fmt.file_text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
         _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
     ]
     lines += adopt_lines(plan)
     lines += key_metric_lines(record, validation)
-    lines += [Text("! ", style="bold yellow") + Text(w) for w in plan.warnings]
-    lines += [Text("! ", style="bold yellow") + Text(w) for w in record.warnings]
+    lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in plan.warnings]
+    lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in record.warnings]
     return lines
 
 
@@ -68,9 +68,9 @@ def adopt_lines(plan: Any) -> list[Text]:
 
 
 def refused_body(message: str, record: ModelRecord, badge: str) -> list[Text]:
-    lines = [Text(message)]
-    lines.append(_label("model") + Text(record.path) + Text("  ") + fmt.badge_text(record, badge))
-    lines += [Text("✗ ", style="bold red") + Text(r) for r in record.reasons]
+    lines = [fmt.file_text(message)]
+    lines.append(_label("model") + fmt.file_text(record.path) + Text("  ") + fmt.badge_text(record, badge))
+    lines += [Text("✗ ", style="bold red") + fmt.file_text(r) for r in record.reasons]
     return lines
 
 
@@ -78,18 +78,18 @@ def rollback_body(plan: Any, pointer: PointerView | None) -> list[Text]:
     record: ModelRecord = plan.record
     before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
     lines = [
-        _label("from") + Text(str(before)),
+        _label("from") + fmt.file_text(before),
         _label("to") + Text(f"revision {plan.target_revision}: ", style="bold cyan")
-        + Text(record.path, style="bold"),
+        + fmt.file_text(record.path, style="bold"),
         _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after} "
                                   "(a rollback is a new revision)"),
     ]
     lines += adopt_lines(plan)
     if plan.skipped:
         lines.append(Text("skips", style="bold"))
-        lines += [Text(f"  rev {s.revision} ", style="yellow") + Text(s.path or "-")
-                  + Text(f": {s.reason}", style="dim") for s in plan.skipped]
+        lines += [Text(f"  rev {s.revision} ", style="yellow") + fmt.file_text(s.path or "-")
+                  + fmt.file_text(f": {s.reason}", style="dim") for s in plan.skipped]
     else:
         lines.append(Text("skips nothing", style="dim"))
-    lines += [Text("! ", style="bold yellow") + Text(w) for w in plan.warnings]
+    lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in plan.warnings]
     return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from rich.text import Text
 
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
@@ -102,6 +103,21 @@ def test_file_strings_are_never_markup():
     assert "[red]eve[/red]" in rendered and "[link=http://x]why[/link]" in rendered
     assert "READ-ONLY" in rendered and "1h ago" in rendered
     assert all(not span.style or "@click" not in str(span.style) for line in lines for span in line.spans)
+
+
+def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
+    shown = fmt.file_text("a\x1b[2J\x07\nb\x9b\u202e\udcff", style="bold")
+    assert shown.plain == "a\\x1b[2J\\x07\\nb\\x9b\\u202e\\udcff" and str(shown.style) == "bold"
+    # A line a builder made from raw text: each styled run escaped, its style kept on it.
+    raw = Text("who ", style="dim")
+    raw.append("op\x1b[2J", style="bold")
+    raw.append(" \u202eend")
+    joined = fmt.screen_lines([raw, Text("second")])
+    assert joined.plain == "who op\\x1b[2J \\u202eend\nsecond"
+    bold = [joined.plain[s.start:s.end] for s in joined.spans if str(s.style) == "bold"]
+    assert bold == ["op\\x1b[2J"]
+    clean = Text("nothing to escape")
+    assert fmt.escaped_line(clean) is clean
 
 
 def test_header_alarm_line():

@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from kalshi_tui.tui import formatting as fmt
+
 FORCE_WORD = "FORCE"
 
 
@@ -36,9 +38,10 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            # The title names the model: escaped like every name.
+            yield Label(fmt.file_text(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(Text("\n").join(self.body))
+                yield Static(fmt.screen_lines(self.body))
             if self.require_word:
                 yield Label(f"Type {self.require_word} to confirm:")
                 yield Input(placeholder=f"the word {self.require_word}", id="word")
@@ -94,9 +97,9 @@ class RefusedDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -refused"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(fmt.file_text(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(Text("\n").join(self.body))
+                yield Static(fmt.screen_lines(self.body))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
                 if self.can_force:

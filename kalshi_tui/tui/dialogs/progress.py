@@ -6,12 +6,13 @@ the dialog and stopping the run are one decision in one place.
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
+
+from kalshi_tui.tui import formatting as fmt
 
 
 class ValidationDialog(ModalScreen[None]):
@@ -27,8 +28,8 @@ class ValidationDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(f"Validating {self.model_name}"), classes="dialog-title")
-            yield Static(Text(f"sessions {self.sessions}; esc cancels"), classes="dim")
+            yield Label(fmt.file_text(f"Validating {self.model_name}"), classes="dialog-title")
+            yield Static(fmt.file_text(f"sessions {self.sessions}; esc cancels"), classes="dim")
             yield ProgressBar(total=None, show_eta=False, id="validation-progress")
             yield Static("starting…", id="validation-status")
 

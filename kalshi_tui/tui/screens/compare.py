@@ -75,13 +75,13 @@ def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
         rows += _rank_row(ranking, left, right)
     table = Table(expand=True, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
-    table.add_column(Text(left.name), overflow="fold")
-    table.add_column(Text(right.name), overflow="fold")
+    table.add_column(fmt.file_text(left.name), overflow="fold")
+    table.add_column(fmt.file_text(right.name), overflow="fold")
     table.add_row("badge", fmt.badge_text(left, badges.get(left.path, left.verdict)),
                   fmt.badge_text(right, badges.get(right.path, right.verdict)))
     for label, a_text, b_text, better in rows:
-        # Texts come from files (names, versions): Text keeps any markup in them literal.
-        a_cell, b_cell = Text(a_text), Text(b_text)
+        # Texts come from files (names, versions): escaped, and any markup in them literal.
+        a_cell, b_cell = fmt.file_text(a_text), fmt.file_text(b_text)
         if better is not None:
             (a_cell if better == "a" else b_cell).stylize("bold green")
         table.add_row(label, a_cell, b_cell)
@@ -118,9 +118,9 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
     table.add_column("id", justify="right", style="dim", no_wrap=True, min_width=3)
     label_titles = ["action"] if same_labels else [f"action ({r.name})" for r in records]
     for title in label_titles:
-        table.add_column(Text(title), no_wrap=True, overflow="ellipsis", min_width=12, max_width=24)
+        table.add_column(fmt.file_text(title), no_wrap=True, overflow="ellipsis", min_width=12, max_width=24)
     for record in records:
-        table.add_column(Text(record.name), no_wrap=True, overflow="ellipsis",
+        table.add_column(fmt.file_text(record.name), no_wrap=True, overflow="ellipsis",
                          min_width=8 + _BAR_WIDTH)
     totals = [sum(c.values()) for c in counts]
     tops = [max(c.values(), default=0) for c in counts]
@@ -128,7 +128,7 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
     def label(layout, action: int) -> Text:
         if layout is None or action >= layout.n:
             return Text("-", style="dim")  # no layout names this id: never a guessed label
-        return Text(layout.label(action))
+        return fmt.file_text(layout.label(action))
 
     for action in range(n):
         labels = [label(layouts[0], action)] if same_labels else [label(l, action) for l in layouts]
@@ -180,9 +180,9 @@ class CompareScreen(Screen):
                 for record in (self.left, self.right):
                     layout = fmt.layout_for_record(record, self.environment)
                     histogram = record.metrics.action_histogram if record.metrics else None
-                    yield Static(Text(f"Actions: {record.name}", style="bold underline"),
+                    yield Static(fmt.file_text(f"Actions: {record.name}", style="bold underline"),
                                  classes="compare-heading")
-                    yield Static(Text("\n").join(fmt.histogram_table(histogram, layout)))
+                    yield Static(fmt.screen_lines(fmt.histogram_table(histogram, layout)))
         # The palette's key is in the help (?); on an 80-column footer it would push out ? Help.
         yield Footer(show_command_palette=False)
 

@@ -14,16 +14,22 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
+from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD
 
 
 def help_table(screen: Screen) -> Table:
-    """Key, action and tooltip for every enabled binding the screen would act on."""
-    table = Table(show_edge=False, box=None, pad_edge=False, expand=True)
+    """Key, action and what it does, for every enabled binding the screen would act on.
+
+    The action and its explanation are columns of their own: run together in one cell they
+    read "PromoteMake the selected model...".
+    """
+    table = Table(show_edge=False, box=None, pad_edge=False, expand=True, padding=(0, 2, 0, 0))
     table.add_column("Key", style="bold cyan", no_wrap=True)
-    table.add_column("Does")
+    table.add_column("Action", style="bold", no_wrap=True)
+    table.add_column("What it does", style="dim", ratio=1)
     seen: set[str] = set()
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding: Binding = active.binding
         # Our bindings carry ids; Textual's generic ones (scroll, focus, copy) do not.
         if (not active.enabled or not binding.description or not binding.id
@@ -33,12 +39,10 @@ def help_table(screen: Screen) -> Table:
         keys = [k for k, a in screen.active_bindings.items() if a.binding.action == binding.action]
         shown = ", ".join(screen.app.get_key_display(screen.active_bindings[k].binding)
                           for k in keys)
-        detail = Text(binding.description, style="bold")
-        tip = active.tooltip or binding.tooltip
-        if tip:
-            detail.append(f"  {tip}", style="dim")
-        table.add_row(Text(shown), detail)
-    table.add_row(Text("↑ ↓ j k"), Text("Move the cursor; pgup/pgdn a page, g/G first/last", style="bold"))
+        # Keys can come from the config's keymap: escaped like anything read from a file.
+        table.add_row(fmt.file_text(shown), Text(binding.description),
+                      Text(active.tooltip or binding.tooltip or ""))
+    table.add_row(Text("↑ ↓ j k"), Text("Move"), Text("The cursor; pgup/pgdn a page, g/G first/last"))
     return table
 
 

@@ -23,25 +23,25 @@ _COLUMNS = (("Rev", 6), ("Action", 8), ("When", 40), ("Who", 44), ("Model", 60),
 
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
-    """Newest first, one row per revision, every string from the journal escaped as Text."""
+    """Newest first, one row per revision, every journal field escaped (`file_text`)."""
     rows = []
     for record in records:
         model = record.to.path or "(nothing)"
         if record.action == "rollback" and record.target_revision is not None:
             model = f"{model} (to rev {record.target_revision})"
-        when, who = Text(fmt.relative_time(record.time, now)), Text(record.who)
+        when, who = Text(fmt.relative_time(record.time, now)), fmt.file_text(record.who)
         if record.imported is not None:
             # An imported revision happened when its hand-written entry says, in its own zone.
-            when = Text(f"{record.imported.get('date') or '?'} (as written)", style="dim")
-            who = Text(f"v{record.imported.get('version') or '?'} version_history"
+            when = fmt.file_text(f"{record.imported.get('date') or '?'} (as written)", style="dim")
+            who = fmt.file_text(f"v{record.imported.get('version') or '?'} version_history"
                        + ("" if record.journalled else ", not yet journalled"))
         rows.append((
-            Text(str(record.revision), style="bold cyan"),
-            Text("imported" if record.imported is not None else record.action),
+            fmt.file_text(record.revision, style="bold cyan"),
+            fmt.file_text("imported" if record.imported is not None else record.action),
             when,
             who,
-            Text(model),
-            Text(record.reason or ""),
+            fmt.file_text(model),
+            fmt.file_text(record.reason or ""),
             Text("FORCED", style="bold red") if record.forced else Text(""),
         ))
     return rows

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
+from kalshi_tui.core.safe_text import printable
 from kalshi_tui.tui import formatting as fmt
 
 _VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1, UNSAFE: 3}  # the unsafe sort last
@@ -129,7 +130,7 @@ class ModelList(ScrollView, can_focus=True):
         self.validated = validated
         self.current_path = current_path
         self.marked = [p for p in self.marked if any(r.path == p for r in records)]
-        longest = max((len(r.name) for r in records), default=_NAME_MIN)
+        longest = max((len(printable(r.name)) for r in records), default=_NAME_MIN)
         self._name_width = max(_NAME_MIN, min(_NAME_MAX, longest))
         self._rebuild(keep)
 
@@ -219,9 +220,11 @@ class ModelList(ScrollView, can_focus=True):
 
     def _rebuild(self, keep_path: str | None) -> None:
         needle = self.filter_text.lower().strip()
+        # Matched against the names as shown: typing "\x1b" finds the folder shown with it.
         rows = [r for r in self.records
                 if (not self.compatible_only or r.verdict == COMPATIBLE)
-                and (not needle or needle in r.path.lower() or needle in r.name.lower()
+                and (not needle or needle in printable(r.path).lower()
+                     or needle in printable(r.name).lower()
                      or needle in self.badges.get(r.path, "").lower())]
         rows.sort(key=self._sort_value(), reverse=self.sort_reverse)
         self.rows = rows
@@ -290,10 +293,10 @@ class ModelList(ScrollView, can_focus=True):
     def _cells(self, record: ModelRecord) -> dict[str, Text]:
         badge = self.badges.get(record.path, record.verdict.upper())
         return {
-            "name": Text(record.name),
+            "name": fmt.file_text(record.name),
             "badge": fmt.badge_text(record, badge),
-            "algorithm": Text(record.algorithm or "-"),
-            "actions": Text(fmt.actions_text(record)),
+            "algorithm": fmt.file_text(record.algorithm or "-"),
+            "actions": fmt.file_text(fmt.actions_text(record)),
             "trained": Text(fmt.short_time(record.trained_at)),
             "steps": Text(fmt.fmt_int(record.num_timesteps)),
             "episodes": Text(fmt.fmt_int(fmt.episodes(record))),

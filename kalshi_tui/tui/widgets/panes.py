@@ -32,10 +32,11 @@ class PaneContext:
 
 
 def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
-    line = Text(f"{label:<{width}}", style="bold")
-    line.append(Text(value))
+    # Labels too may come from a file: the keys of versions and hyperparameters.
+    line = fmt.file_text(f"{label:<{width}}", style="bold")
+    line.append(fmt.file_text(value))
     if source:
-        line.append(Text(f"  {fmt.short_source(source)}", style="dim"))
+        line.append(fmt.file_text(f"  {fmt.short_source(source)}", style="dim"))
     return line
 
 
@@ -45,17 +46,17 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         return [Text("no model selected", style="dim")]
     head = Text()
     head.append_text(fmt.badge_text(record, ctx.badge or record.verdict.upper()))
-    head.append(f"  {record.verdict}", style="dim")
+    head.append(fmt.file_text(f"  {record.verdict}", style="dim"))
     if ctx.is_current:
         head.append("  ▶ current model", style="bold green")
     lines = [head]
     env = ctx.environment
-    lines.append(Text(f"environment: Discrete({env.n_actions}), observation "
+    lines.append(fmt.file_text(f"environment: Discrete({env.n_actions}), observation "
                       f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
     for reason in record.reasons:
-        lines.append(Text("✗ ", style="bold red") + Text(reason))
+        lines.append(Text("✗ ", style="bold red") + fmt.file_text(reason))
     for warning in record.warnings:
-        lines.append(Text("! ", style="bold yellow") + Text(warning))
+        lines.append(Text("! ", style="bold yellow") + fmt.file_text(warning))
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
     lines += rank_lines(ctx)
@@ -71,13 +72,13 @@ def rank_lines(ctx: PaneContext, *, hint: bool = True) -> list[Text]:
         return [line]
     if ranked.rank is None:
         line.append("— never recommended (", style="dim")
-        line.append(Text(ctx.record.verdict if ctx.record else "not eligible", style="dim"))
+        line.append(fmt.file_text(ctx.record.verdict if ctx.record else "not eligible", style="dim"))
         line.append(")", style="dim")
         return [line]
     line.append(f"{ranked.rank}", style="bold green" if ranked.rank == 1 else "bold")
     line.append(f" of {ctx.eligible_count:,} compatible, score {ranked.score:.3f}")
     evidence = Text(f"{'evidence':<10}", style="bold")
-    evidence.append(Text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
+    evidence.append(fmt.file_text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
     if hint:
         evidence.append("  (4: why)", style="dim")
     return [line, evidence]
@@ -87,7 +88,7 @@ def ranking_lines(ctx: PaneContext) -> list[Text]:
     """Why the model ranks where it does, strongest reason first, as the ranking said it."""
     if ctx.record is None:
         return [Text("no model selected", style="dim")]
-    lines = [Text(f"Ranking reasons: {ctx.record.name}", style="bold underline")]
+    lines = [fmt.file_text(f"Ranking reasons: {ctx.record.name}", style="bold underline")]
     ranked = ctx.ranked
     if ranked is None:
         lines.append(Text("ranking the models…" if not ctx.ranking_ready else "not ranked yet",
@@ -95,7 +96,7 @@ def ranking_lines(ctx: PaneContext) -> list[Text]:
         return lines
     lines += rank_lines(ctx, hint=False)
     for reason in ranked.reasons:
-        lines.append(Text("· ", style="dim") + Text(reason))
+        lines.append(Text("· ", style="dim") + fmt.file_text(reason))
     return lines
 
 
@@ -120,7 +121,7 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
             _row("timesteps", fmt.fmt_int(m.total_timesteps or record.num_timesteps),
                  sources.get("total_timesteps")),
         ]
-        lines += [Text("note: ", style="yellow") + Text(n) for n in m.notes]
+        lines += [Text("note: ", style="yellow") + fmt.file_text(n) for n in m.notes]
     lines.append(Text("Validation", style="bold underline"))
     v = ctx.validation
     if v is None:
@@ -197,10 +198,13 @@ def readiness_lines(ctx: PaneContext) -> list[Text]:
     if ctx.record is None:
         return [Text("no model selected", style="dim")]
     lines = []
-    for done, item, detail in readiness_items(ctx):
+    items = readiness_items(ctx)
+    # One space at least after the longest item ("safe for the trader to load").
+    width = max(len(item) for _, item, _ in items) + 1
+    for done, item, detail in items:
         mark = {True: ("[x] ", "green"), False: ("[✗] ", "bold red"), None: ("[ ] ", "dim")}[done]
-        line = Text(mark[0], style=mark[1]) + Text(f"{item:<26}")
-        line.append(Text(detail, style="dim"))
+        line = Text(mark[0], style=mark[1]) + Text(f"{item:<{width}}")
+        line.append(fmt.file_text(detail, style="dim"))
         lines.append(line)
     return lines
 
@@ -259,4 +263,4 @@ class RecordPane(Static):
         return True
 
     def show(self, ctx: PaneContext) -> None:
-        self.update(Text("\n").join(BUILDERS[self.kind](ctx)))
+        self.update(fmt.screen_lines(BUILDERS[self.kind](ctx)))

@@ -25,46 +25,46 @@ def header_lines(pointer: PointerView | None, *, read_only: bool, now: datetime,
     if read_only:
         title.append(f" {LOCK_MARK} ", style="bold black on yellow")
         title.append(" ")
-    title.append(Text(models_dir, style="dim"))
+    title.append(fmt.file_text(models_dir, style="dim"))
     title.append(f"  {model_count:,} models, {compatible_count:,} compatible", style="dim")
     lines = [title]
     if pointer is None:
         lines.append(Text("Current: reading the pointer…", style="dim"))
         return lines
     if pointer.error:
-        lines.append(Text("Current: ", style="bold") + Text(pointer.error, style="red"))
-        lines.append(Text(f" ALARM: the pointer cannot be read: {pointer.error} ",
-                          style="bold white on red"))
+        lines.append(Text("Current: ", style="bold") + fmt.file_text(pointer.error, style="red"))
+        lines.append(fmt.file_text(f" ALARM: the pointer cannot be read: {pointer.error} ",
+                                   style="bold white on red"))
         return lines
     current = Text("Current: ", style="bold")
     if pointer.model_path:
-        current.append(Text(pointer.model_path, style="bold"))
+        current.append(fmt.file_text(pointer.model_path, style="bold"))
     else:
         current.append("no model set", style="yellow")
     if pointer.badge:
         style = "bold green" if pointer.badge == "OK" else "bold white on red"
         current.append("  ")
-        current.append(f" {pointer.badge} ", style=style)
+        current.append(fmt.file_text(f" {pointer.badge} ", style=style))
     current.append(f"  rev {pointer.revision}", style="bold cyan")
     lines.append(current)
     if pointer.last_when or pointer.last_who:
         change = Text("Last change: ", style="dim")
-        change.append(Text(pointer.last_action or "change"))
+        change.append(fmt.file_text(pointer.last_action or "change"))
         if pointer.last_who:
             change.append(" by ")
-            change.append(Text(str(pointer.last_who), style="bold"))
+            change.append(fmt.file_text(pointer.last_who, style="bold"))
         change.append(f" {fmt.relative_time(pointer.last_when, now)}")
         if pointer.last_why:
             change.append(": ")
-            change.append(Text(str(pointer.last_why), style="italic"))
+            change.append(fmt.file_text(pointer.last_why, style="italic"))
         lines.append(change)
     else:
         lines.append(Text("Last change: none recorded by kalshi-tui (hand-written pointer)",
                           style="dim"))
     if pointer.pending:
-        lines.append(Text("PENDING: ", style="bold yellow") + Text(pointer.pending, style="yellow"))
+        lines.append(Text("PENDING: ", style="bold yellow") + fmt.file_text(pointer.pending, style="yellow"))
     if pointer.alarm:
-        lines.append(Text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
+        lines.append(fmt.file_text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
     return lines
 
 
@@ -76,4 +76,4 @@ class StatusHeader(Static):
         lines = header_lines(pointer, read_only=read_only, now=now, model_count=model_count,
                              compatible_count=compatible_count, models_dir=models_dir)
         self.set_class(bool(pointer and (pointer.alarm or pointer.error)), "-alarm")
-        self.update(Text("\n").join(lines))
+        self.update(fmt.screen_lines(lines))
