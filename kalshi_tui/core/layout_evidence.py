@@ -287,7 +287,7 @@ def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:
         return None, f"{which} fits both A's {counts[LAYOUT_A]} and B's {counts[LAYOUT_B]} invariants"
     for layout, other in ((LAYOUT_A, LAYOUT_B), (LAYOUT_B, LAYOUT_A)):
         if fits[layout]:
-            broken = sorted({name for found in fails[other] for name in found})
+            broken = list(dict.fromkeys(name for found in fails[other] for name in found))
             return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, not {other}'s: "
                             f"breaks {len(broken)} of {counts[other]}, e.g. '{broken[0]}'")
     any_fit = {layout: any(not f for f in found) for layout, found in fails.items()}
