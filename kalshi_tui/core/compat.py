@@ -185,8 +185,10 @@ def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
 
 
 def layout_warning(record: ModelRecord, env: EnvironmentSpec) -> str | None:
-    """The evidence was too weak to name the model's layout: said, never guessed."""
-    if not _layout_applies(record, env) or record.obs_layout is not None or layout_reason(record, env):
+    """The evidence was too weak to name the model's layout: said, never guessed (for a
+    Discrete model: one of another action space never trades here anyway)."""
+    if (record.action_space_type != "Discrete" or not _layout_applies(record, env)
+            or record.obs_layout is not None or layout_reason(record, env)):
         return None
     return (f"observation layout unknown, so not shown to match the environment's "
             f"{env.observation_layout}: {record.obs_layout_evidence or 'no evidence read'}")

@@ -13,7 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from kalshi_tui.core.layout_evidence import layout_words
 from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report_figures import world_words
 from kalshi_tui.tui import formatting as fmt
 
 
@@ -50,8 +52,11 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         head.append("  ▶ current model", style="bold green")
     lines = [head]
     env = ctx.environment
-    lines.append(Text(f"environment: Discrete({env.n_actions}), observation "
-                      f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
+    lines.append(Text(f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
+                      f"observation {tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
+    trained_on = layout_words(record)
+    if trained_on:
+        lines.append(Text("obs layout: ", style="bold") + Text(trained_on))
     for reason in record.reasons:
         lines.append(Text("✗ ", style="bold red") + Text(reason))
     for warning in record.warnings:
@@ -129,6 +134,7 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
         source = f"validation, sessions {fmt.session_ranges(v.session_ids)}"
         mode = "deterministic" if v.deterministic else "stochastic"
         lines += [
+            _row("world", world_words(v)),
             _row("episodes", fmt.fmt_int(v.episodes), source),
             _row("markets", fmt.fmt_int(v.markets), mode),
             _row("win rate", fmt.fmt_pct(v.win_rate, fraction=True)),
