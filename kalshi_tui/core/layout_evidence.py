@@ -287,9 +287,9 @@ def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:
         return None, f"{which} fits both A's {counts[LAYOUT_A]} and B's {counts[LAYOUT_B]} invariants"
     for layout, other in ((LAYOUT_A, LAYOUT_B), (LAYOUT_B, LAYOUT_A)):
         if fits[layout]:
-            broken = list(dict.fromkeys(name for found in fails[other] for name in found))
-            return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, not {other}'s: "
-                            f"breaks {len(broken)} of {counts[other]}, e.g. '{broken[0]}'")
+            broken = {name for found in fails[other] for name in found}
+            return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, breaks "
+                            f"{len(broken)} of {other}'s {counts[other]}")
     any_fit = {layout: any(not f for f in found) for layout, found in fails.items()}
     if any_fit[LAYOUT_A] and any_fit[LAYOUT_B]:
         return None, f"{which}: some rows fit A's invariants, others B's"

@@ -53,7 +53,7 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     lines = [head]
     env = ctx.environment
     lines.append(Text(f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
-                      f"observation {tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
+                      f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
     trained_on = layout_words(record)
     if trained_on:
         lines.append(Text("obs layout: ", style="bold") + Text(trained_on))
