@@ -83,10 +83,8 @@ def test_every_invariant_holds_on_every_row_its_layout_builds(rows_by_layout, la
 @pytest.mark.parametrize("layout, other", [("A", "B"), ("B", "A")])
 def test_every_row_of_one_layout_breaks_the_others_invariants(rows_by_layout, layout, other):
     rows = rows_by_layout[other].tolist()
-    assert all(failed_invariants(row, layout) for row in rows)
-    # and most of the distinguishing ones do the breaking, not one lucky check
-    broken_somewhere = {name for row in rows for name in failed_invariants(row, layout)}
-    assert len(broken_somewhere) >= 6, broken_somewhere
+    # not one lucky check: every row breaks most of the other layout's invariants
+    assert min(len(failed_invariants(row, layout)) for row in rows) >= 6
 
 
 def test_the_spec_vectors_fit_their_layout_only():
