@@ -72,17 +72,29 @@ def _regime(spread_cents: float) -> float:
     return 1.0
 
 
+# Indices are looked up once, here: the checks run for every model a cold listing reads.
+def _at(ix: dict[str, int], *names: str) -> tuple[int, ...]:
+    return tuple(ix[n] for n in names)
+
+
+def _sides(ix: dict[str, int], *suffixes: str) -> tuple[tuple[int, ...], ...]:
+    """Per side (YES, NO): the indices of best bid, best ask and each `{side}_{suffix}`."""
+    return tuple(_at(ix, f"best_{side}_bid_norm", f"best_{side}_ask_norm",
+                     *(f"{side}_{suffix}" for suffix in suffixes)) for side in ("yes", "no"))
+
+
 def _prices(ix: dict[str, int]) -> Callable[[Row], bool]:
-    names = ("best_yes_bid_norm", "best_yes_ask_norm", "best_no_bid_norm", "best_no_ask_norm")
-    return lambda r: all(_cents(r[ix[n]]) for n in names)
+    at = _at(ix, "best_yes_bid_norm", "best_yes_ask_norm", "best_no_bid_norm", "best_no_ask_norm")
+    return lambda r: all(_cents(r[i]) for i in at)
 
 
 def _mids(ix: dict[str, int]) -> Callable[[Row], bool]:
+    sides = _sides(ix, "mid_price_norm")
+
     def check(r: Row) -> bool:
-        for side in ("yes", "no"):
-            bid, ask = r[ix[f"best_{side}_bid_norm"]], r[ix[f"best_{side}_ask_norm"]]
-            mid = r[ix[f"{side}_mid_price_norm"]]
-            if not (_close(mid, _clamp((bid + ask) / 2, 0.01, 0.99)) or _close(mid, 0.5)):
+        for b, a, m in sides:
+            mid = r[m]
+            if not (_close(mid, _clamp((r[b] + r[a]) / 2, 0.01, 0.99)) or _close(mid, 0.5)):
                 return False
         return True
     return check
@@ -90,122 +102,146 @@ def _mids(ix: dict[str, int]) -> Callable[[Row], bool]:
 
 def _replayed(ix: dict[str, int]) -> Callable[[Row], bool]:
     """Asks derived from the other side's bids: Vya = Vnb and Vna = Vyb."""
-    return lambda r: (_close(r[ix["volume_imbalance"]], 0.0)
-                      and _close(r[ix["no_side_imbalance"]], -r[ix["yes_side_imbalance"]]))
+    imbalance, yes, no = _at(ix, "volume_imbalance", "yes_side_imbalance", "no_side_imbalance")
+    return lambda r: abs(r[imbalance]) <= _EPS and _close(r[no], -r[yes])
 
 
 def _portfolio(ix: dict[str, int]) -> Callable[[Row], bool]:
     """One market: cash and position ratios sum to 1; count 0 or 0.1; long, short, bias and
     (A) diversity follow it; nothing but the ratios without a position."""
+    cash, position, count_i, long_i, short_i, bias = _at(
+        ix, "cash_ratio", "position_ratio", "position_count_norm", "long_position_ratio",
+        "short_position_ratio", "net_position_bias")
+    diversity = ix.get("position_diversity")
+    after = slice(count_i, ix["leverage"] + 1)
+
     def check(r: Row) -> bool:
-        count = r[ix["position_count_norm"]]
-        long_, short = r[ix["long_position_ratio"]], r[ix["short_position_ratio"]]
-        if not _close(r[ix["cash_ratio"]] + r[ix["position_ratio"]], 1.0):
+        count, long_, short = r[count_i], r[long_i], r[short_i]
+        if not _close(r[cash] + r[position], 1.0):
             return False
         if not (count == 0.0 or _close(count, 0.1)) or not (_binary(long_) and _binary(short)):
             return False
         held = count != 0.0
         if long_ + short != (1.0 if held else 0.0):
             return False
-        if not _close(r[ix["net_position_bias"]], 0.7615941559557649 * (long_ - short)):
+        if not _close(r[bias], 0.7615941559557649 * (long_ - short)):
             return False
-        if "position_diversity" in ix and r[ix["position_diversity"]] != (1.0 if held else 0.0):
+        if diversity is not None and r[diversity] != (1.0 if held else 0.0):
             return False
-        after = range(ix["position_count_norm"], ix["leverage"] + 1)
-        return held or all(r[i] == 0.0 for i in after)
+        return held or not any(r[after])
     return check
 
 
 def _orders(ix: dict[str, int]) -> Callable[[Row], bool]:
-    names = ("has_open_buy", "has_open_sell", "buy_distance", "sell_distance", "time_since_order")
-    return lambda r: all(r[ix[n]] == 0.0 for n in names)
+    at = slice(ix["has_open_buy"], ix["time_since_order"] + 1)
+    assert at.stop - at.start == 5
+    return lambda r: not any(r[at])
+
+
+_A_SPREADS = _sides(_A, "spread_norm")
 
 
 def _a_spreads(r: Row) -> bool:
-    for side in ("yes", "no"):
-        bid, ask = r[_A[f"best_{side}_bid_norm"]], r[_A[f"best_{side}_ask_norm"]]
-        spread = r[_A[f"{side}_spread_norm"]]
-        if not (_close(spread, _clamp(ask - bid, 0.001, 0.99)) or _close(spread, 0.1)):
+    for b, a, s in _A_SPREADS:
+        spread = r[s]
+        if not (_close(spread, _clamp(r[a] - r[b], 0.001, 0.99)) or _close(spread, 0.1)):
             return False
     return True
 
 
+_A_EFFICIENCY = _at(_A, "yes_mid_price_norm", "no_mid_price_norm", "arbitrage_opportunity",
+                    "market_efficiency", "cross_side_efficiency")
+
+
 def _a_efficiency(r: Row) -> bool:
-    ym, nm = r[_A["yes_mid_price_norm"]], r[_A["no_mid_price_norm"]]
-    arbitrage = r[_A["arbitrage_opportunity"]]
-    return (_close(arbitrage, abs(ym + nm - 1))
-            and _close(r[_A["market_efficiency"]], max(0.0, 1 - arbitrage))
-            and _close(r[_A["cross_side_efficiency"]], max(0.0, 1 - 5 * abs(ym - (1 - nm)))))
+    y, n, arb, eff, cross = _A_EFFICIENCY
+    ym, nm, arbitrage = r[y], r[n], r[arb]
+    return (_close(arbitrage, abs(ym + nm - 1)) and _close(r[eff], max(0.0, 1 - arbitrage))
+            and _close(r[cross], max(0.0, 1 - 5 * abs(ym - (1 - nm)))))
+
+
+_A_VOLUMES = _at(_A, "yes_volume_norm", "no_volume_norm", "total_volume_norm")
 
 
 def _a_volumes(r: Row) -> bool:
-    yes, no, total = (r[_A[n]] for n in ("yes_volume_norm", "no_volume_norm", "total_volume_norm"))
+    yes, no, total = (r[i] for i in _A_VOLUMES)
     return -_EPS <= yes <= total + _EPS and -_EPS <= no <= total + _EPS and total <= 1 + _EPS
 
 
+_A_CALENDAR = _at(_A, "time_of_day_norm", "day_of_week_norm")
+
+
 def _a_calendar(r: Row) -> bool:
-    return _step_of(r[_A["time_of_day_norm"]], 7) and _step_of(r[_A["day_of_week_norm"]], 6)
+    return _step_of(r[_A_CALENDAR[0]], 7) and _step_of(r[_A_CALENDAR[1]], 6)
+
+
+_A_INDICATORS = _at(_A, "activity_burst_indicator", "quiet_period_indicator", "activity_persistence")
 
 
 def _a_indicators(r: Row) -> bool:
-    burst, quiet = r[_A["activity_burst_indicator"]], r[_A["quiet_period_indicator"]]
-    return (_binary(burst) and _binary(quiet) and burst + quiet <= 1
-            and _step_of(r[_A["activity_persistence"]], 10))
+    burst, quiet, persistence = (r[i] for i in _A_INDICATORS)
+    return _binary(burst) and _binary(quiet) and burst + quiet <= 1 and _step_of(persistence, 10)
+
+
+_B_SPREADS = _sides(_B, "spread_cents", "breakeven_move", "spread_pct", "spread_regime")
 
 
 def _b_spreads(r: Row) -> bool:
-    for side in ("yes", "no"):
-        bid, ask = r[_B[f"best_{side}_bid_norm"]], r[_B[f"best_{side}_ask_norm"]]
-        cents = r[_B[f"{side}_spread_cents"]]
-        if not (_close(cents, ask - bid) or _close(cents, 0.1)):
-            return False
-        if r[_B[f"{side}_breakeven_move"]] != cents:
+    for b, a, c, move, _pct, _regime_i in _B_SPREADS:
+        cents = r[c]
+        if not (_close(cents, r[a] - r[b]) or _close(cents, 0.1)) or r[move] != cents:
             return False
     return True
 
 
 def _b_spread_pct(r: Row) -> bool:
-    for side in ("yes", "no"):
-        bid, ask = r[_B[f"best_{side}_bid_norm"]], r[_B[f"best_{side}_ask_norm"]]
-        cents, pct = r[_B[f"{side}_spread_cents"]], r[_B[f"{side}_spread_pct"]]
-        mid = (bid + ask) / 2
-        if not (_close(pct, _clamp(cents / mid, -2.0, 2.0)) or _close(pct, 0.2)):
+    for b, a, c, _move, p, _regime_i in _B_SPREADS:
+        pct = r[p]
+        if not (_close(pct, _clamp(r[c] / ((r[b] + r[a]) / 2), -2.0, 2.0)) or _close(pct, 0.2)):
             return False
     return True
 
 
 def _b_regimes(r: Row) -> bool:
-    return all(r[_B[f"{side}_spread_regime"]] == _regime(round(r[_B[f"{side}_spread_cents"]] * 100))
-               for side in ("yes", "no"))
+    return all(r[g] == _regime(round(r[c] * 100)) for _b, _a, c, _move, _pct, g in _B_SPREADS)
+
+
+_B_REPLAYED = _replayed(_B)
+_B_DEPTH_RATIO, _B_CONSISTENCY = _at(_B, "bid_ask_depth_ratio", "yes_no_consistency")
 
 
 def _b_replayed(r: Row) -> bool:
-    consistency = r[_B["yes_no_consistency"]]
-    return (_replayed(_B)(r) and _close(r[_B["bid_ask_depth_ratio"]], 0.0)
+    consistency = r[_B_CONSISTENCY]
+    return (_B_REPLAYED(r) and abs(r[_B_DEPTH_RATIO]) <= _EPS
             and any(_close(consistency, v) for v in (0.0, 0.01, 0.5)))
 
 
+_B_MICRO = _sides(_B, "microprice_norm")
+
+
 def _b_microprices(r: Row) -> bool:
-    for side in ("yes", "no"):
-        bid, ask = r[_B[f"best_{side}_bid_norm"]], r[_B[f"best_{side}_ask_norm"]]
-        micro = r[_B[f"{side}_microprice_norm"]]
+    for b, a, m in _B_MICRO:
+        bid, ask, micro = r[b], r[a], r[m]
         if not (min(bid, ask) - _EPS <= micro <= max(bid, ask) + _EPS or _close(micro, 0.5)):
             return False
     return True
 
 
+_B_TEMPORAL = _at(_B, "time_of_day_norm", "activity_burst_indicator")
+
+
 def _b_temporal(r: Row) -> bool:
-    return _step_of(r[_B["time_of_day_norm"]], 7) and _binary(r[_B["activity_burst_indicator"]])
+    return _step_of(r[_B_TEMPORAL[0]], 7) and _binary(r[_B_TEMPORAL[1]])
 
 
 # (what an operator reads, the check): values only that layout's builder produces, together.
 INVARIANTS: dict[str, tuple[tuple[str, Callable[[Row], bool]], ...]] = {
     LAYOUT_A: (
+        ("volume imbalance 11 = 0, side imbalances 13 = -12", _replayed(_A)),
         ("best prices 0-3 in whole cents", _prices(_A)),
         ("spreads 4-5 = ask - bid, clamped, or 0.1", _a_spreads),
         ("mids 6-7 = (bid + ask) / 2, clamped, or 0.5", _mids(_A)),
         ("volumes 8-10: YES and NO <= total <= 1", _a_volumes),
-        ("volume imbalance 11 = 0, side imbalances 13 = -12", _replayed(_A)),
         ("arbitrage 18, efficiencies 19-20 follow the mids", _a_efficiency),
         ("time of day 22 in sevenths, day of week 23 in sixths", _a_calendar),
         ("burst 27 and quiet 28 indicators 0/1, persistence 34 in tenths", _a_indicators),
@@ -213,12 +249,12 @@ INVARIANTS: dict[str, tuple[tuple[str, Callable[[Row], bool]], ...]] = {
         ("order features 47-51 = 0", _orders(_A)),
     ),
     LAYOUT_B: (
+        ("imbalances 15, 18 = 0, 17 = -16, consistency 19 in {0, 0.01, 0.5}", _b_replayed),
         ("best prices 0-3 in whole cents", _prices(_B)),
         ("mids 4-5 = (bid + ask) / 2, clamped, or 0.5", _mids(_B)),
         ("spreads 6-7 = ask - bid or 0.1, repeated in 12-13", _b_spreads),
         ("spread percentages 8-9 = spread / mid or 0.2", _b_spread_pct),
         ("spread regimes 10-11 step with the spread", _b_regimes),
-        ("imbalances 15, 18 = 0, 17 = -16, consistency 19 in {0, 0.01, 0.5}", _b_replayed),
         ("microprices 20-21 between bid and ask", _b_microprices),
         ("time of day 27 in sevenths, burst indicator 31 0/1", _b_temporal),
         ("one-market portfolio 36-46", _portfolio(_B)),
@@ -272,28 +308,38 @@ def last_observation_rows(last_obs: Any) -> tuple[list[list[float]] | None, str]
     return [flat[i * N_FEATURES:(i + 1) * N_FEATURES] for i in range(rows_n)], ""
 
 
+def first_failure(row: Row, layout: str) -> str | None:
+    """The first invariant of `layout` the row breaks (None: it fits them all); the cheap
+    check the listing makes, where failed_invariants lists them all."""
+    for name, check in INVARIANTS[layout]:
+        try:
+            if not check(row):
+                return name
+        except (ZeroDivisionError, OverflowError, ValueError):
+            return name
+    return None
+
+
 def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:
-    """(the layout every row fits and no row contradicts, or None; the evidence in words)."""
-    used = [r for r in rows if any(v != 0.0 for v in r)]
+    """(the layout every row fits and not every row fits the other, or None; the evidence)."""
+    used = [r for r in rows if any(r)]
     which = f"last observation ({len(rows)} rows)" if len(rows) > 1 else "last observation"
     if not used:
         return None, f"{which} is all zeros (a terminal or failed observation): no evidence"
     if len(used) < len(rows):
         which += f", {len(rows) - len(used)} all-zero rows skipped"
-    fails = {layout: [failed_invariants(r, layout) for r in used] for layout in INVARIANTS}
-    fits = {layout: all(not f for f in found) for layout, found in fails.items()}
+    broken = {layout: [first_failure(r, layout) for r in used] for layout in INVARIANTS}
+    first = {layout: next((name for name in found if name is not None), None)
+             for layout, found in broken.items()}
     counts = {layout: len(INVARIANTS[layout]) for layout in INVARIANTS}
-    if fits[LAYOUT_A] and fits[LAYOUT_B]:
+    if first[LAYOUT_A] is None and first[LAYOUT_B] is None:
         return None, f"{which} fits both A's {counts[LAYOUT_A]} and B's {counts[LAYOUT_B]} invariants"
     for layout, other in ((LAYOUT_A, LAYOUT_B), (LAYOUT_B, LAYOUT_A)):
-        if fits[layout]:
-            broken = {name for found in fails[other] for name in found}
-            return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, breaks "
-                            f"{len(broken)} of {other}'s {counts[other]}")
-    any_fit = {layout: any(not f for f in found) for layout, found in fails.items()}
-    if any_fit[LAYOUT_A] and any_fit[LAYOUT_B]:
+        if first[layout] is None:
+            return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, not {other}'s "
+                            f"(breaks '{first[other]}')")
+    if any(name is None for name in broken[LAYOUT_A]) and any(name is None for name in broken[LAYOUT_B]):
         return None, f"{which}: some rows fit A's invariants, others B's"
-    first = {layout: next(name for found in fails[layout] for name in found) for layout in INVARIANTS}
     return None, (f"{which} fits neither A's invariants (breaks '{first[LAYOUT_A]}') nor B's "
                   f"(breaks '{first[LAYOUT_B]}')")
 

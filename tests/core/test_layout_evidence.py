@@ -117,9 +117,10 @@ def test_evidence_words_and_the_date_of_layout_b():
     a = _serialized(observation("A", 99)[None])
     b = _serialized(observation("B", 100)[None])
     layout, words = obs_layout_evidence([52], a, "2025-12-15T05:15:49Z")
-    assert layout == "A" and words.startswith("trained on layout A (last observation fits A's 10 "
-                                              "invariants, breaks ")
-    assert words.endswith(" of B's 10; trained 2025-12-15, before layout B existed)")
+    assert words == ("trained on layout A (last observation fits A's 10 invariants, not B's (breaks "
+                     "'imbalances 15, 18 = 0, 17 = -16, consistency 19 in {0, 0.01, 0.5}'); "
+                     "trained 2025-12-15, before layout B existed)")
+    assert layout == "A"
     assert obs_layout_evidence([52], b, "2025-12-17T18:00:00Z")[0] == "B"
     layout, words = obs_layout_evidence([52], b, "2025-12-11T23:59:39Z")
     assert layout is None and "before layout B existed (2025-12-17): the two disagree" in words
