@@ -54,9 +54,6 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     env = ctx.environment
     lines.append(Text(f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
                       f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
-    trained_on = layout_words(record)
-    if trained_on:
-        lines.append(Text("obs layout: ", style="bold") + Text(trained_on))
     for reason in record.reasons:
         lines.append(Text("✗ ", style="bold red") + Text(reason))
     for warning in record.warnings:
@@ -64,6 +61,10 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
     lines += rank_lines(ctx)
+    # Last: the evidence runs long, and the rank above must stay in view at 80 columns.
+    trained_on = layout_words(record)
+    if trained_on:
+        lines.append(Text("obs layout: ", style="bold") + Text(trained_on, style="dim"))
     return lines
 
 
