@@ -228,19 +228,35 @@ def _validation_lines(validation, sessions: str | None, env) -> list[str]:
     return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
 
 
+def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:
+    """What the pointer naming this model claims that the model file contradicts."""
+    if not contradicted and not zones:
+        return ""
+    lines = [f"  the pointer ({printable(pointer_file)}) names this model:"]
+    lines += [f"    CONTRADICTED by the model file: {printable(c)}" for c in contradicted]
+    lines += [f"    note: {printable(z)}" for z in zones]
+    return "\n".join(lines)
+
+
 def show_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.core.pointer.evidence import pointer_findings
     from kalshi_tui.eval.results_cache import load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)
                   if record.sha256 else None)
+    contradicted, zones = pointer_findings(config, record)
     if args.json:
         print_json({**record.to_dict(),
-                    "validation": validation.to_dict() if validation is not None else None})
+                    "validation": validation.to_dict() if validation is not None else None,
+                    "pointer_contradictions": contradicted, "pointer_time_notes": zones})
     else:
         colour = _use_colour(sys.stdout)
         text = render_show(record, config.environment, validation, config.validation_sessions,
                            colour=colour)
         # The badge's colour codes are ours; every name in the text was escaped line by line.
         print(text, file=raw_stream(sys.stdout) if colour else sys.stdout)
+        findings = render_pointer_findings(config.pointer_file, contradicted, zones)
+        if findings:
+            print(findings)
     return 0

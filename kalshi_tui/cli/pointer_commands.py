@@ -296,28 +296,64 @@ def render_status(status) -> str:
                      f"at {change.time}: {clip(change.reason, PATH_CLIP_CHARS)}")
     for alarm in status.alarms:
         lines.append(f"ALARM: {alarm}")
+    for line in status.contradictions:
+        lines.append(f"CONTRADICTED by the model file: {line}")
     for note in status.notes:
         lines.append(f"note: {note}")
     if not status.alarms:
-        lines.append("ok: the trader will load a compatible, unchanged model")
+        # "unchanged" only with a sha256 to prove it; contradicted metadata is not "ok" prose.
+        ok = ("ok: the trader will load a compatible, unchanged model" if status.recorded_sha256
+              else "ok: the trader will load a compatible model (unchanged cannot be told)")
+        if status.contradictions:
+            ok += "; the pointer's metadata about it is wrong where marked CONTRADICTED"
+        lines.append(ok)
     return safe_lines(lines)
 
 
 def render_history(records) -> str:
     if not records:
-        return "no history yet (the journal starts at the first promote or rollback)"
+        return ("no history yet (the journal starts at the first promote or rollback; the "
+                "pointer has no version_history to import)")
     lines = [f"{'REV':>4}  {'TIME (UTC)':<20}  {'ACTION':<8}  {'WHO':<22}  MODEL / REASON"]
+    pad = f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  "
     for r in records:
         flags = " FORCED" if r.forced else ""
         if r.target_revision is not None:
             flags += f" (to revision {r.target_revision})"
+        if r.imported is not None:
+            lines += _imported_lines(r, pad)
+            continue
         when = (r.time or "?")[:19].replace("T", " ")
         lines.append(f"{r.revision:>4}  {when:<20}  {r.action:<8}  {r.who[:22]:<22}  "
                      f"{r.to.short()}{flags}")
-        lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  reason: {clip(r.reason, PATH_CLIP_CHARS)}")
+        lines.append(f"{pad}reason: {clip(r.reason, PATH_CLIP_CHARS)}")
         for s in r.skipped:
-            lines.append(f"{'':>4}  {'':<20}  {'':<8}  {'':<22}  skipped revision {s.revision}: {s.reason}")
+            lines.append(f"{pad}skipped revision {s.revision}: {s.reason}")
+    if any(not r.journalled for r in records):
+        lines.append("imported revisions come from the pointer's version_history; they are "
+                     "written to the journal at the first promote or rollback")
     return safe_lines(lines)
+
+
+def _imported_lines(r, pad: str) -> list[str]:
+    """An imported revision: its date exactly as the hand-written entry has it (zone unverified)."""
+    entry = r.imported
+    version = f"v{entry['version']}" if entry.get("version") else "(no version)"
+    date = entry.get("date") or "?"
+    # The date as written when it fits the column, else to the second; the next line has it all.
+    lines = [f"{r.revision:>4}  {date if len(date) <= 20 else date[:19]:<20}  {'imported':<8}  "
+             f"{(version + ' version_history')[:22]:<22}  {r.to.path or '(no model_path)'}",
+             f"{pad}date as written in version_history (its zone not verified): "
+             f"{entry.get('date') or '(none)'}"]
+    if entry.get("milestone"):
+        lines.append(f"{pad}milestone: {entry['milestone']}")
+    if entry.get("description"):
+        lines.append(f"{pad}description: {entry['description']}")
+    return lines
+
+
+def _revisions(count: int) -> str:
+    return "revision 1" if count == 1 else f"revisions 1-{count}"
 
 
 def render_plan(plan) -> str:
@@ -340,8 +376,12 @@ def render_plan(plan) -> str:
         facts.append(f"entropy {m['entropy']:.3f}")
     lines.append("  " + ", ".join(facts))
     lines.append(f"  reason: {plan.reason}")
+    if plan.imported:
+        lines.append(f"  first records the pointer's version_history as {_revisions(plan.imported)} "
+                     "(imported)")
     if plan.adopt:
-        lines.append(f"  first records the pointer as found as revision {plan.revision_before + 1} (adopt)")
+        lines.append(f"  first records the pointer as found as revision "
+                     f"{plan.revision_after - 1} (adopt)")
     for s in plan.skipped:
         lines.append(f"  skipped revision {s.revision}: {s.reason}")
     for w in plan.warnings:
@@ -354,6 +394,8 @@ def render_result(result) -> str:
     lines = []
     if result.rolled_forward is not None:
         lines.append(f"first finished revision {result.rolled_forward}, left half-done by a crashed writer")
+    if plan.imported:
+        lines.append(f"imported the pointer's version_history as {_revisions(plan.imported)}")
     if result.adopted_revision is not None:
         lines.append(f"recorded the hand-written pointer as revision {result.adopted_revision} (adopt)")
     verb = "promoted" if plan.action == "promote" else f"rolled back to revision {plan.target_revision}:"

@@ -1,6 +1,7 @@
 """Training artifacts beside a model: where they are, and the figures they hold.
 
-`find_artifacts` locates a model's training_summary.json, training_results.json,
+`find_artifacts` locates a model's training_summary.json, training_results.json (or the
+curriculum trainer's curriculum_training_results.json),
 diagnostics.jsonl and diagnostics.log with a few stat calls (the catalog runs it for every
 one of thousands of models); `read_training_metrics` turns them into a `TrainingMetrics`
 saying which file every figure came from. Entropy lives here once (`entropy_normalised`)
@@ -29,6 +30,9 @@ DIAGNOSTICS_LOG = "diagnostics_log"
 ARTIFACT_KEYS = (TRAINING_SUMMARY, TRAINING_RESULTS, DIAGNOSTICS_JSONL, DIAGNOSTICS_LOG)
 
 RESULTS_FILE = "training_results.json"
+# The original's curriculum trainer wrote the same keys under this name (FORMATS.md section 2).
+CURRICULUM_RESULTS_FILE = "curriculum_training_results.json"
+RESULTS_FILES = (RESULTS_FILE, CURRICULUM_RESULTS_FILE)  # preferred first
 DIAGNOSTICS_FILES = {
     TRAINING_SUMMARY: "training_summary.json",
     DIAGNOSTICS_JSONL: "diagnostics.jsonl",
@@ -87,8 +91,9 @@ def artifacts_in(run_dir: Path) -> dict[str, Path]:
     inside = _files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
         if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None else {}
     found: dict[str, Path] = {}
-    if RESULTS_FILE in beside:
-        found[TRAINING_RESULTS] = run_dir / RESULTS_FILE
+    results = results_file_among(beside)
+    if results is not None:
+        found[TRAINING_RESULTS] = run_dir / results
     for key, name in DIAGNOSTICS_FILES.items():
         in_subdir, alongside = inside.get(name), beside.get(name)
         if in_subdir is not None and (alongside is None or _mtime(in_subdir) >= _mtime(alongside)):
@@ -100,7 +105,13 @@ def artifacts_in(run_dir: Path) -> dict[str, Path]:
 
 
 _WANTED_INSIDE = frozenset(DIAGNOSTICS_FILES.values())
-_WANTED_BESIDE = _WANTED_INSIDE | {RESULTS_FILE, DIAGNOSTICS_SUBDIR}
+_WANTED_BESIDE = _WANTED_INSIDE | set(RESULTS_FILES) | {DIAGNOSTICS_SUBDIR}
+
+
+def results_file_among(names) -> str | None:
+    """The run's results file among the names in its folder: training_results.json, else the
+    curriculum trainer's curriculum_training_results.json (a run writes one of them)."""
+    return next((name for name in RESULTS_FILES if name in names), None)
 
 
 def _files_in(folder: str, wanted: frozenset[str]) -> dict[str, os.DirEntry]:

@@ -1,7 +1,7 @@
 """Turning a run's artifacts into TrainingMetrics, each figure with the file it came from.
 
 Where the figures come from (FORMATS.md section 2): episodes, markets, win rate, timesteps,
-duration and sessions from training_results.json (the summary and the log as fallbacks);
+duration and sessions from training_results.json (or curriculum_training_results.json) (the summary and the log as fallbacks);
 hold % from training_summary.json (it is right even for 21-action runs); trading % =
 100 - hold %; the per-action histogram summed from diagnostics.jsonl. The original
 tracker counted only action ids 0-4 and divided by ln 5, so for a model of any other
@@ -46,7 +46,8 @@ def compose_metrics(artifacts: dict[str, Path], n_actions: int | None) -> Traini
         scan = scan_diagnostics(Path(jsonl_path))
         notes.extend(scan.describe_problems(JSONL_NAME))
     figures = _Figures(metrics)
-    _fill_run_figures(figures, results or {}, summary or {}, scan)
+    results_name = Path(results_path).name if results_path else RESULTS_NAME
+    _fill_run_figures(figures, results or {}, summary or {}, scan, results_name)
     _fill_action_figures(figures, summary or {}, scan, n_actions)
     return metrics
 
@@ -68,11 +69,12 @@ class _Figures:
         self.metrics.notes.append(text)
 
 
-def _fill_run_figures(figures: _Figures, results: dict, summary: dict, scan: DiagnosticsScan | None) -> None:
+def _fill_run_figures(figures: _Figures, results: dict, summary: dict, scan: DiagnosticsScan | None,
+                      results_name: str = RESULTS_NAME) -> None:
     portfolio = results.get("portfolio_statistics")
     markets = results.get("market_results") if isinstance(results.get("market_results"), dict) else {}
     run_meta = dig(summary, "final_statistics", "training_metadata")
-    r, s = RESULTS_NAME, SUMMARY_NAME
+    r, s = results_name, SUMMARY_NAME
 
     figures.offer("episodes", _non_negative(as_int(dig(portfolio, "total_episodes"))),
                   f"{r} portfolio_statistics.total_episodes")
@@ -98,7 +100,7 @@ def _fill_run_figures(figures: _Figures, results: dict, summary: dict, scan: Dia
         figures.offer("unique_markets", len(scan.markets),
                       f"{JSONL_NAME} (distinct market_ticker of episode lines)")
 
-    _fill_win_rate(figures, dig(portfolio, "dynamics_statistics", "trading_outcomes"))
+    _fill_win_rate(figures, dig(portfolio, "dynamics_statistics", "trading_outcomes"), r)
 
     figures.offer("total_timesteps", _non_negative(as_int(results.get("total_timesteps"))), f"{r} total_timesteps")
     figures.offer("total_timesteps", _non_negative(as_int(dig(run_meta, "total_timesteps"))),
@@ -132,19 +134,19 @@ def _fill_run_figures(figures: _Figures, results: dict, summary: dict, scan: Dia
     ])
 
 
-def _fill_win_rate(figures: _Figures, outcomes: Any) -> None:
-    where = f"{RESULTS_NAME} portfolio_statistics.dynamics_statistics.trading_outcomes"
+def _fill_win_rate(figures: _Figures, outcomes: Any, results_name: str) -> None:
+    where = f"{results_name} portfolio_statistics.dynamics_statistics.trading_outcomes"
     if not isinstance(outcomes, dict):
         return
     rate = as_float(outcomes.get("win_rate"))
     if rate is not None and 1.0 < rate <= 100.0:
-        figures.note(f"{RESULTS_NAME}: win_rate {rate:g} read as a percentage")
+        figures.note(f"{results_name}: win_rate {rate:g} read as a percentage")
         rate /= 100.0
     if rate is not None and 0.0 <= rate <= 1.0:
         figures.offer("win_rate", rate, f"{where}.win_rate")
         return
     if rate is not None:
-        figures.note(f"{RESULTS_NAME}: win_rate {rate:g} is not a rate; ignored")
+        figures.note(f"{results_name}: win_rate {rate:g} is not a rate; ignored")
     counts = [_non_negative(as_int(outcomes.get(f"{kind}_episodes"))) for kind in ("positive", "negative", "neutral")]
     if counts[0] is not None and counts[1] is not None:
         total = sum(c or 0 for c in counts)

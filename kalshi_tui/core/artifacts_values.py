@@ -233,6 +233,11 @@ def _naive_zone():
         return timezone(timedelta(hours=-5), "EST")
 
 
+def us_eastern_zone():
+    """The zone the original system's wall-clock times were in (its machine's)."""
+    return _naive_zone()
+
+
 def warm_up() -> None:
     """Do now what the first zone-less time would do (import zoneinfo, read the zone file):
     a scan calls this before forking its workers, so they share it instead of each paying."""

@@ -22,11 +22,11 @@ from typing import Any, Iterator
 
 from kalshi_tui.core import artifacts as artifacts_module
 from kalshi_tui.core.artifacts import (ARTIFACT_KEYS, CHECKPOINTS_SUBDIR, DIAGNOSTICS_FILES,
-                                       DIAGNOSTICS_SUBDIR, RESULTS_FILE, RUN_MODEL_FILES,
-                                       TRAINING_RESULTS)
+                                       DIAGNOSTICS_SUBDIR, RESULTS_FILES, RUN_MODEL_FILES,
+                                       TRAINING_RESULTS, results_file_among)
 
 CACHE_DIR_NAME = ".kalshi_tui_cache"
-_ARTIFACT_FILE_NAMES = frozenset(DIAGNOSTICS_FILES.values()) | {RESULTS_FILE}
+_ARTIFACT_FILE_NAMES = frozenset(DIAGNOSTICS_FILES.values()) | frozenset(RESULTS_FILES)
 
 
 @dataclass(slots=True)
@@ -302,8 +302,9 @@ class ArtifactIndex:
                       artifacts_module._files_in(sub, artifacts_module._WANTED_INSIDE))
         base = Path(run_dir)
         chosen: dict[str, tuple[Path, os.DirEntry]] = {}
-        if RESULTS_FILE in beside:
-            chosen[TRAINING_RESULTS] = (base / RESULTS_FILE, beside[RESULTS_FILE])
+        results = results_file_among(beside)
+        if results is not None:
+            chosen[TRAINING_RESULTS] = (base / results, beside[results])
         for key, name in DIAGNOSTICS_FILES.items():
             in_subdir, alongside = inside.get(name), beside.get(name)
             # The copy written last is the one the run finished with (see artifacts_in).

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sqlite3
 from dataclasses import dataclass
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+from kalshi_tui.env.store_values import (MAX_INT64, MAX_SIZE, BadValue, canonical, iso_utc, json_value,
+                                         price_map, shown_value, whole_number)
 from kalshi_tui.core.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
 
 TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
@@ -97,14 +97,6 @@ _FINGERPRINT_QUERIES = (
     ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
      "FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY market_ticker, id"),
 )
-# A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
-# and would overflow the float32 features; timestamps and sequence numbers fit in 64 bits.
-MAX_SIZE = 10 ** 9
-MAX_INT64 = 2 ** 63 - 1
-# The longest JSON text a price map may be: 99 levels of "price": size fit in a few KB.
-MAX_MAP_CHARS = 64 * 1024
-
-
 class StoreError(Exception):
     """A store, session or market that cannot be replayed, said in one line naming it."""
 
@@ -265,10 +257,10 @@ class SessionStore:
         session["market_tickers"] = self._tickers(session_id, session["market_tickers"])
         for key in ("started_at", "ended_at", "last_message_at", "created_at"):
             if key in session:
-                session[key] = _iso(session[key])
+                session[key] = iso_utc(session[key])
         if isinstance(session.get("connection_metadata"), str):
-            session["connection_metadata"] = _json(session["connection_metadata"])
-        snapshots = [(ticker, ts, seq, _json(yb), _json(ya), _json(nb), _json(na), ys, ns, tv)
+            session["connection_metadata"] = json_value(session["connection_metadata"])
+        snapshots = [(ticker, ts, seq, json_value(yb), json_value(ya), json_value(nb), json_value(na), ys, ns, tv)
                      for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
                          "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
                          "no_bids, no_asks, yes_spread, no_spread, total_volume "
@@ -304,7 +296,7 @@ class SessionStore:
                 "FROM rl_orderbook_sessions ORDER BY session_id"):
             infos.append(SessionInfo(int(sid), len(self._tickers(sid, tickers)),
                                      int(snaps.get(sid, 0)), int(deltas.get(sid, 0)),
-                                     _iso(start), _iso(end)))
+                                     iso_utc(start), iso_utc(end)))
         return infos
 
     def _tickers(self, session_id: int, raw: Any) -> list[str]:
@@ -331,7 +323,7 @@ class SessionStore:
             digest.update(f"session {session_id}\n".encode())
             for sql in _FINGERPRINT_QUERIES:
                 for row in self._query(sql.format(p=self.placeholder), (session_id,)):
-                    digest.update(repr(tuple(map(_canonical, row))).encode())
+                    digest.update(repr(tuple(map(canonical, row))).encode())
                 digest.update(b"\n")
         return digest.hexdigest()
 
@@ -344,7 +336,7 @@ class SessionStore:
         tickers, status, ended_at = rows[0]
         if status != "closed" or ended_at is None:
             raise StoreError(f"{self.path}: session {session_id} is not closed (status {status!r}, "
-                             f"ended_at {_iso(ended_at) or 'missing'}): a session still recording "
+                             f"ended_at {iso_utc(ended_at) or 'missing'}): a session still recording "
                              "or failed is not replayed")
         return self._tickers(session_id, tickers)
 
@@ -358,14 +350,14 @@ class SessionStore:
                 f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
                 (session_id, ticker)):
             try:
-                books.append(book_from_maps(_whole(ts, "timestamp_ms", 0, MAX_INT64),
-                                            _whole(seq, "sequence_number", 0, MAX_INT64),
-                                            _price_map(yes_bids, "yes_bids"),
-                                            _price_map(no_bids, "no_bids")))
-            except _BadValue as exc:
-                raise StoreError(f"{where}: snapshot seq {_shown(seq)}: {exc}") from None
+                books.append(book_from_maps(whole_number(ts, "timestamp_ms", 0, MAX_INT64),
+                                            whole_number(seq, "sequence_number", 0, MAX_INT64),
+                                            price_map(yes_bids, "yes_bids"),
+                                            price_map(no_bids, "no_bids")))
+            except BadValue as exc:
+                raise StoreError(f"{where}: snapshot seq {shown_value(seq)}: {exc}") from None
             except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
-                raise StoreError(f"{where}: snapshot seq {_shown(seq)} has a price map that is not "
+                raise StoreError(f"{where}: snapshot seq {shown_value(seq)} has a price map that is not "
                                  f"JSON {{price_cents: size}}") from None
         return books
 
@@ -417,15 +409,15 @@ class SessionStore:
             last_applied = seq
             ts, _, side, action, price, old_size, new_size = item
             try:
-                price = _whole(price, "price", -MAX_SIZE, MAX_SIZE)
+                price = whole_number(price, "price", -MAX_SIZE, MAX_SIZE)
                 if not book.apply_delta(side, action, price,
-                                        _whole(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
-                                        _whole(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
-                                        _whole(ts, "timestamp_ms", 0, MAX_INT64), seq):
+                                        whole_number(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
+                                        whole_number(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
+                                        whole_number(ts, "timestamp_ms", 0, MAX_INT64), seq):
                     stats.stale_old_sizes += 1
                 book.check_change(side, price)
-            except (BookError, _BadValue) as exc:
-                raise StoreError(f"{where} after delta seq {_shown(seq)}: {exc}") from None
+            except (BookError, BadValue) as exc:
+                raise StoreError(f"{where} after delta seq {shown_value(seq)}: {exc}") from None
             yield book
 
 
@@ -437,41 +429,6 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
 def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
-
-
-def _json(value: Any) -> Any:
-    """A JSON column's value: text in SQLite, already decoded from PostgreSQL's JSONB."""
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def _canonical(value: Any) -> Any:
-    """A column's value as both stores give it: JSON text and JSONB, text and TIMESTAMPTZ,
-    a JSON list and TEXT[] read alike, so the same rows have one fingerprint."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            return value
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    if isinstance(value, datetime) or (isinstance(value, str) and value[:2] in ("19", "20")):
-        return _iso(value)
-    return value
-
-
-def _iso(value: Any) -> str | None:
-    """A time as ISO 8601 UTC text, the same from both stores (SQLite text, PostgreSQL datetimes)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value  # not ours to fix: shown as stored
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-    if isinstance(value, datetime):
-        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z").replace(".000Z", "Z")
-    return value
 
 
 def open_session_store(source: Any, *, writable: bool = False) -> SessionStore:
@@ -497,61 +454,13 @@ def _checked(book: BookState, where: str) -> BookState:
     return book
 
 
-class _BadValue(ValueError):
-    """One number or map in a row that cannot be a recording (said in words, for StoreError)."""
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:40]}... ({len(text) - 40} more characters)"
-
-
-def _whole(value: object, name: str, low: int, high: int) -> int:
-    """A stored whole number within [low, high]: inf, nan, 1e999, text and fractions are bad rows."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _BadValue(f"{name} {_shown(value)} is not a number")
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise _BadValue(f"{name} {_shown(value)} is not a finite whole number")
-    if not low <= value <= high:
-        raise _BadValue(f"{name} {_shown(value)} is outside {low:,}..{high:,}")
-    return int(value)
-
-
-def _price_map(raw: object, name: str) -> dict:
-    """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad row)."""
-    if isinstance(raw, dict):
-        levels = raw  # PostgreSQL's JSONB, decoded by the driver (the server bounds its depth)
-    elif not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
-        size = len(raw) if isinstance(raw, (str, bytes)) else 0
-        raise _BadValue(f"{name} is not a JSON price map of at most {MAX_MAP_CHARS:,} characters "
-                        f"({size:,})")
-    else:
-        try:
-            levels = json.loads(raw)
-        except RecursionError:
-            raise _BadValue(f"{name} is JSON nested too deeply to be a price map") from None
-        except ValueError:
-            raise _BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
-    if not isinstance(levels, dict):
-        raise _BadValue(f"{name} is {type(levels).__name__}, not a JSON {{price_cents: size}} map")
-    out = {}
-    for price, size in levels.items():
-        try:
-            cents = int(price)
-        except ValueError:
-            raise _BadValue(f"{name} price {_shown(price)} is not a whole number") from None
-        cents = _whole(cents, f"{name} price", -MAX_SIZE, MAX_SIZE)
-        out[cents] = _whole(size, f"{name} size", -MAX_SIZE, MAX_SIZE)
-    return out
-
-
 def _check_sequence(rows: list[tuple], where: str) -> None:
     """Refuse deltas stored out of sequence order: a replay cannot know which change won."""
     previous = None
     for row in rows:
         seq = row[1]
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_INT64:
-            raise StoreError(f"{where}: delta sequence_number {_shown(seq)} is not a whole "
+            raise StoreError(f"{where}: delta sequence_number {shown_value(seq)} is not a whole "
                              f"number from 0 to {MAX_INT64:,}")
         if previous is not None and seq <= previous:
             raise StoreError(f"{where}: out-of-order sequence numbers "

@@ -48,11 +48,22 @@ def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation:
         _label("to") + Text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
         _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
     ]
-    if plan.adopt:
-        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
+    lines += adopt_lines(plan)
     lines += key_metric_lines(record, validation)
     lines += [Text("! ", style="bold yellow") + Text(w) for w in plan.warnings]
     lines += [Text("! ", style="bold yellow") + Text(w) for w in record.warnings]
+    return lines
+
+
+def adopt_lines(plan: Any) -> list[Text]:
+    """What a change journals before itself: the pointer's version_history, the pointer as found."""
+    lines = []
+    if plan.imported:
+        which = "revision 1" if plan.imported == 1 else f"revisions 1-{plan.imported}"
+        lines.append(Text(f"the pointer's version_history is first journalled as {which} "
+                          "(imported)", style="dim"))
+    if plan.adopt:
+        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
     return lines
 
 
@@ -73,6 +84,7 @@ def rollback_body(plan: Any, pointer: PointerView | None) -> list[Text]:
         _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after} "
                                   "(a rollback is a new revision)"),
     ]
+    lines += adopt_lines(plan)
     if plan.skipped:
         lines.append(Text("skips", style="bold"))
         lines += [Text(f"  rev {s.revision} ", style="yellow") + Text(s.path or "-")

@@ -297,8 +297,11 @@ def test_real_curriculum_results_file_is_read_leniently(tmp_path):
     run = tmp_path / "curriculum_session9_ppo_20251211_173419"
     run.mkdir()
     (run / "model.zip").write_bytes(b"zip")
-    shutil.copy(source, run / "training_results.json")
-    metrics = read_training_metrics(find_artifacts(run / "model.zip", tmp_path), 21)
+    # Under the name the original's curriculum trainer gave it; read like training_results.json.
+    shutil.copy(source, run / "curriculum_training_results.json")
+    artifacts = find_artifacts(run / "model.zip", tmp_path)
+    assert artifacts == {"training_results": run / "curriculum_training_results.json"}
+    metrics = read_training_metrics(artifacts, 21)
     markets = real["market_results"].values()
     assert metrics.episodes == sum(m["portfolio_statistics"]["total_episodes"] for m in markets)
     assert metrics.unique_markets == 473 == real["total_markets"]
@@ -307,7 +310,14 @@ def test_real_curriculum_results_file_is_read_leniently(tmp_path):
     assert metrics.session_ids == [9]
     assert metrics.training_start == "2025-12-11T22:34:19.012059Z"
     assert metrics.win_rate is None and metrics.entropy is None
-    assert "market_results" in metrics.sources["episodes"]
+    assert metrics.sources["episodes"].startswith("curriculum_training_results.json (summed over 473")
+    assert metrics.sources["unique_markets"] == "curriculum_training_results.json total_markets"
+    assert any(n.startswith("curriculum_training_results.json: training_start '2025-12-11 "
+                            "17:34:19.012059' has no time zone; read as US Eastern")
+               for n in metrics.notes)
+    # A run that has both files: training_results.json is the run's own.
+    (run / "training_results.json").write_text(json.dumps({"total_timesteps": 5}))
+    assert find_artifacts(run / "model.zip", tmp_path) == {"training_results": run / "training_results.json"}
 
 
 def test_reading_artifacts_imports_no_torch_or_sb3(tmp_path):

@@ -96,12 +96,19 @@ EXPECTED = {
     "malicious.zip": ("unsafe", ["UNSAFE data/policy_class: calls builtins.eval: the trader's PPO.load would unpickle it"]),
 }
 
+# Peak memory from /proc's VmHWM, not getrusage: ru_maxrss survives execve on Linux, so a
+# child started from a pytest worker holding torch would report the worker's peak.
 LIST_AND_MEASURE = """
-import json, resource, sys
+import json, sys
 from kalshi_tui.cli import main
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+before = peak_kb()
 code = main(["list", "--json", "--models-dir", sys.argv[1]])
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_kb()
 heavy = sorted(m for m in ("torch", "stable_baselines3") if m in sys.modules)
 print(json.dumps({"code": code, "maxrss_kb": after, "growth_kb": after - before, "heavy": heavy}),
       file=sys.stderr)

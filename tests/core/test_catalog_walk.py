@@ -48,6 +48,11 @@ def tree(tmp_path, model_zoo):
     # The original curriculum wrote trained_models/trained_model.zip beside its artifacts.
     (models / "training_results.json").write_text(json.dumps(original_results()))
     (models / "trained_model.zip").write_bytes(other)
+    # The curriculum trainer's run: its results under curriculum_training_results.json.
+    curriculum = models / "curriculum_session9_ppo_20251211_173419"
+    curriculum.mkdir()
+    (curriculum / "trained_model.zip").write_bytes(other)
+    (curriculum / "curriculum_training_results.json").write_text(json.dumps(original_results()))
     # A second path to a run folder: the walk does not list it twice, the index falls back.
     (models / "alias").mkdir()
     os.symlink(current, models / "alias" / "session32_ppo_20251215_001549")
@@ -77,6 +82,10 @@ def test_index_equals_find_artifacts_for_every_model(tree):
                 assert by_folder.for_found(item) == index.for_model(item.path), item.rel
     # The flat final identical to the run's model has the run's artifacts; the decoy of the
     # same size but other bytes, in a newer run, does not win.
+    curriculum, _key = index.for_model(os.path.join(tree, "curriculum_session9_ppo_20251211_173419",
+                                                    "trained_model.zip"))
+    assert curriculum == {"training_results": tree / "curriculum_session9_ppo_20251211_173419"
+                          / "curriculum_training_results.json"}
     final, _key = index.for_model(os.path.join(tree, "session32_final.zip"))
     assert final["training_results"] == tree / "session32_ppo_20251215_001549" / "training_results.json"
 

@@ -284,3 +284,23 @@ def test_promoting_a_model_changed_since_the_listing_is_refused_until_a_rescan(w
     fresh = next(r for r in records if r.path == "session32_final.zip")
     backend.plan_promote(fresh, expect_revision=None)  # hashes it: no refusal now
     assert fresh.sha256 == sha256_file(fresh.abs_path)
+
+
+@async_test
+async def test_history_shows_a_hand_written_pointers_version_history_as_imported(workspace, frozen_clock):
+    import shutil
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "kalshiflow"
+    shutil.copy(fixtures / "CURRENT_MODEL.4-session12-5actions.json", workspace.pointer)
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("H")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        assert [r.revision for r in app.screen.records] == [3, 2, 1]
+        text = await shown(app, pilot, "v2.1 version_history, not yet journalled")
+        assert "imported" in text and "v2.1 version_history, not yet journalled" in text
+        assert "2025-12-16T13:30:00Z (as written)" in text  # the date as the entry wrote it
+    assert not workspace.journal.exists()

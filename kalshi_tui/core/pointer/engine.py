@@ -22,18 +22,16 @@ from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
+from kalshi_tui.core.pointer.evidence import contradictions, zone_notes
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
-from kalshi_tui.core.pointer.plans import (adopt_record, file_sha256, plan_promote,
-                                           plan_rollback)
-from kalshi_tui.core.pointer.records import (ChangePlan, ChangeResult, HistoryRecord,
-                                             HookResult, PointerStatus)
+from kalshi_tui.core.pointer.plans import file_sha256, history_to_import, plan_promote, plan_rollback, prelude_records
+from kalshi_tui.core.pointer.records import ChangePlan, ChangeResult, HistoryRecord, HookResult, PointerStatus
 from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
                                             tool_block, unusable_path)
 from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
+from kalshi_tui.core.pointer.state import CONSISTENT, PENDING, PointerState, read_state, roll_forward, sha256_bytes
 from kalshi_tui.core.safe_text import shown
-from kalshi_tui.core.pointer.state import (CONSISTENT, DRIFTED, PENDING, UNMANAGED,
-                                           PointerState, read_state, roll_forward, sha256_bytes)
 
 
 def catalog_inspector(config: Config) -> Callable[[Path], ModelRecord]:
@@ -61,8 +59,12 @@ class PointerEngine:
     # ---- reading -------------------------------------------------------------------------
 
     def history(self, limit: int | None = None) -> list[HistoryRecord]:
-        """Journal records, newest first."""
+        """Journal records, newest first; before the first change, a hand-written pointer's
+        version_history as the revisions it will be imported as (`journalled` False)."""
         records = [HistoryRecord.from_record(r) for r in journal_io.read_records(self.journal)]
+        if not records:
+            records = [HistoryRecord.from_record(r, journalled=False)
+                       for r in history_to_import(read_state(self.pointer))]
         records.reverse()
         return records[:limit] if limit is not None else records
 
@@ -111,9 +113,6 @@ class PointerEngine:
         current = doc.get("current_model") or {}
         status.last_updated = current.get("last_updated")
         status.selected_reason = current.get("selected_reason")
-        if state.relation in (UNMANAGED, DRIFTED) and status.last_updated:
-            status.notes.append("last_updated is as written by hand: the original system marked "
-                                "local US Eastern time with 'Z'")
         full = full_path_of(doc)
         status.full_path = full if full is None or unusable_path(full) is None else shown(full)
         if full is None:
@@ -130,6 +129,8 @@ class PointerEngine:
             return
         record = self.inspect(target.path)
         status.record = record
+        status.contradictions = contradictions(doc, record)
+        status.notes.extend(zone_notes(doc, record))
         # Hashed here, not taken from the catalog's cache: this is the alarm that must not miss.
         status.current_sha256 = file_sha256(target.path)
         if record.verdict != "compatible":
@@ -207,9 +208,8 @@ class PointerEngine:
             plan = make_plan(state)
             undo_to = journal_io.complete_length(self.journal)  # a failed change goes back here
             adopted = None
-            if plan.adopt:
-                adopted = self._append(adopt_record(state, self.config, now=utc_now_text(),
-                                                    pid=os.getpid()))
+            for first in prelude_records(state, self.config, now=utc_now_text(), pid=os.getpid()):
+                adopted = self._append(first)
             record = self._change_record(state, plan)
             self._commit(state, record, plan.document, undo_to)
         result = ChangeResult(plan, plan.revision_after, HistoryRecord.from_record(record),

@@ -11,6 +11,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,12 @@ from kalshi_tui import __version__
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import COMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core.pointer.errors import Refused, StaleRevision
+from kalshi_tui.core.pointer.imported import IMPORT, imported_records, resolve_entry_model
 from kalshi_tui.core.pointer.journal import read_records
 from kalshi_tui.core.pointer.lock import current_user
 from kalshi_tui.core.pointer.records import ChangePlan, HistoryRecord, ModelRef, SkippedRevision
-from kalshi_tui.core.pointer.schema import (build_document, full_path_of, pointer_paths,
-                                            resolve_target)
-from kalshi_tui.core.pointer.state import CONSISTENT, EMPTY, PENDING, PointerState
+from kalshi_tui.core.pointer.schema import build_document, full_path_of, pointer_paths, resolve_target
+from kalshi_tui.core.pointer.state import CONSISTENT, EMPTY, PENDING, UNMANAGED, PointerState
 
 Inspector = Callable[[Path], ModelRecord]
 
@@ -50,6 +51,33 @@ def current_ref(state: PointerState, config: Config) -> ModelRef:
 def needs_adopt(state: PointerState) -> bool:
     """A hand-written or hand-edited pointer is journalled as found before it is changed."""
     return state.relation not in (EMPTY, CONSISTENT, PENDING)
+
+
+def history_to_import(state: PointerState) -> list[dict[str, Any]]:
+    """A hand-written pointer's version_history as records (only while there is no journal)."""
+    if state.relation != UNMANAGED or state.last is not None:
+        return []
+    return imported_records(state.doc, now=None, pid=os.getpid())
+
+
+def revision_after(state: PointerState) -> int:
+    """The revision a change gets: after any imported history and the adopt record."""
+    if not needs_adopt(state):
+        return state.revision + 1
+    return state.revision + len(history_to_import(state)) + 2
+
+
+def prelude_records(state: PointerState, config: Config, *, now: str,
+                    pid: int) -> list[dict[str, Any]]:
+    """What a change journals first: the imported history, then the pointer as found."""
+    if not needs_adopt(state):
+        return []
+    records = imported_records(state.doc, now=now, pid=pid) if history_to_import(state) else []
+    adopt = adopt_record(state, config, now=now, pid=pid)
+    adopt["revision"] = state.revision + len(records) + 1
+    if records:
+        adopt["from"] = records[-1]["to"]
+    return records + [adopt]
 
 
 def check_revision(state: PointerState, expect_revision: int | None) -> None:
@@ -129,14 +157,15 @@ def plan_promote(state: PointerState, config: Config, inspect: Inspector, record
         raise Refused(f"{path}: already the current model (revision {state.revision}, "
                       f"sha256 {sha[:12]}); nothing to do")
     adopt = needs_adopt(state)
-    revision = state.revision + 1 + (1 if adopt else 0)
+    revision = revision_after(state)
     doc = build_document(
         state.effective_doc, fresh, config, reason=reason, now=now,
         status="forced" if forced else "production_candidate", description=None,
-        tool=_tool_block(revision, revision - 1, sha, "promote", forced, now, state.journal))
+        tool=_tool_block(revision, revision - 1, sha, "promote", forced, now, state.journal),
+        previous_sha256=before.sha256)
     return ChangePlan("promote", before, to, fresh, reason, state.revision, revision,
-                      forced=forced, adopt=adopt, warnings=_warnings(fresh, forced, state),
-                      document=doc)
+                      forced=forced, adopt=adopt, imported=len(history_to_import(state)),
+                      warnings=_warnings(fresh, forced, state), document=doc)
 
 
 def _verdict_guard(record: ModelRecord, path: Path, force: bool) -> bool:
@@ -183,91 +212,133 @@ def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reaso
     """Pick (or check) the revision to go back to, and build the document it would publish.
 
     Default target: the newest earlier revision whose model still exists, is unchanged
-    (sha256 as journalled) and is compatible now. `--force` lets a chosen (`--to`)
-    incompatible target through, recorded as forced; a missing or changed file never passes.
+    (sha256 as journalled, where one is known) and is compatible now. A hand-written
+    pointer's version_history counts as revisions 1..k (imported) before the first change.
+    `--force` lets a chosen (`--to`) incompatible target through, recorded as forced; a
+    missing or changed file never passes.
     """
     reason = _check_reason(reason)
     check_revision(state, expect_revision)
     records = read_records(state.journal)
+    latest = state.revision
     if not records:
-        raise Refused(f"{state.journal.name} has no history: {state.pointer.name} was never "
-                      "changed by kalshi-tui, so there is nothing to roll back to")
+        records = history_to_import(state)
+        latest = len(records)
+    if not records:
+        raise Refused(f"{state.journal.name} has no history and {state.pointer.name} has no "
+                      "version_history: it was never changed by kalshi-tui, so there is "
+                      "nothing to roll back to")
     before = current_ref(state, config)
     skipped: list[SkippedRevision] = []
-    target: tuple[dict[str, Any], ModelRecord, bool] | None = None
+    target: tuple[dict[str, Any], _Target] | None = None
     by_revision = {int(r["revision"]): r for r in records}
     if to_revision is not None:
         record = by_revision.get(to_revision)
         if record is None:
             raise Refused(f"no revision {to_revision} in {state.journal.name} "
                           f"(it holds {min(by_revision)}-{max(by_revision)})")
-        problem, model, forced = _check_target(record, before, config, inspect, force)
-        if problem:
-            raise Refused(f"cannot roll back to revision {to_revision}: {problem}")
-        target = (record, model, forced)
+        checked = _check_target(record, before, config, inspect, force)
+        if checked.problem:
+            raise Refused(f"cannot roll back to revision {to_revision}: {checked.problem}")
+        target = (record, checked)
     else:
         for record in sorted(records, key=lambda r: -int(r["revision"])):
             revision = int(record["revision"])
-            if revision > state.revision:
+            if revision > latest:
                 continue
             if revision == state.revision and state.relation in (CONSISTENT, PENDING):
                 continue  # the current revision itself is not a rollback target
-            problem, model, forced = _check_target(record, before, config, inspect, False)
-            if problem:
-                skipped.append(SkippedRevision(revision, (record.get("to") or {}).get("path"), problem))
+            checked = _check_target(record, before, config, inspect, False)
+            if checked.problem:
+                skipped.append(SkippedRevision(revision, (record.get("to") or {}).get("path"),
+                                               checked.problem))
                 continue
-            target = (record, model, forced)
+            target = (record, checked)
             break
     if target is None:
         why = "; ".join(f"revision {s.revision}: {s.reason}" for s in skipped) or "no earlier revision"
         raise Refused(f"no revision to roll back to ({why})")
-    record, model, forced = target
+    record, checked = target
+    model, forced = checked.model, checked.forced
+    assert model is not None  # a target without a problem has its model
     sha = model.sha256 or ""
-    adopt = needs_adopt(state)
-    revision = state.revision + 1 + (1 if adopt else 0)
-    old_current = ((record.get("pointer") or {}).get("current_model") or {})
+    revision = revision_after(state)
     doc = build_document(
         state.effective_doc, model, config, reason=reason, now=now,
-        status="forced" if forced else str(old_current.get("status") or "production_candidate"),
-        description=old_current.get("description") if isinstance(old_current.get("description"), str) else None,
+        status="forced" if forced else "production_candidate", description=None,
         tool=_tool_block(revision, revision - 1, sha, "rollback", forced, now, state.journal,
-                         target_revision=int(record["revision"])))
+                         target_revision=int(record["revision"])),
+        previous_sha256=before.sha256)
     to = ModelRef(pointer_paths(Path(model.abs_path), config.base_dir)[0], sha)
-    plan = ChangePlan("rollback", before, to, model, reason, state.revision, revision,
-                      forced=forced, adopt=adopt, target_revision=int(record["revision"]),
-                      skipped=skipped, warnings=_warnings(model, forced, state), document=doc)
-    return plan
+    return ChangePlan("rollback", before, to, model, reason, state.revision, revision,
+                      forced=forced, adopt=needs_adopt(state),
+                      imported=len(history_to_import(state)),
+                      target_revision=int(record["revision"]), skipped=skipped,
+                      warnings=checked.notes + _warnings(model, forced, state), document=doc)
+
+
+@dataclass
+class _Target:
+    """A rollback candidate checked: why it cannot be the target, or its fresh record."""
+
+    problem: str | None = None
+    model: ModelRecord | None = None
+    forced: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 def _check_target(record: dict[str, Any], before: ModelRef, config: Config,
-                  inspect: Inspector, force: bool) -> tuple[str | None, ModelRecord | None, bool]:
-    """(why it cannot be a target, or None; its fresh record; whether force was needed)."""
+                  inspect: Inspector, force: bool) -> _Target:
+    """Whether a revision's model can be gone back to: it exists, is unchanged where a sha256
+    is known (an imported revision has none), is not the current model, and fits now."""
     to = ModelRef.from_dict(record.get("to"))
     if not to.path:
-        return "it recorded no model", None, False
-    target = resolve_target(to.path, config)
-    if not target.exists:
-        return f"{to.path} is missing", None, False
-    if not to.sha256:
-        return (f"{to.path} has no recorded sha256 (hand-written pointer), so it cannot be "
-                "proven unchanged"), None, False
-    sha = file_sha256(target.path)
-    if sha != to.sha256:
-        return (f"{to.path} changed since revision {record['revision']} "
-                f"(sha256 {to.sha256[:12]} then, {sha[:12]} now)"), None, False
-    if before.path and before.sha256 == sha and _same_file(resolve_target(before.path, config).path,
-                                                           target.path):
-        return f"{to.path} is already the current model", None, False
-    model = inspect(target.path)
+        return _Target("it recorded no model")
+    notes: list[str] = []
+    if record.get("action") == IMPORT:
+        entry = resolve_entry_model(to.path, config)
+        if entry.path is None:
+            return _Target(entry.problem)
+        path, sha = entry.path, file_sha256(entry.path)
+        version = (record.get("imported") or {}).get("version")
+        notes = [f"revision {record['revision']} (v{version}): {n}" for n in entry.notes]
+        notes.append(f"revision {record['revision']} was imported from the pointer's "
+                     f"version_history, which recorded no sha256: {path.name} cannot be "
+                     "proven to be the file that version used")
+    else:
+        target = resolve_target(to.path, config)
+        if not target.exists:
+            return _Target(f"{to.path} is missing")
+        if not to.sha256:
+            return _Target(f"{to.path} has no recorded sha256 (hand-written pointer), so it "
+                           "cannot be proven unchanged")
+        path, sha = target.path, file_sha256(target.path)
+        if sha != to.sha256:
+            return _Target(f"{to.path} changed since revision {record['revision']} "
+                           f"(sha256 {to.sha256[:12]} then, {sha[:12]} now)")
+    if _is_current(before, path, sha, config):
+        return _Target(f"{to.path} is already the current model")
+    model = inspect(path)
     model.sha256 = sha
     if model.verdict != COMPATIBLE:
         why = model.reasons[0] if model.reasons else "no reason given"
         if model.verdict == UNSAFE:
-            return f"{to.path} is unsafe now: {why}; never a target, not even with --force", None, False
+            return _Target(f"{to.path} is unsafe now: {why}; never a target, not even with --force")
         if not force:
-            return f"{to.path} is {model.verdict} now: {why}", None, False
-        return None, model, True
-    return None, model, False
+            return _Target(f"{to.path} is {model.verdict} now: {why}")
+        return _Target(None, model, True, notes)
+    return _Target(None, model, False, notes)
+
+
+def _is_current(before: ModelRef, path: Path, sha: str, config: Config) -> bool:
+    """Whether `path` is the file the pointer names now (where a moved path base leads too)."""
+    if not before.path:
+        return False
+    current = resolve_target(before.path, config)
+    where = current.path if current.exists else current.found_elsewhere
+    if where is None or not _same_file(where, path):
+        return False
+    return before.sha256 in (None, sha)
 
 
 def adopt_record(state: PointerState, config: Config, *, now: str, pid: int) -> dict[str, Any]:

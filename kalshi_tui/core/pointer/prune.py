@@ -2,7 +2,8 @@
 
 A run is a run folder (with its checkpoints and diagnostics) or a flat final zip. Kept:
 the N newest runs, the run holding the current model, the runs of every model named in
-the last `protect_last_records` journal records (rollback targets), and any run holding
+the last `protect_last_records` journal records (rollback targets; before the first change,
+the pointer's imported version_history), and any run holding
 diagnostics a kept model or the pointer refers to (a flat `session32_final.zip` keeps its
 `session32_ppo_*` folder: the original clean-up script deleted those). A dry run unless
 executed; an executed prune holds the pointer lock, re-plans under it, and logs every
@@ -22,8 +23,10 @@ from typing import Any
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer.errors import PointerError
+from kalshi_tui.core.pointer.imported import IMPORT, resolve_entry_model
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
+from kalshi_tui.core.pointer.plans import history_to_import
 from kalshi_tui.core.pointer.schema import full_path_of, resolve_target
 from kalshi_tui.core.pointer.side_files import open_nofollow
 from kalshi_tui.core.pointer.state import read_state
@@ -109,6 +112,12 @@ def _unit_holding(units: dict[str, PruneUnit], path: Path) -> PruneUnit | None:
     return None
 
 
+def _model_at(written: str, config: Config) -> Path:
+    """Where a pointer's path leads, or the file its moved path base meant (keep that too)."""
+    found = resolve_target(written, config)
+    return found.path if found.exists or found.found_elsewhere is None else found.found_elsewhere
+
+
 def plan_prune(config: Config, keep: int, records: list[ModelRecord] | None = None) -> PrunePlan:
     """Which runs a prune keeping the `keep` newest would remove, and why each other stays."""
     if keep < 0:
@@ -135,18 +144,20 @@ def plan_prune(config: Config, keep: int, records: list[ModelRecord] | None = No
     doc = state.effective_doc
     full = full_path_of(doc)
     if full:
-        protect(resolve_target(full, config).path, "holds the current model")
+        protect(_model_at(full, config), "holds the current model")
     for name, value in ((doc or {}).get("diagnostics_files") or {}).items():
         if isinstance(value, str):
             protect(resolve_target(value, config).path, f"holds the current model's {name}")
-    recent = read_records(journal_path_for(config.pointer_file))[-config.protect_last_records:] \
-        if config.protect_last_records > 0 else []
+    # Before the first change, a hand-written pointer's version_history is its history.
+    history = read_records(journal_path_for(config.pointer_file)) or history_to_import(state)
+    recent = history[-config.protect_last_records:] if config.protect_last_records > 0 else []
     for record in recent:
         for side in ("to", "from"):
             path = (record.get(side) or {}).get("path")
             if path:
-                protect(resolve_target(path, config).path,
-                        f"named by journal revision {record['revision']}")
+                where = (resolve_entry_model(path, config).path if record.get("action") == IMPORT
+                         else _model_at(path, config))
+                protect(where, f"named by journal revision {record['revision']}")
     by_path = {r.path: r for r in records}
     # Diagnostics of kept runs live in other runs' folders for flat finals: keep those too,
     # repeating until nothing new is kept.

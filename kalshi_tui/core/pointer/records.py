@@ -47,7 +47,7 @@ class HistoryRecord:
     """One journal record, without the pointer document it carries."""
 
     revision: int
-    action: str  # promote | rollback | adopt
+    action: str  # promote | rollback | adopt | import
     from_: ModelRef
     to: ModelRef
     reason: str
@@ -59,9 +59,13 @@ class HistoryRecord:
     forced: bool = False
     target_revision: int | None = None
     skipped: list[SkippedRevision] = field(default_factory=list)
+    # An import: the version_history entry's version, date (as written), model_path,
+    # milestone and description.
+    imported: dict[str, str] | None = None
+    journalled: bool = True  # False: shown from version_history, written at the first change
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> HistoryRecord:
+    def from_record(cls, record: dict[str, Any], *, journalled: bool = True) -> HistoryRecord:
         skipped = [SkippedRevision(int(s.get("revision", 0)), s.get("path"), str(s.get("reason", "")))
                    for s in record.get("skipped") or [] if isinstance(s, dict)]
         return cls(
@@ -78,6 +82,8 @@ class HistoryRecord:
             forced=bool(record.get("forced", False)),
             target_revision=record.get("target_revision"),
             skipped=skipped,
+            imported=record.get("imported") if isinstance(record.get("imported"), dict) else None,
+            journalled=journalled,
         )
 
     @property
@@ -103,6 +109,7 @@ class ChangePlan:
     revision_after: int
     forced: bool = False
     adopt: bool = False  # a hand-edited pointer is first journalled as it was
+    imported: int = 0  # version_history entries journalled first, as revisions 1..imported
     target_revision: int | None = None
     skipped: list[SkippedRevision] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -135,6 +142,7 @@ class ChangePlan:
             "revision_after": self.revision_after,
             "forced": self.forced,
             "adopt": self.adopt,
+            "imported": self.imported,
             "target_revision": self.target_revision,
             "skipped": [asdict(s) for s in self.skipped],
             "warnings": list(self.warnings),
@@ -214,6 +222,8 @@ class PointerStatus:
     repaired_revision: int | None = None
     alarms: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # figures in the pointer's model_metadata that the model file contradicts
+    contradictions: list[str] = field(default_factory=list)
 
     @property
     def alarm(self) -> bool:
@@ -244,4 +254,5 @@ class PointerStatus:
             "alarm": self.alarm,
             "alarms": list(self.alarms),
             "notes": list(self.notes),
+            "contradictions": list(self.contradictions),
         }

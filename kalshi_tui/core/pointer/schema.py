@@ -11,16 +11,21 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.pointer import retire
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
 
 TOOL_KEY = "kalshi_tui"
+# `session32_final`, `session12_ppo_20251217_095541`, `curriculum_session9_...` -> the session.
+_SESSION_NAME = re.compile(r"^(?:curriculum_)?session(\d+)(?=_|\.|$)")
 # A `full_path` longer than PATH_MAX cannot name a file, whatever it holds.
 MAX_PATH_CHARS = PATH_CLIP_CHARS
 # Blocks this tool rewrites on every change; every other top-level key is kept as it was.
@@ -125,17 +130,26 @@ def _is_file(path: Path) -> bool:
 
 def resolve_target(full_path: str, config: Config) -> Resolution:
     """Resolve `full_path` against config.base_dir, and say where a stray base points."""
-    why = unusable_path(full_path)
+    return resolve_written_path(full_path, config, _is_file, label="full_path")
+
+
+def resolve_written_path(written_path: str, config: Config,
+                         accept: Callable[[Path], bool], *, label: str = "path") -> Resolution:
+    """The one rule for a path a pointer wrote: relative to the trader's base folder; when
+    nothing `accept`able is there, the same path with leading folders dropped, under the base
+    folder and then the models folder (the original system moved its path base between
+    versions: repo-root-relative, later backend-relative)."""
+    why = unusable_path(written_path)
     if why is not None:
         # Kept short: this value is echoed in alarms and plans, never the whole of it.
-        resolution = Resolution(shown(full_path), Path(shown(full_path)), False)
-        resolution.notes.append(f"{config.pointer_file.name}: current_model.full_path {why}; "
+        resolution = Resolution(shown(written_path), Path(shown(written_path)), False)
+        resolution.notes.append(f"{config.pointer_file.name}: {label} {why}; "
                                 "the trader cannot open it")
         return resolution
-    written = Path(full_path).expanduser()
+    written = Path(written_path).expanduser()
     path = written if written.is_absolute() else config.base_dir / written
     path = Path(os.path.normpath(path))
-    resolution = Resolution(full_path, path, _is_file(path))
+    resolution = Resolution(written_path, path, _accepts(accept, path))
     if resolution.exists or written.is_absolute():
         return resolution
     parts = written.parts
@@ -143,14 +157,22 @@ def resolve_target(full_path: str, config: Config) -> Resolution:
         tail = Path(*parts[drop:])
         for root in (config.base_dir, config.models_dir):
             candidate = Path(os.path.normpath(root / tail))
-            if _is_file(candidate):
+            if _accepts(accept, candidate):
                 resolution.found_elsewhere = candidate
                 resolution.notes.append(
-                    f"full_path '{full_path}' does not exist under the base folder "
-                    f"{config.base_dir}; a file matches at {candidate} (the pointer's path base "
-                    "is wrong, and the trader will not find the model)")
+                    f"{label} '{written_path}' does not exist under the base folder "
+                    f"{config.base_dir}; a {'file' if _is_file(candidate) else 'folder'} "
+                    f"matches at {candidate} (the pointer's path base is wrong, and the "
+                    "trader will not find the model)")
                 return resolution
     return resolution
+
+
+def _accepts(accept: Callable[[Path], bool], path: Path) -> bool:
+    try:
+        return accept(path)
+    except (OSError, ValueError):  # a name too long for the file system, say
+        return False
 
 
 def pointer_paths(model: Path, base_dir: Path) -> tuple[str, str, str]:
@@ -217,21 +239,53 @@ def _distribution(record: ModelRecord, config: Config) -> dict[str, Any]:
     return _drop_none(out)
 
 
+def _session_from_name(record: ModelRecord) -> int | None:
+    """The session a file or run folder is named for (`session32_final`, `session12_ppo_...`)."""
+    match = _SESSION_NAME.match(Path(record.run_dir or record.path).name)
+    return int(match.group(1)) if match else None
+
+
+def training_facts(record: ModelRecord) -> tuple[dict[str, Any], dict[str, str]]:
+    """`training_session` from the model file first, its artifacts next, its name last; and
+    where each figure came from."""
+    metrics = record.metrics
+    sources = dict(metrics.sources) if metrics else {}
+    facts: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def offer(key: str, value: Any, source: str | None) -> None:
+        if value is not None and key not in facts:
+            facts[key] = value
+            origin[key] = source or "training artifacts"
+
+    sessions = metrics.session_ids if metrics else None
+    offer("session_id", sessions[0] if sessions and len(sessions) == 1 else (sessions or None),
+          sources.get("session_ids"))
+    offer("session_id", _session_from_name(record), f"the name {Path(record.run_dir or record.path).name}")
+    offer("algorithm", record.algorithm, "model zip")
+    offer("total_timesteps", record.num_timesteps, "model zip: data num_timesteps")
+    if metrics is not None:
+        offer("total_timesteps", metrics.total_timesteps, sources.get("total_timesteps"))
+        offer("total_episodes", metrics.episodes, sources.get("episodes"))
+        offer("unique_markets", metrics.unique_markets, sources.get("unique_markets"))
+        offer("training_duration_seconds", _round(metrics.training_duration_seconds, 2),
+              sources.get("training_duration_seconds"))
+    offer("training_start", record.trained_at, "model zip: data start_time (UTC)")
+    if metrics is not None:
+        offer("training_start", metrics.training_start, sources.get("training_start"))
+        offer("training_completion", metrics.training_completion, sources.get("training_completion"))
+    return facts, origin
+
+
 def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
     """`model_metadata` from the zip and the run's artifacts, never from earlier prose."""
     metrics = record.metrics
-    sessions = metrics.session_ids if metrics else None
-    session: Any = sessions[0] if sessions and len(sessions) == 1 else (sessions or None)
-    training = _drop_none({
-        "session_id": session,
-        "algorithm": record.algorithm,
-        "total_timesteps": record.num_timesteps if record.num_timesteps is not None
-        else (metrics.total_timesteps if metrics else None),
-        "total_episodes": metrics.episodes if metrics else None,
-        "unique_markets": metrics.unique_markets if metrics else None,
-        "training_duration_seconds": _round(metrics.training_duration_seconds, 2) if metrics else None,
-        "training_start": (metrics.training_start if metrics else None) or record.trained_at,
-        "training_completion": metrics.training_completion if metrics else None,
+    training, origin = training_facts(record)
+    model_file = _drop_none({
+        "sha256": record.sha256, "size_bytes": record.size_bytes or None,
+        "sb3_version": (record.versions or {}).get("sb3"),
+        "start_time": record.trained_at, "num_timesteps": record.num_timesteps,
+        "n_actions": record.n_actions, "observation_shape": record.obs_shape,
     })
     words, sizes = action_words(record, config)
     trading = {}
@@ -253,6 +307,8 @@ def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
         "training_session": training,
         "performance_metrics": performance,
         "hyperparameters": dict(record.hyperparameters or {}),
+        "model_file": model_file,
+        "sources": origin,
     })
 
 
@@ -276,27 +332,42 @@ def describe_model(record: ModelRecord, config: Config) -> str:
 
 def build_document(base_doc: dict[str, Any] | None, record: ModelRecord, config: Config, *,
                    reason: str, now: str, status: str, description: str | None,
-                   tool: dict[str, Any]) -> dict[str, Any]:
-    """The next pointer document: managed blocks rebuilt, every other key kept in place."""
+                   tool: dict[str, Any], previous_sha256: str | None = None) -> dict[str, Any]:
+    """The next pointer document: the blocks about the model rebuilt from its own facts, the
+    replaced model's words moved under `previous_model`, a version_history entry put first,
+    every other key kept in place (see retire.py)."""
     full, folder, name = pointer_paths(Path(record.abs_path), config.base_dir)
+    description = description or describe_model(record, config)
     current = {
         "model_path": folder,
         "model_file": name,
         "full_path": full,
         "status": status,
-        "description": description or describe_model(record, config),
+        "description": description,
         "last_updated": now,
         "selected_reason": reason,
     }
-    fresh = {
+    entry = retire.version_entry(revision=int(tool.get("revision") or 0), now=now, full_path=full,
+                                 action=str(tool.get("action") or "promote"), reason=reason,
+                                 description=description,
+                                 target_revision=tool.get("target_revision"))
+    fresh: dict[str, Any] = {
         "current_model": current,
         "model_metadata": build_metadata(record, config),
         "diagnostics_files": build_diagnostics(record, config),
-        TOOL_KEY: tool,
+        retire.HISTORY_KEY: retire.next_history(base_doc, entry),
     }
+    previous = retire.previous_model(base_doc, now=now, revision=int(tool.get("revision") or 0),
+                                     sha256=previous_sha256 or tool_block(base_doc).get("model_sha256"))
+    if previous is not None:
+        fresh[retire.PREVIOUS_KEY] = previous
+    fresh[TOOL_KEY] = tool
     doc: dict[str, Any] = {}
     # Keep the original key order so diffs of the pointer stay readable.
     for key, value in (base_doc or {}).items():
-        doc[key] = fresh.pop(key) if key in fresh else value
+        if key in fresh:
+            doc[key] = fresh.pop(key)
+        elif key not in retire.MOVED_ONLY and key != retire.PREVIOUS_KEY:
+            doc[key] = value
     doc.update(fresh)
     return doc

@@ -19,7 +19,7 @@ from kalshi_tui.tui.screens.main import refused_keys
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
-_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 10), ("Who", 24), ("Model", 60), ("Why", 60), ("", 6))
+_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 40), ("Who", 44), ("Model", 60), ("Why", 60), ("", 6))
 
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
@@ -29,11 +29,17 @@ def history_rows(records: list, now) -> list[tuple[Text, ...]]:
         model = record.to.path or "(nothing)"
         if record.action == "rollback" and record.target_revision is not None:
             model = f"{model} (to rev {record.target_revision})"
+        when, who = Text(fmt.relative_time(record.time, now)), Text(record.who)
+        if record.imported is not None:
+            # An imported revision happened when its hand-written entry says, in its own zone.
+            when = Text(f"{record.imported.get('date') or '?'} (as written)", style="dim")
+            who = Text(f"v{record.imported.get('version') or '?'} version_history"
+                       + ("" if record.journalled else ", not yet journalled"))
         rows.append((
             Text(str(record.revision), style="bold cyan"),
-            Text(record.action),
-            Text(fmt.relative_time(record.time, now)),
-            Text(record.who),
+            Text("imported" if record.imported is not None else record.action),
+            when,
+            who,
             Text(model),
             Text(record.reason or ""),
             Text("FORCED", style="bold red") if record.forced else Text(""),

@@ -53,15 +53,20 @@ def test_hand_written_pointer_is_adopted_then_changed(workspace, reference_point
     assert any("missing" in a for a in before.alarms)  # its session32_final.zip is not here
     result = engine.promote(record_of(workspace, "ppo21"), "replace the hand-written pointer",
                             expect_revision=0)
-    assert (result.adopted_revision, result.revision) == (1, 2)
-    adopt, promote = read_records(journal_path_for(workspace.pointer))
+    # Its version_history (v1.0, v2.0) is imported first as revisions 1-2, then it is adopted.
+    assert (result.plan.imported, result.adopted_revision, result.revision) == (2, 3, 4)
+    v1, v2, adopt, promote = read_records(journal_path_for(workspace.pointer))
+    assert [v1["action"], v2["action"]] == ["import", "import"]
+    assert v1["imported"]["version"] == "1.0" and v2["imported"]["date"] == "2025-12-16T00:00:00Z"
+    assert v2["from"] == v1["to"] and adopt["from"] == v2["to"]
     assert adopt["action"] == "adopt" and adopt["to"]["path"] == original["current_model"]["full_path"]
     assert adopt["to"]["sha256"] is None  # the file was not there to hash
     assert promote["from"] == adopt["to"]
     doc = pointer_doc(workspace)
-    for kept in ("production_readiness", "version_history", "notes"):
-        assert doc[kept] == original[kept]
-    assert doc["kalshi_tui"]["revision"] == 2 and doc["kalshi_tui"]["previous_revision"] == 1
+    for moved in ("production_readiness", "notes"):
+        assert moved not in doc and doc["previous_model"][moved] == original[moved]
+    assert doc["version_history"][1:] == original["version_history"]
+    assert doc["kalshi_tui"]["revision"] == 4 and doc["kalshi_tui"]["previous_revision"] == 3
     assert doc["model_metadata"]["performance_metrics"]["action_space"] == "21 actions (5 position sizes)"
     assert doc["current_model"]["selected_reason"] == "replace the hand-written pointer"
     assert engine.status().relation == CONSISTENT
@@ -166,9 +171,12 @@ def test_rollback_to_a_chosen_revision(workspace):
 
 
 def test_rollback_without_history_is_refused(workspace, reference_pointers):
-    shutil.copy(reference_pointers[0], workspace.pointer)
-    with pytest.raises(Refused, match="no history"):
+    doc = json.loads(reference_pointers[0].read_text())
+    del doc["version_history"]
+    workspace.pointer.write_text(json.dumps(doc))
+    with pytest.raises(Refused, match="no history and CURRENT_MODEL.json has no version_history"):
         PointerEngine(workspace.config).rollback("undo")
+    assert not journal_path_for(workspace.pointer).exists()
 
 
 def test_hand_written_pointer_has_no_changed_alarm_and_says_so(workspace, reference_pointers):
@@ -178,7 +186,11 @@ def test_hand_written_pointer_has_no_changed_alarm_and_says_so(workspace, refere
     status = PointerEngine(workspace.config).status()
     assert status.alarms == [] and status.verdict == "compatible"
     assert any("no sha256 recorded" in n for n in status.notes)
-    assert any("local US Eastern time" in n for n in status.notes)
+    # The zip was trained today, not on 2025-12-15 as the pointer's metadata claims: that is
+    # named, and with no evidence either way its `Z` times get no time-zone note.
+    assert any(c.startswith("model_metadata.training_session.training_start: the pointer says "
+                            "2025-12-15T00:15:49.260508Z") for c in status.contradictions)
+    assert not any("US Eastern" in n for n in status.notes)
 
 
 def test_status_alarms(workspace):

@@ -87,9 +87,18 @@ def test_build_document_keeps_unmanaged_keys_and_writes_true_utc(reference_point
                                 session_ids=[32], action_histogram={"0": 10, "1": 30, "20": 60}))
     doc = build_document(base_doc, record, config, reason="better", now="2026-01-01T00:00:00.000000Z",
                          status="production_candidate", description=None, tool={"revision": 2})
-    assert list(doc)[:4] == list(base_doc)[:4]  # key order kept
-    for kept in ("production_readiness", "version_history", "notes"):
-        assert doc[kept] == base_doc[kept]
+    # key order kept; the blocks about session 12 moved, as they were, under previous_model
+    assert [k for k in doc if k in base_doc] == [k for k in base_doc
+                                                 if k not in ("production_readiness", "notes")]
+    previous = doc["previous_model"]
+    assert previous["full_path"] == base_doc["current_model"]["full_path"]
+    for moved in ("production_readiness", "notes", "model_metadata", "diagnostics_files"):
+        assert previous[moved] == base_doc[moved]
+    assert previous["current_model"]["description"] == base_doc["current_model"]["description"]
+    assert doc["version_history"][1:] == base_doc["version_history"]
+    entry = doc["version_history"][0]
+    assert set(entry) == set(base_doc["version_history"][0])  # the hand-written entries' shape
+    assert entry["model_path"] == doc["current_model"]["full_path"] and entry["version"] == "r2"
     current = doc["current_model"]
     assert current["full_path"] == "trained_models/session32_ppo_20251215_001549/model.zip"
     assert current["model_path"] == "trained_models/session32_ppo_20251215_001549/"
@@ -104,6 +113,8 @@ def test_build_document_keeps_unmanaged_keys_and_writes_true_utc(reference_point
     assert perf["action_distribution"]["distribution"] == "HOLD: 10.0%, BUY_YES x5: 30.0%, SELL_NO x100: 60.0%"
     assert meta["hyperparameters"] == {"learning_rate": 0.0003, "n_steps": 2048}
     assert "data_quality" not in meta  # the old model's prose is not carried over to a new model
+    assert meta["sources"]["session_id"] == "training artifacts"  # no source named in metrics
+    assert meta["sources"]["total_timesteps"] == "model zip: data num_timesteps"
     assert doc["diagnostics_files"] == {
         "training_summary": "trained_models/session32_ppo_20251215_001549/training_summary.json",
         "structured_log": "trained_models/session32_ppo_20251215_001549/diagnostics.jsonl"}
