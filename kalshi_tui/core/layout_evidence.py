@@ -18,9 +18,10 @@ as the listing is.
 from __future__ import annotations
 
 import binascii
+import struct
 import sys
-from array import array
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from kalshi_tui.core.layout_features import LAYOUT_FEATURES
@@ -297,12 +298,9 @@ def last_observation_rows(last_obs: Any) -> tuple[list[list[float]] | None, str]
     rows_n = 1 if len(shape) == 1 else shape[0]
     if shape[-1] != N_FEATURES or len(shape) > 2 or rows_n < 1 or len(parts.data) != 4 * N_FEATURES * rows_n:
         return None, f"_last_obs has shape {shape}, not (n_envs, 52)"
-    values = array("f")
-    values.frombytes(parts.data)
-    native = "<" if sys.byteorder == "little" else ">"
-    if parts.byte_order not in ("=", "|", native):
-        values.byteswap()
-    flat = values.tolist()
+    order = "<" if parts.byte_order in ("=", "|") and sys.byteorder == "little" else (
+        ">" if parts.byte_order in ("=", "|") else parts.byte_order)
+    flat = list(_floats(order, len(parts.data) // 4).unpack(parts.data))
     if parts.fortran_order and len(shape) == 2:
         return [flat[i::rows_n] for i in range(rows_n)], ""
     return [flat[i * N_FEATURES:(i + 1) * N_FEATURES] for i in range(rows_n)], ""
@@ -318,6 +316,11 @@ def first_failure(row: Row, layout: str) -> str | None:
         except (ZeroDivisionError, OverflowError, ValueError):
             return name
     return None
+
+
+@lru_cache(maxsize=64)
+def _floats(byte_order: str, count: int) -> struct.Struct:
+    return struct.Struct(f"{byte_order}{count}f")
 
 
 def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:

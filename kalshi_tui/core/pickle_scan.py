@@ -284,6 +284,14 @@ def plain_array(raw: bytes) -> PlainArray | None:
     length (the data's own length read from its header), so a match is a pickle made of
     exactly these opcodes, whose only calls are numpy's _frombuffer and dtype: the parts
     are read from the match, and nothing is ever unpickled."""
+    last = _LAST_ARRAY[0]
+    if last is not None and len(raw) == last[0] and raw.startswith(last[1]) and raw.endswith(last[2]):
+        # The same pickle as the last one around its data (a run's next checkpoint): the same
+        # opcodes with the same arguments, the data's own length included, so the same parts.
+        # Exact, as _remember_payload is: two comparisons instead of two regular expressions.
+        head_end, data_end, parts = len(last[1]), len(raw) - len(last[2]), last[3]
+        return PlainArray(parts.dtype, parts.byte_order, parts.shape, parts.fortran_order,
+                          raw[head_end:data_end])
     head = _ARRAY_HEAD.match(raw)
     if head is None:
         return None
@@ -298,8 +306,14 @@ def plain_array(raw: bytes) -> PlainArray | None:
         width = _INT_WIDTH[shape_ops[i]]
         shape.append(int.from_bytes(shape_ops[i + 1:i + 1 + width], "little", signed=width == 4))
         i += 1 + width
-    return PlainArray(dtype[1:].decode("ascii"), byte_order.decode("ascii"), tuple(shape),
-                      order == b"F", raw[head.end():data_end])
+    parts = PlainArray(dtype[1:].decode("ascii"), byte_order.decode("ascii"), tuple(shape),
+                       order == b"F", raw[head.end():data_end])
+    _LAST_ARRAY[0] = (len(raw), raw[:head.end()], raw[data_end:], parts)
+    return parts
+
+
+# (pickle length, bytes before the data, bytes after it, its parts) of the last array matched
+_LAST_ARRAY: list[tuple[int, bytes, bytes, PlainArray] | None] = [None]
 
 
 _ARRAY_HEAD = re.compile(rb"\x80\x05\x95.{8}\x8c(?:\x13numpy\._core|\x12numpy\.core)\.numeric\x94"
