@@ -626,7 +626,9 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     else:
         order = data
         shared = dict(data)  # C-speed copy; popping keeps the order of the rest
-        own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
+        # In data's order, as a template's splice gives them (a set's order changes with
+        # the process's string hashing, and the findings of two damaged values with it).
+        own = {k: shared.pop(k) for k in data if k in _PER_CHECKPOINT_KEYS}
         # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson
         # would write as null, the text of a different value.
         key = _memo_key(shared) if info.from_orjson else None
