@@ -45,20 +45,64 @@ def _space_env(n_actions: int, obs_dim: int, action_kind: str):
     return SpacesOnlyEnv()
 
 
+# The original's profiles whose world a layout's models are trained in (5 or 21 actions).
+_LAYOUT_PROFILES = {("A", 5): "kalshiflow-2025-12-11", ("A", 21): "kalshiflow-2025-12-15",
+                    ("B", 5): "kalshiflow-2025-12-17", ("B", 21): "kalshiflow-2025-12-17"}
+_TAPES: dict[tuple[str, int], list] = {}
+
+
+def layout_tapes(layout: str, complement: int) -> list:
+    """Market tapes of a small generated store (two sessions) in a layout, once per process."""
+    import tempfile
+
+    from kalshi_tui.env import GeneratorSettings, SessionStore, generate_sessions, load_tapes
+
+    key = (layout, complement)
+    if key not in _TAPES:
+        with tempfile.TemporaryDirectory() as folder:
+            store = Path(folder) / "sessions.db"
+            generate_sessions(store, [3, 4], seed=7, settings=GeneratorSettings(
+                markets=(2, 2), steps=(60, 80), session_hours=(0.3, 0.3)))
+            with SessionStore(store) as opened:
+                _TAPES[key] = load_tapes(opened, [3, 4], obs_layout=layout, complement=complement)[0]
+    return _TAPES[key]
+
+
+def layout_env(layout: str, n_actions: int, fill_model: str = "original-training"):
+    """The real trading env of the original profile that built `layout` with `n_actions`:
+    its observations are the layout's, feature for feature (kalshi_tui.env.layouts)."""
+    from kalshi_tui.core.actions import ActionLayout
+    from kalshi_tui.core.profiles import PROFILES, SIDES
+    from kalshi_tui.env import KalshiTradingEnv
+
+    profile = PROFILES[_LAYOUT_PROFILES[layout, n_actions]]
+    sizes = profile.position_sizes if n_actions == profile.n_actions else (5, 10, 20, 50, 100)
+    return KalshiTradingEnv(layout_tapes(layout, profile.complement), ActionLayout(SIDES, sizes),
+                            seed=0, fill_model=fill_model, training_rules=profile.training_rules)
+
+
 def make_sb3_zip(path: Path, *, algo: str = "ppo", n_actions: int = 21, obs_dim: int = 52,
                  action_kind: str = "discrete", timesteps: int = 64, seed: int = 0,
-                 net_arch: list[int] | None = None) -> Path:
+                 net_arch: list[int] | None = None, obs_layout: str | None = "A") -> Path:
     """Train a tiny real model and save it as SB3 does.
 
     `net_arch`: the hidden layers; [16] by default (small and fast for tests). SB3's own
     default, [64, 64], gives files the size of real models' (about 230 KB).
+    `obs_layout`: a Discrete(5 or 21) model on 52 features is trained in the real env of
+    that layout's original profile ("A": 2025-12-11/-15, "B": 2025-12-17), so its saved
+    last observation is that layout's; None (or any other model): random observations in
+    the spaces, which fit no layout.
     """
     from stable_baselines3 import A2C, DQN, PPO
 
-    env = _space_env(n_actions, obs_dim, action_kind)
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
-    env.observation_space.seed(seed)
+    if obs_layout is not None and action_kind == "discrete" and obs_dim == 52 and n_actions in (5, 21):
+        env = layout_env(obs_layout, n_actions)
+        env.action_space.seed(seed)
+    else:
+        env = _space_env(n_actions, obs_dim, action_kind)
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        env.observation_space.seed(seed)
     kwargs = dict(policy_kwargs=dict(net_arch=net_arch or [16]), seed=seed, device="cpu", verbose=0)
     if algo == "ppo":
         model = PPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, **kwargs)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
+from kalshi_tui.core.layout_evidence import layout_words
 from kalshi_tui.core.safe_text import printable, raw_stream
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
@@ -182,6 +183,7 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
     facts = [
         ("kind", record.kind), ("algorithm", record.algorithm), ("action space", actions),
         ("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None),
+        ("obs layout", layout_words(record)),
         ("weights", f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
          if record.weights_n_actions is not None else None),
         ("policy class", record.policy_class),
@@ -210,15 +212,18 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
             lines.append(f"    {key}: {printable(metric_text(key, value))}"
                          + (f"  ({source})" if source else ""))
         lines += [f"    note: {printable(n)}" for n in record.metrics.notes]
-    lines += _validation_lines(validation, validation_sessions)
+    lines += _validation_lines(validation, validation_sessions, env)
     return "\n".join(lines)
 
 
-def _validation_lines(validation, sessions: str | None) -> list[str]:
-    """The stored validation result, current for this config; or say there is none."""
+def _validation_lines(validation, sessions: str | None, env) -> list[str]:
+    """The stored validation result, current for this config (its lines name its world:
+    profile, layout, fill model, sessions); or say there is none, in which world."""
     if validation is None:
         where = f" on sessions {sessions}" if sessions else ""
-        return [f"  validation:    not validated{where} with this config (kalshi-tui validate)"]
+        world = env.world()
+        return [f"  validation:    not validated{where} in profile {world['profile']}, layout "
+                f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"]
     source = f"stored {validation.created_at}"
     return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
 

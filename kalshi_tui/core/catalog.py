@@ -387,6 +387,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
         "warnings": [], "algorithm": info.algorithm, "action_space_type": info.action_space_type,
         "n_actions": info.n_actions, "obs_shape": info.obs_shape, "obs_dtype": info.obs_dtype,
         "obs_low": info.obs_low, "obs_high": info.obs_high,
+        "obs_layout": info.obs_layout, "obs_layout_evidence": info.obs_layout_evidence,
         "weights_n_actions": info.weights_n_actions, "weights_obs_dim": info.weights_obs_dim,
         "versions": info.versions, "num_timesteps": info.num_timesteps,
         "trained_at": info.start_time_utc, "hyperparameters": info.hyperparameters,

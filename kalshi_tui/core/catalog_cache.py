@@ -94,11 +94,12 @@ FORMAT = "kalshi-tui catalog cache"
 # 3: written by orjson where exact (a version-2 file, all json's, may hold an int past 64
 # bits that orjson would read back as a float, so it is rebuilt once).
 # 4: records carry trader_findings (the UNSAFE verdict); older files never judged them.
-VERSION = f"4/metrics-{METRICS_VERSION}"
+# 5: records carry obs_layout and its evidence (which layout a model was trained on).
+VERSION = f"5/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once, referenced by index.
 # A run's checkpoints share its artifacts and their figures: stored once, not per model.
-_SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "hyperparameters", "versions",
+_SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "obs_layout_evidence", "hyperparameters", "versions",
                   "policy_class", "warnings", "reasons", "artifacts", "metrics")
 # Shared values are handed out as they are (records that came from one cache load share
 # them, read-only by convention); these lists are copied because code appends to them.

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core.layout_evidence import LAYOUT_B_SINCE, trained_before_layout_b
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
@@ -149,6 +150,9 @@ def compatibility_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str
         else:
             reasons.append(f"observation is {_shape_words(record.obs_shape)}, "
                            f"environment {_env_shape_words(env)}")
+    layout = layout_reason(record, env)
+    if layout:
+        reasons.append(layout)
     if (record.weights_n_actions is not None and record.n_actions is not None
             and record.weights_n_actions != record.n_actions):
         reasons.append(f"weights have {record.weights_n_actions} action outputs "
@@ -160,9 +164,42 @@ def compatibility_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str
     return reasons
 
 
+def _layout_applies(record: ModelRecord, env: EnvironmentSpec) -> bool:
+    """Both sides are 52 numbers: only then can a layout mismatch go unseen by the shapes."""
+    return (record.obs_shape is not None and list(record.obs_shape) == [52]
+            and tuple(env.observation_shape) == (52,))
+
+
+def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
+    """Why the model reads the environment's 52 numbers wrong, when its file shows it."""
+    if not _layout_applies(record, env):
+        return None
+    built = env.observation_layout
+    if record.obs_layout is not None and record.obs_layout != built:
+        return (f"trained on observation layout {record.obs_layout}, the environment builds layout "
+                f"{built}: same 52 numbers, different meanings")
+    if record.obs_layout is None and built == "B" and trained_before_layout_b(record.trained_at):
+        return (f"trained {record.trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
+                f"the environment builds layout B: same 52 numbers, different meanings")
+    return None
+
+
+def layout_warning(record: ModelRecord, env: EnvironmentSpec) -> str | None:
+    """The evidence was too weak to name the model's layout: said, never guessed (for a
+    Discrete model: one of another action space never trades here anyway)."""
+    if (record.action_space_type != "Discrete" or not _layout_applies(record, env)
+            or record.obs_layout is not None or layout_reason(record, env)):
+        return None
+    return (f"observation layout unknown, so not shown to match the environment's "
+            f"{env.observation_layout}: {record.obs_layout_evidence or 'no evidence read'}")
+
+
 def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
     """What an operator should know that does not stop the model from trading."""
     warnings: list[str] = []
+    layout = layout_warning(record, env)
+    if layout:
+        warnings.append(layout)
     if record.obs_dtype and record.obs_dtype != env.observation_dtype:
         warnings.append(f"observation dtype {record.obs_dtype}, environment {env.observation_dtype}")
     for key, expected in (("low", env.observation_low), ("high", env.observation_high)):
@@ -230,7 +267,8 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
     key = (record.action_space_type, record.n_actions,
            None if obs_shape is None else tuple(obs_shape), record.weights_n_actions,
            record.weights_obs_dim, record.obs_dtype, record.obs_low, record.obs_high,
-           record.versions.get("sb3"), tuple(record.pickle_globals),
+           record.versions.get("sb3"), tuple(record.pickle_globals), record.obs_layout,
+           record.obs_layout_evidence, trained_before_layout_b(record.trained_at),
            tuple((where, why, tuple(names)) for where, why, names in record.trader_findings))
     table = _JUDGED.get(env)
     if table is None:
@@ -274,6 +312,8 @@ def badge(record: ModelRecord, env: EnvironmentSpec) -> str:
         return f"{record.n_actions}-ACT"
     if record.obs_shape and tuple(record.obs_shape) != tuple(env.observation_shape):
         return f"OBS {record.obs_shape[0]}" if len(record.obs_shape) == 1 else "OBS SHAPE"
+    if layout_reason(record, env):
+        return f"LAYOUT {record.obs_layout}" if record.obs_layout else "LAYOUT"
     if any(r.startswith("weights") for r in record.reasons):
         return "BAD WEIGHTS"
     return "INCOMPATIBLE"

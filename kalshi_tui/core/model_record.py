@@ -65,6 +65,10 @@ class ModelRecord:
     obs_dtype: str | None = None
     obs_low: str | None = None  # numpy text, as stored
     obs_high: str | None = None
+    # The observation layout it was trained on ("A", "B"; None: the evidence cannot tell)
+    # and the evidence, from its saved last observation and start_time (core.layout_evidence).
+    obs_layout: str | None = None
+    obs_layout_evidence: str | None = None
     weights_n_actions: int | None = None  # from policy.pth tensor shapes
     weights_obs_dim: int | None = None
     versions: dict[str, str] = field(default_factory=dict)  # sb3, torch, gymnasium, python, numpy

@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import pickletools
 import re
+from dataclasses import dataclass
 
 try:
     from pybase64 import b64decode as _b64decode_simd
@@ -261,25 +262,69 @@ def is_episode_buffer(raw: bytes) -> bool:
 
 def is_plain_array(raw: bytes) -> bool:
     """Whether these pickle bytes are exactly a numpy array as cloudpickle writes one
-    (`_last_obs` and friends): `_frombuffer(<bytes>, dtype(<2-3 chars>, False, True) with
-    its state, <shape of 1-3 ints>, "C")`. Every opcode matched with its exact argument
+    (`_last_obs` and friends): see plain_array."""
+    return plain_array(raw) is not None
+
+
+@dataclass(frozen=True)
+class PlainArray:
+    """A numpy array's parts, read from the opcodes of its pickle without running it."""
+
+    dtype: str  # numpy's code: "f4", "f8", "i8", ...
+    byte_order: str  # "<", ">", "|" or "="
+    shape: tuple[int, ...]
+    fortran_order: bool
+    data: bytes  # the raw element bytes, as numpy's _frombuffer would wrap them
+
+
+def plain_array(raw: bytes) -> PlainArray | None:
+    """The parts of a numpy array pickled as cloudpickle writes one (`_last_obs` and friends):
+    `_frombuffer(<bytes>, dtype(<2-3 chars>, False, True) with its state, <shape of 1-3
+    ints>, "C")`; None for anything else. Every opcode matched with its exact argument
     length (the data's own length read from its header), so a match is a pickle made of
-    exactly these opcodes, whose only calls are numpy's _frombuffer and dtype."""
+    exactly these opcodes, whose only calls are numpy's _frombuffer and dtype: the parts
+    are read from the match, and nothing is ever unpickled."""
+    last = _LAST_ARRAY[0]
+    if last is not None and len(raw) == last[0] and raw.startswith(last[1]) and raw.endswith(last[2]):
+        # The same pickle as the last one around its data (a run's next checkpoint): the same
+        # opcodes with the same arguments, the data's own length included, so the same parts.
+        # Exact, as _remember_payload is: two comparisons instead of two regular expressions.
+        head_end, data_end, parts = len(last[1]), len(raw) - len(last[2]), last[3]
+        return PlainArray(parts.dtype, parts.byte_order, parts.shape, parts.fortran_order,
+                          raw[head_end:data_end])
     head = _ARRAY_HEAD.match(raw)
     if head is None:
-        return False
+        return None
     data_end = head.end() + int.from_bytes(raw[head.end() - 8:head.end()], "little")
-    return _ARRAY_TAIL.fullmatch(raw, data_end) is not None
+    tail = _ARRAY_TAIL.fullmatch(raw, data_end)
+    if tail is None:
+        return None
+    dtype, byte_order, shape_ops, order = tail.group("dtype", "order", "shape", "layout")
+    shape = []
+    i = 0
+    while i < len(shape_ops) - 1:  # the last byte is TUPLE1/2/3
+        width = _INT_WIDTH[shape_ops[i]]
+        shape.append(int.from_bytes(shape_ops[i + 1:i + 1 + width], "little", signed=width == 4))
+        i += 1 + width
+    parts = PlainArray(dtype[1:].decode("ascii"), byte_order.decode("ascii"), tuple(shape),
+                       order == b"F", raw[head.end():data_end])
+    _LAST_ARRAY[0] = (len(raw), raw[:head.end()], raw[data_end:], parts)
+    return parts
+
+
+# (pickle length, bytes before the data, bytes after it, its parts) of the last array matched
+_LAST_ARRAY: list[tuple[int, bytes, bytes, PlainArray] | None] = [None]
 
 
 _ARRAY_HEAD = re.compile(rb"\x80\x05\x95.{8}\x8c(?:\x13numpy\._core|\x12numpy\.core)\.numeric\x94"
                          rb"\x8c\x0b_frombuffer\x94\x93\x94\(\x96.{8}", re.DOTALL)
 _INT = rb"(?:K.|M..|J....)"
+_INT_WIDTH = {ord("K"): 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT
 _ARRAY_TAIL = re.compile(
-    rb"\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94(?:\x8c\x02[a-zA-Z?][0-9]|\x8c\x03[a-zA-Z][0-9]{2})"
-    rb"\x94\x89\x88\x87\x94R\x94\(K\x03\x8c\x01[<>|=]\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b"
-    rb"(?:" + _INT + rb"\x85|" + _INT + _INT + rb"\x86|" + _INT + _INT + _INT + rb"\x87)"
-    rb"\x94\x8c\x01[CF]\x94t\x94R\x94\.", re.DOTALL)
+    rb"\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94\x8c(?P<dtype>\x02[a-zA-Z?][0-9]|\x03[a-zA-Z][0-9]{2})"
+    rb"\x94\x89\x88\x87\x94R\x94\(K\x03\x8c\x01(?P<order>[<>|=])\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b"
+    rb"(?P<shape>" + _INT + rb"\x85|" + _INT + _INT + rb"\x86|" + _INT + _INT + _INT + rb"\x87)"
+    rb"\x94\x8c\x01(?P<layout>[CF])\x94t\x94R\x94\.", re.DOTALL)
 
 
 def _settle(memo: dict[int, str | None], raw: bytes, unsettled: list[tuple[int, int]]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
+from kalshi_tui.core.layout_evidence import layout_words
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.report_figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
@@ -241,6 +242,9 @@ def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any
 
     return {
         "source": config_file or "built-in defaults (no config file)",
+        # the world every model is judged in and every figure measured in
+        **env.world(),
+        "profile_summary": env.profile.summary,
         "action_space": f"Discrete({env.n_actions})",
         "n_actions": env.n_actions,
         "base_actions": list(env.base_actions),
@@ -295,6 +299,7 @@ def _current_model(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
         "trained_at": record.trained_at if record else None,
         "action_space": action_space_text(record) if record else None,
         "n_actions": record.n_actions if record else None,
+        "obs_layout_evidence": layout_words(record) if record else None,
         "last_updated": status.last_updated,
         "selected_reason": status.selected_reason,
     }
@@ -311,6 +316,8 @@ def _basics(record: ModelRecord) -> dict[str, Any]:
         "algorithm": record.algorithm,
         "action_space": action_space_text(record),
         "n_actions": record.n_actions,
+        "obs_layout": record.obs_layout,
+        "obs_layout_evidence": layout_words(record),
         "sessions": m.session_ids if m else None,
         "timesteps": record.num_timesteps,  # what the zip says it was trained for
         "artifact_timesteps": m.total_timesteps if m else None,

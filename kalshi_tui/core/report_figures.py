@@ -174,11 +174,18 @@ def training_figures(record: ModelRecord) -> list[Figure]:
             for name, value, text in rows if text is not None]
 
 
+def world_words(world: Any) -> str:
+    """The world a figure was measured in (a result or `EnvironmentSpec.world()`), in words."""
+    get = world.get if isinstance(world, dict) else lambda key: getattr(world, key, None)
+    return (f"profile {get('profile') or '-'}, layout {get('observation_layout') or '-'}, "
+            f"fill model {get('fill_model') or '-'}")
+
+
 def validation_source(validation: Any) -> str:
-    """Where a validation figure came from: the stored run and its sessions."""
+    """Where a validation figure came from: the stored run, its sessions and its world."""
     mode = "deterministic" if getattr(validation, "deterministic", True) else "stochastic"
     return (f"validation on sessions {session_ranges(validation.session_ids)}, {mode}, "
-            f"{validation.created_at}")
+            f"{world_words(validation)}, {validation.created_at}")
 
 
 def validation_figures(validation: Any) -> list[Figure]:

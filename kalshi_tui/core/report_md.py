@@ -50,6 +50,10 @@ def _summary(report: dict[str, Any]) -> list[str]:
 
 def _environment(env: dict[str, Any]) -> list[str]:
     out = ["## Current Environment Configuration", "",
+           f"- **Profile**: {_code(env['profile'])} ({_md(env['profile_summary'])})",
+           f"- **Observation layout**: {_md(env['observation_layout'])} (52 numbers whose meanings "
+           f"depend on the layout: a model trained on another is incompatible)",
+           f"- **Fill model**: {_md(env['fill_model'])} (every validation figure below names its own world)",
            f"- **Action Space**: {env['n_actions']} actions ({env['action_space']}), from {_md(env['source'])}",
            f"- **Base actions**: {', '.join(env['base_actions'])}",
            f"- **Position sizes**: {env['position_sizes']} contracts",
@@ -73,7 +77,9 @@ def _current(cur: dict[str, Any]) -> list[str]:
             ("Model", cur.get("model")), ("Verdict", cur.get("verdict")),
             ("Training date (model zip: data start_time)",
              fmt_time(cur.get("trained_at")) if cur.get("trained_at") else None),
-            ("Action space (model zip: data action_space)", cur.get("action_space")), ("Last updated (as written)", cur.get("last_updated")),
+            ("Action space (model zip: data action_space)", cur.get("action_space")),
+            ("Observation layout (model zip: data _last_obs, start_time)", cur.get("obs_layout_evidence")),
+            ("Last updated (as written)", cur.get("last_updated")),
             ("Selected reason", cur.get("selected_reason"))]
     out += [f"- **{k}**: {_code(v)}" for k, v in rows if v not in (None, "")]
     for reason in cur.get("reasons") or []:
@@ -106,6 +112,8 @@ def _compatible(models: list[dict[str, Any]], rec: dict[str, Any]) -> list[str]:
                 f"- **Training Steps**: {_steps(m)}",
                 f"- **Episodes**: {fmt_int(m['episodes'])}{at('episodes')}",
                 f"- **Markets**: {fmt_int(m['markets'])} unique markets{at('unique_markets')}",
+                f"- **Observation layout**: {_md(m.get('obs_layout_evidence') or '-')} "
+                f"(model zip: data _last_obs, start_time)",
                 f"- **Score**: {m['score']:.3f} ({m['evidence_level']})",
                 "- **Evidence**:"]
         out += [f"  - {_md(e)}" for e in m["evidence"]]

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from kalshi_tui.core.layout_evidence import obs_layout_evidence
 from kalshi_tui.core.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
                                            data_findings, size_findings, torch_member_finding,
                                            torch_pickle_in, torch_pickle_in_window)
@@ -99,6 +100,9 @@ class Sb3ZipInfo:
     spliced: Any = field(default=None, repr=False)
     num_timesteps: int | None = None
     start_time_utc: str | None = None
+    # The observation layout it was trained on (A, B or None) and why (core.layout_evidence).
+    obs_layout: str | None = None
+    obs_layout_evidence: str | None = None
     # Shared with every model whose settings are the same (as pickle_globals and versions
     # are): read them, copy them to change them.
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -622,7 +626,9 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     else:
         order = data
         shared = dict(data)  # C-speed copy; popping keeps the order of the rest
-        own = {k: shared.pop(k) for k in _PER_CHECKPOINT_KEYS.intersection(data)}
+        # In data's order, as a template's splice gives them (a set's order changes with
+        # the process's string hashing, and the findings of two damaged values with it).
+        own = {k: shared.pop(k) for k in data if k in _PER_CHECKPOINT_KEYS}
         # Only orjson's reading is keyed: json's may hold NaN or infinities, which orjson
         # would write as null, the text of a different value.
         key = _memo_key(shared) if info.from_orjson else None
@@ -666,6 +672,8 @@ def _read_facts(info: Sb3ZipInfo) -> None:
     info.policy_class, info.algorithm = facts.policy_class, facts.algorithm
     info.num_timesteps = _to_int(own.get("num_timesteps"))
     info.start_time_utc = _start_time_utc(own.get("start_time"))
+    info.obs_layout, info.obs_layout_evidence = obs_layout_evidence(
+        info.obs_shape, own.get("_last_obs"), info.start_time_utc)
     info.hyperparameters = facts.hyperparameters
 
 

@@ -143,7 +143,8 @@ def test_show_formats_numbers_and_includes_the_stored_validation(models, capsys)
     assert "    total_timesteps: 1,003,520  (" in out and "    episodes: 73,015  (" in out
     assert "    training_duration_seconds: 4,521.1 s  (" in out
     assert "0.35912345" not in out and "4521.123456" not in out
-    assert "  validation:    not validated on sessions 5-10 with this config" in out
+    assert ("  validation:    not validated on sessions 5-10 in profile kalshiflow-2025-12-15, layout A, "
+            "fill model realistic (kalshi-tui validate)") in out
     _store_validation(load_config(config_file), root / RUN / "model.zip")
     code, out, _ = run(capsys, "show", RUN, *opts)
     assert code == 0

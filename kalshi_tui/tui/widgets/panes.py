@@ -13,7 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from kalshi_tui.core.layout_evidence import layout_words
 from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report_figures import world_words
 from kalshi_tui.tui import formatting as fmt
 
 
@@ -51,7 +53,7 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         head.append("  ▶ current model", style="bold green")
     lines = [head]
     env = ctx.environment
-    lines.append(fmt.file_text(f"environment: Discrete({env.n_actions}), observation "
+    lines.append(fmt.file_text(f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
                       f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
     for reason in record.reasons:
         lines.append(Text("✗ ", style="bold red") + fmt.file_text(reason))
@@ -60,6 +62,10 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
     lines += rank_lines(ctx)
+    # Last: the evidence runs long, and the rank above must stay in view at 80 columns.
+    trained_on = layout_words(record)
+    if trained_on:
+        lines.append(Text("obs layout: ", style="bold") + Text(trained_on, style="dim"))
     return lines
 
 
@@ -130,6 +136,7 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
         source = f"validation, sessions {fmt.session_ranges(v.session_ids)}"
         mode = "deterministic" if v.deterministic else "stochastic"
         lines += [
+            _row("world", world_words(v)),
             _row("episodes", fmt.fmt_int(v.episodes), source),
             _row("markets", fmt.fmt_int(v.markets), mode),
             _row("win rate", fmt.fmt_pct(v.win_rate, fraction=True)),
