@@ -224,18 +224,22 @@ def _validation_lines(validation, sessions: str | None) -> list[str]:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.results_cache import load_validation
+    from kalshi_tui.eval.results_cache import fill_model_disagreement_line, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)
                   if record.sha256 else None)
+    disagreement = fill_model_disagreement_line(config, validation) if validation else None
     if args.json:
         print_json({**record.to_dict(),
-                    "validation": validation.to_dict() if validation is not None else None})
+                    "validation": validation.to_dict() if validation is not None else None,
+                    "fill_model_disagreement": disagreement})
     else:
         colour = _use_colour(sys.stdout)
         text = render_show(record, config.environment, validation, config.validation_sessions,
                            colour=colour)
         # The badge's colour codes are ours; every name in the text was escaped line by line.
         print(text, file=raw_stream(sys.stdout) if colour else sys.stdout)
+        if disagreement:
+            print(f"  {printable(disagreement)}")
     return 0

@@ -35,8 +35,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
                  weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
                  models_dir: str = "", config_file: str | None = None,
                  validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None) -> dict[str, Any]:
-    """Every section of the report as data; `ranked` may be passed when already computed."""
+                 ranked: list[RankedModel] | None = None,
+                 fill_model_notes: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every section of the report as data; `ranked` may be passed when already computed.
+
+    `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
+    """
+    fill_model_notes = fill_model_notes or {}
     validations = validations or {}
     smoke_results = smoke_results or {}
     if ranked is None:
@@ -66,7 +71,8 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     # with why, since each is a file the trader would run code from if pointed at it.
     unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
               if rec.verdict == UNSAFE]
-    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment)
+    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment,
+                                      fill_model_notes.get(r.path))
                    for r in eligible[:PERFORMANCE_LIMIT]]
     recommended = [r for r in (primary, alternative) if r is not None]
     report = {
@@ -123,6 +129,7 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     status = engine.status(repair=False)
     validations = stored_validations(catalog.records, config)
     ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now)
+    fill_model_notes = fill_model_disagreements(validations, config)
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
         return build_report(catalog.records, environment=config.environment, now=now,
@@ -131,7 +138,8 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
                             smoke_results=smoke_results, models_dir=str(config.models_dir),
                             config_file=str(config.file) if config.file else None,
                             validation_sessions=config.validation_sessions,
-                            problems=list(catalog.problems), ranked=ranked)
+                            problems=list(catalog.problems), ranked=ranked,
+                            fill_model_notes=fill_model_notes)
 
     report = build(None)
     if smoke is None:
@@ -195,6 +203,24 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
     from kalshi_tui.core.catalog import inspect_model
 
     return inspect_model(path, config)
+
+
+def _validation_headline(validation: Any) -> str:
+    if hasattr(validation, "headline"):
+        return validation.headline()
+    return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
+
+
+def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
+    """By path, the line saying a model's two fill models disagree sharply (both stored)."""
+    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
+
+    found = {}
+    for path, result in validations.items():
+        line = fill_model_disagreement_line(config, result)
+        if line:
+            found[path] = line
+    return found
 
 
 def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
@@ -351,7 +377,8 @@ def _rejected_entry(record: ModelRecord) -> dict[str, Any]:
             "reasons": list(record.reasons) or ["no reason recorded"]}
 
 
-def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec) -> dict[str, Any]:
+def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec,
+                       fill_model_note: str | None = None) -> dict[str, Any]:
     """The seed's per-model analysis: activity, distribution, exploration, performance, notes."""
     layout = env.layout_for(record.n_actions or 0) or env.layout
     m = record.metrics
@@ -380,10 +407,13 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if "win_rate" in named:
         items.append(("Portfolio Performance (training)", str(named["win_rate"])))
     if checked:
-        items.append(("Validation", join("episodes", "trading_pct", "histogram_entropy", table=checked)))
+        items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
+                                         table=checked)))
         items.append(("Portfolio Performance (validation)",
                       join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
                            table=checked)))
+    if fill_model_note:
+        items.append(("Fill models", fill_model_note))
     if join("episodes", "unique_markets"):
         items.append(("Episodes and Markets", join("episodes", "unique_markets")))
     if not items:
@@ -479,7 +509,7 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
         (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
          _smoke_detail(smoke, record.path)),
         (validation is not None, f"validated on sessions {sessions}",
-         f"win rate {fmt_pct(validation.win_rate, fraction=True)} on sessions "
+         f"{_validation_headline(validation)} on sessions "
          f"{session_ranges(validation.session_ids)}" if validation is not None
          else f"no current stored result: {_cli('validate', record.path)}"),
         (current.get("model") == record.path, "CURRENT_MODEL.json points to it",

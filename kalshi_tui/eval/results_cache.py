@@ -109,6 +109,39 @@ def current_key(config, session_ids: list[int], deterministic: bool, seed: int |
                       sessions_fingerprint(config.sessions_db, session_ids), seed)
 
 
+def other_fill_model_result(config, result: ValidationResult) -> ValidationResult | None:
+    """The stored result of the same run under the other fill model, when there is one.
+
+    Same model, sessions, rows, mode and seed; only the fill model differs. How the
+    fill-model disagreement is known: by comparing the stored results of both (`validate
+    --fill-model both` stores the two at once).
+    """
+    import dataclasses
+
+    from kalshi_tui.core.profiles import ORIGINAL_TRAINING, REALISTIC
+
+    env = config.environment
+    if result.fill_model not in (REALISTIC, ORIGINAL_TRAINING) or env.profile.training_rules is None:
+        return None
+    other = ORIGINAL_TRAINING if result.fill_model == REALISTIC else REALISTIC
+    other_env = dataclasses.replace(env, fill_model=other)
+    key = result_key(other_env.fingerprint(), result.session_ids, result.deterministic,
+                     result.sessions_fingerprint, result.seed)
+    return find_validation(result.sha256, config.cache_dir, key)
+
+
+def fill_model_disagreement_line(config, result: ValidationResult) -> str | None:
+    """The one line saying the two fill models differ sharply for this model, if they do."""
+    from kalshi_tui.core.profiles import REALISTIC
+    from kalshi_tui.eval.results import fill_model_disagreement
+
+    other = other_fill_model_result(config, result)
+    if other is None:
+        return None
+    pair = (result, other) if result.fill_model == REALISTIC else (other, result)
+    return fill_model_disagreement(*pair)
+
+
 def cache_folders(cache_dir: Path) -> list[Path]:
     """Where results may live, in the order they are written to."""
     user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
