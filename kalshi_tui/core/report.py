@@ -36,7 +36,8 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
                  models_dir: str = "", config_file: str | None = None,
                  validation_sessions: str = "5-10", problems: list[str] | None = None,
                  ranked: list[RankedModel] | None = None,
-                 fill_model_notes: dict[str, str] | None = None) -> dict[str, Any]:
+                 fill_model_notes: dict[str, str] | None = None,
+                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every section of the report as data; `ranked` may be passed when already computed.
 
     `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
@@ -45,7 +46,8 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     validations = validations or {}
     smoke_results = smoke_results or {}
     if ranked is None:
-        ranked = rank_models(records, validations=validations, weights=weights, now=now)
+        ranked = rank_models(records, validations=validations, weights=weights, now=now,
+                             healths=healths)
     by_path = {r.path: r for r in records}
     eligible = [r for r in ranked if r.eligible]
     primary = eligible[0] if eligible else None
@@ -71,6 +73,11 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     # with why, since each is a file the trader would run code from if pointed at it.
     unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
               if rec.verdict == UNSAFE]
+    # Compatible, but the evidence refutes them (COLLAPSED, never traded): listed with why.
+    not_recommended = [{**_basics(by_path[r.path]), "verdict": "not recommended",
+                        "reasons": list(r.reasons) + ([fill_model_notes[r.path]]
+                                                      if r.path in fill_model_notes else [])}
+                       for r in ranked if not r.eligible and by_path[r.path].verdict == COMPATIBLE]
     performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment,
                                       fill_model_notes.get(r.path))
                    for r in eligible[:PERFORMANCE_LIMIT]]
@@ -88,6 +95,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "incompatible_models": incompatible,
         "unreadable_models": unreadable,
         "unsafe_models": unsafe,
+        "not_recommended_models": not_recommended,
         "performance_analysis": performance,
         "performance_omitted": max(0, len(eligible) - PERFORMANCE_LIMIT),
         "recommendations": {
@@ -128,7 +136,9 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
     status = engine.status(repair=False)
     validations = stored_validations(catalog.records, config)
-    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now)
+    healths = stored_healths(catalog.records, config)
+    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
+                         healths=healths)
     fill_model_notes = fill_model_disagreements(validations, config)
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
@@ -139,7 +149,7 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
                             config_file=str(config.file) if config.file else None,
                             validation_sessions=config.validation_sessions,
                             problems=list(catalog.problems), ranked=ranked,
-                            fill_model_notes=fill_model_notes)
+                            fill_model_notes=fill_model_notes, healths=healths)
 
     report = build(None)
     if smoke is None:
@@ -209,6 +219,19 @@ def _validation_headline(validation: Any) -> str:
     if hasattr(validation, "headline"):
         return validation.headline()
     return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
+
+
+def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, Any]:
+    """Current stored health results of compatible records, by path (JSON reads, no torch)."""
+    from kalshi_tui.eval.health_store import load_health
+
+    found: dict[str, Any] = {}
+    for record in records:
+        if record.verdict == COMPATIBLE and record.sha256:
+            health = load_health(record.sha256, config)
+            if health is not None:
+                found[record.path] = health
+    return found
 
 
 def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
