@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
 from kalshi_tui.core.layout_evidence import layout_words
-from kalshi_tui.core.safe_text import printable, raw_stream
+from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -240,15 +240,20 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 def show_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.pointer.evidence import pointer_findings
-    from kalshi_tui.eval.results_cache import load_validation
+    from kalshi_tui.eval.health_store import load_health
+    from kalshi_tui.eval.results_cache import fill_model_disagreement_line, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)
                   if record.sha256 else None)
     contradicted, zones = pointer_findings(config, record)
+    disagreement = fill_model_disagreement_line(config, validation) if validation else None
+    health = load_health(record.sha256, config)
     if args.json:
         print_json({**record.to_dict(),
                     "validation": validation.to_dict() if validation is not None else None,
+                    "fill_model_disagreement": disagreement,
+                    "health": health.to_dict() if health is not None else None,
                     "pointer_contradictions": contradicted, "pointer_time_notes": zones})
     else:
         colour = _use_colour(sys.stdout)
@@ -256,7 +261,18 @@ def show_command(args: argparse.Namespace) -> int:
                            colour=colour)
         # The badge's colour codes are ours; every name in the text was escaped line by line.
         print(text, file=raw_stream(sys.stdout) if colour else sys.stdout)
+        if disagreement:
+            print(f"  {printable(disagreement)}")
+        print(safe_lines(_health_lines(health)))
         findings = render_pointer_findings(config.pointer_file, contradicted, zones)
         if findings:
             print(findings)
     return 0
+
+
+def _health_lines(health) -> list[str]:
+    """The stored policy health, current for this config; or say there is none."""
+    if health is None:
+        return ["  health:        not checked with this config (kalshi-tui health)"]
+    return ([f"  health (stored {health.created_at}):"]
+            + [f"    {line}" for line in health.summary_lines()[2:]])

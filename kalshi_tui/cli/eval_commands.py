@@ -52,6 +52,9 @@ def register(subparsers, common) -> None:
                       help="sample actions from the policy's distribution (seeded)")
     validate.add_argument("--seed", type=int, default=0,
                           help="sampling seed of a stochastic run (default: 0)")
+    validate.add_argument("--fill-model", choices=("realistic", "original-training", "both"),
+                          help="fill model of this run (default: environment.fill_model); "
+                          "'both' runs the two and says in one line where they disagree sharply")
     validate.add_argument("--reuse", action="store_true",
                           help="show the stored result when it is current instead of running")
     validate.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -143,45 +146,83 @@ class ProgressBar:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.batched import ValidationError, validate_model
-    from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
-    from kalshi_tui.eval.results_cache import load_validation
-    from kalshi_tui.eval.safe_load import PolicyLoadError
+    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
 
     config = config_from_args(args)
     path = resolve_model(args.model, config)
     session_ids = _session_ids(args.sessions or config.validation_sessions, config)
     deterministic = config.validation_deterministic if args.deterministic is None else args.deterministic
-    result, stored_at, note = None, None, None
+    if args.fill_model == "both":
+        fill_models = ["realistic", "original-training"]
+    else:
+        fill_models = [args.fill_model or config.environment.fill_model]
+    runs = []
+    for fill_model in fill_models:
+        run_config = with_fill_model(config, fill_model)
+        runs.append((run_config, *_validate_once(args, run_config, path, session_ids, deterministic)))
+    last_config, last_result = runs[-1][0], runs[-1][1]
+    disagreement = fill_model_disagreement_line(last_config, last_result)
+    if args.json:
+        shown = [{**result.to_dict(), "stored_at": str(stored_at) if stored_at else None,
+                  "note": note} for _config, result, stored_at, note in runs]
+        payload = shown[0] if len(shown) == 1 else {"results": shown}
+        print_json({**payload, "fill_model_disagreement": disagreement})
+        return exit_codes.OK
+    for index, (_config, result, stored_at, note) in enumerate(runs):
+        if index:
+            print()
+        print(safe_lines(result.summary_lines()))
+        print()
+        print(safe_lines(result.histogram_lines()))
+        if stored_at:
+            print(f"\nstored      {printable(stored_at)}")
+        if note and not stored_at:
+            print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
+    if disagreement:
+        print(f"\n{printable(disagreement)}")
+    return exit_codes.OK
+
+
+def with_fill_model(config, fill_model: str):
+    """The config with another fill model: every figure and stored key follows it."""
+    import dataclasses
+
+    if fill_model == config.environment.fill_model:
+        return config
+    if fill_model == "original-training" and config.environment.profile.training_rules is None:
+        raise CommandError(f"--fill-model original-training: profile {config.environment.profile.name} "
+                           "has no original training rules")
+    return dataclasses.replace(config, environment=dataclasses.replace(config.environment,
+                                                                       fill_model=fill_model))
+
+
+def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: list[int],
+                   deterministic: bool):
+    """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
+    from kalshi_tui.eval.batched import ValidationError, validate_model
+    from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
+    from kalshi_tui.eval.results_cache import load_validation
+    from kalshi_tui.eval.safe_load import PolicyLoadError
+
     if args.reuse:
         try:
             result = load_validation(path, file_sha256(path), config, session_ids,
                                      deterministic=deterministic, seed=args.seed)
         except OSError as exc:
             raise CommandError(f"{path}: cannot read model file ({exc.strerror})") from None
-        note = "stored result (current for this model, environment and sessions)" if result else None
-    if result is None:
-        bar = ProgressBar(Path(path).name) if sys.stderr.isatty() and not args.no_progress else None
-        stored: list = []
-        try:
-            result = validate_model(path, config, session_ids, deterministic=deterministic,
-                                    progress=bar, cancel=threading.Event(), seed=args.seed,
-                                    on_stored=lambda file, why: stored.extend([file, why]))
-        except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            if bar is not None:
-                bar.close()
-        stored_at, note = stored if stored else (None, None)
-    if args.json:
-        print_json({**result.to_dict(), "stored_at": str(stored_at) if stored_at else None,
-                    "note": note})
-        return exit_codes.OK
-    print(safe_lines(result.summary_lines()))
-    print()
-    print(safe_lines(result.histogram_lines()))
-    if stored_at:
-        print(f"\nstored      {printable(stored_at)}")
-    if note and not stored_at:
-        print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
-    return exit_codes.OK
+        if result is not None:
+            return result, None, "stored result (current for this model, environment and sessions)"
+    label = f"{Path(path).name} ({config.environment.fill_model})"
+    bar = ProgressBar(label) if sys.stderr.isatty() and not args.no_progress else None
+    stored: list = []
+    try:
+        result = validate_model(path, config, session_ids, deterministic=deterministic,
+                                progress=bar, cancel=threading.Event(), seed=args.seed,
+                                on_stored=lambda file, why: stored.extend([file, why]))
+    except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    stored_at, note = stored if stored else (None, None)
+    return result, stored_at, note

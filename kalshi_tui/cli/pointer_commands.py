@@ -141,8 +141,15 @@ def _errors(call, pointer=None):
 # ---- status / history -------------------------------------------------------------------
 
 def status_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.eval.health_store import collapse_alarm
+
     engine = _engine(args)
     status = _errors(engine.status, engine.pointer)
+    if status.model_exists and status.current_sha256:
+        # Stored health only (never runs the model): `kalshi-tui health` computes it.
+        collapsed = collapse_alarm(status.current_sha256, engine.config)
+        if collapsed:
+            status.alarms.append(collapsed)
     if args.json:
         print_json(status.to_dict())
     else:

@@ -79,6 +79,15 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "sessions": (str, "5-10"),
         "deterministic": (bool, True),
     },
+    "trader": {
+        # How the trader picks actions (the original predicts deterministically): health
+        # judges a policy in this mode, and says so.
+        "deterministic": (bool, True),
+    },
+    "health": {
+        # COLLAPSED when one action takes at least this share of the recorded steps.
+        "collapse_share": ((int, float), 0.95),
+    },
     "tui": {
         "refresh_seconds": ((int, float), 2.0),
         "keymap": (dict, {}),
@@ -103,6 +112,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "pointer.hook_timeout_seconds": (0.1, 3600),
     "pointer.protect_last_records": (0, 1_000_000),
     "tui.refresh_seconds": (0.1, 3600),
+    "health.collapse_share": (0.5, 1.0),
 }
 # Bounds for every member of these lists.
 LIST_RANGES: dict[str, tuple[int, int]] = {
@@ -194,6 +204,8 @@ class Config:
     sources: dict[str, str] = field(default_factory=dict)
     # "section.key" -> the effective value, as the operator would write it
     values: dict[str, Any] = field(default_factory=dict)
+    trader_deterministic: bool = True
+    health_collapse_share: float = 0.95
 
     @property
     def sessions_name(self) -> str:
@@ -396,6 +408,8 @@ def load_config(
         ranking_weights=_ranking_weights(values["ranking.weights"], path),
         sources=sources,
         values=values,
+        trader_deterministic=values["trader.deterministic"],
+        health_collapse_share=float(values["health.collapse_share"]),
     )
 
 

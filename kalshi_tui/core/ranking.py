@@ -3,7 +3,9 @@
 Each criterion turns one piece of evidence into a component (0..1, or -1..0 for a penalty);
 the score is the weighted sum. Weights come from `[ranking] weights = {...}` in the config;
 a key left out keeps its default below. Incompatible and unreadable models are never
-ranked: they get rank None and their verdict's reasons. Ties are broken by path, so the
+ranked: they get rank None and their verdict's reasons. Hard rules come before weights: a
+compatible model whose stored health is COLLAPSED, or whose validation filled no order, is
+never ranked either (`never_recommended`), whatever its score. Ties are broken by path, so the
 order is the same on every run, and said plainly.
 
 Weight keys (default in brackets):
@@ -111,16 +113,37 @@ def effective_weights(weights: dict[str, float] | None, where: str = "ranking we
     return merged
 
 
+def never_recommended(validation: Any, health: Any) -> str | None:
+    """The hard rule before any weight: why evidence bars a compatible model, or None.
+
+    A policy COLLAPSED in the trader's mode sends one order forever; a validation in which
+    no order filled shows a model that never traded. Neither is recommended, whatever its
+    score.
+    """
+    if health is not None and getattr(health, "state", None) == "COLLAPSED":
+        return f"never recommended: {health.state_line}"
+    if validation is not None and getattr(validation, "fills", None) == 0:
+        line = validation.fill_line() if hasattr(validation, "fill_line") else "0 fills"
+        return (f"never recommended: validation on sessions "
+                f"{session_ranges(validation.session_ids)}: {line}")
+    return None
+
+
 def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | None = None,
-                weights: dict[str, float] | None = None, now: datetime) -> list[RankedModel]:
+                weights: dict[str, float] | None = None, now: datetime,
+                healths: dict[str, Any] | None = None) -> list[RankedModel]:
     """Every record, eligible ones ranked best first (ties by path), then the ineligible by path.
 
-    `validations` maps record path -> current `ValidationResult` (or None); `now` is injected
-    so recency, and so the order, is reproducible.
+    `validations` maps record path -> current `ValidationResult` (or None), `healths` path ->
+    current `HealthResult`; `now` is injected so recency, and so the order, is reproducible.
+    A compatible model barred by `never_recommended` is scored but not ranked.
     """
     w = effective_weights(weights)
     validations = validations or {}
-    eligible = [r for r in records if r.verdict == COMPATIBLE]
+    healths = healths or {}
+    barred = {r.path: why for r in records if r.verdict == COMPATIBLE
+              for why in [never_recommended(validations.get(r.path), healths.get(r.path))] if why}
+    eligible = [r for r in records if r.verdict == COMPATIBLE and r.path not in barred]
     most_markets = max((_markets(r) or 0 for r in eligible), default=0)
     times = [t for t in (parse_time(r.trained_at) for r in eligible) if t is not None]
     newest = max(times) if times else None
@@ -131,6 +154,9 @@ def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | Non
     for position, ranked in enumerate(scored, start=1):
         ranked.rank = position
     _note_ties(scored)
+    for record in sorted((r for r in records if r.path in barred), key=lambda r: r.path):
+        scored.append(RankedModel(record.path, record.name, None, None, EVIDENCE_NONE,
+                                  [barred[record.path]]))
     rest = sorted((r for r in records if r.verdict != COMPATIBLE), key=lambda r: r.path)
     for record in rest:
         why = "; ".join(record.reasons) or "no reason recorded"

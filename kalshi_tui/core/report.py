@@ -36,12 +36,19 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
                  weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
                  models_dir: str = "", config_file: str | None = None,
                  validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None) -> dict[str, Any]:
-    """Every section of the report as data; `ranked` may be passed when already computed."""
+                 ranked: list[RankedModel] | None = None,
+                 fill_model_notes: dict[str, str] | None = None,
+                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every section of the report as data; `ranked` may be passed when already computed.
+
+    `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
+    """
+    fill_model_notes = fill_model_notes or {}
     validations = validations or {}
     smoke_results = smoke_results or {}
     if ranked is None:
-        ranked = rank_models(records, validations=validations, weights=weights, now=now)
+        ranked = rank_models(records, validations=validations, weights=weights, now=now,
+                             healths=healths)
     by_path = {r.path: r for r in records}
     eligible = [r for r in ranked if r.eligible]
     primary = eligible[0] if eligible else None
@@ -67,7 +74,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     # with why, since each is a file the trader would run code from if pointed at it.
     unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
               if rec.verdict == UNSAFE]
-    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment)
+    # Compatible, but the evidence refutes them (COLLAPSED, never traded): listed with why.
+    not_recommended = [{**_basics(by_path[r.path]), "verdict": "not recommended",
+                        "reasons": list(r.reasons) + ([fill_model_notes[r.path]]
+                                                      if r.path in fill_model_notes else [])}
+                       for r in ranked if not r.eligible and by_path[r.path].verdict == COMPATIBLE]
+    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment,
+                                      fill_model_notes.get(r.path))
                    for r in eligible[:PERFORMANCE_LIMIT]]
     recommended = [r for r in (primary, alternative) if r is not None]
     report = {
@@ -83,6 +96,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "incompatible_models": incompatible,
         "unreadable_models": unreadable,
         "unsafe_models": unsafe,
+        "not_recommended_models": not_recommended,
         "performance_analysis": performance,
         "performance_omitted": max(0, len(eligible) - PERFORMANCE_LIMIT),
         "recommendations": {
@@ -123,7 +137,10 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
     status = engine.status(repair=False)
     validations = stored_validations(catalog.records, config)
-    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now)
+    healths = stored_healths(catalog.records, config)
+    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
+                         healths=healths)
+    fill_model_notes = fill_model_disagreements(validations, config)
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
         return build_report(catalog.records, environment=config.environment, now=now,
@@ -132,7 +149,8 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
                             smoke_results=smoke_results, models_dir=str(config.models_dir),
                             config_file=str(config.file) if config.file else None,
                             validation_sessions=config.validation_sessions,
-                            problems=list(catalog.problems), ranked=ranked)
+                            problems=list(catalog.problems), ranked=ranked,
+                            fill_model_notes=fill_model_notes, healths=healths)
 
     report = build(None)
     if smoke is None:
@@ -196,6 +214,37 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
     from kalshi_tui.core.catalog import inspect_model
 
     return inspect_model(path, config)
+
+
+def _validation_headline(validation: Any) -> str:
+    if hasattr(validation, "headline"):
+        return validation.headline()
+    return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
+
+
+def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, Any]:
+    """Current stored health results of compatible records, by path (JSON reads, no torch)."""
+    from kalshi_tui.eval.health_store import load_health
+
+    found: dict[str, Any] = {}
+    for record in records:
+        if record.verdict == COMPATIBLE and record.sha256:
+            health = load_health(record.sha256, config)
+            if health is not None:
+                found[record.path] = health
+    return found
+
+
+def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
+    """By path, the line saying a model's two fill models disagree sharply (both stored)."""
+    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
+
+    found = {}
+    for path, result in validations.items():
+        line = fill_model_disagreement_line(config, result)
+        if line:
+            found[path] = line
+    return found
 
 
 def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
@@ -358,7 +407,8 @@ def _rejected_entry(record: ModelRecord) -> dict[str, Any]:
             "reasons": list(record.reasons) or ["no reason recorded"]}
 
 
-def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec) -> dict[str, Any]:
+def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec,
+                       fill_model_note: str | None = None) -> dict[str, Any]:
     """The seed's per-model analysis: activity, distribution, exploration, performance, notes."""
     layout = env.layout_for(record.n_actions or 0) or env.layout
     m = record.metrics
@@ -387,10 +437,13 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if "win_rate" in named:
         items.append(("Portfolio Performance (training)", str(named["win_rate"])))
     if checked:
-        items.append(("Validation", join("episodes", "trading_pct", "histogram_entropy", table=checked)))
+        items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
+                                         table=checked)))
         items.append(("Portfolio Performance (validation)",
                       join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
                            table=checked)))
+    if fill_model_note:
+        items.append(("Fill models", fill_model_note))
     if join("episodes", "unique_markets"):
         items.append(("Episodes and Markets", join("episodes", "unique_markets")))
     if not items:
@@ -486,7 +539,7 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
         (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
          _smoke_detail(smoke, record.path)),
         (validation is not None, f"validated on sessions {sessions}",
-         f"win rate {fmt_pct(validation.win_rate, fraction=True)} on sessions "
+         f"{_validation_headline(validation)} on sessions "
          f"{session_ranges(validation.session_ids)}" if validation is not None
          else f"no current stored result: {_cli('validate', record.path)}"),
         (current.get("model") == record.path, "CURRENT_MODEL.json points to it",

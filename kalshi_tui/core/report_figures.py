@@ -192,14 +192,23 @@ def validation_figures(validation: Any) -> list[Figure]:
     """A stored `ValidationResult` as figures."""
     source = validation_source(validation)
     v = validation
+    never = bool(getattr(v, "never_traded", False))
     rows = [
         ("episodes", v.episodes, f"{fmt_int(v.episodes)} episodes over {fmt_int(v.markets)} markets"),
-        ("win_rate", v.win_rate, f"win rate {fmt_pct(v.win_rate, fraction=True)}"),
+        ("orders", getattr(v, "orders_attempted", None), v.fill_line() if hasattr(v, "fill_line")
+         else f"{fmt_int(v.fills)} fills"),
+        ("win_rate", None if never else v.win_rate,
+         f"win rate {v.win_rate_text()}" if hasattr(v, "win_rate_text")
+         else f"win rate {fmt_pct(v.win_rate, fraction=True)}"),
         ("total_pnl_cents", v.total_pnl_cents, f"P&L {fmt_dollars(v.total_pnl_cents)}"),
-        ("mean_pnl_cents", v.mean_pnl_cents, f"mean P&L {fmt_dollars(v.mean_pnl_cents)}/episode"),
+        ("mean_pnl_cents", v.mean_pnl_cents,
+         f"P&L {v.pnl_ci_text()}" if hasattr(v, "pnl_ci_text")
+         else f"mean P&L {fmt_dollars(v.mean_pnl_cents)}/episode"),
         ("max_drawdown_cents", v.max_drawdown_cents,
          f"max drawdown {fmt_dollars(v.max_drawdown_cents, signed=False)}"),
-        ("trading_pct", v.trading_pct, f"trading activity {fmt_pct(v.trading_pct)}"),
+        ("trading_pct", v.trading_pct,
+         f"trading {fmt_pct(v.trading_pct)} of steps filled an order, "
+         f"{fmt_pct(getattr(v, 'attempted_pct', None))} attempted one"),
         ("histogram_entropy", v.histogram_entropy, f"action entropy {v.histogram_entropy:.3f}"),
         ("fills", v.fills, f"{fmt_int(v.fills)} fills, fees {fmt_dollars(v.fees_cents, signed=False)}"),
     ]

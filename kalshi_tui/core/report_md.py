@@ -31,6 +31,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += _compatible(report["compatible_models"], report["recommendations"])
     out += _rejected(report["incompatible_models"], report["unreadable_models"],
                      report.get("unsafe_models", []))
+    out += _not_recommended(report.get("not_recommended_models", []))
     out += _performance(report["performance_analysis"], report["performance_omitted"])
     out += _recommendations(report["recommendations"])
     out += ["## Action Items", ""]
@@ -120,6 +121,16 @@ def _compatible(models: list[dict[str, Any]], rec: dict[str, Any]) -> list[str]:
         out += [f"- **Warning**: {_md(w)}" for w in m["warnings"]]
         out.append("")
     return out
+
+
+def _not_recommended(models: list[dict[str, Any]]) -> list[str]:
+    """Compatible models the evidence refutes (COLLAPSED, never traded), with why."""
+    if not models:
+        return []
+    out = ["## Not Recommended", ""]
+    for m in models:
+        out.append(f"- {_code(m['path'])}: " + "; ".join(_md(r) for r in m["reasons"]))
+    return out + [""]
 
 
 def _steps(m: dict[str, Any]) -> str:

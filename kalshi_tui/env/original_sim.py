@@ -24,7 +24,8 @@ from kalshi_tui.core.actions import ActionLayout
 from kalshi_tui.core.profiles import RULES_1211, RULES_1215, RULES_1217
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES
-from kalshi_tui.env.simulator import INITIAL_CASH_CENTS, BatchSimulator
+from kalshi_tui.env.simulator import (INITIAL_CASH_CENTS, LIMIT_BELOW_ASK, NO_LIQUIDITY,
+                                      UNFILLED_CAUSES, BatchSimulator)
 from kalshi_tui.env.tape import MarketTape
 from kalshi_tui.env.trading import BUY_NO, BUY_YES, SELL_NO, SELL_YES
 
@@ -62,6 +63,8 @@ class OriginalTrainingSimulator(BatchSimulator):
         self.fill_count = np.zeros(n, np.int64)
         self.contracts_traded = np.zeros(n)
         self.unheld_sells = np.zeros(n, np.int64)  # sold without holding: opened the other side
+        self.orders = np.zeros(n, np.int64)
+        self.unfilled = {cause: np.zeros(n, np.int64) for cause in UNFILLED_CAUSES}
         self.first_step = np.ones(n, bool)
         self.ended_at_end = np.zeros(n, bool)
         self.pv_cents = self._value_cents(self.t, np.zeros(n, bool))
@@ -114,6 +117,7 @@ class OriginalTrainingSimulator(BatchSimulator):
         q = np.where(side > 0, self.actions.size[actions], 0).astype(np.float64)
         penalty = self._penalty(side, q) if self.rules == RULES_1217 else np.zeros(self.n)
         price, filled = self._fills(side, q)
+        self._count_orders(side, filled)
         self._book(side, np.where(filled, q, 0.0), np.where(filled, price, 0.0))
         self.t = np.where(live, self.t + 1, self.t)
         past_end = self.t >= self.lengths
@@ -132,6 +136,16 @@ class OriginalTrainingSimulator(BatchSimulator):
         self.done = self.done | ended
         self.t = np.minimum(self.t, self.lengths - 1)  # observations read the last real point
         return self.observations(), rewards, ended
+
+    def _count_orders(self, side, filled) -> None:
+        """Orders attempted, and why the unfilled ones did not fill in the training world."""
+        ordered = side > 0
+        missed = ordered & ~filled
+        self.orders += ordered
+        # 12-17: a BUY_NO limit (99 - YES bid) sits below the NO ask (100 - YES bid)
+        never = missed & (side == BUY_NO) & (self.rules == RULES_1217)
+        self.unfilled[LIMIT_BELOW_ASK] += never
+        self.unfilled[NO_LIQUIDITY] += missed & ~never
 
     def _limits(self, side, bid, ask) -> np.ndarray:
         limit = np.select([side == BUY_YES, side == SELL_YES, side == BUY_NO, side == SELL_NO],

@@ -25,6 +25,10 @@ from kalshi_tui.env.trading import (BUY_NO, BUY_YES, SELL_NO, SELL_YES, action_t
                                     execute_orders, taker_ladder)
 
 INITIAL_CASH_CENTS = 10_000.0
+# Why an attempted order filled nothing; results.UNFILLED_CAUSE_TEXT says each in words.
+NOTHING_TO_SELL, NO_CASH, NO_LIQUIDITY, LIMIT_BELOW_ASK = (
+    "nothing_to_sell", "no_cash", "no_liquidity", "limit_below_ask")
+UNFILLED_CAUSES = (NOTHING_TO_SELL, NO_CASH, NO_LIQUIDITY, LIMIT_BELOW_ASK)
 # Reward is the change in portfolio value in dollars: a cent-scale reward would make
 # value losses hundreds of times larger than the entropy bonus PPO balances them against.
 REWARD_SCALE = 100.0
@@ -94,6 +98,9 @@ class BatchSimulator:
         self.spread_cost = np.zeros(n)
         self.fill_count = np.zeros(n, np.int64)  # orders that filled at least one contract
         self.unheld_sells = np.zeros(n, np.int64)  # sells with nothing to sell: no fill here
+        self.orders = np.zeros(n, np.int64)  # non-HOLD actions of live rows: orders attempted
+        # orders that filled nothing, by why (UNFILLED_CAUSES)
+        self.unfilled = {cause: np.zeros(n, np.int64) for cause in UNFILLED_CAUSES}
         self.contracts_traded = np.zeros(n)
         self.last_fill_ratio = np.zeros(n)
         self.steps_since_fill = np.zeros(n)
@@ -176,6 +183,15 @@ class BatchSimulator:
         self.spread_cost += np.where(is_buy, notional - filled * side_mid, filled * side_mid - notional)
         self._book(side, filled, notional, fee)
         traded = filled > 0
+        ordered_now = side > 0
+        self.orders += ordered_now
+        missed = ordered_now & ~traded
+        no_stock = missed & (held <= 0)
+        no_depth = missed & ~no_stock & (sz.sum(axis=1) <= 0)
+        self.unfilled[NOTHING_TO_SELL] += no_stock
+        self.unfilled[NO_LIQUIDITY] += no_depth
+        # a buy facing depth that filled nothing could not pay for one contract
+        self.unfilled[NO_CASH] += missed & ~no_stock & ~no_depth
         self.fill_count += traded
         self.contracts_traded += filled
         ordered = wanted > 0

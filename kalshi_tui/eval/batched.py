@@ -18,7 +18,7 @@ import numpy as np
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256, require_fit
-from kalshi_tui.eval.results import ValidationResult
+from kalshi_tui.eval.results import ValidationResult, bootstrap_mean_ci
 from kalshi_tui.eval.results_cache import save_validation, session_source, sessions_fingerprint
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
@@ -90,6 +90,10 @@ def market_batches(tapes: list, budget_steps: int) -> list[list]:
     return batches
 
 
+# Resamples of the P&L-per-market bootstrap, and its fixed seed: the same run, the same CI.
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+
 # Rows x steps per batch: about 300 bytes a cell (ladders, marks, features), so ~300 MB.
 BATCH_BUDGET_STEPS = 1_000_000
 
@@ -104,6 +108,9 @@ class _Tally:
         self.pnl: list[np.ndarray] = []
         self.drawdown: list[np.ndarray] = []
         self.fills = 0
+        self.traded: list[np.ndarray] = []  # per episode: did anything fill
+        self.orders = 0
+        self.unfilled: dict[str, int] = {}
         self.unheld_sells = 0
         self.fees = 0.0
         self.total_steps = total_steps
@@ -154,9 +161,11 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         raise ModelChanged(f"{path}: the model file changed during validation; "
                            "result discarded, nothing stored")
     pnl = np.concatenate(tally.pnl)
+    traded = np.concatenate(tally.traded)
     histogram = tally.histogram
     steps = int(histogram.sum())
     hold = 100.0 * histogram[0] / steps if steps else 0.0
+    ci_low, ci_high = bootstrap_mean_ci(pnl, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
     seconds = time.perf_counter() - started
     mean_entropy = tally.entropy_sum / steps if steps else 0.0
     result = ValidationResult(
@@ -167,12 +176,21 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         profile=env.profile.name, observation_layout=env.observation_layout,
         fill_model=env.fill_model, session_source=session_source(config.sessions_db),
         action_labels=env.layout.labels[:n_actions], histogram=histogram.tolist(),
-        steps=steps, hold_pct=hold, trading_pct=100.0 - hold if steps else 0.0,
+        steps=steps, hold_pct=hold,
+        trading_pct=100.0 * tally.fills / steps if steps else 0.0,
+        attempted_pct=100.0 * tally.orders / steps if steps else 0.0,
+        orders_attempted=tally.orders,
+        unfilled_by_cause={c: n for c, n in tally.unfilled.items() if n},
+        episodes_traded=int(traded.sum()),
+        market_pnl_cents=[float(x) for x in pnl],
+        pnl_ci_low_cents=ci_low, pnl_ci_high_cents=ci_high,
+        bootstrap_resamples=BOOTSTRAP_RESAMPLES, bootstrap_seed=BOOTSTRAP_SEED,
         histogram_entropy=entropy_normalised(histogram, n_actions),
         mean_policy_entropy=mean_entropy,
         mean_policy_entropy_normalised=mean_entropy / np.log(n_actions) if n_actions > 1 else 0.0,
         episodes=len(pnl), markets=len({t.ticker for t in tapes}),
-        win_rate=float((pnl > 0).mean()), total_pnl_cents=float(pnl.sum()),
+        win_rate=float((pnl[traded] > 0).mean()) if traded.any() else 0.0,
+        total_pnl_cents=float(pnl.sum()),
         mean_pnl_cents=float(pnl.mean()),
         max_drawdown_cents=float(np.concatenate(tally.drawdown).max()),
         fills=tally.fills, fees_cents=tally.fees,
@@ -221,6 +239,10 @@ def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally
     tally.pnl.append(sim.values() - sim.initial_cash)
     tally.drawdown.append(drawdown)
     tally.fills += int(sim.fill_count.sum())
+    tally.traded.append(sim.fill_count > 0)
+    tally.orders += int(sim.orders.sum())
+    for cause, counts in sim.unfilled.items():
+        tally.unfilled[cause] = tally.unfilled.get(cause, 0) + int(counts.sum())
     tally.unheld_sells += int(sim.unheld_sells.sum())
     tally.fees += float(sim.fees.sum())
 

@@ -109,10 +109,46 @@ def current_key(config, session_ids: list[int], deterministic: bool, seed: int |
                       sessions_fingerprint(config.sessions_db, session_ids), seed)
 
 
-def cache_folders(cache_dir: Path) -> list[Path]:
-    """Where results may live, in the order they are written to."""
+def other_fill_model_result(config, result: ValidationResult) -> ValidationResult | None:
+    """The stored result of the same run under the other fill model, when there is one.
+
+    Same model, sessions, rows, mode and seed; only the fill model differs. How the
+    fill-model disagreement is known: by comparing the stored results of both (`validate
+    --fill-model both` stores the two at once).
+    """
+    import dataclasses
+
+    from kalshi_tui.core.profiles import ORIGINAL_TRAINING, REALISTIC
+
+    env = config.environment
+    if result.fill_model not in (REALISTIC, ORIGINAL_TRAINING) or env.profile.training_rules is None:
+        return None
+    other = ORIGINAL_TRAINING if result.fill_model == REALISTIC else REALISTIC
+    other_env = dataclasses.replace(env, fill_model=other)
+    key = result_key(other_env.fingerprint(), result.session_ids, result.deterministic,
+                     result.sessions_fingerprint, result.seed)
+    return find_validation(result.sha256, config.cache_dir, key)
+
+
+def fill_model_disagreement_line(config, result: ValidationResult) -> str | None:
+    """The one line saying the two fill models differ sharply for this model, if they do."""
+    from kalshi_tui.core.profiles import REALISTIC
+    from kalshi_tui.eval.results import fill_model_disagreement
+
+    other = other_fill_model_result(config, result)
+    if other is None:
+        return None
+    pair = (result, other) if result.fill_model == REALISTIC else (other, result)
+    return fill_model_disagreement(*pair)
+
+
+VALIDATION, HEALTH = "validation", "health"  # the kinds of stored result, one folder each
+
+
+def cache_folders(cache_dir: Path, kind: str = VALIDATION) -> list[Path]:
+    """Where results of a kind may live, in the order they are written to."""
     user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return [Path(cache_dir) / "validation", user_cache / "kalshi-tui" / "validation"]
+    return [Path(cache_dir) / kind, user_cache / "kalshi-tui" / kind]
 
 
 def _read_entries(file: Path) -> dict[str, Any]:
@@ -124,21 +160,22 @@ def _read_entries(file: Path) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def save_validation(result: ValidationResult, cache_dir: Path) -> tuple[Path | None, str | None]:
-    """Store a finished result; returns (file, None) or (None, why it could not be stored)."""
+def save_entry(kind: str, sha256: str, key: str, entry: dict[str, Any],
+               cache_dir: Path) -> tuple[Path | None, str | None]:
+    """Store one finished result of a kind; returns (file, None) or (None, why not stored)."""
     problems: list[str] = []
-    for folder in cache_folders(cache_dir):
-        file = folder / f"{result.sha256}.json"
+    for folder in cache_folders(cache_dir, kind):
+        file = folder / f"{sha256}.json"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            # Two validations of one model may finish together; each keeps the other's
-            # entry. The lock file is there only while one of them writes.
+            # Two runs on one model may finish together; each keeps the other's entry.
+            # The lock file is there only while one of them writes.
             with HeldFileLock(file.with_name(file.name + ".lock"), LOCK_SECONDS):
                 entries = _read_entries(file)
-                entries[key_of(result)] = result.to_dict()
+                entries[key] = entry
                 tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")
                 try:
-                    tmp.write_text(json.dumps({"sha256": result.sha256, "results": entries},
+                    tmp.write_text(json.dumps({"sha256": sha256, "results": entries},
                                               indent=1), encoding="utf-8")
                     os.replace(tmp, file)
                 finally:
@@ -148,16 +185,28 @@ def save_validation(result: ValidationResult, cache_dir: Path) -> tuple[Path | N
             problems.append(f"{folder}: {exc.strerror or exc}")
         except LockBusy:
             problems.append(f"{folder}: {file.name} stayed locked for {LOCK_SECONDS:g} s")
-    return None, "validation result not stored (" + "; ".join(problems) + ")"
+    return None, f"{kind} result not stored (" + "; ".join(problems) + ")"
+
+
+def stored_entries(kind: str, sha256: str, cache_dir: Path, key: str) -> list[dict[str, Any]]:
+    """Every stored entry of this kind for exactly this key, across the cache folders."""
+    found = []
+    for folder in cache_folders(cache_dir, kind):
+        entry = _read_entries(folder / f"{sha256}.json").get(key)
+        if isinstance(entry, dict):
+            found.append(entry)
+    return found
+
+
+def save_validation(result: ValidationResult, cache_dir: Path) -> tuple[Path | None, str | None]:
+    """Store a finished result; returns (file, None) or (None, why it could not be stored)."""
+    return save_entry(VALIDATION, result.sha256, key_of(result), result.to_dict(), cache_dir)
 
 
 def find_validation(sha256: str, cache_dir: Path, key: str) -> ValidationResult | None:
     """The stored result for exactly this key, newest first across the cache folders."""
     found: list[ValidationResult] = []
-    for folder in cache_folders(cache_dir):
-        entry = _read_entries(folder / f"{sha256}.json").get(key)
-        if not isinstance(entry, dict):
-            continue
+    for entry in stored_entries(VALIDATION, sha256, cache_dir, key):
         try:
             result = ValidationResult.from_dict(entry)
         except TypeError:

@@ -302,8 +302,7 @@ class KalshiTuiApp(App):
             self.main.show_validations()
             # The new result is evidence: the ranking and its reasons change with it.
             self.jobs.compute_ranking(self.state.records, dict(self.state.validations))
-            self.notify(f"Validated: win rate {fmt.fmt_pct(message.result.win_rate, fraction=True)} "
-                        f"over {message.result.episodes:,} episodes", title="Validation done")
+            self.notify_file_text(f"Validated: {message.result.headline()}", title="Validation done")
 
     def start_smoke_test(self, record: ModelRecord) -> None:
         self.notify_file_text(f"Smoke-testing {record.name}…", timeout=3)

@@ -34,9 +34,7 @@ def key_metric_lines(record: ModelRecord, validation: Any) -> list[Text]:
         lines.append(_label("validated") + Text("no (V validates it first)", style="yellow"))
     else:
         lines.append(_label("validated") + Text(
-            f"sessions {fmt.session_ranges(validation.session_ids)}: win "
-            f"{fmt.fmt_pct(validation.win_rate, fraction=True)}, P&L "
-            f"{fmt.fmt_dollars(validation.total_pnl_cents)}"))
+            f"sessions {fmt.session_ranges(validation.session_ids)}: {validation.headline()}"))
     return lines
 
 

@@ -129,7 +129,8 @@ def _store_validation(config, model: Path) -> ValidationResult:
         hold_pct=30.0, trading_pct=70.0, histogram_entropy=0.91234, mean_policy_entropy=2.0,
         mean_policy_entropy_normalised=0.6567, episodes=35, markets=35, win_rate=0.4285714,
         total_pnl_cents=1234.5678, mean_pnl_cents=35.27, max_drawdown_cents=420.0, fills=800,
-        fees_cents=950.0, seconds=2.0, steps_per_second=500.0, created_at="2026-11-30T09:00:00Z")
+        fees_cents=950.0, seconds=2.0, steps_per_second=500.0, created_at="2026-11-30T09:00:00Z",
+        orders_attempted=700, attempted_pct=70.0, episodes_traded=35)
     file, why = save_validation(result, config.cache_dir)
     assert why is None and file is not None
     return result
@@ -149,7 +150,7 @@ def test_show_formats_numbers_and_includes_the_stored_validation(models, capsys)
     code, out, _ = run(capsys, "show", RUN, *opts)
     assert code == 0
     assert "  validation (stored 2026-11-30T09:00:00Z):" in out
-    assert "    win rate    42.9 % of episodes" in out and "    sessions    5-10  deterministic" in out
+    assert "    win rate    42.9 % of the 35 episodes that traded (of 35)" in out and "    sessions    5-10  deterministic" in out
     code, out, _ = run(capsys, "show", RUN, "--json", *opts)
     assert json.loads(out)["validation"]["win_rate"] == pytest.approx(0.4285714)
 

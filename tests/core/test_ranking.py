@@ -258,3 +258,50 @@ def test_rank_for_config_uses_the_config_weights_and_names_its_file(tmp_path):
     config_file.write_text("[ranking]\nweights = { diversty = 10.0 }\n")
     with pytest.raises(RankingError, match=f"^{config_file}: \\[ranking\\] weights: unknown ranking weight 'diversty'"):
         rank_for_config(seed_records(), load_config(config_file), now=NOW)
+
+
+def _health(path: str, top_share: float) -> "HealthResult":
+    from kalshi_tui.eval.health_result import RECORDED, HealthResult, SourceHealth
+
+    top = round(1000 * top_share)
+    hist = [0] * 21
+    hist[10], hist[3], hist[14], hist[20] = top, *(3 * [(1000 - top) // 3])
+    source = SourceHealth(RECORDED, sum(hist), hist, hist, 0.5, 0.5, 0.0)
+    return HealthResult(path, "cd" * 32, "PPO", 21, [5, 6, 7, 8, 9, 10], True, "fp", "store",
+                        "kalshiflow-2025-12-15", "A", "realistic", "db", LABELS21, 0.95, [source],
+                        0, 1.0, "2025-12-16T10:00:00Z")
+
+
+TOP = "session32_final.zip"  # first by score on training figures (test_seed_order above)
+OTHER = "session15_ppo_20251215_065053/model.zip"
+
+
+@pytest.mark.parametrize("case, healths, fills, barred, why", [
+    ("healthy top model stays first", {TOP: 0.5}, {}, None, None),
+    ("collapsed top model is never recommended", {TOP: 1.0}, {}, TOP,
+     "never recommended: COLLAPSED: SELL_YES x100 on 100.0 % of 1,000 recorded steps"),
+    ("narrow is a warning, not a bar", {TOP: 0.9}, {}, None, None),
+    ("a validation with 0 fills bars the model", {}, {TOP: 0}, TOP,
+     "never recommended: validation on sessions 5-10: never traded"),
+    ("a validation that filled does not", {}, {TOP: 50}, None, None),
+    ("the other model collapsed, the top one stays", {OTHER: 0.99}, {}, OTHER,
+     "never recommended: COLLAPSED"),
+])
+def test_hard_rules_before_weights(case, healths, fills, barred, why):
+    records = seed_records()
+    validations = {}
+    for path, count in fills.items():
+        result = validation(path, win_rate=0.9, mean_pnl=500.0, drawdown=0.0)
+        result.fills, result.orders_attempted = count, 3000
+        result.unfilled_by_cause = {"nothing_to_sell": 3000 - count}
+        validations[path] = result
+    ranked = rank_models(records, validations=validations, weights={}, now=NOW,
+                         healths={p: _health(p, share) for p, share in healths.items()})
+    by_path = ranking_by_path(ranked)
+    eligible = [r.path for r in ranked if r.eligible]
+    if barred is None:
+        assert len(eligible) == 3, case
+    else:
+        assert barred not in eligible and by_path[barred].rank is None, case
+        assert by_path[barred].reasons[0].startswith(why), case
+        assert len(eligible) == 2 and ranked[0].path != barred, case

@@ -60,3 +60,40 @@ def always_action(src: Path, dst: Path, action: int) -> Path:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return rewrite_member(src, dst, "policy.pth", buffer.getvalue())
+
+
+def _edit_action_net(src: Path, dst: Path, edit) -> Path:
+    """A real PPO zip whose action head (in policy.pth) is changed by `edit(state)`."""
+    import torch
+
+    with zipfile.ZipFile(src) as z:
+        state = torch.load(io.BytesIO(z.read("policy.pth")), weights_only=True)
+    edit(state)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return rewrite_member(src, dst, "policy.pth", buffer.getvalue())
+
+
+def collapsed_but_sampling_widely(src: Path, dst: Path, action: int) -> Path:
+    """The original team's trap: `action` is the argmax on every observation, yet sampling
+    spreads over every action (logit 1 against 0: p = e / (e + n - 1), 12 % of 21 actions),
+    so a stochastic training histogram looks varied while the trader sends one order."""
+    def edit(state):
+        state["action_net.weight"].zero_()
+        state["action_net.bias"].zero_()
+        state["action_net.bias"][action] = 1.0
+
+    return _edit_action_net(src, dst, edit)
+
+
+def healthy_policy(src: Path, dst: Path) -> Path:
+    """A policy whose argmax follows the observation: a steep random action head, seeded."""
+    import torch
+
+    def edit(state):
+        generator = torch.Generator().manual_seed(7)
+        weight = state["action_net.weight"]
+        weight.copy_(torch.randn(weight.shape, generator=generator) * 3.0)
+        state["action_net.bias"].zero_()
+
+    return _edit_action_net(src, dst, edit)

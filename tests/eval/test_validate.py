@@ -27,7 +27,7 @@ def step_by_step(model_path: Path, config, session_ids):
         tapes, _ = load_tapes(store, session_ids)
     env = KalshiTradingEnv(tapes, config.environment.layout)
     histogram = np.zeros(env.action_space.n, np.int64)
-    pnls, fills, fees = [], 0, 0.0
+    pnls, fills, fees, traded = [], 0, 0.0, []
     for index in range(len(tapes)):
         obs, _ = env.reset(options={"market_index": index})
         terminated = False
@@ -37,22 +37,29 @@ def step_by_step(model_path: Path, config, session_ids):
             obs, _reward, terminated, _truncated, info = env.step(int(action))
         pnls.append(info["episode_pnl"])
         fills += info["fill_count"]
+        traded.append(info["fill_count"] > 0)
         fees += info["fees"]
-    return histogram, np.array(pnls), fills, fees
+    return histogram, np.array(pnls), fills, fees, np.array(traded)
 
 
 def test_histogram_equals_a_step_by_step_recount(model_zoo, small_config):
     result = validate_model(model_zoo["ppo21"], small_config, [1, 2, 3])
-    histogram, pnls, fills, fees = step_by_step(model_zoo["ppo21"], small_config, [1, 2, 3])
+    histogram, pnls, fills, fees, traded = step_by_step(model_zoo["ppo21"], small_config, [1, 2, 3])
     assert result.histogram == histogram.tolist()
     assert np.count_nonzero(histogram) > 1
     assert result.steps == histogram.sum() > 100
     assert result.episodes == len(pnls) == 9
     assert result.total_pnl_cents == pytest.approx(pnls.sum())
-    assert result.win_rate == pytest.approx((pnls > 0).mean())
+    # win rate over the episodes that traded; trading % = orders filled, attempted % beside it
+    assert traded.any() and result.episodes_traded == traded.sum()
+    assert result.win_rate == pytest.approx((pnls[traded] > 0).mean())
     assert result.fills == fills and result.fees_cents == pytest.approx(fees)
     assert result.action_labels[0] == "HOLD" and result.action_labels[20] == "SELL_NO x100"
-    assert result.hold_pct + result.trading_pct == pytest.approx(100.0)
+    assert result.orders_attempted == histogram[1:].sum()
+    assert result.hold_pct + result.attempted_pct == pytest.approx(100.0)
+    assert result.trading_pct == pytest.approx(100.0 * fills / histogram.sum())
+    assert sum(result.unfilled_by_cause.values()) == result.orders_attempted - result.fills
+    assert sorted(result.market_pnl_cents) == pytest.approx(sorted(pnls.tolist()))
     assert 0 < result.histogram_entropy < 1
     assert 0 < result.mean_policy_entropy_normalised <= 1
 

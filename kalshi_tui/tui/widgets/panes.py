@@ -139,10 +139,13 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
             _row("world", world_words(v)),
             _row("episodes", fmt.fmt_int(v.episodes), source),
             _row("markets", fmt.fmt_int(v.markets), mode),
-            _row("win rate", fmt.fmt_pct(v.win_rate, fraction=True)),
-            _row("trading", fmt.fmt_pct(v.trading_pct)),
+            _row("orders", v.fill_line()),
+            _row("win rate", v.win_rate_text()),
+            _row("trading", f"{fmt.fmt_pct(v.trading_pct)} filled, "
+                 f"{fmt.fmt_pct(v.attempted_pct)} attempted"),
             _row("entropy", fmt.fmt_float(v.histogram_entropy)),
             _row("P&L total", fmt.fmt_dollars(v.total_pnl_cents)),
+            _row("P&L/market", v.pnl_ci_text()),
             _row("max drawdown", fmt.fmt_dollars(v.max_drawdown_cents, signed=False)),
             _row("fills / fees", f"{fmt.fmt_int(v.fills)} / {fmt.fmt_dollars(v.fees_cents, signed=False)}"),
         ]
@@ -195,7 +198,7 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
     else:
         items.append((True, "validated on sessions",
                       f"sessions {fmt.session_ranges(ctx.validation.session_ids)}, "
-                      f"win rate {fmt.fmt_pct(ctx.validation.win_rate, fraction=True)}"))
+                      f"{ctx.validation.headline()}"))
     items.append((record.verdict == COMPATIBLE, "fits the environment",
                   "yes" if record.verdict == COMPATIBLE else record.verdict))
     return items
