@@ -68,7 +68,7 @@ def baseline(path: Path) -> dict[str, int]:
 
 
 def scanner(path: Path) -> dict[str, int]:
-    from kalshi_tui.core.artifacts_stream import scan_diagnostics
+    from kalshi_tui.core.artifacts.stream import scan_diagnostics
 
     scan = scan_diagnostics(path)
     return {str(k): v for k, v in scan.histogram.items()}

@@ -121,10 +121,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.config import load_config
-    from kalshi_tui.core.report import generate_report
-    from kalshi_tui.core.report_md import render_markdown
+    from kalshi_tui.core.report.build import generate_report
+    from kalshi_tui.core.report.markdown import render_markdown
 
     with tempfile.TemporaryDirectory(prefix="kalshi_report_bench_") as tmp:
         root = Path(tmp)

@@ -231,7 +231,7 @@ def time_fresh_process_load(paths: list[Path]) -> float:
 
 def time_scan(config, *, use_cache: bool, hashes: bool = True) -> tuple[float, float, object]:
     """(wall s, CPU s including worker processes, catalog)."""
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     import multiprocessing
 
@@ -263,7 +263,7 @@ def _floor_batch(batch: list[tuple[str, int]], whole: bool = True) -> int:
 
     import orjson
 
-    from kalshi_tui.core.zip_members import FileZip, PlainZip
+    from kalshi_tui.core.sb3.members import FileZip, PlainZip
 
     for path, size in batch:
         fd = os.open(path, os.O_RDONLY)
@@ -310,7 +310,7 @@ def warm_page_cache(paths: list[Path]) -> None:
 
 
 def clear_cache(config) -> None:
-    from kalshi_tui.core.catalog_cache import cache_locations
+    from kalshi_tui.core.catalog.cache import cache_locations
 
     for path in cache_locations(config):
         path.unlink(missing_ok=True)

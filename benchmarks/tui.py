@@ -103,8 +103,8 @@ if kind == "ours":
 else:
     from textual.app import App
     from textual.widgets import DataTable, Static
-    from kalshi_tui.core.catalog import scan_catalog
-    from kalshi_tui.core.compat import badge
+    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.evidence.compat import badge
     from kalshi_tui.tui.widgets.model_list import COLUMNS, ModelList
 
     class Baseline(App):
@@ -150,7 +150,7 @@ def run_child(kind: str, models_dir: Path, moves: int) -> dict:
 def prepare(root: Path, count: int) -> Path:
     from scan import make_models, make_template
 
-    from kalshi_tui.core.catalog import inspect_model, scan_catalog
+    from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
     from kalshi_tui.core.config import load_config
     from kalshi_tui.core.pointer import PointerEngine
 

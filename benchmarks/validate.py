@@ -49,7 +49,7 @@ def demo_sized_model(folder: Path) -> Path:
 
 def bundled_demo_model() -> Path | None:
     """A 21-action PPO among the bundled demo models, when the repository has them."""
-    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+    from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
 
     for path in sorted((REPO / "trained_models").rglob("*.zip")):
         try:

@@ -71,8 +71,8 @@ def layout_tapes(layout: str, complement: int) -> list:
 def layout_env(layout: str, n_actions: int, fill_model: str = "original-training"):
     """The real trading env of the original profile that built `layout` with `n_actions`:
     its observations are the layout's, feature for feature (kalshi_tui.env.layouts)."""
-    from kalshi_tui.core.actions import ActionLayout
-    from kalshi_tui.core.profiles import PROFILES, SIDES
+    from kalshi_tui.core.world.actions import ActionLayout
+    from kalshi_tui.core.world.profiles import PROFILES, SIDES
     from kalshi_tui.env import KalshiTradingEnv
 
     profile = PROFILES[_LAYOUT_PROFILES[layout, n_actions]]

@@ -56,8 +56,8 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     # The tour: promote, and a stored validation (through the real results cache).
     assert main(["promote", "session32_final.zip", "--reason", "tour", "--yes",
                  "--config", str(config_file)]) == 0
-    from kalshi_tui.core.catalog import scan_catalog
-    from kalshi_tui.core.report import stored_validations
+    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.report.build import stored_validations
     from kalshi_tui.eval.results import ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids,

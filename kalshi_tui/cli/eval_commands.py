@@ -67,7 +67,7 @@ def resolve_model(ref: str, config) -> Path:
     direct = model_file_named(ref, config.models_dir)
     if direct is not None:
         return direct
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     try:
         catalog = scan_catalog(config, hashes=False)  # a name lookup: the path is what is used
@@ -106,7 +106,7 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def _session_ids(spec: str, config) -> list[int]:
-    from kalshi_tui.core.session_ids import SessionListSyntaxError
+    from kalshi_tui.core.world.session_ids import SessionListSyntaxError
     from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
 
     try:

@@ -98,7 +98,7 @@ def _change_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace):
-    from kalshi_tui.core.catalog_walk import require_models_folder
+    from kalshi_tui.core.catalog.walk import require_models_folder
     from kalshi_tui.core.pointer import PointerEngine
 
     config = config_from_args(args)
@@ -175,15 +175,15 @@ def find_model(ref: str, config, *, inspect: bool = True):
     With inspect=False a file is only named (path and abs_path): `promote --yes` leaves
     the inspection to the engine, which does it under the lock anyway.
     """
-    from kalshi_tui.core.catalog import inspect_model
-    from kalshi_tui.core.model_record import ModelRecord
+    from kalshi_tui.core.catalog.scan import inspect_model
+    from kalshi_tui.core.catalog.record import ModelRecord
 
     path = model_file_named(ref, config.models_dir)
     if path is not None:
         if not inspect:
             return ModelRecord(path=path.name, abs_path=str(path), name=path.stem)
         return inspect_model(path, config)
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     # A name lookup: the engine hashes the one file it promotes, under its lock.
     return catalog_find(scan_catalog(config, hashes=False), ref)

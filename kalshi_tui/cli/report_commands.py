@@ -46,8 +46,8 @@ def register(subparsers, common) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.ranking import RankingError
-    from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
+    from kalshi_tui.core.evidence.ranking import RankingError
+    from kalshi_tui.core.report.build import generate_report, render_report, write_text_atomically
 
     config = config_from_args(args)
     smoke = None
@@ -79,9 +79,9 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.catalog import scan_catalog
-    from kalshi_tui.core.compare import compare_models, render_comparison
-    from kalshi_tui.core.report import stored_validations
+    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.evidence.compare import compare_models, render_comparison
+    from kalshi_tui.core.report.build import stored_validations
 
     config = config_from_args(args)
     try:
@@ -107,7 +107,7 @@ def _find(catalog, ref: str, config):
     except LookupError:
         path = Path(ref).expanduser()
         if is_existing_file(path):
-            from kalshi_tui.core.catalog import inspect_model
+            from kalshi_tui.core.catalog.scan import inspect_model
 
             return inspect_model(path.resolve(), config)
     return catalog_find(catalog, ref)  # the lookup's own one-line error

@@ -84,7 +84,7 @@ def _store_source(text: str) -> Path | str:
 
 def parse_sessions(spec: str) -> list[int]:
     """Session ids from "5,7,32" or "5-10" (availability is checked against the store later)."""
-    from kalshi_tui.core.session_ids import parse_session_list
+    from kalshi_tui.core.world.session_ids import parse_session_list
 
     try:
         return parse_session_list(spec, None)

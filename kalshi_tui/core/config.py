@@ -18,10 +18,10 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.db_url import is_database_url, redacted, source_name
-from kalshi_tui.core.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
+from kalshi_tui.core.world.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
                                       REALISTIC, EnvironmentProfile)
 
 CONFIG_FILE_NAME = "kalshi_tui.toml"

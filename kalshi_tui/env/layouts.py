@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from kalshi_tui.core.layout_features import (LAYOUT_FEATURES, MARKET_A, MARKET_B, ORDER,  # noqa: F401
+from kalshi_tui.core.world.layout_features import (LAYOUT_FEATURES, MARKET_A, MARKET_B, ORDER,  # noqa: F401
                                              PORTFOLIO_A, PORTFOLIO_B, TEMPORAL_A, TEMPORAL_B)
-from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_B
+from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # How many leading features a tape precomputes (market + temporal) per layout.
 SESSION_FEATURES = {LAYOUT_A: len(MARKET_A) + len(TEMPORAL_A), LAYOUT_B: len(MARKET_B) + len(TEMPORAL_B)}

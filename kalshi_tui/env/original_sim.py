@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.profiles import RULES_1211, RULES_1215, RULES_1217
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import RULES_1211, RULES_1215, RULES_1217
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES
 from kalshi_tui.env.simulator import (INITIAL_CASH_CENTS, LIMIT_BELOW_ASK, NO_LIQUIDITY,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.profiles import LAYOUT_DEMO
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import LAYOUT_DEMO
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES, portfolio_features
 from kalshi_tui.env.tape import MarketTape

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_DEMO, OBSERVATION_LAYOUTS
+from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_DEMO, OBSERVATION_LAYOUTS
 from kalshi_tui.env.features import market_features
 from kalshi_tui.env.orderbook import COMPLEMENT, BookState
 from kalshi_tui.env.store import ReplayStats, SessionStore, StoreError

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_B
+from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 from kalshi_tui.env.layouts import MARKET_BUILDERS, TEMPORAL_A, TEMPORAL_B, BookNumbers, clean
 
 HISTORY = 10

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kalshi_tui.core.actions import ActionLayout, decode_action
+from kalshi_tui.core.world.actions import ActionLayout, decode_action
 from kalshi_tui.env.orderbook import COMPLEMENT, BookState
 from kalshi_tui.env.tape import FEE_RATE, LADDER_LEVELS
 

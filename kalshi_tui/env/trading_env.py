@@ -11,8 +11,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.profiles import REALISTIC
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import REALISTIC
 from kalshi_tui.env.features import N_FEATURES
 from kalshi_tui.env.simulator import INITIAL_CASH_CENTS, BatchSimulator
 from kalshi_tui.env.tape import MarketTape

@@ -6,8 +6,8 @@ measured in the world the config names.
 
 from __future__ import annotations
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.profiles import FILL_MODELS, ORIGINAL_TRAINING, REALISTIC
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import FILL_MODELS, ORIGINAL_TRAINING, REALISTIC
 from kalshi_tui.env.simulator import INITIAL_CASH_CENTS, BatchSimulator
 from kalshi_tui.env.tape import MarketTape
 

@@ -42,7 +42,7 @@ def entropy_normalised(counts, n: int) -> float:
 
     The catalog's implementation, so training figures and validation figures agree.
     """
-    from kalshi_tui.core.artifacts import entropy_normalised as shared
+    from kalshi_tui.core.artifacts.find import entropy_normalised as shared
 
     return float(shared(list(counts), n))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.session_ids import session_ranges
+from kalshi_tui.core.world.session_ids import session_ranges
 
 HEALTH_FORMAT = 1
 HEALTH_SEED = 0  # probes and stochastic draws: the same model gives the same figures

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.session_ids import session_ranges
+from kalshi_tui.core.world.session_ids import session_ranges
 
 # Bumped when the meaning of a stored figure changes, so older results read as stale.
 # 2: figures carry their world (profile, layout, fill model, sessions); 3: trading % means

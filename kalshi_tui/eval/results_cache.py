@@ -118,7 +118,7 @@ def other_fill_model_result(config, result: ValidationResult) -> ValidationResul
     """
     import dataclasses
 
-    from kalshi_tui.core.profiles import ORIGINAL_TRAINING, REALISTIC
+    from kalshi_tui.core.world.profiles import ORIGINAL_TRAINING, REALISTIC
 
     env = config.environment
     if result.fill_model not in (REALISTIC, ORIGINAL_TRAINING) or env.profile.training_rules is None:
@@ -132,7 +132,7 @@ def other_fill_model_result(config, result: ValidationResult) -> ValidationResul
 
 def fill_model_disagreement_line(config, result: ValidationResult) -> str | None:
     """The one line saying the two fill models differ sharply for this model, if they do."""
-    from kalshi_tui.core.profiles import REALISTIC
+    from kalshi_tui.core.world.profiles import REALISTIC
     from kalshi_tui.eval.results import fill_model_disagreement
 
     other = other_fill_model_result(config, result)

@@ -70,7 +70,7 @@ class PolicySpec:
 
 def _pickle_globals(serialized_b64: str) -> list[str]:
     """The 'module.Name' globals a pickle would import, read from its opcodes, never run."""
-    from kalshi_tui.core.sb3_zip import pickle_globals
+    from kalshi_tui.core.sb3.model_zip import pickle_globals
 
     return pickle_globals(serialized_b64)
 
@@ -227,8 +227,8 @@ def _read_members(path: Path, max_data_bytes: int,
     refused here, before a byte of its weights is read: smoke and validate (CLI and TUI) never
     run an UNSAFE model, whatever the caller checked before.
     """
-    from kalshi_tui.core.compat import trader_refusals
-    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+    from kalshi_tui.core.evidence.compat import trader_refusals
+    from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
 
     bound = {} if environment is None else {"max_member_bytes": environment.max_member_bytes}
     try:

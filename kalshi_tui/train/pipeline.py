@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.train.stats import TrainingStats
 from kalshi_tui.train.writer import (
     DiagnosticsLog, RunClock, RunLayout, iso_utc, new_run_dir, write_json,

@@ -21,7 +21,7 @@ from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.safe_text import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kalshi_tui.core.config import Config
 
 if TYPE_CHECKING:
-    from kalshi_tui.core.folder_changes import ChangeSignature
+    from kalshi_tui.core.catalog.changes import ChangeSignature
 
 
 @dataclass
@@ -63,8 +63,8 @@ class Backend:
         A listing: files are not hashed here (hashing reads every byte, the facts a tenth of
         them), so new models come without sha256 until `hash_models` runs.
         """
-        from kalshi_tui.core.catalog import scan_catalog
-        from kalshi_tui.core.compat import badge
+        from kalshi_tui.core.catalog.scan import scan_catalog
+        from kalshi_tui.core.evidence.compat import badge
 
         catalog = scan_catalog(self.config, use_cache=use_cache, hashes=False)
         self._catalog = catalog
@@ -75,7 +75,7 @@ class Backend:
 
     def hash_models(self, records: list) -> int:
         """Add the sha256 of every listed model that has none yet; the cache keeps them."""
-        from kalshi_tui.core.catalog import Catalog
+        from kalshi_tui.core.catalog.scan import Catalog
 
         catalog = self._catalog or Catalog(models_dir=Path(self.config.models_dir))
         return catalog.ensure_sha256(records)
@@ -91,31 +91,31 @@ class Backend:
 
     def stored_validations(self, records: list) -> dict[str, Any]:
         """Stored validation results still current, keyed by record path (the report's lookup)."""
-        from kalshi_tui.core.report import stored_validations
+        from kalshi_tui.core.report.build import stored_validations
 
         return stored_validations(records, self.config)
 
     def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
-        from kalshi_tui.core.ranking import rank_for_config, ranking_by_path
+        from kalshi_tui.core.evidence.ranking import rank_for_config, ranking_by_path
 
         return ranking_by_path(rank_for_config(records, self.config, validations=validations, now=now))
 
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
         """The compatibility report in the cache folder (never the models folder); (file, report)."""
-        from kalshi_tui.core.report import write_report
+        from kalshi_tui.core.report.build import write_report
 
         return write_report(self.config, now=now)
 
     def change_signature(self) -> ChangeSignature:
         """A stat-only fingerprint of the models tree and the pointer files, for live refresh."""
-        from kalshi_tui.core.folder_changes import change_signature
+        from kalshi_tui.core.catalog.changes import change_signature
 
         return change_signature(self.config.models_dir, self.config.pointer_file)
 
     # -- pointer ---------------------------------------------------------------------
     def pointer_view(self) -> PointerView:
-        from kalshi_tui.core.compat import badge
+        from kalshi_tui.core.evidence.compat import badge
 
         status = self.engine.status(repair=not self.read_only)
         shown = badge(status.record, self.config.environment) if status.record else None

@@ -19,7 +19,7 @@ from typing import Any
 
 from textual.app import App
 
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.tui.backend import Backend, PointerView
 from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
                                      PointerChanged, PointerRead, PromotePlanned, PromoteRefused,

@@ -16,7 +16,7 @@ from model_factory import copy_model
 
 from kalshi_tui.cli import exit_codes, main
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.session_ids import SessionListSyntaxError, parse_session_list
+from kalshi_tui.core.world.session_ids import SessionListSyntaxError, parse_session_list
 from kalshi_tui.eval.model_fit import file_sha256
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (

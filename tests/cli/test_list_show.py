@@ -62,7 +62,7 @@ def test_list_json_has_every_field_and_verdict(models, capsys):
 
 
 def test_list_json_carries_training_metrics(models, capsys):
-    pytest.importorskip("kalshi_tui.core.artifacts")
+    pytest.importorskip("kalshi_tui.core.artifacts.find")
     _, opts = models
     records = {r["path"]: r for r in json.loads(run(capsys, "list", "--json", *opts)[1])}
     metrics = records[f"{RUN}/model.zip"]["metrics"]
@@ -134,7 +134,7 @@ def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys
     """The line-per-model output (and the cached records behind it) equal `to_dict` of a fresh read."""
     from kalshi_tui.cli.common import config_from_args
     from kalshi_tui.cli import build_parser
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     root, opts = models
     fresh = scan_catalog(config_from_args(build_parser().parse_args(["list", *opts])), use_cache=False)
@@ -147,7 +147,7 @@ def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys
 
 def test_table_lists_without_hashing_and_json_hashes_every_readable_model(models, capsys):
     """The table shows no sha256, so it reads no file whole; --json then adds the hashes."""
-    from kalshi_tui.core.catalog import sha256_file
+    from kalshi_tui.core.catalog.scan import sha256_file
 
     root, opts = models
     code, out, _err = run(capsys, "list", *opts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kalshi_tui.core.actions import ActionLayout, decode_action
+from kalshi_tui.core.world.actions import ActionLayout, decode_action
 
 BASES = ("HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
 NEW = ActionLayout(BASES, (5, 10, 20, 50, 100))

@@ -22,8 +22,8 @@ from artifact_files import (  # noqa: E402
 
 import pytest  # noqa: E402
 
-from kalshi_tui.core.actions import ActionLayout  # noqa: E402
-from kalshi_tui.core.artifacts import (  # noqa: E402
+from kalshi_tui.core.world.actions import ActionLayout  # noqa: E402
+from kalshi_tui.core.artifacts.find import (  # noqa: E402
     entropy_normalised,
     find_artifacts,
     read_training_metrics,
@@ -329,7 +329,7 @@ def test_reading_artifacts_imports_no_torch_or_sb3(tmp_path):
     run = write_run(tmp_path, "session32_ppo_20251215_001549", eps, summary=original_summary(eps),
                     results=original_results())
     code = ("import sys; from pathlib import Path; "
-            "from kalshi_tui.core.artifacts import find_artifacts, read_training_metrics; "
+            "from kalshi_tui.core.artifacts.find import find_artifacts, read_training_metrics; "
             f"m = read_training_metrics(find_artifacts(Path({str(run / 'model.zip')!r}), "
             f"Path({str(tmp_path)!r})), 21); "
             "print(m.episodes, sorted(k for k in ('torch', 'stable_baselines3', 'textual') if k in sys.modules))")
@@ -371,7 +371,7 @@ def test_times_are_written_as_strftime_wrote_them_for_any_year():
     import random
     from datetime import datetime, timezone
 
-    from kalshi_tui.core.artifacts_values import _format
+    from kalshi_tui.core.artifacts.values import _format
 
     rng = random.Random(7)
     for _ in range(5000):
@@ -384,7 +384,7 @@ def test_times_are_written_as_strftime_wrote_them_for_any_year():
 
 
 def test_a_training_file_over_the_size_limit_is_not_read_and_says_so(tmp_path, monkeypatch):
-    from kalshi_tui.core import artifacts_values
+    from kalshi_tui.core.artifacts import values as artifacts_values
 
     monkeypatch.setattr(artifacts_values, "MAX_JSON_BYTES", 50)
     notes: list[str] = []
@@ -408,7 +408,7 @@ def test_the_long_digit_check_finds_what_the_regex_finds():
     import random
     import re
 
-    from kalshi_tui.core.artifacts_values import _DIGITS_ONLY, _LONG_DIGITS
+    from kalshi_tui.core.artifacts.values import _DIGITS_ONLY, _LONG_DIGITS
 
     regex = re.compile(rb"[0-9]{19}")
     rng = random.Random(5)

@@ -12,7 +12,7 @@ from artifact_files import action_line, episode_counts, reward_line, write_run  
 
 import pytest  # noqa: E402
 
-from kalshi_tui.core.artifacts_stream import scan_diagnostics  # noqa: E402
+from kalshi_tui.core.artifacts.stream import scan_diagnostics  # noqa: E402
 
 
 def test_overlong_lines_are_skipped_without_being_held(tmp_path):
@@ -30,7 +30,7 @@ def test_overlong_lines_are_skipped_without_being_held(tmp_path):
 
 
 def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
-    from kalshi_tui.core import artifacts_stream
+    from kalshi_tui.core.artifacts import stream as artifacts_stream
 
     eps = episode_counts(21, 25)
     odd = [  # shapes the fast path must hand over to the whole-line parser
@@ -80,7 +80,7 @@ def test_large_log_is_streamed_in_bounded_memory(tmp_path):
             handle.write(block)
     assert path.stat().st_size > 75 * 1024 * 1024
     probe = ("import json, resource, sys; from pathlib import Path; "
-             "from kalshi_tui.core.artifacts_stream import scan_diagnostics; "
+             "from kalshi_tui.core.artifacts.stream import scan_diagnostics; "
              "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
              "scan = scan_diagnostics(Path(sys.argv[1])) if sys.argv[2] == 'scan' else None; "
              "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'base_kb': base, "
@@ -100,7 +100,7 @@ def test_large_log_is_streamed_in_bounded_memory(tmp_path):
 
 def _reference_scan(data: bytes, max_line: int):
     """A plain line-by-line reader, to check the block scanner against."""
-    from kalshi_tui.core.artifacts_stream import DiagnosticsScan, _add_episode
+    from kalshi_tui.core.artifacts.stream import DiagnosticsScan, _add_episode
 
     scan = DiagnosticsScan(max_line_bytes=max_line)
     *complete, tail = data.split(b"\n")
@@ -165,7 +165,7 @@ def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(
     reordered: every line the fast path counts, it must count as parsing it whole does."""
     import random
 
-    from kalshi_tui.core import artifacts_stream
+    from kalshi_tui.core.artifacts import stream as artifacts_stream
 
     rng = random.Random(11)
     counts = [rng.randrange(0, 40) for _ in range(21)]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from model_factory import copy_model, edit_data, plant_malicious_field, rewrite_member
 
-from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
 
 BOMB_BYTES = 2 * 1024 ** 3  # what the bomb's `data` inflates to
 
@@ -197,7 +197,7 @@ def test_file_it_may_not_read(tmp_path, model_zoo):
 def test_listing_without_hashes_judges_every_bad_file_alike(bad_folder, tmp_path):
     """The table and the TUI list without hashing (files read by position, not whole):
     every bad file must get the same verdict and reason as the hashed listing gives."""
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.config import load_config
 
     models, canary = bad_folder
@@ -268,7 +268,7 @@ def test_damaged_zips_are_badges_not_tracebacks(tmp_path, model_zoo, capfd):
     """Each of these once escaped as struct.error, NotImplementedError or OSError (and the
     last printed CPython's "SystemError: deallocated bytearray"): now each gets a reason,
     whichever way the listing reads it, and `list` exits 0."""
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.config import load_config
 
     models = tmp_path / "models"

@@ -9,8 +9,8 @@ import shutil
 import pytest
 from model_factory import copy_model
 
-from kalshi_tui.core import catalog_cache
-from kalshi_tui.core.catalog import (AmbiguousModel, ModelNotFound, discover_model_files,
+from kalshi_tui.core.catalog import cache as catalog_cache
+from kalshi_tui.core.catalog.scan import (AmbiguousModel, ModelNotFound, discover_model_files,
                                      inspect_model, name_and_kind, scan_catalog, sha256_file)
 from kalshi_tui.core.config import load_config
 
@@ -192,7 +192,7 @@ def test_unwritable_cache_dir_falls_back_to_the_user_cache(layout, tmp_path, mon
 
 
 def test_artifact_change_invalidates_the_cached_record(layout):
-    pytest.importorskip("kalshi_tui.core.artifacts")
+    pytest.importorskip("kalshi_tui.core.artifacts.find")
     run = layout.models_dir / RUN
     results = run / "training_results.json"
     results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
@@ -213,8 +213,8 @@ def test_artifact_change_invalidates_the_cached_record(layout):
 
 def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout, monkeypatch):
     """A reader failure costs the figures, not the model, and the operator is told why."""
-    artifacts = pytest.importorskip("kalshi_tui.core.artifacts")
-    from kalshi_tui.core import catalog
+    artifacts = pytest.importorskip("kalshi_tui.core.artifacts.find")
+    from kalshi_tui.core.catalog import scan as catalog
 
     (layout.models_dir / RUN / "training_results.json").write_text("{}")
 
@@ -240,7 +240,7 @@ def test_a_scan_leaves_its_records_to_the_old_generation_and_the_collector_as_it
     caller had it."""
     import gc
 
-    from kalshi_tui.core.model_record import ModelRecord
+    from kalshi_tui.core.catalog.record import ModelRecord
 
     assert gc.isenabled()
     catalog = scan_catalog(layout, use_cache=False)
@@ -300,7 +300,7 @@ def test_a_scan_leaves_its_workers_to_exit_and_the_next_one_finds_them_gone(tmp_
     which would make the next scan take the slower forkserver)."""
     import multiprocessing
 
-    from kalshi_tui.core import catalog
+    from kalshi_tui.core.catalog import scan as catalog
 
     config = many_models(tmp_path, model_zoo, 300)
     first = scan_catalog(config, use_cache=False)
@@ -359,7 +359,7 @@ def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path
         "import json, sys, threading\n"
         "from pathlib import Path\n"
         "from unittest import mock\n"
-        "from kalshi_tui.core import catalog\n"
+        "from kalshi_tui.core.catalog import scan as catalog\n"
         "from kalshi_tui.core.config import load_config\n"
         "class Captured:  # as Textual's stand-in for sys.stderr while the TUI runs\n"
         "    def write(self, text): return len(text)\n"
@@ -395,7 +395,7 @@ def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path
 ])
 def test_shared_values_are_told_apart_by_value_and_type(first, second):
     """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None) never merge."""
-    from kalshi_tui.core.catalog_cache import _share_key
+    from kalshi_tui.core.catalog.cache import _share_key
 
     assert _share_key(first) != _share_key(second)
     assert _share_key(first) == _share_key(fresh_copy(first))
@@ -410,7 +410,7 @@ def fresh_copy(value):
 
 def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
     """Workers hand a run's equal values over as one object; each record built from them owns its copies."""
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     (tmp_path / "empty.toml").write_text("")
     config = load_config(tmp_path / "empty.toml", models_dir=model_zoo["ppo21"].parent)
@@ -506,8 +506,8 @@ def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
 def test_a_read_record_holds_every_field_in_field_order(model_zoo, tmp_path):
     """Scan workers build a record's fields in one go and ship them by position: the order
     must be ModelRecord's own, or every field after a slip would land in the wrong place."""
-    from kalshi_tui.core.catalog import _read_shared
-    from kalshi_tui.core.model_record import ModelRecord
+    from kalshi_tui.core.catalog.scan import _read_shared
+    from kalshi_tui.core.catalog.record import ModelRecord
 
     path = copy_model(model_zoo["ppo21"], tmp_path / "run" / "model.zip")
     st = path.stat()

@@ -13,9 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pytest  # noqa: E402
 from artifact_files import episode_counts, original_results, original_summary, write_run  # noqa: E402
 
-from kalshi_tui.core.artifacts import find_artifacts  # noqa: E402
-from kalshi_tui.core.catalog import artifacts_key, scan_catalog  # noqa: E402
-from kalshi_tui.core.catalog_walk import ArtifactIndex, open_walk, walk_models  # noqa: E402
+from kalshi_tui.core.artifacts.find import find_artifacts  # noqa: E402
+from kalshi_tui.core.catalog.scan import artifacts_key, scan_catalog  # noqa: E402
+from kalshi_tui.core.catalog.walk import ArtifactIndex, open_walk, walk_models  # noqa: E402
 from kalshi_tui.core.config import load_config  # noqa: E402
 
 
@@ -138,7 +138,7 @@ def test_artifact_rewritten_in_place_invalidates_the_cache(tree, tmp_path):
 @pytest.mark.slow
 def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache(tmp_path, model_zoo):
     """Workers hand equal values over as one object; each record must still own its lists."""
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     models = tmp_path / "trained_models"
     eps = episode_counts(21, 5)
@@ -271,7 +271,7 @@ def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from kalshi_tui.core import catalog\n"
+        "from kalshi_tui.core.catalog import scan as catalog\n"
         "from kalshi_tui.core.config import load_config\n"
         "config = load_config(Path(sys.argv[1]), models_dir=Path(sys.argv[2]))\n"
         "catalog._prepare_for_workers()\n"

@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from model_factory import edit_data, plant_malicious_field, rewrite_member
 
-from kalshi_tui.core.catalog import inspect_model
-from kalshi_tui.core.compat import badge, is_suspicious_global, judge
+from kalshi_tui.core.catalog.scan import inspect_model
+from kalshi_tui.core.evidence.compat import badge, is_suspicious_global, judge
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE
 
 
 @pytest.fixture
@@ -129,6 +129,6 @@ def test_unreadable_keeps_its_reason(config, tmp_path):
 def test_installed_sb3_version_read_without_importing_it():
     from importlib import metadata
 
-    from kalshi_tui.core.compat import installed_sb3_version
+    from kalshi_tui.core.evidence.compat import installed_sb3_version
 
     assert installed_sb3_version() == metadata.version("stable-baselines3")

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 
-from kalshi_tui.core.folder_changes import change_signature
+from kalshi_tui.core.catalog.changes import change_signature
 
 
 def make_folder(tmp_path, model_zoo):

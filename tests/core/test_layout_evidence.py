@@ -17,14 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "env"))
 from model_factory import edit_data, layout_tapes, make_sb3_zip, plant_malicious_field  # noqa: E402
 from test_layouts import B_EMPTY_MARKET, POINT, TS, observation  # noqa: E402
 
-from kalshi_tui.core.actions import ActionLayout  # noqa: E402
-from kalshi_tui.core.compat import judge  # noqa: E402
+from kalshi_tui.core.world.actions import ActionLayout  # noqa: E402
+from kalshi_tui.core.evidence.compat import judge  # noqa: E402
 from kalshi_tui.core.config import load_config  # noqa: E402
-from kalshi_tui.core.layout_evidence import (INVARIANTS, failed_invariants,  # noqa: E402
+from kalshi_tui.core.evidence.layout import (INVARIANTS, failed_invariants,  # noqa: E402
                                              last_observation_rows, layout_from_rows,
                                              obs_layout_evidence)
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNSAFE  # noqa: E402
-from kalshi_tui.core.profiles import FILL_MODELS, PROFILES, SIDES  # noqa: E402
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNSAFE  # noqa: E402
+from kalshi_tui.core.world.profiles import FILL_MODELS, PROFILES, SIDES  # noqa: E402
 from kalshi_tui.env.temporal import ViewPoint  # noqa: E402
 from kalshi_tui.env.world import make_simulator  # noqa: E402
 
@@ -154,7 +154,7 @@ def _config(tmp_path: Path, profile: str, models: Path | None = None):
 
 
 def _records(models: Path, config):
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     assert Path(config.models_dir) == models
     return {r.name: r for r in scan_catalog(config).records}
@@ -285,7 +285,7 @@ def test_the_bundled_demo_models_are_layout_a(tmp_path):
 
 def test_judging_uses_the_record_alone(model_zoo, tmp_path):
     """A cached record is re-judged by the profile: the evidence is a fact of the file."""
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     config = _config(tmp_path, "kalshiflow-2025-12-15")
     record = inspect_model(model_zoo["ppo21"], config, models_dir=model_zoo["ppo21"].parent)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord, TrainingMetrics
-from kalshi_tui.core.ranking import (DEFAULT_WEIGHTS, NOT_VALIDATED_FILE, NOT_VALIDATED_TRAINING,
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.evidence.ranking import (DEFAULT_WEIGHTS, NOT_VALIDATED_FILE, NOT_VALIDATED_TRAINING,
                                      RankingError, effective_weights, rank_models, ranking_by_path)
 from kalshi_tui.eval.results import ValidationResult
 
@@ -247,7 +247,7 @@ def test_damaged_histogram_entries_are_skipped_not_fatal():
 
 def test_rank_for_config_uses_the_config_weights_and_names_its_file(tmp_path):
     from kalshi_tui.core.config import load_config
-    from kalshi_tui.core.ranking import rank_for_config
+    from kalshi_tui.core.evidence.ranking import rank_for_config
 
     config_file = tmp_path / "kalshi_tui.toml"
     config_file.write_text("[ranking]\nweights = { diversity = 10.0 }\n")

@@ -13,10 +13,10 @@ from report_registry import (BROKEN, FINAL32, HIST32, NOW, OBS54, RUN9, RUN10, R
                              build_registry)
 
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.ranking import RankingError
-from kalshi_tui.core.catalog import scan_catalog
-from kalshi_tui.core.report import generate_report, stored_validations, write_report
-from kalshi_tui.core.report_md import render_markdown
+from kalshi_tui.core.evidence.ranking import RankingError
+from kalshi_tui.core.catalog.scan import scan_catalog
+from kalshi_tui.core.report.build import generate_report, stored_validations, write_report
+from kalshi_tui.core.report.markdown import render_markdown
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
                                            sessions_fingerprint)

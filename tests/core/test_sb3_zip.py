@@ -10,9 +10,9 @@ import zipfile
 import pytest
 from model_factory import edit_data, malicious_pickle_b64, plant_malicious_field, rewrite_member, to_old_sb3_encoding
 
-from kalshi_tui.core.sb3_zip import (UnreadableModel, infer_algorithm, pickle_globals,
+from kalshi_tui.core.sb3.model_zip import (UnreadableModel, infer_algorithm, pickle_globals,
                                      pickle_globals_of_bytes, read_sb3_zip)
-from kalshi_tui.core.weights import read_weight_shapes
+from kalshi_tui.core.sb3.weights import read_weight_shapes
 
 EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
     "ppo21": ("PPO", "Discrete", 21, [52]),
@@ -45,7 +45,7 @@ def test_reading_never_imports_torch_or_sb3(model_zoo):
     import subprocess
     import sys
 
-    code = ("import sys; from pathlib import Path; from kalshi_tui.core.sb3_zip import read_sb3_zip; "
+    code = ("import sys; from pathlib import Path; from kalshi_tui.core.sb3.model_zip import read_sb3_zip; "
             f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
             "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -225,8 +225,8 @@ def test_fast_path_and_zipfile_path_agree(model_zoo, name):
     """Plain zips are parsed from memory, odd ones by zipfile: both must give the same facts."""
     from dataclasses import asdict
 
-    from kalshi_tui.core import sb3_zip
-    from kalshi_tui.core.catalog import sha256_file
+    from kalshi_tui.core.sb3 import model_zip as sb3_zip
+    from kalshi_tui.core.catalog.scan import sha256_file
 
     fast = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64)
     careful = sb3_zip._read_with_zipfile(model_zoo[name], 10 * 1024 * 1024, 64)
@@ -236,7 +236,7 @@ def test_fast_path_and_zipfile_path_agree(model_zoo, name):
 
 
 def test_zip_with_a_comment_takes_the_careful_path_and_reads_the_same(model_zoo, tmp_path):
-    from kalshi_tui.core import sb3_zip
+    from kalshi_tui.core.sb3 import model_zip as sb3_zip
 
     commented = tmp_path / "commented.zip"
     with zipfile.ZipFile(model_zoo["ppo21"]) as src, zipfile.ZipFile(commented, "w") as dst:
@@ -330,7 +330,7 @@ def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
     import cloudpickle
     import numpy as np
 
-    from kalshi_tui.core.pickle_scan import _scan_globals, _scan_globals_slow
+    from kalshi_tui.core.sb3.pickle_scan import _scan_globals, _scan_globals_slow
 
     rng = random.Random(7)
 
@@ -392,7 +392,9 @@ def _facts(info):
 def test_read_by_position_gives_what_read_whole_gives(model_zoo, name, monkeypatch):
     """A listing reads only the directory and the members the facts come from; the facts
     must be those of the file read whole, also when the directories outgrow the first read."""
-    from kalshi_tui.core import sb3_zip, weights, zip_members
+    from kalshi_tui.core.sb3 import model_zip as sb3_zip
+    from kalshi_tui.core.sb3 import weights
+    from kalshi_tui.core.sb3 import members as zip_members
 
     whole = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=True)
     by_position = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
@@ -429,7 +431,7 @@ def test_read_by_position_of_a_real_size_model_reads_an_eighth_of_it(tmp_path, m
 
 
 def test_read_by_position_sends_a_file_that_changed_size_to_the_careful_path(model_zoo):
-    from kalshi_tui.core import sb3_zip
+    from kalshi_tui.core.sb3 import model_zip as sb3_zip
 
     size = model_zoo["ppo21"].stat().st_size
     for stale_size in (size - 10, size + 10):  # grew or shrank since the walk's stat
@@ -453,7 +455,7 @@ def test_base64_is_decoded_exactly_as_sb3_decodes_it():
     import binascii
     import random
 
-    from kalshi_tui.core.pickle_scan import decode_as_sb3
+    from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
 
     def sb3(text):
         try:
@@ -486,7 +488,7 @@ def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists
 
     import cloudpickle
 
-    from kalshi_tui.core import pickle_scan
+    from kalshi_tui.core.sb3 import pickle_scan
 
     rng = random.Random(11)
     for count in (1, 2, 3, 50, 100):
@@ -514,7 +516,7 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
     import os
     import random
 
-    from kalshi_tui.core import sb3_zip
+    from kalshi_tui.core.sb3 import model_zip as sb3_zip
 
     odd = rewrite_member(model_zoo["ppo21"], tmp_path / "odd_policy.zip", "policy.pth",
                          random.Random(5).randbytes(300_000))
@@ -535,7 +537,7 @@ def test_the_fast_crc_is_zlibs():
     import os
     import zlib
 
-    from kalshi_tui.core import zip_members
+    from kalshi_tui.core.sb3 import members as zip_members
 
     for size in (0, 1, 7, 64, 4095, 17_000, 1 << 20):
         blob = os.urandom(size)
@@ -572,7 +574,7 @@ def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_par
     for honest checkpoints, edited settings, crafted texts and random damage alike."""
     import random
 
-    import kalshi_tui.core.sb3_zip as sb3_zip
+    import kalshi_tui.core.sb3.model_zip as sb3_zip
     from model_factory import rewrite_member
 
     with zipfile.ZipFile(model_zoo["ppo21"]) as zf:
@@ -643,7 +645,7 @@ def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_par
 def test_the_fast_path_makes_its_info_as_the_dataclass_would():
     """_new_info skips Sb3ZipInfo's __init__: the same fields in the same order, the same
     values, and containers of its own (none shared with another info)."""
-    from kalshi_tui.core.sb3_zip import Sb3ZipInfo, _new_info
+    from kalshi_tui.core.sb3.model_zip import Sb3ZipInfo, _new_info
 
     made, expected = _new_info(["data", "policy.pth"]), Sb3ZipInfo(data={}, members=["data", "policy.pth"])
     assert made == expected and list(vars(made)) == list(vars(expected))

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # pg_server, shared by tests and benchmarks
 
-from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.env import GeneratorSettings, generate_sessions
 
 SMALL = GeneratorSettings(markets=(3, 3), steps=(320, 400), session_hours=(0.5, 0.5))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.env import BookState, KalshiTradingEnv, build_tape
 from kalshi_tui.env.world import make_simulator
 

@@ -72,7 +72,7 @@ def test_listing_and_status_with_bombs_stay_fast(hostile_zoo, tmp_path):
 
 
 def test_the_reader_alone_judges_a_bomb_in_well_under_a_second(hostile_zoo):
-    from kalshi_tui.core.sb3_zip import read_sb3_zip
+    from kalshi_tui.core.sb3.model_zip import read_sb3_zip
 
     for name in ("bomb", "bomb_understated", "bomb_variables"):
         for whole in (True, False):

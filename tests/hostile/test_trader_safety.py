@@ -18,9 +18,9 @@ import pytest
 from hostile.conftest import REPO, run_cli
 from hostile.payloads import TORCH_MEMBERS, SystemCall, plant_data_payload, system_pickle, with_stray_bang
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.pickle_scan import decode_as_sb3
-from kalshi_tui.core.sb3_zip import read_sb3_zip
-from kalshi_tui.core.trader_safety import data_pickle_problem, torch_allows, torch_pickle_problem
+from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
+from kalshi_tui.core.sb3.model_zip import read_sb3_zip
+from kalshi_tui.core.sb3.trader_safety import data_pickle_problem, torch_allows, torch_pickle_problem
 
 HOSTILE = ("action_space_bang", "policy_class", *TORCH_MEMBERS, "bomb", "bomb_understated",
            "bomb_variables")
@@ -212,7 +212,7 @@ def test_unsafe_is_red_in_the_terminal(hostile_zoo, tmp_path):
     """list and show colour the UNSAFE badge red on a terminal (white on red, like UNREADABLE's
     bold red but a background: the one badge that must never be missed)."""
     from kalshi_tui.cli.catalog_commands import render_show, render_table
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     config_file = tmp_path / "kalshi_tui.toml"
     config_file.write_text(f'[paths]\nmodels_dir = "{hostile_zoo["_models"]}"\n')
@@ -249,7 +249,7 @@ def test_a_model_unsafe_now_is_never_a_rollback_target(model_zoo, tmp_path):
 def test_a_trusted_class_never_hides_what_is_called_after_it(tmp_path):
     """The walk goes on past a team's class: os.system after it is still named, and a
     finding holding it is never trusted away."""
-    from kalshi_tui.core.compat import trader_refusals
+    from kalshi_tui.core.evidence.compat import trader_refusals
 
     both = pickle.dumps((_TeamClass(), SystemCall(f"touch {tmp_path / 'never'}")), protocol=2)
     why, names = data_pickle_problem(both)

@@ -156,8 +156,8 @@ def test_committed_histograms_are_clearly_not_uniform(run):
 
 @pytest.mark.skipif(not (COMMITTED / POINTER_NAME).is_file(), reason="demo registry not built yet")
 def test_committed_registry_shows_every_badge():
-    from kalshi_tui.core.catalog import scan_catalog
-    from kalshi_tui.core.compat import badge
+    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.evidence.compat import badge
 
     config = load_config(REPO / "kalshi_tui.toml", models_dir=COMMITTED)
     catalog = scan_catalog(config, use_cache=False)

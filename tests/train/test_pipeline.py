@@ -157,7 +157,7 @@ def test_bad_requests_are_refused(tmp_path):
 
 def test_the_catalogs_reader_reads_back_the_same_figures(simple_run):
     """Writer and reader agree: core.artifacts on a fresh run equals the recount."""
-    from kalshi_tui.core.artifacts import find_artifacts, read_training_metrics
+    from kalshi_tui.core.artifacts.find import find_artifacts, read_training_metrics
 
     n, out, result = simple_run
     truth = recount(result.layout.jsonl_path, n)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from kalshi_tui.core.actions import ActionLayout
+from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.train.stats import TrainingStats, entropy_nats, normalised_entropy, trading_activity_level
 from kalshi_tui.train.writer import to_jsonable
 

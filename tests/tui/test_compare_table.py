@@ -10,9 +10,9 @@ import pytest
 from report_registry import FINAL32, RUN10, build_registry
 from tui_support import FROZEN_NOW
 
-from kalshi_tui.core.catalog import scan_catalog
+from kalshi_tui.core.catalog.scan import scan_catalog
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.ranking import rank_models, ranking_by_path
+from kalshi_tui.core.evidence.ranking import rank_models, ranking_by_path
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.tui.screens.compare import compare_table
 

@@ -155,7 +155,7 @@ async def test_new_models_and_pointer_changes_by_others_appear_on_refresh(worksp
         new = workspace.models / "session40_ppo_20260110_090000" / "model.zip"
         new.parent.mkdir()
         shutil.copyfile(model_zoo["ppo21"], new)
-        from kalshi_tui.core.catalog import inspect_model
+        from kalshi_tui.core.catalog.scan import inspect_model
 
         PointerEngine(workspace.config()).promote(inspect_model(new, workspace.config()),
                                                   "promoted from another terminal")
@@ -257,7 +257,7 @@ async def test_a_damaged_pointer_is_an_alarm_not_a_crash(workspace, frozen_clock
 async def test_provenance_shows_the_sha256_hashed_after_the_list_appears(workspace, frozen_clock):
     """The TUI lists without hashing (hashing reads every byte); the hash follows in the
     background and the provenance pane shows it, as the catalog cache then keeps it."""
-    from kalshi_tui.core.catalog import scan_catalog, sha256_file
+    from kalshi_tui.core.catalog.scan import scan_catalog, sha256_file
 
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(140, 45)) as pilot:

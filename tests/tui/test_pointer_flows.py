@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tui_support import async_test, notifications, screen_text, settle, shown
 
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.tui.app import KalshiTuiApp
 from kalshi_tui.tui.dialogs.confirm import ReasonDialog, RefusedDialog
@@ -205,7 +205,7 @@ async def test_stale_revision_is_refused_naming_who_changed_it(workspace, frozen
         assert app.screen.id == "promote-dialog"
         # Another operator promotes while this dialog is open.
         other = PointerEngine(workspace.config())
-        from kalshi_tui.core.catalog import inspect_model
+        from kalshi_tui.core.catalog.scan import inspect_model
 
         crafted = workspace.models / "[@click=app.quit]crafted.zip"
         other.promote(inspect_model(crafted, workspace.config()), "someone else's change")
@@ -268,7 +268,7 @@ def test_promoting_a_model_changed_since_the_listing_is_refused_until_a_rescan(w
     rewritten since it was listed is refused: its hash would not be of the file shown."""
     import pytest
 
-    from kalshi_tui.core.catalog import sha256_file
+    from kalshi_tui.core.catalog.scan import sha256_file
     from kalshi_tui.tui.backend import Backend
 
     backend = Backend(workspace.config())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tui_support import async_test, screen_text, settle
 
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine, atomic
 from kalshi_tui.core.pointer.state import PENDING, read_state
 from kalshi_tui.tui.app import KalshiTuiApp

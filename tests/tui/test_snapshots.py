@@ -22,7 +22,7 @@ SIZES = [(80, 24), (120, 40)]
 @pytest.fixture
 def history_workspace(workspace, monkeypatch):
     """The workspace after two promotes by `ops@desk`, two and one hour before the frozen now."""
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
     from kalshi_tui.core.pointer import engine as engine_module
 
     now = ["2026-01-15T10:00:00.000000Z"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from kalshi_tui import __version__
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
@@ -36,7 +36,7 @@ from kalshi_tui.core.safe_text import shown
 
 def catalog_inspector(config: Config) -> Callable[[Path], ModelRecord]:
     """The catalog's verdict for one file (imported lazily: the catalog reads zips, not torch)."""
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     return lambda path: inspect_model(Path(path), config)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.artifacts import RUN_MODEL_FILES
+from kalshi_tui.core.artifacts.find import RUN_MODEL_FILES
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer.lock import current_user
 from kalshi_tui.core.pointer.schema import resolve_written_path

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.pointer.imported import IMPORT, resolve_entry_model
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
@@ -123,7 +123,7 @@ def plan_prune(config: Config, keep: int, records: list[ModelRecord] | None = No
     if keep < 0:
         raise PointerError("--keep must be 0 or more")
     if records is None:
-        from kalshi_tui.core.catalog import scan_catalog
+        from kalshi_tui.core.catalog.scan import scan_catalog
 
         records = list(scan_catalog(config).records)
     models_dir = Path(config.models_dir)

@@ -22,7 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.tui.formatting import Clock
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.state import TuiState

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core.safe_text import printable
 from kalshi_tui.tui import formatting as fmt
 

@@ -13,9 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from kalshi_tui.core.layout_evidence import layout_words
-from kalshi_tui.core.model_record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report_figures import world_words
+from kalshi_tui.core.evidence.layout import layout_words
+from kalshi_tui.core.catalog.record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report.figures import world_words
 from kalshi_tui.tui import formatting as fmt
 
 
@@ -28,7 +28,7 @@ class PaneContext:
     smoke: Any = None  # SmokeResult, when the operator ran T this session
     is_current: bool = False
     now: datetime | None = None
-    ranked: Any = None  # RankedModel from kalshi_tui.core.ranking, once the ranking is computed
+    ranked: Any = None  # RankedModel from kalshi_tui.core.evidence.ranking, once the ranking is computed
     ranking_ready: bool = False
     eligible_count: int = 0
 

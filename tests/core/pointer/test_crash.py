@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine, Refused, atomic
 from kalshi_tui.core.pointer.atomic import JOURNAL_STEPS, PUBLISH_STEPS, temp_prefix
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_tui import __version__
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine, Refused, StaleRevision
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 from kalshi_tui.core.pointer.lock import current_user

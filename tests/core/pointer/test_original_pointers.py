@@ -16,7 +16,7 @@ from original_layout import (
     write_config,
 )
 
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine, Refused
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 from kalshi_tui.core.pointer.state import CONSISTENT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from kalshi_tui.cli import main
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.core.pointer.prune import execute_prune, plan_prune
 

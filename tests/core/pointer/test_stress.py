@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_tui.core.catalog import inspect_model
+from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 
@@ -23,7 +23,7 @@ OPERATIONS = 50
 WORKER = textwrap.dedent("""
     import json, random, sys
     from pathlib import Path
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
     from kalshi_tui.core.config import load_config
     from kalshi_tui.core.pointer import PointerEngine, Refused, StaleRevision
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
-from kalshi_tui.core.layout_evidence import layout_words
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.ranking import RankedModel, effective_weights, rank_models
-from kalshi_tui.core.report_figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
+from kalshi_tui.core.evidence.layout import layout_words
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
+from kalshi_tui.core.report.figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
                                             metric_source, record_figures, session_ranges,
                                             training_figures, validation_figures, validation_source)
 
@@ -126,7 +126,7 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
     and its results fill the checklist's "loads and infers" line.
     """
-    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
@@ -168,7 +168,7 @@ def render_report(report: dict[str, Any], fmt: str = "md") -> str:
         return json.dumps(report, indent=2, default=str) + "\n"
     if fmt != "md":
         raise ValueError(f"unknown report format {fmt!r} (md or json)")
-    from kalshi_tui.core.report_md import render_markdown
+    from kalshi_tui.core.report.markdown import render_markdown
 
     return render_markdown(report)
 
@@ -211,7 +211,7 @@ def weights_origin(config: Config) -> str:
 
 
 def _inspect(path: Any, config: Config) -> ModelRecord:
-    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog.scan import inspect_model
 
     return inspect_model(path, config)
 

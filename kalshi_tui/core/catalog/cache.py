@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.artifacts import METRICS_VERSION
-from kalshi_tui.core.compat import installed_sb3_version, judge
+from kalshi_tui.core.artifacts.find import METRICS_VERSION
+from kalshi_tui.core.evidence.compat import installed_sb3_version, judge
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.model_record import (ModelRecord, TrainingMetrics, metrics_from_fields,
+from kalshi_tui.core.catalog.record import (ModelRecord, TrainingMetrics, metrics_from_fields,
                                           record_from_fields)
 
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)

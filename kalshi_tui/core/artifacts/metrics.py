@@ -15,9 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.artifacts_stream import RECENT_EPISODES, DiagnosticsScan, entropy_of_counts, scan_diagnostics
-from kalshi_tui.core.artifacts_values import as_float, as_int, as_session_ids, as_utc_iso, dig, load_json_file
-from kalshi_tui.core.model_record import TrainingMetrics
+from kalshi_tui.core.artifacts.stream import RECENT_EPISODES, DiagnosticsScan, entropy_of_counts, scan_diagnostics
+from kalshi_tui.core.artifacts.values import as_float, as_int, as_session_ids, as_utc_iso, dig, load_json_file
+from kalshi_tui.core.catalog.record import TrainingMetrics
 
 SUMMARY_NAME = "training_summary.json"
 RESULTS_NAME = "training_results.json"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kalshi_tui.core.pickle_calls import Made, Ref, Refusal, evaluate
+from kalshi_tui.core.sb3.pickle_calls import Made, Ref, Refusal, evaluate
 
 # ---- data pickles: what SB3 itself writes ---------------------------------------------------
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kalshi_tui.core.model_record import ModelRecord
-from kalshi_tui.core.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
+from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.world.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
 from kalshi_tui.core.times import parse_time  # noqa: F401 (report modules import it from here)
 
 ZIP_SOURCE = "model zip: data"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from kalshi_tui.core import artifacts as artifacts_module
-from kalshi_tui.core.artifacts import (ARTIFACT_KEYS, CHECKPOINTS_SUBDIR, DIAGNOSTICS_FILES,
+from kalshi_tui.core.artifacts import find as artifacts_module
+from kalshi_tui.core.artifacts.find import (ARTIFACT_KEYS, CHECKPOINTS_SUBDIR, DIAGNOSTICS_FILES,
                                        DIAGNOSTICS_SUBDIR, RESULTS_FILES, RUN_MODEL_FILES,
                                        TRAINING_RESULTS, results_file_among)
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core import catalog_cache
-from kalshi_tui.core.compat import judge
+from kalshi_tui.core.catalog import cache as catalog_cache
+from kalshi_tui.core.evidence.compat import judge
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.catalog_walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
+from kalshi_tui.core.catalog.walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile,
                                           open_walk, stat_failure, walk_models)
-from kalshi_tui.core.model_record import UNREADABLE, ModelRecord, record_from_fields
+from kalshi_tui.core.catalog.record import UNREADABLE, ModelRecord, record_from_fields
 from kalshi_tui.core.safe_text import clip
 
 __all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
@@ -203,7 +203,7 @@ def name_and_kind(rel: str) -> tuple[str, str, str | None]:
 def _artifacts_module() -> Any | None:
     """The training-artifacts reader, when this checkout has it."""
     try:
-        from kalshi_tui.core import artifacts
+        from kalshi_tui.core.artifacts import find as artifacts
     except ImportError:
         return None
     return artifacts
@@ -346,7 +346,7 @@ def _read_shared(path: Path | str, rel: str, models_dir: Path | str, max_data_by
     from are read and `sha256` stays None.
     """
     # Imported here: a warm listing reads no zip, so it need not load the zip readers.
-    from kalshi_tui.core.sb3_zip import UnreadableModel, read_sb3_zip
+    from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
 
     name, kind, run_dir = name_and_kind(rel)
     abs_path = abs_path or os.path.abspath(path)
@@ -520,8 +520,8 @@ def _start_method() -> str:
 
 
 # What a worker uses that a listing process may not have loaded yet.
-_WORKER_MODULES = ["kalshi_tui.core.catalog", "kalshi_tui.core.sb3_zip",
-                   "kalshi_tui.core.artifacts_metrics", "zoneinfo"]
+_WORKER_MODULES = ["kalshi_tui.core.catalog.scan", "kalshi_tui.core.sb3.model_zip",
+                   "kalshi_tui.core.artifacts.metrics", "zoneinfo"]
 
 
 def _prepare_for_workers() -> None:
@@ -531,7 +531,7 @@ def _prepare_for_workers() -> None:
     import codecs
     import importlib
 
-    from kalshi_tui.core import artifacts_values
+    from kalshi_tui.core.artifacts import values as artifacts_values
 
     for name in _WORKER_MODULES:
         importlib.import_module(name)

@@ -25,15 +25,15 @@ from typing import Any
 
 import orjson
 
-from kalshi_tui.core.layout_evidence import obs_layout_evidence
-from kalshi_tui.core.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
+from kalshi_tui.core.evidence.layout import obs_layout_evidence
+from kalshi_tui.core.sb3.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
                                            data_findings, size_findings, torch_member_finding,
                                            torch_pickle_in, torch_pickle_in_window)
-from kalshi_tui.core.pickle_scan import pickle_globals, pickle_globals_of_bytes
-from kalshi_tui.core.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
+from kalshi_tui.core.sb3.pickle_scan import pickle_globals, pickle_globals_of_bytes
+from kalshi_tui.core.sb3.weights import (WeightsUnreadable, read_weight_shapes, stored_member_offset,
                                      weight_shapes_from_bytes, weight_shapes_from_pickle,
                                      weight_shapes_from_window, weights_io_dims)
-from kalshi_tui.core.zip_members import FileZip, NotPlain, OverCap, PlainZip
+from kalshi_tui.core.sb3.members import FileZip, NotPlain, OverCap, PlainZip
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
            "pickle_globals_of_bytes", "read_sb3_zip", "read_weight_shapes"]

@@ -16,8 +16,8 @@ import re
 import threading
 from pathlib import Path
 
-from kalshi_tui.core.artifacts_stream import entropy_of_counts
-from kalshi_tui.core.model_record import TrainingMetrics
+from kalshi_tui.core.artifacts.stream import entropy_of_counts
+from kalshi_tui.core.catalog.record import TrainingMetrics
 
 # Bumped whenever read_training_metrics would give a different answer for the same files,
 # so a cache of its results (the catalog's) can tell its entries are stale.
@@ -227,7 +227,7 @@ def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> 
     Never raises on a malformed artifact: what can be read is returned, and each problem
     becomes a one-line note naming the file. diagnostics.jsonl is streamed.
     """
-    from kalshi_tui.core.artifacts_metrics import compose_metrics
+    from kalshi_tui.core.artifacts.metrics import compose_metrics
 
     return compose_metrics(artifacts, n_actions)
 
@@ -271,7 +271,7 @@ def summarise_histogram(histogram, n_actions: int | None = None, layout=None) ->
 
 def _counts(histogram) -> list[float]:
     """Counts indexed by action id from a dict or a sequence; unreadable entries dropped."""
-    from kalshi_tui.core.artifacts_values import as_float, as_int
+    from kalshi_tui.core.artifacts.values import as_float, as_int
 
     if histogram is None:
         return []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kalshi_tui.core.catalog_walk import walk_models
+from kalshi_tui.core.catalog.walk import walk_models
 from kalshi_tui.core.pointer.journal import journal_path_for
 
 # (path, size, mtime_ns) per file, sorted; (-1, -1) for a file that is missing or unreadable.

@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from kalshi_tui.core.layout_features import LAYOUT_FEATURES
-from kalshi_tui.core.pickle_scan import decode_as_sb3, plain_array
-from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_B
+from kalshi_tui.core.world.layout_features import LAYOUT_FEATURES
+from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3, plain_array
+from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # 4e388df, 2025-12-17 09:02 -0500: the first commit whose extractor builds layout B.
 LAYOUT_B_SINCE = "2025-12-17T14:02:00Z"

@@ -15,8 +15,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
-from kalshi_tui.core.pickle_scan import decode_as_sb3, is_episode_buffer, is_plain_array
-from kalshi_tui.core.trader_safety import data_pickle_problem, torch_pickle_problem
+from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3, is_episode_buffer, is_plain_array
+from kalshi_tui.core.sb3.trader_safety import data_pickle_problem, torch_pickle_problem
 
 TORCH_MEMBERS = ("policy.pth", "pytorch_variables.pth", "policy.optimizer.pth")
 DEFAULT_MAX_MEMBER_BYTES = 256 * 1024 * 1024
@@ -146,7 +146,7 @@ def torch_pickle_in(member_bytes: bytes | memoryview) -> bytes | None:
 
 def torch_pickle_in_window(fetch: Callable[[int, int], Any], start: int, length: int) -> bytes | None:
     """data.pkl of a stored torch zip at [start, start+length) of a file, read by position."""
-    from kalshi_tui.core.weights import first_member_pickle
+    from kalshi_tui.core.sb3.weights import first_member_pickle
 
     return first_member_pickle(fetch, start, length, _TORCH_PICKLE_CAP)
 

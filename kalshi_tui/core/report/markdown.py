@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.report_figures import fmt_int, fmt_time, session_ranges
+from kalshi_tui.core.report.figures import fmt_int, fmt_time, session_ranges
 from kalshi_tui.core.safe_text import printable, safe_lines
 
 

@@ -396,7 +396,7 @@ def _shapes_from_pickle(stream: Any, member: str) -> dict[str, tuple[int, ...]]:
     if isinstance(stream, io.BytesIO):
         # Walked first, never run: a damaged length (a bytearray of 5 EB) is refused here,
         # where the unpickler would try to allocate it (and CPython prints a SystemError).
-        from kalshi_tui.core.pickle_scan import MALFORMED, pickle_globals_of_bytes
+        from kalshi_tui.core.sb3.pickle_scan import MALFORMED, pickle_globals_of_bytes
 
         if MALFORMED in pickle_globals_of_bytes(stream.getvalue()):
             raise WeightsUnreadable(f"{member} is not a readable state dict (malformed pickle)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.actions import ActionLayout
-from kalshi_tui.core.model_record import ModelRecord
-from kalshi_tui.core.report_figures import (FILE_SOURCE, WEIGHTS_SOURCE, ZIP_SOURCE, action_space_text,
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.report.figures import (FILE_SOURCE, WEIGHTS_SOURCE, ZIP_SOURCE, action_space_text,
                                             fmt_dollars, fmt_int, fmt_pct, fmt_time, histogram_rows,
                                             metric_source, session_ranges, validation_source)
 from kalshi_tui.core.safe_text import safe_lines

@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kalshi_tui.core.artifacts import entropy_normalised
-from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
-from kalshi_tui.core.report_figures import (fmt_dollars, fmt_int, fmt_pct, metric_source,
+from kalshi_tui.core.artifacts.find import entropy_normalised
+from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
+from kalshi_tui.core.report.figures import (fmt_dollars, fmt_int, fmt_pct, metric_source,
                                             parse_time, session_ranges, validation_source)
 
 DEFAULT_WEIGHTS: dict[str, float] = {

@@ -7,7 +7,7 @@ saved last observation which layout it was trained on; env.layouts builds the fe
 
 from __future__ import annotations
 
-from kalshi_tui.core.profiles import LAYOUT_A, LAYOUT_B
+from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 MARKET_A = (
     "best_yes_bid_norm", "best_yes_ask_norm", "best_no_bid_norm", "best_no_ask_norm",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from kalshi_tui.core.artifacts_values import READ_FLAGS, as_int
+from kalshi_tui.core.artifacts.values import READ_FLAGS, as_int
 
 # An action_summary line is about 1 KB for 21 actions; 1 MB leaves room for any honest line
 # while bounding what one corrupt "line" (a file of no newlines) can make us hold.
