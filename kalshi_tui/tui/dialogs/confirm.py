@@ -1,11 +1,16 @@
 """Confirmation dialogs: promote, force, roll back, and the refusal notice.
 
-The safe answer is the easy one: Cancel has the focus, `escape` cancels, Enter on the
-reason field only moves to the confirm button, and a change needs a reason. Forcing an
-incompatible model is a second dialog that wants the word FORCE typed out.
+Reason first, confirm second. The dialog opens at once on P or R with the reason field
+focused, so whatever the operator types next lands there even while the engine is still
+planning; the plan fills the body when it arrives. Enter on an empty reason stays and says
+a reason is required; Enter with a reason moves to the confirm button, which names what it
+does (`Roll back to rev 2`); only a second Enter there confirms. `escape` cancels at any
+point. Forcing an incompatible model is a second dialog that wants the word FORCE typed out.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -18,41 +23,69 @@ from textual.widgets import Button, Input, Label, Static
 from kalshi_tui.tui import formatting as fmt
 
 FORCE_WORD = "FORCE"
+REASON_REQUIRED = "A reason is required: it goes into the journal. Type it, then Enter."
+WAIT_FOR_PLAN = "Checking the change with the pointer engine… Enter again once the plan is shown."
 
 
 class ReasonDialog(ModalScreen[str | None]):
-    """Ask to confirm a pointer change; dismisses with the reason, or None when cancelled."""
+    """Ask to confirm a pointer change; dismisses with the reason, or None when cancelled.
+
+    Built before the plan exists (`planned=False`): the body says it is planning and the
+    confirm button stays disabled until `show_plan` gives the engine's answer.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel",
                         tooltip="Close without changing anything")]
 
     def __init__(self, title: str, body: list[Text], *, confirm_label: str,
                  require_word: str | None = None, dialog_id: str = "reason-dialog",
-                 confirm_variant: str = "warning") -> None:
+                 confirm_variant: str = "warning", planned: bool = True) -> None:
         super().__init__(id=dialog_id)
         self.title_text = title
         self.body = body
         self.confirm_label = confirm_label
         self.require_word = require_word
         self.confirm_variant = confirm_variant
+        self.planned = planned
+        self.plan: Any = None  # what the App confirms against, set with the body
+        self._reason_done = False  # Enter was pressed on a reason before the plan came
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             # The title names the model: escaped like every name.
-            yield Label(fmt.file_text(self.title_text), classes="dialog-title")
+            yield Label(fmt.file_text(self.title_text), classes="dialog-title", id="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(fmt.screen_lines(self.body))
+                yield Static(fmt.screen_lines(self.body), id="dialog-plan")
             if self.require_word:
                 yield Label(f"Type {self.require_word} to confirm:")
                 yield Input(placeholder=f"the word {self.require_word}", id="word")
-            yield Input(placeholder="reason (required, recorded in the journal)", id="reason")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button(self.confirm_label, id="confirm", variant=self.confirm_variant)
+            yield Input(placeholder="reason (required, recorded in the journal), then Enter",
+                        id="reason")
             yield Static("", id="dialog-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel", variant="primary")
+                yield Button(self.confirm_label, id="confirm", variant=self.confirm_variant,
+                             disabled=not self.planned)
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        first = "#word" if self.require_word else "#reason"
+        self.query_one(first, Input).focus()
+
+    def show_plan(self, title: str, body: list[Text], confirm_label: str, plan: Any) -> None:
+        """The engine's plan arrived: show it and let the operator confirm it."""
+        self.title_text, self.body, self.confirm_label, self.plan = title, body, confirm_label, plan
+        self.planned = True
+        self.query_one("#dialog-title", Label).update(fmt.file_text(title))
+        self.query_one("#dialog-plan", Static).update(fmt.screen_lines(body))
+        button = self.query_one("#confirm", Button)
+        button.label = confirm_label
+        button.disabled = False
+        if self._reason_done and self._reason():
+            self.query_one("#dialog-error", Static).update("")
+            button.focus()
+
+    def _reason(self) -> str:
+        return self.query_one("#reason", Input).value.strip()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -63,22 +96,37 @@ class ReasonDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        # Enter never confirms by itself: it moves on, so one stray key cannot promote.
+        # Enter never confirms by itself: it moves on, so one stray key cannot change the pointer.
+        error = self.query_one("#dialog-error", Static)
         if event.input.id == "word":
             self.query_one("#reason", Input).focus()
-        else:
-            self.query_one("#confirm", Button).focus()
+            return
+        if not self._reason():
+            error.update(REASON_REQUIRED)
+            return
+        if not self.planned:
+            self._reason_done = True
+            error.update(WAIT_FOR_PLAN)
+            return
+        error.update("")
+        self.query_one("#confirm", Button).focus()
+
+    @on(Input.Changed, "#reason")
+    def _reason_changed(self) -> None:
+        self._reason_done = False  # a changed reason wants its own Enter
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
         error = self.query_one("#dialog-error", Static)
+        if not self.planned:
+            return
         if self.require_word and self.query_one("#word", Input).value.strip() != self.require_word:
             error.update(f"Type {self.require_word} exactly to go on.")
             self.query_one("#word", Input).focus()
             return
-        reason = self.query_one("#reason", Input).value.strip()
+        reason = self._reason()
         if not reason:
-            error.update("A reason is required: it goes into the journal.")
+            error.update(REASON_REQUIRED)
             self.query_one("#reason", Input).focus()
             return
         self.dismiss(reason)
