@@ -95,11 +95,20 @@ class Backend:
 
         return stored_validations(records, self.config)
 
-    def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
+    def stored_healths(self, records: list) -> dict[str, Any]:
+        """Stored policy-health results still current, by record path (`kalshi-tui health`
+        computes them; the TUI only reads them, JSON and no torch)."""
+        from kalshi_tui.core.report.build import stored_healths
+
+        return stored_healths(records, self.config)
+
+    def ranking(self, records: list, validations: dict[str, Any], healths: dict[str, Any], *,
+                now) -> dict[str, Any]:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
         from kalshi_tui.core.evidence.ranking import rank_for_config, ranking_by_path
 
-        return ranking_by_path(rank_for_config(records, self.config, validations=validations, now=now))
+        return ranking_by_path(rank_for_config(records, self.config, validations=validations,
+                                               healths=healths, now=now))
 
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
         """The compatibility report in the cache folder (never the models folder); (file, report)."""
@@ -117,8 +126,15 @@ class Backend:
     def pointer_view(self) -> PointerView:
         from kalshi_tui.core.evidence.compat import badge
 
+        from kalshi_tui.eval.health_store import collapse_alarm
+
         status = self.engine.status(repair=not self.read_only)
         shown = badge(status.record, self.config.environment) if status.record else None
+        if status.model_exists and status.current_sha256:
+            # The same stored-health rule as `kalshi-tui status`: never runs the model.
+            collapsed = collapse_alarm(status.current_sha256, self.config)
+            if collapsed:
+                status.alarms.append(collapsed)
         return pointer_view_from_status(status, self.config, shown)
 
     def history(self, limit: int | None = None) -> list:

@@ -11,7 +11,7 @@ from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
-from kalshi_tui.tui.widgets.status_header import header_lines
+from kalshi_tui.tui.widgets.status_header import ListView, header_lines
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 
@@ -96,7 +96,8 @@ def test_file_strings_are_never_markup():
     pointer = PointerView(revision=3, model_path="[@click=app.quit]x.zip", badge="OK",
                           last_who="[red]eve[/red]", last_when="2026-01-15T11:00:00Z",
                           last_why="[link=http://x]why[/link]", last_action="promote")
-    lines = header_lines(pointer, read_only=True, now=NOW, model_count=1, compatible_count=1,
+    lines = header_lines(pointer, read_only=True, now=NOW,
+                         view=ListView(loaded=True, total=1, compatible=1, shown=1),
                          models_dir="trained_models/")
     rendered = plain(lines)
     assert "[@click=app.quit]x.zip" in rendered
@@ -122,7 +123,7 @@ def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
 
 def test_header_alarm_line():
     pointer = PointerView(revision=7, model_path="gone.zip", alarm="current model missing: gone.zip")
-    lines = header_lines(pointer, read_only=False, now=NOW, model_count=0, compatible_count=0,
+    lines = header_lines(pointer, read_only=False, now=NOW, view=ListView(loaded=True),
                          models_dir="m/")
     assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
     assert "white on red" in str(lines[-1].style)
@@ -164,3 +165,15 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
     assert rows["0"][1:3] == ["HOLD", "HOLD"] and rows["0"][-2:] == ["75.0%", "██████████████"]
     assert rows["4"][1:4] == ["BUY_YES", "x50", "SELL_NO"] and "25.0%" in rows["4"]
     assert rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"  # the 5-action model has no action 5
+
+
+def test_header_says_loading_before_the_first_scan_and_marks_every_filter():
+    pointer = PointerView(revision=10, model_path="run/model.zip", badge="OK")
+    loading = plain(header_lines(pointer, read_only=False, now=NOW, view=ListView(),
+                                 models_dir="m/"))
+    assert "loading..." in loading and "0 models" not in loading
+    narrowed = plain(header_lines(pointer, read_only=False, now=NOW, models_dir="m/", view=ListView(
+        loaded=True, total=20, compatible=12, shown=3, filter_text="ppo", compatible_only=True)))
+    assert "3 of 20 shown" in narrowed and "compatible only" in narrowed and "filter: ppo" in narrowed
+    # The revision and badge come before the path, which is what a narrow header cuts.
+    assert "Current: rev 10   OK   run/model.zip" in narrowed

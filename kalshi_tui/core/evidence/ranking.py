@@ -166,6 +166,7 @@ def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | Non
 
 
 def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dict[str, Any] | None = None,
+                    healths: dict[str, Any] | None = None,
                     now: datetime | None = None) -> list[RankedModel]:
     """`rank_models` with the config's weights; a bad weight's error names the config file.
 
@@ -173,7 +174,7 @@ def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dic
     """
     where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
     weights = effective_weights(config.ranking_weights, where=where)
-    return rank_models(records, validations=validations, weights=weights,
+    return rank_models(records, validations=validations, weights=weights, healths=healths,
                        now=now or datetime.now(timezone.utc))
 
 
