@@ -64,8 +64,9 @@ class ReasonDialog(ModalScreen[str | None]):
             yield Static("", id="dialog-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", variant="primary")
-                yield Button(self.confirm_label, id="confirm", variant=self.confirm_variant,
-                             disabled=not self.planned)
+                # The label names the model: escaped, never read as markup.
+                yield Button(fmt.file_text(self.confirm_label), id="confirm",
+                             variant=self.confirm_variant, disabled=not self.planned)
 
     def on_mount(self) -> None:
         first = "#word" if self.require_word else "#reason"
@@ -78,7 +79,7 @@ class ReasonDialog(ModalScreen[str | None]):
         self.query_one("#dialog-title", Label).update(fmt.file_text(title))
         self.query_one("#dialog-plan", Static).update(fmt.screen_lines(body))
         button = self.query_one("#confirm", Button)
-        button.label = confirm_label
+        button.label = fmt.file_text(confirm_label)
         button.disabled = False
         if self._reason_done and self._reason():
             self.query_one("#dialog-error", Static).update("")
