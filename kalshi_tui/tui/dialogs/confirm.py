@@ -17,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -47,6 +48,9 @@ class ReasonDialog(ModalScreen[str | None]):
         self.require_word = require_word
         self.confirm_variant = confirm_variant
         self.planned = planned
+        # What Textual focuses when the dialog appears: the field, before any key is
+        # dispatched (by default it would pick the first focusable widget, the body).
+        self.AUTO_FOCUS = "#word" if require_word else "#reason"
         self.plan: Any = None  # what the App confirms against, set with the body
         self._reason_done = False  # Enter was pressed on a reason before the plan came
 
@@ -62,6 +66,7 @@ class ReasonDialog(ModalScreen[str | None]):
             yield Input(placeholder="reason (required, recorded in the journal), then Enter",
                         id="reason")
             yield Static("", id="dialog-error", classes="dialog-error")
+            yield Static("", id="dialog-hint", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", variant="primary")
                 # The label names the model: escaped, never read as markup.
@@ -69,8 +74,36 @@ class ReasonDialog(ModalScreen[str | None]):
                              variant=self.confirm_variant, disabled=not self.planned)
 
     def on_mount(self) -> None:
-        first = "#word" if self.require_word else "#reason"
-        self.query_one(first, Input).focus()
+        self._first_field().focus()
+
+    def _first_field(self) -> Input:
+        return self.query_one("#word" if self.require_word else "#reason", Input)
+
+    def on_key(self, event: Key) -> None:
+        if self.focused is None:
+            self.take_key(event)
+
+    def take_key(self, event: Key) -> None:
+        """Put a key that reached the wrong place into the dialog's field.
+
+        A burst typed right after P or R (or before the first frame, which the terminal
+        hands over at once) is queued on the models screen before the dialog exists, or
+        reaches the dialog before its field has the focus; those keys belong to the reason.
+        """
+        field = self.focused if isinstance(self.focused, Input) else self._first_field()
+        if event.key == "enter":
+            field.focus()
+            field.post_message(Input.Submitted(field, field.value))
+        elif event.key == "backspace":
+            field.action_delete_left()
+        elif event.key == "escape":
+            self.action_cancel()
+        elif event.is_printable and event.character:
+            field.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def show_plan(self, title: str, body: list[Text], confirm_label: str, plan: Any) -> None:
         """The engine's plan arrived: show it and let the operator confirm it."""
@@ -80,6 +113,7 @@ class ReasonDialog(ModalScreen[str | None]):
         self.query_one("#dialog-plan", Static).update(fmt.screen_lines(body))
         button = self.query_one("#confirm", Button)
         button.label = fmt.file_text(confirm_label)
+        button.refresh(layout=True)  # the label's width changed: "Roll back" -> "... to rev 2"
         button.disabled = False
         if self._reason_done and self._reason():
             self.query_one("#dialog-error", Static).update("")
@@ -111,6 +145,17 @@ class ReasonDialog(ModalScreen[str | None]):
             return
         error.update("")
         self.query_one("#confirm", Button).focus()
+
+    def on_descendant_focus(self) -> None:
+        # Say what the next Enter does wherever the focus is: no key is a surprise.
+        focused = self.focused
+        if focused is not None and focused.id == "confirm":
+            hint = f"Enter: {self.confirm_label}.  esc: cancel, nothing changes."
+        elif focused is not None and focused.id == "reason":
+            hint = "Enter: on to the confirm button (nothing is changed yet).  esc: cancel."
+        else:
+            hint = ""
+        self.query_one("#dialog-hint", Static).update(fmt.file_text(hint))
 
     @on(Input.Changed, "#reason")
     def _reason_changed(self) -> None:

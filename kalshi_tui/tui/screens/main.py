@@ -47,9 +47,11 @@ class MainScreen(Screen):
     """Every model in the folder, the selected one's panes, and the operator's keys."""
 
     BINDINGS = [
-        Binding("P", "promote", "Promote", id="promote",
+        # Priority: the dialog opens when the key is read, so the reason typed right after
+        # it (even before the first frame) reaches the dialog, not this screen.
+        Binding("P", "promote", "Promote", id="promote", priority=True,
                 tooltip="Make the selected model the one that trades (asks first)"),
-        Binding("R", "rollback", "Roll back", id="rollback",
+        Binding("R", "rollback", "Roll back", id="rollback", priority=True,
                 tooltip="Go back to the newest earlier valid revision (asks first)"),
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
         Binding("V", "validate", "Validate", id="validate",
@@ -230,6 +232,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.allows(action):
             return False  # hidden from the footer, the help and the palette
+        if action in CHANGING_ACTIONS and isinstance(self.focused, Input):
+            return None  # a capital P or R typed into the filter is a letter (still in the footer)
         top = self.app.screen
         if top is not self and isinstance(top, ModalScreen) and not isinstance(top, CommandPalette):
             # Under a dialog these keys are not bound (Textual stops at the dialog); the
