@@ -299,3 +299,49 @@ async def test_ctrl_p_opens_the_command_palette_like_colon(workspace, frozen_clo
             await pilot.press("escape")
             await settle(app, pilot)
             assert app.screen is app.main
+
+
+@async_test
+async def test_a_capital_r_typed_into_the_filter_is_a_letter(workspace, frozen_clock):
+    promote(workspace, S32, "first")
+    promote(workspace, S10, "second")
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"RP")
+        await settle(app, pilot)
+        assert app.screen is app.main and app.main.query_one("#filter").value == "RP"
+        assert len(workspace.journal_records()) == 2
+
+
+@async_test
+async def test_health_in_the_table_the_header_alarm_and_the_rollback_dialog(workspace, frozen_clock,
+                                                                          model_zoo):
+    """Real health checks (kalshi-tui health's code) on a collapsed and a plain model."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "eval"))
+    from eval_helpers import collapsed_but_sampling_widely
+
+    from kalshi_tui.eval import check_health, default_session_ids
+
+    collapsed = workspace.models / "session44_collapsed" / "model.zip"
+    collapsed.parent.mkdir()
+    collapsed_but_sampling_widely(model_zoo["ppo21"], collapsed, 7)
+    config = workspace.config()
+    sessions = default_session_ids(config)
+    sick = check_health(collapsed, config, sessions)
+    plain = check_health(workspace.models / S32, config, sessions)
+    assert sick.state == "COLLAPSED"
+    promote(workspace, S32, "first")
+    promote(workspace, "session44_collapsed/model.zip", "looked varied in training")
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        text = await shown(app, pilot, "current model is COLLAPSED")
+        assert "ALARM" in text and "current model is COLLAPSED" in text
+        row = next(line for line in text.splitlines() if line.startswith("▶"))
+        assert "COLLAPSED" in row  # the health column of the pinned current row
+        await pilot.press("R", *"collapsed")
+        await plan_on_screen(app, pilot)
+        dialog_text = screen_text(app)
+        assert "Roll back to rev 1" in dialog_text
+        assert plain.state_line[:40] in " ".join(dialog_text.split())
