@@ -42,6 +42,7 @@ from kalshi_tui.tui.screens.help import HelpScreen, help_table
 from kalshi_tui.tui.screens.history import HistoryScreen
 from kalshi_tui.tui.screens.main import MainScreen, keymap_ids
 from kalshi_tui.tui.state import TuiState, ValidationRun
+from kalshi_tui.tui.widgets.model_list import ModelList
 from kalshi_tui.tui.workers import Workers
 
 log = logging.getLogger("kalshi_tui.tui")
@@ -90,8 +91,9 @@ class KalshiTuiApp(App):
         if self.read_only:
             self.sub_title = "READ-ONLY"
         if self.config.keymap:
-            known = keymap_ids(KalshiTuiApp, MainScreen, HistoryScreen, CompareScreen, HelpScreen,
-                               DescribeScreen, ReasonDialog, RefusedDialog, ValidationDialog)
+            known = keymap_ids(KalshiTuiApp, MainScreen, ModelList, HistoryScreen, CompareScreen,
+                               HelpScreen, DescribeScreen, ReasonDialog, RefusedDialog,
+                               ValidationDialog)
             unknown = sorted(set(self.config.keymap) - known)
             if unknown:
                 self.notify_file_text(f"{self.config.file}: tui.keymap names no such action: "
@@ -170,7 +172,7 @@ class KalshiTuiApp(App):
             words = outside_change_words(pointer)
             log.warning("outside change: %s", words)
             self.notify_file_text(words, title="Pointer changed elsewhere", severity="warning",
-                                  timeout=20)
+                                  timeout=12)
             self.main.flash_header()
         if changed and isinstance(self.screen, HistoryScreen):
             self.jobs.read_history()
@@ -223,6 +225,8 @@ class KalshiTuiApp(App):
         """Show a change dialog before its plan exists, so keys typed after P or R (the
         reason) land in its reason field and not on the models screen behind it."""
         self._close_change_dialog()
+        # Older toasts would sit on the dialog's buttons at 80x24; the log keeps them.
+        self.clear_notifications()
         self.state.change_dialog = dialog
 
         def after(reason: str | None) -> None:
@@ -331,7 +335,8 @@ class KalshiTuiApp(App):
             self.screen.show_records(message.records)
         else:
             self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only,
-                                           keymap=self.config.keymap))
+                                           keymap=self.config.keymap,
+                                           models_prefix=f"{self.config.models_dir.name}/"))
 
     # -- validation and smoke ----------------------------------------------------------
     def start_validation(self, record: ModelRecord) -> None:

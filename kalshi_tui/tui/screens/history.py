@@ -25,8 +25,8 @@ from kalshi_tui.tui.screens.describe import DescribeScreen, describe_revision_li
 from kalshi_tui.tui.screens.main import refused_keys
 
 # (label, narrowest, share of what is left): the reason gets the most room, then the model.
-_COLUMNS = (("Rev", 3, 0), ("Action", 8, 0), ("When", 8, 0), ("Who", 10, 1), ("Why", 12, 3),
-            ("Model", 12, 2))
+_COLUMNS = (("Rev", 3, 0), ("Action", 8, 0), ("When", 8, 1), ("Who", 8, 1), ("Why", 12, 4),
+            ("Model", 12, 3))
 
 
 def action_text(record: Any) -> Text:
@@ -41,8 +41,12 @@ def action_text(record: Any) -> Text:
     return text
 
 
-def history_rows(records: list, now: datetime) -> list[tuple[Text, ...]]:
-    """Newest first, one row per revision, every journal field escaped (`file_text`)."""
+def history_rows(records: list, now: datetime, models_prefix: str = "") -> list[tuple[Text, ...]]:
+    """Newest first, one row per revision, every journal field escaped (`file_text`).
+
+    Model paths lose `models_prefix` ("trained_models/"): the column is narrow, and the
+    describe view shows the path as journalled.
+    """
     rows = []
     for record in records:
         when, who = Text(fmt.relative_time(record.time, now)), fmt.file_text(record.who)
@@ -57,9 +61,15 @@ def history_rows(records: list, now: datetime) -> list[tuple[Text, ...]]:
             when,
             who,
             fmt.file_text(record.reason or ""),
-            fmt.file_text(record.to.path or "(nothing)"),
+            fmt.file_text(short_path(record.to.path, models_prefix)),
         ))
     return rows
+
+
+def short_path(path: str | None, prefix: str) -> str:
+    if not path:
+        return "(nothing)"
+    return path[len(prefix):] if prefix and path.startswith(prefix) else path
 
 
 def column_widths(rows: list[tuple[Text, ...]], width: int) -> list[int]:
@@ -102,8 +112,9 @@ class HistoryScreen(Screen):
     ]
 
     def __init__(self, records: list, now: datetime, *, read_only: bool,
-                 keymap: dict[str, str] | None = None) -> None:
+                 keymap: dict[str, str] | None = None, models_prefix: str = "") -> None:
         super().__init__(id="history-screen")
+        self.models_prefix = models_prefix  # "trained_models/", cut from the Model column
         self.records = records
         self.now = now
         self.read_only = read_only
@@ -132,7 +143,7 @@ class HistoryScreen(Screen):
         table = self.table
         keep = table.cursor_row
         table.clear(columns=True)
-        rows = history_rows(self.records, self.now)
+        rows = history_rows(self.records, self.now, self.models_prefix)
         # Widths from the content and the screen: DataTable's auto width can stay at the
         # labels' widths when rows arrive while this screen is covered by a dialog.
         for (label, _, _), col_width in zip(_COLUMNS, column_widths(rows, width)):

@@ -84,12 +84,15 @@ class ModelList(ScrollView, can_focus=True):
     """Models as rows; the cursor row is the model every pane and action is about."""
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("up,k", "cursor(-1)", "Up", id="list.up", show=False, tooltip="Previous model"),
+        Binding("down,j", "cursor(1)", "Down", id="list.down", show=False, tooltip="Next model"),
+        Binding("pageup", "page(-1)", "Page up", id="list.page_up", show=False,
+                tooltip="A screen of models up"),
+        Binding("pagedown", "page(1)", "Page down", id="list.page_down", show=False,
+                tooltip="A screen of models down"),
+        Binding("home,g", "jump(0)", "First", id="list.first", show=False,
+                tooltip="The first row: the current model, pinned there"),
+        Binding("end,G", "jump(-1)", "Last", id="list.last", show=False, tooltip="The last model"),
     ]
     COMPONENT_CLASSES = {"model-list--header", "model-list--cursor", "model-list--current",
                          "model-list--marked", "model-list--pinned"}
