@@ -251,9 +251,11 @@ def report_rollbacks(runs: int) -> None:
     shown = sorted(r["plan_shown_s"] for r in results)
     median = statistics.median(written)
     print(f"rollback from launch (demo copy, {runs} fresh processes): R + reason + Enter + Enter = "
-          f"{results[0]['keys']} keys ({results[0]['keys'] - len('bad deploy')} besides the reason's "
+          f"{results[0]['keys']} keys "
+          f"({results[0]['keys'] - len('bad deploy')} besides the reason's "
           f"letters); journal and pointer written {median:.2f} s median "
-          f"({written[0]:.2f}-{written[-1]:.2f}), plan on screen at {statistics.median(shown):.2f} s "
+          f"({written[0]:.2f}-{written[-1]:.2f}), "
+          f"plan on screen at {statistics.median(shown):.2f} s "
           f"(imports done {statistics.median(r['imported_s'] for r in results):.2f} s, app ready "
           f"{statistics.median(r['app_ready_s'] for r in results):.2f} s); "
           f"target 1.5 s: {'met' if median <= 1.5 else 'MISSED'}")
@@ -270,7 +272,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--moves", type=int, default=40)
-    parser.add_argument("--rollbacks", type=int, default=5, help="rollback-from-launch runs (0: skip)")
+    parser.add_argument("--rollbacks", type=int, default=5,
+                        help="rollback-from-launch runs (0: skip)")
     args = parser.parse_args()
     targets = {1000: 1.0, 10000: 2.5}
     print(f"machine: {load_note()} (other work slows every figure alike)")

@@ -21,21 +21,39 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
-from kalshi_tui.core import Config
+from kalshi_tui.core import Config, printable
 from kalshi_tui.core.catalog import ModelRecord, model_file_changes
-from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.logfile import open_log
-from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
-                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
-                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
-                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
-from kalshi_tui.tui.plan_text import (PLANNING, badge_words, outside_change_words, promote_body,
-                                      refused_body, rollback_body)
+from kalshi_tui.tui.messages import (
+    ChangesDetected,
+    HistoryRead,
+    ModelsScanned,
+    OperationFailed,
+    PointerChanged,
+    PointerRead,
+    PromotePlanned,
+    PromoteRefused,
+    RankingComputed,
+    ReportWritten,
+    RollbackPlanned,
+    SmokeTested,
+    ValidationFinished,
+    ValidationProgressed,
+    ValidationsLoaded,
+)
+from kalshi_tui.tui.plan_text import (
+    PLANNING,
+    badge_words,
+    outside_change_words,
+    promote_body,
+    refused_body,
+    rollback_body,
+)
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table
@@ -258,8 +276,9 @@ class KalshiTuiApp(App):
             return
         # The revision this screen shows is the one the change must still find on disk.
         self.state.shown_revision = self.state.pointer.revision if self.state.pointer else None
-        self._open_dialog(ReasonDialog(f"Promote {record.name}?", [PLANNING], confirm_label="Promote",
-                                       dialog_id="promote-dialog", planned=False),
+        self._open_dialog(ReasonDialog(f"Promote {record.name}?", [PLANNING],
+                                       confirm_label="Promote", dialog_id="promote-dialog",
+                                       planned=False),
                           lambda dialog, reason: self.jobs.do_promote(
                               record, reason, self._expected_revision(dialog), False))
         self.jobs.plan_promote(record, self.state.shown_revision)
@@ -319,8 +338,9 @@ class KalshiTuiApp(App):
             return
         plan, state = message.plan, self.state
         path = plan.record.path
-        body = rollback_body(plan, state.pointer, state.badges.get(path) or badge_words(plan.record),
-                             state.validations.get(path), state.healths.get(path))
+        badge = state.badges.get(path) or badge_words(plan.record)
+        body = rollback_body(plan, state.pointer, badge, state.validations.get(path),
+                             state.healths.get(path))
         dialog.show_plan(f"Roll back to revision {plan.target_revision}?", body,
                          f"Roll back to rev {plan.target_revision}", plan)
 

@@ -14,7 +14,6 @@ from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 
-
 PLANNING = Text("checking the change with the pointer engine… (type the reason meanwhile)",
                 style="dim")
 HEALTH_STYLES = {"HEALTHY": "green", "NARROW": "yellow", "COLLAPSED": "bold white on red"}
@@ -68,14 +67,24 @@ def key_metric_lines(record: ModelRecord, validation: Any) -> list[Text]:
     return lines
 
 
+def shown_before(plan: Any, pointer: PointerView | None) -> str:
+    """The model the change leaves, as the header names it (the plan's path before the
+    pointer was first read)."""
+    if pointer and pointer.model_path:
+        return pointer.model_path
+    return plan.from_.path or "(nothing)"
+
+
 def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation: Any,
                  health: Any = None) -> list[Text]:
     record: ModelRecord = plan.record
-    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    before = shown_before(plan, pointer)
     lines = [
         _label("from") + fmt.file_text(before),
-        _label("to") + fmt.file_text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
-        _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
+        _label("to") + fmt.file_text(record.path, style="bold") + Text("  ")
+        + fmt.badge_text(record, badge),
+        _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}",
+                                  style="bold cyan"),
     ]
     lines += adopt_lines(plan)
     lines += key_metric_lines(record, validation)
@@ -93,13 +102,15 @@ def adopt_lines(plan: Any) -> list[Text]:
         lines.append(Text(f"the pointer's version_history is first journalled as {which} "
                           "(imported)", style="dim"))
     if plan.adopt:
-        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
+        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)",
+                          style="dim"))
     return lines
 
 
 def refused_body(message: str, record: ModelRecord, badge: str) -> list[Text]:
     lines = [fmt.file_text(message)]
-    lines.append(_label("model") + fmt.file_text(record.path) + Text("  ") + fmt.badge_text(record, badge))
+    lines.append(_label("model") + fmt.file_text(record.path) + Text("  ")
+                 + fmt.badge_text(record, badge))
     lines += [Text("✗ ", style="bold red") + fmt.file_text(r) for r in record.reasons]
     return lines
 
@@ -109,7 +120,7 @@ def rollback_body(plan: Any, pointer: PointerView | None, badge: str, validation
     """From, to (with the target's badge), the revisions, every revision passed over, and the
     target's key figures and health, as the promote dialog shows them."""
     record: ModelRecord = plan.record
-    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    before = shown_before(plan, pointer)
     lines = [
         _label("from") + fmt.file_text(before),
         _label("to") + Text(f"revision {plan.target_revision}: ", style="bold cyan")
@@ -127,7 +138,8 @@ def rollback_body(plan: Any, pointer: PointerView | None, badge: str, validation
         lines += [Text(f"  rev {s.revision} ", style="yellow") + fmt.file_text(s.path or "-")
                   + fmt.file_text(f": {s.reason}", style="dim") for s in plan.skipped]
     else:
-        lines.append(_label("skips") + Text("nothing: the target is the revision before", style="dim"))
+        lines.append(_label("skips")
+                     + Text("nothing: the target is the revision before", style="dim"))
     lines += key_metric_lines(record, validation)
     lines += health_lines(health)
     lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in plan.warnings]

@@ -60,7 +60,8 @@ async def plan_on_screen(app, pilot) -> ReasonDialog:
 
 
 @async_test
-async def test_rollback_with_r_reason_enter_enter_typed_before_the_list_arrives(workspace, frozen_clock):
+async def test_rollback_with_r_reason_enter_enter_typed_before_the_list_arrives(workspace,
+                                                                                frozen_clock):
     promote(workspace, S32, "first")
     promote(workspace, S10, "second")
     app = make_app(workspace, frozen_clock)
@@ -80,7 +81,8 @@ async def test_rollback_with_r_reason_enter_enter_typed_before_the_list_arrives(
         await pilot.press("enter")
         await settle(app, pilot)
         last = workspace.journal_records()[-1]
-        assert (last["action"], last["reason"], last["target_revision"]) == ("rollback", "bad deploy", 1)
+        assert (last["action"], last["reason"], last["target_revision"]) == (
+            "rollback", "bad deploy", 1)
         assert workspace.current_full_path().endswith("trained_models/session32_final.zip")
         assert "rev 3" in current_line(app) and "session32_final.zip" in current_line(app)
 
@@ -112,7 +114,8 @@ async def test_empty_reason_stays_says_why_and_esc_cancels(workspace, frozen_clo
 
 
 @async_test
-async def test_the_current_model_stays_pinned_first_through_sort_and_filter(workspace, frozen_clock):
+async def test_the_current_model_stays_pinned_first_through_sort_and_filter(workspace,
+                                                                            frozen_clock):
     promote(workspace, CRAFTED, "the crafted one trades")
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -226,7 +229,8 @@ async def test_history_keys_describe_skips_and_forced_marks(workspace, frozen_cl
         assert history.selected_revision() == 3
         await pilot.press("d")
         await settle(app, pilot)
-        assert "FORCED: the model did not fit" in app.screen.query_one("#describe-body").content.plain
+        body = app.screen.query_one("#describe-body").content.plain
+        assert "FORCED: the model did not fit" in body
         await pilot.press("escape")
         # Roll back from 5 to 1: the dialog and the journal list 4, 3 and 2 as passed over.
         await pilot.press("G", "R")
@@ -236,7 +240,8 @@ async def test_history_keys_describe_skips_and_forced_marks(workspace, frozen_cl
         await pilot.press(*"back to one", "enter", "enter")
         await settle(app, pilot)
         last = workspace.journal_records()[-1]
-        assert last["target_revision"] == 1 and [s["revision"] for s in last["skipped"]] == [4, 3, 2]
+        assert last["target_revision"] == 1
+        assert [s["revision"] for s in last["skipped"]] == [4, 3, 2]
         assert isinstance(app.screen, HistoryScreen) and history.records[0].revision == 6
         await pilot.press("g", "enter")
         await settle(app, pilot)
@@ -269,7 +274,8 @@ async def test_describe_a_model_shows_every_field_whole(workspace, frozen_clock)
 
 
 @async_test
-async def test_a_refusal_says_refused_and_logs_a_warning_without_a_traceback(workspace, frozen_clock):
+async def test_a_refusal_says_refused_and_logs_a_warning_without_a_traceback(workspace,
+                                                                             frozen_clock):
     log_file = workspace.root / "tui.log"
     app = make_app(workspace, frozen_clock, log_path=log_file)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -21,7 +21,8 @@ SIZES = [(80, 24), (120, 40)]
 
 @pytest.fixture
 def history_workspace(workspace, monkeypatch):
-    """The workspace after two promotes by `ops@desk` (pid 4242), two and one hour before the frozen now."""
+    """The workspace after two promotes by `ops@desk` (pid 4242), two and one hour before the
+    frozen now."""
     from kalshi_tui.core.catalog.scan import inspect_model
     from kalshi_tui.core.pointer import engine as engine_module
 

@@ -82,7 +82,8 @@ class ModelFileChanges:
         return len(self.new) + len(self.removed) + len(self.changed)
 
 
-def model_file_changes(before: Iterable[ModelRecord], after: Iterable[ModelRecord]) -> ModelFileChanges:
+def model_file_changes(before: Iterable[ModelRecord],
+                       after: Iterable[ModelRecord]) -> ModelFileChanges:
     """What changed between two listings, by path; a file counts as changed when its size or
     mtime differs (what a rewrite in place changes), the same facts the fingerprint watches."""
     old = {r.path: (r.size_bytes, r.mtime) for r in before}

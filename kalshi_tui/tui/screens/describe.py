@@ -19,9 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from kalshi_tui.tui import formatting as fmt
-from kalshi_tui.tui.widgets.panes import (PaneContext, compatibility_lines, histogram_lines,
-                                          metrics_lines, provenance_lines, ranking_lines,
-                                          readiness_lines)
+from kalshi_tui.tui.widgets.panes import (
+    PaneContext,
+    compatibility_lines,
+    histogram_lines,
+    metrics_lines,
+    provenance_lines,
+    ranking_lines,
+    readiness_lines,
+)
 
 _LABEL = 14
 
@@ -111,7 +117,8 @@ class DescribeScreen(Screen):
         Binding("g,home", "top", "Top", id="describe.top", show=False, tooltip="To the top"),
         Binding("G,end", "bottom", "Bottom", id="describe.bottom", show=False,
                 tooltip="To the end"),
-        Binding("question_mark", "app.help", "Help", id="describe.help", tooltip="Keys for this screen"),
+        Binding("question_mark", "app.help", "Help", id="describe.help",
+                tooltip="Keys for this screen"),
     ]
 
     def __init__(self, title: str, lines: list[Text], *, screen_id: str = "describe") -> None:
@@ -120,7 +127,8 @@ class DescribeScreen(Screen):
         self.lines = lines
 
     def compose(self) -> ComposeResult:
-        yield Static(fmt.file_text(f"{self.title_text}  (esc back, j/k scroll)"), id="describe-title")
+        yield Static(fmt.file_text(f"{self.title_text}  (esc back, j/k scroll)"),
+                     id="describe-title")
         with VerticalScroll(id="describe-scroll"):
             yield Static(fmt.screen_lines(self.lines), id="describe-body")
         yield Footer(show_command_palette=False)

@@ -76,11 +76,12 @@ def column_widths(rows: list[tuple[Text, ...]], width: int) -> list[int]:
     """Each column as wide as its content, the long ones shrunk to share `width` (Why first)."""
     natural = [max([len(label)] + [row[i].cell_len for row in rows])
                for i, (label, _, _) in enumerate(_COLUMNS)]
-    fixed = [n for n, (_, _, share) in zip(natural, _COLUMNS) if share == 0]
+    fixed = [n for n, (_, _, share) in zip(natural, _COLUMNS, strict=True) if share == 0]
     # DataTable pads each cell by one on both sides.
     room = max(0, width - sum(fixed) - 2 * len(_COLUMNS) - 1)
-    widths = [n if share == 0 else least for n, (_, least, share) in zip(natural, _COLUMNS)]
-    room -= sum(w for w, (_, _, share) in zip(widths, _COLUMNS) if share)
+    widths = [n if share == 0 else least
+              for n, (_, least, share) in zip(natural, _COLUMNS, strict=True)]
+    room -= sum(w for w, (_, _, share) in zip(widths, _COLUMNS, strict=True) if share)
     # Hand out what is left by share; a column that is whole gives the rest back.
     wanting = [i for i, (_, _, share) in enumerate(_COLUMNS) if share and widths[i] < natural[i]]
     while room > 0 and wanting:
@@ -99,16 +100,20 @@ class HistoryScreen(Screen):
     """Revisions newest first; Enter or `d` describes one, `R` rolls back to it."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="history.back", tooltip="Back to the models"),
+        Binding("escape,q", "app.pop_screen", "Back", id="history.back",
+                tooltip="Back to the models"),
         Binding("R", "rollback_selected", "Roll back to this", id="history.rollback",
                 tooltip="Roll back to the revision under the cursor (asks first)"),
         Binding("d", "describe", "Describe", id="history.describe",
                 tooltip="Every field of the revision, wrapped in full (also Enter)"),
         Binding("j", "cursor(1)", "Down", id="history.down", show=False, tooltip="Next revision"),
         Binding("k", "cursor(-1)", "Up", id="history.up", show=False, tooltip="Previous revision"),
-        Binding("g", "jump(0)", "Newest", id="history.first", show=False, tooltip="The newest revision"),
-        Binding("G", "jump(-1)", "Oldest", id="history.last", show=False, tooltip="The oldest revision"),
-        Binding("question_mark", "app.help", "Help", id="history.help", tooltip="Keys for this screen"),
+        Binding("g", "jump(0)", "Newest", id="history.first", show=False,
+                tooltip="The newest revision"),
+        Binding("G", "jump(-1)", "Oldest", id="history.last", show=False,
+                tooltip="The oldest revision"),
+        Binding("question_mark", "app.help", "Help", id="history.help",
+                tooltip="Keys for this screen"),
     ]
 
     def __init__(self, records: list, now: datetime, *, read_only: bool,
@@ -146,9 +151,9 @@ class HistoryScreen(Screen):
         rows = history_rows(self.records, self.now, self.models_prefix)
         # Widths from the content and the screen: DataTable's auto width can stay at the
         # labels' widths when rows arrive while this screen is covered by a dialog.
-        for (label, _, _), col_width in zip(_COLUMNS, column_widths(rows, width)):
+        for (label, _, _), col_width in zip(_COLUMNS, column_widths(rows, width), strict=True):
             table.add_column(label, width=col_width)
-        for row, record in zip(rows, self.records):
+        for row, record in zip(rows, self.records, strict=True):
             table.add_row(*row, key=str(record.revision))
         if rows:
             table.move_cursor(row=min(keep or 0, len(rows) - 1))
@@ -181,7 +186,8 @@ class HistoryScreen(Screen):
     def on_key(self, event: Key) -> None:
         # The hidden R swallows nothing: say why it did nothing, as the models screen does.
         if self.read_only:
-            if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(event.key):
+            keys = refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap)
+            if keys.get(event.key):
                 self.app.refuse_read_only("rollback")
 
     def action_cursor(self, delta: int) -> None:

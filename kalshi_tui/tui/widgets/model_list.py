@@ -25,8 +25,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kalshi_tui.core.catalog import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core import printable
+from kalshi_tui.core.catalog import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
 _VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1, UNSAFE: 3}  # the unsafe sort last
@@ -231,7 +231,8 @@ class ModelList(ScrollView, can_focus=True):
             "win": lambda r: fmt.win_rate(r) if fmt.win_rate(r) is not None else -1.0,
             "validated": lambda r: r.path in self.validated,
             "rank": self._rank_value,
-            "health": lambda r: _HEALTH_ORDER.get(getattr(self.healths.get(r.path), "state", ""), 3),
+            "health": lambda r: _HEALTH_ORDER.get(
+                getattr(self.healths.get(r.path), "state", ""), 3),
         }
         getter = getters.get(key, getters["name"])
         return lambda r: (getter(r), r.path)

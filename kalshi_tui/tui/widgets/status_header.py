@@ -106,7 +106,8 @@ def _header_lines(pointer: PointerView | None, *, read_only: bool, now: datetime
         lines.append(Text("Last change: none recorded by kalshi-tui (hand-written pointer)",
                           style="dim"))
     if pointer.pending:
-        lines.append(Text("PENDING: ", style="bold yellow") + fmt.file_text(pointer.pending, style="yellow"))
+        lines.append(Text("PENDING: ", style="bold yellow")
+                     + fmt.file_text(pointer.pending, style="yellow"))
     if pointer.alarm:
         lines.append(fmt.file_text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
     return lines
@@ -123,6 +124,6 @@ class StatusHeader(Static):
         self.update(fmt.screen_lines(lines))
 
     def flash(self) -> None:
-        """Highlight the header for a few seconds: something changed that the operator did not do."""
+        """Highlight the header for a few seconds: a change the operator did not make."""
         self.add_class("-flash")
         self.set_timer(FLASH_SECONDS, lambda: self.remove_class("-flash"))
