@@ -55,8 +55,13 @@ app = KalshiTuiApp(config, poll=False)
 
 async def auto(pilot):
     out["app_ready_s"] = time.time() - started
+    from textual import events
     keys = ["R", *reason]
-    await pilot.press(*keys)  # typed ahead: the dialog keeps them
+    # Typed ahead, as a terminal hands a burst over: every key queued at once, no waiting.
+    for char in keys:
+        app.post_message(events.Key("space" if char == " " else char, char))
+    while not hasattr(app.screen, "planned"):
+        await asyncio.sleep(0.002)
     dialog = app.screen
     while not getattr(dialog, "planned", False):
         await asyncio.sleep(0.002)

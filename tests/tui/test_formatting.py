@@ -59,6 +59,32 @@ def test_histogram_grid_groups_by_side_and_size():
     assert "100 actions counted" in text
 
 
+def test_histogram_bars_one_per_action_grouped_by_side_and_side_by_side_at_80_columns():
+    layout = load_config(None).environment.layout
+    counts = {str(a): 0 for a in range(21)}
+    counts["0"] = 50  # HOLD
+    counts[str(layout.encode("BUY_YES", 5))] = 30
+    counts[str(layout.encode("SELL_NO", 100))] = 20
+    lines = fmt.histogram_columns(counts, layout, bar_width=11)
+    width = fmt.histogram_width(11)
+    assert all(line.cell_len == width for line in lines)
+    bars = [line.plain for line in lines if line.plain.startswith(("HOLD", " x"))]
+    assert len(bars) == 21  # HOLD and 4 sides x 5 sizes, each labelled
+    assert bars[0].startswith("HOLD") and bars[0].rstrip().endswith("50.0%")
+    assert bars[0].count("█") == 11  # the most played action fills its bar
+    sides = [line.plain.split() for line in lines if line.plain.split()[0] in layout.sides]
+    assert [side[0] for side in sides] == list(layout.sides)
+    assert dict((side[0], side[1]) for side in sides) == {
+        "BUY_YES": "30.0%", "SELL_YES": "0.0%", "BUY_NO": "0.0%", "SELL_NO": "20.0%"}
+    buy_yes = [line.plain for line in lines].index(next(
+        line.plain for line in lines if line.plain.startswith("BUY_YES")))
+    assert lines[buy_yes + 1].plain.startswith(" x5") and "30.0%" in lines[buy_yes + 1].plain
+    # Training and validation side by side fit an 80-column tab (78 cells inside).
+    both = fmt.side_by_side(lines, lines, width)
+    assert max(line.cell_len for line in both) <= 78
+    assert both[0].plain.count("HOLD") == 2 and both[0].plain.count("50.0%") == 2
+
+
 def test_histogram_with_ids_beyond_the_layout_shows_ids_not_guessed_labels():
     layout = load_config(None).environment.legacy_layout
     text = plain(fmt.histogram_table({"0": 1, "7": 3}, layout))

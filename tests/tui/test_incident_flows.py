@@ -48,6 +48,10 @@ def current_line(app) -> str:
 
 
 async def plan_on_screen(app, pilot) -> ReasonDialog:
+    for _ in range(200):
+        if isinstance(app.screen, ReasonDialog):
+            break
+        await pilot.pause(0.02)
     dialog = app.screen
     assert isinstance(dialog, ReasonDialog)
     for _ in range(200):
@@ -351,3 +355,49 @@ async def test_health_in_the_table_the_header_alarm_and_the_rollback_dialog(work
         dialog_text = screen_text(app)
         assert "Roll back to rev 1" in dialog_text
         assert plain.state_line[:40] in " ".join(dialog_text.split())
+
+
+@async_test
+async def test_a_burst_of_keys_before_the_first_frame_is_kept_whole(workspace, frozen_clock):
+    """What a terminal does when the operator types ahead of the screen: every key is queued
+    on the App at once (no pilot waits between them), R first, then the reason."""
+    from textual import events
+
+    promote(workspace, S32, "first")
+    promote(workspace, S10, "second")
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for char in "Rbad deploy, see #ops":
+            key = {" ": "space", ",": "comma", "#": "number_sign"}.get(char, char)
+            app.post_message(events.Key(key, char))
+        dialog = await plan_on_screen(app, pilot)
+        assert dialog.query_one("#reason").value == "bad deploy, see #ops"
+        assert not isinstance(app.screen_stack[-2], DescribeScreen)  # `d` did not describe
+        assert app.main.query_one(ModelList).marked == []  # the space did not mark a model
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert workspace.journal_records()[-1]["reason"] == "bad deploy, see #ops"
+
+
+def test_validation_progress_names_its_unit_from_the_first_frame():
+    from kalshi_tui.tui.dialogs.progress import UNIT, ValidationDialog
+
+    assert UNIT == "market steps"
+
+    @async_test
+    async def run() -> None:
+        from textual.app import App
+
+        class Host(App):
+            def on_mount(self) -> None:
+                self.push_screen(ValidationDialog("m", "5"))
+
+        host = Host()
+        async with host.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert "0 market steps done" in screen_text(host)
+            host.screen.show_progress(11_753, 30_126)
+            await pilot.pause()
+            assert "11,753 of 30,126 market steps done" in screen_text(host)
+
+    run()
