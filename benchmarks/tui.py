@@ -67,7 +67,10 @@ async def auto(pilot):
         await asyncio.sleep(0.002)
     out["plan_shown_s"] = time.time() - started
     keys += ["enter", "enter"]
-    await pilot.press("enter", "enter")
+    await pilot.press("enter")
+    out["first_enter_s"] = time.time() - started
+    await pilot.press("enter")
+    out["second_enter_s"] = time.time() - started
     while journal.read_text().count("\n") == before:
         await asyncio.sleep(0.002)
     out["written_s"] = time.time() - started
