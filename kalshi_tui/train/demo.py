@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core import EnvironmentSpec
 from kalshi_tui.train.demo_pointer import write_demo_pointer, write_registry_readme
 from kalshi_tui.train.pipeline import TrainingError, TrainRequest, TrainResult, train
 
@@ -121,7 +121,7 @@ def _check_replaceable(out: Path) -> None:
 
 def _check_sessions(sessions_db: Path) -> None:
     from kalshi_tui.env import StoreError
-    from kalshi_tui.env.store import open_session_store
+    from kalshi_tui.env import open_session_store
 
     try:
         with open_session_store(sessions_db) as store:

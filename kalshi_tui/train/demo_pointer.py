@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world import ActionLayout
 from kalshi_tui.train.pipeline import TrainResult
 from kalshi_tui.train.writer import write_json
 
