@@ -19,8 +19,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kalshi_tui.core.config import load_config  # noqa: E402
-from kalshi_tui.env import (BatchSimulator, KalshiTradingEnv, SessionStore, load_tapes,  # noqa: E402
-                            parse_session_list)
+from kalshi_tui.env import (  # noqa: E402
+    BatchSimulator,
+    KalshiTradingEnv,
+    SessionStore,
+    load_tapes,
+    parse_session_list,
+)
 
 
 def timed_steps(step_once, seconds: float) -> float:

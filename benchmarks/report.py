@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def build_folder(root: Path, count: int) -> Path:
     legacy = make_sb3_zip(seeds / "ppo5.zip", algo="ppo", n_actions=5)
     models = root / "backend" / "trained_models"
     rng = random.Random(7)
-    start = datetime(2025, 12, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 12, 1, tzinfo=UTC)
     for index in range(count):
         when = start + timedelta(minutes=37 * index)
         stamp = when.strftime("%Y%m%d_%H%M%S")

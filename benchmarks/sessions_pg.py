@@ -64,7 +64,13 @@ def main() -> int:
     server = None
     url = args.url
     if url is None:
-        from pg_server import READER, READER_PASSWORD, find_binaries, load_original_ddl, start_server
+        from pg_server import (
+            READER,
+            READER_PASSWORD,
+            find_binaries,
+            load_original_ddl,
+            start_server,
+        )
 
         from kalshi_tui.cli import main as cli
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from model_factory import edit_data
@@ -25,7 +25,7 @@ RUN9 = "session9_ppo_20251211_221054"
 FINAL32 = "session32_final.zip"
 OBS54 = "session40_ppo_20251216_010101/model.zip"
 BROKEN = "broken_truncated.zip"
-NOW = datetime(2025, 12, 16, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 12, 16, 12, 0, tzinfo=UTC)
 
 # action id -> count in session 32's diagnostics.jsonl, summed over its two episode lines
 HIST32 = {"0": 45, **{str(a): 45 + a for a in range(1, 21)}}

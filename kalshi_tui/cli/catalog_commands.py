@@ -11,9 +11,15 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
-from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
 from kalshi_tui.core import printable, raw_stream, safe_lines
+from kalshi_tui.core.evidence import layout_words
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -240,8 +246,7 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 def show_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.pointer import pointer_findings
-    from kalshi_tui.eval import load_health
-    from kalshi_tui.eval import fill_model_disagreement_line, load_validation
+    from kalshi_tui.eval import fill_model_disagreement_line, load_health, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)

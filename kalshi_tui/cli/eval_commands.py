@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    model_file_named,
+    print_json,
+)
 from kalshi_tui.core import printable, raw_stream, safe_lines
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
@@ -199,10 +206,14 @@ def with_fill_model(config, fill_model: str):
 def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: list[int],
                    deterministic: bool):
     """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
-    from kalshi_tui.eval import ValidationError, validate_model
-    from kalshi_tui.eval import IncompatibleModel, file_sha256
-    from kalshi_tui.eval import load_validation
-    from kalshi_tui.eval import PolicyLoadError
+    from kalshi_tui.eval import (
+        IncompatibleModel,
+        PolicyLoadError,
+        ValidationError,
+        file_sha256,
+        load_validation,
+        validate_model,
+    )
 
     if args.reuse:
         try:

@@ -55,10 +55,12 @@ def health_command(args: argparse.Namespace) -> int:
             raise CommandError(f"{path}: cannot read model file ({exc.strerror})") from None
         note = "stored result (current for this model, environment and sessions)" if result else None
     if result is None:
-        from kalshi_tui.eval import ValidationError
-        from kalshi_tui.eval import check_health
-        from kalshi_tui.eval import IncompatibleModel
-        from kalshi_tui.eval import PolicyLoadError
+        from kalshi_tui.eval import (
+            IncompatibleModel,
+            PolicyLoadError,
+            ValidationError,
+            check_health,
+        )
 
         stored: list = []
         try:

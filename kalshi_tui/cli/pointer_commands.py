@@ -12,7 +12,14 @@ import argparse
 import sys
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    model_file_named,
+    print_json,
+)
 from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
 
 
@@ -175,8 +182,7 @@ def find_model(ref: str, config, *, inspect: bool = True):
     With inspect=False a file is only named (path and abs_path): `promote --yes` leaves
     the inspection to the engine, which does it under the lock anyway.
     """
-    from kalshi_tui.core.catalog import inspect_model
-    from kalshi_tui.core.catalog import ModelRecord
+    from kalshi_tui.core.catalog import ModelRecord, inspect_model
 
     path = model_file_named(ref, config.models_dir)
     if path is not None:

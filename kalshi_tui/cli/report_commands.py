@@ -10,8 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import (CommandError, add_json_flag, catalog_find, config_from_args,
-                                   is_existing_file, print_json)
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
 from kalshi_tui.core import printable
 
 

@@ -79,8 +79,7 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from kalshi_tui.env import generate_sessions
-    from kalshi_tui.env import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env import SessionStore, StoreError, generate_sessions, parse_session_list
 
     try:
         ids = parse_session_list(args.sessions, None)

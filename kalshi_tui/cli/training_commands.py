@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
@@ -100,7 +100,7 @@ def parse_as_of(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
         raise CommandError(f"--as-of {text!r}: not an ISO date-time such as 2025-12-11T22:10:54", 2) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_net_arch(text: str) -> tuple[int, ...]:

@@ -18,11 +18,17 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.db_url import is_database_url, redacted, source_name
-from kalshi_tui.core.world.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
-                                      REALISTIC, EnvironmentProfile)
+from kalshi_tui.core.safe_text import shown
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import (
+    DEFAULT_PROFILE,
+    FILL_MODELS,
+    OBSERVATION_LAYOUTS,
+    PROFILES,
+    REALISTIC,
+    EnvironmentProfile,
+)
 
 CONFIG_FILE_NAME = "kalshi_tui.toml"
 CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"

@@ -11,7 +11,7 @@ reconnecting recorder wrote them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ SERIES = ("KXBTCD", "KXETHD", "KXHIGHNY", "KXHIGHCHI", "KXNBAGAME", "KXNFLGAME",
 SPREAD_REGIMES = ((1, 2), (2, 4), (5, 9))  # cents: tight, normal, wide
 SNAPSHOT_EVERY = 300  # deltas between a market's resync snapshots
 MAX_LEVELS = 8
-EPOCH = datetime(2025, 12, 1, 14, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2025, 12, 1, 14, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def generate_session(session_id: int, seed: int = 0, settings: GeneratorSettings
         else:
             side, action, price, old, new = payload
             deltas.append((tickers[order], ts, seq, side, action, price, old, new))
-    end = datetime.fromtimestamp(max(e[0] for e in merged) / 1000, timezone.utc)
+    end = datetime.fromtimestamp(max(e[0] for e in merged) / 1000, UTC)
     return {"session_id": session_id, "tickers": tickers,
             "started_at": start.isoformat().replace("+00:00", "Z"),
             "ended_at": end.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

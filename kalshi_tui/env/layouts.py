@@ -18,8 +18,16 @@ import math
 
 import numpy as np
 
-from kalshi_tui.core.world.layout_features import (LAYOUT_FEATURES, MARKET_A, MARKET_B, ORDER,  # noqa: F401
-                                             PORTFOLIO_A, PORTFOLIO_B, TEMPORAL_A, TEMPORAL_B)
+from kalshi_tui.core.world.layout_features import (  # noqa: F401
+    LAYOUT_FEATURES,
+    MARKET_A,
+    MARKET_B,
+    ORDER,
+    PORTFOLIO_A,
+    PORTFOLIO_B,
+    TEMPORAL_A,
+    TEMPORAL_B,
+)
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # How many leading features a tape precomputes (market + temporal) per layout.

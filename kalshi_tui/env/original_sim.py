@@ -24,8 +24,13 @@ from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.profiles import RULES_1211, RULES_1215, RULES_1217
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES
-from kalshi_tui.env.simulator import (INITIAL_CASH_CENTS, LIMIT_BELOW_ASK, NO_LIQUIDITY,
-                                      UNFILLED_CAUSES, BatchSimulator)
+from kalshi_tui.env.simulator import (
+    INITIAL_CASH_CENTS,
+    LIMIT_BELOW_ASK,
+    NO_LIQUIDITY,
+    UNFILLED_CAUSES,
+    BatchSimulator,
+)
 from kalshi_tui.env.tape import MarketTape
 from kalshi_tui.env.trading import BUY_NO, BUY_YES, SELL_NO, SELL_YES
 

@@ -21,8 +21,15 @@ from kalshi_tui.core.world.profiles import LAYOUT_DEMO
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES, portfolio_features
 from kalshi_tui.env.tape import MarketTape
-from kalshi_tui.env.trading import (BUY_NO, BUY_YES, SELL_NO, SELL_YES, action_table,
-                                    execute_orders, taker_ladder)
+from kalshi_tui.env.trading import (
+    BUY_NO,
+    BUY_YES,
+    SELL_NO,
+    SELL_YES,
+    action_table,
+    execute_orders,
+    taker_ladder,
+)
 
 INITIAL_CASH_CENTS = 10_000.0
 # Why an attempted order filled nothing; results.UNFILLED_CAUSE_TEXT says each in words.

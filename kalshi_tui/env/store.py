@@ -15,15 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
-from kalshi_tui.env.store_values import (MAX_INT64, MAX_SIZE, BadValue, canonical, iso_utc, json_value,
-                                         price_map, shown_value, whole_number)
 from kalshi_tui.core.world.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
+from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+from kalshi_tui.env.store_values import (
+    MAX_INT64,
+    MAX_SIZE,
+    BadValue,
+    canonical,
+    iso_utc,
+    json_value,
+    price_map,
+    shown_value,
+    whole_number,
+)
 
 TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
 # The session columns both stores hold and `sessions copy` carries.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 # A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
@@ -97,8 +97,8 @@ def iso_utc(value: Any) -> str | None:
         except ValueError:
             return value  # not ours to fix: shown as stored
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
     if isinstance(value, datetime):
-        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        text = value.astimezone(UTC).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z").replace(".000Z", "Z")
     return value

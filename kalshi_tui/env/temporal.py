@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: s
         h = view[max(0, t - HISTORY):t]
         h_mids = mids[max(0, t - HISTORY):t]
         a_t = point.activity
-        when = datetime.fromtimestamp(point.timestamp_ms / 1000, timezone.utc)
+        when = datetime.fromtimestamp(point.timestamp_ms / 1000, UTC)
         f: dict[str, float] = {
             "time_since_last_update": min(max(point.gap_seconds, 0.0) / 300, 1.0),
             "time_of_day_norm": (when.hour - 9) / 7 if 9 <= when.hour <= 16 else 0.0,

@@ -19,7 +19,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,7 @@ REQUIRED_SESSIONS = sorted({s for run in DEMO_RUNS for s in run.session_ids})
 
 def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
     timesteps = max(64, int(run.timesteps * scale))
-    as_of = datetime.fromisoformat(run.as_of).replace(tzinfo=timezone.utc)
+    as_of = datetime.fromisoformat(run.as_of).replace(tzinfo=UTC)
     return TrainRequest(
         session_ids=list(run.session_ids), algorithm=run.algorithm, timesteps=timesteps,
         n_actions=run.n_actions, out=out, seed=seed,
@@ -120,8 +120,7 @@ def _check_replaceable(out: Path) -> None:
 
 
 def _check_sessions(sessions_db: Path) -> None:
-    from kalshi_tui.env import StoreError
-    from kalshi_tui.env import open_session_store
+    from kalshi_tui.env import StoreError, open_session_store
 
     try:
         with open_session_store(sessions_db) as store:

@@ -18,7 +18,12 @@ from typing import Any
 from kalshi_tui.core.world import ActionLayout
 from kalshi_tui.train.stats import TrainingStats
 from kalshi_tui.train.writer import (
-    DiagnosticsLog, RunClock, RunLayout, iso_utc, new_run_dir, write_json,
+    DiagnosticsLog,
+    RunClock,
+    RunLayout,
+    iso_utc,
+    new_run_dir,
+    write_json,
 )
 
 ALGORITHMS = ("ppo", "a2c")
@@ -108,10 +113,14 @@ def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayou
     `EnvironmentSpec`) names the world trained in: observation layout, complement, fill
     model; without it, the default profile's (layout A, k = 99, realistic fills).
     """
-    from kalshi_tui.env import tape_options
     from kalshi_tui.core import source_name
-    from kalshi_tui.env import KalshiTradingEnv, StoreError, load_tapes
-    from kalshi_tui.env import open_session_store
+    from kalshi_tui.env import (
+        KalshiTradingEnv,
+        StoreError,
+        load_tapes,
+        open_session_store,
+        tape_options,
+    )
 
     check_request(request, layout)
     name = source_name(sessions_db)

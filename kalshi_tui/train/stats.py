@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from kalshi_tui.core.world import ActionLayout
 from kalshi_tui.core.artifacts import entropy_normalised
+from kalshi_tui.core.world import ActionLayout
 
 
 def normalised_entropy(counts: list[int] | np.ndarray, n_actions: int) -> float:

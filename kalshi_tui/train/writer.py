@@ -18,7 +18,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,19 +39,19 @@ class RunClock:
     def __init__(self, as_of: datetime | None = None):
         self._real_start = time.time()
         if as_of is not None and as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=timezone.utc)
+            as_of = as_of.replace(tzinfo=UTC)
         self.shift_seconds = (as_of.timestamp() - self._real_start) if as_of else 0.0
 
     @property
     def real_start(self) -> datetime:
-        return datetime.fromtimestamp(self._real_start, tz=timezone.utc)
+        return datetime.fromtimestamp(self._real_start, tz=UTC)
 
     @property
     def backdated(self) -> bool:
         return self.shift_seconds != 0.0
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(time.time() + self.shift_seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(time.time() + self.shift_seconds, tz=UTC)
 
     def now_ns(self) -> int:
         return time.time_ns() + int(self.shift_seconds * 1e9)
@@ -62,12 +62,12 @@ class RunClock:
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, microseconds kept."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run_name(session_ids: list[int], algorithm: str, started: datetime) -> str:
     """`session9_ppo_20251211_221054`, or `sessions5_6_7_ppo_...` for several sessions."""
-    stamp = started.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+    stamp = started.astimezone(UTC).strftime(STAMP_FORMAT)
     if len(session_ids) == 1:
         return f"session{session_ids[0]}_{algorithm}_{stamp}"
     return f"sessions{'_'.join(str(s) for s in session_ids)}_{algorithm}_{stamp}"
@@ -130,7 +130,7 @@ def new_run_dir(out: Path, session_ids: list[int], algorithm: str, clock: RunClo
     started = clock.now()
     for bump in range(3600):
         candidate = out / run_name(session_ids, algorithm,
-                                   datetime.fromtimestamp(started.timestamp() + bump, tz=timezone.utc))
+                                   datetime.fromtimestamp(started.timestamp() + bump, tz=UTC))
         try:
             candidate.mkdir(parents=True)
             return candidate

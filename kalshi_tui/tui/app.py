@@ -20,19 +20,31 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
-from kalshi_tui.core import Config
+from kalshi_tui.core import Config, printable
 from kalshi_tui.core.catalog import ModelRecord
-from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.logfile import open_log
-from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
-                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
-                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
-                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
+from kalshi_tui.tui.messages import (
+    ChangesDetected,
+    HistoryRead,
+    ModelsScanned,
+    OperationFailed,
+    PointerChanged,
+    PointerRead,
+    PromotePlanned,
+    PromoteRefused,
+    RankingComputed,
+    ReportWritten,
+    RollbackPlanned,
+    SmokeTested,
+    ValidationFinished,
+    ValidationProgressed,
+    ValidationsLoaded,
+)
 from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table

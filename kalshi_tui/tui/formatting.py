@@ -16,25 +16,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from rich.style import StyleType
 from rich.text import Span, Text
 
-from kalshi_tui.core.world import ActionLayout
+from kalshi_tui.core import (
+    parse_time,  # noqa: F401 (screens import it from here)
+    printable,
+)
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
-from kalshi_tui.core.report import fmt_pct as core_fmt_pct
-from kalshi_tui.core import printable
-from kalshi_tui.core.world import session_ranges as core_session_ranges
-from kalshi_tui.core import parse_time  # noqa: F401 (screens import it from here)
+from kalshi_tui.core.report import fmt_dollars, fmt_float, fmt_int, fmt_pct as core_fmt_pct  # noqa: F401 (one rule, re-exported for the screens)
+from kalshi_tui.core.world import ActionLayout, session_ranges as core_session_ranges
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def file_text(value: object, style: StyleType = "") -> Text:

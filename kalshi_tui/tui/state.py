@@ -20,8 +20,7 @@ from kalshi_tui.tui.widgets.panes import PaneContext
 if TYPE_CHECKING:
     from kalshi_tui.core.catalog import ChangeSignature
     from kalshi_tui.core.evidence import RankedModel
-    from kalshi_tui.eval import ValidationResult
-    from kalshi_tui.eval import SmokeResult
+    from kalshi_tui.eval import SmokeResult, ValidationResult
     from kalshi_tui.tui.dialogs.progress import ValidationDialog
 
 

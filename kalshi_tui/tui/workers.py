@@ -21,10 +21,23 @@ from textual.app import App
 
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.backend import Backend, PointerView
-from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
-                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
-                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
-                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
+from kalshi_tui.tui.messages import (
+    ChangesDetected,
+    HistoryRead,
+    ModelsScanned,
+    OperationFailed,
+    PointerChanged,
+    PointerRead,
+    PromotePlanned,
+    PromoteRefused,
+    RankingComputed,
+    ReportWritten,
+    RollbackPlanned,
+    SmokeTested,
+    ValidationFinished,
+    ValidationProgressed,
+    ValidationsLoaded,
+)
 
 log = logging.getLogger("kalshi_tui.tui")
 

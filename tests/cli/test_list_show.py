@@ -132,8 +132,8 @@ def test_no_cache_rereads(models, capsys):
 
 def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys):
     """The line-per-model output (and the cached records behind it) equal `to_dict` of a fresh read."""
-    from kalshi_tui.cli.common import config_from_args
     from kalshi_tui.cli import build_parser
+    from kalshi_tui.cli.common import config_from_args
     from kalshi_tui.core.catalog.scan import scan_catalog
 
     root, opts = models

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord, TrainingMetrics
-from kalshi_tui.core.evidence.ranking import (DEFAULT_WEIGHTS, NOT_VALIDATED_FILE, NOT_VALIDATED_TRAINING,
-                                     RankingError, effective_weights, rank_models, ranking_by_path)
+from kalshi_tui.core.catalog.record import (
+    COMPATIBLE,
+    INCOMPATIBLE,
+    UNREADABLE,
+    ModelRecord,
+    TrainingMetrics,
+)
+from kalshi_tui.core.evidence.ranking import (
+    DEFAULT_WEIGHTS,
+    NOT_VALIDATED_FILE,
+    NOT_VALIDATED_TRAINING,
+    RankingError,
+    effective_weights,
+    rank_models,
+    ranking_by_path,
+)
 from kalshi_tui.eval.results import ValidationResult
 
-NOW = datetime(2025, 12, 16, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 12, 16, 12, 0, tzinfo=UTC)
 LABELS21 = ["HOLD"] + [f"{side} x{size}" for side in ("BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
                        for size in (5, 10, 20, 50, 100)]
 
@@ -260,7 +273,7 @@ def test_rank_for_config_uses_the_config_weights_and_names_its_file(tmp_path):
         rank_for_config(seed_records(), load_config(config_file), now=NOW)
 
 
-def _health(path: str, top_share: float) -> "HealthResult":
+def _health(path: str, top_share: float) -> HealthResult:
     from kalshi_tui.eval.health_result import RECORDED, HealthResult, SourceHealth
 
     top = round(1000 * top_share)

@@ -9,18 +9,32 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_registry import (BROKEN, FINAL32, HIST32, NOW, OBS54, RUN9, RUN10, RUN15, RUN32,
-                             build_registry)
+from report_registry import (
+    BROKEN,
+    FINAL32,
+    HIST32,
+    NOW,
+    OBS54,
+    RUN9,
+    RUN10,
+    RUN15,
+    RUN32,
+    build_registry,
+)
 
+from kalshi_tui.core.catalog.scan import scan_catalog
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.evidence.ranking import RankingError
-from kalshi_tui.core.catalog.scan import scan_catalog
 from kalshi_tui.core.report.build import generate_report, write_report
 from kalshi_tui.core.report.markdown import render_markdown
 from kalshi_tui.eval.results import ValidationResult
+from kalshi_tui.eval.results_cache import (
+    default_session_ids,
+    load_validation,
+    save_validation,
+    sessions_fingerprint,
+)
 from kalshi_tui.eval.stored import stored_evidence, stored_validations
-from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
-                                           sessions_fingerprint)
 
 SECTIONS = ["## Summary", "## Current Environment Configuration", "## Current Model Status",
             "## Available Compatible Models", "## Incompatible Models", "## Unreadable Models",

@@ -8,10 +8,15 @@ import sqlite3
 import numpy as np
 import pytest
 
-from kalshi_tui.env import (SessionStore, StoreError, generate_sessions, load_tapes,
-                            parse_session_list)
-from kalshi_tui.env.store import TABLES
+from kalshi_tui.env import (
+    SessionStore,
+    StoreError,
+    generate_sessions,
+    load_tapes,
+    parse_session_list,
+)
 from kalshi_tui.env.orderbook import book_from_maps
+from kalshi_tui.env.store import TABLES
 
 
 def _dump(path) -> list[str]:

@@ -9,8 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kalshi_tui.env import (FEATURE_NAMES, KalshiTradingEnv, SessionStore, build_tape,
-                            load_tapes)
+from kalshi_tui.env import FEATURE_NAMES, KalshiTradingEnv, SessionStore, build_tape, load_tapes
 from kalshi_tui.env.orderbook import BookState
 
 
@@ -132,10 +131,9 @@ def test_refuses_an_empty_market_list(layout21):
 
 def test_sb3_trains_on_it(tapes, layout21):
     """PPO learns a few hundred steps in a vectorised env without complaint."""
+    import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
-
-    import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny network: threads only fight the other tests for 2 cores

@@ -6,8 +6,8 @@ import os
 import time
 
 import pytest
-from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of
 
+from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.journal import journal_path_for
 

@@ -11,8 +11,8 @@ import textwrap
 import time
 
 import pytest
-from hostile.hostile_cli import REPO, hostile_workspace, text_of
 
+from hostile.hostile_cli import REPO, hostile_workspace, text_of
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.hook import OUTPUT_KEEP_BYTES, hook_log_path_for
 

@@ -7,8 +7,8 @@ import os
 import socket
 
 import pytest
-from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of, tree_digest
 
+from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of, tree_digest
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.hook import hook_log_path_for
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records

@@ -6,9 +6,15 @@ import json
 import sqlite3
 
 import pytest
-from hostile.hostile_cli import assert_terminal_safe, cli, text_of
 
-from kalshi_tui.env import GeneratorSettings, SessionStore, StoreError, generate_sessions, load_tapes
+from hostile.hostile_cli import assert_terminal_safe, cli, text_of
+from kalshi_tui.env import (
+    GeneratorSettings,
+    SessionStore,
+    StoreError,
+    generate_sessions,
+    load_tapes,
+)
 
 
 @pytest.fixture(scope="module")

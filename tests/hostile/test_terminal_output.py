@@ -7,9 +7,14 @@ import os
 import shutil
 
 import pytest
-from hostile.hostile_cli import (assert_one_line_error, assert_terminal_safe, cli, hostile_workspace,
-                                 text_of)
 
+from hostile.hostile_cli import (
+    assert_one_line_error,
+    assert_terminal_safe,
+    cli,
+    hostile_workspace,
+    text_of,
+)
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,15 @@ from train_helpers import recount
 
 from kalshi_tui.core.config import load_config
 from kalshi_tui.train.demo import (
-    DEMO_RUNS, FINAL_NAME, MARKER, POINTER_NAME, UNREADABLE_NAME, DemoError, _check_replaceable,
-    _swap_in, build_demo,
+    DEMO_RUNS,
+    FINAL_NAME,
+    MARKER,
+    POINTER_NAME,
+    UNREADABLE_NAME,
+    DemoError,
+    _check_replaceable,
+    _swap_in,
+    build_demo,
 )
 from kalshi_tui.train.writer import run_name
 
@@ -25,7 +32,7 @@ ORIGINAL_POINTER_KEYS = {"current_model", "model_metadata", "production_readines
 
 
 def _run_folder(run) -> str:
-    stamp = datetime.fromisoformat(run.as_of).replace(tzinfo=timezone.utc)
+    stamp = datetime.fromisoformat(run.as_of).replace(tzinfo=UTC)
     return run_name(list(run.session_ids), run.algorithm, stamp)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from kalshi_tui.train.pipeline import TrainingError, TrainRequest, run_training,
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "kalshi_tui.toml")
 ENV_SPEC = CONFIG.environment
-AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=UTC)
 
 
 def _zip_data(path: Path) -> dict:

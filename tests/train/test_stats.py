@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.train.stats import TrainingStats, entropy_nats, normalised_entropy, trading_activity_level
+from kalshi_tui.train.stats import (
+    TrainingStats,
+    entropy_nats,
+    normalised_entropy,
+    trading_activity_level,
+)
 from kalshi_tui.train.writer import to_jsonable
 
 BASES = ("HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")

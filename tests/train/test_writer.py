@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from kalshi_tui.train.progress import render_bar
 from kalshi_tui.train.writer import (
-    DiagnosticsLog, RunClock, RunLayout, iso_utc, new_run_dir, run_name, to_jsonable, write_json,
+    DiagnosticsLog,
+    RunClock,
+    RunLayout,
+    iso_utc,
+    new_run_dir,
+    run_name,
+    to_jsonable,
+    write_json,
 )
 
-AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=UTC)
 
 
 def test_run_names_follow_the_original():

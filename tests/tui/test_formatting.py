@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from rich.text import Text
 
-from kalshi_tui.core.config import load_config
 from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.config import load_config
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
 from kalshi_tui.tui.widgets.status_header import header_lines
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def plain(lines) -> str:
@@ -147,8 +147,8 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
 
     from rich.console import Console
 
-    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.catalog.record import TrainingMetrics
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.tui.screens.compare import histogram_columns
 
     config = workspace.config()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from tui_support import async_test, notifications, screen_text, settle, shown
 
 from kalshi_tui.core.pointer import PointerEngine

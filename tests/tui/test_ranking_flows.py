@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from tui_support import FROZEN_NOW, async_test, screen_text, settle
 
-from kalshi_tui.core.evidence.ranking import NOT_VALIDATED_TRAINING, rank_for_config, ranking_by_path
+from kalshi_tui.core.evidence.ranking import (
+    NOT_VALIDATED_TRAINING,
+    rank_for_config,
+    ranking_by_path,
+)
 from kalshi_tui.core.report.build import default_report_path
 from kalshi_tui.tui.app import KalshiTuiApp
 from kalshi_tui.tui.screens.help import help_table

@@ -11,14 +11,14 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from model_factory import edit_data
 
 from kalshi_tui.core.config import Config, load_config
 
-FROZEN_NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
+FROZEN_NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 
 # Where each zoo model goes, laid out like a real trained_models/ folder.
 LAYOUT = {

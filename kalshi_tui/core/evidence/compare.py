@@ -11,12 +11,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.report.figures import (FILE_SOURCE, WEIGHTS_SOURCE, ZIP_SOURCE, action_space_text,
-                                            fmt_dollars, fmt_int, fmt_pct, fmt_time, histogram_rows,
-                                            metric_source, session_ranges, validation_source)
+from kalshi_tui.core.report.figures import (
+    FILE_SOURCE,
+    WEIGHTS_SOURCE,
+    ZIP_SOURCE,
+    action_space_text,
+    fmt_dollars,
+    fmt_int,
+    fmt_pct,
+    fmt_time,
+    histogram_rows,
+    metric_source,
+    session_ranges,
+    validation_source,
+)
 from kalshi_tui.core.safe_text import safe_lines
+from kalshi_tui.core.world.actions import ActionLayout
 
 # Said before the rows, where an operator first meets a `*`.
 STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "

@@ -12,9 +12,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.layout import LAYOUT_B_SINCE, trained_before_layout_b
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
 _HARMLESS_MODULE_PREFIXES = (

@@ -28,13 +28,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import entropy_normalised
 from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
-from kalshi_tui.core.report.figures import (fmt_dollars, fmt_int, fmt_pct, metric_source,
-                                            parse_time, session_ranges, validation_source)
+from kalshi_tui.core.report.figures import (
+    fmt_dollars,
+    fmt_int,
+    fmt_pct,
+    metric_source,
+    parse_time,
+    session_ranges,
+    validation_source,
+)
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "validated": 2.0,
@@ -174,7 +181,7 @@ def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dic
     where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
     weights = effective_weights(config.ranking_weights, where=where)
     return rank_models(records, validations=validations, weights=weights,
-                       now=now or datetime.now(timezone.utc))
+                       now=now or datetime.now(UTC))
 
 
 def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:

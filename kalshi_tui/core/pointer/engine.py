@@ -17,20 +17,45 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
 from kalshi_tui.core.pointer.evidence import contradictions, zone_notes
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
-from kalshi_tui.core.pointer.plans import file_sha256, history_to_import, plan_promote, plan_rollback, prelude_records
-from kalshi_tui.core.pointer.records import ChangePlan, ChangeResult, HistoryRecord, HookResult, PointerStatus
-from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
-                                            tool_block, unusable_path)
+from kalshi_tui.core.pointer.plans import (
+    file_sha256,
+    history_to_import,
+    plan_promote,
+    plan_rollback,
+    prelude_records,
+)
+from kalshi_tui.core.pointer.records import (
+    ChangePlan,
+    ChangeResult,
+    HistoryRecord,
+    HookResult,
+    PointerStatus,
+)
+from kalshi_tui.core.pointer.schema import (
+    MAX_PATH_CHARS,
+    full_path_of,
+    resolve_target,
+    serialize,
+    tool_block,
+    unusable_path,
+)
 from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
-from kalshi_tui.core.pointer.state import CONSISTENT, PENDING, PointerState, read_state, roll_forward, sha256_bytes
+from kalshi_tui.core.pointer.state import (
+    CONSISTENT,
+    PENDING,
+    PointerState,
+    read_state,
+    roll_forward,
+    sha256_bytes,
+)
 from kalshi_tui.core.safe_text import shown
 
 

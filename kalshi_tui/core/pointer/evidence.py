@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.artifacts.values import as_float, as_int, us_eastern_zone
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.times import parse_time
 
 ZIP = "the model zip"
@@ -51,7 +51,7 @@ def _utc_text(moment: datetime) -> str:
 
 def _as_eastern(written: datetime) -> datetime:
     """A time marked Z, re-read as the US Eastern wall-clock time it really was."""
-    return written.replace(tzinfo=None).replace(tzinfo=us_eastern_zone()).astimezone(timezone.utc)
+    return written.replace(tzinfo=None).replace(tzinfo=us_eastern_zone()).astimezone(UTC)
 
 
 def _claimed_number(value: Any, zip_key: str, algorithm: str | None) -> float | None:

@@ -16,7 +16,7 @@ import getpass
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from kalshi_tui.core.lock_file import HeldFileLock, LockBusy, read_record
@@ -33,7 +33,7 @@ def current_user() -> str:
 
 def utc_now_text() -> str:
     """True UTC with a `Z`, microseconds: the only timestamp form this package writes."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def lock_path_for(pointer: Path) -> Path:

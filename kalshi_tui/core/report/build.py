@@ -12,19 +12,28 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timezone
+from pathlib import Path
 from typing import Any
 
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
-from kalshi_tui.core.report.figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
-                                            metric_source, record_figures, session_ranges,
-                                            training_figures, validation_figures, validation_source)
+from kalshi_tui.core.report.figures import (
+    action_space_text,
+    fmt_pct,
+    fmt_time,
+    histogram_rows,
+    metric_source,
+    record_figures,
+    session_ranges,
+    training_figures,
+    validation_figures,
+    validation_source,
+)
 
 REPORT_FORMAT = 1
 _ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
@@ -87,7 +96,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     report = {
         "format": REPORT_FORMAT,
         "title": f"Model Compatibility Analysis - {layout.n}-Action Space",
-        "generated_at": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "models_dir": models_dir,
         "config_file": config_file,
         "summary": _summary(records, eligible, primary, alternative, current, layout.n, now),
@@ -150,7 +159,7 @@ def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | N
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     catalog = scan_catalog(config, use_cache=use_cache)
     by_abs = {r.abs_path: r for r in catalog.records}
     # The pointer engine judges its model with the catalog; reuse the scan's records.
@@ -216,7 +225,7 @@ def write_report(config: Config, out: Path | None = None, *, stored: EvidenceRea
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = generate_report(config, stored=stored, now=now)
     if out is None:
         out = default_report_path(config, now, fmt)

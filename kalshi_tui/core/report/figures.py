@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.world.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
 from kalshi_tui.core.times import parse_time  # noqa: F401 (report modules import it from here)
+from kalshi_tui.core.world.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
 
 ZIP_SOURCE = "model zip: data"
 WEIGHTS_SOURCE = "model zip: policy.pth"

@@ -13,8 +13,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.report import world_words
 from kalshi_tui.tui import formatting as fmt
 

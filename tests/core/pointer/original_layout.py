@@ -17,7 +17,7 @@ original machine's clock had it, and its settings are the ones that pointer name
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import tomlkit
@@ -37,7 +37,7 @@ FIVE_ACTIONS = {"position_sizes": [20], "n_actions": 5}
 
 
 def _ns(iso: str) -> int:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
     return int(moment.timestamp() * 1_000_000) * 1000
 
 

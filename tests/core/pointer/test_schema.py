@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_tui.core.config import load_config
 from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.config import load_config
 from kalshi_tui.core.pointer.errors import PointerError
-from kalshi_tui.core.pointer.schema import (build_document, full_path_of, pointer_paths,
-                                            read_pointer, resolve_target, serialize)
+from kalshi_tui.core.pointer.schema import (
+    build_document,
+    full_path_of,
+    pointer_paths,
+    read_pointer,
+    resolve_target,
+    serialize,
+)
 
 
 def _config(base: Path):
