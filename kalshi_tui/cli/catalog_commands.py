@@ -53,7 +53,9 @@ def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = Tr
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(str(exc)) from None
     except PermissionError as exc:
-        raise CommandError(f"{config.models_dir}: cannot read models folder ({exc.strerror})") from None
+        raise CommandError(
+            f"{config.models_dir}: cannot read models folder ({exc.strerror})"
+        ) from None
 
 
 def _use_colour(stream) -> bool:
@@ -76,20 +78,33 @@ def render_table(records, env, *, colour: bool = False) -> str:
     """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
     from kalshi_tui.core.evidence import badge
 
-    header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
+    header = (
+        "BADGE",
+        "NAME",
+        "ALGO",
+        "ACTIONS",
+        "OBS",
+        "TIMESTEPS",
+        "TRAINED (UTC)",
+        "SIZE",
+        "PATH",
+    )
     rows = []
     for r in records:
         obs = "x".join(str(d) for d in r.obs_shape) if r.obs_shape else "-"
-        actions = (f"{r.action_space_type}({r.n_actions})" if r.action_space_type and r.n_actions is not None
-                   else r.action_space_type or "-")
+        actions = (
+            f"{r.action_space_type}({r.n_actions})"
+            if r.action_space_type and r.n_actions is not None
+            else r.action_space_type or "-"
+        )
         rows.append((badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
                      f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
                      _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     for row in rows:
-        cells = [cell.ljust(w) for cell, w in zip(row, widths)]
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
         if colour:
             start = _COLOURS.get(row[0], _INCOMPATIBLE_COLOUR)
             cells[0] = f"{start}{cells[0]}{_RESET}"
@@ -101,7 +116,9 @@ def _summary(records, problems) -> str:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")]
+    parts = [
+        f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")
+    ]
     text = f"{len(records)} models: " + ", ".join(parts)
     if problems:
         text += f"; {len(problems)} folders skipped"
@@ -183,23 +200,39 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
     actions = record.action_space_type or "-"
     if record.n_actions is not None:
         actions += f"({record.n_actions})"
-    layout = env.layout_for(record.n_actions) if record.action_space_type == "Discrete" and record.n_actions else None
+    layout = (
+        env.layout_for(record.n_actions)
+        if record.action_space_type == "Discrete" and record.n_actions
+        else None
+    )
     if layout is not None:
         actions += f"  {layout.describe()}"
     facts = [
-        ("kind", record.kind), ("algorithm", record.algorithm), ("action space", actions),
-        ("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None),
+        ("kind", record.kind),
+        ("algorithm", record.algorithm),
+        ("action space", actions),
+        (
+            "observation",
+            f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None,
+        ),
         ("obs layout", layout_words(record)),
-        ("weights", f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
-         if record.weights_n_actions is not None else None),
+        (
+            "weights",
+            f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
+            if record.weights_n_actions is not None
+            else None,
+        ),
         ("policy class", record.policy_class),
         ("timesteps", f"{record.num_timesteps:,}" if record.num_timesteps is not None else None),
         ("trained at", record.trained_at),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(record.versions.items())) or None),
-        ("size", f"{record.size_bytes:,} bytes"), ("sha256", record.sha256),
+        ("size", f"{record.size_bytes:,} bytes"),
+        ("sha256", record.sha256),
         ("run folder", record.run_dir),
     ]
-    lines += [f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")]
+    lines += [
+        f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")
+    ]
     if record.hyperparameters:
         lines.append("  hyperparameters:")
         lines += [f"    {k}: {printable(v)}" for k, v in record.hyperparameters.items()]
@@ -228,10 +261,14 @@ def _validation_lines(validation, sessions: str | None, env) -> list[str]:
     if validation is None:
         where = f" on sessions {sessions}" if sessions else ""
         world = env.world()
-        return [f"  validation:    not validated{where} in profile {world['profile']}, layout "
-                f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"]
+        return [
+            f"  validation:    not validated{where} in profile {world['profile']}, layout "
+            f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"
+        ]
     source = f"stored {validation.created_at}"
-    return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
+    return [f"  validation ({source}):"] + [
+        f"    {printable(line)}" for line in validation.summary_lines()[1:]
+    ]
 
 
 def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:

@@ -11,7 +11,7 @@ reconnecting recorder wrote them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,7 @@ def generate_session(session_id: int, seed: int = 0, settings: GeneratorSettings
     used: set[str] = set()
     tickers = [_ticker(rng, session_id, used) for _ in range(n_markets)]
     merged = []
-    for order, ticker in enumerate(tickers):
+    for order in range(len(tickers)):
         steps = int(rng.integers(settings.steps[0], settings.steps[1] + 1))
         offset = int(rng.uniform(0, 0.2) * span_ms)  # markets open at different times
         for ts, kind, payload in _market_events(

@@ -31,7 +31,10 @@ from kalshi_tui.core.world.layout_features import (  # noqa: F401
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # How many leading features a tape precomputes (market + temporal) per layout.
-SESSION_FEATURES = {LAYOUT_A: len(MARKET_A) + len(TEMPORAL_A), LAYOUT_B: len(MARKET_B) + len(TEMPORAL_B)}
+SESSION_FEATURES = {
+    LAYOUT_A: len(MARKET_A) + len(TEMPORAL_A),
+    LAYOUT_B: len(MARKET_B) + len(TEMPORAL_B),
+}
 
 LOG_VOLUME = math.log(10001)
 CLIP = 2.0
@@ -106,13 +109,18 @@ def _concentration(bids: dict[int, int], asks: dict[int, int], volume: float) ->
 def _common(b: BookNumbers) -> dict[str, float]:
     """Features A and B share (by value; their positions differ)."""
     return {
-        "best_yes_bid_norm": _norm(b.YB), "best_yes_ask_norm": _norm(b.YA),
-        "best_no_bid_norm": _norm(b.NB), "best_no_ask_norm": _norm(b.NA),
-        "yes_mid_price_norm": _clamp(b.ym, 0.01, 0.99), "no_mid_price_norm": _clamp(b.nm, 0.01, 0.99),
-        "total_volume_norm": _volume(b.V), "volume_imbalance": _ratio(b.Vy - b.Vn, b.V),
+        "best_yes_bid_norm": _norm(b.YB),
+        "best_yes_ask_norm": _norm(b.YA),
+        "best_no_bid_norm": _norm(b.NB),
+        "best_no_ask_norm": _norm(b.NA),
+        "yes_mid_price_norm": _clamp(b.ym, 0.01, 0.99),
+        "no_mid_price_norm": _clamp(b.nm, 0.01, 0.99),
+        "total_volume_norm": _volume(b.V),
+        "volume_imbalance": _ratio(b.Vy - b.Vn, b.V),
         "yes_side_imbalance": _ratio(b.Vyb - b.Vya, b.Vy),
         "no_side_imbalance": _ratio(b.Vnb - b.Vna, b.Vn),
-        "yes_book_depth_norm": _depth(b.yb, b.ya), "no_book_depth_norm": _depth(b.nb, b.na),
+        "yes_book_depth_norm": _depth(b.yb, b.ya),
+        "no_book_depth_norm": _depth(b.nb, b.na),
         "yes_liquidity_concentration": _concentration(b.yb, b.ya, b.Vy),
         "no_liquidity_concentration": _concentration(b.nb, b.na, b.Vn),
     }
@@ -122,7 +130,9 @@ def market_features_a(b: BookNumbers) -> list[float]:
     f = _common(b)
 
     def spread(ask, bid):
-        return _clamp((ask - bid) / 100, 0.001, 0.99) if ask is not None and bid is not None else 0.1
+        return (
+            _clamp((ask - bid) / 100, 0.001, 0.99) if ask is not None and bid is not None else 0.1
+        )
 
     f["yes_spread_norm"] = spread(b.YA, b.YB)
     f["no_spread_norm"] = spread(b.NA, b.NB)

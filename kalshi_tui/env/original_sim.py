@@ -203,7 +203,9 @@ class OriginalTrainingSimulator(BatchSimulator):
         ratio = np.divide(q, depth, out=np.zeros(self.n), where=depth > 0)
         liquidity = np.where(ratio > 0.1, ratio ** 2 * price * 0.01, 0.0)
         bid, ask = self.best_bid[self.rows, self.t], self.best_ask[self.rows, self.t]
-        spread = np.where(np.isnan(bid) | np.isnan(ask), MISSING_SIDE_PRICE, np.maximum(ask - bid, 1))
+        spread = np.where(
+            np.isnan(bid) | np.isnan(ask), MISSING_SIDE_PRICE, np.maximum(ask - bid, 1)
+        )
         return np.where(side > 0, 0.007 * q * price + liquidity + 0.5 * spread * q, 0.0)
 
     def _book(self, side, q, price) -> None:

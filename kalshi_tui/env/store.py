@@ -145,7 +145,9 @@ class SessionStore:
                 self._db = sqlite3.connect(self.path)
                 self._db.executescript(SCHEMA)
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: cannot write a session store here ({exc})") from None
+                raise StoreError(
+                    f"{self.path}: cannot write a session store here ({exc})"
+                ) from None
         else:
             if not self.path.is_file():
                 raise StoreError(f"{self.path}: session store not found")
@@ -245,9 +247,21 @@ class SessionStore:
                 "INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, yes_bids, yes_asks, no_bids, no_asks, yes_spread, no_spread, "
                 f"total_volume) VALUES ({', '.join([p] * 11)})",
-                [(session_id, ticker, ts, seq, self._json_param(yes_bids), self._json_param(yes_asks),
-                  self._json_param(no_bids), self._json_param(no_asks), *rest)
-                 for ticker, ts, seq, yes_bids, yes_asks, no_bids, no_asks, *rest in snapshots])
+                [
+                    (
+                        session_id,
+                        ticker,
+                        ts,
+                        seq,
+                        self._json_param(yes_bids),
+                        self._json_param(yes_asks),
+                        self._json_param(no_bids),
+                        self._json_param(no_asks),
+                        *rest,
+                    )
+                    for ticker, ts, seq, yes_bids, yes_asks, no_bids, no_asks, *rest in snapshots
+                ],
+            )
             self._execute_many(
                 "INSERT INTO rl_orderbook_deltas (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, side, action, price, old_size, new_size) "
@@ -262,19 +276,33 @@ class SessionStore:
                            f"WHERE session_id={p}", (session_id,))
         if not rows:
             raise StoreError(f"{self.path}: no session {session_id}")
-        session = dict(zip(present, rows[0]))
+        session = dict(zip(present, rows[0], strict=True))
         session["market_tickers"] = self._tickers(session_id, session["market_tickers"])
         for key in ("started_at", "ended_at", "last_message_at", "created_at"):
             if key in session:
                 session[key] = iso_utc(session[key])
         if isinstance(session.get("connection_metadata"), str):
             session["connection_metadata"] = json_value(session["connection_metadata"])
-        snapshots = [(ticker, ts, seq, json_value(yb), json_value(ya), json_value(nb), json_value(na), ys, ns, tv)
-                     for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
-                         "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
-                         "no_bids, no_asks, yes_spread, no_spread, total_volume "
-                         f"FROM rl_orderbook_snapshots WHERE session_id={p} ORDER BY id",
-                         (session_id,))]
+        snapshots = [
+            (
+                ticker,
+                ts,
+                seq,
+                json_value(yb),
+                json_value(ya),
+                json_value(nb),
+                json_value(na),
+                ys,
+                ns,
+                tv,
+            )
+            for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
+                "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
+                "no_bids, no_asks, yes_spread, no_spread, total_volume "
+                f"FROM rl_orderbook_snapshots WHERE session_id={p} ORDER BY id",
+                (session_id,),
+            )
+        ]
         deltas = self._query(
             "SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, "
             f"new_size FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY id", (session_id,))
@@ -317,7 +345,9 @@ class SessionStore:
             raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a "
                              f"JSON list") from None
         if not isinstance(tickers, list):
-            raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
+            raise StoreError(
+                f"{self.path}: session {session_id}: market_tickers is not a JSON list"
+            )
         return [str(t) for t in tickers]
 
     def fingerprint(self, session_ids: list[int]) -> str:
@@ -344,9 +374,11 @@ class SessionStore:
             raise StoreError(f"{self.path}: no session {session_id}")
         tickers, status, ended_at = rows[0]
         if status != "closed" or ended_at is None:
-            raise StoreError(f"{self.path}: session {session_id} is not closed (status {status!r}, "
-                             f"ended_at {iso_utc(ended_at) or 'missing'}): a session still recording "
-                             "or failed is not replayed")
+            raise StoreError(
+                f"{self.path}: session {session_id} is not closed (status {status!r}, "
+                f"ended_at {iso_utc(ended_at) or 'missing'}): a session still recording "
+                "or failed is not replayed"
+            )
         return self._tickers(session_id, tickers)
 
     def snapshots(self, session_id: int, ticker: str) -> list[BookState]:
@@ -355,9 +387,10 @@ class SessionStore:
         books = []
         p = self.placeholder
         for ts, seq, yes_bids, no_bids in self._query(
-                "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
-                f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
-                (session_id, ticker)):
+            "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
+            f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
+            (session_id, ticker),
+        ):
             try:
                 books.append(book_from_maps(whole_number(ts, "timestamp_ms", 0, MAX_INT64),
                                             whole_number(seq, "sequence_number", 0, MAX_INT64),
@@ -366,19 +399,24 @@ class SessionStore:
             except BadValue as exc:
                 raise StoreError(f"{where}: snapshot seq {shown_value(seq)}: {exc}") from None
             except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
-                raise StoreError(f"{where}: snapshot seq {shown_value(seq)} has a price map that is not "
-                                 f"JSON {{price_cents: size}}") from None
+                raise StoreError(
+                    f"{where}: snapshot seq {shown_value(seq)} has a price map that is not "
+                    f"JSON {{price_cents: size}}"
+                ) from None
         return books
 
     def deltas(self, session_id: int, ticker: str) -> list[tuple]:
-        """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored order."""
+        """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored
+        order."""
         return self._query(
             "SELECT timestamp_ms, sequence_number, side, action, price, old_size, new_size "
             f"FROM rl_orderbook_deltas WHERE session_id={self.placeholder} "
             f"AND market_ticker={self.placeholder} ORDER BY id",
             (session_id, ticker))
 
-    def replay(self, session_id: int, ticker: str, stats: ReplayStats | None = None) -> list[BookState]:
+    def replay(
+        self, session_id: int, ticker: str, stats: ReplayStats | None = None
+    ) -> list[BookState]:
         """The market's book after its first snapshot and after every later change."""
         return [book.copy() for book in self.walk(session_id, ticker, stats)]
 
@@ -419,10 +457,15 @@ class SessionStore:
             ts, _, side, action, price, old_size, new_size = item
             try:
                 price = whole_number(price, "price", -MAX_SIZE, MAX_SIZE)
-                if not book.apply_delta(side, action, price,
-                                        whole_number(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
-                                        whole_number(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
-                                        whole_number(ts, "timestamp_ms", 0, MAX_INT64), seq):
+                if not book.apply_delta(
+                    side,
+                    action,
+                    price,
+                    whole_number(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
+                    whole_number(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
+                    whole_number(ts, "timestamp_ms", 0, MAX_INT64),
+                    seq,
+                ):
                     stats.stale_old_sizes += 1
                 book.check_change(side, price)
             except (BookError, BadValue) as exc:

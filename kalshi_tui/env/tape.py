@@ -179,8 +179,14 @@ def load_tapes(store: SessionStore, session_ids: list[int], *,
         for ticker in store.markets(session_id):
             try:
                 if obs_layout == LAYOUT_DEMO:
-                    tape = build_tape(session_id, ticker, store.walk(session_id, ticker, ReplayStats()),
-                                      fee_rate, obs_layout=obs_layout, complement=complement)
+                    tape = build_tape(
+                        session_id,
+                        ticker,
+                        store.walk(session_id, ticker, ReplayStats()),
+                        fee_rate,
+                        obs_layout=obs_layout,
+                        complement=complement,
+                    )
                     tickers.append((ticker, tape))
                     continue
                 market_rows = [(ticker, b.timestamp_ms, dict(b.yes_bids), dict(b.no_bids))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def _slope(values: list[float]) -> float:
 
 
 def _mid_changes(mids: list[float | None]) -> list[float]:
-    return [abs(b - a) for a, b in zip(mids, mids[1:]) if a is not None and b is not None]
+    return [abs(b - a) for a, b in pairwise(mids) if a is not None and b is not None]
 
 
 def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: str) -> np.ndarray:

@@ -19,7 +19,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,9 @@ def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
         hyperparameters=dict(run.hyperparameters), progress=False)
 
 
-def _train_one(request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec) -> TrainResult:
+def _train_one(
+    request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec
+) -> TrainResult:
     """Worker entry point: one run in its own process."""
     return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
                  environment=environment)
@@ -149,7 +151,7 @@ def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, se
     staging.mkdir(parents=True)
     try:
         results = _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log)
-        by_run = list(zip(runs, results))
+        by_run = list(zip(runs, results, strict=True))
         session32 = next(r for run, r in by_run if run.session_ids == (32,) and run.n_actions == 21)
         shutil.copyfile(session32.model_path, staging / FINAL_NAME)
         data = (staging / FINAL_NAME).read_bytes()
@@ -174,13 +176,16 @@ def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, se
     }
 
 
-def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) -> list[TrainResult]:
+def _train_all(
+    runs, staging, sessions_db, environment, seed, scale, jobs, log
+) -> list[TrainResult]:
     requests = [_request(run, staging, seed + index, scale) for index, run in enumerate(runs)]
     results: list[TrainResult | None] = [None] * len(runs)
     started = time.perf_counter()
     if jobs <= 1:
         for index, request in enumerate(requests):
-            results[index] = _run_or_fail(lambda: _train_one(request, sessions_db, environment))
+            results[index] = _run_or_fail(
+                lambda request=request: _train_one(request, sessions_db, environment))
             log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
                 f"({time.perf_counter() - started:.0f} s)")
         return results

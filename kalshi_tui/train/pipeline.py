@@ -89,7 +89,9 @@ def checkpoint_interval(request: TrainRequest) -> int:
 def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
     """Refuse a request that cannot run before any data is loaded."""
     if request.algorithm not in ALGORITHMS:
-        raise TrainingError(f"--algorithm {request.algorithm}: choose one of {', '.join(ALGORITHMS)}")
+        raise TrainingError(
+            f"--algorithm {request.algorithm}: choose one of {', '.join(ALGORITHMS)}"
+        )
     if request.timesteps <= 0:
         raise TrainingError(f"--timesteps {request.timesteps}: must be a positive number of steps")
     if layout is None:
@@ -216,7 +218,9 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
 
     check_request(request, layout)
     if getattr(env.action_space, "n", None) != layout.n:
-        raise TrainingError(f"the environment has {env.action_space} actions, the layout {layout.n}")
+        raise TrainingError(
+            f"the environment has {env.action_space} actions, the layout {layout.n}"
+        )
     # One thread: tiny networks gain nothing from more, runs stay reproducible, and the
     # demo build can train two models side by side on two cores.
     torch.set_num_threads(1)
@@ -258,7 +262,9 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
                                                    save_path=str(run_layout.checkpoints_dir),
                                                    name_prefix=run_layout.checkpoint_prefix))
         if request.progress:
-            callbacks.append(ProgressBarCallback(request.timesteps, label=request.label or run_dir.name))
+            callbacks.append(
+                ProgressBarCallback(request.timesteps, label=request.label or run_dir.name)
+            )
         model.learn(total_timesteps=request.timesteps, callback=CallbackList(callbacks))
         finished = clock.now()
         duration = (finished - started).total_seconds()

@@ -32,8 +32,16 @@ class InfoKeys:
 class DiagnosticsCallback(BaseCallback):
     """Counts actions, rewards and episode outcomes; logs each finished episode."""
 
-    def __init__(self, stats: TrainingStats, log: DiagnosticsLog, *, info_keys: InfoKeys = InfoKeys(),
-                 step_log_every: int = 1000, validate_observations: bool = True, verbose: int = 0):
+    def __init__(
+        self,
+        stats: TrainingStats,
+        log: DiagnosticsLog,
+        *,
+        info_keys: InfoKeys = InfoKeys(),
+        step_log_every: int = 1000,
+        validate_observations: bool = True,
+        verbose: int = 0,
+    ):
         super().__init__(verbose)
         self.stats = stats
         self.log = log
@@ -93,7 +101,9 @@ class DiagnosticsCallback(BaseCallback):
             "total_episodes": len(self.stats.episodes),
             "total_training_time": elapsed,
             "diagnostics_overhead": self.overhead_seconds,
-            "diagnostics_overhead_pct": self.overhead_seconds / elapsed * 100 if elapsed > 0 else 0.0,
+            "diagnostics_overhead_pct": self.overhead_seconds / elapsed * 100
+            if elapsed > 0
+            else 0.0,
         }
 
 

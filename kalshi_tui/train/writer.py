@@ -18,7 +18,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -167,7 +167,9 @@ def write_json(path: Path, value: Any) -> Path:
     """Write JSON atomically, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
     return path
 
@@ -196,12 +198,16 @@ class DiagnosticsLog:
         self._log.write("=" * 80 + "\n\n")
         self.event("system", "logging_initialized", metadata)
 
-    def event(self, category: str, event_type: str, data: dict[str, Any], level: str = "INFO") -> None:
+    def event(
+        self, category: str, event_type: str, data: dict[str, Any], level: str = "INFO"
+    ) -> None:
         moment = self.clock.now()
         entry = {"timestamp": iso_utc(moment), "category": category, "event_type": event_type,
                  "level": level, "data": to_jsonable(data)}
         self._jsonl.write(json.dumps(entry, allow_nan=False) + "\n")
-        self._log.write(f"[{moment.strftime('%H:%M:%S')}] {level} - {category.upper()}.{event_type}\n")
+        self._log.write(
+            f"[{moment.strftime('%H:%M:%S')}] {level} - {category.upper()}.{event_type}\n"
+        )
         for key, value in entry["data"].items():
             if isinstance(value, dict):
                 self._log.write(f"  {key}:\n")

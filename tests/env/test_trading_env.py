@@ -54,8 +54,9 @@ def _rollout(env, actions_seed: int, steps: int, reset_seed: int | None):
 
 @pytest.mark.parametrize("order", ["cycle", "random"])
 def test_deterministic_for_a_seed(tapes, layout21, order):
-    run = lambda seed: _rollout(KalshiTradingEnv(tapes, layout21, market_order=order, seed=seed),
-                                actions_seed=1, steps=1200, reset_seed=None)
+    def run(seed):
+        return _rollout(KalshiTradingEnv(tapes, layout21, market_order=order, seed=seed),
+                        actions_seed=1, steps=1200, reset_seed=None)
     assert np.array_equal(run(7), run(7))
     if order == "random":
         assert not np.array_equal(run(7), run(8))
@@ -148,8 +149,10 @@ def test_sb3_trains_on_it(tapes, layout21):
 
 
 def test_import_is_light():
-    code = ("import sys, kalshi_tui.env, kalshi_tui.cli.session_commands; "
-            "print(sorted(m for m in ('torch', 'stable_baselines3', 'textual') if m in sys.modules))")
+    code = (
+        "import sys, kalshi_tui.env, kalshi_tui.cli.session_commands; "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'textual') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

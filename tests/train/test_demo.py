@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,9 +70,14 @@ def check_registry(out: Path) -> dict:
         assert _n_actions(model) == run.n_actions
         assert _obs_shape(model) == [52 + run.extra_features]
         if run.checkpoints:
-            assert len(list((out / _run_folder(run) / "checkpoints").glob("*_steps.zip"))) == run.checkpoints
+            assert (
+                len(list((out / _run_folder(run) / "checkpoints").glob("*_steps.zip")))
+                == run.checkpoints
+            )
     session32 = next(r for r in DEMO_RUNS if r.session_ids == (32,))
-    assert (out / FINAL_NAME).read_bytes() == (out / _run_folder(session32) / "model.zip").read_bytes()
+    assert (out / FINAL_NAME).read_bytes() == (
+        out / _run_folder(session32) / "model.zip"
+    ).read_bytes()
     assert not _has_sb3_data(out / UNREADABLE_NAME)
     assert (out / MARKER).is_file()
     pointer = json.loads((out / POINTER_NAME).read_text())
@@ -99,7 +104,10 @@ def test_small_build_has_every_part(small_demo):
     out, report = small_demo
     pointer = check_registry(out)
     assert report["models"] == len(list(out.rglob("*.zip")))
-    assert pointer["model_metadata"]["performance_metrics"]["action_space"] == "5 actions (single position size)"
+    assert (
+        pointer["model_metadata"]["performance_metrics"]["action_space"]
+        == "5 actions (single position size)"
+    )
     assert not list(out.parent.glob(".trained_models.*"))  # staging cleaned up
 
 

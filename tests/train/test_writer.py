@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,12 @@ def test_diagnostics_log_streams_original_line_shape(tmp_path):
 
 def test_progress_bar_line():
     line = render_bar(500, 1000, 2.0, label="run")
-    assert line.startswith("run [") and "500/1,000" in line and "50.0%" in line and "250 steps/s" in line
+    assert (
+        line.startswith("run [")
+        and "500/1,000" in line
+        and "50.0%" in line
+        and "250 steps/s" in line
+    )
     assert "100.0%" in render_bar(1000, 1000, 1.0)
 
 

@@ -1,4 +1,5 @@
-"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen clock.
+"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen
+clock.
 
 Paths shown on screen are relative to the models folder, so snapshots taken from a fresh
 tmp folder each run stay byte-identical; the clock is frozen for the same reason.
@@ -11,7 +12,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from model_factory import edit_data

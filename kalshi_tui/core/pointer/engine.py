@@ -105,8 +105,13 @@ class PointerEngine:
         except PointerError as exc:
             return PointerStatus(str(self.pointer), self.pointer.exists(), "unreadable", 0,
                                  alarms=[str(exc)])
-        status = PointerStatus(str(self.pointer), state.doc is not None or state.raw_sha256 is not None,
-                               state.relation, state.revision, notes=list(state.notes))
+        status = PointerStatus(
+            str(self.pointer),
+            state.doc is not None or state.raw_sha256 is not None,
+            state.relation,
+            state.revision,
+            notes=list(state.notes),
+        )
         if self.pointer.is_symlink():
             status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
                                 "promote and rollback refuse to write through it")
@@ -133,7 +138,9 @@ class PointerEngine:
     def _describe_model(self, state: PointerState, status: PointerStatus) -> None:
         doc = state.effective_doc
         if doc is None:
-            status.alarms.append(f"{self.pointer}: no pointer file; the trader has no model to load")
+            status.alarms.append(
+                f"{self.pointer}: no pointer file; the trader has no model to load"
+            )
             return
         current = doc.get("current_model") or {}
         status.last_updated = current.get("last_updated")
@@ -149,8 +156,10 @@ class PointerEngine:
         status.notes.extend(target.notes)
         status.model_exists = target.exists
         if not target.exists:
-            status.alarms.append(f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
-                                 "does not exist; the trader cannot load it and falls back to always HOLD")
+            status.alarms.append(
+                f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
+                "does not exist; the trader cannot load it and falls back to always HOLD"
+            )
             return
         record = self.inspect(target.path)
         status.record = record
@@ -201,7 +210,9 @@ class PointerEngine:
 
     def rollback(self, reason: str, *, to_revision: int | None = None,
                  expect_revision: int | None = None, force: bool = False) -> ChangeResult:
-        """Go back to an earlier revision's model (default: the newest valid one), as a new revision."""
+        """Go back to an earlier revision's model (default: the newest valid one), as a new
+        revision."""
+
         def plan(state: PointerState) -> ChangePlan:
             return plan_rollback(state, self.config, self.inspect, reason, now=utc_now_text(),
                                  to_revision=to_revision, expect_revision=expect_revision,
@@ -227,7 +238,9 @@ class PointerEngine:
             state = read_state(self.pointer)
         return state, rolled
 
-    def _change(self, operation: str, make_plan: Callable[[PointerState], ChangePlan]) -> ChangeResult:
+    def _change(
+        self, operation: str, make_plan: Callable[[PointerState], ChangePlan]
+    ) -> ChangeResult:
         with PointerLock(self.pointer, self.config.lock_timeout_seconds, operation):
             state, rolled = self._locked_state()
             plan = make_plan(state)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,11 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
                f"(trained on {claimed_start:%Y-%m-%d})", f"{_utc_text(zip_start)} "
                f"(trained on {zip_start:%Y-%m-%d})", f"{ZIP} (data start_time)")
     algorithm = training.get("algorithm")
-    if isinstance(algorithm, str) and record.algorithm and algorithm.upper() != record.algorithm.upper():
+    if (
+        isinstance(algorithm, str)
+        and record.algorithm
+        and algorithm.upper() != record.algorithm.upper()
+    ):
         differ(f"{where}.algorithm", algorithm, record.algorithm, ZIP)
     meta = (doc or {}).get("model_metadata") or {}
     performance = meta.get("performance_metrics") if isinstance(meta, dict) else None
@@ -114,14 +118,18 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
     return out
 
 
-def _artifact_contradictions(training: dict[str, Any], record: ModelRecord, where: str) -> list[str]:
+def _artifact_contradictions(
+    training: dict[str, Any], record: ModelRecord, where: str
+) -> list[str]:
     metrics = record.metrics
     if metrics is None:
         return []
     out = []
     source = metrics.sources
     session = training.get("session_id")
-    claimed_sessions = [as_int(s) for s in session] if isinstance(session, list) else [as_int(session)]
+    claimed_sessions = (
+        [as_int(s) for s in session] if isinstance(session, list) else [as_int(session)]
+    )
     if session is not None and metrics.session_ids and sorted(
             s for s in claimed_sessions if s is not None) != sorted(metrics.session_ids):
         out.append(f"{where}.session_id: the pointer says {session}, "

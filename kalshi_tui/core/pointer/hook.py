@@ -143,5 +143,7 @@ def _log(log: Path, result: HookResult, **context) -> None:
     try:
         append_line_nofollow(log, json.dumps(entry) + "\n", "hooks log")
     except (OSError, PointerError) as exc:
-        why = str(exc) if isinstance(exc, PointerError) else f"could not write {log}: {exc.strerror}"
+        why = (
+            str(exc) if isinstance(exc, PointerError) else f"could not write {log}: {exc.strerror}"
+        )
         result.error = (result.error + "; " if result.error else "") + why

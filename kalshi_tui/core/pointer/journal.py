@@ -31,7 +31,8 @@ def journal_path_for(pointer: Path) -> Path:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an error."""
+    """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an
+    error."""
     try:
         data = read_nofollow(path, _WHAT)
     except FileNotFoundError:

@@ -16,7 +16,7 @@ import getpass
 import json
 import os
 import socket
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kalshi_tui.core.lock_file import HeldFileLock, LockBusy, read_record

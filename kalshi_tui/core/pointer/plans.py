@@ -261,7 +261,10 @@ def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reaso
             target = (record, checked)
             break
     if target is None:
-        why = "; ".join(f"revision {s.revision}: {s.reason}" for s in skipped) or "no earlier revision"
+        why = (
+            "; ".join(f"revision {s.revision}: {s.reason}" for s in skipped)
+            or "no earlier revision"
+        )
         raise Refused(f"no revision to roll back to ({why})")
     record, checked = target
     model, forced = checked.model, checked.forced

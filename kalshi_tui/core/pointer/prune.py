@@ -197,7 +197,9 @@ def execute_prune(config: Config, keep: int, records: list[ModelRecord] | None =
             for unit in plan.removed:
                 target = Path(os.path.abspath(unit.path))
                 if models_dir not in target.parents:
-                    raise PointerError(f"{target}: outside the models folder; refusing to remove it")
+                    raise PointerError(
+                        f"{target}: outside the models folder; refusing to remove it"
+                    )
                 try:
                     if target.is_dir() and not target.is_symlink():
                         shutil.rmtree(target)

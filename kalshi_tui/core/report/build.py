@@ -14,7 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +41,23 @@ PERFORMANCE_LIMIT = 10  # models analysed in depth; every compatible one is list
 TOP_ACTIONS = 5  # histogram lines shown per model in the performance analysis
 
 
-def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
-                 pointer_status: Any = None, validations: dict[str, Any] | None = None,
-                 weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
-                 models_dir: str = "", config_file: str | None = None,
-                 validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None,
-                 fill_model_notes: dict[str, str] | None = None,
-                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    records: list[ModelRecord],
+    *,
+    environment: EnvironmentSpec,
+    now: datetime,
+    pointer_status: Any = None,
+    validations: dict[str, Any] | None = None,
+    weights: dict[str, float] | None = None,
+    smoke_results: dict[str, Any] | None = None,
+    models_dir: str = "",
+    config_file: str | None = None,
+    validation_sessions: str = "5-10",
+    problems: list[str] | None = None,
+    ranked: list[RankedModel] | None = None,
+    fill_model_notes: dict[str, str] | None = None,
+    healths: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every section of the report as data; `ranked` may be passed when already computed.
 
     `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
@@ -64,8 +73,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     primary = eligible[0] if eligible else None
     # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
     # same run is no alternative: the seed's alternative was a different training run.
-    alternative = next((r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])),
-                       None) if primary else None
+    alternative = (
+        next(
+            (r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])), None
+        )
+        if primary
+        else None
+    )
     current = _current_model(pointer_status, environment)
     layout = environment.layout
 
@@ -112,17 +126,35 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "recommendations": {
             "primary": _recommendation(primary, by_path),
             "alternative": _recommendation(alternative, by_path),
-            "none_reason": None if primary else
-            f"no compatible model: nothing fits the {layout.n}-action environment, so nothing is recommended",
+            "none_reason": None
+            if primary
+            else f"no compatible model: nothing fits the {layout.n}-action environment, "
+            "so nothing is recommended",
             "weights": effective_weights(weights),
             "weights_set": sorted(weights or {}),
         },
-        "action_items": _action_items(primary, alternative, by_path, current, validations,
-                                      smoke_results, validation_sessions, layout.n),
+        "action_items": _action_items(
+            primary,
+            alternative,
+            by_path,
+            current,
+            validations,
+            smoke_results,
+            validation_sessions,
+            layout.n,
+        ),
         "validation_checklists": [
-            _checklist(by_path[r.path], r, environment, current, validations.get(r.path),
-                       smoke_results.get(r.path), validation_sessions)
-            for r in recommended],
+            _checklist(
+                by_path[r.path],
+                r,
+                environment,
+                current,
+                validations.get(r.path),
+                smoke_results.get(r.path),
+                validation_sessions,
+            )
+            for r in recommended
+        ],
         "notes": list(problems or []),
     }
     return report
@@ -209,7 +241,8 @@ def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
 
 
 def write_text_atomically(out: Path, text: str) -> None:
-    """Write through a temp file and rename, so a reader never sees half a report (OSError on failure)."""
+    """Write through a temp file and rename, so a reader never sees half a report (OSError on
+    failure)."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -389,7 +422,9 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
         return "; ".join(str(table[n]) for n in names if n in table)
 
     if validation is not None:
-        rows = histogram_rows(list(validation.histogram), list(validation.action_labels) or layout.labels)
+        rows = histogram_rows(
+            list(validation.histogram), list(validation.action_labels) or layout.labels
+        )
         hist_source = validation_source(validation)
     elif m is not None and m.action_histogram:
         rows = histogram_rows(m.action_histogram, layout.labels)
@@ -408,15 +443,30 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if checked:
         items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
                                          table=checked)))
-        items.append(("Portfolio Performance (validation)",
-                      join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
-                           table=checked)))
+        items.append(
+            (
+                "Portfolio Performance (validation)",
+                join(
+                    "win_rate",
+                    "total_pnl_cents",
+                    "mean_pnl_cents",
+                    "max_drawdown_cents",
+                    "fills",
+                    table=checked,
+                ),
+            )
+        )
     if fill_model_note:
         items.append(("Fill models", fill_model_note))
     if join("episodes", "unique_markets"):
         items.append(("Episodes and Markets", join("episodes", "unique_markets")))
     if not items:
-        items.append(("Evidence", "no training figures beside the model and not validated: nothing to analyse"))
+        items.append(
+            (
+                "Evidence",
+                "no training figures beside the model and not validated: nothing to analyse",
+            )
+        )
     top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
     return {"path": record.path, "name": record.name,
             "items": [{"heading": h, "text": t} for h, t in items],
@@ -424,13 +474,23 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
             "notes": list(m.notes) if m else []}
 
 
-def _recommendation(ranked: RankedModel | None, by_path: dict[str, ModelRecord]) -> dict[str, Any] | None:
+def _recommendation(
+    ranked: RankedModel | None, by_path: dict[str, ModelRecord]
+) -> dict[str, Any] | None:
     if ranked is None:
         return None
     record = by_path[ranked.path]
-    return {"path": ranked.path, "abs_path": record.abs_path, "name": ranked.name, "rank": ranked.rank,
-            "score": ranked.score, "evidence_level": ranked.evidence, "reasons": list(ranked.reasons),
-            "components": dict(ranked.components), "tied_with": list(ranked.tied_with)}
+    return {
+        "path": ranked.path,
+        "abs_path": record.abs_path,
+        "name": ranked.name,
+        "rank": ranked.rank,
+        "score": ranked.score,
+        "evidence_level": ranked.evidence,
+        "reasons": list(ranked.reasons),
+        "components": dict(ranked.components),
+        "tied_with": list(ranked.tied_with),
+    }
 
 
 def _summary(records, eligible, primary, alternative, current, n_actions, now) -> dict[str, Any]:
@@ -449,8 +509,14 @@ def _summary(records, eligible, primary, alternative, current, n_actions, now) -
     if primary is None:
         lines.append("No compatible model: nothing is recommended.")
     else:
-        lines.append(f"Recommended: {primary.path} ({primary.evidence})" +
-                     (f"; alternative: {alternative.path} ({alternative.evidence})." if alternative else "."))
+        lines.append(
+            f"Recommended: {primary.path} ({primary.evidence})"
+            + (
+                f"; alternative: {alternative.path} ({alternative.evidence})."
+                if alternative
+                else "."
+            )
+        )
         if current.get("model") == primary.path:
             lines.append("The pointer already names the recommended model.")
     return {"counts": counts, "lines": lines, "current_state": current["state"],
@@ -478,7 +544,9 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
                      f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
     smoke = smoke_results.get(path)
     if smoke is None or not getattr(smoke, "ok", False):
-        items.append(f"Test the model loads and infers in the current environment: {_cli('smoke', path)}")
+        items.append(
+            f"Test the model loads and infers in the current environment: {_cli('smoke', path)}"
+        )
     if validations.get(path) is None:
         items.append(f"Validate performance on sessions {sessions}: {_cli('validate', path)}")
     if alternative is not None:
@@ -488,8 +556,15 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
     return items
 
 
-def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, current: dict[str, Any],
-               validation: Any, smoke: Any, sessions: str) -> dict[str, Any]:
+def _checklist(
+    record: ModelRecord,
+    ranked: RankedModel,
+    env: EnvironmentSpec,
+    current: dict[str, Any],
+    validation: Any,
+    smoke: Any,
+    sessions: str,
+) -> dict[str, Any]:
     """What is done ([x]) and not ([ ]) before this model should trade."""
     weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
                     if record.weights_n_actions is not None else "")
@@ -498,25 +573,50 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
     sources = sorted({name for text in (m.sources or {}).values()
                       for name in _ARTIFACT_NAME.findall(text)}) if m else []
     items = [
-        (space_ok, "action space confirmed",
-         f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
-         f"(model zip: data action_space{weights_word})"),
-        (record.verdict == COMPATIBLE and bool(record.sha256), "file valid",
-         f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}"),
-        (bool(sources), "training summary analysed",
-         f"figures from {', '.join(sources)}" if sources else "no training artifacts found beside the model"),
-        (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
-         _smoke_detail(smoke, record.path)),
-        (validation is not None, f"validated on sessions {sessions}",
-         f"{_validation_headline(validation)} on sessions "
-         f"{session_ranges(validation.session_ids)}" if validation is not None
-         else f"no current stored result: {_cli('validate', record.path)}"),
-        (current.get("model") == record.path, "CURRENT_MODEL.json points to it",
-         "the pointer names it" if current.get("model") == record.path
-         else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}"),
+        (
+            space_ok,
+            "action space confirmed",
+            f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
+            f"(model zip: data action_space{weights_word})",
+        ),
+        (
+            record.verdict == COMPATIBLE and bool(record.sha256),
+            "file valid",
+            f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}",
+        ),
+        (
+            bool(sources),
+            "training summary analysed",
+            f"figures from {', '.join(sources)}"
+            if sources
+            else "no training artifacts found beside the model",
+        ),
+        (
+            bool(smoke is not None and getattr(smoke, "ok", False)),
+            "loads and infers (smoke)",
+            _smoke_detail(smoke, record.path),
+        ),
+        (
+            validation is not None,
+            f"validated on sessions {sessions}",
+            f"{_validation_headline(validation)} on sessions "
+            f"{session_ranges(validation.session_ids)}"
+            if validation is not None
+            else f"no current stored result: {_cli('validate', record.path)}",
+        ),
+        (
+            current.get("model") == record.path,
+            "CURRENT_MODEL.json points to it",
+            "the pointer names it"
+            if current.get("model") == record.path
+            else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}",
+        ),
     ]
-    return {"path": record.path, "rank": ranked.rank,
-            "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items]}
+    return {
+        "path": record.path,
+        "rank": ranked.rank,
+        "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items],
+    }
 
 
 def _smoke_detail(smoke: Any, path: str) -> str:
@@ -524,10 +624,15 @@ def _smoke_detail(smoke: Any, path: str) -> str:
     if smoke is None:
         return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
     if not getattr(smoke, "ok", False):
-        return "smoke test FAILED: " + "; ".join(getattr(smoke, "problems", []) or ["no reason given"])
+        return "smoke test FAILED: " + "; ".join(
+            getattr(smoke, "problems", []) or ["no reason given"]
+        )
     parts = ["smoke test passed"]
     if getattr(smoke, "steps_run", 0):
-        parts.append(f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in range")
+        parts.append(
+            f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in "
+            f"range"
+        )
     if getattr(smoke, "predict_latency_ms", None) is not None:
         parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
     return ", ".join(parts)
