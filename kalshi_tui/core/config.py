@@ -223,7 +223,7 @@ def bundled_sessions_db() -> Path:
     return Path(__file__).resolve().parent.parent / "env" / "data" / "sessions.db"
 
 
-def find_config_file(explicit: str | os.PathLike | None = None) -> tuple[Path | None, str]:
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> tuple[Path | None, str]:
     """The config file to read and why: --config, then $KALSHI_TUI_CONFIG, then
     ./kalshi_tui.toml."""
     if explicit:
@@ -336,10 +336,10 @@ def _file_kind(mode: int) -> str:
 
 
 def load_config(
-    config_path: str | os.PathLike | None = None,
+    config_path: str | os.PathLike[str] | None = None,
     *,
-    models_dir: str | os.PathLike | None = None,
-    pointer: str | os.PathLike | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    pointer: str | os.PathLike[str] | None = None,
 ) -> Config:
     """Read the effective config; command-line paths override the file's."""
     path, found_by = find_config_file(config_path)

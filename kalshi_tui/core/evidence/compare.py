@@ -8,10 +8,12 @@ both action histograms labelled through the one action decoder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.report.figures import (
     FILE_SOURCE,
     WEIGHTS_SOURCE,
@@ -23,11 +25,11 @@ from kalshi_tui.core.report.figures import (
     fmt_time,
     histogram_rows,
     metric_source,
-    session_ranges,
     validation_source,
 )
 from kalshi_tui.core.safe_text import safe_lines
 from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.session_ids import session_ranges
 
 # Said before the rows, where an operator first meets a `*`.
 STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "
@@ -87,14 +89,15 @@ class Comparison:
 
 def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
                    validations: dict[str, Any] | None = None, *,
-                   environment: Any = None) -> Comparison:
+                   environment: EnvironmentSpec | None = None) -> Comparison:
     """Compare two records; `environment` (an EnvironmentSpec) labels a legacy model's actions."""
     validations = validations or {}
     va, vb = validations.get(a.path), validations.get(b.path)
     out = Comparison(a.path, b.path, a.name, b.name)
 
-    def add(section: str, label: str, get, *, fmt=str, better: str | None = None,
-            source=None) -> None:
+    def add(section: str, label: str, get: Callable[[ModelRecord], Any], *,
+            fmt: Callable[[Any], str] = str, better: str | None = None,
+            source: str | Callable[[ModelRecord], str | None] | None = None) -> None:
         values = [get(a), get(b)]
         texts = ["-" if v is None else fmt(v) for v in values]
         sources = (
@@ -135,17 +138,15 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
         source=f"{ZIP_SOURCE} observation_space",
     )
     for key in sorted(set(a.versions) | set(b.versions)):
-        add(
-            "versions", key, lambda r, k=key: r.versions.get(k), source="model zip: system_info.txt"
-        )
+        add("versions", key, _entry("versions", key), source="model zip: system_info.txt")
     for key in sorted(set(a.hyperparameters) | set(b.hyperparameters)):
-        add("hyperparameters", key, lambda r, k=key: r.hyperparameters.get(k), fmt=_plain,
+        add("hyperparameters", key, _entry("hyperparameters", key), fmt=_plain,
             source=ZIP_SOURCE)
 
-    def metric(name: str):
+    def metric(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(r.metrics, name) if r.metrics is not None else None
 
-    def msource(name: str):
+    def msource(name: str) -> Callable[[ModelRecord], str | None]:
         return lambda r: metric_source(r, name) if r.metrics is not None else None
 
     add(
@@ -182,7 +183,7 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
     add("training", "duration", metric("training_duration_seconds"), fmt=lambda v: f"{v:,.0f} s",
         source=msource("training_duration_seconds"))
 
-    def val(name: str):
+    def val(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(validations.get(r.path), name, None)
 
     def vsource(r: ModelRecord) -> str | None:
@@ -252,7 +253,13 @@ def better_side(a: Any, b: Any, direction: str | None) -> str | None:
     return "a" if a_wins else "b"
 
 
-def _labels_for(record: ModelRecord, layout: ActionLayout, environment: Any) -> list[str]:
+def _entry(table: str, key: str) -> Callable[[ModelRecord], Any]:
+    """Reads `key` of a record's `table` (versions, hyperparameters); None when absent."""
+    return lambda record: getattr(record, table).get(key)
+
+
+def _labels_for(record: ModelRecord, layout: ActionLayout,
+                environment: EnvironmentSpec | None) -> list[str]:
     """Labels from the layout that has this model's action count, else the given layout."""
     if environment is not None and record.n_actions:
         fitting = environment.layout_for(record.n_actions)
@@ -292,7 +299,7 @@ def render_comparison(comparison: Comparison) -> str:
         )
         for action in sorted(set(a_rows) | set(b_rows)):
             ra, rb = a_rows.get(action), b_rows.get(action)
-            label = (ra or rb)["label"]
+            label = (ra if ra is not None else b_rows[action])["label"]
             cells = []
             for r in (ra, rb):
                 cells.append(

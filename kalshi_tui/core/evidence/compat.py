@@ -182,9 +182,11 @@ def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
     if record.obs_layout is not None and record.obs_layout != built:
         return (f"trained on observation layout {record.obs_layout}, the environment builds layout "
                 f"{built}: same 52 numbers, different meanings")
-    if record.obs_layout is None and built == "B" and trained_before_layout_b(record.trained_at):
+    trained_at = record.trained_at
+    if (record.obs_layout is None and built == "B" and trained_at is not None
+            and trained_before_layout_b(trained_at)):
         return (
-            f"trained {record.trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
+            f"trained {trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
             f"the environment builds layout B: same 52 numbers, different meanings"
         )
     return None

@@ -32,16 +32,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import entropy_normalised
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
+from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord, TrainingMetrics
 from kalshi_tui.core.report.figures import (
     fmt_dollars,
     fmt_int,
     fmt_pct,
     metric_source,
-    parse_time,
-    session_ranges,
     validation_source,
 )
+from kalshi_tui.core.times import parse_time
+from kalshi_tui.core.world.session_ids import session_ranges
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "validated": 2.0,
@@ -201,12 +201,19 @@ def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
 # ---- scoring one model --------------------------------------------------------------------
 
 def _markets(record: ModelRecord) -> int | None:
-    return record.metrics.unique_markets if _training_counts(record) else None
+    metrics = _counting_metrics(record)
+    return metrics.unique_markets if metrics is not None else None
+
+
+def _counting_metrics(record: ModelRecord) -> TrainingMetrics | None:
+    """The run's figures when they can be evidence: a run that finished no episode says nothing."""
+    if record.metrics is None or record.metrics.episodes == 0:
+        return None
+    return record.metrics
 
 
 def _training_counts(record: ModelRecord) -> bool:
-    """Whether the run's figures can be evidence: a run that finished no episode says nothing."""
-    return record.metrics is not None and record.metrics.episodes != 0
+    return _counting_metrics(record) is not None
 
 
 def _plural(count: int, word: str) -> str:
@@ -338,8 +345,8 @@ def _activity_parts(record: ModelRecord, validation: Any, counts: list[int] | No
                     hist_source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         trading, source = float(validation.trading_pct), validation_source(validation)
-    elif _training_counts(record) and record.metrics.trading_pct is not None:
-        trading, source = float(record.metrics.trading_pct), metric_source(record, "trading_pct")
+    elif (metrics := _counting_metrics(record)) is not None and metrics.trading_pct is not None:
+        trading, source = float(metrics.trading_pct), metric_source(record, "trading_pct")
     elif counts and sum(counts):
         trading, source = 100.0 * (1 - counts[0] / sum(counts)), hist_source
     else:
@@ -375,8 +382,8 @@ def _balance_parts(record: ModelRecord, validation: Any, counts: list[int] | Non
     else:
         if counts and sum(counts):
             value = entropy_normalised(counts, max(len(counts), record.n_actions or 0))
-        elif _training_counts(record) and record.metrics.entropy is not None:
-            value, source = float(record.metrics.entropy), metric_source(record, "entropy")
+        elif (metrics := _counting_metrics(record)) is not None and metrics.entropy is not None:
+            value, source = float(metrics.entropy), metric_source(record, "entropy")
         else:
             return []
     words = "well balanced" if value >= 0.6 else "narrow" if value < 0.3 else "moderately balanced"

@@ -164,13 +164,13 @@ def zone_notes(doc: dict[str, Any] | None, record: ModelRecord | None) -> list[s
                 f"US Eastern offset on that date) after it")
     notes = [f"model_metadata.training_session.training_start {written} is US Eastern local "
              f"time marked 'Z' (true UTC {_utc_text(eastern)}): {evidence}"]
-    same_clock = [written]
+    same_clock = [claimed]
     completion = training.get("training_completion")
     finished = parse_time(completion)
     duration = as_float(training.get("training_duration_seconds"))
     if finished is not None and duration is not None and abs(
             (finished - claimed).total_seconds() - duration) <= SAME_DURATION_SECONDS:
-        same_clock.append(completion)
+        same_clock.append(finished)
         notes.append(f"model_metadata.training_session.training_completion {completion} is on "
                      f"the same clock (training_start + training_duration_seconds): US Eastern, "
                      f"true UTC {_utc_text(_as_eastern(finished))}")
@@ -178,7 +178,7 @@ def zone_notes(doc: dict[str, Any] | None, record: ModelRecord | None) -> list[s
     updated = current.get("last_updated") if isinstance(current, dict) else None
     updated_at = parse_time(updated)
     if updated_at is not None and any(
-            abs((updated_at - parse_time(t)).total_seconds()) < 1 for t in same_clock):
+            abs((updated_at - moment).total_seconds()) < 1 for moment in same_clock):
         notes.append(f"current_model.last_updated {updated} equals a time shown above to be US "
                      f"Eastern: true UTC {_utc_text(_as_eastern(updated_at))}")
     return notes

@@ -53,7 +53,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 def _parse(line: bytes, path: Path, number: int) -> dict[str, Any]:
     try:
         record = json.loads(line)
-    except ValueError as exc:
+    except UnicodeDecodeError:
+        # json.loads decodes bytes itself; its decode error has no JSON position to quote.
+        raise PointerError(f"{path}: line {number} is not UTF-8 text; "
+                           "the journal was edited or damaged") from None
+    except json.JSONDecodeError as exc:
         raise PointerError(f"{path}: line {number} is not valid JSON ({exc.msg}); "
                            "the journal was edited or damaged") from None
     if not isinstance(record, dict) or not isinstance(record.get("revision"), int):

@@ -56,7 +56,7 @@ def parse_pointer_bytes(raw: bytes, path: Path) -> dict[str, Any]:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise PointerError(f"{path}: not UTF-8 text; it is not a pointer file") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise PointerError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
                            f"{exc.msg}); nothing was changed") from None
     if not isinstance(doc, dict):

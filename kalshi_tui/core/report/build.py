@@ -23,17 +23,19 @@ from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.report.figures import (
+    Figure,
     action_space_text,
     fmt_pct,
     fmt_time,
     histogram_rows,
     metric_source,
     record_figures,
-    session_ranges,
     training_figures,
     validation_figures,
     validation_source,
 )
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.session_ids import session_ranges
 
 REPORT_FORMAT = 1
 _ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
@@ -280,14 +282,14 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
 
 def _validation_headline(validation: Any) -> str:
     if hasattr(validation, "headline"):
-        return validation.headline()
+        return str(validation.headline())
     return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
 
 
 # ---- sections -----------------------------------------------------------------------------
 
 def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
-    def actions(layout) -> list[dict[str, Any]]:
+    def actions(layout: ActionLayout) -> list[dict[str, Any]]:
         return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
                  "size": layout.decode(a).size} for a in range(layout.n)]
 
@@ -398,7 +400,8 @@ def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
     sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
     evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
     if copy_of:
-        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {record.sha256[:12]})")
+        sha = (record.sha256 or "")[:12]
+        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {sha})")
     return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
             "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
             "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
@@ -418,7 +421,7 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     checked = {f.name: f for f in validation_figures(validation)} if validation is not None else {}
     items: list[tuple[str, str]] = []  # (heading, text with sources)
 
-    def join(*names: str, table=named) -> str:
+    def join(*names: str, table: dict[str, Figure] = named) -> str:
         return "; ".join(str(table[n]) for n in names if n in table)
 
     if validation is not None:
@@ -493,7 +496,9 @@ def _recommendation(
     }
 
 
-def _summary(records, eligible, primary, alternative, current, n_actions, now) -> dict[str, Any]:
+def _summary(records: list[ModelRecord], eligible: list[RankedModel], primary: RankedModel | None,
+             alternative: RankedModel | None, current: dict[str, Any], n_actions: int,
+             now: datetime) -> dict[str, Any]:
     counts = {"models": len(records),
               "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
               "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
@@ -528,8 +533,10 @@ def _cli(*words: str) -> str:
     return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
 
 
-def _action_items(primary, alternative, by_path, current, validations, smoke_results,
-                  sessions, n_actions) -> list[str]:
+def _action_items(primary: RankedModel | None, alternative: RankedModel | None,
+                  by_path: dict[str, ModelRecord], current: dict[str, Any],
+                  validations: dict[str, Any], smoke_results: dict[str, Any], sessions: str,
+                  n_actions: int) -> list[str]:
     items: list[str] = []
     if current.get("alarm"):
         items.append(f"Resolve the current model alarm ({current['state']}): "

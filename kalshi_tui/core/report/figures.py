@@ -7,12 +7,13 @@ check it. Plain data and string formatting only: no I/O, no torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.times import parse_time  # noqa: F401 (report modules import it from here)
-from kalshi_tui.core.world.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
+from kalshi_tui.core.times import parse_time
+from kalshi_tui.core.world.session_ids import session_ranges
 
 ZIP_SOURCE = "model zip: data"
 WEIGHTS_SOURCE = "model zip: policy.pth"
@@ -64,7 +65,7 @@ def _fraction_pct(value: Any) -> str:
     return fmt_pct(float(value), fraction=True)
 
 
-_METRIC_FORMATS: dict[str, Any] = {
+_METRIC_FORMATS: dict[str, Callable[[Any], str]] = {
     "episodes": fmt_int, "unique_markets": fmt_int, "total_timesteps": fmt_int,
     "win_rate": _fraction_pct, "exploration_ratio": _fraction_pct,
     "hold_pct": lambda v: fmt_pct(float(v)), "trading_pct": lambda v: fmt_pct(float(v)),
@@ -164,7 +165,7 @@ def training_figures(record: ModelRecord) -> list[Figure]:
     m = record.metrics
     if m is None:
         return []
-    rows: list[tuple[str, Any, str]] = [
+    rows: list[tuple[str, Any, str | None]] = [
         (
             "session_ids",
             m.session_ids,
@@ -218,7 +219,9 @@ def training_figures(record: ModelRecord) -> list[Figure]:
 
 def world_words(world: Any) -> str:
     """The world a figure was measured in (a result or `EnvironmentSpec.world()`), in words."""
-    get = world.get if isinstance(world, dict) else lambda key: getattr(world, key, None)
+    def get(key: str) -> Any:
+        return world.get(key) if isinstance(world, dict) else getattr(world, key, None)
+
     return (f"profile {get('profile') or '-'}, layout {get('observation_layout') or '-'}, "
             f"fill model {get('fill_model') or '-'}")
 

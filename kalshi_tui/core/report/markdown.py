@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.report.figures import fmt_int, fmt_time, session_ranges
+from kalshi_tui.core.report.figures import fmt_int, fmt_time
 from kalshi_tui.core.safe_text import printable, safe_lines
+from kalshi_tui.core.world.session_ids import session_ranges
 
 
 def _md(text: Any) -> str:
