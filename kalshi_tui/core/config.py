@@ -157,7 +157,7 @@ class EnvironmentSpec:
         """The YES/NO complement asks derive with: 99 before 2025-12-17, 100 after."""
         return self.profile.complement
 
-    def world(self) -> dict[str, str]:
+    def world(self) -> dict[str, Any]:
         """What every figure is measured in, named: profile, layout, fill model."""
         return {"profile": self.profile.name, "observation_layout": self.observation_layout,
                 "fill_model": self.fill_model}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +135,9 @@ def _market_events(rng, settle: bool, steps: int, start_ms: int, span_ms: int):
     # Warm the book up so the first snapshot already has depth.
     for _ in range(6):
         market.tick()
-    events = [(0.0, "snapshot", BookState(0, 0, dict(market.yes), dict(market.no)))]
+    # (seconds, "snapshot" and a BookState | "delta" and a change tuple)
+    events: list[tuple[float, str, Any]] = [
+        (0.0, "snapshot", BookState(0, 0, dict(market.yes), dict(market.no)))]
     clock, burst, since_snapshot, count = 0.0, False, 0, 0
     while count < steps:
         if rng.random() < (0.05 if not burst else 0.1):

@@ -161,8 +161,8 @@ def market_features_b(b: BookNumbers) -> list[float]:
     f = _common(b)
     yes_two_sided = b.YA is not None and b.YB is not None
     no_two_sided = b.NA is not None and b.NB is not None
-    s_y = b.YA - b.YB if yes_two_sided else 10
-    s_n = b.NA - b.NB if no_two_sided else 10
+    s_y = b.YA - b.YB if b.YA is not None and b.YB is not None else 10
+    s_n = b.NA - b.NB if b.NA is not None and b.NB is not None else 10
     f["yes_spread_cents"], f["no_spread_cents"] = s_y / 100, s_n / 100
     f["yes_spread_pct"] = s_y / (b.ym * 100) if yes_two_sided else 0.2
     f["no_spread_pct"] = s_n / (b.nm * 100) if no_two_sided else 0.2

@@ -184,7 +184,7 @@ class PostgresSessionStore(SessionStore):
 
     def identity(self) -> str:
         """Which database, as it is now: the row counts and last ids of the three tables."""
-        counts = []
+        counts: list[Any] = []
         for table in TABLES:
             key = "session_id" if table == TABLES[0] else "id"
             counts.extend(self._query(f"SELECT COUNT(*), MAX({key}) FROM {table}")[0])

@@ -136,26 +136,32 @@ class SessionStore:
     """Read (or, with writable=True, create and fill) a SQLite session store."""
 
     placeholder = "?"
+    # What every message names: the SQLite file, or (PostgresSessionStore) its URL without
+    # the password.
+    path: Path | str
+    # A DB-API connection: sqlite3's here, psycopg's in PostgresSessionStore.
+    _db: Any
 
     def __init__(self, path: Path, *, writable: bool = False):
-        self.path = Path(path)
+        file = Path(path)
+        self.path = file
         if writable:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._db = sqlite3.connect(self.path)
+                self._db = sqlite3.connect(file)
                 self._db.executescript(SCHEMA)
             except sqlite3.DatabaseError as exc:
                 raise StoreError(
                     f"{self.path}: cannot write a session store here ({exc})"
                 ) from None
         else:
-            if not self.path.is_file():
+            if not file.is_file():
                 raise StoreError(f"{self.path}: session store not found")
             try:
                 # Read-only, so a store in a read-only package folder opens, and a reader can
                 # never damage the recordings; as_uri() escapes '?' and '#' in odd paths.
                 # check_same_thread off: the TUI opens a store in one worker and reads in another.
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                self._db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True,
                                            check_same_thread=False)
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
@@ -201,7 +207,7 @@ class SessionStore:
 
     def identity(self) -> str:
         """Which store, as it is now: a re-recorded or replaced store reads as different."""
-        path = self.path.resolve()
+        path = Path(self.path).resolve()
         st = path.stat()
         return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
@@ -436,7 +442,9 @@ class SessionStore:
         _check_sequence(rows, where)
         # Deltas recorded before the first snapshot are already inside it.
         first = snapshots[0]
-        events = [(seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
+        # (sequence number, 1 and a delta row | 0 and a snapshot BookState)
+        events: list[tuple[int, int, Any]] = [
+            (seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
         events += [(s.sequence_number, 0, s) for s in snapshots[1:]]
         events.sort(key=lambda e: (e[0], e[1]))
         book = _checked(first.copy(), where)
@@ -478,7 +486,7 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+def _locked_message(path: Path | str, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
 

@@ -164,8 +164,8 @@ def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: s
 
 
 def _mid_changes_at(mids: list[float | None], indices: list[int]) -> list[float]:
-    return [abs(mids[i] - mids[i - 1]) for i in indices
-            if mids[i] is not None and mids[i - 1] is not None]
+    pairs = ((mids[i - 1], mids[i]) for i in indices)
+    return [abs(b - a) for a, b in pairs if a is not None and b is not None]
 
 
 _TEMPORAL_NAMES = {LAYOUT_A: TEMPORAL_A, LAYOUT_B: TEMPORAL_B}

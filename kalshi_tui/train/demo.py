@@ -102,7 +102,7 @@ def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
 
 
 def _train_one(
-    request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec
+    request: TrainRequest, sessions_db: Path | str, environment: EnvironmentSpec
 ) -> TrainResult:
     """Worker entry point: one run in its own process."""
     return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
@@ -121,7 +121,7 @@ def _check_replaceable(out: Path) -> None:
                         f"refusing to replace it (choose another --out)")
 
 
-def _check_sessions(sessions_db: Path) -> None:
+def _check_sessions(sessions_db: Path | str) -> None:
     from kalshi_tui.env import StoreError, open_session_store
 
     try:
@@ -135,7 +135,7 @@ def _check_sessions(sessions_db: Path) -> None:
                         f"missing {', '.join(map(str, missing))}")
 
 
-def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, seed: int = 0,
+def build_demo(out: Path, *, sessions_db: Path | str, environment: EnvironmentSpec, seed: int = 0,
                jobs: int = 2, scale: float = 1.0, runs: tuple[DemoRun, ...] = DEMO_RUNS,
                log=print) -> dict[str, Any]:
     """Train every demo run, add the flat final, the unreadable file and the pointer; swap in."""
@@ -180,7 +180,7 @@ def _train_all(
     runs, staging, sessions_db, environment, seed, scale, jobs, log
 ) -> list[TrainResult]:
     requests = [_request(run, staging, seed + index, scale) for index, run in enumerate(runs)]
-    results: list[TrainResult | None] = [None] * len(runs)
+    results: dict[int, TrainResult] = {}  # by run index; finished in any order
     started = time.perf_counter()
     if jobs <= 1:
         for index, request in enumerate(requests):
@@ -188,7 +188,7 @@ def _train_all(
                 lambda request=request: _train_one(request, sessions_db, environment))
             log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
                 f"({time.perf_counter() - started:.0f} s)")
-        return results
+        return [results[index] for index in range(len(runs))]
     # spawn, not fork: each worker starts clean instead of inheriting a parent's torch threads.
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
     try:
@@ -206,7 +206,7 @@ def _train_all(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return results
+    return [results[index] for index in range(len(runs))]
 
 
 def _run_or_fail(call) -> TrainResult:

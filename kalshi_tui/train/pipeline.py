@@ -86,8 +86,8 @@ def checkpoint_interval(request: TrainRequest) -> int:
     return max(0, int(request.checkpoint_every))
 
 
-def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
-    """Refuse a request that cannot run before any data is loaded."""
+def check_request(request: TrainRequest, layout: ActionLayout | None) -> ActionLayout:
+    """Refuse a request that cannot run before any data is loaded; the layout to train."""
     if request.algorithm not in ALGORITHMS:
         raise TrainingError(
             f"--algorithm {request.algorithm}: choose one of {', '.join(ALGORITHMS)}"
@@ -105,6 +105,7 @@ def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
         raise TrainingError(f"--extra-features {request.extra_features}: must be 0 or more")
     if any(width <= 0 for width in request.net_arch):
         raise TrainingError(f"--net-arch {request.net_arch}: layer widths must be positive")
+    return layout
 
 
 def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayout | None,
@@ -124,7 +125,7 @@ def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayou
         tape_options,
     )
 
-    check_request(request, layout)
+    layout = check_request(request, layout)
     name = source_name(sessions_db)
     try:
         with open_session_store(sessions_db) as store:
@@ -209,14 +210,14 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
                  environment_info: dict[str, Any] | None = None) -> TrainResult:
     """Train on a ready env and write model, checkpoints, results, summary and logs."""
     import torch
-    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from kalshi_tui.train.progress import ProgressBarCallback
     from kalshi_tui.train.tracker import BackdatedCheckpoints, DiagnosticsCallback
 
-    check_request(request, layout)
+    layout = check_request(request, layout)
     if getattr(env.action_space, "n", None) != layout.n:
         raise TrainingError(
             f"the environment has {env.action_space} actions, the layout {layout.n}"
@@ -231,7 +232,7 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
     started = clock.now()
     session_id = request.session_ids[0] if len(request.session_ids) == 1 else None
     obs_space = env.observation_space
-    metadata = {
+    metadata: dict[str, Any] = {
         "session_id": session_id,
         "session_ids": list(request.session_ids),
         "algorithm": request.algorithm,
@@ -256,7 +257,7 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
     interval = checkpoint_interval(request)
     with DiagnosticsLog(run_layout, clock, metadata) as log:
         tracker = DiagnosticsCallback(stats, log)
-        callbacks = [tracker]
+        callbacks: list[BaseCallback] = [tracker]
         if interval:
             callbacks.append(BackdatedCheckpoints(clock, save_freq=interval,
                                                    save_path=str(run_layout.checkpoints_dir),

@@ -150,7 +150,8 @@ class TrainingStats:
         self.episodes: list[EpisodeRecord] = []
         self.episode_entropies: list[float] = []  # normalised, one per finished episode
         self._open = [self._new_episode() for _ in range(n_envs)]
-        self._last_value = [None] * n_envs
+        # Each env's last portfolio value; every episode starts from the initial cash.
+        self._last_value = [float(self.initial_cash)] * n_envs
 
     def _new_episode(self) -> _OpenEpisode:
         return _OpenEpisode(action_counts=np.zeros(self.n_actions, dtype=np.int64))
@@ -229,7 +230,7 @@ class TrainingStats:
         self.action_counts += open_episode.action_counts
         self.episode_entropies.append(normalised_entropy(record.action_counts, self.n_actions))
         self._open[env_index] = self._new_episode()
-        self._last_value[env_index] = None
+        self._last_value[env_index] = float(self.initial_cash)
         return record
 
     # --- per-episode lines for diagnostics.jsonl ------------------------------------------

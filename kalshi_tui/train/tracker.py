@@ -122,7 +122,8 @@ class BackdatedCheckpoints(CheckpointCallback):
         if self.n_calls % self.save_freq:
             return True
         real = self.model.start_time
-        self.model.start_time = self.clock.shift_ns(real)
+        # SB3 stores time.time_ns() (an int) though its annotation says float.
+        self.model.start_time = self.clock.shift_ns(int(real))
         try:
             return super()._on_step()
         finally:
