@@ -135,7 +135,11 @@ class KalshiTuiApp(App):
     def _models_scanned(self, message: ModelsScanned) -> None:
         state = self.state
         changes = model_file_changes(state.records, message.records) if state.loaded else None
-        state.records, state.badges, state.signature = message.records, message.badges, message.signature
+        state.records, state.badges, state.signature = (
+            message.records,
+            message.badges,
+            message.signature,
+        )
         state.loaded = True
         self.main.show_models()
         if changes:
@@ -163,7 +167,9 @@ class KalshiTuiApp(App):
     @on(ReportWritten)
     def _report_written(self, message: ReportWritten) -> None:
         self.state.writing_report = False
-        self.notify_file_text(f"{message.path} ({message.summary})", title="Report written", timeout=15)
+        self.notify_file_text(
+            f"{message.path} ({message.summary})", title="Report written", timeout=15
+        )
 
     @on(PointerRead)
     def _pointer_read(self, message: PointerRead) -> None:
@@ -208,7 +214,11 @@ class KalshiTuiApp(App):
     # -- global actions ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         top = self.screen
-        if action in GLOBAL_ACTIONS and isinstance(top, ModalScreen) and not isinstance(top, CommandPalette):
+        if (
+            action in GLOBAL_ACTIONS
+            and isinstance(top, ModalScreen)
+            and not isinstance(top, CommandPalette)
+        ):
             # Textual binds nothing of the App under a dialog; the footer behind it says so.
             return False
         return True
@@ -219,7 +229,9 @@ class KalshiTuiApp(App):
 
     def action_help(self) -> None:
         titles = {HistoryScreen: "history", CompareScreen: "compare", DescribeScreen: "describe"}
-        self.push_screen(HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models")))
+        self.push_screen(
+            HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models"))
+        )
 
     def notify_file_text(self, message: str, **options: Any) -> None:
         """A toast whose words may come from a file, a folder name or an exception: escaped by
@@ -389,14 +401,18 @@ class KalshiTuiApp(App):
         if message.cancelled:
             self.notify("Validation cancelled; nothing was stored", severity="warning")
         elif message.error:
-            self.notify_file_text(message.error, title="Validation failed", severity="error", timeout=12)
+            self.notify_file_text(
+                message.error, title="Validation failed", severity="error", timeout=12
+            )
         else:
             self.state.validations[message.path] = message.result
             self.main.show_validations()
             # The new result is evidence: the ranking and its reasons change with it.
             self.jobs.compute_ranking(self.state.records, dict(self.state.validations),
                                       dict(self.state.healths))
-            self.notify_file_text(f"Validated: {message.result.headline()}", title="Validation done")
+            self.notify_file_text(
+                f"Validated: {message.result.headline()}", title="Validation done"
+            )
 
     def start_smoke_test(self, record: ModelRecord) -> None:
         self.notify_file_text(f"Smoke-testing {record.name}…", timeout=3)
@@ -410,11 +426,17 @@ class KalshiTuiApp(App):
         self.state.smoke_results[message.path] = message.result
         result = message.result
         if result.ok:
-            self.notify(f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
-                        title="Smoke test passed")
+            self.notify(
+                f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
+                title="Smoke test passed",
+            )
         else:
-            self.notify_file_text("; ".join(map(str, result.problems)), title="Smoke test: unusable",
-                                  severity="error", timeout=12)
+            self.notify_file_text(
+                "; ".join(map(str, result.problems)),
+                title="Smoke test: unusable",
+                severity="error",
+                timeout=12,
+            )
         self.main.show_panes()
 
     # -- report ------------------------------------------------------------------------

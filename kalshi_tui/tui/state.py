@@ -87,7 +87,9 @@ class TuiState:
     def record_at(self, path: str) -> ModelRecord | None:
         return next((r for r in self.records if r.path == path), None)
 
-    def pane_context(self, record: ModelRecord | None, environment: Any, now: datetime) -> PaneContext:
+    def pane_context(
+        self, record: ModelRecord | None, environment: Any, now: datetime
+    ) -> PaneContext:
         """What the panes need about one record, gathered from every answer so far."""
         path = record.path if record else None
         return PaneContext(record=record, environment=environment,

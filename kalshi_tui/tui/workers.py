@@ -70,7 +70,7 @@ class Workers:
 
     def _failed(self, what: str, exc: BaseException, severity: str = "error", *,
                 planning: bool = False) -> None:
-        from kalshi_tui.core.pointer.errors import Refused, StaleRevision
+        from kalshi_tui.core.pointer import Refused, StaleRevision
 
         if isinstance(exc, (Refused, StaleRevision)):
             # A guard rail answered no: the operator's news, not the program's fault.
@@ -206,12 +206,18 @@ class Workers:
             return
         self._post(PromotePlanned(record, plan, False))
 
-    def do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
+    def do_promote(
+        self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
+    ) -> None:
         self._start("change", self._do_promote, record, reason, expect_revision, force)
 
-    def _do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
+    def _do_promote(
+        self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
+    ) -> None:
         try:
-            result = self.backend.promote(record, reason, expect_revision=expect_revision, force=force)
+            result = self.backend.promote(
+                record, reason, expect_revision=expect_revision, force=force
+            )
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("promote", exc)
@@ -235,10 +241,14 @@ class Workers:
             return
         self._post(RollbackPlanned(plan, to_revision))
 
-    def do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
+    def do_rollback(
+        self, reason: str, to_revision: int | None, expect_revision: int | None
+    ) -> None:
         self._start("change", self._do_rollback, reason, to_revision, expect_revision)
 
-    def _do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
+    def _do_rollback(
+        self, reason: str, to_revision: int | None, expect_revision: int | None
+    ) -> None:
         try:
             result = self.backend.rollback(reason, to_revision=to_revision,
                                            expect_revision=expect_revision)

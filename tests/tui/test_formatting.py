@@ -33,7 +33,9 @@ def test_figures_and_session_ranges():
     assert fmt.fmt_pct("38.5") == "38.5%"
     assert fmt.fmt_pct("n/a") == "-"
     assert fmt.fmt_int("10000") == "10,000"
-    assert fmt.fmt_dollars(-12345) == "-123.45 $"  # the core's money, as the report and compare write it
+    assert (
+        fmt.fmt_dollars(-12345) == "-123.45 $"
+    )  # the core's money, as the report and compare write it
     assert fmt.fmt_dollars(12345, signed=False) == "123.45 $"
     assert fmt.fmt_int("n/a") == "-" and fmt.fmt_float("n/a") == "-"
     assert fmt.session_ranges([10, 5, 6, 7, 32]) == "5-7,10,32"
@@ -105,7 +107,9 @@ def test_readiness_answers_from_evidence():
     assert items["validated on sessions"] is None
     legacy = ModelRecord(path="b.zip", abs_path="/x/b.zip", name="b", verdict="incompatible",
                          action_space_type="Discrete", n_actions=5, reasons=["legacy"])
-    items = {item: done for done, item, _ in readiness_items(PaneContext(legacy, env, "LEGACY 5-ACT"))}
+    items = {
+        item: done for done, item, _ in readiness_items(PaneContext(legacy, env, "LEGACY 5-ACT"))
+    }
     assert items["action space confirmed"] is False
     assert items["training summary analysed"] is False
 
@@ -129,7 +133,9 @@ def test_file_strings_are_never_markup():
     assert "[@click=app.quit]x.zip" in rendered
     assert "[red]eve[/red]" in rendered and "[link=http://x]why[/link]" in rendered
     assert "READ-ONLY" in rendered and "1h ago" in rendered
-    assert all(not span.style or "@click" not in str(span.style) for line in lines for span in line.spans)
+    assert all(
+        not span.style or "@click" not in str(span.style) for line in lines for span in line.spans
+    )
 
 
 def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
@@ -148,7 +154,9 @@ def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
 
 
 def test_header_alarm_line():
-    pointer = PointerView(revision=7, model_path="gone.zip", alarm="current model missing: gone.zip")
+    pointer = PointerView(
+        revision=7, model_path="gone.zip", alarm="current model missing: gone.zip"
+    )
     lines = header_lines(pointer, read_only=False, now=NOW, view=ListView(loaded=True),
                          models_dir="m/")
     assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
@@ -165,11 +173,14 @@ def test_long_names_are_cut_in_the_middle_so_checkpoints_stay_apart():
         assert fit_name(a, width) != fit_name(b, width)
         assert fit_name(a, width).startswith("session32_")
     assert fit_name(a, 60) == a
-    assert fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"  # cut by the row
+    assert (
+        fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"
+    )  # cut by the row
 
 
 def test_compare_histograms_share_a_row_per_action_id(workspace):
-    """21 against 5 actions: each id on one row, each model's own label, '-' past its last action."""
+    """21 against 5 actions: each id on one row, each model's own label, '-' past its last
+    action."""
     import dataclasses
 
     from rich.console import Console
@@ -190,7 +201,9 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
     assert sorted(rows, key=int) == [str(i) for i in range(21)]
     assert rows["0"][1:3] == ["HOLD", "HOLD"] and rows["0"][-2:] == ["75.0%", "██████████████"]
     assert rows["4"][1:4] == ["BUY_YES", "x50", "SELL_NO"] and "25.0%" in rows["4"]
-    assert rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"  # the 5-action model has no action 5
+    assert (
+        rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"
+    )  # the 5-action model has no action 5
 
 
 def test_header_says_loading_before_the_first_scan_and_marks_every_filter():
@@ -198,8 +211,9 @@ def test_header_says_loading_before_the_first_scan_and_marks_every_filter():
     loading = plain(header_lines(pointer, read_only=False, now=NOW, view=ListView(),
                                  models_dir="m/"))
     assert "loading..." in loading and "0 models" not in loading
-    narrowed = plain(header_lines(pointer, read_only=False, now=NOW, models_dir="m/", view=ListView(
-        loaded=True, total=20, compatible=12, shown=3, filter_text="ppo", compatible_only=True)))
+    view = ListView(loaded=True, total=20, compatible=12, shown=3, filter_text="ppo",
+                    compatible_only=True)
+    narrowed = plain(header_lines(pointer, read_only=False, now=NOW, models_dir="m/", view=view))
     assert "3 of 20 shown" in narrowed and "compatible only" in narrowed
     assert "filter: ppo" in narrowed
     # The revision and badge come before the path, which is what a narrow header cuts.

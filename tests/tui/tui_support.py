@@ -1,4 +1,5 @@
-"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen clock.
+"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen
+clock.
 
 Paths shown on screen are relative to the models folder, so snapshots taken from a fresh
 tmp folder each run stay byte-identical; the clock is frozen for the same reason.

@@ -37,6 +37,9 @@ class ReasonDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel",
                         tooltip="Close without changing anything")]
+    # What Textual focuses when the dialog appears, before any key is dispatched (by default
+    # the first focusable widget, the body): FORCE's word when asked for, else the reason.
+    AUTO_FOCUS = "#word, #reason"
 
     def __init__(self, title: str, body: list[Text], *, confirm_label: str,
                  require_word: str | None = None, dialog_id: str = "reason-dialog",
@@ -48,9 +51,6 @@ class ReasonDialog(ModalScreen[str | None]):
         self.require_word = require_word
         self.confirm_variant = confirm_variant
         self.planned = planned
-        # What Textual focuses when the dialog appears: the field, before any key is
-        # dispatched (by default it would pick the first focusable widget, the body).
-        self.AUTO_FOCUS = "#word" if require_word else "#reason"
         self.plan: Any = None  # what the App confirms against, set with the body
         self._reason_done = False  # Enter was pressed on a reason before the plan came
 

@@ -70,23 +70,71 @@ class MainScreen(Screen):
         Binding("full_stop", "jump_current", "Current", id="jump_current", show=False,
                 tooltip="Back to the current model (pinned as the first row)"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
-        Binding("c", "compatible_only", "Compatible only", id="compatible_only", show=False,
-                tooltip="Show only models that fit the environment"),
+        Binding(
+            "c",
+            "compatible_only",
+            "Compatible only",
+            id="compatible_only",
+            show=False,
+            tooltip="Show only models that fit the environment",
+        ),
         Binding("s", "sort_next", "Sort", id="sort", show=False, tooltip="Sort by the next column"),
-        Binding("S", "sort_reverse", "Reverse sort", id="sort_reverse", show=False,
-                tooltip="Reverse the order of the sorted column"),
-        Binding("0", "tab('checks')", "Checks", id="tab_checks", show=False,
-                tooltip="Compatibility and readiness (a tab below 100 columns)"),
-        Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False,
-                tooltip="Training and validation figures"),
-        Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False,
-                tooltip="What the model did: actions by side and size"),
-        Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False,
-                tooltip="Where the file came from: versions, hash, artifacts"),
-        Binding("4", "tab('ranking')", "Ranking reasons", id="tab_ranking", show=False,
-                tooltip="Why the model ranks where it does"),
-        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False,
-                tooltip="Empty and close the filter box"),
+        Binding(
+            "S",
+            "sort_reverse",
+            "Reverse sort",
+            id="sort_reverse",
+            show=False,
+            tooltip="Reverse the order of the sorted column",
+        ),
+        Binding(
+            "0",
+            "tab('checks')",
+            "Checks",
+            id="tab_checks",
+            show=False,
+            tooltip="Compatibility and readiness (a tab below 100 columns)",
+        ),
+        Binding(
+            "1",
+            "tab('metrics')",
+            "Metrics",
+            id="tab_metrics",
+            show=False,
+            tooltip="Training and validation figures",
+        ),
+        Binding(
+            "2",
+            "tab('histogram')",
+            "Histogram",
+            id="tab_histogram",
+            show=False,
+            tooltip="What the model did: actions by side and size",
+        ),
+        Binding(
+            "3",
+            "tab('provenance')",
+            "Provenance",
+            id="tab_provenance",
+            show=False,
+            tooltip="Where the file came from: versions, hash, artifacts",
+        ),
+        Binding(
+            "4",
+            "tab('ranking')",
+            "Ranking reasons",
+            id="tab_ranking",
+            show=False,
+            tooltip="Why the model ranks where it does",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="clear_filter",
+            show=False,
+            tooltip="Empty and close the filter box",
+        ),
     ]
 
     def __init__(self, state: TuiState, config: Config, *, read_only: bool, clock: Clock) -> None:
@@ -397,7 +445,9 @@ class MainScreen(Screen):
         return self.state.records
 
 
-def refused_keys(bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]) -> dict[str, str]:
+def refused_keys(
+    bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]
+) -> dict[str, str]:
     """Key (after the config's keymap) -> action, for the bindings of `actions` read-only hides."""
     keys = {}
     for binding in bindings:

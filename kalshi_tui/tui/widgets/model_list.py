@@ -346,7 +346,9 @@ class ModelList(ScrollView, can_focus=True):
             "episodes": Text(fmt.fmt_int(fmt.episodes(record))),
             "trading": Text(fmt.fmt_pct(fmt.trading_pct(record))),
             "win": Text(fmt.fmt_pct(fmt.win_rate(record), fraction=True)),
-            "validated": Text("yes", style="green") if record.path in self.validated else Text("no", style="dim"),
+            "validated": Text("yes", style="green")
+            if record.path in self.validated
+            else Text("no", style="dim"),
             "rank": self.rank_text(record),
             "health": self.health_text(record),
         }
