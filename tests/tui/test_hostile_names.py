@@ -151,7 +151,7 @@ async def test_history_shows_journal_fields_escaped(hostile):
         await settle(app, pilot)
         assert isinstance(app.screen, HistoryScreen)
         assert_frame_safe(app, printable(WHO)[:20], "why\\x1b]0;title\\x07 fake\\x9b31m\\u202e",
-                          "trained_models/evil\\x1b[2J")
+                          f"{SHOWN[EVIL]}/model.zip")
         # The Who column is cut at 24 cells on screen; the host is in the cell, escaped.
         cells = [cell.plain for row in history_rows(app.screen.records, FROZEN_NOW) for cell in row]
         assert f"{printable(WHO)}@{printable(HOST)}" in cells

@@ -25,7 +25,7 @@ from kalshi_tui.tui.screens.describe import DescribeScreen, describe_revision_li
 from kalshi_tui.tui.screens.main import refused_keys
 
 # (label, narrowest, share of what is left): the reason gets the most room, then the model.
-_COLUMNS = (("Rev", 3, 0), ("Action", 8, 0), ("When", 8, 1), ("Who", 8, 1), ("Why", 12, 4),
+_COLUMNS = (("Rev", 3, 0), ("Action", 8, 0), ("When", 8, 2), ("Who", 8, 1), ("Why", 12, 4),
             ("Model", 12, 3))
 
 
