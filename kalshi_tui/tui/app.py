@@ -307,9 +307,10 @@ class KalshiTuiApp(App):
 
     @on(PromoteRefused)
     def _promote_refused(self, message: PromoteRefused) -> None:
+        record = message.record  # the worker logged the refusal, as a warning
+        if self._waiting_dialog() is None:
+            return  # the operator cancelled while the engine planned: nothing to explain
         self._close_change_dialog()
-        record = message.record
-        log.warning("promote of %s refused: %s", record.path, message.message)
         body = refused_body(message.message, record, self.state.badges.get(record.path, ""))
         can_force = message.forceable and not self.read_only
 

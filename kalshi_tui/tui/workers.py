@@ -198,7 +198,7 @@ class Workers:
                     forceable = True
                 except Exception:  # noqa: BLE001 - still refused: not forceable
                     forceable = False
-            log.info("promote of %s refused: %s", record.path, one_line(refusal))
+            log.warning("promote of %s refused: %s", record.path, one_line(refusal))
             self._post(PromoteRefused(record, one_line(refusal), forceable))
             return
         except Exception as exc:  # noqa: BLE001

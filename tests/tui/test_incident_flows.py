@@ -22,7 +22,7 @@ from kalshi_tui.tui.app import KalshiTuiApp
 from kalshi_tui.tui.dialogs.confirm import ReasonDialog
 from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.screens.history import HistoryScreen
-from kalshi_tui.tui.widgets.model_list import ModelList
+from kalshi_tui.tui.widgets.model_list import SORTABLE, ModelList
 
 S32, S10, CRAFTED = ("session32_final.zip", "session10_ppo_20251211_173419/model.zip",
                      "[@click=app.quit]crafted.zip")
@@ -401,3 +401,21 @@ def test_validation_progress_names_its_unit_from_the_first_frame():
             assert "11,753 of 30,126 market steps done" in screen_text(host)
 
     run()
+
+
+@async_test
+async def test_every_sorted_header_keeps_its_arrow_even_when_its_title_is_cut(workspace,
+                                                                            frozen_clock):
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        models = app.query_one(ModelList)
+        seen = {}
+        for _ in range(len(SORTABLE)):  # every sortable column once
+            await pilot.press("s")
+            await pilot.pause()
+            header = next(line for line in screen_text(app).splitlines() if "Model" in line)
+            seen[models.sort_key] = header
+        # Trade% is 6 cells wide: sorted, it reads "Trade▼", the arrow never cut.
+        assert "Trade▼" in seen["trading"]
+        assert "Rank▲" in seen["rank"] and "Badge▲" in seen["badge"] and "Health▲" in seen["health"]
