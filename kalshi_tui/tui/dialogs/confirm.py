@@ -155,7 +155,8 @@ class ReasonDialog(ModalScreen[str | None]):
             hint = "Enter: on to the confirm button (nothing is changed yet).  esc: cancel."
         else:
             hint = ""
-        self.query_one("#dialog-hint", Static).update(fmt.file_text(hint))
+        # One line of fixed height (app.tcss): no layout pass on every focus move.
+        self.query_one("#dialog-hint", Static).update(fmt.file_text(hint), layout=False)
 
     @on(Input.Changed, "#reason")
     def _reason_changed(self) -> None:
