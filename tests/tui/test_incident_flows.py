@@ -275,6 +275,8 @@ async def test_describe_a_model_shows_every_field_whole(workspace, frozen_clock)
         assert app.screen.scroller.scroll_y > 0
         await pilot.press("escape")
         assert app.screen is app.main
+        await pilot.press("j")  # the list has the keys again
+        assert app.main.selected_record.path != S10
 
 
 @async_test

@@ -32,8 +32,8 @@ from kalshi_tui.tui.widgets.panes import (
 _LABEL = 14
 
 
-def _field(label: str, value: Any, style: str = "") -> Text:
-    line = Text(f"{label:<{_LABEL}}", style="bold")
+def _field(label: str, value: Any, style: str = "", width: int = _LABEL) -> Text:
+    line = Text(f"{label:<{width}}", style="bold")
     line.append_text(fmt.file_text("-" if value is None or value == "" else value, style=style))
     return line
 
@@ -59,8 +59,9 @@ def describe_model_lines(ctx: PaneContext) -> list[Text]:
         lines += [fmt.file_text(line) for line in ctx.health.summary_lines()]
         lines.append(Text(""))
     lines.append(_heading("Every field"))
-    lines += [_field(key, value) for key, value in sorted(record.to_dict().items())
-              if key not in ("metrics",)]
+    fields = {key: value for key, value in record.to_dict().items() if key != "metrics"}
+    width = max(map(len, fields)) + 2  # "weights_n_actions" and its value never run together
+    lines += [_field(key, value, width=width) for key, value in sorted(fields.items())]
     return lines
 
 
