@@ -15,7 +15,8 @@ import json
 from typing import Any
 
 from kalshi_tui.core.db_url import is_database_url, password_of, redacted  # noqa: F401 (re-exported)
-from kalshi_tui.env.store import SESSION_COLUMNS, TABLES, SessionStore, StoreError
+from kalshi_tui.env.store import SessionStore, StoreError
+from kalshi_tui.env.store_schema import SESSION_COLUMNS, TABLES
 
 CONNECT_TIMEOUT_SECONDS = 5
 
