@@ -21,7 +21,7 @@ from kalshi_tui.cli.common import (
     print_json,
 )
 from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
-from kalshi_tui.core.report import fmt_pct
+from kalshi_tui.core.report import fmt_bytes, fmt_pct
 
 
 def register(subparsers, common) -> None:
@@ -445,10 +445,10 @@ def render_result(result) -> str:
 
 def render_prune(plan) -> str:
     mode = "removed" if plan.executed else "would remove"
-    lines = [f"{mode} {len(plan.removed)} run(s), {plan.bytes_freed / 1e6:.1f} MB; "
+    lines = [f"{mode} {len(plan.removed)} run(s), {fmt_bytes(plan.bytes_freed)}; "
              f"keeping {len(plan.kept)}"]
     for unit in plan.removed:
-        lines.append(f"  {mode}: {unit.key} ({unit.size_bytes / 1e6:.1f} MB)")
+        lines.append(f"  {mode}: {unit.key} ({fmt_bytes(unit.size_bytes)})")
     for unit in plan.kept:
         lines.append(f"  keep: {unit.key} ({'; '.join(unit.kept_because)})")
     if plan.executed:
