@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.db_url import is_database_url
 from kalshi_tui.core.world.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
 from kalshi_tui.env.store_schema import FINGERPRINT_QUERIES, SCHEMA, SESSION_COLUMNS, TABLES
@@ -420,15 +419,6 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
 def _locked_message(path: Path | str, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
-
-
-def open_session_store(source: Any, *, writable: bool = False) -> SessionStore:
-    """The session store a config or flag names: a SQLite file or a postgresql:// URL."""
-    if is_database_url(source):
-        from kalshi_tui.env.pg_store import PostgresSessionStore
-
-        return PostgresSessionStore(source, writable=writable)
-    return SessionStore(Path(source), writable=writable)
 
 
 def _spread(book: BookState) -> int | None:
