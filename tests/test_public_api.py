@@ -77,7 +77,7 @@ def test_the_faces_contract_names_every_module_of_the_core_itself():
     root = Path(kalshi_tui.__file__).parent
     config = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
     faces = next(c for c in config["tool"]["importlinter"]["contracts"]
-                 if c["source_modules"] == ["kalshi_tui.cli", "kalshi_tui.tui"])
+                 if c.get("source_modules") == ["kalshi_tui.cli", "kalshi_tui.tui"])
     own = {f"kalshi_tui.core.{path.stem}" for path in (root / "core").glob("*.py")
            if path.stem != "__init__"}
     assert own and own <= set(faces["forbidden_modules"])
