@@ -68,7 +68,7 @@ def hand_way(model_path: Path, config, session_ids: list[int], probes: np.ndarra
 
 
 def ours(model_path: Path, config, session_ids: list[int]) -> dict:
-    from kalshi_tui.eval.health import check_health
+    from kalshi_tui.eval import check_health
     from kalshi_tui.eval.health_result import RECORDED
 
     started = time.perf_counter()
@@ -107,7 +107,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
     from kalshi_tui.env import SessionStore, parse_session_list
 
     config = load_config(REPO / "kalshi_tui.toml")

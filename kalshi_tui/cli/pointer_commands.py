@@ -21,6 +21,7 @@ from kalshi_tui.cli.common import (
     print_json,
 )
 from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
+from kalshi_tui.core.report import fmt_bytes, fmt_pct
 
 
 def register(subparsers, common) -> None:
@@ -298,10 +299,6 @@ def _short(sha: str | None) -> str:
     return sha[:12] if sha else "none recorded"
 
 
-def _pct(value, scale: float = 1.0) -> str:
-    return "-" if value is None else f"{value * scale:.1f}%"
-
-
 def render_status(status) -> str:
     lines = [f"pointer:  {status.pointer_file} (revision {status.revision}, {status.relation})"]
     if status.full_path is not None:
@@ -399,9 +396,9 @@ def render_plan(plan) -> str:
     if "episodes" in m:
         facts.append(f"{m['episodes']:,} episodes")
     if "win_rate" in m:
-        facts.append(f"win rate {_pct(m['win_rate'], 100)}")
+        facts.append(f"win rate {fmt_pct(m['win_rate'], fraction=True, unit='%')}")
     if "trading_pct" in m:
-        facts.append(f"trading {_pct(m['trading_pct'])}")
+        facts.append(f"trading {fmt_pct(m['trading_pct'], unit='%')}")
     if "entropy" in m:
         facts.append(f"entropy {m['entropy']:.3f}")
     lines.append("  " + ", ".join(facts))
@@ -448,10 +445,10 @@ def render_result(result) -> str:
 
 def render_prune(plan) -> str:
     mode = "removed" if plan.executed else "would remove"
-    lines = [f"{mode} {len(plan.removed)} run(s), {plan.bytes_freed / 1e6:.1f} MB; "
+    lines = [f"{mode} {len(plan.removed)} run(s), {fmt_bytes(plan.bytes_freed)}; "
              f"keeping {len(plan.kept)}"]
     for unit in plan.removed:
-        lines.append(f"  {mode}: {unit.key} ({unit.size_bytes / 1e6:.1f} MB)")
+        lines.append(f"  {mode}: {unit.key} ({fmt_bytes(unit.size_bytes)})")
     for unit in plan.kept:
         lines.append(f"  keep: {unit.key} ({'; '.join(unit.kept_because)})")
     if plan.executed:

@@ -49,7 +49,7 @@ def entropy_normalised(counts, n: int) -> float:
 
 def load_session_tapes(config: Config, session_ids: list[int]):
     """Every replayable market of the sessions; an unknown or empty session is an error."""
-    from kalshi_tui.env.store import StoreError, open_session_store
+    from kalshi_tui.env import StoreError, open_session_store
     from kalshi_tui.env.tape import load_tapes
     from kalshi_tui.env.world import tape_options
 
