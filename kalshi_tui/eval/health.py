@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.batched import (BATCH_BUDGET_STEPS, ModelChanged, ValidationCancelled,
-                                     ValidationError, load_session_tapes, market_batches)
+from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_session_tapes, market_batches
 from kalshi_tui.eval.health_result import (HEALTH_SEED, NOISE, RECORDED, UNIFORM,
                                            WIDE_MARGIN_NATS, ZERO, HealthResult, SourceHealth)
 from kalshi_tui.eval.health_store import health_key, load_health
-from kalshi_tui.eval.model_fit import file_sha256, require_fit
+from kalshi_tui.eval.model_fit import (ModelChanged, ValidationCancelled, ValidationError,
+                                       require_fit, require_unchanged, sha256_before_run)
 from kalshi_tui.eval.results_cache import (HEALTH, save_entry, session_source,
                                            sessions_fingerprint)
 
@@ -86,13 +86,8 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     from kalshi_tui.eval.safe_load import load_policy_safely
 
     path = Path(path)
-    if not session_ids:
-        raise ValidationError("no sessions to check health on")
     started = time.perf_counter()
-    try:
-        sha_before = file_sha256(path)
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read model file ({exc.strerror})") from None
+    sha_before = sha256_before_run(path, session_ids, "check health on")
     # The replay (numpy, ~1.3 s for sessions 5-10 in layout A) runs while torch is imported
     # and the policy built; an unsafe or unfitting model is still refused before anything runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -111,9 +106,7 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     with single_threaded_torch():
         recorded, observations = _recorded(policy, tapes, config, rng, cancel, path)
         probes = _probes(policy, observations, env, rng, cancel, path)
-    if file_sha256(path) != sha_before:
-        raise ModelChanged(f"{path}: the model file changed during the health check; "
-                           "result discarded, nothing stored")
+    require_unchanged(path, sha_before, "the health check")
     result = HealthResult(
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm, n_actions=n,
         session_ids=sorted(session_ids), deterministic=config.trader_deterministic,

@@ -18,6 +18,18 @@ class IncompatibleModel(Exception):
     """The model's spaces do not fit the configured environment; the message says how."""
 
 
+class ValidationError(Exception):
+    """A run could not start or finish; one line naming the file, session or reason."""
+
+
+class ValidationCancelled(ValidationError):
+    """The caller cancelled the run; nothing was stored."""
+
+
+class ModelChanged(ValidationError):
+    """The model file changed while it was being run; nothing was stored."""
+
+
 def fit_problems(path: Path, spec: PolicySpec, env: EnvironmentSpec) -> list[str]:
     """One line per way the model's spaces differ from the environment's; empty when it fits."""
     problems: list[str] = []
@@ -58,3 +70,31 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_before_run(path: Path, session_ids: list[int], purpose: str) -> str:
+    """The start every run shares: sessions to run on, and the model's hash before it runs.
+
+    `purpose` completes "no sessions to ...": "validate on", "check health on".
+    """
+    if not session_ids:
+        raise ValidationError(f"no sessions to {purpose}")
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read model file ({exc.strerror})") from None
+
+
+def require_unchanged(path: Path, sha_before: str, during: str) -> None:
+    """Raise ModelChanged when the file's content is not what was hashed before the run.
+
+    A file removed or unreadable afterwards counts as changed: its result cannot be tied
+    to the bytes that were run. `during` names the run: "validation", "the A/B test".
+    """
+    try:
+        unchanged = file_sha256(path) == sha_before
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise ModelChanged(f"{path}: the model file changed during {during}; "
+                           "result discarded, nothing stored")
