@@ -86,7 +86,8 @@ class ABResult:
 
     def summary_lines(self) -> list[str]:
         p = self.paired
-        other = "current model" if self.against_is_current else "other model"
+        role = "current" if self.against_is_current else "other"
+        other = f"{role} model"
         return [
             f"candidate   {self.candidate_path} (sha256 {self.candidate_sha256[:12]})",
             f"against     {self.against_path} (sha256 {self.against_sha256[:12]}, {other})",
@@ -102,7 +103,7 @@ class ABResult:
             "observations)",
             f"verdict     {p.verdict_text('the candidate', 'the ' + other)}",
             f"candidate   {self.candidate_headline}",
-            f"{other.split()[0]:<11} {self.against_headline}",
+            f"{role:<11} {self.against_headline}",
         ]
 
 

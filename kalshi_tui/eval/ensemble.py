@@ -94,7 +94,8 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     identity = ensemble_id(shas, vote)
     names = " + ".join(p.name for p in paths)
     runs = [(EnsemblePolicy(members, vote), f"ensemble ({vote}) of {names}", identity)]
-    runs += [(policy, str(path), sha) for policy, path, sha in zip(members, paths, shas, strict=True)]
+    runs += [(policy, str(path), sha)
+             for policy, path, sha in zip(members, paths, shas, strict=True)]
     if current_policy is not None and current.path is not None and current.sha256 is not None:
         runs.append((current_policy, str(current.path), current.sha256))
     per_run = sum(max(t.length - 1, 0) for t in tapes)

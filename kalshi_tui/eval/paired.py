@@ -59,6 +59,8 @@ class PairedDifference:
 
     def verdict_text(self, a: str, b: str) -> str:
         """Which side the evidence is on, without claiming more than the CI says."""
+        if self.markets and self.ties == self.markets:
+            return f"{a} and {b} made the same on every market"
         if self.ci_low_cents is None or self.ci_high_cents is None:
             return f"too few markets to tell {a} from {b}"
         if self.ci_low_cents > 0:
