@@ -115,7 +115,7 @@ def _print_stored(stored_at, note: str | None) -> None:
 
 def add_ensemble_options(validate: argparse.ArgumentParser) -> None:
     """`validate --ensemble A,B,C [--vote majority|mean-prob]` (in place of MODEL)."""
-    from kalshi_tui.eval.ensemble_vote import MAJORITY, VOTES
+    from kalshi_tui.eval.ensemble_result import MAJORITY, VOTES
 
     validate.add_argument("--ensemble", metavar="A,B,C",
                           help="validate a vote of these models (2 or more, comma-separated) "

@@ -22,12 +22,13 @@ from kalshi_tui.eval.abtest import shifted_progress
 from kalshi_tui.eval.batched import load_session_tapes, run_validation
 from kalshi_tui.eval.current_model import CurrentModel, current_model
 from kalshi_tui.eval.ensemble_result import (
+    VOTES,
     EnsembleResult,
     ensemble_id,
     ensemble_key,
     save_ensemble,
 )
-from kalshi_tui.eval.ensemble_vote import VOTES, EnsemblePolicy
+from kalshi_tui.eval.ensemble_vote import EnsemblePolicy
 from kalshi_tui.eval.model_fit import (
     IncompatibleModel,
     ValidationCancelled,

@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.world.session_ids import session_ranges
-from kalshi_tui.eval.ensemble_vote import TIE_RULE
 from kalshi_tui.eval.paired import PairedDifference
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import save_entry, stored_entries
+
+# How the members vote (kalshi_tui.eval.ensemble_vote runs it); here so the CLI offers the
+# choices without importing numpy.
+MAJORITY, MEAN_PROB = "majority", "mean-prob"
+VOTES = (MAJORITY, MEAN_PROB)
+TIE_RULE = {MAJORITY: "a tie for the most votes plays HOLD",
+            MEAN_PROB: "an exact tie goes to the lowest action id"}
 
 ENSEMBLE = "ensemble"  # the kind of stored result
 ENSEMBLE_FORMAT = 1

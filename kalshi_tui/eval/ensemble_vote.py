@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kalshi_tui.eval.ensemble_result import MEAN_PROB, VOTES
 from kalshi_tui.eval.policy_runner import PolicyOutput
 
-MAJORITY, MEAN_PROB = "majority", "mean-prob"
-VOTES = (MAJORITY, MEAN_PROB)
 HOLD_ACTION = 0
-TIE_RULE = {MAJORITY: "a tie for the most votes plays HOLD",
-            MEAN_PROB: "an exact tie goes to the lowest action id"}
 
 
 class EnsemblePolicy:

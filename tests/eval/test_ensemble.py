@@ -14,8 +14,8 @@ from model_factory import copy_model, plant_malicious_field
 from kalshi_tui.cli import main
 from kalshi_tui.eval.batched import validate_model
 from kalshi_tui.eval.ensemble import validate_ensemble
-from kalshi_tui.eval.ensemble_result import EVIDENCE_NOTE
-from kalshi_tui.eval.ensemble_vote import MAJORITY, MEAN_PROB, majority_vote
+from kalshi_tui.eval.ensemble_result import EVIDENCE_NOTE, MAJORITY, MEAN_PROB
+from kalshi_tui.eval.ensemble_vote import majority_vote
 from kalshi_tui.eval.model_fit import (
     IncompatibleModel,
     ModelChanged,
