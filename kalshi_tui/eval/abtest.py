@@ -25,7 +25,7 @@ from kalshi_tui.eval.batched import load_session_tapes, run_validation
 from kalshi_tui.eval.model_fit import (
     ValidationCancelled,
     ValidationError,
-    require_fit,
+    load_fitting_policy,
     require_unchanged,
     sha256_before_run,
 )
@@ -67,8 +67,6 @@ def run_abtest(candidate: Path, against: Path, config: Config, session_ids: list
     ValidationError (no or unknown sessions, the same model twice), ValidationCancelled or
     ModelChanged; nothing is stored then.
     """
-    from kalshi_tui.eval.safe_load import load_policy_safely
-
     candidate, against = Path(candidate), Path(against)
     started = time.perf_counter()
     purpose = "run an A/B test on"
@@ -78,11 +76,7 @@ def run_abtest(candidate: Path, against: Path, config: Config, session_ids: list
         raise ValidationError(f"{candidate}: the same model as {against} (sha256 "
                               f"{sha_candidate[:12]}): an A/B test needs two different models")
     env = config.environment
-    policies = []
-    for path in (candidate, against):
-        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes, environment=env)
-        require_fit(path, policy.spec, env)
-        policies.append(policy)
+    policies = [load_fitting_policy(candidate, config), load_fitting_policy(against, config)]
     fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)
     deterministic = config.trader_deterministic

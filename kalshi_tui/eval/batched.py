@@ -17,9 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.model_fit import (IncompatibleModel, ModelChanged, ValidationCancelled,
-                                       ValidationError, require_fit, require_unchanged,
-                                       sha256_before_run)
+from kalshi_tui.eval.model_fit import (
+    IncompatibleModel,
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    load_fitting_policy,
+    require_unchanged,
+    sha256_before_run,
+)
 from kalshi_tui.eval.results import ValidationResult, bootstrap_mean_ci
 from kalshi_tui.eval.results_cache import save_validation, session_source, sessions_fingerprint
 
@@ -121,14 +127,10 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     Raises IncompatibleModel, PolicyLoadError/PolicyRefused, ValidationError,
     ValidationCancelled or ModelChanged; stores only a finished, unchanged-model result.
     """
-    from kalshi_tui.eval.safe_load import load_policy_safely
-
     path = Path(path)
     started = time.perf_counter()
     sha_before = sha256_before_run(path, session_ids, "validate on")
-    policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
-                                environment=config.environment)
-    require_fit(path, policy.spec, config.environment)
+    policy = load_fitting_policy(path, config)
     # Taken before the replay reads the rows: the result is keyed by them.
     fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)

@@ -33,7 +33,7 @@ from kalshi_tui.eval.model_fit import (
     IncompatibleModel,
     ValidationCancelled,
     ValidationError,
-    require_fit,
+    load_fitting_policy,
     require_unchanged,
     sha256_before_run,
 )
@@ -57,38 +57,14 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     ValidationCancelled or ModelChanged; nothing is stored then. A current model that
     cannot run here is not an error: the result says why it is not beside the ensemble.
     """
-    from kalshi_tui.eval.safe_load import PolicyLoadError, load_policy_safely
-
     paths = [Path(p) for p in paths]
     started = time.perf_counter()
     if vote not in VOTES:
         raise ValidationError(f"--vote {vote}: choose {' or '.join(VOTES)}")
-    if len(paths) < 2:
-        named = f" ({paths[0]})" if paths else ""
-        raise ValidationError(f"an ensemble needs at least 2 models, got {len(paths)}{named}")
-    shas = [sha256_before_run(p, session_ids, "validate an ensemble on") for p in paths]
-    for index, sha in enumerate(shas):
-        first = shas.index(sha)
-        if first != index:
-            raise ValidationError(f"{paths[index]}: the same model as {paths[first]} (sha256 "
-                                  f"{sha[:12]}): an ensemble needs different models")
-    env = config.environment
-    members = []
-    for path in paths:
-        policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes, environment=env)
-        require_fit(path, policy.spec, env)
-        members.append(policy)
+    shas = _distinct_members(paths, session_ids)
+    members = [load_fitting_policy(path, config) for path in paths]
     current = current if current is not None else current_model(config)
-    current_policy, current_note = None, current.problem
-    if current.runnable and current.sha256 in shas:
-        current_note = f"the current model is the member {paths[shas.index(current.sha256)].name}"
-    elif current.runnable and current.path is not None:
-        try:
-            current_policy = load_policy_safely(current.path, max_data_bytes=config.max_data_bytes,
-                                                environment=env)
-            require_fit(current.path, current_policy.spec, env)
-        except (PolicyLoadError, IncompatibleModel) as exc:
-            current_policy, current_note = None, f"current model not run: {exc}"
+    current_policy, current_note = _current_beside(current, paths, shas, config)
     deterministic = config.trader_deterministic if deterministic is None else deterministic
     fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)
@@ -97,8 +73,8 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     runs = [(EnsemblePolicy(members, vote), f"ensemble ({vote}) of {names}", identity)]
     runs += [(policy, str(path), sha)
              for policy, path, sha in zip(members, paths, shas, strict=True)]
-    if current_policy is not None and current.path is not None and current.sha256 is not None:
-        runs.append((current_policy, str(current.path), current.sha256))
+    if current_policy is not None:
+        runs.append((current_policy, str(current.path), str(current.sha256)))
     per_run = sum(max(t.length - 1, 0) for t in tapes)
     results = []
     try:
@@ -111,13 +87,11 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     except ValidationCancelled:
         raise ValidationCancelled(f"ensemble of {names}: validation cancelled; "
                                   "nothing stored") from None
-    for path, sha in zip(paths, shas, strict=True):
-        require_unchanged(path, sha, "the ensemble validation")
-    if len(runs) > len(paths) + 1 and current.path is not None and current.sha256 is not None:
-        require_unchanged(current.path, current.sha256, "the ensemble validation")
+    for _policy, label, sha in runs[1:]:
+        require_unchanged(Path(label), sha, "the ensemble validation")
     ensemble, member_results = results[0], results[1:len(paths) + 1]
-    current_result = results[len(paths) + 1] if len(results) > len(paths) + 1 else None
-    if current_result is None and current.runnable and current.sha256 in shas:
+    current_result = results[-1] if current_policy is not None else None
+    if current.runnable and current.sha256 in shas:
         current_result = member_results[shas.index(current.sha256)]
     best = max(range(len(member_results)), key=lambda i: (member_results[i].mean_pnl_cents, -i))
     result = EnsembleResult(
@@ -141,6 +115,34 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
         if on_stored is not None:
             on_stored(*stored)
     return result
+
+
+def _distinct_members(paths: list[Path], session_ids: list[int]) -> list[str]:
+    """Each member's sha256 before the run; 2 or more, no model twice (a copy counts)."""
+    if len(paths) < 2:
+        named = f" ({paths[0]})" if paths else ""
+        raise ValidationError(f"an ensemble needs at least 2 models, got {len(paths)}{named}")
+    shas = [sha256_before_run(p, session_ids, "validate an ensemble on") for p in paths]
+    for index, sha in enumerate(shas):
+        first = shas.index(sha)
+        if first != index:
+            raise ValidationError(f"{paths[index]}: the same model as {paths[first]} (sha256 "
+                                  f"{sha[:12]}): an ensemble needs different models")
+    return shas
+
+
+def _current_beside(current: CurrentModel, paths: list[Path], shas: list[str], config: Config):
+    """(the current model's policy to run beside the ensemble, or None; why not, or None)."""
+    from kalshi_tui.eval.safe_load import PolicyLoadError
+
+    if not current.runnable or current.path is None or current.sha256 is None:
+        return None, current.problem
+    if current.sha256 in shas:
+        return None, f"the current model is the member {paths[shas.index(current.sha256)].name}"
+    try:
+        return load_fitting_policy(current.path, config), None
+    except (PolicyLoadError, IncompatibleModel) as exc:
+        return None, f"current model not run: {exc}"
 
 
 __all__ = ["EnsembleResult", "validate_ensemble"]

@@ -25,8 +25,14 @@ from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_session_tapes, mark
 from kalshi_tui.eval.health_result import (HEALTH_SEED, NOISE, RECORDED, UNIFORM,
                                            WIDE_MARGIN_NATS, ZERO, HealthResult, SourceHealth)
 from kalshi_tui.eval.health_store import health_key, load_health
-from kalshi_tui.eval.model_fit import (ModelChanged, ValidationCancelled, ValidationError,
-                                       require_fit, require_unchanged, sha256_before_run)
+from kalshi_tui.eval.model_fit import (
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    load_fitting_policy,
+    require_unchanged,
+    sha256_before_run,
+)
 from kalshi_tui.eval.results_cache import (HEALTH, save_entry, session_source,
                                            sessions_fingerprint)
 
@@ -83,7 +89,6 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     empty session), ValidationCancelled or ModelChanged; nothing is stored then.
     """
     from kalshi_tui.eval.policy_runner import single_threaded_torch
-    from kalshi_tui.eval.safe_load import load_policy_safely
 
     path = Path(path)
     started = time.perf_counter()
@@ -93,9 +98,7 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     with ThreadPoolExecutor(max_workers=1) as pool:
         replay = pool.submit(_replay, config, session_ids)
         try:
-            policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
-                                        environment=config.environment)
-            require_fit(path, policy.spec, config.environment)
+            policy = load_fitting_policy(path, config)
         except BaseException:
             replay.cancel()
             raise

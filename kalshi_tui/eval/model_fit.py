@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.eval.safe_load import PolicySpec
+
+if TYPE_CHECKING:
+    from kalshi_tui.eval.policy_runner import LoadedPolicy
 
 
 class IncompatibleModel(Exception):
@@ -61,6 +65,18 @@ def require_fit(path: Path, spec: PolicySpec, env: EnvironmentSpec) -> None:
     problems = fit_problems(path, spec, env)
     if problems:
         raise IncompatibleModel(problems[0])
+
+
+def load_fitting_policy(path: Path, config: Config) -> LoadedPolicy:
+    """The policy built on the safe path (nothing unpickled) and checked against the
+    environment: what every run starts with. Raises PolicyLoadError/PolicyRefused or
+    IncompatibleModel, each naming the file."""
+    from kalshi_tui.eval.safe_load import load_policy_safely
+
+    policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
+                                environment=config.environment)
+    require_fit(path, policy.spec, config.environment)
+    return policy
 
 
 def file_sha256(path: Path) -> str:
