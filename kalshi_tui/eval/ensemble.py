@@ -69,7 +69,8 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
     tapes, skips = load_session_tapes(config, session_ids)
     identity = ensemble_id(shas, vote)
-    names = " + ".join(p.name for p in paths)
+    shown_names = [model_name(path, config) for path in paths]
+    names = " + ".join(shown_names)
     runs = [(EnsemblePolicy(members, vote), f"ensemble ({vote}) of {names}", identity)]
     runs += [(policy, str(path), sha)
              for policy, path, sha in zip(members, paths, shas, strict=True)]
@@ -93,7 +94,7 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     current_result = results[-1] if current_policy is not None else None
     if current.runnable and current.sha256 in shas:
         current_result = member_results[shas.index(current.sha256)]
-    best = max(range(len(member_results)), key=lambda i: (member_results[i].mean_pnl_cents, -i))
+    best = best_member(member_results)
     result = EnsembleResult(
         ensemble_id=identity, vote=vote, ensemble=ensemble, members=member_results,
         best_member=best,
@@ -104,6 +105,8 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
                     if current_result is not None else None),
         seconds=time.perf_counter() - started,
         created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        member_names=shown_names,
+        current_name=model_name(current.path, config) if current.path is not None else None,
     )
     if store_result:
         # The members and the current model ran as plain validations: stored as such too.
@@ -115,6 +118,22 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
         if on_stored is not None:
             on_stored(*stored)
     return result
+
+
+def model_name(path: Path, config: Config) -> str:
+    """How a model is named in the rows: its path inside the models folder (run folders all
+    hold a `model.zip`), else its file name."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(config.models_dir).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def best_member(members: list) -> int:
+    """The member with the highest mean P&L per market among those whose orders filled (a
+    member that never traded is no strategy to beat), else among all; first named on a tie."""
+    traded = [i for i, m in enumerate(members) if not m.never_traded] or list(range(len(members)))
+    return max(traded, key=lambda i: (members[i].mean_pnl_cents, -i))
 
 
 def _distinct_members(paths: list[Path], session_ids: list[int]) -> list[str]:
@@ -138,7 +157,8 @@ def _current_beside(current: CurrentModel, paths: list[Path], shas: list[str], c
     if not current.runnable or current.path is None or current.sha256 is None:
         return None, current.problem
     if current.sha256 in shas:
-        return None, f"the current model is the member {paths[shas.index(current.sha256)].name}"
+        member = model_name(paths[shas.index(current.sha256)], config)
+        return None, f"the current model is the member {member}"
     try:
         return load_fitting_policy(current.path, config), None
     except (PolicyLoadError, IncompatibleModel) as exc:

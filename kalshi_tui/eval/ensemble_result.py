@@ -63,6 +63,8 @@ class EnsembleResult:
     vs_current: PairedDifference | None
     seconds: float
     created_at: str
+    member_names: list[str] = field(default_factory=list)  # as shown: path in the models folder
+    current_name: str | None = None
     format: int = ENSEMBLE_FORMAT
     note: str = EVIDENCE_NOTE
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,7 +89,9 @@ class EnsembleResult:
             "current": self.current.to_dict() if self.current else None,
             "current_note": self.current_note,
             "vs_current": self.vs_current.to_dict() if self.vs_current else None,
-            "seconds": self.seconds, "created_at": self.created_at, "format": self.format,
+            "seconds": self.seconds, "created_at": self.created_at,
+            "member_names": self.member_names, "current_name": self.current_name,
+            "format": self.format,
             "note": self.note, "extra": self.extra,
         }
 
@@ -96,10 +100,15 @@ class EnsembleResult:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
+    def name(self, index: int) -> str:
+        if index < len(self.member_names):
+            return self.member_names[index]
+        return Path(self.members[index].model_path).name
+
     def summary_lines(self) -> list[str]:
         e = self.ensemble
-        best = self.members[self.best_member]
-        best_name = Path(best.model_path).name
+        best_name = self.name(self.best_member)
+        width = max([28] + [len(self.name(i)) + 18 for i in range(len(self.members))])
         mode = "deterministic" if e.deterministic else f"stochastic (seed {e.seed})"
         lines = [
             f"ensemble    {self.vote} vote of {len(self.members)} models "
@@ -109,14 +118,15 @@ class EnsembleResult:
             f"sessions    {session_ranges(e.session_ids)}  {mode}, "
             f"{e.episodes} markets, {e.steps:,} steps",
             "",
-            f"{'':<4}{'':<28}P&L per market (95 % CI), fills",
-            _row("ensemble", e),
+            f"{'':<4}{'':<{width}}P&L per market (95 % CI), fills",
+            _row("ensemble", e, width),
         ]
         for index, member in enumerate(self.members):
             mark = " (best member)" if index == self.best_member else ""
-            lines.append(_row(f"  {Path(member.model_path).name}{mark}", member))
+            lines.append(_row(f"  {self.name(index)}{mark}", member, width))
         if self.current is not None:
-            lines.append(_row(f"current {Path(self.current.model_path).name}", self.current))
+            current = self.current_name or Path(self.current.model_path).name
+            lines.append(_row(f"current {current}", self.current, width))
         if self.current_note:
             lines.append(f"current     {self.current_note}")
         lines += [
@@ -131,10 +141,10 @@ class EnsembleResult:
         return lines
 
 
-def _row(name: str, result: ValidationResult) -> str:
+def _row(name: str, result: ValidationResult, width: int) -> str:
     figures = result.fill_line() if result.never_traded else (
         f"{result.pnl_ci_text()}, {result.fills:,} fills")
-    return f"    {name:<28}{figures}"
+    return f"    {name:<{width}}{figures}"
 
 
 def save_ensemble(result: EnsembleResult, key: str, cache_dir) -> tuple[Any, str | None]:

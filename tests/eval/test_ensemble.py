@@ -36,6 +36,7 @@ def voters(model_zoo, tmp_path_factory) -> dict[str, Path]:
         "buy2": always_action(base, folder / "buy2.zip", 2),
         "buy2_soft": collapsed_but_sampling_widely(base, folder / "buy2_soft.zip", 2),
         "buy3": always_action(base, folder / "buy3.zip", 3),
+        "sell_nothing": always_action(base, folder / "sell_nothing.zip", 10),  # SELL_YES x100
         "buy3_soft": collapsed_but_sampling_widely(base, folder / "buy3_soft.zip", 3),
         "healthy": healthy_policy(base, folder / "healthy.zip"),
         "base": base,
@@ -75,7 +76,7 @@ def test_a_majority_plays_what_most_members_play(voters, small_config):
                                                                    "buy3.zip"]
     assert result.members[0].market_pnl_cents == buy2.market_pnl_cents
     best = max(range(3), key=lambda i: (result.members[i].mean_pnl_cents, -i))
-    assert result.best_member == best
+    assert result.best_member == best and all(not m.never_traded for m in result.members)
     diffs = np.array(e.market_pnl_cents) - np.array(result.members[best].market_pnl_cents)
     assert result.vs_best_member.differences_cents == pytest.approx(diffs.tolist())
     text = "\n".join(result.summary_lines())
@@ -90,6 +91,18 @@ def test_a_split_vote_holds_and_never_trades(voters, small_config):
     assert e.histogram[0] == e.steps and e.fills == 0 and e.never_traded
     assert e.fill_line().startswith("never traded: held on all")
     assert all(p == 0 for p in e.market_pnl_cents)
+
+
+def test_the_best_member_is_one_that_traded(voters, small_config):
+    result = validate_ensemble([voters["buy2"], voters["sell_nothing"], voters["buy3"]],
+                               small_config, SESSIONS, MAJORITY, store_result=False)
+    idle = result.members[1]
+    assert idle.never_traded and idle.mean_pnl_cents == 0
+    assert max(result.members[0].mean_pnl_cents, result.members[2].mean_pnl_cents) < 0
+    # P&L 0 beats both, but a member that never filled an order is no strategy to beat
+    assert result.best_member in (0, 2)
+    assert result.member_names == ["buy2.zip", "sell_nothing.zip", "buy3.zip"]
+    assert "sell_nothing.zip" in "\n".join(result.summary_lines())
 
 
 def test_mean_prob_averages_probabilities(voters, small_config):
