@@ -1,8 +1,8 @@
 """Running models, safely: loading without unpickling, smoke tests, batched validation.
 
 Public API (import from the modules; this package imports nothing heavy itself):
-- safe_load.load_policy_safely(path, *, max_data_bytes, environment) -> LoadedPolicy; PolicyLoadError,
-  PolicyRefused
+- safe_load.load_policy_safely(path, *, max_data_bytes, environment) -> LoadedPolicy;
+  PolicyLoadError, PolicyRefused
 - policy_runner.LoadedPolicy: predict, action_probabilities, entropy, q_values, forward
 - smoke.smoke_test(path, config) -> SmokeResult
 - batched.validate_model(path, config, session_ids, *, deterministic, progress, cancel)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest import shifted_progress
@@ -71,7 +72,9 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     identity = ensemble_id(shas, vote)
     shown_names = [model_name(path, config) for path in paths]
     names = " + ".join(shown_names)
-    runs = [(EnsemblePolicy(members, vote), f"ensemble ({vote}) of {names}", identity)]
+    # (policy, label, sha256): the vote first, then each member, then the current model
+    runs: list[tuple[Any, str, str]] = [
+        (EnsemblePolicy(members, vote), f"ensemble ({vote}) of {names}", identity)]
     runs += [(policy, str(path), sha)
              for policy, path, sha in zip(members, paths, shas, strict=True)]
     if current_policy is not None:

@@ -16,9 +16,12 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kalshi_tui.eval.policy_runner import LoadedPolicy
 
 # Policy classes we know how to build, by the global the pickle names -> (family, algorithm
 # hint). The aliases are the same classes under the names `PPO("MlpPolicy")` resolves to.
@@ -116,7 +119,8 @@ def _discrete_n(path: Path, space: Any) -> int:
         n = int(space.get("n"))  # an int in SB3 0.x/1.x, a string such as "21" in 2.x
         start = int(space.get("start", 0))
     except (TypeError, ValueError):
-        raise PolicyLoadError(f"{path}: action_space.n {space.get('n')!r} is not a number") from None
+        raise PolicyLoadError(f"{path}: action_space.n {space.get('n')!r} "
+                              "is not a number") from None
     if n < 1 or start != 0:
         raise PolicyRefused(f"{path}: Discrete(n={n}, start={start}) is not supported")
     return n
@@ -335,7 +339,8 @@ def _load_weights(path: Path, module, weights_bytes: bytes) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise PolicyRefused(f"{path}: policy.pth holds more than tensors ({first})") from None
     except Exception as exc:  # torch raises many kinds for a damaged file
-        raise PolicyLoadError(f"{path}: policy.pth is not readable ({type(exc).__name__})") from None
+        raise PolicyLoadError(f"{path}: policy.pth is not readable "
+                              f"({type(exc).__name__})") from None
     if not isinstance(state, dict):
         raise PolicyLoadError(f"{path}: policy.pth is not a state dict")
     try:

@@ -236,3 +236,14 @@ def test_a_store_under_another_environment_is_not_found(contenders, tmp_path, sm
                             environment={"fill_model": "original-training"})
     assert load_abtest(result.candidate_sha256, result.against_sha256, realistic) is not None
     assert load_abtest(result.candidate_sha256, result.against_sha256, original) is None
+
+
+def test_an_interrupted_run_stores_nothing(contenders, small_config):
+    def interrupt(done: int, total: int) -> None:
+        if done > total // 2:  # in the second model's run, the first one finished
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_abtest(contenders["healthy"], contenders["buy2"], small_config, SESSIONS,
+                   progress=interrupt)
+    assert stored_nothing(small_config)

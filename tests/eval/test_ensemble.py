@@ -229,3 +229,14 @@ def test_cli_validate_ensemble(model_zoo, voters, small_config, capsys):
     assert code == 2 and "not both" in err
     code, _, err = run(capsys, "validate", "--config", cfg)
     assert code == 2 and "give MODEL" in err
+
+
+def test_an_interrupted_run_stores_nothing(voters, small_config):
+    def interrupt(done: int, total: int) -> None:
+        if done > total * 2 // 3:  # the vote and the first member finished
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        validate_ensemble([voters["buy2"], voters["buy3"]], small_config, SESSIONS, MAJORITY,
+                          progress=interrupt)
+    assert stored_nothing(small_config)
