@@ -14,7 +14,7 @@ from pathlib import Path
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 from kalshi_tui.cli.eval_commands import ProgressBar, _session_ids, resolve_model, with_fill_model
-from kalshi_tui.core.safe_text import printable, safe_lines
+from kalshi_tui.core import printable, safe_lines
 
 CURRENT = "current"
 
@@ -51,17 +51,13 @@ def _progress_bar(args: argparse.Namespace, label: str) -> ProgressBar | None:
 
 
 def _run_errors():
-    from kalshi_tui.eval.model_fit import IncompatibleModel, ValidationError
-    from kalshi_tui.eval.safe_load import PolicyLoadError
+    from kalshi_tui.eval import IncompatibleModel, PolicyLoadError, ValidationError
 
     return PolicyLoadError, IncompatibleModel, ValidationError
 
 
 def abtest_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.abtest import run_abtest
-    from kalshi_tui.eval.abtest_result import load_abtest
-    from kalshi_tui.eval.current_model import current_model
-    from kalshi_tui.eval.model_fit import file_sha256
+    from kalshi_tui.eval import current_model, file_sha256, load_abtest, run_abtest
 
     config = config_from_args(args)
     candidate = resolve_model(args.candidate, config)
@@ -115,7 +111,7 @@ def _print_stored(stored_at, note: str | None) -> None:
 
 def add_ensemble_options(validate: argparse.ArgumentParser) -> None:
     """`validate --ensemble A,B,C [--vote majority|mean-prob]` (in place of MODEL)."""
-    from kalshi_tui.eval.ensemble_result import MAJORITY, VOTES
+    from kalshi_tui.eval import MAJORITY, VOTES
 
     validate.add_argument("--ensemble", metavar="A,B,C",
                           help="validate a vote of these models (2 or more, comma-separated) "
@@ -129,7 +125,7 @@ def add_ensemble_options(validate: argparse.ArgumentParser) -> None:
 
 
 def ensemble_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.ensemble import validate_ensemble
+    from kalshi_tui.eval import validate_ensemble
 
     if args.model:
         raise CommandError("validate: give MODEL or --ensemble, not both", exit_codes.USAGE)
@@ -171,11 +167,15 @@ def ensemble_command(args: argparse.Namespace) -> int:
 
 
 def _stored_ensemble(paths: list[Path], config, session_ids: list[int], args):
-    from kalshi_tui.eval.current_model import current_model
-    from kalshi_tui.eval.ensemble import ENSEMBLE_SEED
-    from kalshi_tui.eval.ensemble_result import ensemble_id, ensemble_key, find_ensemble
-    from kalshi_tui.eval.model_fit import file_sha256
-    from kalshi_tui.eval.results_cache import sessions_fingerprint
+    from kalshi_tui.eval import (
+        ENSEMBLE_SEED,
+        current_model,
+        ensemble_id,
+        ensemble_key,
+        file_sha256,
+        find_ensemble,
+        sessions_fingerprint,
+    )
 
     try:
         shas = [file_sha256(path) for path in paths]

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
-from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
+from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.core import printable, raw_stream, safe_lines
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -39,7 +39,7 @@ def register(subparsers, common) -> None:
 
 
 def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     config = config_from_args(args)
     try:
@@ -68,7 +68,7 @@ def _size(n: int) -> str:
 
 def render_table(records, env, *, colour: bool = False) -> str:
     """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
-    from kalshi_tui.core.evidence.compat import badge
+    from kalshi_tui.core.evidence import badge
 
     header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
     rows = []
@@ -107,7 +107,7 @@ def print_records_json(records, stream) -> None:
     whole list goes through its pure-Python encoder, most of a `list --json` process)."""
     import json
 
-    from kalshi_tui.core.catalog.cache import record_dict
+    from kalshi_tui.core.catalog import record_dict
 
     if not records:
         stream.write("[]\n")
@@ -142,7 +142,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace):
     """The record for MODEL: an existing file outside the folder directly, else the catalog."""
-    from kalshi_tui.core.catalog.scan import inspect_model
+    from kalshi_tui.core.catalog import inspect_model
 
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
@@ -163,8 +163,8 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
                 colour: bool = False) -> str:
     """Every fact about one model as `key: value` lines, reasons and warnings first; last
     the stored validation result (`validation`, current for the config) or that none is."""
-    from kalshi_tui.core.evidence.compat import badge
-    from kalshi_tui.core.report.figures import metric_text
+    from kalshi_tui.core.evidence import badge
+    from kalshi_tui.core.report import metric_text
 
     shown = badge(record, env)
     if colour and shown in ("UNSAFE", "UNREADABLE"):
@@ -239,9 +239,9 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.pointer.evidence import pointer_findings
-    from kalshi_tui.eval.health_store import load_health
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line, load_validation
+    from kalshi_tui.core.pointer import pointer_findings
+    from kalshi_tui.eval import load_health
+    from kalshi_tui.eval import fill_model_disagreement_line, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.world.session_ids import session_ranges
-from kalshi_tui.eval.current_model import CurrentModel, current_model
+from kalshi_tui.eval.current import CurrentModel, current_model
 from kalshi_tui.eval.paired import PairedDifference
 from kalshi_tui.eval.results_cache import (
     cache_folders,

@@ -21,8 +21,9 @@ from typing import Any
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest import shifted_progress
 from kalshi_tui.eval.batched import load_session_tapes, run_validation
-from kalshi_tui.eval.current_model import CurrentModel, current_model
+from kalshi_tui.eval.current import CurrentModel, current_model
 from kalshi_tui.eval.ensemble_result import (
+    ENSEMBLE_SEED,
     VOTES,
     EnsembleResult,
     ensemble_id,
@@ -40,8 +41,6 @@ from kalshi_tui.eval.model_fit import (
 )
 from kalshi_tui.eval.paired import paired_difference
 from kalshi_tui.eval.results_cache import save_validation, sessions_fingerprint
-
-ENSEMBLE_SEED = 0
 
 
 def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int], vote: str, *,

@@ -27,6 +27,7 @@ VOTES = (MAJORITY, MEAN_PROB)
 TIE_RULE = {MAJORITY: "a tie for the most votes plays HOLD",
             MEAN_PROB: "an exact tie goes to the lowest action id"}
 
+ENSEMBLE_SEED = 0  # the sampling seed when the trader samples
 ENSEMBLE = "ensemble"  # the kind of stored result
 ENSEMBLE_FORMAT = 1
 EVIDENCE_NOTE = ("an ensemble is evidence, not a pointer target: the trader loads one zip, "

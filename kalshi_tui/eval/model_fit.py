@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
-from kalshi_tui.eval.safe_load import PolicySpec
+from kalshi_tui.eval.policy_spec import PolicySpec
 
 if TYPE_CHECKING:
     from kalshi_tui.eval.policy_runner import LoadedPolicy

@@ -15,9 +15,10 @@ from report_registry import (BROKEN, FINAL32, HIST32, NOW, OBS54, RUN9, RUN10, R
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.evidence.ranking import RankingError
 from kalshi_tui.core.catalog.scan import scan_catalog
-from kalshi_tui.core.report.build import generate_report, stored_validations, write_report
+from kalshi_tui.core.report.build import generate_report, write_report
 from kalshi_tui.core.report.markdown import render_markdown
 from kalshi_tui.eval.results import ValidationResult
+from kalshi_tui.eval.stored import stored_evidence, stored_validations
 from kalshi_tui.eval.results_cache import (default_session_ids, load_validation, save_validation,
                                            sessions_fingerprint)
 
@@ -33,7 +34,7 @@ def registry(model_zoo, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(registry) -> dict:
-    return generate_report(load_config(registry), now=NOW)
+    return generate_report(load_config(registry), stored=stored_evidence, now=NOW)
 
 
 def by_path(entries: list[dict]) -> dict[str, dict]:
@@ -205,7 +206,7 @@ def _store_validation(config, record_sha: str, path: str, *, win_rate: float, me
 
 def test_stored_validation_is_used_quoted_and_ticked(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
-    first = generate_report(config, now=NOW)
+    first = generate_report(config, stored=stored_evidence, now=NOW)
     run10 = by_path(first["compatible_models"])[f"{RUN10}/model.zip"]
     _store_validation(config, run10["sha256"], run10["path"], win_rate=0.55, mean_pnl=60.0)
     # The report's batched lookup finds exactly what the eval module's own reader finds.
@@ -213,7 +214,7 @@ def test_stored_validation_is_used_quoted_and_ticked(model_zoo, tmp_path):
     expected = {r.path: load_validation(Path(r.abs_path), r.sha256, config) for r in records if r.sha256}
     assert stored_validations(records, config) == {p: v for p, v in expected.items() if v is not None}
     assert set(stored_validations(records, config)) == {run10["path"]}
-    report = generate_report(config, now=NOW)
+    report = generate_report(config, stored=stored_evidence, now=NOW)
     primary = report["recommendations"]["primary"]
     assert primary["path"] == f"{RUN10}/model.zip" and primary["evidence_level"] == "validated"
     assert primary["reasons"][0] == "validated on sessions 5-10 (200 episodes)"
@@ -232,7 +233,7 @@ def test_a_folder_with_no_compatible_model_recommends_nothing(model_zoo, tmp_pat
     for folder in (RUN32, RUN15, RUN10, OBS54.split("/")[0]):
         shutil.rmtree(models / folder)
     (models / FINAL32).unlink()
-    report = generate_report(load_config(config_file), now=NOW)
+    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
     assert report["compatible_models"] == [] and report["validation_checklists"] == []
     assert report["recommendations"]["primary"] is None and report["recommendations"]["alternative"] is None
     assert "nothing is recommended" in report["recommendations"]["none_reason"]
@@ -248,24 +249,24 @@ def test_weights_from_the_config_change_the_recommendation(model_zoo, tmp_path):
     config_file = build_registry(tmp_path, model_zoo)
     with config_file.open("a", encoding="utf-8") as out:
         out.write("\n[ranking]\nweights = { diversity = 10.0 }\n")
-    report = generate_report(load_config(config_file), now=NOW)
+    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
     assert report["recommendations"]["primary"]["path"] == f"{RUN10}/model.zip"
     assert report["recommendations"]["alternative"]["path"] == FINAL32
     config_file.write_text(config_file.read_text().replace("diversity = 10.0", "diversty = 10.0"))
     with pytest.raises(RankingError, match=re.escape(f"{config_file}: [ranking] weights: unknown ranking "
                                                      "weight 'diversty'")):
-        generate_report(load_config(config_file), now=NOW)
+        generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
 
 
 def test_no_pointer_is_an_alarm_and_the_report_still_recommends(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo, with_pointer=False))
-    report = generate_report(config, now=NOW)
+    report = generate_report(config, stored=stored_evidence, now=NOW)
     assert report["current_model"]["state"] == "NO POINTER" and report["current_model"]["alarm"]
     assert report["recommendations"]["primary"]["path"] == FINAL32
 
 
 def test_report_is_stable_across_runs(report, registry):
-    again = generate_report(load_config(registry), now=NOW)
+    again = generate_report(load_config(registry), stored=stored_evidence, now=NOW)
     assert json.dumps(again, sort_keys=True) == json.dumps(report, sort_keys=True)
 
 
@@ -279,7 +280,7 @@ def test_report_on_the_bundled_demo_registry(tmp_path):
     # The cache goes to tmp: the test must not write into the committed registry.
     config_file.write_text(f'[paths]\nmodels_dir = "{DEMO}"\ncache_dir = "{tmp_path / "cache"}"\n')
     config = load_config(config_file)
-    report = generate_report(config, now=NOW)
+    report = generate_report(config, stored=stored_evidence, now=NOW)
     text = render_markdown(report)
     assert all(section + "\n" in text for section in SECTIONS)
     assert report["current_model"]["state"] == "OUTDATED" and report["current_model"]["n_actions"] == 5
@@ -300,16 +301,16 @@ def test_report_on_the_bundled_demo_registry(tmp_path):
 
 def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
-    path, report = write_report(config, now=NOW)
+    path, report = write_report(config, stored=stored_evidence, now=NOW)
     assert path == config.cache_dir / "reports" / "model_report_20251216_120000.md"
     assert path.read_text(encoding="utf-8") == render_markdown(report)
-    json_path, again = write_report(config, tmp_path / "r.json", fmt="json", now=NOW)
+    json_path, again = write_report(config, tmp_path / "r.json", stored=stored_evidence, fmt="json", now=NOW)
     assert json.loads(json_path.read_text()) == json.loads(json.dumps(again))
     assert not list(tmp_path.glob(".r.json.tmp*"))
     with pytest.raises(OSError):
-        write_report(config, tmp_path / "missing" / "r.md", now=NOW)
+        write_report(config, tmp_path / "missing" / "r.md", stored=stored_evidence, now=NOW)
     with pytest.raises(ValueError, match="unknown report format 'html'"):
-        write_report(config, tmp_path / "r.html", fmt="html", now=NOW)
+        write_report(config, tmp_path / "r.html", stored=stored_evidence, fmt="html", now=NOW)
 
 
 def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo, tmp_path):
@@ -318,7 +319,7 @@ def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo
     config = load_config(build_registry(tmp_path, model_zoo))
     record = scan_catalog(config).find(FINAL32)
     PointerEngine(config).promote(record, "report recommended it")
-    report = generate_report(config, now=NOW)
+    report = generate_report(config, stored=stored_evidence, now=NOW)
     current = report["current_model"]
     assert (current["state"], current["alarm"], current["model"]) == ("OK", False, FINAL32)
     assert report["recommendations"]["primary"]["path"] == FINAL32
@@ -330,7 +331,7 @@ def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo
     # The model changed on disk after it was chosen: the report raises the pointer's alarm.
     models = config.models_dir
     shutil.copy2(models / f"{RUN10}/model.zip", models / FINAL32)
-    changed = generate_report(config, now=NOW)["current_model"]
+    changed = generate_report(config, stored=stored_evidence, now=NOW)["current_model"]
     assert changed["state"] == "CHANGED" and changed["alarm"]
     assert any("changed on disk" in alarm for alarm in changed["alarms"])
 
@@ -338,7 +339,7 @@ def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo
 def test_a_damaged_pointer_is_an_alarm_and_the_report_still_stands(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
     config.pointer_file.write_text('{"current_model": {"full_path": ', encoding="utf-8")
-    report = generate_report(config, now=NOW)
+    report = generate_report(config, stored=stored_evidence, now=NOW)
     current = report["current_model"]
     assert current["state"] == "UNREADABLE POINTER" and current["alarm"]
     assert str(config.pointer_file.name) in current["alarms"][0]
@@ -350,7 +351,7 @@ def test_the_report_says_which_weights_ranked_it(model_zoo, tmp_path):
     config_file = build_registry(tmp_path, model_zoo)
     with config_file.open("a", encoding="utf-8") as out:
         out.write("\n[ranking]\nweights = { recency = 0, final_name = 2.5 }\n")
-    report = generate_report(load_config(config_file), now=NOW)
+    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
     rec = report["recommendations"]
     assert rec["weights"]["recency"] == 0 and rec["weights"]["final_name"] == 2.5
     assert rec["weights"]["diversity"] == 1.0 and rec["weights_set"] == ["final_name", "recency"]

@@ -3,7 +3,7 @@
 `build_report` takes records and evidence (data, no paths to read) and returns a plain
 JSON-able dict with the seed's sections; `report_md.render_markdown` turns that dict into
 the Markdown an operator reads, so the JSON and the Markdown can never disagree.
-`generate_report(config)` is the one function here that reads files: the catalog (warm
+`generate_report(config, stored=...)` is the one function here that reads files: the catalog (warm
 cache), the pointer status and stored validation results. No torch, no unpickling.
 """
 
@@ -15,6 +15,7 @@ import shlex
 from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from kalshi_tui.core.config import Config, EnvironmentSpec
@@ -118,10 +119,29 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     return report
 
 
-def generate_report(config: Config, *, now: datetime | None = None, use_cache: bool = True,
+@dataclass(frozen=True)
+class StoredEvidence:
+    """What is stored about the listed models and current for the config, each by record path.
+
+    Read by the eval layer (`kalshi_tui.eval.stored_evidence`), which owns the stores and
+    their keys; the faces pass that reader to `generate_report`.
+    """
+
+    validations: dict[str, Any] = field(default_factory=dict)
+    healths: dict[str, Any] = field(default_factory=dict)
+    fill_model_notes: dict[str, str] = field(default_factory=dict)  # the two fill models disagree
+
+
+EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
+
+
+def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | None = None,
+                    use_cache: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
     """Read the models folder, the pointer and stored validations, then build the report.
 
+    `stored` reads the stored validation and health results of the scanned records
+    (`kalshi_tui.eval.stored_evidence`).
     `smoke`, when given, runs the smoke test on a record (the CLI's `--smoke` passes
     `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
     and its results fill the checklist's "loads and infers" line.
@@ -136,11 +156,11 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     # The pointer engine judges its model with the catalog; reuse the scan's records.
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
     status = engine.status(repair=False)
-    validations = stored_validations(catalog.records, config)
-    healths = stored_healths(catalog.records, config)
+    evidence = stored(catalog.records, config)
+    validations, healths = evidence.validations, evidence.healths
     ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
                          healths=healths)
-    fill_model_notes = fill_model_disagreements(validations, config)
+    fill_model_notes = evidence.fill_model_notes
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
         return build_report(catalog.records, environment=config.environment, now=now,
@@ -189,15 +209,15 @@ def write_text_atomically(out: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report(config: Config, out: Path | None = None, *, fmt: str = "md",
-                 now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+def write_report(config: Config, out: Path | None = None, *, stored: EvidenceReader,
+                 fmt: str = "md", now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
     now = now or datetime.now(timezone.utc)
-    report = generate_report(config, now=now)
+    report = generate_report(config, stored=stored, now=now)
     if out is None:
         out = default_report_path(config, now, fmt)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -220,66 +240,6 @@ def _validation_headline(validation: Any) -> str:
     if hasattr(validation, "headline"):
         return validation.headline()
     return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
-
-
-def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored health results of compatible records, by path (JSON reads, no torch)."""
-    from kalshi_tui.eval.health_store import load_health
-
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict == COMPATIBLE and record.sha256:
-            health = load_health(record.sha256, config)
-            if health is not None:
-                found[record.path] = health
-    return found
-
-
-def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
-    """By path, the line saying a model's two fill models disagree sharply (both stored)."""
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
-
-    found = {}
-    for path, result in validations.items():
-        line = fill_model_disagreement_line(config, result)
-        if line:
-            found[path] = line
-    return found
-
-
-def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored validation results of compatible records, by path (JSON reads, no torch).
-
-    The same lookup as `load_validation`, with the key computed once and the cache folders
-    listed once, so a folder of 1,000 models with a few validated costs a few file reads.
-    """
-    from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
-                                               find_validation)
-
-    stored: set[str] = set()
-    for folder in cache_folders(config.cache_dir):
-        try:
-            stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
-        except OSError:
-            continue  # no results stored there
-    if not any(r.sha256 in stored for r in records if r.verdict == COMPATIBLE and r.sha256):
-        # Nothing validated: skip the session store (its import costs more than the report).
-        return {}
-    sessions = default_session_ids(config)
-    if sessions is None:
-        return {}
-    key = current_key(config, sessions, config.validation_deterministic, 0)
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict != COMPATIBLE or not record.sha256 or record.sha256 not in stored:
-            continue
-        try:
-            result = find_validation(record.sha256, config.cache_dir, key)
-        except (OSError, ValueError):
-            result = None
-        if result is not None:
-            found[record.path] = result
-    return found
 
 
 # ---- sections -----------------------------------------------------------------------------
