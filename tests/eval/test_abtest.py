@@ -247,3 +247,23 @@ def test_an_interrupted_run_stores_nothing(contenders, small_config):
         run_abtest(contenders["healthy"], contenders["buy2"], small_config, SESSIONS,
                    progress=interrupt)
     assert stored_nothing(small_config)
+
+
+def test_an_unsafe_current_model_is_never_run(model_zoo, contenders, small_config, tmp_path,
+                                              capsys):
+    canary = tmp_path / "canary"
+    evil = plant_malicious_field(model_zoo["ppo21"], small_config.models_dir / "evil.zip", canary)
+    # a hand-written pointer, as the original system's: no journal, no checks when written
+    small_config.pointer_file.write_text(json.dumps({"current_model": {"full_path": str(evil)}}))
+    line = vs_current_line("0" * 64, small_config)
+    assert line.startswith("current model evil.zip is unsafe:") and "nothing is compared" in line
+    code = main(["abtest", str(contenders["healthy"]), "--config", str(small_config.file)])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "" and "evil.zip is unsafe" in err
+    code = main(["validate", "--ensemble", f"{contenders['buy2']},{contenders['buy3']}",
+                 "--config", str(small_config.file), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["current"] is None and "evil.zip is unsafe" in payload["current_note"]
+    assert not canary.exists() and stored_nothing(small_config)
