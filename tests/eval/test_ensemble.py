@@ -240,3 +240,16 @@ def test_an_interrupted_run_stores_nothing(voters, small_config):
         validate_ensemble([voters["buy2"], voters["buy3"]], small_config, SESSIONS, MAJORITY,
                           progress=interrupt)
     assert stored_nothing(small_config)
+
+
+def test_a_sampling_trader_draws_from_the_vote_shares(voters, small_config):
+    members = [voters["buy2"], voters["buy2_soft"], voters["buy3"]]
+    first, second = (validate_ensemble(members, small_config, SESSIONS, MAJORITY,
+                                       deterministic=False, store_result=False)
+                     for _ in range(2))
+    e = first.ensemble
+    assert e.deterministic is False and e.seed == 0
+    played = {a for a, n in enumerate(e.histogram) if n}
+    assert played == {2, 3}  # only what some member votes for
+    assert 0.6 < e.histogram[2] / e.steps < 0.73  # two of three votes
+    assert second.ensemble.histogram == e.histogram  # seeded
