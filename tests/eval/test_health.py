@@ -13,8 +13,18 @@ from model_factory import copy_model, plant_malicious_field
 from kalshi_tui.cli import main
 from kalshi_tui.eval.batched import ModelChanged, ValidationCancelled
 from kalshi_tui.eval.health import check_health
-from kalshi_tui.eval.health_result import (COLLAPSED, HEALTHY, NARROW, NOISE, RECORDED, UNIFORM,
-                                           ZERO, HealthResult, SourceHealth, judge)
+from kalshi_tui.eval.health_result import (
+    COLLAPSED,
+    HEALTHY,
+    NARROW,
+    NOISE,
+    RECORDED,
+    UNIFORM,
+    ZERO,
+    HealthResult,
+    SourceHealth,
+    judge,
+)
 from kalshi_tui.eval.health_store import load_health
 from kalshi_tui.eval.results_cache import cache_folders
 

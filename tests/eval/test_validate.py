@@ -11,8 +11,12 @@ from eval_helpers import always_action, write_config, write_hand_built_store
 from model_factory import copy_model
 
 from kalshi_tui.env import KalshiTradingEnv, SessionStore, load_tapes
-from kalshi_tui.eval.batched import (ModelChanged, ValidationCancelled, ValidationError,
-                                     validate_model)
+from kalshi_tui.eval.batched import (
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    validate_model,
+)
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
 from kalshi_tui.eval.results_cache import cache_folders, load_validation
 from kalshi_tui.eval.safe_load import PolicyRefused
