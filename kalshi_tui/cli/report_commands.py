@@ -10,8 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import (CommandError, add_json_flag, catalog_find, config_from_args,
-                                   is_existing_file, print_json)
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
 from kalshi_tui.core import printable
 
 
@@ -39,7 +45,9 @@ def register(subparsers, common) -> None:
         description="Show models A and B side by side: action and observation spaces, library "
         "versions, hyperparameters, training figures, stored validation figures and both "
         "labelled action histograms; '*' marks the better side where higher or lower is better.")
-    compare.add_argument("a", metavar="A", help="model file, path relative to the models folder, or a name")
+    compare.add_argument(
+        "a", metavar="A", help="model file, path relative to the models folder, or a name"
+    )
     compare.add_argument("b", metavar="B", help="the second model, the same ways")
     add_json_flag(compare)
     compare.set_defaults(handler=compare_command)
@@ -116,4 +124,8 @@ def _find(catalog, ref: str, config):
 
 def _one_line(exc: OSError, folder) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return text if str(folder) in text else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
+    return (
+        text
+        if str(folder) in text
+        else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
+    )

@@ -12,19 +12,30 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
-from kalshi_tui.core.report.figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
-                                            metric_source, record_figures, session_ranges,
-                                            training_figures, validation_figures, validation_source)
+from kalshi_tui.core.report.figures import (
+    Figure,
+    action_space_text,
+    fmt_pct,
+    fmt_time,
+    histogram_rows,
+    metric_source,
+    record_figures,
+    training_figures,
+    validation_figures,
+    validation_source,
+)
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.session_ids import session_ranges
 
 REPORT_FORMAT = 1
 _ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
@@ -32,14 +43,23 @@ PERFORMANCE_LIMIT = 10  # models analysed in depth; every compatible one is list
 TOP_ACTIONS = 5  # histogram lines shown per model in the performance analysis
 
 
-def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
-                 pointer_status: Any = None, validations: dict[str, Any] | None = None,
-                 weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
-                 models_dir: str = "", config_file: str | None = None,
-                 validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None,
-                 fill_model_notes: dict[str, str] | None = None,
-                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    records: list[ModelRecord],
+    *,
+    environment: EnvironmentSpec,
+    now: datetime,
+    pointer_status: Any = None,
+    validations: dict[str, Any] | None = None,
+    weights: dict[str, float] | None = None,
+    smoke_results: dict[str, Any] | None = None,
+    models_dir: str = "",
+    config_file: str | None = None,
+    validation_sessions: str = "5-10",
+    problems: list[str] | None = None,
+    ranked: list[RankedModel] | None = None,
+    fill_model_notes: dict[str, str] | None = None,
+    healths: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every section of the report as data; `ranked` may be passed when already computed.
 
     `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
@@ -55,8 +75,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     primary = eligible[0] if eligible else None
     # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
     # same run is no alternative: the seed's alternative was a different training run.
-    alternative = next((r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])),
-                       None) if primary else None
+    alternative = (
+        next(
+            (r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])), None
+        )
+        if primary
+        else None
+    )
     current = _current_model(pointer_status, environment)
     layout = environment.layout
 
@@ -87,7 +112,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     report = {
         "format": REPORT_FORMAT,
         "title": f"Model Compatibility Analysis - {layout.n}-Action Space",
-        "generated_at": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "models_dir": models_dir,
         "config_file": config_file,
         "summary": _summary(records, eligible, primary, alternative, current, layout.n, now),
@@ -103,17 +128,35 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "recommendations": {
             "primary": _recommendation(primary, by_path),
             "alternative": _recommendation(alternative, by_path),
-            "none_reason": None if primary else
-            f"no compatible model: nothing fits the {layout.n}-action environment, so nothing is recommended",
+            "none_reason": None
+            if primary
+            else f"no compatible model: nothing fits the {layout.n}-action environment, "
+            "so nothing is recommended",
             "weights": effective_weights(weights),
             "weights_set": sorted(weights or {}),
         },
-        "action_items": _action_items(primary, alternative, by_path, current, validations,
-                                      smoke_results, validation_sessions, layout.n),
+        "action_items": _action_items(
+            primary,
+            alternative,
+            by_path,
+            current,
+            validations,
+            smoke_results,
+            validation_sessions,
+            layout.n,
+        ),
         "validation_checklists": [
-            _checklist(by_path[r.path], r, environment, current, validations.get(r.path),
-                       smoke_results.get(r.path), validation_sessions)
-            for r in recommended],
+            _checklist(
+                by_path[r.path],
+                r,
+                environment,
+                current,
+                validations.get(r.path),
+                smoke_results.get(r.path),
+                validation_sessions,
+            )
+            for r in recommended
+        ],
         "notes": list(problems or []),
     }
     return report
@@ -150,7 +193,7 @@ def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | N
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     catalog = scan_catalog(config, use_cache=use_cache)
     by_abs = {r.abs_path: r for r in catalog.records}
     # The pointer engine judges its model with the catalog; reuse the scan's records.
@@ -200,7 +243,8 @@ def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
 
 
 def write_text_atomically(out: Path, text: str) -> None:
-    """Write through a temp file and rename, so a reader never sees half a report (OSError on failure)."""
+    """Write through a temp file and rename, so a reader never sees half a report (OSError on
+    failure)."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -216,7 +260,7 @@ def write_report(config: Config, out: Path | None = None, *, stored: EvidenceRea
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = generate_report(config, stored=stored, now=now)
     if out is None:
         out = default_report_path(config, now, fmt)
@@ -238,14 +282,14 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
 
 def _validation_headline(validation: Any) -> str:
     if hasattr(validation, "headline"):
-        return validation.headline()
+        return str(validation.headline())
     return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
 
 
 # ---- sections -----------------------------------------------------------------------------
 
 def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
-    def actions(layout) -> list[dict[str, Any]]:
+    def actions(layout: ActionLayout) -> list[dict[str, Any]]:
         return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
                  "size": layout.decode(a).size} for a in range(layout.n)]
 
@@ -356,7 +400,8 @@ def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
     sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
     evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
     if copy_of:
-        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {record.sha256[:12]})")
+        sha = (record.sha256 or "")[:12]
+        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {sha})")
     return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
             "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
             "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
@@ -376,11 +421,13 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     checked = {f.name: f for f in validation_figures(validation)} if validation is not None else {}
     items: list[tuple[str, str]] = []  # (heading, text with sources)
 
-    def join(*names: str, table=named) -> str:
+    def join(*names: str, table: dict[str, Figure] = named) -> str:
         return "; ".join(str(table[n]) for n in names if n in table)
 
     if validation is not None:
-        rows = histogram_rows(list(validation.histogram), list(validation.action_labels) or layout.labels)
+        rows = histogram_rows(
+            list(validation.histogram), list(validation.action_labels) or layout.labels
+        )
         hist_source = validation_source(validation)
     elif m is not None and m.action_histogram:
         rows = histogram_rows(m.action_histogram, layout.labels)
@@ -399,15 +446,30 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if checked:
         items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
                                          table=checked)))
-        items.append(("Portfolio Performance (validation)",
-                      join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
-                           table=checked)))
+        items.append(
+            (
+                "Portfolio Performance (validation)",
+                join(
+                    "win_rate",
+                    "total_pnl_cents",
+                    "mean_pnl_cents",
+                    "max_drawdown_cents",
+                    "fills",
+                    table=checked,
+                ),
+            )
+        )
     if fill_model_note:
         items.append(("Fill models", fill_model_note))
     if join("episodes", "unique_markets"):
         items.append(("Episodes and Markets", join("episodes", "unique_markets")))
     if not items:
-        items.append(("Evidence", "no training figures beside the model and not validated: nothing to analyse"))
+        items.append(
+            (
+                "Evidence",
+                "no training figures beside the model and not validated: nothing to analyse",
+            )
+        )
     top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
     return {"path": record.path, "name": record.name,
             "items": [{"heading": h, "text": t} for h, t in items],
@@ -415,16 +477,28 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
             "notes": list(m.notes) if m else []}
 
 
-def _recommendation(ranked: RankedModel | None, by_path: dict[str, ModelRecord]) -> dict[str, Any] | None:
+def _recommendation(
+    ranked: RankedModel | None, by_path: dict[str, ModelRecord]
+) -> dict[str, Any] | None:
     if ranked is None:
         return None
     record = by_path[ranked.path]
-    return {"path": ranked.path, "abs_path": record.abs_path, "name": ranked.name, "rank": ranked.rank,
-            "score": ranked.score, "evidence_level": ranked.evidence, "reasons": list(ranked.reasons),
-            "components": dict(ranked.components), "tied_with": list(ranked.tied_with)}
+    return {
+        "path": ranked.path,
+        "abs_path": record.abs_path,
+        "name": ranked.name,
+        "rank": ranked.rank,
+        "score": ranked.score,
+        "evidence_level": ranked.evidence,
+        "reasons": list(ranked.reasons),
+        "components": dict(ranked.components),
+        "tied_with": list(ranked.tied_with),
+    }
 
 
-def _summary(records, eligible, primary, alternative, current, n_actions, now) -> dict[str, Any]:
+def _summary(records: list[ModelRecord], eligible: list[RankedModel], primary: RankedModel | None,
+             alternative: RankedModel | None, current: dict[str, Any], n_actions: int,
+             now: datetime) -> dict[str, Any]:
     counts = {"models": len(records),
               "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
               "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
@@ -440,8 +514,14 @@ def _summary(records, eligible, primary, alternative, current, n_actions, now) -
     if primary is None:
         lines.append("No compatible model: nothing is recommended.")
     else:
-        lines.append(f"Recommended: {primary.path} ({primary.evidence})" +
-                     (f"; alternative: {alternative.path} ({alternative.evidence})." if alternative else "."))
+        lines.append(
+            f"Recommended: {primary.path} ({primary.evidence})"
+            + (
+                f"; alternative: {alternative.path} ({alternative.evidence})."
+                if alternative
+                else "."
+            )
+        )
         if current.get("model") == primary.path:
             lines.append("The pointer already names the recommended model.")
     return {"counts": counts, "lines": lines, "current_state": current["state"],
@@ -453,8 +533,10 @@ def _cli(*words: str) -> str:
     return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
 
 
-def _action_items(primary, alternative, by_path, current, validations, smoke_results,
-                  sessions, n_actions) -> list[str]:
+def _action_items(primary: RankedModel | None, alternative: RankedModel | None,
+                  by_path: dict[str, ModelRecord], current: dict[str, Any],
+                  validations: dict[str, Any], smoke_results: dict[str, Any], sessions: str,
+                  n_actions: int) -> list[str]:
     items: list[str] = []
     if current.get("alarm"):
         items.append(f"Resolve the current model alarm ({current['state']}): "
@@ -469,7 +551,9 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
                      f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
     smoke = smoke_results.get(path)
     if smoke is None or not getattr(smoke, "ok", False):
-        items.append(f"Test the model loads and infers in the current environment: {_cli('smoke', path)}")
+        items.append(
+            f"Test the model loads and infers in the current environment: {_cli('smoke', path)}"
+        )
     if validations.get(path) is None:
         items.append(f"Validate performance on sessions {sessions}: {_cli('validate', path)}")
     if alternative is not None:
@@ -479,8 +563,15 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
     return items
 
 
-def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, current: dict[str, Any],
-               validation: Any, smoke: Any, sessions: str) -> dict[str, Any]:
+def _checklist(
+    record: ModelRecord,
+    ranked: RankedModel,
+    env: EnvironmentSpec,
+    current: dict[str, Any],
+    validation: Any,
+    smoke: Any,
+    sessions: str,
+) -> dict[str, Any]:
     """What is done ([x]) and not ([ ]) before this model should trade."""
     weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
                     if record.weights_n_actions is not None else "")
@@ -489,25 +580,50 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
     sources = sorted({name for text in (m.sources or {}).values()
                       for name in _ARTIFACT_NAME.findall(text)}) if m else []
     items = [
-        (space_ok, "action space confirmed",
-         f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
-         f"(model zip: data action_space{weights_word})"),
-        (record.verdict == COMPATIBLE and bool(record.sha256), "file valid",
-         f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}"),
-        (bool(sources), "training summary analysed",
-         f"figures from {', '.join(sources)}" if sources else "no training artifacts found beside the model"),
-        (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
-         _smoke_detail(smoke, record.path)),
-        (validation is not None, f"validated on sessions {sessions}",
-         f"{_validation_headline(validation)} on sessions "
-         f"{session_ranges(validation.session_ids)}" if validation is not None
-         else f"no current stored result: {_cli('validate', record.path)}"),
-        (current.get("model") == record.path, "CURRENT_MODEL.json points to it",
-         "the pointer names it" if current.get("model") == record.path
-         else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}"),
+        (
+            space_ok,
+            "action space confirmed",
+            f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
+            f"(model zip: data action_space{weights_word})",
+        ),
+        (
+            record.verdict == COMPATIBLE and bool(record.sha256),
+            "file valid",
+            f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}",
+        ),
+        (
+            bool(sources),
+            "training summary analysed",
+            f"figures from {', '.join(sources)}"
+            if sources
+            else "no training artifacts found beside the model",
+        ),
+        (
+            bool(smoke is not None and getattr(smoke, "ok", False)),
+            "loads and infers (smoke)",
+            _smoke_detail(smoke, record.path),
+        ),
+        (
+            validation is not None,
+            f"validated on sessions {sessions}",
+            f"{_validation_headline(validation)} on sessions "
+            f"{session_ranges(validation.session_ids)}"
+            if validation is not None
+            else f"no current stored result: {_cli('validate', record.path)}",
+        ),
+        (
+            current.get("model") == record.path,
+            "CURRENT_MODEL.json points to it",
+            "the pointer names it"
+            if current.get("model") == record.path
+            else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}",
+        ),
     ]
-    return {"path": record.path, "rank": ranked.rank,
-            "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items]}
+    return {
+        "path": record.path,
+        "rank": ranked.rank,
+        "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items],
+    }
 
 
 def _smoke_detail(smoke: Any, path: str) -> str:
@@ -515,10 +631,15 @@ def _smoke_detail(smoke: Any, path: str) -> str:
     if smoke is None:
         return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
     if not getattr(smoke, "ok", False):
-        return "smoke test FAILED: " + "; ".join(getattr(smoke, "problems", []) or ["no reason given"])
+        return "smoke test FAILED: " + "; ".join(
+            getattr(smoke, "problems", []) or ["no reason given"]
+        )
     parts = ["smoke test passed"]
     if getattr(smoke, "steps_run", 0):
-        parts.append(f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in range")
+        parts.append(
+            f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in "
+            f"range"
+        )
     if getattr(smoke, "predict_latency_ms", None) is not None:
         parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
     return ", ".join(parts)
