@@ -27,7 +27,7 @@ def register(subparsers, common) -> None:
         description="Run CANDIDATE and the current model (or --against MODEL), both loaded "
         "safely, in the trader's mode (trader.deterministic) over every market of the "
         "sessions; report the mean per-market P&L difference (candidate minus the other) with "
-        "a 95 %% paired bootstrap CI, the share of markets the candidate wins, and how often "
+        "a 95 % paired bootstrap CI, the share of markets the candidate wins, and how often "
         "the two choose the same action on the candidate's observations. Stored by both "
         "models' sha256, the environment and the sessions; `promote` shows it. Exit 0 when it "
         "ran; exit 1 when a model cannot be loaded safely or does not fit, the current model "

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import always_action, collapsed_but_sampling_widely, healthy_policy, write_config
+from eval_helpers import (
+    always_action,
+    collapsed_but_sampling_widely,
+    healthy_policy,
+    write_config,
+    write_hand_built_store,
+)
 from model_factory import copy_model, plant_malicious_field
 
 from kalshi_tui.cli import main
@@ -267,3 +273,17 @@ def test_an_unsafe_current_model_is_never_run(model_zoo, contenders, small_confi
     payload = json.loads(out)
     assert payload["current"] is None and "evil.zip is unsafe" in payload["current_note"]
     assert not canary.exists() and stored_nothing(small_config)
+
+
+def test_a_session_with_nothing_to_replay_is_named(contenders, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    store = write_hand_built_store(tmp_path / "hand.db")
+    config = write_config(tmp_path / "site", store)
+    with pytest.raises(ValidationError, match="session 2 has no market that can be replayed"):
+        run_abtest(contenders["healthy"], contenders["buy2"], config, [1, 2])
+    code = main(["validate", "--ensemble", f"{contenders['buy2']},{contenders['buy3']}",
+                 "--sessions", "2", "--config", str(config.file)])
+    _, err = capsys.readouterr()
+    assert code == 1 and "session 2 has no market that can be replayed" in err
+    assert stored_nothing(config)
+    assert not (config.cache_dir / "ensemble").exists()
