@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         ensemble_id as ensemble_id,
         ensemble_key as ensemble_key,
         find_ensemble as find_ensemble,
+        stored_ensembles as stored_ensembles,
     )
     from kalshi_tui.eval.health import check_health as check_health
     from kalshi_tui.eval.health_result import HealthResult as HealthResult
@@ -80,7 +81,8 @@ else:
         "current": ["CurrentModel", "current_model"],
         "ensemble": ["validate_ensemble"],
         "ensemble_result": ["ENSEMBLE_SEED", "EVIDENCE_NOTE", "MAJORITY", "VOTES",
-                            "EnsembleResult", "ensemble_id", "ensemble_key", "find_ensemble"],
+                            "EnsembleResult", "ensemble_id", "ensemble_key", "find_ensemble",
+                            "stored_ensembles"],
         "paired": ["PairedDifference", "paired_difference"],
         "safe_load": ["PolicyLoadError", "PolicyRefused", "load_policy_safely"],
         "policy_runner": ["LoadedPolicy"],

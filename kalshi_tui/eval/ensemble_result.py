@@ -18,7 +18,13 @@ from typing import Any
 from kalshi_tui.core.world.session_ids import session_ranges
 from kalshi_tui.eval.paired import PairedDifference
 from kalshi_tui.eval.results import ValidationResult
-from kalshi_tui.eval.results_cache import save_entry, stored_entries
+from kalshi_tui.eval.results_cache import (
+    cache_folders,
+    default_session_ids,
+    save_entry,
+    sessions_fingerprint,
+    stored_entries,
+)
 
 # How the members vote (kalshi_tui.eval.ensemble_vote runs it); here so the CLI offers the
 # choices without importing numpy.
@@ -164,3 +170,29 @@ def find_ensemble(identity: str, key: str, cache_dir) -> EnsembleResult | None:
         if result.ensemble_id == identity and entry.get("key") == key:
             found.append(result)
     return max(found, key=lambda r: r.created_at) if found else None
+
+
+def stored_ensembles(config: Any, current_sha256: str | None,
+                     session_ids: list[int] | None = None,
+                     deterministic: bool | None = None) -> list[EnsembleResult]:
+    """Every stored ensemble result current for this config: the report's ensembles.
+
+    `current_sha256`: the current model's (None when it cannot run), part of each key.
+    Without `session_ids` the config's validation sessions; without `deterministic` the
+    trader's mode. JSON only: no torch, no numpy; newest first.
+    """
+    files = sorted({file.stem for folder in cache_folders(config.cache_dir, ENSEMBLE)
+                    if folder.is_dir() for file in folder.glob("*.json")})
+    if not files:
+        return []
+    if session_ids is None:
+        session_ids = default_session_ids(config)
+        if session_ids is None:
+            return []
+    if deterministic is None:
+        deterministic = config.trader_deterministic
+    key = ensemble_key(config, session_ids, sessions_fingerprint(config.sessions_db, session_ids),
+                       deterministic, ENSEMBLE_SEED, current_sha256)
+    found = [result for identity in files
+             if (result := find_ensemble(identity, key, config.cache_dir)) is not None]
+    return sorted(found, key=lambda r: r.created_at, reverse=True)

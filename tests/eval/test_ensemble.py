@@ -14,7 +14,12 @@ from model_factory import copy_model, plant_malicious_field
 from kalshi_tui.cli import main
 from kalshi_tui.eval.batched import validate_model
 from kalshi_tui.eval.ensemble import validate_ensemble
-from kalshi_tui.eval.ensemble_result import EVIDENCE_NOTE, MAJORITY, MEAN_PROB
+from kalshi_tui.eval.ensemble_result import (
+    EVIDENCE_NOTE,
+    MAJORITY,
+    MEAN_PROB,
+    stored_ensembles,
+)
 from kalshi_tui.eval.ensemble_vote import majority_vote
 from kalshi_tui.eval.model_fit import (
     IncompatibleModel,
@@ -147,6 +152,12 @@ def test_beside_the_current_model_and_stored(voters, small_config):
     (entry,), = [payload["results"].values()]
     assert entry["note"] == EVIDENCE_NOTE and entry["ensemble"]["model_path"].startswith(
         "ensemble (majority) of buy2.zip + buy3.zip + ppo21.zip")
+    sha_current = file_sha256(current)
+    listed = stored_ensembles(small_config, sha_current)
+    assert [r.ensemble_id for r in listed] == [result.ensemble_id]
+    assert listed[0].to_dict() == result.to_dict()
+    assert stored_ensembles(small_config, None) == []  # another current model: another key
+    assert stored_ensembles(small_config, sha_current, [1, 2]) == []
     # the same ensemble named in another order is the same ensemble
     same = validate_ensemble(list(reversed(members)), small_config, SESSIONS, MAJORITY,
                              store_result=False)
