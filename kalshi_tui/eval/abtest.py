@@ -21,7 +21,7 @@ import numpy as np
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest_result import ABResult, abtest_key, save_abtest
-from kalshi_tui.eval.batched import load_session_tapes, run_validation
+from kalshi_tui.eval.batched import load_while_replaying, run_validation
 from kalshi_tui.eval.model_fit import (
     ValidationCancelled,
     ValidationError,
@@ -30,7 +30,7 @@ from kalshi_tui.eval.model_fit import (
     sha256_before_run,
 )
 from kalshi_tui.eval.paired import paired_difference
-from kalshi_tui.eval.results_cache import session_source, sessions_fingerprint
+from kalshi_tui.eval.results_cache import session_source
 
 AB_SEED = 0  # the sampling seed when the trader samples: the same models, the same figures
 
@@ -76,9 +76,9 @@ def run_abtest(candidate: Path, against: Path, config: Config, session_ids: list
         raise ValidationError(f"{candidate}: the same model as {against} (sha256 "
                               f"{sha_candidate[:12]}): an A/B test needs two different models")
     env = config.environment
-    policies = [load_fitting_policy(candidate, config), load_fitting_policy(against, config)]
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-    tapes, skips = load_session_tapes(config, session_ids)
+    policies, fingerprint, tapes, skips = load_while_replaying(
+        config, session_ids,
+        lambda: [load_fitting_policy(candidate, config), load_fitting_policy(against, config)])
     deterministic = config.trader_deterministic
     agreement = _Agreement(policies[1], deterministic)
     total = 2 * sum(max(t.length - 1, 0) for t in tapes)

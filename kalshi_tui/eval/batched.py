@@ -11,8 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +30,8 @@ from kalshi_tui.eval.model_fit import (
 )
 from kalshi_tui.eval.results import ValidationResult, bootstrap_mean_ci
 from kalshi_tui.eval.results_cache import save_validation, session_source, sessions_fingerprint
+
+T = TypeVar("T")
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
 PROGRESS_EVERY = 16
@@ -64,6 +68,31 @@ def load_session_tapes(config: Config, session_ids: list[int]):
         raise ValidationError(f"{config.sessions_name}: session {', '.join(map(str, empty))} "
                               "has no market that can be replayed")
     return tapes, skips
+
+
+def load_while_replaying(config: Config, session_ids: list[int], load: Callable[[], T]
+                         ) -> tuple[T, str, list, list]:
+    """(what `load()` returns, the sessions' fingerprint, their tapes, the skipped markets).
+
+    The replay (numpy, ~1.3 s for sessions 5-10 in layout A) runs in a thread while `load`
+    imports torch and builds the policies; a model `load` refuses is still refused before
+    anything runs, and the fingerprint is taken before the replay reads the rows (the
+    result is keyed by them).
+    """
+    def replay() -> tuple[str, list, list]:
+        fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
+        tapes, skips = load_session_tapes(config, session_ids)
+        return fingerprint, tapes, list(skips)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        replaying = pool.submit(replay)
+        try:
+            loaded = load()
+        except BaseException:
+            replaying.cancel()
+            raise
+        fingerprint, tapes, skips = replaying.result()
+    return loaded, fingerprint, tapes, skips
 
 
 def market_batches(tapes: list, budget_steps: int) -> list[list]:
@@ -130,10 +159,8 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
     path = Path(path)
     started = time.perf_counter()
     sha_before = sha256_before_run(path, session_ids, "validate on")
-    policy = load_fitting_policy(path, config)
-    # Taken before the replay reads the rows: the result is keyed by them.
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-    tapes, skips = load_session_tapes(config, session_ids)
+    policy, fingerprint, tapes, skips = load_while_replaying(
+        config, session_ids, lambda: load_fitting_policy(path, config))
     result = run_validation(policy, config, session_ids, tapes, skips, label=str(path),
                             sha256=sha_before, sessions_fp=fingerprint,
                             deterministic=deterministic, seed=seed, progress=progress,

@@ -20,7 +20,7 @@ from typing import Any
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest import shifted_progress
-from kalshi_tui.eval.batched import load_session_tapes, run_validation
+from kalshi_tui.eval.batched import load_while_replaying, run_validation
 from kalshi_tui.eval.current import CurrentModel, current_model
 from kalshi_tui.eval.ensemble_result import (
     ENSEMBLE_SEED,
@@ -40,7 +40,7 @@ from kalshi_tui.eval.model_fit import (
     sha256_before_run,
 )
 from kalshi_tui.eval.paired import paired_difference
-from kalshi_tui.eval.results_cache import save_validation, sessions_fingerprint
+from kalshi_tui.eval.results_cache import save_validation
 
 
 def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int], vote: str, *,
@@ -62,12 +62,12 @@ def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int],
     if vote not in VOTES:
         raise ValidationError(f"--vote {vote}: choose {' or '.join(VOTES)}")
     shas = _distinct_members(paths, session_ids)
-    members = [load_fitting_policy(path, config) for path in paths]
     current = current if current is not None else current_model(config)
-    current_policy, current_note = _current_beside(current, paths, shas, config)
+    (members, (current_policy, current_note)), fingerprint, tapes, skips = load_while_replaying(
+        config, session_ids,
+        lambda: ([load_fitting_policy(path, config) for path in paths],
+                 _current_beside(current, paths, shas, config)))
     deterministic = config.trader_deterministic if deterministic is None else deterministic
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-    tapes, skips = load_session_tapes(config, session_ids)
     identity = ensemble_id(shas, vote)
     shown_names = [model_name(path, config) for path in paths]
     names = " + ".join(shown_names)

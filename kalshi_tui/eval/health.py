@@ -14,14 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_session_tapes, market_batches
+from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_while_replaying, market_batches
 from kalshi_tui.eval.health_result import (
     HEALTH_SEED,
     NOISE,
@@ -41,7 +40,7 @@ from kalshi_tui.eval.model_fit import (
     require_unchanged,
     sha256_before_run,
 )
-from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source, sessions_fingerprint
+from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source
 
 UNIFORM_PROBES = 4000
 NOISE_PROBES = 4000
@@ -100,16 +99,8 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     path = Path(path)
     started = time.perf_counter()
     sha_before = sha256_before_run(path, session_ids, "check health on")
-    # The replay (numpy, ~1.3 s for sessions 5-10 in layout A) runs while torch is imported
-    # and the policy built; an unsafe or unfitting model is still refused before anything runs.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        replay = pool.submit(_replay, config, session_ids)
-        try:
-            policy = load_fitting_policy(path, config)
-        except BaseException:
-            replay.cancel()
-            raise
-        fingerprint, tapes = replay.result()
+    policy, fingerprint, tapes, _skips = load_while_replaying(
+        config, session_ids, lambda: load_fitting_policy(path, config))
     env = config.environment
     n = policy.n_actions
     rng = np.random.default_rng(HEALTH_SEED)
@@ -135,13 +126,6 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
         if on_stored is not None:
             on_stored(*stored)
     return result
-
-
-def _replay(config: Config, session_ids: list[int]):
-    """(fingerprint of the sessions' rows, their tapes); taken before the replay reads them."""
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-    tapes, _skips = load_session_tapes(config, session_ids)
-    return fingerprint, tapes
 
 
 def _check_cancel(cancel: threading.Event | None, path: Path) -> None:
