@@ -239,9 +239,15 @@ def _ab_line(config, sha256: str | None) -> str:
 
     Stored results only: promote never runs a model (`kalshi-tui abtest` does).
     """
+    from kalshi_tui.core.pointer import describe_os_error
     from kalshi_tui.eval import vs_current_line
 
-    return vs_current_line(sha256, config)
+    try:
+        return vs_current_line(sha256, config)
+    except OSError as exc:
+        # An unreadable current model must not stop a promote away from it: the engine
+        # judges the change; this line only says the comparison is unknown.
+        return f"A/B against the current model unknown ({describe_os_error(exc)})"
 
 
 def rollback_command(args: argparse.Namespace) -> int:

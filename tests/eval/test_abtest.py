@@ -142,6 +142,10 @@ def test_stored_by_both_models_and_found_as_the_line_against_current(contenders,
                  "--config", str(small_config.file)])
     out = capsys.readouterr().out
     assert code == 0 and f"  {result.vs_line('current')}\n" in out
+    code = main(["promote", str(candidate), "--reason", "t", "--dry-run", "--json",
+                 "--config", str(small_config.file)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["ab_vs_current"] == result.vs_line("current")
     promote(small_config, third)
     assert vs_current_line(result.candidate_sha256, small_config) == NO_AB
     third.unlink()
