@@ -109,6 +109,29 @@ def _print_stored(stored_at, note: str | None) -> None:
               file=sys.stderr if "not stored" in note else sys.stdout)
 
 
+def file_sha256_or_none(path) -> str | None:
+    from kalshi_tui.eval import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None  # the pointer engine says why it cannot promote it
+
+
+def promote_ab_line(config, sha256: str | None) -> str:
+    """The line under `promote`'s plan: the candidate's stored A/B against the current model,
+    or why there is none. Stored results only: promote never runs a model."""
+    from kalshi_tui.core.pointer import describe_os_error
+    from kalshi_tui.eval import vs_current_line
+
+    try:
+        return vs_current_line(sha256, config)
+    except OSError as exc:
+        # An unreadable current model must not stop a promote away from it: the engine
+        # judges the change; this line only says the comparison is unknown.
+        return f"A/B against the current model unknown ({describe_os_error(exc)})"
+
+
 def add_ensemble_options(validate: argparse.ArgumentParser) -> None:
     """`validate --ensemble A,B,C [--vote majority|mean-prob]` (in place of MODEL)."""
     from kalshi_tui.eval import MAJORITY, VOTES

@@ -204,6 +204,8 @@ def find_model(ref: str, config, *, inspect: bool = True):
 
 
 def promote_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.cli.abtest_commands import file_sha256_or_none, promote_ab_line
+
     engine = _engine(args)
     quick = args.yes and not args.dry_run
     record = _errors(
@@ -212,7 +214,7 @@ def promote_command(args: argparse.Namespace) -> int:
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
         # The A/B line is read before the change, while the pointer still names the current.
-        evidence = _ab_line(engine.config, _sha256_or_none(record.abs_path))
+        evidence = promote_ab_line(engine.config, file_sha256_or_none(record.abs_path))
         return _run(args, lambda: engine.promote(
             record, args.reason, expect_revision=args.expect_revision,
             expect_sha256=args.expect_sha256, force=args.force), evidence=evidence)
@@ -222,32 +224,7 @@ def promote_command(args: argparse.Namespace) -> int:
     return _confirm_and_run(args, plan, lambda: engine.promote(
         record, args.reason, expect_revision=plan.revision_before,
         expect_sha256=plan.to.sha256, force=args.force),
-        evidence=_ab_line(engine.config, plan.to.sha256))
-
-
-def _sha256_or_none(path) -> str | None:
-    from kalshi_tui.eval import file_sha256
-
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None  # the engine says why it cannot promote it
-
-
-def _ab_line(config, sha256: str | None) -> str:
-    """The candidate's stored A/B against the current model, or why there is none.
-
-    Stored results only: promote never runs a model (`kalshi-tui abtest` does).
-    """
-    from kalshi_tui.core.pointer import describe_os_error
-    from kalshi_tui.eval import vs_current_line
-
-    try:
-        return vs_current_line(sha256, config)
-    except OSError as exc:
-        # An unreadable current model must not stop a promote away from it: the engine
-        # judges the change; this line only says the comparison is unknown.
-        return f"A/B against the current model unknown ({describe_os_error(exc)})"
+        evidence=promote_ab_line(engine.config, plan.to.sha256))
 
 
 def rollback_command(args: argparse.Namespace) -> int:
