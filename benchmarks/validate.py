@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sb3_hand import sb3_load, trading_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,20 +64,16 @@ def bundled_demo_model() -> Path | None:
 
 def baseline(model_path: Path, config, session_ids: list[int]) -> dict:
     """PPO.load + single env + evaluate_policy with a callback collecting actions."""
-    import stable_baselines3
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
 
-    from kalshi_tui.env import KalshiTradingEnv, SessionStore, load_tapes
+    from kalshi_tui.env import SessionStore, load_tapes
 
     started = time.perf_counter()
-    algorithm = json.loads(__import__("zipfile").ZipFile(model_path).read("data"))
-    cls = getattr(stable_baselines3, "DQN" if "exploration_rate" in algorithm else
-                  "PPO" if "clip_range" in algorithm else "A2C")
-    model = cls.load(model_path, device="cpu")
+    model = sb3_load(model_path)
     with SessionStore(config.sessions_db) as store:
         tapes, _ = load_tapes(store, session_ids)
-    env = Monitor(KalshiTradingEnv(tapes, config.environment.layout))
+    env = Monitor(trading_env(config, tapes))
     histogram = np.zeros(config.environment.n_actions, np.int64)
 
     def collect(locals_, _globals):

@@ -205,6 +205,8 @@ def find_model(ref: str, config, *, inspect: bool = True):
 
 
 def promote_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.cli.abtest_commands import file_sha256_or_none, promote_ab_line
+
     engine = _engine(args)
     quick = args.yes and not args.dry_run
     record = _errors(
@@ -212,15 +214,18 @@ def promote_command(args: argparse.Namespace) -> int:
     )
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
+        # The A/B line is read before the change, while the pointer still names the current.
+        evidence = promote_ab_line(engine.config, file_sha256_or_none(record.abs_path))
         return _run(args, lambda: engine.promote(
             record, args.reason, expect_revision=args.expect_revision,
-            expect_sha256=args.expect_sha256, force=args.force))
+            expect_sha256=args.expect_sha256, force=args.force), evidence=evidence)
     plan = _errors(lambda: engine.plan_promote(
         record, args.reason, expect_revision=args.expect_revision,
         expect_sha256=args.expect_sha256, force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.promote(
         record, args.reason, expect_revision=plan.revision_before,
-        expect_sha256=plan.to.sha256, force=args.force))
+        expect_sha256=plan.to.sha256, force=args.force),
+        evidence=promote_ab_line(engine.config, plan.to.sha256))
 
 
 def rollback_command(args: argparse.Namespace) -> int:
@@ -237,13 +242,18 @@ def rollback_command(args: argparse.Namespace) -> int:
         force=args.force))
 
 
-def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
-    """Show the plan; ask unless --yes; run pinned to the revision and sha shown."""
+def _confirm_and_run(args: argparse.Namespace, plan, run, *, evidence: str | None = None) -> int:
+    """Show the plan; ask unless --yes; run pinned to the revision and sha shown.
+
+    `evidence`: a line shown under the plan (promote: the A/B against the current model).
+    """
+    shown_plan = render_plan(plan) + (f"\n  {printable(evidence)}" if evidence else "")
     if args.dry_run:
         if args.json:
-            print_json({"dry_run": True, "plan": plan.to_dict()})
+            print_json({"dry_run": True, "plan": plan.to_dict(),
+                        **({"ab_vs_current": evidence} if evidence else {})})
         else:
-            print(render_plan(plan))
+            print(shown_plan)
             print("dry run: nothing changed")
         return exit_codes.OK
     if not args.yes:
@@ -253,22 +263,25 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
                 "ask on: pass --yes (or --dry-run to see the plan)",
                 exit_codes.USAGE,
             )
-        print(render_plan(plan))
+        print(shown_plan)
         answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("cancelled: nothing changed")
             return exit_codes.ERROR
-    return _run(args, run, plan_shown=True)
+    return _run(args, run, plan_shown=True, evidence=evidence)
 
 
-def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
+def _run(args: argparse.Namespace, run, *, plan_shown: bool = False,
+         evidence: str | None = None) -> int:
     """Make the change and report it (the plan as executed, unless it was just shown)."""
     result = _errors(run, config_from_args(args).pointer_file)
     if args.json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), **({"ab_vs_current": evidence} if evidence else {})})
     else:
         if not plan_shown:
             print(render_plan(result.plan))
+            if evidence:
+                print(f"  {printable(evidence)}")
         print(render_result(result))
     if result.hook is not None and not result.hook.ok:
         print(f"kalshi-tui: warning: {printable(result.hook.summary())}; the change stands",
