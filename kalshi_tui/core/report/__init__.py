@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         write_text_atomically as write_text_atomically,
     )
     from kalshi_tui.core.report.figures import (
+        fmt_bytes as fmt_bytes,
         fmt_dollars as fmt_dollars,
         fmt_float as fmt_float,
         fmt_int as fmt_int,
@@ -29,7 +30,7 @@ else:
     __getattr__, __dir__, __all__ = attach(__name__, {
         "build": ["EvidenceReader", "StoredEvidence", "default_report_path", "generate_report",
                   "render_report", "write_report", "write_text_atomically"],
-        "figures": ["fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time", "metric_text",
-                    "world_words"],
+        "figures": ["fmt_bytes", "fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time",
+                    "metric_text", "world_words"],
         "markdown": ["render_markdown"],
     })

@@ -10,7 +10,7 @@ and confirms the rollback through the pointer engine.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import on
@@ -23,6 +23,9 @@ from textual.widgets import DataTable, Footer, Static
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.screens.describe import DescribeScreen, describe_revision_lines
 from kalshi_tui.tui.screens.main import refused_keys
+
+if TYPE_CHECKING:
+    from kalshi_tui.tui.app import KalshiTuiApp
 
 # (label, narrowest, share of what is left): the reason gets the most room, then the model.
 _COLUMNS = (("Rev", 3, 0), ("Action", 8, 0), ("When", 8, 2), ("Who", 8, 1), ("Why", 12, 4),
@@ -47,7 +50,7 @@ def history_rows(records: list, now: datetime, models_prefix: str = "") -> list[
     Model paths lose `models_prefix` ("trained_models/"): the column is narrow, and the
     describe view shows the path as journalled.
     """
-    rows = []
+    rows: list[tuple[Text, ...]] = []
     for record in records:
         when, who = Text(fmt.relative_time(record.time, now)), fmt.file_text(record.who)
         if record.imported is not None:
@@ -188,7 +191,7 @@ class HistoryScreen(Screen):
         if self.read_only:
             keys = refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap)
             if keys.get(event.key):
-                self.app.refuse_read_only("rollback")
+                cast("KalshiTuiApp", self.app).refuse_read_only("rollback")
 
     def action_cursor(self, delta: int) -> None:
         if self.records:
@@ -213,4 +216,4 @@ class HistoryScreen(Screen):
     def action_rollback_selected(self) -> None:
         revision = self.selected_revision()
         if revision is not None:
-            self.app.request_rollback(revision)
+            cast("KalshiTuiApp", self.app).request_rollback(revision)
