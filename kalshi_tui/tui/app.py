@@ -302,7 +302,8 @@ class KalshiTuiApp(App):
             return  # cancelled while the engine planned
         record, state = message.record, self.state
         body = promote_body(message.plan, state.pointer, state.badges.get(record.path, ""),
-                            state.validations.get(record.path), state.healths.get(record.path))
+                            state.validations.get(record.path), state.healths.get(record.path),
+                            message.ab_line)
         dialog.show_plan(f"Promote {record.name}?", body, f"Promote {record.name}", message.plan)
 
     @on(PromoteRefused)
@@ -353,7 +354,7 @@ class KalshiTuiApp(App):
         path = plan.record.path
         badge = state.badges.get(path) or badge_words(plan.record)
         body = rollback_body(plan, state.pointer, badge, state.validations.get(path),
-                             state.healths.get(path))
+                             state.healths.get(path), message.ab_line)
         dialog.show_plan(f"Roll back to revision {plan.target_revision}?", body,
                          f"Roll back to rev {plan.target_revision}", plan)
 

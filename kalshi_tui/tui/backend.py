@@ -150,6 +150,18 @@ class Backend:
         return self.engine.promote(record, reason, expect_revision=expect_revision,
                                    expect_sha256=record.sha256, force=force)
 
+    def ab_vs_current(self, record: Any) -> str:
+        """The stored A/B of `record` against the current model, as `promote` prints it (or
+        why there is none). Stored results only: a dialog never runs a model."""
+        from kalshi_tui.core.pointer import describe_os_error
+        from kalshi_tui.eval import vs_current_line
+
+        try:
+            return vs_current_line(record.sha256, self.config)
+        except OSError as exc:
+            # An unreadable current model must not stop a change away from it.
+            return f"A/B against the current model unknown ({describe_os_error(exc)})"
+
     def plan_rollback(self, to_revision: int | None = None):
         return self.engine.plan_rollback(to_revision=to_revision)
 

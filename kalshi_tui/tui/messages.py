@@ -61,11 +61,12 @@ class PointerChanged(Message):
 class PromotePlanned(Message):
     """The engine accepted a promote plan; the dialog may ask for confirmation."""
 
-    def __init__(self, record: Any, plan: Any, force: bool) -> None:
+    def __init__(self, record: Any, plan: Any, force: bool, ab_line: str = "") -> None:
         super().__init__()
         self.record = record
         self.plan = plan
         self.force = force
+        self.ab_line = ab_line  # the stored A/B against the current model, in words
 
 
 class PromoteRefused(Message):
@@ -79,10 +80,11 @@ class PromoteRefused(Message):
 
 
 class RollbackPlanned(Message):
-    def __init__(self, plan: Any, to_revision: int | None) -> None:
+    def __init__(self, plan: Any, to_revision: int | None, ab_line: str = "") -> None:
         super().__init__()
         self.plan = plan
         self.to_revision = to_revision
+        self.ab_line = ab_line  # the target's stored A/B against the current model
 
 
 class HistoryRead(Message):

@@ -75,8 +75,13 @@ def shown_before(plan: Any, pointer: PointerView | None) -> str:
     return plan.from_.path or "(nothing)"
 
 
+def ab_lines(ab_line: str) -> list[Text]:
+    """The stored A/B against the current model (`kalshi-tui abtest` runs it), when known."""
+    return [_label("A/B") + fmt.file_text(ab_line)] if ab_line else []
+
+
 def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation: Any,
-                 health: Any = None) -> list[Text]:
+                 health: Any = None, ab_line: str = "") -> list[Text]:
     record: ModelRecord = plan.record
     before = shown_before(plan, pointer)
     lines = [
@@ -89,6 +94,7 @@ def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation:
     lines += adopt_lines(plan)
     lines += key_metric_lines(record, validation)
     lines += health_lines(health)
+    lines += ab_lines(ab_line)
     lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in plan.warnings]
     lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in record.warnings]
     return lines
@@ -116,7 +122,7 @@ def refused_body(message: str, record: ModelRecord, badge: str) -> list[Text]:
 
 
 def rollback_body(plan: Any, pointer: PointerView | None, badge: str, validation: Any = None,
-                  health: Any = None) -> list[Text]:
+                  health: Any = None, ab_line: str = "") -> list[Text]:
     """From, to (with the target's badge), the revisions, every revision passed over, and the
     target's key figures and health, as the promote dialog shows them."""
     record: ModelRecord = plan.record
@@ -142,5 +148,6 @@ def rollback_body(plan: Any, pointer: PointerView | None, badge: str, validation
                      + Text("nothing: the target is the revision before", style="dim"))
     lines += key_metric_lines(record, validation)
     lines += health_lines(health)
+    lines += ab_lines(ab_line)
     lines += [Text("! ", style="bold yellow") + fmt.file_text(w) for w in plan.warnings]
     return lines

@@ -204,7 +204,7 @@ class Workers:
         except Exception as exc:  # noqa: BLE001
             self._failed("promote", exc, planning=True)
             return
-        self._post(PromotePlanned(record, plan, False))
+        self._post(PromotePlanned(record, plan, False, self._ab_line(plan.record)))
 
     def do_promote(
         self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
@@ -230,6 +230,14 @@ class Workers:
         log.info("%s; reason: %s", summary, reason)
         self._post(PointerChanged(summary, view, result.revision))
 
+    def _ab_line(self, record: ModelRecord) -> str:
+        """The A/B line for a dialog; a failure to read it says so and never blocks the change."""
+        try:
+            return self.backend.ab_vs_current(record)
+        except Exception as exc:  # noqa: BLE001 - a stored comparison is evidence, not a gate
+            log.warning("A/B against the current model unknown: %s", one_line(exc))
+            return f"A/B against the current model unknown ({one_line(exc)})"
+
     def plan_rollback(self, to_revision: int | None) -> None:
         self._start("change", self._plan_rollback, to_revision)
 
@@ -239,7 +247,7 @@ class Workers:
         except Exception as exc:  # noqa: BLE001 - Refused included: the flash says why
             self._failed("rollback", exc, planning=True)
             return
-        self._post(RollbackPlanned(plan, to_revision))
+        self._post(RollbackPlanned(plan, to_revision, self._ab_line(plan.record)))
 
     def do_rollback(
         self, reason: str, to_revision: int | None, expect_revision: int | None

@@ -421,3 +421,28 @@ async def test_every_sorted_header_keeps_its_arrow_even_when_its_title_is_cut(wo
         # Trade% is 6 cells wide: sorted, it reads "Trade▼", the arrow never cut.
         assert "Trade▼" in seen["trading"]
         assert "Rank▲" in seen["rank"] and "Badge▲" in seen["badge"] and "Health▲" in seen["health"]
+
+
+@async_test
+async def test_both_dialogs_show_the_stored_a_b_line_against_the_current_model(workspace,
+                                                                             frozen_clock):
+    from kalshi_tui.eval import vs_current_line
+
+    promote(workspace, S32, "first")
+    promote(workspace, S10, "second")
+    config = workspace.config()
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("R")
+        dialog = await plan_on_screen(app, pilot)
+        target = dialog.plan.record
+        expected = vs_current_line(target.sha256, config)  # what `kalshi-tui promote` prints
+        assert expected and f"A/B       {expected}" in screen_text(app)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        app.query_one(ModelList).select_path(CRAFTED)
+        await pilot.press("P")
+        dialog = await plan_on_screen(app, pilot)
+        expected = vs_current_line(dialog.plan.record.sha256, config)
+        assert f"A/B       {expected}" in screen_text(app)
