@@ -84,7 +84,8 @@ def test_model_file_changes_counts_new_removed_and_rewritten(tmp_path):
     before = [rec("a.zip", 10), rec("b.zip", 20), rec("c.zip", 30)]
     after = [rec("a.zip", 10), rec("b.zip", 20, 2.0), rec("d.zip", 5), rec("e.zip", 6)]
     changes = model_file_changes(before, after)
-    assert (changes.new, changes.removed, changes.changed) == (("d.zip", "e.zip"), ("c.zip",), ("b.zip",))
+    assert changes.new == ("d.zip", "e.zip")
+    assert (changes.removed, changes.changed) == (("c.zip",), ("b.zip",))
     assert changes.summary() == "2 new, 1 removed, 1 changed model files"
     assert not model_file_changes(after, after)
     assert model_file_changes([], [rec("x.zip", 1)]).summary() == "1 new model file"
