@@ -181,6 +181,7 @@ def rank_for_config(
     config: Any,
     *,
     validations: dict[str, Any] | None = None,
+    healths: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> list[RankedModel]:
     """`rank_models` with the config's weights; a bad weight's error names the config file.
@@ -189,7 +190,7 @@ def rank_for_config(
     """
     where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
     weights = effective_weights(config.ranking_weights, where=where)
-    return rank_models(records, validations=validations, weights=weights,
+    return rank_models(records, validations=validations, weights=weights, healths=healths,
                        now=now or datetime.now(UTC))
 
 
