@@ -2,8 +2,8 @@
 
 Layouts A and B are both Box(52,) float32, so the spaces cannot tell them apart. What can:
 the observation SB3 saved last (`_last_obs` in `data`, one row per training env), read as
-raw float32 bytes from its pickle by matching the pickle's opcodes exactly
-(pickle_scan.plain_array, the match the trader-safety check already makes), and checked
+raw float32 bytes from the `_frombuffer` call the one opcode walk of its pickle saw
+(pickle_facts: the walk the trader-safety check makes; nothing is unpickled), and checked
 against each layout's invariants: values only that layout's builder can produce
 (ORIGINAL_ENV.md section 1; tests/core/test_layout_evidence.py checks every invariant
 against observations our own builders produce for both layouts). And the model's
@@ -17,7 +17,6 @@ as the listing is.
 
 from __future__ import annotations
 
-import binascii
 import struct
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from kalshi_tui.core.world.layout_features import LAYOUT_FEATURES
-from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3, plain_array
+from kalshi_tui.core.sb3.pickle_facts import serialized_facts
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # 4e388df, 2025-12-17 09:02 -0500: the first commit whose extractor builds layout B.
@@ -280,17 +279,16 @@ def failed_invariants(row: Row, layout: str) -> list[str]:
 def last_observation_rows(last_obs: Any) -> tuple[list[list[float]] | None, str]:
     """The rows of a `_last_obs` value of `data` as floats, or (None, why they cannot be read).
 
-    Read from the pickle's bytes by pickle_scan.plain_array (an exact opcode match); a
-    pickle that is anything but a plain array is never looked into, let alone run.
+    Read from the opcode walk of its pickle (pickle_facts); a pickle that is anything but
+    a plain array is never looked into, let alone run.
     """
     if not isinstance(last_obs, dict) or not isinstance(last_obs.get(":serialized:"), str):
         return None, "no saved last observation (_last_obs) in data"
-    try:
-        raw = decode_as_sb3(last_obs[":serialized:"])
-    except (binascii.Error, ValueError, TypeError, UnicodeEncodeError):
+    facts = serialized_facts(last_obs[":serialized:"])
+    if facts is None:
         return None, "_last_obs is not base64"
-    parts = plain_array(raw)
-    if parts is None:
+    parts = facts.array
+    if parts is None or facts.problem is not None:
         return None, "_last_obs is not a plain numpy array pickle (not read, never run)"
     if parts.dtype != "f4":
         return None, f"_last_obs is {parts.dtype}, not float32"

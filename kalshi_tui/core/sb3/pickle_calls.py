@@ -223,7 +223,14 @@ def _extend(target: Any, items: list[Any]) -> None:
 def _pairs(target: Any, items: list[Any]) -> dict[Any, Any]:
     """SETITEM(S) on a dict; on anything else the unpickler calls its __setitem__: refused."""
     if isinstance(target, Made) and target.kind in _CONTAINER_CLASSES:
-        return {}  # an OrderedDict's own __setitem__
+        # An OrderedDict's own __setitem__; a judge that keeps its items gave it a dict.
+        if isinstance(target.detail, dict):
+            for i in range(0, len(items) - 1, 2):
+                try:
+                    target.detail[items[i]] = items[i + 1]
+                except TypeError:
+                    raise Refusal("a dict key that is not hashable") from None
+        return {}
     if type(target) is not dict:
         raise Refusal("SETITEM on an object that is not a dict (calls its __setitem__)")
     if len(items) % 2:

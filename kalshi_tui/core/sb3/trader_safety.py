@@ -26,6 +26,7 @@ checks bytecode, so even "harmless-looking" opcodes with crafted arguments read 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from kalshi_tui.core.sb3.pickle_calls import Made, Ref, Refusal, evaluate
@@ -161,6 +162,9 @@ class _DataJudge:
             if not args:
                 raise Refusal("copyreg.__newobj__ without a class", (name,))
             return self(args[0], args[1:], "NEWOBJ")
+        if name == "numpy.dtype" or name.endswith("numeric._frombuffer"):
+            # Kept for the listing's layout evidence (an array's parts, see array_parts).
+            return Made(name, {"args": args, "state": None})
         if name in _PLAIN_CALLS or _is_sb3_class(name, self.trusted):
             return Made(name)
         self.calls.append(name)
@@ -169,6 +173,8 @@ class _DataJudge:
     def _build(self, target: Any, state: Any) -> None:
         if isinstance(target, Made) and target.kind == "function":
             _check_function_state(target, state)
+        elif isinstance(target, Made) and target.kind == "numpy.dtype":
+            target.detail["state"] = state
         elif not (isinstance(target, Made) and target.kind not in ("code", "cell")):
             # BUILD on a class sets attributes on it (monkeypatching), on a literal fails.
             raise Refusal(f"sets the state of {_kind(target)}",
@@ -289,30 +295,55 @@ def _code_facts(args: tuple[Any, ...]) -> dict[str, Any]:
     return {"qualname": qualname}
 
 
-def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> tuple[str, tuple[str, ...]] | None:
+Problem = tuple[str, tuple[str, ...]]  # (why, the globals at fault)
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One opcode walk of a pickle: every global it imports (in order, a malformed pickle
+    adding "<malformed pickle>"), why the trader must not load it (None: it may), and the
+    value the walk built (None when refused)."""
+
+    globals: tuple[str, ...]
+    problem: Problem | None
+    value: Any
+
+
+def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> Problem | None:
     """(why the trader must not unpickle this `data` value, the globals at fault), or None."""
-    unknown: list[str] = []
+    return walk_data_pickle(raw, trusted).problem
 
-    def seen(name: str) -> None:
-        if not known_data_global(name, trusted):
-            unknown.append(name)
 
+def walk_data_pickle(raw: bytes, trusted: frozenset[str] = frozenset()) -> Walked:
+    """The walk of a `data` value's pickle: what it imports, calls and builds."""
+    seen: list[str] = []
     judge = _DataJudge(trusted)
+    value = None
+    refusal = None
     try:
-        evaluate(raw, judge, on_global=seen)
+        value = evaluate(raw, judge, on_global=seen.append)
     except Refusal as refused:
+        refusal = refused
+    listed = tuple(dict.fromkeys(seen))
+    unknown = [name for name in listed if not known_data_global(name, trusted)]
+    if refusal is not None:
         # What SB3 never does with any global (code, a climb through getattr, patching a
         # class, a malformed pickle): no trusted_globals entry can make it safe, which the
         # "<refused>" name (never trusted: compat.NEVER_TRUSTED) keeps so.
-        names = tuple(dict.fromkeys([*refused.names, *judge.calls, *unknown, UNTRUSTABLE]))
-        return refused.why + (f" (imports {', '.join(unknown[:5])})" if unknown else ""), names
+        names = tuple(dict.fromkeys([*refusal.names, *judge.calls, *unknown, UNTRUSTABLE]))
+        why = refusal.why + (f" (imports {', '.join(unknown[:5])})" if unknown else "")
+        if MALFORMED in refusal.names:
+            listed = (*listed, MALFORMED)
+        return Walked(listed, (why, names), None)
     if judge.calls:
         names = tuple(dict.fromkeys([*judge.calls, *unknown]))
-        return f"calls {', '.join(dict.fromkeys(judge.calls[:5]))}", names
+        return Walked(listed, (f"calls {', '.join(dict.fromkeys(judge.calls[:5]))}", names), value)
     if unknown:
-        names = tuple(dict.fromkeys(unknown))
-        return f"imports {', '.join(names[:5])}", names
-    return None
+        return Walked(listed, (f"imports {', '.join(unknown[:5])}", tuple(unknown)), value)
+    return Walked(listed, None, value)
+
+
+MALFORMED = "<malformed pickle>"
 
 
 UNTRUSTABLE = "<refused>"
@@ -356,6 +387,10 @@ def torch_allows(name: str) -> bool:
             or _TORCH_TENSOR.fullmatch(name) is not None or _TORCH_DTYPE.fullmatch(name) is not None)
 
 
+_TENSOR_REBUILDERS = frozenset(f"torch._utils.{f}" for f in (
+    "_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3"))
+
+
 def _torch_judge(func: Any, args: tuple[Any, ...], how: str) -> Any:
     if how == "BUILD":
         if isinstance(func, Made):
@@ -363,7 +398,15 @@ def _torch_judge(func: Any, args: tuple[Any, ...], how: str) -> Any:
         raise Refusal(f"BUILD on {_kind(func)}, which weights_only refuses")
     if not isinstance(func, Ref):
         raise Refusal(f"calls {_kind(func)}, which weights_only refuses")
-    return Made(func.name)
+    name = func.name
+    # A tensor is kept as its shape (the listing's weight shapes), a state dict as its items.
+    if name in _TENSOR_REBUILDERS and len(args) >= 3 and type(args[2]) is tuple:
+        return Made("tensor", args[2])
+    if name.startswith("torch._utils._rebuild_parameter") and args and isinstance(args[0], Made):
+        return args[0]
+    if name == "collections.OrderedDict":
+        return Made(name, {})
+    return Made(name)
 
 
 def _torch_persistent_id(pid: Any) -> Any:
@@ -374,21 +417,30 @@ def _torch_persistent_id(pid: Any) -> Any:
     raise Refusal("a persistent id that is not a storage")
 
 
-def torch_pickle_problem(raw: bytes) -> tuple[str, tuple[str, ...]] | None:
+def torch_pickle_problem(raw: bytes) -> Problem | None:
     """(why torch.load(weights_only=True) refuses this data.pkl, the globals at fault), or None."""
-    refused: list[str] = []
+    return walk_torch_pickle(raw).problem
 
-    def seen(name: str) -> None:
-        if name.split(".", 1)[0] in _TORCH_BLOCKED_MODULES or not torch_allows(name):
-            refused.append(name)
 
+def walk_torch_pickle(raw: bytes) -> Walked:
+    """The walk of a torch member's data.pkl, as torch's weights_only reader would judge it."""
+    seen: list[str] = []
     try:
-        evaluate(raw, _torch_judge, allowed_opcodes=_TORCH_OPCODES, on_global=seen,
-                 on_persistent_id=_torch_persistent_id)
+        value = evaluate(raw, _torch_judge, allowed_opcodes=_TORCH_OPCODES, on_global=seen.append,
+                         on_persistent_id=_torch_persistent_id)
     except Refusal as exc:
-        names = tuple(dict.fromkeys([*exc.names, *refused]))
-        return exc.why + (f" (imports {', '.join(refused[:5])})" if refused else ""), names
+        value, refusal = None, exc
+    else:
+        refusal = None
+    listed = tuple(dict.fromkeys(seen))
+    refused = [name for name in listed
+               if name.split(".", 1)[0] in _TORCH_BLOCKED_MODULES or not torch_allows(name)]
+    if refusal is not None:
+        names = tuple(dict.fromkeys([*refusal.names, *refused]))
+        why = refusal.why + (f" (imports {', '.join(refused[:5])})" if refused else "")
+        if MALFORMED in refusal.names:
+            listed = (*listed, MALFORMED)
+        return Walked(listed, (why, names), None)
     if refused:
-        names = tuple(dict.fromkeys(refused))
-        return f"imports {', '.join(names[:5])}", names
-    return None
+        return Walked(listed, (f"imports {', '.join(refused[:5])}", tuple(refused)), None)
+    return Walked(listed, None, value)
