@@ -18,7 +18,7 @@ import pytest
 from hostile.conftest import REPO, run_cli
 from hostile.payloads import TORCH_MEMBERS, SystemCall, plant_data_payload, system_pickle, with_stray_bang
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
+from kalshi_tui.core.sb3.pickle_facts import decode_as_sb3
 from kalshi_tui.core.sb3.model_zip import read_sb3_zip
 from kalshi_tui.core.sb3.trader_safety import data_pickle_problem, torch_allows, torch_pickle_problem
 

@@ -136,6 +136,10 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
         raise _not_a_zip(fetch)
     _magic, disk, cd_disk, here, count, cd_size, cd_offset, comment = _END.unpack_from(tail, end)
     end_at = tail_start + end
+    if end_at + _END.size + comment != size:
+        # The end record of something else (policy.pth is a zip inside this one): this
+        # zip's own is missing, as it is in a zip cut short.
+        raise _not_a_zip(fetch)
     directory_end = end_at
     if end >= _LOCATOR.size and tail[end - _LOCATOR.size:end - _LOCATOR.size + 4] == _LOCATOR_MAGIC:
         # torch writes a zip64 end record (and its locator) between the directory and the
@@ -143,12 +147,10 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
         directory_end = _LOCATOR.unpack_from(tail, end - _LOCATOR.size)[2]
         if fetch(directory_end, 4) != _ZIP64_END_MAGIC:
             raise UnreadableZip("corrupt zip (damaged zip64 end record)")
-    if cd_offset + cd_size != directory_end or end_at + _END.size + comment != size:
-        # The end record of something else (policy.pth is a zip inside this one) or a
-        # directory that is not where it says: a zip cut short, or not a zip.
-        raise _not_a_zip(fetch)
     if disk or cd_disk or here != count or 0xFFFFFFFF in (cd_size, cd_offset):
         raise UnreadableZip("corrupt zip (multi-disk or zip64 directory)")
+    if cd_offset + cd_size != directory_end:
+        raise UnreadableZip("corrupt zip (the directory is not where the end record says)")
     if count > max_members:
         raise UnreadableZip(f"zip has {count} members (limit {max_members}), refused")
     directory = fetch(cd_offset, cd_size) if cd_offset < tail_start else \
@@ -165,9 +167,12 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
             raise UnreadableZip("corrupt zip (damaged directory entry)")
         if needs > _MAX_EXTRACT_VERSION:
             raise UnreadableZip(f"corrupt zip (zip file version {needs / 10})")
-        if 0xFFFFFFFF in (csize, msize, offset) or offset + 30 > cd_offset:
-            raise UnreadableZip("corrupt zip (a member lies outside the file)")
         start = pos + _CENTRAL.size
+        if 0xFFFFFFFF in (csize, msize, offset):
+            extra = directory[start + name_len:start + name_len + extra_len]
+            msize, csize, offset = _zip64_sizes(extra, msize, csize, offset)
+        if offset + 30 > cd_offset:
+            raise UnreadableZip("corrupt zip (a member lies outside the file)")
         raw_name = directory[start:start + name_len]
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
         members[name] = Member(name, flags, method, crc, csize, msize, offset)
@@ -177,6 +182,26 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
     if pos != len(directory):
         raise UnreadableZip("corrupt zip (directory does not fill its space)")
     return members
+
+
+def _zip64_sizes(extra: bytes, size: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """(size, compressed size, offset) with the zip64 extra field's values in place of the
+    0xFFFFFFFF that point to it (how writers declare members past 4 GiB)."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            values = [size, csize, offset]
+            field = pos + 4
+            for i, value in enumerate(values):
+                if value == 0xFFFFFFFF:
+                    if field + 8 > pos + 4 + length or field + 8 > len(extra):
+                        raise UnreadableZip("corrupt zip (damaged zip64 sizes)")
+                    values[i] = struct.unpack_from("<Q", extra, field)[0]
+                    field += 8
+            return values[0], values[1], values[2]
+        pos += 4 + length
+    raise UnreadableZip("corrupt zip (zip64 sizes missing)")
 
 
 def _not_a_zip(fetch: Fetch) -> UnreadableZip:
@@ -222,7 +247,7 @@ def read_member(fetch: Fetch, member: Member, size: int, cap: int, what: str) ->
         except zlib.error as exc:
             raise UnreadableZip(f"corrupt zip ({what}: {exc})") from None
         if len(out) > member.size:
-            raise UnreadableZip(f"{what} header understates its size, refused")
+            raise UnreadableZip(f"corrupt zip ({what}: inflates past its declared size)")
         if len(out) != member.size:
             raise UnreadableZip(f"corrupt zip ({what}: inflates to fewer bytes than declared)")
     if zlib.crc32(out) != member.crc:
