@@ -214,15 +214,14 @@ def test_artifact_change_invalidates_the_cached_record(layout):
 def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout, monkeypatch):
     """A reader failure costs the figures, not the model, and the operator is told why."""
     artifacts = pytest.importorskip("kalshi_tui.core.artifacts.find")
-    from kalshi_tui.core.catalog import scan as catalog
+    from kalshi_tui.core.catalog import read as catalog_read
 
     (layout.models_dir / RUN / "training_results.json").write_text("{}")
 
     def broken(paths, n_actions):
         raise ValueError("bad figures\nsecond line")
 
-    monkeypatch.setattr(artifacts, "read_training_metrics", broken)
-    monkeypatch.setattr(catalog, "_METRICS_MEMO", {})
+    monkeypatch.setattr(catalog_read, "read_training_metrics", broken)
     record = scan_catalog(layout, use_cache=False).by_path(f"{RUN}/model.zip")
     assert record.verdict == "compatible" and record.metrics is None
     assert "training artifacts unreadable: ValueError: bad figures" in record.warnings
@@ -231,30 +230,6 @@ def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout
 def test_no_cache_scan_reads_everything(layout):
     scan_catalog(layout)
     assert scan_catalog(layout, use_cache=False).read == 5
-
-
-def test_a_scan_leaves_its_records_to_the_old_generation_and_the_collector_as_it_was(layout):
-    """The scan runs with the cyclic collector off; after it, its objects must not wait in
-    the young generation (the next allocation would start a young collection that walks
-    every one of them: 70-80 ms after 10,000 models), and the collector is back as the
-    caller had it."""
-    import gc
-
-    from kalshi_tui.core.catalog.record import ModelRecord
-
-    assert gc.isenabled()
-    catalog = scan_catalog(layout, use_cache=False)
-    young, _middle, _old = gc.get_count()  # read before the call's own tuple is made
-    assert gc.isenabled()
-    assert young < gc.get_threshold()[0], young
-    old = {id(o) for o in gc.get_objects(generation=2) if type(o) is ModelRecord}
-    assert catalog.records and {id(r) for r in catalog.records} <= old
-    gc.disable()
-    try:
-        scan_catalog(layout, use_cache=False)
-        assert not gc.isenabled()  # a caller that had it off keeps it off
-    finally:
-        gc.enable()
 
 
 def test_inspect_model_outside_the_folder_and_missing(layout, model_zoo, tmp_path):
@@ -294,23 +269,16 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
 
 
 @pytest.mark.slow
-def test_a_scan_leaves_its_workers_to_exit_and_the_next_one_finds_them_gone(tmp_path, model_zoo, monkeypatch):
-    """The scan returns without waiting for its workers to exit; the next scan that starts
-    workers first waits for the last ones, so none is left over (nor its pool's thread,
-    which would make the next scan take the slower forkserver)."""
+def test_a_scan_stops_its_workers_before_it_returns(tmp_path, model_zoo):
+    """No worker process outlives the scan that started it, and the next scan's workers
+    give the same records."""
     import multiprocessing
-
-    from kalshi_tui.core.catalog import scan as catalog
 
     config = many_models(tmp_path, model_zoo, 300)
     first = scan_catalog(config, use_cache=False)
-    assert first.read == 300 and catalog._LAST_POOL
-    left_over = []
-    real = catalog._start_method
-    monkeypatch.setattr(catalog, "_start_method", lambda: left_over.append(
-        [p for p in multiprocessing.active_children() if p.is_alive()]) or real())
+    assert first.read == 300
+    assert [p for p in multiprocessing.active_children() if p.is_alive()] == []
     second = scan_catalog(config, use_cache=False)
-    assert left_over == [[]]
     assert [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]
 
 
@@ -344,17 +312,20 @@ def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_orde
 
 
 @pytest.mark.slow
-def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path, model_zoo):
+@pytest.mark.parametrize("prepared", [True, False])
+def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_models(
+        tmp_path, model_zoo, prepared):
     """With another thread alive (the TUI's workers) the scan's workers come from a clean
-    single-threaded forkserver (spawned where there is none), never forked from this process;
-    and with sys.stderr captured as the TUI has it (fileno -1), which once stopped the helper
-    processes from starting ("bad value(s) in fds_to_keep") and left the TUI with no models."""
+    single-threaded forkserver (spawned where there is none), never forked from this process.
+    With sys.stderr captured as the TUI has it (fileno -1) the forkserver's helper cannot
+    start ("bad value(s) in fds_to_keep"): the TUI starts them first (start_helpers), and a
+    scan that finds them not started reads its files in this process instead."""
     import subprocess
     import sys
 
     config = many_models(tmp_path, model_zoo, 260)
-    forked = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
-    script = tmp_path / "spawned_scan.py"  # spawn re-imports the main module: a real file
+    expected = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
+    script = tmp_path / "spawned_scan.py"  # the forkserver imports the main module: a real file
     script.write_text(
         "import json, sys, threading\n"
         "from pathlib import Path\n"
@@ -367,6 +338,7 @@ def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path
         "    def fileno(self): return -1\n"
         "if __name__ == '__main__':\n"
         "    done = threading.Event(); threading.Thread(target=done.wait).start()\n"
+        f"    if {prepared}: catalog.start_helpers()\n"
         "    sys.stderr = Captured()\n"
         "    import multiprocessing\n"
         "    real = multiprocessing.get_context\n"
@@ -379,9 +351,10 @@ def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "kalshi_tui.toml")],
                          capture_output=True, text=True, timeout=120, check=True)
     got = json.loads(out.stdout)
-    assert set(got["method"]) == {"forkserver" if sys.platform != "win32" else "spawn"}
+    method = "forkserver" if sys.platform != "win32" else "spawn"
+    assert got["method"] == ([method] if prepared or sys.platform == "win32" else [])
     assert got["read"] == 260
-    assert got["records"] == json.loads(json.dumps(forked))
+    assert got["records"] == json.loads(json.dumps(expected))
 
 
 @pytest.mark.parametrize("first,second", [
@@ -503,17 +476,21 @@ def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
     assert all(r.sha256 == sha256_file(r.abs_path) for r in warm.records)
 
 
-def test_a_read_record_holds_every_field_in_field_order(model_zoo, tmp_path):
-    """Scan workers build a record's fields in one go and ship them by position: the order
-    must be ModelRecord's own, or every field after a slip would land in the wrong place."""
-    from kalshi_tui.core.catalog.scan import _read_shared
-    from kalshi_tui.core.catalog.record import ModelRecord
+def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
+    """Scan workers ship a record as its values in field order: the record made from the row
+    must equal the one read, and own every list and dict it holds."""
+    from kalshi_tui.core.catalog.cache import record_from_row, record_row
+    from kalshi_tui.core.catalog.read import read_record
 
     path = copy_model(model_zoo["ppo21"], tmp_path / "run" / "model.zip")
     st = path.stat()
-    record, _metrics = _read_shared(path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64,
-                                    st.st_size, st.st_mtime, True, hashes=False)
-    assert list(record.__dict__) == list(ModelRecord.__dataclass_fields__)
+    record, metrics = read_record(path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64, st,
+                                  hashes=False)
     assert (record.size_bytes, record.mtime, record.n_actions, record.verdict) == (
         st.st_size, st.st_mtime, 21, "unreadable")  # not judged yet: judge decides
-    assert record == ModelRecord(**record.__dict__)
+    row = record_row(record, metrics)
+    again = record_from_row(row)
+    assert again == record
+    for name, value in vars(again).items():
+        if isinstance(value, (list, dict)):
+            assert value is not getattr(record, name), name

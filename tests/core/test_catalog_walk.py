@@ -257,9 +257,9 @@ def test_the_walk_estimates_what_is_left_from_the_share_of_top_folders_done(tmp_
 
 
 def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
-    """What a forked worker would import or look up the first time it reads a run (the
-    artifact readers, the zone file, the zip-name codec) is loaded before the fork, once,
-    instead of once per worker: reading a run with every artifact loads no new module."""
+    """What a worker imports to read a run with every artifact is in the forkserver's
+    preload list (workers._PRELOAD), so each worker forks with it loaded: after importing
+    that list, reading such a run loads no new module."""
     import subprocess
     import sys
 
@@ -274,7 +274,9 @@ def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
         "from kalshi_tui.core.catalog import scan as catalog\n"
         "from kalshi_tui.core.config import load_config\n"
         "config = load_config(Path(sys.argv[1]), models_dir=Path(sys.argv[2]))\n"
-        "catalog._prepare_for_workers()\n"
+        "import importlib\n"
+        "from kalshi_tui.core.catalog import workers\n"
+        "for name in workers._PRELOAD: importlib.import_module(name)\n"
         "before = set(sys.modules)\n"
         "found = catalog.scan_catalog(config, use_cache=False)\n"
         "assert all(r.metrics and r.metrics.training_start for r in found.records), found.records\n"

@@ -11,8 +11,7 @@ import pytest
 from model_factory import edit_data, malicious_pickle_b64, plant_malicious_field, rewrite_member, to_old_sb3_encoding
 
 from kalshi_tui.core.sb3.model_zip import (UnreadableModel, infer_algorithm, pickle_globals,
-                                     pickle_globals_of_bytes, read_sb3_zip)
-from kalshi_tui.core.sb3.weights import read_weight_shapes
+                                           pickle_globals_of_bytes, read_sb3_zip)
 
 EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
     "ppo21": ("PPO", "Discrete", 21, [52]),
@@ -55,8 +54,8 @@ def test_reading_never_imports_torch_or_sb3(model_zoo):
 @pytest.mark.parametrize("name", ["ppo21", "a2c21", "dqn5", "ppo_multidiscrete", "ppo_box"])
 def test_weight_shapes_equal_torch_weights_only_load(model_zoo, name):
     torch = pytest.importorskip("torch")
+    shapes = read_sb3_zip(model_zoo[name]).weight_shapes
     with zipfile.ZipFile(model_zoo[name]) as zf:
-        shapes = read_weight_shapes(zf)
         with zf.open("policy.pth") as handle:
             import io
 
@@ -220,32 +219,15 @@ def test_n_as_string_or_int_and_start_time_in_utc(model_zoo, tmp_path):
     assert info.n_actions == 21 and info.start_time_utc == "2025-12-14T23:55:49Z"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_fast_path_and_zipfile_path_agree(model_zoo, name):
-    """Plain zips are parsed from memory, odd ones by zipfile: both must give the same facts."""
-    from dataclasses import asdict
-
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-    from kalshi_tui.core.catalog.scan import sha256_file
-
-    fast = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64)
-    careful = sb3_zip._read_with_zipfile(model_zoo[name], 10 * 1024 * 1024, 64)
-    assert fast is not None and fast.sha256 == sha256_file(model_zoo[name])
-    fast.sha256 = None
-    assert asdict(fast) == asdict(careful)
-
-
-def test_zip_with_a_comment_takes_the_careful_path_and_reads_the_same(model_zoo, tmp_path):
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-
+def test_zip_with_a_comment_reads_the_same(model_zoo, tmp_path):
     commented = tmp_path / "commented.zip"
     with zipfile.ZipFile(model_zoo["ppo21"]) as src, zipfile.ZipFile(commented, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         dst.comment = b"saved by hand"
-    assert sb3_zip._read_plain(commented, 10 * 1024 * 1024, 64) is None
-    info = read_sb3_zip(commented)
-    assert (info.n_actions, info.weights_n_actions, info.sha256) == (21, 21, None)
+    for whole in (True, False):
+        info = read_sb3_zip(commented, whole=whole)
+        assert (info.n_actions, info.weights_n_actions, info.trader_findings) == (21, 21, [])
 
 
 def test_deflated_members_read_the_same(model_zoo, tmp_path):
@@ -320,17 +302,42 @@ def test_episode_records_skipped_in_runs_keep_every_global_around_them():
     assert names[1] in ("posix.system", "nt.system") and len(names) == 3
 
 
-def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
-    """The fast opcode loop and its shortcuts (array bytes, runs of episode records) list what
-    pickletools' own walk lists, on random structures mixing all three with real globals."""
+def _pickletools_globals(raw):
+    """The globals a plain pickletools walk lists: GLOBAL/INST inline, STACK_GLOBAL from the
+    two strings pushed before it (directly or through the memo)."""
+    import pickletools
+
+    found, pushed, memo = [], [], {}
+    for opcode, arg, _pos in pickletools.genops(raw):
+        name = opcode.name
+        if name in ("GLOBAL", "INST"):
+            found.append(str(arg).replace(" ", "."))
+            pushed.append(None)
+        elif name == "STACK_GLOBAL":
+            found.append(f"{pushed[-2]}.{pushed[-1]}")
+            pushed[-2:] = [None]
+        elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+            pushed.append(str(arg))
+        elif name == "MEMOIZE":
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[int(arg)] = pushed[-1] if pushed else None
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(int(arg)))
+        elif name not in ("FRAME", "PROTO", "STOP"):
+            pushed.append(None)
+    return list(dict.fromkeys(found))
+
+
+def test_the_listed_globals_are_the_pickletools_walks_on_random_pickles():
+    """The one opcode walk (and its episode-buffer match) lists what a plain pickletools walk
+    lists, on random structures mixing arrays, episode records and real globals."""
     import collections
     import os
     import random
 
     import cloudpickle
     import numpy as np
-
-    from kalshi_tui.core.sb3.pickle_scan import _scan_globals, _scan_globals_slow
 
     rng = random.Random(7)
 
@@ -353,7 +360,7 @@ def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
         value = anything()
         for protocol in (2, 4, 5):
             raw = cloudpickle.dumps(value, protocol=protocol)
-            assert _scan_globals(raw)[0] == _scan_globals_slow(raw)
+            assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw)
 
 
 def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(model_zoo, tmp_path):
@@ -390,28 +397,23 @@ def _facts(info):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_read_by_position_gives_what_read_whole_gives(model_zoo, name, monkeypatch):
-    """A listing reads only the directory and the members the facts come from; the facts
-    must be those of the file read whole, also when the directories outgrow the first read."""
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-    from kalshi_tui.core.sb3 import weights
-    from kalshi_tui.core.sb3 import members as zip_members
+    """A listing reads only the directories and the members the facts come from; the facts
+    must be those of the file read whole, also when a directory outgrows the first read."""
+    from kalshi_tui.core.sb3 import zip_reader
 
-    whole = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=True)
-    by_position = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
-    assert whole is not None and by_position is not None
+    whole = read_sb3_zip(model_zoo[name], whole=True)
+    by_position = read_sb3_zip(model_zoo[name], whole=False)
     assert by_position.sha256 is None and whole.sha256 is not None
     assert _facts(by_position) == _facts(whole)
-    monkeypatch.setattr(zip_members, "_TAIL_BYTES", 40)  # the outer directory: a second read
-    monkeypatch.setattr(zip_members, "_EXTRA_GUESS", 0)
-    monkeypatch.setattr(weights, "_TORCH_TAIL_BYTES", 30)  # policy.pth's directory: a second read
-    weights._SHAPES_MEMO.clear()
-    small_reads = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
-    assert small_reads is not None and _facts(small_reads) == _facts(whole)
+    monkeypatch.setattr(zip_reader, "_TAIL_BYTES", 40)  # every directory: a second read
+    small_reads = read_sb3_zip(model_zoo[name], whole=False)
+    assert _facts(small_reads) == _facts(whole)
 
 
-def test_read_by_position_of_a_real_size_model_reads_an_eighth_of_it(tmp_path, monkeypatch):
+def test_read_by_position_of_a_real_size_model_reads_a_seventh_of_it(tmp_path, monkeypatch):
     """A model of the original system's size (SB3's 64x64 network, ~230 KB): same facts,
-    and the bytes read are the directory, data, the info members and policy.pth's pickle."""
+    and the bytes read are the directories, data, the info members and the torch members'
+    pickles (30 KB of 227 KB), never the tensors."""
     import os
 
     from model_factory import make_sb3_zip
@@ -426,18 +428,7 @@ def test_read_by_position_of_a_real_size_model_reads_an_eighth_of_it(tmp_path, m
     assert _facts(by_position) == _facts(whole)
     assert (whole.n_actions, whole.weights_n_actions, whole.weights_obs_dim) == (21, 21, 52)
     size = path.stat().st_size
-    # The fourth read: policy.optimizer.pth's data.pkl, which trader safety judges.
-    assert size > 200_000 and sum(read_bytes) < size / 8 and len(read_bytes) == 4, (size, read_bytes)
-
-
-def test_read_by_position_sends_a_file_that_changed_size_to_the_careful_path(model_zoo):
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-
-    size = model_zoo["ppo21"].stat().st_size
-    for stale_size in (size - 10, size + 10):  # grew or shrank since the walk's stat
-        assert sb3_zip._read_plain(model_zoo["ppo21"], 10 * 1024 * 1024, 64, stale_size,
-                                   whole=False) is None
-    assert read_sb3_zip(model_zoo["ppo21"], known_size=size - 10, whole=False).n_actions == 21
+    assert size > 200_000 and sum(read_bytes) < size / 7, (size, read_bytes)
 
 
 def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
@@ -451,11 +442,11 @@ def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
 
 
 def test_base64_is_decoded_exactly_as_sb3_decodes_it():
-    """The SIMD decoder's bytes, or SB3's own decoder's, for well-formed and odd texts alike."""
+    """SB3's own decoder's bytes, for well-formed and odd texts alike."""
     import binascii
     import random
 
-    from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
+    from kalshi_tui.core.sb3.pickle_facts import decode_as_sb3
 
     def sb3(text):
         try:
@@ -479,16 +470,17 @@ def test_base64_is_decoded_exactly_as_sb3_decodes_it():
 
 def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists():
     """SB3's ep_info_buffer, matched whole by one regular expression: only where it is
-    exactly that (every int width, 1 to 100 episodes, any maxlen), and then with the globals
-    the opcode walk lists; anything more (a global appended, a record with another key)
-    is walked."""
+    exactly that (every int width, 1 to 100 episodes, any maxlen), and then with what the
+    opcode walk finds (its one global, no problem); anything more (a global appended, a
+    record with another key) is walked."""
     import collections
     import os
     import random
 
     import cloudpickle
 
-    from kalshi_tui.core.sb3 import pickle_scan
+    from kalshi_tui.core.sb3 import pickle_facts
+    from kalshi_tui.core.sb3.trader_safety import walk_data_pickle
 
     rng = random.Random(11)
     for count in (1, 2, 3, 50, 100):
@@ -498,15 +490,17 @@ def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists
                 buffer.append({"r": rng.uniform(-99, 99), "l": rng.choice([3, 900, 99_999, -4]),
                                "t": rng.uniform(0, 9e3)})
             raw = cloudpickle.dumps(buffer)
-            assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is not None, (count, maxlen)
-            assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw) == ["collections.deque"]
+            assert pickle_facts._EPISODE_BUFFER.fullmatch(raw) is not None, (count, maxlen)
+            walked = walk_data_pickle(raw)
+            assert walked.problem is None and walked.globals == ("collections.deque",)
+            assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw) == ["collections.deque"]
     odd = [collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, os.system]),
            collections.deque([{"r": 1.0, "l": 2, "t": 3.0, "extra": print}]),
            collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, {"r": 1.0, "l": 2, "t": collections.Counter}])]
     for value in odd:
         raw = cloudpickle.dumps(value)
-        assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is None
-        assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw)
+        assert pickle_facts._EPISODE_BUFFER.fullmatch(raw) is None
+        assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw)
         assert len(pickle_globals_of_bytes(raw)) == 2
 
 
@@ -529,127 +523,3 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
     info = read_sb3_zip(odd, whole=False)
     assert info.weights_error == expected and info.n_actions == 21
     assert max(reads) < 100_000, reads
-
-
-def test_the_fast_crc_is_zlibs():
-    """The listing checks members with ISA-L's CRC-32 where it is installed: it must be the
-    zip checksum zlib computes, or every model would read as corrupt (or none ever would)."""
-    import os
-    import zlib
-
-    from kalshi_tui.core.sb3 import members as zip_members
-
-    for size in (0, 1, 7, 64, 4095, 17_000, 1 << 20):
-        blob = os.urandom(size)
-        assert zip_members.crc32(blob) == zlib.crc32(blob)
-
-
-def _facts_however_held(info) -> dict:
-    """Every fact read_sb3_zip gives, without how `data` was held."""
-    import dataclasses
-
-    facts = dataclasses.asdict(info)
-    for kept_apart in ("data", "raw_data", "spliced"):
-        facts.pop(kept_apart)
-    return facts
-
-
-def _read_both_ways(path, base):
-    """(facts read whole, facts read against the template of `base`), or the reasons."""
-    results = []
-    for full in (True, False):
-        if not full:
-            read_sb3_zip(base, full_data=False)
-            read_sb3_zip(base, full_data=False)  # twice in a row: the template is made
-        try:
-            results.append(_facts_however_held(read_sb3_zip(path, full_data=full)))
-        except UnreadableModel as exc:
-            results.append(exc.reason)
-    return results
-
-
-def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_parse_gives(model_zoo, tmp_path):
-    """A listing parses only a checkpoint's own values when the rest of its `data` text is
-    byte for byte the last checkpoint's: every fact must be what parsing it whole gives,
-    for honest checkpoints, edited settings, crafted texts and random damage alike."""
-    import random
-
-    import kalshi_tui.core.sb3.model_zip as sb3_zip
-    from model_factory import rewrite_member
-
-    with zipfile.ZipFile(model_zoo["ppo21"]) as zf:
-        data = json.loads(zf.read("data"))
-    as_sb3 = lambda value: json.dumps(value, indent=4).encode()  # noqa: E731 - as SB3 writes it
-    base_raw = as_sb3(data)
-    base = rewrite_member(model_zoo["ppo21"], tmp_path / "base.zip", "data", base_raw)
-    variants = []
-
-    def edited(**changes):
-        value = json.loads(base_raw)
-        value.update(changes)
-        return as_sb3(value)
-
-    variants += [edited(num_timesteps=n) for n in (0, 7, 10 ** 12, 2 ** 70, -3, 1.5, True, None, "64")]
-    variants += [edited(start_time=t) for t in (1, 1765756549123456789, "x", [1], {"a": 1})]
-    variants += [edited(_last_obs={":type:": "x", ":serialized:": malicious_pickle_b64(tmp_path / "canary")})]
-    variants += [edited(ep_info_buffer={":serialized:": base64.b64encode(pickle.dumps([os_system_stub])).decode()})
-                 for os_system_stub in (print, len)]
-    variants += [edited(learning_rate=0.0003), edited(n_steps=float(data["n_steps"])), edited(gamma=1),
-                 edited(seed=5), edited(policy_kwargs={"num_timesteps": 9})]
-    space = json.loads(base_raw)["action_space"]
-    variants += [edited(action_space={**space, "n": 5}), edited(action_space={**space, "n": True})]
-    text = base_raw.decode()
-    assert '"num_timesteps": 64' in text and '"start_time": ' in text
-    variants += [
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64, "num_timesteps": 5').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64,\n    "seed": 3').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": {"a": 1}').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64 ').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": [64').encode(),
-        text.replace('"policy_kwargs": {}', '"policy_kwargs": {\n    "num_timesteps": 1}').encode(),
-        text.replace('\n    "start_time": ', '\n    "start_time": 5,\n    "start_time": ').encode(),
-        base_raw.replace(b"\n", b"\n ", 1), base_raw + b" ", b" " + base_raw,
-    ]
-    rng = random.Random(7)
-    for _ in range(400):
-        damaged = bytearray(base_raw)
-        for _ in range(rng.randint(1, 3)):
-            damaged[rng.randrange(len(damaged))] = rng.choice(b'0123456789{}[],:" \n\\ax')
-        variants.append(bytes(damaged))
-    spliced = 0
-    for i, raw in enumerate(variants):
-        path = rewrite_member(model_zoo["ppo21"], tmp_path / f"v{i}.zip", "data", raw)
-        whole, against_template = _read_both_ways(path, base)
-        assert against_template == whole, i
-        if isinstance(whole, dict):
-            spliced += type(read_sb3_zip(path, full_data=False).spliced) is sb3_zip._DataTemplate
-    # Both ways were taken: the template matched most edits of own values, not the rest.
-    assert 20 < spliced < len(variants) - 100
-    # Templates made from crafted texts: a label inside a setting (where an honest file
-    # has none), a repeated key. What they would splice must still read as a whole parse.
-    nested = text.replace('\n    "num_timesteps": ',
-                          '\n    "decoy": {\n    "num_timesteps": 1,\n    "x": 2},\n    "num_timesteps": ', 1)
-    assert nested != text
-    repeated = text.replace('"start_time": ', '"start_time": 1,\n    "start_time": ', 1)
-    for j, crafted in enumerate((nested, repeated)):
-        crafted_base = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}.zip", "data",
-                                      crafted.encode())
-        for k, edit in enumerate(('"num_timesteps": 1,', '"num_timesteps": 64', '"start_time": 1,')):
-            changed = crafted.replace(edit, edit.replace("1", "2").replace("64", "65"))
-            path = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}_{k}.zip", "data",
-                                  changed.encode())
-            whole, against_template = _read_both_ways(path, crafted_base)
-            assert against_template == whole, (j, k)
-
-
-def test_the_fast_path_makes_its_info_as_the_dataclass_would():
-    """_new_info skips Sb3ZipInfo's __init__: the same fields in the same order, the same
-    values, and containers of its own (none shared with another info)."""
-    from kalshi_tui.core.sb3.model_zip import Sb3ZipInfo, _new_info
-
-    made, expected = _new_info(["data", "policy.pth"]), Sb3ZipInfo(data={}, members=["data", "policy.pth"])
-    assert made == expected and list(vars(made)) == list(vars(expected))
-    other = _new_info([])
-    shared = [name for name, value in vars(made).items()
-              if isinstance(value, (list, dict)) and value is vars(other)[name]]
-    assert shared == []

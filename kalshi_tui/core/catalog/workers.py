@@ -33,9 +33,11 @@ WORKERS = max(1, min(2, os.cpu_count() or 1))
 _BATCH_MAX = 512  # files per worker job
 _FIRST_BATCH = 32  # files in each worker's first job
 _START_METHOD = "spawn" if sys.platform == "win32" else "forkserver"
-# What a worker uses, imported once in the forkserver instead of in every worker.
+# What a worker uses, imported once in the forkserver instead of in every worker (the US
+# Eastern zone of the artifacts' timestamps; cp437, the codec of zip names without the
+# UTF-8 flag).
 _PRELOAD = ["kalshi_tui.core.catalog.read", "kalshi_tui.core.sb3.model_zip",
-            "kalshi_tui.core.artifacts.metrics"]
+            "kalshi_tui.core.artifacts.metrics", "zoneinfo", "encodings.cp437"]
 
 
 def start_helpers() -> bool:

@@ -136,20 +136,27 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
         raise _not_a_zip(fetch)
     _magic, disk, cd_disk, here, count, cd_size, cd_offset, comment = _END.unpack_from(tail, end)
     end_at = tail_start + end
-    if end_at + _END.size + comment != size:
-        # The end record of something else (policy.pth is a zip inside this one): this
-        # zip's own is missing, as it is in a zip cut short.
+    at_end = end_at + _END.size + comment == size  # else bytes follow (appended, or not ours)
+    if end_at + _END.size + comment > size:
         raise _not_a_zip(fetch)
     directory_end = end_at
-    if end >= _LOCATOR.size and tail[end - _LOCATOR.size:end - _LOCATOR.size + 4] == _LOCATOR_MAGIC:
+    before = (tail[end - _LOCATOR.size:end] if end >= _LOCATOR.size
+              else fetch(end_at - _LOCATOR.size, _LOCATOR.size) if end_at >= _LOCATOR.size else b"")
+    if before[:4] == _LOCATOR_MAGIC:
         # torch writes a zip64 end record (and its locator) between the directory and the
         # end record, with the plain record's numbers still exact.
-        directory_end = _LOCATOR.unpack_from(tail, end - _LOCATOR.size)[2]
+        directory_end = _LOCATOR.unpack_from(before)[2]
         if fetch(directory_end, 4) != _ZIP64_END_MAGIC:
+            if not at_end:
+                raise _not_a_zip(fetch)
             raise UnreadableZip("corrupt zip (damaged zip64 end record)")
     if disk or cd_disk or here != count or 0xFFFFFFFF in (cd_size, cd_offset):
         raise UnreadableZip("corrupt zip (multi-disk or zip64 directory)")
     if cd_offset + cd_size != directory_end:
+        if not at_end:
+            # The end record of something else (policy.pth is a zip inside this one): this
+            # zip's own is missing, as it is in a zip cut short.
+            raise _not_a_zip(fetch)
         raise UnreadableZip("corrupt zip (the directory is not where the end record says)")
     if count > max_members:
         raise UnreadableZip(f"zip has {count} members (limit {max_members}), refused")
