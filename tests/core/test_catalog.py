@@ -494,3 +494,14 @@ def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
     for name, value in vars(again).items():
         if isinstance(value, (list, dict)):
             assert value is not getattr(record, name), name
+
+
+def test_every_container_field_of_a_record_is_copied_for_each_record():
+    """record_from_row copies a record's lists and dicts by what they hold: a new list or
+    dict field must be named there, or records from one cache would share it."""
+    from kalshi_tui.core.catalog import cache
+    from kalshi_tui.core.catalog.record import ModelRecord
+
+    containers = {name for name, f in ModelRecord.__dataclass_fields__.items()
+                  if str(f.type).startswith(("list", "dict"))} | {"metrics"}
+    assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) == containers

@@ -13,8 +13,9 @@ from __future__ import annotations
 import filecmp
 import os
 import re
-import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from kalshi_tui.core.artifacts.stream import entropy_of_counts
 from kalshi_tui.core.catalog.record import TrainingMetrics
@@ -47,12 +48,70 @@ RUN_MODEL_FILES = ("model.zip", "trained_model.zip")
 # prefix followed by `_` (FORMATS.md section 2).
 _SESSION_PREFIX = re.compile(r"^((?:curriculum_)?(?:session\d+|sessions\d+(?:_\d+)*))(?=_|$)")
 
-_listing_cache: dict[str, tuple[int, tuple[str, ...]]] = {}
-_listing_lock = threading.Lock()
-_LISTING_CACHE_LIMIT = 256
+class Entry(Protocol):
+    """A file found in a folder listing (os.DirEntry is one)."""
+
+    def stat(self) -> os.stat_result: ...
 
 
-def find_artifacts(model_path: Path, models_dir: Path) -> dict[str, Path]:
+class FolderView:
+    """How the rules below see the disk: listings, sizes and byte comparisons.
+
+    This one asks the disk each time; the catalog's walk answers the same questions from
+    the listings it has already made (catalog.walk.ArtifactIndex), so both follow one rule.
+    """
+
+    def files_in(self, folder: str, wanted: frozenset[str]) -> dict[str, Entry]:
+        """Entries of `folder` named in `wanted`: regular files, and the diagnostics folder."""
+        found: dict[str, Entry] = {}
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name not in wanted:
+                        continue
+                    try:
+                        if entry.is_dir() if entry.name == DIAGNOSTICS_SUBDIR else entry.is_file():
+                            found[entry.name] = entry
+                    except OSError:
+                        continue
+        except OSError:
+            return {}
+        return found
+
+    def subfolders(self, folder: str) -> list[str]:
+        """Names of the folders inside `folder`."""
+        names = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir():
+                            names.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            return []
+        return names
+
+    def size(self, path: str) -> int | None:
+        """The size of the file at `path`, None when there is none."""
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return None
+
+    def same_bytes(self, a: str, b: str) -> bool:
+        """Whether two files hold the same bytes."""
+        try:
+            return filecmp.cmp(a, b, shallow=False)
+        except OSError:
+            return False
+
+
+_DISK = FolderView()
+
+
+def find_artifacts(model_path: Path, models_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
     """The training artifacts that belong to `model_path`: artifact key -> existing file.
 
     A run folder's model (`<run>/model.zip`, `<run>/trained_model.zip`) and its checkpoints
@@ -65,30 +124,29 @@ def find_artifacts(model_path: Path, models_dir: Path) -> dict[str, Path]:
     model_path = Path(model_path)
     folder = model_path.parent
     if folder.name == CHECKPOINTS_SUBDIR:
-        return artifacts_in(folder.parent)
+        return artifacts_in(folder.parent, view)
     is_run_model = model_path.name in RUN_MODEL_FILES
     if is_run_model or not _same_folder(folder, Path(models_dir)):
-        found = artifacts_in(folder)
+        found = artifacts_in(folder, view)
         if found or is_run_model:
             return found
     # A flat final: artifacts at the top of the models folder belong to a run that wrote
     # its model.zip / trained_model.zip there, never to a final copied in beside it.
-    run = matching_run_folder(model_path)
-    return artifacts_in(run) if run is not None else {}
+    run = matching_run_folder(model_path, view)
+    return artifacts_in(run, view) if run is not None else {}
 
 
-def artifacts_in(run_dir: Path) -> dict[str, Path]:
+def artifacts_in(run_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
     """The artifacts of one run folder, looking in the folder and its `diagnostics/`.
 
     The original system wrote the diagnostics beside the model first and into a
     `diagnostics/` subfolder later; when a run has both copies, the one written last is
-    the one the run finished with. Two directory listings instead of seven stats: the
-    catalog calls this for every model on every scan.
+    the one the run finished with. Two directory listings instead of seven stats.
     """
     run_dir = Path(run_dir)
     base = os.fspath(run_dir)
-    beside = _files_in(base, _WANTED_BESIDE)
-    inside = _files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
+    beside = view.files_in(base, _WANTED_BESIDE)
+    inside = view.files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
         if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None else {}
     found: dict[str, Path] = {}
     results = results_file_among(beside)
@@ -106,107 +164,48 @@ def artifacts_in(run_dir: Path) -> dict[str, Path]:
 
 _WANTED_INSIDE = frozenset(DIAGNOSTICS_FILES.values())
 _WANTED_BESIDE = _WANTED_INSIDE | set(RESULTS_FILES) | {DIAGNOSTICS_SUBDIR}
+ARTIFACT_FILE_NAMES = _WANTED_INSIDE | frozenset(RESULTS_FILES)
 
 
-def results_file_among(names) -> str | None:
+def results_file_among(names: Iterable[str]) -> str | None:
     """The run's results file among the names in its folder: training_results.json, else the
     curriculum trainer's curriculum_training_results.json (a run writes one of them)."""
-    return next((name for name in RESULTS_FILES if name in names), None)
+    present = set(names)
+    return next((name for name in RESULTS_FILES if name in present), None)
 
 
-def _files_in(folder: str, wanted: frozenset[str]) -> dict[str, os.DirEntry]:
-    """Entries of `folder` named in `wanted`: regular files, and the diagnostics folder."""
-    found: dict[str, os.DirEntry] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name not in wanted:
-                    continue
-                try:
-                    if entry.name == DIAGNOSTICS_SUBDIR:
-                        if entry.is_dir():
-                            found[entry.name] = entry
-                    elif entry.is_file():
-                        found[entry.name] = entry
-                except OSError:
-                    continue
-    except OSError:
-        return {}
-    return found
-
-
-def _mtime(entry: os.DirEntry) -> int:
+def _mtime(entry: Entry) -> int:
     try:
         return entry.stat().st_mtime_ns
     except OSError:
         return -1
 
 
-def matching_run_folder(model_path: Path) -> Path | None:
+def matching_run_folder(model_path: Path, view: FolderView = _DISK) -> Path | None:
     """The run folder whose model is byte-identical to this flat final, or None.
 
     A flat final was copied out of its run by hand, so only its content ties it to the
     run: the name gives the session (`session32_final` -> run folders `session32_*`), and
     the run whose model.zip / trained_model.zip has the same size and then the same bytes
-    is its run. Sizes are compared first (one stat each), bytes only for a candidate of
-    equal size. Guessing by name alone would show one run's training figures for another
-    run's weights, so a final with no identical run model gets no artifacts; among
-    identical copies the newest run name (latest stamp) is taken.
+    is its run. Sizes are compared first, bytes only for a candidate of equal size.
+    Guessing by name alone would show one run's training figures for another run's
+    weights, so a final with no identical run model gets no artifacts; among identical
+    copies the newest run name (latest stamp) is taken.
     """
     match = _SESSION_PREFIX.match(model_path.stem)
     if not match:
         return None
-    try:
-        size = os.stat(model_path).st_size
-    except OSError:
+    size = view.size(os.fspath(model_path))
+    if size is None:
         return None
     prefix = match.group(1) + "_"
-    folder = model_path.parent
-    for name in sorted((n for n in _subfolders(folder) if n.startswith(prefix)), reverse=True):
+    folder = os.fspath(model_path.parent)
+    for name in sorted((n for n in view.subfolders(folder) if n.startswith(prefix)), reverse=True):
         for model_file in RUN_MODEL_FILES:
-            candidate = folder / name / model_file
-            try:
-                if os.stat(candidate).st_size != size:
-                    continue
-                if filecmp.cmp(model_path, candidate, shallow=False):
-                    return folder / name
-            except OSError:
-                continue
+            candidate = os.path.join(folder, name, model_file)
+            if view.size(candidate) == size and view.same_bytes(os.fspath(model_path), candidate):
+                return model_path.parent / name
     return None
-
-
-def _subfolders(folder: Path) -> tuple[str, ...]:
-    """Names of the folders inside `folder`, cached until the folder's mtime changes.
-
-    Thousands of flat finals share one models folder; listing it once per change instead
-    of once per model keeps find_artifacts a few stat calls.
-    """
-    key = os.fspath(folder)
-    try:
-        mtime = os.stat(folder).st_mtime_ns
-    except OSError:
-        return ()
-    with _listing_lock:
-        cached = _listing_cache.get(key)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    names = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir():
-                        names.append(entry.name)
-                except OSError:
-                    continue
-    except OSError:
-        return ()
-    listing = tuple(names)
-    with _listing_lock:
-        if len(_listing_cache) >= _LISTING_CACHE_LIMIT:
-            _listing_cache.clear()
-        _listing_cache[key] = (mtime, listing)
-    return listing
 
 
 def _same_folder(a: Path, b: Path) -> bool:

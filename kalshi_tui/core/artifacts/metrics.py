@@ -15,8 +15,20 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.artifacts.stream import RECENT_EPISODES, DiagnosticsScan, entropy_of_counts, scan_diagnostics
-from kalshi_tui.core.artifacts.values import as_float, as_int, as_session_ids, as_utc_iso, dig, load_json_file
+from kalshi_tui.core.artifacts.stream import (
+    RECENT_EPISODES,
+    DiagnosticsScan,
+    entropy_of_counts,
+    scan_diagnostics,
+)
+from kalshi_tui.core.artifacts.values import (
+    as_float,
+    as_int,
+    as_session_ids,
+    as_utc_iso,
+    dig,
+    load_json_file,
+)
 from kalshi_tui.core.catalog.record import TrainingMetrics
 
 SUMMARY_NAME = "training_summary.json"

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +188,7 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
         if seconds > 1e17:  # nanoseconds, as SB3 writes start_time
             seconds /= 1e9
         try:
-            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None, None
         if not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
@@ -212,7 +212,7 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
 
 
 def _format(moment: datetime, with_fraction: bool) -> str:
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     if utc.year >= 1000:
         # isoformat is a C call, several times cheaper than strftime, and gives the same
         # text for every four-digit year; strftime keeps the odd ones as they always were.

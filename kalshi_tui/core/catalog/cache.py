@@ -17,12 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import METRICS_VERSION
-from kalshi_tui.core.evidence.compat import installed_sb3_version, judge
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.config import Config
+from kalshi_tui.core.evidence.compat import installed_sb3_version, judge
 
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 _METRICS_POS = _RECORD_FIELDS.index("metrics")
+# The record's containers by what they hold (a copy of a flat one is one C call, and a
+# warm scan copies them for every record): record_from_row gives each record its own.
+_FLAT_CONTAINERS = ("reasons", "warnings", "obs_shape", "versions", "pickle_globals", "artifacts")
+_NESTED_CONTAINERS = ("hyperparameters", "trader_findings", "metrics")
 
 
 def own_copy(value: Any) -> Any:
@@ -46,7 +50,13 @@ def record_row(record: ModelRecord, metrics: dict[str, Any] | None) -> list[Any]
 
 def record_from_row(row: list[Any]) -> ModelRecord:
     """A record that owns its values, from a row (record_row's, or the cache's)."""
-    values = dict(zip(_RECORD_FIELDS, map(own_copy, row), strict=True))
+    values = dict(zip(_RECORD_FIELDS, row, strict=True))
+    for name in _FLAT_CONTAINERS:  # lists of strings or numbers, dicts of strings
+        value = values[name]
+        if type(value) in (list, dict):
+            values[name] = value.copy()
+    for name in _NESTED_CONTAINERS:
+        values[name] = own_copy(values[name])
     metrics = values.pop("metrics")
     return ModelRecord(**values, metrics=None if metrics is None else TrainingMetrics.from_dict(metrics))
 
@@ -152,16 +162,21 @@ class CatalogCache:
             artifacts = self._shared[artifacts]
         return bool(artifacts == key[3])
 
-    def put(self, rel: str, key: list[Any], record: ModelRecord) -> None:
-        """Remember `record` under `key` (a run's models share one artifacts key: stored once)."""
+    def put(self, rel: str, key: list[Any], record: ModelRecord,
+            row: list[Any] | None = None) -> None:
+        """Remember `record` under `key` (a run's models share one artifacts key: stored once).
+
+        `row`: the record_row the record was made from, when no record holds its values
+        (record_from_row gave the record copies): kept as it is, instead of copied again.
+        """
         stored_key = list(key)
         if stored_key[3]:
             stored_key[3] = self._slot(stored_key[3])
-        self._entries[rel] = [stored_key, self._encode(rel, record)]
+        self._entries[rel] = [stored_key, self._encode(rel, record, row)]
         self._dirty = True
 
-    def _encode(self, rel: str, record: ModelRecord) -> list[Any]:
-        values = list(record_dict(record).values())
+    def _encode(self, rel: str, record: ModelRecord, row: list[Any] | None = None) -> list[Any]:
+        values = list(row) if row is not None else list(record_dict(record).values())
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
         for position in _SHARED_POSITIONS:

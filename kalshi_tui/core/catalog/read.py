@@ -103,6 +103,8 @@ def artifacts_key(artifacts: Mapping[str, Path | str]) -> list[list[Any]]:
 def relative(path: Path | str, models_dir: Path | str) -> str:
     """`path` relative to the models folder, with forward slashes (as records name files)."""
     text, root = os.path.abspath(path), os.path.abspath(models_dir)
+    if os.sep == "/" and text.startswith(root + "/"):
+        return text[len(root) + 1:]  # the common case, without building Path objects
     try:
         return Path(text).relative_to(root).as_posix()
     except ValueError:

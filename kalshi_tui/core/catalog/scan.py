@@ -17,11 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.catalog import cache as catalog_cache
-from kalshi_tui.core.catalog.read import (Job, artifacts_key, hash_unchanged_files, name_and_kind,
-                                          read_record, relative, sha256_file)
+from kalshi_tui.core.catalog.read import (
+    Job,
+    artifacts_key,
+    hash_unchanged_files,
+    name_and_kind,
+    read_record,
+    relative,
+    sha256_file,
+)
 from kalshi_tui.core.catalog.record import UNREADABLE, ModelRecord
-from kalshi_tui.core.catalog.walk import (CACHE_DIR_NAME, ArtifactIndex, FoundFile, open_walk,
-                                          stat_failure, walk_models)
+from kalshi_tui.core.catalog.walk import (
+    CACHE_DIR_NAME,
+    ArtifactIndex,
+    FoundFile,
+    open_walk,
+    stat_failure,
+    walk_models,
+)
 from kalshi_tui.core.catalog.workers import Reader, start_helpers
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import judge
@@ -206,7 +219,7 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
             if record is None:
                 row = next(fresh)
                 record = catalog_cache.record_from_row(row)
-                cache.put(record.path, keys[record.path], record)
+                cache.put(record.path, keys[record.path], record, row)
                 records[position] = record
                 catalog.read += 1
     finally:

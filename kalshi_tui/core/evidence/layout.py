@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from kalshi_tui.core.world.layout_features import LAYOUT_FEATURES
 from kalshi_tui.core.sb3.pickle_facts import serialized_facts
+from kalshi_tui.core.world.layout_features import LAYOUT_FEATURES
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # 4e388df, 2025-12-17 09:02 -0500: the first commit whose extractor builds layout B.

@@ -7,7 +7,7 @@ pickled values' globals and verdicts come from member_safety.serialized_fields.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["DataUnreadable", "infer_algorithm", "parse_data", "parse_system_info",
@@ -159,7 +159,7 @@ def start_time_utc(value: Any) -> str | None:
         return None
     seconds = number / 1e9 if number > 1e12 else number
     try:
-        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

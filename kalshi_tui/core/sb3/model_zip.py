@@ -15,17 +15,47 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kalshi_tui.core.evidence.layout import obs_layout_evidence
-from kalshi_tui.core.sb3.data_facts import (DataUnreadable, infer_algorithm, parse_data,
-                                            parse_system_info, policy_class,
-                                            read_hyperparameters, spaces, start_time_utc, to_int)
-from kalshi_tui.core.sb3.member_safety import (DEFAULT_MAX_MEMBER_BYTES, TORCH_MEMBERS, Finding,
-                                               data_finding, serialized_fields, size_findings,
-                                               torch_member_finding)
-from kalshi_tui.core.sb3.pickle_facts import pickle_globals, pickle_globals_of_bytes, torch_pickle_facts
-from kalshi_tui.core.sb3.weights import (WeightsUnreadable, read_torch_pickle, weight_shapes,
-                                         weights_io_dims)
-from kalshi_tui.core.sb3.zip_reader import (Fetch, Member, UnreadableZip, bytes_fetch, file_fetch,
-                                            open_regular_file, read_directory, read_member)
+from kalshi_tui.core.sb3.data_facts import (
+    DataUnreadable,
+    infer_algorithm,
+    parse_data,
+    parse_system_info,
+    policy_class,
+    read_hyperparameters,
+    spaces,
+    start_time_utc,
+    to_int,
+)
+from kalshi_tui.core.sb3.member_safety import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    TORCH_MEMBERS,
+    Finding,
+    data_finding,
+    serialized_fields,
+    size_findings,
+    torch_member_finding,
+)
+from kalshi_tui.core.sb3.pickle_facts import (
+    pickle_globals,
+    pickle_globals_of_bytes,
+    torch_pickle_facts,
+)
+from kalshi_tui.core.sb3.weights import (
+    WeightsUnreadable,
+    read_torch_pickle,
+    weight_shapes,
+    weights_io_dims,
+)
+from kalshi_tui.core.sb3.zip_reader import (
+    Fetch,
+    Member,
+    UnreadableZip,
+    bytes_fetch,
+    file_fetch,
+    open_regular_file,
+    read_directory,
+    read_member,
+)
 
 __all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
            "pickle_globals_of_bytes", "read_sb3_zip"]

@@ -29,8 +29,13 @@ from functools import lru_cache
 from typing import Any
 
 from kalshi_tui.core.sb3.pickle_calls import Made
-from kalshi_tui.core.sb3.trader_safety import (MALFORMED, Problem, Walked, walk_data_pickle,
-                                               walk_torch_pickle)
+from kalshi_tui.core.sb3.trader_safety import (
+    MALFORMED,
+    Problem,
+    Walked,
+    walk_data_pickle,
+    walk_torch_pickle,
+)
 
 __all__ = ["MALFORMED", "PickleFacts", "PlainArray", "data_pickle_facts", "decode_as_sb3",
            "pickle_globals", "pickle_globals_of_bytes", "serialized_facts",

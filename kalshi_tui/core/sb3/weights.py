@@ -13,8 +13,14 @@ from __future__ import annotations
 import re
 
 from kalshi_tui.core.sb3.pickle_facts import MALFORMED, PickleFacts, torch_pickle_facts
-from kalshi_tui.core.sb3.zip_reader import (Fetch, Member, UnreadableZip, inner_zip_fetch,
-                                            read_directory, read_member)
+from kalshi_tui.core.sb3.zip_reader import (
+    Fetch,
+    Member,
+    UnreadableZip,
+    inner_zip_fetch,
+    read_directory,
+    read_member,
+)
 
 __all__ = ["TORCH_PICKLE_CAP", "WeightsUnreadable", "read_torch_pickle", "weight_shapes",
            "weights_io_dims"]
