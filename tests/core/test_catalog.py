@@ -10,8 +10,15 @@ import pytest
 from model_factory import copy_model
 
 from kalshi_tui.core.catalog import cache as catalog_cache
-from kalshi_tui.core.catalog.scan import (AmbiguousModel, ModelNotFound, discover_model_files,
-                                     inspect_model, name_and_kind, scan_catalog, sha256_file)
+from kalshi_tui.core.catalog.scan import (
+    AmbiguousModel,
+    ModelNotFound,
+    discover_model_files,
+    inspect_model,
+    name_and_kind,
+    scan_catalog,
+    sha256_file,
+)
 from kalshi_tui.core.config import load_config
 
 RUN = "session32_ppo_20251215_001549"
@@ -19,7 +26,7 @@ RUN = "session32_ppo_20251215_001549"
 
 def make_config(root, models, extra: str = ""):
     cfg = root / "kalshi_tui.toml"
-    cfg.write_text(f"[paths]\nmodels_dir = \"{models.name}\"\n{extra}")
+    cfg.write_text(f'[paths]\nmodels_dir = "{models.name}"\n{extra}')
     return load_config(cfg)
 
 
@@ -36,10 +43,18 @@ def layout(tmp_path, model_zoo):
 
 
 def test_discovers_every_zip_at_any_depth(layout):
-    rels = [p.relative_to(layout.models_dir).as_posix() for p in discover_model_files(layout.models_dir)]
-    assert rels == sorted([f"{RUN}/checkpoints/ppo_50000_steps.zip", f"{RUN}/model.zip",
-                           "deep/er/still/odd name ü.zip", "session32_final.zip",
-                           "session9_ppo_20251211_221054/trained_model.zip"])
+    rels = [
+        p.relative_to(layout.models_dir).as_posix() for p in discover_model_files(layout.models_dir)
+    ]
+    assert rels == sorted(
+        [
+            f"{RUN}/checkpoints/ppo_50000_steps.zip",
+            f"{RUN}/model.zip",
+            "deep/er/still/odd name ü.zip",
+            "session32_final.zip",
+            "session9_ppo_20251211_221054/trained_model.zip",
+        ]
+    )
 
 
 def test_names_and_kinds(layout):
@@ -47,16 +62,32 @@ def test_names_and_kinds(layout):
     got = {r.path: (r.name, r.kind, r.run_dir) for r in catalog.records}
     assert got["session32_final.zip"] == ("session32_final", "final", None)
     assert got[f"{RUN}/model.zip"] == (RUN, "run", RUN)
-    assert got[f"{RUN}/checkpoints/ppo_50000_steps.zip"] == (f"{RUN}/ppo_50000_steps", "checkpoint", RUN)
-    assert got["session9_ppo_20251211_221054/trained_model.zip"][:2] == ("session9_ppo_20251211_221054", "run")
-    assert name_and_kind("BEST_MODEL/session32_final.zip") == ("BEST_MODEL/session32_final", "run", "BEST_MODEL")
+    assert got[f"{RUN}/checkpoints/ppo_50000_steps.zip"] == (
+        f"{RUN}/ppo_50000_steps",
+        "checkpoint",
+        RUN,
+    )
+    assert got["session9_ppo_20251211_221054/trained_model.zip"][:2] == (
+        "session9_ppo_20251211_221054",
+        "run",
+    )
+    assert name_and_kind("BEST_MODEL/session32_final.zip") == (
+        "BEST_MODEL/session32_final",
+        "run",
+        "BEST_MODEL",
+    )
 
 
 def test_records_carry_zip_facts_and_sha256(layout, model_zoo):
     record = scan_catalog(layout).by_path(f"{RUN}/model.zip")
     assert record.sha256 == sha256_file(model_zoo["ppo21"])
     assert record.size_bytes == model_zoo["ppo21"].stat().st_size
-    assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == ("PPO", 21, [52], "compatible")
+    assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == (
+        "PPO",
+        21,
+        [52],
+        "compatible",
+    )
     assert record.abs_path == str(layout.models_dir / RUN / "model.zip")
 
 
@@ -66,7 +97,9 @@ def test_find_by_path_name_fragment_and_absolute(layout):
     assert catalog.find(RUN).path == f"{RUN}/model.zip"  # exact name beats fragments
     assert catalog.find("session9").name == "session9_ppo_20251211_221054"
     assert catalog.find("50000").kind == "checkpoint"
-    assert catalog.find(str(layout.models_dir / "session32_final.zip")).path == "session32_final.zip"
+    assert (
+        catalog.find(str(layout.models_dir / "session32_final.zip")).path == "session32_final.zip"
+    )
     assert catalog.find("ODD NAME").path == "deep/er/still/odd name ü.zip"  # case folded last
     with pytest.raises(AmbiguousModel) as many:
         catalog.find("session32")
@@ -90,7 +123,9 @@ def test_changed_file_is_read_again(layout, model_zoo):
     shutil.copyfile(model_zoo["ppo5"], target)  # new size and mtime
     again = scan_catalog(layout)
     assert again.read == 1
-    assert again.by_path("session32_final.zip").reasons == ["legacy 5-action model (environment has 21)"]
+    assert again.by_path("session32_final.zip").reasons == [
+        "legacy 5-action model (environment has 21)"
+    ]
     st = target.stat()
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # same size, new mtime
     assert scan_catalog(layout).read == 1
@@ -135,31 +170,58 @@ def test_saved_cache_keeps_exactly_the_shared_values_in_use(layout, model_zoo, t
     os.utime(layout.models_dir / RUN / "model.zip", ns=(1, 1))
     (layout.models_dir / "deep" / "er" / "still" / "odd name ü.zip").unlink()  # dropped
     assert "observation has 54 features" in " ".join(
-        scan_catalog(layout).by_path(f"{RUN}/model.zip").reasons)
+        scan_catalog(layout).by_path(f"{RUN}/model.zip").reasons
+    )
     doc = check()
     assert not any("odd name" in rel for rel in doc["entries"])
-    five = make_config(tmp_path, layout.models_dir,
-                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
-                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    five = make_config(
+        tmp_path,
+        layout.models_dir,
+        "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+        "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n",
+    )
     assert scan_catalog(five).read == 0  # re-judged from the cache: its reasons replaced
     check()
 
 
 def test_environment_change_rejudges_cached_records(layout, tmp_path):
-    assert scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "incompatible"
-    five = make_config(tmp_path, layout.models_dir,
-                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
-                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    assert (
+        scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict
+        == "incompatible"
+    )
+    five = make_config(
+        tmp_path,
+        layout.models_dir,
+        "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+        "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n",
+    )
     catalog = scan_catalog(five)
     assert catalog.read == 0  # nothing re-read: only re-judged
     assert catalog.by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "compatible"
-    assert catalog.by_path("session32_final.zip").reasons == ["legacy 21-action model (environment has 5)"]
+    assert catalog.by_path("session32_final.zip").reasons == [
+        "legacy 21-action model (environment has 5)"
+    ]
 
 
-@pytest.mark.parametrize("garbage", [b"", b"{not json", b"[]", json.dumps(
-    {"format": "kalshi-tui catalog cache", "version": 999, "entries": {}}).encode(), json.dumps(
-    {"format": "kalshi-tui catalog cache", "version": 1, "models_dir": "/elsewhere",
-     "fingerprint": "", "shared": [], "entries": {}}).encode()])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"{not json",
+        b"[]",
+        json.dumps({"format": "kalshi-tui catalog cache", "version": 999, "entries": {}}).encode(),
+        json.dumps(
+            {
+                "format": "kalshi-tui catalog cache",
+                "version": 1,
+                "models_dir": "/elsewhere",
+                "fingerprint": "",
+                "shared": [],
+                "entries": {},
+            }
+        ).encode(),
+    ],
+)
 def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(layout, garbage):
     path = catalog_cache.cache_locations(layout)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +246,7 @@ def test_unwritable_cache_dir_falls_back_to_the_user_cache(layout, tmp_path, mon
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    config = make_config(tmp_path, layout.models_dir, f"cache_dir = \"{blocker.name}/cache\"\n")
+    config = make_config(tmp_path, layout.models_dir, f'cache_dir = "{blocker.name}/cache"\n')
     assert scan_catalog(config).read == 5
     fallback = catalog_cache.cache_locations(config)[1]
     assert fallback.is_file() and str(fallback).startswith(str(tmp_path / "xdg"))
@@ -195,13 +257,25 @@ def test_artifact_change_invalidates_the_cached_record(layout):
     pytest.importorskip("kalshi_tui.core.artifacts.find")
     run = layout.models_dir / RUN
     results = run / "training_results.json"
-    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
-        "total_episodes": 40, "unique_markets": 7}}))
+    results.write_text(
+        json.dumps(
+            {
+                "total_timesteps": "10000",
+                "portfolio_statistics": {"total_episodes": 40, "unique_markets": 7},
+            }
+        )
+    )
     first = scan_catalog(layout).by_path(f"{RUN}/model.zip")
     assert first.artifacts.get("training_results") == f"{RUN}/training_results.json"
     assert first.metrics is not None and first.metrics.episodes == 40
-    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
-        "total_episodes": 41, "unique_markets": 7}}))
+    results.write_text(
+        json.dumps(
+            {
+                "total_timesteps": "10000",
+                "portfolio_statistics": {"total_episodes": 41, "unique_markets": 7},
+            }
+        )
+    )
     again = scan_catalog(layout)
     # The run's model and its checkpoint share the artifacts, and so does the flat final
     # that is a byte-identical copy of the run's model.
@@ -213,7 +287,6 @@ def test_artifact_change_invalidates_the_cached_record(layout):
 
 def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout, monkeypatch):
     """A reader failure costs the figures, not the model, and the operator is told why."""
-    artifacts = pytest.importorskip("kalshi_tui.core.artifacts.find")
     from kalshi_tui.core.catalog import read as catalog_read
 
     (layout.models_dir / RUN / "training_results.json").write_text("{}")
@@ -262,10 +335,13 @@ def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
     config = many_models(tmp_path, model_zoo, 300)
     parallel = scan_catalog(config, use_cache=False)
     assert parallel.read == 300
-    for record in parallel.records[:: 37]:
+    for record in parallel.records[::37]:
         assert inspect_model(record.abs_path, config).to_dict() == record.to_dict()
     verdicts = {r.path: r.verdict for r in parallel.records}
-    assert verdicts["run001/model.zip"] == "incompatible" and verdicts["run000/model.zip"] == "compatible"
+    assert (
+        verdicts["run001/model.zip"] == "incompatible"
+        and verdicts["run000/model.zip"] == "compatible"
+    )
 
 
 @pytest.mark.slow
@@ -283,7 +359,9 @@ def test_a_scan_stops_its_workers_before_it_returns(tmp_path, model_zoo):
 
 
 @pytest.mark.slow
-def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_order(tmp_path, model_zoo):
+def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_order(
+    tmp_path, model_zoo
+):
     """Workers start while the scan is still looking files up in the cache: the records must
     still come back in walk order, each the one its file gives, whatever answered it."""
     import os
@@ -305,16 +383,25 @@ def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_orde
     by_path = {r.path: r for r in again.records}
     assert by_path["run301/model.zip"].verdict == "unreadable"
     assert "is a directory" in by_path["run301/model.zip"].reasons[0]
-    for rel in ["run000/model.zip", "run001/model.zip", "run298/model.zip", "run303/model.zip",
-                "run599/model.zip", "run598/model.zip"]:
+    for rel in [
+        "run000/model.zip",
+        "run001/model.zip",
+        "run298/model.zip",
+        "run303/model.zip",
+        "run599/model.zip",
+        "run598/model.zip",
+    ]:
         assert by_path[rel].to_dict() == inspect_model(models / rel, config).to_dict()
-    assert [r.to_dict() for r in scan_catalog(config).records] == [r.to_dict() for r in again.records]
+    assert [r.to_dict() for r in scan_catalog(config).records] == [
+        r.to_dict() for r in again.records
+    ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("prepared", [True, False])
 def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_models(
-        tmp_path, model_zoo, prepared):
+    tmp_path, model_zoo, prepared
+):
     """With another thread alive (the TUI's workers) the scan's workers come from a clean
     single-threaded forkserver (spawned where there is none), never forked from this process.
     With sys.stderr captured as the TUI has it (fileno -1) the forkserver's helper cannot
@@ -324,7 +411,7 @@ def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_mo
     import sys
 
     config = many_models(tmp_path, model_zoo, 260)
-    expected = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
+    expected = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[::50]}
     script = tmp_path / "spawned_scan.py"  # the forkserver imports the main module: a real file
     script.write_text(
         "import json, sys, threading\n"
@@ -343,13 +430,20 @@ def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_mo
         "    import multiprocessing\n"
         "    real = multiprocessing.get_context\n"
         "    used = []\n"
-        "    with mock.patch.object(multiprocessing, 'get_context', lambda m=None: used.append(m) or real(m)):\n"
+        "    spy = lambda m=None: used.append(m) or real(m)\n"
+        "    with mock.patch.object(multiprocessing, 'get_context', spy):\n"
         "        found = catalog.scan_catalog(load_config(Path(sys.argv[1])), use_cache=False)\n"
         "    done.set()\n"
         "    print(json.dumps({'method': used, 'read': found.read,\n"
-        "                      'records': {r.path: r.to_dict() for r in found.records[::50]}}))\n")
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "kalshi_tui.toml")],
-                         capture_output=True, text=True, timeout=120, check=True)
+        "                      'records': {r.path: r.to_dict() for r in found.records[::50]}}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "kalshi_tui.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     got = json.loads(out.stdout)
     method = "forkserver" if sys.platform != "win32" else "spawn"
     assert got["method"] == ([method] if prepared or sys.platform == "win32" else [])
@@ -357,17 +451,21 @@ def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_mo
     assert got["records"] == json.loads(json.dumps(expected))
 
 
-@pytest.mark.parametrize("first,second", [
-    ({"a": [1]}, {"a": [1.0]}),
-    ({"a": [1]}, {"a": [True]}),
-    ({"a": [float("nan")]}, {"a": [None]}),
-    ({"a": [float("inf")]}, {"a": [None]}),
-    ({"a": [0.0]}, {"a": [-0.0]}),
-    ({"a": [10 ** 30]}, {"a": [float(10 ** 30)]}),
-    ({"a": {"b": "x"}}, {"a": {"b": "y"}}),
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ({"a": [1]}, {"a": [1.0]}),
+        ({"a": [1]}, {"a": [True]}),
+        ({"a": [float("nan")]}, {"a": [None]}),
+        ({"a": [float("inf")]}, {"a": [None]}),
+        ({"a": [0.0]}, {"a": [-0.0]}),
+        ({"a": [10**30]}, {"a": [float(10**30)]}),
+        ({"a": {"b": "x"}}, {"a": {"b": "y"}}),
+    ],
+)
 def test_shared_values_are_told_apart_by_value_and_type(first, second):
-    """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None) never merge."""
+    """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None)
+    never merge."""
     from kalshi_tui.core.catalog.cache import _share_key
 
     assert _share_key(first) != _share_key(second)
@@ -382,7 +480,8 @@ def fresh_copy(value):
 
 
 def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
-    """Workers hand a run's equal values over as one object; each record built from them owns its copies."""
+    """Workers hand a run's equal values over as one object; each record built from them
+    owns its copies."""
     from kalshi_tui.core.catalog.scan import inspect_model
 
     (tmp_path / "empty.toml").write_text("")
@@ -403,9 +502,11 @@ def test_cache_text_keeps_nan_and_huge_ints_exactly():
     """orjson writes the cache, except where it would turn NaN into null or refuse a huge int."""
     import math
 
-    for shared, marked in (([{"win_rate": 0.5}, [1, 2]], False),
-                           ([{"win_rate": float("nan")}], True),
-                           ([{"seed": 1 << 70}], True)):
+    for shared, marked in (
+        ([{"win_rate": 0.5}, [1, 2]], False),
+        ([{"win_rate": float("nan")}], True),
+        ([{"seed": 1 << 70}], True),
+    ):
         doc = {"format": catalog_cache.FORMAT, "shared": shared, "entries": {}}
         raw = catalog_cache._dump(doc)
         assert (b"needs_json" in raw) is marked
@@ -484,10 +585,15 @@ def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
 
     path = copy_model(model_zoo["ppo21"], tmp_path / "run" / "model.zip")
     st = path.stat()
-    record, metrics = read_record(path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64, st,
-                                  hashes=False)
+    record, metrics = read_record(
+        path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64, st, hashes=False
+    )
     assert (record.size_bytes, record.mtime, record.n_actions, record.verdict) == (
-        st.st_size, st.st_mtime, 21, "unreadable")  # not judged yet: judge decides
+        st.st_size,
+        st.st_mtime,
+        21,
+        "unreadable",
+    )  # not judged yet: judge decides
     row = record_row(record, metrics)
     again = record_from_row(row)
     assert again == record
@@ -502,6 +608,9 @@ def test_every_container_field_of_a_record_is_copied_for_each_record():
     from kalshi_tui.core.catalog import cache
     from kalshi_tui.core.catalog.record import ModelRecord
 
-    containers = {name for name, f in ModelRecord.__dataclass_fields__.items()
-                  if str(f.type).startswith(("list", "dict"))} | {"metrics"}
+    containers = {
+        name
+        for name, f in ModelRecord.__dataclass_fields__.items()
+        if str(f.type).startswith(("list", "dict"))
+    } | {"metrics"}
     assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) == containers

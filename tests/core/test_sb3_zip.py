@@ -8,10 +8,21 @@ import pickle
 import zipfile
 
 import pytest
-from model_factory import edit_data, malicious_pickle_b64, plant_malicious_field, rewrite_member, to_old_sb3_encoding
+from model_factory import (
+    edit_data,
+    malicious_pickle_b64,
+    plant_malicious_field,
+    rewrite_member,
+    to_old_sb3_encoding,
+)
 
-from kalshi_tui.core.sb3.model_zip import (UnreadableModel, infer_algorithm, pickle_globals,
-                                           pickle_globals_of_bytes, read_sb3_zip)
+from kalshi_tui.core.sb3.model_zip import (
+    UnreadableModel,
+    infer_algorithm,
+    pickle_globals,
+    pickle_globals_of_bytes,
+    read_sb3_zip,
+)
 
 EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
     "ppo21": ("PPO", "Discrete", 21, [52]),
@@ -29,7 +40,12 @@ EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
 def test_zoo_facts_match_what_was_trained(model_zoo, name):
     algorithm, space, n, obs = EXPECTED[name]
     info = read_sb3_zip(model_zoo[name])
-    assert (info.algorithm, info.action_space_type, info.n_actions, info.obs_shape) == (algorithm, space, n, obs)
+    assert (info.algorithm, info.action_space_type, info.n_actions, info.obs_shape) == (
+        algorithm,
+        space,
+        n,
+        obs,
+    )
     assert info.obs_dtype == "float32"
     assert info.num_timesteps == 64
     assert info.start_time_utc and info.start_time_utc.endswith("Z")
@@ -44,9 +60,13 @@ def test_reading_never_imports_torch_or_sb3(model_zoo):
     import subprocess
     import sys
 
-    code = ("import sys; from pathlib import Path; from kalshi_tui.core.sb3.model_zip import read_sb3_zip; "
-            f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
-            "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') if m in sys.modules))")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from kalshi_tui.core.sb3.model_zip import read_sb3_zip; "
+        f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -64,9 +84,13 @@ def test_weight_shapes_equal_torch_weights_only_load(model_zoo, name):
 
 
 def test_policy_class_comes_from_the_pickle_not_from_running_it(model_zoo):
-    assert read_sb3_zip(model_zoo["dqn21"]).policy_class == "stable_baselines3.dqn.policies.DQNPolicy"
-    assert read_sb3_zip(model_zoo["a2c21"]).policy_class == \
-        "stable_baselines3.common.policies.ActorCriticPolicy"
+    assert (
+        read_sb3_zip(model_zoo["dqn21"]).policy_class == "stable_baselines3.dqn.policies.DQNPolicy"
+    )
+    assert (
+        read_sb3_zip(model_zoo["a2c21"]).policy_class
+        == "stable_baselines3.common.policies.ActorCriticPolicy"
+    )
 
 
 def test_old_sb3_encoding_reads_the_same(model_zoo, tmp_path):
@@ -74,15 +98,23 @@ def test_old_sb3_encoding_reads_the_same(model_zoo, tmp_path):
         old = to_old_sb3_encoding(model_zoo[name], tmp_path / f"{name}_old.zip")
         with zipfile.ZipFile(old) as zf:
             data = json.loads(zf.read("data"))
-            assert isinstance(data["action_space"]["n"], int) and "shape" in data["observation_space"]
+            assert (
+                isinstance(data["action_space"]["n"], int) and "shape" in data["observation_space"]
+            )
             assert "_stable_baselines3_version" not in zf.namelist()
         new, info = read_sb3_zip(model_zoo[name]), read_sb3_zip(old)
-        assert (info.n_actions, info.obs_shape, info.action_space_type, info.algorithm) == \
-            (new.n_actions, new.obs_shape, new.action_space_type, new.algorithm)
+        assert (info.n_actions, info.obs_shape, info.action_space_type, info.algorithm) == (
+            new.n_actions,
+            new.obs_shape,
+            new.action_space_type,
+            new.algorithm,
+        )
 
 
 def test_version_from_system_info_when_version_member_missing(model_zoo, tmp_path):
-    no_version = rewrite_member(model_zoo["ppo21"], tmp_path / "nv.zip", "_stable_baselines3_version", None)
+    no_version = rewrite_member(
+        model_zoo["ppo21"], tmp_path / "nv.zip", "_stable_baselines3_version", None
+    )
     assert read_sb3_zip(no_version).versions["sb3"] == read_sb3_zip(model_zoo["ppo21"]).sb3_version
 
 
@@ -102,7 +134,9 @@ def test_pickle_globals_lists_without_running(tmp_path):
 
 def test_malicious_field_is_listed_and_never_run(model_zoo, tmp_path):
     canary = tmp_path / "pwned"
-    bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule")
+    bad = plant_malicious_field(
+        model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule"
+    )
     info = read_sb3_zip(bad)
     assert "builtins.eval" in info.globals_by_field["lr_schedule"]
     assert info.n_actions == 21
@@ -127,12 +161,15 @@ def test_weights_pickle_with_foreign_global_is_refused_not_run(model_zoo, tmp_pa
     assert not canary.exists()
 
 
-@pytest.mark.parametrize("content,reason", [
-    (None, "no SB3 data member"),
-    (b"\xff\xfe not json", "data is not JSON"),
-    (b"[1, 2, 3]", "data is not a JSON object"),
-    (b"\"text\"", "data is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (None, "no SB3 data member"),
+        (b"\xff\xfe not json", "data is not JSON"),
+        (b"[1, 2, 3]", "data is not a JSON object"),
+        (b'"text"', "data is not a JSON object"),
+    ],
+)
 def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "bad.zip", "data", content)
     with pytest.raises(UnreadableModel) as err:
@@ -140,16 +177,19 @@ def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
     assert err.value.reason == reason
 
 
-@pytest.mark.parametrize("content", [
-    b'{"x": 18446744073709551616, "y": [-99999999999999999999999], "z": 1e19}',
-    b'{"x": NaN, "y": Infinity, "z": 1e400}',
-    b'\xef\xbb\xbf{"x": 1, "x": 2}',
-    b'{"x": "\\ud800"}',
-    b'{"x": ' + b"[" * 995 + b"]" * 995 + b"}",
-    b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'{"x": "\xff"}',
-    b"null",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"x": 18446744073709551616, "y": [-99999999999999999999999], "z": 1e19}',
+        b'{"x": NaN, "y": Infinity, "z": 1e400}',
+        b'\xef\xbb\xbf{"x": 1, "x": 2}',
+        b'{"x": "\\ud800"}',
+        b'{"x": ' + b"[" * 995 + b"]" * 995 + b"}",
+        b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"x": "\xff"}',
+        b"null",
+    ],
+)
 def test_data_parses_as_json_would(model_zoo, tmp_path, content):
     """orjson reads `data` for speed, but what reads (and what is refused) is json's call."""
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "odd.zip", "data", content)
@@ -175,9 +215,13 @@ def test_file_level_reasons(model_zoo, tmp_path):
     truncated.write_bytes(model_zoo["ppo21"].read_bytes()[:20_000])
     folder = tmp_path / "folder.zip"
     folder.mkdir()
-    for path, reason in ((empty, "empty file"), (noise, "not a zip file"),
-                         (truncated, "truncated zip"), (folder, "is a directory"),
-                         (tmp_path / "missing.zip", "file not found")):
+    for path, reason in (
+        (empty, "empty file"),
+        (noise, "not a zip file"),
+        (truncated, "truncated zip"),
+        (folder, "is a directory"),
+        (tmp_path / "missing.zip", "file not found"),
+    ):
         with pytest.raises(UnreadableModel) as err:
             read_sb3_zip(path)
         assert err.value.reason == reason, path
@@ -233,12 +277,20 @@ def test_zip_with_a_comment_reads_the_same(model_zoo, tmp_path):
 def test_deflated_members_read_the_same(model_zoo, tmp_path):
     """SB3 stores members, but a zip re-packed by a tool may deflate them."""
     packed = tmp_path / "deflated.zip"
-    with zipfile.ZipFile(model_zoo["dqn5"]) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(model_zoo["dqn5"]) as src,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             dst.writestr(info.filename, src.read(info))
     info, original = read_sb3_zip(packed), read_sb3_zip(model_zoo["dqn5"])
-    assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == \
-        (original.n_actions, original.obs_shape, original.algorithm, original.weight_shapes, original.versions)
+    assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == (
+        original.n_actions,
+        original.obs_shape,
+        original.algorithm,
+        original.weight_shapes,
+        original.versions,
+    )
 
 
 def test_remembered_weight_shapes_are_per_pickle_and_not_shared(model_zoo):
@@ -260,10 +312,12 @@ def test_remembered_facts_never_cross_between_nan_and_null(model_zoo, tmp_path):
         return lambda data: data.__setitem__("gamma", value)
 
     for order in ((None, float("nan")), (float("nan"), None)):
-        paths = [edit_data(model_zoo["ppo21"], tmp_path / f"g{i}-{order[0]}.zip", with_gamma(v))
-                 for i, v in enumerate(order)]
+        paths = [
+            edit_data(model_zoo["ppo21"], tmp_path / f"g{i}-{order[0]}.zip", with_gamma(v))
+            for i, v in enumerate(order)
+        ]
         gammas = [read_sb3_zip(p).hyperparameters["gamma"] for p in paths]
-        for value, got in zip(order, gammas):
+        for value, got in zip(order, gammas, strict=True):
             assert (got is None) if value is None else math.isnan(got)
 
 
@@ -295,8 +349,15 @@ def test_episode_records_skipped_in_runs_keep_every_global_around_them():
     mixed = [7, 300, 70_000] * 30 + [1_000] * 40  # every int width, and a long run of one
     plain = cloudpickle.dumps(collections.deque(episodes(mixed), maxlen=100))
     assert pickle_globals_of_bytes(plain) == ["collections.deque"]
-    evil = cloudpickle.dumps([collections.deque(episodes(mixed)), os.system,
-                              collections.OrderedDict, episodes([5, 6]), os.system])
+    evil = cloudpickle.dumps(
+        [
+            collections.deque(episodes(mixed)),
+            os.system,
+            collections.OrderedDict,
+            episodes([5, 6]),
+            os.system,
+        ]
+    )
     names = pickle_globals_of_bytes(evil)
     assert names[0] == "collections.deque" and "collections.OrderedDict" in names
     assert names[1] in ("posix.system", "nt.system") and len(names) == 3
@@ -344,10 +405,18 @@ def test_the_listed_globals_are_the_pickletools_walks_on_random_pickles():
     def anything(depth=0):
         roll = rng.random()
         if depth > 3 or roll < 0.2:
-            return rng.choice([1, 2.5, "s", None, True, b"x" * rng.randint(0, 80), 10 ** 12, -3])
+            return rng.choice([1, 2.5, "s", None, True, b"x" * rng.randint(0, 80), 10**12, -3])
         if roll < 0.35:
-            return collections.deque([{"r": rng.uniform(-5, 5), "l": rng.choice([5, 500, 70_000]),
-                                       "t": rng.uniform(0, 9)} for _ in range(rng.randint(0, 30))])
+            return collections.deque(
+                [
+                    {
+                        "r": rng.uniform(-5, 5),
+                        "l": rng.choice([5, 500, 70_000]),
+                        "t": rng.uniform(0, 9),
+                    }
+                    for _ in range(rng.randint(0, 30))
+                ]
+            )
         if roll < 0.45:
             return np.arange(rng.randint(1, 80), dtype=np.float32)
         if roll < 0.55:
@@ -363,7 +432,9 @@ def test_the_listed_globals_are_the_pickletools_walks_on_random_pickles():
             assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw)
 
 
-def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(model_zoo, tmp_path):
+def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(
+    model_zoo, tmp_path
+):
     """SB3 decodes `:serialized:` leniently (characters outside base64 are skipped), so a
     crafted blob with a stray "!" still runs under PPO.load: its globals must still be listed."""
     import subprocess
@@ -373,17 +444,27 @@ def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(
     clean = malicious_pickle_b64(canary)
     laced = clean[:7] + "!\n" + clean[7:20] + "*" + clean[20:]
     target = tmp_path / "laced.zip"
-    edit_data(model_zoo["ppo21"], target,
-              lambda data: data.update(policy_class={":type:": "<class 'abc.ABCMeta'>",
-                                                     ":serialized:": laced}))
+    edit_data(
+        model_zoo["ppo21"],
+        target,
+        lambda data: data.update(
+            policy_class={":type:": "<class 'abc.ABCMeta'>", ":serialized:": laced}
+        ),
+    )
     info = read_sb3_zip(target)
     assert "builtins.eval" in info.globals_by_field["policy_class"]
     assert not canary.exists()
     # The threat is real: SB3's own loader decodes this blob and runs it.
-    sb3_decodes = ("import sys, zipfile; from stable_baselines3.common.save_util import json_to_data; "
-                   "json_to_data(zipfile.ZipFile(sys.argv[1]).read('data').decode())")
-    subprocess.run([sys.executable, "-c", sb3_decodes, str(target)], check=False,
-                   capture_output=True, timeout=120)
+    sb3_decodes = (
+        "import sys, zipfile; from stable_baselines3.common.save_util import json_to_data; "
+        "json_to_data(zipfile.ZipFile(sys.argv[1]).read('data').decode())"
+    )
+    subprocess.run(
+        [sys.executable, "-c", sb3_decodes, str(target)],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
     assert canary.exists(), "SB3 did not run the laced payload: the test no longer shows the threat"
 
 
@@ -421,7 +502,9 @@ def test_read_by_position_of_a_real_size_model_reads_a_seventh_of_it(tmp_path, m
     path = make_sb3_zip(tmp_path / "real_size.zip", net_arch=[64, 64])
     read_bytes = []
     real_pread = os.pread
-    monkeypatch.setattr(os, "pread", lambda fd, n, at: read_bytes.append(n) or real_pread(fd, n, at))
+    monkeypatch.setattr(
+        os, "pread", lambda fd, n, at: read_bytes.append(n) or real_pread(fd, n, at)
+    )
     by_position = read_sb3_zip(path, whole=False)
     monkeypatch.setattr(os, "pread", real_pread)
     whole = read_sb3_zip(path, whole=True)
@@ -463,7 +546,9 @@ def test_base64_is_decoded_exactly_as_sb3_decodes_it():
     rng = random.Random(3)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=!\n -_é"
     texts = ["YQ==YQ==", "YR==", "abcd=", "Y Q = =", "", "===="]
-    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(20_000)]
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(20_000)
+    ]
     texts += [base64.b64encode(rng.randbytes(rng.randrange(60))).decode() for _ in range(5_000)]
     assert [ours(t) for t in texts] == [sb3(t) for t in texts]
 
@@ -487,16 +572,27 @@ def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists
         for maxlen in (100, 300, 70_000):
             buffer = collections.deque(maxlen=maxlen)
             for _ in range(count):
-                buffer.append({"r": rng.uniform(-99, 99), "l": rng.choice([3, 900, 99_999, -4]),
-                               "t": rng.uniform(0, 9e3)})
+                buffer.append(
+                    {
+                        "r": rng.uniform(-99, 99),
+                        "l": rng.choice([3, 900, 99_999, -4]),
+                        "t": rng.uniform(0, 9e3),
+                    }
+                )
             raw = cloudpickle.dumps(buffer)
             assert pickle_facts._EPISODE_BUFFER.fullmatch(raw) is not None, (count, maxlen)
             walked = walk_data_pickle(raw)
             assert walked.problem is None and walked.globals == ("collections.deque",)
-            assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw) == ["collections.deque"]
-    odd = [collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, os.system]),
-           collections.deque([{"r": 1.0, "l": 2, "t": 3.0, "extra": print}]),
-           collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, {"r": 1.0, "l": 2, "t": collections.Counter}])]
+            assert (
+                pickle_globals_of_bytes(raw) == _pickletools_globals(raw) == ["collections.deque"]
+            )
+    odd = [
+        collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, os.system]),
+        collections.deque([{"r": 1.0, "l": 2, "t": 3.0, "extra": print}]),
+        collections.deque(
+            [{"r": 1.0, "l": 2, "t": 3.0}, {"r": 1.0, "l": 2, "t": collections.Counter}]
+        ),
+    ]
     for value in odd:
         raw = cloudpickle.dumps(value)
         assert pickle_facts._EPISODE_BUFFER.fullmatch(raw) is None
@@ -512,8 +608,12 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
 
     from kalshi_tui.core.sb3 import model_zip as sb3_zip
 
-    odd = rewrite_member(model_zoo["ppo21"], tmp_path / "odd_policy.zip", "policy.pth",
-                         random.Random(5).randbytes(300_000))
+    odd = rewrite_member(
+        model_zoo["ppo21"],
+        tmp_path / "odd_policy.zip",
+        "policy.pth",
+        random.Random(5).randbytes(300_000),
+    )
     expected = read_sb3_zip(odd).weights_error
     assert expected and "not a torch zip" in expected
     monkeypatch.setattr(sb3_zip, "_WHOLE_FILE_LIMIT", 100_000)

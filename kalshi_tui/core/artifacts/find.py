@@ -48,6 +48,7 @@ RUN_MODEL_FILES = ("model.zip", "trained_model.zip")
 # prefix followed by `_` (FORMATS.md section 2).
 _SESSION_PREFIX = re.compile(r"^((?:curriculum_)?(?:session\d+|sessions\d+(?:_\d+)*))(?=_|$)")
 
+
 class Entry(Protocol):
     """A file found in a folder listing (os.DirEntry is one)."""
 
@@ -146,8 +147,11 @@ def artifacts_in(run_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
     run_dir = Path(run_dir)
     base = os.fspath(run_dir)
     beside = view.files_in(base, _WANTED_BESIDE)
-    inside = view.files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
-        if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None else {}
+    inside = (
+        view.files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE)
+        if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None
+        else {}
+    )
     found: dict[str, Path] = {}
     results = results_file_among(beside)
     if results is not None:
@@ -220,7 +224,9 @@ def _same_folder(a: Path, b: Path) -> bool:
         return False
 
 
-def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> TrainingMetrics | None:
+def read_training_metrics(
+    artifacts: dict[str, Path], n_actions: int | None
+) -> TrainingMetrics | None:
     """Figures from a run's artifacts for a model of `n_actions` actions; None if it has none.
 
     Never raises on a malformed artifact: what can be read is returned, and each problem

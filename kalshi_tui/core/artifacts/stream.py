@@ -61,8 +61,10 @@ class DiagnosticsScan:
             _fold(self.histogram, actions, rows)
         self._pending.clear()
         if any(type(ep) is tuple for ep in self.recent):
-            self.recent = deque((dict(zip(*ep)) if type(ep) is tuple else ep for ep in self.recent),
-                                maxlen=RECENT_EPISODES)
+            self.recent = deque(
+                (dict(zip(*ep, strict=True)) if type(ep) is tuple else ep for ep in self.recent),
+                maxlen=RECENT_EPISODES,
+            )
 
     def describe_problems(self, name: str) -> list[str]:
         """One-line notes for whatever the scan had to skip."""
@@ -70,15 +72,24 @@ class DiagnosticsScan:
         if self.error:
             problems.append(f"{name}: {self.error}")
         if self.truncated_last_line:
-            problems.append(f"{name}: last line is truncated (run still writing or cut off); skipped")
+            problems.append(
+                f"{name}: last line is truncated (run still writing or cut off); skipped"
+            )
         if self.overlong_lines:
-            problems.append(f"{name}: {self.overlong_lines:,} line(s) over {self.max_line_bytes:,} bytes skipped")
+            problems.append(
+                f"{name}: {self.overlong_lines:,} line(s) over {self.max_line_bytes:,} "
+                "bytes skipped"
+            )
         if self.bad_lines:
-            problems.append(f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
-                            f"without an action_distribution; skipped")
+            problems.append(
+                f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
+                f"without an action_distribution; skipped"
+            )
         if self.bad_counts:
-            problems.append(f"{name}: {self.bad_counts:,} action count(s) with an unreadable id or "
-                            f"count ignored")
+            problems.append(
+                f"{name}: {self.bad_counts:,} action count(s) with an unreadable id or "
+                f"count ignored"
+            )
         return problems
 
 
@@ -131,7 +142,7 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
         if skipping:
             if newline < 0:
                 continue
-            block, skipping = block[newline + 1:], False
+            block, skipping = block[newline + 1 :], False
             newline = block.find(b"\n")
         if newline < 0:
             if len(carry) + len(block) > max_line_bytes:
@@ -141,8 +152,8 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
                 carry += block
             continue
         if carry or first_line:
-            line = carry + block[:newline + 1]
-            carry, block = b"", block[newline + 1:]
+            line = carry + block[: newline + 1]
+            carry, block = b"", block[newline + 1 :]
             if len(line) - 1 > max_line_bytes:
                 scan.overlong_lines += 1
             else:
@@ -155,7 +166,7 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
         if last < 0:
             carry = block
             continue
-        body, carry = block[:last + 1], block[last + 1:]
+        body, carry = block[: last + 1], block[last + 1 :]
         found = body.find(marker)
         while found >= 0:
             start = body.rfind(b"\n", 0, found) + 1
@@ -212,8 +223,9 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
         if actions is None:
             return False
     counts = tuple(distribution.values())
-    if counts and not (_ONLY_INTS.issuperset(map(type, counts))
-                       and min(counts) >= 0 and max(counts) < _MAX_COUNT):
+    if counts and not (
+        _ONLY_INTS.issuperset(map(type, counts)) and min(counts) >= 0 and max(counts) < _MAX_COUNT
+    ):
         return False
     rows = scan._pending.get(actions)
     if rows is None:
@@ -229,7 +241,7 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
 
 
 _ONLY_INTS = frozenset({int})
-_MAX_COUNT = 10 ** 18  # as the whole-line parser's bound on a plain count
+_MAX_COUNT = 10**18  # as the whole-line parser's bound on a plain count
 _FLUSH_ROWS = 4096  # episodes held before their columns are summed: bounded memory
 # the ids of a distribution, as written -> the action numbers (None: not plain ids)
 _ACTION_IDS: dict[tuple[str, ...], tuple[int, ...]] = {}
@@ -250,7 +262,7 @@ def _action_ids(ids: tuple[str, ...]) -> tuple[int, ...] | None:
 
 def _fold(histogram: dict[int, int], actions: tuple[int, ...], rows: list[tuple[int, ...]]) -> None:
     """Add the column sums of `rows` (counts in the order of `actions`) to `histogram`."""
-    for action, total in zip(actions, map(sum, zip(*rows))):
+    for action, total in zip(actions, map(sum, zip(*rows, strict=True)), strict=True):
         histogram[action] = histogram.get(action, 0) + total
 
 

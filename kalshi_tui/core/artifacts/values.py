@@ -41,8 +41,10 @@ def load_json_file(path: Path | str, notes: list[str]) -> dict[str, Any] | None:
     try:
         raw = read_small_file(path, MAX_JSON_BYTES)
     except FileTooLarge as exc:
-        notes.append(f"{name}: {exc.size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
-                     f"can be; not read")
+        notes.append(
+            f"{name}: {exc.size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
+            f"can be; not read"
+        )
         return None
     except OSError as exc:
         notes.append(f"{name}: cannot be read ({exc.strerror or exc})")

@@ -58,7 +58,9 @@ def record_from_row(row: list[Any]) -> ModelRecord:
     for name in _NESTED_CONTAINERS:
         values[name] = own_copy(values[name])
     metrics = values.pop("metrics")
-    return ModelRecord(**values, metrics=None if metrics is None else TrainingMetrics.from_dict(metrics))
+    return ModelRecord(
+        **values, metrics=None if metrics is None else TrainingMetrics.from_dict(metrics)
+    )
 
 
 def record_dict(record: ModelRecord) -> dict[str, Any]:
@@ -80,8 +82,19 @@ CACHE_FILE_NAME = "catalog.json"
 # Fields whose values repeat across the models of a folder: stored once in a shared table,
 # found by their content (_share_key), and referenced by index; each record decoded from
 # the cache gets its own copy (own_copy).
-_SHARED_FIELDS = ("pickle_globals", "obs_low", "obs_high", "obs_layout_evidence", "hyperparameters",
-                  "versions", "policy_class", "warnings", "reasons", "artifacts", "metrics")
+_SHARED_FIELDS = (
+    "pickle_globals",
+    "obs_low",
+    "obs_high",
+    "obs_layout_evidence",
+    "hyperparameters",
+    "versions",
+    "policy_class",
+    "warnings",
+    "reasons",
+    "artifacts",
+    "metrics",
+)
 _SHARED_POSITIONS = tuple(_RECORD_FIELDS.index(name) for name in _SHARED_FIELDS)
 _ABS_PATH_POS = _RECORD_FIELDS.index("abs_path")
 _SHA256_POS = _RECORD_FIELDS.index("sha256")
@@ -91,8 +104,10 @@ def cache_locations(config: Config) -> list[Path]:
     """Where the cache may live: the configured folder, then a per-user one for read-only models."""
     digest = hashlib.sha256(os.fsencode(os.path.abspath(config.models_dir))).hexdigest()[:16]
     user_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return [Path(config.cache_dir) / CACHE_FILE_NAME,
-            user_root / "kalshi-tui" / digest / CACHE_FILE_NAME]
+    return [
+        Path(config.cache_dir) / CACHE_FILE_NAME,
+        user_root / "kalshi-tui" / digest / CACHE_FILE_NAME,
+    ]
 
 
 def fingerprint(config: Config) -> str:
@@ -110,9 +125,14 @@ def file_key(st: os.stat_result | None, error: str | None, artifacts: list[list[
 class CatalogCache:
     """The records of the last scan, and the ones this scan adds or changes."""
 
-    def __init__(self, config: Config, entries: dict[str, list[Any]] | None = None,
-                 shared: list[Any] | None = None, same_fingerprint: bool = True,
-                 path: Path | None = None):
+    def __init__(
+        self,
+        config: Config,
+        entries: dict[str, list[Any]] | None = None,
+        shared: list[Any] | None = None,
+        same_fingerprint: bool = True,
+        path: Path | None = None,
+    ):
         self.config = config
         self._entries = entries or {}  # rel -> [key, record values in field order]
         self._shared = shared or []
@@ -162,8 +182,9 @@ class CatalogCache:
             artifacts = self._shared[artifacts]
         return bool(artifacts == key[3])
 
-    def put(self, rel: str, key: list[Any], record: ModelRecord,
-            row: list[Any] | None = None) -> None:
+    def put(
+        self, rel: str, key: list[Any], record: ModelRecord, row: list[Any] | None = None
+    ) -> None:
         """Remember `record` under `key` (a run's models share one artifacts key: stored once).
 
         `row`: the record_row the record was made from, when no record holds its values
@@ -214,14 +235,19 @@ class CatalogCache:
         for rel in gone:
             del self._entries[rel]
         used = self._compact()
-        doc = {"format": FORMAT, "version": VERSION,
-               "models_dir": os.path.abspath(self.config.models_dir),
-               "fingerprint": fingerprint(self.config), "fields": list(_RECORD_FIELDS),
-               # The bound the records' size findings were read under (a re-judge cannot
-               # change them: the reader judged sizes before inflating anything).
-               "max_member_bytes": self.config.environment.max_member_bytes,
-               "shared": used, "entries": self._entries,
-               "same_bytes": self.same_bytes}
+        doc = {
+            "format": FORMAT,
+            "version": VERSION,
+            "models_dir": os.path.abspath(self.config.models_dir),
+            "fingerprint": fingerprint(self.config),
+            "fields": list(_RECORD_FIELDS),
+            # The bound the records' size findings were read under (a re-judge cannot
+            # change them: the reader judged sizes before inflating anything).
+            "max_member_bytes": self.config.environment.max_member_bytes,
+            "shared": used,
+            "entries": self._entries,
+            "same_bytes": self.same_bytes,
+        }
         text = _dump(doc)
         for target in ([self.path] if self.path else []) + cache_locations(self.config):
             if _write_atomically(target, text):
@@ -359,19 +385,32 @@ def load(config: Config) -> CatalogCache:
                 doc = _parse(handle.read())
         except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             continue
-        if not (isinstance(doc, dict) and doc.get("format") == FORMAT
-                and doc.get("version") == VERSION
-                and doc.get("models_dir") == os.path.abspath(config.models_dir)
-                and doc.get("fields") == list(_RECORD_FIELDS)
-                and doc.get("max_member_bytes") == config.environment.max_member_bytes
-                and isinstance(doc.get("entries"), dict) and isinstance(doc.get("shared"), list)):
+        if not (
+            isinstance(doc, dict)
+            and doc.get("format") == FORMAT
+            and doc.get("version") == VERSION
+            and doc.get("models_dir") == os.path.abspath(config.models_dir)
+            and doc.get("fields") == list(_RECORD_FIELDS)
+            and doc.get("max_member_bytes") == config.environment.max_member_bytes
+            and isinstance(doc.get("entries"), dict)
+            and isinstance(doc.get("shared"), list)
+        ):
             continue
-        entries = {rel: entry for rel, entry in doc["entries"].items()
-                   if type(entry) is list and len(entry) == 2 and type(entry[1]) is list
-                   and len(entry[1]) == len(_RECORD_FIELDS)}
-        cache = CatalogCache(config, entries, doc["shared"],
-                             same_fingerprint=doc.get("fingerprint") == fingerprint(config),
-                             path=path)
+        entries = {
+            rel: entry
+            for rel, entry in doc["entries"].items()
+            if type(entry) is list
+            and len(entry) == 2
+            and type(entry[1]) is list
+            and len(entry[1]) == len(_RECORD_FIELDS)
+        }
+        cache = CatalogCache(
+            config,
+            entries,
+            doc["shared"],
+            same_fingerprint=doc.get("fingerprint") == fingerprint(config),
+            path=path,
+        )
         same_bytes = doc.get("same_bytes")
         if isinstance(same_bytes, dict):
             cache.same_bytes = same_bytes

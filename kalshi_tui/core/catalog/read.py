@@ -27,8 +27,8 @@ _HASH_CHUNK = 1 << 20
 _HASH_THREADS_FROM = 16  # files: below this, a thread pool costs more than it saves
 _HASH_THREADS = 2
 
-# (path as text, rel, size, mtime, is a regular file, artifacts as text, their cache key)
-Job = tuple[str, str, int | None, float | None, bool, dict[str, str], list[list[Any]] | None]
+# (path as text, rel, size, mtime, artifacts as text, their cache key)
+Job = tuple[str, str, int | None, float | None, dict[str, str], list[list[Any]] | None]
 
 
 def sha256_file(path: Path | str) -> str:
@@ -46,8 +46,11 @@ def _sha256_if_unchanged(record: ModelRecord) -> str | None:
         return None
     try:
         st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_size != record.size_bytes
-                or st.st_mtime != record.mtime):
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or st.st_size != record.size_bytes
+            or st.st_mtime != record.mtime
+        ):
             return None
         digest = hashlib.sha256()
         while chunk := os.read(fd, _HASH_CHUNK):
@@ -104,7 +107,7 @@ def relative(path: Path | str, models_dir: Path | str) -> str:
     """`path` relative to the models folder, with forward slashes (as records name files)."""
     text, root = os.path.abspath(path), os.path.abspath(models_dir)
     if os.sep == "/" and text.startswith(root + "/"):
-        return text[len(root) + 1:]  # the common case, without building Path objects
+        return text[len(root) + 1 :]  # the common case, without building Path objects
     try:
         return Path(text).relative_to(root).as_posix()
     except ValueError:
@@ -118,8 +121,12 @@ class RunFigures:
     def __init__(self) -> None:
         self._known: dict[Any, tuple[dict[str, Any] | None, str | None]] = {}
 
-    def of(self, artifacts: Mapping[str, Path | str], n_actions: int | None,
-           stats: list[list[Any]] | None) -> tuple[dict[str, Any] | None, str | None]:
+    def of(
+        self,
+        artifacts: Mapping[str, Path | str],
+        n_actions: int | None,
+        stats: list[list[Any]] | None,
+    ) -> tuple[dict[str, Any] | None, str | None]:
         """(the figures as a dict, a warning) for the model's artifacts."""
         if not artifacts:
             return None, None
@@ -128,23 +135,35 @@ class RunFigures:
         if known is None:
             warning = None
             try:
-                metrics = read_training_metrics({k: Path(v) for k, v in artifacts.items()},
-                                                n_actions)
+                metrics = read_training_metrics(
+                    {k: Path(v) for k, v in artifacts.items()}, n_actions
+                )
             except Exception as exc:  # noqa: BLE001 - a bad artifact must not lose the model
-                metrics, warning = None, (f"training artifacts unreadable: {type(exc).__name__}: "
-                                          f"{exc}".splitlines()[0])
+                metrics, warning = (
+                    None,
+                    (f"training artifacts unreadable: {type(exc).__name__}: {exc}".splitlines()[0]),
+                )
             known = (None if metrics is None else metrics.to_dict(), warning)
             if key is not None:
                 self._known[key] = known
         return catalog_cache.own_copy(known[0]), known[1]
 
 
-def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_bytes: int,
-                max_members: int, st: os.stat_result | None = None, error: str | None = None,
-                artifacts: Mapping[str, Path | str] | None = None,
-                artifacts_stats: list[list[Any]] | None = None, *,
-                hashes: bool = True, max_member_bytes: int | None = None,
-                figures: RunFigures | None = None) -> tuple[ModelRecord, dict[str, Any] | None]:
+def read_record(
+    path: Path | str,
+    rel: str,
+    models_dir: Path | str,
+    max_data_bytes: int,
+    max_members: int,
+    st: os.stat_result | None = None,
+    error: str | None = None,
+    artifacts: Mapping[str, Path | str] | None = None,
+    artifacts_stats: list[list[Any]] | None = None,
+    *,
+    hashes: bool = True,
+    max_member_bytes: int | None = None,
+    figures: RunFigures | None = None,
+) -> tuple[ModelRecord, dict[str, Any] | None]:
     """(a record with every fact from the file and its artifacts, its run's figures as a dict).
 
     The verdict is left to `judge`. `artifacts` when the caller has already looked them up
@@ -155,8 +174,9 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
     from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
 
     name, kind, run_dir = name_and_kind(rel)
-    record = ModelRecord(path=rel, abs_path=os.path.abspath(path), name=name, kind=kind,
-                         run_dir=run_dir)
+    record = ModelRecord(
+        path=rel, abs_path=os.path.abspath(path), name=name, kind=kind, run_dir=run_dir
+    )
     if st is not None:
         record.size_bytes, record.mtime = st.st_size, st.st_mtime
     if error is not None:
@@ -164,14 +184,17 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
         return record, None
     bound = {} if max_member_bytes is None else {"max_member_bytes": max_member_bytes}
     try:
-        info = read_sb3_zip(path, max_data_bytes=max_data_bytes, max_members=max_members,
-                            whole=hashes, **bound)
+        info = read_sb3_zip(
+            path, max_data_bytes=max_data_bytes, max_members=max_members, whole=hashes, **bound
+        )
         record.sha256 = (info.sha256 or sha256_file(path)) if hashes else None
     except UnreadableModel as exc:
         record.reasons.append(exc.reason)
         return record, None
     except (OSError, MemoryError, RecursionError) as exc:
-        record.reasons.append(f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}")
+        record.reasons.append(
+            f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"
+        )
         return record, None
     except Exception as exc:  # noqa: BLE001 - one damaged file must not take the listing down
         # The reader turns every damage found by fuzzing into UnreadableModel; this is the
@@ -179,13 +202,29 @@ def read_record(path: Path | str, rel: str, models_dir: Path | str, max_data_byt
         text = str(exc).splitlines()[0][:200] if str(exc) else "no message"
         record.reasons.append(f"cannot read: {type(exc).__name__}: {text}")
         return record, None
-    for field_name in ("algorithm", "action_space_type", "n_actions", "obs_shape", "obs_dtype",
-                       "obs_low", "obs_high", "obs_layout", "obs_layout_evidence",
-                       "weights_n_actions", "weights_obs_dim", "versions", "num_timesteps",
-                       "hyperparameters", "policy_class", "pickle_globals"):
+    for field_name in (
+        "algorithm",
+        "action_space_type",
+        "n_actions",
+        "obs_shape",
+        "obs_dtype",
+        "obs_low",
+        "obs_high",
+        "obs_layout",
+        "obs_layout_evidence",
+        "weights_n_actions",
+        "weights_obs_dim",
+        "versions",
+        "num_timesteps",
+        "hyperparameters",
+        "policy_class",
+        "pickle_globals",
+    ):
         setattr(record, field_name, getattr(info, field_name))
     record.trained_at = info.start_time_utc
-    record.trader_findings = [[where, why, list(names)] for where, why, names in info.trader_findings]
+    record.trader_findings = [
+        [where, why, list(names)] for where, why, names in info.trader_findings
+    ]
     if info.weights_error:
         if _unloadable_weights(info.weights_error):
             # SB3 cannot build a model without its weights, and torch refuses damaged ones
@@ -209,24 +248,43 @@ def _unloadable_weights(error: str) -> bool:
     """Whether a weights error (weights.py's words) means no loader could build the model:
     no policy.pth, a damaged one (CRC mismatch, broken zip), or a pickle that does not parse.
     Any other (a legacy format, say) only leaves the shapes unchecked."""
-    return (error.startswith("no policy.pth") or " is corrupt (" in error
-            or error.endswith("(malformed pickle)"))
+    return (
+        error.startswith("no policy.pth")
+        or " is corrupt (" in error
+        or error.endswith("(malformed pickle)")
+    )
 
 
-def read_rows(batch: list[Job], models_dir: str, max_data: int, max_members: int,
-              environment: Any, hashes: bool = True) -> list[list[Any]]:
+def read_rows(
+    batch: list[Job],
+    models_dir: str,
+    max_data: int,
+    max_members: int,
+    environment: Any,
+    hashes: bool = True,
+) -> list[list[Any]]:
     """Read and judge files; each comes back as its record's values in field order.
 
     Worker-process side (and the in-process path for a few files).
     """
     figures = RunFigures()
     out = []
-    for path, rel, size, mtime, regular, artifacts, stats in batch:
+    for path, rel, size, mtime, artifacts, stats in batch:
         st = None if size is None else os.stat_result((0, 0, 0, 0, 0, 0, size, 0, mtime or 0, 0))
-        record, metrics = read_record(path, rel, models_dir, max_data, max_members, st, None,
-                                      artifacts, stats, hashes=hashes,
-                                      max_member_bytes=environment.max_member_bytes,
-                                      figures=figures)
+        record, metrics = read_record(
+            path,
+            rel,
+            models_dir,
+            max_data,
+            max_members,
+            st,
+            None,
+            artifacts,
+            stats,
+            hashes=hashes,
+            max_member_bytes=environment.max_member_bytes,
+            figures=figures,
+        )
         judge(record, environment)
         out.append(catalog_cache.record_row(record, metrics))
     return out

@@ -40,9 +40,20 @@ from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import judge
 from kalshi_tui.core.safe_text import clip
 
-__all__ = ["CACHE_DIR_NAME", "AmbiguousModel", "Catalog", "FoundFile", "ModelNotFound",
-           "artifacts_key", "discover_model_files", "inspect_model", "name_and_kind",
-           "scan_catalog", "sha256_file", "start_helpers"]
+__all__ = [
+    "CACHE_DIR_NAME",
+    "AmbiguousModel",
+    "Catalog",
+    "FoundFile",
+    "ModelNotFound",
+    "artifacts_key",
+    "discover_model_files",
+    "inspect_model",
+    "name_and_kind",
+    "scan_catalog",
+    "sha256_file",
+    "start_helpers",
+]
 
 
 class ModelNotFound(LookupError):
@@ -76,12 +87,15 @@ class Catalog:
         stays as it is. A file that changed since the scan read it keeps None: its hash
         would not be the hash of the file the record describes.
         """
-        wanted = [r for r in (self.records if records is None else records)
-                  if r.sha256 is None and r.verdict != UNREADABLE]
+        wanted = [
+            r
+            for r in (self.records if records is None else records)
+            if r.sha256 is None and r.verdict != UNREADABLE
+        ]
         hashed = hash_unchanged_files(wanted)
         done = 0
         with self._hash_lock:
-            for record, digest in zip(wanted, hashed):
+            for record, digest in zip(wanted, hashed, strict=True):
                 if digest is None:
                     continue
                 record.sha256 = digest
@@ -112,21 +126,28 @@ class Catalog:
             return named[0]
         for fold in (False, True):
             needle = text.lower() if fold else text
-            hits = [r for r in self.records
-                    if needle in (r.path.lower() if fold else r.path)
-                    or needle in (r.name.lower() if fold else r.name)]
+            hits = [
+                r
+                for r in self.records
+                if needle in (r.path.lower() if fold else r.path)
+                or needle in (r.name.lower() if fold else r.name)
+            ]
             if len(hits) == 1:
                 return hits[0]
             if hits:
                 shown = ", ".join(sorted(r.path for r in hits)[:6])
                 more = f" and {len(hits) - 6} more" if len(hits) > 6 else ""
-                raise AmbiguousModel(f"{clip(ref)}: matches {len(hits)} models: {shown}{more} "
-                                     "(give more of the path)")
-        raise ModelNotFound(f"{clip(ref)}: no model matches in {self.models_dir} "
-                            f"({len(self.records)} models)")
+                raise AmbiguousModel(
+                    f"{clip(ref)}: matches {len(hits)} models: {shown}{more} "
+                    "(give more of the path)"
+                )
+        raise ModelNotFound(
+            f"{clip(ref)}: no model matches in {self.models_dir} ({len(self.records)} models)"
+        )
 
 
 # ---- finding and reading one file ----------------------------------------------------------
+
 
 def discover_model_files(models_dir: Path) -> list[Path]:
     """Every *.zip under `models_dir` at any depth (the cache folder skipped), sorted."""
@@ -143,15 +164,23 @@ def inspect_model(path: Path, config: Config, *, models_dir: Path | None = None)
         error = "is a directory" if stat.S_ISDIR(st.st_mode) else None
     except OSError as exc:
         st, error = None, stat_failure(exc, os.path.islink(path))
-    record, metrics = read_record(path, relative(path, models_dir), models_dir,
-                                  config.max_data_bytes, config.max_members, st, error,
-                                  max_member_bytes=config.environment.max_member_bytes)
+    record, metrics = read_record(
+        path,
+        relative(path, models_dir),
+        models_dir,
+        config.max_data_bytes,
+        config.max_members,
+        st,
+        error,
+        max_member_bytes=config.environment.max_member_bytes,
+    )
     record = catalog_cache.record_from_row(catalog_cache.record_row(record, metrics))
     judge(record, config.environment)
     return record
 
 
 # ---- scanning the folder --------------------------------------------------------------------
+
 
 def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True) -> Catalog:
     """Every model under the models folder, judged against the configured environment.
@@ -171,8 +200,8 @@ def _job(f: FoundFile, artifacts: dict[str, Path] | None, stats: list[list[Any]]
     text = {k: os.fspath(v) for k, v in artifacts.items()} if artifacts else {}
     st = f.stat
     if st is None:
-        return (f.path, f.rel, None, None, False, text, stats)
-    return (f.path, f.rel, st.st_size, st.st_mtime, stat.S_ISREG(st.st_mode), text, stats)
+        return (f.path, f.rel, None, None, text, stats)
+    return (f.path, f.rel, st.st_size, st.st_mtime, text, stats)
 
 
 def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
@@ -199,8 +228,15 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
             if record is not None:
                 catalog.from_cache += 1
             elif item.error is not None:  # nothing to read: its reason is the record
-                record, _none = read_record(item.path, item.rel, models_dir, config.max_data_bytes,
-                                            config.max_members, item.stat, item.error)
+                record, _none = read_record(
+                    item.path,
+                    item.rel,
+                    models_dir,
+                    config.max_data_bytes,
+                    config.max_members,
+                    item.stat,
+                    item.error,
+                )
                 judge(record, config.environment)
                 cache.put(item.rel, key, record)
                 catalog.read += 1

@@ -100,8 +100,14 @@ class Walk:
         in_done = self.yielded_by_done_folders
         return max(0, in_done * left // self.top_folders_done - (self.yielded - in_done))
 
-    def _tree(self, top: str, top_rel: str, seen: set[tuple[int, int]],
-              deferred: list[tuple[str, str]], is_root: bool = False) -> Iterator[FoundFile]:
+    def _tree(
+        self,
+        top: str,
+        top_rel: str,
+        seen: set[tuple[int, int]],
+        deferred: list[tuple[str, str]],
+        is_root: bool = False,
+    ) -> Iterator[FoundFile]:
         frames = [self._list(top, top_rel, seen, deferred)]
         if is_root:
             self.top_folders = len(frames[0][0])
@@ -118,8 +124,13 @@ class Walk:
                 self.top_folders_done += 1
                 self.yielded_by_done_folders = self.yielded
 
-    def _list(self, folder: str, rel_folder: str, seen: set[tuple[int, int]],
-              deferred: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[FoundFile]]:
+    def _list(
+        self,
+        folder: str,
+        rel_folder: str,
+        seen: set[tuple[int, int]],
+        deferred: list[tuple[str, str]],
+    ) -> tuple[list[tuple[str, str]], list[FoundFile]]:
         """List one folder: (its real subfolders to walk, in the order to pop them; its zips)."""
         problems = self.problems
         try:
@@ -264,8 +275,11 @@ class ArtifactIndex(FolderView):
         if known is not None:
             return known
         answer = self.for_model(item.path)
-        if folder is not None and folder != self.walk.root and (
-                answer[0] or os.path.basename(folder) == CHECKPOINTS_SUBDIR):
+        if (
+            folder is not None
+            and folder != self.walk.root
+            and (answer[0] or os.path.basename(folder) == CHECKPOINTS_SUBDIR)
+        ):
             self._folder_answers[folder] = answer
         return answer
 

@@ -36,8 +36,13 @@ _START_METHOD = "spawn" if sys.platform == "win32" else "forkserver"
 # What a worker uses, imported once in the forkserver instead of in every worker (the US
 # Eastern zone of the artifacts' timestamps; cp437, the codec of zip names without the
 # UTF-8 flag).
-_PRELOAD = ["kalshi_tui.core.catalog.read", "kalshi_tui.core.sb3.model_zip",
-            "kalshi_tui.core.artifacts.metrics", "zoneinfo", "encodings.cp437"]
+_PRELOAD = [
+    "kalshi_tui.core.catalog.read",
+    "kalshi_tui.core.sb3.model_zip",
+    "kalshi_tui.core.artifacts.metrics",
+    "zoneinfo",
+    "encodings.cp437",
+]
 
 
 def start_helpers() -> bool:
@@ -77,8 +82,10 @@ class Reader:
         self.waiting.append(job)
         if self.pool is None:
             expected = len(self.waiting) + (self.unseen or 0)
-            if not self._no_workers and (len(self.waiting) >= PARALLEL_FROM or (
-                    expected >= PARALLEL_FROM and len(self.waiting) >= _FIRST_BATCH)):
+            if not self._no_workers and (
+                len(self.waiting) >= PARALLEL_FROM
+                or (expected >= PARALLEL_FROM and len(self.waiting) >= _FIRST_BATCH)
+            ):
                 self._start()
         if self.pool is not None and len(self.waiting) >= self._batch_size():
             self._send(final=False)
@@ -95,7 +102,9 @@ class Reader:
         if not start_helpers():
             self._no_workers = True
             return
-        self.pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context(_START_METHOD))
+        self.pool = ProcessPoolExecutor(
+            WORKERS, mp_context=multiprocessing.get_context(_START_METHOD)
+        )
 
     def _send(self, final: bool) -> None:
         assert self.pool is not None
@@ -105,16 +114,30 @@ class Reader:
                 return
             batch, self.waiting = self.waiting[:size], self.waiting[size:]
             config = self.config
-            self.futures.append(self.pool.submit(
-                read_rows, batch, self.models_dir, config.max_data_bytes, config.max_members,
-                config.environment, self.hashes))
+            self.futures.append(
+                self.pool.submit(
+                    read_rows,
+                    batch,
+                    self.models_dir,
+                    config.max_data_bytes,
+                    config.max_members,
+                    config.environment,
+                    self.hashes,
+                )
+            )
 
     def rows(self) -> Iterator[list[Any]]:
         """Every added file's row (record_row), in the order added; stops the workers."""
         if self.pool is None:
             config = self.config
-            yield from read_rows(self.waiting, self.models_dir, config.max_data_bytes,
-                                 config.max_members, config.environment, self.hashes)
+            yield from read_rows(
+                self.waiting,
+                self.models_dir,
+                config.max_data_bytes,
+                config.max_members,
+                config.environment,
+                self.hashes,
+            )
             return
         try:
             self._send(final=True)

@@ -10,15 +10,44 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["DataUnreadable", "infer_algorithm", "parse_data", "parse_system_info",
-           "policy_class", "read_hyperparameters", "spaces", "start_time_utc", "to_int"]
+__all__ = [
+    "DataUnreadable",
+    "infer_algorithm",
+    "parse_data",
+    "parse_system_info",
+    "policy_class",
+    "read_hyperparameters",
+    "spaces",
+    "start_time_utc",
+    "to_int",
+]
 
-HYPERPARAMETER_KEYS = ("learning_rate", "n_steps", "batch_size", "n_epochs", "ent_coef",
-                       "gamma", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm",
-                       "n_envs", "buffer_size", "learning_starts", "tau",
-                       "target_update_interval", "exploration_fraction",
-                       "exploration_initial_eps", "exploration_final_eps", "train_freq",
-                       "gradient_steps", "policy_kwargs", "seed")
+HYPERPARAMETER_KEYS = (
+    "learning_rate",
+    "n_steps",
+    "batch_size",
+    "n_epochs",
+    "ent_coef",
+    "gamma",
+    "gae_lambda",
+    "clip_range",
+    "vf_coef",
+    "max_grad_norm",
+    "n_envs",
+    "buffer_size",
+    "learning_starts",
+    "tau",
+    "target_update_interval",
+    "exploration_fraction",
+    "exploration_initial_eps",
+    "exploration_final_eps",
+    "train_freq",
+    "gradient_steps",
+    "policy_kwargs",
+    "seed",
+)
+
+
 class DataUnreadable(Exception):
     """`data` is not a JSON object; the message is the operator's reason."""
 
@@ -46,7 +75,7 @@ def parse_system_info(text: str) -> dict[str, str]:
 
 
 def _type_name(space: dict[str, Any]) -> str | None:
-    """"Discrete" from "<class 'gymnasium.spaces.discrete.Discrete'>" (or gym.spaces...)."""
+    """ "Discrete" from "<class 'gymnasium.spaces.discrete.Discrete'>" (or gym.spaces...)."""
     text = space.get(":type:")
     if not isinstance(text, str):
         return None
@@ -119,9 +148,17 @@ def infer_algorithm(data: dict[str, Any], policy_class_name: str | None) -> str 
     fields (target_update_interval / exploration_*, target_entropy, policy_delay).
     """
     module = (policy_class_name or "").lower()
-    for marker, name in (("qrdqn", "QRDQN"), ("dqn", "DQN"), ("sac", "SAC"), ("td3", "TD3"),
-                         ("ddpg", "DDPG"), ("recurrent", "RecurrentPPO"),
-                         ("maskable", "MaskablePPO"), ("trpo", "TRPO"), ("ars", "ARS")):
+    for marker, name in (
+        ("qrdqn", "QRDQN"),
+        ("dqn", "DQN"),
+        ("sac", "SAC"),
+        ("td3", "TD3"),
+        ("ddpg", "DDPG"),
+        ("recurrent", "RecurrentPPO"),
+        ("maskable", "MaskablePPO"),
+        ("trpo", "TRPO"),
+        ("ars", "ARS"),
+    ):
         if f".{marker}" in module or module.startswith(marker):
             return name
     if "target_update_interval" in data or "exploration_final_eps" in data:
@@ -173,9 +210,13 @@ def read_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
             continue
         value = data[key]
         if isinstance(value, dict) and ":type:" in value:
-            readable = {k: v for k, v in value.items()
-                        if not k.startswith(":") and isinstance(v, (str, int, float, bool))
-                        and not k.startswith("_")}
+            readable = {
+                k: v
+                for k, v in value.items()
+                if not k.startswith(":")
+                and isinstance(v, (str, int, float, bool))
+                and not k.startswith("_")
+            }
             if not readable:
                 continue
             value = readable.get("value_schedule", readable)

@@ -37,18 +37,36 @@ def size_findings(members: list[Member], max_member_bytes: int) -> list[Finding]
     for member in members:
         total += member.size
         if member.size > max_member_bytes:
-            found.append((member.name, f"declares {size_words(member.size)} inflated, over "
-                                       f"catalog.max_member_bytes ({size_words(max_member_bytes)}): "
-                                       "the trader would inflate it all", ()))
+            found.append(
+                (
+                    member.name,
+                    f"declares {size_words(member.size)} inflated, over "
+                    f"catalog.max_member_bytes ({size_words(max_member_bytes)}): "
+                    "the trader would inflate it all",
+                    (),
+                )
+            )
         elif understated(member.method, member.csize, member.size):
-            found.append((member.name, f"header understates its size ({size_words(member.csize)} "
-                                       f"compressed for {size_words(member.size)} declared): "
-                                       "a zip bomb", ()))
+            found.append(
+                (
+                    member.name,
+                    f"header understates its size ({size_words(member.csize)} "
+                    f"compressed for {size_words(member.size)} declared): "
+                    "a zip bomb",
+                    (),
+                )
+            )
         elif member.method == 0 and member.csize != member.size:
             found.append((member.name, "stored member whose sizes disagree", ()))
     if total > max_member_bytes and not found:
-        found.append(("zip", f"members declare {size_words(total)} together, over "
-                             f"catalog.max_member_bytes ({size_words(max_member_bytes)})", ()))
+        found.append(
+            (
+                "zip",
+                f"members declare {size_words(total)} together, over "
+                f"catalog.max_member_bytes ({size_words(max_member_bytes)})",
+                (),
+            )
+        )
     return found
 
 
@@ -61,7 +79,9 @@ def serialized_fields(data: dict[str, Any]) -> Iterator[tuple[str, PickleFacts]]
             yield from _serialized_in(key, value, 0)
 
 
-def _serialized_in(key: str, value: dict[str, Any], depth: int) -> Iterator[tuple[str, PickleFacts]]:
+def _serialized_in(
+    key: str, value: dict[str, Any], depth: int
+) -> Iterator[tuple[str, PickleFacts]]:
     blob = value.get(":serialized:")
     if isinstance(blob, str):
         facts = serialized_facts(blob)
@@ -85,8 +105,12 @@ def torch_member_finding(name: str, facts: PickleFacts | None) -> Finding | None
     """The finding for one torch member's data.pkl (None: the trader's torch.load accepts it;
     `facts` None: no data.pkl could be read)."""
     if facts is None:
-        return (name, "no data.pkl could be read from it, so torch.load(weights_only=True) "
-                      "cannot be shown to accept it", ())
+        return (
+            name,
+            "no data.pkl could be read from it, so torch.load(weights_only=True) "
+            "cannot be shown to accept it",
+            (),
+        )
     if facts.problem is None:
         return None
     why, names = facts.problem

@@ -57,16 +57,29 @@ from kalshi_tui.core.sb3.zip_reader import (
     read_member,
 )
 
-__all__ = ["Sb3ZipInfo", "UnreadableModel", "infer_algorithm", "pickle_globals",
-           "pickle_globals_of_bytes", "read_sb3_zip"]
+__all__ = [
+    "Sb3ZipInfo",
+    "UnreadableModel",
+    "infer_algorithm",
+    "pickle_globals",
+    "pickle_globals_of_bytes",
+    "read_sb3_zip",
+]
 
 DATA_MEMBER = "data"
 WEIGHTS_MEMBER = "policy.pth"
 _SMALL_MEMBER_CAP = 64 * 1024  # system_info.txt and the version member are a few hundred bytes
 # Files up to this size are read whole when they are to be hashed; real SB3 models are a few MB.
 _WHOLE_FILE_LIMIT = 64 * 1024 * 1024
-_VERSION_KEYS = {"Stable-Baselines3": "sb3", "PyTorch": "torch", "Gymnasium": "gymnasium",
-                 "Python": "python", "Numpy": "numpy", "GYM": "gym", "Cloudpickle": "cloudpickle"}
+_VERSION_KEYS = {
+    "Stable-Baselines3": "sb3",
+    "PyTorch": "torch",
+    "Gymnasium": "gymnasium",
+    "Python": "python",
+    "Numpy": "numpy",
+    "GYM": "gym",
+    "Cloudpickle": "cloudpickle",
+}
 
 
 class UnreadableModel(Exception):
@@ -114,16 +127,24 @@ class Sb3ZipInfo:
     @property
     def versions(self) -> dict[str, str]:
         """Library versions the model was saved with, keyed sb3/torch/gymnasium/python/numpy."""
-        found = {short: self.system_info[key] for key, short in _VERSION_KEYS.items()
-                 if self.system_info.get(key)}
+        found = {
+            short: self.system_info[key]
+            for key, short in _VERSION_KEYS.items()
+            if self.system_info.get(key)
+        }
         if self.sb3_version and "sb3" not in found:
             found["sb3"] = self.sb3_version
         return found
 
 
-def read_sb3_zip(path: str | os.PathLike[str], *, max_data_bytes: int = 10 * 1024 * 1024,
-                 max_members: int = 64, whole: bool = True,
-                 max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> Sb3ZipInfo:
+def read_sb3_zip(
+    path: str | os.PathLike[str],
+    *,
+    max_data_bytes: int = 10 * 1024 * 1024,
+    max_members: int = 64,
+    whole: bool = True,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+) -> Sb3ZipInfo:
     """Every fact the catalog shows about one SB3 zip; raises UnreadableModel with the reason.
 
     `whole`: read the file whole once and hash it (`info.sha256`); otherwise only its
@@ -155,8 +176,9 @@ def read_sb3_zip(path: str | os.PathLike[str], *, max_data_bytes: int = 10 * 102
     return info
 
 
-def _read(fetch: Fetch, size: int, max_data_bytes: int, max_members: int,
-          max_member_bytes: int) -> Sb3ZipInfo:
+def _read(
+    fetch: Fetch, size: int, max_data_bytes: int, max_members: int, max_member_bytes: int
+) -> Sb3ZipInfo:
     members = read_directory(fetch, size, max_members)
     if DATA_MEMBER not in members:
         raise UnreadableModel("no SB3 data member")
@@ -168,7 +190,9 @@ def _read(fetch: Fetch, size: int, max_data_bytes: int, max_members: int,
         raise UnreadableModel(str(exc)) from None
     info = Sb3ZipInfo(data=data, members=list(members), trader_findings=findings)
     info.system_info = parse_system_info(_small_text(fetch, members, size, "system_info.txt"))
-    info.sb3_version = _small_text(fetch, members, size, "_stable_baselines3_version").strip() or None
+    info.sb3_version = (
+        _small_text(fetch, members, size, "_stable_baselines3_version").strip() or None
+    )
     _read_torch_members(info, fetch, members, size, max_member_bytes)
     _read_data_facts(info)
     return info
@@ -185,8 +209,9 @@ def _small_text(fetch: Fetch, members: dict[str, Member], size: int, name: str) 
         return ""
 
 
-def _read_torch_members(info: Sb3ZipInfo, fetch: Fetch, members: dict[str, Member], size: int,
-                        max_member_bytes: int) -> None:
+def _read_torch_members(
+    info: Sb3ZipInfo, fetch: Fetch, members: dict[str, Member], size: int, max_member_bytes: int
+) -> None:
     """Each torch member's data.pkl judged as torch.load(weights_only=True) would, and the
     weight shapes from policy.pth's, unless the directory's sizes were refused."""
     flagged = {finding[0] for finding in info.trader_findings}
@@ -200,8 +225,9 @@ def _read_torch_members(info: Sb3ZipInfo, fetch: Fetch, members: dict[str, Membe
         if name not in members:
             continue
         try:
-            facts = torch_pickle_facts(read_torch_pickle(fetch, members[name], size,
-                                                         max_member_bytes))
+            facts = torch_pickle_facts(
+                read_torch_pickle(fetch, members[name], size, max_member_bytes)
+            )
         except WeightsUnreadable as exc:
             facts = None
             if name == WEIGHTS_MEMBER:
@@ -229,12 +255,14 @@ def _read_data_facts(info: Sb3ZipInfo) -> None:
         finding = data_finding(field_name, facts)
         if finding is not None:
             info.trader_findings.append(finding)
-    info.pickle_globals = list(dict.fromkeys(
-        name for found in info.globals_by_field.values() for name in found))
+    info.pickle_globals = list(
+        dict.fromkeys(name for found in info.globals_by_field.values() for name in found)
+    )
     info.policy_class = policy_class(data, info.globals_by_field)
     info.algorithm = infer_algorithm(data, info.policy_class)
     info.hyperparameters = read_hyperparameters(data)
     info.num_timesteps = to_int(data.get("num_timesteps"))
     info.start_time_utc = start_time_utc(data.get("start_time"))
     info.obs_layout, info.obs_layout_evidence = obs_layout_evidence(
-        info.obs_shape, data.get("_last_obs"), info.start_time_utc)
+        info.obs_shape, data.get("_last_obs"), info.start_time_utc
+    )

@@ -37,9 +37,17 @@ from kalshi_tui.core.sb3.trader_safety import (
     walk_torch_pickle,
 )
 
-__all__ = ["MALFORMED", "PickleFacts", "PlainArray", "data_pickle_facts", "decode_as_sb3",
-           "pickle_globals", "pickle_globals_of_bytes", "serialized_facts",
-           "torch_pickle_facts"]
+__all__ = [
+    "MALFORMED",
+    "PickleFacts",
+    "PlainArray",
+    "data_pickle_facts",
+    "decode_as_sb3",
+    "pickle_globals",
+    "pickle_globals_of_bytes",
+    "serialized_facts",
+    "torch_pickle_facts",
+]
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,12 @@ def pickle_globals_of_bytes(raw: bytes) -> list[str]:
 def _walk(kind: str, raw: bytes) -> PickleFacts:
     walked: Walked = walk_data_pickle(raw) if kind == "data" else walk_torch_pickle(raw)
     value = walked.value
-    return PickleFacts(walked.globals, walked.problem, _array_parts(value),
-                       _state_dict_shapes(value) if kind == "torch" else None)
+    return PickleFacts(
+        walked.globals,
+        walked.problem,
+        _array_parts(value),
+        _state_dict_shapes(value) if kind == "torch" else None,
+    )
 
 
 def _array_parts(value: Any) -> PlainArray | None:
@@ -119,9 +131,14 @@ def _array_parts(value: Any) -> PlainArray | None:
     if len(args) != 4:
         return None
     data, dtype, shape, order = args
-    if not (type(data) is bytes and isinstance(dtype, Made) and dtype.kind == "numpy.dtype"
-            and type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape)
-            and order in ("C", "F")):
+    if not (
+        type(data) is bytes
+        and isinstance(dtype, Made)
+        and dtype.kind == "numpy.dtype"
+        and type(shape) is tuple
+        and all(type(d) is int and d >= 0 for d in shape)
+        and order in ("C", "F")
+    ):
         return None
     code = dtype.detail["args"][0] if dtype.detail["args"] else None
     state = dtype.detail["state"]
@@ -135,10 +152,13 @@ def _state_dict_shapes(value: Any) -> tuple[tuple[str, tuple[int, ...]], ...] | 
     """{name: shape} of the tensors of a state dict the torch walk built, as pairs."""
     if not (isinstance(value, Made) and isinstance(value.detail, dict)):
         return None
-    return tuple((str(name), tuple(int(d) for d in tensor.detail))
-                 for name, tensor in value.detail.items()
-                 if isinstance(tensor, Made) and tensor.kind == "tensor"
-                 and all(type(d) is int for d in tensor.detail))
+    return tuple(
+        (str(name), tuple(int(d) for d in tensor.detail))
+        for name, tensor in value.detail.items()
+        if isinstance(tensor, Made)
+        and tensor.kind == "tensor"
+        and all(type(d) is int for d in tensor.detail)
+    )
 
 
 _EPISODE_FACTS = PickleFacts(("collections.deque",), None)
@@ -153,4 +173,5 @@ _EPISODE_BUFFER = re.compile(
     rb"\x80\x05\x95.{8}\x8c\x0bcollections\x94\x8c\x05deque\x94\x93\x94"
     rb"\)(?:K.|M..|J....)\x86\x94R\x94"
     rb"(?>\(" + _FIRST_EPISODE + b"(?:" + _EPISODE_TEXT + b")*+e|" + _FIRST_EPISODE + rb"a)\.",
-    re.DOTALL)
+    re.DOTALL,
+)

@@ -22,8 +22,13 @@ from kalshi_tui.core.sb3.zip_reader import (
     read_member,
 )
 
-__all__ = ["TORCH_PICKLE_CAP", "WeightsUnreadable", "read_torch_pickle", "weight_shapes",
-           "weights_io_dims"]
+__all__ = [
+    "TORCH_PICKLE_CAP",
+    "WeightsUnreadable",
+    "read_torch_pickle",
+    "weight_shapes",
+    "weights_io_dims",
+]
 
 _MAX_TENSOR_MEMBERS = 4096  # a torch zip holds one member per tensor
 TORCH_PICKLE_CAP = 16 * 1024 * 1024  # a state dict's data.pkl is a few KB; an optimizer's too
@@ -44,8 +49,9 @@ def read_torch_pickle(fetch: Fetch, member: Member, size: int, max_member_bytes:
         entries = read_directory(inner, inner_size, _MAX_TENSOR_MEMBERS, until="data.pkl")
     except UnreadableZip as exc:
         if exc.reason in ("not a zip file", "truncated zip") and member.method == 0:
-            raise WeightsUnreadable(f"{name} is not a torch zip (legacy format), "
-                                    "shapes not checked") from None
+            raise WeightsUnreadable(
+                f"{name} is not a torch zip (legacy format), shapes not checked"
+            ) from None
         raise WeightsUnreadable(f"{name} is corrupt ({exc.reason})") from None
     found = next((entry for entry in entries.values() if entry.name.endswith("data.pkl")), None)
     if found is None:
@@ -98,8 +104,9 @@ def weights_io_dims(shapes: dict[str, tuple[int, ...]]) -> tuple[int | None, int
     """
     action = shapes.get("action_net.weight")
     if action is not None and len(action) == 2:
-        first = (_layers(shapes, "mlp_extractor.policy_net.")
-                 or _layers(shapes, "mlp_extractor.shared_net."))
+        first = _layers(shapes, "mlp_extractor.policy_net.") or _layers(
+            shapes, "mlp_extractor.shared_net."
+        )
         return action[0], (first[0][1][1] if first else action[1])
     q_layers = _layers(shapes, "q_net.q_net.") or _layers(shapes, "quantile_net.quantile_net.")
     if q_layers:

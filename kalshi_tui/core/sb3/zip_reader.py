@@ -75,8 +75,12 @@ def understated(method: int, csize: int, size: int) -> bool:
     return method != 0 and csize > size + size // 100 + _DEFLATE_SLACK
 
 
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_CLOEXEC", 0))
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def open_regular_file(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -87,7 +91,9 @@ def open_regular_file(path: str | os.PathLike[str]) -> tuple[int, int]:
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
-        raise UnreadableZip("broken symlink" if os.path.islink(path) else "file not found") from None
+        raise UnreadableZip(
+            "broken symlink" if os.path.islink(path) else "file not found"
+        ) from None
     except PermissionError:
         raise UnreadableZip("permission denied") from None
     except IsADirectoryError:
@@ -97,9 +103,15 @@ def open_regular_file(path: str | os.PathLike[str]) -> tuple[int, int]:
             raise UnreadableZip("symlink loop") from None
         raise UnreadableZip(f"cannot read: {exc.strerror or exc}") from None
     st = os.fstat(fd)
-    reason = ("is a directory" if stat.S_ISDIR(st.st_mode)
-              else "not a regular file" if not stat.S_ISREG(st.st_mode)
-              else "empty file" if st.st_size == 0 else None)
+    reason = (
+        "is a directory"
+        if stat.S_ISDIR(st.st_mode)
+        else "not a regular file"
+        if not stat.S_ISREG(st.st_mode)
+        else "empty file"
+        if st.st_size == 0
+        else None
+    )
     if reason is not None:
         os.close(fd)
         raise UnreadableZip(reason)
@@ -114,11 +126,12 @@ def file_fetch(fd: int) -> Fetch:
 def bytes_fetch(blob: bytes | memoryview) -> Fetch:
     """`fetch` over bytes in memory."""
     view = memoryview(blob)
-    return lambda position, length: bytes(view[position:position + max(0, length)])
+    return lambda position, length: bytes(view[position : position + max(0, length)])
 
 
-def read_directory(fetch: Fetch, size: int, max_members: int,
-                   until: str | None = None) -> dict[str, Member]:
+def read_directory(
+    fetch: Fetch, size: int, max_members: int, until: str | None = None
+) -> dict[str, Member]:
     """name -> Member, from the directory at the end of a zip of `size` bytes.
 
     `until`: stop at the first member whose name ends so (torch lists data.pkl first, and an
@@ -127,7 +140,7 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
     tail_start = max(0, size - _TAIL_BYTES)
     tail = fetch(tail_start, size - tail_start)
     end = len(tail) - _END.size
-    if end < 0 or tail[end:end + 4] != _END_MAGIC:
+    if end < 0 or tail[end : end + 4] != _END_MAGIC:
         # A comment after the end record: look back as far as a comment can reach.
         tail_start = max(0, size - _END.size - _MAX_COMMENT)
         tail = fetch(tail_start, size - tail_start)
@@ -140,8 +153,13 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
     if end_at + _END.size + comment > size:
         raise _not_a_zip(fetch)
     directory_end = end_at
-    before = (tail[end - _LOCATOR.size:end] if end >= _LOCATOR.size
-              else fetch(end_at - _LOCATOR.size, _LOCATOR.size) if end_at >= _LOCATOR.size else b"")
+    before = (
+        tail[end - _LOCATOR.size : end]
+        if end >= _LOCATOR.size
+        else fetch(end_at - _LOCATOR.size, _LOCATOR.size)
+        if end_at >= _LOCATOR.size
+        else b""
+    )
     if before[:4] == _LOCATOR_MAGIC:
         # torch writes a zip64 end record (and its locator) between the directory and the
         # end record, with the plain record's numbers still exact.
@@ -160,14 +178,28 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
         raise UnreadableZip("corrupt zip (the directory is not where the end record says)")
     if count > max_members:
         raise UnreadableZip(f"zip has {count} members (limit {max_members}), refused")
-    directory = fetch(cd_offset, cd_size) if cd_offset < tail_start else \
-        tail[cd_offset - tail_start:directory_end - tail_start]
+    directory = (
+        fetch(cd_offset, cd_size)
+        if cd_offset < tail_start
+        else tail[cd_offset - tail_start : directory_end - tail_start]
+    )
     members: dict[str, Member] = {}
     pos = 0
     for _ in range(count):
         try:
-            (magic, needs, flags, method, crc, csize, msize, name_len, extra_len, comment_len,
-             offset) = _CENTRAL.unpack_from(directory, pos)
+            (
+                magic,
+                needs,
+                flags,
+                method,
+                crc,
+                csize,
+                msize,
+                name_len,
+                extra_len,
+                comment_len,
+                offset,
+            ) = _CENTRAL.unpack_from(directory, pos)
         except struct.error:
             raise UnreadableZip("corrupt zip (directory entries run past its end)") from None
         if magic != _CENTRAL_MAGIC:
@@ -176,11 +208,11 @@ def read_directory(fetch: Fetch, size: int, max_members: int,
             raise UnreadableZip(f"corrupt zip (zip file version {needs / 10})")
         start = pos + _CENTRAL.size
         if 0xFFFFFFFF in (csize, msize, offset):
-            extra = directory[start + name_len:start + name_len + extra_len]
+            extra = directory[start + name_len : start + name_len + extra_len]
             msize, csize, offset = _zip64_sizes(extra, msize, csize, offset)
         if offset + 30 > cd_offset:
             raise UnreadableZip("corrupt zip (a member lies outside the file)")
-        raw_name = directory[start:start + name_len]
+        raw_name = directory[start : start + name_len]
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
         members[name] = Member(name, flags, method, crc, csize, msize, offset)
         pos = start + name_len + extra_len + comment_len
