@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kalshi_tui.core.artifacts.stream import entropy_of_counts
 from kalshi_tui.core.catalog.record import TrainingMetrics
@@ -237,7 +237,7 @@ def read_training_metrics(
     return compose_metrics(artifacts, n_actions)
 
 
-def entropy_normalised(histogram, n_actions: int) -> float:
+def entropy_normalised(histogram: Any, n_actions: int) -> float:
     """Entropy of an action histogram divided by ln(n_actions): 0 = one action, 1 = uniform.
 
     `histogram` is a dict of action id (int or numeric str) -> count, or a sequence of
@@ -247,7 +247,9 @@ def entropy_normalised(histogram, n_actions: int) -> float:
     return entropy_of_counts(_counts(histogram), n_actions)
 
 
-def summarise_histogram(histogram, n_actions: int | None = None, layout=None) -> dict:
+def summarise_histogram(
+    histogram: Any, n_actions: int | None = None, layout: Any = None
+) -> dict[str, Any]:
     """Totals, percentages, hold/trading %, entropy and actions used of an action histogram.
 
     Every id 0..n-1 appears, zeros included (n defaults to the highest id + 1); `layout`
@@ -259,7 +261,7 @@ def summarise_histogram(histogram, n_actions: int | None = None, layout=None) ->
     total = sum(counts)
     percentages = [c / total * 100 if total else 0.0 for c in counts]
     hold_pct = percentages[0] if total else None
-    summary = {
+    summary: dict[str, Any] = {
         "n_actions": n,
         "total": total,
         "counts": {str(i): counts[i] for i in range(n)},
@@ -274,7 +276,7 @@ def summarise_histogram(histogram, n_actions: int | None = None, layout=None) ->
     return summary
 
 
-def _counts(histogram) -> list[float]:
+def _counts(histogram: Any) -> list[float]:
     """Counts indexed by action id from a dict or a sequence; unreadable entries dropped."""
     from kalshi_tui.core.artifacts.values import as_float, as_int
 

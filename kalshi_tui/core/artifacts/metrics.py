@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kalshi_tui.core.artifacts.stream import (
     RECENT_EPISODES,
@@ -84,8 +84,8 @@ class _Figures:
 
 def _fill_run_figures(
     figures: _Figures,
-    results: dict,
-    summary: dict,
+    results: dict[str, Any],
+    summary: dict[str, Any],
     scan: DiagnosticsScan | None,
     results_name: str = RESULTS_NAME,
 ) -> None:
@@ -249,7 +249,7 @@ def _offer_time(figures: _Figures, name: str, candidates: list[tuple[Any, str]])
 
 
 def _fill_action_figures(
-    figures: _Figures, summary: dict, scan: DiagnosticsScan | None, n_actions: int | None
+    figures: _Figures, summary: dict[str, Any], scan: DiagnosticsScan | None, n_actions: int | None
 ) -> None:
     stats = dig(summary, "final_statistics", "action_statistics")
     stats = stats if isinstance(stats, dict) else {}
@@ -264,7 +264,7 @@ def _fill_action_figures(
         figures.note(
             f"{JSONL_NAME}: episode lines say {scan.declared_n_actions} actions, the model has {n}"
         )
-    if histogram is not None:
+    if scan is not None and histogram is not None:
         highest = max(histogram) + 1 if histogram else 0
         if n is None:
             n = scan.declared_n_actions or highest
@@ -289,7 +289,7 @@ def _fill_action_figures(
     _fill_entropy(figures, stats, scan, n, summary_scale, summary_ok)
 
 
-def _summary_scale(stats: dict) -> int:
+def _summary_scale(stats: dict[str, Any]) -> int:
     """How many actions the summary's entropy figures were computed over.
 
     This project's tracker writes `n_actions`; the original wrote none and always used
@@ -304,7 +304,7 @@ def _summary_scale(stats: dict) -> int:
     return ORIGINAL_TRACKER_ACTIONS
 
 
-def _fill_hold(figures: _Figures, stats: dict) -> None:
+def _fill_hold(figures: _Figures, stats: dict[str, Any]) -> None:
     hold = as_float(dig(stats, "hold_dominance", "hold_percentage"))
     if hold is not None and not 0.0 <= hold <= 100.0:
         figures.note(f"{SUMMARY_NAME}: hold_percentage {hold:g} is outside 0-100; ignored")
@@ -342,7 +342,7 @@ def _hold_from_histogram(histogram: dict[str, int] | None) -> float | None:
 
 def _fill_entropy(
     figures: _Figures,
-    stats: dict,
+    stats: dict[str, Any],
     scan: DiagnosticsScan | None,
     n: int | None,
     summary_scale: int,
@@ -395,7 +395,7 @@ def _last_episodes(count: int) -> str:
     return f"only {count} episode line{'s' if count != 1 else ''} (fewer than {RECENT_EPISODES})"
 
 
-def _summary_entropy(stats: dict, scale: int) -> tuple[float | None, str]:
+def _summary_entropy(stats: dict[str, Any], scale: int) -> tuple[float | None, str]:
     """The summary's overall entropy as a 0..1 figure, and where it came from."""
     where = f"{SUMMARY_NAME} final_statistics.action_statistics"
     normalised = as_float(stats.get("overall_entropy_normalized"))
@@ -411,12 +411,12 @@ def _summary_entropy(stats: dict, scale: int) -> tuple[float | None, str]:
     return min(value, 1.0), f"{where}.overall_entropy / ln {scale}"
 
 
-def _offer_summary_histogram(figures: _Figures, stats: dict, n: int | None) -> None:
+def _offer_summary_histogram(figures: _Figures, stats: dict[str, Any], n: int | None) -> None:
     """A histogram from the summary when there is no log: by id, or by the 5 legacy names."""
     by_id = stats.get("overall_distribution_by_id")
     if isinstance(by_id, dict) and by_id:
-        counts = {as_int(k): _non_negative(as_int(v)) for k, v in by_id.items()}
-        counts = {k: v for k, v in counts.items() if k is not None and k >= 0 and v is not None}
+        read = {as_int(k): _non_negative(as_int(v)) for k, v in by_id.items()}
+        counts = {k: v for k, v in read.items() if k is not None and k >= 0 and v is not None}
         if counts:
             size = max(n or 0, max(counts) + 1)
             figures.offer(
@@ -434,20 +434,23 @@ def _offer_summary_histogram(figures: _Figures, stats: dict, n: int | None) -> N
             f"no per-action histogram for this {n}-action model without {JSONL_NAME}"
         )
         return
-    counts = [_non_negative(as_int(by_name.get(name))) for name in LEGACY_ACTION_NAMES]
-    if all(c is not None for c in counts):
+    named = [_non_negative(as_int(by_name.get(name))) for name in LEGACY_ACTION_NAMES]
+    if all(c is not None for c in named):
         figures.offer(
             "action_histogram",
-            {str(i): c for i, c in enumerate(counts)},
+            {str(i): c for i, c in enumerate(named)},
             f"{SUMMARY_NAME} final_statistics.action_statistics.overall_distribution (by name)",
         )
 
 
-def _sum_over(markets: dict, *keys: str) -> int | None:
-    values = [_non_negative(as_int(dig(m, *keys))) for m in markets.values()]
-    values = [v for v in values if v is not None]
+def _sum_over(markets: dict[str, Any], *keys: str) -> int | None:
+    read = (_non_negative(as_int(dig(m, *keys))) for m in markets.values())
+    values = [v for v in read if v is not None]
     return sum(values) if values else None
 
 
-def _non_negative(value):
+_Number = TypeVar("_Number", int, float)
+
+
+def _non_negative(value: _Number | None) -> _Number | None:
     return value if value is not None and value >= 0 else None

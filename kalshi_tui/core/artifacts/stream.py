@@ -14,8 +14,10 @@ import math
 import os
 import stat
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -38,7 +40,8 @@ class DiagnosticsScan:
 
     histogram: dict[int, int] = field(default_factory=dict)  # action id -> count, all episodes
     episodes: int = 0  # action_summary lines counted
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EPISODES))  # last histograms
+    # last histograms: dicts, or (actions, counts) pairs as the fast path keeps them
+    recent: deque[Any] = field(default_factory=lambda: deque(maxlen=RECENT_EPISODES))
     declared_n_actions: int | None = None  # data.n_actions, when the tracker wrote it
     markets: set[str] = field(default_factory=set)
     first_timestamp: str | None = None
@@ -54,6 +57,8 @@ class DiagnosticsScan:
     # run's lines list the same ids in the same order, so summing columns (zip, in C)
     # replaces a Python step per id per line; `finish` (and every _FLUSH_ROWS rows) folds them in.
     _pending: dict[tuple[int, ...], list[tuple[int, ...]]] = field(default_factory=dict, repr=False)
+    # the ids of a distribution, as written -> the action numbers
+    _ids: dict[tuple[str, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     def finish(self) -> None:
         """Fold pending episodes into `histogram` and `recent` (scan_diagnostics calls it)."""
@@ -62,7 +67,7 @@ class DiagnosticsScan:
         self._pending.clear()
         if any(type(ep) is tuple for ep in self.recent):
             self.recent = deque(
-                (dict(zip(*ep, strict=True)) if type(ep) is tuple else ep for ep in self.recent),
+                (dict(zip(*ep, strict=False)) if type(ep) is tuple else ep for ep in self.recent),
                 maxlen=RECENT_EPISODES,
             )
 
@@ -121,7 +126,7 @@ def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Diagno
     return scan
 
 
-def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
+def _scan_blocks(read: Callable[[int], bytes], scan: DiagnosticsScan, max_line_bytes: int) -> None:
     """Read blocks of at most `max_line_bytes` (`read(n)`), look for the marker in each,
     and parse only its lines.
 
@@ -217,11 +222,14 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
     distribution = data.get("action_distribution")
     if type(distribution) is not dict:
         return False
-    actions = _ACTION_IDS.get(ids := tuple(distribution))
+    # One file repeats one set of ids: worked out once per scan.
+    ids = tuple(distribution)
+    actions = scan._ids.get(ids)
     if actions is None:
         actions = _action_ids(ids)
         if actions is None:
             return False
+        scan._ids[ids] = actions
     counts = tuple(distribution.values())
     if counts and not (
         _ONLY_INTS.issuperset(map(type, counts)) and min(counts) >= 0 and max(counts) < _MAX_COUNT
@@ -243,8 +251,6 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
 _ONLY_INTS = frozenset({int})
 _MAX_COUNT = 10**18  # as the whole-line parser's bound on a plain count
 _FLUSH_ROWS = 4096  # episodes held before their columns are summed: bounded memory
-# the ids of a distribution, as written -> the action numbers (None: not plain ids)
-_ACTION_IDS: dict[tuple[str, ...], tuple[int, ...]] = {}
 
 
 def _action_ids(ids: tuple[str, ...]) -> tuple[int, ...] | None:
@@ -254,15 +260,12 @@ def _action_ids(ids: tuple[str, ...]) -> tuple[int, ...] | None:
     actions = tuple(int(i) for i in ids)
     if len(set(actions)) != len(actions):  # "1" and "01": the whole-line parser sums them
         return None
-    if len(_ACTION_IDS) >= 256:
-        _ACTION_IDS.clear()
-    _ACTION_IDS[ids] = actions
     return actions
 
 
 def _fold(histogram: dict[int, int], actions: tuple[int, ...], rows: list[tuple[int, ...]]) -> None:
     """Add the column sums of `rows` (counts in the order of `actions`) to `histogram`."""
-    for action, total in zip(actions, map(sum, zip(*rows, strict=True)), strict=True):
+    for action, total in zip(actions, map(sum, zip(*rows, strict=False)), strict=False):
         histogram[action] = histogram.get(action, 0) + total
 
 
@@ -305,7 +308,7 @@ def _add_episode(entry: object, scan: DiagnosticsScan) -> None:
     _note_episode(entry, data, scan)
 
 
-def _note_episode(entry: dict, data: dict, scan: DiagnosticsScan) -> None:
+def _note_episode(entry: Any, data: dict[str, Any], scan: DiagnosticsScan) -> None:
     """What an episode line says besides its counts: declared actions, market, time."""
     declared = data.get("n_actions")
     if declared is not None:
@@ -320,7 +323,7 @@ def _note_episode(entry: dict, data: dict, scan: DiagnosticsScan) -> None:
         scan.last_timestamp = stamp
 
 
-def entropy_of_counts(counts, n_actions: int) -> float:
+def entropy_of_counts(counts: Iterable[float], n_actions: int | None) -> float:
     """Shannon entropy of non-negative counts divided by ln(n_actions); 0.0 when undefined."""
     if n_actions is None or n_actions < 2:
         return 0.0

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -162,9 +162,8 @@ def as_int(value: Any) -> int | None:
 def as_session_ids(value: Any) -> list[int] | None:
     """Session ids from 9, "9", [5, 6, "7"] or "5,6,7" / "5_6_7"; None if none are readable."""
     if isinstance(value, list):
-        ids = [as_int(v) for v in value]
-        ids = [i for i in ids if i is not None]
-        return ids or None
+        found = [i for i in map(as_int, value) if i is not None]
+        return found or None
     if isinstance(value, str) and re.search(r"\d[\s,;_/+-]+\d", value.strip()):
         ids = [int(part) for part in re.findall(r"\d+", value)]
         return ids or None
@@ -223,7 +222,7 @@ def _format(moment: datetime, with_fraction: bool) -> str:
 
 
 @functools.cache
-def _naive_zone():
+def _naive_zone() -> tzinfo:
     """The original machine's zone, looked up once (zoneinfo reads the zone file)."""
     try:
         from zoneinfo import ZoneInfo
@@ -235,7 +234,7 @@ def _naive_zone():
         return timezone(timedelta(hours=-5), "EST")
 
 
-def us_eastern_zone():
+def us_eastern_zone() -> tzinfo:
     """The zone the original system's wall-clock times were in (its machine's)."""
     return _naive_zone()
 

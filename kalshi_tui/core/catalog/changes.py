@@ -52,7 +52,7 @@ def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
     return tuple(entries)
 
 
-def _stat_entry(path: str, entry: os.DirEntry) -> tuple[str, int, int]:
+def _stat_entry(path: str, entry: os.DirEntry[str]) -> tuple[str, int, int]:
     try:
         info = entry.stat()
     except OSError:

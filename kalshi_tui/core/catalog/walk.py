@@ -55,7 +55,7 @@ class Walk:
     found: list[FoundFile] = field(default_factory=list)  # filled by walk_models, sorted
     problems: list[str] = field(default_factory=list)
     # folder path -> {artifact file name or "diagnostics": its DirEntry}, for listed folders
-    artifact_entries: dict[str, dict[str, os.DirEntry]] = field(default_factory=dict)
+    artifact_entries: dict[str, dict[str, os.DirEntry[str]]] = field(default_factory=dict)
     # folder path -> names of the folders in it (symlinked ones included, as _subfolders does)
     subfolders: dict[str, list[str]] = field(default_factory=dict)
     # path -> every zip in the folders listed so far (listed before it is yielded)
@@ -140,7 +140,7 @@ class Walk:
         except OSError as exc:
             problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
             return [], []
-        artifact_entries: dict[str, os.DirEntry] = {}
+        artifact_entries: dict[str, os.DirEntry[str]] = {}
         subfolders: list[str] = []
         self.artifact_entries[folder] = artifact_entries
         self.subfolders[folder] = subfolders

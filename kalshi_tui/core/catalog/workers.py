@@ -21,7 +21,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -126,7 +126,7 @@ class Reader:
                 )
             )
 
-    def rows(self) -> Iterator[list[Any]]:
+    def rows(self) -> Generator[list[Any], None, None]:
         """Every added file's row (record_row), in the order added; stops the workers."""
         if self.pool is None:
             config = self.config

@@ -20,7 +20,6 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from kalshi_tui.core.sb3.pickle_facts import serialized_facts
@@ -335,7 +334,7 @@ def last_observation_rows(last_obs: Any) -> tuple[list[list[float]] | None, str]
         if parts.byte_order in ("=", "|") and sys.byteorder == "little"
         else (">" if parts.byte_order in ("=", "|") else parts.byte_order)
     )
-    flat = list(_floats(order, len(parts.data) // 4).unpack(parts.data))
+    flat = list(struct.unpack(f"{order}{len(parts.data) // 4}f", parts.data))
     if parts.fortran_order and len(shape) == 2:
         return [flat[i::rows_n] for i in range(rows_n)], ""
     return [flat[i * N_FEATURES : (i + 1) * N_FEATURES] for i in range(rows_n)], ""
@@ -351,11 +350,6 @@ def first_failure(row: Row, layout: str) -> str | None:
         except (ZeroDivisionError, OverflowError, ValueError):
             return name
     return None
-
-
-@lru_cache(maxsize=64)
-def _floats(byte_order: str, count: int) -> struct.Struct:
-    return struct.Struct(f"{byte_order}{count}f")
 
 
 def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:

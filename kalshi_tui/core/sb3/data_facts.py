@@ -61,7 +61,7 @@ def parse_data(raw: bytes) -> dict[str, Any]:
         raise DataUnreadable("data is not JSON") from None
     if not isinstance(data, dict):
         raise DataUnreadable("data is not a JSON object")
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def parse_system_info(text: str) -> dict[str, str]:
@@ -181,8 +181,9 @@ def policy_class(data: dict[str, Any], globals_by_field: dict[str, list[str]]) -
     if real:
         return real[0]
     entry = data.get("policy_class")
-    if isinstance(entry, dict) and isinstance(entry.get("__module__"), str):
-        return entry["__module__"] + ".?"
+    module = entry.get("__module__") if isinstance(entry, dict) else None
+    if isinstance(module, str):
+        return module + ".?"
     return None
 
 

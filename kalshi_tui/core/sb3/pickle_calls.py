@@ -215,11 +215,11 @@ def _step(
         stack.append(list(items) if name == "LIST" else tuple(items))
     elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
         n = int(name[-1])
-        items = tuple(stack[-n:])
-        if len(items) != n:
+        made = tuple(stack[-n:])
+        if len(made) != n:
             raise IndexError("tuple of missing items")
         del stack[-n:]
-        stack.append(items)
+        stack.append(made)
     elif name == "DICT":
         items = _pop_mark(stack, marks)
         stack.append(_pairs({}, items))

@@ -568,6 +568,7 @@ def torch_pickle_problem(raw: bytes) -> Problem | None:
 def walk_torch_pickle(raw: bytes) -> Walked:
     """The walk of a torch member's data.pkl, as torch's weights_only reader would judge it."""
     seen: list[str] = []
+    refusal: Refusal | None
     try:
         value = evaluate(
             raw,

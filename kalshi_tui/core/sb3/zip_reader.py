@@ -254,7 +254,7 @@ def member_start(fetch: Fetch, member: Member, size: int) -> int:
     if len(header) < 30 or header[:4] != LOCAL_MAGIC:
         raise UnreadableZip(f"corrupt zip ({member.name}: bad local header)")
     name_len, extra_len = _LOCAL_LENGTHS.unpack_from(header, 26)
-    start = member.offset + 30 + name_len + extra_len
+    start: int = member.offset + 30 + name_len + extra_len
     if start + member.csize > size:
         raise UnreadableZip("truncated zip")
     return start
