@@ -26,7 +26,9 @@ def readme_reset_command() -> str:
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -57,13 +59,13 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     assert main(["promote", "session32_final.zip", "--reason", "tour", "--yes",
                  "--config", str(config_file)]) == 0
     from kalshi_tui.core.catalog.scan import scan_catalog
-    from kalshi_tui.core.report.build import stored_validations
     from kalshi_tui.eval.results import ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids,
         save_validation,
         sessions_fingerprint,
     )
+    from kalshi_tui.eval.stored import stored_validations
 
     config = load_config(config_file)
     record = scan_catalog(config).find("session32_final.zip")
@@ -84,7 +86,9 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     assert "Recommended: session32_final.zip (validated)" in report_text(config_file, capsys)
     assert files_under(checkout / "trained_models") != shipped
 
-    subprocess.run(readme_reset_command(), shell=True, cwd=checkout, check=True, capture_output=True)
+    subprocess.run(
+        readme_reset_command(), shell=True, cwd=checkout, check=True, capture_output=True
+    )
 
     assert files_under(checkout / "trained_models") == shipped
     assert not (checkout / "trained_models" / ".kalshi_tui_cache").exists()

@@ -11,9 +11,15 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
-from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
+from kalshi_tui.core import printable, raw_stream, safe_lines
+from kalshi_tui.core.evidence import layout_words
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -39,7 +45,7 @@ def register(subparsers, common) -> None:
 
 
 def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     config = config_from_args(args)
     try:
@@ -47,7 +53,9 @@ def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = Tr
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(str(exc)) from None
     except PermissionError as exc:
-        raise CommandError(f"{config.models_dir}: cannot read models folder ({exc.strerror})") from None
+        raise CommandError(
+            f"{config.models_dir}: cannot read models folder ({exc.strerror})"
+        ) from None
 
 
 def _use_colour(stream) -> bool:
@@ -59,31 +67,45 @@ def _short_date(iso: str | None) -> str:
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
 
 
 def render_table(records, env, *, colour: bool = False) -> str:
     """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
-    from kalshi_tui.core.evidence.compat import badge
+    from kalshi_tui.core.evidence import badge
 
-    header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
+    header = (
+        "BADGE",
+        "NAME",
+        "ALGO",
+        "ACTIONS",
+        "OBS",
+        "TIMESTEPS",
+        "TRAINED (UTC)",
+        "SIZE",
+        "PATH",
+    )
     rows = []
     for r in records:
         obs = "x".join(str(d) for d in r.obs_shape) if r.obs_shape else "-"
-        actions = (f"{r.action_space_type}({r.n_actions})" if r.action_space_type and r.n_actions is not None
-                   else r.action_space_type or "-")
+        actions = (
+            f"{r.action_space_type}({r.n_actions})"
+            if r.action_space_type and r.n_actions is not None
+            else r.action_space_type or "-"
+        )
         rows.append((badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
                      f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
                      _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     for row in rows:
-        cells = [cell.ljust(w) for cell, w in zip(row, widths)]
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
         if colour:
             start = _COLOURS.get(row[0], _INCOMPATIBLE_COLOUR)
             cells[0] = f"{start}{cells[0]}{_RESET}"
@@ -95,7 +117,9 @@ def _summary(records, problems) -> str:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")]
+    parts = [
+        f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")
+    ]
     text = f"{len(records)} models: " + ", ".join(parts)
     if problems:
         text += f"; {len(problems)} folders skipped"
@@ -107,7 +131,7 @@ def print_records_json(records, stream) -> None:
     whole list goes through its pure-Python encoder, most of a `list --json` process)."""
     import json
 
-    from kalshi_tui.core.catalog.cache import record_dict
+    from kalshi_tui.core.catalog import record_dict
 
     if not records:
         stream.write("[]\n")
@@ -142,7 +166,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace):
     """The record for MODEL: an existing file outside the folder directly, else the catalog."""
-    from kalshi_tui.core.catalog.scan import inspect_model
+    from kalshi_tui.core.catalog import inspect_model
 
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
@@ -163,8 +187,8 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
                 colour: bool = False) -> str:
     """Every fact about one model as `key: value` lines, reasons and warnings first; last
     the stored validation result (`validation`, current for the config) or that none is."""
-    from kalshi_tui.core.evidence.compat import badge
-    from kalshi_tui.core.report.figures import metric_text
+    from kalshi_tui.core.evidence import badge
+    from kalshi_tui.core.report import metric_text
 
     shown = badge(record, env)
     if colour and shown in ("UNSAFE", "UNREADABLE"):
@@ -177,23 +201,39 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
     actions = record.action_space_type or "-"
     if record.n_actions is not None:
         actions += f"({record.n_actions})"
-    layout = env.layout_for(record.n_actions) if record.action_space_type == "Discrete" and record.n_actions else None
+    layout = (
+        env.layout_for(record.n_actions)
+        if record.action_space_type == "Discrete" and record.n_actions
+        else None
+    )
     if layout is not None:
         actions += f"  {layout.describe()}"
     facts = [
-        ("kind", record.kind), ("algorithm", record.algorithm), ("action space", actions),
-        ("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None),
+        ("kind", record.kind),
+        ("algorithm", record.algorithm),
+        ("action space", actions),
+        (
+            "observation",
+            f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None,
+        ),
         ("obs layout", layout_words(record)),
-        ("weights", f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
-         if record.weights_n_actions is not None else None),
+        (
+            "weights",
+            f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
+            if record.weights_n_actions is not None
+            else None,
+        ),
         ("policy class", record.policy_class),
         ("timesteps", f"{record.num_timesteps:,}" if record.num_timesteps is not None else None),
         ("trained at", record.trained_at),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(record.versions.items())) or None),
-        ("size", f"{record.size_bytes:,} bytes"), ("sha256", record.sha256),
+        ("size", f"{record.size_bytes:,} bytes"),
+        ("sha256", record.sha256),
         ("run folder", record.run_dir),
     ]
-    lines += [f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")]
+    lines += [
+        f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")
+    ]
     if record.hyperparameters:
         lines.append("  hyperparameters:")
         lines += [f"    {k}: {printable(v)}" for k, v in record.hyperparameters.items()]
@@ -222,10 +262,14 @@ def _validation_lines(validation, sessions: str | None, env) -> list[str]:
     if validation is None:
         where = f" on sessions {sessions}" if sessions else ""
         world = env.world()
-        return [f"  validation:    not validated{where} in profile {world['profile']}, layout "
-                f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"]
+        return [
+            f"  validation:    not validated{where} in profile {world['profile']}, layout "
+            f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"
+        ]
     source = f"stored {validation.created_at}"
-    return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
+    return [f"  validation ({source}):"] + [
+        f"    {printable(line)}" for line in validation.summary_lines()[1:]
+    ]
 
 
 def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:
@@ -239,9 +283,8 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.pointer.evidence import pointer_findings
-    from kalshi_tui.eval.health_store import load_health
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line, load_validation
+    from kalshi_tui.core.pointer import pointer_findings
+    from kalshi_tui.eval import fill_model_disagreement_line, load_health, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)

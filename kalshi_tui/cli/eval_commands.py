@@ -13,8 +13,15 @@ import time
 from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
-from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    model_file_named,
+    print_json,
+)
+from kalshi_tui.core import printable, raw_stream, safe_lines
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
             "allowlist, a damaged zip), does not fit the environment (a legacy 5-action "
@@ -34,14 +41,17 @@ def register(subparsers, common) -> None:
     smoke.set_defaults(handler=smoke_command)
 
     validate = subparsers.add_parser(
-        "validate", parents=[common],
+        "validate",
+        parents=[common],
         help="run a model over every market of recorded sessions: action histogram, P&L",
         description="Run MODEL over every market of the chosen sessions, all markets at "
         "once, and report its per-action histogram, hold and trading share, entropies, "
         "win rate, P&L, drawdown, fills and fees. The result is stored, keyed by the "
         "model's sha256, the environment config, the sessions and the session store, so "
-        f"the TUI shows it later and never shows a stale one. Exit 0 when it ran; {FAILURES}, names a session "
-        "that is not in the store or has no market, or changes while it runs.")
+        f"the TUI shows it later and never shows a stale one. Exit 0 when it ran; {FAILURES}, "
+        f"names a session "
+        "that is not in the store or has no market, or changes while it runs.",
+    )
     validate.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
     validate.add_argument("--sessions", metavar="LIST",
                           help='"5-10", "5,7,32" or "all" (default: validation.sessions)')
@@ -67,7 +77,7 @@ def resolve_model(ref: str, config) -> Path:
     direct = model_file_named(ref, config.models_dir)
     if direct is not None:
         return direct
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     try:
         catalog = scan_catalog(config, hashes=False)  # a name lookup: the path is what is used
@@ -77,7 +87,7 @@ def resolve_model(ref: str, config) -> Path:
 
 
 def smoke_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.smoke import smoke_test
+    from kalshi_tui.eval import smoke_test
 
     config = config_from_args(args)
     result = smoke_test(resolve_model(args.model, config), config)
@@ -106,8 +116,8 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def _session_ids(spec: str, config) -> list[int]:
-    from kalshi_tui.core.world.session_ids import SessionListSyntaxError
-    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+    from kalshi_tui.core.world import SessionListSyntaxError
+    from kalshi_tui.env import StoreError, open_session_store, parse_session_list
 
     try:
         with open_session_store(config.sessions_db) as store:
@@ -146,12 +156,14 @@ class ProgressBar:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
+    from kalshi_tui.eval import fill_model_disagreement_line
 
     config = config_from_args(args)
     path = resolve_model(args.model, config)
     session_ids = _session_ids(args.sessions or config.validation_sessions, config)
-    deterministic = config.validation_deterministic if args.deterministic is None else args.deterministic
+    deterministic = (
+        config.validation_deterministic if args.deterministic is None else args.deterministic
+    )
     if args.fill_model == "both":
         fill_models = ["realistic", "original-training"]
     else:
@@ -159,7 +171,9 @@ def validate_command(args: argparse.Namespace) -> int:
     runs = []
     for fill_model in fill_models:
         run_config = with_fill_model(config, fill_model)
-        runs.append((run_config, *_validate_once(args, run_config, path, session_ids, deterministic)))
+        runs.append(
+            (run_config, *_validate_once(args, run_config, path, session_ids, deterministic))
+        )
     last_config, last_result = runs[-1][0], runs[-1][1]
     disagreement = fill_model_disagreement_line(last_config, last_result)
     if args.json:
@@ -177,7 +191,10 @@ def validate_command(args: argparse.Namespace) -> int:
         if stored_at:
             print(f"\nstored      {printable(stored_at)}")
         if note and not stored_at:
-            print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
+            print(
+                f"\nkalshi-tui: {printable(note)}",
+                file=sys.stderr if "not stored" in note else sys.stdout,
+            )
     if disagreement:
         print(f"\n{printable(disagreement)}")
     return exit_codes.OK
@@ -190,8 +207,10 @@ def with_fill_model(config, fill_model: str):
     if fill_model == config.environment.fill_model:
         return config
     if fill_model == "original-training" and config.environment.profile.training_rules is None:
-        raise CommandError(f"--fill-model original-training: profile {config.environment.profile.name} "
-                           "has no original training rules")
+        raise CommandError(
+            f"--fill-model original-training: profile {config.environment.profile.name} "
+            "has no original training rules"
+        )
     return dataclasses.replace(config, environment=dataclasses.replace(config.environment,
                                                                        fill_model=fill_model))
 
@@ -199,10 +218,14 @@ def with_fill_model(config, fill_model: str):
 def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: list[int],
                    deterministic: bool):
     """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
-    from kalshi_tui.eval.batched import ValidationError, validate_model
-    from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
-    from kalshi_tui.eval.results_cache import load_validation
-    from kalshi_tui.eval.safe_load import PolicyLoadError
+    from kalshi_tui.eval import (
+        IncompatibleModel,
+        PolicyLoadError,
+        ValidationError,
+        file_sha256,
+        load_validation,
+        validate_model,
+    )
 
     if args.reuse:
         try:

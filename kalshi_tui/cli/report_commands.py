@@ -10,9 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import (CommandError, add_json_flag, catalog_find, config_from_args,
-                                   is_existing_file, print_json)
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
+from kalshi_tui.core import printable
 
 
 def register(subparsers, common) -> None:
@@ -39,25 +45,28 @@ def register(subparsers, common) -> None:
         description="Show models A and B side by side: action and observation spaces, library "
         "versions, hyperparameters, training figures, stored validation figures and both "
         "labelled action histograms; '*' marks the better side where higher or lower is better.")
-    compare.add_argument("a", metavar="A", help="model file, path relative to the models folder, or a name")
+    compare.add_argument(
+        "a", metavar="A", help="model file, path relative to the models folder, or a name"
+    )
     compare.add_argument("b", metavar="B", help="the second model, the same ways")
     add_json_flag(compare)
     compare.set_defaults(handler=compare_command)
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.evidence.ranking import RankingError
-    from kalshi_tui.core.report.build import generate_report, render_report, write_text_atomically
+    from kalshi_tui.core.evidence import RankingError
+    from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
+    from kalshi_tui.eval import stored_evidence
 
     config = config_from_args(args)
     smoke = None
     if args.smoke:
-        from kalshi_tui.eval.smoke import smoke_test
+        from kalshi_tui.eval import smoke_test
 
         def smoke(record):
             return smoke_test(Path(record.abs_path), config)
     try:
-        report = generate_report(config, smoke=smoke)
+        report = generate_report(config, stored=stored_evidence, smoke=smoke)
     except RankingError as exc:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -79,9 +88,9 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.catalog.scan import scan_catalog
-    from kalshi_tui.core.evidence.compare import compare_models, render_comparison
-    from kalshi_tui.core.report.build import stored_validations
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.evidence import compare_models, render_comparison
+    from kalshi_tui.eval import stored_validations
 
     config = config_from_args(args)
     try:
@@ -107,7 +116,7 @@ def _find(catalog, ref: str, config):
     except LookupError:
         path = Path(ref).expanduser()
         if is_existing_file(path):
-            from kalshi_tui.core.catalog.scan import inspect_model
+            from kalshi_tui.core.catalog import inspect_model
 
             return inspect_model(path.resolve(), config)
     return catalog_find(catalog, ref)  # the lookup's own one-line error
@@ -115,4 +124,8 @@ def _find(catalog, ref: str, config):
 
 def _one_line(exc: OSError, folder) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return text if str(folder) in text else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
+    return (
+        text
+        if str(folder) in text
+        else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
+    )

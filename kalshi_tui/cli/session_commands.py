@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import printable
 
 DEFAULT_GENERATE = "5-10,32"
 
@@ -56,12 +56,15 @@ def _describe(infos) -> None:
     print(f"{'session':>7}  {'markets':>7}  {'snapshots':>9}  {'deltas':>7}  time span (UTC)")
     for info in infos:
         span = f"{info.start or '?'} .. {info.end or '?'}"
-        print(f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  {printable(span)}")
+        print(
+            f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  "
+            f"{printable(span)}"
+        )
 
 
 def list_sessions(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.db_url import source_name
-    from kalshi_tui.env.store import StoreError, open_session_store
+    from kalshi_tui.core import source_name
+    from kalshi_tui.env import StoreError, open_session_store
 
     source = args.db if getattr(args, "db", None) else config_from_args(args).sessions_db
     try:
@@ -79,8 +82,7 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from kalshi_tui.env.generator import generate_sessions
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env import SessionStore, StoreError, generate_sessions, parse_session_list
 
     try:
         ids = parse_session_list(args.sessions, None)
@@ -104,7 +106,9 @@ def generate(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"{out}: cannot write the session store: {exc.strerror or exc}") from None
+        raise CommandError(
+            f"{out}: cannot write the session store: {exc.strerror or exc}"
+        ) from None
     if args.json:
         print_json({"store": str(out), "seed": args.seed, "sessions": [i.to_dict() for i in infos]})
     else:
@@ -115,8 +119,8 @@ def generate(args: argparse.Namespace) -> int:
 
 def copy_sessions(args: argparse.Namespace) -> int:
     """Copy sessions row for row, each in one transaction; the source is only read."""
-    from kalshi_tui.core.db_url import source_name
-    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+    from kalshi_tui.core import source_name
+    from kalshi_tui.env import StoreError, open_session_store, parse_session_list
 
     copied = []
     try:

@@ -14,16 +14,16 @@ import io
 import json
 import time
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kalshi_tui.eval.policy_runner import LoadedPolicy
+from kalshi_tui.eval.policy_spec import ACTOR_CRITIC, Q_NETWORK, PolicySpec
+
 # Policy classes we know how to build, by the global the pickle names -> (family, algorithm
 # hint). The aliases are the same classes under the names `PPO("MlpPolicy")` resolves to.
-ACTOR_CRITIC = "actor_critic"
-Q_NETWORK = "q_network"
 POLICY_ALLOWLIST: dict[str, str] = {
     "stable_baselines3.common.policies.ActorCriticPolicy": ACTOR_CRITIC,
     "stable_baselines3.ppo.policies.MlpPolicy": ACTOR_CRITIC,
@@ -52,20 +52,6 @@ class PolicyLoadError(Exception):
 
 class PolicyRefused(PolicyLoadError):
     """A model this loader will not build: something in it is outside the allowlist."""
-
-
-@dataclass
-class PolicySpec:
-    """Everything needed to build the policy, read from the zip without running it."""
-
-    family: str
-    policy_class: str
-    algorithm: str
-    n_actions: int
-    obs_shape: tuple[int, ...]
-    obs_dtype: str
-    policy_kwargs: dict[str, Any] = field(default_factory=dict)  # activation as a name
-    exploration_rate: float = 0.0  # DQN's epsilon when acting stochastically
 
 
 def _pickle_globals(serialized_b64: str) -> list[str]:
@@ -113,10 +99,14 @@ def _discrete_n(path: Path, space: Any) -> int:
         raise PolicyRefused(f"{path}: action space {kind or 'unknown'} is not supported: "
                             "the trading environment's actions are Discrete")
     try:
-        n = int(space.get("n"))  # an int in SB3 0.x/1.x, a string such as "21" in 2.x
-        start = int(space.get("start", 0))
+        # n: an int in SB3 0.x/1.x, a string such as "21" in 2.x; anything else is refused
+        n_written: Any = space.get("n")
+        start_written: Any = space.get("start", 0)
+        n, start = int(n_written), int(start_written)
     except (TypeError, ValueError):
-        raise PolicyLoadError(f"{path}: action_space.n {space.get('n')!r} is not a number") from None
+        raise PolicyLoadError(
+            f"{path}: action_space.n {space.get('n')!r} is not a number"
+        ) from None
     if n < 1 or start != 0:
         raise PolicyRefused(f"{path}: Discrete(n={n}, start={start}) is not supported")
     return n
@@ -129,7 +119,7 @@ def _box_shape(path: Path, space: Any) -> tuple[tuple[int, ...], str]:
     if kind != "Box":
         raise PolicyRefused(f"{path}: observation space {kind or 'unknown'} is not supported "
                             "(only a flat Box vector, as the trading environment gives)")
-    raw = space.get("_shape", space.get("shape"))  # `shape` in old files
+    raw: Any = space.get("_shape", space.get("shape"))  # `shape` in old files
     try:
         shape = tuple(int(x) for x in (json.loads(raw) if isinstance(raw, str) else raw))
     except (TypeError, ValueError):
@@ -283,8 +273,6 @@ def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
     spec = read_policy_spec(path, data)
     module = _build_policy(path, spec)
     _load_weights(path, module, weights_bytes)
-    from kalshi_tui.eval.policy_runner import LoadedPolicy
-
     return LoadedPolicy(path=path, spec=spec, module=module,
                         load_seconds=time.perf_counter() - started)
 
@@ -303,11 +291,10 @@ class _NoOptimizer:
 def _build_policy(path: Path, spec: PolicySpec):
     import gymnasium as gym
     import torch
+    from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+    from stable_baselines3.dqn.policies import DQNPolicy
 
-    if spec.family == ACTOR_CRITIC:
-        from stable_baselines3.common.policies import ActorCriticPolicy as policy_cls
-    else:
-        from stable_baselines3.dqn.policies import DQNPolicy as policy_cls
+    policy_cls: type[BasePolicy] = ActorCriticPolicy if spec.family == ACTOR_CRITIC else DQNPolicy
     kwargs = dict(spec.policy_kwargs)
     if "activation_fn" in kwargs:
         kwargs["activation_fn"] = getattr(torch.nn, kwargs["activation_fn"])
@@ -335,7 +322,9 @@ def _load_weights(path: Path, module, weights_bytes: bytes) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise PolicyRefused(f"{path}: policy.pth holds more than tensors ({first})") from None
     except Exception as exc:  # torch raises many kinds for a damaged file
-        raise PolicyLoadError(f"{path}: policy.pth is not readable ({type(exc).__name__})") from None
+        raise PolicyLoadError(
+            f"{path}: policy.pth is not readable ({type(exc).__name__})"
+        ) from None
     if not isinstance(state, dict):
         raise PolicyLoadError(f"{path}: policy.pth is not a state dict")
     try:

@@ -35,7 +35,9 @@ def test_report_markdown_to_stdout(config_file, capsys):
 
 def test_report_json_to_a_file(config_file, tmp_path, capsys):
     target = tmp_path / "analysis.json"
-    code, out, err = run(capsys, "--config", str(config_file), "report", "--format", "json", "--out", str(target))
+    code, out, err = run(
+        capsys, "--config", str(config_file), "report", "--format", "json", "--out", str(target)
+    )
     assert code == 0 and err == ""
     assert out == f"report written to {target} (4 compatible of 7 models; recommended: {FINAL32})\n"
     report = json.loads(target.read_text())
@@ -77,7 +79,9 @@ def test_compare_text_and_json(config_file, capsys):
     code, out, err = run(capsys, "--config", str(config_file), "compare", FINAL32, RUN10, "--json")
     assert code == 0
     data = json.loads(out)
-    markets = next(r for r in data["rows"] if r["section"] == "training" and r["label"] == "unique markets")
+    markets = next(
+        r for r in data["rows"] if r["section"] == "training" and r["label"] == "unique markets"
+    )
     assert (markets["a_value"], markets["b_value"], markets["better"]) == (120, 558, "b")
 
 
@@ -98,7 +102,9 @@ def test_report_and_compare_never_import_torch(config_file):
         heavy = [m for m in ("torch", "stable_baselines3") if m in sys.modules]
         print(",".join(heavy) or "none")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
 
@@ -110,18 +116,35 @@ def test_a_weight_that_is_not_a_number_is_one_line(model_zoo, tmp_path, capsys, 
         out.write(f"\n[ranking]\nweights = {{ diversity = {value} }}\n")
     code, out, err = run(capsys, "--config", str(config_file), "report")
     assert code == 1 and out == "" and err.count("\n") == 1
-    assert err == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
+    assert (
+        err
+        == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
+    )
 
 
-def test_report_smoke_ticks_loads_and_infers_for_the_recommended_models(config_file, tmp_path, capsys):
+def test_report_smoke_ticks_loads_and_infers_for_the_recommended_models(
+    config_file, tmp_path, capsys
+):
     target = tmp_path / "smoked.json"
-    code, out, err = run(capsys, "--config", str(config_file), "report", "--smoke", "--format", "json",
-                         "--out", str(target))
+    code, out, err = run(
+        capsys,
+        "--config",
+        str(config_file),
+        "report",
+        "--smoke",
+        "--format",
+        "json",
+        "--out",
+        str(target),
+    )
     assert code == 0, err
     report = json.loads(target.read_text())
     assert [c["path"] for c in report["validation_checklists"]] == [FINAL32, f"{RUN10}/model.zip"]
     for checklist in report["validation_checklists"]:
         smoke = next(i for i in checklist["items"] if i["item"] == "loads and infers (smoke)")
         assert smoke["done"] is True
-        assert smoke["detail"].startswith("smoke test passed, ") and "every action in range" in smoke["detail"]
+        assert (
+            smoke["detail"].startswith("smoke test passed, ")
+            and "every action in range" in smoke["detail"]
+        )
     assert not any(item.startswith("Test the model loads") for item in report["action_items"])

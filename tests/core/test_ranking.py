@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, ModelRecord, TrainingMetrics
-from kalshi_tui.core.evidence.ranking import (DEFAULT_WEIGHTS, NOT_VALIDATED_FILE, NOT_VALIDATED_TRAINING,
-                                     RankingError, effective_weights, rank_models, ranking_by_path)
+from kalshi_tui.core.catalog.record import (
+    COMPATIBLE,
+    INCOMPATIBLE,
+    UNREADABLE,
+    ModelRecord,
+    TrainingMetrics,
+)
+from kalshi_tui.core.evidence.ranking import (
+    DEFAULT_WEIGHTS,
+    NOT_VALIDATED_FILE,
+    NOT_VALIDATED_TRAINING,
+    RankingError,
+    effective_weights,
+    rank_models,
+    ranking_by_path,
+)
 from kalshi_tui.eval.results import ValidationResult
 
-NOW = datetime(2025, 12, 16, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 12, 16, 12, 0, tzinfo=UTC)
 LABELS21 = ["HOLD"] + [f"{side} x{size}" for side in ("BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
                        for size in (5, 10, 20, 50, 100)]
+
+if TYPE_CHECKING:
+    from kalshi_tui.eval.health_result import HealthResult
 
 
 def spread_histogram(hold: int, each: int, n: int = 21) -> dict[str, int]:
@@ -38,14 +55,25 @@ def record(path: str, *, verdict: str = COMPATIBLE, trained_at: str = "2025-12-1
                                      "trading_pct": "training_summary.json",
                                      "action_histogram": "diagnostics.jsonl (recounted)"})
     name = path.split("/")[0] if "/" in path else path.rsplit(".", 1)[0]
-    return ModelRecord(path=path, abs_path=f"/models/{path}", name=name, verdict=verdict,
-                       reasons=[] if verdict == COMPATIBLE else ["action space Discrete(5), environment has 21"],
-                       algorithm="PPO", action_space_type="Discrete", n_actions=n_actions,
-                       trained_at=trained_at, kind=kind, metrics=m, size_bytes=230_860)
+    return ModelRecord(
+        path=path,
+        abs_path=f"/models/{path}",
+        name=name,
+        verdict=verdict,
+        reasons=[] if verdict == COMPATIBLE else ["action space Discrete(5), environment has 21"],
+        algorithm="PPO",
+        action_space_type="Discrete",
+        n_actions=n_actions,
+        trained_at=trained_at,
+        kind=kind,
+        metrics=m,
+        size_bytes=230_860,
+    )
 
 
 def seed_records() -> list[ModelRecord]:
-    """The seed's candidates with the figures it quotes (and what FORMATS.md says they came from)."""
+    """The seed's candidates with the figures it quotes (and what FORMATS.md says they came
+    from)."""
     return [
         record("session32_final.zip", kind="final", trained_at="2025-12-15T05:15:49Z",
                markets=120, win_rate=0.359, trading_pct=95.5,
@@ -68,21 +96,44 @@ def validation(path: str, *, win_rate: float, mean_pnl: float, drawdown: float,
     counts = [c for c in histogram if c]
     entropy = -sum(c / steps * math.log(c / steps) for c in counts) / math.log(21)
     return ValidationResult(
-        model_path=path, sha256="ab" * 32, algorithm="PPO", n_actions=21, session_ids=[5, 6, 7, 8, 9, 10],
-        deterministic=True, environment_fingerprint="fp", sessions_fingerprint="store",
-        action_labels=LABELS21, histogram=histogram, steps=steps,
-        hold_pct=100 * histogram[0] / steps, trading_pct=100 * (1 - histogram[0] / steps),
-        histogram_entropy=entropy, mean_policy_entropy=1.0, mean_policy_entropy_normalised=0.3,
-        episodes=episodes, markets=60, win_rate=win_rate, total_pnl_cents=mean_pnl * episodes,
-        mean_pnl_cents=mean_pnl, max_drawdown_cents=drawdown, fills=900, fees_cents=1234.0,
-        seconds=3.0, steps_per_second=1000.0, created_at="2025-12-16T10:00:00Z")
+        model_path=path,
+        sha256="ab" * 32,
+        algorithm="PPO",
+        n_actions=21,
+        session_ids=[5, 6, 7, 8, 9, 10],
+        deterministic=True,
+        environment_fingerprint="fp",
+        sessions_fingerprint="store",
+        action_labels=LABELS21,
+        histogram=histogram,
+        steps=steps,
+        hold_pct=100 * histogram[0] / steps,
+        trading_pct=100 * (1 - histogram[0] / steps),
+        histogram_entropy=entropy,
+        mean_policy_entropy=1.0,
+        mean_policy_entropy_normalised=0.3,
+        episodes=episodes,
+        markets=60,
+        win_rate=win_rate,
+        total_pnl_cents=mean_pnl * episodes,
+        mean_pnl_cents=mean_pnl,
+        max_drawdown_cents=drawdown,
+        fills=900,
+        fees_cents=1234.0,
+        seconds=3.0,
+        steps_per_second=1000.0,
+        created_at="2025-12-16T10:00:00Z",
+    )
 
 
 def test_seed_candidates_rank_as_the_seed_recommended():
     ranked = rank_models(seed_records(), weights={}, now=NOW)
     eligible = [r for r in ranked if r.eligible]
-    assert [r.path for r in eligible] == ["session32_final.zip", "session10_ppo_20251215_071301/model.zip",
-                                          "session15_ppo_20251215_065053/model.zip"]
+    assert [r.path for r in eligible] == [
+        "session32_final.zip",
+        "session10_ppo_20251215_071301/model.zip",
+        "session15_ppo_20251215_065053/model.zip",
+    ]
     assert [r.rank for r in eligible] == [1, 2, 3]
     primary, alternative = eligible[0], eligible[1]
     assert primary.evidence == "training figures"
@@ -94,15 +145,21 @@ def test_seed_candidates_rank_as_the_seed_recommended():
     # Score is the weighted sum of its parts; diversity is log-scaled against the most markets.
     for r in eligible:
         assert r.score == pytest.approx(sum(r.components.values()), abs=1e-5)
-    assert primary.components["diversity"] == pytest.approx(math.log1p(120) / math.log1p(558), abs=1e-6)
+    assert primary.components["diversity"] == pytest.approx(
+        math.log1p(120) / math.log1p(558), abs=1e-6
+    )
     assert alternative.components["diversity"] == pytest.approx(1.0)
 
 
 def test_incompatible_and_unreadable_are_never_ranked_however_good_their_figures():
-    ranked = ranking_by_path(rank_models(seed_records(), weights={"training_win_rate": 100}, now=NOW))
+    ranked = ranking_by_path(
+        rank_models(seed_records(), weights={"training_win_rate": 100}, now=NOW)
+    )
     legacy = ranked["session9_ppo_20251211_221054/trained_model.zip"]
     assert legacy.rank is None and legacy.score is None and not legacy.eligible
-    assert legacy.reasons == ["never recommended: incompatible (action space Discrete(5), environment has 21)"]
+    assert legacy.reasons == [
+        "never recommended: incompatible (action space Discrete(5), environment has 21)"
+    ]
     assert ranked["broken.zip"].rank is None
     assert ranked["session32_final.zip"].rank == 1
 
@@ -134,9 +191,13 @@ def test_validation_evidence_outranks_training_figures_and_is_quoted():
     top = ranked[0]
     assert top.path == checked and top.evidence == "validated"
     assert top.reasons[0] == "validated on sessions 5-10 (120 episodes)"
-    assert top.reasons[1].startswith("validation win rate 41.2 % (validation on sessions 5-10, deterministic")
+    assert top.reasons[1].startswith(
+        "validation win rate 41.2 % (validation on sessions 5-10, deterministic"
+    )
     assert any("validation P&L +45.00 $, +0.38 $ per episode" in r for r in top.reasons)
-    assert any("worst validation drawdown 2.50 $ (2.5 % of the starting cash)" in r for r in top.reasons)
+    assert any(
+        "worst validation drawdown 2.50 $ (2.5 % of the starting cash)" in r for r in top.reasons
+    )
     assert top.components["validated_pnl"] == pytest.approx(2.0 * math.tanh(0.375), abs=1e-6)
     assert top.components["validated_drawdown"] == pytest.approx(-0.025, abs=1e-6)
     assert NOT_VALIDATED_TRAINING not in top.reasons
@@ -166,14 +227,20 @@ def test_balance_is_the_normalised_entropy_of_the_histogram():
     two = record("two/model.zip", histogram={"0": 50, "1": 50})
     ranked = ranking_by_path(rank_models([uniform, two], weights={}, now=NOW))
     assert ranked["uniform/model.zip"].components["balance"] == pytest.approx(1.0)
-    assert ranked["two/model.zip"].components["balance"] == pytest.approx(math.log(2) / math.log(21), abs=1e-6)
+    assert ranked["two/model.zip"].components["balance"] == pytest.approx(
+        math.log(2) / math.log(21), abs=1e-6
+    )
     assert any("well balanced: normalised entropy 1.000 (diagnostics.jsonl (recounted))" in r
                for r in ranked["uniform/model.zip"].reasons)
 
 
 def test_ties_are_broken_by_path_said_plainly_and_stable_under_shuffling():
-    twins = [record(f"{name}/model.zip", markets=40, trading_pct=50.0, histogram=spread_histogram(100, 10))
-             for name in ("run_b", "run_a", "run_c")]
+    twins = [
+        record(
+            f"{name}/model.zip", markets=40, trading_pct=50.0, histogram=spread_histogram(100, 10)
+        )
+        for name in ("run_b", "run_a", "run_c")
+    ]
     others = seed_records()
     first = rank_models(twins + others, weights={}, now=NOW)
     twin_ranks = [r for r in first if r.path.startswith("run_")]
@@ -206,8 +273,10 @@ def test_recency_halves_every_thirty_days_behind_the_newest_candidate():
     assert ranked["new/model.zip"].components["recency"] == pytest.approx(1.0)
     assert ranked["old/model.zip"].components["recency"] == pytest.approx(0.5)
     assert ranked["new/model.zip"].rank == 1
-    assert any(r.startswith("trained 2025-12-16 12:00 UTC, the newest of the candidates (0 days ago)")
-               for r in ranked["new/model.zip"].reasons)
+    assert any(
+        r.startswith("trained 2025-12-16 12:00 UTC, the newest of the candidates (0 days ago)")
+        for r in ranked["new/model.zip"].reasons
+    )
     assert any(r.startswith("trained 2025-11-16 12:00 UTC, 30.0 days before the newest candidate")
                for r in ranked["old/model.zip"].reasons)
     # Relative, so a folder left alone for a year ranks the same way.
@@ -219,19 +288,30 @@ def test_recency_halves_every_thirty_days_behind_the_newest_candidate():
 def test_a_run_that_finished_no_episode_is_not_training_evidence():
     empty = record("empty/model.zip", episodes=0, markets=0, win_rate=0.0, trading_pct=0.0,
                    histogram={str(a): 0 for a in range(21)})
-    one = record("one/model.zip", episodes=1, markets=1, trading_pct=40.0, histogram=spread_histogram(60, 2))
+    one = record(
+        "one/model.zip", episodes=1, markets=1, trading_pct=40.0, histogram=spread_histogram(60, 2)
+    )
     ranked = ranking_by_path(rank_models([empty, one], weights={}, now=NOW))
     nothing = ranked["empty/model.zip"]
     assert nothing.evidence == "model file only" and nothing.reasons[0] == NOT_VALIDATED_FILE
-    assert ("training artifacts record no finished episode (training_results.json): their figures are "
-            "not evidence") in nothing.reasons
-    assert set(nothing.components) == {"activity", "recency"} and nothing.components["activity"] == 0
+    assert (
+        "training artifacts record no finished episode (training_results.json): their figures are "
+        "not evidence"
+    ) in nothing.reasons
+    assert (
+        set(nothing.components) == {"activity", "recency"} and nothing.components["activity"] == 0
+    )
     assert not any(r.startswith("all HOLD") for r in nothing.reasons)
-    assert any("trained on 1 unique market (the most of the candidates)" in r for r in ranked["one/model.zip"].reasons)
+    assert any(
+        "trained on 1 unique market (the most of the candidates)" in r
+        for r in ranked["one/model.zip"].reasons
+    )
 
 
 def test_no_compatible_model_ranks_nothing():
-    ranked = rank_models([r for r in seed_records() if r.verdict != COMPATIBLE], weights={}, now=NOW)
+    ranked = rank_models(
+        [r for r in seed_records() if r.verdict != COMPATIBLE], weights={}, now=NOW
+    )
     assert ranked and all(r.rank is None for r in ranked)
     assert rank_models([], weights={}, now=NOW) == []
 
@@ -256,11 +336,14 @@ def test_rank_for_config_uses_the_config_weights_and_names_its_file(tmp_path):
     assert [r.to_dict() for r in ranked] == [
         r.to_dict() for r in rank_models(seed_records(), weights={"diversity": 10.0}, now=NOW)]
     config_file.write_text("[ranking]\nweights = { diversty = 10.0 }\n")
-    with pytest.raises(RankingError, match=f"^{config_file}: \\[ranking\\] weights: unknown ranking weight 'diversty'"):
+    with pytest.raises(
+        RankingError,
+        match=f"^{config_file}: \\[ranking\\] weights: unknown ranking weight 'diversty'",
+    ):
         rank_for_config(seed_records(), load_config(config_file), now=NOW)
 
 
-def _health(path: str, top_share: float) -> "HealthResult":
+def _health(path: str, top_share: float) -> HealthResult:
     from kalshi_tui.eval.health_result import RECORDED, HealthResult, SourceHealth
 
     top = round(1000 * top_share)

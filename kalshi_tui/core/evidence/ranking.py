@@ -28,13 +28,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import entropy_normalised
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
-from kalshi_tui.core.report.figures import (fmt_dollars, fmt_int, fmt_pct, metric_source,
-                                            parse_time, session_ranges, validation_source)
+from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord, TrainingMetrics
+from kalshi_tui.core.report.figures import (
+    fmt_dollars,
+    fmt_int,
+    fmt_pct,
+    metric_source,
+    validation_source,
+)
+from kalshi_tui.core.times import parse_time
+from kalshi_tui.core.world.session_ids import session_ranges
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "validated": 2.0,
@@ -96,7 +103,9 @@ class RankedModel:
         return data
 
 
-def effective_weights(weights: dict[str, float] | None, where: str = "ranking weights") -> dict[str, float]:
+def effective_weights(
+    weights: dict[str, float] | None, where: str = "ranking weights"
+) -> dict[str, float]:
     """Defaults overlaid with the config's weights; an unknown or non-finite weight is refused."""
     merged = dict(DEFAULT_WEIGHTS)
     for key, value in (weights or {}).items():
@@ -106,7 +115,9 @@ def effective_weights(weights: dict[str, float] | None, where: str = "ranking we
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise RankingError(f"{where}: ranking weight '{key}' must be a number, not {value!r}") from None
+            raise RankingError(
+                f"{where}: ranking weight '{key}' must be a number, not {value!r}"
+            ) from None
         if not math.isfinite(number):
             raise RankingError(f"{where}: ranking weight '{key}' must be finite, not {value!r}")
         merged[key] = number
@@ -165,8 +176,13 @@ def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | Non
     return scored
 
 
-def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dict[str, Any] | None = None,
-                    now: datetime | None = None) -> list[RankedModel]:
+def rank_for_config(
+    records: list[ModelRecord],
+    config: Any,
+    *,
+    validations: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[RankedModel]:
     """`rank_models` with the config's weights; a bad weight's error names the config file.
 
     What the TUI's ranking column calls (from a worker, with the stored validations it has).
@@ -174,7 +190,7 @@ def rank_for_config(records: list[ModelRecord], config: Any, *, validations: dic
     where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
     weights = effective_weights(config.ranking_weights, where=where)
     return rank_models(records, validations=validations, weights=weights,
-                       now=now or datetime.now(timezone.utc))
+                       now=now or datetime.now(UTC))
 
 
 def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
@@ -185,12 +201,19 @@ def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
 # ---- scoring one model --------------------------------------------------------------------
 
 def _markets(record: ModelRecord) -> int | None:
-    return record.metrics.unique_markets if _training_counts(record) else None
+    metrics = _counting_metrics(record)
+    return metrics.unique_markets if metrics is not None else None
+
+
+def _counting_metrics(record: ModelRecord) -> TrainingMetrics | None:
+    """The run's figures when they can be evidence: a run that finished no episode says nothing."""
+    if record.metrics is None or record.metrics.episodes == 0:
+        return None
+    return record.metrics
 
 
 def _training_counts(record: ModelRecord) -> bool:
-    """Whether the run's figures can be evidence: a run that finished no episode says nothing."""
-    return record.metrics is not None and record.metrics.episodes != 0
+    return _counting_metrics(record) is not None
 
 
 def _plural(count: int, word: str) -> str:
@@ -204,17 +227,34 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
     if validation is not None:
         evidence = EVIDENCE_VALIDATED
         source = validation_source(validation)
-        parts.append(("validated", 1.0, f"validated on sessions {session_ranges(validation.session_ids)} "
-                      f"({_plural(validation.episodes, 'episode')})"))
-        parts.append(("validated_win_rate", float(validation.win_rate),
-                      f"validation win rate {fmt_pct(validation.win_rate, fraction=True)} ({source})"))
+        parts.append(
+            (
+                "validated",
+                1.0,
+                f"validated on sessions {session_ranges(validation.session_ids)} "
+                f"({_plural(validation.episodes, 'episode')})",
+            )
+        )
+        parts.append(
+            (
+                "validated_win_rate",
+                float(validation.win_rate),
+                f"validation win rate {fmt_pct(validation.win_rate, fraction=True)} ({source})",
+            )
+        )
         parts.append(("validated_pnl", math.tanh(validation.mean_pnl_cents / PNL_SCALE_CENTS),
                       f"validation P&L {fmt_dollars(validation.total_pnl_cents)}, "
                       f"{fmt_dollars(validation.mean_pnl_cents)} per episode ({source})"))
         share = min(1.0, max(0.0, validation.max_drawdown_cents / START_CASH_CENTS))
-        parts.append(("validated_drawdown", -share,
-                      f"worst validation drawdown {fmt_dollars(validation.max_drawdown_cents, signed=False)} "
-                      f"({fmt_pct(share, fraction=True)} of the starting cash) ({source})"))
+        parts.append(
+            (
+                "validated_drawdown",
+                -share,
+                f"worst validation drawdown "
+                f"{fmt_dollars(validation.max_drawdown_cents, signed=False)} "
+                f"({fmt_pct(share, fraction=True)} of the starting cash) ({source})",
+            )
+        )
     else:
         evidence = EVIDENCE_TRAINING if _has_training_figures(record) else EVIDENCE_FILE
         if metrics is not None and metrics.win_rate is not None:
@@ -234,12 +274,22 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
     if trained is not None and newest is not None:
         behind = max(0.0, (newest - trained).total_seconds() / 86400.0)
         age = max(0.0, (now - trained).total_seconds() / 86400.0)
-        where = "the newest of the candidates" if behind == 0 else f"{behind:.1f} days before the newest candidate"
+        where = (
+            "the newest of the candidates"
+            if behind == 0
+            else f"{behind:.1f} days before the newest candidate"
+        )
         parts.append(("recency", 0.5 ** (behind / RECENCY_HALF_LIFE_DAYS),
                       f"trained {trained:%Y-%m-%d %H:%M} UTC, {where} ({age:.0f} days ago) "
                       f"(model zip: data start_time)"))
     if "final" in record.name.lower() or "final" in record.path.rsplit("/", 1)[-1].lower():
-        parts.append(("final_name", 1.0, 'named "final", as the original system named its production candidates'))
+        parts.append(
+            (
+                "final_name",
+                1.0,
+                'named "final", as the original system named its production candidates',
+            )
+        )
     if record.kind == "checkpoint":
         parts.append(("checkpoint", -1.0, "a mid-run checkpoint, not the run's finished model "
                       "(its training figures describe the whole run)"))
@@ -252,8 +302,10 @@ def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_marke
     elif evidence == EVIDENCE_FILE:
         ranked.reasons.append(NOT_VALIDATED_FILE)
     if record.metrics is not None and not _training_counts(record):
-        ranked.reasons.append(f"training artifacts record no finished episode "
-                              f"({metric_source(record, 'episodes')}): their figures are not evidence")
+        ranked.reasons.append(
+            f"training artifacts record no finished episode "
+            f"({metric_source(record, 'episodes')}): their figures are not evidence"
+        )
     # Strongest contributions first: that is the order an operator argues in.
     for name, _, sentence in sorted(parts, key=lambda p: -components[p[0]]):
         if w[name] != 0:
@@ -293,20 +345,32 @@ def _activity_parts(record: ModelRecord, validation: Any, counts: list[int] | No
                     hist_source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         trading, source = float(validation.trading_pct), validation_source(validation)
-    elif _training_counts(record) and record.metrics.trading_pct is not None:
-        trading, source = float(record.metrics.trading_pct), metric_source(record, "trading_pct")
+    elif (metrics := _counting_metrics(record)) is not None and metrics.trading_pct is not None:
+        trading, source = float(metrics.trading_pct), metric_source(record, "trading_pct")
     elif counts and sum(counts):
         trading, source = 100.0 * (1 - counts[0] / sum(counts)), hist_source
     else:
         return [("activity", 0.0, "trading activity unknown: no histogram or training summary")]
     if trading < ALL_HOLD_TRADING_PCT:
-        return [("activity", 0.0, f"all HOLD: trades in only {fmt_pct(trading)} of decisions ({source})")]
+        return [
+            (
+                "activity",
+                0.0,
+                f"all HOLD: trades in only {fmt_pct(trading)} of decisions ({source})",
+            )
+        ]
     if counts and sum(counts):
         top = max(range(len(counts)), key=lambda a: (counts[a], -a))
         share = counts[top] / sum(counts)
         if share >= DEGENERATE_SHARE:
-            return [("activity", 0.0, f"degenerate: action {top} takes {fmt_pct(share, fraction=True)} "
-                     f"of decisions ({hist_source})")]
+            return [
+                (
+                    "activity",
+                    0.0,
+                    f"degenerate: action {top} takes {fmt_pct(share, fraction=True)} "
+                    f"of decisions ({hist_source})",
+                )
+            ]
     return [("activity", min(1.0, trading / FULL_ACTIVITY_PCT),
              f"trading activity {fmt_pct(trading)} (non-HOLD decisions) ({source})")]
 
@@ -318,12 +382,14 @@ def _balance_parts(record: ModelRecord, validation: Any, counts: list[int] | Non
     else:
         if counts and sum(counts):
             value = entropy_normalised(counts, max(len(counts), record.n_actions or 0))
-        elif _training_counts(record) and record.metrics.entropy is not None:
-            value, source = float(record.metrics.entropy), metric_source(record, "entropy")
+        elif (metrics := _counting_metrics(record)) is not None and metrics.entropy is not None:
+            value, source = float(metrics.entropy), metric_source(record, "entropy")
         else:
             return []
     words = "well balanced" if value >= 0.6 else "narrow" if value < 0.3 else "moderately balanced"
-    return [("balance", value, f"action histogram {words}: normalised entropy {value:.3f} ({source})")]
+    return [
+        ("balance", value, f"action histogram {words}: normalised entropy {value:.3f} ({source})")
+    ]
 
 
 def _note_ties(scored: list[RankedModel]) -> None:

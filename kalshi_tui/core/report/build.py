@@ -3,7 +3,7 @@
 `build_report` takes records and evidence (data, no paths to read) and returns a plain
 JSON-able dict with the seed's sections; `report_md.render_markdown` turns that dict into
 the Markdown an operator reads, so the JSON and the Markdown can never disagree.
-`generate_report(config)` is the one function here that reads files: the catalog (warm
+`generate_report(config, stored=...)` is the one function here that reads files: the catalog (warm
 cache), the pointer status and stored validation results. No torch, no unpickling.
 """
 
@@ -12,18 +12,30 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
-from kalshi_tui.core.report.figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
-                                            metric_source, record_figures, session_ranges,
-                                            training_figures, validation_figures, validation_source)
+from kalshi_tui.core.report.figures import (
+    Figure,
+    action_space_text,
+    fmt_pct,
+    fmt_time,
+    histogram_rows,
+    metric_source,
+    record_figures,
+    training_figures,
+    validation_figures,
+    validation_source,
+)
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.session_ids import session_ranges
 
 REPORT_FORMAT = 1
 _ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
@@ -31,14 +43,23 @@ PERFORMANCE_LIMIT = 10  # models analysed in depth; every compatible one is list
 TOP_ACTIONS = 5  # histogram lines shown per model in the performance analysis
 
 
-def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
-                 pointer_status: Any = None, validations: dict[str, Any] | None = None,
-                 weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
-                 models_dir: str = "", config_file: str | None = None,
-                 validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None,
-                 fill_model_notes: dict[str, str] | None = None,
-                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    records: list[ModelRecord],
+    *,
+    environment: EnvironmentSpec,
+    now: datetime,
+    pointer_status: Any = None,
+    validations: dict[str, Any] | None = None,
+    weights: dict[str, float] | None = None,
+    smoke_results: dict[str, Any] | None = None,
+    models_dir: str = "",
+    config_file: str | None = None,
+    validation_sessions: str = "5-10",
+    problems: list[str] | None = None,
+    ranked: list[RankedModel] | None = None,
+    fill_model_notes: dict[str, str] | None = None,
+    healths: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every section of the report as data; `ranked` may be passed when already computed.
 
     `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
@@ -54,8 +75,13 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     primary = eligible[0] if eligible else None
     # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
     # same run is no alternative: the seed's alternative was a different training run.
-    alternative = next((r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])),
-                       None) if primary else None
+    alternative = (
+        next(
+            (r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])), None
+        )
+        if primary
+        else None
+    )
     current = _current_model(pointer_status, environment)
     layout = environment.layout
 
@@ -86,7 +112,7 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
     report = {
         "format": REPORT_FORMAT,
         "title": f"Model Compatibility Analysis - {layout.n}-Action Space",
-        "generated_at": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "models_dir": models_dir,
         "config_file": config_file,
         "summary": _summary(records, eligible, primary, alternative, current, layout.n, now),
@@ -102,26 +128,63 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
         "recommendations": {
             "primary": _recommendation(primary, by_path),
             "alternative": _recommendation(alternative, by_path),
-            "none_reason": None if primary else
-            f"no compatible model: nothing fits the {layout.n}-action environment, so nothing is recommended",
+            "none_reason": None
+            if primary
+            else f"no compatible model: nothing fits the {layout.n}-action environment, "
+            "so nothing is recommended",
             "weights": effective_weights(weights),
             "weights_set": sorted(weights or {}),
         },
-        "action_items": _action_items(primary, alternative, by_path, current, validations,
-                                      smoke_results, validation_sessions, layout.n),
+        "action_items": _action_items(
+            primary,
+            alternative,
+            by_path,
+            current,
+            validations,
+            smoke_results,
+            validation_sessions,
+            layout.n,
+        ),
         "validation_checklists": [
-            _checklist(by_path[r.path], r, environment, current, validations.get(r.path),
-                       smoke_results.get(r.path), validation_sessions)
-            for r in recommended],
+            _checklist(
+                by_path[r.path],
+                r,
+                environment,
+                current,
+                validations.get(r.path),
+                smoke_results.get(r.path),
+                validation_sessions,
+            )
+            for r in recommended
+        ],
         "notes": list(problems or []),
     }
     return report
 
 
-def generate_report(config: Config, *, now: datetime | None = None, use_cache: bool = True,
+@dataclass(frozen=True)
+class StoredEvidence:
+    """What is stored about the listed models and current for the config, each by record path.
+
+    Read by the eval layer (`kalshi_tui.eval.stored_evidence`), which owns the stores and
+    their keys; the faces pass that reader to `generate_report`.
+    """
+
+    validations: dict[str, Any] = field(default_factory=dict)
+    healths: dict[str, Any] = field(default_factory=dict)
+    fill_model_notes: dict[str, str] = field(default_factory=dict)  # the two fill models disagree
+
+
+EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
+
+
+def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | None = None,
+                    use_cache: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
     """Read the models folder, the pointer and stored validations, then build the report.
 
+    `stored` reads the stored validation and health results of the scanned records
+    (`kalshi_tui.eval.stored_evidence`).
     `smoke`, when given, runs the smoke test on a record (the CLI's `--smoke` passes
     `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
     and its results fill the checklist's "loads and infers" line.
@@ -130,17 +193,17 @@ def generate_report(config: Config, *, now: datetime | None = None, use_cache: b
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     catalog = scan_catalog(config, use_cache=use_cache)
     by_abs = {r.abs_path: r for r in catalog.records}
     # The pointer engine judges its model with the catalog; reuse the scan's records.
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
     status = engine.status(repair=False)
-    validations = stored_validations(catalog.records, config)
-    healths = stored_healths(catalog.records, config)
+    evidence = stored(catalog.records, config)
+    validations, healths = evidence.validations, evidence.healths
     ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
                          healths=healths)
-    fill_model_notes = fill_model_disagreements(validations, config)
+    fill_model_notes = evidence.fill_model_notes
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
         return build_report(catalog.records, environment=config.environment, now=now,
@@ -180,7 +243,8 @@ def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
 
 
 def write_text_atomically(out: Path, text: str) -> None:
-    """Write through a temp file and rename, so a reader never sees half a report (OSError on failure)."""
+    """Write through a temp file and rename, so a reader never sees half a report (OSError on
+    failure)."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -189,15 +253,15 @@ def write_text_atomically(out: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report(config: Config, out: Path | None = None, *, fmt: str = "md",
-                 now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+def write_report(config: Config, out: Path | None = None, *, stored: EvidenceReader,
+                 fmt: str = "md", now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
-    now = now or datetime.now(timezone.utc)
-    report = generate_report(config, now=now)
+    now = now or datetime.now(UTC)
+    report = generate_report(config, stored=stored, now=now)
     if out is None:
         out = default_report_path(config, now, fmt)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -218,74 +282,14 @@ def _inspect(path: Any, config: Config) -> ModelRecord:
 
 def _validation_headline(validation: Any) -> str:
     if hasattr(validation, "headline"):
-        return validation.headline()
+        return str(validation.headline())
     return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
-
-
-def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored health results of compatible records, by path (JSON reads, no torch)."""
-    from kalshi_tui.eval.health_store import load_health
-
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict == COMPATIBLE and record.sha256:
-            health = load_health(record.sha256, config)
-            if health is not None:
-                found[record.path] = health
-    return found
-
-
-def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
-    """By path, the line saying a model's two fill models disagree sharply (both stored)."""
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
-
-    found = {}
-    for path, result in validations.items():
-        line = fill_model_disagreement_line(config, result)
-        if line:
-            found[path] = line
-    return found
-
-
-def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored validation results of compatible records, by path (JSON reads, no torch).
-
-    The same lookup as `load_validation`, with the key computed once and the cache folders
-    listed once, so a folder of 1,000 models with a few validated costs a few file reads.
-    """
-    from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
-                                               find_validation)
-
-    stored: set[str] = set()
-    for folder in cache_folders(config.cache_dir):
-        try:
-            stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
-        except OSError:
-            continue  # no results stored there
-    if not any(r.sha256 in stored for r in records if r.verdict == COMPATIBLE and r.sha256):
-        # Nothing validated: skip the session store (its import costs more than the report).
-        return {}
-    sessions = default_session_ids(config)
-    if sessions is None:
-        return {}
-    key = current_key(config, sessions, config.validation_deterministic, 0)
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict != COMPATIBLE or not record.sha256 or record.sha256 not in stored:
-            continue
-        try:
-            result = find_validation(record.sha256, config.cache_dir, key)
-        except (OSError, ValueError):
-            result = None
-        if result is not None:
-            found[record.path] = result
-    return found
 
 
 # ---- sections -----------------------------------------------------------------------------
 
 def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
-    def actions(layout) -> list[dict[str, Any]]:
+    def actions(layout: ActionLayout) -> list[dict[str, Any]]:
         return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
                  "size": layout.decode(a).size} for a in range(layout.n)]
 
@@ -396,7 +400,8 @@ def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
     sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
     evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
     if copy_of:
-        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {record.sha256[:12]})")
+        sha = (record.sha256 or "")[:12]
+        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {sha})")
     return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
             "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
             "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
@@ -416,11 +421,13 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     checked = {f.name: f for f in validation_figures(validation)} if validation is not None else {}
     items: list[tuple[str, str]] = []  # (heading, text with sources)
 
-    def join(*names: str, table=named) -> str:
+    def join(*names: str, table: dict[str, Figure] = named) -> str:
         return "; ".join(str(table[n]) for n in names if n in table)
 
     if validation is not None:
-        rows = histogram_rows(list(validation.histogram), list(validation.action_labels) or layout.labels)
+        rows = histogram_rows(
+            list(validation.histogram), list(validation.action_labels) or layout.labels
+        )
         hist_source = validation_source(validation)
     elif m is not None and m.action_histogram:
         rows = histogram_rows(m.action_histogram, layout.labels)
@@ -439,15 +446,30 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if checked:
         items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
                                          table=checked)))
-        items.append(("Portfolio Performance (validation)",
-                      join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
-                           table=checked)))
+        items.append(
+            (
+                "Portfolio Performance (validation)",
+                join(
+                    "win_rate",
+                    "total_pnl_cents",
+                    "mean_pnl_cents",
+                    "max_drawdown_cents",
+                    "fills",
+                    table=checked,
+                ),
+            )
+        )
     if fill_model_note:
         items.append(("Fill models", fill_model_note))
     if join("episodes", "unique_markets"):
         items.append(("Episodes and Markets", join("episodes", "unique_markets")))
     if not items:
-        items.append(("Evidence", "no training figures beside the model and not validated: nothing to analyse"))
+        items.append(
+            (
+                "Evidence",
+                "no training figures beside the model and not validated: nothing to analyse",
+            )
+        )
     top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
     return {"path": record.path, "name": record.name,
             "items": [{"heading": h, "text": t} for h, t in items],
@@ -455,16 +477,28 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
             "notes": list(m.notes) if m else []}
 
 
-def _recommendation(ranked: RankedModel | None, by_path: dict[str, ModelRecord]) -> dict[str, Any] | None:
+def _recommendation(
+    ranked: RankedModel | None, by_path: dict[str, ModelRecord]
+) -> dict[str, Any] | None:
     if ranked is None:
         return None
     record = by_path[ranked.path]
-    return {"path": ranked.path, "abs_path": record.abs_path, "name": ranked.name, "rank": ranked.rank,
-            "score": ranked.score, "evidence_level": ranked.evidence, "reasons": list(ranked.reasons),
-            "components": dict(ranked.components), "tied_with": list(ranked.tied_with)}
+    return {
+        "path": ranked.path,
+        "abs_path": record.abs_path,
+        "name": ranked.name,
+        "rank": ranked.rank,
+        "score": ranked.score,
+        "evidence_level": ranked.evidence,
+        "reasons": list(ranked.reasons),
+        "components": dict(ranked.components),
+        "tied_with": list(ranked.tied_with),
+    }
 
 
-def _summary(records, eligible, primary, alternative, current, n_actions, now) -> dict[str, Any]:
+def _summary(records: list[ModelRecord], eligible: list[RankedModel], primary: RankedModel | None,
+             alternative: RankedModel | None, current: dict[str, Any], n_actions: int,
+             now: datetime) -> dict[str, Any]:
     counts = {"models": len(records),
               "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
               "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
@@ -480,8 +514,14 @@ def _summary(records, eligible, primary, alternative, current, n_actions, now) -
     if primary is None:
         lines.append("No compatible model: nothing is recommended.")
     else:
-        lines.append(f"Recommended: {primary.path} ({primary.evidence})" +
-                     (f"; alternative: {alternative.path} ({alternative.evidence})." if alternative else "."))
+        lines.append(
+            f"Recommended: {primary.path} ({primary.evidence})"
+            + (
+                f"; alternative: {alternative.path} ({alternative.evidence})."
+                if alternative
+                else "."
+            )
+        )
         if current.get("model") == primary.path:
             lines.append("The pointer already names the recommended model.")
     return {"counts": counts, "lines": lines, "current_state": current["state"],
@@ -493,8 +533,10 @@ def _cli(*words: str) -> str:
     return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
 
 
-def _action_items(primary, alternative, by_path, current, validations, smoke_results,
-                  sessions, n_actions) -> list[str]:
+def _action_items(primary: RankedModel | None, alternative: RankedModel | None,
+                  by_path: dict[str, ModelRecord], current: dict[str, Any],
+                  validations: dict[str, Any], smoke_results: dict[str, Any], sessions: str,
+                  n_actions: int) -> list[str]:
     items: list[str] = []
     if current.get("alarm"):
         items.append(f"Resolve the current model alarm ({current['state']}): "
@@ -509,7 +551,9 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
                      f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
     smoke = smoke_results.get(path)
     if smoke is None or not getattr(smoke, "ok", False):
-        items.append(f"Test the model loads and infers in the current environment: {_cli('smoke', path)}")
+        items.append(
+            f"Test the model loads and infers in the current environment: {_cli('smoke', path)}"
+        )
     if validations.get(path) is None:
         items.append(f"Validate performance on sessions {sessions}: {_cli('validate', path)}")
     if alternative is not None:
@@ -519,8 +563,15 @@ def _action_items(primary, alternative, by_path, current, validations, smoke_res
     return items
 
 
-def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, current: dict[str, Any],
-               validation: Any, smoke: Any, sessions: str) -> dict[str, Any]:
+def _checklist(
+    record: ModelRecord,
+    ranked: RankedModel,
+    env: EnvironmentSpec,
+    current: dict[str, Any],
+    validation: Any,
+    smoke: Any,
+    sessions: str,
+) -> dict[str, Any]:
     """What is done ([x]) and not ([ ]) before this model should trade."""
     weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
                     if record.weights_n_actions is not None else "")
@@ -529,25 +580,50 @@ def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, c
     sources = sorted({name for text in (m.sources or {}).values()
                       for name in _ARTIFACT_NAME.findall(text)}) if m else []
     items = [
-        (space_ok, "action space confirmed",
-         f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
-         f"(model zip: data action_space{weights_word})"),
-        (record.verdict == COMPATIBLE and bool(record.sha256), "file valid",
-         f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}"),
-        (bool(sources), "training summary analysed",
-         f"figures from {', '.join(sources)}" if sources else "no training artifacts found beside the model"),
-        (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
-         _smoke_detail(smoke, record.path)),
-        (validation is not None, f"validated on sessions {sessions}",
-         f"{_validation_headline(validation)} on sessions "
-         f"{session_ranges(validation.session_ids)}" if validation is not None
-         else f"no current stored result: {_cli('validate', record.path)}"),
-        (current.get("model") == record.path, "CURRENT_MODEL.json points to it",
-         "the pointer names it" if current.get("model") == record.path
-         else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}"),
+        (
+            space_ok,
+            "action space confirmed",
+            f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
+            f"(model zip: data action_space{weights_word})",
+        ),
+        (
+            record.verdict == COMPATIBLE and bool(record.sha256),
+            "file valid",
+            f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}",
+        ),
+        (
+            bool(sources),
+            "training summary analysed",
+            f"figures from {', '.join(sources)}"
+            if sources
+            else "no training artifacts found beside the model",
+        ),
+        (
+            bool(smoke is not None and getattr(smoke, "ok", False)),
+            "loads and infers (smoke)",
+            _smoke_detail(smoke, record.path),
+        ),
+        (
+            validation is not None,
+            f"validated on sessions {sessions}",
+            f"{_validation_headline(validation)} on sessions "
+            f"{session_ranges(validation.session_ids)}"
+            if validation is not None
+            else f"no current stored result: {_cli('validate', record.path)}",
+        ),
+        (
+            current.get("model") == record.path,
+            "CURRENT_MODEL.json points to it",
+            "the pointer names it"
+            if current.get("model") == record.path
+            else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}",
+        ),
     ]
-    return {"path": record.path, "rank": ranked.rank,
-            "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items]}
+    return {
+        "path": record.path,
+        "rank": ranked.rank,
+        "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items],
+    }
 
 
 def _smoke_detail(smoke: Any, path: str) -> str:
@@ -555,10 +631,15 @@ def _smoke_detail(smoke: Any, path: str) -> str:
     if smoke is None:
         return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
     if not getattr(smoke, "ok", False):
-        return "smoke test FAILED: " + "; ".join(getattr(smoke, "problems", []) or ["no reason given"])
+        return "smoke test FAILED: " + "; ".join(
+            getattr(smoke, "problems", []) or ["no reason given"]
+        )
     parts = ["smoke test passed"]
     if getattr(smoke, "steps_run", 0):
-        parts.append(f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in range")
+        parts.append(
+            f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in "
+            f"range"
+        )
     if getattr(smoke, "predict_latency_ms", None) is not None:
         parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
     return ", ".join(parts)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.report.figures import fmt_int, fmt_time, session_ranges
+from kalshi_tui.core.report.figures import fmt_int, fmt_time
 from kalshi_tui.core.safe_text import printable, safe_lines
+from kalshi_tui.core.world.session_ids import session_ranges
 
 
 def _md(text: Any) -> str:
@@ -50,18 +51,27 @@ def _summary(report: dict[str, Any]) -> list[str]:
 
 
 def _environment(env: dict[str, Any]) -> list[str]:
-    out = ["## Current Environment Configuration", "",
-           f"- **Profile**: {_code(env['profile'])} ({_md(env['profile_summary'])})",
-           f"- **Observation layout**: {_md(env['observation_layout'])} (52 numbers whose meanings "
-           f"depend on the layout: a model trained on another is incompatible)",
-           f"- **Fill model**: {_md(env['fill_model'])} (every validation figure below names its own world)",
-           f"- **Action Space**: {env['n_actions']} actions ({env['action_space']}), from {_md(env['source'])}",
-           f"- **Base actions**: {', '.join(env['base_actions'])}",
-           f"- **Position sizes**: {env['position_sizes']} contracts",
-           f"- **Observation**: shape {tuple(env['observation']['shape'])}, {env['observation']['dtype']}, "
-           f"values in [{env['observation']['low']}, {env['observation']['high']}]",
-           f"- **Legacy layout**: {env['legacy']['action_space']}, sizes {env['legacy']['position_sizes']}",
-           "", "| Action | Label | Side | Contracts |", "|---:|---|---|---:|"]
+    out = [
+        "## Current Environment Configuration",
+        "",
+        f"- **Profile**: {_code(env['profile'])} ({_md(env['profile_summary'])})",
+        f"- **Observation layout**: {_md(env['observation_layout'])} (52 numbers whose meanings "
+        f"depend on the layout: a model trained on another is incompatible)",
+        f"- **Fill model**: {_md(env['fill_model'])} (every validation figure below names its own "
+        f"world)",
+        f"- **Action Space**: {env['n_actions']} actions ({env['action_space']}), from "
+        f"{_md(env['source'])}",
+        f"- **Base actions**: {', '.join(env['base_actions'])}",
+        f"- **Position sizes**: {env['position_sizes']} contracts",
+        f"- **Observation**: shape {tuple(env['observation']['shape'])}, "
+        f"{env['observation']['dtype']}, "
+        f"values in [{env['observation']['low']}, {env['observation']['high']}]",
+        f"- **Legacy layout**: {env['legacy']['action_space']}, sizes "
+        f"{env['legacy']['position_sizes']}",
+        "",
+        "| Action | Label | Side | Contracts |",
+        "|---:|---|---|---:|",
+    ]
     out += [f"| {a['id']} | {a['label']} | {a['side']} | {a['size']} |" for a in env["actions"]]
     return out + [""]
 
@@ -73,15 +83,25 @@ def _current(cur: dict[str, Any]) -> list[str]:
     else:
         out.append(f"The current model is **{cur['state']}**.")
     out.append("")
-    rows = [("Pointer file", cur.get("pointer_file")), ("Revision", cur.get("revision")),
-            ("Path", cur.get("full_path")), ("Resolved", cur.get("resolved_path")),
-            ("Model", cur.get("model")), ("Verdict", cur.get("verdict")),
-            ("Training date (model zip: data start_time)",
-             fmt_time(cur.get("trained_at")) if cur.get("trained_at") else None),
-            ("Action space (model zip: data action_space)", cur.get("action_space")),
-            ("Observation layout (model zip: data _last_obs, start_time)", cur.get("obs_layout_evidence")),
-            ("Last updated (as written)", cur.get("last_updated")),
-            ("Selected reason", cur.get("selected_reason"))]
+    rows = [
+        ("Pointer file", cur.get("pointer_file")),
+        ("Revision", cur.get("revision")),
+        ("Path", cur.get("full_path")),
+        ("Resolved", cur.get("resolved_path")),
+        ("Model", cur.get("model")),
+        ("Verdict", cur.get("verdict")),
+        (
+            "Training date (model zip: data start_time)",
+            fmt_time(cur.get("trained_at")) if cur.get("trained_at") else None,
+        ),
+        ("Action space (model zip: data action_space)", cur.get("action_space")),
+        (
+            "Observation layout (model zip: data _last_obs, start_time)",
+            cur.get("obs_layout_evidence"),
+        ),
+        ("Last updated (as written)", cur.get("last_updated")),
+        ("Selected reason", cur.get("selected_reason")),
+    ]
     out += [f"- **{k}**: {_code(v)}" for k, v in rows if v not in (None, "")]
     for reason in cur.get("reasons") or []:
         out.append(f"- **Issue**: {_md(reason)}")
@@ -101,22 +121,26 @@ def _compatible(models: list[dict[str, Any]], rec: dict[str, Any]) -> list[str]:
                (rec["alternative"] or {}).get("path"): " (ALTERNATIVE)"}.get(m["path"], "")
         src = m["sources"]
 
-        def at(key: str) -> str:
+        def at(key: str, src: dict[str, Any] = src) -> str:
             return f" ({_md(src[key])})" if key in src else ""
 
-        out += [f"### {m['rank']}. {_md(m['name'])}{tag}", "",
-                f"- **Path**: {_code(m['path'])}",
-                f"- **File Size**: {m['size_bytes']:,} bytes{at('size_bytes')}",
-                f"- **Training Date**: {fmt_time(m['trained_at'])}{at('trained_at')}",
-                f"- **Action Space**: {_md(m['action_space'])}{at('action_space')}",
-                f"- **Session**: {session_ranges(m['sessions']) if m['sessions'] else '-'}{at('session_ids')}",
-                f"- **Training Steps**: {_steps(m)}",
-                f"- **Episodes**: {fmt_int(m['episodes'])}{at('episodes')}",
-                f"- **Markets**: {fmt_int(m['markets'])} unique markets{at('unique_markets')}",
-                f"- **Observation layout**: {_md(m.get('obs_layout_evidence') or '-')} "
-                f"(model zip: data _last_obs, start_time)",
-                f"- **Score**: {m['score']:.3f} ({m['evidence_level']})",
-                "- **Evidence**:"]
+        out += [
+            f"### {m['rank']}. {_md(m['name'])}{tag}",
+            "",
+            f"- **Path**: {_code(m['path'])}",
+            f"- **File Size**: {m['size_bytes']:,} bytes{at('size_bytes')}",
+            f"- **Training Date**: {fmt_time(m['trained_at'])}{at('trained_at')}",
+            f"- **Action Space**: {_md(m['action_space'])}{at('action_space')}",
+            f"- **Session**: "
+            f"{session_ranges(m['sessions']) if m['sessions'] else '-'}{at('session_ids')}",
+            f"- **Training Steps**: {_steps(m)}",
+            f"- **Episodes**: {fmt_int(m['episodes'])}{at('episodes')}",
+            f"- **Markets**: {fmt_int(m['markets'])} unique markets{at('unique_markets')}",
+            f"- **Observation layout**: {_md(m.get('obs_layout_evidence') or '-')} "
+            f"(model zip: data _last_obs, start_time)",
+            f"- **Score**: {m['score']:.3f} ({m['evidence_level']})",
+            "- **Evidence**:",
+        ]
         out += [f"  - {_md(e)}" for e in m["evidence"]]
         out += [f"- **Warning**: {_md(w)}" for w in m["warnings"]]
         out.append("")
@@ -149,8 +173,11 @@ def _rejected(incompatible: list[dict[str, Any]], unreadable: list[dict[str, Any
     if not incompatible:
         out.append("None.")
     for m in incompatible:
-        out.append(f"- {_code(m['path'])} ({_md(m['action_space'])}, trained {fmt_time(m['trained_at'])}): "
-                   + "; ".join(_md(r) for r in m["reasons"]))
+        out.append(
+            f"- {_code(m['path'])} ({_md(m['action_space'])}, trained "
+            f"{fmt_time(m['trained_at'])}): "
+            + "; ".join(_md(r) for r in m["reasons"])
+        )
     out += ["", "## Unreadable Models", ""]
     if not unreadable:
         out.append("None.")
@@ -194,8 +221,13 @@ def _recommendations(rec: dict[str, Any]) -> list[str]:
         if entry is None:
             out += [f"### {title}", "", "None: only one compatible model.", ""]
             continue
-        out += [f"### {title}: {_code(entry['path'])}", "",
-                f"Score {entry['score']:.3f}, evidence: {entry['evidence_level']}.", "", "**Reasons:**"]
+        out += [
+            f"### {title}: {_code(entry['path'])}",
+            "",
+            f"Score {entry['score']:.3f}, evidence: {entry['evidence_level']}.",
+            "",
+            "**Reasons:**",
+        ]
         out += [f"{i}. {_md(r)}" for i, r in enumerate(entry["reasons"], start=1)]
         out.append("")
     return out
@@ -207,6 +239,9 @@ def _checklists(lists: list[dict[str, Any]]) -> list[str]:
         return out + ["No recommended model, so nothing to check.", ""]
     for checklist in lists:
         out += [f"### {_code(checklist['path'])}", ""]
-        out += [f"- [{'x' if i['done'] else ' '}] {_md(i['item'])}: {_md(i['detail'])}" for i in checklist["items"]]
+        out += [
+            f"- [{'x' if i['done'] else ' '}] {_md(i['item'])}: {_md(i['detail'])}"
+            for i in checklist["items"]
+        ]
         out.append("")
     return out
