@@ -289,3 +289,27 @@ def _pairs(target: Any, items: list[Any]) -> dict[Any, Any]:
         except TypeError:  # an unhashable key (a list): the real unpickler fails too
             raise Refusal("a dict key that is not hashable") from None
     return target
+
+
+MALFORMED = "<malformed pickle>"  # among the globals listed for a pickle that does not parse
+Problem = tuple[str, tuple[str, ...]]  # (why, the globals at fault)
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One opcode walk of a pickle: every global it imports (in order, a malformed pickle
+    adding "<malformed pickle>"), why the trader must not load it (None: it may), and the
+    value the walk built (None when refused)."""
+
+    globals: tuple[str, ...]
+    problem: Problem | None
+    value: Any
+
+
+def describe(value: Any) -> str:
+    """A value the walk built, in a refusal's words: a global's name, "a code", a type."""
+    if isinstance(value, Ref):
+        return value.name
+    if isinstance(value, Made):
+        return f"a {value.kind}"
+    return type(value).__name__

@@ -28,14 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kalshi_tui.core.sb3.pickle_calls import Made
-from kalshi_tui.core.sb3.trader_safety import (
-    MALFORMED,
-    Problem,
-    Walked,
-    walk_data_pickle,
-    walk_torch_pickle,
-)
+from kalshi_tui.core.sb3.pickle_calls import MALFORMED, Made, Problem, Walked
+from kalshi_tui.core.sb3.torch_safety import walk_torch_pickle
+from kalshi_tui.core.sb3.trader_safety import walk_data_pickle
 
 __all__ = [
     "MALFORMED",
