@@ -110,10 +110,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "environment.legacy_n_actions": (2, 100_000),
     "environment.observation_low": (-1e9, 1e9),
     "environment.observation_high": (-1e9, 1e9),
-    "catalog.max_data_bytes": (1024, 1024 ** 3),
+    "catalog.max_data_bytes": (1024, 1024**3),
     "catalog.max_members": (1, 100_000),
     # A member past this is never inflated; 16 GiB is far beyond any real policy's weights.
-    "catalog.max_member_bytes": (1024, 16 * 1024 ** 3),
+    "catalog.max_member_bytes": (1024, 16 * 1024**3),
     "pointer.lock_timeout_seconds": (0, 3600),
     "pointer.hook_timeout_seconds": (0.1, 3600),
     "pointer.protect_last_records": (0, 1_000_000),
@@ -128,8 +128,14 @@ LIST_RANGES: dict[str, tuple[int, int]] = {
 }
 RANKING_WEIGHT_LIMIT = 1e6
 
-_TYPE_WORDS = {int: "an integer", str: "a string", list: "a list", bool: "true or false",
-               dict: "a table", _PATH: "a path string"}
+_TYPE_WORDS = {
+    int: "an integer",
+    str: "a string",
+    list: "a list",
+    bool: "true or false",
+    dict: "a table",
+    _PATH: "a path string",
+}
 
 
 @dataclass(frozen=True)
@@ -159,8 +165,11 @@ class EnvironmentSpec:
 
     def world(self) -> dict[str, Any]:
         """What every figure is measured in, named: profile, layout, fill model."""
-        return {"profile": self.profile.name, "observation_layout": self.observation_layout,
-                "fill_model": self.fill_model}
+        return {
+            "profile": self.profile.name,
+            "observation_layout": self.observation_layout,
+            "fill_model": self.fill_model,
+        }
 
     @property
     def layout(self) -> ActionLayout:
@@ -179,11 +188,22 @@ class EnvironmentSpec:
 
     def fingerprint(self) -> str:
         """A stable string that changes when anything a verdict depends on changes."""
-        return repr((self.base_actions, self.position_sizes, self.n_actions,
-                     self.observation_shape, self.observation_dtype,
-                     self.observation_low, self.observation_high,
-                     self.profile.name, self.observation_layout, self.fill_model,
-                     self.trusted_globals, self.max_member_bytes))
+        return repr(
+            (
+                self.base_actions,
+                self.position_sizes,
+                self.n_actions,
+                self.observation_shape,
+                self.observation_dtype,
+                self.observation_low,
+                self.observation_high,
+                self.profile.name,
+                self.observation_layout,
+                self.fill_model,
+                self.trusted_globals,
+                self.max_member_bytes,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -274,14 +294,18 @@ def _check_range(dotted: str, value: Any, where: str) -> None:
     if dotted in RANGES:
         low, high = RANGES[dotted]
         if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-            raise ConfigError(f"{where}: '{dotted}' = {shown(value)}: must be a finite number "
-                              f"from {_number(low)} to {_number(high)}")
+            raise ConfigError(
+                f"{where}: '{dotted}' = {shown(value)}: must be a finite number "
+                f"from {_number(low)} to {_number(high)}"
+            )
     if dotted in LIST_RANGES:
         low, high = LIST_RANGES[dotted]
         for item in value:
             if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
-                raise ConfigError(f"{where}: '{dotted}' holds {shown(item)}: every entry must be "
-                                  f"from {_number(low)} to {_number(high)}")
+                raise ConfigError(
+                    f"{where}: '{dotted}' holds {shown(item)}: every entry must be "
+                    f"from {_number(low)} to {_number(high)}"
+                )
 
 
 def _number(value: float) -> str:
@@ -309,8 +333,10 @@ def read_config_text(path: Path, found_by: str = "") -> str:
                 f"{path}: the config is {_file_kind(info.st_mode)}, not a regular file"
             )
         if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: the config file is {info.st_size:,} bytes; a config is at "
-                              f"most {MAX_CONFIG_BYTES:,}")
+            raise ConfigError(
+                f"{path}: the config file is {info.st_size:,} bytes; a config is at "
+                f"most {MAX_CONFIG_BYTES:,}"
+            )
         data = os.read(fd, MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
@@ -327,9 +353,13 @@ def read_config_text(path: Path, found_by: str = "") -> str:
 
 
 def _file_kind(mode: int) -> str:
-    for test, words in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                        (stat.S_ISSOCK, "a socket")):
+    for test, words in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return words
     return "not a plain file"
@@ -359,14 +389,17 @@ def load_config(
     sources: dict[str, str] = {}
     for section, body in raw.items():
         if section not in SCHEMA:
-            raise ConfigError(f"{path}: unknown section [{shown(section)}] "
-                              f"(known: {', '.join(SCHEMA)})")
+            raise ConfigError(
+                f"{path}: unknown section [{shown(section)}] (known: {', '.join(SCHEMA)})"
+            )
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: '{shown(section)}' must be a table [{shown(section)}]")
         for key in body:
             if key not in SCHEMA[section]:
-                raise ConfigError(f"{path}: unknown key '{section}.{shown(key)}' "
-                                  f"(known: {', '.join(SCHEMA[section])})")
+                raise ConfigError(
+                    f"{path}: unknown key '{section}.{shown(key)}' "
+                    f"(known: {', '.join(SCHEMA[section])})"
+                )
     for section, keys in SCHEMA.items():
         for key, (expected, default) in keys.items():
             dotted = f"{section}.{key}"
@@ -399,8 +432,9 @@ def load_config(
             f"{sources['catalog.trusted_globals']}: 'catalog.trusted_globals' must be "
             "a list of 'module.Name' strings"
         )
-    env = dataclasses.replace(env, trusted_globals=tuple(trusted),
-                              max_member_bytes=values["catalog.max_member_bytes"])
+    env = dataclasses.replace(
+        env, trusted_globals=tuple(trusted), max_member_bytes=values["catalog.max_member_bytes"]
+    )
     sessions_db = values["paths.sessions_db"]
     if is_database_url(sessions_db):
         values["paths.sessions_db"] = redacted(sessions_db)  # what `config` shows
@@ -441,9 +475,11 @@ def _ranking_weights(weights: dict[str, Any], path: Path | None) -> dict[str, fl
                 f"not {type(value).__name__} {shown(repr(value))}"
             )
         if not (math.isfinite(value) and abs(value) <= RANKING_WEIGHT_LIMIT):
-            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' = {value!r}: "
-                              f"must be a finite number from {-RANKING_WEIGHT_LIMIT:g} to "
-                              f"{RANKING_WEIGHT_LIMIT:g}")
+            raise ConfigError(
+                f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' = {value!r}: "
+                f"must be a finite number from {-RANKING_WEIGHT_LIMIT:g} to "
+                f"{RANKING_WEIGHT_LIMIT:g}"
+            )
     return {str(k): float(v) for k, v in weights.items()}
 
 
@@ -467,39 +503,50 @@ def _derive_paths(values: dict[str, Any], sources: dict[str, str]) -> None:
             sources[key] = why
 
 
-def _profile_defaults(values: dict[str, Any], sources: dict[str, str],
-                      where: str) -> EnvironmentProfile:
+def _profile_defaults(
+    values: dict[str, Any], sources: dict[str, str], where: str
+) -> EnvironmentProfile:
     """Fill the keys left unset from the profile, each sourced to it."""
     name = values["environment.profile"]
     profile = PROFILES.get(name)
     if profile is None:
-        raise ConfigError(f"{where}: 'environment.profile' {name!r} is not a profile "
-                          f"(known: {', '.join(PROFILES)})")
-    from_profile = {"environment.observation_layout": profile.observation_layout,
-                    "environment.position_sizes": list(profile.position_sizes)}
+        raise ConfigError(
+            f"{where}: 'environment.profile' {name!r} is not a profile "
+            f"(known: {', '.join(PROFILES)})"
+        )
+    from_profile = {
+        "environment.observation_layout": profile.observation_layout,
+        "environment.position_sizes": list(profile.position_sizes),
+    }
     for key, value in from_profile.items():
         if values[key] is None:
             values[key], sources[key] = value, f"profile {name}"
     if values["environment.n_actions"] is None:
         sizes = values["environment.position_sizes"]
         values["environment.n_actions"] = 1 + (len(values["environment.base_actions"]) - 1) * len(
-            sizes if isinstance(sizes, list) else [])
+            sizes if isinstance(sizes, list) else []
+        )
         sources["environment.n_actions"] = "derived: HOLD + trading sides x position sizes"
     if values["environment.observation_layout"] not in OBSERVATION_LAYOUTS:
-        raise ConfigError(f"{where}: 'environment.observation_layout' must be one of "
-                          f"{', '.join(OBSERVATION_LAYOUTS)}")
+        raise ConfigError(
+            f"{where}: 'environment.observation_layout' must be one of "
+            f"{', '.join(OBSERVATION_LAYOUTS)}"
+        )
     if values["environment.fill_model"] not in FILL_MODELS:
         raise ConfigError(
             f"{where}: 'environment.fill_model' must be one of {', '.join(FILL_MODELS)}"
         )
     if values["environment.fill_model"] != REALISTIC and profile.training_rules is None:
-        raise ConfigError(f"{where}: profile {name} has no original training rules to replay; "
-                          f"'environment.fill_model' must be {REALISTIC}")
+        raise ConfigError(
+            f"{where}: profile {name} has no original training rules to replay; "
+            f"'environment.fill_model' must be {REALISTIC}"
+        )
     return profile
 
 
-def _environment_spec(values: dict[str, Any], sources: dict[str, str],
-                      path: Path | None) -> EnvironmentSpec:
+def _environment_spec(
+    values: dict[str, Any], sources: dict[str, str], path: Path | None
+) -> EnvironmentSpec:
     where = str(path) if path else "defaults"
 
     def strings(key: str) -> tuple[str, ...]:
@@ -534,7 +581,8 @@ def _environment_spec(values: dict[str, Any], sources: dict[str, str],
         if values[key] != derived:
             raise ConfigError(
                 f"{where}: '{key}' is {values[key]} but {len(bases) - 1} trading sides x "
-                f"{len(sz)} sizes {list(sz)} + HOLD derive {derived}")
+                f"{len(sz)} sizes {list(sz)} + HOLD derive {derived}"
+            )
     shape = (
         positive_ints("environment.observation_shape")
         if values["environment.observation_shape"]

@@ -144,13 +144,12 @@ def test_removed_and_added_files(layout, model_zoo):
 
 def shared_slots_in_use(cache_doc) -> set[int]:
     """The shared-table slots a saved cache's entries point at (keys' artifacts included)."""
-    fields = cache_doc["fields"]
-    positions = [fields.index(name) for name in catalog_cache._SHARED_FIELDS]
+    position = cache_doc["fields"].index(catalog_cache._GROUP_FIELDS[0])
     used = set()
     for key, values in cache_doc["entries"].values():
         if type(key[3]) is int:
             used.add(key[3])
-        used.update(values[p] for p in positions)
+        used.add(values[position])
     return used
 
 
@@ -466,10 +465,11 @@ def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_mo
 def test_shared_values_are_told_apart_by_value_and_type(first, second):
     """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None)
     never merge."""
-    from kalshi_tui.core.catalog.cache import _share_key
+    from kalshi_tui.core.catalog.cache import _from_text, _json_text
 
-    assert _share_key(first) != _share_key(second)
-    assert _share_key(first) == _share_key(fresh_copy(first))
+    assert _json_text(first) != _json_text(second)
+    assert _json_text(first) == _json_text(fresh_copy(first))
+    assert repr(_from_text(_json_text(first))) == repr(first)  # read back exactly
 
 
 def fresh_copy(value):
@@ -606,11 +606,18 @@ def test_every_container_field_of_a_record_is_copied_for_each_record():
     """record_from_row copies a record's lists and dicts by what they hold: a new list or
     dict field must be named there, or records from one cache would share it."""
     from kalshi_tui.core.catalog import cache
-    from kalshi_tui.core.catalog.record import ModelRecord
+    from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 
     containers = {
         name
         for name, f in ModelRecord.__dataclass_fields__.items()
         if str(f.type).startswith(("list", "dict"))
     } | {"metrics"}
-    assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) == containers
+    assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) | {"metrics"} == containers
+    assert containers <= set(cache._GROUP_FIELDS)  # the cache parses them anew per record
+    metric_containers = {
+        name
+        for name, f in TrainingMetrics.__dataclass_fields__.items()
+        if str(f.type).startswith(("list", "dict"))
+    }
+    assert set(cache._METRICS_CONTAINERS) == metric_containers

@@ -108,11 +108,17 @@ class FolderView:
         except OSError:
             return False
 
+    def run_artifacts(self, run_dir: str) -> dict[str, Path]:
+        """`artifacts_in(run_dir)` as this view sees the folder (a view may remember it)."""
+        return artifacts_in(run_dir, self)
+
 
 _DISK = FolderView()
 
 
-def find_artifacts(model_path: Path, models_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
+def find_artifacts(
+    model_path: Path | str, models_dir: Path | str, view: FolderView = _DISK
+) -> dict[str, Path]:
     """The training artifacts that belong to `model_path`: artifact key -> existing file.
 
     A run folder's model (`<run>/model.zip`, `<run>/trained_model.zip`) and its checkpoints
@@ -122,29 +128,29 @@ def find_artifacts(model_path: Path, models_dir: Path, view: FolderView = _DISK)
     at the top of `models_dir`. Keys present only for files that exist; an empty dict when
     the model has none.
     """
-    model_path = Path(model_path)
-    folder = model_path.parent
-    if folder.name == CHECKPOINTS_SUBDIR:
-        return artifacts_in(folder.parent, view)
-    is_run_model = model_path.name in RUN_MODEL_FILES
-    if is_run_model or not _same_folder(folder, Path(models_dir)):
-        found = artifacts_in(folder, view)
+    # Text paths (os.path): the catalog asks this for thousands of models.
+    path = os.fspath(model_path)
+    folder, name = os.path.split(path)
+    if os.path.basename(folder) == CHECKPOINTS_SUBDIR:
+        return view.run_artifacts(os.path.dirname(folder))
+    is_run_model = name in RUN_MODEL_FILES
+    if is_run_model or not _same_folder(folder, os.fspath(models_dir)):
+        found = view.run_artifacts(folder)
         if found or is_run_model:
             return found
     # A flat final: artifacts at the top of the models folder belong to a run that wrote
     # its model.zip / trained_model.zip there, never to a final copied in beside it.
-    run = matching_run_folder(model_path, view)
-    return artifacts_in(run, view) if run is not None else {}
+    run = matching_run_folder(Path(path), view)
+    return view.run_artifacts(os.fspath(run)) if run is not None else {}
 
 
-def artifacts_in(run_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
+def artifacts_in(run_dir: Path | str, view: FolderView = _DISK) -> dict[str, Path]:
     """The artifacts of one run folder, looking in the folder and its `diagnostics/`.
 
     The original system wrote the diagnostics beside the model first and into a
     `diagnostics/` subfolder later; when a run has both copies, the one written last is
     the one the run finished with. Two directory listings instead of seven stats.
     """
-    run_dir = Path(run_dir)
     base = os.fspath(run_dir)
     beside = view.files_in(base, _WANTED_BESIDE)
     inside = (
@@ -152,6 +158,9 @@ def artifacts_in(run_dir: Path, view: FolderView = _DISK) -> dict[str, Path]:
         if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None
         else {}
     )
+    if not beside and not inside:
+        return {}
+    run_dir = Path(base)
     found: dict[str, Path] = {}
     results = results_file_among(beside)
     if results is not None:
@@ -212,11 +221,11 @@ def matching_run_folder(model_path: Path, view: FolderView = _DISK) -> Path | No
     return None
 
 
-def _same_folder(a: Path, b: Path) -> bool:
+def _same_folder(a: str, b: str) -> bool:
     """Whether two paths name one folder, without resolving every symlink on the way."""
     if os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b)):
         return True
-    if a.name != b.name:
+    if os.path.basename(os.path.normpath(a)) != os.path.basename(os.path.normpath(b)):
         return False
     try:
         return os.path.samefile(a, b)

@@ -35,12 +35,27 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.core.catalog.walk import require_models_folder as require_models_folder
 else:
-    __getattr__, __dir__, __all__ = attach(__name__, {
-        "record": ["COMPATIBLE", "INCOMPATIBLE", "UNREADABLE", "UNSAFE", "ModelRecord",
-                   "TrainingMetrics"],
-        "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog",
-                 "start_helpers"],
-        "cache": ["cache_locations", "record_dict"],
-        "changes": ["ChangeSignature", "change_signature"],
-        "walk": ["require_models_folder"],
-    })
+    __getattr__, __dir__, __all__ = attach(
+        __name__,
+        {
+            "record": [
+                "COMPATIBLE",
+                "INCOMPATIBLE",
+                "UNREADABLE",
+                "UNSAFE",
+                "ModelRecord",
+                "TrainingMetrics",
+            ],
+            "scan": [
+                "AmbiguousModel",
+                "Catalog",
+                "ModelNotFound",
+                "inspect_model",
+                "scan_catalog",
+                "start_helpers",
+            ],
+            "cache": ["cache_locations", "record_dict"],
+            "changes": ["ChangeSignature", "change_signature"],
+            "walk": ["require_models_folder"],
+        },
+    )

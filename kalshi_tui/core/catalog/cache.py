@@ -26,7 +26,9 @@ _METRICS_POS = _RECORD_FIELDS.index("metrics")
 # The record's containers by what they hold (a copy of a flat one is one C call, and a
 # warm scan copies them for every record): record_from_row gives each record its own.
 _FLAT_CONTAINERS = ("reasons", "warnings", "obs_shape", "versions", "pickle_globals", "artifacts")
-_NESTED_CONTAINERS = ("hyperparameters", "trader_findings", "metrics")
+_NESTED_CONTAINERS = ("hyperparameters", "trader_findings")
+# TrainingMetrics' lists and dicts, all flat (ids, counts by action, sources, notes).
+_METRICS_CONTAINERS = ("session_ids", "action_histogram", "sources", "notes")
 
 
 def own_copy(value: Any) -> Any:
@@ -57,10 +59,20 @@ def record_from_row(row: list[Any]) -> ModelRecord:
             values[name] = value.copy()
     for name in _NESTED_CONTAINERS:
         values[name] = own_copy(values[name])
-    metrics = values.pop("metrics")
-    return ModelRecord(
-        **values, metrics=None if metrics is None else TrainingMetrics.from_dict(metrics)
-    )
+    metrics = _own_metrics(values.pop("metrics"))
+    return ModelRecord(**values, metrics=metrics)
+
+
+def _own_metrics(fields: dict[str, Any] | None) -> TrainingMetrics | None:
+    """TrainingMetrics from its fields, with copies of its (flat) lists and dicts."""
+    if fields is None:
+        return None
+    metrics = TrainingMetrics.from_dict(fields)
+    for name in _METRICS_CONTAINERS:
+        value = getattr(metrics, name)
+        if type(value) in (list, dict):
+            setattr(metrics, name, value.copy())
+    return metrics
 
 
 def record_dict(record: ModelRecord) -> dict[str, Any]:
@@ -77,13 +89,17 @@ FORMAT = "kalshi-tui catalog cache"
 # 4: records carry trader_findings (the UNSAFE verdict); older files never judged them.
 # 5: records carry obs_layout and its evidence (which layout a model was trained on).
 # 6: pickle globals, findings and weight shapes from the one opcode walk (sb3.pickle_facts).
-VERSION = f"6/metrics-{METRICS_VERSION}"
+# 7: a record's lists, dicts and repeated texts kept together as one JSON text, parsed anew
+#    for each record.
+VERSION = f"7/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
-# Fields whose values repeat across the models of a folder: stored once in a shared table,
-# found by their content (_share_key), and referenced by index; each record decoded from
-# the cache gets its own copy (own_copy).
-_SHARED_FIELDS = (
+# The values a run's models have in common (every list and dict a record holds, and the
+# texts that repeat): stored together as one JSON text in a shared table, once per distinct
+# combination, the record's entry keeping its index in the first of these fields. Each
+# record decoded from the cache parses that text anew, so it owns every list and dict.
+_GROUP_FIELDS = (
     "pickle_globals",
+    "obs_shape",
     "obs_low",
     "obs_high",
     "obs_layout_evidence",
@@ -92,10 +108,12 @@ _SHARED_FIELDS = (
     "policy_class",
     "warnings",
     "reasons",
+    "trader_findings",
     "artifacts",
     "metrics",
 )
-_SHARED_POSITIONS = tuple(_RECORD_FIELDS.index(name) for name in _SHARED_FIELDS)
+_GROUP_POSITIONS = tuple(_RECORD_FIELDS.index(name) for name in _GROUP_FIELDS)
+_GROUP_SLOT_POS = _GROUP_POSITIONS[0]
 _ABS_PATH_POS = _RECORD_FIELDS.index("abs_path")
 _SHA256_POS = _RECORD_FIELDS.index("sha256")
 
@@ -135,8 +153,8 @@ class CatalogCache:
     ):
         self.config = config
         self._entries = entries or {}  # rel -> [key, record values in field order]
-        self._shared = shared or []
-        self._slots = {_share_key(v): i for i, v in enumerate(self._shared)}
+        self._shared: list[str] = shared or []  # JSON texts
+        self._slots = {text: i for i, text in enumerate(self._shared)}
         self._same_fingerprint = same_fingerprint
         self._dirty = not same_fingerprint
         self.path = path
@@ -179,7 +197,7 @@ class CatalogCache:
         if type(artifacts) is int:
             if not 0 <= artifacts < len(self._shared):
                 return False
-            artifacts = self._shared[artifacts]
+            artifacts = _from_text(self._shared[artifacts])
         return bool(artifacts == key[3])
 
     def put(
@@ -200,32 +218,37 @@ class CatalogCache:
         values = list(row) if row is not None else list(record_dict(record).values())
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
-        for position in _SHARED_POSITIONS:
-            values[position] = self._slot(values[position])
+        group = [values[position] for position in _GROUP_POSITIONS]
+        for position in _GROUP_POSITIONS:
+            values[position] = None
+        values[_GROUP_SLOT_POS] = self._slot(group)
         return values
 
     def _abs_path(self, rel: str) -> str:
-        return os.path.join(self._root, rel)
+        return f"{self._root}/{rel}" if os.sep == "/" else os.path.join(self._root, rel)
 
     def _slot(self, value: Any) -> int:
         """The shared table's index of `value`, adding it when new."""
-        text = _share_key(value)
+        text = _json_text(value)
         slot = self._slots.get(text)
         if slot is None:
             slot = self._slots[text] = len(self._shared)
-            self._shared.append(value)
+            self._shared.append(text)
         return slot
 
     def _decode(self, stored: list[Any], rel: str) -> ModelRecord:
-        values = list(stored)
-        for position in _SHARED_POSITIONS:
-            slot = values[position]
-            if type(slot) is not int:
-                raise ValueError("not a slot")
-            values[position] = self._shared[slot]
-        if values[_ABS_PATH_POS] is None:
-            values[_ABS_PATH_POS] = self._abs_path(rel)
-        return record_from_row(values)
+        """A record of its own: its entry's values, and its group's parsed anew from text."""
+        slot = stored[_GROUP_SLOT_POS]
+        if type(slot) is not int or not 0 <= slot < len(self._shared):
+            raise ValueError("not a slot")
+        values = dict(zip(_RECORD_FIELDS, stored, strict=True))
+        values.update(zip(_GROUP_FIELDS, _from_text(self._shared[slot]), strict=True))
+        if values["abs_path"] is None:
+            values["abs_path"] = self._abs_path(rel)
+        metrics = values.pop("metrics")
+        return ModelRecord(
+            **values, metrics=None if metrics is None else TrainingMetrics(**metrics)
+        )
 
     def save(self, keep: set[str]) -> Path | None:
         """Write the cache if anything changed, dropping files no longer there; never raises."""
@@ -269,43 +292,36 @@ class CatalogCache:
         for key, values in self._entries.values():
             if type(key) is list and len(key) == 4 and type(key[3]) is int:
                 key[3] = renumber(key[3])
-            for position in _SHARED_POSITIONS:
-                slot = values[position]
-                if type(slot) is int:
-                    values[position] = renumber(slot)
+            slot = values[_GROUP_SLOT_POS]
+            if type(slot) is int:
+                values[_GROUP_SLOT_POS] = renumber(slot)
         self._shared = table
-        self._slots = {_share_key(v): i for i, v in enumerate(table)}
+        self._slots = {text: i for i, text in enumerate(table)}
         return table
 
 
-def _share_key(value: Any) -> Any:
-    """A hashable key equal only for equal values of equal types (1, 1.0 and True differ)."""
-    kind = type(value)
-    if value is None or kind is str:
-        return ("s", value)
-    if kind is list and all(type(v) is str for v in value):
-        return ("l", tuple(value))
-    if kind is dict and all(type(v) in _SCALARS for v in value.values()):
-        # Flat dicts (versions, artifacts, most hyperparameters): no JSON text needed.
-        return ("d", tuple((k, type(v), v) for k, v in value.items()))
-    # Dicts from one reader keep one key order, so equal values give equal text (an
-    # unequal order would only store a value twice). orjson writes it five times faster
-    # (metrics, nested hyperparameters: a cold scan pays this per model) and tells 1, 1.0
-    # and true apart as json does, but writes NaN and infinities as null: any null, and
-    # anything orjson refuses (ints past 64 bits, non-str keys), takes json's text instead.
-    # Imported here: a warm listing never gets this far, so it need not load orjson.
+def _json_text(value: Any) -> str:
+    """A shared value as JSON text: orjson's where it writes the value exactly, else json's
+    marked with a leading "!" (orjson writes NaN and infinities as null, refuses ints past
+    64 bits, and reads such an int back as a float). Equal values of equal types give equal
+    text (1, 1.0 and true differ)."""
+    import orjson  # imported here: a warm listing that writes nothing need not load it
+
+    if not _has_inexact(value):
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # orjson.JSONEncodeError is one: a key that is not a string
+            pass
+    return "!" + json.dumps(value)
+
+
+def _from_text(text: str) -> Any:
+    """A shared value parsed anew from its text (_json_text's): each record gets its own."""
     import orjson
 
-    try:
-        text = orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError is one
-        text = b"null"
-    if b"null" not in text:
-        return ("o", text)
-    return ("j", json.dumps(value))
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+    if text.startswith("!"):
+        return json.loads(text[1:])
+    return orjson.loads(text)
 
 
 def _dump(doc: dict[str, Any]) -> bytes:
@@ -394,6 +410,7 @@ def load(config: Config) -> CatalogCache:
             and doc.get("max_member_bytes") == config.environment.max_member_bytes
             and isinstance(doc.get("entries"), dict)
             and isinstance(doc.get("shared"), list)
+            and all(type(text) is str for text in doc["shared"])
         ):
             continue
         entries = {

@@ -263,6 +263,7 @@ class ArtifactIndex(FolderView):
         self._remembered = same_bytes if same_bytes is not None else {}
         self.used_comparisons: dict[str, list[Any]] = {}
         self.new_comparisons = 0
+        self._run_answers: dict[str, dict[str, Path]] = {}  # run folder -> its artifacts
         # folder -> the answer every model listed in it gets (see for_found): this scan's own
         self._folder_answers: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
 
@@ -285,7 +286,7 @@ class ArtifactIndex(FolderView):
 
     def for_model(self, path: str) -> tuple[dict[str, Path], list[list[Any]]]:
         """(artifact key -> file, the cache key of those files) for the model at `path`."""
-        found = find_artifacts(Path(path), Path(self.walk.root), self)
+        found = find_artifacts(path, self.walk.root, self)
         return found, self._key(found)
 
     # ---- the view of the disk, from the walk's listings ----------------------------------
@@ -307,6 +308,13 @@ class ArtifactIndex(FolderView):
         if os.path.dirname(path) in self.walk.artifact_entries:
             return None  # the walk listed the folder and no such file was in it
         return super().size(path)
+
+    def run_artifacts(self, run_dir: str) -> dict[str, Path]:
+        """The rule's answer for one run folder, worked out once per scan (a copy each time)."""
+        known = self._run_answers.get(run_dir)
+        if known is None:
+            known = self._run_answers[run_dir] = super().run_artifacts(run_dir)
+        return dict(known)
 
     def same_bytes(self, a: str, b: str) -> bool:
         """filecmp's answer, remembered across scans by both files' size and mtime."""

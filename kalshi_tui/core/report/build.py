@@ -68,8 +68,9 @@ def build_report(
     validations = validations or {}
     smoke_results = smoke_results or {}
     if ranked is None:
-        ranked = rank_models(records, validations=validations, weights=weights, now=now,
-                             healths=healths)
+        ranked = rank_models(
+            records, validations=validations, weights=weights, now=now, healths=healths
+        )
     by_path = {r.path: r for r in records}
     eligible = [r for r in ranked if r.eligible]
     primary = eligible[0] if eligible else None
@@ -90,24 +91,45 @@ def build_report(
     for r in eligible:
         record = by_path[r.path]
         copy_of = first_of_sha.setdefault(record.sha256, r.path) if record.sha256 else r.path
-        compatible.append(_compatible_entry(record, r, validations.get(r.path),
-                                            copy_of if copy_of != r.path else None))
-    incompatible = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                    if rec.verdict == INCOMPATIBLE]
-    unreadable = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                  if rec.verdict == UNREADABLE]
+        compatible.append(
+            _compatible_entry(
+                record, r, validations.get(r.path), copy_of if copy_of != r.path else None
+            )
+        )
+    incompatible = [
+        _rejected_entry(rec)
+        for rec in sorted(records, key=lambda r: r.path)
+        if rec.verdict == INCOMPATIBLE
+    ]
+    unreadable = [
+        _rejected_entry(rec)
+        for rec in sorted(records, key=lambda r: r.path)
+        if rec.verdict == UNREADABLE
+    ]
     # Never ranked (ranking takes compatible models only), so never recommended: listed
     # with why, since each is a file the trader would run code from if pointed at it.
-    unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-              if rec.verdict == UNSAFE]
+    unsafe = [
+        _rejected_entry(rec)
+        for rec in sorted(records, key=lambda r: r.path)
+        if rec.verdict == UNSAFE
+    ]
     # Compatible, but the evidence refutes them (COLLAPSED, never traded): listed with why.
-    not_recommended = [{**_basics(by_path[r.path]), "verdict": "not recommended",
-                        "reasons": list(r.reasons) + ([fill_model_notes[r.path]]
-                                                      if r.path in fill_model_notes else [])}
-                       for r in ranked if not r.eligible and by_path[r.path].verdict == COMPATIBLE]
-    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment,
-                                      fill_model_notes.get(r.path))
-                   for r in eligible[:PERFORMANCE_LIMIT]]
+    not_recommended = [
+        {
+            **_basics(by_path[r.path]),
+            "verdict": "not recommended",
+            "reasons": list(r.reasons)
+            + ([fill_model_notes[r.path]] if r.path in fill_model_notes else []),
+        }
+        for r in ranked
+        if not r.eligible and by_path[r.path].verdict == COMPATIBLE
+    ]
+    performance = [
+        _performance_entry(
+            by_path[r.path], validations.get(r.path), environment, fill_model_notes.get(r.path)
+        )
+        for r in eligible[:PERFORMANCE_LIMIT]
+    ]
     recommended = [r for r in (primary, alternative) if r is not None]
     report = {
         "format": REPORT_FORMAT,
@@ -178,9 +200,14 @@ class StoredEvidence:
 EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
 
 
-def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | None = None,
-                    use_cache: bool = True,
-                    smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
+def generate_report(
+    config: Config,
+    *,
+    stored: EvidenceReader,
+    now: datetime | None = None,
+    use_cache: bool = True,
+    smoke: Callable[[ModelRecord], Any] | None = None,
+) -> dict[str, Any]:
     """Read the models folder, the pointer and stored validations, then build the report.
 
     `stored` reads the stored validation and health results of the scanned records
@@ -201,19 +228,28 @@ def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | N
     status = engine.status(repair=False)
     evidence = stored(catalog.records, config)
     validations, healths = evidence.validations, evidence.healths
-    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
-                         healths=healths)
+    ranked = rank_models(
+        catalog.records, validations=validations, weights=weights, now=now, healths=healths
+    )
     fill_model_notes = evidence.fill_model_notes
 
     def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
-        return build_report(catalog.records, environment=config.environment, now=now,
-                            pointer_status=status, validations=validations,
-                            weights=config.ranking_weights,
-                            smoke_results=smoke_results, models_dir=str(config.models_dir),
-                            config_file=str(config.file) if config.file else None,
-                            validation_sessions=config.validation_sessions,
-                            problems=list(catalog.problems), ranked=ranked,
-                            fill_model_notes=fill_model_notes, healths=healths)
+        return build_report(
+            catalog.records,
+            environment=config.environment,
+            now=now,
+            pointer_status=status,
+            validations=validations,
+            weights=config.ranking_weights,
+            smoke_results=smoke_results,
+            models_dir=str(config.models_dir),
+            config_file=str(config.file) if config.file else None,
+            validation_sessions=config.validation_sessions,
+            problems=list(catalog.problems),
+            ranked=ranked,
+            fill_model_notes=fill_model_notes,
+            healths=healths,
+        )
 
     report = build(None)
     if smoke is None:
@@ -253,8 +289,14 @@ def write_text_atomically(out: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report(config: Config, out: Path | None = None, *, stored: EvidenceReader,
-                 fmt: str = "md", now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+def write_report(
+    config: Config,
+    out: Path | None = None,
+    *,
+    stored: EvidenceReader,
+    fmt: str = "md",
+    now: datetime | None = None,
+) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
@@ -288,10 +330,18 @@ def _validation_headline(validation: Any) -> str:
 
 # ---- sections -----------------------------------------------------------------------------
 
+
 def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
     def actions(layout: ActionLayout) -> list[dict[str, Any]]:
-        return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
-                 "size": layout.decode(a).size} for a in range(layout.n)]
+        return [
+            {
+                "id": a,
+                "label": layout.label(a),
+                "side": layout.decode(a).side,
+                "size": layout.decode(a).size,
+            }
+            for a in range(layout.n)
+        ]
 
     return {
         "source": config_file or "built-in defaults (no config file)",
@@ -303,11 +353,17 @@ def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any
         "base_actions": list(env.base_actions),
         "position_sizes": list(env.position_sizes),
         "actions": actions(env.layout),
-        "legacy": {"action_space": f"Discrete({env.legacy_n_actions})",
-                   "position_sizes": list(env.legacy_position_sizes),
-                   "actions": actions(env.legacy_layout)},
-        "observation": {"shape": list(env.observation_shape), "dtype": env.observation_dtype,
-                        "low": env.observation_low, "high": env.observation_high},
+        "legacy": {
+            "action_space": f"Discrete({env.legacy_n_actions})",
+            "position_sizes": list(env.legacy_position_sizes),
+            "actions": actions(env.legacy_layout),
+        },
+        "observation": {
+            "shape": list(env.observation_shape),
+            "dtype": env.observation_dtype,
+            "low": env.observation_low,
+            "high": env.observation_high,
+        },
     }
 
 
@@ -388,12 +444,21 @@ def _same_run(a: ModelRecord, b: ModelRecord) -> bool:
 
 
 # Figures the compatible-models list shows on their own lines, each with its source.
-HEADLINE_FIGURES = ("size_bytes", "trained_at", "action_space", "session_ids", "num_timesteps",
-                    "total_timesteps", "episodes", "unique_markets")
+HEADLINE_FIGURES = (
+    "size_bytes",
+    "trained_at",
+    "action_space",
+    "session_ids",
+    "num_timesteps",
+    "total_timesteps",
+    "episodes",
+    "unique_markets",
+)
 
 
-def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
-                      copy_of: str | None) -> dict[str, Any]:
+def _compatible_entry(
+    record: ModelRecord, ranked: RankedModel, validation: Any, copy_of: str | None
+) -> dict[str, Any]:
     own = record_figures(record) + training_figures(record)
     checked = validation_figures(validation) if validation is not None else []
     # The headline figures are the file's and the run's; a validation's episodes are its own.
@@ -402,18 +467,30 @@ def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
     if copy_of:
         sha = (record.sha256 or "")[:12]
         evidence.insert(0, f"identical copy of {copy_of} (same sha256 {sha})")
-    return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
-            "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
-            "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
+    return {
+        **_basics(record),
+        "rank": ranked.rank,
+        "score": ranked.score,
+        "copy_of": copy_of,
+        "evidence_level": ranked.evidence,
+        "sources": sources,
+        "evidence": evidence,
+        "figures": [f.to_dict() for f in own + checked],
+        "warnings": list(record.warnings),
+    }
 
 
 def _rejected_entry(record: ModelRecord) -> dict[str, Any]:
-    return {**_basics(record), "verdict": record.verdict,
-            "reasons": list(record.reasons) or ["no reason recorded"]}
+    return {
+        **_basics(record),
+        "verdict": record.verdict,
+        "reasons": list(record.reasons) or ["no reason recorded"],
+    }
 
 
-def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec,
-                       fill_model_note: str | None = None) -> dict[str, Any]:
+def _performance_entry(
+    record: ModelRecord, validation: Any, env: EnvironmentSpec, fill_model_note: str | None = None
+) -> dict[str, Any]:
     """The seed's per-model analysis: activity, distribution, exploration, performance, notes."""
     layout = env.layout_for(record.n_actions or 0) or env.layout
     m = record.metrics
@@ -444,8 +521,12 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
     if "win_rate" in named:
         items.append(("Portfolio Performance (training)", str(named["win_rate"])))
     if checked:
-        items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
-                                         table=checked)))
+        items.append(
+            (
+                "Validation",
+                join("episodes", "orders", "trading_pct", "histogram_entropy", table=checked),
+            )
+        )
         items.append(
             (
                 "Portfolio Performance (validation)",
@@ -471,10 +552,14 @@ def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpe
             )
         )
     top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
-    return {"path": record.path, "name": record.name,
-            "items": [{"heading": h, "text": t} for h, t in items],
-            "top_actions": top, "histogram_source": hist_source,
-            "notes": list(m.notes) if m else []}
+    return {
+        "path": record.path,
+        "name": record.name,
+        "items": [{"heading": h, "text": t} for h, t in items],
+        "top_actions": top,
+        "histogram_source": hist_source,
+        "notes": list(m.notes) if m else [],
+    }
 
 
 def _recommendation(
@@ -496,21 +581,37 @@ def _recommendation(
     }
 
 
-def _summary(records: list[ModelRecord], eligible: list[RankedModel], primary: RankedModel | None,
-             alternative: RankedModel | None, current: dict[str, Any], n_actions: int,
-             now: datetime) -> dict[str, Any]:
-    counts = {"models": len(records),
-              "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
-              "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
-              "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
-              "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
-    lines = [f"Analysis generated {fmt_time(now.isoformat())} of {counts['models']} model files "
-             f"against the {n_actions}-action environment: {counts['compatible']} compatible, "
-             f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable"
-             + (f", {counts['unsafe']} UNSAFE (never recommended: the trader would run code "
-                "from them or refuse them)." if counts["unsafe"] else ".")]
-    lines.append(f"The current model is {current['state']}" +
-                 (f": {current['alarms'][0]}" if current.get("alarms") else "."))
+def _summary(
+    records: list[ModelRecord],
+    eligible: list[RankedModel],
+    primary: RankedModel | None,
+    alternative: RankedModel | None,
+    current: dict[str, Any],
+    n_actions: int,
+    now: datetime,
+) -> dict[str, Any]:
+    counts = {
+        "models": len(records),
+        "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
+        "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
+        "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
+        "unsafe": sum(1 for r in records if r.verdict == UNSAFE),
+    }
+    lines = [
+        f"Analysis generated {fmt_time(now.isoformat())} of {counts['models']} model files "
+        f"against the {n_actions}-action environment: {counts['compatible']} compatible, "
+        f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable"
+        + (
+            f", {counts['unsafe']} UNSAFE (never recommended: the trader would run code "
+            "from them or refuse them)."
+            if counts["unsafe"]
+            else "."
+        )
+    ]
+    lines.append(
+        f"The current model is {current['state']}"
+        + (f": {current['alarms'][0]}" if current.get("alarms") else ".")
+    )
     if primary is None:
         lines.append("No compatible model: nothing is recommended.")
     else:
@@ -524,31 +625,47 @@ def _summary(records: list[ModelRecord], eligible: list[RankedModel], primary: R
         )
         if current.get("model") == primary.path:
             lines.append("The pointer already names the recommended model.")
-    return {"counts": counts, "lines": lines, "current_state": current["state"],
-            "primary": primary.path if primary else None,
-            "alternative": alternative.path if alternative else None}
+    return {
+        "counts": counts,
+        "lines": lines,
+        "current_state": current["state"],
+        "primary": primary.path if primary else None,
+        "alternative": alternative.path if alternative else None,
+    }
 
 
 def _cli(*words: str) -> str:
     return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
 
 
-def _action_items(primary: RankedModel | None, alternative: RankedModel | None,
-                  by_path: dict[str, ModelRecord], current: dict[str, Any],
-                  validations: dict[str, Any], smoke_results: dict[str, Any], sessions: str,
-                  n_actions: int) -> list[str]:
+def _action_items(
+    primary: RankedModel | None,
+    alternative: RankedModel | None,
+    by_path: dict[str, ModelRecord],
+    current: dict[str, Any],
+    validations: dict[str, Any],
+    smoke_results: dict[str, Any],
+    sessions: str,
+    n_actions: int,
+) -> list[str]:
     items: list[str] = []
     if current.get("alarm"):
-        items.append(f"Resolve the current model alarm ({current['state']}): "
-                     + "; ".join(current.get("alarms") or []))
+        items.append(
+            f"Resolve the current model alarm ({current['state']}): "
+            + "; ".join(current.get("alarms") or [])
+        )
     if primary is None:
-        items.append(f"Train a model for the {n_actions}-action environment "
-                     f"({_cli('train', '--session', 'N')}); no compatible model exists to promote.")
+        items.append(
+            f"Train a model for the {n_actions}-action environment "
+            f"({_cli('train', '--session', 'N')}); no compatible model exists to promote."
+        )
         return items
     path = primary.path
     if current.get("model") != path:
-        items.append(f"Update CURRENT_MODEL.json to point to {path}: "
-                     f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
+        items.append(
+            f"Update CURRENT_MODEL.json to point to {path}: "
+            f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}"
+        )
     smoke = smoke_results.get(path)
     if smoke is None or not getattr(smoke, "ok", False):
         items.append(
@@ -573,12 +690,20 @@ def _checklist(
     sessions: str,
 ) -> dict[str, Any]:
     """What is done ([x]) and not ([ ]) before this model should trade."""
-    weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
-                    if record.weights_n_actions is not None else "")
+    weights_word = (
+        f"; policy.pth has {record.weights_n_actions} action outputs"
+        if record.weights_n_actions is not None
+        else ""
+    )
     space_ok = record.action_space_type == "Discrete" and record.n_actions == env.n_actions
     m = record.metrics
-    sources = sorted({name for text in (m.sources or {}).values()
-                      for name in _ARTIFACT_NAME.findall(text)}) if m else []
+    sources = (
+        sorted(
+            {name for text in (m.sources or {}).values() for name in _ARTIFACT_NAME.findall(text)}
+        )
+        if m
+        else []
+    )
     items = [
         (
             space_ok,

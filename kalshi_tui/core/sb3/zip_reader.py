@@ -103,19 +103,12 @@ def open_regular_file(path: str | os.PathLike[str]) -> tuple[int, int]:
             raise UnreadableZip("symlink loop") from None
         raise UnreadableZip(f"cannot read: {exc.strerror or exc}") from None
     st = os.fstat(fd)
-    reason = (
-        "is a directory"
-        if stat.S_ISDIR(st.st_mode)
-        else "not a regular file"
-        if not stat.S_ISREG(st.st_mode)
-        else "empty file"
-        if st.st_size == 0
-        else None
-    )
-    if reason is not None:
-        os.close(fd)
-        raise UnreadableZip(reason)
-    return fd, st.st_size
+    if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+        return fd, st.st_size
+    os.close(fd)
+    if stat.S_ISDIR(st.st_mode):
+        raise UnreadableZip("is a directory")
+    raise UnreadableZip("empty file" if stat.S_ISREG(st.st_mode) else "not a regular file")
 
 
 def file_fetch(fd: int) -> Fetch:
