@@ -66,18 +66,10 @@ def _short_date(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
-
-
 def render_table(records, env, *, colour: bool = False) -> str:
     """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
     from kalshi_tui.core.evidence import badge
+    from kalshi_tui.core.report import fmt_bytes
 
     header = (
         "BADGE",
@@ -100,7 +92,7 @@ def render_table(records, env, *, colour: bool = False) -> str:
         )
         rows.append((badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
                      f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
-                     _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)))
+                     _short_date(r.trained_at), fmt_bytes(r.size_bytes), printable(r.path)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]

@@ -1,4 +1,5 @@
-"""The model compatibility report, and the one way a figure is written as text."""
+"""The model compatibility report, and the one way a figure is written as text.
+"""
 
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
         write_text_atomically as write_text_atomically,
     )
     from kalshi_tui.core.report.figures import (
+        fmt_bytes as fmt_bytes,
         fmt_dollars as fmt_dollars,
         fmt_float as fmt_float,
         fmt_int as fmt_int,
@@ -25,27 +27,10 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.core.report.markdown import render_markdown as render_markdown
 else:
-    __getattr__, __dir__, __all__ = attach(
-        __name__,
-        {
-            "build": [
-                "EvidenceReader",
-                "StoredEvidence",
-                "default_report_path",
-                "generate_report",
-                "render_report",
-                "write_report",
-                "write_text_atomically",
-            ],
-            "figures": [
-                "fmt_dollars",
-                "fmt_float",
-                "fmt_int",
-                "fmt_pct",
-                "fmt_time",
-                "metric_text",
-                "world_words",
-            ],
-            "markdown": ["render_markdown"],
-        },
-    )
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "build": ["EvidenceReader", "StoredEvidence", "default_report_path", "generate_report",
+                  "render_report", "write_report", "write_text_atomically"],
+        "figures": ["fmt_bytes", "fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time",
+                    "metric_text", "world_words"],
+        "markdown": ["render_markdown"],
+    })
