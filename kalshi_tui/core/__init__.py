@@ -44,29 +44,12 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.core.times import parse_time as parse_time
 else:
-    __getattr__, __dir__, __all__ = attach(
-        __name__,
-        {
-            "config": [
-                "Config",
-                "ConfigError",
-                "EnvironmentSpec",
-                "bundled_sessions_db",
-                "find_config_file",
-                "load_config",
-                "set_setting",
-            ],
-            "safe_text": [
-                "PATH_CLIP_CHARS",
-                "TerminalGuard",
-                "clip",
-                "printable",
-                "raw_stream",
-                "safe_lines",
-                "shown",
-            ],
-            "db_url": ["is_database_url", "redacted", "source_name"],
-            "times": ["parse_time"],
-            "lock_file": ["HeldFileLock", "LockBusy"],
-        },
-    )
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "config": ["Config", "ConfigError", "EnvironmentSpec", "bundled_sessions_db",
+                   "find_config_file", "load_config", "set_setting"],
+        "safe_text": ["PATH_CLIP_CHARS", "TerminalGuard", "clip", "printable", "raw_stream",
+                      "safe_lines", "shown"],
+        "db_url": ["is_database_url", "redacted", "source_name"],
+        "times": ["parse_time"],
+        "lock_file": ["HeldFileLock", "LockBusy"],
+    })

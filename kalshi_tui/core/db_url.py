@@ -25,13 +25,8 @@ def redacted(url: str) -> str:
         credentials, host = netloc.rsplit("@", 1)
         user = credentials.split(":", 1)[0]
         netloc = f"{user}@{host}" if user else host
-    query = urlencode(
-        [
-            (k, "***" if k.lower() == "password" else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="/",
-    )
+    query = urlencode([(k, "***" if k.lower() == "password" else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

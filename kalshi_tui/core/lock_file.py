@@ -35,9 +35,8 @@ class LockBusy(Exception):
 class HeldFileLock:
     """`with HeldFileLock(path, timeout, record):` holds `path`'s lock, with `record` in it."""
 
-    def __init__(
-        self, path: Path, timeout: float, record: bytes = b"", poll_interval: float = 0.01
-    ):
+    def __init__(self, path: Path, timeout: float, record: bytes = b"",
+                 poll_interval: float = 0.01):
         self.path = Path(path)
         self.timeout = timeout
         self.record = record

@@ -1,4 +1,5 @@
-"""What is known about a model and how sure: verdicts, ranking, comparison, layout."""
+"""What is known about a model and how sure: verdicts, ranking, comparison, layout.
+"""
 
 from typing import TYPE_CHECKING
 
@@ -24,26 +25,11 @@ if TYPE_CHECKING:
         ranking_by_path as ranking_by_path,
     )
 else:
-    __getattr__, __dir__, __all__ = attach(
-        __name__,
-        {
-            "compat": ["badge", "trader_refusals"],
-            "compare": [
-                "HIGHER",
-                "LOWER",
-                "Comparison",
-                "better_side",
-                "compare_models",
-                "render_comparison",
-            ],
-            "layout": ["layout_words"],
-            "ranking": [
-                "RankedModel",
-                "RankingError",
-                "effective_weights",
-                "rank_for_config",
-                "rank_models",
-                "ranking_by_path",
-            ],
-        },
-    )
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "compat": ["badge", "trader_refusals"],
+        "compare": ["HIGHER", "LOWER", "Comparison", "better_side", "compare_models",
+                    "render_comparison"],
+        "layout": ["layout_words"],
+        "ranking": ["RankedModel", "RankingError", "effective_weights", "rank_for_config",
+                    "rank_models", "ranking_by_path"],
+    })

@@ -32,11 +32,9 @@ from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.session_ids import session_ranges
 
 # Said before the rows, where an operator first meets a `*`.
-STAR_LEGEND = (
-    "* marks the better of the two values on rows where one direction is better "
-    "(higher win rate, P&L, entropy, markets; lower drawdown, fees); "
-    "no * means equal, unknown or neither is better"
-)
+STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "
+               "(higher win rate, P&L, entropy, markets; lower drawdown, fees); "
+               "no * means equal, unknown or neither is better")
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -89,28 +87,17 @@ class Comparison:
         return data
 
 
-def compare_models(
-    a: ModelRecord,
-    b: ModelRecord,
-    layout: ActionLayout,
-    validations: dict[str, Any] | None = None,
-    *,
-    environment: EnvironmentSpec | None = None,
-) -> Comparison:
+def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
+                   validations: dict[str, Any] | None = None, *,
+                   environment: EnvironmentSpec | None = None) -> Comparison:
     """Compare two records; `environment` (an EnvironmentSpec) labels a legacy model's actions."""
     validations = validations or {}
     va, vb = validations.get(a.path), validations.get(b.path)
     out = Comparison(a.path, b.path, a.name, b.name)
 
-    def add(
-        section: str,
-        label: str,
-        get: Callable[[ModelRecord], Any],
-        *,
-        fmt: Callable[[Any], str] = str,
-        better: str | None = None,
-        source: str | Callable[[ModelRecord], str | None] | None = None,
-    ) -> None:
+    def add(section: str, label: str, get: Callable[[ModelRecord], Any], *,
+            fmt: Callable[[Any], str] = str, better: str | None = None,
+            source: str | Callable[[ModelRecord], str | None] | None = None) -> None:
         values = [get(a), get(b)]
         texts = ["-" if v is None else fmt(v) for v in values]
         sources = (
@@ -139,19 +126,11 @@ def compare_models(
     add("file", "trained", lambda r: r.trained_at, fmt=fmt_time, source=f"{ZIP_SOURCE} start_time")
     add("spaces", "algorithm", lambda r: r.algorithm, source=ZIP_SOURCE)
     add("spaces", "policy", lambda r: r.policy_class, source=ZIP_SOURCE)
-    add(
-        "spaces",
-        "action space",
-        lambda r: action_space_text(r) if r.action_space_type else None,
-        source=f"{ZIP_SOURCE} action_space",
-    )
+    add("spaces", "action space", lambda r: action_space_text(r) if r.action_space_type else None,
+        source=f"{ZIP_SOURCE} action_space")
     add("spaces", "action outputs", lambda r: r.weights_n_actions, source=WEIGHTS_SOURCE)
-    add(
-        "spaces",
-        "observation",
-        lambda r: tuple(r.obs_shape) if r.obs_shape else None,
-        source=f"{ZIP_SOURCE} observation_space",
-    )
+    add("spaces", "observation", lambda r: tuple(r.obs_shape) if r.obs_shape else None,
+        source=f"{ZIP_SOURCE} observation_space")
     add(
         "spaces",
         "observation dtype",
@@ -161,7 +140,8 @@ def compare_models(
     for key in sorted(set(a.versions) | set(b.versions)):
         add("versions", key, _entry("versions", key), source="model zip: system_info.txt")
     for key in sorted(set(a.hyperparameters) | set(b.hyperparameters)):
-        add("hyperparameters", key, _entry("hyperparameters", key), fmt=_plain, source=ZIP_SOURCE)
+        add("hyperparameters", key, _entry("hyperparameters", key), fmt=_plain,
+            source=ZIP_SOURCE)
 
     def metric(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(r.metrics, name) if r.metrics is not None else None
@@ -184,22 +164,10 @@ def compare_models(
         source=msource("session_ids"),
     )
     add("training", "episodes", metric("episodes"), fmt=fmt_int, source=msource("episodes"))
-    add(
-        "training",
-        "unique markets",
-        metric("unique_markets"),
-        fmt=fmt_int,
-        better=HIGHER,
-        source=msource("unique_markets"),
-    )
-    add(
-        "training",
-        "win rate",
-        metric("win_rate"),
-        fmt=lambda v: fmt_pct(v, fraction=True),
-        better=HIGHER,
-        source=msource("win_rate"),
-    )
+    add("training", "unique markets", metric("unique_markets"), fmt=fmt_int, better=HIGHER,
+        source=msource("unique_markets"))
+    add("training", "win rate", metric("win_rate"), fmt=lambda v: fmt_pct(v, fraction=True),
+        better=HIGHER, source=msource("win_rate"))
     add(
         "training",
         "trading activity",
@@ -208,28 +176,12 @@ def compare_models(
         source=msource("trading_pct"),
     )
     add("training", "HOLD", metric("hold_pct"), fmt=fmt_pct, source=msource("hold_pct"))
-    add(
-        "training",
-        "entropy",
-        metric("entropy"),
-        fmt=lambda v: f"{v:.3f}",
-        better=HIGHER,
-        source=msource("entropy"),
-    )
-    add(
-        "training",
-        "exploration ratio",
-        metric("exploration_ratio"),
-        fmt=lambda v: fmt_pct(v, fraction=True),
-        source=msource("exploration_ratio"),
-    )
-    add(
-        "training",
-        "duration",
-        metric("training_duration_seconds"),
-        fmt=lambda v: f"{v:,.0f} s",
-        source=msource("training_duration_seconds"),
-    )
+    add("training", "entropy", metric("entropy"), fmt=lambda v: f"{v:.3f}", better=HIGHER,
+        source=msource("entropy"))
+    add("training", "exploration ratio", metric("exploration_ratio"),
+        fmt=lambda v: fmt_pct(v, fraction=True), source=msource("exploration_ratio"))
+    add("training", "duration", metric("training_duration_seconds"), fmt=lambda v: f"{v:,.0f} s",
+        source=msource("training_duration_seconds"))
 
     def val(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(validations.get(r.path), name, None)
@@ -248,14 +200,8 @@ def compare_models(
         )
         add("validation", "sessions", val("session_ids"), fmt=session_ranges, source=vsource)
         add("validation", "episodes", val("episodes"), fmt=fmt_int, source=vsource)
-        add(
-            "validation",
-            "win rate",
-            val("win_rate"),
-            fmt=lambda v: fmt_pct(v, fraction=True),
-            better=HIGHER,
-            source=vsource,
-        )
+        add("validation", "win rate", val("win_rate"), fmt=lambda v: fmt_pct(v, fraction=True),
+            better=HIGHER, source=vsource)
         add(
             "validation",
             "total P&L",
@@ -272,42 +218,22 @@ def compare_models(
             better=HIGHER,
             source=vsource,
         )
-        add(
-            "validation",
-            "max drawdown",
-            val("max_drawdown_cents"),
-            fmt=lambda v: fmt_dollars(v, signed=False),
-            better=LOWER,
-            source=vsource,
-        )
+        add("validation", "max drawdown", val("max_drawdown_cents"),
+            fmt=lambda v: fmt_dollars(v, signed=False), better=LOWER, source=vsource)
         add("validation", "trading activity", val("trading_pct"), fmt=fmt_pct, source=vsource)
-        add(
-            "validation",
-            "action entropy",
-            val("histogram_entropy"),
-            fmt=lambda v: f"{v:.3f}",
-            better=HIGHER,
-            source=vsource,
-        )
-        add(
-            "validation",
-            "fees",
-            val("fees_cents"),
-            fmt=lambda v: fmt_dollars(v, signed=False),
-            better=LOWER,
-            source=vsource,
-        )
+        add("validation", "action entropy", val("histogram_entropy"), fmt=lambda v: f"{v:.3f}",
+            better=HIGHER, source=vsource)
+        add("validation", "fees", val("fees_cents"), fmt=lambda v: fmt_dollars(v, signed=False),
+            better=LOWER, source=vsource)
 
     for side, record, v in (("a", a, va), ("b", b, vb)):
         labels = _labels_for(record, layout, environment)
         if record.metrics is not None and record.metrics.action_histogram:
             out.histograms.setdefault("training", {})[side] = histogram_rows(
-                record.metrics.action_histogram, labels
-            )
+                record.metrics.action_histogram, labels)
         if v is not None:
             out.histograms.setdefault("validation", {})[side] = histogram_rows(
-                list(v.histogram), list(v.action_labels) or labels
-            )
+                list(v.histogram), list(v.action_labels) or labels)
     return out
 
 
@@ -316,7 +242,7 @@ def _plain(value: Any) -> str:
 
 
 def better_side(a: Any, b: Any, direction: str | None) -> str | None:
-    """ "a" or "b" for the better of two figures by `direction` (HIGHER or LOWER); None when
+    """"a" or "b" for the better of two figures by `direction` (HIGHER or LOWER); None when
     equal, unknown, not comparable, or when "better" means nothing for the figure."""
     if direction is None or a is None or b is None or a == b:
         return None
@@ -332,9 +258,8 @@ def _entry(table: str, key: str) -> Callable[[ModelRecord], Any]:
     return lambda record: getattr(record, table).get(key)
 
 
-def _labels_for(
-    record: ModelRecord, layout: ActionLayout, environment: EnvironmentSpec | None
-) -> list[str]:
+def _labels_for(record: ModelRecord, layout: ActionLayout,
+                environment: EnvironmentSpec | None) -> list[str]:
     """Labels from the layout that has this model's action count, else the given layout."""
     if environment is not None and record.n_actions:
         fitting = environment.layout_for(record.n_actions)
@@ -357,7 +282,7 @@ def render_comparison(comparison: Comparison) -> str:
         mark_a = "*" if row.better == "a" else " "
         mark_b = "*" if row.better == "b" else " "
         diff = "" if row.differs else "  (same)"
-        a_text = row.a if len(row.a) <= width_a else row.a[: width_a - 1] + "~"
+        a_text = row.a if len(row.a) <= width_a else row.a[:width_a - 1] + "~"
         line = f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}"
         lines.append(line.rstrip())
     lines += ["", "sources of every figure: `kalshi-tui compare A B --json`"]

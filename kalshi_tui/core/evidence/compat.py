@@ -19,62 +19,23 @@ from kalshi_tui.core.evidence.layout import LAYOUT_B_SINCE, trained_before_layou
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
 _HARMLESS_MODULE_PREFIXES = (
-    "stable_baselines3.",
-    "sb3_contrib.",
-    "gymnasium.",
-    "gym.",
-    "numpy.",
-    "torch.",
-    "collections.",
-    "cloudpickle.",
-    "abc.",
-    "copyreg.",
-    "functools.",
-    "typing.",
-    "enum.",
-    "_codecs.",
-    "datetime.",
-    "math.",
-    "operator.",
-    "types.",
-    "re.",
-    "__main__.",
+    "stable_baselines3.", "sb3_contrib.", "gymnasium.", "gym.", "numpy.", "torch.",
+    "collections.", "cloudpickle.", "abc.", "copyreg.", "functools.", "typing.", "enum.",
+    "_codecs.", "datetime.", "math.", "operator.", "types.", "re.", "__main__.",
 )
-_HARMLESS_BUILTINS = frozenset(
-    {
-        "builtins.object",
-        "builtins.type",
-        "builtins.getattr",
-        "builtins.dict",
-        "builtins.list",
-        "builtins.tuple",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.slice",
-        "builtins.range",
-        "builtins.complex",
-        "builtins.float",
-        "builtins.int",
-        "builtins.str",
-        "builtins.bytes",
-        "builtins.bytearray",
-        "builtins.bool",
-        "builtins.property",
-        "builtins.staticmethod",
-        "builtins.classmethod",
-        "builtins.len",
-        "builtins.print",
-        "builtins.NotImplemented",
-        "builtins.Ellipsis",
-    }
-)
+_HARMLESS_BUILTINS = frozenset({
+    "builtins.object", "builtins.type", "builtins.getattr", "builtins.dict", "builtins.list",
+    "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.range",
+    "builtins.complex", "builtins.float", "builtins.int", "builtins.str", "builtins.bytes",
+    "builtins.bytearray", "builtins.bool", "builtins.property", "builtins.staticmethod",
+    "builtins.classmethod", "builtins.len", "builtins.print", "builtins.NotImplemented",
+    "builtins.Ellipsis",
+})
 # Names that mean "runs a command, evaluates code or touches the network": always flagged,
 # even under an otherwise harmless module (numpy.testing... could not, but torch.hub could).
-_DANGEROUS = re.compile(
-    r"(^|\.)(system|popen|exec|eval|compile|__import__|spawn\w*|"
-    r"execv\w*|fork|run|call|check_output|load_module|import_module|"
-    r"urlopen|hub)($|\.)"
-)
+_DANGEROUS = re.compile(r"(^|\.)(system|popen|exec|eval|compile|__import__|spawn\w*|"
+                        r"execv\w*|fork|run|call|check_output|load_module|import_module|"
+                        r"urlopen|hub)($|\.)")
 
 
 @lru_cache(maxsize=4096)
@@ -189,47 +150,29 @@ def compatibility_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str
         reasons.append("observation shape unknown (no observation_space in data)")
     elif tuple(record.obs_shape) != tuple(env.observation_shape):
         if len(record.obs_shape) == 1 and len(env.observation_shape) == 1:
-            reasons.append(
-                f"observation has {record.obs_shape[0]} features, "
-                f"environment {env.observation_shape[0]}"
-            )
+            reasons.append(f"observation has {record.obs_shape[0]} features, "
+                           f"environment {env.observation_shape[0]}")
         else:
-            reasons.append(
-                f"observation is {_shape_words(record.obs_shape)}, "
-                f"environment {_env_shape_words(env)}"
-            )
+            reasons.append(f"observation is {_shape_words(record.obs_shape)}, "
+                           f"environment {_env_shape_words(env)}")
     layout = layout_reason(record, env)
     if layout:
         reasons.append(layout)
-    if (
-        record.weights_n_actions is not None
-        and record.n_actions is not None
-        and record.weights_n_actions != record.n_actions
-    ):
-        reasons.append(
-            f"weights have {record.weights_n_actions} action outputs "
-            f"but metadata says {record.n_actions}"
-        )
-    if (
-        record.weights_obs_dim is not None
-        and record.obs_shape
-        and len(record.obs_shape) == 1
-        and record.weights_obs_dim != record.obs_shape[0]
-    ):
-        reasons.append(
-            f"weights take {record.weights_obs_dim} observation inputs "
-            f"but metadata says {record.obs_shape[0]}"
-        )
+    if (record.weights_n_actions is not None and record.n_actions is not None
+            and record.weights_n_actions != record.n_actions):
+        reasons.append(f"weights have {record.weights_n_actions} action outputs "
+                       f"but metadata says {record.n_actions}")
+    if (record.weights_obs_dim is not None and record.obs_shape and len(record.obs_shape) == 1
+            and record.weights_obs_dim != record.obs_shape[0]):
+        reasons.append(f"weights take {record.weights_obs_dim} observation inputs "
+                       f"but metadata says {record.obs_shape[0]}")
     return reasons
 
 
 def _layout_applies(record: ModelRecord, env: EnvironmentSpec) -> bool:
     """Both sides are 52 numbers: only then can a layout mismatch go unseen by the shapes."""
-    return (
-        record.obs_shape is not None
-        and list(record.obs_shape) == [52]
-        and tuple(env.observation_shape) == (52,)
-    )
+    return (record.obs_shape is not None and list(record.obs_shape) == [52]
+            and tuple(env.observation_shape) == (52,))
 
 
 def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
@@ -238,17 +181,11 @@ def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
         return None
     built = env.observation_layout
     if record.obs_layout is not None and record.obs_layout != built:
-        return (
-            f"trained on observation layout {record.obs_layout}, the environment builds layout "
-            f"{built}: same 52 numbers, different meanings"
-        )
+        return (f"trained on observation layout {record.obs_layout}, the environment builds layout "
+                f"{built}: same 52 numbers, different meanings")
     trained_at = record.trained_at
-    if (
-        record.obs_layout is None
-        and built == "B"
-        and trained_at is not None
-        and trained_before_layout_b(trained_at)
-    ):
+    if (record.obs_layout is None and built == "B" and trained_at is not None
+            and trained_before_layout_b(trained_at)):
         return (
             f"trained {trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
             f"the environment builds layout B: same 52 numbers, different meanings"
@@ -259,17 +196,11 @@ def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
 def layout_warning(record: ModelRecord, env: EnvironmentSpec) -> str | None:
     """The evidence was too weak to name the model's layout: said, never guessed (for a
     Discrete model: one of another action space never trades here anyway)."""
-    if (
-        record.action_space_type != "Discrete"
-        or not _layout_applies(record, env)
-        or record.obs_layout is not None
-        or layout_reason(record, env)
-    ):
+    if (record.action_space_type != "Discrete" or not _layout_applies(record, env)
+            or record.obs_layout is not None or layout_reason(record, env)):
         return None
-    return (
-        f"observation layout unknown, so not shown to match the environment's "
-        f"{env.observation_layout}: {record.obs_layout_evidence or 'no evidence read'}"
-    )
+    return (f"observation layout unknown, so not shown to match the environment's "
+            f"{env.observation_layout}: {record.obs_layout_evidence or 'no evidence read'}")
 
 
 def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
@@ -303,30 +234,9 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
 
 # Modules no trusted_globals entry can make safe: a team's policy classes live elsewhere,
 # and these run commands, load code or reach the interpreter.
-NEVER_TRUSTED = tuple(
-    f"{m}."
-    for m in (
-        "os",
-        "posix",
-        "nt",
-        "sys",
-        "subprocess",
-        "builtins",
-        "shutil",
-        "socket",
-        "importlib",
-        "runpy",
-        "pickle",
-        "marshal",
-        "types",
-        "cloudpickle",
-        "ctypes",
-        "code",
-        "pty",
-        "multiprocessing",
-        "<",
-    )
-)
+NEVER_TRUSTED = tuple(f"{m}." for m in (
+    "os", "posix", "nt", "sys", "subprocess", "builtins", "shutil", "socket", "importlib", "runpy",
+    "pickle", "marshal", "types", "cloudpickle", "ctypes", "code", "pty", "multiprocessing", "<"))
 
 
 def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
@@ -371,22 +281,12 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
     # Every fact the two functions below read (a run's checkpoints share them all, so a
     # scan judges each distinct model once, not once per file).
     obs_shape = record.obs_shape
-    key = (
-        record.action_space_type,
-        record.n_actions,
-        None if obs_shape is None else tuple(obs_shape),
-        record.weights_n_actions,
-        record.weights_obs_dim,
-        record.obs_dtype,
-        record.obs_low,
-        record.obs_high,
-        record.versions.get("sb3"),
-        tuple(record.pickle_globals),
-        record.obs_layout,
-        record.obs_layout_evidence,
-        trained_before_layout_b(record.trained_at),
-        tuple((where, why, tuple(names)) for where, why, names in record.trader_findings),
-    )
+    key = (record.action_space_type, record.n_actions,
+           None if obs_shape is None else tuple(obs_shape), record.weights_n_actions,
+           record.weights_obs_dim, record.obs_dtype, record.obs_low, record.obs_high,
+           record.versions.get("sb3"), tuple(record.pickle_globals), record.obs_layout,
+           record.obs_layout_evidence, trained_before_layout_b(record.trained_at),
+           tuple((where, why, tuple(names)) for where, why, names in record.trader_findings))
     table = _JUDGED.get(env)
     if table is None:
         _JUDGED.clear()  # a new environment: the old verdicts are of no more use
@@ -396,11 +296,8 @@ def judge(record: ModelRecord, env: EnvironmentSpec, *, shared: bool = False) ->
         if len(table) >= 4096:
             table.clear()
         unsafe = unsafe_reasons(record, env)
-        known = table[key] = (
-            unsafe + compatibility_reasons(record, env),
-            compatibility_warnings(record, env),
-            bool(unsafe),
-        )
+        known = table[key] = (unsafe + compatibility_reasons(record, env),
+                              compatibility_warnings(record, env), bool(unsafe))
     reasons, warnings, is_unsafe = known  # lists kept by the memo: copies unless shared
     kept = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
     if shared:

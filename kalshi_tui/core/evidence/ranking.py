@@ -71,9 +71,8 @@ EVIDENCE_FILE = "model file only"
 EVIDENCE_NONE = "not eligible"
 
 NOT_VALIDATED_TRAINING = "not validated: recommendation rests on training figures"
-NOT_VALIDATED_FILE = (
-    "not validated and no training figures: recommendation rests on the model file alone"
-)
+NOT_VALIDATED_FILE = ("not validated and no training figures: recommendation rests on the "
+                      "model file alone")
 
 
 class RankingError(ValueError):
@@ -111,9 +110,8 @@ def effective_weights(
     merged = dict(DEFAULT_WEIGHTS)
     for key, value in (weights or {}).items():
         if key not in DEFAULT_WEIGHTS:
-            raise RankingError(
-                f"{where}: unknown ranking weight '{key}' (known: {', '.join(DEFAULT_WEIGHTS)})"
-            )
+            raise RankingError(f"{where}: unknown ranking weight '{key}' "
+                               f"(known: {', '.join(DEFAULT_WEIGHTS)})")
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -137,21 +135,14 @@ def never_recommended(validation: Any, health: Any) -> str | None:
         return f"never recommended: {health.state_line}"
     if validation is not None and getattr(validation, "fills", None) == 0:
         line = validation.fill_line() if hasattr(validation, "fill_line") else "0 fills"
-        return (
-            f"never recommended: validation on sessions "
-            f"{session_ranges(validation.session_ids)}: {line}"
-        )
+        return (f"never recommended: validation on sessions "
+                f"{session_ranges(validation.session_ids)}: {line}")
     return None
 
 
-def rank_models(
-    records: list[ModelRecord],
-    *,
-    validations: dict[str, Any] | None = None,
-    weights: dict[str, float] | None = None,
-    now: datetime,
-    healths: dict[str, Any] | None = None,
-) -> list[RankedModel]:
+def rank_models(records: list[ModelRecord], *, validations: dict[str, Any] | None = None,
+                weights: dict[str, float] | None = None, now: datetime,
+                healths: dict[str, Any] | None = None) -> list[RankedModel]:
     """Every record, eligible ones ranked best first (ties by path), then the ineligible by path.
 
     `validations` maps record path -> current `ValidationResult` (or None), `healths` path ->
@@ -161,13 +152,8 @@ def rank_models(
     w = effective_weights(weights)
     validations = validations or {}
     healths = healths or {}
-    barred = {
-        r.path: why
-        for r in records
-        if r.verdict == COMPATIBLE
-        for why in [never_recommended(validations.get(r.path), healths.get(r.path))]
-        if why
-    }
+    barred = {r.path: why for r in records if r.verdict == COMPATIBLE
+              for why in [never_recommended(validations.get(r.path), healths.get(r.path))] if why}
     eligible = [r for r in records if r.verdict == COMPATIBLE and r.path not in barred]
     most_markets = max((_markets(r) or 0 for r in eligible), default=0)
     times = [t for t in (parse_time(r.trained_at) for r in eligible) if t is not None]
@@ -180,22 +166,13 @@ def rank_models(
         ranked.rank = position
     _note_ties(scored)
     for record in sorted((r for r in records if r.path in barred), key=lambda r: r.path):
-        scored.append(
-            RankedModel(record.path, record.name, None, None, EVIDENCE_NONE, [barred[record.path]])
-        )
+        scored.append(RankedModel(record.path, record.name, None, None, EVIDENCE_NONE,
+                                  [barred[record.path]]))
     rest = sorted((r for r in records if r.verdict != COMPATIBLE), key=lambda r: r.path)
     for record in rest:
         why = "; ".join(record.reasons) or "no reason recorded"
-        scored.append(
-            RankedModel(
-                record.path,
-                record.name,
-                None,
-                None,
-                EVIDENCE_NONE,
-                [f"never recommended: {record.verdict} ({why})"],
-            )
-        )
+        scored.append(RankedModel(record.path, record.name, None, None, EVIDENCE_NONE,
+                                  [f"never recommended: {record.verdict} ({why})"]))
     return scored
 
 
@@ -212,9 +189,8 @@ def rank_for_config(
     """
     where = f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
     weights = effective_weights(config.ranking_weights, where=where)
-    return rank_models(
-        records, validations=validations, weights=weights, now=now or datetime.now(UTC)
-    )
+    return rank_models(records, validations=validations, weights=weights,
+                       now=now or datetime.now(UTC))
 
 
 def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
@@ -223,7 +199,6 @@ def ranking_by_path(ranked: list[RankedModel]) -> dict[str, RankedModel]:
 
 
 # ---- scoring one model --------------------------------------------------------------------
-
 
 def _markets(record: ModelRecord) -> int | None:
     metrics = _counting_metrics(record)
@@ -245,14 +220,8 @@ def _plural(count: int, word: str) -> str:
     return f"{fmt_int(count)} {word}{'' if count == 1 else 's'}"
 
 
-def _score(
-    record: ModelRecord,
-    validation: Any,
-    w: dict[str, float],
-    most_markets: int,
-    newest: datetime | None,
-    now: datetime,
-) -> RankedModel:
+def _score(record: ModelRecord, validation: Any, w: dict[str, float], most_markets: int,
+           newest: datetime | None, now: datetime) -> RankedModel:
     parts: list[tuple[str, float, str]] = []  # (criterion, component, sentence)
     metrics = record.metrics if _training_counts(record) else None
     if validation is not None:
@@ -273,14 +242,9 @@ def _score(
                 f"validation win rate {fmt_pct(validation.win_rate, fraction=True)} ({source})",
             )
         )
-        parts.append(
-            (
-                "validated_pnl",
-                math.tanh(validation.mean_pnl_cents / PNL_SCALE_CENTS),
-                f"validation P&L {fmt_dollars(validation.total_pnl_cents)}, "
-                f"{fmt_dollars(validation.mean_pnl_cents)} per episode ({source})",
-            )
-        )
+        parts.append(("validated_pnl", math.tanh(validation.mean_pnl_cents / PNL_SCALE_CENTS),
+                      f"validation P&L {fmt_dollars(validation.total_pnl_cents)}, "
+                      f"{fmt_dollars(validation.mean_pnl_cents)} per episode ({source})"))
         share = min(1.0, max(0.0, validation.max_drawdown_cents / START_CASH_CENTS))
         parts.append(
             (
@@ -294,28 +258,18 @@ def _score(
     else:
         evidence = EVIDENCE_TRAINING if _has_training_figures(record) else EVIDENCE_FILE
         if metrics is not None and metrics.win_rate is not None:
-            parts.append(
-                (
-                    "training_win_rate",
-                    float(metrics.win_rate),
-                    f"training win rate {fmt_pct(metrics.win_rate, fraction=True)} "
-                    f"({metric_source(record, 'win_rate')})",
-                )
-            )
+            parts.append(("training_win_rate", float(metrics.win_rate),
+                          f"training win rate {fmt_pct(metrics.win_rate, fraction=True)} "
+                          f"({metric_source(record, 'win_rate')})"))
     counts, hist_source = _histogram(record, validation)
     parts.extend(_activity_parts(record, validation, counts, hist_source))
     parts.extend(_balance_parts(record, validation, counts, hist_source))
     markets = _markets(record)
     if markets is not None and most_markets > 0:
         most = " (the most of the candidates)" if markets == most_markets else ""
-        parts.append(
-            (
-                "diversity",
-                math.log1p(markets) / math.log1p(most_markets),
-                f"trained on {_plural(markets, 'unique market')}{most} "
-                f"({metric_source(record, 'unique_markets')})",
-            )
-        )
+        parts.append(("diversity", math.log1p(markets) / math.log1p(most_markets),
+                      f"trained on {_plural(markets, 'unique market')}{most} "
+                      f"({metric_source(record, 'unique_markets')})"))
     trained = parse_time(record.trained_at)
     if trained is not None and newest is not None:
         behind = max(0.0, (newest - trained).total_seconds() / 86400.0)
@@ -325,14 +279,9 @@ def _score(
             if behind == 0
             else f"{behind:.1f} days before the newest candidate"
         )
-        parts.append(
-            (
-                "recency",
-                0.5 ** (behind / RECENCY_HALF_LIFE_DAYS),
-                f"trained {trained:%Y-%m-%d %H:%M} UTC, {where} ({age:.0f} days ago) "
-                f"(model zip: data start_time)",
-            )
-        )
+        parts.append(("recency", 0.5 ** (behind / RECENCY_HALF_LIFE_DAYS),
+                      f"trained {trained:%Y-%m-%d %H:%M} UTC, {where} ({age:.0f} days ago) "
+                      f"(model zip: data start_time)"))
     if "final" in record.name.lower() or "final" in record.path.rsplit("/", 1)[-1].lower():
         parts.append(
             (
@@ -342,14 +291,8 @@ def _score(
             )
         )
     if record.kind == "checkpoint":
-        parts.append(
-            (
-                "checkpoint",
-                -1.0,
-                "a mid-run checkpoint, not the run's finished model "
-                "(its training figures describe the whole run)",
-            )
-        )
+        parts.append(("checkpoint", -1.0, "a mid-run checkpoint, not the run's finished model "
+                      "(its training figures describe the whole run)"))
 
     components = {name: round(w[name] * value, 6) for name, value, _ in parts}
     score = round(sum(components.values()), 6)
@@ -374,18 +317,8 @@ def _has_training_figures(record: ModelRecord) -> bool:
     m = record.metrics
     if m is None or not _training_counts(record):
         return False
-    return any(
-        v is not None
-        for v in (
-            m.episodes,
-            m.unique_markets,
-            m.win_rate,
-            m.trading_pct,
-            m.hold_pct,
-            m.entropy,
-            m.action_histogram,
-        )
-    )
+    return any(v is not None for v in (m.episodes, m.unique_markets, m.win_rate, m.trading_pct,
+                                       m.hold_pct, m.entropy, m.action_histogram))
 
 
 def _histogram(record: ModelRecord, validation: Any) -> tuple[list[int] | None, str]:
@@ -408,9 +341,8 @@ def _histogram(record: ModelRecord, validation: Any) -> tuple[list[int] | None, 
     return counts, metric_source(record, "action_histogram")
 
 
-def _activity_parts(
-    record: ModelRecord, validation: Any, counts: list[int] | None, hist_source: str
-) -> list[tuple[str, float, str]]:
+def _activity_parts(record: ModelRecord, validation: Any, counts: list[int] | None,
+                    hist_source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         trading, source = float(validation.trading_pct), validation_source(validation)
     elif (metrics := _counting_metrics(record)) is not None and metrics.trading_pct is not None:
@@ -439,18 +371,12 @@ def _activity_parts(
                     f"of decisions ({hist_source})",
                 )
             ]
-    return [
-        (
-            "activity",
-            min(1.0, trading / FULL_ACTIVITY_PCT),
-            f"trading activity {fmt_pct(trading)} (non-HOLD decisions) ({source})",
-        )
-    ]
+    return [("activity", min(1.0, trading / FULL_ACTIVITY_PCT),
+             f"trading activity {fmt_pct(trading)} (non-HOLD decisions) ({source})")]
 
 
-def _balance_parts(
-    record: ModelRecord, validation: Any, counts: list[int] | None, source: str
-) -> list[tuple[str, float, str]]:
+def _balance_parts(record: ModelRecord, validation: Any, counts: list[int] | None,
+                   source: str) -> list[tuple[str, float, str]]:
     if validation is not None:
         value, source = float(validation.histogram_entropy), validation_source(validation)
     else:
@@ -475,8 +401,5 @@ def _note_ties(scored: list[RankedModel]) -> None:
             continue
         for ranked in group:
             ranked.tied_with = [other.path for other in group if other is not ranked]
-            ranked.reasons.insert(
-                0,
-                f"tied on score {ranked.score:.3f} with "
-                f"{', '.join(ranked.tied_with)}: order among them is by path",
-            )
+            ranked.reasons.insert(0, f"tied on score {ranked.score:.3f} with "
+                                     f"{', '.join(ranked.tied_with)}: order among them is by path")

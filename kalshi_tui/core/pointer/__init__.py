@@ -35,22 +35,12 @@ if TYPE_CHECKING:
         SkippedRevision as SkippedRevision,
     )
 else:
-    __getattr__, __dir__, __all__ = attach(
-        __name__,
-        {
-            "engine": ["PointerEngine"],
-            "errors": ["LockTimeout", "PointerError", "Refused", "StaleRevision"],
-            "records": [
-                "ChangePlan",
-                "ChangeResult",
-                "HistoryRecord",
-                "HookResult",
-                "ModelRef",
-                "PointerStatus",
-                "SkippedRevision",
-            ],
-            "atomic": ["describe_os_error"],
-            "prune": ["PrunePlan", "execute_prune", "plan_prune"],
-            "evidence": ["pointer_findings"],
-        },
-    )
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "engine": ["PointerEngine"],
+        "errors": ["LockTimeout", "PointerError", "Refused", "StaleRevision"],
+        "records": ["ChangePlan", "ChangeResult", "HistoryRecord", "HookResult", "ModelRef",
+                    "PointerStatus", "SkippedRevision"],
+        "atomic": ["describe_os_error"],
+        "prune": ["PrunePlan", "execute_prune", "plan_prune"],
+        "evidence": ["pointer_findings"],
+    })

@@ -118,7 +118,7 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
     for path in entries:
         if not path.name.startswith(prefix):
             continue
-        parts = path.name[len(prefix) :].rsplit(".", 2)
+        parts = path.name[len(prefix):].rsplit(".", 2)
         host, pid_text = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
         try:
             # lstat: a link planted under a temp name is judged (and removed) as a link.

@@ -88,10 +88,8 @@ class PointerEngine:
         version_history as the revisions it will be imported as (`journalled` False)."""
         records = [HistoryRecord.from_record(r) for r in journal_io.read_records(self.journal)]
         if not records:
-            records = [
-                HistoryRecord.from_record(r, journalled=False)
-                for r in history_to_import(read_state(self.pointer))
-            ]
+            records = [HistoryRecord.from_record(r, journalled=False)
+                       for r in history_to_import(read_state(self.pointer))]
         records.reverse()
         return records[:limit] if limit is not None else records
 
@@ -105,9 +103,8 @@ class PointerEngine:
         try:
             state = read_state(self.pointer)
         except PointerError as exc:
-            return PointerStatus(
-                str(self.pointer), self.pointer.exists(), "unreadable", 0, alarms=[str(exc)]
-            )
+            return PointerStatus(str(self.pointer), self.pointer.exists(), "unreadable", 0,
+                                 alarms=[str(exc)])
         status = PointerStatus(
             str(self.pointer),
             state.doc is not None or state.raw_sha256 is not None,
@@ -116,21 +113,15 @@ class PointerEngine:
             notes=list(state.notes),
         )
         if self.pointer.is_symlink():
-            status.notes.append(
-                f"{self.pointer.name} is a symbolic link: read through it, but "
-                "promote and rollback refuse to write through it"
-            )
+            status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
+                                "promote and rollback refuse to write through it")
         if state.relation == PENDING and repair:
             status.repaired_revision = self._try_repair()
             if status.repaired_revision is not None:
                 state = read_state(self.pointer)
-                status.relation, status.notes = (
-                    state.relation,
-                    [
-                        f"finished revision {status.repaired_revision}, which a crashed writer had "
-                        "committed but not published"
-                    ],
-                )
+                status.relation, status.notes = state.relation, [
+                    f"finished revision {status.repaired_revision}, which a crashed writer had "
+                    "committed but not published"]
         if state.last is not None:
             status.last_change = HistoryRecord.from_record(state.last)
         self._describe_model(state, status)
@@ -157,10 +148,8 @@ class PointerEngine:
         full = full_path_of(doc)
         status.full_path = full if full is None or unusable_path(full) is None else shown(full)
         if full is None:
-            status.alarms.append(
-                f"{self.pointer.name}: current_model.full_path is missing or "
-                "empty; the trader's launch script will refuse to start"
-            )
+            status.alarms.append(f"{self.pointer.name}: current_model.full_path is missing or "
+                                 "empty; the trader's launch script will refuse to start")
             return
         target = resolve_target(full, self.config)
         status.resolved_path = str(target.path)
@@ -186,111 +175,48 @@ class PointerEngine:
             recorded = (state.last.get("to") or {}).get("sha256") or recorded
         status.recorded_sha256 = recorded
         if recorded is None:
-            status.notes.append(
-                "no sha256 recorded (pointer written by hand): whether the model "
-                "changed since it was chosen cannot be told"
-            )
+            status.notes.append("no sha256 recorded (pointer written by hand): whether the model "
+                                "changed since it was chosen cannot be told")
         elif recorded != status.current_sha256:
-            status.alarms.append(
-                f"current model changed on disk since revision {state.revision}: "
-                f"sha256 {recorded[:12]} then, {status.current_sha256[:12]} now"
-            )
+            status.alarms.append(f"current model changed on disk since revision {state.revision}: "
+                                 f"sha256 {recorded[:12]} then, {status.current_sha256[:12]} now")
 
     # ---- planning ------------------------------------------------------------------------
 
-    def plan_promote(
-        self,
-        record: ModelRecord,
-        reason: str,
-        *,
-        expect_revision: int | None = None,
-        expect_sha256: str | None = None,
-        force: bool = False,
-    ) -> ChangePlan:
+    def plan_promote(self, record: ModelRecord, reason: str, *, expect_revision: int | None = None,
+                     expect_sha256: str | None = None, force: bool = False) -> ChangePlan:
         """What `promote` would do, after every guard rail; raises Refused or StaleRevision."""
-        return plan_promote(
-            read_state(self.pointer),
-            self.config,
-            self.inspect,
-            record,
-            reason,
-            now=utc_now_text(),
-            expect_revision=expect_revision,
-            expect_sha256=expect_sha256,
-            force=force,
-        )
+        return plan_promote(read_state(self.pointer), self.config, self.inspect, record, reason,
+                            now=utc_now_text(), expect_revision=expect_revision,
+                            expect_sha256=expect_sha256, force=force)
 
-    def plan_rollback(
-        self,
-        to_revision: int | None = None,
-        *,
-        reason: str = "(plan)",
-        expect_revision: int | None = None,
-        force: bool = False,
-    ) -> ChangePlan:
+    def plan_rollback(self, to_revision: int | None = None, *, reason: str = "(plan)",
+                      expect_revision: int | None = None, force: bool = False) -> ChangePlan:
         """The revision a rollback would go to, and the revisions it skips and why."""
-        return plan_rollback(
-            read_state(self.pointer),
-            self.config,
-            self.inspect,
-            reason,
-            now=utc_now_text(),
-            to_revision=to_revision,
-            expect_revision=expect_revision,
-            force=force,
-        )
+        return plan_rollback(read_state(self.pointer), self.config, self.inspect, reason,
+                             now=utc_now_text(), to_revision=to_revision,
+                             expect_revision=expect_revision, force=force)
 
     # ---- changing ------------------------------------------------------------------------
 
-    def promote(
-        self,
-        record: ModelRecord,
-        reason: str,
-        *,
-        expect_revision: int | None = None,
-        expect_sha256: str | None = None,
-        force: bool = False,
-    ) -> ChangeResult:
+    def promote(self, record: ModelRecord, reason: str, *, expect_revision: int | None = None,
+                expect_sha256: str | None = None, force: bool = False) -> ChangeResult:
         """Make `record`'s file the model the trader loads, as a new revision."""
-
         def plan(state: PointerState) -> ChangePlan:
-            return plan_promote(
-                state,
-                self.config,
-                self.inspect,
-                record,
-                reason,
-                now=utc_now_text(),
-                expect_revision=expect_revision,
-                expect_sha256=expect_sha256,
-                force=force,
-            )
-
+            return plan_promote(state, self.config, self.inspect, record, reason,
+                                now=utc_now_text(), expect_revision=expect_revision,
+                                expect_sha256=expect_sha256, force=force)
         return self._change("promote", plan)
 
-    def rollback(
-        self,
-        reason: str,
-        *,
-        to_revision: int | None = None,
-        expect_revision: int | None = None,
-        force: bool = False,
-    ) -> ChangeResult:
+    def rollback(self, reason: str, *, to_revision: int | None = None,
+                 expect_revision: int | None = None, force: bool = False) -> ChangeResult:
         """Go back to an earlier revision's model (default: the newest valid one), as a new
         revision."""
 
         def plan(state: PointerState) -> ChangePlan:
-            return plan_rollback(
-                state,
-                self.config,
-                self.inspect,
-                reason,
-                now=utc_now_text(),
-                to_revision=to_revision,
-                expect_revision=expect_revision,
-                force=force,
-            )
-
+            return plan_rollback(state, self.config, self.inspect, reason, now=utc_now_text(),
+                                 to_revision=to_revision, expect_revision=expect_revision,
+                                 force=force)
         return self._change("rollback", plan)
 
     def reconcile(self) -> int | None:
@@ -307,10 +233,8 @@ class PointerEngine:
             try:
                 rolled = roll_forward(state)
             except OSError as exc:
-                raise PointerError(
-                    f"cannot finish revision {state.revision} left by a crashed "
-                    f"writer: {describe_os_error(exc)}"
-                ) from None
+                raise PointerError(f"cannot finish revision {state.revision} left by a crashed "
+                                   f"writer: {describe_os_error(exc)}") from None
             state = read_state(self.pointer)
         return state, rolled
 
@@ -326,13 +250,8 @@ class PointerEngine:
                 adopted = self._append(first)
             record = self._change_record(state, plan)
             self._commit(state, record, plan.document, undo_to)
-        result = ChangeResult(
-            plan,
-            plan.revision_after,
-            HistoryRecord.from_record(record),
-            rolled_forward=rolled,
-            adopted_revision=adopted,
-        )
+        result = ChangeResult(plan, plan.revision_after, HistoryRecord.from_record(record),
+                              rolled_forward=rolled, adopted_revision=adopted)
         result.hook = self._run_hook(plan)
         return result
 
@@ -344,38 +263,29 @@ class PointerEngine:
             "from": plan.from_.to_dict() if plan.from_.path else None,
             "to": plan.to.to_dict(),
             "reason": plan.reason,
-            "user": current_user(),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
+            "user": current_user(), "host": socket.gethostname(), "pid": os.getpid(),
             "time": plan.document["kalshi_tui"]["changed_at"],
             "tool_version": __version__,
             "forced": plan.forced,
         }
         if plan.action == "rollback":
             record["target_revision"] = plan.target_revision
-            record["skipped"] = [
-                {"revision": s.revision, "path": s.path, "reason": s.reason} for s in plan.skipped
-            ]
-        record.update(
-            prev_pointer_sha256=state.raw_sha256,
-            prev_pointer_stat=state.stat,
-            pointer_sha256=sha256_bytes(data),
-            pointer=plan.document,
-        )
+            record["skipped"] = [{"revision": s.revision, "path": s.path, "reason": s.reason}
+                                 for s in plan.skipped]
+        record.update(prev_pointer_sha256=state.raw_sha256, prev_pointer_stat=state.stat,
+                      pointer_sha256=sha256_bytes(data), pointer=plan.document)
         return record
 
     def _append(self, record: dict[str, Any]) -> int:
         try:
             journal_io.append_record(self.journal, record)
         except OSError as exc:
-            raise PointerError(
-                f"cannot write the journal: {describe_os_error(exc, self.journal)}; nothing changed"
-            ) from None
+            raise PointerError(f"cannot write the journal: {describe_os_error(exc, self.journal)}; "
+                               "nothing changed") from None
         return int(record["revision"])
 
-    def _commit(
-        self, state: PointerState, record: dict[str, Any], doc: dict[str, Any], undo_to: int
-    ) -> None:
+    def _commit(self, state: PointerState, record: dict[str, Any], doc: dict[str, Any],
+                undo_to: int) -> None:
         """Journal first (the commit point), then publish; undo the record if publishing fails.
 
         `undo_to`: the journal's length before this change appended anything (its adopt
@@ -386,29 +296,21 @@ class PointerEngine:
             journal_io.append_record(self.journal, record)
         except OSError as exc:
             journal_io.undo_append(self.journal, undo_to)
-            raise PointerError(
-                f"cannot write the journal: {describe_os_error(exc, self.journal)}; "
-                f"nothing changed (still revision {state.revision})"
-            ) from None
+            raise PointerError(f"cannot write the journal: {describe_os_error(exc, self.journal)}; "
+                               f"nothing changed (still revision {state.revision})") from None
         data = serialize(doc)
         try:
             atomic_write_bytes(self.pointer, data)
         except OSError as exc:
             why = describe_os_error(exc, self.pointer)
             if self._published(data):
-                raise PointerError(
-                    f"revision {record['revision']} is published but not confirmed "
-                    f"durable ({why}); check the disk, then run status"
-                ) from None
+                raise PointerError(f"revision {record['revision']} is published but not confirmed "
+                                   f"durable ({why}); check the disk, then run status") from None
             if journal_io.undo_append(self.journal, undo_to):
-                raise PointerError(
-                    f"cannot publish the pointer: {why}; nothing changed "
-                    f"(still revision {state.revision})"
-                ) from None
-            raise PointerError(
-                f"cannot publish the pointer: {why}; revision {record['revision']} "
-                "stays in the journal and the next operation publishes it"
-            ) from None
+                raise PointerError(f"cannot publish the pointer: {why}; nothing changed "
+                                   f"(still revision {state.revision})") from None
+            raise PointerError(f"cannot publish the pointer: {why}; revision {record['revision']} "
+                               "stays in the journal and the next operation publishes it") from None
 
     def _published(self, data: bytes) -> bool:
         try:
@@ -417,12 +319,7 @@ class PointerEngine:
             return False
 
     def _run_hook(self, plan: ChangePlan) -> HookResult | None:
-        return run_hook(
-            self.config.post_change_hook,
-            pointer=self.pointer,
-            model_path=plan.record.abs_path,
-            revision=plan.revision_after,
-            action=plan.action,
-            cwd=self.config.base_dir,
-            timeout=self.config.hook_timeout_seconds,
-        )
+        return run_hook(self.config.post_change_hook, pointer=self.pointer,
+                        model_path=plan.record.abs_path, revision=plan.revision_after,
+                        action=plan.action, cwd=self.config.base_dir,
+                        timeout=self.config.hook_timeout_seconds)

@@ -20,16 +20,8 @@ class Refused(PointerError):
 class StaleRevision(PointerError):
     """The pointer is not at the revision the caller saw: exit 4, naming who moved it."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        expected: int,
-        actual: int,
-        who: str | None = None,
-        when: str | None = None,
-        what: str | None = None,
-    ):
+    def __init__(self, message: str, *, expected: int, actual: int,
+                 who: str | None = None, when: str | None = None, what: str | None = None):
         super().__init__(message)
         self.expected = expected
         self.actual = actual

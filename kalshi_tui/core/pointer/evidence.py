@@ -32,14 +32,9 @@ SAME_DURATION_SECONDS = 120.0
 # SB3's PPO defaults, what the pointers' "default" meant (unchanged from SB3 1.0 to 2.x).
 PPO_DEFAULTS = {"learning_rate": 3e-4, "n_steps": 2048, "batch_size": 64, "ent_coef": 0.0}
 # pointer hyperparameter name -> the zip's data key
-HYPERPARAMETERS = {
-    "learning_rate": "learning_rate",
-    "n_steps": "n_steps",
-    "batch_size": "batch_size",
-    "entropy_coefficient": "ent_coef",
-    "ent_coef": "ent_coef",
-    "gamma": "gamma",
-}
+HYPERPARAMETERS = {"learning_rate": "learning_rate", "n_steps": "n_steps",
+                   "batch_size": "batch_size", "entropy_coefficient": "ent_coef",
+                   "ent_coef": "ent_coef", "gamma": "gamma"}
 _LEADING_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 _ACTIONS = re.compile(r"^\s*(\d+)\s+actions?\b")
 
@@ -84,28 +79,16 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
 
     steps = as_int(training.get("total_timesteps"))
     if steps is not None and record.num_timesteps is not None and steps != record.num_timesteps:
-        differ(
-            f"{where}.total_timesteps",
-            f"{steps:,}",
-            f"{record.num_timesteps:,}",
-            f"{ZIP} (data num_timesteps)",
-        )
+        differ(f"{where}.total_timesteps", f"{steps:,}", f"{record.num_timesteps:,}",
+               f"{ZIP} (data num_timesteps)")
     claimed_start = parse_time(training.get("training_start"))
     zip_start = parse_time(record.trained_at)
-    if (
-        claimed_start is not None
-        and zip_start is not None
-        and not (
+    if claimed_start is not None and zip_start is not None and not (
             abs(claimed_start - zip_start) <= SAME_MOMENT
-            or abs(_as_eastern(claimed_start) - zip_start) <= SAME_MOMENT
-        )
-    ):
-        differ(
-            f"{where}.training_start",
-            f"{training['training_start']} (trained on {claimed_start:%Y-%m-%d})",
-            f"{_utc_text(zip_start)} (trained on {zip_start:%Y-%m-%d})",
-            f"{ZIP} (data start_time)",
-        )
+            or abs(_as_eastern(claimed_start) - zip_start) <= SAME_MOMENT):
+        differ(f"{where}.training_start", f"{training['training_start']} "
+               f"(trained on {claimed_start:%Y-%m-%d})", f"{_utc_text(zip_start)} "
+               f"(trained on {zip_start:%Y-%m-%d})", f"{ZIP} (data start_time)")
     algorithm = training.get("algorithm")
     if (
         isinstance(algorithm, str)
@@ -118,14 +101,10 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
     words = performance.get("action_space") if isinstance(performance, dict) else None
     match = _ACTIONS.match(words) if isinstance(words, str) else None
     if match and record.n_actions is not None and int(match.group(1)) != record.n_actions:
-        differ(
-            "model_metadata.performance_metrics.action_space",
-            repr(words),
-            f"{record.action_space_type or 'Discrete'}({record.n_actions})",
-            ZIP,
-        )
+        differ("model_metadata.performance_metrics.action_space", repr(words),
+               f"{record.action_space_type or 'Discrete'}({record.n_actions})", ZIP)
     hyper = meta.get("hyperparameters") if isinstance(meta, dict) else None
-    for name, value in hyper.items() if isinstance(hyper, dict) else ():
+    for name, value in (hyper.items() if isinstance(hyper, dict) else ()):
         zip_key = HYPERPARAMETERS.get(name)
         actual = as_float((record.hyperparameters or {}).get(zip_key)) if zip_key else None
         claimed = _claimed_number(value, zip_key or "", record.algorithm) if zip_key else None
@@ -133,12 +112,8 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
             continue
         if not math.isclose(claimed, actual, rel_tol=1e-6, abs_tol=1e-12):
             shown = f"{value!r}" + (" (PPO's default)" if str(value).lower() == "default" else "")
-            differ(
-                f"model_metadata.hyperparameters.{name}",
-                shown,
-                _number(actual),
-                f"{ZIP} (data {zip_key})",
-            )
+            differ(f"model_metadata.hyperparameters.{name}", shown, _number(actual),
+                   f"{ZIP} (data {zip_key})")
     out += _artifact_contradictions(training, record, where)
     return out
 
@@ -155,30 +130,21 @@ def _artifact_contradictions(
     claimed_sessions = (
         [as_int(s) for s in session] if isinstance(session, list) else [as_int(session)]
     )
-    if (
-        session is not None
-        and metrics.session_ids
-        and sorted(s for s in claimed_sessions if s is not None) != sorted(metrics.session_ids)
-    ):
-        out.append(
-            f"{where}.session_id: the pointer says {session}, "
-            f"{source.get('session_ids', 'the training artifacts')} says "
-            f"{', '.join(map(str, metrics.session_ids))}"
-        )
+    if session is not None and metrics.session_ids and sorted(
+            s for s in claimed_sessions if s is not None) != sorted(metrics.session_ids):
+        out.append(f"{where}.session_id: the pointer says {session}, "
+                   f"{source.get('session_ids', 'the training artifacts')} says "
+                   f"{', '.join(map(str, metrics.session_ids))}")
     episodes = as_int(training.get("total_episodes"))
     if episodes is not None and metrics.episodes is not None and episodes != metrics.episodes:
-        out.append(
-            f"{where}.total_episodes: the pointer says {episodes:,}, "
-            f"{source.get('episodes', 'the training artifacts')} says {metrics.episodes:,}"
-        )
+        out.append(f"{where}.total_episodes: the pointer says {episodes:,}, "
+                   f"{source.get('episodes', 'the training artifacts')} says {metrics.episodes:,}")
     duration = as_float(training.get("training_duration_seconds"))
     actual = metrics.training_duration_seconds
     if duration is not None and actual is not None and abs(duration - actual) > 1.0:
-        out.append(
-            f"{where}.training_duration_seconds: the pointer says {duration:g}, "
-            f"{source.get('training_duration_seconds', 'the training artifacts')} "
-            f"says {actual:g}"
-        )
+        out.append(f"{where}.training_duration_seconds: the pointer says {duration:g}, "
+                   f"{source.get('training_duration_seconds', 'the training artifacts')} "
+                   f"says {actual:g}")
     return out
 
 
@@ -194,39 +160,27 @@ def zone_notes(doc: dict[str, Any] | None, record: ModelRecord | None) -> list[s
     if abs(claimed - zip_start) <= SAME_MOMENT or abs(eastern - zip_start) > SAME_MOMENT:
         return []  # agrees as UTC, or matches neither reading: no evidence either way
     hours = (eastern - claimed).total_seconds() / 3600
-    evidence = (
-        f"the model zip's own start_time is {_utc_text(zip_start)}, {hours:g} h (the "
-        f"US Eastern offset on that date) after it"
-    )
-    notes = [
-        f"model_metadata.training_session.training_start {written} is US Eastern local "
-        f"time marked 'Z' (true UTC {_utc_text(eastern)}): {evidence}"
-    ]
+    evidence = (f"the model zip's own start_time is {_utc_text(zip_start)}, {hours:g} h (the "
+                f"US Eastern offset on that date) after it")
+    notes = [f"model_metadata.training_session.training_start {written} is US Eastern local "
+             f"time marked 'Z' (true UTC {_utc_text(eastern)}): {evidence}"]
     same_clock = [claimed]
     completion = training.get("training_completion")
     finished = parse_time(completion)
     duration = as_float(training.get("training_duration_seconds"))
-    if (
-        finished is not None
-        and duration is not None
-        and abs((finished - claimed).total_seconds() - duration) <= SAME_DURATION_SECONDS
-    ):
+    if finished is not None and duration is not None and abs(
+            (finished - claimed).total_seconds() - duration) <= SAME_DURATION_SECONDS:
         same_clock.append(finished)
-        notes.append(
-            f"model_metadata.training_session.training_completion {completion} is on "
-            f"the same clock (training_start + training_duration_seconds): US Eastern, "
-            f"true UTC {_utc_text(_as_eastern(finished))}"
-        )
+        notes.append(f"model_metadata.training_session.training_completion {completion} is on "
+                     f"the same clock (training_start + training_duration_seconds): US Eastern, "
+                     f"true UTC {_utc_text(_as_eastern(finished))}")
     current = (doc or {}).get("current_model")
     updated = current.get("last_updated") if isinstance(current, dict) else None
     updated_at = parse_time(updated)
     if updated_at is not None and any(
-        abs((updated_at - moment).total_seconds()) < 1 for moment in same_clock
-    ):
-        notes.append(
-            f"current_model.last_updated {updated} equals a time shown above to be US "
-            f"Eastern: true UTC {_utc_text(_as_eastern(updated_at))}"
-        )
+            abs((updated_at - moment).total_seconds()) < 1 for moment in same_clock):
+        notes.append(f"current_model.last_updated {updated} equals a time shown above to be US "
+                     f"Eastern: true UTC {_utc_text(_as_eastern(updated_at))}")
     return notes
 
 

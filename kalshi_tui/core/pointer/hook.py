@@ -78,27 +78,15 @@ class _Spool:
         return self.total - len(self.tail)
 
 
-def run_hook(
-    command: str,
-    *,
-    pointer: Path,
-    model_path: str,
-    revision: int,
-    action: str,
-    cwd: Path,
-    timeout: float | None = None,
-) -> HookResult | None:
+def run_hook(command: str, *, pointer: Path, model_path: str, revision: int, action: str,
+             cwd: Path, timeout: float | None = None) -> HookResult | None:
     """Run `command` with the new model in its environment; None when no hook is configured."""
     if not command.strip():
         return None
     timeout = HOOK_TIMEOUT_SECONDS if timeout is None else timeout
     env = dict(os.environ)
-    env.update(
-        KALSHI_TUI_MODEL_PATH=model_path,
-        KALSHI_TUI_REVISION=str(revision),
-        KALSHI_TUI_ACTION=action,
-        KALSHI_TUI_POINTER=str(pointer),
-    )
+    env.update(KALSHI_TUI_MODEL_PATH=model_path, KALSHI_TUI_REVISION=str(revision),
+               KALSHI_TUI_ACTION=action, KALSHI_TUI_POINTER=str(pointer))
     log = hook_log_path_for(pointer)
     result = HookResult(command=command, returncode=None, log_file=str(log))
     spool = _Spool()
@@ -107,16 +95,9 @@ def run_hook(
         _append_mode(spool.fileno())
         # Its own session, so a timeout can kill the whole group (the restart script's
         # children too) and nothing else.
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            env=env,
-            cwd=cwd if cwd.is_dir() else None,
-            stdin=subprocess.DEVNULL,
-            stdout=spool.fileno(),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = subprocess.Popen(command, shell=True, env=env, cwd=cwd if cwd.is_dir() else None,
+                                stdin=subprocess.DEVNULL, stdout=spool.fileno(),
+                                stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         result.error = exc.strerror or str(exc)
     else:
@@ -154,21 +135,12 @@ def _wait(proc: subprocess.Popen[bytes], spool: _Spool, timeout: float) -> tuple
 
 
 def _log(log: Path, result: HookResult, **context: Any) -> None:
-    entry = {
-        "time": utc_now_text(),
-        "user": current_user(),
-        "pid": os.getpid(),
-        **context,
-        "command": result.command,
-        "returncode": result.returncode,
-        "timed_out": result.timed_out,
-        "error": result.error,
-        "ok": result.ok,
-        "output_bytes": result.output_bytes,
-        "dropped_bytes": result.dropped_bytes,
-        "output_bytes_exact": result.output_bytes_exact,
-        "output_tail": result.output_tail,
-    }
+    entry = {"time": utc_now_text(), "user": current_user(), "pid": os.getpid(), **context,
+             "command": result.command, "returncode": result.returncode,
+             "timed_out": result.timed_out, "error": result.error, "ok": result.ok,
+             "output_bytes": result.output_bytes, "dropped_bytes": result.dropped_bytes,
+             "output_bytes_exact": result.output_bytes_exact,
+             "output_tail": result.output_tail}
     try:
         append_line_nofollow(log, json.dumps(entry) + "\n", "hooks log")
     except (OSError, PointerError) as exc:

@@ -56,25 +56,17 @@ def imported_records(
         facts = {key: _text(entry.get(key)) for key in ENTRY_KEYS}
         to = {"path": facts["model_path"], "sha256": None} if facts["model_path"] else None
         label = f"v{facts['version']}" if facts["version"] else "an unnumbered version"
-        records.append(
-            {
-                "revision": revision,
-                "action": IMPORT,
-                "from": previous,
-                "to": to,
-                "reason": (
-                    f"{label} from the pointer's version_history: "
-                    f"{facts['description'] or facts['milestone'] or 'no description'}"
-                ),
-                "user": current_user(),
-                "host": socket.gethostname(),
-                "pid": pid,
-                "time": now or None,
-                "tool_version": __version__,
-                "forced": False,
-                "imported": {k: v for k, v in facts.items() if v is not None},
-            }
-        )
+        records.append({
+            "revision": revision,
+            "action": IMPORT,
+            "from": previous,
+            "to": to,
+            "reason": (f"{label} from the pointer's version_history: "
+                       f"{facts['description'] or facts['milestone'] or 'no description'}"),
+            "user": current_user(), "host": socket.gethostname(), "pid": pid, "time": now or None,
+            "tool_version": __version__, "forced": False,
+            "imported": {k: v for k, v in facts.items() if v is not None},
+        })
         previous = to
     return records
 
@@ -91,43 +83,31 @@ class EntryModel:
 
 def resolve_entry_model(written: str, config: Config) -> EntryModel:
     """A version_history model_path resolved as the trader's paths are, folders included."""
-    found = resolve_written_path(
-        written, config, lambda p: p.is_file() or p.is_dir(), label="model_path"
-    )
+    found = resolve_written_path(written, config, lambda p: p.is_file() or p.is_dir(),
+                                 label="model_path")
     place = found.path if found.exists else found.found_elsewhere
     if place is None:
-        return EntryModel(
-            written,
-            None,
-            f"{written} is missing (looked under the base folder "
-            f"{config.base_dir} and the models folder)",
-        )
+        return EntryModel(written, None, f"{written} is missing (looked under the base folder "
+                                         f"{config.base_dir} and the models folder)")
     result = EntryModel(written, None)
     if not found.exists:
-        result.notes.append(
-            f"{written} is not under the base folder {config.base_dir} (the "
-            f"original system moved its path base); it is found at {place}, "
-            "and a rollback names that place in the pointer"
-        )
+        result.notes.append(f"{written} is not under the base folder {config.base_dir} (the "
+                            f"original system moved its path base); it is found at {place}, "
+                            "and a rollback names that place in the pointer")
     if place.is_file():
         result.path = place
         return result
     models = [place / name for name in RUN_MODEL_FILES if (place / name).is_file()]
     if len(models) == 1:
         result.path = models[0]
-        result.notes.append(
-            f"{written} names a folder, not a model file; its run model is {models[0].name}"
-        )
+        result.notes.append(f"{written} names a folder, not a model file; its run model is "
+                            f"{models[0].name}")
         return result
     if not models:
-        result.problem = (
-            f"{written} names the folder {place}, which holds no "
-            f"{' or '.join(RUN_MODEL_FILES)}: it cannot be resolved to a model"
-        )
+        result.problem = (f"{written} names the folder {place}, which holds no "
+                          f"{' or '.join(RUN_MODEL_FILES)}: it cannot be resolved to a model")
     else:
-        result.problem = (
-            f"{written} names the folder {place}, which holds both "
-            f"{' and '.join(m.name for m in models)}: it cannot be resolved to "
-            "one model"
-        )
+        result.problem = (f"{written} names the folder {place}, which holds both "
+                          f"{' and '.join(m.name for m in models)}: it cannot be resolved to "
+                          "one model")
     return result

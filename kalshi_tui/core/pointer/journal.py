@@ -55,14 +55,11 @@ def _parse(line: bytes, path: Path, number: int) -> dict[str, Any]:
         record = json.loads(line)
     except UnicodeDecodeError:
         # json.loads decodes bytes itself; its decode error has no JSON position to quote.
-        raise PointerError(
-            f"{path}: line {number} is not UTF-8 text; the journal was edited or damaged"
-        ) from None
+        raise PointerError(f"{path}: line {number} is not UTF-8 text; "
+                           "the journal was edited or damaged") from None
     except json.JSONDecodeError as exc:
-        raise PointerError(
-            f"{path}: line {number} is not valid JSON ({exc.msg}); "
-            "the journal was edited or damaged"
-        ) from None
+        raise PointerError(f"{path}: line {number} is not valid JSON ({exc.msg}); "
+                           "the journal was edited or damaged") from None
     if not isinstance(record, dict) or not isinstance(record.get("revision"), int):
         raise PointerError(f"{path}: line {number} is not a journal record (no integer revision)")
     return record
@@ -134,7 +131,7 @@ def _append(path: Path, line: bytes) -> int:
             fault_point("journal.write")
             view = memoryview(line)
             while view:
-                view = view[os.write(fd, view) :]
+                view = view[os.write(fd, view):]
             fault_point("journal.fsync")
             os.fsync(fd)
         except BaseException:

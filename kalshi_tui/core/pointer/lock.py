@@ -77,14 +77,8 @@ class PointerLock:
 
     def __enter__(self) -> PointerLock:
         self._lock.record = json.dumps(
-            {
-                "user": current_user(),
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "since": utc_now_text(),
-                "operation": self.operation,
-            }
-        ).encode()
+            {"user": current_user(), "host": socket.gethostname(), "pid": os.getpid(),
+             "since": utc_now_text(), "operation": self.operation}).encode()
         try:
             self._lock.acquire()
         except LockBusy:
@@ -92,14 +86,12 @@ class PointerLock:
             raise LockTimeout(
                 f"{self.pointer}: locked by {describe_holder(holder)}; "
                 f"gave up after {self.timeout:g} s (lock file {lock_path_for(self.pointer).name})",
-                holder=holder,
-            ) from None
+                holder=holder) from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # opened with O_NOFOLLOW: a link planted as the lock
                 raise PointerError(symlink_refusal(lock_path_for(self.pointer), "lock")) from None
-            raise PointerError(
-                f"{lock_path_for(self.pointer)}: cannot lock: {exc.strerror or exc}"
-            ) from None
+            raise PointerError(f"{lock_path_for(self.pointer)}: cannot lock: "
+                               f"{exc.strerror or exc}") from None
         try:
             legacy_holder_path_for(self.pointer).unlink()
         except OSError:

@@ -72,9 +72,8 @@ def revision_after(state: PointerState) -> int:
     return state.revision + len(history_to_import(state)) + 2
 
 
-def prelude_records(
-    state: PointerState, config: Config, *, now: str, pid: int
-) -> list[dict[str, Any]]:
+def prelude_records(state: PointerState, config: Config, *, now: str,
+                    pid: int) -> list[dict[str, Any]]:
     """What a change journals first: the imported history, then the pointer as found."""
     if not needs_adopt(state):
         return []
@@ -97,18 +96,11 @@ def check_revision(state: PointerState, expect_revision: int | None) -> None:
             f"{state.pointer.name} is at revision {state.revision}, not {expect_revision}: "
             f"{last.who} pid {last.pid} made it a {what} at {last.time} "
             f"(reason: {last.reason!r}); look again before changing it",
-            expected=expect_revision,
-            actual=state.revision,
-            who=last.who,
-            when=last.time,
-            what=what,
-        )
+            expected=expect_revision, actual=state.revision, who=last.who, when=last.time,
+            what=what)
     raise StaleRevision(
         f"{state.pointer.name} is at revision {state.revision}, not {expect_revision}; "
-        "look again before changing it",
-        expected=expect_revision,
-        actual=state.revision,
-    )
+        "look again before changing it", expected=expect_revision, actual=state.revision)
 
 
 def _check_reason(reason: str) -> str:
@@ -129,50 +121,24 @@ def _check_utf8_path(path: Path, pointer: Path) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        raise Refused(
-            f"{path}: the model's path is not valid UTF-8, so {pointer.name} (UTF-8 "
-            "JSON) cannot name it; rename the file or its folder"
-        ) from None
+        raise Refused(f"{path}: the model's path is not valid UTF-8, so {pointer.name} (UTF-8 "
+                      "JSON) cannot name it; rename the file or its folder") from None
 
 
-def _tool_block(
-    revision: int,
-    previous: int,
-    sha: str,
-    action: str,
-    forced: bool,
-    now: str,
-    journal: Path,
-    target_revision: int | None = None,
-) -> dict[str, Any]:
-    block = {
-        "revision": revision,
-        "previous_revision": previous or None,
-        "model_sha256": sha,
-        "action": action,
-        "forced": forced,
-        "changed_by": f"{current_user()}@{socket.gethostname()}",
-        "changed_at": now,
-        "journal": journal.name,
-        "tool_version": __version__,
-    }
+def _tool_block(revision: int, previous: int, sha: str, action: str, forced: bool,
+                now: str, journal: Path, target_revision: int | None = None) -> dict[str, Any]:
+    block = {"revision": revision, "previous_revision": previous or None, "model_sha256": sha,
+             "action": action, "forced": forced,
+             "changed_by": f"{current_user()}@{socket.gethostname()}", "changed_at": now,
+             "journal": journal.name, "tool_version": __version__}
     if target_revision is not None:
         block["target_revision"] = target_revision
     return block
 
 
-def plan_promote(
-    state: PointerState,
-    config: Config,
-    inspect: Inspector,
-    record: ModelRecord,
-    reason: str,
-    *,
-    now: str,
-    expect_revision: int | None,
-    expect_sha256: str | None,
-    force: bool,
-) -> ChangePlan:
+def plan_promote(state: PointerState, config: Config, inspect: Inspector, record: ModelRecord,
+                 reason: str, *, now: str, expect_revision: int | None,
+                 expect_sha256: str | None, force: bool) -> ChangePlan:
     """Check a promote against every guard rail and build the document it would publish."""
     reason = _check_reason(reason)
     check_revision(state, expect_revision)
@@ -183,10 +149,8 @@ def plan_promote(
     sha = file_sha256(path)
     listed = expect_sha256 or record.sha256
     if listed and listed.lower() != sha:
-        raise Refused(
-            f"{path}: changed since it was listed (sha256 {listed[:12]} then, "
-            f"{sha[:12]} now); list and check it again"
-        )
+        raise Refused(f"{path}: changed since it was listed (sha256 {listed[:12]} then, "
+                      f"{sha[:12]} now); list and check it again")
     fresh = inspect(path)
     if fresh.sha256 and fresh.sha256 != sha:
         raise Refused(f"{path}: changed while it was being checked; try again")
@@ -195,37 +159,18 @@ def plan_promote(
     before = current_ref(state, config)
     to = ModelRef(pointer_paths(path, config.base_dir)[0], sha)
     if _resolves_to(before, path, config) and before.sha256 == sha:
-        raise Refused(
-            f"{path}: already the current model (revision {state.revision}, "
-            f"sha256 {sha[:12]}); nothing to do"
-        )
+        raise Refused(f"{path}: already the current model (revision {state.revision}, "
+                      f"sha256 {sha[:12]}); nothing to do")
     adopt = needs_adopt(state)
     revision = revision_after(state)
     doc = build_document(
-        state.effective_doc,
-        fresh,
-        config,
-        reason=reason,
-        now=now,
-        status="forced" if forced else "production_candidate",
-        description=None,
+        state.effective_doc, fresh, config, reason=reason, now=now,
+        status="forced" if forced else "production_candidate", description=None,
         tool=_tool_block(revision, revision - 1, sha, "promote", forced, now, state.journal),
-        previous_sha256=before.sha256,
-    )
-    return ChangePlan(
-        "promote",
-        before,
-        to,
-        fresh,
-        reason,
-        state.revision,
-        revision,
-        forced=forced,
-        adopt=adopt,
-        imported=len(history_to_import(state)),
-        warnings=_warnings(fresh, forced, state),
-        document=doc,
-    )
+        previous_sha256=before.sha256)
+    return ChangePlan("promote", before, to, fresh, reason, state.revision, revision,
+                      forced=forced, adopt=adopt, imported=len(history_to_import(state)),
+                      warnings=_warnings(fresh, forced, state), document=doc)
 
 
 def _verdict_guard(record: ModelRecord, path: Path, force: bool) -> bool:
@@ -236,14 +181,11 @@ def _verdict_guard(record: ModelRecord, path: Path, force: bool) -> bool:
         return False
     why = record.reasons[0] if record.reasons else "no reason given"
     if record.verdict == UNSAFE:
-        raise Refused(
-            f"{record.path or path.name} is unsafe: {why}; never promoted, not even with --force"
-        )
+        raise Refused(f"{record.path or path.name} is unsafe: {why}; never promoted, "
+                      "not even with --force")
     if not force:
-        raise Refused(
-            f"{record.path or path.name} is {record.verdict}: {why}; the trader would "
-            "not trade it correctly (--force overrides, recorded as forced)"
-        )
+        raise Refused(f"{record.path or path.name} is {record.verdict}: {why}; the trader would "
+                      "not trade it correctly (--force overrides, recorded as forced)")
     return True
 
 
@@ -263,26 +205,15 @@ def _same_file(a: Path, b: Path) -> bool:
 def _warnings(record: ModelRecord, forced: bool, state: PointerState) -> list[str]:
     out = list(record.warnings)
     if forced:
-        out.insert(
-            0,
-            f"FORCED: the model is {record.verdict} "
-            f"({'; '.join(record.reasons) or 'no reason'}); recorded as forced",
-        )
+        out.insert(0, f"FORCED: the model is {record.verdict} "
+                      f"({'; '.join(record.reasons) or 'no reason'}); recorded as forced")
     out.extend(state.notes)
     return out
 
 
-def plan_rollback(
-    state: PointerState,
-    config: Config,
-    inspect: Inspector,
-    reason: str,
-    *,
-    now: str,
-    to_revision: int | None,
-    expect_revision: int | None,
-    force: bool,
-) -> ChangePlan:
+def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reason: str, *,
+                  now: str, to_revision: int | None, expect_revision: int | None,
+                  force: bool) -> ChangePlan:
     """Pick (or check) the revision to go back to, and build the document it would publish.
 
     Default target: the newest earlier revision whose model still exists, is unchanged
@@ -299,11 +230,9 @@ def plan_rollback(
         records = history_to_import(state)
         latest = len(records)
     if not records:
-        raise Refused(
-            f"{state.journal.name} has no history and {state.pointer.name} has no "
-            "version_history: it was never changed by kalshi-tui, so there is "
-            "nothing to roll back to"
-        )
+        raise Refused(f"{state.journal.name} has no history and {state.pointer.name} has no "
+                      "version_history: it was never changed by kalshi-tui, so there is "
+                      "nothing to roll back to")
     before = current_ref(state, config)
     skipped: list[SkippedRevision] = []
     target: tuple[dict[str, Any], _Target] | None = None
@@ -311,10 +240,8 @@ def plan_rollback(
     if to_revision is not None:
         record = by_revision.get(to_revision)
         if record is None:
-            raise Refused(
-                f"no revision {to_revision} in {state.journal.name} "
-                f"(it holds {min(by_revision)}-{max(by_revision)})"
-            )
+            raise Refused(f"no revision {to_revision} in {state.journal.name} "
+                          f"(it holds {min(by_revision)}-{max(by_revision)})")
         checked = _check_target(record, before, config, inspect, force)
         if checked.problem:
             raise Refused(f"cannot roll back to revision {to_revision}: {checked.problem}")
@@ -328,9 +255,8 @@ def plan_rollback(
                 continue  # the current revision itself is not a rollback target
             checked = _check_target(record, before, config, inspect, False)
             if checked.problem:
-                skipped.append(
-                    SkippedRevision(revision, (record.get("to") or {}).get("path"), checked.problem)
-                )
+                skipped.append(SkippedRevision(revision, (record.get("to") or {}).get("path"),
+                                               checked.problem))
                 continue
             target = (record, checked)
             break
@@ -346,42 +272,17 @@ def plan_rollback(
     sha = model.sha256 or ""
     revision = revision_after(state)
     doc = build_document(
-        state.effective_doc,
-        model,
-        config,
-        reason=reason,
-        now=now,
-        status="forced" if forced else "production_candidate",
-        description=None,
-        tool=_tool_block(
-            revision,
-            revision - 1,
-            sha,
-            "rollback",
-            forced,
-            now,
-            state.journal,
-            target_revision=int(record["revision"]),
-        ),
-        previous_sha256=before.sha256,
-    )
+        state.effective_doc, model, config, reason=reason, now=now,
+        status="forced" if forced else "production_candidate", description=None,
+        tool=_tool_block(revision, revision - 1, sha, "rollback", forced, now, state.journal,
+                         target_revision=int(record["revision"])),
+        previous_sha256=before.sha256)
     to = ModelRef(pointer_paths(Path(model.abs_path), config.base_dir)[0], sha)
-    return ChangePlan(
-        "rollback",
-        before,
-        to,
-        model,
-        reason,
-        state.revision,
-        revision,
-        forced=forced,
-        adopt=needs_adopt(state),
-        imported=len(history_to_import(state)),
-        target_revision=int(record["revision"]),
-        skipped=skipped,
-        warnings=checked.notes + _warnings(model, forced, state),
-        document=doc,
-    )
+    return ChangePlan("rollback", before, to, model, reason, state.revision, revision,
+                      forced=forced, adopt=needs_adopt(state),
+                      imported=len(history_to_import(state)),
+                      target_revision=int(record["revision"]), skipped=skipped,
+                      warnings=checked.notes + _warnings(model, forced, state), document=doc)
 
 
 @dataclass
@@ -394,9 +295,8 @@ class _Target:
     notes: list[str] = field(default_factory=list)
 
 
-def _check_target(
-    record: dict[str, Any], before: ModelRef, config: Config, inspect: Inspector, force: bool
-) -> _Target:
+def _check_target(record: dict[str, Any], before: ModelRef, config: Config,
+                  inspect: Inspector, force: bool) -> _Target:
     """Whether a revision's model can be gone back to: it exists, is unchanged where a sha256
     is known (an imported revision has none), is not the current model, and fits now."""
     to = ModelRef.from_dict(record.get("to"))
@@ -410,26 +310,20 @@ def _check_target(
         path, sha = entry.path, file_sha256(entry.path)
         version = (record.get("imported") or {}).get("version")
         notes = [f"revision {record['revision']} (v{version}): {n}" for n in entry.notes]
-        notes.append(
-            f"revision {record['revision']} was imported from the pointer's "
-            f"version_history, which recorded no sha256: {path.name} cannot be "
-            "proven to be the file that version used"
-        )
+        notes.append(f"revision {record['revision']} was imported from the pointer's "
+                     f"version_history, which recorded no sha256: {path.name} cannot be "
+                     "proven to be the file that version used")
     else:
         target = resolve_target(to.path, config)
         if not target.exists:
             return _Target(f"{to.path} is missing")
         if not to.sha256:
-            return _Target(
-                f"{to.path} has no recorded sha256 (hand-written pointer), so it "
-                "cannot be proven unchanged"
-            )
+            return _Target(f"{to.path} has no recorded sha256 (hand-written pointer), so it "
+                           "cannot be proven unchanged")
         path, sha = target.path, file_sha256(target.path)
         if sha != to.sha256:
-            return _Target(
-                f"{to.path} changed since revision {record['revision']} "
-                f"(sha256 {to.sha256[:12]} then, {sha[:12]} now)"
-            )
+            return _Target(f"{to.path} changed since revision {record['revision']} "
+                           f"(sha256 {to.sha256[:12]} then, {sha[:12]} now)")
     if _is_current(before, path, sha, config):
         return _Target(f"{to.path} is already the current model")
     model = inspect(path)
@@ -464,19 +358,12 @@ def adopt_record(state: PointerState, config: Config, *, now: str, pid: int) -> 
         "action": "adopt",
         "from": last_to,
         "to": here.to_dict() if here.path else None,
-        "reason": (
-            "recorded the hand-written pointer as found"
-            if state.last is None
-            else "recorded a pointer edited outside kalshi-tui as found"
-        ),
-        "user": current_user(),
-        "host": socket.gethostname(),
-        "pid": pid,
-        "time": now,
-        "tool_version": __version__,
-        "forced": False,
-        "prev_pointer_sha256": state.raw_sha256,
-        "prev_pointer_stat": state.stat,
+        "reason": ("recorded the hand-written pointer as found" if state.last is None
+                   else "recorded a pointer edited outside kalshi-tui as found"),
+        "user": current_user(), "host": socket.gethostname(), "pid": pid, "time": now,
+        "tool_version": __version__, "forced": False,
+        "prev_pointer_sha256": state.raw_sha256, "prev_pointer_stat": state.stat,
         "pointer_sha256": state.raw_sha256,
         "pointer": state.doc,
     }
+

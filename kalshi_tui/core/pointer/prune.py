@@ -58,21 +58,11 @@ class PrunePlan:
 
     def to_dict(self) -> dict[str, Any]:
         def unit(u: PruneUnit) -> dict[str, Any]:
-            return {
-                "path": u.key,
-                "models": u.models,
-                "size_bytes": u.size_bytes,
-                "kept_because": u.kept_because,
-            }
-
-        return {
-            "keep_newest": self.keep_newest,
-            "executed": self.executed,
-            "kept": [unit(u) for u in self.kept],
-            "removed": [unit(u) for u in self.removed],
-            "bytes_freed": self.bytes_freed,
-            "log_file": self.log_file,
-        }
+            return {"path": u.key, "models": u.models, "size_bytes": u.size_bytes,
+                    "kept_because": u.kept_because}
+        return {"keep_newest": self.keep_newest, "executed": self.executed,
+                "kept": [unit(u) for u in self.kept], "removed": [unit(u) for u in self.removed],
+                "bytes_freed": self.bytes_freed, "log_file": self.log_file}
 
 
 def prune_log_path_for(pointer: Path) -> Path:
@@ -160,16 +150,13 @@ def plan_prune(config: Config, keep: int, records: list[ModelRecord] | None = No
             protect(resolve_target(value, config).path, f"holds the current model's {name}")
     # Before the first change, a hand-written pointer's version_history is its history.
     history = read_records(journal_path_for(config.pointer_file)) or history_to_import(state)
-    recent = history[-config.protect_last_records :] if config.protect_last_records > 0 else []
+    recent = history[-config.protect_last_records:] if config.protect_last_records > 0 else []
     for record in recent:
         for side in ("to", "from"):
             path = (record.get(side) or {}).get("path")
             if path:
-                where = (
-                    resolve_entry_model(path, config).path
-                    if record.get("action") == IMPORT
-                    else _model_at(path, config)
-                )
+                where = (resolve_entry_model(path, config).path if record.get("action") == IMPORT
+                         else _model_at(path, config))
                 protect(where, f"named by journal revision {record['revision']}")
     by_path = {r.path: r for r in records}
     # Diagnostics of kept runs live in other runs' folders for flat finals: keep those too,
@@ -204,9 +191,8 @@ def execute_prune(config: Config, keep: int, records: list[ModelRecord] | None =
         except PointerError as exc:
             raise PointerError(f"{exc}; nothing removed") from None
         except OSError as exc:
-            raise PointerError(
-                f"{log}: cannot write the prune log: {exc.strerror}; nothing removed"
-            ) from None
+            raise PointerError(f"{log}: cannot write the prune log: {exc.strerror}; "
+                               "nothing removed") from None
         with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as handle:
             for unit in plan.removed:
                 target = Path(os.path.abspath(unit.path))
@@ -222,24 +208,12 @@ def execute_prune(config: Config, keep: int, records: list[ModelRecord] | None =
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
-                    raise PointerError(
-                        f"{target}: cannot remove: {exc.strerror}; "
-                        f"see {log} for what was removed before"
-                    ) from None
-                handle.write(
-                    json.dumps(
-                        {
-                            "time": utc_now_text(),
-                            "user": current_user(),
-                            "pid": os.getpid(),
-                            "removed": unit.key,
-                            "models": unit.models,
-                            "size_bytes": unit.size_bytes,
-                            "keep_newest": keep,
-                        }
-                    )
-                    + "\n"
-                )
+                    raise PointerError(f"{target}: cannot remove: {exc.strerror}; "
+                                       f"see {log} for what was removed before") from None
+                handle.write(json.dumps({"time": utc_now_text(), "user": current_user(),
+                                         "pid": os.getpid(), "removed": unit.key,
+                                         "models": unit.models, "size_bytes": unit.size_bytes,
+                                         "keep_newest": keep}) + "\n")
                 handle.flush()
     plan.executed = True
     return plan

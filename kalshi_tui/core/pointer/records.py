@@ -128,13 +128,9 @@ class ChangePlan:
             "num_timesteps": self.record.num_timesteps,
         }
         if metrics is not None:
-            out.update(
-                episodes=metrics.episodes,
-                unique_markets=metrics.unique_markets,
-                win_rate=metrics.win_rate,
-                trading_pct=metrics.trading_pct,
-                entropy=metrics.entropy,
-            )
+            out.update(episodes=metrics.episodes, unique_markets=metrics.unique_markets,
+                       win_rate=metrics.win_rate, trading_pct=metrics.trading_pct,
+                       entropy=metrics.entropy)
         return {k: v for k, v in out.items() if v is not None}
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,17 +26,15 @@ HISTORY_KEY = "version_history"
 MOVED_ONLY = ("production_readiness", "notes")
 
 
-def previous_model(
-    base_doc: dict[str, Any] | None, *, now: str, revision: int, sha256: str | None
-) -> dict[str, Any] | None:
+def previous_model(base_doc: dict[str, Any] | None, *, now: str, revision: int,
+                   sha256: str | None) -> dict[str, Any] | None:
     """The replaced model's location and every block that described it, as they were."""
     if not base_doc:
         return None
     current = base_doc.get("current_model")
     current = current if isinstance(current, dict) else {}
     record: dict[str, Any] = {
-        key: current[key] for key in ("full_path", "model_path", "model_file") if key in current
-    }
+        key: current[key] for key in ("full_path", "model_path", "model_file") if key in current}
     if sha256:
         record["sha256"] = sha256
     record["replaced_at"] = now
@@ -50,22 +48,11 @@ def previous_model(
     return record
 
 
-def version_entry(
-    *,
-    revision: int,
-    now: str,
-    full_path: str,
-    action: str,
-    reason: str,
-    description: str,
-    target_revision: int | None,
-) -> dict[str, Any]:
+def version_entry(*, revision: int, now: str, full_path: str, action: str, reason: str,
+                  description: str, target_revision: int | None) -> dict[str, Any]:
     """A version_history entry for a kalshi-tui change, in the hand-written entries' shape."""
-    milestone = (
-        f"rollback to revision {target_revision}"
-        if action == "rollback" and target_revision is not None
-        else action
-    )
+    milestone = (f"rollback to revision {target_revision}" if action == "rollback"
+                 and target_revision is not None else action)
     return {
         "version": f"r{revision}",  # kalshi-tui's revision; hand-written ones were "1.0", "2.1"
         "date": now,

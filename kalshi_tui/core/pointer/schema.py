@@ -57,10 +57,8 @@ def parse_pointer_bytes(raw: bytes, path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise PointerError(f"{path}: not UTF-8 text; it is not a pointer file") from None
     except json.JSONDecodeError as exc:
-        raise PointerError(
-            f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
-            f"{exc.msg}); nothing was changed"
-        ) from None
+        raise PointerError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
+                           f"{exc.msg}); nothing was changed") from None
     if not isinstance(doc, dict):
         raise PointerError(f"{path}: the top level is {type(doc).__name__}, not an object")
     current = doc.get("current_model")
@@ -136,9 +134,8 @@ def resolve_target(full_path: str, config: Config) -> Resolution:
     return resolve_written_path(full_path, config, _is_file, label="full_path")
 
 
-def resolve_written_path(
-    written_path: str, config: Config, accept: Callable[[Path], bool], *, label: str = "path"
-) -> Resolution:
+def resolve_written_path(written_path: str, config: Config,
+                         accept: Callable[[Path], bool], *, label: str = "path") -> Resolution:
     """The one rule for a path a pointer wrote: relative to the trader's base folder; when
     nothing `accept`able is there, the same path with leading folders dropped, under the base
     folder and then the models folder (the original system moved its path base between
@@ -147,9 +144,8 @@ def resolve_written_path(
     if why is not None:
         # Kept short: this value is echoed in alarms and plans, never the whole of it.
         resolution = Resolution(shown(written_path), Path(shown(written_path)), False)
-        resolution.notes.append(
-            f"{config.pointer_file.name}: {label} {why}; the trader cannot open it"
-        )
+        resolution.notes.append(f"{config.pointer_file.name}: {label} {why}; "
+                                "the trader cannot open it")
         return resolution
     written = Path(written_path).expanduser()
     path = written if written.is_absolute() else config.base_dir / written
@@ -168,8 +164,7 @@ def resolve_written_path(
                     f"{label} '{written_path}' does not exist under the base folder "
                     f"{config.base_dir}; a {'file' if _is_file(candidate) else 'folder'} "
                     f"matches at {candidate} (the pointer's path base is wrong, and the "
-                    "trader will not find the model)"
-                )
+                    "trader will not find the model)")
                 return resolution
     return resolution
 
@@ -234,9 +229,8 @@ def _distribution(record: ModelRecord, config: Config) -> dict[str, Any]:
         used = sorted(a for a, c in counts.items() if c > 0)
         n = record.n_actions or (max(used) + 1 if used else 0)
         span = f"{used[0]}-{used[-1]}" if used else "none"
-        out["actions_used"] = (
-            f"{span} (all {n} actions)" if len(used) == n else f"{len(used)} of {n} actions"
-        )
+        out["actions_used"] = (f"{span} (all {n} actions)" if len(used) == n
+                               else f"{len(used)} of {n} actions")
         parts = []
         for action_id in sorted(counts):
             label = (
@@ -268,11 +262,8 @@ def training_facts(record: ModelRecord) -> tuple[dict[str, Any], dict[str, str]]
             origin[key] = source or "training artifacts"
 
     sessions = metrics.session_ids if metrics else None
-    offer(
-        "session_id",
-        sessions[0] if sessions and len(sessions) == 1 else (sessions or None),
-        sources.get("session_ids"),
-    )
+    offer("session_id", sessions[0] if sessions and len(sessions) == 1 else (sessions or None),
+          sources.get("session_ids"))
     offer(
         "session_id",
         _session_from_name(record),
@@ -284,11 +275,8 @@ def training_facts(record: ModelRecord) -> tuple[dict[str, Any], dict[str, str]]
         offer("total_timesteps", metrics.total_timesteps, sources.get("total_timesteps"))
         offer("total_episodes", metrics.episodes, sources.get("episodes"))
         offer("unique_markets", metrics.unique_markets, sources.get("unique_markets"))
-        offer(
-            "training_duration_seconds",
-            _round(metrics.training_duration_seconds, 2),
-            sources.get("training_duration_seconds"),
-        )
+        offer("training_duration_seconds", _round(metrics.training_duration_seconds, 2),
+              sources.get("training_duration_seconds"))
     offer("training_start", record.trained_at, "model zip: data start_time (UTC)")
     if metrics is not None:
         offer("training_start", metrics.training_start, sources.get("training_start"))
@@ -302,17 +290,12 @@ def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
     """`model_metadata` from the zip and the run's artifacts, never from earlier prose."""
     metrics = record.metrics
     training, origin = training_facts(record)
-    model_file = _drop_none(
-        {
-            "sha256": record.sha256,
-            "size_bytes": record.size_bytes or None,
-            "sb3_version": (record.versions or {}).get("sb3"),
-            "start_time": record.trained_at,
-            "num_timesteps": record.num_timesteps,
-            "n_actions": record.n_actions,
-            "observation_shape": record.obs_shape,
-        }
-    )
+    model_file = _drop_none({
+        "sha256": record.sha256, "size_bytes": record.size_bytes or None,
+        "sb3_version": (record.versions or {}).get("sb3"),
+        "start_time": record.trained_at, "num_timesteps": record.num_timesteps,
+        "n_actions": record.n_actions, "observation_shape": record.obs_shape,
+    })
     words, sizes = action_words(record, config)
     trading = {}
     if metrics is not None:
@@ -320,31 +303,22 @@ def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
         trade = _round(metrics.trading_pct, 2)
         if trade is None and hold is not None:
             trade = round(100.0 - hold, 2)
-        trading = _drop_none(
-            {
-                "hold_percentage": hold,
-                "trading_percentage": trade,
-                "exploration_ratio": _round(metrics.exploration_ratio, 3),
-                "win_rate": _round(metrics.win_rate, 4),
-            }
-        )
-    performance = _drop_none(
-        {
-            "action_space": words,
-            "position_sizes": sizes,
-            "trading_activity": trading,
-            "action_distribution": _distribution(record, config),
-        }
-    )
-    return _drop_none(
-        {
-            "training_session": training,
-            "performance_metrics": performance,
-            "hyperparameters": dict(record.hyperparameters or {}),
-            "model_file": model_file,
-            "sources": origin,
-        }
-    )
+        trading = _drop_none({"hold_percentage": hold, "trading_percentage": trade,
+                              "exploration_ratio": _round(metrics.exploration_ratio, 3),
+                              "win_rate": _round(metrics.win_rate, 4)})
+    performance = _drop_none({
+        "action_space": words,
+        "position_sizes": sizes,
+        "trading_activity": trading,
+        "action_distribution": _distribution(record, config),
+    })
+    return _drop_none({
+        "training_session": training,
+        "performance_metrics": performance,
+        "hyperparameters": dict(record.hyperparameters or {}),
+        "model_file": model_file,
+        "sources": origin,
+    })
 
 
 def build_diagnostics(record: ModelRecord, config: Config) -> dict[str, str]:
@@ -365,18 +339,9 @@ def describe_model(record: ModelRecord, config: Config) -> str:
     return f"{record.name}: " + ", ".join(parts)
 
 
-def build_document(
-    base_doc: dict[str, Any] | None,
-    record: ModelRecord,
-    config: Config,
-    *,
-    reason: str,
-    now: str,
-    status: str,
-    description: str | None,
-    tool: dict[str, Any],
-    previous_sha256: str | None = None,
-) -> dict[str, Any]:
+def build_document(base_doc: dict[str, Any] | None, record: ModelRecord, config: Config, *,
+                   reason: str, now: str, status: str, description: str | None,
+                   tool: dict[str, Any], previous_sha256: str | None = None) -> dict[str, Any]:
     """The next pointer document: the blocks about the model rebuilt from its own facts, the
     replaced model's words moved under `previous_model`, a version_history entry put first,
     every other key kept in place (see retire.py)."""
@@ -391,15 +356,10 @@ def build_document(
         "last_updated": now,
         "selected_reason": reason,
     }
-    entry = retire.version_entry(
-        revision=int(tool.get("revision") or 0),
-        now=now,
-        full_path=full,
-        action=str(tool.get("action") or "promote"),
-        reason=reason,
-        description=description,
-        target_revision=tool.get("target_revision"),
-    )
+    entry = retire.version_entry(revision=int(tool.get("revision") or 0), now=now, full_path=full,
+                                 action=str(tool.get("action") or "promote"), reason=reason,
+                                 description=description,
+                                 target_revision=tool.get("target_revision"))
     fresh: dict[str, Any] = {
         "current_model": current,
         "model_metadata": build_metadata(record, config),

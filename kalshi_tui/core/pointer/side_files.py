@@ -23,10 +23,8 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def symlink_refusal(path: Path, what: str) -> str:
-    return (
-        f"{path}: the {what} is a symbolic link; refusing to follow it "
-        "(replace it with a plain file)"
-    )
+    return (f"{path}: the {what} is a symbolic link; refusing to follow it "
+            "(replace it with a plain file)")
 
 
 def open_nofollow(path: Path, flags: int, what: str, mode: int = 0o644) -> int:
@@ -57,7 +55,7 @@ def append_line_nofollow(path: Path, line: str, what: str) -> None:
     try:
         view = memoryview(line.encode("utf-8", "backslashreplace"))
         while view:
-            view = view[os.write(fd, view) :]
+            view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -69,7 +67,5 @@ def refuse_symlinked_pointer(pointer: Path) -> None:
             target = os.readlink(pointer)
         except OSError:
             target = "?"
-        raise PointerError(
-            f"{pointer}: the pointer is a symbolic link (to {target}); refusing to "
-            "write through it: set paths.pointer to the real file the trader reads"
-        )
+        raise PointerError(f"{pointer}: the pointer is a symbolic link (to {target}); refusing to "
+                           "write through it: set paths.pointer to the real file the trader reads")

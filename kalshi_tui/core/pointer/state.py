@@ -101,10 +101,8 @@ def read_state(pointer: Path) -> PointerState:
         relation = UNMANAGED if raw is not None else EMPTY
         state = PointerState(pointer, journal, doc, raw_sha, stat, None, relation, 0)
         if raw is not None and (doc or {}).get("kalshi_tui"):
-            state.notes.append(
-                f"{journal.name} is missing although the pointer carries a "
-                "kalshi_tui block: the history was lost or moved"
-            )
+            state.notes.append(f"{journal.name} is missing although the pointer carries a "
+                               "kalshi_tui block: the history was lost or moved")
         return state
     revision = int(last["revision"])
     if raw_sha == last.get("pointer_sha256"):
@@ -118,20 +116,16 @@ def read_state(pointer: Path) -> PointerState:
         state.notes.append(
             f"revision {revision} is committed in {journal.name} but not yet published "
             f"(writer pid {last.get('pid')} on {last.get('host')} died or is still writing); "
-            "the next locked operation publishes it"
-        )
+            "the next locked operation publishes it")
     elif relation == DRIFTED:
         what = "deleted" if raw is None else "edited"
-        state.notes.append(
-            f"{pointer.name} was {what} outside kalshi-tui after revision "
-            f"{revision}; the next change records it as an adopt revision"
-        )
+        state.notes.append(f"{pointer.name} was {what} outside kalshi-tui after revision "
+                           f"{revision}; the next change records it as an adopt revision")
     return state
 
 
-def _is_pending(
-    last: dict[str, Any] | None, raw_sha: str | None, stat: dict[str, int] | None
-) -> bool:
+def _is_pending(last: dict[str, Any] | None, raw_sha: str | None,
+                stat: dict[str, int] | None) -> bool:
     if last is None or "pointer" not in last or raw_sha != last.get("prev_pointer_sha256"):
         return False
     recorded = last.get("prev_pointer_stat")
@@ -146,9 +140,7 @@ def roll_forward(state: PointerState) -> int | None:
         return None
     data = serialize(state.last["pointer"])
     if sha256_bytes(data) != state.last.get("pointer_sha256"):
-        raise PointerError(
-            f"{state.journal}: revision {state.last['revision']} does not "
-            "reproduce its recorded sha256; refusing to publish it"
-        )
+        raise PointerError(f"{state.journal}: revision {state.last['revision']} does not "
+                           "reproduce its recorded sha256; refusing to publish it")
     atomic_write_bytes(state.pointer, data)
     return int(state.last["revision"])

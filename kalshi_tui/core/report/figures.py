@@ -42,7 +42,6 @@ class Figure:
 
 # Every face formats through these: a figure from a damaged file ("n/a") shows as "-".
 
-
 def fmt_int(value: Any) -> str:
     try:
         return f"{int(value):,}"
@@ -67,13 +66,9 @@ def _fraction_pct(value: Any) -> str:
 
 
 _METRIC_FORMATS: dict[str, Callable[[Any], str]] = {
-    "episodes": fmt_int,
-    "unique_markets": fmt_int,
-    "total_timesteps": fmt_int,
-    "win_rate": _fraction_pct,
-    "exploration_ratio": _fraction_pct,
-    "hold_pct": lambda v: fmt_pct(float(v)),
-    "trading_pct": lambda v: fmt_pct(float(v)),
+    "episodes": fmt_int, "unique_markets": fmt_int, "total_timesteps": fmt_int,
+    "win_rate": _fraction_pct, "exploration_ratio": _fraction_pct,
+    "hold_pct": lambda v: fmt_pct(float(v)), "trading_pct": lambda v: fmt_pct(float(v)),
     "entropy": lambda v: f"{float(v):.3f}",
     "training_duration_seconds": lambda v: f"{float(v):,.1f} s",
     "session_ids": lambda v: session_ranges(v),
@@ -134,7 +129,6 @@ def action_space_text(record: ModelRecord) -> str:
 
 # ---- figures of one model -----------------------------------------------------------------
 
-
 def metric_source(record: ModelRecord, name: str) -> str:
     """The file a training figure came from, as the catalog recorded it."""
     metrics = record.metrics
@@ -147,32 +141,14 @@ def record_figures(record: ModelRecord) -> list[Figure]:
     """What the model zip itself says: size, date, spaces, timesteps."""
     figures = [Figure("size_bytes", record.size_bytes, f"{record.size_bytes:,} bytes", FILE_SOURCE)]
     if record.trained_at:
-        figures.append(
-            Figure(
-                "trained_at",
-                record.trained_at,
-                fmt_time(record.trained_at),
-                f"{ZIP_SOURCE} start_time",
-            )
-        )
+        figures.append(Figure("trained_at", record.trained_at, fmt_time(record.trained_at),
+                              f"{ZIP_SOURCE} start_time"))
     if record.action_space_type:
-        figures.append(
-            Figure(
-                "action_space",
-                record.n_actions,
-                action_space_text(record),
-                f"{ZIP_SOURCE} action_space",
-            )
-        )
+        figures.append(Figure("action_space", record.n_actions, action_space_text(record),
+                              f"{ZIP_SOURCE} action_space"))
     if record.weights_n_actions is not None:
-        figures.append(
-            Figure(
-                "weights_n_actions",
-                record.weights_n_actions,
-                f"{record.weights_n_actions} action outputs",
-                WEIGHTS_SOURCE,
-            )
-        )
+        figures.append(Figure("weights_n_actions", record.weights_n_actions,
+                              f"{record.weights_n_actions} action outputs", WEIGHTS_SOURCE))
     if record.obs_shape:
         figures.append(
             Figure(
@@ -247,32 +223,24 @@ def training_figures(record: ModelRecord) -> list[Figure]:
             else None,
         ),
     ]
-    return [
-        Figure(name, value, text, metric_source(record, name))
-        for name, value, text in rows
-        if text is not None
-    ]
+    return [Figure(name, value, text, metric_source(record, name))
+            for name, value, text in rows if text is not None]
 
 
 def world_words(world: Any) -> str:
     """The world a figure was measured in (a result or `EnvironmentSpec.world()`), in words."""
-
     def get(key: str) -> Any:
         return world.get(key) if isinstance(world, dict) else getattr(world, key, None)
 
-    return (
-        f"profile {get('profile') or '-'}, layout {get('observation_layout') or '-'}, "
-        f"fill model {get('fill_model') or '-'}"
-    )
+    return (f"profile {get('profile') or '-'}, layout {get('observation_layout') or '-'}, "
+            f"fill model {get('fill_model') or '-'}")
 
 
 def validation_source(validation: Any) -> str:
     """Where a validation figure came from: the stored run, its sessions and its world."""
     mode = "deterministic" if getattr(validation, "deterministic", True) else "stochastic"
-    return (
-        f"validation on sessions {session_ranges(validation.session_ids)}, {mode}, "
-        f"{world_words(validation)}, {validation.created_at}"
-    )
+    return (f"validation on sessions {session_ranges(validation.session_ids)}, {mode}, "
+            f"{world_words(validation)}, {validation.created_at}")
 
 
 def validation_figures(validation: Any) -> list[Figure]:
@@ -344,12 +312,5 @@ def histogram_rows(
                 continue  # a damaged key is not an action; the catalog notes the damage
     total = sum(counts.values()) or 1
     ids = sorted(set(counts) | set(range(len(labels))))
-    return [
-        {
-            "action": a,
-            "label": labels[a] if 0 <= a < len(labels) else f"id {a} (not in layout)",
-            "count": counts.get(a, 0),
-            "share": counts.get(a, 0) / total,
-        }
-        for a in ids
-    ]
+    return [{"action": a, "label": labels[a] if 0 <= a < len(labels) else f"id {a} (not in layout)",
+             "count": counts.get(a, 0), "share": counts.get(a, 0) / total} for a in ids]

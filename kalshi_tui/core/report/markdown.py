@@ -30,9 +30,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += _environment(report["environment"])
     out += _current(report["current_model"])
     out += _compatible(report["compatible_models"], report["recommendations"])
-    out += _rejected(
-        report["incompatible_models"], report["unreadable_models"], report.get("unsafe_models", [])
-    )
+    out += _rejected(report["incompatible_models"], report["unreadable_models"],
+                     report.get("unsafe_models", []))
     out += _not_recommended(report.get("not_recommended_models", []))
     out += _performance(report["performance_analysis"], report["performance_omitted"])
     out += _recommendations(report["recommendations"])
@@ -42,11 +41,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += _checklists(report["validation_checklists"])
     if report["notes"]:
         out += ["## Notes", ""] + [f"- {_md(n)}" for n in report["notes"]] + [""]
-    out += [
-        f"_Written by kalshi-tui report from {_md(report['models_dir'])}; every figure names "
-        "the file it came from._",
-        "",
-    ]
+    out += [f"_Written by kalshi-tui report from {_md(report['models_dir'])}; every figure names "
+            "the file it came from._", ""]
     return safe_lines(out)
 
 
@@ -121,10 +117,8 @@ def _compatible(models: list[dict[str, Any]], rec: dict[str, Any]) -> list[str]:
     if not models:
         return out + ["No compatible model was found.", ""]
     for m in models:
-        tag = {
-            (rec["primary"] or {}).get("path"): " (RECOMMENDED)",
-            (rec["alternative"] or {}).get("path"): " (ALTERNATIVE)",
-        }.get(m["path"], "")
+        tag = {(rec["primary"] or {}).get("path"): " (RECOMMENDED)",
+               (rec["alternative"] or {}).get("path"): " (ALTERNATIVE)"}.get(m["path"], "")
         src = m["sources"]
 
         def at(key: str, src: dict[str, Any] = src) -> str:
@@ -168,25 +162,21 @@ def _steps(m: dict[str, Any]) -> str:
     src = m["sources"]
     text = f"{fmt_int(m['timesteps'])} timesteps ({_md(src.get('num_timesteps', 'model zip'))})"
     if m.get("artifact_timesteps") is not None and m["artifact_timesteps"] != m["timesteps"]:
-        text += (
-            f"; {fmt_int(m['artifact_timesteps'])} according to "
-            f"{_md(src.get('total_timesteps', 'the training artifacts'))}"
-        )
+        text += (f"; {fmt_int(m['artifact_timesteps'])} according to "
+                 f"{_md(src.get('total_timesteps', 'the training artifacts'))}")
     return text
 
 
-def _rejected(
-    incompatible: list[dict[str, Any]],
-    unreadable: list[dict[str, Any]],
-    unsafe: list[dict[str, Any]],
-) -> list[str]:
+def _rejected(incompatible: list[dict[str, Any]], unreadable: list[dict[str, Any]],
+              unsafe: list[dict[str, Any]]) -> list[str]:
     out = ["## Incompatible Models", ""]
     if not incompatible:
         out.append("None.")
     for m in incompatible:
         out.append(
             f"- {_code(m['path'])} ({_md(m['action_space'])}, trained "
-            f"{fmt_time(m['trained_at'])}): " + "; ".join(_md(r) for r in m["reasons"])
+            f"{fmt_time(m['trained_at'])}): "
+            + "; ".join(_md(r) for r in m["reasons"])
         )
     out += ["", "## Unreadable Models", ""]
     if not unreadable:
@@ -196,10 +186,8 @@ def _rejected(
     if unsafe:
         # Only when there are some: a report of a clean folder reads as it always did.
         out += ["", "## UNSAFE Models (never promote, never run)", ""]
-        out += [
-            f"- **UNSAFE** {_code(m['path'])}: " + "; ".join(_md(r) for r in m["reasons"])
-            for m in unsafe
-        ]
+        out += [f"- **UNSAFE** {_code(m['path'])}: " + "; ".join(_md(r) for r in m["reasons"])
+                for m in unsafe]
     return out + [""]
 
 
@@ -211,20 +199,13 @@ def _performance(entries: list[dict[str, Any]], omitted: int) -> list[str]:
         out += [f"### {_md(e['name'])}", ""]
         out += [f"- **{item['heading']}**: {_md(item['text'])}" for item in e["items"]]
         if e["top_actions"]:
-            out.append(
-                f"- Most played actions ({_md(e['histogram_source'])}): "
-                + ", ".join(
-                    f"{a['action']} {a['label']} {100 * a['share']:.1f} %" for a in e["top_actions"]
-                )
-            )
+            out.append(f"- Most played actions ({_md(e['histogram_source'])}): " + ", ".join(
+                f"{a['action']} {a['label']} {100 * a['share']:.1f} %" for a in e["top_actions"]))
         out += [f"- Note: {_md(n)}" for n in e["notes"]]
         out.append("")
     if omitted:
-        out += [
-            f"{omitted} more compatible model(s) are listed above with their figures; "
-            "`--format json` has the same content structured.",
-            "",
-        ]
+        out += [f"{omitted} more compatible model(s) are listed above with their figures; "
+                "`--format json` has the same content structured.", ""]
     return out
 
 
@@ -232,15 +213,11 @@ def _recommendations(rec: dict[str, Any]) -> list[str]:
     out = ["## Recommendations", ""]
     if rec["primary"] is None:
         return out + [f"**No recommendation.** {_md(rec['none_reason'])}.", ""]
-    shown = ", ".join(
-        f"{k} {v:g}" + (" (config)" if k in rec["weights_set"] else "")
-        for k, v in rec["weights"].items()
-    )
+    shown = ", ".join(f"{k} {v:g}" + (" (config)" if k in rec["weights_set"] else "")
+                      for k, v in rec["weights"].items())
     out += [f"Ranking weights: {shown}.", ""]
-    for title, entry in (
-        ("Primary Recommendation", rec["primary"]),
-        ("Alternative Recommendation", rec["alternative"]),
-    ):
+    for title, entry in (("Primary Recommendation", rec["primary"]),
+                         ("Alternative Recommendation", rec["alternative"])):
         if entry is None:
             out += [f"### {title}", "", "None: only one compatible model.", ""]
             continue

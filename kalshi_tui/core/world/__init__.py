@@ -1,4 +1,5 @@
-"""The trading world's fixed facts: action layouts, environment profiles, session ids."""
+"""The trading world's fixed facts: action layouts, environment profiles, session ids.
+"""
 
 from typing import TYPE_CHECKING
 
@@ -15,10 +16,7 @@ if TYPE_CHECKING:
         session_ranges as session_ranges,
     )
 else:
-    __getattr__, __dir__, __all__ = attach(
-        __name__,
-        {
-            "actions": ["ActionLayout", "decode_action"],
-            "session_ids": ["SessionListSyntaxError", "parse_session_list", "session_ranges"],
-        },
-    )
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "actions": ["ActionLayout", "decode_action"],
+        "session_ids": ["SessionListSyntaxError", "parse_session_list", "session_ranges"],
+    })

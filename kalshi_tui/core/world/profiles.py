@@ -38,50 +38,27 @@ class EnvironmentProfile:
         return 1 + (len(SIDES) - 1) * len(self.position_sizes)
 
 
-PROFILES: dict[str, EnvironmentProfile] = {
-    p.name: p
-    for p in (
-        EnvironmentProfile(
-            "kalshiflow-2025-12-11",
-            LAYOUT_A,
-            (10,),
-            99,
-            RULES_1211,
-            "f51fdc0: layout A, 5 actions x 10 contracts, asks 99-p, marked at the mid, "
-            "reward raw cents",
-        ),
-        EnvironmentProfile(
-            "kalshiflow-2025-12-15",
-            LAYOUT_A,
-            (5, 10, 20, 50, 100),
-            99,
-            RULES_1215,
-            "761a376: layout A, 21 actions (5/10/20/50/100), asks 99-p, marked at bid/ask, "
-            "reward raw cents (the seed's environment)",
-        ),
-        EnvironmentProfile(
-            "kalshiflow-2025-12-17",
-            LAYOUT_B,
-            (20,),
-            100,
-            RULES_1217,
-            "4e388df/03f09f3: layout B, 5 actions x 20 contracts as the trader of that day "
-            "ran, asks 100-p, reward x0.001 minus fees",
-        ),
-        # kalshi-tui's own earlier layout, kept only because models trained by earlier
-        # kalshi-tui versions were trained on it: validating them on A or B would run them on
-        # features they never saw. No original model knows it; it has no date to replay.
-        EnvironmentProfile(
-            "kalshi-tui-demo",
-            LAYOUT_DEMO,
-            (5, 10, 20, 50, 100),
-            99,
-            None,
-            "kalshi-tui's own earlier 26/10/11/5 layout (models trained by earlier kalshi-tui "
-            "versions); not an original world",
-        ),
-    )
-}
+PROFILES: dict[str, EnvironmentProfile] = {p.name: p for p in (
+    EnvironmentProfile(
+        "kalshiflow-2025-12-11", LAYOUT_A, (10,), 99, RULES_1211,
+        "f51fdc0: layout A, 5 actions x 10 contracts, asks 99-p, marked at the mid, "
+        "reward raw cents"),
+    EnvironmentProfile(
+        "kalshiflow-2025-12-15", LAYOUT_A, (5, 10, 20, 50, 100), 99, RULES_1215,
+        "761a376: layout A, 21 actions (5/10/20/50/100), asks 99-p, marked at bid/ask, "
+        "reward raw cents (the seed's environment)"),
+    EnvironmentProfile(
+        "kalshiflow-2025-12-17", LAYOUT_B, (20,), 100, RULES_1217,
+        "4e388df/03f09f3: layout B, 5 actions x 20 contracts as the trader of that day "
+        "ran, asks 100-p, reward x0.001 minus fees"),
+    # kalshi-tui's own earlier layout, kept only because models trained by earlier
+    # kalshi-tui versions were trained on it: validating them on A or B would run them on
+    # features they never saw. No original model knows it; it has no date to replay.
+    EnvironmentProfile(
+        "kalshi-tui-demo", LAYOUT_DEMO, (5, 10, 20, 50, 100), 99, None,
+        "kalshi-tui's own earlier 26/10/11/5 layout (models trained by earlier kalshi-tui "
+        "versions); not an original world"),
+)}
 DEFAULT_PROFILE = "kalshiflow-2025-12-15"
 
 

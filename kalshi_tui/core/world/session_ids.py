@@ -30,23 +30,19 @@ def parse_session_list(spec: str, available: list[int] | None) -> list[int]:
             else:
                 low = high = int(part)
         except ValueError:
-            raise SessionListSyntaxError(
-                f"session list {spec!r}: {part!r} is not a number or a range a-b"
-            ) from None
+            raise SessionListSyntaxError(f"session list {spec!r}: {part!r} is not a number "
+                                         "or a range a-b") from None
         if min(low, high) < 0:
-            raise SessionListSyntaxError(
-                f"session list {spec!r}: {part!r} is not a number or a range a-b"
-            )
+            raise SessionListSyntaxError(f"session list {spec!r}: {part!r} is not a number "
+                                         "or a range a-b")
         if low > high:
-            raise SessionListSyntaxError(
-                f"session list {spec!r}: range {part!r} is reversed (did you mean {high}-{low}?)"
-            )
+            raise SessionListSyntaxError(f"session list {spec!r}: range {part!r} is reversed "
+                             f"(did you mean {high}-{low}?)")
         ids = list(range(low, high + 1))
         for sid in ids:
             if available is not None and sid not in available:
-                raise ValueError(
-                    f"session {sid} is not in the store (available: {session_ranges(available)})"
-                )
+                raise ValueError(f"session {sid} is not in the store "
+                                 f"(available: {session_ranges(available)})")
             if sid not in chosen:
                 chosen.append(sid)
     if not chosen:
