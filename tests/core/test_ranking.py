@@ -9,13 +9,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kalshi_tui.core.catalog.record import (
-    COMPATIBLE,
-    INCOMPATIBLE,
-    UNREADABLE,
-    ModelRecord,
-    TrainingMetrics,
-)
 from kalshi_tui.core.evidence.ranking import (
     DEFAULT_WEIGHTS,
     NOT_VALIDATED_FILE,
@@ -24,6 +17,13 @@ from kalshi_tui.core.evidence.ranking import (
     effective_weights,
     rank_models,
     ranking_by_path,
+)
+from kalshi_tui.core.model_record import (
+    COMPATIBLE,
+    INCOMPATIBLE,
+    UNREADABLE,
+    ModelRecord,
+    TrainingMetrics,
 )
 from kalshi_tui.eval.results import ValidationResult
 

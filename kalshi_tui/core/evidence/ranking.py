@@ -32,14 +32,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import entropy_normalised
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord, TrainingMetrics
-from kalshi_tui.core.report.figures import (
+from kalshi_tui.core.figures import (
     fmt_dollars,
     fmt_int,
     fmt_pct,
     metric_source,
     validation_source,
 )
+from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord, TrainingMetrics
 from kalshi_tui.core.times import parse_time
 from kalshi_tui.core.world.session_ids import session_ranges
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.report.figures import fmt_int, fmt_time
+from kalshi_tui.core.figures import fmt_int, fmt_time
 from kalshi_tui.core.safe_text import printable, safe_lines
 from kalshi_tui.core.world.session_ids import session_ranges
 

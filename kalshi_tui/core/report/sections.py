@@ -9,11 +9,9 @@ import shlex
 from datetime import datetime
 from typing import Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.evidence.ranking import RankedModel
-from kalshi_tui.core.report.figures import (
+from kalshi_tui.core.figures import (
     Figure,
     action_space_text,
     fmt_pct,
@@ -25,6 +23,8 @@ from kalshi_tui.core.report.figures import (
     validation_figures,
     validation_source,
 )
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.sb3.layout_evidence import layout_words
 from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.session_ids import session_ranges
 
