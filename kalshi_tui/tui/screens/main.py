@@ -40,7 +40,8 @@ NARROW_WIDTH = 100  # below this the checks leave the left column for a tab of t
 # Actions that change the pointer: hidden and refused with --read-only.
 CHANGING_ACTIONS = frozenset({"promote", "rollback"})
 # Actions about the selected model: nothing to offer in the palette when the list is empty.
-RECORD_ACTIONS = frozenset({"promote", "validate", "smoke", "describe"})
+RECORD_ACTIONS = frozenset({"promote", "validate", "smoke", "describe", "check_health",
+                            "abtest"})
 
 
 class MainScreen(Screen):
@@ -56,6 +57,10 @@ class MainScreen(Screen):
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
         Binding("V", "validate", "Validate", id="validate",
                 tooltip="Run the selected model on the configured sessions"),
+        Binding("K", "check_health", "Health", id="check_health", show=False,
+                tooltip="Policy health of the selected model in the trader's mode (stored)"),
+        Binding("A", "abtest", "A/B", id="abtest", show=False,
+                tooltip="A/B test of the selected model against the current model (stored)"),
         # Off the footer (the readiness pane says "T runs it"): the 80-column footer keeps ? Help.
         Binding("T", "smoke", "Smoke", id="smoke", show=False,
                 tooltip="Smoke test: load safely and run inference"),
@@ -317,6 +322,16 @@ class MainScreen(Screen):
         if record is not None:
             self.operator_app.start_validation(record)
 
+    def action_check_health(self) -> None:
+        record = self.selected_record
+        if record is not None:
+            self.operator_app.start_health_check(record)
+
+    def action_abtest(self) -> None:
+        record = self.selected_record
+        if record is not None:
+            self.operator_app.start_abtest(record)
+
     def action_smoke(self) -> None:
         record = self.selected_record
         if record is not None:
@@ -427,6 +442,10 @@ class MainScreen(Screen):
             ("Go to the current model", "the pinned first row", "jump_current"),
             (f"Validate {name}", f"on sessions {self.config.validation_sessions}", "validate"),
             (f"Smoke-test {name}", "load safely and run inference", "smoke"),
+            (f"Check the health of {name}", "in the trader's mode; stored like kalshi-tui health",
+             "check_health"),
+            (f"A/B {name} against the current model", "stored like kalshi-tui abtest",
+             "abtest"),
             ("Compare marked models", "two models side by side", "compare"),
             ("Mark or unmark for compare", "", "mark"),
             ("Filter models", "by name, path or badge", "filter"),
