@@ -213,6 +213,15 @@ class Backend:
                           self.validation_sessions(), against_is_current=True,
                           progress=progress, cancel=cancel)
 
+    def validate_ensemble(self, records: list, *, progress, cancel):
+        """`kalshi-tui validate --ensemble A,B` with the default (majority) vote, stored the
+        same way; the current model runs beside it when it can."""
+        from kalshi_tui.eval import MAJORITY, validate_ensemble
+
+        return validate_ensemble([Path(r.abs_path) for r in records], self.config,
+                                 self.validation_sessions(), MAJORITY, progress=progress,
+                                 cancel=cancel)
+
     def smoke(self, record):
         from kalshi_tui.eval import smoke_test
 

@@ -1,6 +1,6 @@
-"""Health checks and A/B tests run from the TUI: the App's part, kept out of app.py.
+"""Health checks, A/B tests and ensembles run from the TUI: the App's part, kept out of app.py.
 
-`K` and `A` on the models screen land here. Each run is the one model run allowed at a
+`K`, `A` and `E` on the models screen land here. Each run is the one model run allowed at a
 time (`TuiState.validation`), shown in the validation's progress dialog with its own unit;
 escape cancels it through the App's `cancel_validation`. The eval runner stores the result
 exactly as `kalshi-tui health` / `kalshi-tui abtest MODEL current` do; the handler below
@@ -14,8 +14,10 @@ import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from kalshi_tui.core.catalog import ModelRecord
+from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.messages import PolicyRunFinished
+from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.state import ValidationRun
 
 if TYPE_CHECKING:
@@ -25,10 +27,13 @@ log = logging.getLogger("kalshi_tui.tui")
 
 HEALTH = "health check"
 ABTEST = "A/B test"
-# What each run counts (eval.health: observations through the policy; eval.abtest: one step of
-# one market's replay, for each of the two models).
-UNITS = {HEALTH: "observations", ABTEST: "market steps (both models)"}
-TITLES = {HEALTH: "Checking the health of", ABTEST: "A/B against the current model:"}
+ENSEMBLE = "ensemble validation"
+# What each run counts (eval.health: observations through the policy; eval.abtest and
+# eval.ensemble: one step of one market's replay, for each model run).
+UNITS = {HEALTH: "observations", ABTEST: "market steps (both models)",
+         ENSEMBLE: "market steps (vote, members, current)"}
+TITLES = {HEALTH: "Checking the health of", ABTEST: "A/B against the current model:",
+          ENSEMBLE: "Validating the ensemble (majority vote) of"}
 
 
 class PolicyRunsMixin:
@@ -54,6 +59,9 @@ class PolicyRunsMixin:
             return
         _start(app, ABTEST, record)
 
+    def start_ensemble(self, records: list[ModelRecord]) -> None:
+        _start(self._app, ENSEMBLE, *records)
+
     # A plain `on_` name, not `@on`: Textual collects `@on` only on its own classes.
     def on_policy_run_finished(self, message: PolicyRunFinished) -> None:
         app = self._app
@@ -74,23 +82,28 @@ class PolicyRunsMixin:
             return
         if message.kind == HEALTH:
             _health_checked(app, message.path, message.result)
-        else:
+        elif message.kind == ABTEST:
             _abtested(app, message.path, message.result)
+        else:
+            _ensemble_validated(app, message.result)
 
 
-def _start(app: KalshiTuiApp, kind: str, record: ModelRecord) -> None:
+def _start(app: KalshiTuiApp, kind: str, *records: ModelRecord) -> None:
     if app.state.validation is not None:
         app.notify(f"A {app.state.validation.kind} is already running", severity="warning")
         return
-    dialog = ValidationDialog(record.name, app.config.validation_sessions,
-                              title=TITLES[kind], unit=UNITS[kind])
-    run = ValidationRun(record.path, threading.Event(), dialog, kind=kind)
+    dialog = ValidationDialog(" + ".join(r.name for r in records),
+                              app.config.validation_sessions, title=TITLES[kind],
+                              unit=UNITS[kind])
+    run = ValidationRun(records[0].path, threading.Event(), dialog, kind=kind)
     app.state.validation = run
     app.push_screen(dialog)
     if kind == HEALTH:
-        app.jobs.run_health_check(record, run.cancel)
+        app.jobs.run_health_check(records[0], run.cancel)
+    elif kind == ABTEST:
+        app.jobs.run_abtest(records[0], run.cancel)
     else:
-        app.jobs.run_abtest(record, run.cancel)
+        app.jobs.run_ensemble(list(records), run.cancel)
 
 
 def _health_checked(app: KalshiTuiApp, path: str, result: Any) -> None:
@@ -112,3 +125,11 @@ def _abtested(app: KalshiTuiApp, path: str, result: Any) -> None:
     app.main.show_panes()
     log.info("A/B of %s: %s", path, line)
     app.notify_file_text(f"{path}: {line}", title="A/B test done")
+
+
+def _ensemble_validated(app: KalshiTuiApp, result: Any) -> None:
+    """The CLI's summary, whole, on a scrollable screen: an ensemble is no row of the table."""
+    lines = [fmt.file_text(line) for line in result.summary_lines()]
+    log.info("ensemble validated: %s", result.summary_lines()[0] if lines else "")
+    app.notify("Ensemble validated and stored", title="Ensemble done")
+    app.push_screen(DescribeScreen("Ensemble validation", lines, screen_id="ensemble"))

@@ -308,16 +308,21 @@ class Workers:
         self._post(ValidationFinished(record.path, result))
 
     def run_health_check(self, record: ModelRecord, cancel: threading.Event) -> None:
-        self._start("validate", self._run_policy, "health check", record, cancel,
-                    self.backend.check_health)
+        self._start("validate", self._run_policy, "health check", record.path, cancel,
+                    partial(self.backend.check_health, record))
 
     def run_abtest(self, record: ModelRecord, cancel: threading.Event) -> None:
-        self._start("validate", self._run_policy, "A/B test", record, cancel,
-                    self.backend.abtest_vs_current)
+        self._start("validate", self._run_policy, "A/B test", record.path, cancel,
+                    partial(self.backend.abtest_vs_current, record))
 
-    def _run_policy(self, kind: str, record: ModelRecord, cancel: threading.Event,
+    def run_ensemble(self, records: list[ModelRecord], cancel: threading.Event) -> None:
+        self._start("validate", self._run_policy, "ensemble validation", records[0].path, cancel,
+                    partial(self.backend.validate_ensemble, records))
+
+    def _run_policy(self, kind: str, path: str, cancel: threading.Event,
                     run: Callable[..., Any]) -> None:
-        """A health check or an A/B test: the eval runner stores the result as the CLI does."""
+        """A health check, an A/B test or an ensemble validation: the eval runner stores the
+        result as the CLI does; `path` names the (first) model in the messages."""
         from kalshi_tui.eval import (
             IncompatibleModel,
             PolicyLoadError,
@@ -327,26 +332,26 @@ class Workers:
         from kalshi_tui.tui.backend import CurrentUnavailable
 
         def progress(done: int, total: int) -> None:
-            self._post(ValidationProgressed(record.path, done, total))
+            self._post(ValidationProgressed(path, done, total))
 
         try:
-            result = run(record, progress=progress, cancel=cancel)
+            result = run(progress=progress, cancel=cancel)
         except ValidationCancelled:
-            log.info("%s of %s cancelled", kind, record.path)
-            self._post(PolicyRunFinished(kind, record.path, cancelled=True))
+            log.info("%s of %s cancelled", kind, path)
+            self._post(PolicyRunFinished(kind, path, cancelled=True))
             return
         except (PolicyLoadError, IncompatibleModel, CurrentUnavailable, ValidationError,
                 OSError) as exc:
             # The model (or the current one) cannot run here: an answer, not a crash.
-            log.warning("%s of %s refused: %s", kind, record.path, one_line(exc))
-            self._post(PolicyRunFinished(kind, record.path, refused=True, error=one_line(exc)))
+            log.warning("%s of %s refused: %s", kind, path, one_line(exc))
+            self._post(PolicyRunFinished(kind, path, refused=True, error=one_line(exc)))
             return
         except Exception as exc:  # noqa: BLE001
-            log.error("%s of %s failed: %s", kind, record.path, one_line(exc), exc_info=exc)
-            self._post(PolicyRunFinished(kind, record.path, error=one_line(exc)))
+            log.error("%s of %s failed: %s", kind, path, one_line(exc), exc_info=exc)
+            self._post(PolicyRunFinished(kind, path, error=one_line(exc)))
             return
-        log.info("%s of %s done", kind, record.path)
-        self._post(PolicyRunFinished(kind, record.path, result))
+        log.info("%s of %s done", kind, path)
+        self._post(PolicyRunFinished(kind, path, result))
 
     def run_smoke(self, record: ModelRecord) -> None:
         self._start("smoke", self._run_smoke, record)

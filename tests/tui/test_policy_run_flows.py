@@ -191,3 +191,34 @@ async def test_a_says_why_when_the_current_model_cannot_run(workspace, frozen_cl
         assert len(refusals) == 1, notifications(app)
         assert "current model trained_model.zip is incompatible" in refusals[0]
         assert "A/B" not in details(app)
+
+
+@async_test
+async def test_e_validates_the_marked_models_as_an_ensemble_and_shows_the_summary(
+        workspace, frozen_clock):
+    from kalshi_tui.eval import stored_ensembles
+    from kalshi_tui.tui.screens.describe import DescribeScreen
+
+    promote(workspace, S32, "first")
+    config = workspace.config()
+    current = file_sha256(workspace.models / S32)
+    assert stored_ensembles(config, current) == []
+    app = make_app(workspace, frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        models = app.query_one(ModelList)
+        models.select_path(S10)
+        await pilot.press("E")  # one model is no ensemble: said, not run
+        await settle(app, pilot)
+        assert any("Mark two models" in n for n in notifications(app))
+        await pilot.press("space")
+        models.select_path(S32)
+        await pilot.press("space")
+        await pilot.press("E")
+        await settle(app, pilot)
+        stored = stored_ensembles(config, current)
+        assert len(stored) == 1  # as `kalshi-tui validate --ensemble` stores it
+        assert isinstance(app.screen, DescribeScreen)
+        text = " ".join(screen_text(app).split())
+        assert "Ensemble validation" in text
+        assert f"id {stored[0].ensemble_id[:12]}" in text and "majority vote of 2 models" in text
