@@ -69,7 +69,7 @@ async def test_k_checks_health_stores_it_and_raises_the_current_models_alarm(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         assert "current model is COLLAPSED" not in screen_text(app)  # nothing stored yet
-        assert "health    unknown: not checked (K checks it)" in details(app)
+        assert "health    unknown: not checked" in details(app)
         await run_key(app, pilot, SICK, "K")
         stored = stored_health(workspace, SICK)
         assert stored is not None and stored.state == "COLLAPSED"  # as `kalshi-tui health`
