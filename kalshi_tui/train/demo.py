@@ -19,7 +19,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,9 @@ class DemoRun:
     legacy_layout: bool = False
     extra_features: int = 0
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # The world it is trained in: "original-training" replays the profile's training-time
+    # accounting, where a SELL without a position opens the other side and is paid for.
+    fill_model: str = "realistic"
 
 
 # Longest first, so two workers finish together. Dates: the 5-action runs come before
@@ -64,10 +67,20 @@ class DemoRun:
 # episodes' exploration ratio (0.5-0.75).
 FAST = {"learning_rate": 1e-2}
 MEDIUM = {"learning_rate": 5e-3}
+# The session 32 run re-creates the original's lost day: trained where selling without a
+# position was rewarded (the `original-training` fill model), it learns to sell on every
+# step. Its training summary, counted while the policy samples, still trades on ~98 % of
+# steps with all 21 actions; in the trader's deterministic mode it plays SELL_NO x100 on
+# every recorded step (measured: COLLAPSED, 100.0 % of 30,121 steps; 0 fills in a real
+# market). Its model.zip is copied to session32_final.zip, as the original kept its finals.
+COLLAPSED_PURPOSE = ("21-action PPO trained under the original-training fill model, where "
+                     "selling without a position was rewarded: its training summary trades "
+                     "on most steps, but in the trader's deterministic mode it sells on every "
+                     "step (COLLAPSED) and never fills in a real market; copied to "
+                     "session32_final.zip")
 DEMO_RUNS: tuple[DemoRun, ...] = (
-    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49",
-            "21-action PPO; its model.zip is copied to session32_final.zip", checkpoints=2,
-            hyperparameters=FAST),
+    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49", COLLAPSED_PURPOSE, checkpoints=2,
+            hyperparameters=FAST, fill_model="original-training"),
     DemoRun((10,), "ppo", 21, 30_000, "2025-12-15T07:13:01", "21-action PPO", checkpoints=2,
             hyperparameters=FAST),
     DemoRun((5,), "ppo", 21, 30_000, "2025-12-15T00:37:22", "21-action PPO", checkpoints=2,
@@ -92,7 +105,7 @@ REQUIRED_SESSIONS = sorted({s for run in DEMO_RUNS for s in run.session_ids})
 
 def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
     timesteps = max(64, int(run.timesteps * scale))
-    as_of = datetime.fromisoformat(run.as_of).replace(tzinfo=timezone.utc)
+    as_of = datetime.fromisoformat(run.as_of).replace(tzinfo=UTC)
     return TrainRequest(
         session_ids=list(run.session_ids), algorithm=run.algorithm, timesteps=timesteps,
         n_actions=run.n_actions, out=out, seed=seed,
@@ -105,6 +118,18 @@ def _train_one(request: TrainRequest, sessions_db: Path, environment: Environmen
     """Worker entry point: one run in its own process."""
     return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
                  environment=environment)
+
+
+def _run_environment(run: DemoRun, environment: EnvironmentSpec) -> EnvironmentSpec:
+    """The configured world with the run's fill model (every run shares layout and sizes)."""
+    import dataclasses
+
+    if run.fill_model == environment.fill_model:
+        return environment
+    if run.fill_model == "original-training" and environment.profile.training_rules is None:
+        raise DemoError(f"profile {environment.profile.name} has no original training rules: "
+                        "the demo's collapsed model needs them (use a kalshiflow profile)")
+    return dataclasses.replace(environment, fill_model=run.fill_model)
 
 
 def _check_replaceable(out: Path) -> None:
@@ -181,14 +206,17 @@ def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) 
     started = time.perf_counter()
     if jobs <= 1:
         for index, request in enumerate(requests):
-            results[index] = _run_or_fail(lambda: _train_one(request, sessions_db, environment))
+            world = _run_environment(runs[index], environment)
+            results[index] = _run_or_fail(
+                lambda request=request, world=world: _train_one(request, sessions_db, world))
             log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
                 f"({time.perf_counter() - started:.0f} s)")
         return results
     # spawn, not fork: each worker starts clean instead of inheriting a parent's torch threads.
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
     try:
-        futures = {pool.submit(_train_one, request, sessions_db, environment): index
+        futures = {pool.submit(_train_one, request, sessions_db,
+                               _run_environment(runs[index], environment)): index
                    for index, request in enumerate(requests)}
         for done, future in enumerate(as_completed(futures), start=1):
             index = futures[future]
@@ -229,6 +257,7 @@ def _report_lines(by_run: list[tuple[DemoRun, TrainResult]], staging: Path) -> l
             "hold_pct": actions["hold_dominance"]["hold_percentage"],
             "entropy": actions["overall_entropy_normalized"],
             "exploration_ratio": actions["exploration_analysis"]["exploration_ratio"],
+            "fill_model": run.fill_model,
             "purpose": run.purpose,
         })
     return lines

@@ -91,7 +91,7 @@ class Backend:
 
     def stored_validations(self, records: list) -> dict[str, Any]:
         """Stored validation results still current, keyed by record path (the report's lookup)."""
-        from kalshi_tui.core.report.build import stored_validations
+        from kalshi_tui.eval.report_evidence import stored_validations
 
         return stored_validations(records, self.config)
 
@@ -104,8 +104,10 @@ class Backend:
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
         """The compatibility report in the cache folder (never the models folder); (file, report)."""
         from kalshi_tui.core.report.build import write_report
+        from kalshi_tui.eval.report_evidence import StoredEvidence
 
-        return write_report(self.config, now=now)
+        # Stored evidence only: the report says which choices have no health check yet.
+        return write_report(self.config, StoredEvidence(self.config), now=now)
 
     def change_signature(self) -> ChangeSignature:
         """A stat-only fingerprint of the models tree and the pointer files, for live refresh."""

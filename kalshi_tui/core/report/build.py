@@ -1,163 +1,167 @@
-"""The model compatibility report: what the seed analysis did by hand, as structured data.
+"""The model report: what the seed analysis did by hand, as data an engineer would write up.
 
-`build_report` takes records and evidence (data, no paths to read) and returns a plain
-JSON-able dict with the seed's sections; `report_md.render_markdown` turns that dict into
-the Markdown an operator reads, so the JSON and the Markdown can never disagree.
-`generate_report(config)` is the one function here that reads files: the catalog (warm
-cache), the pointer status and stored validation results. No torch, no unpickling.
+`build_report` takes records, the ranking and the evidence (data, no paths to read) and
+returns a plain JSON-able dict: first the current model, the recommendation with the facts
+that decide it, the alternative, what is not recommended and why, the action items and the
+seed's checklist; then the appendix. `markdown.render_markdown` turns that dict into the
+Markdown an operator reads, so the JSON and the Markdown can never disagree.
+
+`generate_report(config, source)` reads the catalog and the pointer and asks `source` (a
+face's `EvidenceSource`) for stored results and, for the models it is about to recommend,
+a health check. The core runs no model itself and imports nothing from the evaluation layer.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shlex
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.config import Config, EnvironmentSpec
-from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
-from kalshi_tui.core.report.figures import (action_space_text, fmt_pct, fmt_time, histogram_rows,
-                                            metric_source, record_figures, session_ranges,
-                                            training_figures, validation_figures, validation_source)
+from kalshi_tui.core.report import appendix, sections
+from kalshi_tui.core.report.evidence import (
+    EvidenceSource,
+    ReportEvidence,
+    gather_evidence,
+    ranker,
+    same_run,
+)
 
-REPORT_FORMAT = 1
-_ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
-PERFORMANCE_LIMIT = 10  # models analysed in depth; every compatible one is listed above it
-TOP_ACTIONS = 5  # histogram lines shown per model in the performance analysis
+REPORT_FORMAT = 2  # 2: first screen (choice, deciding facts, not recommended) and appendix
 
 
 def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
-                 pointer_status: Any = None, validations: dict[str, Any] | None = None,
-                 weights: dict[str, float] | None = None, smoke_results: dict[str, Any] | None = None,
-                 models_dir: str = "", config_file: str | None = None,
-                 validation_sessions: str = "5-10", problems: list[str] | None = None,
-                 ranked: list[RankedModel] | None = None,
-                 fill_model_notes: dict[str, str] | None = None,
-                 healths: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every section of the report as data; `ranked` may be passed when already computed.
-
-    `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
-    """
-    fill_model_notes = fill_model_notes or {}
-    validations = validations or {}
+                 pointer_status: Any = None, evidence: ReportEvidence | None = None,
+                 weights: dict[str, float] | None = None,
+                 smoke_results: dict[str, Any] | None = None, models_dir: str = "",
+                 config_file: str | None = None, validation_sessions: str = "5-10",
+                 problems: list[str] | None = None,
+                 ranked: list[RankedModel] | None = None) -> dict[str, Any]:
+    """Every section of the report as data; `ranked` may be passed when already computed."""
+    evidence = evidence or ReportEvidence()
     smoke_results = smoke_results or {}
     if ranked is None:
-        ranked = rank_models(records, validations=validations, weights=weights, now=now,
-                             healths=healths)
+        ranked = rank_models(records, validations=evidence.validations, weights=weights, now=now,
+                             healths=evidence.healths, unrunnable=evidence.unrunnable)
     by_path = {r.path: r for r in records}
-    eligible = [r for r in ranked if r.eligible]
-    primary = eligible[0] if eligible else None
-    # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
-    # same run is no alternative: the seed's alternative was a different training run.
-    alternative = next((r for r in eligible[1:] if not _same_run(by_path[r.path], by_path[primary.path])),
+    candidates = [r for r in ranked if r.candidate]
+    primary = candidates[0] if candidates else None
+    # A checkpoint of the same run is no alternative: the seed's was another training run.
+    alternative = next((r for r in candidates[1:]
+                        if not same_run(by_path[r.path], by_path[primary.path])),
                        None) if primary else None
-    current = _current_model(pointer_status, environment)
-    layout = environment.layout
+    current = sections.current_model(pointer_status, environment, evidence)
+    counts = _counts(records, len(candidates))
+    weights_source = (f"ranking weights from {config_file}" if weights
+                      else "ranking weights: the defaults")
 
-    first_of_sha: dict[str, str] = {}
-    compatible = []
-    for r in eligible:
-        record = by_path[r.path]
-        copy_of = first_of_sha.setdefault(record.sha256, r.path) if record.sha256 else r.path
-        compatible.append(_compatible_entry(record, r, validations.get(r.path),
-                                            copy_of if copy_of != r.path else None))
-    incompatible = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                    if rec.verdict == INCOMPATIBLE]
-    unreadable = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                  if rec.verdict == UNREADABLE]
-    # Never ranked (ranking takes compatible models only), so never recommended: listed
-    # with why, since each is a file the trader would run code from if pointed at it.
-    unsafe = [_rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-              if rec.verdict == UNSAFE]
-    # Compatible, but the evidence refutes them (COLLAPSED, never traded): listed with why.
-    not_recommended = [{**_basics(by_path[r.path]), "verdict": "not recommended",
-                        "reasons": list(r.reasons) + ([fill_model_notes[r.path]]
-                                                      if r.path in fill_model_notes else [])}
-                       for r in ranked if not r.eligible and by_path[r.path].verdict == COMPATIBLE]
-    performance = [_performance_entry(by_path[r.path], validations.get(r.path), environment,
-                                      fill_model_notes.get(r.path))
-                   for r in eligible[:PERFORMANCE_LIMIT]]
-    recommended = [r for r in (primary, alternative) if r is not None]
-    report = {
+    def choice(ranked_model: RankedModel | None, is_primary: bool) -> dict[str, Any] | None:
+        record = by_path.get(ranked_model.path) if ranked_model else None
+        return sections.choice(ranked_model, record, evidence=evidence, current=current,
+                               sessions=validation_sessions, candidates=len(candidates),
+                               weights_source=weights_source, primary=is_primary)
+
+    primary_entry, alternative_entry = choice(primary, True), choice(alternative, False)
+    config_source = config_file or "built-in defaults"
+    return {
         "format": REPORT_FORMAT,
-        "title": f"Model Compatibility Analysis - {layout.n}-Action Space",
-        "generated_at": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "title": f"Model report: {environment.n_actions}-action environment",
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "models_dir": models_dir,
         "config_file": config_file,
-        "summary": _summary(records, eligible, primary, alternative, current, layout.n, now),
-        "environment": _environment(environment, config_file),
+        "summary": _summary(counts, primary, alternative, current),
         "current_model": current,
-        "compatible_models": compatible,
-        "incompatible_models": incompatible,
-        "unreadable_models": unreadable,
-        "unsafe_models": unsafe,
-        "not_recommended_models": not_recommended,
-        "performance_analysis": performance,
-        "performance_omitted": max(0, len(eligible) - PERFORMANCE_LIMIT),
         "recommendations": {
-            "primary": _recommendation(primary, by_path),
-            "alternative": _recommendation(alternative, by_path),
-            "none_reason": None if primary else
-            f"no compatible model: nothing fits the {layout.n}-action environment, so nothing is recommended",
+            "primary": primary_entry,
+            "alternative": alternative_entry,
+            "none_reason": None if primary else _none_reason(counts, environment.n_actions),
             "weights": effective_weights(weights),
             "weights_set": sorted(weights or {}),
         },
-        "action_items": _action_items(primary, alternative, by_path, current, validations,
-                                      smoke_results, validation_sessions, layout.n),
-        "validation_checklists": [
-            _checklist(by_path[r.path], r, environment, current, validations.get(r.path),
-                       smoke_results.get(r.path), validation_sessions)
-            for r in recommended],
-        "notes": list(problems or []),
+        "not_recommended_models": sections.not_recommended(ranked, by_path, evidence),
+        "action_items": sections.action_items(primary_entry, alternative_entry, current,
+                                              evidence, environment.n_actions),
+        "checklist": sections.checklist(
+            primary_entry, by_path.get(primary.path) if primary else None, env=environment,
+            current=current, evidence=evidence, counts=counts, sessions=validation_sessions,
+            smoke=smoke_results.get(primary.path) if primary else None,
+            config_source=config_source),
+        "health_checked_now": list(evidence.health_checked_now),
+        "notes": list(problems or []) + ([evidence.budget_note] if evidence.budget_note else []),
+        # the appendix
+        "environment": appendix.environment(environment, config_file),
+        "runs": appendix.models_by_run(records, ranked, evidence),
+        "candidates": appendix.candidate_details(ranked),
+        "incompatible_models": appendix.rejected(records, INCOMPATIBLE),
+        "unreadable_models": appendix.rejected(records, UNREADABLE),
+        "unsafe_models": appendix.rejected(records, UNSAFE),
     }
-    return report
 
 
-def generate_report(config: Config, *, now: datetime | None = None, use_cache: bool = True,
+def _counts(records: list[ModelRecord], candidates: int) -> dict[str, int]:
+    return {"models": len(records),
+            "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
+            "candidates": len({r.sha256 or r.path for r in records if r.verdict == COMPATIBLE}),
+            "ranked": candidates,
+            "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
+            "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
+            "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
+
+
+def _none_reason(counts: dict[str, int], n_actions: int) -> str:
+    if counts["compatible"] == 0:
+        return (f"no compatible model: nothing fits the {n_actions}-action environment, so "
+                "nothing is recommended")
+    return ("every compatible model is barred by the evidence (see Not recommended), so "
+            "nothing is recommended")
+
+
+def _summary(counts: dict[str, int], primary: RankedModel | None,
+             alternative: RankedModel | None, current: dict[str, Any]) -> dict[str, Any]:
+    line = (f"{counts['models']} model files: {counts['compatible']} compatible "
+            f"({counts['candidates']} distinct), {counts['incompatible']} incompatible, "
+            f"{counts['unreadable']} unreadable, {counts['unsafe']} UNSAFE")
+    return {"counts": counts, "lines": [line], "current_state": current["state"],
+            "primary": primary.path if primary else None,
+            "alternative": alternative.path if alternative else None}
+
+
+def generate_report(config: Config, source: EvidenceSource, *, now: datetime | None = None,
+                    use_cache: bool = True, check_health: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
-    """Read the models folder, the pointer and stored validations, then build the report.
+    """Read the models folder and the pointer, gather the evidence, build the report.
 
-    `smoke`, when given, runs the smoke test on a record (the CLI's `--smoke` passes
-    `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
-    and its results fill the checklist's "loads and infers" line.
+    `check_health`: run the health check (through `source`) on the models about to be
+    recommended when none is stored. `smoke`, when given, smoke-tests the primary.
     """
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     catalog = scan_catalog(config, use_cache=use_cache)
     by_abs = {r.abs_path: r for r in catalog.records}
     # The pointer engine judges its model with the catalog; reuse the scan's records.
-    engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
+    engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or inspect_model(p, config))
     status = engine.status(repair=False)
-    validations = stored_validations(catalog.records, config)
-    healths = stored_healths(catalog.records, config)
-    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
-                         healths=healths)
-    fill_model_notes = fill_model_disagreements(validations, config)
-
-    def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
-        return build_report(catalog.records, environment=config.environment, now=now,
-                            pointer_status=status, validations=validations,
-                            weights=config.ranking_weights,
-                            smoke_results=smoke_results, models_dir=str(config.models_dir),
-                            config_file=str(config.file) if config.file else None,
-                            validation_sessions=config.validation_sessions,
-                            problems=list(catalog.problems), ranked=ranked,
-                            fill_model_notes=fill_model_notes, healths=healths)
-
-    report = build(None)
-    if smoke is None:
-        return report
-    by_path = {r.path: r for r in catalog.records}
-    chosen = [c["path"] for c in report["validation_checklists"]]
-    return build({path: smoke(by_path[path]) for path in chosen})
+    evidence, ranked = gather_evidence(catalog.records, source,
+                                       ranker(catalog.records, weights, now), check=check_health)
+    smoke_results: dict[str, Any] = {}
+    primary = next((r for r in ranked if r.candidate), None)
+    if smoke is not None and primary is not None:
+        smoke_results[primary.path] = smoke(next(r for r in catalog.records
+                                                 if r.path == primary.path))
+    return build_report(catalog.records, environment=config.environment, now=now,
+                        pointer_status=status, evidence=evidence,
+                        weights=config.ranking_weights, smoke_results=smoke_results,
+                        models_dir=str(config.models_dir),
+                        config_file=str(config.file) if config.file else None,
+                        validation_sessions=config.validation_sessions,
+                        problems=list(catalog.problems), ranked=ranked)
 
 
 def render_report(report: dict[str, Any], fmt: str = "md") -> str:
@@ -180,7 +184,7 @@ def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
 
 
 def write_text_atomically(out: Path, text: str) -> None:
-    """Write through a temp file and rename, so a reader never sees half a report (OSError on failure)."""
+    """Write through a temp file and rename, so a reader never sees half a report."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -189,15 +193,16 @@ def write_text_atomically(out: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report(config: Config, out: Path | None = None, *, fmt: str = "md",
-                 now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+def write_report(config: Config, source: EvidenceSource, out: Path | None = None, *,
+                 fmt: str = "md", now: datetime | None = None,
+                 check_health: bool = False) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
-    now = now or datetime.now(timezone.utc)
-    report = generate_report(config, now=now)
+    now = now or datetime.now(UTC)
+    report = generate_report(config, source, now=now, check_health=check_health)
     if out is None:
         out = default_report_path(config, now, fmt)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -210,355 +215,5 @@ def weights_origin(config: Config) -> str:
     return f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
 
 
-def _inspect(path: Any, config: Config) -> ModelRecord:
-    from kalshi_tui.core.catalog.scan import inspect_model
-
-    return inspect_model(path, config)
-
-
-def _validation_headline(validation: Any) -> str:
-    if hasattr(validation, "headline"):
-        return validation.headline()
-    return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
-
-
-def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored health results of compatible records, by path (JSON reads, no torch)."""
-    from kalshi_tui.eval.health_store import load_health
-
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict == COMPATIBLE and record.sha256:
-            health = load_health(record.sha256, config)
-            if health is not None:
-                found[record.path] = health
-    return found
-
-
-def fill_model_disagreements(validations: dict[str, Any], config: Config) -> dict[str, str]:
-    """By path, the line saying a model's two fill models disagree sharply (both stored)."""
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
-
-    found = {}
-    for path, result in validations.items():
-        line = fill_model_disagreement_line(config, result)
-        if line:
-            found[path] = line
-    return found
-
-
-def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, Any]:
-    """Current stored validation results of compatible records, by path (JSON reads, no torch).
-
-    The same lookup as `load_validation`, with the key computed once and the cache folders
-    listed once, so a folder of 1,000 models with a few validated costs a few file reads.
-    """
-    from kalshi_tui.eval.results_cache import (cache_folders, current_key, default_session_ids,
-                                               find_validation)
-
-    stored: set[str] = set()
-    for folder in cache_folders(config.cache_dir):
-        try:
-            stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
-        except OSError:
-            continue  # no results stored there
-    if not any(r.sha256 in stored for r in records if r.verdict == COMPATIBLE and r.sha256):
-        # Nothing validated: skip the session store (its import costs more than the report).
-        return {}
-    sessions = default_session_ids(config)
-    if sessions is None:
-        return {}
-    key = current_key(config, sessions, config.validation_deterministic, 0)
-    found: dict[str, Any] = {}
-    for record in records:
-        if record.verdict != COMPATIBLE or not record.sha256 or record.sha256 not in stored:
-            continue
-        try:
-            result = find_validation(record.sha256, config.cache_dir, key)
-        except (OSError, ValueError):
-            result = None
-        if result is not None:
-            found[record.path] = result
-    return found
-
-
-# ---- sections -----------------------------------------------------------------------------
-
-def _environment(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
-    def actions(layout) -> list[dict[str, Any]]:
-        return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
-                 "size": layout.decode(a).size} for a in range(layout.n)]
-
-    return {
-        "source": config_file or "built-in defaults (no config file)",
-        # the world every model is judged in and every figure measured in
-        **env.world(),
-        "profile_summary": env.profile.summary,
-        "action_space": f"Discrete({env.n_actions})",
-        "n_actions": env.n_actions,
-        "base_actions": list(env.base_actions),
-        "position_sizes": list(env.position_sizes),
-        "actions": actions(env.layout),
-        "legacy": {"action_space": f"Discrete({env.legacy_n_actions})",
-                   "position_sizes": list(env.legacy_position_sizes),
-                   "actions": actions(env.legacy_layout)},
-        "observation": {"shape": list(env.observation_shape), "dtype": env.observation_dtype,
-                        "low": env.observation_low, "high": env.observation_high},
-    }
-
-
-def _current_model(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
-    """The pointer's model and the seed's one-word verdict on it (OK, OUTDATED, ...)."""
-    if status is None:
-        return {"state": "UNKNOWN", "alarm": True, "alarms": ["pointer status not read"]}
-    record = status.record
-    if not status.exists:
-        state = "NO POINTER"
-    elif status.relation == "unreadable":
-        state = "UNREADABLE POINTER"
-    elif status.full_path is None:
-        state = "NO MODEL"
-    elif not status.model_exists:
-        state = "MISSING"
-    elif record is not None and record.verdict == UNREADABLE:
-        state = "UNREADABLE"
-    elif record is not None and record.verdict == UNSAFE:
-        state = "UNSAFE"
-    elif record is not None and record.verdict == INCOMPATIBLE:
-        # The seed's word: a model of the old action layout was trained before the change.
-        legacy = record.n_actions == env.legacy_n_actions and record.n_actions != env.n_actions
-        state = "OUTDATED" if legacy else "INCOMPATIBLE"
-    elif status.alarms:
-        state = "CHANGED"
-    else:
-        state = "OK"
-    return {
-        "state": state,
-        "alarm": bool(status.alarms),
-        "alarms": list(status.alarms),
-        "notes": list(status.notes),
-        "pointer_file": status.pointer_file,
-        "revision": status.revision,
-        "relation": status.relation,
-        "full_path": status.full_path,
-        "resolved_path": status.resolved_path,
-        "model": record.path if record else None,
-        "verdict": record.verdict if record else None,
-        "reasons": list(record.reasons) if record else [],
-        "trained_at": record.trained_at if record else None,
-        "action_space": action_space_text(record) if record else None,
-        "n_actions": record.n_actions if record else None,
-        "obs_layout_evidence": layout_words(record) if record else None,
-        "last_updated": status.last_updated,
-        "selected_reason": status.selected_reason,
-    }
-
-
-def _basics(record: ModelRecord) -> dict[str, Any]:
-    m = record.metrics
-    return {
-        "path": record.path,
-        "abs_path": record.abs_path,
-        "name": record.name,
-        "size_bytes": record.size_bytes,
-        "trained_at": record.trained_at,
-        "algorithm": record.algorithm,
-        "action_space": action_space_text(record),
-        "n_actions": record.n_actions,
-        "obs_layout": record.obs_layout,
-        "obs_layout_evidence": layout_words(record),
-        "sessions": m.session_ids if m else None,
-        "timesteps": record.num_timesteps,  # what the zip says it was trained for
-        "artifact_timesteps": m.total_timesteps if m else None,
-        "episodes": m.episodes if m else None,
-        "markets": m.unique_markets if m else None,
-        "sha256": record.sha256,
-    }
-
-
-def _same_run(a: ModelRecord, b: ModelRecord) -> bool:
-    """The same bytes, or two files of one run folder (its model and its checkpoints)."""
-    if a.path == b.path or (a.sha256 is not None and a.sha256 == b.sha256):
-        return True
-    return a.run_dir is not None and a.run_dir == b.run_dir
-
-
-# Figures the compatible-models list shows on their own lines, each with its source.
-HEADLINE_FIGURES = ("size_bytes", "trained_at", "action_space", "session_ids", "num_timesteps",
-                    "total_timesteps", "episodes", "unique_markets")
-
-
-def _compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
-                      copy_of: str | None) -> dict[str, Any]:
-    own = record_figures(record) + training_figures(record)
-    checked = validation_figures(validation) if validation is not None else []
-    # The headline figures are the file's and the run's; a validation's episodes are its own.
-    sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
-    evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
-    if copy_of:
-        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {record.sha256[:12]})")
-    return {**_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
-            "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
-            "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
-
-
-def _rejected_entry(record: ModelRecord) -> dict[str, Any]:
-    return {**_basics(record), "verdict": record.verdict,
-            "reasons": list(record.reasons) or ["no reason recorded"]}
-
-
-def _performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec,
-                       fill_model_note: str | None = None) -> dict[str, Any]:
-    """The seed's per-model analysis: activity, distribution, exploration, performance, notes."""
-    layout = env.layout_for(record.n_actions or 0) or env.layout
-    m = record.metrics
-    named = {f.name: f for f in training_figures(record)}
-    checked = {f.name: f for f in validation_figures(validation)} if validation is not None else {}
-    items: list[tuple[str, str]] = []  # (heading, text with sources)
-
-    def join(*names: str, table=named) -> str:
-        return "; ".join(str(table[n]) for n in names if n in table)
-
-    if validation is not None:
-        rows = histogram_rows(list(validation.histogram), list(validation.action_labels) or layout.labels)
-        hist_source = validation_source(validation)
-    elif m is not None and m.action_histogram:
-        rows = histogram_rows(m.action_histogram, layout.labels)
-        hist_source = metric_source(record, "action_histogram")
-    else:
-        rows, hist_source = [], None
-    if join("trading_pct", "hold_pct"):
-        items.append(("Trading Activity (training)", join("trading_pct", "hold_pct")))
-    if rows:
-        used = sum(1 for r in rows if r["count"] > 0)
-        items.append(("Action Distribution", f"uses {used} of {layout.n} actions ({hist_source})"))
-    if join("entropy", "exploration_ratio"):
-        items.append(("Exploration", join("entropy", "exploration_ratio")))
-    if "win_rate" in named:
-        items.append(("Portfolio Performance (training)", str(named["win_rate"])))
-    if checked:
-        items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
-                                         table=checked)))
-        items.append(("Portfolio Performance (validation)",
-                      join("win_rate", "total_pnl_cents", "mean_pnl_cents", "max_drawdown_cents", "fills",
-                           table=checked)))
-    if fill_model_note:
-        items.append(("Fill models", fill_model_note))
-    if join("episodes", "unique_markets"):
-        items.append(("Episodes and Markets", join("episodes", "unique_markets")))
-    if not items:
-        items.append(("Evidence", "no training figures beside the model and not validated: nothing to analyse"))
-    top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
-    return {"path": record.path, "name": record.name,
-            "items": [{"heading": h, "text": t} for h, t in items],
-            "top_actions": top, "histogram_source": hist_source,
-            "notes": list(m.notes) if m else []}
-
-
-def _recommendation(ranked: RankedModel | None, by_path: dict[str, ModelRecord]) -> dict[str, Any] | None:
-    if ranked is None:
-        return None
-    record = by_path[ranked.path]
-    return {"path": ranked.path, "abs_path": record.abs_path, "name": ranked.name, "rank": ranked.rank,
-            "score": ranked.score, "evidence_level": ranked.evidence, "reasons": list(ranked.reasons),
-            "components": dict(ranked.components), "tied_with": list(ranked.tied_with)}
-
-
-def _summary(records, eligible, primary, alternative, current, n_actions, now) -> dict[str, Any]:
-    counts = {"models": len(records),
-              "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
-              "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
-              "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
-              "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
-    lines = [f"Analysis generated {fmt_time(now.isoformat())} of {counts['models']} model files "
-             f"against the {n_actions}-action environment: {counts['compatible']} compatible, "
-             f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable"
-             + (f", {counts['unsafe']} UNSAFE (never recommended: the trader would run code "
-                "from them or refuse them)." if counts["unsafe"] else ".")]
-    lines.append(f"The current model is {current['state']}" +
-                 (f": {current['alarms'][0]}" if current.get("alarms") else "."))
-    if primary is None:
-        lines.append("No compatible model: nothing is recommended.")
-    else:
-        lines.append(f"Recommended: {primary.path} ({primary.evidence})" +
-                     (f"; alternative: {alternative.path} ({alternative.evidence})." if alternative else "."))
-        if current.get("model") == primary.path:
-            lines.append("The pointer already names the recommended model.")
-    return {"counts": counts, "lines": lines, "current_state": current["state"],
-            "primary": primary.path if primary else None,
-            "alternative": alternative.path if alternative else None}
-
-
-def _cli(*words: str) -> str:
-    return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
-
-
-def _action_items(primary, alternative, by_path, current, validations, smoke_results,
-                  sessions, n_actions) -> list[str]:
-    items: list[str] = []
-    if current.get("alarm"):
-        items.append(f"Resolve the current model alarm ({current['state']}): "
-                     + "; ".join(current.get("alarms") or []))
-    if primary is None:
-        items.append(f"Train a model for the {n_actions}-action environment "
-                     f"({_cli('train', '--session', 'N')}); no compatible model exists to promote.")
-        return items
-    path = primary.path
-    if current.get("model") != path:
-        items.append(f"Update CURRENT_MODEL.json to point to {path}: "
-                     f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
-    smoke = smoke_results.get(path)
-    if smoke is None or not getattr(smoke, "ok", False):
-        items.append(f"Test the model loads and infers in the current environment: {_cli('smoke', path)}")
-    if validations.get(path) is None:
-        items.append(f"Validate performance on sessions {sessions}: {_cli('validate', path)}")
-    if alternative is not None:
-        items.append(f"A/B look before choosing: {_cli('compare', path, alternative.path)}")
-        if validations.get(alternative.path) is None:
-            items.append(f"Validate the alternative too: {_cli('validate', alternative.path)}")
-    return items
-
-
-def _checklist(record: ModelRecord, ranked: RankedModel, env: EnvironmentSpec, current: dict[str, Any],
-               validation: Any, smoke: Any, sessions: str) -> dict[str, Any]:
-    """What is done ([x]) and not ([ ]) before this model should trade."""
-    weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
-                    if record.weights_n_actions is not None else "")
-    space_ok = record.action_space_type == "Discrete" and record.n_actions == env.n_actions
-    m = record.metrics
-    sources = sorted({name for text in (m.sources or {}).values()
-                      for name in _ARTIFACT_NAME.findall(text)}) if m else []
-    items = [
-        (space_ok, "action space confirmed",
-         f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
-         f"(model zip: data action_space{weights_word})"),
-        (record.verdict == COMPATIBLE and bool(record.sha256), "file valid",
-         f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}"),
-        (bool(sources), "training summary analysed",
-         f"figures from {', '.join(sources)}" if sources else "no training artifacts found beside the model"),
-        (bool(smoke is not None and getattr(smoke, "ok", False)), "loads and infers (smoke)",
-         _smoke_detail(smoke, record.path)),
-        (validation is not None, f"validated on sessions {sessions}",
-         f"{_validation_headline(validation)} on sessions "
-         f"{session_ranges(validation.session_ids)}" if validation is not None
-         else f"no current stored result: {_cli('validate', record.path)}"),
-        (current.get("model") == record.path, "CURRENT_MODEL.json points to it",
-         "the pointer names it" if current.get("model") == record.path
-         else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}"),
-    ]
-    return {"path": record.path, "rank": ranked.rank,
-            "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items]}
-
-
-def _smoke_detail(smoke: Any, path: str) -> str:
-    """What the smoke test found, in a line: its figures when it passed, its problems when not."""
-    if smoke is None:
-        return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
-    if not getattr(smoke, "ok", False):
-        return "smoke test FAILED: " + "; ".join(getattr(smoke, "problems", []) or ["no reason given"])
-    parts = ["smoke test passed"]
-    if getattr(smoke, "steps_run", 0):
-        parts.append(f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in range")
-    if getattr(smoke, "predict_latency_ms", None) is not None:
-        parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
-    return ", ".join(parts)
+__all__ = ["REPORT_FORMAT", "build_report", "generate_report", "render_report",
+           "default_report_path", "write_text_atomically", "write_report", "weights_origin"]
