@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -78,7 +79,7 @@ def validation(path: str, *, win_rate: float, mean_pnl: float, drawdown: float,
         seconds=3.0, steps_per_second=1000.0, created_at="2025-12-16T10:00:00Z")
 
 
-def test_seed_candidates_rank_as_the_seed_recommended():
+def test_seed_candidates_rank_on_training_figures_and_final_is_no_bonus():
     ranked = rank_models(seed_records(), weights={}, now=NOW)
     eligible = [r for r in ranked if r.eligible]
     assert [r.path for r in eligible] == ["session32_final.zip", "session10_ppo_20251215_071301/model.zip",
@@ -87,19 +88,26 @@ def test_seed_candidates_rank_as_the_seed_recommended():
     primary, alternative = eligible[0], eligible[1]
     assert primary.evidence == "training figures"
     assert primary.reasons[0] == NOT_VALIDATED_TRAINING
-    assert any('named "final"' in reason for reason in primary.reasons)
-    assert "training win rate 35.9 % (training_results.json)" in primary.reasons
+    assert primary.reasons[1].startswith("policy health not checked")
+    assert "final_name" not in primary.components and "validated" not in primary.components
+    assert not any('named "final"' in reason for reason in primary.reasons)
+    assert ("training win rate 35.9 % (counted while the policy sampled) (training_results.json)"
+            in primary.reasons)
     assert any("558 unique markets (the most of the candidates) (training_results.json)" in reason
                for reason in alternative.reasons)
+    # Every scoring fact keeps its text and its source apart, for the report's Source column.
+    assert {f["source"] for f in primary.facts} >= {"training_results.json", "model zip: data start_time"}
+    assert all("(" + f["source"] + ")" not in f["text"] for f in primary.facts)
     # Score is the weighted sum of its parts; diversity is log-scaled against the most markets.
     for r in eligible:
         assert r.score == pytest.approx(sum(r.components.values()), abs=1e-5)
+        assert r.score == pytest.approx(sum(f["points"] for f in r.facts), abs=1e-5)
     assert primary.components["diversity"] == pytest.approx(math.log1p(120) / math.log1p(558), abs=1e-6)
     assert alternative.components["diversity"] == pytest.approx(1.0)
 
 
 def test_incompatible_and_unreadable_are_never_ranked_however_good_their_figures():
-    ranked = ranking_by_path(rank_models(seed_records(), weights={"training_win_rate": 100}, now=NOW))
+    ranked = ranking_by_path(rank_models(seed_records(), weights={"win_rate": 100}, now=NOW))
     legacy = ranked["session9_ppo_20251211_221054/trained_model.zip"]
     assert legacy.rank is None and legacy.score is None and not legacy.eligible
     assert legacy.reasons == ["never recommended: incompatible (action space Discrete(5), environment has 21)"]
@@ -110,10 +118,19 @@ def test_incompatible_and_unreadable_are_never_ranked_however_good_their_figures
 def test_weights_change_the_order_as_documented():
     heavy_diversity = rank_models(seed_records(), weights={"diversity": 10.0}, now=NOW)
     assert heavy_diversity[0].path == "session10_ppo_20251215_071301/model.zip"
-    # Without the "final" bonus and training win rate, the newer, most diverse run leads.
-    plain = rank_models(seed_records(), weights={"final_name": 0, "training_win_rate": 0}, now=NOW)
+    plain = rank_models(seed_records(), weights={"win_rate": 0}, now=NOW)
     assert plain[0].path == "session10_ppo_20251215_071301/model.zip"
-    assert not any('named "final"' in reason for reason in plain[1].reasons + plain[0].reasons)
+
+
+@pytest.mark.parametrize("key, why", [
+    ("validated", "a stored validation is not a bonus in itself"),
+    ("final_name", 'the name "final" only breaks ties'),
+    ("training_win_rate", "the win rate is one criterion, 'win_rate'"),
+    ("validated_win_rate", "the win rate is one criterion, 'win_rate'"),
+])
+def test_a_removed_weight_is_refused_saying_why(key, why):
+    with pytest.raises(RankingError, match=f"ranking weight '{key}' is gone: {re.escape(why)}"):
+        effective_weights({key: 1.0}, where="kalshi_tui.toml: [ranking] weights")
 
 
 def test_unknown_or_bad_weight_is_refused_naming_the_key():
@@ -126,24 +143,21 @@ def test_unknown_or_bad_weight_is_refused_naming_the_key():
     assert effective_weights({"recency": 3}) == {**DEFAULT_WEIGHTS, "recency": 3.0}
 
 
-def test_validation_evidence_outranks_training_figures_and_is_quoted():
+def test_validation_replaces_the_training_figures_and_is_quoted():
     records = seed_records()
     checked = "session15_ppo_20251215_065053/model.zip"
     validations = {checked: validation(checked, win_rate=0.412, mean_pnl=37.5, drawdown=250.0)}
     ranked = rank_models(records, validations=validations, weights={}, now=NOW)
-    top = ranked[0]
-    assert top.path == checked and top.evidence == "validated"
-    assert top.reasons[0] == "validated on sessions 5-10 (120 episodes)"
-    assert top.reasons[1].startswith("validation win rate 41.2 % (validation on sessions 5-10, deterministic")
-    assert any("validation P&L +45.00 $, +0.38 $ per episode" in r for r in top.reasons)
+    top = ranking_by_path(ranked)[checked]
+    assert top.evidence == "validated"
+    assert "validated" not in top.components  # existing is worth nothing
+    assert any(r.startswith("validation win rate 41.2 % over 0 episodes that traded (validation on "
+                            "sessions 5-10, deterministic") for r in top.reasons)
     assert any("worst validation drawdown 2.50 $ (2.5 % of the starting cash)" in r for r in top.reasons)
     assert top.components["validated_pnl"] == pytest.approx(2.0 * math.tanh(0.375), abs=1e-6)
     assert top.components["validated_drawdown"] == pytest.approx(-0.025, abs=1e-6)
+    assert top.components["win_rate"] == pytest.approx(3.0 * 0.412, abs=1e-6)
     assert NOT_VALIDATED_TRAINING not in top.reasons
-    # A validated model that loses money heavily drops below the unvalidated ones.
-    validations[checked] = validation(checked, win_rate=0.05, mean_pnl=-900.0, drawdown=9000.0)
-    ranked = rank_models(records, validations=validations, weights={}, now=NOW)
-    assert ranked[0].path == "session32_final.zip"
 
 
 def test_all_hold_and_degenerate_models_get_no_activity_credit():
@@ -153,7 +167,7 @@ def test_all_hold_and_degenerate_models_get_no_activity_credit():
     fine = record("fine/model.zip", trading_pct=60.0, histogram=spread_histogram(400, 30))
     ranked = ranking_by_path(rank_models([lazy, spammer, fine], weights={}, now=NOW))
     assert ranked["lazy/model.zip"].components["activity"] == 0
-    assert any(r.startswith("all HOLD: trades in only 0.4 % of decisions (training_summary.json)")
+    assert any(r.startswith("all HOLD: orders on only 0.4 % of decisions (training_summary.json)")
                for r in ranked["lazy/model.zip"].reasons)
     assert ranked["spam/model.zip"].components["activity"] == 0
     assert any(r.startswith("degenerate: action 7 takes") for r in ranked["spam/model.zip"].reasons)
@@ -180,7 +194,7 @@ def test_ties_are_broken_by_path_said_plainly_and_stable_under_shuffling():
     assert [r.path for r in twin_ranks] == ["run_a/model.zip", "run_b/model.zip", "run_c/model.zip"]
     assert twin_ranks[0].tied_with == ["run_b/model.zip", "run_c/model.zip"]
     assert twin_ranks[0].reasons[0].startswith("tied on score")
-    assert twin_ranks[0].reasons[0].endswith("order among them is by path")
+    assert twin_ranks[0].reasons[0].endswith("ordered by path")
     everything = twins + others
     for seed in range(5):
         random.Random(seed).shuffle(everything)
@@ -190,13 +204,19 @@ def test_ties_are_broken_by_path_said_plainly_and_stable_under_shuffling():
 
 def test_thin_evidence_and_checkpoints_are_said_plainly():
     bare = record("bare.zip", metrics=False, kind="final")
-    checkpoint = record("run/checkpoints/model_5000_steps.zip", kind="checkpoint", trading_pct=50.0)
+    checkpoint = record("run/checkpoints/model_5000_steps.zip", kind="checkpoint", trading_pct=50.0,
+                        win_rate=0.9, markets=10)
     ranked = ranking_by_path(rank_models([bare, checkpoint], weights={}, now=NOW))
+    # The run's training figures describe the run, not this checkpoint: no win rate or activity
+    # from them; the markets it saw still count.
+    assert "win_rate" not in ranked["run/checkpoints/model_5000_steps.zip"].components
+    assert ranked["run/checkpoints/model_5000_steps.zip"].components["activity"] == 0
+    assert ranked["run/checkpoints/model_5000_steps.zip"].components["diversity"] == pytest.approx(1.0)
     assert ranked["bare.zip"].evidence == "model file only"
     assert ranked["bare.zip"].reasons[0] == NOT_VALIDATED_FILE
     assert ranked["run/checkpoints/model_5000_steps.zip"].components["checkpoint"] == -0.5
-    assert ("a mid-run checkpoint, not the run's finished model (its training figures describe the "
-            "whole run)") in ranked["run/checkpoints/model_5000_steps.zip"].reasons
+    assert ("a mid-run checkpoint, not the run's finished model: the run's training figures are not "
+            "its own (file system)") in ranked["run/checkpoints/model_5000_steps.zip"].reasons
 
 
 def test_recency_halves_every_thirty_days_behind_the_newest_candidate():
@@ -223,8 +243,8 @@ def test_a_run_that_finished_no_episode_is_not_training_evidence():
     ranked = ranking_by_path(rank_models([empty, one], weights={}, now=NOW))
     nothing = ranked["empty/model.zip"]
     assert nothing.evidence == "model file only" and nothing.reasons[0] == NOT_VALIDATED_FILE
-    assert ("training artifacts record no finished episode (training_results.json): their figures are "
-            "not evidence") in nothing.reasons
+    assert ("training artifacts record no finished episode: their figures are not evidence"
+            in nothing.reasons)
     assert set(nothing.components) == {"activity", "recency"} and nothing.components["activity"] == 0
     assert not any(r.startswith("all HOLD") for r in nothing.reasons)
     assert any("trained on 1 unique market (the most of the candidates)" in r for r in ranked["one/model.zip"].reasons)
@@ -305,3 +325,122 @@ def test_hard_rules_before_weights(case, healths, fills, barred, why):
         assert barred not in eligible and by_path[barred].rank is None, case
         assert by_path[barred].reasons[0].startswith(why), case
         assert len(eligible) == 2 and ranked[0].path != barred, case
+
+
+# ---- the scenarios of issue 18, table-driven ----------------------------------------------
+
+def _twin(path: str, sha: str, **figures) -> ModelRecord:
+    base = dict(markets=40, win_rate=0.4, trading_pct=90.0, histogram=spread_histogram(100, 45),
+                episodes=300)
+    made = record(path, **{**base, **figures})
+    made.sha256 = sha
+    return made
+
+
+def _scenario(name: str):
+    a, b = _twin("run_a/model.zip", "a" * 64), _twin("run_b/model.zip", "b" * 64)
+    validations, healths, unrunnable = {}, {}, {}
+    records = [a, b]
+    if name == "healthy vs collapsed":
+        healths = {a.path: _health(a.path, 1.0), b.path: _health(b.path, 0.4)}
+    elif name == "healthy vs narrow":
+        healths = {a.path: _health(a.path, 0.9), b.path: _health(b.path, 0.4)}
+    elif name == "validated worse vs unvalidated":
+        validations = {a.path: validation(a.path, win_rate=0.2, mean_pnl=-300.0, drawdown=2000.0)}
+    elif name == "validated better vs unvalidated":
+        validations = {a.path: validation(a.path, win_rate=0.7, mean_pnl=150.0, drawdown=100.0)}
+        records = [b, a]
+    elif name == "0 fills with great figures":
+        result = validation(a.path, win_rate=0.9, mean_pnl=900.0, drawdown=0.0)
+        result.fills, result.orders_attempted = 0, result.steps
+        result.unfilled_by_cause = {"nothing_to_sell": result.steps}
+        validations = {a.path: result}
+    elif name == "cannot be run safely":
+        unrunnable = {a.path: "policy class outside the allowlist"}
+    elif name == "identical copies":
+        flat = _twin("session_a_final.zip", "a" * 64, win_rate=0.4)
+        flat.kind = "final"
+        records = [a, b, flat]
+        # evidence stored under one of the two names is the other's too (same bytes)
+        healths = {flat.path: _health(flat.path, 1.0)}
+    elif name == "only incompatible models":
+        a.verdict = b.verdict = INCOMPATIBLE
+        a.reasons = b.reasons = ["action space Discrete(5), environment has 21"]
+    elif name == "final only breaks a tie":
+        a = _twin("zzz_final.zip", "c" * 64)
+        a.kind = "final"
+        records = [a, b]
+    return records, validations, healths, unrunnable
+
+
+# scenario -> (expected candidates in rank order, barred path -> start of its reason)
+SCENARIOS = {
+    "healthy vs collapsed": (["run_b/model.zip"],
+                             {"run_a/model.zip": "never recommended: COLLAPSED: SELL_YES x100"}),
+    "healthy vs narrow": (["run_b/model.zip", "run_a/model.zip"], {}),
+    "validated worse vs unvalidated": (["run_b/model.zip", "run_a/model.zip"], {}),
+    "validated better vs unvalidated": (["run_a/model.zip", "run_b/model.zip"], {}),
+    "0 fills with great figures": (["run_b/model.zip"], {
+        "run_a/model.zip": "never recommended: validation on sessions 5-10: never traded: "}),
+    "cannot be run safely": (["run_b/model.zip"], {
+        "run_a/model.zip": "never recommended: cannot be run safely: policy class outside"}),
+    "identical copies": (["run_b/model.zip"], {
+        "run_a/model.zip": "never recommended: COLLAPSED"}),
+    "only incompatible models": ([], {"run_a/model.zip": "never recommended: incompatible",
+                                      "run_b/model.zip": "never recommended: incompatible"}),
+    "final only breaks a tie": (["zzz_final.zip", "run_b/model.zip"], {}),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_ranking_scenarios(name):
+    expected, barred = SCENARIOS[name]
+    records, validations, healths, unrunnable = _scenario(name)
+    ranked = rank_models(records, validations=validations, healths=healths,
+                         unrunnable=unrunnable, weights={}, now=NOW)
+    assert [r.path for r in ranked if r.candidate] == expected, name
+    by_path = ranking_by_path(ranked)
+    for path, why in barred.items():
+        assert by_path[path].rank is None and by_path[path].reasons[0].startswith(why), name
+    for r in ranked:
+        if r.candidate:
+            assert r.score == pytest.approx(sum(r.components.values()), abs=1e-5)
+
+
+def test_a_worse_validation_lowers_the_score_it_does_not_raise_it():
+    plain = ranking_by_path(rank_models([_twin("run_a/model.zip", "a" * 64)], weights={}, now=NOW))
+    records, validations, _, _ = _scenario("validated worse vs unvalidated")
+    checked = ranking_by_path(rank_models(records, validations=validations, weights={}, now=NOW))
+    assert checked["run_a/model.zip"].score < plain["run_a/model.zip"].score
+    assert checked["run_a/model.zip"].evidence == "validated"
+    # the validation's win rate replaced the training one: one win_rate criterion, one source
+    facts = [f for f in checked["run_a/model.zip"].facts if f["criterion"] == "win_rate"]
+    assert len(facts) == 1 and facts[0]["source"].startswith("validation on sessions 5-10")
+
+
+def test_identical_copies_are_one_candidate_with_the_same_evidence():
+    a, flat = _twin("run_a/model.zip", "a" * 64), _twin("run_a_final.zip", "a" * 64)
+    flat.kind = "final"
+    b = _twin("run_b/model.zip", "b" * 64, win_rate=0.1)
+    checked = "run_a_final.zip"
+    validations = {checked: validation(checked, win_rate=0.6, mean_pnl=80.0, drawdown=100.0)}
+    ranked = rank_models([flat, b, a], validations=validations, weights={}, now=NOW)
+    by_path = ranking_by_path(ranked)
+    lead, copy = by_path["run_a/model.zip"], by_path[checked]
+    assert lead.candidate and lead.copies == [checked] and lead.evidence == "validated"
+    assert copy.copy_of == "run_a/model.zip" and not copy.candidate
+    assert (copy.rank, copy.score, copy.components) == (lead.rank, lead.score, lead.components)
+    assert copy.reasons[0].startswith("identical copy of run_a/model.zip (same sha256)")
+    assert [r.path for r in ranked if r.candidate] == ["run_a/model.zip", "run_b/model.zip"]
+    assert [r.rank for r in ranked if r.candidate] == [1, 2]
+
+
+def test_final_breaks_a_tie_and_says_so_but_never_outranks_a_better_score():
+    records, *_ = _scenario("final only breaks a tie")
+    ranked = rank_models(records, weights={}, now=NOW)
+    assert ranked[0].path == "zzz_final.zip"
+    assert ranked[0].reasons[0].endswith('ordered the one named "final" first, then by path')
+    worse_final = _twin("aaa_final.zip", "d" * 64, win_rate=0.1)
+    worse_final.kind = "final"
+    again = rank_models([worse_final, _twin("run_b/model.zip", "b" * 64)], weights={}, now=NOW)
+    assert again[0].path == "run_b/model.zip"
