@@ -57,13 +57,13 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     assert main(["promote", "session32_final.zip", "--reason", "tour", "--yes",
                  "--config", str(config_file)]) == 0
     from kalshi_tui.core.catalog.scan import scan_catalog
-    from kalshi_tui.core.report.build import stored_validations
     from kalshi_tui.eval.results import ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids,
         save_validation,
         sessions_fingerprint,
     )
+    from kalshi_tui.eval.stored import stored_validations
 
     config = load_config(config_file)
     record = scan_catalog(config).find("session32_final.zip")

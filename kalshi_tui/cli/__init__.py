@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from kalshi_tui import __version__
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, common_options
-from kalshi_tui.core.safe_text import TerminalGuard, shown
+from kalshi_tui.core import TerminalGuard, shown
 
 ERROR_CLIP_CHARS = 8192
 
@@ -89,7 +89,7 @@ def _run(handler, args: argparse.Namespace) -> int:
     except OSError as exc:
         # A file the command did not expect to fail on (a name too long, a folder gone):
         # one line naming it, never a traceback.
-        from kalshi_tui.core.pointer.atomic import describe_os_error
+        from kalshi_tui.core.pointer import describe_os_error
 
         print(f"kalshi-tui: {shown(describe_os_error(exc), ERROR_CLIP_CHARS)}", file=sys.stderr)
         return exit_codes.ERROR

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
-from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
+from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.core import printable, raw_stream, safe_lines
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -39,7 +39,7 @@ def register(subparsers, common) -> None:
 
 
 def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = True):
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     config = config_from_args(args)
     try:
@@ -72,7 +72,7 @@ def render_table(records, env, *, colour: bool = False, healths: dict | None = N
     `healths` (path -> stored HealthResult): once any is known, a HEALTH column follows the
     badge (COLLAPSED, NARROW, HEALTHY, or "-" for a model not checked).
     """
-    from kalshi_tui.core.evidence.compat import badge
+    from kalshi_tui.core.evidence import badge
 
     header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
     if healths:
@@ -119,7 +119,7 @@ def print_records_json(records, stream, healths: dict | None = None) -> None:
     Each record carries "health": its stored state and line, or null when not checked."""
     import json
 
-    from kalshi_tui.core.catalog.cache import record_dict
+    from kalshi_tui.core.catalog import record_dict
 
     healths = healths or {}
 
@@ -142,13 +142,11 @@ def stored_health_states(config, catalog) -> dict:
 
     Health results are keyed by content, so the models are hashed only when a result exists.
     """
-    from kalshi_tui.core.catalog.record import COMPATIBLE
-    from kalshi_tui.eval.results_cache import HEALTH, cache_folders
+    from kalshi_tui.core.catalog import COMPATIBLE
+    from kalshi_tui.eval import any_health_stored, stored_healths
 
-    if not any(folder.is_dir() and any(folder.glob("*.json"))
-               for folder in cache_folders(config.cache_dir, HEALTH)):
+    if not any_health_stored(config):
         return {}
-    from kalshi_tui.eval.report_evidence import stored_healths
 
     compatible = [r for r in catalog.records if r.verdict == COMPATIBLE]
     catalog.ensure_sha256(compatible)
@@ -181,7 +179,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace):
     """The record for MODEL: an existing file outside the folder directly, else the catalog."""
-    from kalshi_tui.core.catalog.scan import inspect_model
+    from kalshi_tui.core.catalog import inspect_model
 
     config = config_from_args(args)
     direct = Path(args.model).expanduser()
@@ -202,8 +200,8 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
                 colour: bool = False) -> str:
     """Every fact about one model as `key: value` lines, reasons and warnings first; last
     the stored validation result (`validation`, current for the config) or that none is."""
-    from kalshi_tui.core.evidence.compat import badge
-    from kalshi_tui.core.report.figures import metric_text
+    from kalshi_tui.core.evidence import badge
+    from kalshi_tui.core.report import metric_text
 
     shown = badge(record, env)
     if colour and shown in ("UNSAFE", "UNREADABLE"):
@@ -278,9 +276,9 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 
 def show_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.pointer.evidence import pointer_findings
-    from kalshi_tui.eval.health_store import load_health
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line, load_validation
+    from kalshi_tui.core.pointer import pointer_findings
+    from kalshi_tui.eval import load_health
+    from kalshi_tui.eval import fill_model_disagreement_line, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.core.config import Config, ConfigError, load_config
+from kalshi_tui.core import Config, ConfigError, load_config
 
 
 class CommandError(Exception):

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.core.config import ConfigError, find_config_file, set_setting
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import ConfigError, find_config_file, set_setting
+from kalshi_tui.core import printable
 
 
 def register(subparsers, common) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
-from kalshi_tui.core.safe_text import printable, raw_stream, safe_lines
+from kalshi_tui.core import printable, raw_stream, safe_lines
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
             "allowlist, a damaged zip), does not fit the environment (a legacy 5-action "
@@ -67,7 +67,7 @@ def resolve_model(ref: str, config) -> Path:
     direct = model_file_named(ref, config.models_dir)
     if direct is not None:
         return direct
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     try:
         catalog = scan_catalog(config, hashes=False)  # a name lookup: the path is what is used
@@ -77,7 +77,7 @@ def resolve_model(ref: str, config) -> Path:
 
 
 def smoke_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.smoke import smoke_test
+    from kalshi_tui.eval import smoke_test
 
     config = config_from_args(args)
     result = smoke_test(resolve_model(args.model, config), config)
@@ -106,8 +106,8 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def _session_ids(spec: str, config) -> list[int]:
-    from kalshi_tui.core.world.session_ids import SessionListSyntaxError
-    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+    from kalshi_tui.core.world import SessionListSyntaxError
+    from kalshi_tui.env import StoreError, open_session_store, parse_session_list
 
     try:
         with open_session_store(config.sessions_db) as store:
@@ -146,7 +146,7 @@ class ProgressBar:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.results_cache import fill_model_disagreement_line
+    from kalshi_tui.eval import fill_model_disagreement_line
 
     config = config_from_args(args)
     path = resolve_model(args.model, config)
@@ -199,10 +199,10 @@ def with_fill_model(config, fill_model: str):
 def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: list[int],
                    deterministic: bool):
     """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
-    from kalshi_tui.eval.batched import ValidationError, validate_model
-    from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
-    from kalshi_tui.eval.results_cache import load_validation
-    from kalshi_tui.eval.safe_load import PolicyLoadError
+    from kalshi_tui.eval import ValidationError, validate_model
+    from kalshi_tui.eval import IncompatibleModel, file_sha256
+    from kalshi_tui.eval import load_validation
+    from kalshi_tui.eval import PolicyLoadError
 
     if args.reuse:
         try:

@@ -12,7 +12,7 @@ import threading
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 from kalshi_tui.cli.eval_commands import _session_ids, resolve_model
-from kalshi_tui.core.safe_text import printable, safe_lines
+from kalshi_tui.core import printable, safe_lines
 
 
 def register(subparsers, common) -> None:
@@ -40,14 +40,14 @@ def register(subparsers, common) -> None:
 
 
 def health_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.model_fit import file_sha256
+    from kalshi_tui.eval import file_sha256
 
     config = config_from_args(args)
     path = resolve_model(args.model, config)
     session_ids = _session_ids(args.sessions or config.validation_sessions, config)
     result, stored_at, note = None, None, None
     if args.reuse:
-        from kalshi_tui.eval.health_store import load_health
+        from kalshi_tui.eval import load_health
 
         try:
             result = load_health(file_sha256(path), config, session_ids)
@@ -55,10 +55,10 @@ def health_command(args: argparse.Namespace) -> int:
             raise CommandError(f"{path}: cannot read model file ({exc.strerror})") from None
         note = "stored result (current for this model, environment and sessions)" if result else None
     if result is None:
-        from kalshi_tui.eval.batched import ValidationError
-        from kalshi_tui.eval.health import check_health
-        from kalshi_tui.eval.model_fit import IncompatibleModel
-        from kalshi_tui.eval.safe_load import PolicyLoadError
+        from kalshi_tui.eval import ValidationError
+        from kalshi_tui.eval import check_health
+        from kalshi_tui.eval import IncompatibleModel
+        from kalshi_tui.eval import PolicyLoadError
 
         stored: list = []
         try:

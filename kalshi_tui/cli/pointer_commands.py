@@ -13,7 +13,7 @@ import sys
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
-from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip, printable, safe_lines
+from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
 
 
 def register(subparsers, common) -> None:
@@ -98,7 +98,7 @@ def _change_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace):
-    from kalshi_tui.core.catalog.walk import require_models_folder
+    from kalshi_tui.core.catalog import require_models_folder
     from kalshi_tui.core.pointer import PointerEngine
 
     config = config_from_args(args)
@@ -133,7 +133,7 @@ def _errors(call, pointer=None):
     except PointerError as exc:
         raise CommandError(naming(str(exc)), exit_codes.ERROR) from None
     except OSError as exc:
-        from kalshi_tui.core.pointer.atomic import describe_os_error
+        from kalshi_tui.core.pointer import describe_os_error
 
         raise CommandError(naming(describe_os_error(exc)), exit_codes.ERROR) from None
 
@@ -141,7 +141,7 @@ def _errors(call, pointer=None):
 # ---- status / history -------------------------------------------------------------------
 
 def status_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.eval.health_store import collapse_alarm
+    from kalshi_tui.eval import collapse_alarm
 
     engine = _engine(args)
     status = _errors(engine.status, engine.pointer)
@@ -175,15 +175,15 @@ def find_model(ref: str, config, *, inspect: bool = True):
     With inspect=False a file is only named (path and abs_path): `promote --yes` leaves
     the inspection to the engine, which does it under the lock anyway.
     """
-    from kalshi_tui.core.catalog.scan import inspect_model
-    from kalshi_tui.core.catalog.record import ModelRecord
+    from kalshi_tui.core.catalog import inspect_model
+    from kalshi_tui.core.catalog import ModelRecord
 
     path = model_file_named(ref, config.models_dir)
     if path is not None:
         if not inspect:
             return ModelRecord(path=path.name, abs_path=str(path), name=path.stem)
         return inspect_model(path, config)
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog import scan_catalog
 
     # A name lookup: the engine hashes the one file it promotes, under its lock.
     return catalog_find(scan_catalog(config, hashes=False), ref)
@@ -259,7 +259,7 @@ def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
 # ---- prune --------------------------------------------------------------------------------
 
 def prune_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.pointer.prune import execute_prune, plan_prune
+    from kalshi_tui.core.pointer import execute_prune, plan_prune
 
     config = config_from_args(args)
     if args.execute:

@@ -19,7 +19,7 @@ from kalshi_tui.cli.common import (
     is_existing_file,
     print_json,
 )
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import printable
 
 
 def register(subparsers, common) -> None:
@@ -63,20 +63,21 @@ def _progress_line(text: str) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.evidence.ranking import RankingError
-    from kalshi_tui.core.report.build import generate_report, render_report, write_text_atomically
-    from kalshi_tui.eval.report_evidence import StoredEvidence
+    from kalshi_tui.core.evidence import RankingError
+    from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
+    from kalshi_tui.eval import health_checker, stored_evidence
 
     config = config_from_args(args)
     smoke = None
     if args.smoke:
-        from kalshi_tui.eval.smoke import smoke_test
+        from kalshi_tui.eval import smoke_test
 
         def smoke(record):
             return smoke_test(Path(record.abs_path), config)
-    source = StoredEvidence(config, progress=_progress_line)
+    checker = health_checker(config, progress=_progress_line)
     try:
-        report = generate_report(config, source, smoke=smoke, check_health=not args.stored_only)
+        report = generate_report(config, stored=stored_evidence, smoke=smoke,
+                                 check_health=None if args.stored_only else checker)
     except RankingError as exc:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -99,9 +100,9 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.catalog.scan import scan_catalog
-    from kalshi_tui.core.evidence.compare import compare_models, render_comparison
-    from kalshi_tui.eval.report_evidence import stored_healths, stored_validations
+    from kalshi_tui.core.catalog import scan_catalog
+    from kalshi_tui.core.evidence import compare_models, render_comparison
+    from kalshi_tui.eval import stored_healths, stored_validations
 
     config = config_from_args(args)
     try:
@@ -128,7 +129,7 @@ def _find(catalog, ref: str, config):
     except LookupError:
         path = Path(ref).expanduser()
         if is_existing_file(path):
-            from kalshi_tui.core.catalog.scan import inspect_model
+            from kalshi_tui.core.catalog import inspect_model
 
             return inspect_model(path.resolve(), config)
     return catalog_find(catalog, ref)  # the lookup's own one-line error

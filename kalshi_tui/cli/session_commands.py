@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import printable
 
 DEFAULT_GENERATE = "5-10,32"
 
@@ -60,8 +60,8 @@ def _describe(infos) -> None:
 
 
 def list_sessions(args: argparse.Namespace) -> int:
-    from kalshi_tui.core.db_url import source_name
-    from kalshi_tui.env.store import StoreError, open_session_store
+    from kalshi_tui.core import source_name
+    from kalshi_tui.env import StoreError, open_session_store
 
     source = args.db if getattr(args, "db", None) else config_from_args(args).sessions_db
     try:
@@ -79,8 +79,8 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from kalshi_tui.env.generator import generate_sessions
-    from kalshi_tui.env.store import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env import generate_sessions
+    from kalshi_tui.env import SessionStore, StoreError, parse_session_list
 
     try:
         ids = parse_session_list(args.sessions, None)
@@ -115,8 +115,8 @@ def generate(args: argparse.Namespace) -> int:
 
 def copy_sessions(args: argparse.Namespace) -> int:
     """Copy sessions row for row, each in one transaction; the source is only read."""
-    from kalshi_tui.core.db_url import source_name
-    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+    from kalshi_tui.core import source_name
+    from kalshi_tui.env import StoreError, open_session_store, parse_session_list
 
     copied = []
     try:

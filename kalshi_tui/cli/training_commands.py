@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import printable
 
 
 def register(subparsers, common) -> None:
@@ -77,14 +77,14 @@ def register(subparsers, common) -> None:
 
 def _store_source(text: str) -> Path | str:
     """A SQLite file path, or a postgresql:// URL kept as given."""
-    from kalshi_tui.core.db_url import is_database_url
+    from kalshi_tui.core import is_database_url
 
     return text if is_database_url(text) else Path(text)
 
 
 def parse_sessions(spec: str) -> list[int]:
     """Session ids from "5,7,32" or "5-10" (availability is checked against the store later)."""
-    from kalshi_tui.core.world.session_ids import parse_session_list
+    from kalshi_tui.core.world import parse_session_list
 
     try:
         return parse_session_list(spec, None)
@@ -114,7 +114,7 @@ def parse_net_arch(text: str) -> tuple[int, ...]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from kalshi_tui.train.pipeline import TrainingError, TrainRequest, train
+    from kalshi_tui.train import TrainingError, TrainRequest, train
 
     config = config_from_args(args)
     sessions = [args.session] if args.session is not None else parse_sessions(args.sessions)
@@ -171,7 +171,7 @@ def result_figures(result) -> dict:
 
 
 def run_demo_build(args: argparse.Namespace) -> int:
-    from kalshi_tui.train.demo import DemoError, build_demo
+    from kalshi_tui.train import DemoError, build_demo
 
     config = config_from_args(args)
     if args.jobs < 1:

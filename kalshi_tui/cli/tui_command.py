@@ -18,7 +18,7 @@ def run_tui(args: argparse.Namespace) -> int:
     if not sys.stdout.isatty():
         raise CommandError("the terminal UI needs a terminal; use a sub-command "
                            "(kalshi-tui list, status, ...) in scripts", exit_codes.USAGE)
-    from kalshi_tui.tui.app import KalshiTuiApp
+    from kalshi_tui.tui import KalshiTuiApp
 
     app = KalshiTuiApp(config, read_only=bool(getattr(args, "read_only", False)))
     app.run()

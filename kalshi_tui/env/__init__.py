@@ -1,24 +1,63 @@
 """The trading world the models live in: recorded sessions, their replay, and the env.
 
-Importing this package pulls in numpy and gymnasium, never torch or stable-baselines3.
+Importing a name pulls in what it needs (numpy, gymnasium for the env), never torch or
+stable-baselines3.
 """
 
-from kalshi_tui.env.features import FEATURE_NAMES
-from kalshi_tui.env.layouts import LAYOUT_FEATURES
-from kalshi_tui.env.generator import GeneratorSettings, generate_sessions
-from kalshi_tui.env.orderbook import BookError, BookState
-from kalshi_tui.env.simulator import INITIAL_CASH_CENTS, REWARD_SCALE, BatchSimulator
-from kalshi_tui.env.store import (ReplayStats, SessionInfo, SessionStore, StoreError,
-                                  parse_session_list)
-from kalshi_tui.env.tape import FEE_RATE, MarketTape, build_tape, load_tapes
-from kalshi_tui.env.trading import Fill, action_table, execute_order, execute_orders
-from kalshi_tui.env.trading_env import KalshiTradingEnv
-from kalshi_tui.env.world import make_simulator, simulator_for, tape_options
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "BatchSimulator", "BookError", "BookState", "FEATURE_NAMES", "FEE_RATE", "Fill",
-    "GeneratorSettings", "INITIAL_CASH_CENTS", "KalshiTradingEnv", "LAYOUT_FEATURES", "MarketTape",
-    "REWARD_SCALE", "ReplayStats", "SessionInfo", "SessionStore", "StoreError",
-    "action_table", "build_tape", "execute_order", "execute_orders", "generate_sessions",
-    "load_tapes", "make_simulator", "parse_session_list", "simulator_for", "tape_options",
-]
+from kalshi_tui.lazy_api import attach
+
+if TYPE_CHECKING:
+    from kalshi_tui.env.features import FEATURE_NAMES as FEATURE_NAMES
+    from kalshi_tui.env.generator import (
+        GeneratorSettings as GeneratorSettings,
+        generate_sessions as generate_sessions,
+    )
+    from kalshi_tui.env.layouts import LAYOUT_FEATURES as LAYOUT_FEATURES
+    from kalshi_tui.env.orderbook import BookError as BookError, BookState as BookState
+    from kalshi_tui.env.simulator import (
+        INITIAL_CASH_CENTS as INITIAL_CASH_CENTS,
+        REWARD_SCALE as REWARD_SCALE,
+        BatchSimulator as BatchSimulator,
+    )
+    from kalshi_tui.env.store import (
+        ReplayStats as ReplayStats,
+        SessionInfo as SessionInfo,
+        SessionStore as SessionStore,
+        StoreError as StoreError,
+        open_session_store as open_session_store,
+        parse_session_list as parse_session_list,
+    )
+    from kalshi_tui.env.tape import (
+        FEE_RATE as FEE_RATE,
+        MarketTape as MarketTape,
+        build_tape as build_tape,
+        load_tapes as load_tapes,
+    )
+    from kalshi_tui.env.trading import (
+        Fill as Fill,
+        action_table as action_table,
+        execute_order as execute_order,
+        execute_orders as execute_orders,
+    )
+    from kalshi_tui.env.trading_env import KalshiTradingEnv as KalshiTradingEnv
+    from kalshi_tui.env.world import (
+        make_simulator as make_simulator,
+        simulator_for as simulator_for,
+        tape_options as tape_options,
+    )
+else:
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "features": ["FEATURE_NAMES"],
+        "layouts": ["LAYOUT_FEATURES"],
+        "generator": ["GeneratorSettings", "generate_sessions"],
+        "orderbook": ["BookError", "BookState"],
+        "simulator": ["INITIAL_CASH_CENTS", "REWARD_SCALE", "BatchSimulator"],
+        "store": ["ReplayStats", "SessionInfo", "SessionStore", "StoreError", "open_session_store",
+                  "parse_session_list"],
+        "tape": ["FEE_RATE", "MarketTape", "build_tape", "load_tapes"],
+        "trading": ["Fill", "action_table", "execute_order", "execute_orders"],
+        "trading_env": ["KalshiTradingEnv"],
+        "world": ["make_simulator", "simulator_for", "tape_options"],
+    })

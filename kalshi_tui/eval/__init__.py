@@ -1,12 +1,63 @@
-"""Running models, safely: loading without unpickling, smoke tests, batched validation.
+"""Running models, safely: loading without unpickling, smoke tests, validation, health.
 
-Public API (import from the modules; this package imports nothing heavy itself):
-- safe_load.load_policy_safely(path, *, max_data_bytes, environment) -> LoadedPolicy; PolicyLoadError,
-  PolicyRefused
-- policy_runner.LoadedPolicy: predict, action_probabilities, entropy, q_values, forward
-- smoke.smoke_test(path, config) -> SmokeResult
-- batched.validate_model(path, config, session_ids, *, deterministic, progress, cancel)
-  -> ValidationResult; ValidationError, ValidationCancelled, ModelChanged
-- results_cache.load_validation(path, sha256, config, session_ids=None) -> result or None
-  (no torch: safe at listing time)
+The stores of results (`load_validation`, `load_health`, `stored_evidence`) read JSON only and
+import neither torch nor numpy, so listing may ask them; the runners import torch inside
+the calls that need it.
 """
+
+from typing import TYPE_CHECKING
+
+from kalshi_tui.lazy_api import attach
+
+if TYPE_CHECKING:
+    from kalshi_tui.eval.batched import (
+        ModelChanged as ModelChanged,
+        ValidationCancelled as ValidationCancelled,
+        ValidationError as ValidationError,
+        validate_model as validate_model,
+    )
+    from kalshi_tui.eval.health import check_health as check_health
+    from kalshi_tui.eval.health_result import HealthResult as HealthResult
+    from kalshi_tui.eval.health_store import (
+        collapse_alarm as collapse_alarm,
+        load_health as load_health,
+    )
+    from kalshi_tui.eval.model_fit import (
+        IncompatibleModel as IncompatibleModel,
+        file_sha256 as file_sha256,
+    )
+    from kalshi_tui.eval.policy_runner import LoadedPolicy as LoadedPolicy
+    from kalshi_tui.eval.results import ValidationResult as ValidationResult
+    from kalshi_tui.eval.results_cache import (
+        default_session_ids as default_session_ids,
+        fill_model_disagreement_line as fill_model_disagreement_line,
+        load_validation as load_validation,
+    )
+    from kalshi_tui.eval.safe_load import (
+        PolicyLoadError as PolicyLoadError,
+        PolicyRefused as PolicyRefused,
+        load_policy_safely as load_policy_safely,
+    )
+    from kalshi_tui.eval.smoke import SmokeResult as SmokeResult, smoke_test as smoke_test
+    from kalshi_tui.eval.report_checks import health_checker as health_checker
+    from kalshi_tui.eval.stored import (
+        any_health_stored as any_health_stored,
+        stored_evidence as stored_evidence,
+        stored_healths as stored_healths,
+        stored_validations as stored_validations,
+    )
+else:
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "safe_load": ["PolicyLoadError", "PolicyRefused", "load_policy_safely"],
+        "policy_runner": ["LoadedPolicy"],
+        "model_fit": ["IncompatibleModel", "file_sha256"],
+        "smoke": ["SmokeResult", "smoke_test"],
+        "batched": ["ModelChanged", "ValidationCancelled", "ValidationError", "validate_model"],
+        "health": ["check_health"],
+        "health_result": ["HealthResult"],
+        "health_store": ["collapse_alarm", "load_health"],
+        "results": ["ValidationResult"],
+        "results_cache": ["default_session_ids", "fill_model_disagreement_line", "load_validation"],
+        "stored": ["any_health_stored", "stored_evidence", "stored_healths", "stored_validations"],
+        "report_checks": ["health_checker"],
+    })

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.eval.safe_load import PolicySpec
+from kalshi_tui.eval.policy_spec import PolicySpec
 
 
 class IncompatibleModel(Exception):

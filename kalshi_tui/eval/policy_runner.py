@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kalshi_tui.eval.safe_load import Q_NETWORK, PolicySpec
+from kalshi_tui.eval.policy_spec import Q_NETWORK, PolicySpec
 
 
 @dataclass

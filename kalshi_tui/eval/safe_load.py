@@ -14,16 +14,16 @@ import io
 import json
 import time
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kalshi_tui.eval.policy_runner import LoadedPolicy
+from kalshi_tui.eval.policy_spec import ACTOR_CRITIC, Q_NETWORK, PolicySpec
+
 # Policy classes we know how to build, by the global the pickle names -> (family, algorithm
 # hint). The aliases are the same classes under the names `PPO("MlpPolicy")` resolves to.
-ACTOR_CRITIC = "actor_critic"
-Q_NETWORK = "q_network"
 POLICY_ALLOWLIST: dict[str, str] = {
     "stable_baselines3.common.policies.ActorCriticPolicy": ACTOR_CRITIC,
     "stable_baselines3.ppo.policies.MlpPolicy": ACTOR_CRITIC,
@@ -52,20 +52,6 @@ class PolicyLoadError(Exception):
 
 class PolicyRefused(PolicyLoadError):
     """A model this loader will not build: something in it is outside the allowlist."""
-
-
-@dataclass
-class PolicySpec:
-    """Everything needed to build the policy, read from the zip without running it."""
-
-    family: str
-    policy_class: str
-    algorithm: str
-    n_actions: int
-    obs_shape: tuple[int, ...]
-    obs_dtype: str
-    policy_kwargs: dict[str, Any] = field(default_factory=dict)  # activation as a name
-    exploration_rate: float = 0.0  # DQN's epsilon when acting stochastically
 
 
 def _pickle_globals(serialized_b64: str) -> list[str]:
@@ -283,8 +269,6 @@ def load_policy_safely(path: Path, *, max_data_bytes: int = 10 * 1024 * 1024,
     spec = read_policy_spec(path, data)
     module = _build_policy(path, spec)
     _load_weights(path, module, weights_bytes)
-    from kalshi_tui.eval.policy_runner import LoadedPolicy
-
     return LoadedPolicy(path=path, spec=spec, module=module,
                         load_seconds=time.perf_counter() - started)
 

@@ -20,9 +20,9 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
-from kalshi_tui.core.config import Config
-from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import Config
+from kalshi_tui.core.catalog import ModelRecord
+from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kalshi_tui.core.config import Config
+from kalshi_tui.core import Config
 
 if TYPE_CHECKING:
-    from kalshi_tui.core.catalog.changes import ChangeSignature
+    from kalshi_tui.core.catalog import ChangeSignature
 
 
 @dataclass
@@ -63,8 +63,8 @@ class Backend:
         A listing: files are not hashed here (hashing reads every byte, the facts a tenth of
         them), so new models come without sha256 until `hash_models` runs.
         """
-        from kalshi_tui.core.catalog.scan import scan_catalog
-        from kalshi_tui.core.evidence.compat import badge
+        from kalshi_tui.core.catalog import scan_catalog
+        from kalshi_tui.core.evidence import badge
 
         catalog = scan_catalog(self.config, use_cache=use_cache, hashes=False)
         self._catalog = catalog
@@ -75,7 +75,7 @@ class Backend:
 
     def hash_models(self, records: list) -> int:
         """Add the sha256 of every listed model that has none yet; the cache keeps them."""
-        from kalshi_tui.core.catalog.scan import Catalog
+        from kalshi_tui.core.catalog import Catalog
 
         catalog = self._catalog or Catalog(models_dir=Path(self.config.models_dir))
         return catalog.ensure_sha256(records)
@@ -91,33 +91,32 @@ class Backend:
 
     def stored_validations(self, records: list) -> dict[str, Any]:
         """Stored validation results still current, keyed by record path (the report's lookup)."""
-        from kalshi_tui.eval.report_evidence import stored_validations
+        from kalshi_tui.eval import stored_validations
 
         return stored_validations(records, self.config)
 
     def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
-        from kalshi_tui.core.evidence.ranking import rank_for_config, ranking_by_path
+        from kalshi_tui.core.evidence import rank_for_config, ranking_by_path
 
         return ranking_by_path(rank_for_config(records, self.config, validations=validations, now=now))
 
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
         """The compatibility report in the cache folder (never the models folder); (file, report)."""
-        from kalshi_tui.core.report.build import write_report
-        from kalshi_tui.eval.report_evidence import StoredEvidence
+        from kalshi_tui.core.report import write_report
+        from kalshi_tui.eval import stored_evidence
 
-        # Stored evidence only: the report says which choices have no health check yet.
-        return write_report(self.config, StoredEvidence(self.config), now=now)
+        return write_report(self.config, stored=stored_evidence, now=now)
 
     def change_signature(self) -> ChangeSignature:
         """A stat-only fingerprint of the models tree and the pointer files, for live refresh."""
-        from kalshi_tui.core.catalog.changes import change_signature
+        from kalshi_tui.core.catalog import change_signature
 
         return change_signature(self.config.models_dir, self.config.pointer_file)
 
     # -- pointer ---------------------------------------------------------------------
     def pointer_view(self) -> PointerView:
-        from kalshi_tui.core.evidence.compat import badge
+        from kalshi_tui.core.evidence import badge
 
         status = self.engine.status(repair=not self.read_only)
         shown = badge(status.record, self.config.environment) if status.record else None
@@ -145,7 +144,7 @@ class Backend:
 
     # -- evaluation ------------------------------------------------------------------
     def validation_sessions(self) -> list[int]:
-        from kalshi_tui.eval.results_cache import default_session_ids
+        from kalshi_tui.eval import default_session_ids
 
         sessions = default_session_ids(self.config)
         if not sessions:
@@ -155,14 +154,14 @@ class Backend:
 
     def validate(self, record, *, progress, cancel):
         """Run validation (imports torch); raises ValidationCancelled when `cancel` is set."""
-        from kalshi_tui.eval.batched import validate_model
+        from kalshi_tui.eval import validate_model
 
         return validate_model(Path(record.abs_path), self.config, self.validation_sessions(),
                               deterministic=self.config.validation_deterministic,
                               progress=progress, cancel=cancel)
 
     def smoke(self, record):
-        from kalshi_tui.eval.smoke import smoke_test
+        from kalshi_tui.eval import smoke_test
 
         return smoke_test(Path(record.abs_path), self.config)
 

@@ -15,7 +15,7 @@ from typing import Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape as escape_markup
 
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 
 _MAX_MODEL_HITS = 20

@@ -22,13 +22,13 @@ from typing import Any
 from rich.style import StyleType
 from rich.text import Span, Text
 
-from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.core.catalog.record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report.figures import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
-from kalshi_tui.core.report.figures import fmt_pct as core_fmt_pct
-from kalshi_tui.core.safe_text import printable
-from kalshi_tui.core.world.session_ids import session_ranges as core_session_ranges
-from kalshi_tui.core.times import parse_time  # noqa: F401 (screens import it from here)
+from kalshi_tui.core.world import ActionLayout
+from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
+from kalshi_tui.core.report import fmt_pct as core_fmt_pct
+from kalshi_tui.core import printable
+from kalshi_tui.core.world import session_ranges as core_session_ranges
+from kalshi_tui.core import parse_time  # noqa: F401 (screens import it from here)
 
 Clock = Callable[[], datetime]
 
@@ -112,7 +112,7 @@ def short_source(source: str | None) -> str | None:
 
 def badge_for(record: ModelRecord, environment: Any) -> str:
     """The catalog's badge ("OK", "LEGACY 5-ACT", ...) so the TUI and `list` say the same."""
-    from kalshi_tui.core.evidence.compat import badge
+    from kalshi_tui.core.evidence import badge
 
     return badge(record, environment)
 

@@ -10,7 +10,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from kalshi_tui.core.config import Config
+from kalshi_tui.core import Config
 
 LOG_NAME = "tui.log"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
+from kalshi_tui.core.catalog import COMPATIBLE, ModelRecord
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext
 
 if TYPE_CHECKING:
-    from kalshi_tui.core.catalog.changes import ChangeSignature
-    from kalshi_tui.core.evidence.ranking import RankedModel
-    from kalshi_tui.eval.results import ValidationResult
-    from kalshi_tui.eval.smoke import SmokeResult
+    from kalshi_tui.core.catalog import ChangeSignature
+    from kalshi_tui.core.evidence import RankedModel
+    from kalshi_tui.eval import ValidationResult
+    from kalshi_tui.eval import SmokeResult
     from kalshi_tui.tui.dialogs.progress import ValidationDialog
 
 

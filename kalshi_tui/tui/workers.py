@@ -19,7 +19,7 @@ from typing import Any
 
 from textual.app import App
 
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.backend import Backend, PointerView
 from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
                                      PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
@@ -243,7 +243,7 @@ class Workers:
         self._start("validate", self._run_validation, record, cancel)
 
     def _run_validation(self, record: ModelRecord, cancel: threading.Event) -> None:
-        from kalshi_tui.eval.batched import ValidationCancelled
+        from kalshi_tui.eval import ValidationCancelled
 
         def progress(done: int, total: int) -> None:
             self._post(ValidationProgressed(record.path, done, total))

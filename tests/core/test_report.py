@@ -1,7 +1,7 @@
 """The model report on a real models folder with known figures: first screen, appendix, sources.
 
-The evidence comes from the real stores (`eval.report_evidence.StoredEvidence`); results are
-stored through the real results cache. No model runs here (check_health=False): the health
+The evidence comes from the real stores (`kalshi_tui.eval.stored_evidence`); results are
+stored through the real results cache. No model runs here (no check_health): the health
 checks the report runs itself are tested end to end in tests/eval/test_report_health.py.
 """
 
@@ -22,7 +22,7 @@ from kalshi_tui.core.report.build import generate_report, write_report
 from kalshi_tui.core.report.markdown import APPENDIX_HEADING, render_markdown
 from kalshi_tui.eval.health_result import RECORDED, HealthResult, SourceHealth
 from kalshi_tui.eval.health_store import health_key
-from kalshi_tui.eval.report_evidence import StoredEvidence, stored_validations
+from kalshi_tui.eval import stored_evidence, stored_validations
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (HEALTH, default_session_ids, load_validation,
                                            save_entry, save_validation, sessions_fingerprint)
@@ -35,7 +35,7 @@ APPENDIX = ["## Environment", "## Ranking", "## Every model, by run", "## Incomp
 
 
 def report_for(config, **kwargs) -> dict:
-    return generate_report(config, StoredEvidence(config), now=NOW, check_health=False, **kwargs)
+    return generate_report(config, stored=stored_evidence, now=NOW, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -295,15 +295,15 @@ def test_report_is_stable_across_runs(report, registry):
 
 def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
-    path, report = write_report(config, StoredEvidence(config), now=NOW)
+    path, report = write_report(config, stored=stored_evidence, now=NOW)
     assert path == config.cache_dir / "reports" / "model_report_20251216_120000.md"
     assert path.read_text(encoding="utf-8") == render_markdown(report)
-    json_path, again = write_report(config, StoredEvidence(config), tmp_path / "r.json", fmt="json",
+    json_path, again = write_report(config, tmp_path / "r.json", stored=stored_evidence, fmt="json",
                                     now=NOW)
     assert json.loads(json_path.read_text()) == json.loads(json.dumps(again))
     assert not list(tmp_path.glob(".r.json.tmp*"))
     with pytest.raises(OSError):
-        write_report(config, StoredEvidence(config), tmp_path / "missing" / "r.md", now=NOW)
+        write_report(config, tmp_path / "missing" / "r.md", stored=stored_evidence, now=NOW)
 
 
 def test_after_promoting_the_recommendation_the_checklist_says_so(model_zoo, tmp_path):

@@ -1,0 +1,44 @@
+"""The models folder, listed and judged: walk, scan, cache and change detection.
+
+`scan_catalog(config)` returns a `Catalog` of `ModelRecord`s, each with a verdict (COMPATIBLE,
+INCOMPATIBLE, UNREADABLE, UNSAFE); nothing is unpickled and torch is never imported.
+"""
+
+from typing import TYPE_CHECKING
+
+from kalshi_tui.lazy_api import attach
+
+if TYPE_CHECKING:
+    from kalshi_tui.core.catalog.cache import (
+        cache_locations as cache_locations,
+        record_dict as record_dict,
+    )
+    from kalshi_tui.core.catalog.changes import (
+        ChangeSignature as ChangeSignature,
+        change_signature as change_signature,
+    )
+    from kalshi_tui.core.catalog.record import (
+        COMPATIBLE as COMPATIBLE,
+        INCOMPATIBLE as INCOMPATIBLE,
+        UNREADABLE as UNREADABLE,
+        UNSAFE as UNSAFE,
+        ModelRecord as ModelRecord,
+        TrainingMetrics as TrainingMetrics,
+    )
+    from kalshi_tui.core.catalog.scan import (
+        AmbiguousModel as AmbiguousModel,
+        Catalog as Catalog,
+        ModelNotFound as ModelNotFound,
+        inspect_model as inspect_model,
+        scan_catalog as scan_catalog,
+    )
+    from kalshi_tui.core.catalog.walk import require_models_folder as require_models_folder
+else:
+    __getattr__, __dir__, __all__ = attach(__name__, {
+        "record": ["COMPATIBLE", "INCOMPATIBLE", "UNREADABLE", "UNSAFE", "ModelRecord",
+                   "TrainingMetrics"],
+        "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog"],
+        "cache": ["cache_locations", "record_dict"],
+        "changes": ["ChangeSignature", "change_signature"],
+        "walk": ["require_models_folder"],
+    })

@@ -273,7 +273,7 @@ def _ranked(record: ModelRecord, validation: Any, health: Any, facts: list[Fact]
         points = round(w[fact.criterion] * fact.value, 6)
         ranked.facts.append({"criterion": fact.criterion, "points": points, "text": fact.text,
                              "source": fact.source})
-        ranked.reasons.append(f"{fact.text} ({fact.source})")
+        ranked.reasons.append(fact.text if fact.source == "-" else f"{fact.text} ({fact.source})")
     return ranked
 
 

@@ -104,7 +104,7 @@ def score_facts(record: ModelRecord, validation: Any, health: Any, most_markets:
                           "model zip: data start_time"))
     if record.kind == "checkpoint":
         facts.append(Fact("checkpoint", -1.0, "a mid-run checkpoint, not the run's finished "
-                          "model (its training figures describe the whole run)", "file system"))
+                          "model: the run's training figures are not its own", "file system"))
     return facts
 
 

@@ -12,7 +12,7 @@ from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.evidence.ranking import RankedModel
 from kalshi_tui.core.evidence.ranking_score import health_source
-from kalshi_tui.core.report.evidence import ReportEvidence
+from kalshi_tui.core.report.evidence import StoredEvidence
 from kalshi_tui.core.report.figures import (
     action_space_text,
     fmt_int,
@@ -65,7 +65,7 @@ def _figure(text: str, source: str) -> dict[str, str]:
 
 
 def model_entry(record: ModelRecord, ranked: RankedModel | None,
-                evidence: ReportEvidence) -> dict[str, Any]:
+                evidence: StoredEvidence) -> dict[str, Any]:
     """One model's line in the appendix: its role, standing and the figures behind it."""
     figures: list[dict[str, str]] = []
     health = evidence.healths.get(record.path)
@@ -101,7 +101,7 @@ def model_entry(record: ModelRecord, ranked: RankedModel | None,
 
 
 def models_by_run(records: list[ModelRecord], ranked: list[RankedModel],
-                  evidence: ReportEvidence) -> list[dict[str, Any]]:
+                  evidence: StoredEvidence) -> list[dict[str, Any]]:
     """Every model under its run folder; a flat identical copy goes under its twin's run."""
     by_path = {r.path: r for r in ranked}
     run_of_sha = {r.sha256: r.run_dir for r in records if r.sha256 and r.run_dir}

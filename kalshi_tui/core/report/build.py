@@ -6,9 +6,10 @@ that decide it, the alternative, what is not recommended and why, the action ite
 seed's checklist; then the appendix. `markdown.render_markdown` turns that dict into the
 Markdown an operator reads, so the JSON and the Markdown can never disagree.
 
-`generate_report(config, source)` reads the catalog and the pointer and asks `source` (a
-face's `EvidenceSource`) for stored results and, for the models it is about to recommend,
-a health check. The core runs no model itself and imports nothing from the evaluation layer.
+`generate_report(config, stored=..., check_health=...)` reads the catalog and the pointer,
+asks the face's reader for stored results and, for the models it is about to recommend, the
+face's health check. The core runs no model itself and imports nothing from the evaluation
+layer.
 """
 
 from __future__ import annotations
@@ -24,36 +25,33 @@ from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.report import appendix, sections
 from kalshi_tui.core.report.evidence import (
-    EvidenceSource,
-    ReportEvidence,
+    EvidenceReader,
+    HealthCheck,
+    StoredEvidence,
+    choices,
     gather_evidence,
     ranker,
-    same_run,
 )
 
 REPORT_FORMAT = 2  # 2: first screen (choice, deciding facts, not recommended) and appendix
 
 
 def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
-                 pointer_status: Any = None, evidence: ReportEvidence | None = None,
+                 pointer_status: Any = None, evidence: StoredEvidence | None = None,
                  weights: dict[str, float] | None = None,
                  smoke_results: dict[str, Any] | None = None, models_dir: str = "",
                  config_file: str | None = None, validation_sessions: str = "5-10",
                  problems: list[str] | None = None,
                  ranked: list[RankedModel] | None = None) -> dict[str, Any]:
     """Every section of the report as data; `ranked` may be passed when already computed."""
-    evidence = evidence or ReportEvidence()
+    evidence = evidence or StoredEvidence()
     smoke_results = smoke_results or {}
     if ranked is None:
         ranked = rank_models(records, validations=evidence.validations, weights=weights, now=now,
                              healths=evidence.healths, unrunnable=evidence.unrunnable)
     by_path = {r.path: r for r in records}
     candidates = [r for r in ranked if r.candidate]
-    primary = candidates[0] if candidates else None
-    # A checkpoint of the same run is no alternative: the seed's was another training run.
-    alternative = next((r for r in candidates[1:]
-                        if not same_run(by_path[r.path], by_path[primary.path])),
-                       None) if primary else None
+    primary, alternative = choices(ranked, by_path)
     current = sections.current_model(pointer_status, environment, evidence)
     counts = _counts(records, len(candidates))
     weights_source = (f"ranking weights from {config_file}" if weights
@@ -91,7 +89,8 @@ def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, no
             smoke=smoke_results.get(primary.path) if primary else None,
             config_source=config_source),
         "health_checked_now": list(evidence.health_checked_now),
-        "notes": list(problems or []) + ([evidence.budget_note] if evidence.budget_note else []),
+        "notes": list(problems or []) + ([evidence.unchecked_note]
+                                         if evidence.unchecked_note else []),
         # the appendix
         "environment": appendix.environment(environment, config_file),
         "runs": appendix.models_by_run(records, ranked, evidence),
@@ -130,13 +129,16 @@ def _summary(counts: dict[str, int], primary: RankedModel | None,
             "alternative": alternative.path if alternative else None}
 
 
-def generate_report(config: Config, source: EvidenceSource, *, now: datetime | None = None,
-                    use_cache: bool = True, check_health: bool = True,
+def generate_report(config: Config, *, stored: EvidenceReader,
+                    check_health: HealthCheck | None = None, now: datetime | None = None,
+                    use_cache: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
     """Read the models folder and the pointer, gather the evidence, build the report.
 
-    `check_health`: run the health check (through `source`) on the models about to be
-    recommended when none is stored. `smoke`, when given, smoke-tests the primary.
+    `stored` reads the stored results of the scanned records (`kalshi_tui.eval
+    .stored_evidence`); `check_health`, when given, checks the models about to be
+    recommended that have no stored health (`kalshi_tui.eval.health_checker`). `smoke`,
+    when given, smoke-tests the primary.
     """
     from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
@@ -148,8 +150,9 @@ def generate_report(config: Config, source: EvidenceSource, *, now: datetime | N
     # The pointer engine judges its model with the catalog; reuse the scan's records.
     engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or inspect_model(p, config))
     status = engine.status(repair=False)
-    evidence, ranked = gather_evidence(catalog.records, source,
-                                       ranker(catalog.records, weights, now), check=check_health)
+    evidence = stored(catalog.records, config)
+    ranked = gather_evidence(catalog.records, evidence, ranker(catalog.records, weights, now),
+                             check_health)
     smoke_results: dict[str, Any] = {}
     primary = next((r for r in ranked if r.candidate), None)
     if smoke is not None and primary is not None:
@@ -193,16 +196,16 @@ def write_text_atomically(out: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_report(config: Config, source: EvidenceSource, out: Path | None = None, *,
+def write_report(config: Config, out: Path | None = None, *, stored: EvidenceReader,
                  fmt: str = "md", now: datetime | None = None,
-                 check_health: bool = False) -> tuple[Path, dict[str, Any]]:
+                 check_health: HealthCheck | None = None) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
     now = now or datetime.now(UTC)
-    report = generate_report(config, source, now=now, check_health=check_health)
+    report = generate_report(config, stored=stored, now=now, check_health=check_health)
     if out is None:
         out = default_report_path(config, now, fmt)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -215,5 +218,6 @@ def weights_origin(config: Config) -> str:
     return f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
 
 
-__all__ = ["REPORT_FORMAT", "build_report", "generate_report", "render_report",
-           "default_report_path", "write_text_atomically", "write_report", "weights_origin"]
+__all__ = ["REPORT_FORMAT", "EvidenceReader", "HealthCheck", "StoredEvidence", "build_report",
+           "default_report_path", "generate_report", "render_report", "weights_origin",
+           "write_report", "write_text_atomically"]

@@ -15,7 +15,7 @@ from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.evidence.ranking import RankedModel
 from kalshi_tui.core.evidence.ranking_score import health_source
-from kalshi_tui.core.report.evidence import ReportEvidence
+from kalshi_tui.core.report.evidence import StoredEvidence
 from kalshi_tui.core.report.figures import (
     action_space_text,
     fmt_int,
@@ -39,7 +39,7 @@ def cli(*words: str) -> str:
     return " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words)
 
 
-def current_model(status: Any, env: EnvironmentSpec, evidence: ReportEvidence) -> dict[str, Any]:
+def current_model(status: Any, env: EnvironmentSpec, evidence: StoredEvidence) -> dict[str, Any]:
     """The pointer's model and the one-word verdict on it (OK, OUTDATED, COLLAPSED, ...)."""
     if status is None:
         return {"state": "UNKNOWN", "alarm": True, "alarms": ["pointer status not read"],
@@ -87,7 +87,7 @@ def current_model(status: Any, env: EnvironmentSpec, evidence: ReportEvidence) -
     }
 
 
-def _health_fact(path: str, evidence: ReportEvidence) -> dict[str, str]:
+def _health_fact(path: str, evidence: StoredEvidence) -> dict[str, str]:
     health = evidence.healths.get(path)
     if health is not None:
         when = " (checked for this report)" if path in evidence.health_checked_now else ""
@@ -97,7 +97,7 @@ def _health_fact(path: str, evidence: ReportEvidence) -> dict[str, str]:
     return fact("Policy health", "not checked: how it acts in the trader's mode is unknown")
 
 
-def _validation_fact(path: str, evidence: ReportEvidence, sessions: str) -> dict[str, str]:
+def _validation_fact(path: str, evidence: StoredEvidence, sessions: str) -> dict[str, str]:
     validation = evidence.validations.get(path)
     if validation is None:
         return fact("Validation", f"not validated on sessions {sessions}")
@@ -107,7 +107,7 @@ def _validation_fact(path: str, evidence: ReportEvidence, sessions: str) -> dict
     return fact("Validation", text + (f"; {note}" if note else ""), validation_source(validation))
 
 
-def ab_fact(path: str, current: dict[str, Any], evidence: ReportEvidence) -> dict[str, str]:
+def ab_fact(path: str, current: dict[str, Any], evidence: StoredEvidence) -> dict[str, str]:
     """The stored A/B against the current model, or why there is none, in words."""
     if current.get("model") == path:
         return fact("Against the current model", "it is the current model")
@@ -138,7 +138,7 @@ def _training_fact(record: ModelRecord) -> dict[str, str] | None:
                 metric_source(record, "episodes"))
 
 
-def choice(ranked: RankedModel | None, record: ModelRecord | None, *, evidence: ReportEvidence,
+def choice(ranked: RankedModel | None, record: ModelRecord | None, *, evidence: StoredEvidence,
            current: dict[str, Any], sessions: str, candidates: int, weights_source: str,
            primary: bool) -> dict[str, Any] | None:
     """The recommended (or alternative) model with the 3-5 facts that decide it."""
@@ -162,7 +162,7 @@ def choice(ranked: RankedModel | None, record: ModelRecord | None, *, evidence: 
 
 
 def not_recommended(ranked: list[RankedModel], by_path: dict[str, ModelRecord],
-                    evidence: ReportEvidence) -> list[dict[str, Any]]:
+                    evidence: StoredEvidence) -> list[dict[str, Any]]:
     """Compatible models the evidence refutes, one entry per distinct model, with why."""
     out = []
     for r in ranked:
@@ -195,7 +195,7 @@ def not_recommended(ranked: list[RankedModel], by_path: dict[str, ModelRecord],
 
 
 def action_items(primary: dict[str, Any] | None, alternative: dict[str, Any] | None,
-                 current: dict[str, Any], evidence: ReportEvidence, n_actions: int
+                 current: dict[str, Any], evidence: StoredEvidence, n_actions: int
                  ) -> list[dict[str, str]]:
     """What to do next, each with the command that does it."""
     items: list[dict[str, str]] = []
@@ -228,7 +228,7 @@ def action_items(primary: dict[str, Any] | None, alternative: dict[str, Any] | N
 
 
 def checklist(primary: dict[str, Any] | None, record: ModelRecord | None, *,
-              env: EnvironmentSpec, current: dict[str, Any], evidence: ReportEvidence,
+              env: EnvironmentSpec, current: dict[str, Any], evidence: StoredEvidence,
               counts: dict[str, int], sessions: str, smoke: Any, config_source: str
               ) -> list[dict[str, Any]]:
     """The seed analysis's checklist, each line ticked only when it was done, with its result."""

@@ -19,8 +19,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from kalshi_tui.core.evidence.compare import LOWER, better_side, compare_models
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.evidence import LOWER, better_side, compare_models
+from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
 WIDE_WIDTH = 100  # from here the two histograms fit side by side

@@ -21,8 +21,8 @@ from textual.events import Key, Resize
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from kalshi_tui.core.config import Config
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core import Config
+from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.formatting import Clock
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.state import TuiState

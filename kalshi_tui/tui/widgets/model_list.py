@@ -21,8 +21,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
-from kalshi_tui.core.safe_text import printable
+from kalshi_tui.core.catalog import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
+from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 
 _VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1, UNSAFE: 3}  # the unsafe sort last

@@ -13,9 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from kalshi_tui.core.evidence.layout import layout_words
-from kalshi_tui.core.catalog.record import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report.figures import world_words
+from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report import world_words
 from kalshi_tui.tui import formatting as fmt
 
 
