@@ -19,8 +19,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kalshi_tui.core.config import load_config  # noqa: E402
-from kalshi_tui.env import (BatchSimulator, KalshiTradingEnv, SessionStore, load_tapes,  # noqa: E402
-                            parse_session_list)
+from kalshi_tui.env import (  # noqa: E402
+    BatchSimulator,
+    KalshiTradingEnv,
+    SessionStore,
+    load_tapes,
+    parse_session_list,
+)
 
 
 def timed_steps(step_once, seconds: float) -> float:
@@ -131,7 +136,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="5-10")
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--skip-policy", action="store_true", help="skip the policy-in-the-loop part")
+    parser.add_argument(
+        "--skip-policy", action="store_true", help="skip the policy-in-the-loop part"
+    )
     parser.add_argument("--big", type=int, metavar="MARKETS", default=0,
                         help="also generate and load one session of this many markets")
     args = parser.parse_args()
@@ -158,7 +165,10 @@ def main() -> int:
 
     if not args.skip_policy:
         total, baseline, batched = policy_loop(tapes, layout)
-        print(f"\npolicy in the loop, PPO MlpPolicy, {len(tapes)} markets, {total} steps, deterministic")
+        print(
+            f"\npolicy in the loop, PPO MlpPolicy, {len(tapes)} markets, {total} steps, "
+            f"deterministic"
+        )
         print(f"{'SB3 evaluate_policy':<40} {total / baseline:>12,.0f} steps/s  {baseline:6.2f} s")
         print(f"{'batched policy + BatchSimulator':<40} {total / batched:>12,.0f} steps/s  "
               f"{batched:6.2f} s  {baseline / batched:.1f}x")

@@ -82,7 +82,9 @@ def ours(model_path: Path, config, session_ids: list[int]) -> dict:
 def cli_end_to_end(model_path: Path, sessions: str, tmp: Path) -> float:
     """`kalshi-tui health` in a fresh process, its cache in the temporary folder."""
     config = tmp / "bench.toml"
-    config.write_text(f'[paths]\nmodels_dir = "{model_path.parent}"\ncache_dir = "{tmp / "cache"}"\n')
+    config.write_text(
+        f'[paths]\nmodels_dir = "{model_path.parent}"\ncache_dir = "{tmp / "cache"}"\n'
+    )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "user-cache"), "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "kalshi_tui", "health", str(model_path), "--sessions",
@@ -93,8 +95,12 @@ def cli_end_to_end(model_path: Path, sessions: str, tmp: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL,
-                        help="a trusted 21-action PPO zip (default: the demo's session32_final.zip)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help="a trusted 21-action PPO zip (default: the demo's session32_final.zip)",
+    )
     parser.add_argument("--sessions", default="5-10")
     args = parser.parse_args()
 

@@ -57,11 +57,18 @@ def main() -> None:
         root = Path(tmp)
         models = root / "models"
         template = make_sb3_zip(root / "template.zip")
-        bombs = {"policy.pth, true header": bomb(template, models / "bomb.zip", gib=options.gib),
-                 "policy.pth, understated header": bomb(template, models / "bomb_understated.zip",
-                                                         gib=options.gib, understate=True),
-                 "pytorch_variables.pth, true header": bomb(template, models / "bomb_variables.zip",
-                                                            member="pytorch_variables.pth", gib=options.gib)}
+        bombs = {
+            "policy.pth, true header": bomb(template, models / "bomb.zip", gib=options.gib),
+            "policy.pth, understated header": bomb(
+                template, models / "bomb_understated.zip", gib=options.gib, understate=True
+            ),
+            "pytorch_variables.pth, true header": bomb(
+                template,
+                models / "bomb_variables.zip",
+                member="pytorch_variables.pth",
+                gib=options.gib,
+            ),
+        }
         zip_mb = bombs["policy.pth, true header"].stat().st_size / 1e6
         print(f"{len(bombs)} bombs of {options.gib} GiB, each a {zip_mb:.1f} MB zip; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
@@ -69,14 +76,21 @@ def main() -> None:
         for label, path in bombs.items():
             pointer = root / f"{path.stem}.pointer.json"
             pointer.write_text(json.dumps({"current_model": {"full_path": str(path)}}))
-            commands = {"list": ["list", "--no-cache"], "show": ["show", str(path)],
-                        "status": ["--pointer", str(pointer), "status"],
-                        "promote": ["promote", str(path), "--reason", "bench", "--yes", "--force"],
-                        "smoke": ["smoke", str(path)], "validate": ["validate", str(path), "--no-progress"]}
+            commands = {
+                "list": ["list", "--no-cache"],
+                "show": ["show", str(path)],
+                "status": ["--pointer", str(pointer), "status"],
+                "promote": ["promote", str(path), "--reason", "bench", "--yes", "--force"],
+                "smoke": ["smoke", str(path)],
+                "validate": ["validate", str(path), "--no-progress"],
+            }
             for name, args in commands.items():
                 runs = [_measure(models, args) for _ in range(options.repeat)]
-                print(f"{label:36} {name:10} {runs[0][0]:>4} {statistics.median(r[1] for r in runs):>9.2f} "
-                      f"{max(r[2] for r in runs):>8.0f}")
+                print(
+                    f"{label:36} {name:10} {runs[0][0]:>4} "
+                    f"{statistics.median(r[1] for r in runs):>9.2f} "
+                    f"{max(r[2] for r in runs):>8.0f}"
+                )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -1,4 +1,5 @@
-"""Hostile files, settings, hooks and stores: how long each takes to be refused or survived, and memory.
+"""Hostile files, settings, hooks and stores: how long each takes to be refused or survived, and
+memory.
 
 Run: .venv/bin/python benchmarks/hostile_io.py [--flood-mb 400] [--pointer-mb 50]
 
@@ -79,8 +80,12 @@ def bench_config_sources(root: Path) -> None:
     os.mkfifo(fifo)
     binary = root / "binary.toml"
     binary.write_bytes(os.urandom(30 * 1024 * 1024))
-    for label, source in (("config /dev/zero", "/dev/zero"), ("config /dev/urandom", "/dev/urandom"),
-                          ("config FIFO", str(fifo)), ("config 30 MB binary", str(binary))):
+    for label, source in (
+        ("config /dev/zero", "/dev/zero"),
+        ("config /dev/urandom", "/dev/urandom"),
+        ("config FIFO", str(fifo)),
+        ("config 30 MB binary", str(binary)),
+    ):
         row(label, measured("status", env={"KALSHI_TUI_CONFIG": source}))
 
 
@@ -115,15 +120,22 @@ def bench_store(root: Path) -> None:
     from kalshi_tui.env import GeneratorSettings, SessionStore, generate_sessions, load_tapes
 
     store = root / "sessions.db"
-    generate_sessions(store, [4, 5], seed=3, markets=3, settings=GeneratorSettings(steps=(300, 400)))
+    generate_sessions(
+        store, [4, 5], seed=3, markets=3, settings=GeneratorSettings(steps=(300, 400))
+    )
     db = sqlite3.connect(store)
     with db:
         tickers = json.loads(db.execute("SELECT market_tickers FROM rl_orderbook_sessions "
                                         "WHERE session_id=4").fetchone()[0])
-        db.execute("UPDATE rl_orderbook_snapshots SET yes_bids=? WHERE session_id=4 AND market_ticker=?",
-                   ("[" * 100_000 + "]" * 100_000, tickers[0]))
-        db.execute("UPDATE rl_orderbook_deltas SET price=? WHERE id=(SELECT MAX(id) FROM "
-                   "rl_orderbook_deltas WHERE session_id=4 AND market_ticker=?)", (1e999, tickers[1]))
+        db.execute(
+            "UPDATE rl_orderbook_snapshots SET yes_bids=? WHERE session_id=4 AND market_ticker=?",
+            ("[" * 100_000 + "]" * 100_000, tickers[0]),
+        )
+        db.execute(
+            "UPDATE rl_orderbook_deltas SET price=? WHERE id=(SELECT MAX(id) FROM "
+            "rl_orderbook_deltas WHERE session_id=4 AND market_ticker=?)",
+            (1e999, tickers[1]),
+        )
     db.close()
     start = time.monotonic()
     with SessionStore(store) as opened:

@@ -37,7 +37,9 @@ def wall(command: list[str], cwd: Path) -> float:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=ENV)
     elapsed = time.perf_counter() - start
     if result.returncode not in (0, 6):
-        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
+        raise SystemExit(
+            f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}"
+        )
     return elapsed
 
 
@@ -72,13 +74,15 @@ def measure_in_process(config: Path, models: list[Path], repeat: int) -> dict[st
         out.setdefault(name, []).append(time.perf_counter() - start)
         return result
 
-    for round_number in range(repeat):
+    for _ in range(repeat):
         current = engine.status().full_path or ""
-        model = next(m for m in models if not current.endswith(m.relative_to(cfg.base_dir).as_posix()))
+        model = next(
+            m for m in models if not current.endswith(m.relative_to(cfg.base_dir).as_posix())
+        )
         record = inspect_model(model, cfg)
         timed("status()", engine.status)
-        timed("plan_promote()", lambda: engine.plan_promote(record, "bench"))
-        timed("promote()", lambda: engine.promote(record, "bench"))
+        timed("plan_promote()", lambda record=record: engine.plan_promote(record, "bench"))
+        timed("promote()", lambda record=record: engine.promote(record, "bench"))
         timed("plan_rollback()", lambda: engine.plan_rollback())
         timed("rollback()", lambda: engine.rollback("bench"))
         timed("history()", engine.history)
@@ -88,7 +92,9 @@ def measure_in_process(config: Path, models: list[Path], repeat: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--models", type=int, default=200, help="extra model copies in the registry")
+    parser.add_argument(
+        "--models", type=int, default=200, help="extra model copies in the registry"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="kalshi-pointer-bench-"))
     try:
@@ -105,11 +111,22 @@ def main() -> None:
             model = models[round_number % 2]
             calls = {
                 "python -c pass (floor)": [sys.executable, "-c", "pass"],
-                "kalshi-tui --version (CLI floor)": [sys.executable, "-m", "kalshi_tui", "--version"],
+                "kalshi-tui --version (CLI floor)": [
+                    sys.executable,
+                    "-m",
+                    "kalshi_tui",
+                    "--version",
+                ],
                 "status": cli + ["status"],
                 "promote FILE --yes": cli + ["promote", str(model), "--reason", "bench", "--yes"],
-                "promote --dry-run": cli + ["promote", str(models[(round_number + 1) % 2]),
-                                            "--reason", "bench", "--dry-run"],
+                "promote --dry-run": cli
+                + [
+                    "promote",
+                    str(models[(round_number + 1) % 2]),
+                    "--reason",
+                    "bench",
+                    "--dry-run",
+                ],
                 "rollback --yes": cli + ["rollback", "--reason", "bench", "--yes"],
                 "history": cli + ["history"],
                 "prune --keep 5 (dry run)": cli + ["prune", "--keep", "5"],
@@ -127,8 +144,12 @@ def main() -> None:
         print(f"{'call':<34} {'median s':>9} {'max s':>7} {'x CLI floor':>12}  target")
         for name, values in times.items():
             median = statistics.median(values)
-            verdict = "" if "floor" in name else ("ok" if median <= TARGET_SECONDS else "OVER 0.3 s")
-            print(f"{name:<34} {median:>9.3f} {max(values):>7.3f} {median / floor:>12.2f}  {verdict}")
+            verdict = (
+                "" if "floor" in name else ("ok" if median <= TARGET_SECONDS else "OVER 0.3 s")
+            )
+            print(
+                f"{name:<34} {median:>9.3f} {max(values):>7.3f} {median / floor:>12.2f}  {verdict}"
+            )
         print(f"\nin-process (a warm TUI worker thread: no interpreter start, no imports), "
               f"median of {args.repeat}")
         for name, values in in_process.items():

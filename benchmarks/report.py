@@ -26,14 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 TARGET_SECONDS = 2.0
-POINTER = REPO.parent / "shared" / "reference" / "kalshiflow" / "CURRENT_MODEL.1-session9-5actions.json"
+POINTER = (
+    REPO.parent / "shared" / "reference" / "kalshiflow" / "CURRENT_MODEL.1-session9-5actions.json"
+)
 # As installed: Python caches compiled modules; this sandbox may disable that.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -61,10 +63,19 @@ def _artifacts(run: Path, rng: random.Random) -> None:
         "exploration_analysis": {"exploration_ratio": rng.uniform(0.1, 0.6)}}}}
     (run / "diagnostics").mkdir()
     (run / "diagnostics" / "training_summary.json").write_text(json.dumps(summary))
-    lines = [json.dumps({"timestamp": "2025-12-15T00:10:00", "event_type": "episode_complete",
-                         "data": {"category": "action_summary",
-                                  "action_distribution": {str(a): rng.randint(0, 50) for a in range(21)}}})
-             for _ in range(20)]
+    lines = [
+        json.dumps(
+            {
+                "timestamp": "2025-12-15T00:10:00",
+                "event_type": "episode_complete",
+                "data": {
+                    "category": "action_summary",
+                    "action_distribution": {str(a): rng.randint(0, 50) for a in range(21)},
+                },
+            }
+        )
+        for _ in range(20)
+    ]
     (run / "diagnostics" / "diagnostics.jsonl").write_text("\n".join(lines) + "\n")
 
 
@@ -77,7 +88,7 @@ def build_folder(root: Path, count: int) -> Path:
     legacy = make_sb3_zip(seeds / "ppo5.zip", algo="ppo", n_actions=5)
     models = root / "backend" / "trained_models"
     rng = random.Random(7)
-    start = datetime(2025, 12, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 12, 1, tzinfo=UTC)
     for index in range(count):
         when = start + timedelta(minutes=37 * index)
         stamp = when.strftime("%Y%m%d_%H%M%S")
@@ -136,28 +147,45 @@ def main() -> None:
         catalog = scan_catalog(config)  # cold: fills the cache, as any earlier command would
         print(f"cold scan (fills the cache): {time.perf_counter() - began:.2f} s, "
               f"{len(catalog.records)} records")
-        generate_report(config, stored=stored_evidence)  # first call pays one-time imports; not what a repeat costs
+        generate_report(
+            config, stored=stored_evidence
+        )  # first call pays one-time imports; not what a repeat costs
 
         scan_s = median_seconds(lambda: scan_catalog(config), args.repeat)
         holder: dict = {}
-        report_s = median_seconds(lambda: holder.update(report=generate_report(config, stored=stored_evidence)), args.repeat)
+        report_s = median_seconds(
+            lambda: holder.update(report=generate_report(config, stored=stored_evidence)),
+            args.repeat,
+        )
         render_s = median_seconds(lambda: render_markdown(holder["report"]), args.repeat)
         exe = str(Path(sys.executable).with_name("kalshi-tui"))
         floor_s = statistics.median(wall([exe, "--version"], root) for _ in range(args.repeat))
         out = root / "report.md"
-        cli_s = statistics.median(wall([exe, "--config", str(config_file), "report", "--out", str(out)], root)
-                                  for _ in range(args.repeat))
+        cli_s = statistics.median(
+            wall([exe, "--config", str(config_file), "report", "--out", str(out)], root)
+            for _ in range(args.repeat)
+        )
         report = holder["report"]
         counts = report["summary"]["counts"]
-        print(f"models: {counts['models']} ({counts['compatible']} compatible, {counts['incompatible']} "
-              f"incompatible, {counts['unreadable']} unreadable); recommended: "
-              f"{report['recommendations']['primary']['path']}; {out.stat().st_size:,} bytes of Markdown")
+        print(
+            f"models: {counts['models']} ({counts['compatible']} compatible, "
+            f"{counts['incompatible']} "
+            f"incompatible, {counts['unreadable']} unreadable); recommended: "
+            f"{report['recommendations']['primary']['path']}; {out.stat().st_size:,} bytes of "
+            f"Markdown"
+        )
         print(f"{'step':<44}{'median s':>10}{'ratio':>10}")
         print(f"{'warm catalog scan (baseline)':<44}{scan_s:>10.3f}{1.0:>10.2f}")
-        print(f"{'generate_report (scan+pointer+rank+sections)':<44}{report_s:>10.3f}{report_s / scan_s:>10.2f}")
+        print(
+            f"{'generate_report (scan+pointer+rank+sections)':<44}{report_s:>10.3f}"
+            f"{report_s / scan_s:>10.2f}"
+        )
         print(f"{'render_markdown':<44}{render_s:>10.3f}{render_s / scan_s:>10.2f}")
         print(f"{'CLI floor: kalshi-tui --version':<44}{floor_s:>10.3f}{'':>10}")
-        print(f"{'CLI: kalshi-tui report --out FILE (wall)':<44}{cli_s:>10.3f}{cli_s / floor_s:>9.2f}x floor")
+        print(
+            f"{'CLI: kalshi-tui report --out FILE (wall)':<44}{cli_s:>10.3f}"
+            f"{cli_s / floor_s:>9.2f}x floor"
+        )
         verdict = "within" if cli_s <= TARGET_SECONDS else "OVER"
         print(f"target {TARGET_SECONDS:.1f} s for the whole command: {verdict} ({cli_s:.2f} s)")
 

@@ -64,7 +64,13 @@ def main() -> int:
     server = None
     url = args.url
     if url is None:
-        from pg_server import READER, READER_PASSWORD, find_binaries, load_original_ddl, start_server
+        from pg_server import (
+            READER,
+            READER_PASSWORD,
+            find_binaries,
+            load_original_ddl,
+            start_server,
+        )
 
         from kalshi_tui.cli import main as cli
 
@@ -86,11 +92,17 @@ def main() -> int:
         if server is not None:
             server.stop()
     assert steps == pg_steps and states == pg_states, "the two sources gave different replays"
-    print(f"sessions {args.sessions}: {len(ids)} sessions, {states:,} book states, {steps:,} tape steps")
+    print(
+        f"sessions {args.sessions}: {len(ids)} sessions, {states:,} book states, {steps:,} tape "
+        f"steps"
+    )
     print(f"{'':12}{'replay only':>12}{'replay + tapes':>16}")
     print(f"{'SQLite':12}{lite_walk:>10.3f} s{lite:>14.3f} s")
     print(f"{'PostgreSQL':12}{pg_walk:>10.3f} s{pg:>14.3f} s")
-    print(f"{'ratio':12}{pg_walk / lite_walk:>12.2f}{pg / lite:>16.2f}  (PostgreSQL / SQLite; target <= 2)")
+    print(
+        f"{'ratio':12}{pg_walk / lite_walk:>12.2f}{pg / lite:>16.2f}  (PostgreSQL / SQLite; target "
+        f"<= 2)"
+    )
     return 0
 
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-CHILD = r'''
+CHILD = r"""
 import asyncio, json, statistics, sys, time
 started = float(sys.argv[1]); kind = sys.argv[2]; moves = int(sys.argv[4])
 from kalshi_tui.core.config import load_config
@@ -96,7 +96,8 @@ if kind == "ours":
     from kalshi_tui.tui.app import KalshiTuiApp
     app = KalshiTuiApp(config, poll=False)
     def ready():
-        return bool(app.state.records) and app.state.pointer is not None and app.main.models_list.rows
+        state = app.state
+        return bool(state.records) and state.pointer is not None and app.main.models_list.rows
     def panes_text():
         # The panes are refilled in the same handler that sees the cursor move.
         return app.main.selected_record.path if app.main.selected_record else None
@@ -132,14 +133,18 @@ async def auto(pilot):
 
 app.run(headless=True, size=(120, 40), auto_pilot=auto)
 print(json.dumps(out))
-'''
+"""
 
 
 def run_child(kind: str, models_dir: Path, moves: int) -> dict:
     started = time.time()
-    proc = subprocess.run([sys.executable, "-c", CHILD, repr(started), kind, str(models_dir), str(moves)],
-                          capture_output=True, text=True, cwd=str(models_dir.parent),
-                          env={**os.environ, "KALSHI_TUI_CONFIG": ""})
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, repr(started), kind, str(models_dir), str(moves)],
+        capture_output=True,
+        text=True,
+        cwd=str(models_dir.parent),
+        env={**os.environ, "KALSHI_TUI_CONFIG": ""},
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -177,25 +182,43 @@ def main() -> int:
     args = parser.parse_args()
     targets = {1000: 1.0, 10000: 2.5}
     print(f"machine: {load_note()} (other work slows every figure alike)")
-    print(f"{'models':>7} {'':9} {'first screen':>13} {'move median':>12} {'move p95':>9} {'peak RSS':>9}")
+    print(
+        f"{'models':>7} {'':9} {'first screen':>13} {'move median':>12} {'move p95':>9} "
+        f"{'peak RSS':>9}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.models:
             models = prepare(Path(tmp) / f"n{count}", count)
             ours = run_child("ours", models, args.moves)
             base = run_child("baseline", models, args.moves)
             for label, r in (("kalshi-tui", ours), ("DataTable", base)):
-                print(f"{count:>7,} {label:9} {r['first_screen_s']:>12.2f}s {r['move_median_ms']:>10.1f}ms "
-                      f"{r['move_p95_ms']:>7.1f}ms {r['rss_mb']:>7.0f}MB")
-            print(f"{'':>7} kalshi-tui work per move (cursor, panes, visible lines, no event loop): "
-                  f"{ours['move_work_ms']:.2f} ms; Rank column filled at "
-                  f"{ours['ranking_ready_s']:.2f} s (or when the moves ended)")
+                print(
+                    f"{count:>7,} {label:9} {r['first_screen_s']:>12.2f}s "
+                    f"{r['move_median_ms']:>10.1f}ms "
+                    f"{r['move_p95_ms']:>7.1f}ms {r['rss_mb']:>7.0f}MB"
+                )
+            print(
+                f"{'':>7} kalshi-tui work per move (cursor, panes, visible lines, no event loop): "
+                f"{ours['move_work_ms']:.2f} ms; Rank column filled at "
+                f"{ours['ranking_ready_s']:.2f} s (or when the moves ended)"
+            )
             target = targets.get(count)
-            print(f"{'':>7} ratio     {base['first_screen_s'] / ours['first_screen_s']:>12.1f}x "
-                  f"{base['move_median_ms'] / ours['move_median_ms']:>10.1f}x"
-                  + (f"   target first screen {target:.1f} s: "
-                     f"{'met' if ours['first_screen_s'] <= target else 'MISSED'}" if target else "")
-                  + f"; move 50 ms: {'met' if ours['move_p95_ms'] <= 50 else 'MISSED'}"
-                  + (f"; RSS 250 MB: {'met' if ours['rss_mb'] <= 250 else 'MISSED'}" if count >= 10000 else ""))
+            print(
+                f"{'':>7} ratio     {base['first_screen_s'] / ours['first_screen_s']:>12.1f}x "
+                f"{base['move_median_ms'] / ours['move_median_ms']:>10.1f}x"
+                + (
+                    f"   target first screen {target:.1f} s: "
+                    f"{'met' if ours['first_screen_s'] <= target else 'MISSED'}"
+                    if target
+                    else ""
+                )
+                + f"; move 50 ms: {'met' if ours['move_p95_ms'] <= 50 else 'MISSED'}"
+                + (
+                    f"; RSS 250 MB: {'met' if ours['rss_mb'] <= 250 else 'MISSED'}"
+                    if count >= 10000
+                    else ""
+                )
+            )
     return 0
 
 

@@ -112,7 +112,9 @@ def batched(model_path: Path, config, session_ids: list[int]) -> dict:
             "loop_seconds": loop, "total_seconds": time.perf_counter() - started}
 
 
-def cli_end_to_end(model_path: Path, sessions: str, sessions_db: Path, tmp: Path) -> tuple[float, dict]:
+def cli_end_to_end(
+    model_path: Path, sessions: str, sessions_db: Path, tmp: Path
+) -> tuple[float, dict]:
     """`kalshi-tui validate` in a fresh process: what an operator waits for.
 
     Its own config points the result cache into the temporary folder, so a benchmark
@@ -157,14 +159,23 @@ def main() -> int:
     print(f"\n{'':28}{'SB3 evaluate_policy':>22}{'kalshi-tui batched':>20}{'ratio':>9}")
     for name, key in (("episodes", "episodes"), ("steps", "steps")):
         print(f"{name:28}{theirs[key]:>22,}{ours[key]:>20,}")
-    for name, key in (("stepping loop (s)", "loop_seconds"), ("load + replay + loop (s)", "total_seconds")):
+    for name, key in (
+        ("stepping loop (s)", "loop_seconds"),
+        ("load + replay + loop (s)", "total_seconds"),
+    ):
         print(f"{name:28}{theirs[key]:>22.2f}{ours[key]:>20.2f}{theirs[key] / ours[key]:>8.1f}x")
     sps_theirs = theirs["steps"] / theirs["loop_seconds"]
     sps_ours = ours["steps"] / ours["loop_seconds"]
-    print(f"{'steps per second (loop)':28}{sps_theirs:>22,.0f}{sps_ours:>20,.0f}{sps_ours / sps_theirs:>8.1f}x")
+    print(
+        f"{'steps per second (loop)':28}{sps_theirs:>22,.0f}{sps_ours:>20,.0f}"
+        f"{sps_ours / sps_theirs:>8.1f}x"
+    )
     print(f"\ndeterministic histograms identical: {same}")
-    print(f"kalshi-tui validate, fresh process, end to end: {wall:.2f} s "
-          f"(target <= 10 s; histogram {'identical' if cli['histogram'] == theirs['histogram'].tolist() else 'DIFFERENT'})")
+    print(
+        f"kalshi-tui validate, fresh process, end to end: {wall:.2f} s "
+        f"(target <= 10 s; histogram "
+        f"{'identical' if cli['histogram'] == theirs['histogram'].tolist() else 'DIFFERENT'})"
+    )
     ok = same and sps_ours >= 10 * sps_theirs and wall <= 10.0
     print("PASS" if ok else "FAIL: see figures above")
     return 0 if ok else 1

@@ -64,7 +64,9 @@ def layout_tapes(layout: str, complement: int) -> list:
             generate_sessions(store, [3, 4], seed=7, settings=GeneratorSettings(
                 markets=(2, 2), steps=(60, 80), session_hours=(0.3, 0.3)))
             with SessionStore(store) as opened:
-                _TAPES[key] = load_tapes(opened, [3, 4], obs_layout=layout, complement=complement)[0]
+                _TAPES[key] = load_tapes(opened, [3, 4], obs_layout=layout, complement=complement)[
+                    0
+                ]
     return _TAPES[key]
 
 
@@ -95,7 +97,12 @@ def make_sb3_zip(path: Path, *, algo: str = "ppo", n_actions: int = 21, obs_dim:
     """
     from stable_baselines3 import A2C, DQN, PPO
 
-    if obs_layout is not None and action_kind == "discrete" and obs_dim == 52 and n_actions in (5, 21):
+    if (
+        obs_layout is not None
+        and action_kind == "discrete"
+        and obs_dim == 52
+        and n_actions in (5, 21)
+    ):
         env = layout_env(obs_layout, n_actions)
         env.action_space.seed(seed)
     else:
@@ -149,12 +156,18 @@ def to_old_sb3_encoding(src: Path, dst: Path) -> Path:
             act["n"] = int(act["n"])
         act[":type:"] = act[":type:"].replace("gymnasium.spaces", "gym.spaces")
         obs = data["observation_space"]
-        obs["shape"] = json.loads(obs.pop("_shape")) if isinstance(obs.get("_shape"), str) else obs.pop("_shape")
+        obs["shape"] = (
+            json.loads(obs.pop("_shape"))
+            if isinstance(obs.get("_shape"), str)
+            else obs.pop("_shape")
+        )
         obs[":type:"] = obs[":type:"].replace("gymnasium.spaces", "gym.spaces")
 
     out = edit_data(src, dst, edit)
     # Old zips carry no version member.
-    return rewrite_member(out, dst.with_suffix(".tmp.zip"), "_stable_baselines3_version", None).replace(dst)
+    return rewrite_member(
+        out, dst.with_suffix(".tmp.zip"), "_stable_baselines3_version", None
+    ).replace(dst)
 
 
 class _CreatesFile:

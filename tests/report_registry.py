@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from model_factory import edit_data
@@ -25,7 +25,7 @@ RUN9 = "session9_ppo_20251211_221054"
 FINAL32 = "session32_final.zip"
 OBS54 = "session40_ppo_20251216_010101/model.zip"
 BROKEN = "broken_truncated.zip"
-NOW = datetime(2025, 12, 16, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 12, 16, 12, 0, tzinfo=UTC)
 
 # action id -> count in session 32's diagnostics.jsonl, summed over its two episode lines
 HIST32 = {"0": 45, **{str(a): 45 + a for a in range(1, 21)}}
@@ -46,7 +46,9 @@ def _write(path: Path, value) -> None:
     path.write_text(json.dumps(value, indent=1), encoding="utf-8")
 
 
-def _results(path: Path, *, episodes, markets, win_rate=None, timesteps="100000", sessions=None) -> None:
+def _results(
+    path: Path, *, episodes, markets, win_rate=None, timesteps="100000", sessions=None
+) -> None:
     outcomes = {"positive_episodes": 1, "negative_episodes": 1}
     if win_rate is not None:
         outcomes = {"win_rate": win_rate}
@@ -84,7 +86,9 @@ def build_registry(root: Path, zoo: dict[str, Path], *, with_pointer: bool = Tru
     shutil.copy2(run32, models / FINAL32)  # a flat final, byte-identical to its run's model
     _results(models / RUN32 / "training_results.json", episodes="1234", markets=120, win_rate=0.359,
              sessions=[32])
-    _summary(models / RUN32 / "diagnostics" / "training_summary.json", hold_pct=4.5, exploration=0.385)
+    _summary(
+        models / RUN32 / "diagnostics" / "training_summary.json", hold_pct=4.5, exploration=0.385
+    )
     _diagnostics(models / RUN32 / "diagnostics" / "diagnostics.jsonl", HIST32)
 
     _dated(zoo["a2c21"], models / RUN15 / "model.zip", "2025-12-15T11:50:53Z")

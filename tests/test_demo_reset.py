@@ -26,7 +26,9 @@ def readme_reset_command() -> str:
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -87,7 +89,9 @@ def test_the_readme_reset_restores_the_demo_fully(tmp_path, capsys, monkeypatch)
     assert validated in report_text(config_file, capsys)
     assert files_under(checkout / "trained_models") != shipped
 
-    subprocess.run(readme_reset_command(), shell=True, cwd=checkout, check=True, capture_output=True)
+    subprocess.run(
+        readme_reset_command(), shell=True, cwd=checkout, check=True, capture_output=True
+    )
 
     assert files_under(checkout / "trained_models") == shipped
     assert not (checkout / "trained_models" / ".kalshi_tui_cache").exists()

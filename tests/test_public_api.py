@@ -29,7 +29,9 @@ def declared(package: str) -> dict[str, str]:
     for node in block.body:
         assert isinstance(node, ast.ImportFrom), ast.unparse(node)
         for alias in node.names:
-            assert alias.asname == alias.name, f"{package}: {alias.name} re-exported as {alias.asname}"
+            assert alias.asname == alias.name, (
+                f"{package}: {alias.name} re-exported as {alias.asname}"
+            )
             found[alias.name] = node.module
     return found
 
@@ -55,11 +57,13 @@ def test_an_unknown_name_is_an_attribute_error(package):
 
 def test_asking_for_a_light_name_loads_nothing_heavy():
     """`kalshi-tui list` asks eval for stored results: numpy and torch stay out."""
-    code = ("import sys\n"
-            "from kalshi_tui.eval import load_health, load_validation, stored_evidence\n"
-            "from kalshi_tui.core.catalog import scan_catalog\n"
-            "from kalshi_tui.env import parse_session_list\n"
-            "print(sorted(m for m in ('numpy', 'torch', 'stable_baselines3', 'gymnasium', 'textual')"
-            " if m in sys.modules))")
+    code = (
+        "import sys\n"
+        "from kalshi_tui.eval import load_health, load_validation, stored_evidence\n"
+        "from kalshi_tui.core.catalog import scan_catalog\n"
+        "from kalshi_tui.env import parse_session_list\n"
+        "print(sorted(m for m in ('numpy', 'torch', 'stable_baselines3', 'gymnasium', 'textual')"
+        " if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -11,9 +11,15 @@ import os
 import sys
 from pathlib import Path
 
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, is_existing_file, print_json
-from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    config_from_args,
+    is_existing_file,
+    print_json,
+)
 from kalshi_tui.core import printable, raw_stream, safe_lines
+from kalshi_tui.core.evidence import layout_words
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"
@@ -47,7 +53,9 @@ def _scan(args: argparse.Namespace, *, use_cache: bool = True, hashes: bool = Tr
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CommandError(str(exc)) from None
     except PermissionError as exc:
-        raise CommandError(f"{config.models_dir}: cannot read models folder ({exc.strerror})") from None
+        raise CommandError(
+            f"{config.models_dir}: cannot read models folder ({exc.strerror})"
+        ) from None
 
 
 def _use_colour(stream) -> bool:
@@ -59,11 +67,12 @@ def _short_date(iso: str | None) -> str:
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
 
 
 def render_table(records, env, *, colour: bool = False, healths: dict | None = None) -> str:
@@ -74,26 +83,30 @@ def render_table(records, env, *, colour: bool = False, healths: dict | None = N
     """
     from kalshi_tui.core.evidence import badge
 
-    header = ("BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS", "TRAINED (UTC)", "SIZE", "PATH")
+    header: list[str] = ["BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS",
+                         "TRAINED (UTC)", "SIZE", "PATH"]
     if healths:
-        header = header[:1] + ("HEALTH",) + header[1:]
-    rows = []
+        header.insert(1, "HEALTH")
+    rows: list[list[str]] = []
     for r in records:
         obs = "x".join(str(d) for d in r.obs_shape) if r.obs_shape else "-"
-        actions = (f"{r.action_space_type}({r.n_actions})" if r.action_space_type and r.n_actions is not None
-                   else r.action_space_type or "-")
-        row = (badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
+        actions = (
+            f"{r.action_space_type}({r.n_actions})"
+            if r.action_space_type and r.n_actions is not None
+            else r.action_space_type or "-"
+        )
+        row = [badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
                f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
-               _short_date(r.trained_at), _size(r.size_bytes), printable(r.path))
+               _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)]
         if healths:
             health = healths.get(r.path)
-            row = row[:1] + ((health.state or "-") if health is not None else "-",) + row[1:]
+            row.insert(1, (health.state or "-") if health is not None else "-")
         rows.append(row)
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     for row in rows:
-        cells = [cell.ljust(w) for cell, w in zip(row, widths)]
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
         if colour:
             start = _COLOURS.get(row[0], _INCOMPATIBLE_COLOUR)
             cells[0] = f"{start}{cells[0]}{_RESET}"
@@ -105,7 +118,9 @@ def _summary(records, problems) -> str:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    parts = [f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")]
+    parts = [
+        f"{counts.get(v, 0)} {v}" for v in ("compatible", "incompatible", "unreadable", "unsafe")
+    ]
     text = f"{len(records)} models: " + ", ".join(parts)
     if problems:
         text += f"; {len(problems)} folders skipped"
@@ -214,23 +229,39 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
     actions = record.action_space_type or "-"
     if record.n_actions is not None:
         actions += f"({record.n_actions})"
-    layout = env.layout_for(record.n_actions) if record.action_space_type == "Discrete" and record.n_actions else None
+    layout = (
+        env.layout_for(record.n_actions)
+        if record.action_space_type == "Discrete" and record.n_actions
+        else None
+    )
     if layout is not None:
         actions += f"  {layout.describe()}"
     facts = [
-        ("kind", record.kind), ("algorithm", record.algorithm), ("action space", actions),
-        ("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None),
+        ("kind", record.kind),
+        ("algorithm", record.algorithm),
+        ("action space", actions),
+        (
+            "observation",
+            f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None,
+        ),
         ("obs layout", layout_words(record)),
-        ("weights", f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
-         if record.weights_n_actions is not None else None),
+        (
+            "weights",
+            f"{record.weights_n_actions} action outputs, {record.weights_obs_dim} inputs"
+            if record.weights_n_actions is not None
+            else None,
+        ),
         ("policy class", record.policy_class),
         ("timesteps", f"{record.num_timesteps:,}" if record.num_timesteps is not None else None),
         ("trained at", record.trained_at),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(record.versions.items())) or None),
-        ("size", f"{record.size_bytes:,} bytes"), ("sha256", record.sha256),
+        ("size", f"{record.size_bytes:,} bytes"),
+        ("sha256", record.sha256),
         ("run folder", record.run_dir),
     ]
-    lines += [f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")]
+    lines += [
+        f"  {key + ':':<15}{printable(value)}" for key, value in facts if value not in (None, "")
+    ]
     if record.hyperparameters:
         lines.append("  hyperparameters:")
         lines += [f"    {k}: {printable(v)}" for k, v in record.hyperparameters.items()]
@@ -259,10 +290,14 @@ def _validation_lines(validation, sessions: str | None, env) -> list[str]:
     if validation is None:
         where = f" on sessions {sessions}" if sessions else ""
         world = env.world()
-        return [f"  validation:    not validated{where} in profile {world['profile']}, layout "
-                f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"]
+        return [
+            f"  validation:    not validated{where} in profile {world['profile']}, layout "
+            f"{world['observation_layout']}, fill model {world['fill_model']} (kalshi-tui validate)"
+        ]
     source = f"stored {validation.created_at}"
-    return ([f"  validation ({source}):"] + [f"    {printable(line)}" for line in validation.summary_lines()[1:]])
+    return [f"  validation ({source}):"] + [
+        f"    {printable(line)}" for line in validation.summary_lines()[1:]
+    ]
 
 
 def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[str]) -> str:
@@ -277,8 +312,7 @@ def render_pointer_findings(pointer_file, contradicted: list[str], zones: list[s
 
 def show_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.pointer import pointer_findings
-    from kalshi_tui.eval import load_health
-    from kalshi_tui.eval import fill_model_disagreement_line, load_validation
+    from kalshi_tui.eval import fill_model_disagreement_line, load_health, load_validation
 
     config, record = _find(args)
     validation = (load_validation(Path(record.abs_path), record.sha256, config)

@@ -6,8 +6,7 @@ import argparse
 import json
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.core import ConfigError, find_config_file, set_setting
-from kalshi_tui.core import printable
+from kalshi_tui.core import ConfigError, find_config_file, printable, set_setting
 
 
 def register(subparsers, common) -> None:

@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    model_file_named,
+    print_json,
+)
 from kalshi_tui.core import printable, raw_stream, safe_lines
 
 FAILURES = ("exit 1 when the model cannot be loaded safely (a policy class outside the "
@@ -34,14 +41,17 @@ def register(subparsers, common) -> None:
     smoke.set_defaults(handler=smoke_command)
 
     validate = subparsers.add_parser(
-        "validate", parents=[common],
+        "validate",
+        parents=[common],
         help="run a model over every market of recorded sessions: action histogram, P&L",
         description="Run MODEL over every market of the chosen sessions, all markets at "
         "once, and report its per-action histogram, hold and trading share, entropies, "
         "win rate, P&L, drawdown, fills and fees. The result is stored, keyed by the "
         "model's sha256, the environment config, the sessions and the session store, so "
-        f"the TUI shows it later and never shows a stale one. Exit 0 when it ran; {FAILURES}, names a session "
-        "that is not in the store or has no market, or changes while it runs.")
+        f"the TUI shows it later and never shows a stale one. Exit 0 when it ran; {FAILURES}, "
+        f"names a session "
+        "that is not in the store or has no market, or changes while it runs.",
+    )
     validate.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
     validate.add_argument("--sessions", metavar="LIST",
                           help='"5-10", "5,7,32" or "all" (default: validation.sessions)')
@@ -151,7 +161,9 @@ def validate_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     path = resolve_model(args.model, config)
     session_ids = _session_ids(args.sessions or config.validation_sessions, config)
-    deterministic = config.validation_deterministic if args.deterministic is None else args.deterministic
+    deterministic = (
+        config.validation_deterministic if args.deterministic is None else args.deterministic
+    )
     if args.fill_model == "both":
         fill_models = ["realistic", "original-training"]
     else:
@@ -159,7 +171,9 @@ def validate_command(args: argparse.Namespace) -> int:
     runs = []
     for fill_model in fill_models:
         run_config = with_fill_model(config, fill_model)
-        runs.append((run_config, *_validate_once(args, run_config, path, session_ids, deterministic)))
+        runs.append(
+            (run_config, *_validate_once(args, run_config, path, session_ids, deterministic))
+        )
     last_config, last_result = runs[-1][0], runs[-1][1]
     disagreement = fill_model_disagreement_line(last_config, last_result)
     if args.json:
@@ -177,7 +191,10 @@ def validate_command(args: argparse.Namespace) -> int:
         if stored_at:
             print(f"\nstored      {printable(stored_at)}")
         if note and not stored_at:
-            print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
+            print(
+                f"\nkalshi-tui: {printable(note)}",
+                file=sys.stderr if "not stored" in note else sys.stdout,
+            )
     if disagreement:
         print(f"\n{printable(disagreement)}")
     return exit_codes.OK
@@ -190,8 +207,10 @@ def with_fill_model(config, fill_model: str):
     if fill_model == config.environment.fill_model:
         return config
     if fill_model == "original-training" and config.environment.profile.training_rules is None:
-        raise CommandError(f"--fill-model original-training: profile {config.environment.profile.name} "
-                           "has no original training rules")
+        raise CommandError(
+            f"--fill-model original-training: profile {config.environment.profile.name} "
+            "has no original training rules"
+        )
     return dataclasses.replace(config, environment=dataclasses.replace(config.environment,
                                                                        fill_model=fill_model))
 
@@ -199,10 +218,14 @@ def with_fill_model(config, fill_model: str):
 def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: list[int],
                    deterministic: bool):
     """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
-    from kalshi_tui.eval import ValidationError, validate_model
-    from kalshi_tui.eval import IncompatibleModel, file_sha256
-    from kalshi_tui.eval import load_validation
-    from kalshi_tui.eval import PolicyLoadError
+    from kalshi_tui.eval import (
+        IncompatibleModel,
+        PolicyLoadError,
+        ValidationError,
+        file_sha256,
+        load_validation,
+        validate_model,
+    )
 
     if args.reuse:
         try:

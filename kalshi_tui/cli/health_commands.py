@@ -53,12 +53,16 @@ def health_command(args: argparse.Namespace) -> int:
             result = load_health(file_sha256(path), config, session_ids)
         except OSError as exc:
             raise CommandError(f"{path}: cannot read model file ({exc.strerror})") from None
-        note = "stored result (current for this model, environment and sessions)" if result else None
+        note = (
+            "stored result (current for this model, environment and sessions)" if result else None
+        )
     if result is None:
-        from kalshi_tui.eval import ValidationError
-        from kalshi_tui.eval import check_health
-        from kalshi_tui.eval import IncompatibleModel
-        from kalshi_tui.eval import PolicyLoadError
+        from kalshi_tui.eval import (
+            IncompatibleModel,
+            PolicyLoadError,
+            ValidationError,
+            check_health,
+        )
 
         stored: list = []
         try:
@@ -78,5 +82,8 @@ def health_command(args: argparse.Namespace) -> int:
     if stored_at:
         print(f"\nstored      {printable(stored_at)}")
     if note and not stored_at:
-        print(f"\nkalshi-tui: {printable(note)}", file=sys.stderr if "not stored" in note else sys.stdout)
+        print(
+            f"\nkalshi-tui: {printable(note)}",
+            file=sys.stderr if "not stored" in note else sys.stdout,
+        )
     return exit_codes.OK

@@ -12,7 +12,14 @@ import argparse
 import sys
 
 from kalshi_tui.cli import exit_codes
-from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, model_file_named, catalog_find, print_json
+from kalshi_tui.cli.common import (
+    CommandError,
+    add_json_flag,
+    catalog_find,
+    config_from_args,
+    model_file_named,
+    print_json,
+)
 from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
 
 
@@ -29,11 +36,17 @@ def register(subparsers, common) -> None:
     promote = subparsers.add_parser(
         "promote", parents=[common], epilog=epilog, formatter_class=fmt,
         help="make MODEL the model the trader loads (a new revision)")
-    promote.add_argument("model", metavar="MODEL",
-                         help="model file, path relative to the models folder, or a unique name fragment")
+    promote.add_argument(
+        "model",
+        metavar="MODEL",
+        help="model file, path relative to the models folder, or a unique name fragment",
+    )
     _change_options(promote)
-    promote.add_argument("--expect-sha256", metavar="HASH",
-                         help="refuse (exit 3) unless MODEL still has this sha256 (what `list` showed)")
+    promote.add_argument(
+        "--expect-sha256",
+        metavar="HASH",
+        help="refuse (exit 3) unless MODEL still has this sha256 (what `list` showed)",
+    )
     promote.set_defaults(handler=promote_command)
 
     rollback = subparsers.add_parser(
@@ -127,7 +140,9 @@ def _errors(call, pointer=None):
     except Refused as exc:
         raise CommandError(f"refused: {naming(str(exc))}", exit_codes.REFUSED) from None
     except StaleRevision as exc:
-        raise CommandError(f"stale revision: {naming(str(exc))}", exit_codes.STALE_REVISION) from None
+        raise CommandError(
+            f"stale revision: {naming(str(exc))}", exit_codes.STALE_REVISION
+        ) from None
     except LockTimeout as exc:
         raise CommandError(f"lock timeout: {naming(str(exc))}", exit_codes.LOCK_TIMEOUT) from None
     except PointerError as exc:
@@ -175,8 +190,7 @@ def find_model(ref: str, config, *, inspect: bool = True):
     With inspect=False a file is only named (path and abs_path): `promote --yes` leaves
     the inspection to the engine, which does it under the lock anyway.
     """
-    from kalshi_tui.core.catalog import inspect_model
-    from kalshi_tui.core.catalog import ModelRecord
+    from kalshi_tui.core.catalog import ModelRecord, inspect_model
 
     path = model_file_named(ref, config.models_dir)
     if path is not None:
@@ -192,7 +206,9 @@ def find_model(ref: str, config, *, inspect: bool = True):
 def promote_command(args: argparse.Namespace) -> int:
     engine = _engine(args)
     quick = args.yes and not args.dry_run
-    record = _errors(lambda: find_model(args.model, engine.config, inspect=not quick), engine.pointer)
+    record = _errors(
+        lambda: find_model(args.model, engine.config, inspect=not quick), engine.pointer
+    )
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
         return _run(args, lambda: engine.promote(
@@ -231,8 +247,11 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
         return exit_codes.OK
     if not args.yes:
         if not sys.stdin.isatty():
-            raise CommandError(f"{plan.action} needs confirmation and there is no terminal to "
-                               "ask on: pass --yes (or --dry-run to see the plan)", exit_codes.USAGE)
+            raise CommandError(
+                f"{plan.action} needs confirmation and there is no terminal to "
+                "ask on: pass --yes (or --dry-run to see the plan)",
+                exit_codes.USAGE,
+            )
         print(render_plan(plan))
         answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
@@ -365,10 +384,14 @@ def _revisions(count: int) -> str:
 
 def render_plan(plan) -> str:
     record = plan.record
-    lines = [f"{plan.action}: revision {plan.revision_before} -> {plan.revision_after}"
-             + (f" (rolling back to revision {plan.target_revision})" if plan.target_revision else "")]
+    lines = [
+        f"{plan.action}: revision {plan.revision_before} -> {plan.revision_after}"
+        + (f" (rolling back to revision {plan.target_revision})" if plan.target_revision else "")
+    ]
     lines.append(f"  from: {plan.from_.short()}")
-    lines.append(f"  to:   {plan.to.short()}  [{record.verdict}{', FORCED' if plan.forced else ''}]")
+    lines.append(
+        f"  to:   {plan.to.short()}  [{record.verdict}{', FORCED' if plan.forced else ''}]"
+    )
     m = plan.key_metrics()
     facts = [str(m.get("algorithm") or "?"), f"{m.get('n_actions', '?')} actions"]
     if "num_timesteps" in m:
@@ -384,8 +407,10 @@ def render_plan(plan) -> str:
     lines.append("  " + ", ".join(facts))
     lines.append(f"  reason: {plan.reason}")
     if plan.imported:
-        lines.append(f"  first records the pointer's version_history as {_revisions(plan.imported)} "
-                     "(imported)")
+        lines.append(
+            f"  first records the pointer's version_history as {_revisions(plan.imported)} "
+            "(imported)"
+        )
     if plan.adopt:
         lines.append(f"  first records the pointer as found as revision "
                      f"{plan.revision_after - 1} (adopt)")
@@ -400,12 +425,20 @@ def render_result(result) -> str:
     plan = result.plan
     lines = []
     if result.rolled_forward is not None:
-        lines.append(f"first finished revision {result.rolled_forward}, left half-done by a crashed writer")
+        lines.append(
+            f"first finished revision {result.rolled_forward}, left half-done by a crashed writer"
+        )
     if plan.imported:
         lines.append(f"imported the pointer's version_history as {_revisions(plan.imported)}")
     if result.adopted_revision is not None:
-        lines.append(f"recorded the hand-written pointer as revision {result.adopted_revision} (adopt)")
-    verb = "promoted" if plan.action == "promote" else f"rolled back to revision {plan.target_revision}:"
+        lines.append(
+            f"recorded the hand-written pointer as revision {result.adopted_revision} (adopt)"
+        )
+    verb = (
+        "promoted"
+        if plan.action == "promote"
+        else f"rolled back to revision {plan.target_revision}:"
+    )
     lines.append(f"{verb} {plan.to.path}: now revision {result.revision} "
                  f"(was {plan.revision_before}){' FORCED' if plan.forced else ''}")
     if result.hook is not None:

@@ -56,7 +56,10 @@ def _describe(infos) -> None:
     print(f"{'session':>7}  {'markets':>7}  {'snapshots':>9}  {'deltas':>7}  time span (UTC)")
     for info in infos:
         span = f"{info.start or '?'} .. {info.end or '?'}"
-        print(f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  {printable(span)}")
+        print(
+            f"{info.id:>7}  {info.markets:>7}  {info.snapshots:>9}  {info.deltas:>7}  "
+            f"{printable(span)}"
+        )
 
 
 def list_sessions(args: argparse.Namespace) -> int:
@@ -79,8 +82,7 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from kalshi_tui.env import generate_sessions
-    from kalshi_tui.env import SessionStore, StoreError, parse_session_list
+    from kalshi_tui.env import SessionStore, StoreError, generate_sessions, parse_session_list
 
     try:
         ids = parse_session_list(args.sessions, None)
@@ -104,7 +106,9 @@ def generate(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"{out}: cannot write the session store: {exc.strerror or exc}") from None
+        raise CommandError(
+            f"{out}: cannot write the session store: {exc.strerror or exc}"
+        ) from None
     if args.json:
         print_json({"store": str(out), "seed": args.seed, "sessions": [i.to_dict() for i in infos]})
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
@@ -17,12 +17,15 @@ from kalshi_tui.core import printable
 
 def register(subparsers, common) -> None:
     train = subparsers.add_parser(
-        "train", parents=[common],
-        help="train a PPO or A2C model on recorded sessions, writing the original run folder layout",
+        "train",
+        parents=[common],
+        help="train a PPO or A2C model on recorded sessions, writing the original run folder "
+        "layout",
         description="Train on the markets of recorded sessions and write "
-                    "OUT/session{N}_{algo}_{YYYYmmdd_HHMMSS}/: model.zip, checkpoints/, "
-                    "training_results.json and diagnostics/ (training_summary.json, "
-                    "diagnostics.jsonl, diagnostics.log). A progress bar goes to stderr.")
+        "OUT/session{N}_{algo}_{YYYYmmdd_HHMMSS}/: model.zip, checkpoints/, "
+        "training_results.json and diagnostics/ (training_summary.json, "
+        "diagnostics.jsonl, diagnostics.log). A progress bar goes to stderr.",
+    )
     which = train.add_mutually_exclusive_group(required=True)
     which.add_argument("--session", type=int, metavar="N", help="one session id")
     which.add_argument("--sessions", metavar="A,B", help="several sessions: 5,7,32 or 5-10")
@@ -99,8 +102,10 @@ def parse_as_of(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
-        raise CommandError(f"--as-of {text!r}: not an ISO date-time such as 2025-12-11T22:10:54", 2) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise CommandError(
+            f"--as-of {text!r}: not an ISO date-time such as 2025-12-11T22:10:54", 2
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_net_arch(text: str) -> tuple[int, ...]:
@@ -119,11 +124,19 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     sessions = [args.session] if args.session is not None else parse_sessions(args.sessions)
     request = TrainRequest(
-        session_ids=sessions, algorithm=args.algorithm, timesteps=args.timesteps,
-        n_actions=args.n_actions, out=args.out or config.models_dir, seed=args.seed,
-        checkpoint_every=args.checkpoint_every, as_of=parse_as_of(args.as_of),
-        legacy_layout=args.legacy_layout, extra_features=args.extra_features, net_arch=parse_net_arch(args.net_arch),
-        progress=not args.no_progress)
+        session_ids=sessions,
+        algorithm=args.algorithm,
+        timesteps=args.timesteps,
+        n_actions=args.n_actions,
+        out=args.out or config.models_dir,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        as_of=parse_as_of(args.as_of),
+        legacy_layout=args.legacy_layout,
+        extra_features=args.extra_features,
+        net_arch=parse_net_arch(args.net_arch),
+        progress=not args.no_progress,
+    )
     try:
         result = train(request, sessions_db=args.sessions_db or config.sessions_db,
                        layout=config.environment.layout_for(args.n_actions),
@@ -139,9 +152,16 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"trained {printable(figures['model_path'])}")
     print(f"  {figures['timesteps']:,} steps, {figures['episodes']:,} episodes, "
           f"{figures['unique_markets']} markets, {figures['duration_seconds']:.1f} s")
-    print(f"  hold {figures['hold_pct']:.1f} %, entropy {figures['entropy']:.3f} (of ln {figures['n_actions']}), "
-          f"exploration ratio {figures['exploration_ratio']:.3f}, win rate {figures['win_rate'] * 100:.1f} %")
-    print(f"  checkpoints: {len(result.checkpoints)}; diagnostics: {printable(result.layout.diagnostics_dir)}")
+    print(
+        f"  hold {figures['hold_pct']:.1f} %, entropy {figures['entropy']:.3f} (of ln "
+        f"{figures['n_actions']}), "
+        f"exploration ratio {figures['exploration_ratio']:.3f}, win rate "
+        f"{figures['win_rate'] * 100:.1f} %"
+    )
+    print(
+        f"  checkpoints: {len(result.checkpoints)}; diagnostics: "
+        f"{printable(result.layout.diagnostics_dir)}"
+    )
     return 0
 
 
@@ -179,9 +199,14 @@ def run_demo_build(args: argparse.Namespace) -> int:
     if args.scale <= 0:
         raise CommandError(f"--scale {args.scale}: must be positive", 2)
     try:
-        report = build_demo(args.out or config.models_dir, sessions_db=args.sessions_db or config.sessions_db,
-                            environment=config.environment, seed=args.seed, jobs=args.jobs,
-                            scale=args.scale)
+        report = build_demo(
+            args.out or config.models_dir,
+            sessions_db=args.sessions_db or config.sessions_db,
+            environment=config.environment,
+            seed=args.seed,
+            jobs=args.jobs,
+            scale=args.scale,
+        )
     except DemoError as exc:
         raise CommandError(str(exc)) from None
     if args.json:
@@ -190,6 +215,9 @@ def run_demo_build(args: argparse.Namespace) -> int:
     print(f"built {printable(report['out'])}: {report['models']} model files, "
           f"{report['total_bytes'] / 1e6:.1f} MB, in {report['seconds']:.0f} s")
     for line in report["runs"]:
-        print(f"  {printable(line['path'])}: {line['n_actions']} actions, hold {line['hold_pct']:.1f} %, "
-              f"entropy {line['entropy']:.3f}  ({line['purpose']})")
+        print(
+            f"  {printable(line['path'])}: {line['n_actions']} actions, hold "
+            f"{line['hold_pct']:.1f} %, "
+            f"entropy {line['entropy']:.3f}  ({line['purpose']})"
+        )
     return 0

@@ -18,11 +18,17 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.db_url import is_database_url, redacted, source_name
-from kalshi_tui.core.world.profiles import (DEFAULT_PROFILE, FILL_MODELS, OBSERVATION_LAYOUTS, PROFILES,
-                                      REALISTIC, EnvironmentProfile)
+from kalshi_tui.core.safe_text import shown
+from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.profiles import (
+    DEFAULT_PROFILE,
+    FILL_MODELS,
+    OBSERVATION_LAYOUTS,
+    PROFILES,
+    REALISTIC,
+    EnvironmentProfile,
+)
 
 CONFIG_FILE_NAME = "kalshi_tui.toml"
 CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"
@@ -151,7 +157,7 @@ class EnvironmentSpec:
         """The YES/NO complement asks derive with: 99 before 2025-12-17, 100 after."""
         return self.profile.complement
 
-    def world(self) -> dict[str, str]:
+    def world(self) -> dict[str, Any]:
         """What every figure is measured in, named: profile, layout, fill model."""
         return {"profile": self.profile.name, "observation_layout": self.observation_layout,
                 "fill_model": self.fill_model}
@@ -217,8 +223,9 @@ def bundled_sessions_db() -> Path:
     return Path(__file__).resolve().parent.parent / "env" / "data" / "sessions.db"
 
 
-def find_config_file(explicit: str | os.PathLike | None = None) -> tuple[Path | None, str]:
-    """The config file to read and why: --config, then $KALSHI_TUI_CONFIG, then ./kalshi_tui.toml."""
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> tuple[Path | None, str]:
+    """The config file to read and why: --config, then $KALSHI_TUI_CONFIG, then
+    ./kalshi_tui.toml."""
     if explicit:
         return Path(explicit), "--config"
     env = os.environ.get(CONFIG_ENV_VAR)
@@ -256,7 +263,9 @@ def _check_type(value: Any, expected: Any, where: str) -> Any:
         ok = isinstance(value, ok_types)
     if not ok:
         words = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in ok_types)
-        raise ConfigError(f"{where}: must be {words}, not {type(value).__name__} {shown(repr(value))}")
+        raise ConfigError(
+            f"{where}: must be {words}, not {type(value).__name__} {shown(repr(value))}"
+        )
     return value
 
 
@@ -288,13 +297,17 @@ def read_config_text(path: Path, found_by: str = "") -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found" + (f" ({found_by})" if found_by else "")) from None
+        raise ConfigError(
+            f"{path}: config file not found" + (f" ({found_by})" if found_by else "")
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{path}: the config is {_file_kind(info.st_mode)}, not a regular file")
+            raise ConfigError(
+                f"{path}: the config is {_file_kind(info.st_mode)}, not a regular file"
+            )
         if info.st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: the config file is {info.st_size:,} bytes; a config is at "
                               f"most {MAX_CONFIG_BYTES:,}")
@@ -308,7 +321,9 @@ def read_config_text(path: Path, found_by: str = "") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); a config is TOML text") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a config is TOML text"
+        ) from None
 
 
 def _file_kind(mode: int) -> str:
@@ -321,10 +336,10 @@ def _file_kind(mode: int) -> str:
 
 
 def load_config(
-    config_path: str | os.PathLike | None = None,
+    config_path: str | os.PathLike[str] | None = None,
     *,
-    models_dir: str | os.PathLike | None = None,
-    pointer: str | os.PathLike | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    pointer: str | os.PathLike[str] | None = None,
 ) -> Config:
     """Read the effective config; command-line paths override the file's."""
     path, found_by = find_config_file(config_path)
@@ -348,7 +363,7 @@ def load_config(
                               f"(known: {', '.join(SCHEMA)})")
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: '{shown(section)}' must be a table [{shown(section)}]")
-        for key, value in body.items():
+        for key in body:
             if key not in SCHEMA[section]:
                 raise ConfigError(f"{path}: unknown key '{section}.{shown(key)}' "
                                   f"(known: {', '.join(SCHEMA[section])})")
@@ -369,7 +384,9 @@ def load_config(
     if models_dir is not None:
         values["paths.models_dir"] = str(Path(models_dir).resolve())
         sources["paths.models_dir"] = "--models-dir"
-    elif values["paths.models_dir"] == "trained_models" and sources["paths.models_dir"] == "default":
+    elif (
+        values["paths.models_dir"] == "trained_models" and sources["paths.models_dir"] == "default"
+    ):
         values["paths.models_dir"] = str((base / "trained_models").resolve())
     if pointer is not None:
         values["paths.pointer"] = str(Path(pointer).resolve())
@@ -378,8 +395,10 @@ def load_config(
     env = _environment_spec(values, sources, path)
     trusted = values["catalog.trusted_globals"]
     if not all(isinstance(name, str) and name for name in trusted):
-        raise ConfigError(f"{sources['catalog.trusted_globals']}: 'catalog.trusted_globals' must be "
-                          "a list of 'module.Name' strings")
+        raise ConfigError(
+            f"{sources['catalog.trusted_globals']}: 'catalog.trusted_globals' must be "
+            "a list of 'module.Name' strings"
+        )
     env = dataclasses.replace(env, trusted_globals=tuple(trusted),
                               max_member_bytes=values["catalog.max_member_bytes"])
     sessions_db = values["paths.sessions_db"]
@@ -417,8 +436,10 @@ def _ranking_weights(weights: dict[str, Any], path: Path | None) -> dict[str, fl
     """Numbers only (TOML true is not 1.0); which keys exist is the ranking's to say."""
     for key, value in weights.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' must be a number, "
-                              f"not {type(value).__name__} {shown(repr(value))}")
+            raise ConfigError(
+                f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' must be a number, "
+                f"not {type(value).__name__} {shown(repr(value))}"
+            )
         if not (math.isfinite(value) and abs(value) <= RANKING_WEIGHT_LIMIT):
             raise ConfigError(f"{path or 'defaults'}: 'ranking.weights.{shown(key)}' = {value!r}: "
                               f"must be a finite number from {-RANKING_WEIGHT_LIMIT:g} to "
@@ -429,10 +450,16 @@ def _ranking_weights(weights: dict[str, Any], path: Path | None) -> dict[str, fl
 def _derive_paths(values: dict[str, Any], sources: dict[str, str]) -> None:
     models = Path(values["paths.models_dir"])
     derived = {
-        "paths.pointer": (models / "CURRENT_MODEL.json", "default: CURRENT_MODEL.json in the models folder"),
+        "paths.pointer": (
+            models / "CURRENT_MODEL.json",
+            "default: CURRENT_MODEL.json in the models folder",
+        ),
         "paths.base_dir": (models.parent, "default: the folder that holds the models folder"),
         "paths.sessions_db": (bundled_sessions_db(), "default: the store bundled with kalshi-tui"),
-        "paths.cache_dir": (models / ".kalshi_tui_cache", "default: .kalshi_tui_cache in the models folder"),
+        "paths.cache_dir": (
+            models / ".kalshi_tui_cache",
+            "default: .kalshi_tui_cache in the models folder",
+        ),
     }
     for key, (value, why) in derived.items():
         if values[key] is None:
@@ -462,7 +489,9 @@ def _profile_defaults(values: dict[str, Any], sources: dict[str, str],
         raise ConfigError(f"{where}: 'environment.observation_layout' must be one of "
                           f"{', '.join(OBSERVATION_LAYOUTS)}")
     if values["environment.fill_model"] not in FILL_MODELS:
-        raise ConfigError(f"{where}: 'environment.fill_model' must be one of {', '.join(FILL_MODELS)}")
+        raise ConfigError(
+            f"{where}: 'environment.fill_model' must be one of {', '.join(FILL_MODELS)}"
+        )
     if values["environment.fill_model"] != REALISTIC and profile.training_rules is None:
         raise ConfigError(f"{where}: profile {name} has no original training rules to replay; "
                           f"'environment.fill_model' must be {REALISTIC}")
@@ -481,7 +510,9 @@ def _environment_spec(values: dict[str, Any], sources: dict[str, str],
 
     def positive_ints(key: str) -> tuple[int, ...]:
         items = values[key]
-        if not items or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in items):
+        if not items or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in items
+        ):
             raise ConfigError(f"{where}: '{key}' must be a non-empty list of positive integers")
         if len(set(items)) != len(items):
             raise ConfigError(f"{where}: '{key}' lists a size twice: {items}")
@@ -490,21 +521,37 @@ def _environment_spec(values: dict[str, Any], sources: dict[str, str],
     profile = _profile_defaults(values, sources, where)
     bases = strings("environment.base_actions")
     if len(bases) < 2:
-        raise ConfigError(f"{where}: 'environment.base_actions' needs HOLD and at least one trading side")
+        raise ConfigError(
+            f"{where}: 'environment.base_actions' needs HOLD and at least one trading side"
+        )
     sizes = positive_ints("environment.position_sizes")
     legacy_sizes = positive_ints("environment.legacy_position_sizes")
-    for key, sz in (("environment.n_actions", sizes), ("environment.legacy_n_actions", legacy_sizes)):
+    for key, sz in (
+        ("environment.n_actions", sizes),
+        ("environment.legacy_n_actions", legacy_sizes),
+    ):
         derived = 1 + (len(bases) - 1) * len(sz)
         if values[key] != derived:
             raise ConfigError(
                 f"{where}: '{key}' is {values[key]} but {len(bases) - 1} trading sides x "
                 f"{len(sz)} sizes {list(sz)} + HOLD derive {derived}")
-    shape = positive_ints("environment.observation_shape") if values["environment.observation_shape"] else ()
+    shape = (
+        positive_ints("environment.observation_shape")
+        if values["environment.observation_shape"]
+        else ()
+    )
     if values["environment.observation_dtype"] not in ("float32", "float64", "float16"):
-        raise ConfigError(f"{where}: 'environment.observation_dtype' must be float32, float64 or float16")
-    low, high = float(values["environment.observation_low"]), float(values["environment.observation_high"])
+        raise ConfigError(
+            f"{where}: 'environment.observation_dtype' must be float32, float64 or float16"
+        )
+    low, high = (
+        float(values["environment.observation_low"]),
+        float(values["environment.observation_high"]),
+    )
     if not low < high:
-        raise ConfigError(f"{where}: 'environment.observation_low' must be below 'observation_high'")
+        raise ConfigError(
+            f"{where}: 'environment.observation_low' must be below 'observation_high'"
+        )
     return EnvironmentSpec(
         base_actions=bases,
         position_sizes=sizes,

@@ -65,7 +65,7 @@ class HeldFileLock:
                 self._fd = fd
                 break
             os.close(fd)  # the last holder removed this file while we waited: try the new one
-        self._write_record()
+        self._write_record(fd)
 
     def _open(self) -> int:
         flags = os.O_CLOEXEC | os.O_NOFOLLOW
@@ -82,12 +82,12 @@ class HeldFileLock:
         except FileNotFoundError:
             return False
 
-    def _write_record(self) -> None:
+    def _write_record(self, fd: int) -> None:
         # Best effort: a courtesy for the message of whoever times out waiting; the flock,
         # not the record, is what excludes.
         try:
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, self.record, 0)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, self.record, 0)
         except OSError:
             pass
 
@@ -112,7 +112,7 @@ class HeldFileLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO time (or datetime) from a record or journal as aware UTC; None when absent or unreadable.
+    """An ISO time (or datetime) from a record or journal as aware UTC; None when absent or
+    unreadable.
 
     A time with no zone is taken as UTC: kalshi-tui writes only UTC, and the artifacts
     reader has already converted the original system's zoneless local times.
@@ -23,5 +24,5 @@ def parse_time(value: Any) -> datetime | None:
         except ValueError:
             return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

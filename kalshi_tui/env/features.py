@@ -92,9 +92,13 @@ def market_features(bid_px, bid_sz, ask_px, ask_sz, timestamps_ms, mark, fee_rat
     bid_depth = bid_sz.sum(axis=1).astype(np.float64)
     ask_depth = ask_sz.sum(axis=1).astype(np.float64)
     levels = bid_sz.shape[1]
-    micro = np.where(has_bid & has_ask,
-                     _safe_div(np.nan_to_num(best_bid) * ask_top + np.nan_to_num(best_ask) * bid_top,
-                               bid_top + ask_top), mark)
+    micro = np.where(
+        has_bid & has_ask,
+        _safe_div(
+            np.nan_to_num(best_bid) * ask_top + np.nan_to_num(best_ask) * bid_top, bid_top + ask_top
+        ),
+        mark,
+    )
     vwap_bid = _safe_div((bid_px * bid_sz).sum(axis=1), bid_depth, np.nan)
     vwap_ask = _safe_div((ask_px * ask_sz).sum(axis=1), ask_depth, np.nan)
     market = [
@@ -147,7 +151,9 @@ def market_features(bid_px, bid_sz, ask_px, ask_sz, timestamps_ms, mark, fee_rat
         _rolling_mean((move == 0).astype(np.float64), 20),
     ]
     out = np.stack(market + temporal, axis=1)
-    return np.clip(np.nan_to_num(out, nan=0.0, posinf=2.0, neginf=-2.0), -2.0, 2.0).astype(np.float32)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=2.0, neginf=-2.0), -2.0, 2.0).astype(
+        np.float32
+    )
 
 
 def portfolio_features(cash, yes, no, yes_cost, no_cost, mark, initial_cash,

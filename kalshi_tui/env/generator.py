@@ -11,8 +11,9 @@ reconnecting recorder wrote them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ SERIES = ("KXBTCD", "KXETHD", "KXHIGHNY", "KXHIGHCHI", "KXNBAGAME", "KXNFLGAME",
 SPREAD_REGIMES = ((1, 2), (2, 4), (5, 9))  # cents: tight, normal, wide
 SNAPSHOT_EVERY = 300  # deltas between a market's resync snapshots
 MAX_LEVELS = 8
-EPOCH = datetime(2025, 12, 1, 14, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2025, 12, 1, 14, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,9 @@ def _market_events(rng, settle: bool, steps: int, start_ms: int, span_ms: int):
     # Warm the book up so the first snapshot already has depth.
     for _ in range(6):
         market.tick()
-    events = [(0.0, "snapshot", BookState(0, 0, dict(market.yes), dict(market.no)))]
+    # (seconds, "snapshot" and a BookState | "delta" and a change tuple)
+    events: list[tuple[float, str, Any]] = [
+        (0.0, "snapshot", BookState(0, 0, dict(market.yes), dict(market.no)))]
     clock, burst, since_snapshot, count = 0.0, False, 0, 0
     while count < steps:
         if rng.random() < (0.05 if not burst else 0.1):
@@ -165,7 +168,7 @@ def generate_session(session_id: int, seed: int = 0, settings: GeneratorSettings
     used: set[str] = set()
     tickers = [_ticker(rng, session_id, used) for _ in range(n_markets)]
     merged = []
-    for order, ticker in enumerate(tickers):
+    for order in range(len(tickers)):
         steps = int(rng.integers(settings.steps[0], settings.steps[1] + 1))
         offset = int(rng.uniform(0, 0.2) * span_ms)  # markets open at different times
         for ts, kind, payload in _market_events(
@@ -182,7 +185,7 @@ def generate_session(session_id: int, seed: int = 0, settings: GeneratorSettings
         else:
             side, action, price, old, new = payload
             deltas.append((tickers[order], ts, seq, side, action, price, old, new))
-    end = datetime.fromtimestamp(max(e[0] for e in merged) / 1000, timezone.utc)
+    end = datetime.fromtimestamp(max(e[0] for e in merged) / 1000, UTC)
     return {"session_id": session_id, "tickers": tickers,
             "started_at": start.isoformat().replace("+00:00", "Z"),
             "ended_at": end.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -18,12 +18,23 @@ import math
 
 import numpy as np
 
-from kalshi_tui.core.world.layout_features import (LAYOUT_FEATURES, MARKET_A, MARKET_B, ORDER,  # noqa: F401
-                                             PORTFOLIO_A, PORTFOLIO_B, TEMPORAL_A, TEMPORAL_B)
+from kalshi_tui.core.world.layout_features import (  # noqa: F401
+    LAYOUT_FEATURES,
+    MARKET_A,
+    MARKET_B,
+    ORDER,
+    PORTFOLIO_A,
+    PORTFOLIO_B,
+    TEMPORAL_A,
+    TEMPORAL_B,
+)
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # How many leading features a tape precomputes (market + temporal) per layout.
-SESSION_FEATURES = {LAYOUT_A: len(MARKET_A) + len(TEMPORAL_A), LAYOUT_B: len(MARKET_B) + len(TEMPORAL_B)}
+SESSION_FEATURES = {
+    LAYOUT_A: len(MARKET_A) + len(TEMPORAL_A),
+    LAYOUT_B: len(MARKET_B) + len(TEMPORAL_B),
+}
 
 LOG_VOLUME = math.log(10001)
 CLIP = 2.0
@@ -98,13 +109,18 @@ def _concentration(bids: dict[int, int], asks: dict[int, int], volume: float) ->
 def _common(b: BookNumbers) -> dict[str, float]:
     """Features A and B share (by value; their positions differ)."""
     return {
-        "best_yes_bid_norm": _norm(b.YB), "best_yes_ask_norm": _norm(b.YA),
-        "best_no_bid_norm": _norm(b.NB), "best_no_ask_norm": _norm(b.NA),
-        "yes_mid_price_norm": _clamp(b.ym, 0.01, 0.99), "no_mid_price_norm": _clamp(b.nm, 0.01, 0.99),
-        "total_volume_norm": _volume(b.V), "volume_imbalance": _ratio(b.Vy - b.Vn, b.V),
+        "best_yes_bid_norm": _norm(b.YB),
+        "best_yes_ask_norm": _norm(b.YA),
+        "best_no_bid_norm": _norm(b.NB),
+        "best_no_ask_norm": _norm(b.NA),
+        "yes_mid_price_norm": _clamp(b.ym, 0.01, 0.99),
+        "no_mid_price_norm": _clamp(b.nm, 0.01, 0.99),
+        "total_volume_norm": _volume(b.V),
+        "volume_imbalance": _ratio(b.Vy - b.Vn, b.V),
         "yes_side_imbalance": _ratio(b.Vyb - b.Vya, b.Vy),
         "no_side_imbalance": _ratio(b.Vnb - b.Vna, b.Vn),
-        "yes_book_depth_norm": _depth(b.yb, b.ya), "no_book_depth_norm": _depth(b.nb, b.na),
+        "yes_book_depth_norm": _depth(b.yb, b.ya),
+        "no_book_depth_norm": _depth(b.nb, b.na),
         "yes_liquidity_concentration": _concentration(b.yb, b.ya, b.Vy),
         "no_liquidity_concentration": _concentration(b.nb, b.na, b.Vn),
     }
@@ -114,7 +130,9 @@ def market_features_a(b: BookNumbers) -> list[float]:
     f = _common(b)
 
     def spread(ask, bid):
-        return _clamp((ask - bid) / 100, 0.001, 0.99) if ask is not None and bid is not None else 0.1
+        return (
+            _clamp((ask - bid) / 100, 0.001, 0.99) if ask is not None and bid is not None else 0.1
+        )
 
     f["yes_spread_norm"] = spread(b.YA, b.YB)
     f["no_spread_norm"] = spread(b.NA, b.NB)
@@ -143,8 +161,8 @@ def market_features_b(b: BookNumbers) -> list[float]:
     f = _common(b)
     yes_two_sided = b.YA is not None and b.YB is not None
     no_two_sided = b.NA is not None and b.NB is not None
-    s_y = b.YA - b.YB if yes_two_sided else 10
-    s_n = b.NA - b.NB if no_two_sided else 10
+    s_y = b.YA - b.YB if b.YA is not None and b.YB is not None else 10
+    s_n = b.NA - b.NB if b.NA is not None and b.NB is not None else 10
     f["yes_spread_cents"], f["no_spread_cents"] = s_y / 100, s_n / 100
     f["yes_spread_pct"] = s_y / (b.ym * 100) if yes_two_sided else 0.2
     f["no_spread_pct"] = s_n / (b.nm * 100) if no_two_sided else 0.2

@@ -100,7 +100,9 @@ class BookState:
         return matched
 
 
-def book_from_maps(timestamp_ms: int, sequence_number: int, yes_bids: dict, no_bids: dict) -> BookState:
+def book_from_maps(
+    timestamp_ms: int, sequence_number: int, yes_bids: dict, no_bids: dict
+) -> BookState:
     """A book from stored {price_cents: size} maps (JSON keys are strings)."""
     return BookState(int(timestamp_ms), int(sequence_number),
                      {int(p): int(s) for p, s in yes_bids.items() if int(s) > 0},

@@ -24,8 +24,13 @@ from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.profiles import RULES_1211, RULES_1215, RULES_1217
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES
-from kalshi_tui.env.simulator import (INITIAL_CASH_CENTS, LIMIT_BELOW_ASK, NO_LIQUIDITY,
-                                      UNFILLED_CAUSES, BatchSimulator)
+from kalshi_tui.env.simulator import (
+    INITIAL_CASH_CENTS,
+    LIMIT_BELOW_ASK,
+    NO_LIQUIDITY,
+    UNFILLED_CAUSES,
+    BatchSimulator,
+)
 from kalshi_tui.env.tape import MarketTape
 from kalshi_tui.env.trading import BUY_NO, BUY_YES, SELL_NO, SELL_YES
 
@@ -70,8 +75,10 @@ class OriginalTrainingSimulator(BatchSimulator):
         self.pv_cents = self._value_cents(self.t, np.zeros(n, bool))
         return self.observations()
 
+    # The original kept cash in dollars (cash_dollars, its rounding included); the shared
+    # value and features read cents, so here `cash` is a view, not the base's stored array.
     @property
-    def cash(self) -> np.ndarray:
+    def cash(self) -> np.ndarray:  # type: ignore[override]
         return self.cash_dollars * 100
 
     def _marks(self, t: np.ndarray, past_end: np.ndarray) -> np.ndarray:
@@ -118,7 +125,7 @@ class OriginalTrainingSimulator(BatchSimulator):
         penalty = self._penalty(side, q) if self.rules == RULES_1217 else np.zeros(self.n)
         price, filled = self._fills(side, q)
         self._count_orders(side, filled)
-        self._book(side, np.where(filled, q, 0.0), np.where(filled, price, 0.0))
+        self._book_fills(side, np.where(filled, q, 0.0), np.where(filled, price, 0.0))
         self.t = np.where(live, self.t + 1, self.t)
         past_end = self.t >= self.lengths
         pv = np.where(live, self._value_cents(self.t, past_end), self.pv_cents)
@@ -198,10 +205,12 @@ class OriginalTrainingSimulator(BatchSimulator):
         ratio = np.divide(q, depth, out=np.zeros(self.n), where=depth > 0)
         liquidity = np.where(ratio > 0.1, ratio ** 2 * price * 0.01, 0.0)
         bid, ask = self.best_bid[self.rows, self.t], self.best_ask[self.rows, self.t]
-        spread = np.where(np.isnan(bid) | np.isnan(ask), MISSING_SIDE_PRICE, np.maximum(ask - bid, 1))
+        spread = np.where(
+            np.isnan(bid) | np.isnan(ask), MISSING_SIDE_PRICE, np.maximum(ask - bid, 1)
+        )
         return np.where(side > 0, 0.007 * q * price + liquidity + 0.5 * spread * q, 0.0)
 
-    def _book(self, side, q, price) -> None:
+    def _book_fills(self, side, q, price) -> None:
         """Cash, signed position and cost basis for the fills; sells credit even unheld."""
         buys = (side == BUY_YES) | (side == BUY_NO)
         sells = (side == SELL_YES) | (side == SELL_NO)

@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS rl_orderbook_deltas (
 );
 CREATE INDEX IF NOT EXISTS idx_deltas_session_market_seq
     ON rl_orderbook_deltas (session_id, market_ticker, sequence_number);
-CREATE INDEX IF NOT EXISTS idx_deltas_session_time ON rl_orderbook_deltas (session_id, timestamp_ms DESC);
+CREATE INDEX IF NOT EXISTS idx_deltas_session_time
+    ON rl_orderbook_deltas (session_id, timestamp_ms DESC);
 CREATE INDEX IF NOT EXISTS idx_deltas_market_time_side
     ON rl_orderbook_deltas (market_ticker, timestamp_ms DESC, side);
 """
@@ -123,7 +124,9 @@ class PostgresSessionStore(SessionStore):
         self.path = redacted(url)  # what every message names
         self._password = password_of(url)
         try:
-            self._db = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True)
+            self._db = psycopg.connect(
+                url, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True
+            )
         except psycopg.Error as exc:
             raise StoreError(f"{self.path}: cannot connect: {self._say(exc)}") from None
         try:
@@ -134,7 +137,7 @@ class PostgresSessionStore(SessionStore):
         except psycopg.Error as exc:
             self._db.close()
             raise StoreError(f"{self.path}: {self._say(exc)}") from None
-        missing = [t for t, oid in zip(TABLES, found) if oid is None]
+        missing = [t for t, oid in zip(TABLES, found, strict=True) if oid is None]
         if missing:
             self._db.close()
             raise StoreError(f"{self.path}: missing table {', '.join(missing)}")
@@ -181,7 +184,7 @@ class PostgresSessionStore(SessionStore):
 
     def identity(self) -> str:
         """Which database, as it is now: the row counts and last ids of the three tables."""
-        counts = []
+        counts: list[Any] = []
         for table in TABLES:
             key = "session_id" if table == TABLES[0] else "id"
             counts.extend(self._query(f"SELECT COUNT(*), MAX({key}) FROM {table}")[0])

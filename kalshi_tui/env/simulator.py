@@ -21,8 +21,15 @@ from kalshi_tui.core.world.profiles import LAYOUT_DEMO
 from kalshi_tui.env import layouts
 from kalshi_tui.env.features import N_FEATURES, portfolio_features
 from kalshi_tui.env.tape import MarketTape
-from kalshi_tui.env.trading import (BUY_NO, BUY_YES, SELL_NO, SELL_YES, action_table,
-                                    execute_orders, taker_ladder)
+from kalshi_tui.env.trading import (
+    BUY_NO,
+    BUY_YES,
+    SELL_NO,
+    SELL_YES,
+    action_table,
+    execute_orders,
+    taker_ladder,
+)
 
 INITIAL_CASH_CENTS = 10_000.0
 # Why an attempted order filled nothing; results.UNFILLED_CAUSE_TEXT says each in words.
@@ -59,7 +66,9 @@ class BatchSimulator:
             raise ValueError("tapes built with different fee rates cannot share a batch")
         worlds = {(t.obs_layout, t.complement) for t in tapes}
         if len(worlds) != 1:
-            raise ValueError("tapes built for different layouts or complements cannot share a batch")
+            raise ValueError(
+                "tapes built for different layouts or complements cannot share a batch"
+            )
         (self.obs_layout, self.complement), = worlds
         self.tapes = list(tapes)
         self.layout = layout
@@ -180,7 +189,9 @@ class BatchSimulator:
         filled, notional, fee, _ = execute_orders(px, sz, wanted, budget, self.fee_rate)
         side_mid = np.where((side == BUY_YES) | (side == SELL_YES), mark, self.complement - mark)
         # What crossing the spread cost against the mid: already inside the value change.
-        self.spread_cost += np.where(is_buy, notional - filled * side_mid, filled * side_mid - notional)
+        self.spread_cost += np.where(
+            is_buy, notional - filled * side_mid, filled * side_mid - notional
+        )
         self._book(side, filled, notional, fee)
         traded = filled > 0
         ordered_now = side > 0
@@ -195,7 +206,9 @@ class BatchSimulator:
         self.fill_count += traded
         self.contracts_traded += filled
         ordered = wanted > 0
-        self.last_fill_ratio = np.where(ordered, filled / np.maximum(wanted, 1.0), self.last_fill_ratio)
+        self.last_fill_ratio = np.where(
+            ordered, filled / np.maximum(wanted, 1.0), self.last_fill_ratio
+        )
         self.steps_since_fill = np.where(traded, 0.0, self.steps_since_fill + ~self.done)
 
     def _book(self, side, filled, notional, fee) -> None:
@@ -206,7 +219,9 @@ class BatchSimulator:
         self.fees += fee
         self.cash += sells * notional - buys * notional - fee
         # Sells release cost basis at the average price paid.
-        avg_yes = np.divide(self.yes_cost, self.yes, out=np.zeros_like(self.yes), where=self.yes > 0)
+        avg_yes = np.divide(
+            self.yes_cost, self.yes, out=np.zeros_like(self.yes), where=self.yes > 0
+        )
         avg_no = np.divide(self.no_cost, self.no, out=np.zeros_like(self.no), where=self.no > 0)
         released_yes = sell_yes * avg_yes * filled
         released_no = sell_no * avg_no * filled

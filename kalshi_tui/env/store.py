@@ -15,15 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
-from kalshi_tui.env.store_values import (MAX_INT64, MAX_SIZE, BadValue, canonical, iso_utc, json_value,
-                                         price_map, shown_value, whole_number)
 from kalshi_tui.core.world.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
+from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+from kalshi_tui.env.store_values import (
+    MAX_INT64,
+    MAX_SIZE,
+    BadValue,
+    canonical,
+    iso_utc,
+    json_value,
+    price_map,
+    shown_value,
+    whole_number,
+)
 
 TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
 # The session columns both stores hold and `sessions copy` carries.
@@ -127,24 +136,32 @@ class SessionStore:
     """Read (or, with writable=True, create and fill) a SQLite session store."""
 
     placeholder = "?"
+    # What every message names: the SQLite file, or (PostgresSessionStore) its URL without
+    # the password.
+    path: Path | str
+    # A DB-API connection: sqlite3's here, psycopg's in PostgresSessionStore.
+    _db: Any
 
     def __init__(self, path: Path, *, writable: bool = False):
-        self.path = Path(path)
+        file = Path(path)
+        self.path = file
         if writable:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._db = sqlite3.connect(self.path)
+                self._db = sqlite3.connect(file)
                 self._db.executescript(SCHEMA)
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: cannot write a session store here ({exc})") from None
+                raise StoreError(
+                    f"{self.path}: cannot write a session store here ({exc})"
+                ) from None
         else:
-            if not self.path.is_file():
+            if not file.is_file():
                 raise StoreError(f"{self.path}: session store not found")
             try:
                 # Read-only, so a store in a read-only package folder opens, and a reader can
                 # never damage the recordings; as_uri() escapes '?' and '#' in odd paths.
                 # check_same_thread off: the TUI opens a store in one worker and reads in another.
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                self._db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True,
                                            check_same_thread=False)
                 names = {row[0] for row in self._db.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'")}
@@ -190,7 +207,7 @@ class SessionStore:
 
     def identity(self) -> str:
         """Which store, as it is now: a re-recorded or replaced store reads as different."""
-        path = self.path.resolve()
+        path = Path(self.path).resolve()
         st = path.stat()
         return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
@@ -236,9 +253,21 @@ class SessionStore:
                 "INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, yes_bids, yes_asks, no_bids, no_asks, yes_spread, no_spread, "
                 f"total_volume) VALUES ({', '.join([p] * 11)})",
-                [(session_id, ticker, ts, seq, self._json_param(yes_bids), self._json_param(yes_asks),
-                  self._json_param(no_bids), self._json_param(no_asks), *rest)
-                 for ticker, ts, seq, yes_bids, yes_asks, no_bids, no_asks, *rest in snapshots])
+                [
+                    (
+                        session_id,
+                        ticker,
+                        ts,
+                        seq,
+                        self._json_param(yes_bids),
+                        self._json_param(yes_asks),
+                        self._json_param(no_bids),
+                        self._json_param(no_asks),
+                        *rest,
+                    )
+                    for ticker, ts, seq, yes_bids, yes_asks, no_bids, no_asks, *rest in snapshots
+                ],
+            )
             self._execute_many(
                 "INSERT INTO rl_orderbook_deltas (session_id, market_ticker, timestamp_ms, "
                 "sequence_number, side, action, price, old_size, new_size) "
@@ -253,19 +282,33 @@ class SessionStore:
                            f"WHERE session_id={p}", (session_id,))
         if not rows:
             raise StoreError(f"{self.path}: no session {session_id}")
-        session = dict(zip(present, rows[0]))
+        session = dict(zip(present, rows[0], strict=True))
         session["market_tickers"] = self._tickers(session_id, session["market_tickers"])
         for key in ("started_at", "ended_at", "last_message_at", "created_at"):
             if key in session:
                 session[key] = iso_utc(session[key])
         if isinstance(session.get("connection_metadata"), str):
             session["connection_metadata"] = json_value(session["connection_metadata"])
-        snapshots = [(ticker, ts, seq, json_value(yb), json_value(ya), json_value(nb), json_value(na), ys, ns, tv)
-                     for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
-                         "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
-                         "no_bids, no_asks, yes_spread, no_spread, total_volume "
-                         f"FROM rl_orderbook_snapshots WHERE session_id={p} ORDER BY id",
-                         (session_id,))]
+        snapshots = [
+            (
+                ticker,
+                ts,
+                seq,
+                json_value(yb),
+                json_value(ya),
+                json_value(nb),
+                json_value(na),
+                ys,
+                ns,
+                tv,
+            )
+            for ticker, ts, seq, yb, ya, nb, na, ys, ns, tv in self._query(
+                "SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, "
+                "no_bids, no_asks, yes_spread, no_spread, total_volume "
+                f"FROM rl_orderbook_snapshots WHERE session_id={p} ORDER BY id",
+                (session_id,),
+            )
+        ]
         deltas = self._query(
             "SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, "
             f"new_size FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY id", (session_id,))
@@ -308,7 +351,9 @@ class SessionStore:
             raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a "
                              f"JSON list") from None
         if not isinstance(tickers, list):
-            raise StoreError(f"{self.path}: session {session_id}: market_tickers is not a JSON list")
+            raise StoreError(
+                f"{self.path}: session {session_id}: market_tickers is not a JSON list"
+            )
         return [str(t) for t in tickers]
 
     def fingerprint(self, session_ids: list[int]) -> str:
@@ -335,9 +380,11 @@ class SessionStore:
             raise StoreError(f"{self.path}: no session {session_id}")
         tickers, status, ended_at = rows[0]
         if status != "closed" or ended_at is None:
-            raise StoreError(f"{self.path}: session {session_id} is not closed (status {status!r}, "
-                             f"ended_at {iso_utc(ended_at) or 'missing'}): a session still recording "
-                             "or failed is not replayed")
+            raise StoreError(
+                f"{self.path}: session {session_id} is not closed (status {status!r}, "
+                f"ended_at {iso_utc(ended_at) or 'missing'}): a session still recording "
+                "or failed is not replayed"
+            )
         return self._tickers(session_id, tickers)
 
     def snapshots(self, session_id: int, ticker: str) -> list[BookState]:
@@ -346,9 +393,10 @@ class SessionStore:
         books = []
         p = self.placeholder
         for ts, seq, yes_bids, no_bids in self._query(
-                "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
-                f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
-                (session_id, ticker)):
+            "SELECT timestamp_ms, sequence_number, yes_bids, no_bids FROM rl_orderbook_snapshots "
+            f"WHERE session_id={p} AND market_ticker={p} ORDER BY sequence_number, id",
+            (session_id, ticker),
+        ):
             try:
                 books.append(book_from_maps(whole_number(ts, "timestamp_ms", 0, MAX_INT64),
                                             whole_number(seq, "sequence_number", 0, MAX_INT64),
@@ -357,19 +405,24 @@ class SessionStore:
             except BadValue as exc:
                 raise StoreError(f"{where}: snapshot seq {shown_value(seq)}: {exc}") from None
             except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
-                raise StoreError(f"{where}: snapshot seq {shown_value(seq)} has a price map that is not "
-                                 f"JSON {{price_cents: size}}") from None
+                raise StoreError(
+                    f"{where}: snapshot seq {shown_value(seq)} has a price map that is not "
+                    f"JSON {{price_cents: size}}"
+                ) from None
         return books
 
     def deltas(self, session_id: int, ticker: str) -> list[tuple]:
-        """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored order."""
+        """(timestamp_ms, sequence_number, side, action, price, old_size, new_size) rows, stored
+        order."""
         return self._query(
             "SELECT timestamp_ms, sequence_number, side, action, price, old_size, new_size "
             f"FROM rl_orderbook_deltas WHERE session_id={self.placeholder} "
             f"AND market_ticker={self.placeholder} ORDER BY id",
             (session_id, ticker))
 
-    def replay(self, session_id: int, ticker: str, stats: ReplayStats | None = None) -> list[BookState]:
+    def replay(
+        self, session_id: int, ticker: str, stats: ReplayStats | None = None
+    ) -> list[BookState]:
         """The market's book after its first snapshot and after every later change."""
         return [book.copy() for book in self.walk(session_id, ticker, stats)]
 
@@ -389,7 +442,9 @@ class SessionStore:
         _check_sequence(rows, where)
         # Deltas recorded before the first snapshot are already inside it.
         first = snapshots[0]
-        events = [(seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
+        # (sequence number, 1 and a delta row | 0 and a snapshot BookState)
+        events: list[tuple[int, int, Any]] = [
+            (seq, 1, row) for row in rows if (seq := row[1]) > first.sequence_number]
         events += [(s.sequence_number, 0, s) for s in snapshots[1:]]
         events.sort(key=lambda e: (e[0], e[1]))
         book = _checked(first.copy(), where)
@@ -410,10 +465,15 @@ class SessionStore:
             ts, _, side, action, price, old_size, new_size = item
             try:
                 price = whole_number(price, "price", -MAX_SIZE, MAX_SIZE)
-                if not book.apply_delta(side, action, price,
-                                        whole_number(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
-                                        whole_number(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
-                                        whole_number(ts, "timestamp_ms", 0, MAX_INT64), seq):
+                if not book.apply_delta(
+                    side,
+                    action,
+                    price,
+                    whole_number(old_size or 0, "old_size", -MAX_SIZE, MAX_SIZE),
+                    whole_number(new_size or 0, "new_size", -MAX_SIZE, MAX_SIZE),
+                    whole_number(ts, "timestamp_ms", 0, MAX_INT64),
+                    seq,
+                ):
                     stats.stale_old_sizes += 1
                 book.check_change(side, price)
             except (BookError, BadValue) as exc:
@@ -426,7 +486,7 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _locked_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+def _locked_message(path: Path | str, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
 

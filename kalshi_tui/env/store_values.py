@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # A size or volume past this is not a recording (Kalshi books hold thousands of contracts),
@@ -31,7 +31,8 @@ def shown_value(value: object) -> str:
 
 
 def whole_number(value: object, name: str, low: int, high: int) -> int:
-    """A stored whole number within [low, high]: inf, nan, 1e999, text and fractions are bad rows."""
+    """A stored whole number within [low, high]: inf, nan, 1e999, text and fractions are bad
+    rows."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadValue(f"{name} {shown_value(value)} is not a number")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
@@ -42,7 +43,8 @@ def whole_number(value: object, name: str, low: int, high: int) -> int:
 
 
 def price_map(raw: object, name: str) -> dict:
-    """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad row)."""
+    """A stored {price_cents: size} map, bounded before it is parsed (a 100k-deep JSON is a bad
+    row)."""
     if isinstance(raw, dict):
         levels = raw  # PostgreSQL's JSONB, decoded by the driver (the server bounds its depth)
     elif not isinstance(raw, str) or len(raw) > MAX_MAP_CHARS:
@@ -55,7 +57,9 @@ def price_map(raw: object, name: str) -> dict:
         except RecursionError:
             raise BadValue(f"{name} is JSON nested too deeply to be a price map") from None
         except ValueError:
-            raise BadValue(f"{name} is not JSON {{price_cents: size}} (invalid JSON text)") from None
+            raise BadValue(
+                f"{name} is not JSON {{price_cents: size}} (invalid JSON text)"
+            ) from None
     if not isinstance(levels, dict):
         raise BadValue(f"{name} is {type(levels).__name__}, not a JSON {{price_cents: size}} map")
     out = {}
@@ -90,15 +94,16 @@ def canonical(value: Any) -> Any:
 
 
 def iso_utc(value: Any) -> str | None:
-    """A time as ISO 8601 UTC text, the same from both stores (SQLite text, PostgreSQL datetimes)."""
+    """A time as ISO 8601 UTC text, the same from both stores (SQLite text, PostgreSQL
+    datetimes)."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value  # not ours to fix: shown as stored
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
     if isinstance(value, datetime):
-        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        text = value.astimezone(UTC).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z").replace(".000Z", "Z")
     return value

@@ -113,8 +113,15 @@ def build_tape(session_id: int, ticker: str, states: Iterable[BookState],
     return tape_from_view(session_id, ticker, view, fee_rate, obs_layout, complement)
 
 
-def _ladders(books: Iterable[tuple[dict, dict]], complement: int) -> list[np.ndarray]:
-    bid_px, bid_sz, ask_px, ask_sz = [], [], [], []
+# YES bid prices, bid sizes, ask prices, ask sizes: (T, K) each
+Ladders = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _ladders(books: Iterable[tuple[dict, dict]], complement: int) -> Ladders:
+    bid_px: list[list[int]] = []
+    bid_sz: list[list[int]] = []
+    ask_px: list[list[int]] = []
+    ask_sz: list[list[int]] = []
     for yes_bids, no_bids in books:
         prices, sizes = _padded(sorted(yes_bids.items(), reverse=True))
         bid_px.append(prices)
@@ -123,12 +130,15 @@ def _ladders(books: Iterable[tuple[dict, dict]], complement: int) -> list[np.nda
         prices, sizes = _padded(sorted(no_bids.items(), reverse=True))
         ask_px.append([complement - p if p else 0 for p in prices])
         ask_sz.append(sizes)
-    return [np.array(rows, np.int32).reshape(-1, LADDER_LEVELS)
-            for rows in (bid_px, bid_sz, ask_px, ask_sz)]
+    def ladder(rows: list[list[int]]) -> np.ndarray:
+        return np.array(rows, np.int32).reshape(-1, LADDER_LEVELS)
+
+    return ladder(bid_px), ladder(bid_sz), ladder(ask_px), ladder(ask_sz)
 
 
-def _frozen(session_id, ticker, timestamps, arrays, mark, feats, fee_rate, layout,
-            complement) -> MarketTape:
+def _frozen(session_id: int, ticker: str, timestamps: np.ndarray, arrays: Ladders,
+            mark: np.ndarray, feats: np.ndarray, fee_rate: float, layout: str,
+            complement: int) -> MarketTape:
     for array in (timestamps, *arrays, mark, feats):
         array.setflags(write=False)  # tapes are shared between envs; nobody may edit one
     return MarketTape(session_id, ticker, timestamps, *arrays, mark, feats, fee_rate, layout,
@@ -148,12 +158,12 @@ def tape_from_view(session_id: int, ticker: str, view: list[ViewPoint], fee_rate
 
 def _demo_tape(session_id, ticker, states, fee_rate, complement) -> MarketTape:
     """kalshi-tui's own earlier layout: every state a step, its 36 vectorised features."""
-    books, timestamps = [], []
+    books, stamps = [], []
     for book in states:
-        timestamps.append(book.timestamp_ms)
+        stamps.append(book.timestamp_ms)
         books.append((dict(book.yes_bids), dict(book.no_bids)))
     arrays = _ladders(books, complement)
-    timestamps = np.array(timestamps, np.int64)
+    timestamps = np.array(stamps, np.int64)
     mark = _marks(*arrays, complement) if len(timestamps) else np.zeros(0)
     feats = (market_features(*arrays, timestamps, mark, fee_rate) if len(timestamps)
              else np.zeros((0, 36), np.float32))
@@ -175,12 +185,18 @@ def load_tapes(store: SessionStore, session_ids: list[int], *,
     skips: list[str] = []
     for session_id in session_ids:
         rows: list[tuple[str, int, dict, dict]] = []
-        tickers = []
+        tickers: list[tuple[str, MarketTape | None]] = []
         for ticker in store.markets(session_id):
             try:
                 if obs_layout == LAYOUT_DEMO:
-                    tape = build_tape(session_id, ticker, store.walk(session_id, ticker, ReplayStats()),
-                                      fee_rate, obs_layout=obs_layout, complement=complement)
+                    tape = build_tape(
+                        session_id,
+                        ticker,
+                        store.walk(session_id, ticker, ReplayStats()),
+                        fee_rate,
+                        obs_layout=obs_layout,
+                        complement=complement,
+                    )
                     tickers.append((ticker, tape))
                     continue
                 market_rows = [(ticker, b.timestamp_ms, dict(b.yes_bids), dict(b.no_bids))
@@ -191,10 +207,9 @@ def load_tapes(store: SessionStore, session_ids: list[int], *,
             rows.extend(market_rows)
             tickers.append((ticker, None))
         views = session_views(rows, complement) if rows else {}
-        for ticker, tape in tickers:
-            if tape is None:
-                tape = tape_from_view(session_id, ticker, views.get(ticker, []), fee_rate,
-                                      obs_layout, complement)
+        for ticker, cached in tickers:
+            tape = cached if cached is not None else tape_from_view(
+                session_id, ticker, views.get(ticker, []), fee_rate, obs_layout, complement)
             if tape.length < MIN_STEPS:
                 skips.append(f"skipped {store.path}: session {session_id} market {ticker}: "
                              f"only {tape.length} book state(s), an episode needs {MIN_STEPS}")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def _slope(values: list[float]) -> float:
 
 
 def _mid_changes(mids: list[float | None]) -> list[float]:
-    return [abs(b - a) for a, b in zip(mids, mids[1:]) if a is not None and b is not None]
+    return [abs(b - a) for a, b in pairwise(mids) if a is not None and b is not None]
 
 
 def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: str) -> np.ndarray:
@@ -116,7 +117,7 @@ def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: s
         h = view[max(0, t - HISTORY):t]
         h_mids = mids[max(0, t - HISTORY):t]
         a_t = point.activity
-        when = datetime.fromtimestamp(point.timestamp_ms / 1000, timezone.utc)
+        when = datetime.fromtimestamp(point.timestamp_ms / 1000, UTC)
         f: dict[str, float] = {
             "time_since_last_update": min(max(point.gap_seconds, 0.0) / 300, 1.0),
             "time_of_day_norm": (when.hour - 9) / 7 if 9 <= when.hour <= 16 else 0.0,
@@ -163,8 +164,8 @@ def temporal_features(view: list[ViewPoint], books: list[BookNumbers], layout: s
 
 
 def _mid_changes_at(mids: list[float | None], indices: list[int]) -> list[float]:
-    return [abs(mids[i] - mids[i - 1]) for i in indices
-            if mids[i] is not None and mids[i - 1] is not None]
+    pairs = ((mids[i - 1], mids[i]) for i in indices)
+    return [abs(b - a) for a, b in pairs if a is not None and b is not None]
 
 
 _TEMPORAL_NAMES = {LAYOUT_A: TEMPORAL_A, LAYOUT_B: TEMPORAL_B}

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         file_sha256 as file_sha256,
     )
     from kalshi_tui.eval.policy_runner import LoadedPolicy as LoadedPolicy
+    from kalshi_tui.eval.report_checks import health_checker as health_checker
     from kalshi_tui.eval.results import ValidationResult as ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids as default_session_ids,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
         load_policy_safely as load_policy_safely,
     )
     from kalshi_tui.eval.smoke import SmokeResult as SmokeResult, smoke_test as smoke_test
-    from kalshi_tui.eval.report_checks import health_checker as health_checker
     from kalshi_tui.eval.stored import (
         any_health_stored as any_health_stored,
         stored_evidence as stored_evidence,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +195,7 @@ def validate_model(path: Path, config: Config, session_ids: list[int], *,
         max_drawdown_cents=float(np.concatenate(tally.drawdown).max()),
         fills=tally.fills, fees_cents=tally.fees,
         seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         seed=None if deterministic else seed, skipped=list(skips),
         unheld_sells=tally.unheld_sells,
     )

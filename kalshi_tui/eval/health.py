@@ -15,20 +15,33 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.batched import (BATCH_BUDGET_STEPS, ModelChanged, ValidationCancelled,
-                                     ValidationError, load_session_tapes, market_batches)
-from kalshi_tui.eval.health_result import (HEALTH_SEED, NOISE, RECORDED, UNIFORM,
-                                           WIDE_MARGIN_NATS, ZERO, HealthResult, SourceHealth)
+from kalshi_tui.eval.batched import (
+    BATCH_BUDGET_STEPS,
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    load_session_tapes,
+    market_batches,
+)
+from kalshi_tui.eval.health_result import (
+    HEALTH_SEED,
+    NOISE,
+    RECORDED,
+    UNIFORM,
+    WIDE_MARGIN_NATS,
+    ZERO,
+    HealthResult,
+    SourceHealth,
+)
 from kalshi_tui.eval.health_store import health_key, load_health
 from kalshi_tui.eval.model_fit import file_sha256, require_fit
-from kalshi_tui.eval.results_cache import (HEALTH, save_entry, session_source,
-                                           sessions_fingerprint)
+from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source, sessions_fingerprint
 
 UNIFORM_PROBES = 4000
 NOISE_PROBES = 4000
@@ -123,7 +136,7 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
         action_labels=env.layout.labels[:n], collapse_share=config.health_collapse_share,
         sources=[recorded.result(RECORDED, n)] + [f.result(name, n) for name, f in probes],
         seed=HEALTH_SEED, seconds=time.perf_counter() - started,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         extra={"key": health_key(config, session_ids, fingerprint)},
     )
     if store_result:

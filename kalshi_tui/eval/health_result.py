@@ -85,7 +85,9 @@ class HealthResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.sources = [s if isinstance(s, SourceHealth) else SourceHealth(**s) for s in self.sources]
+        self.sources = [
+            s if isinstance(s, SourceHealth) else SourceHealth(**s) for s in self.sources
+        ]
         self.state, self.state_line = judge(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,7 +107,9 @@ class HealthResult:
             else "stochastic, as the trader samples"
 
     def label(self, action: int) -> str:
-        return self.action_labels[action] if 0 <= action < len(self.action_labels) else f"id {action}"
+        return (
+            self.action_labels[action] if 0 <= action < len(self.action_labels) else f"id {action}"
+        )
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -136,7 +140,10 @@ class HealthResult:
         if s is None:
             return []
         width = max(len(label) for label in self.action_labels)
-        det_total, sto_total = max(sum(s.deterministic_histogram), 1), max(sum(s.stochastic_histogram), 1)
+        det_total, sto_total = (
+            max(sum(s.deterministic_histogram), 1),
+            max(sum(s.stochastic_histogram), 1),
+        )
         lines = [f"{'':>3}  {'action':<{width}}  {'deterministic':>22}  {'stochastic':>22}"]
         for a, label in enumerate(self.action_labels):
             d, st = s.deterministic_histogram[a], s.stochastic_histogram[a]

@@ -11,8 +11,13 @@ from __future__ import annotations
 import json
 
 from kalshi_tui.eval.health_result import COLLAPSED, HEALTH_FORMAT, HEALTH_SEED, HealthResult
-from kalshi_tui.eval.results_cache import (HEALTH, cache_folders, default_session_ids,
-                                           sessions_fingerprint, stored_entries)
+from kalshi_tui.eval.results_cache import (
+    HEALTH,
+    cache_folders,
+    default_session_ids,
+    sessions_fingerprint,
+    stored_entries,
+)
 
 
 def health_key(config, session_ids: list[int], sessions_fp: str) -> str:

@@ -113,8 +113,10 @@ class ValidationResult:
             else:
                 why = self.unfilled_text() or "cause not recorded"
             return (f"never traded: {self.orders_attempted:,} orders attempted, 0 filled: {why}")
-        line = (f"{self.orders_attempted:,} orders attempted ({self.attempted_pct:.1f} % of steps), "
-                f"{self.fills:,} filled ({self.trading_pct:.1f} %)")
+        line = (
+            f"{self.orders_attempted:,} orders attempted ({self.attempted_pct:.1f} % of steps), "
+            f"{self.fills:,} filled ({self.trading_pct:.1f} %)"
+        )
         unfilled = self.unfilled_text()
         return line + (f"; unfilled: {unfilled}" if unfilled else "")
 
@@ -140,7 +142,8 @@ class ValidationResult:
                 f"win rate {self.win_rate_text()}, P&L {self.pnl_ci_text()}")
 
     def histogram_by_label(self) -> dict[str, int]:
-        return dict(zip(self.action_labels, self.histogram))
+        # A stored result's lists are shown as far as both go (its from_dict checks neither).
+        return dict(zip(self.action_labels, self.histogram, strict=False))
 
     def summary_lines(self) -> list[str]:
         """The figures an operator reads, one per line, for the CLI and reports."""
@@ -159,7 +162,8 @@ class ValidationResult:
             f"  policy {self.mean_policy_entropy_normalised:.3f}",
             f"win rate    {self.win_rate_text()}",
             f"P&L         total {self.total_pnl_cents / 100:+,.2f} $  {self.pnl_ci_text()}",
-            f"drawdown    max {self.max_drawdown_cents / 100:,.2f} $ (worst episode, peak to trough)",
+            f"drawdown    max {self.max_drawdown_cents / 100:,.2f} $ (worst episode, peak to "
+            f"trough)",
             f"fees        {self.fees_cents / 100:,.2f} $ on {self.fills:,} filled orders",
         ]
         if self.unheld_sells and self.fill_model == "original-training":
@@ -174,8 +178,9 @@ class ValidationResult:
     def histogram_lines(self) -> list[str]:
         total = max(self.steps, 1)
         width = max(len(label) for label in self.action_labels)
+        rows = enumerate(zip(self.action_labels, self.histogram, strict=False))
         return [f"{a:>3}  {label:<{width}}  {count:>9}  {100 * count / total:5.1f} %"
-                for a, (label, count) in enumerate(zip(self.action_labels, self.histogram))]
+                for a, (label, count) in rows]
 
 
 def bootstrap_mean_ci(values, *, resamples: int = 10_000, seed: int = 0,

@@ -56,7 +56,9 @@ def session_source(sessions_db) -> str:
     """Where the sessions came from, as shown with every figure (never a password)."""
     from kalshi_tui.core.db_url import is_database_url, redacted
 
-    return redacted(sessions_db) if is_database_url(sessions_db) else str(Path(sessions_db).resolve())
+    return (
+        redacted(sessions_db) if is_database_url(sessions_db) else str(Path(sessions_db).resolve())
+    )
 
 
 def sessions_fingerprint(sessions_db, session_ids: list[int]) -> str:
@@ -121,7 +123,10 @@ def other_fill_model_result(config, result: ValidationResult) -> ValidationResul
     from kalshi_tui.core.world.profiles import ORIGINAL_TRAINING, REALISTIC
 
     env = config.environment
-    if result.fill_model not in (REALISTIC, ORIGINAL_TRAINING) or env.profile.training_rules is None:
+    if (
+        result.fill_model not in (REALISTIC, ORIGINAL_TRAINING)
+        or env.profile.training_rules is None
+    ):
         return None
     other = ORIGINAL_TRAINING if result.fill_model == REALISTIC else REALISTIC
     other_env = dataclasses.replace(env, fill_model=other)

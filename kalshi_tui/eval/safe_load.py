@@ -99,10 +99,14 @@ def _discrete_n(path: Path, space: Any) -> int:
         raise PolicyRefused(f"{path}: action space {kind or 'unknown'} is not supported: "
                             "the trading environment's actions are Discrete")
     try:
-        n = int(space.get("n"))  # an int in SB3 0.x/1.x, a string such as "21" in 2.x
-        start = int(space.get("start", 0))
+        # n: an int in SB3 0.x/1.x, a string such as "21" in 2.x; anything else is refused
+        n_written: Any = space.get("n")
+        start_written: Any = space.get("start", 0)
+        n, start = int(n_written), int(start_written)
     except (TypeError, ValueError):
-        raise PolicyLoadError(f"{path}: action_space.n {space.get('n')!r} is not a number") from None
+        raise PolicyLoadError(
+            f"{path}: action_space.n {space.get('n')!r} is not a number"
+        ) from None
     if n < 1 or start != 0:
         raise PolicyRefused(f"{path}: Discrete(n={n}, start={start}) is not supported")
     return n
@@ -115,7 +119,7 @@ def _box_shape(path: Path, space: Any) -> tuple[tuple[int, ...], str]:
     if kind != "Box":
         raise PolicyRefused(f"{path}: observation space {kind or 'unknown'} is not supported "
                             "(only a flat Box vector, as the trading environment gives)")
-    raw = space.get("_shape", space.get("shape"))  # `shape` in old files
+    raw: Any = space.get("_shape", space.get("shape"))  # `shape` in old files
     try:
         shape = tuple(int(x) for x in (json.loads(raw) if isinstance(raw, str) else raw))
     except (TypeError, ValueError):
@@ -287,11 +291,10 @@ class _NoOptimizer:
 def _build_policy(path: Path, spec: PolicySpec):
     import gymnasium as gym
     import torch
+    from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+    from stable_baselines3.dqn.policies import DQNPolicy
 
-    if spec.family == ACTOR_CRITIC:
-        from stable_baselines3.common.policies import ActorCriticPolicy as policy_cls
-    else:
-        from stable_baselines3.dqn.policies import DQNPolicy as policy_cls
+    policy_cls: type[BasePolicy] = ActorCriticPolicy if spec.family == ACTOR_CRITIC else DQNPolicy
     kwargs = dict(spec.policy_kwargs)
     if "activation_fn" in kwargs:
         kwargs["activation_fn"] = getattr(torch.nn, kwargs["activation_fn"])
@@ -319,7 +322,9 @@ def _load_weights(path: Path, module, weights_bytes: bytes) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise PolicyRefused(f"{path}: policy.pth holds more than tensors ({first})") from None
     except Exception as exc:  # torch raises many kinds for a damaged file
-        raise PolicyLoadError(f"{path}: policy.pth is not readable ({type(exc).__name__})") from None
+        raise PolicyLoadError(
+            f"{path}: policy.pth is not readable ({type(exc).__name__})"
+        ) from None
     if not isinstance(state, dict):
         raise PolicyLoadError(f"{path}: policy.pth is not a state dict")
     try:

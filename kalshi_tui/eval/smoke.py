@@ -65,9 +65,8 @@ def _median_ms(call, repeats: int = LATENCY_REPEATS) -> float:
 
 def smoke_test(path: Path, config: Config) -> SmokeResult:
     """Load, check the spaces, trade a few real markets; every problem becomes one line."""
-    from kalshi_tui.eval.safe_load import PolicyLoadError, load_policy_safely
-
     from kalshi_tui.eval.results_cache import session_source
+    from kalshi_tui.eval.safe_load import PolicyLoadError, load_policy_safely
 
     path = Path(path)
     result = SmokeResult(path=str(path), **config.environment.world(),

@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core import EnvironmentSpec
 from kalshi_tui.train.demo_pointer import write_demo_pointer, write_registry_readme
 from kalshi_tui.train.pipeline import TrainingError, TrainRequest, TrainResult, train
 
@@ -114,7 +114,9 @@ def _request(run: DemoRun, out: Path, seed: int, scale: float) -> TrainRequest:
         hyperparameters=dict(run.hyperparameters), progress=False)
 
 
-def _train_one(request: TrainRequest, sessions_db: Path, environment: EnvironmentSpec) -> TrainResult:
+def _train_one(
+    request: TrainRequest, sessions_db: Path | str, environment: EnvironmentSpec
+) -> TrainResult:
     """Worker entry point: one run in its own process."""
     return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
                  environment=environment)
@@ -144,9 +146,8 @@ def _check_replaceable(out: Path) -> None:
                         f"refusing to replace it (choose another --out)")
 
 
-def _check_sessions(sessions_db: Path) -> None:
-    from kalshi_tui.env import StoreError
-    from kalshi_tui.env.store import open_session_store
+def _check_sessions(sessions_db: Path | str) -> None:
+    from kalshi_tui.env import StoreError, open_session_store
 
     try:
         with open_session_store(sessions_db) as store:
@@ -159,7 +160,7 @@ def _check_sessions(sessions_db: Path) -> None:
                         f"missing {', '.join(map(str, missing))}")
 
 
-def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, seed: int = 0,
+def build_demo(out: Path, *, sessions_db: Path | str, environment: EnvironmentSpec, seed: int = 0,
                jobs: int = 2, scale: float = 1.0, runs: tuple[DemoRun, ...] = DEMO_RUNS,
                log=print) -> dict[str, Any]:
     """Train every demo run, add the flat final, the unreadable file and the pointer; swap in."""
@@ -175,7 +176,7 @@ def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, se
     staging.mkdir(parents=True)
     try:
         results = _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log)
-        by_run = list(zip(runs, results))
+        by_run = list(zip(runs, results, strict=True))
         session32 = next(r for run, r in by_run if run.session_ids == (32,) and run.n_actions == 21)
         shutil.copyfile(session32.model_path, staging / FINAL_NAME)
         data = (staging / FINAL_NAME).read_bytes()
@@ -200,9 +201,11 @@ def build_demo(out: Path, *, sessions_db: Path, environment: EnvironmentSpec, se
     }
 
 
-def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) -> list[TrainResult]:
+def _train_all(
+    runs, staging, sessions_db, environment, seed, scale, jobs, log
+) -> list[TrainResult]:
     requests = [_request(run, staging, seed + index, scale) for index, run in enumerate(runs)]
-    results: list[TrainResult | None] = [None] * len(runs)
+    results: dict[int, TrainResult] = {}  # by run index; finished in any order
     started = time.perf_counter()
     if jobs <= 1:
         for index, request in enumerate(requests):
@@ -211,7 +214,7 @@ def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) 
                 lambda request=request, world=world: _train_one(request, sessions_db, world))
             log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
                 f"({time.perf_counter() - started:.0f} s)")
-        return results
+        return [results[index] for index in range(len(runs))]
     # spawn, not fork: each worker starts clean instead of inheriting a parent's torch threads.
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
     try:
@@ -230,7 +233,7 @@ def _train_all(runs, staging, sessions_db, environment, seed, scale, jobs, log) 
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return results
+    return [results[index] for index in range(len(runs))]
 
 
 def _run_or_fail(call) -> TrainResult:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world import ActionLayout
 from kalshi_tui.train.pipeline import TrainResult
 from kalshi_tui.train.writer import write_json
 
@@ -22,7 +22,9 @@ def _relative(path: Path, base_dir: Path) -> str:
     return path.resolve().relative_to(base_dir.resolve()).as_posix()
 
 
-def pointer_document(result: TrainResult, *, base_dir: Path, layout: ActionLayout) -> dict[str, Any]:
+def pointer_document(
+    result: TrainResult, *, base_dir: Path, layout: ActionLayout
+) -> dict[str, Any]:
     """The original-schema pointer at `result`'s model, paths relative to `base_dir`."""
     summary = json.loads(result.layout.summary_path.read_text(encoding="utf-8"))
     results = json.loads(result.layout.results_path.read_text(encoding="utf-8"))
@@ -44,10 +46,11 @@ def pointer_document(result: TrainResult, *, base_dir: Path, layout: ActionLayou
             "full_path": _relative(result.model_path, base_dir),
             "status": "breakthrough_model",
             "description": f"First model to trade actively on session {session}: "
-                           f"{layout.describe()}, {dominant} its most frequent action",
+            f"{layout.describe()}, {dominant} its most frequent action",
             "last_updated": completed,
-            "selected_reason": f"Trades {100 - hold:.1f}% of steps ({dominant} {dominant_pct:.1f}%) "
-                               f"after {results['total_timesteps']:,} steps on session {session}",
+            "selected_reason": f"Trades {100 - hold:.1f}% of steps "
+            f"({dominant} {dominant_pct:.1f}%) "
+            f"after {results['total_timesteps']:,} steps on session {session}",
         },
         "model_metadata": {
             "training_session": {
@@ -67,19 +70,24 @@ def pointer_document(result: TrainResult, *, base_dir: Path, layout: ActionLayou
                     "hold_percentage": round(hold, 2),
                     "trading_percentage": round(100 - hold, 2),
                     "trading_activity_level": actions["hold_dominance"]["trading_activity_level"],
-                    "exploration_ratio": round(actions["exploration_analysis"]["exploration_ratio"], 3),
+                    "exploration_ratio": round(
+                        actions["exploration_analysis"]["exploration_ratio"], 3
+                    ),
                 },
                 "action_distribution": {
                     "actions_used": sum(1 for c in counts.values() if c),
                     "entropy": round(actions["overall_entropy_normalized"], 3),
                     "balanced": actions["overall_entropy_normalized"] > 0.9,
-                    "distribution": {k: round(v, 2) for k, v in actions["overall_percentages"].items()},
+                    "distribution": {
+                        k: round(v, 2) for k, v in actions["overall_percentages"].items()
+                    },
                 },
                 "learning_signal": {
                     "signal_strength": rewards["learning_signal_analysis"]["signal_strength"],
                     "reward_sparsity": round(rewards["reward_quality"]["overall_sparsity_pct"], 2),
                     "gradient_availability": round(
-                        rewards["learning_signal_analysis"]["gradient_availability"] * 100, 2),
+                        rewards["learning_signal_analysis"]["gradient_availability"] * 100, 2
+                    ),
                     "portfolio_progression": rewards["portfolio_analysis"]["progression_trend"],
                 },
             },
@@ -91,7 +99,9 @@ def pointer_document(result: TrainResult, *, base_dir: Path, layout: ActionLayou
                 "net_arch": hyper.get("net_arch"),
             },
             "data_quality": {
-                "observation_error_rate": round(100 - observations["validation_rates"]["valid_rate_pct"], 4),
+                "observation_error_rate": round(
+                    100 - observations["validation_rates"]["valid_rate_pct"], 4
+                ),
                 "nan_rate": observations["validation_rates"]["nan_rate_pct"],
                 "inf_rate": observations["validation_rates"]["inf_rate_pct"],
             },
@@ -115,26 +125,29 @@ def pointer_document(result: TrainResult, *, base_dir: Path, layout: ActionLayou
             "detailed_log": _relative(result.layout.log_path, base_dir),
             "structured_log": _relative(result.layout.jsonl_path, base_dir),
         },
-        "version_history": [{
-            "version": "1.0",
-            "date": completed,
-            "model_path": run_dir,
-            "milestone": "breakthrough_model",
-            "description": f"Initial model trained on session {session}",
-            "key_improvements": [
-                f"Achieved {100 - hold:.2f}% trading activity vs {hold:.2f}% HOLD",
-                f"Exploration ratio {actions['exploration_analysis']['exploration_ratio']:.3f}",
-            ],
-        }],
+        "version_history": [
+            {
+                "version": "1.0",
+                "date": completed,
+                "model_path": run_dir,
+                "milestone": "breakthrough_model",
+                "description": f"Initial model trained on session {session}",
+                "key_improvements": [
+                    f"Achieved {100 - hold:.2f}% trading activity vs {hold:.2f}% HOLD",
+                    f"Exploration ratio {actions['exploration_analysis']['exploration_ratio']:.3f}",
+                ],
+            }
+        ],
         "notes": [
-            f"This model uses the {layout.n}-action layout "
-            f"({', '.join(layout.labels)}).",
+            f"This model uses the {layout.n}-action layout ({', '.join(layout.labels)}).",
             "Ready for next phase: cross-session validation and production testing",
         ],
     }
 
 
-def write_demo_pointer(path: Path, result: TrainResult, *, base_dir: Path, layout: ActionLayout) -> Path:
+def write_demo_pointer(
+    path: Path, result: TrainResult, *, base_dir: Path, layout: ActionLayout
+) -> Path:
     return write_json(path, pointer_document(result, base_dir=base_dir, layout=layout))
 
 
@@ -143,10 +156,13 @@ def write_registry_readme(path: Path, lines: list[dict[str, Any]], *, seed: int,
     """DEMO_REGISTRY.md: what each file of the demo is for; also marks the folder as a demo."""
     rows = "\n".join(
         f"| `{line['path']}` | {line['algorithm'].upper()} | {line['n_actions']} | "
-        f"{line['timesteps']:,} | {line.get('fill_model', 'realistic')} | {line['hold_pct']:.1f} | "
-        f"{line['entropy']:.3f} | {line['purpose']} |"
-        for line in lines)
+        f"{line['timesteps']:,} | {line.get('fill_model', 'realistic')} | "
+        f"{line['hold_pct']:.1f} | {line['entropy']:.3f} | {line['purpose']} |"
+        for line in lines
+    )
     scale_note = "" if scale == 1.0 else f" --scale {scale}"
+    final_row = (f"| `{final_name}` | PPO | 21 | | original-training | | | a byte copy of the "
+                 "session 32 run's model.zip, as the original kept its finals: COLLAPSED |")
     text = f"""# The kalshi-tui demo registry
 
 Built by `kalshi-tui demo build --seed {seed}{scale_note}` from the bundled sessions
@@ -183,7 +199,7 @@ they are exactly the figures that hid the collapse.
 | Model | Algorithm | Actions | Steps | Trained under | Hold % | Entropy (ln n) | Why it is here |
 |---|---|---|---|---|---|---|---|
 {rows}
-| `{final_name}` | PPO | 21 | | original-training | | | a byte copy of the session 32 run's model.zip, as the original kept its finals: COLLAPSED |
+{final_row}
 | `{unreadable_name}` | | | | | | | the first half of a model zip: deliberately unreadable |
 
 `CURRENT_MODEL.json` is in the original hand-written schema, without a kalshi-tui

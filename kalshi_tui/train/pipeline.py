@@ -15,10 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world import ActionLayout
 from kalshi_tui.train.stats import TrainingStats
 from kalshi_tui.train.writer import (
-    DiagnosticsLog, RunClock, RunLayout, iso_utc, new_run_dir, write_json,
+    DiagnosticsLog,
+    RunClock,
+    RunLayout,
+    iso_utc,
+    new_run_dir,
+    write_json,
 )
 
 ALGORITHMS = ("ppo", "a2c")
@@ -81,10 +86,12 @@ def checkpoint_interval(request: TrainRequest) -> int:
     return max(0, int(request.checkpoint_every))
 
 
-def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
-    """Refuse a request that cannot run before any data is loaded."""
+def check_request(request: TrainRequest, layout: ActionLayout | None) -> ActionLayout:
+    """Refuse a request that cannot run before any data is loaded; the layout to train."""
     if request.algorithm not in ALGORITHMS:
-        raise TrainingError(f"--algorithm {request.algorithm}: choose one of {', '.join(ALGORITHMS)}")
+        raise TrainingError(
+            f"--algorithm {request.algorithm}: choose one of {', '.join(ALGORITHMS)}"
+        )
     if request.timesteps <= 0:
         raise TrainingError(f"--timesteps {request.timesteps}: must be a positive number of steps")
     if layout is None:
@@ -98,6 +105,7 @@ def check_request(request: TrainRequest, layout: ActionLayout | None) -> None:
         raise TrainingError(f"--extra-features {request.extra_features}: must be 0 or more")
     if any(width <= 0 for width in request.net_arch):
         raise TrainingError(f"--net-arch {request.net_arch}: layer widths must be positive")
+    return layout
 
 
 def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayout | None,
@@ -108,12 +116,16 @@ def train(request: TrainRequest, *, sessions_db: Path | str, layout: ActionLayou
     `EnvironmentSpec`) names the world trained in: observation layout, complement, fill
     model; without it, the default profile's (layout A, k = 99, realistic fills).
     """
-    from kalshi_tui.env.world import tape_options
-    from kalshi_tui.core.db_url import source_name
-    from kalshi_tui.env import KalshiTradingEnv, StoreError, load_tapes
-    from kalshi_tui.env.store import open_session_store
+    from kalshi_tui.core import source_name
+    from kalshi_tui.env import (
+        KalshiTradingEnv,
+        StoreError,
+        load_tapes,
+        open_session_store,
+        tape_options,
+    )
 
-    check_request(request, layout)
+    layout = check_request(request, layout)
     name = source_name(sessions_db)
     try:
         with open_session_store(sessions_db) as store:
@@ -198,16 +210,18 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
                  environment_info: dict[str, Any] | None = None) -> TrainResult:
     """Train on a ready env and write model, checkpoints, results, summary and logs."""
     import torch
-    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from kalshi_tui.train.progress import ProgressBarCallback
     from kalshi_tui.train.tracker import BackdatedCheckpoints, DiagnosticsCallback
 
-    check_request(request, layout)
+    layout = check_request(request, layout)
     if getattr(env.action_space, "n", None) != layout.n:
-        raise TrainingError(f"the environment has {env.action_space} actions, the layout {layout.n}")
+        raise TrainingError(
+            f"the environment has {env.action_space} actions, the layout {layout.n}"
+        )
     # One thread: tiny networks gain nothing from more, runs stay reproducible, and the
     # demo build can train two models side by side on two cores.
     torch.set_num_threads(1)
@@ -218,7 +232,7 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
     started = clock.now()
     session_id = request.session_ids[0] if len(request.session_ids) == 1 else None
     obs_space = env.observation_space
-    metadata = {
+    metadata: dict[str, Any] = {
         "session_id": session_id,
         "session_ids": list(request.session_ids),
         "algorithm": request.algorithm,
@@ -243,13 +257,15 @@ def run_training(env, layout: ActionLayout, request: TrainRequest, *,
     interval = checkpoint_interval(request)
     with DiagnosticsLog(run_layout, clock, metadata) as log:
         tracker = DiagnosticsCallback(stats, log)
-        callbacks = [tracker]
+        callbacks: list[BaseCallback] = [tracker]
         if interval:
             callbacks.append(BackdatedCheckpoints(clock, save_freq=interval,
                                                    save_path=str(run_layout.checkpoints_dir),
                                                    name_prefix=run_layout.checkpoint_prefix))
         if request.progress:
-            callbacks.append(ProgressBarCallback(request.timesteps, label=request.label or run_dir.name))
+            callbacks.append(
+                ProgressBarCallback(request.timesteps, label=request.label or run_dir.name)
+            )
         model.learn(total_timesteps=request.timesteps, callback=CallbackList(callbacks))
         finished = clock.now()
         duration = (finished - started).total_seconds()

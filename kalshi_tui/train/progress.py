@@ -53,18 +53,27 @@ class ProgressBarCallback(BaseCallback):
             if now - self._last_draw >= self.interval:
                 self._last_draw = now
                 # \x1b[K clears what a longer previous line left on the right
-                self.stream.write("\r" + render_bar(done, self.total, now - self._start, label=self.label)
-                                  + "\x1b[K")
+                self.stream.write(
+                    "\r"
+                    + render_bar(done, self.total, now - self._start, label=self.label)
+                    + "\x1b[K"
+                )
                 self.stream.flush()
         elif done * 10 >= self._next_plain_tenth * self.total:
             self._next_plain_tenth = done * 10 // max(self.total, 1) + 1
-            self.stream.write(render_bar(done, self.total, now - self._start, label=self.label) + "\n")
+            self.stream.write(
+                render_bar(done, self.total, now - self._start, label=self.label) + "\n"
+            )
             self.stream.flush()
         return True
 
     def _on_training_end(self) -> None:
         if self.is_tty:
-            line = render_bar(int(self.num_timesteps), self.total, time.perf_counter() - self._start,
-                              label=self.label)
+            line = render_bar(
+                int(self.num_timesteps),
+                self.total,
+                time.perf_counter() - self._start,
+                label=self.label,
+            )
             self.stream.write("\r" + line + "\x1b[K\n")
             self.stream.flush()

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.core.artifacts.find import entropy_normalised
+from kalshi_tui.core.artifacts import entropy_normalised
+from kalshi_tui.core.world import ActionLayout
 
 
 def normalised_entropy(counts: list[int] | np.ndarray, n_actions: int) -> float:
@@ -86,7 +86,12 @@ class _Running:
     def as_dict(self) -> dict[str, float]:
         if not self.count:
             return {"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
-        return {"mean": self.mean, "std": math.sqrt(self.variance), "min": self.low, "max": self.high}
+        return {
+            "mean": self.mean,
+            "std": math.sqrt(self.variance),
+            "min": self.low,
+            "max": self.high,
+        }
 
 
 @dataclass
@@ -145,7 +150,8 @@ class TrainingStats:
         self.episodes: list[EpisodeRecord] = []
         self.episode_entropies: list[float] = []  # normalised, one per finished episode
         self._open = [self._new_episode() for _ in range(n_envs)]
-        self._last_value = [None] * n_envs
+        # Each env's last portfolio value; every episode starts from the initial cash.
+        self._last_value = [float(self.initial_cash)] * n_envs
 
     def _new_episode(self) -> _OpenEpisode:
         return _OpenEpisode(action_counts=np.zeros(self.n_actions, dtype=np.int64))
@@ -203,7 +209,9 @@ class TrainingStats:
     def end_episode(self, env_index: int, *, episode_pnl: float | None = None) -> EpisodeRecord:
         """Close the episode of one environment; `episode_pnl` from the env wins if given."""
         open_episode = self._open[env_index]
-        start = open_episode.start_value if open_episode.start_value is not None else self.initial_cash
+        start = (
+            open_episode.start_value if open_episode.start_value is not None else self.initial_cash
+        )
         end = open_episode.end_value if open_episode.end_value is not None else start
         if episode_pnl is not None:
             end = start + float(episode_pnl)
@@ -222,7 +230,7 @@ class TrainingStats:
         self.action_counts += open_episode.action_counts
         self.episode_entropies.append(normalised_entropy(record.action_counts, self.n_actions))
         self._open[env_index] = self._new_episode()
-        self._last_value[env_index] = None
+        self._last_value[env_index] = float(self.initial_cash)
         return record
 
     # --- per-episode lines for diagnostics.jsonl ------------------------------------------
@@ -238,7 +246,9 @@ class TrainingStats:
             "market_ticker": record.market_ticker,
             "n_actions": self.n_actions,
             "action_distribution": {str(i): counts[i] for i in range(self.n_actions)},
-            "action_percentages": {self.labels[i]: counts[i] / length * 100 for i in range(self.n_actions)},
+            "action_percentages": {
+                self.labels[i]: counts[i] / length * 100 for i in range(self.n_actions)
+            },
             "action_entropy": entropy_nats(counts, self.n_actions),
             "normalized_entropy": normalised_entropy(counts, self.n_actions),
             "non_hold_actions": int(sum(counts[1:])),
@@ -263,8 +273,14 @@ class TrainingStats:
             "zero_rewards": record.zero_rewards,
             "non_zero_rewards": length - record.zero_rewards,
             "learning_signal": {
-                "signal_strength": "strong" if sparsity < 50 else "moderate" if sparsity < 80 else "weak",
-                "gradient_quality": "good" if (length - record.zero_rewards) > length * 0.2 else "poor",
+                "signal_strength": "strong"
+                if sparsity < 50
+                else "moderate"
+                if sparsity < 80
+                else "weak",
+                "gradient_quality": "good"
+                if (length - record.zero_rewards) > length * 0.2
+                else "poor",
             },
         }
 
@@ -320,7 +336,13 @@ class TrainingStats:
         if len(finals) > 10:
             third = len(finals) // 3
             early, late = np.mean(finals[:third]), np.mean(finals[-third:])
-            trend = "increasing" if late > early * 1.05 else "decreasing" if late < early * 0.95 else "stable"
+            trend = (
+                "increasing"
+                if late > early * 1.05
+                else "decreasing"
+                if late < early * 0.95
+                else "stable"
+            )
         else:
             trend = "insufficient_data"
         recent = self.episodes[-10:]
@@ -343,26 +365,37 @@ class TrainingStats:
                 "non_zero_reward_magnitude": self.non_zero_rewards.as_dict(),
             },
             "action_reward_correlation": {
-                str(i): {"count": r.count, "avg_reward": r.mean, "total_reward": r.total,
-                         "non_zero_rewards": r.count - int(self.zero_reward_by_action[i]),
-                         "sparsity_pct": int(self.zero_reward_by_action[i]) / r.count * 100}
-                for i, r in enumerate(self.reward_by_action) if r.count
+                str(i): {
+                    "count": r.count,
+                    "avg_reward": r.mean,
+                    "total_reward": r.total,
+                    "non_zero_rewards": r.count - int(self.zero_reward_by_action[i]),
+                    "sparsity_pct": int(self.zero_reward_by_action[i]) / r.count * 100,
+                }
+                for i, r in enumerate(self.reward_by_action)
+                if r.count
             },
             "portfolio_analysis": {
                 "progression_trend": trend,
                 "volatility": math.sqrt(self.step_value_change.variance),
                 "total_portfolio_change": float(sum(e.portfolio_change for e in self.episodes)),
-                "portfolio_range": ([self.value_range.low, self.value_range.high]
-                                    if self.value_range.count else [0.0, 0.0]),
+                "portfolio_range": (
+                    [self.value_range.low, self.value_range.high]
+                    if self.value_range.count
+                    else [0.0, 0.0]
+                ),
                 "positive_changes": int(self.positive_value_changes),
                 "negative_changes": int(self.negative_value_changes),
             },
             "recent_trends": {
                 "recent_episode_rewards": [e.total_reward for e in recent],
                 "recent_portfolio_changes": [e.portfolio_change for e in recent],
-                "avg_recent_reward": float(np.mean([e.total_reward for e in recent])) if recent else 0.0,
-                "avg_recent_portfolio_change": (float(np.mean([e.portfolio_change for e in recent]))
-                                                if recent else 0.0),
+                "avg_recent_reward": float(np.mean([e.total_reward for e in recent]))
+                if recent
+                else 0.0,
+                "avg_recent_portfolio_change": (
+                    float(np.mean([e.portfolio_change for e in recent])) if recent else 0.0
+                ),
             },
         }
 
@@ -376,14 +409,24 @@ class TrainingStats:
             "total_observations_validated": total,
             "expected_obs_dim": expected_obs_dim,
             "bounds": [self.obs_low, self.obs_high],
-            "issue_counts": {"nan": self.nan_observations, "inf": self.inf_observations,
-                             "out_of_range": self.out_of_range_observations},
+            "issue_counts": {
+                "nan": self.nan_observations,
+                "inf": self.inf_observations,
+                "out_of_range": self.out_of_range_observations,
+            },
             "validation_rates": {
                 "nan_rate_pct": rate(self.nan_observations),
                 "inf_rate_pct": rate(self.inf_observations),
                 "out_of_range_rate_pct": rate(self.out_of_range_observations),
-                "valid_rate_pct": 100.0 - rate(max(self.nan_observations + self.inf_observations,
-                                                   self.out_of_range_observations)) if total else 0.0,
+                "valid_rate_pct": 100.0
+                - rate(
+                    max(
+                        self.nan_observations + self.inf_observations,
+                        self.out_of_range_observations,
+                    )
+                )
+                if total
+                else 0.0,
             },
         }
 

@@ -32,8 +32,16 @@ class InfoKeys:
 class DiagnosticsCallback(BaseCallback):
     """Counts actions, rewards and episode outcomes; logs each finished episode."""
 
-    def __init__(self, stats: TrainingStats, log: DiagnosticsLog, *, info_keys: InfoKeys = InfoKeys(),
-                 step_log_every: int = 1000, validate_observations: bool = True, verbose: int = 0):
+    def __init__(
+        self,
+        stats: TrainingStats,
+        log: DiagnosticsLog,
+        *,
+        info_keys: InfoKeys = InfoKeys(),
+        step_log_every: int = 1000,
+        validate_observations: bool = True,
+        verbose: int = 0,
+    ):
         super().__init__(verbose)
         self.stats = stats
         self.log = log
@@ -93,7 +101,9 @@ class DiagnosticsCallback(BaseCallback):
             "total_episodes": len(self.stats.episodes),
             "total_training_time": elapsed,
             "diagnostics_overhead": self.overhead_seconds,
-            "diagnostics_overhead_pct": self.overhead_seconds / elapsed * 100 if elapsed > 0 else 0.0,
+            "diagnostics_overhead_pct": self.overhead_seconds / elapsed * 100
+            if elapsed > 0
+            else 0.0,
         }
 
 
@@ -112,7 +122,8 @@ class BackdatedCheckpoints(CheckpointCallback):
         if self.n_calls % self.save_freq:
             return True
         real = self.model.start_time
-        self.model.start_time = self.clock.shift_ns(real)
+        # SB3 stores time.time_ns() (an int) though its annotation says float.
+        self.model.start_time = self.clock.shift_ns(int(real))
         try:
             return super()._on_step()
         finally:

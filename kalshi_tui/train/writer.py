@@ -18,7 +18,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,19 +39,19 @@ class RunClock:
     def __init__(self, as_of: datetime | None = None):
         self._real_start = time.time()
         if as_of is not None and as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=timezone.utc)
+            as_of = as_of.replace(tzinfo=UTC)
         self.shift_seconds = (as_of.timestamp() - self._real_start) if as_of else 0.0
 
     @property
     def real_start(self) -> datetime:
-        return datetime.fromtimestamp(self._real_start, tz=timezone.utc)
+        return datetime.fromtimestamp(self._real_start, tz=UTC)
 
     @property
     def backdated(self) -> bool:
         return self.shift_seconds != 0.0
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(time.time() + self.shift_seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(time.time() + self.shift_seconds, tz=UTC)
 
     def now_ns(self) -> int:
         return time.time_ns() + int(self.shift_seconds * 1e9)
@@ -62,12 +62,12 @@ class RunClock:
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, microseconds kept."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run_name(session_ids: list[int], algorithm: str, started: datetime) -> str:
     """`session9_ppo_20251211_221054`, or `sessions5_6_7_ppo_...` for several sessions."""
-    stamp = started.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+    stamp = started.astimezone(UTC).strftime(STAMP_FORMAT)
     if len(session_ids) == 1:
         return f"session{session_ids[0]}_{algorithm}_{stamp}"
     return f"sessions{'_'.join(str(s) for s in session_ids)}_{algorithm}_{stamp}"
@@ -130,7 +130,7 @@ def new_run_dir(out: Path, session_ids: list[int], algorithm: str, clock: RunClo
     started = clock.now()
     for bump in range(3600):
         candidate = out / run_name(session_ids, algorithm,
-                                   datetime.fromtimestamp(started.timestamp() + bump, tz=timezone.utc))
+                                   datetime.fromtimestamp(started.timestamp() + bump, tz=UTC))
         try:
             candidate.mkdir(parents=True)
             return candidate
@@ -167,7 +167,9 @@ def write_json(path: Path, value: Any) -> Path:
     """Write JSON atomically, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
     return path
 
@@ -196,12 +198,16 @@ class DiagnosticsLog:
         self._log.write("=" * 80 + "\n\n")
         self.event("system", "logging_initialized", metadata)
 
-    def event(self, category: str, event_type: str, data: dict[str, Any], level: str = "INFO") -> None:
+    def event(
+        self, category: str, event_type: str, data: dict[str, Any], level: str = "INFO"
+    ) -> None:
         moment = self.clock.now()
         entry = {"timestamp": iso_utc(moment), "category": category, "event_type": event_type,
                  "level": level, "data": to_jsonable(data)}
         self._jsonl.write(json.dumps(entry, allow_nan=False) + "\n")
-        self._log.write(f"[{moment.strftime('%H:%M:%S')}] {level} - {category.upper()}.{event_type}\n")
+        self._log.write(
+            f"[{moment.strftime('%H:%M:%S')}] {level} - {category.upper()}.{event_type}\n"
+        )
         for key, value in entry["data"].items():
             if isinstance(value, dict):
                 self._log.write(f"  {key}:\n")

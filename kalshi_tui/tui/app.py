@@ -20,19 +20,31 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
-from kalshi_tui.core import Config
+from kalshi_tui.core import Config, printable
 from kalshi_tui.core.catalog import ModelRecord
-from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.logfile import open_log
-from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
-                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
-                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
-                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
+from kalshi_tui.tui.messages import (
+    ChangesDetected,
+    HistoryRead,
+    ModelsScanned,
+    OperationFailed,
+    PointerChanged,
+    PointerRead,
+    PromotePlanned,
+    PromoteRefused,
+    RankingComputed,
+    ReportWritten,
+    RollbackPlanned,
+    SmokeTested,
+    ValidationFinished,
+    ValidationProgressed,
+    ValidationsLoaded,
+)
 from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table
@@ -111,7 +123,11 @@ class KalshiTuiApp(App):
     @on(ModelsScanned)
     def _models_scanned(self, message: ModelsScanned) -> None:
         state = self.state
-        state.records, state.badges, state.signature = message.records, message.badges, message.signature
+        state.records, state.badges, state.signature = (
+            message.records,
+            message.badges,
+            message.signature,
+        )
         self.main.show_models()
         self.jobs.load_validations(message.records)
 
@@ -134,7 +150,9 @@ class KalshiTuiApp(App):
     @on(ReportWritten)
     def _report_written(self, message: ReportWritten) -> None:
         self.state.writing_report = False
-        self.notify_file_text(f"{message.path} ({message.summary})", title="Report written", timeout=15)
+        self.notify_file_text(
+            f"{message.path} ({message.summary})", title="Report written", timeout=15
+        )
 
     @on(PointerRead)
     def _pointer_read(self, message: PointerRead) -> None:
@@ -163,7 +181,11 @@ class KalshiTuiApp(App):
     # -- global actions ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         top = self.screen
-        if action in GLOBAL_ACTIONS and isinstance(top, ModalScreen) and not isinstance(top, CommandPalette):
+        if (
+            action in GLOBAL_ACTIONS
+            and isinstance(top, ModalScreen)
+            and not isinstance(top, CommandPalette)
+        ):
             # Textual binds nothing of the App under a dialog; the footer behind it says so.
             return False
         return True
@@ -174,7 +196,9 @@ class KalshiTuiApp(App):
 
     def action_help(self) -> None:
         titles = {HistoryScreen: "history", CompareScreen: "compare"}
-        self.push_screen(HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models")))
+        self.push_screen(
+            HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models"))
+        )
 
     def notify_file_text(self, message: str, **options: Any) -> None:
         """A toast whose words may come from a file, a folder name or an exception: escaped by
@@ -296,13 +320,17 @@ class KalshiTuiApp(App):
         if message.cancelled:
             self.notify("Validation cancelled; nothing was stored", severity="warning")
         elif message.error:
-            self.notify_file_text(message.error, title="Validation failed", severity="error", timeout=12)
+            self.notify_file_text(
+                message.error, title="Validation failed", severity="error", timeout=12
+            )
         else:
             self.state.validations[message.path] = message.result
             self.main.show_validations()
             # The new result is evidence: the ranking and its reasons change with it.
             self.jobs.compute_ranking(self.state.records, dict(self.state.validations))
-            self.notify_file_text(f"Validated: {message.result.headline()}", title="Validation done")
+            self.notify_file_text(
+                f"Validated: {message.result.headline()}", title="Validation done"
+            )
 
     def start_smoke_test(self, record: ModelRecord) -> None:
         self.notify_file_text(f"Smoke-testing {record.name}…", timeout=3)
@@ -316,11 +344,17 @@ class KalshiTuiApp(App):
         self.state.smoke_results[message.path] = message.result
         result = message.result
         if result.ok:
-            self.notify(f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
-                        title="Smoke test passed")
+            self.notify(
+                f"Loads and infers: predict {fmt.fmt_float(result.predict_latency_ms, 2)} ms",
+                title="Smoke test passed",
+            )
         else:
-            self.notify_file_text("; ".join(map(str, result.problems)), title="Smoke test: unusable",
-                                  severity="error", timeout=12)
+            self.notify_file_text(
+                "; ".join(map(str, result.problems)),
+                title="Smoke test: unusable",
+                severity="error",
+                timeout=12,
+            )
         self.main.show_panes()
 
     # -- report ------------------------------------------------------------------------

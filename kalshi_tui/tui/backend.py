@@ -99,10 +99,13 @@ class Backend:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
         from kalshi_tui.core.evidence import rank_for_config, ranking_by_path
 
-        return ranking_by_path(rank_for_config(records, self.config, validations=validations, now=now))
+        return ranking_by_path(
+            rank_for_config(records, self.config, validations=validations, now=now)
+        )
 
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
-        """The compatibility report in the cache folder (never the models folder); (file, report)."""
+        """The compatibility report in the cache folder (never the models folder); (file,
+        report)."""
         from kalshi_tui.core.report import write_report
         from kalshi_tui.eval import stored_evidence
 
@@ -140,7 +143,9 @@ class Backend:
         return self.engine.plan_rollback(to_revision=to_revision)
 
     def rollback(self, reason: str, *, to_revision: int | None, expect_revision: int | None):
-        return self.engine.rollback(reason, to_revision=to_revision, expect_revision=expect_revision)
+        return self.engine.rollback(
+            reason, to_revision=to_revision, expect_revision=expect_revision
+        )
 
     # -- evaluation ------------------------------------------------------------------
     def validation_sessions(self) -> list[int]:

@@ -44,8 +44,12 @@ class OperatorCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, action in commands_for(self.screen):
-            yield DiscoveryHit(fmt.file_text(title), partial(self.app.run_action, action, self.screen),
-                               text=title, help=_help(help_text))
+            yield DiscoveryHit(
+                fmt.file_text(title),
+                partial(self.app.run_action, action, self.screen),
+                text=title,
+                help=_help(help_text),
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -63,8 +67,13 @@ class OperatorCommands(Provider):
             label = f"Go to model {record.name}"
             score = matcher.match(label)
             if score > 0:
-                yield Hit(score * 0.9, fmt.file_text(label), partial(self.screen.select_model, record.path),
-                          text=label, help=_help(record.path))
+                yield Hit(
+                    score * 0.9,
+                    fmt.file_text(label),
+                    partial(self.screen.select_model, record.path),
+                    text=label,
+                    help=_help(record.path),
+                )
                 shown += 1
                 if shown >= _MAX_MODEL_HITS:
                     break

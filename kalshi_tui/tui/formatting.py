@@ -16,25 +16,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.style import StyleType
 from rich.text import Span, Text
 
-from kalshi_tui.core.world import ActionLayout
+from kalshi_tui.core import (
+    parse_time,  # noqa: F401 (screens import it from here)
+    printable,
+)
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report import fmt_dollars, fmt_float, fmt_int  # noqa: F401 (one rule, re-exported for the screens)
-from kalshi_tui.core.report import fmt_pct as core_fmt_pct
-from kalshi_tui.core import printable
-from kalshi_tui.core.world import session_ranges as core_session_ranges
-from kalshi_tui.core import parse_time  # noqa: F401 (screens import it from here)
+from kalshi_tui.core.report import fmt_dollars, fmt_float, fmt_int, fmt_pct as core_fmt_pct  # noqa: F401 (one rule, re-exported for the screens)
+from kalshi_tui.core.world import ActionLayout, session_ranges as core_session_ranges
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def file_text(value: object, style: StyleType = "") -> Text:
@@ -75,7 +75,13 @@ def relative_time(value: Any, now: datetime) -> str:
     seconds = (now - moment).total_seconds()
     future = seconds < 0
     seconds = abs(seconds)
-    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "m")):
+    for size, unit in (
+        (86400 * 365, "y"),
+        (86400 * 30, "mo"),
+        (86400, "d"),
+        (3600, "h"),
+        (60, "m"),
+    ):
         if seconds >= size:
             amount = f"{int(seconds // size)}{unit}"
             break
@@ -149,7 +155,9 @@ def actions_text(record: ModelRecord) -> str:
     return str(record.n_actions)
 
 
-def layout_for_record(record: ModelRecord, environment: Any, n: int | None = None) -> ActionLayout | None:
+def layout_for_record(
+    record: ModelRecord, environment: Any, n: int | None = None
+) -> ActionLayout | None:
     """The layout that names this model's actions; None when the count fits no known layout."""
     count = n if n is not None else record.n_actions
     if count is None:
@@ -211,7 +219,9 @@ def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | Non
     return lines
 
 
-def histogram_bars(histogram: dict[Any, Any] | None, layout: ActionLayout | None, width: int = 24) -> list[Text]:
+def histogram_bars(
+    histogram: dict[Any, Any] | None, layout: ActionLayout | None, width: int = 24
+) -> list[Text]:
     """One labelled bar per action, for the compare screen where grids would not fit twice."""
     if not histogram:
         return [Text("no action histogram", style="dim")]
@@ -219,9 +229,17 @@ def histogram_bars(histogram: dict[Any, Any] | None, layout: ActionLayout | None
     total = sum(counts.values()) or 1
     top = max(counts.values() or [1]) or 1
     lines = []
-    n = layout.n if layout is not None and max(counts, default=0) < layout.n else max(counts, default=-1) + 1
+    n = (
+        layout.n
+        if layout is not None and max(counts, default=0) < layout.n
+        else max(counts, default=-1) + 1
+    )
     for action in range(n):
-        label = printable(layout.label(action)) if layout is not None and action < layout.n else f"action {action}"
+        label = (
+            printable(layout.label(action))
+            if layout is not None and action < layout.n
+            else f"action {action}"
+        )
         count = counts.get(action, 0)
         bar = "█" * round(width * count / top)
         lines.append(Text(f"{label:<13}{100 * count / total:5.1f}% ") + Text(bar, style="cyan"))

@@ -40,11 +40,17 @@ def key_metric_lines(record: ModelRecord, validation: Any) -> list[Text]:
 
 def promote_body(plan: Any, pointer: PointerView | None, badge: str, validation: Any) -> list[Text]:
     record: ModelRecord = plan.record
-    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    before = (
+        pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    )
     lines = [
         _label("from") + fmt.file_text(before),
-        _label("to") + fmt.file_text(record.path, style="bold") + Text("  ") + fmt.badge_text(record, badge),
-        _label("revision") + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
+        _label("to")
+        + fmt.file_text(record.path, style="bold")
+        + Text("  ")
+        + fmt.badge_text(record, badge),
+        _label("revision")
+        + Text(f"{plan.revision_before} -> {plan.revision_after}", style="bold cyan"),
     ]
     lines += adopt_lines(plan)
     lines += key_metric_lines(record, validation)
@@ -61,20 +67,26 @@ def adopt_lines(plan: Any) -> list[Text]:
         lines.append(Text(f"the pointer's version_history is first journalled as {which} "
                           "(imported)", style="dim"))
     if plan.adopt:
-        lines.append(Text("the hand-written pointer is first journalled as it is (adopt)", style="dim"))
+        lines.append(
+            Text("the hand-written pointer is first journalled as it is (adopt)", style="dim")
+        )
     return lines
 
 
 def refused_body(message: str, record: ModelRecord, badge: str) -> list[Text]:
     lines = [fmt.file_text(message)]
-    lines.append(_label("model") + fmt.file_text(record.path) + Text("  ") + fmt.badge_text(record, badge))
+    lines.append(
+        _label("model") + fmt.file_text(record.path) + Text("  ") + fmt.badge_text(record, badge)
+    )
     lines += [Text("✗ ", style="bold red") + fmt.file_text(r) for r in record.reasons]
     return lines
 
 
 def rollback_body(plan: Any, pointer: PointerView | None) -> list[Text]:
     record: ModelRecord = plan.record
-    before = pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    before = (
+        pointer.model_path if pointer and pointer.model_path else (plan.from_.path or "(nothing)")
+    )
     lines = [
         _label("from") + fmt.file_text(before),
         _label("to") + Text(f"revision {plan.target_revision}: ", style="bold cyan")

@@ -20,8 +20,7 @@ from kalshi_tui.tui.widgets.panes import PaneContext
 if TYPE_CHECKING:
     from kalshi_tui.core.catalog import ChangeSignature
     from kalshi_tui.core.evidence import RankedModel
-    from kalshi_tui.eval import ValidationResult
-    from kalshi_tui.eval import SmokeResult
+    from kalshi_tui.eval import SmokeResult, ValidationResult
     from kalshi_tui.tui.dialogs.progress import ValidationDialog
 
 
@@ -79,7 +78,9 @@ class TuiState:
     def record_at(self, path: str) -> ModelRecord | None:
         return next((r for r in self.records if r.path == path), None)
 
-    def pane_context(self, record: ModelRecord | None, environment: Any, now: datetime) -> PaneContext:
+    def pane_context(
+        self, record: ModelRecord | None, environment: Any, now: datetime
+    ) -> PaneContext:
         """What the panes need about one record, gathered from every answer so far."""
         path = record.path if record else None
         return PaneContext(record=record, environment=environment,

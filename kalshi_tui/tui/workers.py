@@ -21,10 +21,23 @@ from textual.app import App
 
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.backend import Backend, PointerView
-from kalshi_tui.tui.messages import (ChangesDetected, HistoryRead, ModelsScanned, OperationFailed,
-                                     PointerChanged, PointerRead, PromotePlanned, PromoteRefused,
-                                     RankingComputed, ReportWritten, RollbackPlanned, SmokeTested,
-                                     ValidationFinished, ValidationProgressed, ValidationsLoaded)
+from kalshi_tui.tui.messages import (
+    ChangesDetected,
+    HistoryRead,
+    ModelsScanned,
+    OperationFailed,
+    PointerChanged,
+    PointerRead,
+    PromotePlanned,
+    PromoteRefused,
+    RankingComputed,
+    ReportWritten,
+    RollbackPlanned,
+    SmokeTested,
+    ValidationFinished,
+    ValidationProgressed,
+    ValidationsLoaded,
+)
 
 log = logging.getLogger("kalshi_tui.tui")
 
@@ -179,12 +192,18 @@ class Workers:
             return
         self._post(PromotePlanned(record, plan, False))
 
-    def do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
+    def do_promote(
+        self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
+    ) -> None:
         self._start("change", self._do_promote, record, reason, expect_revision, force)
 
-    def _do_promote(self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool) -> None:
+    def _do_promote(
+        self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
+    ) -> None:
         try:
-            result = self.backend.promote(record, reason, expect_revision=expect_revision, force=force)
+            result = self.backend.promote(
+                record, reason, expect_revision=expect_revision, force=force
+            )
             view = self.backend.pointer_view()
         except Exception as exc:  # noqa: BLE001
             self._failed("promote", exc)
@@ -208,10 +227,14 @@ class Workers:
             return
         self._post(RollbackPlanned(plan, to_revision))
 
-    def do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
+    def do_rollback(
+        self, reason: str, to_revision: int | None, expect_revision: int | None
+    ) -> None:
         self._start("change", self._do_rollback, reason, to_revision, expect_revision)
 
-    def _do_rollback(self, reason: str, to_revision: int | None, expect_revision: int | None) -> None:
+    def _do_rollback(
+        self, reason: str, to_revision: int | None, expect_revision: int | None
+    ) -> None:
         try:
             result = self.backend.rollback(reason, to_revision=to_revision,
                                            expect_revision=expect_revision)

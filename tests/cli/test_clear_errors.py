@@ -36,10 +36,19 @@ def models(tmp_path, model_zoo, monkeypatch):
     root = tmp_path / "trained_models"
     copy_model(model_zoo["ppo21"], root / RUN / "model.zip")
     copy_model(model_zoo["a2c21"], root / "session10_a2c_20251215_071301" / "model.zip")
-    (root / RUN / "training_results.json").write_text(json.dumps({
-        "total_timesteps": 1003520, "training_duration_seconds": 4521.123456,
-        "portfolio_statistics": {"total_episodes": 73015, "unique_markets": 558,
-                                 "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.35912345}}}}))
+    (root / RUN / "training_results.json").write_text(
+        json.dumps(
+            {
+                "total_timesteps": 1003520,
+                "training_duration_seconds": 4521.123456,
+                "portfolio_statistics": {
+                    "total_episodes": 73015,
+                    "unique_markets": 558,
+                    "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.35912345}},
+                },
+            }
+        )
+    )
     (root / "session10_a2c_20251215_071301" / "training_results.json").write_text(json.dumps({
         "portfolio_statistics": {"total_episodes": 40, "unique_markets": 6,
                                  "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.2}}}}))
@@ -56,7 +65,9 @@ def run(capsys, *argv):
 
 
 def test_a_reversed_range_says_it_is_reversed():
-    with pytest.raises(SessionListSyntaxError, match=r"range '10-5' is reversed \(did you mean 5-10\?\)"):
+    with pytest.raises(
+        SessionListSyntaxError, match=r"range '10-5' is reversed \(did you mean 5-10\?\)"
+    ):
         parse_session_list("10-5", None)
     with pytest.raises(SessionListSyntaxError, match="is not a number or a range"):
         parse_session_list("5--3", None)
@@ -67,10 +78,12 @@ def test_validate_with_a_reversed_range_is_a_usage_error_of_one_line(models, cap
     _, opts, _ = models
     code, _, err = run(capsys, "validate", RUN, "--sessions", "10-5", *opts)
     assert code == exit_codes.USAGE
-    assert err == "kalshi-tui: --sessions: session list '10-5': range '10-5' is reversed (did you mean 5-10?)\n"
+    assert err == ("kalshi-tui: --sessions: session list '10-5': range '10-5' is reversed "
+                   "(did you mean 5-10?)\n")
 
 
-@pytest.mark.parametrize("value, says", [("x", "'x' is not a whole number"), ("0", "'0' must be 1 or more")])
+@pytest.mark.parametrize("value, says", [("x", "'x' is not a whole number"),
+                                         ("0", "'0' must be 1 or more")])
 def test_history_limit_names_the_option_not_a_function(models, capsys, value, says):
     _, opts, _ = models
     with pytest.raises(SystemExit) as info:
@@ -144,13 +157,19 @@ def test_show_formats_numbers_and_includes_the_stored_validation(models, capsys)
     assert "    total_timesteps: 1,003,520  (" in out and "    episodes: 73,015  (" in out
     assert "    training_duration_seconds: 4,521.1 s  (" in out
     assert "0.35912345" not in out and "4521.123456" not in out
-    assert ("  validation:    not validated on sessions 5-10 in profile kalshiflow-2025-12-15, layout A, "
-            "fill model realistic (kalshi-tui validate)") in out
+    assert (
+        "  validation:    not validated on sessions 5-10 in profile kalshiflow-2025-12-15, layout "
+        "A, "
+        "fill model realistic (kalshi-tui validate)"
+    ) in out
     _store_validation(load_config(config_file), root / RUN / "model.zip")
     code, out, _ = run(capsys, "show", RUN, *opts)
     assert code == 0
     assert "  validation (stored 2026-11-30T09:00:00Z):" in out
-    assert "    win rate    42.9 % of the 35 episodes that traded (of 35)" in out and "    sessions    5-10  deterministic" in out
+    assert (
+        "    win rate    42.9 % of the 35 episodes that traded (of 35)" in out
+        and "    sessions    5-10  deterministic" in out
+    )
     code, out, _ = run(capsys, "show", RUN, "--json", *opts)
     assert json.loads(out)["validation"]["win_rate"] == pytest.approx(0.4285714)
 

@@ -1,4 +1,5 @@
-"""`kalshi-tui config`: effective values with their sources, comment-keeping `config set`, one-line errors."""
+"""`kalshi-tui config`: effective values with their sources, comment-keeping `config set`, one-line
+errors."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ def test_config_prints_values_and_sources(tmp_path, capsys):
     assert main(["config", "--config", str(path), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["file"] == str(path)
-    assert shown["values"]["paths.models_dir"] == {"value": str(tmp_path / "models"), "source": f"{path}:3"}
+    assert shown["values"]["paths.models_dir"] == {
+        "value": str(tmp_path / "models"),
+        "source": f"{path}:3",
+    }
     assert shown["values"]["environment.n_actions"]["value"] == 21
     assert shown["values"]["environment.n_actions"]["source"].startswith("derived")
     assert shown["values"]["environment.profile"] == {"value": "kalshiflow-2025-12-15",
@@ -35,7 +39,8 @@ def test_models_dir_flag_is_named_as_the_source(tmp_path, capsys):
     path = tmp_path / "kalshi_tui.toml"
     path.write_text(CONFIG)
     assert main(["config", "--config", str(path), "--models-dir", str(tmp_path / "x")]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("paths.models_dir"))
+    out = capsys.readouterr().out.splitlines()
+    line = next(text for text in out if text.startswith("paths.models_dir"))
     assert "--models-dir" in line and str(tmp_path / "x") in line
 
 

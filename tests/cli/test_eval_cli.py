@@ -1,4 +1,5 @@
-"""`kalshi-tui smoke` and `kalshi-tui validate`: exit codes, one-line errors, JSON, stored results."""
+"""`kalshi-tui smoke` and `kalshi-tui validate`: exit codes, one-line errors, JSON, stored
+results."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from kalshi_tui.env import GeneratorSettings, generate_sessions  # noqa: E402
 @pytest.fixture(scope="module")
 def cli_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("clistore") / "sessions.db"
-    generate_sessions(path, [4, 5, 6], seed=1, markets=2, settings=GeneratorSettings(steps=(50, 120)))
+    generate_sessions(
+        path, [4, 5, 6], seed=1, markets=2, settings=GeneratorSettings(steps=(50, 120))
+    )
     return path
 
 
@@ -49,7 +52,9 @@ def test_smoke_passes_a_fitting_model(capsys, model_zoo, config_file):
 
 
 def test_smoke_json_reports_latency_and_actions(capsys, model_zoo, config_file):
-    code, out, _ = run(capsys, "smoke", str(model_zoo["dqn21"]), "--config", str(config_file), "--json")
+    code, out, _ = run(
+        capsys, "smoke", str(model_zoo["dqn21"]), "--config", str(config_file), "--json"
+    )
     report = json.loads(out)
     assert code == 0 and report["ok"] is True and report["problems"] == []
     assert report["algorithm"] == "DQN" and report["n_actions"] == 21
@@ -68,19 +73,27 @@ def test_smoke_reports_a_legacy_model_unusable(capsys, model_zoo, config_file):
     assert err.count("\n") == 1
     assert ("UNUSABLE: legacy 5-action model in the 21-action environment: it would silently "
             "emit only actions 0-4") in err
-    code, out, _ = run(capsys, "smoke", str(model_zoo["ppo5"]), "--config", str(config_file), "--json")
+    code, out, _ = run(
+        capsys, "smoke", str(model_zoo["ppo5"]), "--config", str(config_file), "--json"
+    )
     assert code == 1 and json.loads(out)["ok"] is False and json.loads(out)["steps_run"] == 0
 
 
-def test_smoke_refuses_a_malicious_model_without_running_it(capsys, model_zoo, config_file, tmp_path):
+def test_smoke_refuses_a_malicious_model_without_running_it(
+    capsys, model_zoo, config_file, tmp_path
+):
     canary = tmp_path / "canary"
     bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary)
     code, _, err = run(capsys, "smoke", str(bad), "--config", str(config_file))
-    assert code == 1 and "UNSAFE data/policy_class: calls builtins.eval" in err and not canary.exists()
+    assert (
+        code == 1 and "UNSAFE data/policy_class: calls builtins.eval" in err and not canary.exists()
+    )
 
 
 def test_validate_runs_stores_and_reuses(capsys, model_zoo, config_file):
-    code, out, err = run(capsys, "validate", str(model_zoo["ppo21"]), "--config", str(config_file), "--json")
+    code, out, err = run(
+        capsys, "validate", str(model_zoo["ppo21"]), "--config", str(config_file), "--json"
+    )
     assert code == 0, err
     first = json.loads(out)
     assert first["session_ids"] == [4, 5] and first["deterministic"] is True
@@ -135,8 +148,12 @@ def test_progress_bar_draws_and_clears():
 
 def test_the_installed_command_runs_smoke(model_zoo, config_file):
     exe = Path(sys.executable).with_name("kalshi-tui")
-    done = subprocess.run([str(exe), "smoke", str(model_zoo["ppo21"]), "--config", str(config_file)],
-                          capture_output=True, text=True, env=dict(os.environ))
+    done = subprocess.run(
+        [str(exe), "smoke", str(model_zoo["ppo21"]), "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
     assert done.returncode == 0, done.stderr
     assert "smoke       OK" in done.stdout
 
@@ -146,6 +163,8 @@ def test_model_named_as_the_catalog_knows_it(capsys, model_zoo, config_file):
 
     run_dir = config_file.parent / "models" / "session9_ppo_20251211_221054"
     copy_model(model_zoo["ppo21"], run_dir / "model.zip")
-    code, out, err = run(capsys, "smoke", "session9_ppo_20251211_221054", "--config", str(config_file))
+    code, out, err = run(
+        capsys, "smoke", "session9_ppo_20251211_221054", "--config", str(config_file)
+    )
     assert code == 0, err
     assert f"model       {run_dir / 'model.zip'}" in out

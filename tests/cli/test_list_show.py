@@ -25,10 +25,20 @@ def models(tmp_path, model_zoo):
     copy_model(model_zoo["ppo21_obs54"], root / "obs54_final.zip")
     copy_model(model_zoo["ppo_multidiscrete"], root / "md_final.zip")
     (root / "broken.zip").write_bytes(b"not a zip at all")
-    (root / RUN / "training_results.json").write_text(json.dumps({
-        "training_completed": True, "total_timesteps": "1003520", "algorithm": "PPO",
-        "portfolio_statistics": {"total_episodes": "73015", "unique_markets": 558,
-                                 "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.359}}}}))
+    (root / RUN / "training_results.json").write_text(
+        json.dumps(
+            {
+                "training_completed": True,
+                "total_timesteps": "1003520",
+                "algorithm": "PPO",
+                "portfolio_statistics": {
+                    "total_episodes": "73015",
+                    "unique_markets": 558,
+                    "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.359}},
+                },
+            }
+        )
+    )
     empty = tmp_path / "empty.toml"
     empty.write_text("")
     return root, ["--config", str(empty), "--models-dir", str(root)]
@@ -50,12 +60,23 @@ def test_list_json_has_every_field_and_verdict(models, capsys):
         assert LIST_FIELDS <= set(record), record["path"]
     by_path = {r["path"]: r for r in records}
     good = by_path[f"{RUN}/model.zip"]
-    assert (good["verdict"], good["algorithm"], good["n_actions"], good["obs_shape"]) == ("compatible", "PPO", 21, [52])
-    assert len(good["sha256"]) == 64 and good["trained_at"].endswith("Z") and good["num_timesteps"] == 64
+    assert (good["verdict"], good["algorithm"], good["n_actions"], good["obs_shape"]) == (
+        "compatible",
+        "PPO",
+        21,
+        [52],
+    )
+    assert (
+        len(good["sha256"]) == 64
+        and good["trained_at"].endswith("Z")
+        and good["num_timesteps"] == 64
+    )
     assert by_path["session9_ppo_20251211_221054/trained_model.zip"]["reasons"] == \
         ["legacy 5-action model (environment has 21)"]
     assert by_path["obs54_final.zip"]["reasons"] == ["observation has 54 features, environment 52"]
-    assert by_path["md_final.zip"]["reasons"] == ["action space is MultiDiscrete, environment Discrete(21)"]
+    assert by_path["md_final.zip"]["reasons"] == [
+        "action space is MultiDiscrete, environment Discrete(21)"
+    ]
     broken = by_path["broken.zip"]
     assert (broken["verdict"], broken["reasons"], broken["n_actions"], broken["sha256"]) == \
         ("unreadable", ["not a zip file"], None, None)
@@ -89,7 +110,10 @@ def test_show_by_fragment_and_json(models, capsys):
     _, opts = models
     code, out, _ = run(capsys, "show", "session9", *opts)
     assert code == 0
-    assert "[LEGACY 5-ACT]" in out and "reason:        legacy 5-action model (environment has 21)" in out
+    assert (
+        "[LEGACY 5-ACT]" in out
+        and "reason:        legacy 5-action model (environment has 21)" in out
+    )
     code, out, _ = run(capsys, "show", f"{RUN}/model.zip", "--json", *opts)
     shown = json.loads(out)
     assert code == 0 and shown["path"] == f"{RUN}/model.zip" and shown["verdict"] == "compatible"
@@ -98,7 +122,9 @@ def test_show_by_fragment_and_json(models, capsys):
 def test_show_unknown_or_ambiguous_is_one_line_exit_1(models, capsys):
     _, opts = models
     code, out, err = run(capsys, "show", "nothing-like-this", *opts)
-    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "no model matches" in err
+    assert (
+        code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "no model matches" in err
+    )
     code, _, err = run(capsys, "show", "final", *opts)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "matches 2 models" in err
 
@@ -106,17 +132,21 @@ def test_show_unknown_or_ambiguous_is_one_line_exit_1(models, capsys):
 def test_missing_models_dir_is_one_line_exit_1(tmp_path, capsys):
     empty = tmp_path / "e.toml"
     empty.write_text("")
-    code, out, err = run(capsys, "list", "--config", str(empty), "--models-dir", str(tmp_path / "nope"))
+    code, out, err = run(
+        capsys, "list", "--config", str(empty), "--models-dir", str(tmp_path / "nope")
+    )
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
     assert "models folder not found" in err
 
 
 def test_list_never_imports_torch_or_sb3(models):
     _, opts = models
-    code = ("import sys; from kalshi_tui.cli import main; "
-            f"rc = main(['list', '--json', *{opts!r}]); "
-            "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('torch', 'stable_baselines3', 'numpy', 'gymnasium', 'textual')), rc, file=sys.stderr)")
+    code = (
+        "import sys; from kalshi_tui.cli import main; "
+        f"rc = main(['list', '--json', *{opts!r}]); "
+        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'stable_baselines3', 'numpy', 'gymnasium', 'textual')), rc, file=sys.stderr)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().splitlines()[-1] == "HEAVY [] 0"
@@ -131,13 +161,16 @@ def test_no_cache_rereads(models, capsys):
 
 
 def test_list_json_is_each_records_to_dict_whether_read_or_cached(models, capsys):
-    """The line-per-model output (and the cached records behind it) equal `to_dict` of a fresh read."""
-    from kalshi_tui.cli.common import config_from_args
+    """The line-per-model output (and the cached records behind it) equal `to_dict` of a fresh
+    read."""
     from kalshi_tui.cli import build_parser
+    from kalshi_tui.cli.common import config_from_args
     from kalshi_tui.core.catalog.scan import scan_catalog
 
     root, opts = models
-    fresh = scan_catalog(config_from_args(build_parser().parse_args(["list", *opts])), use_cache=False)
+    fresh = scan_catalog(
+        config_from_args(build_parser().parse_args(["list", *opts])), use_cache=False
+    )
     expected = json.loads(json.dumps([r.to_dict() for r in fresh.records], default=str))
     assert any(r["metrics"] for r in expected)
     for _ in range(2):  # the first listing reads and caches, the second answers from the cache

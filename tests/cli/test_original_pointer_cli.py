@@ -31,7 +31,9 @@ def test_history_and_rollback_on_the_v3_pointer(tmp_path, model_zoo, reference_p
     assert history.returncode == exit_codes.OK, history.stderr
     lines = history.stdout.splitlines()
     assert lines[1].split()[:4] == ["3", "2025-12-17T15:54:00Z", "imported", "v3.0"]
-    assert any(line.split()[:4] == ["2", "2025-12-16T13:30:00Z", "imported", "v2.1"] for line in lines)
+    assert any(
+        line.split()[:4] == ["2", "2025-12-16T13:30:00Z", "imported", "v2.1"] for line in lines
+    )
     assert "backend/trained_models/session9_ppo_20251211_221054/" in history.stdout
     assert "written to the journal at the first promote or rollback" in history.stdout
     dry = cli(config, "rollback", "--dry-run", "--reason", "back to 21 actions")

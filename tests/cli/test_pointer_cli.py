@@ -1,4 +1,5 @@
-"""`kalshi-tui status / promote / rollback / history / prune`: exit codes, confirmation, JSON, no torch."""
+"""`kalshi-tui status / promote / rollback / history / prune`: exit codes, confirmation, JSON, no
+torch."""
 
 from __future__ import annotations
 
@@ -36,14 +37,22 @@ def run(ws, *args, capsys):
 
 def cli(ws, *args, stdin=subprocess.DEVNULL, timeout=60):
     """The real console entry in a fresh process, as an operator or a script runs it."""
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file), *args],
-                          stdin=stdin, capture_output=True, text=True, cwd=ws.base, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file), *args],
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ws.base,
+        timeout=timeout,
+    )
 
 
 def test_status_exit_codes_and_json(ws, capsys):
     code, out, _ = run(ws, "status", capsys=capsys)
     assert code == exit_codes.ALARM and "ALARM: " in out and "no pointer file" in out
-    code, _, _ = run(ws, "promote", str(ws.model("ppo21")), "--reason", "first", "--yes", capsys=capsys)
+    code, _, _ = run(
+        ws, "promote", str(ws.model("ppo21")), "--reason", "first", "--yes", capsys=capsys
+    )
     assert code == exit_codes.OK
     code, out, _ = run(ws, "status", "--json", capsys=capsys)
     status = json.loads(out)
@@ -55,14 +64,17 @@ def test_status_exit_codes_and_json(ws, capsys):
 
 
 def test_promote_refusals_and_force(ws, capsys):
-    code, _, err = run(ws, "promote", str(ws.model("ppo5")), "--reason", "legacy", "--yes", capsys=capsys)
+    code, _, err = run(
+        ws, "promote", str(ws.model("ppo5")), "--reason", "legacy", "--yes", capsys=capsys
+    )
     assert code == exit_codes.REFUSED and err.count("\n") == 1 and "incompatible" in err
     assert not ws.pointer.exists()
     code, out, _ = run(ws, "promote", str(ws.model("ppo5")), "--reason", "on purpose", "--yes",
                        "--force", "--json", capsys=capsys)
     assert code == exit_codes.OK and json.loads(out)["plan"]["forced"] is True
-    code, _, err = run(ws, "promote", str(ws.model("ppo5")), "--reason", "again", "--yes", "--force",
-                       capsys=capsys)
+    code, _, err = run(
+        ws, "promote", str(ws.model("ppo5")), "--reason", "again", "--yes", "--force", capsys=capsys
+    )
     assert code == exit_codes.REFUSED and "already the current model" in err
     code, _, err = run(ws, "promote", str(ws.model("ppo21")), "--reason", "x", "--yes",
                        "--expect-sha256", "ab" * 32, capsys=capsys)
@@ -70,7 +82,9 @@ def test_promote_refusals_and_force(ws, capsys):
 
 
 def test_dry_run_and_stale_revision(ws, capsys):
-    code, out, _ = run(ws, "promote", str(ws.model("ppo21")), "--reason", "look", "--dry-run", capsys=capsys)
+    code, out, _ = run(
+        ws, "promote", str(ws.model("ppo21")), "--reason", "look", "--dry-run", capsys=capsys
+    )
     assert code == exit_codes.OK and "revision 0 -> 1" in out and "dry run" in out
     assert not ws.pointer.exists()
     run(ws, "promote", str(ws.model("ppo21")), "--reason", "one", "--yes", capsys=capsys)
@@ -81,7 +95,10 @@ def test_dry_run_and_stale_revision(ws, capsys):
 
 def test_rollback_and_history(ws, capsys):
     for name in ("ppo21", "a2c21"):
-        assert run(ws, "promote", str(ws.model(name)), "--reason", name, "--yes", capsys=capsys)[0] == 0
+        assert (
+            run(ws, "promote", str(ws.model(name)), "--reason", name, "--yes", capsys=capsys)[0]
+            == 0
+        )
     code, out, _ = run(ws, "rollback", "--reason", "a2c lost money", "--dry-run", capsys=capsys)
     assert code == 0 and "rolling back to revision 1" in out
     code, out, _ = run(ws, "rollback", "--reason", "a2c lost money", "--yes", capsys=capsys)
@@ -170,6 +187,8 @@ def test_a_broken_pointer_is_an_alarm_and_is_never_overwritten(ws, capsys):
     ws.pointer.write_text('{"current_model": {"full_path": ')
     code, out, _ = run(ws, "status", capsys=capsys)
     assert code == exit_codes.ALARM and "not valid JSON" in out and str(ws.pointer) in out
-    code, _, err = run(ws, "promote", str(ws.model("ppo21")), "--reason", "fix it", "--yes", capsys=capsys)
+    code, _, err = run(
+        ws, "promote", str(ws.model("ppo21")), "--reason", "fix it", "--yes", capsys=capsys
+    )
     assert code == exit_codes.ERROR and err.count("\n") == 1 and "not valid JSON" in err
     assert ws.pointer.read_text() == '{"current_model": {"full_path": '

@@ -93,7 +93,10 @@ EXPECTED = {
     "self.zip": ("unreadable", ["symlink loop"]),
     "good run/model.zip": ("compatible", []),
     "odd\nname with\ttabs ü.zip": ("compatible", []),
-    "malicious.zip": ("unsafe", ["UNSAFE data/policy_class: calls builtins.eval: the trader's PPO.load would unpickle it"]),
+    "malicious.zip": (
+        "unsafe",
+        ["UNSAFE data/policy_class: calls builtins.eval: the trader's PPO.load would unpickle it"],
+    ),
 }
 
 # Peak memory from /proc's VmHWM, not getrusage: ru_maxrss survives execve on Linux, so a
@@ -182,7 +185,10 @@ def test_every_truncation_point_is_unreadable_never_a_crash(model_zoo):
             cut.write_bytes(raw[:length])
             with pytest.raises(UnreadableModel) as err:
                 read_sb3_zip(cut)
-            assert err.value.reason in ("truncated zip", "not a zip file"), (length, err.value.reason)
+            assert err.value.reason in ("truncated zip", "not a zip file"), (
+                length,
+                err.value.reason,
+            )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -210,7 +216,9 @@ def test_listing_without_hashes_judges_every_bad_file_alike(bad_folder, tmp_path
     for path, (verdict, reasons) in EXPECTED.items():
         assert (listing[path].verdict, listing[path].reasons) == (verdict, reasons), path
     for path, record in listing.items():
-        assert {**record.to_dict(), "sha256": None} == {**hashed[path].to_dict(), "sha256": None}, path
+        assert {**record.to_dict(), "sha256": None} == {**hashed[path].to_dict(), "sha256": None}, (
+            path
+        )
     assert not canary.exists()
 
 
@@ -259,9 +267,11 @@ def _damaged_folder(folder: Path, good: Path) -> dict[str, str]:
     _patched(good, folder / "zip_version.zip", needs_zip_version_19_7)
     _patched(good, folder / "directory_too_far.zip", directory_claimed_too_far)
     rewrite_member(good, folder / "huge_bytearray_weights.zip", "policy.pth", policy.getvalue())
-    return {"zip_version.zip": "corrupt zip (",
-            "directory_too_far.zip": "corrupt zip (",
-            "huge_bytearray_weights.zip": "policy.pth is not a readable state dict (malformed pickle)"}
+    return {
+        "zip_version.zip": "corrupt zip (",
+        "directory_too_far.zip": "corrupt zip (",
+        "huge_bytearray_weights.zip": "policy.pth is not a readable state dict (malformed pickle)",
+    }
 
 
 def test_damaged_zips_are_badges_not_tracebacks(tmp_path, model_zoo, capfd):
@@ -281,7 +291,11 @@ def test_damaged_zips_are_badges_not_tracebacks(tmp_path, model_zoo, capfd):
         assert len(records) == 4
         for path, reason in expected.items():
             assert records[path].verdict == "unreadable", (hashes, path, records[path].reasons)
-            assert records[path].reasons[0].startswith(reason), (hashes, path, records[path].reasons)
+            assert records[path].reasons[0].startswith(reason), (
+                hashes,
+                path,
+                records[path].reasons,
+            )
         # zipfile reads this one past the damage, as SB3's loader would
         assert records["name_past_end.zip"].verdict in ("compatible", "unreadable")
     listed, facts = run_list(models)

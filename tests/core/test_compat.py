@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from model_factory import edit_data, plant_malicious_field, rewrite_member
 
-from kalshi_tui.core.catalog.scan import inspect_model
-from kalshi_tui.core.evidence.compat import badge, is_suspicious_global, judge
-from kalshi_tui.core.config import load_config
 from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE
+from kalshi_tui.core.catalog.scan import inspect_model
+from kalshi_tui.core.config import load_config
+from kalshi_tui.core.evidence.compat import badge, is_suspicious_global, judge
 
 
 @pytest.fixture
@@ -39,7 +39,11 @@ EXPECTED = {  # zoo name -> (verdict, reasons, badge)
 def test_zoo_verdicts(model_zoo, config, name):
     record = inspect_model(model_zoo[name], config)
     verdict, reasons, shown = EXPECTED[name]
-    assert (record.verdict, record.reasons, badge(record, config.environment)) == (verdict, reasons, shown)
+    assert (record.verdict, record.reasons, badge(record, config.environment)) == (
+        verdict,
+        reasons,
+        shown,
+    )
     assert record.warnings == []
 
 
@@ -59,7 +63,9 @@ def test_obs_metadata_that_contradicts_the_weights(model_zoo, config, tmp_path):
     def claim_52(data):
         data["observation_space"]["_shape"] = [52]
 
-    record = inspect_model(edit_data(model_zoo["ppo21_obs54"], tmp_path / "o.zip", claim_52), config)
+    record = inspect_model(
+        edit_data(model_zoo["ppo21_obs54"], tmp_path / "o.zip", claim_52), config
+    )
     assert record.reasons == ["weights take 54 observation inputs but metadata says 52"]
 
 
@@ -108,8 +114,10 @@ def test_suspicious_global_allowlist():
 def test_changed_environment_rejudges(model_zoo, tmp_path):
     (tmp_path / "models").mkdir()
     cfg = tmp_path / "five.toml"
-    cfg.write_text("[paths]\nmodels_dir = \"models\"\n[environment]\nposition_sizes = [10]\n"
-                   "n_actions = 5\nlegacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    cfg.write_text(
+        '[paths]\nmodels_dir = "models"\n[environment]\nposition_sizes = [10]\n'
+        "n_actions = 5\nlegacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n"
+    )
     five = load_config(cfg)
     record = inspect_model(model_zoo["ppo5"], five)
     assert record.verdict == COMPATIBLE

@@ -1,4 +1,5 @@
-"""Config: discovery, provenance, validation messages that name the key and file, comment-keeping writes."""
+"""Config: discovery, provenance, validation messages that name the key and file, comment-keeping
+writes."""
 
 from __future__ import annotations
 
@@ -56,8 +57,10 @@ def test_env_var_and_flags_override(tmp_path, monkeypatch):
     ("[environment]\nn_actions = true\n", "'environment.n_actions': must be an integer"),
     ("[environment]\nposition_sizes = [5, 10, 20]\nn_actions = 21\n",
      "'environment.n_actions' is 21 but 4 trading sides x 3 sizes"),
-    ("[environment]\nprofile = 'kalshiflow-2025-12-99'\n", "'environment.profile' 'kalshiflow-2025-12-99' is not a profile"),
-    ("[environment]\nobservation_layout = 'C'\n", "'environment.observation_layout' must be one of A, B"),
+    ("[environment]\nprofile = 'kalshiflow-2025-12-99'\n",
+     "'environment.profile' 'kalshiflow-2025-12-99' is not a profile"),
+    ("[environment]\nobservation_layout = 'C'\n",
+     "'environment.observation_layout' must be one of A, B"),
     ("[environment]\nfill_model = 'magic'\n", "'environment.fill_model' must be one of realistic"),
     ("[environment]\nprofile = 'kalshi-tui-demo'\nfill_model = 'original-training'\n",
      "profile kalshi-tui-demo has no original training rules"),
@@ -101,18 +104,30 @@ def test_profile_supplies_layout_sizes_and_complement(tmp_path):
     path = tmp_path / "kalshi_tui.toml"
     path.write_text("[environment]\nprofile = \"kalshiflow-2025-12-17\"\n")
     env = load_config(path).environment
-    assert (env.observation_layout, env.position_sizes, env.n_actions, env.complement) == ("B", (20,), 5, 100)
+    assert (env.observation_layout, env.position_sizes, env.n_actions, env.complement) == (
+        "B",
+        (20,),
+        5,
+        100,
+    )
     config = load_config(path)
     assert config.sources["environment.position_sizes"] == "profile kalshiflow-2025-12-17"
     path.write_text("[environment]\nprofile = \"kalshiflow-2025-12-11\"\n")
     env = load_config(path).environment
-    assert (env.observation_layout, env.position_sizes, env.n_actions, env.complement) == ("A", (10,), 5, 99)
+    assert (env.observation_layout, env.position_sizes, env.n_actions, env.complement) == (
+        "A",
+        (10,),
+        5,
+        99,
+    )
 
 
 def test_explicit_keys_override_the_profile_and_say_so(tmp_path):
     path = tmp_path / "kalshi_tui.toml"
-    path.write_text("[environment]\nprofile = \"kalshiflow-2025-12-17\"\nobservation_layout = \"A\"\n"
-                    "position_sizes = [5, 10]\n")
+    path.write_text(
+        '[environment]\nprofile = "kalshiflow-2025-12-17"\nobservation_layout = "A"\n'
+        "position_sizes = [5, 10]\n"
+    )
     config = load_config(path)
     env = config.environment
     assert (env.observation_layout, env.position_sizes, env.n_actions) == ("A", (5, 10), 9)
@@ -120,7 +135,7 @@ def test_explicit_keys_override_the_profile_and_say_so(tmp_path):
     assert config.sources["environment.position_sizes"] == f"{path}:4"
     # a different world is a different fingerprint: no stored result crosses it
     other = tmp_path / "other.toml"
-    other.write_text("[environment]\nprofile = \"kalshiflow-2025-12-17\"\nposition_sizes = [5, 10]\n")
+    other.write_text('[environment]\nprofile = "kalshiflow-2025-12-17"\nposition_sizes = [5, 10]\n')
     assert load_config(other).environment.fingerprint() != env.fingerprint()
 
 

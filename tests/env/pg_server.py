@@ -28,7 +28,9 @@ DATABASE = "sessions"
 def find_binaries() -> Path | None:
     """The folder holding initdb and pg_ctl: Debian's versioned one first, then PATH."""
     for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.access(Path(folder) / "initdb", os.X_OK) and os.access(Path(folder) / "pg_ctl", os.X_OK):
+        if os.access(Path(folder) / "initdb", os.X_OK) and os.access(
+            Path(folder) / "pg_ctl", os.X_OK
+        ):
             return Path(folder)
     initdb = shutil.which("initdb")
     if initdb and shutil.which("pg_ctl"):
@@ -67,7 +69,9 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run(self.bin_dir / "pg_ctl", "-D", self.root / "data", "-m", "immediate", "-w", "stop")
+            self._run(
+                self.bin_dir / "pg_ctl", "-D", self.root / "data", "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -85,8 +89,20 @@ def start_server(bin_dir: Path) -> PostgresServer:
             shutil.chown(child, SERVER_USER)
     server = PostgresServer(bin_dir, root, _free_port())
     try:
-        server._run(bin_dir / "initdb", "-D", root / "data", "-U", SUPERUSER, "--pwfile", root / "pwfile",
-                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        server._run(
+            bin_dir / "initdb",
+            "-D",
+            root / "data",
+            "-U",
+            SUPERUSER,
+            "--pwfile",
+            root / "pwfile",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         options = (f"-k {root / 'socket'} -p {server.port} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         server._run(bin_dir / "pg_ctl", "-D", root / "data", "-o", options, "-l", root / "log",

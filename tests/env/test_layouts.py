@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,28 @@ B_AT_RESET = [.40, .42, .58, .60, .41, .59, .02, .02, .0488, .0339, .25, .25, .0
               0, 0, 0, 0, 0, .41, .59, .2, .2, .8333, .8333,
               0, .8571, 0, 0, .1, 0, 0, 0, .1, .5,
               1] + [0] * 15
-B_EMPTY_MARKET = [.5] * 6 + [.1, .1, .2, .2, .75, .75, .1, .1, 0, 0, 0, 0, 0, .5, .5, .5, 0, 0, .5, .5]
+B_EMPTY_MARKET = [0.5] * 6 + [
+    0.1,
+    0.1,
+    0.2,
+    0.2,
+    0.75,
+    0.75,
+    0.1,
+    0.1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.5,
+    0.5,
+    0.5,
+    0,
+    0,
+    0.5,
+    0.5,
+]
 
 
 def observation(layout: str, complement: int, point=POINT, portfolio=FLAT) -> np.ndarray:
@@ -80,7 +103,9 @@ def _replayed_views(complement: int):
             yes = {bid - j: int(rng.integers(1, 300)) for j in range(int(rng.integers(1, 5)))}
             no_top = 99 - bid - int(rng.integers(1, 6))
             no = {no_top - j: int(rng.integers(1, 300)) for j in range(int(rng.integers(1, 5)))}
-            states.append((ticker, TS + 1000 * i + (500 if ticker == "M-B" and i % 3 else 0), yes, no))
+            states.append(
+                (ticker, TS + 1000 * i + (500 if ticker == "M-B" and i % 3 else 0), yes, no)
+            )
     return session_views(states, complement)
 
 
@@ -103,7 +128,7 @@ def test_session_values_are_precomputed_on_the_whole_session():
     merged = sorted({p.timestamp_ms for v in views.values() for p in v})
     gaps = {p.timestamp_ms: p.gap_seconds for v in views.values() for p in v}
     # the gap is to the previous point of any market, not of the same market
-    assert [gaps[t] for t in merged[1:]] == [(b - a) / 1000 for a, b in zip(merged, merged[1:])]
+    assert [gaps[t] for t in merged[1:]] == [(b - a) / 1000 for a, b in pairwise(merged)]
     assert gaps[merged[0]] == 0
     first_b = views["M-B"][0]
     assert first_b.timestamp_ms == TS and first_b.activity > 0
@@ -134,7 +159,9 @@ def test_plain_python_statistics_equal_numpys():
     for n in (3, 5, 11):
         values = rng.random(n).tolist()
         assert _std(values) == pytest.approx(float(np.std(values)), rel=1e-12)
-        assert _slope(values) == pytest.approx(float(np.polyfit(np.arange(n), values, 1)[0]), rel=1e-9)
+        assert _slope(values) == pytest.approx(
+            float(np.polyfit(np.arange(n), values, 1)[0]), rel=1e-9
+        )
 
 
 def test_the_documented_table_is_the_exported_one():
@@ -146,4 +173,7 @@ def test_the_documented_table_is_the_exported_one():
     for i, row in enumerate(rows):
         cells = row.split("|")
         assert cells[1].strip() == str(i)
-        assert f"`{LAYOUT_FEATURES['A'][i]}`" in cells[2] and f"`{LAYOUT_FEATURES['B'][i]}`" in cells[3]
+        assert (
+            f"`{LAYOUT_FEATURES['A'][i]}`" in cells[2]
+            and f"`{LAYOUT_FEATURES['B'][i]}`" in cells[3]
+        )

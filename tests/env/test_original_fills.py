@@ -54,7 +54,8 @@ def test_1215_buy_no_earns_about_nothing_and_fills_at_99_minus_bid():
 def test_1217_first_reward_is_zero_then_scaled_value_change_minus_penalties():
     sim, rewards, _ = run("2025-12-17", 100, "B", (20,), [2, 2, 2, 0])
     assert rewards[0] == 0
-    # 0.001 x (800 + 20 x 58 - 1 truncated cent) - 0.001 x (0.007.20.40 + (20/150)^2.40.0.01 + 0.5.2.20)
+    # 0.001 x (800 + 20 x 58 - 1 truncated cent) - 0.001 x (0.007.20.40 + (20/150)^2.40.0.01 +
+    # 0.5.2.20)
     penalty = 0.007 * 20 * 40 + (20 / 150) ** 2 * 40 * 0.01 + 0.5 * 2 * 20
     assert rewards[1] == pytest.approx(0.001 * 1959 - 0.001 * penalty, abs=2e-3)
     assert sim.row_info(0)["position"] == -60

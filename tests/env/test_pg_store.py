@@ -39,7 +39,7 @@ def test_same_session_gives_identical_tapes_from_sqlite_and_postgresql(loaded, o
     pg_tapes, pg_skips = _tapes(_reader(server), **options)  # a read-only role is enough
     lite_tapes, lite_skips = _tapes(sqlite_path, **options)
     assert len(pg_tapes) == len(lite_tapes) == 6 and pg_skips == lite_skips == []
-    for a, b in zip(pg_tapes, lite_tapes):
+    for a, b in zip(pg_tapes, lite_tapes, strict=True):
         assert (a.session_id, a.ticker) == (b.session_id, b.ticker)
         for name in TAPE_FIELDS:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
@@ -48,7 +48,9 @@ def test_same_session_gives_identical_tapes_from_sqlite_and_postgresql(loaded, o
 def test_listing_and_raw_rows_agree(loaded):
     server, sqlite_path = loaded
     with open_session_store(_reader(server)) as pg, SessionStore(sqlite_path) as lite:
-        assert [i.to_dict() for i in pg.list_sessions()] == [i.to_dict() for i in lite.list_sessions()]
+        assert [i.to_dict() for i in pg.list_sessions()] == [
+            i.to_dict() for i in lite.list_sessions()
+        ]
         pg_session, pg_snaps, pg_deltas = pg.read_raw_session(5)
         lite_session, lite_snaps, lite_deltas = lite.read_raw_session(5)
     assert pg_snaps == lite_snaps and pg_deltas == lite_deltas
@@ -68,8 +70,9 @@ def test_copy_back_to_sqlite_round_trips(loaded, tmp_path):
 def test_original_ddl_types_hold_the_rows(loaded):
     server, _ = loaded
     with psycopg.connect(server.url()) as db:
-        tickers, started = db.execute("SELECT market_tickers, started_at FROM rl_orderbook_sessions "
-                                      "WHERE session_id = 5").fetchone()
+        tickers, started = db.execute(
+            "SELECT market_tickers, started_at FROM rl_orderbook_sessions WHERE session_id = 5"
+        ).fetchone()
         books = db.execute("SELECT yes_bids FROM rl_orderbook_snapshots LIMIT 1").fetchone()[0]
         kinds = dict(db.execute("SELECT column_name, data_type FROM information_schema.columns "
                                 "WHERE table_name = 'rl_orderbook_snapshots'").fetchall())
@@ -116,12 +119,17 @@ def test_session_not_closed_and_bad_rows(loaded):
     with psycopg.connect(server.url(), autocommit=True) as db:
         db.execute("INSERT INTO rl_orderbook_sessions (session_id, market_tickers, status) "
                    "VALUES (77, ARRAY['LIVE-1'], 'active') ON CONFLICT DO NOTHING")
-        db.execute("INSERT INTO rl_orderbook_sessions (session_id, market_tickers, status, ended_at) "
-                   "VALUES (78, ARRAY['BAD-1', 'GOOD-1'], 'closed', now()) ON CONFLICT DO NOTHING")
+        db.execute(
+            "INSERT INTO rl_orderbook_sessions (session_id, market_tickers, status, ended_at) "
+            "VALUES (78, ARRAY['BAD-1', 'GOOD-1'], 'closed', now()) ON CONFLICT DO NOTHING"
+        )
         for ticker, yes_bids in (("BAD-1", "[40, 10]"), ("GOOD-1", '{"40": 10}')):
-            db.execute("INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
-                       "sequence_number, yes_bids, yes_asks, no_bids, no_asks) VALUES "
-                       "(78, %s, 1765900000000, 1, %s, '{}', '{\"55\": 5}', '{}')", (ticker, yes_bids))
+            db.execute(
+                "INSERT INTO rl_orderbook_snapshots (session_id, market_ticker, timestamp_ms, "
+                "sequence_number, yes_bids, yes_asks, no_bids, no_asks) VALUES "
+                "(78, %s, 1765900000000, 1, %s, '{}', '{\"55\": 5}', '{}')",
+                (ticker, yes_bids),
+            )
             db.execute("INSERT INTO rl_orderbook_deltas (session_id, market_ticker, timestamp_ms, "
                        "sequence_number, side, action, price, old_size, new_size) VALUES "
                        "(78, %s, 1765900001000, 2, 'yes', 'update', 40, 10, 12)", (ticker,))
@@ -154,12 +162,18 @@ def test_validation_from_postgresql_equals_validation_from_sqlite(loaded, model_
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     server, sqlite_path = loaded
-    pg = validate_model(model_zoo["ppo21"], _config(tmp_path / "pg", _reader(server), profile), [5, 6])
-    lite = validate_model(model_zoo["ppo21"], _config(tmp_path / "lite", sqlite_path, profile), [5, 6])
+    pg = validate_model(
+        model_zoo["ppo21"], _config(tmp_path / "pg", _reader(server), profile), [5, 6]
+    )
+    lite = validate_model(
+        model_zoo["ppo21"], _config(tmp_path / "lite", sqlite_path, profile), [5, 6]
+    )
     same = ("histogram", "steps", "episodes", "markets", "win_rate", "total_pnl_cents",
             "max_drawdown_cents", "fills", "fees_cents", "unheld_sells", "mean_policy_entropy")
     assert {k: getattr(pg, k) for k in same} == {k: getattr(lite, k) for k in same}
-    assert pg.session_source == server.url(READER, None) and READER_PASSWORD not in pg.session_source
+    assert (
+        pg.session_source == server.url(READER, None) and READER_PASSWORD not in pg.session_source
+    )
     assert pg.session_source != lite.session_source  # each figure names where it came from
     # Keyed by the rows, not the source: the same rows read from either store are one result.
     assert pg.sessions_fingerprint == lite.sessions_fingerprint != "unreadable"

@@ -71,7 +71,10 @@ def test_generate_into_a_file_that_is_not_a_store_is_one_line(tmp_path, capsys):
 
 def test_generate_refuses_to_overwrite_sessions_without_replace(tmp_path, capsys):
     out = tmp_path / "store.db"
-    assert main(["sessions", "generate", "--out", str(out), "--sessions", "5-6", "--markets", "1"]) == 0
+    assert (
+        main(["sessions", "generate", "--out", str(out), "--sessions", "5-6", "--markets", "1"])
+        == 0
+    )
     before = sqlite3.connect(out).execute("SELECT COUNT(*) FROM rl_orderbook_deltas").fetchone()[0]
     capsys.readouterr()
     assert main(["sessions", "generate", "--out", str(out), "--sessions", "6-7", "--markets", "2",

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from itertools import pairwise
 
 import numpy as np
 import pytest
 
-from kalshi_tui.env import (SessionStore, StoreError, generate_sessions, load_tapes,
-                            parse_session_list)
-from kalshi_tui.env.store import TABLES
+from kalshi_tui.env import (
+    SessionStore,
+    StoreError,
+    generate_sessions,
+    load_tapes,
+    parse_session_list,
+)
 from kalshi_tui.env.orderbook import book_from_maps
+from kalshi_tui.env.store import TABLES
 
 
 def _dump(path) -> list[str]:
@@ -31,7 +37,7 @@ def test_replay_of_deltas_equals_the_next_snapshot(small_store):
                 snapshots = store.snapshots(session_id, ticker)
                 deltas = store.deltas(session_id, ticker)
                 assert len(snapshots) >= 2, "the generator writes resync snapshots"
-                for first, second in zip(snapshots, snapshots[1:]):
+                for first, second in pairwise(snapshots):
                     book = first.copy()
                     for ts, seq, side, action, price, old, new in deltas:
                         if first.sequence_number < seq < second.sequence_number:
@@ -74,7 +80,9 @@ def test_generated_markets_move_settle_and_vary_their_spread(tmp_path):
     assert max(ranges) > 20
     assert any(t.mark[-1] <= 10 or t.mark[-1] >= 89 for t in tapes)
     for tape in tapes:
-        spreads = (tape.ask_px[:, 0] - tape.bid_px[:, 0])[(tape.bid_sz[:, 0] > 0) & (tape.ask_sz[:, 0] > 0)]
+        spreads = (tape.ask_px[:, 0] - tape.bid_px[:, 0])[
+            (tape.bid_sz[:, 0] > 0) & (tape.ask_sz[:, 0] > 0)
+        ]
         assert spreads.min() >= 1 and spreads.max() - spreads.min() >= 3
         gaps = tape.timestamps_ms[1:] - tape.timestamps_ms[:-1]
         # bursts: gaps vary far more than a steady (exponential) stream's would
@@ -179,8 +187,11 @@ def _assert_market_skipped(path, ticker, words):
 
 def test_market_without_snapshot_is_skipped(small_store):
     ticker = _first_market(small_store)
-    _execute(small_store, "DELETE FROM rl_orderbook_snapshots WHERE session_id=5 AND market_ticker=?",
-             (ticker,))
+    _execute(
+        small_store,
+        "DELETE FROM rl_orderbook_snapshots WHERE session_id=5 AND market_ticker=?",
+        (ticker,),
+    )
     _assert_market_skipped(small_store, ticker, "no snapshot")
 
 
@@ -188,8 +199,11 @@ def test_out_of_order_sequence_numbers_are_skipped(small_store):
     ticker = _first_market(small_store)
     db = sqlite3.connect(small_store)
     (id_a, seq_a), (id_b, seq_b) = db.execute(
-        "SELECT id, sequence_number FROM rl_orderbook_deltas WHERE session_id=5 AND market_ticker=? "
-        "ORDER BY id LIMIT 2 OFFSET 40", (ticker,)).fetchall()
+        "SELECT id, sequence_number FROM rl_orderbook_deltas WHERE session_id=5 AND "
+        "market_ticker=? "
+        "ORDER BY id LIMIT 2 OFFSET 40",
+        (ticker,),
+    ).fetchall()
     with db:  # the recorder stored the later change first
         db.execute("UPDATE rl_orderbook_deltas SET sequence_number=? WHERE id=?", (seq_b, id_a))
         db.execute("UPDATE rl_orderbook_deltas SET sequence_number=? WHERE id=?", (seq_a, id_b))
@@ -210,9 +224,13 @@ def test_crossed_book_is_skipped(small_store):
 @pytest.mark.parametrize("price", [0, 120, -3])
 def test_price_outside_range_is_skipped(small_store, price):
     ticker = _first_market(small_store)
-    _execute(small_store, "UPDATE rl_orderbook_deltas SET price=?, action='add', new_size=7 WHERE id="
-             "(SELECT id FROM rl_orderbook_deltas WHERE session_id=5 AND market_ticker=? "
-             "ORDER BY id LIMIT 1 OFFSET 25)", (price, ticker))
+    _execute(
+        small_store,
+        "UPDATE rl_orderbook_deltas SET price=?, action='add', new_size=7 WHERE id="
+        "(SELECT id FROM rl_orderbook_deltas WHERE session_id=5 AND market_ticker=? "
+        "ORDER BY id LIMIT 1 OFFSET 25)",
+        (price, ticker),
+    )
     _assert_market_skipped(small_store, ticker, "outside 1-98")
 
 
@@ -262,7 +280,9 @@ def test_tape_from_the_live_walk_equals_the_tape_from_copied_states(small_store)
 
 
 def test_session_with_unreadable_market_list_is_an_error(small_store):
-    _execute(small_store, "UPDATE rl_orderbook_sessions SET market_tickers='[oops' WHERE session_id=6")
+    _execute(
+        small_store, "UPDATE rl_orderbook_sessions SET market_tickers='[oops' WHERE session_id=6"
+    )
     store = SessionStore(small_store)
     with pytest.raises(StoreError, match="session 6: market_tickers is not a JSON list"):
         load_tapes(store, [5, 6])

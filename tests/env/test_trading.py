@@ -78,8 +78,14 @@ def test_batched_orders_fill_each_row_independently():
 
 def _tape(*books):
     # One point per book: states sharing a timestamp would merge into one session point.
-    return build_tape(1, "HAND-MADE", [BookState(1_000 * (i + 1), i, dict(b.yes_bids), dict(b.no_bids))
-                                       for i, b in enumerate(books)])
+    return build_tape(
+        1,
+        "HAND-MADE",
+        [
+            BookState(1_000 * (i + 1), i, dict(b.yes_bids), dict(b.no_bids))
+            for i, b in enumerate(books)
+        ],
+    )
 
 
 def test_round_trip_pnl_fees_and_reward(layout21):

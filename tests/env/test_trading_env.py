@@ -9,8 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kalshi_tui.env import (FEATURE_NAMES, KalshiTradingEnv, SessionStore, build_tape,
-                            load_tapes)
+from kalshi_tui.env import FEATURE_NAMES, KalshiTradingEnv, SessionStore, build_tape, load_tapes
 from kalshi_tui.env.orderbook import BookState
 
 
@@ -55,8 +54,9 @@ def _rollout(env, actions_seed: int, steps: int, reset_seed: int | None):
 
 @pytest.mark.parametrize("order", ["cycle", "random"])
 def test_deterministic_for_a_seed(tapes, layout21, order):
-    run = lambda seed: _rollout(KalshiTradingEnv(tapes, layout21, market_order=order, seed=seed),
-                                actions_seed=1, steps=1200, reset_seed=None)
+    def run(seed):
+        return _rollout(KalshiTradingEnv(tapes, layout21, market_order=order, seed=seed),
+                        actions_seed=1, steps=1200, reset_seed=None)
     assert np.array_equal(run(7), run(7))
     if order == "random":
         assert not np.array_equal(run(7), run(8))
@@ -132,10 +132,9 @@ def test_refuses_an_empty_market_list(layout21):
 
 def test_sb3_trains_on_it(tapes, layout21):
     """PPO learns a few hundred steps in a vectorised env without complaint."""
+    import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
-
-    import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny network: threads only fight the other tests for 2 cores
@@ -150,8 +149,10 @@ def test_sb3_trains_on_it(tapes, layout21):
 
 
 def test_import_is_light():
-    code = ("import sys, kalshi_tui.env, kalshi_tui.cli.session_commands; "
-            "print(sorted(m for m in ('torch', 'stable_baselines3', 'textual') if m in sys.modules))")
+    code = (
+        "import sys, kalshi_tui.env, kalshi_tui.cli.session_commands; "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'textual') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -13,8 +13,18 @@ from model_factory import copy_model, plant_malicious_field
 from kalshi_tui.cli import main
 from kalshi_tui.eval.batched import ModelChanged, ValidationCancelled
 from kalshi_tui.eval.health import check_health
-from kalshi_tui.eval.health_result import (COLLAPSED, HEALTHY, NARROW, NOISE, RECORDED, UNIFORM,
-                                           ZERO, HealthResult, SourceHealth, judge)
+from kalshi_tui.eval.health_result import (
+    COLLAPSED,
+    HEALTHY,
+    NARROW,
+    NOISE,
+    RECORDED,
+    UNIFORM,
+    ZERO,
+    HealthResult,
+    SourceHealth,
+    judge,
+)
 from kalshi_tui.eval.health_store import load_health
 from kalshi_tui.eval.results_cache import cache_folders
 
@@ -36,17 +46,23 @@ def nothing_stored(config) -> bool:
                    for folder in cache_folders(config.cache_dir, "health"))
 
 
-def test_a_collapsed_policy_is_collapsed_although_sampling_looks_varied(sick_and_well, small_config):
+def test_a_collapsed_policy_is_collapsed_although_sampling_looks_varied(
+    sick_and_well, small_config
+):
     result = check_health(sick_and_well["collapsed"], small_config, [1, 2, 3])
     recorded = result.source(RECORDED)
     assert result.state == COLLAPSED
-    assert result.state_line == (f"COLLAPSED: SELL_YES x100 on 100.0 % of {recorded.observations:,} "
-                                 "recorded steps (deterministic, as the trader predicts)")
+    assert result.state_line == (
+        f"COLLAPSED: SELL_YES x100 on 100.0 % of {recorded.observations:,} "
+        "recorded steps (deterministic, as the trader predicts)"
+    )
     assert recorded.observations > 500
     assert recorded.distinct(True) == 1 and recorded.top(True) == (SELL_YES_X100, 1.0)
     # The trap: a sampled histogram uses every action, the trader's argmax only one.
     assert recorded.distinct(False) == 21 and recorded.top(False)[1] < 0.3
-    assert recorded.mean_top_probability == pytest.approx(2.718281828 / (2.718281828 + 20), rel=1e-4)
+    assert recorded.mean_top_probability == pytest.approx(
+        2.718281828 / (2.718281828 + 20), rel=1e-4
+    )
     assert recorded.wide_margin_share == 0.0  # a margin of 1 nat, never 2
     assert recorded.mean_entropy_normalised > 0.9
     for name, count in ((UNIFORM, 4000), (NOISE, 4000), (ZERO, 1)):
@@ -85,9 +101,14 @@ def test_the_trader_mode_is_config_and_named(sick_and_well, tmp_path, small_stor
 def test_stored_by_model_environment_and_sessions(sick_and_well, small_config, tmp_path):
     model = copy_model(sick_and_well["collapsed"], tmp_path / "c.zip")
     stored = []
-    result = check_health(model, small_config, [1, 2, 3], on_stored=lambda f, why: stored.append((f, why)))
+    result = check_health(
+        model, small_config, [1, 2, 3], on_stored=lambda f, why: stored.append((f, why))
+    )
     (file, why), = stored
-    assert why is None and file == cache_folders(small_config.cache_dir, "health")[0] / f"{result.sha256}.json"
+    assert (
+        why is None
+        and file == cache_folders(small_config.cache_dir, "health")[0] / f"{result.sha256}.json"
+    )
     assert sorted(p.name for p in file.parent.iterdir()) == [file.name]  # no lock or temp left
     again = load_health(result.sha256, small_config, [1, 2, 3])
     assert again is not None and again.state == COLLAPSED and again.to_dict() == result.to_dict()
@@ -113,7 +134,9 @@ def test_cancel_and_a_changing_model_store_nothing(sick_and_well, small_config, 
                 copy_model(sick_and_well["collapsed"], model)
             return False
 
-    with pytest.raises(ModelChanged, match="moving.zip: the model file changed during the health check"):
+    with pytest.raises(
+        ModelChanged, match="moving.zip: the model file changed during the health check"
+    ):
         check_health(model, small_config, [1, 2, 3], cancel=ChangeOnce())
     assert nothing_stored(small_config)
 
@@ -126,13 +149,15 @@ LABELS = ["HOLD", "BUY_YES x10", "SELL_YES x10", "BUY_NO x10", "SELL_NO x10"]
 
 
 @pytest.mark.parametrize("hist, share, state, line", [
-    ([0, 0, 100, 0, 0], 0.95, COLLAPSED, "COLLAPSED: SELL_YES x10 on 100.0 % of 100 recorded steps"),
+    ([0, 0, 100, 0, 0], 0.95, COLLAPSED,
+     "COLLAPSED: SELL_YES x10 on 100.0 % of 100 recorded steps"),
     ([5, 0, 95, 0, 0], 0.95, COLLAPSED, "COLLAPSED: SELL_YES x10 on 95.0 %"),
     ([6, 0, 94, 0, 0], 0.95, NARROW, "NARROW: 2 distinct actions, SELL_YES x10 on 94.0 %"),
     ([6, 0, 94, 0, 0], 0.9, COLLAPSED, "COLLAPSED: SELL_YES x10 on 94.0 %"),
     ([10, 5, 5, 80, 0], 0.95, NARROW, "NARROW: 4 distinct actions, BUY_NO x10 on 80.0 %"),
     ([50, 50, 0, 0, 0], 0.95, NARROW, "NARROW: 2 distinct actions, HOLD on 50.0 %"),
-    ([40, 30, 30, 0, 0], 0.95, HEALTHY, "HEALTHY: 3 distinct actions, the most played HOLD on 40.0 %"),
+    ([40, 30, 30, 0, 0], 0.95, HEALTHY,
+     "HEALTHY: 3 distinct actions, the most played HOLD on 40.0 %"),
 ])
 def test_the_rule(hist, share, state, line):
     result = HealthResult("m.zip", "a" * 64, "PPO", 5, [1], True, "env", "store", "p", "A",
@@ -162,7 +187,9 @@ def test_cli_health_json_show_and_status_alarm(capsys, sick_and_well, small_conf
     assert "SELL_YES x100" in out and "deterministic" in out
     code, out, _ = run(capsys, "show", "sick.zip", "--config", cfg)
     assert code == 0 and "health (stored" in out and "COLLAPSED: SELL_YES x100" in out
-    code, out, err = run(capsys, "promote", "sick.zip", "--reason", "test", "--yes", "--config", cfg)
+    code, out, err = run(
+        capsys, "promote", "sick.zip", "--reason", "test", "--yes", "--config", cfg
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "status", "--config", cfg)
     assert code == 6
@@ -173,7 +200,9 @@ def test_cli_refusals_are_one_line_and_store_nothing(capsys, model_zoo, small_co
     cfg = str(small_config.file)
     code, out, err = run(capsys, "health", str(model_zoo["ppo5"]), "--config", cfg)
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "UNUSABLE" in err
-    code, _, err = run(capsys, "health", str(model_zoo["ppo21"]), "--sessions", "9", "--config", cfg)
+    code, _, err = run(
+        capsys, "health", str(model_zoo["ppo21"]), "--sessions", "9", "--config", cfg
+    )
     assert code == 1 and "session 9 is not in the store" in err
     canary = tmp_path / "canary"
     evil = plant_malicious_field(model_zoo["ppo21"], tmp_path / "evil.zip", canary)

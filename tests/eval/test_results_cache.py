@@ -78,7 +78,9 @@ def test_results_follow_the_sessions_content_not_the_store_file(validated, small
     config = dataclasses.replace(small_config, sessions_db=moved)
     assert load_validation(path, sha, config).histogram == result.histogram
     with sqlite3.connect(moved) as db:
-        db.execute("INSERT INTO rl_orderbook_sessions (session_id, market_tickers) VALUES (77, '[]')")
+        db.execute(
+            "INSERT INTO rl_orderbook_sessions (session_id, market_tickers) VALUES (77, '[]')"
+        )
     assert load_validation(path, sha, config) is not None  # sessions 1-3 are as they were
     with sqlite3.connect(moved) as db:
         db.execute("UPDATE rl_orderbook_deltas SET new_size = new_size + 1 WHERE id = "
@@ -104,11 +106,16 @@ def test_unwritable_cache_falls_back_to_the_user_cache(model_zoo, small_config, 
     blocked.write_text("not a folder")
     config = dataclasses.replace(small_config, cache_dir=blocked)
     stored = []
-    validate_model(model_zoo["ppo21"], config, [1], on_stored=lambda f, why: stored.append((f, why)))
+    validate_model(
+        model_zoo["ppo21"], config, [1], on_stored=lambda f, why: stored.append((f, why))
+    )
     file, why = stored[0]
     assert why is None and file.parent == cache_folders(blocked)[1]
     assert str(file).startswith(os.environ["XDG_CACHE_HOME"])
-    assert load_validation(model_zoo["ppo21"], file_sha256(model_zoo["ppo21"]), config, [1]) is not None
+    assert (
+        load_validation(model_zoo["ppo21"], file_sha256(model_zoo["ppo21"]), config, [1])
+        is not None
+    )
 
 
 def test_nowhere_to_store_is_reported_not_raised(validated, small_config, tmp_path, monkeypatch):
@@ -135,14 +142,18 @@ def _save_copy(result_dict, cache_dir, session):
 def test_concurrent_saves_keep_each_others_entries(validated, small_config):
     _, sha, result = validated
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_save_copy, args=(result.to_dict(), small_config.cache_dir, s))
-               for s in (101, 102, 103)]
+    workers = [
+        context.Process(target=_save_copy, args=(result.to_dict(), small_config.cache_dir, s))
+        for s in (101, 102, 103)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    entries = json.loads((small_config.cache_dir / "validation" / f"{sha}.json").read_text())["results"]
+    entries = json.loads((small_config.cache_dir / "validation" / f"{sha}.json").read_text())[
+        "results"
+    ]
     sessions = sorted(tuple(e["session_ids"]) for e in entries.values())
     assert sessions == [(1, 2, 3), (101,), (102,), (103,)]
     # Each writer's lock file existed only while it wrote: no *.json.lock, no temp file.
@@ -151,12 +162,15 @@ def test_concurrent_saves_keep_each_others_entries(validated, small_config):
 
 def test_reading_results_never_imports_torch(validated, small_config):
     path, sha, _ = validated
-    code = ("import sys; from pathlib import Path; "
-            "from kalshi_tui.core.config import load_config; "
-            "from kalshi_tui.eval.results_cache import load_validation; "
-            f"r = load_validation(Path({str(path)!r}), {sha!r}, load_config({str(small_config.file)!r})); "
-            "assert r is not None and r.episodes == 9; "
-            "assert 'torch' not in sys.modules and 'stable_baselines3' not in sys.modules")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from kalshi_tui.core.config import load_config; "
+        "from kalshi_tui.eval.results_cache import load_validation; "
+        f"r = load_validation(Path({str(path)!r}), {sha!r}, "
+        f"load_config({str(small_config.file)!r})); "
+        "assert r is not None and r.episodes == 9; "
+        "assert 'torch' not in sys.modules and 'stable_baselines3' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True,
                    env={**os.environ, "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]})
 
@@ -167,7 +181,9 @@ def test_a_config_without_a_store_has_no_default_sessions(validated, small_confi
     assert load_validation(path, sha, config) is None
 
 
-def test_a_store_locked_by_a_writer_hides_results_only_while_it_is_locked(validated, small_config, tmp_path):
+def test_a_store_locked_by_a_writer_hides_results_only_while_it_is_locked(
+    validated, small_config, tmp_path
+):
     """Not found while a writer holds the store (SQLite says busy), found again once it is
     done, though the file's size and mtime are unchanged: a busy store is not memoised."""
     import textwrap

@@ -1,4 +1,5 @@
-"""Safe loading gives what `PPO.load` gives, and refuses what it cannot build, without running pickles."""
+"""Safe loading gives what `PPO.load` gives, and refuses what it cannot build, without running
+pickles."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def assert_same_as_sb3(safe, sb3_model, obs: np.ndarray) -> None:
             np.testing.assert_array_equal(ours, q_theirs.argmax(axis=1))
         else:
             p_theirs = sb3_model.policy.get_distribution(tensor).distribution.probs.numpy()
-            np.testing.assert_array_equal(safe.action_probabilities(obs), p_theirs.astype(np.float64))
+            np.testing.assert_array_equal(
+                safe.action_probabilities(obs), p_theirs.astype(np.float64)
+            )
 
 
 @pytest.mark.parametrize("name", ["ppo21", "ppo5", "a2c21", "dqn21", "dqn5"])
@@ -123,7 +126,9 @@ def test_malicious_policy_class_is_refused_without_running_it(model_zoo, tmp_pat
 def test_malicious_field_the_loader_does_not_need_is_refused_too(model_zoo, tmp_path):
     """The loader would never unpickle lr_schedule, but the trader's PPO.load would: UNSAFE."""
     canary = tmp_path / "canary"
-    bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule")
+    bad = plant_malicious_field(
+        model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule"
+    )
     with pytest.raises(PolicyRefused, match="UNSAFE data/lr_schedule: calls builtins.eval"):
         load_policy_safely(bad)
     assert not canary.exists()
@@ -131,7 +136,9 @@ def test_malicious_field_the_loader_does_not_need_is_refused_too(model_zoo, tmp_
 
 def test_malicious_policy_kwargs_is_never_run(model_zoo, tmp_path):
     canary = tmp_path / "canary"
-    bad = plant_malicious_field(model_zoo["a2c21"], tmp_path / "bad.zip", canary, field="policy_kwargs")
+    bad = plant_malicious_field(
+        model_zoo["a2c21"], tmp_path / "bad.zip", canary, field="policy_kwargs"
+    )
     with pytest.raises(PolicyRefused, match="UNSAFE data/policy_kwargs"):
         load_policy_safely(bad)
     assert not canary.exists()
@@ -144,7 +151,9 @@ def test_malicious_weights_are_refused_by_weights_only(model_zoo, tmp_path):
     buffer = io.BytesIO()
     torch.save({"action_net.weight": _CreatesFile(str(canary))}, buffer)
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "bad.zip", "policy.pth", buffer.getvalue())
-    with pytest.raises(PolicyRefused, match="UNSAFE policy.pth: .*torch.load.weights_only=True. refuses it"):
+    with pytest.raises(
+        PolicyRefused, match="UNSAFE policy.pth: .*torch.load.weights_only=True. refuses it"
+    ):
         load_policy_safely(bad)
     assert not canary.exists()
 
@@ -163,7 +172,9 @@ def test_policy_class_outside_allowlist_is_refused_with_the_reason(model_zoo, tm
     bad = _set_policy_class(model_zoo["ppo21"], tmp_path / "cnn.zip", ActorCriticCnnPolicy)
     with pytest.raises(PolicyRefused) as err:
         load_policy_safely(bad)
-    assert "stable_baselines3.common.policies.ActorCriticCnnPolicy is not on the allowlist" in str(err.value)
+    assert "stable_baselines3.common.policies.ActorCriticCnnPolicy is not on the allowlist" in str(
+        err.value
+    )
     other = _set_policy_class(model_zoo["ppo21"], tmp_path / "dict.zip", dict)
     with pytest.raises(PolicyRefused, match="builtins.dict is not on the allowlist"):
         load_policy_safely(other)
@@ -179,7 +190,9 @@ def test_activation_outside_allowlist_is_refused(model_zoo, tmp_path):
                                  ":serialized:": base64.b64encode(pickle.dumps(kwargs)).decode()}
 
     bad = edit_data(model_zoo["ppo21"], tmp_path / "act.zip", edit)
-    with pytest.raises(PolicyRefused, match="UNSAFE data/policy_kwargs: imports torch.nn.modules.linear.Linear"):
+    with pytest.raises(
+        PolicyRefused, match="UNSAFE data/policy_kwargs: imports torch.nn.modules.linear.Linear"
+    ):
         load_policy_safely(bad)
 
 
@@ -192,7 +205,9 @@ def test_non_discrete_action_spaces_are_refused(model_zoo, name, kind):
 def test_weights_that_do_not_fit_the_spaces_are_an_error(model_zoo, tmp_path):
     with zipfile.ZipFile(model_zoo["ppo5"]) as z:
         five_action_weights = z.read("policy.pth")
-    bad = rewrite_member(model_zoo["ppo21"], tmp_path / "mixed.zip", "policy.pth", five_action_weights)
+    bad = rewrite_member(
+        model_zoo["ppo21"], tmp_path / "mixed.zip", "policy.pth", five_action_weights
+    )
     with pytest.raises(PolicyLoadError, match="weights do not fit the declared spaces") as err:
         load_policy_safely(bad)
     assert "\n" not in str(err.value)
@@ -226,9 +241,14 @@ def test_custom_policy_class_pickled_by_value_is_refused(model_zoo, tmp_path):
         pass
 
     def edit(data):
-        data["policy_class"] = {":type:": "<class 'abc.ABCMeta'>",
-                                ":serialized:": base64.b64encode(cloudpickle.dumps(HomeMadePolicy)).decode()}
+        data["policy_class"] = {
+            ":type:": "<class 'abc.ABCMeta'>",
+            ":serialized:": base64.b64encode(cloudpickle.dumps(HomeMadePolicy)).decode(),
+        }
 
     bad = edit_data(model_zoo["ppo21"], tmp_path / "custom.zip", edit)
-    with pytest.raises(PolicyRefused, match="UNSAFE data/policy_class: calls cloudpickle.cloudpickle._make_skeleton_class"):
+    with pytest.raises(
+        PolicyRefused,
+        match="UNSAFE data/policy_class: calls cloudpickle.cloudpickle._make_skeleton_class",
+    ):
         load_policy_safely(bad)

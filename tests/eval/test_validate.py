@@ -1,4 +1,5 @@
-"""Batched validation counts what a step-by-step run counts, and its figures are the hand-worked ones."""
+"""Batched validation counts what a step-by-step run counts, and its figures are the hand-worked
+ones."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from eval_helpers import always_action, write_config, write_hand_built_store
 from model_factory import copy_model
 
 from kalshi_tui.env import KalshiTradingEnv, SessionStore, load_tapes
-from kalshi_tui.eval.batched import (ModelChanged, ValidationCancelled, ValidationError,
-                                     validate_model)
+from kalshi_tui.eval.batched import (
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    validate_model,
+)
 from kalshi_tui.eval.model_fit import IncompatibleModel, file_sha256
 from kalshi_tui.eval.results_cache import cache_folders, load_validation
 from kalshi_tui.eval.safe_load import PolicyRefused
@@ -132,7 +137,9 @@ def test_unknown_and_empty_sessions_are_errors_naming_them(model_zoo, tmp_path, 
     assert nothing_stored(small_config) and nothing_stored(config)
 
 
-def test_a_model_changed_mid_run_is_an_error_and_nothing_is_stored(model_zoo, small_config, tmp_path):
+def test_a_model_changed_mid_run_is_an_error_and_nothing_is_stored(
+    model_zoo, small_config, tmp_path
+):
     model = copy_model(model_zoo["ppo21"], tmp_path / "moving.zip")
 
     def overwrite_once(done, total):
@@ -155,14 +162,21 @@ def test_cancel_raises_and_stores_nothing(model_zoo, small_config):
         cancel.set()
 
     with pytest.raises(ValidationCancelled):
-        validate_model(model_zoo["ppo21"], small_config, [1, 2, 3], progress=cancel_after_first_report,
-                       cancel=cancel)
+        validate_model(
+            model_zoo["ppo21"],
+            small_config,
+            [1, 2, 3],
+            progress=cancel_after_first_report,
+            cancel=cancel,
+        )
     assert len(calls) == 1 and nothing_stored(small_config)
 
 
 def test_progress_reaches_the_total(model_zoo, small_config):
     seen = []
-    result = validate_model(model_zoo["ppo21"], small_config, [1], progress=lambda d, t: seen.append((d, t)))
+    result = validate_model(
+        model_zoo["ppo21"], small_config, [1], progress=lambda d, t: seen.append((d, t))
+    )
     assert seen[-1] == (result.steps, result.steps)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
@@ -172,7 +186,9 @@ def test_finished_result_is_stored_and_found(model_zoo, small_config):
     result = validate_model(model_zoo["ppo21"], small_config, [1, 2],
                             on_stored=lambda file, why: stored.append((file, why)))
     assert stored[0][1] is None and stored[0][0].parent == small_config.cache_dir / "validation"
-    found = load_validation(model_zoo["ppo21"], file_sha256(model_zoo["ppo21"]), small_config, [2, 1])
+    found = load_validation(
+        model_zoo["ppo21"], file_sha256(model_zoo["ppo21"]), small_config, [2, 1]
+    )
     assert found is not None and found.to_dict() == result.to_dict()
 
 
@@ -183,7 +199,9 @@ def test_grouping_markets_into_small_batches_changes_no_figure(model_zoo, small_
     tapes, _ = load_session_tapes(small_config, [1, 2, 3])
     budget = 2 * max(t.length for t in tapes)  # at most two markets a batch
     groups = market_batches(tapes, budget)
-    assert len(groups) >= 3 and sorted(t.length for g in groups for t in g) == sorted(t.length for t in tapes)
+    assert len(groups) >= 3 and sorted(t.length for g in groups for t in g) == sorted(
+        t.length for t in tapes
+    )
     assert all(len(g) * max(t.length for t in g) <= budget for g in groups)
     split = validate_model(model_zoo["ppo21"], small_config, [1, 2, 3], store_result=False,
                            budget_steps=budget)
@@ -228,8 +246,9 @@ def step_by_step_in(model_path: Path, config, session_ids):
 
 
 @pytest.mark.parametrize("profile", ["kalshiflow-2025-12-15", "kalshiflow-2025-12-17"])
-def test_original_training_world_matches_the_gym_env_and_names_itself(model_zoo, tmp_path, small_store,
-                                                                      monkeypatch, profile):
+def test_original_training_world_matches_the_gym_env_and_names_itself(
+    model_zoo, tmp_path, small_store, monkeypatch, profile
+):
     from eval_helpers import write_config
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))

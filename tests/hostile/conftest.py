@@ -34,7 +34,11 @@ def hostile_zoo(model_zoo, tmp_path_factory) -> dict[str, Path]:
     made = {"clean": models / "clean.zip"}
     made["clean"].write_bytes(src.read_bytes())
     made["action_space_bang"] = plant_data_payload(
-        src, models / "action_space_bang.zip", "action_space", with_stray_bang(system_pickle(canary)))
+        src,
+        models / "action_space_bang.zip",
+        "action_space",
+        with_stray_bang(system_pickle(canary)),
+    )
     made["policy_class"] = plant_data_payload(
         src, models / "policy_class.zip", "policy_class",
         base64.b64encode(system_pickle(canary)).decode())
@@ -42,7 +46,9 @@ def hostile_zoo(model_zoo, tmp_path_factory) -> dict[str, Path]:
         made[member] = plant_torch_payload(src, models / f"payload_{member}.zip", member, canary)
     made["bomb"] = bomb(src, models / "bomb.zip")
     made["bomb_understated"] = bomb(src, models / "bomb_understated.zip", understate=True)
-    made["bomb_variables"] = bomb(src, models / "bomb_variables.zip", member="pytorch_variables.pth")
+    made["bomb_variables"] = bomb(
+        src, models / "bomb_variables.zip", member="pytorch_variables.pth"
+    )
     return {**made, "_canary": canary, "_models": models}
 
 
@@ -51,5 +57,11 @@ def run_cli(models: Path, *args: str, timeout: float = 120) -> subprocess.Comple
     config = models.parent / "kalshi_tui.toml"
     if not config.exists():
         config.write_text(f'[paths]\nmodels_dir = "{models}"\n')
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=models.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=models.parent,
+    )

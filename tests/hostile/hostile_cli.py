@@ -19,7 +19,9 @@ from pointer_workspace import Workspace, make_workspace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # Bytes a terminal acts on: C0 controls (ESC, BEL, CR, ...), DEL and C1 controls (CSI).
-RAW_CONTROLS = {chr(c) for c in range(32) if chr(c) != "\n"} | {"\x7f"} | {chr(c) for c in range(0x80, 0xA0)}
+RAW_CONTROLS = (
+    {chr(c) for c in range(32) if chr(c) != "\n"} | {"\x7f"} | {chr(c) for c in range(0x80, 0xA0)}
+)
 
 
 def hostile_workspace(tmp_path: Path, zoo: dict[str, Path]) -> tuple[Workspace, Path]:
@@ -54,7 +56,11 @@ def assert_terminal_safe(data: bytes) -> None:
 
 def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *needles: str) -> str:
     err = text_of(result.stderr)
-    assert result.returncode == code, (result.returncode, err[-3000:], text_of(result.stdout)[-2000:])
+    assert result.returncode == code, (
+        result.returncode,
+        err[-3000:],
+        text_of(result.stdout)[-2000:],
+    )
     assert err.count("\n") == 1 and err.endswith("\n"), err[-3000:]
     assert "Traceback" not in err
     for needle in needles:

@@ -105,7 +105,9 @@ def bomb(src: Path, dst: Path, member: str = "policy.pth", gib: int = 6,
     return dst
 
 
-def _write_member(out, name: str, body: bytes, method: int, csize: int, size: int, crc: int) -> bytes:
+def _write_member(
+    out, name: str, body: bytes, method: int, csize: int, size: int, crc: int
+) -> bytes:
     offset = out.tell()
     raw_name = name.encode()
     extra = b""
@@ -113,11 +115,49 @@ def _write_member(out, name: str, body: bytes, method: int, csize: int, size: in
         extra = struct.pack("<HHQQ", 1, 16, size, csize)
         size = csize = 0xFFFFFFFF
     version = 45 if extra else 20
-    out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", version, 0, method, 0, 0, crc, csize, size,
-                          len(raw_name), len(extra)) + raw_name + extra)
+    out.write(
+        struct.pack(
+            "<4sHHHHHIIIHH",
+            b"PK\x03\x04",
+            version,
+            0,
+            method,
+            0,
+            0,
+            crc,
+            csize,
+            size,
+            len(raw_name),
+            len(extra),
+        )
+        + raw_name
+        + extra
+    )
     out.write(body)
-    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", version, version, 0, method, 0, 0, crc,
-                       csize, size, len(raw_name), len(extra), 0, 0, 0, 0, offset) + raw_name + extra
+    return (
+        struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            version,
+            version,
+            0,
+            method,
+            0,
+            0,
+            crc,
+            csize,
+            size,
+            len(raw_name),
+            len(extra),
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        + raw_name
+        + extra
+    )
 
 
 def data_of(path: Path) -> dict:

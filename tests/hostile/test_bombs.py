@@ -44,9 +44,12 @@ def measured(models, *args):
 def test_a_bomb_is_a_badge_fast_in_every_command(hostile_zoo, name):
     models = hostile_zoo["_models"]
     target = str(hostile_zoo[name])
-    for args, expect in ((("show", target, "--json"), 0), (("promote", target, "--reason", "x", "--yes",
-                                                              "--force"), 3),
-                         (("smoke", target), None), (("validate", target, "--no-progress"), None)):
+    for args, expect in (
+        (("show", target, "--json"), 0),
+        (("promote", target, "--reason", "x", "--yes", "--force"), 3),
+        (("smoke", target), None),
+        (("validate", target, "--no-progress"), None),
+    ):
         code, out, err, seconds, peak_mb = measured(models, *args)
         assert seconds < TIME_LIMIT_S and peak_mb < RSS_LIMIT_MB, (args, seconds, peak_mb)
         if expect is not None:
@@ -65,7 +68,9 @@ def test_listing_and_status_with_bombs_stay_fast(hostile_zoo, tmp_path):
     assert code == 0 and seconds < TIME_LIMIT_S and peak_mb < RSS_LIMIT_MB, (seconds, peak_mb)
     assert {r["verdict"] for r in json.loads(out) if "bomb" in r["path"]} == {"unsafe"}
     pointer = tmp_path / "CURRENT_MODEL.json"
-    pointer.write_text(json.dumps({"current_model": {"full_path": str(hostile_zoo["bomb_understated"])}}))
+    pointer.write_text(
+        json.dumps({"current_model": {"full_path": str(hostile_zoo["bomb_understated"])}})
+    )
     code, out, err, seconds, peak_mb = measured(models, "--pointer", str(pointer), "status")
     assert seconds < TIME_LIMIT_S and peak_mb < RSS_LIMIT_MB, (seconds, peak_mb)
     assert code == 6 and "unsafe" in out, (out, err)

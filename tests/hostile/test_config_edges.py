@@ -1,4 +1,5 @@
-"""Hostile settings and config sources: one line naming the key and the file, exit 1, never a hang."""
+"""Hostile settings and config sources: one line naming the key and the file, exit 1, never a
+hang."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import os
 import time
 
 import pytest
-from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of
 
+from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.journal import journal_path_for
 
@@ -35,9 +36,13 @@ EDGE_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("section,key,value", EDGE_VALUES, ids=[f"{k}={v}" for _, k, v in EDGE_VALUES])
+@pytest.mark.parametrize(
+    "section,key,value", EDGE_VALUES, ids=[f"{k}={v}" for _, k, v in EDGE_VALUES]
+)
 def test_an_edge_value_is_one_line_naming_key_and_file(ws, section, key, value):
-    ws.config_file.write_text(f"[paths]\nmodels_dir = \"trained_models\"\n[{section}]\n{key} = {value}\n")
+    ws.config_file.write_text(
+        f'[paths]\nmodels_dir = "trained_models"\n[{section}]\n{key} = {value}\n'
+    )
     for command in (("status",), ("promote", str(ws.model("ppo21")), "--reason", "r", "--yes"),
                     ("prune", "--keep", "0", "--execute")):
         result = cli(ws.config_file, *command, timeout=30)
@@ -48,14 +53,20 @@ def test_an_edge_value_is_one_line_naming_key_and_file(ws, section, key, value):
 
 def test_a_ranking_weight_must_be_finite(ws):
     ws.config_file.write_text("[ranking.weights]\nwin_rate = nan\n")
-    assert_one_line_error(cli(ws.config_file, "report"), exit_codes.ERROR, "ranking.weights.win_rate",
-                          str(ws.config_file))
+    assert_one_line_error(
+        cli(ws.config_file, "report"),
+        exit_codes.ERROR,
+        "ranking.weights.win_rate",
+        str(ws.config_file),
+    )
 
 
 def test_config_set_refuses_an_edge_value_and_keeps_the_file(ws):
     before = ws.config_file.read_bytes()
     result = cli(ws.config_file, "config", "set", "pointer.lock_timeout_seconds", "inf")
-    assert_one_line_error(result, exit_codes.ERROR, "'pointer.lock_timeout_seconds'", str(ws.config_file))
+    assert_one_line_error(
+        result, exit_codes.ERROR, "'pointer.lock_timeout_seconds'", str(ws.config_file)
+    )
     assert ws.config_file.read_bytes() == before
 
 

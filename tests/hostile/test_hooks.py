@@ -1,4 +1,5 @@
-"""Post-change hooks that flood, detach or hang: promote stays bounded and returns within the limit."""
+"""Post-change hooks that flood, detach or hang: promote stays bounded and returns within the
+limit."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import textwrap
 import time
 
 import pytest
-from hostile.hostile_cli import REPO, hostile_workspace, text_of
 
+from hostile.hostile_cli import REPO, hostile_workspace, text_of
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.hook import OUTPUT_KEEP_BYTES, hook_log_path_for
 
@@ -29,13 +30,14 @@ def _promote_measured(ws) -> tuple[subprocess.CompletedProcess, float, int]:
     probe = textwrap.dedent(f"""
         import json, resource, subprocess, sys, time
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", {str(ws.config_file)!r},
+        done = subprocess.run([sys.executable, "-m", "kalshi_tui",
+                               "--config", {str(ws.config_file)!r},
                                "promote", {str(ws.model("ppo21"))!r}, "--reason", "hook", "--yes"],
                               capture_output=True, stdin=subprocess.DEVNULL)
         seconds = time.monotonic() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-        print(json.dumps({{"code": done.returncode, "out": done.stdout.decode(), "err": done.stderr.decode(),
-                          "seconds": seconds, "peak_mb": peak}}))
+        print(json.dumps({{"code": done.returncode, "out": done.stdout.decode(),
+                          "err": done.stderr.decode(), "seconds": seconds, "peak_mb": peak}}))
     """)
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=str(REPO)))
@@ -46,8 +48,11 @@ def _promote_measured(ws) -> tuple[subprocess.CompletedProcess, float, int]:
 
 
 def _assert_consistent(ws, revision: int = 1) -> None:
-    status = subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file), "status",
-                             "--json"], capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    status = subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file), "status", "--json"],
+        capture_output=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
     doc = json.loads(status.stdout)
     assert doc["relation"] == "consistent" and doc["revision"] == revision and not doc["alarm"], doc
 
@@ -98,9 +103,24 @@ def test_a_flooding_hook_keeps_promote_memory_bounded_and_counts_what_it_dropped
     assert flood // 2 <= log["output_bytes"] <= flood
     assert log["dropped_bytes"] == log["output_bytes"] - OUTPUT_KEEP_BYTES
     assert set(log["output_tail"]) == {"x", "\n"}
-    assert json.loads(subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(ws.config_file),
-                                      "status", "--json"], capture_output=True,
-                                     env=dict(os.environ, PYTHONPATH=str(REPO))).stdout)["revision"] == 1
+    assert (
+        json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "kalshi_tui",
+                    "--config",
+                    str(ws.config_file),
+                    "status",
+                    "--json",
+                ],
+                capture_output=True,
+                env=dict(os.environ, PYTHONPATH=str(REPO)),
+            ).stdout
+        )["revision"]
+        == 1
+    )
 
 
 def test_a_chatty_hook_under_the_spool_limit_is_counted_exactly(ws):
@@ -134,7 +154,9 @@ def test_a_process_the_hook_leaves_running_is_left_alone_and_not_waited_for(ws, 
         _kill(pid)
 
 
-def test_a_hanging_hook_is_killed_at_the_limit_with_its_group_but_not_what_it_detached(ws, tmp_path):
+def test_a_hanging_hook_is_killed_at_the_limit_with_its_group_but_not_what_it_detached(
+    ws, tmp_path
+):
     child_file, detached_file = tmp_path / "child.pid", tmp_path / "detached.pid"
     ws.reload(post_change_hook=(f"setsid sh -c 'echo $$ > {detached_file}; exec sleep 100' & "
                                 f"sh -c 'echo $$ > {child_file}; exec sleep 100' & wait"),

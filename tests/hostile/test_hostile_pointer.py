@@ -1,4 +1,5 @@
-"""A hand-written pointer with a huge full_path or a NUL in it: every message cut, naming the pointer."""
+"""A hand-written pointer with a huge full_path or a NUL in it: every message cut, naming the
+pointer."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import json
 import time
 
 import pytest
-from hostile.hostile_cli import assert_one_line_error, assert_terminal_safe, cli, hostile_workspace, text_of
 
+from hostile.hostile_cli import (
+    assert_one_line_error,
+    assert_terminal_safe,
+    cli,
+    hostile_workspace,
+    text_of,
+)
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 
@@ -46,7 +53,9 @@ def test_status_report_and_prune_stay_short_and_name_the_pointer(ws, full_path, 
 
 def test_promote_over_a_50mb_path_adopts_it_and_prints_it_cut(ws):
     _write_pointer(ws, "a" * HUGE)
-    result = cli(ws.config_file, "promote", str(ws.model("ppo21")), "--reason", "replace it", "--yes")
+    result = cli(
+        ws.config_file, "promote", str(ws.model("ppo21")), "--reason", "replace it", "--yes"
+    )
     assert result.returncode == exit_codes.OK, text_of(result.stderr)[:500]
     out = text_of(result.stdout)
     assert len(out) < 20_000 and "more characters" in out

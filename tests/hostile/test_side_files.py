@@ -1,4 +1,5 @@
-"""Symlinks planted beside the pointer: never followed, refused in one line, nothing written outside."""
+"""Symlinks planted beside the pointer: never followed, refused in one line, nothing written
+outside."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import os
 import socket
 
 import pytest
-from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of, tree_digest
 
+from hostile.hostile_cli import assert_one_line_error, cli, hostile_workspace, text_of, tree_digest
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.hook import hook_log_path_for
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
@@ -24,7 +25,9 @@ def hostile(tmp_path, model_zoo):
 
 
 def _promote(ws, name="ppo21", *extra):
-    return cli(ws.config_file, "promote", str(ws.model(name)), "--reason", "hostile", "--yes", *extra)
+    return cli(
+        ws.config_file, "promote", str(ws.model(name)), "--reason", "hostile", "--yes", *extra
+    )
 
 
 def _assert_consistent(ws, revision):
@@ -75,7 +78,9 @@ def test_a_symlinked_hooks_log_is_not_appended_to_and_the_change_stands(hostile)
     result = _promote(ws)
     assert result.returncode == exit_codes.OK, text_of(result.stderr)
     err = text_of(result.stderr)
-    assert err.count("\n") == 1 and "warning" in err and "symbolic link" in err and "hooks log" in err
+    assert (
+        err.count("\n") == 1 and "warning" in err and "symbolic link" in err and "hooks log" in err
+    )
     assert tree_digest(outside) == before
     _assert_consistent(ws, 1)
 
@@ -88,7 +93,9 @@ def test_a_symlinked_prune_log_stops_prune_before_anything_is_removed(hostile):
     before = tree_digest(outside)
     result = cli(ws.config_file, "prune", "--keep", "0", "--execute")
     assert_one_line_error(result, exit_codes.ERROR, "symbolic link", "prune log", "nothing removed")
-    assert sorted(p.relative_to(ws.models_dir) for p in ws.models_dir.rglob("*.zip")) == models_before
+    assert (
+        sorted(p.relative_to(ws.models_dir) for p in ws.models_dir.rglob("*.zip")) == models_before
+    )
     assert tree_digest(outside) == before
 
 

@@ -1,4 +1,5 @@
-"""Session stores with infinities, out-of-range numbers and over-deep JSON: bad rows, skipped and reported."""
+"""Session stores with infinities, out-of-range numbers and over-deep JSON: bad rows, skipped and
+reported."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import json
 import sqlite3
 
 import pytest
-from hostile.hostile_cli import assert_terminal_safe, cli, text_of
 
-from kalshi_tui.env import GeneratorSettings, SessionStore, StoreError, generate_sessions, load_tapes
+from hostile.hostile_cli import assert_terminal_safe, cli, text_of
+from kalshi_tui.env import (
+    GeneratorSettings,
+    SessionStore,
+    StoreError,
+    generate_sessions,
+    load_tapes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,11 @@ def _execute(path, sql, params=()):
 
 def _later_delta_id(path, ticker):
     db = sqlite3.connect(path)
-    first_seq = db.execute("SELECT MIN(sequence_number) FROM rl_orderbook_snapshots WHERE session_id=4 "
-                           "AND market_ticker=?", (ticker,)).fetchone()[0]
+    first_seq = db.execute(
+        "SELECT MIN(sequence_number) FROM rl_orderbook_snapshots WHERE session_id=4 "
+        "AND market_ticker=?",
+        (ticker,),
+    ).fetchone()[0]
     row = db.execute("SELECT id FROM rl_orderbook_deltas WHERE session_id=4 AND market_ticker=? "
                      "AND sequence_number>? ORDER BY id LIMIT 1", (ticker, first_seq)).fetchone()
     db.close()
@@ -64,12 +74,16 @@ def _assert_skipped(path, ticker, words):
         with pytest.raises(StoreError) as err:
             s.replay(4, ticker)
         message = str(err.value)
-        assert str(path) in message and ticker in message and words in message and "\n" not in message
+        assert (
+            str(path) in message and ticker in message and words in message and "\n" not in message
+        )
         tapes, skips = load_tapes(s, [4, 5])
     assert len(tapes) == 3 and len(skips) == 1 and words in skips[0]
 
 
-@pytest.mark.parametrize("column,value,words", HOSTILE_DELTAS, ids=[f"{c}={v}" for c, v, _ in HOSTILE_DELTAS])
+@pytest.mark.parametrize(
+    "column,value,words", HOSTILE_DELTAS, ids=[f"{c}={v}" for c, v, _ in HOSTILE_DELTAS]
+)
 def test_a_delta_with_a_hostile_number_is_a_skipped_bad_row(store, column, value, words):
     ticker = _first_market(store)
     _execute(store, f"UPDATE rl_orderbook_deltas SET {column}=? WHERE id=?",
@@ -87,8 +101,11 @@ def test_a_delta_with_a_hostile_number_is_a_skipped_bad_row(store, column, value
 ], ids=["100k-deep", "30k-deep", "inf-size", "huge-size", "inf-price", "list"])
 def test_a_snapshot_with_a_hostile_price_map_is_a_skipped_bad_row(store, payload, words):
     ticker = _first_market(store)
-    _execute(store, "UPDATE rl_orderbook_snapshots SET yes_bids=? WHERE session_id=4 AND market_ticker=?",
-             (payload, ticker))
+    _execute(
+        store,
+        "UPDATE rl_orderbook_snapshots SET yes_bids=? WHERE session_id=4 AND market_ticker=?",
+        (payload, ticker),
+    )
     _assert_skipped(store, ticker, words)
 
 
@@ -97,15 +114,27 @@ def test_validate_reports_the_bad_rows_and_runs_on_the_rest(store, tmp_path, mod
     _execute(store, "UPDATE rl_orderbook_deltas SET price=? WHERE id=?",
              (1e999, _later_delta_id(store, ticker)))
     second = SessionStore(store).markets(5)[0]
-    _execute(store, "UPDATE rl_orderbook_snapshots SET no_bids=? WHERE session_id=5 AND market_ticker=?",
-             ("[" * 100_000 + "]" * 100_000, second))
+    _execute(
+        store,
+        "UPDATE rl_orderbook_snapshots SET no_bids=? WHERE session_id=5 AND market_ticker=?",
+        ("[" * 100_000 + "]" * 100_000, second),
+    )
     site = tmp_path / "site"
     (site / "models").mkdir(parents=True)
     config = site / "kalshi_tui.toml"
-    config.write_text(f'[paths]\nmodels_dir = "models"\nsessions_db = "{store}"\ncache_dir = "cache"\n'
-                      '[validation]\nsessions = "4-5"\n')
-    result = cli(config, "validate", str(model_zoo["ppo21"]), "--json", "--no-progress", timeout=300,
-                 env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    config.write_text(
+        f'[paths]\nmodels_dir = "models"\nsessions_db = "{store}"\ncache_dir = "cache"\n'
+        '[validation]\nsessions = "4-5"\n'
+    )
+    result = cli(
+        config,
+        "validate",
+        str(model_zoo["ppo21"]),
+        "--json",
+        "--no-progress",
+        timeout=300,
+        env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
     assert result.returncode == 0, text_of(result.stderr)[-2000:]
     assert "Traceback" not in text_of(result.stderr)
     assert_terminal_safe(result.stdout)

@@ -1,4 +1,5 @@
-"""Folder names with terminal control characters, and paths that are not UTF-8, through every command."""
+"""Folder names with terminal control characters, and paths that are not UTF-8, through every
+command."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import os
 import shutil
 
 import pytest
-from hostile.hostile_cli import (assert_one_line_error, assert_terminal_safe, cli, hostile_workspace,
-                                 text_of)
 
+from hostile.hostile_cli import (
+    assert_one_line_error,
+    assert_terminal_safe,
+    cli,
+    hostile_workspace,
+    text_of,
+)
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
 
@@ -63,8 +69,10 @@ def test_every_command_shows_control_characters_escaped(ws):
     out = _safe(cli(c, "rollback", "--reason", "back", "--yes"))
     assert "\\x1b[2J" in out
     out = _safe(cli(c, "status"))
-    assert "\\x1b[2J" in out and not any(line.startswith("ok: the trader will load") and "\\" not in line
-                                         for line in out.splitlines()[:-1])
+    assert "\\x1b[2J" in out and not any(
+        line.startswith("ok: the trader will load") and "\\" not in line
+        for line in out.splitlines()[:-1]
+    )
     _safe(cli(c, "compare", _evil(ws), str(ws.model("ppo21b"))))
     _safe(cli(c, "prune", "--keep", "0"))
     _safe(cli(c, "report"))
@@ -82,7 +90,10 @@ def test_json_output_escapes_and_round_trips_the_names(ws):
                     ("compare", _evil(ws), str(ws.model("ppo21")), "--json"),
                     ("report", "--format", "json")):
         result = cli(c, *command)
-        assert result.returncode in (exit_codes.OK, exit_codes.ALARM), (command, result.stderr[-500:])
+        assert result.returncode in (exit_codes.OK, exit_codes.ALARM), (
+            command,
+            result.stderr[-500:],
+        )
         raw = result.stdout
         assert all(b < 0x80 for b in raw), f"{command}: non-ASCII bytes in JSON"
         assert_terminal_safe(raw)
@@ -106,8 +117,12 @@ def test_smoke_of_a_model_in_an_evil_folder_is_escaped(ws):
 
 
 def test_a_path_that_is_not_utf8_is_shown_escaped_by_show_compare_and_smoke(ws):
-    for command in (("show", _bad(ws)), ("compare", _bad(ws), str(ws.model("ppo21"))), ("smoke", _bad(ws)),
-                    ("show", _bad(ws), "--json")):
+    for command in (
+        ("show", _bad(ws)),
+        ("compare", _bad(ws), str(ws.model("ppo21"))),
+        ("smoke", _bad(ws)),
+        ("show", _bad(ws), "--json"),
+    ):
         out = _safe(cli(ws.config_file, *command))
         assert "bad\\udcff\\udcfe_ppo" in out, (command, out[:500])
 
@@ -120,7 +135,9 @@ def test_promote_of_a_path_that_is_not_utf8_is_refused_in_one_line(ws):
     assert_terminal_safe(result.stderr)
     assert ws.pointer.exists() == before and not journal_path_for(ws.pointer).exists()
     # A reason that is not UTF-8 is refused the same way, and nothing is written.
-    result = cli(ws.config_file, "promote", str(ws.model("ppo21")), "--reason", b"why \xff", "--yes")
+    result = cli(
+        ws.config_file, "promote", str(ws.model("ppo21")), "--reason", b"why \xff", "--yes"
+    )
     assert_one_line_error(result, exit_codes.REFUSED, "reason is not valid UTF-8")
     assert not ws.pointer.exists()
     # With a valid model the pointer and journal are then consistent.

@@ -16,11 +16,21 @@ from pathlib import Path
 import pytest
 
 from hostile.conftest import REPO, run_cli
-from hostile.payloads import TORCH_MEMBERS, SystemCall, plant_data_payload, system_pickle, with_stray_bang
+from hostile.payloads import (
+    TORCH_MEMBERS,
+    SystemCall,
+    plant_data_payload,
+    system_pickle,
+    with_stray_bang,
+)
 from kalshi_tui.core.config import load_config
-from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
 from kalshi_tui.core.sb3.model_zip import read_sb3_zip
-from kalshi_tui.core.sb3.trader_safety import data_pickle_problem, torch_allows, torch_pickle_problem
+from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
+from kalshi_tui.core.sb3.trader_safety import (
+    data_pickle_problem,
+    torch_allows,
+    torch_pickle_problem,
+)
 
 HOSTILE = ("action_space_bang", "policy_class", *TORCH_MEMBERS, "bomb", "bomb_understated",
            "bomb_variables")
@@ -48,7 +58,10 @@ def test_sb3_own_schedule_closures_are_safe_and_any_other_code_is_not():
         return os.getpid() and value
 
     func.__code__ = func.__code__.replace(co_qualname="constant_fn.<locals>.func")
-    func.__qualname__, func.__module__ = "constant_fn.<locals>.func", "stable_baselines3.common.utils"
+    func.__qualname__, func.__module__ = (
+        "constant_fn.<locals>.func",
+        "stable_baselines3.common.utils",
+    )
     why, names = data_pickle_problem(cloudpickle.dumps(func))
     assert "code named constant_fn.<locals>.func whose co_" in why and "types.CodeType" in names
     why, names = data_pickle_problem(cloudpickle.dumps(lambda _: os.system("true")))
@@ -106,8 +119,16 @@ def test_each_payload_is_what_the_trader_would_run_or_refuse(hostile_zoo, tmp_pa
     victim = plant_data_payload(hostile_zoo["clean"], tmp_path / "victim.zip", "action_space",
                                 with_stray_bang(system_pickle(canary)))
     assert read_sb3_zip(victim).trader_findings[0][0] == "data/action_space"
-    subprocess.run([sys.executable, "-c", f"from stable_baselines3 import PPO\ntry:\n PPO.load({str(victim)!r})\n"
-                    "except Exception:\n pass"], timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from stable_baselines3 import PPO\ntry:\n PPO.load({str(victim)!r})\n"
+            "except Exception:\n pass",
+        ],
+        timeout=120,
+        capture_output=True,
+    )
     assert canary.exists(), "PPO.load should have run the payload (that is what UNSAFE guards)"
 
 
@@ -117,7 +138,11 @@ def test_smoke_validate_promote_refuse_and_report_never_recommends(hostile_zoo):
                  "policy.optimizer.pth", "bomb_understated"):
         target = str(hostile_zoo[name])
         smoke = run_cli(models, "smoke", target)
-        assert smoke.returncode != 0 and "UNSAFE" in smoke.stderr, (name, smoke.stdout, smoke.stderr)
+        assert smoke.returncode != 0 and "UNSAFE" in smoke.stderr, (
+            name,
+            smoke.stdout,
+            smoke.stderr,
+        )
         validate = run_cli(models, "validate", target, "--no-progress")
         assert validate.returncode != 0 and "UNSAFE" in validate.stderr, (name, validate.stderr)
         promote = run_cli(models, "promote", target, "--reason", "try", "--yes", "--force")
@@ -131,7 +156,9 @@ def test_smoke_validate_promote_refuse_and_report_never_recommends(hostile_zoo):
     recommended = json.dumps(doc["recommendations"])
     for name in HOSTILE:
         assert hostile_zoo[name].name not in recommended
-    assert {Path(m["path"]).stem for m in doc["unsafe_models"]} == {hostile_zoo[n].stem for n in HOSTILE}
+    assert {Path(m["path"]).stem for m in doc["unsafe_models"]} == {
+        hostile_zoo[n].stem for n in HOSTILE
+    }
     assert not canary.exists()
 
 
@@ -152,8 +179,11 @@ def test_trusted_globals_are_a_teams_own_classes(model_zoo, tmp_path):
     line = next(x for x in shown.stdout.splitlines() if x.startswith("catalog.trusted_globals"))
     assert "team_policies.TradingPolicy" in line and "kalshi_tui.toml" in line
     assert load_config(config).environment.trusted_globals == ("team_policies.TradingPolicy",)
-    # Trust covers a team's classes, never the system: os.system stays UNSAFE whatever the list says.
-    config.write_text(f'[paths]\nmodels_dir = "{models}"\n\n[catalog]\ntrusted_globals = ["posix.system"]\n')
+    # Trust covers a team's classes, never the system: os.system stays UNSAFE whatever the list
+    # says.
+    config.write_text(
+        f'[paths]\nmodels_dir = "{models}"\n\n[catalog]\ntrusted_globals = ["posix.system"]\n'
+    )
     plant_data_payload(model_zoo["ppo21"], models / "bad.zip", "policy_class",
                        base64.b64encode(system_pickle(tmp_path / "never")).decode())
     assert json.loads(run_cli(models, "show", "bad", "--json").stdout)["verdict"] == "unsafe"
@@ -161,7 +191,11 @@ def test_trusted_globals_are_a_teams_own_classes(model_zoo, tmp_path):
 
 def test_lenient_base64_is_decoded_as_sb3_decodes_it(tmp_path):
     raw = system_pickle(tmp_path / "never")
-    assert decode_as_sb3(with_stray_bang(raw)) == raw == base64.b64decode(with_stray_bang(raw).encode())
+    assert (
+        decode_as_sb3(with_stray_bang(raw))
+        == raw
+        == base64.b64decode(with_stray_bang(raw).encode())
+    )
     assert data_pickle_problem(decode_as_sb3(with_stray_bang(raw)))[1] == ("posix.system",)
 
 
@@ -173,7 +207,10 @@ def test_calls_are_judged_not_only_imports():
     assert "getattr" in data_pickle_problem(reach)[0]
     monkeypatch = (b"\x80\x04cstable_baselines3.common.utils\nConstantSchedule\n"
                    b"N}X\x08\x00\x00\x00__call__cnumpy\ndtype\ns\x86b.")
-    assert "sets the state of stable_baselines3.common.utils.ConstantSchedule" in data_pickle_problem(monkeypatch)[0]
+    assert (
+        "sets the state of stable_baselines3.common.utils.ConstantSchedule"
+        in data_pickle_problem(monkeypatch)[0]
+    )
     assert torch_pickle_problem(b"\x80\x02ccollections\nOrderedDict\n)R.") is None
     assert "refused by torch.load(weights_only=True)" in torch_pickle_problem(
         b"\x80\x04\x8c\x0bcollections\x8c\x0bOrderedDict\x93)R.")[0]
@@ -183,16 +220,21 @@ def test_torch_allowlist_mirrors_torch():
     from torch._weights_only_unpickler import _get_allowed_globals
 
     allowed = set(_get_allowed_globals())
-    assert all(torch_allows(name) for name in allowed), sorted(n for n in allowed if not torch_allows(n))
+    assert all(torch_allows(name) for name in allowed), sorted(
+        n for n in allowed if not torch_allows(n)
+    )
     for name in ("posix.system", "builtins.eval", "torch.load", "collections.deque", "numpy.dtype"):
         assert not torch_allows(name)
 
 
 def test_pickles_are_never_unpickled_when_listing(hostile_zoo, tmp_path):
     """The listing process never imports torch or SB3 (nothing it could run them with)."""
-    code = ("import sys, json\nfrom kalshi_tui.cli import main\n"
-            f"main(['--models-dir', {str(hostile_zoo['_models'])!r}, 'list', '--json'])\n"
-            "print(json.dumps(['torch' in sys.modules, 'stable_baselines3' in sys.modules]), file=sys.stderr)")
+    code = (
+        "import sys, json\nfrom kalshi_tui.cli import main\n"
+        f"main(['--models-dir', {str(hostile_zoo['_models'])!r}, 'list', '--json'])\n"
+        "print(json.dumps(['torch' in sys.modules, 'stable_baselines3' in sys.modules]), "
+        "file=sys.stderr)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == [False, False]
@@ -240,7 +282,11 @@ def test_a_model_unsafe_now_is_never_a_rollback_target(model_zoo, tmp_path):
     config.write_text(f'[paths]\nmodels_dir = "{models}"\n')
     before = (models / "CURRENT_MODEL.json").read_bytes()
     done = run_cli(models, "rollback", "--to", "1", "--reason", "back", "--yes", "--force")
-    assert done.returncode == 3 and "unsafe now" in done.stderr and "not even with --force" in done.stderr
+    assert (
+        done.returncode == 3
+        and "unsafe now" in done.stderr
+        and "not even with --force" in done.stderr
+    )
     assert (models / "CURRENT_MODEL.json").read_bytes() == before
     status = run_cli(models, "status")
     assert status.returncode == 0, status.stdout
@@ -258,7 +304,10 @@ def test_a_trusted_class_never_hides_what_is_called_after_it(tmp_path):
     assert trader_refusals(findings, (f"{__name__}._TeamClass",))
     only_team = pickle.dumps(_TeamClass(), protocol=2)
     why, names = data_pickle_problem(only_team)
-    assert trader_refusals([["data/policy_class", why, list(names)]], (f"{__name__}._TeamClass",)) == []
+    assert (
+        trader_refusals([["data/policy_class", why, list(names)]], (f"{__name__}._TeamClass",))
+        == []
+    )
 
 
 class _TeamClass:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,15 @@ from train_helpers import recount
 
 from kalshi_tui.core.config import load_config
 from kalshi_tui.train.demo import (
-    DEMO_RUNS, FINAL_NAME, MARKER, POINTER_NAME, UNREADABLE_NAME, DemoError, _check_replaceable,
-    _swap_in, build_demo,
+    DEMO_RUNS,
+    FINAL_NAME,
+    MARKER,
+    POINTER_NAME,
+    UNREADABLE_NAME,
+    DemoError,
+    _check_replaceable,
+    _swap_in,
+    build_demo,
 )
 from kalshi_tui.train.writer import run_name
 
@@ -25,7 +32,7 @@ ORIGINAL_POINTER_KEYS = {"current_model", "model_metadata", "production_readines
 
 
 def _run_folder(run) -> str:
-    stamp = datetime.fromisoformat(run.as_of).replace(tzinfo=timezone.utc)
+    stamp = datetime.fromisoformat(run.as_of).replace(tzinfo=UTC)
     return run_name(list(run.session_ids), run.algorithm, stamp)
 
 
@@ -63,9 +70,14 @@ def check_registry(out: Path) -> dict:
         assert _n_actions(model) == run.n_actions
         assert _obs_shape(model) == [52 + run.extra_features]
         if run.checkpoints:
-            assert len(list((out / _run_folder(run) / "checkpoints").glob("*_steps.zip"))) == run.checkpoints
+            assert (
+                len(list((out / _run_folder(run) / "checkpoints").glob("*_steps.zip")))
+                == run.checkpoints
+            )
     session32 = next(r for r in DEMO_RUNS if r.session_ids == (32,))
-    assert (out / FINAL_NAME).read_bytes() == (out / _run_folder(session32) / "model.zip").read_bytes()
+    assert (out / FINAL_NAME).read_bytes() == (
+        out / _run_folder(session32) / "model.zip"
+    ).read_bytes()
     assert not _has_sb3_data(out / UNREADABLE_NAME)
     assert (out / MARKER).is_file()
     pointer = json.loads((out / POINTER_NAME).read_text())
@@ -92,7 +104,10 @@ def test_small_build_has_every_part(small_demo):
     out, report = small_demo
     pointer = check_registry(out)
     assert report["models"] == len(list(out.rglob("*.zip")))
-    assert pointer["model_metadata"]["performance_metrics"]["action_space"] == "5 actions (single position size)"
+    assert (
+        pointer["model_metadata"]["performance_metrics"]["action_space"]
+        == "5 actions (single position size)"
+    )
     assert not list(out.parent.glob(".trained_models.*"))  # staging cleaned up
 
 

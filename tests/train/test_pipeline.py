@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from kalshi_tui.train.pipeline import TrainingError, TrainRequest, run_training,
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "kalshi_tui.toml")
 ENV_SPEC = CONFIG.environment
-AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=UTC)
 
 
 def _zip_data(path: Path) -> dict:
@@ -42,7 +42,9 @@ def test_run_writes_the_original_layout(simple_run):
     assert result.run_dir.name.startswith("session5_ppo_")
     stamp = result.run_dir.name.removeprefix("session5_ppo_")
     datetime.strptime(stamp, "%Y%m%d_%H%M%S")
-    names = sorted(p.relative_to(result.run_dir).as_posix() for p in result.run_dir.rglob("*") if p.is_file())
+    names = sorted(
+        p.relative_to(result.run_dir).as_posix() for p in result.run_dir.rglob("*") if p.is_file()
+    )
     assert names == ["checkpoints/model_1024_steps.zip", "checkpoints/model_1536_steps.zip",
                      "checkpoints/model_512_steps.zip", "diagnostics/diagnostics.jsonl",
                      "diagnostics/diagnostics.log", "diagnostics/training_summary.json",
@@ -59,12 +61,20 @@ def test_summary_figures_equal_a_recount_of_the_diagnostics(simple_run):
     results = json.loads(result.layout.results_path.read_text())
     actions = summary["final_statistics"]["action_statistics"]
     assert actions["n_actions"] == n
-    assert actions["overall_distribution_by_id"] == {str(i): c for i, c in enumerate(truth["histogram"])}
+    assert actions["overall_distribution_by_id"] == {
+        str(i): c for i, c in enumerate(truth["histogram"])
+    }
     assert sum(actions["overall_distribution"].values()) == truth["total"]
     assert actions["hold_dominance"]["hold_percentage"] == pytest.approx(truth["hold_pct"])
     assert actions["overall_entropy_normalized"] == pytest.approx(truth["entropy"])
-    assert actions["exploration_analysis"]["exploration_ratio"] == pytest.approx(truth["exploration_ratio"])
-    assert truth["episodes"] == truth["reward_lines"] == results["portfolio_statistics"]["total_episodes"]
+    assert actions["exploration_analysis"]["exploration_ratio"] == pytest.approx(
+        truth["exploration_ratio"]
+    )
+    assert (
+        truth["episodes"]
+        == truth["reward_lines"]
+        == results["portfolio_statistics"]["total_episodes"]
+    )
     assert truth["episodes"] == summary["final_statistics"]["training_metadata"]["total_episodes"]
     assert results["portfolio_statistics"]["unique_markets"] == truth["unique_markets"] == 3
     outcomes = results["portfolio_statistics"]["dynamics_statistics"]["trading_outcomes"]
@@ -101,7 +111,10 @@ def test_as_of_backdates_folder_zip_and_artifacts(tmp_path):
     for path in [result.model_path, *result.checkpoints]:
         started = _zip_data(path)["start_time"] / 1e9
         assert abs(started - AS_OF.timestamp()) < 120, path
-    assert [p.name for p in result.checkpoints] == ["trained_model_128_steps.zip", "trained_model_256_steps.zip"]
+    assert [p.name for p in result.checkpoints] == [
+        "trained_model_128_steps.zip",
+        "trained_model_256_steps.zip",
+    ]
     results = json.loads(result.layout.results_path.read_text())
     assert results["training_start"].startswith("2025-12-11T22:10:5")
     assert results["backdated"]["as_of"].startswith("2025-12-11T22:10:54")
@@ -122,10 +135,16 @@ def _refused(tmp_path: Path, match: str, sessions_db: Path | None = None, **kwar
                               "progress": False, **kwargs})
     db = sessions_db
     with pytest.raises(TrainingError, match=match) as caught:
-        train(request, sessions_db=db or CONFIG.sessions_db, layout=ENV_SPEC.layout_for(request.n_actions))
+        train(
+            request,
+            sessions_db=db or CONFIG.sessions_db,
+            layout=ENV_SPEC.layout_for(request.n_actions),
+        )
     message = str(caught.value)
     assert "\n" not in message
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing trained
+    assert not (tmp_path / "out").exists() or not any(
+        (tmp_path / "out").iterdir()
+    )  # nothing trained
     return message
 
 

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from kalshi_tui.core.world.actions import ActionLayout
-from kalshi_tui.train.stats import TrainingStats, entropy_nats, normalised_entropy, trading_activity_level
+from kalshi_tui.train.stats import (
+    TrainingStats,
+    entropy_nats,
+    normalised_entropy,
+    trading_activity_level,
+)
 from kalshi_tui.train.writer import to_jsonable
 
 BASES = ("HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO")
@@ -27,7 +32,12 @@ def test_entropy_is_normalised_by_ln_n():
 
 
 def test_activity_levels_keep_the_original_thresholds():
-    assert [trading_activity_level(p) for p in (99.5, 96, 85, 50)] == ["none", "minimal", "low", "normal"]
+    assert [trading_activity_level(p) for p in (99.5, 96, 85, 50)] == [
+        "none",
+        "minimal",
+        "low",
+        "normal",
+    ]
 
 
 def _feed(stats: TrainingStats, episodes: list[tuple[str, list[int], float]]) -> None:
@@ -44,7 +54,9 @@ def test_counts_every_action_id_of_a_21_action_layout():
     stats = TrainingStats(LAYOUT_21)
     _feed(stats, [("M1", [0, 0, 20, 20, 20, 17, 6], 30.0), ("M2", [0, 13, 13], -5.0)])
     summary = stats.action_summary(stats.episodes[0])
-    assert summary["action_distribution"] == {str(i): {0: 2, 20: 3, 17: 1, 6: 1}.get(i, 0) for i in range(21)}
+    assert summary["action_distribution"] == {
+        str(i): {0: 2, 20: 3, 17: 1, 6: 1}.get(i, 0) for i in range(21)
+    }
     overall = stats.action_statistics()
     assert overall["overall_distribution_by_id"]["20"] == 3
     assert overall["overall_distribution"]["SELL_NO x100"] == 3
@@ -69,7 +81,11 @@ def test_outcomes_win_rate_and_markets():
     _feed(stats, [("A", [1, 2], 40.0), ("B", [3], -10.0), ("A", [0], 0.0), ("C", [4, 4], 5.0)])
     portfolio = stats.portfolio_statistics()
     outcomes = portfolio["dynamics_statistics"]["trading_outcomes"]
-    assert (outcomes["positive_episodes"], outcomes["negative_episodes"], outcomes["neutral_episodes"]) == (2, 1, 1)
+    assert (
+        outcomes["positive_episodes"],
+        outcomes["negative_episodes"],
+        outcomes["neutral_episodes"],
+    ) == (2, 1, 1)
     assert outcomes["win_rate"] == 0.5
     assert portfolio["unique_markets"] == 3
     assert portfolio["episodes_by_market"] == {"A": 2, "B": 1, "C": 1}

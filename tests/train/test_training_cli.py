@@ -14,22 +14,61 @@ CONFIG = str(REPO / "kalshi_tui.toml")
 
 
 def test_train_writes_a_run_and_prints_its_figures(tmp_path, capsys):
-    code = main(["--config", CONFIG, "train", "--session", "7", "--timesteps", "300", "--actions", "5",
-                 "--out", str(tmp_path), "--seed", "2", "--net-arch", "16", "--checkpoint-every", "150",
-                 "--json"])
+    code = main(
+        [
+            "--config",
+            CONFIG,
+            "train",
+            "--session",
+            "7",
+            "--timesteps",
+            "300",
+            "--actions",
+            "5",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "2",
+            "--net-arch",
+            "16",
+            "--checkpoint-every",
+            "150",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == exit_codes.OK, captured.err
     figures = json.loads(captured.out)
     assert Path(figures["model_path"]).is_file()
     assert Path(figures["run_dir"]).name.startswith("session7_ppo_")
     assert figures["n_actions"] == 5
-    assert [Path(p).name for p in figures["checkpoints"]] == ["model_150_steps.zip", "model_300_steps.zip"]
+    assert [Path(p).name for p in figures["checkpoints"]] == [
+        "model_150_steps.zip",
+        "model_300_steps.zip",
+    ]
     assert 0.0 <= figures["entropy"] <= 1.0
 
 
 def test_progress_bar_goes_to_stderr(tmp_path, capsys):
-    code = main(["--config", CONFIG, "train", "--sessions", "5,6", "--algorithm", "a2c", "--timesteps", "200",
-                 "--out", str(tmp_path), "--net-arch", "16", "--checkpoint-every", "0"])
+    code = main(
+        [
+            "--config",
+            CONFIG,
+            "train",
+            "--sessions",
+            "5,6",
+            "--algorithm",
+            "a2c",
+            "--timesteps",
+            "200",
+            "--out",
+            str(tmp_path),
+            "--net-arch",
+            "16",
+            "--checkpoint-every",
+            "0",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == exit_codes.OK, captured.err
     assert "100.0%" in captured.err and "[####" in captured.err
@@ -45,7 +84,9 @@ def test_progress_bar_goes_to_stderr(tmp_path, capsys):
 ])
 def test_bad_train_requests_fail_in_one_line(tmp_path, capsys, argv, code, words):
     out = tmp_path / "out"
-    assert main(["--config", CONFIG, "train", *argv, "--timesteps", "100", "--out", str(out)]) == code
+    assert (
+        main(["--config", CONFIG, "train", *argv, "--timesteps", "100", "--out", str(out)]) == code
+    )
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
     assert not out.exists() or not any(out.iterdir())
@@ -72,9 +113,29 @@ def test_demo_build_refuses_a_folder_of_real_models(tmp_path, capsys):
 
 def test_train_runs_in_the_configured_world(tmp_path, capsys):
     config = tmp_path / "kalshi_tui.toml"
-    config.write_text('[environment]\nprofile = "kalshiflow-2025-12-17"\nfill_model = "original-training"\n')
-    code = main(["--config", str(config), "train", "--session", "7", "--timesteps", "200", "--actions", "5",
-                 "--out", str(tmp_path / "out"), "--net-arch", "16", "--checkpoint-every", "0", "--json"])
+    config.write_text(
+        '[environment]\nprofile = "kalshiflow-2025-12-17"\nfill_model = "original-training"\n'
+    )
+    code = main(
+        [
+            "--config",
+            str(config),
+            "train",
+            "--session",
+            "7",
+            "--timesteps",
+            "200",
+            "--actions",
+            "5",
+            "--out",
+            str(tmp_path / "out"),
+            "--net-arch",
+            "16",
+            "--checkpoint-every",
+            "0",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == exit_codes.OK, captured.err
     run_dir = Path(json.loads(captured.out)["run_dir"])

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from kalshi_tui.train.progress import render_bar
 from kalshi_tui.train.writer import (
-    DiagnosticsLog, RunClock, RunLayout, iso_utc, new_run_dir, run_name, to_jsonable, write_json,
+    DiagnosticsLog,
+    RunClock,
+    RunLayout,
+    iso_utc,
+    new_run_dir,
+    run_name,
+    to_jsonable,
+    write_json,
 )
 
-AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 12, 11, 22, 10, 54, tzinfo=UTC)
 
 
 def test_run_names_follow_the_original():
@@ -78,7 +85,12 @@ def test_diagnostics_log_streams_original_line_shape(tmp_path):
 
 def test_progress_bar_line():
     line = render_bar(500, 1000, 2.0, label="run")
-    assert line.startswith("run [") and "500/1,000" in line and "50.0%" in line and "250 steps/s" in line
+    assert (
+        line.startswith("run [")
+        and "500/1,000" in line
+        and "50.0%" in line
+        and "250 steps/s" in line
+    )
     assert "100.0%" in render_bar(1000, 1000, 1.0)
 
 

@@ -23,17 +23,39 @@ def setup(model_zoo, tmp_path_factory):
     return config, scan_catalog(config)
 
 
-def validation(record, config, *, win_rate: float, total_pnl: float, drawdown: float) -> ValidationResult:
+def validation(
+    record, config, *, win_rate: float, total_pnl: float, drawdown: float
+) -> ValidationResult:
     histogram = [10 * (a + 1) for a in range(21)]
     return ValidationResult(
-        model_path=record.path, sha256=record.sha256, algorithm=record.algorithm, n_actions=21,
-        session_ids=[5, 6, 7], deterministic=True, environment_fingerprint="fp", sessions_fingerprint="s",
-        action_labels=config.environment.layout.labels, histogram=histogram, steps=sum(histogram),
-        hold_pct=0.4, trading_pct=99.6, histogram_entropy=0.97, mean_policy_entropy=2.9,
-        mean_policy_entropy_normalised=0.95, episodes=30, markets=10, win_rate=win_rate,
-        total_pnl_cents=total_pnl, mean_pnl_cents=total_pnl / 30, max_drawdown_cents=drawdown,
-        fills=99, fees_cents=120.0, seconds=1.0, steps_per_second=2310.0,
-        created_at="2025-12-16T08:00:00Z")
+        model_path=record.path,
+        sha256=record.sha256,
+        algorithm=record.algorithm,
+        n_actions=21,
+        session_ids=[5, 6, 7],
+        deterministic=True,
+        environment_fingerprint="fp",
+        sessions_fingerprint="s",
+        action_labels=config.environment.layout.labels,
+        histogram=histogram,
+        steps=sum(histogram),
+        hold_pct=0.4,
+        trading_pct=99.6,
+        histogram_entropy=0.97,
+        mean_policy_entropy=2.9,
+        mean_policy_entropy_normalised=0.95,
+        episodes=30,
+        markets=10,
+        win_rate=win_rate,
+        total_pnl_cents=total_pnl,
+        mean_pnl_cents=total_pnl / 30,
+        max_drawdown_cents=drawdown,
+        fills=99,
+        fees_cents=120.0,
+        seconds=1.0,
+        steps_per_second=2310.0,
+        created_at="2025-12-16T08:00:00Z",
+    )
 
 
 def cells(table) -> dict[str, tuple]:

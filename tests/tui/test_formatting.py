@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
 
-from kalshi_tui.core.config import load_config
 from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.config import load_config
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
 from kalshi_tui.tui.widgets.status_header import header_lines
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def plain(lines) -> str:
@@ -33,7 +33,9 @@ def test_figures_and_session_ranges():
     assert fmt.fmt_pct("38.5") == "38.5%"
     assert fmt.fmt_pct("n/a") == "-"
     assert fmt.fmt_int("10000") == "10,000"
-    assert fmt.fmt_dollars(-12345) == "-123.45 $"  # the core's money, as the report and compare write it
+    assert (
+        fmt.fmt_dollars(-12345) == "-123.45 $"
+    )  # the core's money, as the report and compare write it
     assert fmt.fmt_dollars(12345, signed=False) == "123.45 $"
     assert fmt.fmt_int("n/a") == "-" and fmt.fmt_float("n/a") == "-"
     assert fmt.session_ranges([10, 5, 6, 7, 32]) == "5-7,10,32"
@@ -79,7 +81,9 @@ def test_readiness_answers_from_evidence():
     assert items["validated on sessions"] is None
     legacy = ModelRecord(path="b.zip", abs_path="/x/b.zip", name="b", verdict="incompatible",
                          action_space_type="Discrete", n_actions=5, reasons=["legacy"])
-    items = {item: done for done, item, _ in readiness_items(PaneContext(legacy, env, "LEGACY 5-ACT"))}
+    items = {
+        item: done for done, item, _ in readiness_items(PaneContext(legacy, env, "LEGACY 5-ACT"))
+    }
     assert items["action space confirmed"] is False
     assert items["training summary analysed"] is False
 
@@ -102,7 +106,9 @@ def test_file_strings_are_never_markup():
     assert "[@click=app.quit]x.zip" in rendered
     assert "[red]eve[/red]" in rendered and "[link=http://x]why[/link]" in rendered
     assert "READ-ONLY" in rendered and "1h ago" in rendered
-    assert all(not span.style or "@click" not in str(span.style) for line in lines for span in line.spans)
+    assert all(
+        not span.style or "@click" not in str(span.style) for line in lines for span in line.spans
+    )
 
 
 def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
@@ -121,7 +127,9 @@ def test_file_text_escapes_and_screen_lines_keeps_styles_and_our_newlines():
 
 
 def test_header_alarm_line():
-    pointer = PointerView(revision=7, model_path="gone.zip", alarm="current model missing: gone.zip")
+    pointer = PointerView(
+        revision=7, model_path="gone.zip", alarm="current model missing: gone.zip"
+    )
     lines = header_lines(pointer, read_only=False, now=NOW, model_count=0, compatible_count=0,
                          models_dir="m/")
     assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
@@ -138,17 +146,20 @@ def test_long_names_are_cut_in_the_middle_so_checkpoints_stay_apart():
         assert fit_name(a, width) != fit_name(b, width)
         assert fit_name(a, width).startswith("session32_")
     assert fit_name(a, 60) == a
-    assert fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"  # cut by the row
+    assert (
+        fit_name("session10_ppo_20251211_173419", 20) == "session10_ppo_20251211_173419"
+    )  # cut by the row
 
 
 def test_compare_histograms_share_a_row_per_action_id(workspace):
-    """21 against 5 actions: each id on one row, each model's own label, '-' past its last action."""
+    """21 against 5 actions: each id on one row, each model's own label, '-' past its last
+    action."""
     import dataclasses
 
     from rich.console import Console
 
-    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.core.catalog.record import TrainingMetrics
+    from kalshi_tui.core.catalog.scan import scan_catalog
     from kalshi_tui.tui.screens.compare import histogram_columns
 
     config = workspace.config()
@@ -163,4 +174,6 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
     assert sorted(rows, key=int) == [str(i) for i in range(21)]
     assert rows["0"][1:3] == ["HOLD", "HOLD"] and rows["0"][-2:] == ["75.0%", "██████████████"]
     assert rows["4"][1:4] == ["BUY_YES", "x50", "SELL_NO"] and "25.0%" in rows["4"]
-    assert rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"  # the 5-action model has no action 5
+    assert (
+        rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"
+    )  # the 5-action model has no action 5

@@ -40,9 +40,16 @@ HOST = "h\x1b[2Jost\x07"
 
 HOSTILE_DIRS = (EVIL, NEWLINE, BELL, C1, RTL, NOT_UTF8, MARKUP)
 # What the operator must see instead of the raw characters.
-SHOWN = {EVIL: "evil\\x1b[2J\\x1b]0;pwned\\x07", NEWLINE: "nl\\nok: the trader", BELL: "bell\\x07ring",
-         C1: "c1\\x9b31mred", RTL: "rtl\\u202eexe.zip_", NOT_UTF8: "bad\\udcff\\udcfe_ppo",
-         MARKUP: "[@click=app.quit]markup", LEGACY: "legacy\\x1b[31m5act"}
+SHOWN = {
+    EVIL: "evil\\x1b[2J\\x1b]0;pwned\\x07",
+    NEWLINE: "nl\\nok: the trader",
+    BELL: "bell\\x07ring",
+    C1: "c1\\x9b31mred",
+    RTL: "rtl\\u202eexe.zip_",
+    NOT_UTF8: "bad\\udcff\\udcfe_ppo",
+    MARKUP: "[@click=app.quit]markup",
+    LEGACY: "legacy\\x1b[31m5act",
+}
 # Characters a terminal acts on or reorders: C0 (newline too: a screen line never holds
 # one), DEL, C1, the bidi embeddings, overrides and isolates, and lone surrogates.
 ACTED_ON = ({chr(c) for c in range(0x20)} | {"\x7f"} | {chr(c) for c in range(0x80, 0xA0)}
@@ -61,8 +68,13 @@ def assert_frame_safe(app, *expected: str) -> str:
     raw = sorted({repr(c) for c in text if c in ACTED_ON or 0xD800 <= ord(c) <= 0xDFFF} - {"'\\n'"})
     assert not raw, f"{type(app.screen).__name__}: raw characters reach the terminal: {raw}"
     # A newline from a name would start a line of its own: the frame would grow past the screen.
-    lines = {int(n) for n in re.findall(r'clip-path="url\(#[\w-]*?-line-(\d+)\)"', app.export_screenshot())}
-    assert max(lines) < app.size.height, f"{max(lines) + 1} lines on a {app.size.height}-line screen"
+    lines = {
+        int(n)
+        for n in re.findall(r'clip-path="url\(#[\w-]*?-line-(\d+)\)"', app.export_screenshot())
+    }
+    assert max(lines) < app.size.height, (
+        f"{max(lines) + 1} lines on a {app.size.height}-line screen"
+    )
     for needle in expected:
         assert needle in text, f"{type(app.screen).__name__}: {needle!r} not shown\n{text[:3000]}"
     return text

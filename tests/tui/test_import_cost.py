@@ -7,7 +7,10 @@ import sys
 
 
 def test_tui_app_import_is_free_of_torch_and_sb3():
-    code = ("import sys, kalshi_tui.tui.app, kalshi_tui.cli.tui_command; "
-            "print(','.join(m for m in ('torch', 'stable_baselines3', 'gymnasium') if m in sys.modules))")
+    code = (
+        "import sys, kalshi_tui.tui.app, kalshi_tui.cli.tui_command; "
+        "print(','.join(m for m in ('torch', 'stable_baselines3', 'gymnasium') if m in "
+        "sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -13,7 +13,9 @@ def pane_text(app) -> str:
 
 
 @async_test
-async def test_compatibility_pane_gives_layout_evidence_and_refuses_the_other_layout(tmp_path, model_zoo):
+async def test_compatibility_pane_gives_layout_evidence_and_refuses_the_other_layout(
+    tmp_path, model_zoo
+):
     workspace = build_workspace(tmp_path / "ws", model_zoo, layout={"session32_final.zip": "ppo21"})
     for profile, fits in (("kalshiflow-2025-12-15", True), ("kalshiflow-2025-12-17", False)):
         text = workspace.config_file.read_text().split("[environment]")[0]

@@ -1,11 +1,11 @@
-"""The models list: filter, compatible-only, sort, marks and compare, live refresh, help, palette."""
+"""The models list: filter, compatible-only, sort, marks and compare, live refresh, help,
+palette."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
-
 from tui_support import async_test, notifications, screen_text, settle, shown
 
 from kalshi_tui.core.pointer import PointerEngine
@@ -268,13 +268,17 @@ async def test_provenance_shows_the_sha256_hashed_after_the_list_appears(workspa
         assert sha256_file(record.abs_path)[:40] in text
     cached = scan_catalog(workspace.config(), hashes=False)
     assert cached.read == 0
-    assert all(r.sha256 == sha256_file(r.abs_path) for r in cached.records if r.verdict != "unreadable")
+    assert all(
+        r.sha256 == sha256_file(r.abs_path) for r in cached.records if r.verdict != "unreadable"
+    )
 
 
 @async_test
 async def test_remapped_keys_are_the_ones_read_only_refuses(workspace, frozen_clock):
     text = workspace.config_file.read_text().replace(
-        "[tui]\n", '[tui]\nkeymap = { promote = "p", "history.rollback" = "b", "dialog.cancel" = "x" }\n')
+        "[tui]\n",
+        '[tui]\nkeymap = { promote = "p", "history.rollback" = "b", "dialog.cancel" = "x" }\n',
+    )
     workspace.config_file.write_text(text)
     app = make_app(workspace, frozen_clock, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:

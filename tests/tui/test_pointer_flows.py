@@ -1,4 +1,5 @@
-"""Promote, refuse, force, roll back and read-only, driven by keys; asserts on disk and on screen."""
+"""Promote, refuse, force, roll back and read-only, driven by keys; asserts on disk and on
+screen."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ async def select(app, pilot, rel_path: str) -> None:
 
 
 async def confirm_reason(pilot, reason: str) -> None:
-    # Cancel has the focus: shift+tab reaches the reason; Enter moves to the button, Enter presses it.
+    # Cancel has the focus: shift+tab reaches the reason; Enter moves to the button, Enter presses
+    # it.
     await pilot.press("shift+tab", *reason, "enter", "enter")
 
 
@@ -287,7 +289,9 @@ def test_promoting_a_model_changed_since_the_listing_is_refused_until_a_rescan(w
 
 
 @async_test
-async def test_history_shows_a_hand_written_pointers_version_history_as_imported(workspace, frozen_clock):
+async def test_history_shows_a_hand_written_pointers_version_history_as_imported(
+    workspace, frozen_clock
+):
     import shutil
     from pathlib import Path
 

@@ -1,10 +1,15 @@
-"""The ranking in the TUI: the Rank column and its sort, the reasons in the panes, W writes the report."""
+"""The ranking in the TUI: the Rank column and its sort, the reasons in the panes, W writes the
+report."""
 
 from __future__ import annotations
 
 from tui_support import FROZEN_NOW, async_test, screen_text, settle
 
-from kalshi_tui.core.evidence.ranking import NOT_VALIDATED_TRAINING, rank_for_config, ranking_by_path
+from kalshi_tui.core.evidence.ranking import (
+    NOT_VALIDATED_TRAINING,
+    rank_for_config,
+    ranking_by_path,
+)
 from kalshi_tui.core.report.build import default_report_path
 from kalshi_tui.tui.app import KalshiTuiApp
 from kalshi_tui.tui.screens.help import help_table
@@ -36,8 +41,12 @@ async def test_rank_column_shows_the_cores_ranking_and_sorts_by_it(workspace, fr
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         models = app.query_one(ModelList)
-        expected = ranking_by_path(rank_for_config(models.records, workspace.config(), now=FROZEN_NOW))
-        assert {p: r.rank for p, r in models.ranking.items()} == {p: r.rank for p, r in expected.items()}
+        expected = ranking_by_path(
+            rank_for_config(models.records, workspace.config(), now=FROZEN_NOW)
+        )
+        assert {p: r.rank for p, r in models.ranking.items()} == {
+            p: r.rank for p, r in expected.items()
+        }
         assert expected[BEST].rank == 1
         text = screen_text(app)
         assert "Rank" in text.splitlines()[text.splitlines().index(next(
@@ -105,7 +114,9 @@ async def test_ranking_reasons_and_evidence_in_the_panes(workspace, frozen_clock
         await pilot.pause()
         text = screen_text(app)
         assert "rank      — never recommended (incompatible)" in text
-        assert "never recommended: incompatible (legacy 5-action model" in pane_text(app, "#pane-ranking")
+        assert "never recommended: incompatible (legacy 5-action model" in pane_text(
+            app, "#pane-ranking"
+        )
 
     # At 80 columns the panes move to the Checks tab, the ranking with them.
     app = make_app(workspace, frozen_clock)

@@ -34,8 +34,10 @@ def leave_pending(workspace) -> None:
     atomic.FAULT_HOOK = die
     try:
         with pytest.raises(Crash):
-            engine.promote(inspect_model(workspace.models / "session10_ppo_20251211_173419/model.zip",
-                                         config), "died before publishing")
+            engine.promote(
+                inspect_model(workspace.models / "session10_ppo_20251211_173419/model.zip", config),
+                "died before publishing",
+            )
     finally:
         atomic.FAULT_HOOK = None
     assert read_state(workspace.pointer).relation == PENDING

@@ -69,15 +69,21 @@ def test_main_screen(history_workspace, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_histogram_tab(history_workspace, snap_compare, size):
     app = make_app(history_workspace)
-    assert snap_compare(app, terminal_size=size,
-                        run_before=keys_then_settle("2", select="session10_ppo_20251211_173419/model.zip"))
+    assert snap_compare(
+        app,
+        terminal_size=size,
+        run_before=keys_then_settle("2", select="session10_ppo_20251211_173419/model.zip"),
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_ranking_tab(history_workspace, snap_compare, size):
     app = make_app(history_workspace)
-    assert snap_compare(app, terminal_size=size,
-                        run_before=keys_then_settle("4", select="session10_ppo_20251211_173419/model.zip"))
+    assert snap_compare(
+        app,
+        terminal_size=size,
+        run_before=keys_then_settle("4", select="session10_ppo_20251211_173419/model.zip"),
+    )
 
 
 def test_main_screen_read_only_without_pointer(workspace, snap_compare):

@@ -32,7 +32,9 @@ def test_unknown_keymap_action_is_reported(workspace, frozen_clock):
 
     from kalshi_tui.tui.app import KalshiTuiApp
 
-    text = workspace.config_file.read_text().replace("[tui]\n", '[tui]\nkeymap = { promot = "p" }\n')
+    text = workspace.config_file.read_text().replace(
+        "[tui]\n", '[tui]\nkeymap = { promot = "p" }\n'
+    )
     workspace.config_file.write_text(text)
 
     async def run() -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from tui_support import async_test, notifications, screen_text, settle
 from textual.widgets import ProgressBar
+from tui_support import async_test, notifications, screen_text, settle
 
 from kalshi_tui.eval.results_cache import default_session_ids, load_validation
 from kalshi_tui.tui.app import KalshiTuiApp

@@ -1,4 +1,5 @@
-"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen clock.
+"""Helpers for the TUI tests: a real models folder built from the zoo, a config file, a frozen
+clock.
 
 Paths shown on screen are relative to the models folder, so snapshots taken from a fresh
 tmp folder each run stay byte-identical; the clock is frozen for the same reason.
@@ -11,14 +12,14 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from model_factory import edit_data
 
 from kalshi_tui.core.config import Config, load_config
 
-FROZEN_NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
+FROZEN_NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 
 # Where each zoo model goes, laid out like a real trained_models/ folder.
 LAYOUT = {

@@ -8,10 +8,12 @@ both action histograms labelled through the one action decoder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.ranking_score import health_source
 from kalshi_tui.core.report.figures import (
     FILE_SOURCE,
@@ -24,11 +26,11 @@ from kalshi_tui.core.report.figures import (
     fmt_time,
     histogram_rows,
     metric_source,
-    session_ranges,
     validation_source,
 )
 from kalshi_tui.core.safe_text import safe_lines
 from kalshi_tui.core.world.actions import ActionLayout
+from kalshi_tui.core.world.session_ids import session_ranges
 
 # Said before the rows, where an operator first meets a `*`.
 STAR_LEGEND = ("* marks the better of the two values on rows where one direction is better "
@@ -88,7 +90,8 @@ class Comparison:
 
 def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
                    validations: dict[str, Any] | None = None, *,
-                   environment: Any = None, healths: dict[str, Any] | None = None) -> Comparison:
+                   environment: EnvironmentSpec | None = None,
+                   healths: dict[str, Any] | None = None) -> Comparison:
     """Compare two records; `environment` (an EnvironmentSpec) labels a legacy model's actions.
 
     `validations` and `healths` map record path -> the stored result, when one is current.
@@ -98,13 +101,27 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
     va, vb = validations.get(a.path), validations.get(b.path)
     out = Comparison(a.path, b.path, a.name, b.name)
 
-    def add(section: str, label: str, get, *, fmt=str, better: str | None = None,
-            source=None) -> None:
+    def add(section: str, label: str, get: Callable[[ModelRecord], Any], *,
+            fmt: Callable[[Any], str] = str, better: str | None = None,
+            source: str | Callable[[ModelRecord], str | None] | None = None) -> None:
         values = [get(a), get(b)]
         texts = ["-" if v is None else fmt(v) for v in values]
-        sources = [source(r) if callable(source) else source for r in (a, b)] if source else [None, None]
-        out.rows.append(CompareRow(section, label, texts[0], texts[1], values[0], values[1],
-                                   sources[0], sources[1], better_side(values[0], values[1], better)))
+        sources = (
+            [source(r) if callable(source) else source for r in (a, b)] if source else [None, None]
+        )
+        out.rows.append(
+            CompareRow(
+                section,
+                label,
+                texts[0],
+                texts[1],
+                values[0],
+                values[1],
+                sources[0],
+                sources[1],
+                better_side(values[0], values[1], better),
+            )
+        )
 
     add("file", "path", lambda r: r.path)
     add("file", "verdict", lambda r: r.verdict)
@@ -120,27 +137,50 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
     add("spaces", "action outputs", lambda r: r.weights_n_actions, source=WEIGHTS_SOURCE)
     add("spaces", "observation", lambda r: tuple(r.obs_shape) if r.obs_shape else None,
         source=f"{ZIP_SOURCE} observation_space")
-    add("spaces", "observation dtype", lambda r: r.obs_dtype, source=f"{ZIP_SOURCE} observation_space")
+    add(
+        "spaces",
+        "observation dtype",
+        lambda r: r.obs_dtype,
+        source=f"{ZIP_SOURCE} observation_space",
+    )
     for key in sorted(set(a.versions) | set(b.versions)):
-        add("versions", key, lambda r, k=key: r.versions.get(k), source="model zip: system_info.txt")
+        add("versions", key, _entry("versions", key), source="model zip: system_info.txt")
     for key in sorted(set(a.hyperparameters) | set(b.hyperparameters)):
-        add("hyperparameters", key, lambda r, k=key: r.hyperparameters.get(k), fmt=_plain,
+        add("hyperparameters", key, _entry("hyperparameters", key), fmt=_plain,
             source=ZIP_SOURCE)
 
-    def metric(name: str):
+    def metric(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(r.metrics, name) if r.metrics is not None else None
 
-    def msource(name: str):
+    def msource(name: str) -> Callable[[ModelRecord], str | None]:
         return lambda r: metric_source(r, name) if r.metrics is not None else None
 
-    add("training", "timesteps", lambda r: r.num_timesteps, fmt=fmt_int, source=f"{ZIP_SOURCE} num_timesteps")
-    add("training", "sessions", metric("session_ids"), fmt=session_ranges, source=msource("session_ids"))
+    add(
+        "training",
+        "timesteps",
+        lambda r: r.num_timesteps,
+        fmt=fmt_int,
+        source=f"{ZIP_SOURCE} num_timesteps",
+    )
+    add(
+        "training",
+        "sessions",
+        metric("session_ids"),
+        fmt=session_ranges,
+        source=msource("session_ids"),
+    )
     add("training", "episodes", metric("episodes"), fmt=fmt_int, source=msource("episodes"))
     add("training", "unique markets", metric("unique_markets"), fmt=fmt_int, better=HIGHER,
         source=msource("unique_markets"))
     add("training", "win rate", metric("win_rate"), fmt=lambda v: fmt_pct(v, fraction=True),
         better=HIGHER, source=msource("win_rate"))
-    add("training", "trading activity", metric("trading_pct"), fmt=fmt_pct, source=msource("trading_pct"))
+    add(
+        "training",
+        "trading activity",
+        metric("trading_pct"),
+        fmt=fmt_pct,
+        source=msource("trading_pct"),
+    )
     add("training", "HOLD", metric("hold_pct"), fmt=fmt_pct, source=msource("hold_pct"))
     add("training", "entropy", metric("entropy"), fmt=lambda v: f"{v:.3f}", better=HIGHER,
         source=msource("entropy"))
@@ -151,7 +191,7 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
 
     _health_rows(out, a, b, healths)
 
-    def val(name: str):
+    def val(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(validations.get(r.path), name, None)
 
     def vsource(r: ModelRecord) -> str | None:
@@ -161,14 +201,31 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
     if va is None and vb is None:
         out.rows.append(CompareRow("validation", "validated", "not validated", "not validated"))
     else:
-        add("validation", "validated", lambda r: "yes" if validations.get(r.path) else "not validated")
+        add(
+            "validation",
+            "validated",
+            lambda r: "yes" if validations.get(r.path) else "not validated",
+        )
         add("validation", "sessions", val("session_ids"), fmt=session_ranges, source=vsource)
         add("validation", "episodes", val("episodes"), fmt=fmt_int, source=vsource)
         add("validation", "win rate", val("win_rate"), fmt=lambda v: fmt_pct(v, fraction=True),
             better=HIGHER, source=vsource)
-        add("validation", "total P&L", val("total_pnl_cents"), fmt=fmt_dollars, better=HIGHER, source=vsource)
-        add("validation", "mean P&L / episode", val("mean_pnl_cents"), fmt=fmt_dollars, better=HIGHER,
-            source=vsource)
+        add(
+            "validation",
+            "total P&L",
+            val("total_pnl_cents"),
+            fmt=fmt_dollars,
+            better=HIGHER,
+            source=vsource,
+        )
+        add(
+            "validation",
+            "mean P&L / episode",
+            val("mean_pnl_cents"),
+            fmt=fmt_dollars,
+            better=HIGHER,
+            source=vsource,
+        )
         add("validation", "max drawdown", val("max_drawdown_cents"),
             fmt=lambda v: fmt_dollars(v, signed=False), better=LOWER, source=vsource)
         add("validation", "trading activity", val("trading_pct"), fmt=fmt_pct, source=vsource)
@@ -200,20 +257,25 @@ def _health_rows(out: Comparison, a: ModelRecord, b: ModelRecord,
     def recorded(h: Any) -> Any:
         return h.source("recorded") if h is not None else None
 
-    def row(label: str, get: Any, fmt: Any = str, better: str | None = None) -> None:
+    def row(label: str, get: Callable[[Any], Any], fmt: Callable[[Any], str] = str,
+            better: str | None = None) -> None:
         values = [get(h) if h is not None else None for h in (ha, hb)]
         texts = ["not checked" if h is None else "-" if v is None else fmt(v)
                  for h, v in zip((ha, hb), values, strict=True)]
         sources = [health_source(h) if h is not None else None for h in (ha, hb)]
         out.rows.append(CompareRow("health", label, texts[0], texts[1], values[0], values[1],
-                                   sources[0], sources[1], better_side(values[0], values[1], better)))
+                                   sources[0], sources[1],
+                                   better_side(values[0], values[1], better)))
 
     row("state", lambda h: h.state)
-    out.rows[-1].better = better_side(*(HEALTH_ORDER.get(getattr(h, "state", ""), None)
-                                        for h in (ha, hb)), HIGHER)
-    row("top action share", lambda h: recorded(h).top(h.deterministic)[1] if recorded(h) else None,
+    order_a = HEALTH_ORDER.get(getattr(ha, "state", ""))
+    order_b = HEALTH_ORDER.get(getattr(hb, "state", ""))
+    out.rows[-1].better = better_side(order_a, order_b, HIGHER)
+    row("top action share",
+        lambda h: recorded(h).top(h.deterministic)[1] if recorded(h) else None,
         fmt=lambda v: fmt_pct(v, fraction=True), better=LOWER)
-    row("distinct actions", lambda h: recorded(h).distinct(h.deterministic) if recorded(h) else None,
+    row("distinct actions",
+        lambda h: recorded(h).distinct(h.deterministic) if recorded(h) else None,
         fmt=fmt_int, better=HIGHER)
 
 
@@ -236,7 +298,13 @@ def better_side(a: Any, b: Any, direction: str | None) -> str | None:
     return "a" if a_wins else "b"
 
 
-def _labels_for(record: ModelRecord, layout: ActionLayout, environment: Any) -> list[str]:
+def _entry(table: str, key: str) -> Callable[[ModelRecord], Any]:
+    """Reads `key` of a record's `table` (versions, hyperparameters); None when absent."""
+    return lambda record: getattr(record, table).get(key)
+
+
+def _labels_for(record: ModelRecord, layout: ActionLayout,
+                environment: EnvironmentSpec | None) -> list[str]:
     """Labels from the layout that has this model's action count, else the given layout."""
     if environment is not None and record.n_actions:
         fitting = environment.layout_for(record.n_actions)
@@ -260,19 +328,27 @@ def render_comparison(comparison: Comparison) -> str:
         mark_b = "*" if row.better == "b" else " "
         diff = "" if row.differs else "  (same)"
         a_text = row.a if len(row.a) <= width_a else row.a[:width_a - 1] + "~"
-        lines.append(f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}".rstrip())
+        line = f"{row.label:<{width_label}}  {a_text:<{width_a}}{mark_a}  {row.b}{mark_b}{diff}"
+        lines.append(line.rstrip())
     lines += ["", "sources of every figure: `kalshi-tui compare A B --json`"]
     for kind, sides in comparison.histograms.items():
         lines += ["", f"{kind.upper()} ACTION HISTOGRAM"]
         a_rows = {r["action"]: r for r in sides.get("a", [])}
         b_rows = {r["action"]: r for r in sides.get("b", [])}
-        label_width = max([len(r["label"]) for r in list(a_rows.values()) + list(b_rows.values())] + [5])
-        lines.append(f"{'id':>3}  {'label':<{label_width}}  {'A count':>9} {'A %':>6}  {'B count':>9} {'B %':>6}")
+        label_width = max(
+            [len(r["label"]) for r in list(a_rows.values()) + list(b_rows.values())] + [5]
+        )
+        lines.append(
+            f"{'id':>3}  {'label':<{label_width}}  {'A count':>9} {'A %':>6}  {'B count':>9} "
+            f"{'B %':>6}"
+        )
         for action in sorted(set(a_rows) | set(b_rows)):
             ra, rb = a_rows.get(action), b_rows.get(action)
-            label = (ra or rb)["label"]
+            label = (ra if ra is not None else b_rows[action])["label"]
             cells = []
             for r in (ra, rb):
-                cells.append(f"{r['count']:>9,} {100 * r['share']:5.1f}%" if r else f"{'-':>9} {'-':>6}")
+                cells.append(
+                    f"{r['count']:>9,} {100 * r['share']:5.1f}%" if r else f"{'-':>9} {'-':>6}"
+                )
             lines.append(f"{action:>3}  {label:<{label_width}}  {cells[0]}  {cells[1]}")
     return safe_lines(lines) + "\n"

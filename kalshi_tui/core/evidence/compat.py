@@ -12,9 +12,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.layout import LAYOUT_B_SINCE, trained_before_layout_b
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
 _HARMLESS_MODULE_PREFIXES = (
@@ -65,7 +65,9 @@ def installed_sb3_version() -> str | None:
         spec = None
     if spec is not None and spec.origin:
         try:
-            with open(os.path.join(os.path.dirname(spec.origin), "version.txt"), encoding="utf-8") as handle:
+            with open(
+                os.path.join(os.path.dirname(spec.origin), "version.txt"), encoding="utf-8"
+            ) as handle:
                 text = handle.read(64).strip()
             if text:
                 return text
@@ -138,7 +140,9 @@ def compatibility_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str
         reasons.append("action count unreadable in data")
     elif record.n_actions != env.n_actions:
         if record.n_actions == env.legacy_n_actions:
-            reasons.append(f"legacy {record.n_actions}-action model (environment has {env.n_actions})")
+            reasons.append(
+                f"legacy {record.n_actions}-action model (environment has {env.n_actions})"
+            )
         else:
             reasons.append(f"model has {record.n_actions} actions, environment {env.n_actions}")
     if record.obs_shape is None:
@@ -178,9 +182,13 @@ def layout_reason(record: ModelRecord, env: EnvironmentSpec) -> str | None:
     if record.obs_layout is not None and record.obs_layout != built:
         return (f"trained on observation layout {record.obs_layout}, the environment builds layout "
                 f"{built}: same 52 numbers, different meanings")
-    if record.obs_layout is None and built == "B" and trained_before_layout_b(record.trained_at):
-        return (f"trained {record.trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
-                f"the environment builds layout B: same 52 numbers, different meanings")
+    trained_at = record.trained_at
+    if (record.obs_layout is None and built == "B" and trained_at is not None
+            and trained_before_layout_b(trained_at)):
+        return (
+            f"trained {trained_at[:10]}, before layout B existed ({LAYOUT_B_SINCE[:10]}), "
+            f"the environment builds layout B: same 52 numbers, different meanings"
+        )
     return None
 
 
@@ -201,7 +209,9 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     if layout:
         warnings.append(layout)
     if record.obs_dtype and record.obs_dtype != env.observation_dtype:
-        warnings.append(f"observation dtype {record.obs_dtype}, environment {env.observation_dtype}")
+        warnings.append(
+            f"observation dtype {record.obs_dtype}, environment {env.observation_dtype}"
+        )
     for key, expected in (("low", env.observation_low), ("high", env.observation_high)):
         warning = _bound_warning(key, getattr(record, f"obs_{key}"), expected)
         if warning:
@@ -209,10 +219,14 @@ def compatibility_warnings(record: ModelRecord, env: EnvironmentSpec) -> list[st
     model_sb3 = record.versions.get("sb3")
     installed = installed_sb3_version()
     if _major(model_sb3) and _major(installed) and _major(model_sb3) != _major(installed):
-        warnings.append(f"saved with SB3 {model_sb3}, installed {installed} (major version differs)")
+        warnings.append(
+            f"saved with SB3 {model_sb3}, installed {installed} (major version differs)"
+        )
     suspicious = [g for g in record.pickle_globals if is_suspicious_global(g)]
     if suspicious:
-        shown = ", ".join(suspicious[:5]) + (f" and {len(suspicious) - 5} more" if len(suspicious) > 5 else "")
+        shown = ", ".join(suspicious[:5]) + (
+            f" and {len(suspicious) - 5} more" if len(suspicious) > 5 else ""
+        )
         warnings.append(f"suspicious pickle globals (listed, never run): {shown}")
     return warnings
 
@@ -229,7 +243,9 @@ def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
     return trader_refusals(record.trader_findings, env.trusted_globals)
 
 
-def trader_refusals(findings: list[list[Any]], trusted_globals: tuple[str, ...] | list[str]) -> list[str]:
+def trader_refusals(
+    findings: list[list[Any]], trusted_globals: tuple[str, ...] | list[str]
+) -> list[str]:
     """One "UNSAFE where: why" line per trader-safety finding (core.member_safety).
 
     A finding in `data` whose globals the team trusts (catalog.trusted_globals) is dropped;

@@ -109,7 +109,7 @@ def clean_stale_temps(target: Path, *, now: float | None = None) -> list[Path]:
     STALE_TEMP_SECONDS: a live writer on this host is never robbed of its file.
     """
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     prefix = temp_prefix(target)
     try:
         entries = list(target.parent.iterdir())

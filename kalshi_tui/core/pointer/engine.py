@@ -17,20 +17,45 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
 from kalshi_tui.core.pointer.evidence import contradictions, zone_notes
 from kalshi_tui.core.pointer.hook import run_hook
 from kalshi_tui.core.pointer.lock import PointerLock, current_user, utc_now_text
-from kalshi_tui.core.pointer.plans import file_sha256, history_to_import, plan_promote, plan_rollback, prelude_records
-from kalshi_tui.core.pointer.records import ChangePlan, ChangeResult, HistoryRecord, HookResult, PointerStatus
-from kalshi_tui.core.pointer.schema import (MAX_PATH_CHARS, full_path_of, resolve_target, serialize,
-                                            tool_block, unusable_path)
+from kalshi_tui.core.pointer.plans import (
+    file_sha256,
+    history_to_import,
+    plan_promote,
+    plan_rollback,
+    prelude_records,
+)
+from kalshi_tui.core.pointer.records import (
+    ChangePlan,
+    ChangeResult,
+    HistoryRecord,
+    HookResult,
+    PointerStatus,
+)
+from kalshi_tui.core.pointer.schema import (
+    MAX_PATH_CHARS,
+    full_path_of,
+    resolve_target,
+    serialize,
+    tool_block,
+    unusable_path,
+)
 from kalshi_tui.core.pointer.side_files import refuse_symlinked_pointer
-from kalshi_tui.core.pointer.state import CONSISTENT, PENDING, PointerState, read_state, roll_forward, sha256_bytes
+from kalshi_tui.core.pointer.state import (
+    CONSISTENT,
+    PENDING,
+    PointerState,
+    read_state,
+    roll_forward,
+    sha256_bytes,
+)
 from kalshi_tui.core.safe_text import shown
 
 
@@ -80,8 +105,13 @@ class PointerEngine:
         except PointerError as exc:
             return PointerStatus(str(self.pointer), self.pointer.exists(), "unreadable", 0,
                                  alarms=[str(exc)])
-        status = PointerStatus(str(self.pointer), state.doc is not None or state.raw_sha256 is not None,
-                               state.relation, state.revision, notes=list(state.notes))
+        status = PointerStatus(
+            str(self.pointer),
+            state.doc is not None or state.raw_sha256 is not None,
+            state.relation,
+            state.revision,
+            notes=list(state.notes),
+        )
         if self.pointer.is_symlink():
             status.notes.append(f"{self.pointer.name} is a symbolic link: read through it, but "
                                 "promote and rollback refuse to write through it")
@@ -108,7 +138,9 @@ class PointerEngine:
     def _describe_model(self, state: PointerState, status: PointerStatus) -> None:
         doc = state.effective_doc
         if doc is None:
-            status.alarms.append(f"{self.pointer}: no pointer file; the trader has no model to load")
+            status.alarms.append(
+                f"{self.pointer}: no pointer file; the trader has no model to load"
+            )
             return
         current = doc.get("current_model") or {}
         status.last_updated = current.get("last_updated")
@@ -124,8 +156,10 @@ class PointerEngine:
         status.notes.extend(target.notes)
         status.model_exists = target.exists
         if not target.exists:
-            status.alarms.append(f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
-                                 "does not exist; the trader cannot load it and falls back to always HOLD")
+            status.alarms.append(
+                f"{self.pointer.name}: current model missing: {shown(target.path, MAX_PATH_CHARS)} "
+                "does not exist; the trader cannot load it and falls back to always HOLD"
+            )
             return
         record = self.inspect(target.path)
         status.record = record
@@ -176,7 +210,9 @@ class PointerEngine:
 
     def rollback(self, reason: str, *, to_revision: int | None = None,
                  expect_revision: int | None = None, force: bool = False) -> ChangeResult:
-        """Go back to an earlier revision's model (default: the newest valid one), as a new revision."""
+        """Go back to an earlier revision's model (default: the newest valid one), as a new
+        revision."""
+
         def plan(state: PointerState) -> ChangePlan:
             return plan_rollback(state, self.config, self.inspect, reason, now=utc_now_text(),
                                  to_revision=to_revision, expect_revision=expect_revision,
@@ -202,7 +238,9 @@ class PointerEngine:
             state = read_state(self.pointer)
         return state, rolled
 
-    def _change(self, operation: str, make_plan: Callable[[PointerState], ChangePlan]) -> ChangeResult:
+    def _change(
+        self, operation: str, make_plan: Callable[[PointerState], ChangePlan]
+    ) -> ChangeResult:
         with PointerLock(self.pointer, self.config.lock_timeout_seconds, operation):
             state, rolled = self._locked_state()
             plan = make_plan(state)

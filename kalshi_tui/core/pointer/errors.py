@@ -6,6 +6,8 @@ line that says what happened and what the operator can do about it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PointerError(Exception):
     """A pointer or journal problem (bad JSON, I/O failure): exit 1, nothing changed."""
@@ -31,6 +33,6 @@ class StaleRevision(PointerError):
 class LockTimeout(PointerError):
     """Another process held the pointer lock for longer than the timeout: exit 5."""
 
-    def __init__(self, message: str, *, holder: dict | None = None):
+    def __init__(self, message: str, *, holder: dict[str, Any] | None = None):
         super().__init__(message)
         self.holder = holder or {}

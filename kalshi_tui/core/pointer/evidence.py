@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.artifacts.values import as_float, as_int, us_eastern_zone
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.times import parse_time
 
 ZIP = "the model zip"
@@ -51,7 +51,7 @@ def _utc_text(moment: datetime) -> str:
 
 def _as_eastern(written: datetime) -> datetime:
     """A time marked Z, re-read as the US Eastern wall-clock time it really was."""
-    return written.replace(tzinfo=None).replace(tzinfo=us_eastern_zone()).astimezone(timezone.utc)
+    return written.replace(tzinfo=None).replace(tzinfo=us_eastern_zone()).astimezone(UTC)
 
 
 def _claimed_number(value: Any, zip_key: str, algorithm: str | None) -> float | None:
@@ -90,7 +90,11 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
                f"(trained on {claimed_start:%Y-%m-%d})", f"{_utc_text(zip_start)} "
                f"(trained on {zip_start:%Y-%m-%d})", f"{ZIP} (data start_time)")
     algorithm = training.get("algorithm")
-    if isinstance(algorithm, str) and record.algorithm and algorithm.upper() != record.algorithm.upper():
+    if (
+        isinstance(algorithm, str)
+        and record.algorithm
+        and algorithm.upper() != record.algorithm.upper()
+    ):
         differ(f"{where}.algorithm", algorithm, record.algorithm, ZIP)
     meta = (doc or {}).get("model_metadata") or {}
     performance = meta.get("performance_metrics") if isinstance(meta, dict) else None
@@ -114,14 +118,18 @@ def contradictions(doc: dict[str, Any] | None, record: ModelRecord) -> list[str]
     return out
 
 
-def _artifact_contradictions(training: dict[str, Any], record: ModelRecord, where: str) -> list[str]:
+def _artifact_contradictions(
+    training: dict[str, Any], record: ModelRecord, where: str
+) -> list[str]:
     metrics = record.metrics
     if metrics is None:
         return []
     out = []
     source = metrics.sources
     session = training.get("session_id")
-    claimed_sessions = [as_int(s) for s in session] if isinstance(session, list) else [as_int(session)]
+    claimed_sessions = (
+        [as_int(s) for s in session] if isinstance(session, list) else [as_int(session)]
+    )
     if session is not None and metrics.session_ids and sorted(
             s for s in claimed_sessions if s is not None) != sorted(metrics.session_ids):
         out.append(f"{where}.session_id: the pointer says {session}, "
@@ -156,13 +164,13 @@ def zone_notes(doc: dict[str, Any] | None, record: ModelRecord | None) -> list[s
                 f"US Eastern offset on that date) after it")
     notes = [f"model_metadata.training_session.training_start {written} is US Eastern local "
              f"time marked 'Z' (true UTC {_utc_text(eastern)}): {evidence}"]
-    same_clock = [written]
+    same_clock = [claimed]
     completion = training.get("training_completion")
     finished = parse_time(completion)
     duration = as_float(training.get("training_duration_seconds"))
     if finished is not None and duration is not None and abs(
             (finished - claimed).total_seconds() - duration) <= SAME_DURATION_SECONDS:
-        same_clock.append(completion)
+        same_clock.append(finished)
         notes.append(f"model_metadata.training_session.training_completion {completion} is on "
                      f"the same clock (training_start + training_duration_seconds): US Eastern, "
                      f"true UTC {_utc_text(_as_eastern(finished))}")
@@ -170,7 +178,7 @@ def zone_notes(doc: dict[str, Any] | None, record: ModelRecord | None) -> list[s
     updated = current.get("last_updated") if isinstance(current, dict) else None
     updated_at = parse_time(updated)
     if updated_at is not None and any(
-            abs((updated_at - parse_time(t)).total_seconds()) < 1 for t in same_clock):
+            abs((updated_at - moment).total_seconds()) < 1 for moment in same_clock):
         notes.append(f"current_model.last_updated {updated} equals a time shown above to be US "
                      f"Eastern: true UTC {_utc_text(_as_eastern(updated_at))}")
     return notes

@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.pointer.lock import current_user, utc_now_text
@@ -118,7 +119,7 @@ def _append_mode(fd: int) -> None:
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
 
 
-def _wait(proc: subprocess.Popen, spool: _Spool, timeout: float) -> tuple[int | None, bool]:
+def _wait(proc: subprocess.Popen[bytes], spool: _Spool, timeout: float) -> tuple[int | None, bool]:
     """Wait for the hook's shell (never for what it left behind), killing its group at the limit."""
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
@@ -133,7 +134,7 @@ def _wait(proc: subprocess.Popen, spool: _Spool, timeout: float) -> tuple[int | 
     return proc.returncode, False
 
 
-def _log(log: Path, result: HookResult, **context) -> None:
+def _log(log: Path, result: HookResult, **context: Any) -> None:
     entry = {"time": utc_now_text(), "user": current_user(), "pid": os.getpid(), **context,
              "command": result.command, "returncode": result.returncode,
              "timed_out": result.timed_out, "error": result.error, "ok": result.ok,
@@ -143,5 +144,7 @@ def _log(log: Path, result: HookResult, **context) -> None:
     try:
         append_line_nofollow(log, json.dumps(entry) + "\n", "hooks log")
     except (OSError, PointerError) as exc:
-        why = str(exc) if isinstance(exc, PointerError) else f"could not write {log}: {exc.strerror}"
+        why = (
+            str(exc) if isinstance(exc, PointerError) else f"could not write {log}: {exc.strerror}"
+        )
         result.error = (result.error + "; " if result.error else "") + why

@@ -46,7 +46,9 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def imported_records(doc: dict[str, Any] | None, *, now: str | None, pid: int) -> list[dict[str, Any]]:
+def imported_records(
+    doc: dict[str, Any] | None, *, now: str | None, pid: int
+) -> list[dict[str, Any]]:
     """Journal records for a hand-written pointer's version_history, revisions 1..k."""
     records: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None

@@ -31,7 +31,8 @@ def journal_path_for(pointer: Path) -> Path:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an error."""
+    """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an
+    error."""
     try:
         data = read_nofollow(path, _WHAT)
     except FileNotFoundError:
@@ -52,7 +53,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 def _parse(line: bytes, path: Path, number: int) -> dict[str, Any]:
     try:
         record = json.loads(line)
-    except ValueError as exc:
+    except UnicodeDecodeError:
+        # json.loads decodes bytes itself; its decode error has no JSON position to quote.
+        raise PointerError(f"{path}: line {number} is not UTF-8 text; "
+                           "the journal was edited or damaged") from None
+    except json.JSONDecodeError as exc:
         raise PointerError(f"{path}: line {number} is not valid JSON ({exc.msg}); "
                            "the journal was edited or damaged") from None
     if not isinstance(record, dict) or not isinstance(record.get("revision"), int):

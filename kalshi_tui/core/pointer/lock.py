@@ -16,8 +16,9 @@ import getpass
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kalshi_tui.core.lock_file import HeldFileLock, LockBusy, read_record
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError
@@ -33,7 +34,7 @@ def current_user() -> str:
 
 def utc_now_text() -> str:
     """True UTC with a `Z`, microseconds: the only timestamp form this package writes."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def lock_path_for(pointer: Path) -> Path:
@@ -45,7 +46,7 @@ def legacy_holder_path_for(pointer: Path) -> Path:
     return pointer.with_name(f"{pointer.stem}.lock.holder.json")
 
 
-def read_holder(pointer: Path) -> dict:
+def read_holder(pointer: Path) -> dict[str, Any]:
     """Who holds the lock (or held it when killed); empty when unknown."""
     try:
         data = json.loads(read_record(lock_path_for(pointer)).decode("utf-8"))
@@ -54,7 +55,7 @@ def read_holder(pointer: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def describe_holder(holder: dict) -> str:
+def describe_holder(holder: dict[str, Any]) -> str:
     if not holder:
         return "an unknown process (no holder record)"
     who = f"{holder.get('user', '?')}@{holder.get('host', '?')} pid {holder.get('pid', '?')}"
@@ -97,5 +98,5 @@ class PointerLock:
             pass
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._lock.release()

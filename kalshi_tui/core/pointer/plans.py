@@ -16,14 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import COMPATIBLE, UNSAFE, ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer.errors import Refused, StaleRevision
 from kalshi_tui.core.pointer.imported import IMPORT, imported_records, resolve_entry_model
 from kalshi_tui.core.pointer.journal import read_records
 from kalshi_tui.core.pointer.lock import current_user
 from kalshi_tui.core.pointer.records import ChangePlan, HistoryRecord, ModelRef, SkippedRevision
-from kalshi_tui.core.pointer.schema import build_document, full_path_of, pointer_paths, resolve_target
+from kalshi_tui.core.pointer.schema import (
+    build_document,
+    full_path_of,
+    pointer_paths,
+    resolve_target,
+)
 from kalshi_tui.core.pointer.state import CONSISTENT, EMPTY, PENDING, UNMANAGED, PointerState
 
 Inspector = Callable[[Path], ModelRecord]
@@ -256,7 +261,10 @@ def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reaso
             target = (record, checked)
             break
     if target is None:
-        why = "; ".join(f"revision {s.revision}: {s.reason}" for s in skipped) or "no earlier revision"
+        why = (
+            "; ".join(f"revision {s.revision}: {s.reason}" for s in skipped)
+            or "no earlier revision"
+        )
         raise Refused(f"no revision to roll back to ({why})")
     record, checked = target
     model, forced = checked.model, checked.forced

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.pointer.imported import IMPORT, resolve_entry_model
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records
@@ -197,7 +197,9 @@ def execute_prune(config: Config, keep: int, records: list[ModelRecord] | None =
             for unit in plan.removed:
                 target = Path(os.path.abspath(unit.path))
                 if models_dir not in target.parents:
-                    raise PointerError(f"{target}: outside the models folder; refusing to remove it")
+                    raise PointerError(
+                        f"{target}: outside the models folder; refusing to remove it"
+                    )
                 try:
                     if target.is_dir() and not target.is_symlink():
                         shutil.rmtree(target)

@@ -1,4 +1,5 @@
-"""The plain data the pointer engine hands to the CLI and the TUI: history, status, plans, results."""
+"""The plain data the pointer engine hands to the CLI and the TUI: history, status, plans,
+results."""
 
 from __future__ import annotations
 
@@ -66,8 +67,11 @@ class HistoryRecord:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], *, journalled: bool = True) -> HistoryRecord:
-        skipped = [SkippedRevision(int(s.get("revision", 0)), s.get("path"), str(s.get("reason", "")))
-                   for s in record.get("skipped") or [] if isinstance(s, dict)]
+        skipped = [
+            SkippedRevision(int(s.get("revision", 0)), s.get("path"), str(s.get("reason", "")))
+            for s in record.get("skipped") or []
+            if isinstance(s, dict)
+        ]
         return cls(
             revision=int(record["revision"]),
             action=str(record.get("action", "?")),

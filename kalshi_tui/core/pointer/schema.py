@@ -1,4 +1,5 @@
-"""CURRENT_MODEL.json in the original system's schema: read any version, write one launch scripts accept.
+"""CURRENT_MODEL.json in the original system's schema: read any version, write one launch scripts
+accept.
 
 Reading survives the hand-written files' defects (a path base that moved, a model that was
 not there yet, `Z` stamps that were local time); writing does not copy them: paths are
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.config import Config
 from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.config import Config
 from kalshi_tui.core.pointer import retire
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown
@@ -55,7 +56,7 @@ def parse_pointer_bytes(raw: bytes, path: Path) -> dict[str, Any]:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise PointerError(f"{path}: not UTF-8 text; it is not a pointer file") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise PointerError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
                            f"{exc.msg}); nothing was changed") from None
     if not isinstance(doc, dict):
@@ -232,7 +233,9 @@ def _distribution(record: ModelRecord, config: Config) -> dict[str, Any]:
                                else f"{len(used)} of {n} actions")
         parts = []
         for action_id in sorted(counts):
-            label = layout.label(action_id) if layout and 0 <= action_id < layout.n else str(action_id)
+            label = (
+                layout.label(action_id) if layout and 0 <= action_id < layout.n else str(action_id)
+            )
             parts.append(f"{label}: {100.0 * counts[action_id] / total:.1f}%")
         out["distribution"] = ", ".join(parts)
     out["entropy"] = _round(metrics.entropy, 3)
@@ -261,7 +264,11 @@ def training_facts(record: ModelRecord) -> tuple[dict[str, Any], dict[str, str]]
     sessions = metrics.session_ids if metrics else None
     offer("session_id", sessions[0] if sessions and len(sessions) == 1 else (sessions or None),
           sources.get("session_ids"))
-    offer("session_id", _session_from_name(record), f"the name {Path(record.run_dir or record.path).name}")
+    offer(
+        "session_id",
+        _session_from_name(record),
+        f"the name {Path(record.run_dir or record.path).name}",
+    )
     offer("algorithm", record.algorithm, "model zip")
     offer("total_timesteps", record.num_timesteps, "model zip: data num_timesteps")
     if metrics is not None:
@@ -273,7 +280,9 @@ def training_facts(record: ModelRecord) -> tuple[dict[str, Any], dict[str, str]]
     offer("training_start", record.trained_at, "model zip: data start_time (UTC)")
     if metrics is not None:
         offer("training_start", metrics.training_start, sources.get("training_start"))
-        offer("training_completion", metrics.training_completion, sources.get("training_completion"))
+        offer(
+            "training_completion", metrics.training_completion, sources.get("training_completion")
+        )
     return facts, origin
 
 
@@ -357,8 +366,12 @@ def build_document(base_doc: dict[str, Any] | None, record: ModelRecord, config:
         "diagnostics_files": build_diagnostics(record, config),
         retire.HISTORY_KEY: retire.next_history(base_doc, entry),
     }
-    previous = retire.previous_model(base_doc, now=now, revision=int(tool.get("revision") or 0),
-                                     sha256=previous_sha256 or tool_block(base_doc).get("model_sha256"))
+    previous = retire.previous_model(
+        base_doc,
+        now=now,
+        revision=int(tool.get("revision") or 0),
+        sha256=previous_sha256 or tool_block(base_doc).get("model_sha256"),
+    )
     if previous is not None:
         fresh[retire.PREVIOUS_KEY] = previous
     fresh[TOOL_KEY] = tool

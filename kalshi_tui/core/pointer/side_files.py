@@ -23,7 +23,8 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def symlink_refusal(path: Path, what: str) -> str:
-    return f"{path}: the {what} is a symbolic link; refusing to follow it (replace it with a plain file)"
+    return (f"{path}: the {what} is a symbolic link; refusing to follow it "
+            "(replace it with a plain file)")
 
 
 def open_nofollow(path: Path, flags: int, what: str, mode: int = 0o644) -> int:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
         write_report as write_report,
         write_text_atomically as write_text_atomically,
     )
+    from kalshi_tui.core.report.evidence import (
+        HealthCheckFailed as HealthCheckFailed,
+        HealthCheckUnavailable as HealthCheckUnavailable,
+    )
     from kalshi_tui.core.report.figures import (
         fmt_dollars as fmt_dollars,
         fmt_float as fmt_float,
@@ -24,10 +28,6 @@ if TYPE_CHECKING:
         fmt_time as fmt_time,
         metric_text as metric_text,
         world_words as world_words,
-    )
-    from kalshi_tui.core.report.evidence import (
-        HealthCheckFailed as HealthCheckFailed,
-        HealthCheckUnavailable as HealthCheckUnavailable,
     )
     from kalshi_tui.core.report.markdown import render_markdown as render_markdown
 else:

@@ -7,12 +7,13 @@ check it. Plain data and string formatting only: no I/O, no torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.world.session_ids import session_ranges  # noqa: F401 (report modules import it from here)
-from kalshi_tui.core.times import parse_time  # noqa: F401 (report modules import it from here)
+from kalshi_tui.core.times import parse_time
+from kalshi_tui.core.world.session_ids import session_ranges
 
 ZIP_SOURCE = "model zip: data"
 WEIGHTS_SOURCE = "model zip: policy.pth"
@@ -64,7 +65,7 @@ def _fraction_pct(value: Any) -> str:
     return fmt_pct(float(value), fraction=True)
 
 
-_METRIC_FORMATS: dict[str, Any] = {
+_METRIC_FORMATS: dict[str, Callable[[Any], str]] = {
     "episodes": fmt_int, "unique_markets": fmt_int, "total_timesteps": fmt_int,
     "win_rate": _fraction_pct, "exploration_ratio": _fraction_pct,
     "hold_pct": lambda v: fmt_pct(float(v)), "trading_pct": lambda v: fmt_pct(float(v)),
@@ -139,11 +140,23 @@ def record_figures(record: ModelRecord) -> list[Figure]:
         figures.append(Figure("weights_n_actions", record.weights_n_actions,
                               f"{record.weights_n_actions} action outputs", WEIGHTS_SOURCE))
     if record.obs_shape:
-        figures.append(Figure("obs_shape", record.obs_shape,
-                              f"observation {tuple(record.obs_shape)}", f"{ZIP_SOURCE} observation_space"))
+        figures.append(
+            Figure(
+                "obs_shape",
+                record.obs_shape,
+                f"observation {tuple(record.obs_shape)}",
+                f"{ZIP_SOURCE} observation_space",
+            )
+        )
     if record.num_timesteps is not None:
-        figures.append(Figure("num_timesteps", record.num_timesteps,
-                              f"{fmt_int(record.num_timesteps)} timesteps", f"{ZIP_SOURCE} num_timesteps"))
+        figures.append(
+            Figure(
+                "num_timesteps",
+                record.num_timesteps,
+                f"{fmt_int(record.num_timesteps)} timesteps",
+                f"{ZIP_SOURCE} num_timesteps",
+            )
+        )
     return figures
 
 
@@ -152,23 +165,53 @@ def training_figures(record: ModelRecord) -> list[Figure]:
     m = record.metrics
     if m is None:
         return []
-    rows: list[tuple[str, Any, str]] = [
-        ("session_ids", m.session_ids, f"session {session_ranges(m.session_ids)}" if m.session_ids else None),
-        ("total_timesteps", m.total_timesteps,
-         f"{fmt_int(m.total_timesteps)} timesteps" if m.total_timesteps is not None else None),
-        ("episodes", m.episodes, f"{fmt_int(m.episodes)} episodes" if m.episodes is not None else None),
-        ("unique_markets", m.unique_markets,
-         f"{fmt_int(m.unique_markets)} unique markets" if m.unique_markets is not None else None),
-        ("win_rate", m.win_rate, f"win rate {fmt_pct(m.win_rate, fraction=True)}" if m.win_rate is not None else None),
-        ("trading_pct", m.trading_pct,
-         f"trading activity {fmt_pct(m.trading_pct)}" if m.trading_pct is not None else None),
+    rows: list[tuple[str, Any, str | None]] = [
+        (
+            "session_ids",
+            m.session_ids,
+            f"session {session_ranges(m.session_ids)}" if m.session_ids else None,
+        ),
+        (
+            "total_timesteps",
+            m.total_timesteps,
+            f"{fmt_int(m.total_timesteps)} timesteps" if m.total_timesteps is not None else None,
+        ),
+        (
+            "episodes",
+            m.episodes,
+            f"{fmt_int(m.episodes)} episodes" if m.episodes is not None else None,
+        ),
+        (
+            "unique_markets",
+            m.unique_markets,
+            f"{fmt_int(m.unique_markets)} unique markets" if m.unique_markets is not None else None,
+        ),
+        (
+            "win_rate",
+            m.win_rate,
+            f"win rate {fmt_pct(m.win_rate, fraction=True)}" if m.win_rate is not None else None,
+        ),
+        (
+            "trading_pct",
+            m.trading_pct,
+            f"trading activity {fmt_pct(m.trading_pct)}" if m.trading_pct is not None else None,
+        ),
         ("hold_pct", m.hold_pct, f"HOLD {fmt_pct(m.hold_pct)}" if m.hold_pct is not None else None),
         ("entropy", m.entropy, f"entropy {m.entropy:.3f}" if m.entropy is not None else None),
-        ("exploration_ratio", m.exploration_ratio,
-         f"exploration ratio {fmt_pct(m.exploration_ratio, fraction=True)}"
-         if m.exploration_ratio is not None else None),
-        ("training_duration_seconds", m.training_duration_seconds,
-         f"{m.training_duration_seconds:,.0f} s of training" if m.training_duration_seconds is not None else None),
+        (
+            "exploration_ratio",
+            m.exploration_ratio,
+            f"exploration ratio {fmt_pct(m.exploration_ratio, fraction=True)}"
+            if m.exploration_ratio is not None
+            else None,
+        ),
+        (
+            "training_duration_seconds",
+            m.training_duration_seconds,
+            f"{m.training_duration_seconds:,.0f} s of training"
+            if m.training_duration_seconds is not None
+            else None,
+        ),
     ]
     return [Figure(name, value, text, metric_source(record, name))
             for name, value, text in rows if text is not None]
@@ -176,7 +219,9 @@ def training_figures(record: ModelRecord) -> list[Figure]:
 
 def world_words(world: Any) -> str:
     """The world a figure was measured in (a result or `EnvironmentSpec.world()`), in words."""
-    get = world.get if isinstance(world, dict) else lambda key: getattr(world, key, None)
+    def get(key: str) -> Any:
+        return world.get(key) if isinstance(world, dict) else getattr(world, key, None)
+
     return (f"profile {get('profile') or '-'}, layout {get('observation_layout') or '-'}, "
             f"fill model {get('fill_model') or '-'}")
 
@@ -194,28 +239,55 @@ def validation_figures(validation: Any) -> list[Figure]:
     v = validation
     never = bool(getattr(v, "never_traded", False))
     rows = [
-        ("episodes", v.episodes, f"{fmt_int(v.episodes)} episodes over {fmt_int(v.markets)} markets"),
-        ("orders", getattr(v, "orders_attempted", None), v.fill_line() if hasattr(v, "fill_line")
-         else f"{fmt_int(v.fills)} fills"),
-        ("win_rate", None if never else v.win_rate,
-         f"win rate {v.win_rate_text()}" if hasattr(v, "win_rate_text")
-         else f"win rate {fmt_pct(v.win_rate, fraction=True)}"),
+        (
+            "episodes",
+            v.episodes,
+            f"{fmt_int(v.episodes)} episodes over {fmt_int(v.markets)} markets",
+        ),
+        (
+            "orders",
+            getattr(v, "orders_attempted", None),
+            v.fill_line() if hasattr(v, "fill_line") else f"{fmt_int(v.fills)} fills",
+        ),
+        (
+            "win_rate",
+            None if never else v.win_rate,
+            f"win rate {v.win_rate_text()}"
+            if hasattr(v, "win_rate_text")
+            else f"win rate {fmt_pct(v.win_rate, fraction=True)}",
+        ),
         ("total_pnl_cents", v.total_pnl_cents, f"P&L {fmt_dollars(v.total_pnl_cents)}"),
-        ("mean_pnl_cents", v.mean_pnl_cents,
-         f"P&L {v.pnl_ci_text()}" if hasattr(v, "pnl_ci_text")
-         else f"mean P&L {fmt_dollars(v.mean_pnl_cents)}/episode"),
-        ("max_drawdown_cents", v.max_drawdown_cents,
-         f"max drawdown {fmt_dollars(v.max_drawdown_cents, signed=False)}"),
-        ("trading_pct", v.trading_pct,
-         f"trading {fmt_pct(v.trading_pct)} of steps filled an order, "
-         f"{fmt_pct(getattr(v, 'attempted_pct', None))} attempted one"),
+        (
+            "mean_pnl_cents",
+            v.mean_pnl_cents,
+            f"P&L {v.pnl_ci_text()}"
+            if hasattr(v, "pnl_ci_text")
+            else f"mean P&L {fmt_dollars(v.mean_pnl_cents)}/episode",
+        ),
+        (
+            "max_drawdown_cents",
+            v.max_drawdown_cents,
+            f"max drawdown {fmt_dollars(v.max_drawdown_cents, signed=False)}",
+        ),
+        (
+            "trading_pct",
+            v.trading_pct,
+            f"trading {fmt_pct(v.trading_pct)} of steps filled an order, "
+            f"{fmt_pct(getattr(v, 'attempted_pct', None))} attempted one",
+        ),
         ("histogram_entropy", v.histogram_entropy, f"action entropy {v.histogram_entropy:.3f}"),
-        ("fills", v.fills, f"{fmt_int(v.fills)} fills, fees {fmt_dollars(v.fees_cents, signed=False)}"),
+        (
+            "fills",
+            v.fills,
+            f"{fmt_int(v.fills)} fills, fees {fmt_dollars(v.fees_cents, signed=False)}",
+        ),
     ]
     return [Figure(name, value, text, source) for name, value, text in rows]
 
 
-def histogram_rows(histogram: dict[str, int] | list[int] | None, labels: list[str]) -> list[dict[str, Any]]:
+def histogram_rows(
+    histogram: dict[str, int] | list[int] | None, labels: list[str]
+) -> list[dict[str, Any]]:
     """Each action id with its label, count and share; ids beyond the labels say so."""
     if histogram is None:
         return []

@@ -87,7 +87,11 @@ class ReasonDialog(ModalScreen[str | None]):
 class RefusedDialog(ModalScreen[bool]):
     """Say why a promote was refused; True when the operator asks to go on to forcing."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="refused.close", tooltip="Close; nothing was changed")]
+    BINDINGS = [
+        Binding(
+            "escape", "close", "Close", id="refused.close", tooltip="Close; nothing was changed"
+        )
+    ]
 
     def __init__(self, title: str, body: list[Text], *, can_force: bool) -> None:
         super().__init__(id="refused-dialog")

@@ -3,8 +3,9 @@
 Choosing between two candidates is the decision the seed analysis was written for; the
 same figures in two columns, with the better one of each pair in bold, answer it faster
 than flipping between rows. The figures, their wording and which direction is better come
-from `core.compare.compare_models`, the comparison `kalshi-tui compare` prints. From 100 columns the histograms sit side by side too, one row
-per action id; narrower terminals get each model's side-by-size grid, one under the other.
+from `core.compare.compare_models`, the comparison `kalshi-tui compare` prints. From 100
+columns the histograms sit side by side too, one row per action id; narrower terminals get
+each model's side-by-size grid, one under the other.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from kalshi_tui.core.evidence import LOWER, better_side, compare_models
 from kalshi_tui.core.catalog import ModelRecord
+from kalshi_tui.core.evidence import LOWER, better_side, compare_models
 from kalshi_tui.tui import formatting as fmt
 
 WIDE_WIDTH = 100  # from here the two histograms fit side by side
@@ -43,7 +44,9 @@ SHOWN_ROWS = (
 )
 
 
-def _rank_row(ranking: dict[str, Any], left: ModelRecord, right: ModelRecord) -> list[tuple[str, str, str, str | None]]:
+def _rank_row(
+    ranking: dict[str, Any], left: ModelRecord, right: ModelRecord
+) -> list[tuple[str, str, str, str | None]]:
     """Rank and evidence rows: (label, left text, right text, better side); rank 1 is best."""
     def cells(ranked: Any) -> tuple[str, int | None, str]:
         if ranked is None:
@@ -63,7 +66,9 @@ def compare_table(left: ModelRecord, right: ModelRecord, badges: dict[str, str],
                   ranking: dict[str, Any] | None = None) -> Table:
     """A rich Table of both models' figures from the core's comparison; the better of a pair
     is bold where the core says which direction is better (lower drawdown, higher win rate)."""
-    comparison = compare_models(left, right, environment.layout, validations, environment=environment)
+    comparison = compare_models(
+        left, right, environment.layout, validations, environment=environment
+    )
     rows: list[tuple[str, str, str, str | None]] = []
     for section, label, shown in SHOWN_ROWS:
         row = comparison.row(section, label)
@@ -118,7 +123,9 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
     table.add_column("id", justify="right", style="dim", no_wrap=True, min_width=3)
     label_titles = ["action"] if same_labels else [f"action ({r.name})" for r in records]
     for title in label_titles:
-        table.add_column(fmt.file_text(title), no_wrap=True, overflow="ellipsis", min_width=12, max_width=24)
+        table.add_column(
+            fmt.file_text(title), no_wrap=True, overflow="ellipsis", min_width=12, max_width=24
+        )
     for record in records:
         table.add_column(fmt.file_text(record.name), no_wrap=True, overflow="ellipsis",
                          min_width=8 + _BAR_WIDTH)
@@ -131,9 +138,10 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
         return fmt.file_text(layout.label(action))
 
     for action in range(n):
-        labels = [label(layouts[0], action)] if same_labels else [label(l, action) for l in layouts]
+        labels = ([label(layouts[0], action)] if same_labels
+                  else [label(each, action) for each in layouts])
         shares = []
-        for record, c, t, top in zip(records, counts, totals, tops):
+        for record, c, t, top in zip(records, counts, totals, tops, strict=True):
             if not t:
                 shares.append(Text("no histogram" if action == 0 else "", style="dim"))
             elif record.n_actions is not None and action >= record.n_actions and action not in c:
@@ -150,8 +158,12 @@ class CompareScreen(Screen):
     """Figures in a table, then the histograms: side by side when wide, else stacked."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the models"),
-        Binding("question_mark", "app.help", "Help", id="compare.help", tooltip="Keys for this screen"),
+        Binding(
+            "escape,q", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the models"
+        ),
+        Binding(
+            "question_mark", "app.help", "Help", id="compare.help", tooltip="Keys for this screen"
+        ),
     ]
 
     def __init__(self, left: ModelRecord, right: ModelRecord, badges: dict[str, str],

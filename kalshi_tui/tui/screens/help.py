@@ -42,7 +42,9 @@ def help_table(screen: Screen) -> Table:
         # Keys can come from the config's keymap: escaped like anything read from a file.
         table.add_row(fmt.file_text(shown), Text(binding.description),
                       Text(active.tooltip or binding.tooltip or ""))
-    table.add_row(Text("↑ ↓ j k"), Text("Move"), Text("The cursor; pgup/pgdn a page, g/G first/last"))
+    table.add_row(
+        Text("↑ ↓ j k"), Text("Move"), Text("The cursor; pgup/pgdn a page, g/G first/last")
+    )
     return table
 
 

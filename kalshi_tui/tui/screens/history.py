@@ -19,7 +19,15 @@ from kalshi_tui.tui.screens.main import refused_keys
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
-_COLUMNS = (("Rev", 6), ("Action", 8), ("When", 40), ("Who", 44), ("Model", 60), ("Why", 60), ("", 6))
+_COLUMNS = (
+    ("Rev", 6),
+    ("Action", 8),
+    ("When", 40),
+    ("Who", 44),
+    ("Model", 60),
+    ("Why", 60),
+    ("", 6),
+)
 
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
@@ -51,10 +59,19 @@ class HistoryScreen(Screen):
     """Revisions newest first; `R` rolls back to the one under the cursor."""
 
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="history.back", tooltip="Back to the models"),
-        Binding("R", "rollback_selected", "Roll back to this", id="history.rollback",
-                tooltip="Roll back to the revision under the cursor (asks first)"),
-        Binding("question_mark", "app.help", "Help", id="history.help", tooltip="Keys for this screen"),
+        Binding(
+            "escape,q", "app.pop_screen", "Back", id="history.back", tooltip="Back to the models"
+        ),
+        Binding(
+            "R",
+            "rollback_selected",
+            "Roll back to this",
+            id="history.rollback",
+            tooltip="Roll back to the revision under the cursor (asks first)",
+        ),
+        Binding(
+            "question_mark", "app.help", "Help", id="history.help", tooltip="Keys for this screen"
+        ),
     ]
 
     def __init__(self, records: list, now, *, read_only: bool,
@@ -86,7 +103,7 @@ class HistoryScreen(Screen):
         for index, (label, cap) in enumerate(_COLUMNS):
             width = max([len(label)] + [row[index].cell_len for row in rows])
             table.add_column(label, width=min(width, cap))
-        for row, record in zip(rows, records):
+        for row, record in zip(rows, records, strict=True):
             table.add_row(*row, key=str(record.revision))
         table.focus()
 
@@ -110,7 +127,9 @@ class HistoryScreen(Screen):
     def on_key(self, event: Key) -> None:
         # The hidden R swallows nothing: say why it did nothing, as the models screen does.
         if self.read_only:
-            if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(event.key):
+            if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(
+                event.key
+            ):
                 self.app.refuse_read_only("rollback")
 
     def action_rollback_selected(self) -> None:

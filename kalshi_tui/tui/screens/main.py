@@ -46,38 +46,120 @@ class MainScreen(Screen):
     """Every model in the folder, the selected one's panes, and the operator's keys."""
 
     BINDINGS = [
-        Binding("P", "promote", "Promote", id="promote",
-                tooltip="Make the selected model the one that trades (asks first)"),
-        Binding("R", "rollback", "Roll back", id="rollback",
-                tooltip="Go back to the newest earlier valid revision (asks first)"),
+        Binding(
+            "P",
+            "promote",
+            "Promote",
+            id="promote",
+            tooltip="Make the selected model the one that trades (asks first)",
+        ),
+        Binding(
+            "R",
+            "rollback",
+            "Roll back",
+            id="rollback",
+            tooltip="Go back to the newest earlier valid revision (asks first)",
+        ),
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
-        Binding("V", "validate", "Validate", id="validate",
-                tooltip="Run the selected model on the configured sessions"),
-        Binding("T", "smoke", "Smoke", id="smoke", tooltip="Smoke test: load safely and run inference"),
-        Binding("C", "compare", "Compare", id="compare", show=False,
-                tooltip="Two marked models side by side (mark with space or m)"),
-        Binding("space,m", "mark", "Mark", id="mark", show=False,
-                tooltip="Mark the selected model for compare"),
-        Binding("W", "write_report", "Report", id="write_report",
-                tooltip="Write the ranking and compatibility report to a file and say where"),
+        Binding(
+            "V",
+            "validate",
+            "Validate",
+            id="validate",
+            tooltip="Run the selected model on the configured sessions",
+        ),
+        Binding(
+            "T", "smoke", "Smoke", id="smoke", tooltip="Smoke test: load safely and run inference"
+        ),
+        Binding(
+            "C",
+            "compare",
+            "Compare",
+            id="compare",
+            show=False,
+            tooltip="Two marked models side by side (mark with space or m)",
+        ),
+        Binding(
+            "space,m",
+            "mark",
+            "Mark",
+            id="mark",
+            show=False,
+            tooltip="Mark the selected model for compare",
+        ),
+        Binding(
+            "W",
+            "write_report",
+            "Report",
+            id="write_report",
+            tooltip="Write the ranking and compatibility report to a file and say where",
+        ),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
-        Binding("c", "compatible_only", "Compatible only", id="compatible_only", show=False,
-                tooltip="Show only models that fit the environment"),
+        Binding(
+            "c",
+            "compatible_only",
+            "Compatible only",
+            id="compatible_only",
+            show=False,
+            tooltip="Show only models that fit the environment",
+        ),
         Binding("s", "sort_next", "Sort", id="sort", show=False, tooltip="Sort by the next column"),
-        Binding("S", "sort_reverse", "Reverse sort", id="sort_reverse", show=False,
-                tooltip="Reverse the order of the sorted column"),
-        Binding("0", "tab('checks')", "Checks", id="tab_checks", show=False,
-                tooltip="Compatibility and readiness (a tab below 100 columns)"),
-        Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False,
-                tooltip="Training and validation figures"),
-        Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False,
-                tooltip="What the model did: actions by side and size"),
-        Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False,
-                tooltip="Where the file came from: versions, hash, artifacts"),
-        Binding("4", "tab('ranking')", "Ranking reasons", id="tab_ranking", show=False,
-                tooltip="Why the model ranks where it does"),
-        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False,
-                tooltip="Empty and close the filter box"),
+        Binding(
+            "S",
+            "sort_reverse",
+            "Reverse sort",
+            id="sort_reverse",
+            show=False,
+            tooltip="Reverse the order of the sorted column",
+        ),
+        Binding(
+            "0",
+            "tab('checks')",
+            "Checks",
+            id="tab_checks",
+            show=False,
+            tooltip="Compatibility and readiness (a tab below 100 columns)",
+        ),
+        Binding(
+            "1",
+            "tab('metrics')",
+            "Metrics",
+            id="tab_metrics",
+            show=False,
+            tooltip="Training and validation figures",
+        ),
+        Binding(
+            "2",
+            "tab('histogram')",
+            "Histogram",
+            id="tab_histogram",
+            show=False,
+            tooltip="What the model did: actions by side and size",
+        ),
+        Binding(
+            "3",
+            "tab('provenance')",
+            "Provenance",
+            id="tab_provenance",
+            show=False,
+            tooltip="Where the file came from: versions, hash, artifacts",
+        ),
+        Binding(
+            "4",
+            "tab('ranking')",
+            "Ranking reasons",
+            id="tab_ranking",
+            show=False,
+            tooltip="Why the model ranks where it does",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="clear_filter",
+            show=False,
+            tooltip="Empty and close the filter box",
+        ),
     ]
 
     def __init__(self, state: TuiState, config: Config, *, read_only: bool, clock: Clock) -> None:
@@ -303,8 +385,10 @@ class MainScreen(Screen):
     def action_compatible_only(self) -> None:
         models = self.models_list
         models.set_view(compatible_only=not models.compatible_only)
-        self.notify("Showing compatible models only" if models.compatible_only else "Showing all models",
-                    timeout=3)
+        self.notify(
+            "Showing compatible models only" if models.compatible_only else "Showing all models",
+            timeout=3,
+        )
 
     def action_sort_next(self) -> None:
         models = self.models_list
@@ -360,7 +444,9 @@ class MainScreen(Screen):
         return self.state.records
 
 
-def refused_keys(bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]) -> dict[str, str]:
+def refused_keys(
+    bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]
+) -> dict[str, str]:
     """Key (after the config's keymap) -> action, for the bindings of `actions` read-only hides."""
     keys = {}
     for binding in bindings:

@@ -21,8 +21,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kalshi_tui.core.catalog import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core import printable
+from kalshi_tui.core.catalog import COMPATIBLE, INCOMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.tui import formatting as fmt
 
 _VERDICT_ORDER = {COMPATIBLE: 0, INCOMPATIBLE: 1, UNSAFE: 3}  # the unsafe sort last
@@ -302,7 +302,9 @@ class ModelList(ScrollView, can_focus=True):
             "episodes": Text(fmt.fmt_int(fmt.episodes(record))),
             "trading": Text(fmt.fmt_pct(fmt.trading_pct(record))),
             "win": Text(fmt.fmt_pct(fmt.win_rate(record), fraction=True)),
-            "validated": Text("yes", style="green") if record.path in self.validated else Text("no", style="dim"),
+            "validated": Text("yes", style="green")
+            if record.path in self.validated
+            else Text("no", style="dim"),
             "rank": self.rank_text(record),
         }
 

@@ -13,8 +13,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.report import world_words
 from kalshi_tui.tui import formatting as fmt
 
@@ -28,7 +28,9 @@ class PaneContext:
     smoke: Any = None  # SmokeResult, when the operator ran T this session
     is_current: bool = False
     now: datetime | None = None
-    ranked: Any = None  # RankedModel from kalshi_tui.core.evidence.ranking, once the ranking is computed
+    ranked: Any = (
+        None  # RankedModel from kalshi_tui.core.evidence.ranking, once the ranking is computed
+    )
     ranking_ready: bool = False
     eligible_count: int = 0
 
@@ -53,8 +55,13 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         head.append("  ▶ current model", style="bold green")
     lines = [head]
     env = ctx.environment
-    lines.append(fmt.file_text(f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
-                      f"{tuple(env.observation_shape)} {env.observation_dtype}", style="dim"))
+    lines.append(
+        fmt.file_text(
+            f"environment: {world_words(env.world())}, Discrete({env.n_actions}), "
+            f"{tuple(env.observation_shape)} {env.observation_dtype}",
+            style="dim",
+        )
+    )
     for reason in record.reasons:
         lines.append(Text("✗ ", style="bold red") + fmt.file_text(reason))
     for warning in record.warnings:
@@ -78,13 +85,19 @@ def rank_lines(ctx: PaneContext, *, hint: bool = True) -> list[Text]:
         return [line]
     if ranked.rank is None:
         line.append("— never recommended (", style="dim")
-        line.append(fmt.file_text(ctx.record.verdict if ctx.record else "not eligible", style="dim"))
+        line.append(
+            fmt.file_text(ctx.record.verdict if ctx.record else "not eligible", style="dim")
+        )
         line.append(")", style="dim")
         return [line]
     line.append(f"{ranked.rank}", style="bold green" if ranked.rank == 1 else "bold")
     line.append(f" of {ctx.eligible_count:,} compatible, score {ranked.score:.3f}")
     evidence = Text(f"{'evidence':<10}", style="bold")
-    evidence.append(fmt.file_text(ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"))
+    evidence.append(
+        fmt.file_text(
+            ranked.evidence, style="green" if ranked.evidence == "validated" else "yellow"
+        )
+    )
     if hint:
         evidence.append("  (4: why)", style="dim")
     return [line, evidence]
@@ -123,9 +136,14 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
             _row("trading", fmt.fmt_pct(m.trading_pct), sources.get("trading_pct")),
             _row("hold", fmt.fmt_pct(m.hold_pct), sources.get("hold_pct")),
             _row("entropy", fmt.fmt_float(m.entropy), sources.get("entropy")),
-            _row("exploration", fmt.fmt_float(m.exploration_ratio), sources.get("exploration_ratio")),
-            _row("timesteps", fmt.fmt_int(m.total_timesteps or record.num_timesteps),
-                 sources.get("total_timesteps")),
+            _row(
+                "exploration", fmt.fmt_float(m.exploration_ratio), sources.get("exploration_ratio")
+            ),
+            _row(
+                "timesteps",
+                fmt.fmt_int(m.total_timesteps or record.num_timesteps),
+                sources.get("total_timesteps"),
+            ),
         ]
         lines += [Text("note: ", style="yellow") + fmt.file_text(n) for n in m.notes]
     lines.append(Text("Validation", style="bold underline"))
@@ -141,13 +159,18 @@ def metrics_lines(ctx: PaneContext) -> list[Text]:
             _row("markets", fmt.fmt_int(v.markets), mode),
             _row("orders", v.fill_line()),
             _row("win rate", v.win_rate_text()),
-            _row("trading", f"{fmt.fmt_pct(v.trading_pct)} filled, "
-                 f"{fmt.fmt_pct(v.attempted_pct)} attempted"),
+            _row(
+                "trading",
+                f"{fmt.fmt_pct(v.trading_pct)} filled, {fmt.fmt_pct(v.attempted_pct)} attempted",
+            ),
             _row("entropy", fmt.fmt_float(v.histogram_entropy)),
             _row("P&L total", fmt.fmt_dollars(v.total_pnl_cents)),
             _row("P&L/market", v.pnl_ci_text()),
             _row("max drawdown", fmt.fmt_dollars(v.max_drawdown_cents, signed=False)),
-            _row("fills / fees", f"{fmt.fmt_int(v.fills)} / {fmt.fmt_dollars(v.fees_cents, signed=False)}"),
+            _row(
+                "fills / fees",
+                f"{fmt.fmt_int(v.fills)} / {fmt.fmt_dollars(v.fees_cents, signed=False)}",
+            ),
         ]
     return lines
 
@@ -158,7 +181,9 @@ def histogram_lines(ctx: PaneContext) -> list[Text]:
         return [Text("no model selected", style="dim")]
     layout = fmt.layout_for_record(record, ctx.environment)
     lines = [Text("Training actions", style="bold underline")]
-    lines += fmt.histogram_table(record.metrics.action_histogram if record.metrics else None, layout)
+    lines += fmt.histogram_table(
+        record.metrics.action_histogram if record.metrics else None, layout
+    )
     if ctx.validation is not None:
         lines.append(Text("Validation actions", style="bold underline"))
         lines += fmt.histogram_table(dict(enumerate(ctx.validation.histogram)), layout)
@@ -173,26 +198,51 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
     env = ctx.environment
     space_ok = record.action_space_type in (None, "Discrete") and record.n_actions == env.n_actions
     items: list[tuple[bool | None, str, str]] = [
-        (space_ok, "action space confirmed",
-         f"{fmt.actions_text(record)} actions, env {env.n_actions}"),
-        (record.verdict != UNREADABLE, "file valid",
-         "readable SB3 zip" if record.verdict != UNREADABLE else "; ".join(record.reasons) or "unreadable"),
-        (record.verdict != UNSAFE, "safe for the trader to load",
-         "nothing it would run" if record.verdict != UNSAFE
-         else "; ".join(r for r in record.reasons if r.startswith("UNSAFE"))),
-        (record.metrics is not None and bool(record.metrics.sources), "training summary analysed",
-         ", ".join(sorted({fmt.short_source(s) for s in (record.metrics.sources if record.metrics else {}).values()}))
-         or "no artifacts"),
+        (
+            space_ok,
+            "action space confirmed",
+            f"{fmt.actions_text(record)} actions, env {env.n_actions}",
+        ),
+        (
+            record.verdict != UNREADABLE,
+            "file valid",
+            "readable SB3 zip"
+            if record.verdict != UNREADABLE
+            else "; ".join(record.reasons) or "unreadable",
+        ),
+        (
+            record.verdict != UNSAFE,
+            "safe for the trader to load",
+            "nothing it would run"
+            if record.verdict != UNSAFE
+            else "; ".join(r for r in record.reasons if r.startswith("UNSAFE")),
+        ),
+        (
+            record.metrics is not None and bool(record.metrics.sources),
+            "training summary analysed",
+            ", ".join(
+                sorted(
+                    {
+                        fmt.short_source(s)
+                        for s in (record.metrics.sources if record.metrics else {}).values()
+                    }
+                )
+            )
+            or "no artifacts",
+        ),
     ]
     if ctx.smoke is None and ctx.validation is not None:
-        # A current validation loaded this very file (same sha256) safely and ran it on every market.
+        # A current validation loaded this very file (same sha256) safely and ran it on every
+        # market.
         items.append((True, "loads and infers", "by its validation run (T for latencies)"))
     elif ctx.smoke is None:
         items.append((None, "loads and infers", "not run (T runs it)"))
     else:
         ok = bool(ctx.smoke.ok)
         problems = ctx.smoke.problems or []
-        items.append((ok, "loads and infers", "smoke test passed" if ok else "; ".join(map(str, problems))))
+        items.append(
+            (ok, "loads and infers", "smoke test passed" if ok else "; ".join(map(str, problems)))
+        )
     if ctx.validation is None:
         items.append((None, "validated on sessions", "no (V validates)"))
     else:

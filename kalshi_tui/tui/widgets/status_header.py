@@ -62,7 +62,9 @@ def header_lines(pointer: PointerView | None, *, read_only: bool, now: datetime,
         lines.append(Text("Last change: none recorded by kalshi-tui (hand-written pointer)",
                           style="dim"))
     if pointer.pending:
-        lines.append(Text("PENDING: ", style="bold yellow") + fmt.file_text(pointer.pending, style="yellow"))
+        lines.append(
+            Text("PENDING: ", style="bold yellow") + fmt.file_text(pointer.pending, style="yellow")
+        )
     if pointer.alarm:
         lines.append(fmt.file_text(f" ALARM: {pointer.alarm} ", style="bold white on red"))
     return lines

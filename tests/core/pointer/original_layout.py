@@ -17,7 +17,7 @@ original machine's clock had it, and its settings are the ones that pointer name
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import tomlkit
@@ -29,19 +29,24 @@ SESSION12 = "src/kalshiflow_rl/BEST_MODEL/session12_ppo_final.zip"
 SESSION32 = "trained_models/session32_final.zip"
 SESSION9_RUN = "trained_models/session9_ppo_20251211_221054"
 SESSION9 = f"{SESSION9_RUN}/trained_model.zip"
-POINTERS = {1: "CURRENT_MODEL.1-session9-5actions.json", 2: "CURRENT_MODEL.2-session32-21actions.json",
-            3: "CURRENT_MODEL.3-session32-best-model-folder.json",
-            4: "CURRENT_MODEL.4-session12-5actions.json"}
+POINTERS = {
+    1: "CURRENT_MODEL.1-session9-5actions.json",
+    2: "CURRENT_MODEL.2-session32-21actions.json",
+    3: "CURRENT_MODEL.3-session32-best-model-folder.json",
+    4: "CURRENT_MODEL.4-session12-5actions.json",
+}
 # The 5-action environment of the last original trader: 4 sides x one size (20) + HOLD.
 FIVE_ACTIONS = {"position_sizes": [20], "n_actions": 5}
 
 
 def _ns(iso: str) -> int:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
     return int(moment.timestamp() * 1_000_000) * 1000
 
 
-def write_config(base: Path, environment: dict | None = None, base_dir: str | None = None) -> Config:
+def write_config(
+    base: Path, environment: dict | None = None, base_dir: str | None = None
+) -> Config:
     """kalshi_tui.toml in backend/; `base_dir` ".." runs the trader from the repository root."""
     doc = {"paths": {"models_dir": "trained_models"}, "pointer": {"lock_timeout_seconds": 5}}
     if base_dir:
@@ -60,9 +65,18 @@ def make_original_layout(root: Path, zoo: dict[str, Path], pointer: Path,
               lambda d: d.update(start_time=_ns("2025-12-11T23:59:39Z"), num_timesteps=970752))
     edit_data(zoo["ppo21"], _parent(base / SESSION32),
               lambda d: d.update(start_time=_ns("2025-12-15T05:15:49Z")))
-    edit_data(zoo["ppo5"], _parent(base / SESSION9),
-              lambda d: d.update(start_time=_ns("2025-12-12T03:10:54.137069Z"), num_timesteps=200704,
-                                 learning_rate=1e-4, batch_size=256, n_steps=4096, ent_coef=0.05))
+    edit_data(
+        zoo["ppo5"],
+        _parent(base / SESSION9),
+        lambda d: d.update(
+            start_time=_ns("2025-12-12T03:10:54.137069Z"),
+            num_timesteps=200704,
+            learning_rate=1e-4,
+            batch_size=256,
+            n_steps=4096,
+            ent_coef=0.05,
+        ),
+    )
     config = write_config(base, environment)
     shutil.copy(pointer, config.pointer_file)
     return config

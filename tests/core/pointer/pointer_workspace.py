@@ -12,11 +12,10 @@
 from __future__ import annotations
 
 import shutil
-
-import tomlkit
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomlkit
 from model_factory import edit_data
 
 from kalshi_tui.core.config import Config, load_config

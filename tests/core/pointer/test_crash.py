@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -26,7 +27,7 @@ def sha(data: bytes) -> str:
 def check_chain(records):
     """Revisions count up from 1 and each change starts where the previous one ended."""
     assert [r["revision"] for r in records] == list(range(1, len(records) + 1))
-    for previous, record in zip(records, records[1:]):
+    for previous, record in pairwise(records):
         assert record["from"] == previous["to"], record["revision"]
 
 
@@ -45,7 +46,9 @@ def assert_old_or_new_then_agree(ws, engine):
     engine.reconcile()
     assert sha(ws.pointer.read_bytes()) == records[-1]["pointer_sha256"]
     assert read_state(ws.pointer).relation == CONSISTENT
-    assert not [p for p in ws.pointer.parent.iterdir() if p.name.startswith(temp_prefix(ws.pointer))]
+    assert not [
+        p for p in ws.pointer.parent.iterdir() if p.name.startswith(temp_prefix(ws.pointer))
+    ]
     return records
 
 
@@ -60,7 +63,9 @@ def run_child(body) -> int:
     return pid
 
 
-@pytest.mark.parametrize("step", [s for s in JOURNAL_STEPS if s != "journal.dirsync"] + list(PUBLISH_STEPS))
+@pytest.mark.parametrize(
+    "step", [s for s in JOURNAL_STEPS if s != "journal.dirsync"] + list(PUBLISH_STEPS)
+)
 def test_sigkill_at_each_step(workspace, step):
     engine = PointerEngine(workspace.config)
     engine.promote(inspect_model(workspace.model("ppo21"), workspace.config), "start")
@@ -79,7 +84,8 @@ def test_sigkill_at_each_step(workspace, step):
     records = assert_old_or_new_then_agree(workspace, engine)
     committed = step not in ("journal.open", "journal.write")
     assert len(records) == (2 if committed else 1)
-    # Readers see the same thing before and after the repair: status reports the rolled-forward state.
+    # Readers see the same thing before and after the repair: status reports the rolled-forward
+    # state.
     assert engine.status().revision == len(records)
 
 
@@ -91,11 +97,11 @@ def test_random_sigkill_200_times(workspace):
     engine.promote(models[0], "start")
     rng = random.Random(4)
     kills = pending_seen = 0
-    for round_number in range(200):
+    for _ in range(200):
         seed = rng.randrange(1 << 30)
         started, tell = os.pipe()
 
-        def body():
+        def body(started=started, seed=seed, tell=tell):
             os.close(started)
             local = random.Random(seed)
             child = PointerEngine(config)

@@ -1,4 +1,5 @@
-"""Every rule of the pointer engine on real zips: adopt, promote, guard rails, CAS, rollback, status."""
+"""Every rule of the pointer engine on real zips: adopt, promote, guard rails, CAS, rollback,
+status."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def test_first_promote_without_a_pointer_is_revision_1(workspace):
     result = engine.promote(record_of(workspace, "ppo21"), "first model", expect_revision=0)
     assert result.revision == 1 and result.adopted_revision is None
     doc = pointer_doc(workspace)
-    assert doc["current_model"]["full_path"] == "trained_models/session32_ppo_20251215_001549/model.zip"
+    assert (
+        doc["current_model"]["full_path"]
+        == "trained_models/session32_ppo_20251215_001549/model.zip"
+    )
     assert (workspace.base / doc["current_model"]["full_path"]).is_file()
     [record] = read_records(journal_path_for(workspace.pointer))
     assert record["from"] is None and record["to"]["sha256"] == doc["kalshi_tui"]["model_sha256"]
@@ -59,7 +63,9 @@ def test_hand_written_pointer_is_adopted_then_changed(workspace, reference_point
     assert [v1["action"], v2["action"]] == ["import", "import"]
     assert v1["imported"]["version"] == "1.0" and v2["imported"]["date"] == "2025-12-16T00:00:00Z"
     assert v2["from"] == v1["to"] and adopt["from"] == v2["to"]
-    assert adopt["action"] == "adopt" and adopt["to"]["path"] == original["current_model"]["full_path"]
+    assert (
+        adopt["action"] == "adopt" and adopt["to"]["path"] == original["current_model"]["full_path"]
+    )
     assert adopt["to"]["sha256"] is None  # the file was not there to hash
     assert promote["from"] == adopt["to"]
     doc = pointer_doc(workspace)
@@ -67,7 +73,10 @@ def test_hand_written_pointer_is_adopted_then_changed(workspace, reference_point
         assert moved not in doc and doc["previous_model"][moved] == original[moved]
     assert doc["version_history"][1:] == original["version_history"]
     assert doc["kalshi_tui"]["revision"] == 4 and doc["kalshi_tui"]["previous_revision"] == 3
-    assert doc["model_metadata"]["performance_metrics"]["action_space"] == "21 actions (5 position sizes)"
+    assert (
+        doc["model_metadata"]["performance_metrics"]["action_space"]
+        == "21 actions (5 position sizes)"
+    )
     assert doc["current_model"]["selected_reason"] == "replace the hand-written pointer"
     assert engine.status().relation == CONSISTENT
 
@@ -109,7 +118,10 @@ def test_force_promotes_incompatible_and_records_it(workspace):
     assert result.plan.forced and result.history.forced
     doc = pointer_doc(workspace)
     assert doc["kalshi_tui"]["forced"] is True and doc["current_model"]["status"] == "forced"
-    assert doc["model_metadata"]["performance_metrics"]["action_space"] == "5 actions (single position size)"
+    assert (
+        doc["model_metadata"]["performance_metrics"]["action_space"]
+        == "5 actions (single position size)"
+    )
     status = engine.status()
     assert any("incompatible" in a for a in status.alarms)
 
@@ -143,7 +155,9 @@ def test_rollback_skips_missing_changed_and_incompatible_revisions(workspace):
     record = read_records(journal_path_for(workspace.pointer))[-1]
     assert record["action"] == "rollback" and record["target_revision"] == 1
     assert {s["revision"] for s in record["skipped"]} == {2, 3}
-    assert pointer_doc(workspace)["current_model"]["full_path"].endswith("session32_ppo_20251215_001549/model.zip")
+    assert pointer_doc(workspace)["current_model"]["full_path"].endswith(
+        "session32_ppo_20251215_001549/model.zip"
+    )
     # Missing: remove revision 1's model; with 2 changed, 3 incompatible and 4/5 current-ish,
     # the newest valid earlier revision is 4 (a2c21).
     plan = engine.plan_rollback()
@@ -238,7 +252,9 @@ def test_history_newest_first_with_limit(workspace):
 
 def test_hook_gets_the_new_model_and_its_failure_never_undoes(workspace):
     out = workspace.base / "hook.out"
-    workspace.reload(post_change_hook=f'echo "$KALSHI_TUI_MODEL_PATH $KALSHI_TUI_REVISION" > {out}; exit 7')
+    workspace.reload(
+        post_change_hook=f'echo "$KALSHI_TUI_MODEL_PATH $KALSHI_TUI_REVISION" > {out}; exit 7'
+    )
     engine = PointerEngine(workspace.config)
     result = engine.promote(record_of(workspace, "ppo21"), "with hook")
     assert result.revision == 1 and result.hook is not None and not result.hook.ok
@@ -258,11 +274,22 @@ def test_hook_timeout_is_reported(workspace):
 
 def test_metadata_comes_from_the_zip_and_the_runs_artifacts(workspace):
     run = workspace.model("ppo21").parent
-    (run / "training_results.json").write_text(json.dumps({
-        "training_completed": True, "total_timesteps": "1003520", "training_duration_seconds": "406.36",
-        "algorithm": "PPO", "session_ids": [32],
-        "portfolio_statistics": {"total_episodes": "7721", "unique_markets": 26,
-                                 "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.359}}}}))
+    (run / "training_results.json").write_text(
+        json.dumps(
+            {
+                "training_completed": True,
+                "total_timesteps": "1003520",
+                "training_duration_seconds": "406.36",
+                "algorithm": "PPO",
+                "session_ids": [32],
+                "portfolio_statistics": {
+                    "total_episodes": "7721",
+                    "unique_markets": 26,
+                    "dynamics_statistics": {"trading_outcomes": {"win_rate": 0.359}},
+                },
+            }
+        )
+    )
     episode = {"timestamp": "2025-12-15 00:16:00", "category": "episode", "level": "INFO",
                "event_type": "episode_complete",
                "data": {"category": "action_summary",

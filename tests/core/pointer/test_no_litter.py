@@ -36,9 +36,14 @@ def hand_written_pointer(workspace, model: str) -> None:
 
 
 def cli(workspace, *args):
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", "--config",
-                           str(workspace.config_file), *args],
-                          capture_output=True, text=True, cwd=workspace.base, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "--config", str(workspace.config_file), *args],
+        capture_output=True,
+        text=True,
+        cwd=workspace.base,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_refused_and_failed_commands_leave_the_models_folder_as_it_was(workspace):
@@ -78,7 +83,9 @@ def test_a_failed_first_change_starts_no_journal(workspace, monkeypatch, capsys,
     assert tree(workspace.models_dir) == before
 
 
-def test_a_failed_change_after_a_crashed_writer_leaves_the_journal_whole(workspace, monkeypatch, capsys):
+def test_a_failed_change_after_a_crashed_writer_leaves_the_journal_whole(
+    workspace, monkeypatch, capsys
+):
     """A torn last line (a writer killed mid-append) is cut by the next append; if that
     change then fails, the journal goes back to its complete records, nothing padded."""
     hand_written_pointer(workspace, "ppo21")

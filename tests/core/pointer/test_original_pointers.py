@@ -72,7 +72,10 @@ def test_v3_pointer_rolls_back_to_session32_under_21_actions(layout):
     current = doc["current_model"]
     # What the trader's launch script reads: full_path, and folder + file beside it.
     assert current["full_path"] == "trained_models/session32_final.zip"
-    assert (current["model_path"], current["model_file"]) == ("trained_models/", "session32_final.zip")
+    assert (current["model_path"], current["model_file"]) == (
+        "trained_models/",
+        "session32_final.zip",
+    )
     assert (config.base_dir / current["full_path"]).is_file()
     assert engine.status().relation == CONSISTENT
     history = engine.history()
@@ -83,8 +86,11 @@ def test_v3_pointer_rolls_back_to_session32_under_21_actions(layout):
 def test_v3_pointer_refuses_session32_under_5_actions_with_the_reason(layout):
     config, _ = layout(4, FIVE_ACTIONS)
     engine = PointerEngine(config)
-    with pytest.raises(Refused, match=r"cannot roll back to revision 2: src/kalshiflow_rl/BEST_MODEL/"
-                                      r"session32_final.zip is incompatible now: .*21"):
+    with pytest.raises(
+        Refused,
+        match=r"cannot roll back to revision 2: src/kalshiflow_rl/BEST_MODEL/"
+        r"session32_final.zip is incompatible now: .*21",
+    ):
         engine.plan_rollback(2)
     # By default it passes over v2.1, saying why, and goes to v1.0's run model, which fits.
     plan = engine.plan_rollback()
@@ -101,7 +107,10 @@ def test_a_folder_without_a_run_model_cannot_be_resolved_and_says_so(layout):
     with pytest.raises(Refused) as refused:
         PointerEngine(config).plan_rollback()
     message = str(refused.value)
-    assert "revision 2: src/kalshiflow_rl/BEST_MODEL/session32_final.zip is incompatible now" in message
+    assert (
+        "revision 2: src/kalshiflow_rl/BEST_MODEL/session32_final.zip is incompatible now"
+        in message
+    )
     assert (f"revision 1: backend/trained_models/session9_ppo_20251211_221054/ names the folder "
             f"{config.base_dir / SESSION9_RUN}, which holds no model.zip or trained_model.zip: "
             "it cannot be resolved to a model") in message
@@ -179,10 +188,18 @@ def test_promote_over_the_v3_pointer_leaves_no_word_about_session12(layout):
 def test_model_metadata_keeps_every_fact_of_the_run(layout):
     config, _ = layout(4)
     run = config.base_dir / SESSION9_RUN
-    (run / "training_results.json").write_text(json.dumps({
-        "total_timesteps": "200704", "session_ids": [9], "training_duration_seconds": "156.42",
-        "training_start": "2025-12-11 22:10:54.137069", "training_end": "2025-12-11 22:13:30.747450",
-        "portfolio_statistics": {"total_episodes": 1915, "unique_markets": 300}}))
+    (run / "training_results.json").write_text(
+        json.dumps(
+            {
+                "total_timesteps": "200704",
+                "session_ids": [9],
+                "training_duration_seconds": "156.42",
+                "training_start": "2025-12-11 22:10:54.137069",
+                "training_end": "2025-12-11 22:13:30.747450",
+                "portfolio_statistics": {"total_episodes": 1915, "unique_markets": 300},
+            }
+        )
+    )
     five = write_config(config.base_dir, FIVE_ACTIONS)
     PointerEngine(five).promote(inspect_model(config.base_dir / SESSION9, five), "session 9")
     training = json.loads(five.pointer_file.read_text())["model_metadata"]["training_session"]
@@ -215,10 +232,12 @@ def test_eastern_note_only_with_the_zips_evidence(layout):
     assert status.model_exists and status.verdict == "compatible"
     assert status.contradictions == []
     notes = [n for n in status.notes if "US Eastern" in n]
-    assert notes[0] == ("model_metadata.training_session.training_start 2025-12-11T22:10:54.137069Z "
-                        "is US Eastern local time marked 'Z' (true UTC 2025-12-12 03:10:54 UTC): "
-                        "the model zip's own start_time is 2025-12-12 03:10:54 UTC, 5 h (the US "
-                        "Eastern offset on that date) after it")
+    assert notes[0] == (
+        "model_metadata.training_session.training_start 2025-12-11T22:10:54.137069Z "
+        "is US Eastern local time marked 'Z' (true UTC 2025-12-12 03:10:54 UTC): "
+        "the model zip's own start_time is 2025-12-12 03:10:54 UTC, 5 h (the US "
+        "Eastern offset on that date) after it"
+    )
     assert "training_completion 2025-12-11T22:13:30.747450Z is on the same clock" in notes[1]
     assert notes[2].startswith("current_model.last_updated 2025-12-11T22:13:30.747450Z equals")
     # The same pointer with a zip started at its training_start read as UTC: no note.

@@ -1,4 +1,5 @@
-"""Prune keeps the newest runs, the current model, recent history's models and kept runs' diagnostics."""
+"""Prune keeps the newest runs, the current model, recent history's models and kept runs'
+diagnostics."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def test_prune_plan_rules(workspace):
     plan = plan_prune(workspace.config, keep=1, records=records)
     assert plan.removed == []
     kept = {u.key: u.kept_because for u in plan.kept}
-    assert kept["session32_ppo_20251215_001549"] == ["holds diagnostics of kept session15_ppo_final.zip"]
+    assert kept["session32_ppo_20251215_001549"] == [
+        "holds diagnostics of kept session15_ppo_final.zip"
+    ]
 
 
 def test_prune_keep_zero_still_keeps_current_and_recent(workspace):

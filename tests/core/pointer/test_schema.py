@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_tui.core.config import load_config
 from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.config import load_config
 from kalshi_tui.core.pointer.errors import PointerError
-from kalshi_tui.core.pointer.schema import (build_document, full_path_of, pointer_paths,
-                                            read_pointer, resolve_target, serialize)
+from kalshi_tui.core.pointer.schema import (
+    build_document,
+    full_path_of,
+    pointer_paths,
+    read_pointer,
+    resolve_target,
+    serialize,
+)
 
 
 def _config(base: Path):
@@ -37,7 +43,9 @@ def test_all_reference_pointers_parse_and_resolve(reference_pointers, config, tm
         assert resolution.path.is_absolute()
 
 
-def test_wrong_base_is_found_elsewhere_but_still_missing_for_the_trader(reference_pointers, tmp_path):
+def test_wrong_base_is_found_elsewhere_but_still_missing_for_the_trader(
+    reference_pointers, tmp_path
+):
     # Pointer 1 is relative to the repo root ("backend/trained_models/..."), while the trader
     # runs in backend/: the file exists at trained_models/..., which the trader would not find.
     base = tmp_path / "backend"
@@ -67,7 +75,11 @@ def test_bad_pointer_files_are_one_line_errors(tmp_path):
 def test_pointer_paths_relative_to_base_else_absolute(tmp_path):
     base = tmp_path / "backend"
     inside = base / "trained_models" / "run1" / "model.zip"
-    assert pointer_paths(inside, base) == ("trained_models/run1/model.zip", "trained_models/run1/", "model.zip")
+    assert pointer_paths(inside, base) == (
+        "trained_models/run1/model.zip",
+        "trained_models/run1/",
+        "model.zip",
+    )
     outside = tmp_path / "elsewhere" / "m.zip"
     full, folder, name = pointer_paths(outside, base)
     assert full == str(outside) and folder == str(outside.parent) + "/" and name == "m.zip"
@@ -77,16 +89,38 @@ def test_build_document_keeps_unmanaged_keys_and_writes_true_utc(reference_point
     base_doc, _ = read_pointer(reference_pointers[3])
     model = Path(config.models_dir) / "session32_ppo_20251215_001549" / "model.zip"
     record = ModelRecord(
-        path="session32_ppo_20251215_001549/model.zip", abs_path=str(model), name="session32_ppo",
-        verdict="compatible", algorithm="PPO", n_actions=21, num_timesteps=1003520,
+        path="session32_ppo_20251215_001549/model.zip",
+        abs_path=str(model),
+        name="session32_ppo",
+        verdict="compatible",
+        algorithm="PPO",
+        n_actions=21,
+        num_timesteps=1003520,
         hyperparameters={"learning_rate": 0.0003, "n_steps": 2048},
         run_dir="session32_ppo_20251215_001549",
-        artifacts={"training_summary": "session32_ppo_20251215_001549/training_summary.json",
-                   "diagnostics.jsonl": "session32_ppo_20251215_001549/diagnostics.jsonl"},
-        metrics=TrainingMetrics(episodes=7721, hold_pct=4.45, entropy=0.656, exploration_ratio=0.385,
-                                session_ids=[32], action_histogram={"0": 10, "1": 30, "20": 60}))
-    doc = build_document(base_doc, record, config, reason="better", now="2026-01-01T00:00:00.000000Z",
-                         status="production_candidate", description=None, tool={"revision": 2})
+        artifacts={
+            "training_summary": "session32_ppo_20251215_001549/training_summary.json",
+            "diagnostics.jsonl": "session32_ppo_20251215_001549/diagnostics.jsonl",
+        },
+        metrics=TrainingMetrics(
+            episodes=7721,
+            hold_pct=4.45,
+            entropy=0.656,
+            exploration_ratio=0.385,
+            session_ids=[32],
+            action_histogram={"0": 10, "1": 30, "20": 60},
+        ),
+    )
+    doc = build_document(
+        base_doc,
+        record,
+        config,
+        reason="better",
+        now="2026-01-01T00:00:00.000000Z",
+        status="production_candidate",
+        description=None,
+        tool={"revision": 2},
+    )
     # key order kept; the blocks about session 12 moved, as they were, under previous_model
     assert [k for k in doc if k in base_doc] == [k for k in base_doc
                                                  if k not in ("production_readiness", "notes")]
@@ -110,7 +144,10 @@ def test_build_document_keeps_unmanaged_keys_and_writes_true_utc(reference_point
     assert perf["action_space"] == "21 actions (5 position sizes)"
     assert perf["position_sizes"] == [5, 10, 20, 50, 100]
     assert perf["trading_activity"]["trading_percentage"] == 95.55
-    assert perf["action_distribution"]["distribution"] == "HOLD: 10.0%, BUY_YES x5: 30.0%, SELL_NO x100: 60.0%"
+    assert (
+        perf["action_distribution"]["distribution"]
+        == "HOLD: 10.0%, BUY_YES x5: 30.0%, SELL_NO x100: 60.0%"
+    )
     assert meta["hyperparameters"] == {"learning_rate": 0.0003, "n_steps": 2048}
     assert "data_quality" not in meta  # the old model's prose is not carried over to a new model
     assert meta["sources"]["session_id"] == "training artifacts"  # no source named in metrics

@@ -80,6 +80,15 @@ def test_journal_bad_middle_line_is_a_one_line_error(tmp_path):
     assert "\n" not in str(info.value)
 
 
+def test_journal_middle_line_not_utf8_is_a_one_line_error(tmp_path):
+    """json.loads decodes bytes itself; its UnicodeDecodeError has no JSON position to quote."""
+    path = tmp_path / "CURRENT_MODEL.history.jsonl"
+    path.write_bytes(b'{"revision": 1}\n\x80{"revision": 2}\n{"revision": 3}\n')
+    with pytest.raises(PointerError, match="line 2 is not UTF-8 text") as info:
+        journal.read_records(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
 def test_last_record_reads_past_one_tail_chunk(tmp_path, monkeypatch):
     monkeypatch.setattr(journal, "_TAIL_CHUNK", 16)
     path = tmp_path / "j.jsonl"

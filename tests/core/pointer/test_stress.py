@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -77,14 +78,30 @@ READER = textwrap.dedent("""
 def test_eight_processes_race_on_one_pointer(workspace):
     workspace.reload(lock_timeout_seconds=60)
     models = [str(workspace.model(n)) for n in ("ppo21", "a2c21", "ppo21b")]
-    PointerEngine(workspace.config).promote(inspect_model(Path(models[0]), workspace.config), "start")
+    PointerEngine(workspace.config).promote(
+        inspect_model(Path(models[0]), workspace.config), "start"
+    )
     stop = workspace.base / "stop-reader"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(workspace.pointer), str(stop)],
                               stdout=subprocess.PIPE, text=True, cwd=REPO)
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(workspace.config_file), str(seed),
-                                 str(OPERATIONS), *models],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-               for seed in range(WORKERS)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(workspace.config_file),
+                str(seed),
+                str(OPERATIONS),
+                *models,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for seed in range(WORKERS)
+    ]
     outcomes = []
     for worker in workers:
         out, err = worker.communicate(timeout=300)
@@ -98,10 +115,12 @@ def test_eight_processes_race_on_one_pointer(workspace):
     assert len(records) == changes + 1
     assert sum(sum(o.values()) for o in outcomes) == WORKERS * OPERATIONS
     assert [r["revision"] for r in records] == list(range(1, len(records) + 1))
-    for previous, record in zip(records, records[1:]):
+    for previous, record in pairwise(records):
         assert record["from"] == previous["to"]
     doc = json.loads(workspace.pointer.read_bytes())
     assert doc["kalshi_tui"]["revision"] == len(records)
-    assert hashlib.sha256(workspace.pointer.read_bytes()).hexdigest() == records[-1]["pointer_sha256"]
+    assert (
+        hashlib.sha256(workspace.pointer.read_bytes()).hexdigest() == records[-1]["pointer_sha256"]
+    )
     assert seen["reads"] > 0 and seen["invalid"] == 0 and seen["backwards"] == 0
     assert sum(o["rollback"] for o in outcomes) > 0 and sum(o["stale"] for o in outcomes) > 0
