@@ -33,16 +33,30 @@ def test_report_markdown_to_stdout(config_file, capsys):
     assert out.startswith("# Model report: 21-action environment\n")
     for heading in ("## Current model", "## Recommendation: ", "## Checklist", "# Appendix"):
         assert heading in out
-    assert f"## Recommendation: `{RUN32_MODEL}` (one model with its identical copy `{FINAL32}`)" in out
+    assert (
+        f"## Recommendation: `{RUN32_MODEL}` (one model with its identical copy `{FINAL32}`)" in out
+    )
     assert "| Policy health | not checked: how it acts in the trader's mode is unknown | - |" in out
 
 
 def test_report_json_to_a_file(config_file, tmp_path, capsys):
     target = tmp_path / "analysis.json"
-    code, out, err = run(capsys, "--config", str(config_file), "report", "--format", "json",
-                         "--out", str(target), "--stored-only")
+    code, out, err = run(
+        capsys,
+        "--config",
+        str(config_file),
+        "report",
+        "--format",
+        "json",
+        "--out",
+        str(target),
+        "--stored-only",
+    )
     assert code == 0 and err == ""
-    assert out == f"report written to {target} (4 compatible of 7 models; recommended: {RUN32_MODEL})\n"
+    assert (
+        out
+        == f"report written to {target} (4 compatible of 7 models; recommended: {RUN32_MODEL})\n"
+    )
     report = json.loads(target.read_text())
     assert report["recommendations"]["primary"]["path"] == RUN32_MODEL
     assert report["current_model"]["state"] == "OUTDATED"
@@ -51,8 +65,9 @@ def test_report_json_to_a_file(config_file, tmp_path, capsys):
 
 def test_bad_output_path_is_one_line_naming_it(config_file, tmp_path, capsys):
     target = tmp_path / "no_such_folder" / "r.md"
-    code, out, err = run(capsys, "--config", str(config_file), "report", "--out", str(target),
-                         "--stored-only")
+    code, out, err = run(
+        capsys, "--config", str(config_file), "report", "--out", str(target), "--stored-only"
+    )
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"kalshi-tui: {target}: cannot write the report")
 
@@ -83,7 +98,9 @@ def test_compare_text_and_json(config_file, capsys):
     code, out, err = run(capsys, "--config", str(config_file), "compare", FINAL32, RUN10, "--json")
     assert code == 0
     data = json.loads(out)
-    markets = next(r for r in data["rows"] if r["section"] == "training" and r["label"] == "unique markets")
+    markets = next(
+        r for r in data["rows"] if r["section"] == "training" and r["label"] == "unique markets"
+    )
     assert (markets["a_value"], markets["b_value"], markets["better"]) == (120, 558, "b")
 
 
@@ -105,7 +122,9 @@ def test_report_and_compare_never_import_torch(config_file):
         heavy = [m for m in ("torch", "stable_baselines3") if m in sys.modules]
         print(",".join(heavy) or "none")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
 
@@ -117,13 +136,28 @@ def test_a_weight_that_is_not_a_number_is_one_line(model_zoo, tmp_path, capsys, 
         out.write(f"\n[ranking]\nweights = {{ diversity = {value} }}\n")
     code, out, err = run(capsys, "--config", str(config_file), "report")
     assert code == 1 and out == "" and err.count("\n") == 1
-    assert err == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
+    assert (
+        err
+        == f"kalshi-tui: {config_file}: 'ranking.weights.diversity' must be a number, not {shown}\n"
+    )
 
 
-def test_report_smoke_ticks_loads_and_infers_for_the_recommended_model(config_file, tmp_path, capsys):
+def test_report_smoke_ticks_loads_and_infers_for_the_recommended_model(
+    config_file, tmp_path, capsys
+):
     target = tmp_path / "smoked.json"
-    code, out, err = run(capsys, "--config", str(config_file), "report", "--smoke", "--format", "json",
-                         "--out", str(target), "--stored-only")
+    code, out, err = run(
+        capsys,
+        "--config",
+        str(config_file),
+        "report",
+        "--smoke",
+        "--format",
+        "json",
+        "--out",
+        str(target),
+        "--stored-only",
+    )
     assert code == 0, err
     report = json.loads(target.read_text())
     test = next(c for c in report["checklist"] if c["item"] == "Test model loading and inference")

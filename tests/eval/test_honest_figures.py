@@ -107,7 +107,8 @@ def test_fill_models_disagree_in_one_line_where_they_appear(capsys, hand):
     assert (report["recommendations"]["primary"] or {}).get("path") != "seller.zip"
     code, out, _ = run(capsys, "report", "--config", cfg)
     assert code == 0 and "## Not recommended" in out
-    assert "- `seller.zip`: never traded: 3 orders attempted, 0 filled: every SELL had nothing to sell" in out
+    assert ("- `seller.zip`: never traded: 3 orders attempted, 0 filled: every SELL had nothing "
+            "to sell") in out
     code, out, _ = run(capsys, "validate", "buyer.zip", "--fill-model", "both", "--config", cfg)
     assert code == 0 and "fill models disagree" not in out
     code, out, _ = run(capsys, "report", "--format", "json", "--config", cfg)

@@ -26,14 +26,32 @@ FINAL = "session32_final.zip"
 
 def _results(run: Path, *, win_rate: float, markets: int, hold: float) -> None:
     (run / "diagnostics").mkdir(parents=True, exist_ok=True)
-    (run / "training_results.json").write_text(json.dumps({
-        "training_completed": True, "total_timesteps": 30000, "session_ids": [int(run.name[7:9].strip("_"))],
-        "portfolio_statistics": {"total_episodes": 40, "unique_markets": markets,
-                                 "dynamics_statistics": {"trading_outcomes": {"win_rate": win_rate}}}}))
-    (run / "diagnostics" / "training_summary.json").write_text(json.dumps({
-        "final_statistics": {"action_statistics": {
-            "hold_dominance": {"hold_percentage": hold},
-            "overall_entropy_normalized": 0.8}}}))
+    (run / "training_results.json").write_text(
+        json.dumps(
+            {
+                "training_completed": True,
+                "total_timesteps": 30000,
+                "session_ids": [int(run.name[7:9].strip("_"))],
+                "portfolio_statistics": {
+                    "total_episodes": 40,
+                    "unique_markets": markets,
+                    "dynamics_statistics": {"trading_outcomes": {"win_rate": win_rate}},
+                },
+            }
+        )
+    )
+    (run / "diagnostics" / "training_summary.json").write_text(
+        json.dumps(
+            {
+                "final_statistics": {
+                    "action_statistics": {
+                        "hold_dominance": {"hold_percentage": hold},
+                        "overall_entropy_normalized": 0.8,
+                    }
+                }
+            }
+        )
+    )
 
 
 @pytest.fixture()
@@ -63,18 +81,23 @@ def test_report_checks_its_choices_bars_the_collapsed_and_recommends_the_healthy
     report = json.loads(out)
     checked = [f"{RUN32}/model.zip", f"{RUN7}/model.zip"]
     assert report["health_checked_now"] == checked
-    assert err.splitlines() == [f"kalshi-tui report: checking the health of {path} in the trader's "
-                                "mode (sessions 1-3) ..." for path in checked]
+    assert err.splitlines() == [
+        f"kalshi-tui report: checking the health of {path} in the trader's mode (sessions 1-3) ..."
+        for path in checked
+    ]
     primary = report["recommendations"]["primary"]
     assert primary["path"] == f"{RUN7}/model.zip"
     health = next(f for f in primary["deciding_facts"] if f["label"] == "Policy health")
-    assert health["text"].startswith("HEALTHY: ") and health["text"].endswith("(checked for this report)")
+    assert health["text"].startswith("HEALTHY: ") and health["text"].endswith(
+        "(checked for this report)"
+    )
     barred = report["not_recommended_models"]
     assert [(b["path"], b["copies"]) for b in barred] == [(f"{RUN32}/model.zip", [FINAL])]
     assert barred[0]["facts"][0]["text"].startswith("COLLAPSED: SELL_YES x100 on 100.0 % of ")
     assert barred[0]["facts"][1]["text"] == (
         "its training summary, counted while the policy sampled, showed orders on 97.9 % of steps "
-        "and a win rate of 81.0 %: it hid this")
+        "and a win rate of 81.0 %: it hid this"
+    )
     # The checks were stored: the next report runs none and says the same.
     code, again, err = run(capsys, "report", "--format", "json", "--config", str(folder))
     assert code == 0 and err == ""
@@ -82,14 +105,21 @@ def test_report_checks_its_choices_bars_the_collapsed_and_recommends_the_healthy
     assert second["health_checked_now"] == []
     assert second["recommendations"]["primary"]["path"] == primary["path"]
     code, text, err = run(capsys, "report", "--config", str(folder))
-    screen = text[:text.index(APPENDIX_HEADING)].splitlines()
+    screen = text[: text.index(APPENDIX_HEADING)].splitlines()
     assert len(screen) <= 60
-    assert any(line.startswith(f"- `{RUN32}/model.zip` (one model with its identical copy `{FINAL}`): "
-                               "COLLAPSED: SELL_YES x100") for line in screen)
+    assert any(
+        line.startswith(
+            f"- `{RUN32}/model.zip` (one model with its identical copy `{FINAL}`): "
+            "COLLAPSED: SELL_YES x100"
+        )
+        for line in screen
+    )
 
 
 def test_stored_only_runs_no_check_and_says_the_choice_is_unchecked(folder, capsys):
-    code, out, err = run(capsys, "report", "--format", "json", "--stored-only", "--config", str(folder))
+    code, out, err = run(
+        capsys, "report", "--format", "json", "--stored-only", "--config", str(folder)
+    )
     assert code == 0 and err == ""
     report = json.loads(out)
     primary = report["recommendations"]["primary"]
@@ -111,7 +141,9 @@ def test_list_show_and_compare_show_the_stored_health(folder, capsys):
     assert "HEALTHY" in by_name[f"{RUN7}/model.zip"]
     code, out, _ = run(capsys, "list", "--json", "--config", str(folder))
     states = {r["path"]: r["health"] for r in json.loads(out)}
-    assert states[FINAL]["state"] == "COLLAPSED" and states[f"{RUN7}/model.zip"]["state"] == "HEALTHY"
+    assert (
+        states[FINAL]["state"] == "COLLAPSED" and states[f"{RUN7}/model.zip"]["state"] == "HEALTHY"
+    )
     code, out, _ = run(capsys, "show", FINAL, "--config", str(folder))
     assert "health      COLLAPSED: SELL_YES x100" in out
     code, out, _ = run(capsys, "compare", FINAL, RUN7, "--config", str(folder))

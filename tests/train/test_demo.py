@@ -203,7 +203,8 @@ def test_committed_demo_tells_the_story(tmp_path, capsys):
 
     config_file = tmp_path / "kalshi_tui.toml"
     # The results go to tmp: the test must not write into the committed registry.
-    config_file.write_text(f'[paths]\nmodels_dir = "{COMMITTED}"\ncache_dir = "{tmp_path / "cache"}"\n')
+    config_file.write_text(f'[paths]\nmodels_dir = "{COMMITTED}"\n'
+                           f'cache_dir = "{tmp_path / "cache"}"\n')
     assert main(["report", "--format", "json", "--config", str(config_file)]) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
@@ -212,7 +213,8 @@ def test_committed_demo_tells_the_story(tmp_path, capsys):
     barred = {b["path"]: b for b in report["not_recommended_models"]}
     assert barred[run32]["copies"] == [FINAL_NAME]
     collapsed, summary = barred[run32]["facts"][:2]
-    assert collapsed["text"].startswith("COLLAPSED: SELL_NO x100 on 100.0 % of 30,121 recorded steps")
+    assert collapsed["text"].startswith(
+        "COLLAPSED: SELL_NO x100 on 100.0 % of 30,121 recorded steps")
     assert summary["text"].startswith("its training summary, counted while the policy sampled, "
                                       "showed orders on 97.9 % of steps")
     primary = report["recommendations"]["primary"]

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
         write_text_atomically as write_text_atomically,
     )
     from kalshi_tui.core.report.evidence import (
+        ABFinding as ABFinding,
+        ABLookup as ABLookup,
         HealthCheckFailed as HealthCheckFailed,
         HealthCheckUnavailable as HealthCheckUnavailable,
     )
@@ -34,7 +36,7 @@ else:
     __getattr__, __dir__, __all__ = attach(__name__, {
         "build": ["EvidenceReader", "HealthCheck", "StoredEvidence", "default_report_path",
                   "generate_report", "render_report", "write_report", "write_text_atomically"],
-        "evidence": ["HealthCheckFailed", "HealthCheckUnavailable"],
+        "evidence": ["ABFinding", "ABLookup", "HealthCheckFailed", "HealthCheckUnavailable"],
         "figures": ["fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time", "metric_text",
                     "world_words"],
         "markdown": ["render_markdown"],

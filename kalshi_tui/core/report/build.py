@@ -25,9 +25,11 @@ from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.report import appendix, sections
 from kalshi_tui.core.report.evidence import (
+    ABLookup,
     EvidenceReader,
     HealthCheck,
     StoredEvidence,
+    add_ab_findings,
     choices,
     gather_evidence,
     ranker,
@@ -130,15 +132,17 @@ def _summary(counts: dict[str, int], primary: RankedModel | None,
 
 
 def generate_report(config: Config, *, stored: EvidenceReader,
-                    check_health: HealthCheck | None = None, now: datetime | None = None,
+                    check_health: HealthCheck | None = None,
+                    ab_against_current: ABLookup | None = None, now: datetime | None = None,
                     use_cache: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
     """Read the models folder and the pointer, gather the evidence, build the report.
 
     `stored` reads the stored results of the scanned records (`kalshi_tui.eval
     .stored_evidence`); `check_health`, when given, checks the models about to be
-    recommended that have no stored health (`kalshi_tui.eval.health_checker`). `smoke`,
-    when given, smoke-tests the primary.
+    recommended that have no stored health (`kalshi_tui.eval.health_checker`);
+    `ab_against_current` looks up the stored A/B of the primary and the alternative against
+    the current model. `smoke`, when given, smoke-tests the primary.
     """
     from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
@@ -153,6 +157,9 @@ def generate_report(config: Config, *, stored: EvidenceReader,
     evidence = stored(catalog.records, config)
     ranked = gather_evidence(catalog.records, evidence, ranker(catalog.records, weights, now),
                              check_health)
+    by_path = {r.path: r for r in catalog.records}
+    add_ab_findings(evidence, [by_path[r.path] for r in choices(ranked, by_path) if r],
+                    ab_against_current)
     smoke_results: dict[str, Any] = {}
     primary = next((r for r in ranked if r.candidate), None)
     if smoke is not None and primary is not None:

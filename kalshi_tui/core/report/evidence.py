@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
@@ -43,10 +43,13 @@ class StoredEvidence:
     healths: dict[str, Any] = field(default_factory=dict)  # HealthResult
     fill_model_notes: dict[str, str] = field(default_factory=dict)  # the two fill models disagree
     unrunnable: dict[str, str] = field(default_factory=dict)  # why running it safely failed
-    ab_lines: dict[str, str] = field(default_factory=dict)  # stored A/B against the current model
+    # The A/B against the current model, one line each (a face's `ABLookup` fills it for
+    # the primary and the alternative), and its source
+    ab_lines: dict[str, str] = field(default_factory=dict)
+    ab_sources: dict[str, str] = field(default_factory=dict)
+    ab_runnable: dict[str, bool] = field(default_factory=dict)  # `kalshi-tui abtest` could run
     health_checked_now: list[str] = field(default_factory=list)  # checked for this report
     unchecked_note: str | None = None  # why some choices were left unchecked
-    ab_supported: bool = False  # whether this tool can run an A/B (`kalshi-tui abtest`)
 
 
 EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
@@ -54,6 +57,29 @@ EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
 # model cannot run safely, HealthCheckUnavailable when nothing can be checked here.
 HealthCheck = Callable[[ModelRecord], Any]
 RankFunction = Callable[[StoredEvidence], list[RankedModel]]
+
+
+class ABFinding(NamedTuple):
+    """What is known of a candidate against the current model, from the stored A/B tests."""
+
+    line: str  # "vs current: +1.20 $/market, 95 % CI [...]", or why there is none
+    source: str  # the stored A/B test it came from, "-" when none
+    can_run: bool  # an A/B could run now (the current model runs here, none is stored)
+
+
+ABLookup = Callable[[ModelRecord], ABFinding]
+
+
+def add_ab_findings(evidence: StoredEvidence, chosen: list[ModelRecord],
+                    lookup: ABLookup | None) -> None:
+    """The A/B against the current model of each chosen model (reads only, runs nothing)."""
+    if lookup is None:
+        return
+    for record in chosen:
+        finding = lookup(record)
+        evidence.ab_lines[record.path] = finding.line
+        evidence.ab_sources[record.path] = finding.source
+        evidence.ab_runnable[record.path] = finding.can_run
 
 
 def ranker(records: list[ModelRecord], weights: dict[str, float] | None,

@@ -113,7 +113,7 @@ def ab_fact(path: str, current: dict[str, Any], evidence: StoredEvidence) -> dic
         return fact("Against the current model", "it is the current model")
     line = evidence.ab_lines.get(path)
     if line:
-        return fact("Against the current model", line, "stored A/B test")
+        return fact("Against the current model", line, evidence.ab_sources.get(path, NO_SOURCE))
     if current["state"] in CANNOT_RUN:
         why = (current.get("reasons") or current.get("alarms") or [current["state"]])[0]
         return fact("Against the current model", "no A/B against the current model: it cannot "
@@ -211,8 +211,7 @@ def action_items(primary: dict[str, Any] | None, alternative: dict[str, Any] | N
     if path not in evidence.validations:
         items.append({"text": f"Validate {path} on the target sessions",
                       "command": cli("validate", path)})
-    if (evidence.ab_supported and path not in evidence.ab_lines
-            and current["state"] not in CANNOT_RUN and current.get("model") != path):
+    if evidence.ab_runnable.get(path):
         items.append({"text": f"A/B {path} against the current model",
                       "command": cli("abtest", path)})
     if current.get("model") != path:
