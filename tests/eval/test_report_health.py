@@ -154,3 +154,18 @@ def test_list_show_and_compare_show_the_stored_health(folder, capsys):
     rows = {(r["section"], r["label"]): r for r in json.loads(out)["rows"]}
     assert rows[("health", "distinct actions")]["a_value"] == 1
     assert rows[("health", "state")]["better"] == "b"
+
+
+def test_no_sessions_to_check_on_is_said_and_nothing_is_barred(folder, capsys):
+    """A config whose validation sessions the store lacks: the report still stands, says why
+    nothing was checked, and bars no model for it (it is not the model's fault)."""
+    text = folder.read_text().replace('sessions = "1-3"', 'sessions = "7"')
+    folder.write_text(text)
+    code, out, err = run(capsys, "report", "--format", "json", "--config", str(folder))
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["health_checked_now"] == []
+    assert any(note.startswith("no health check could run: ") and "sessions 7" in note
+               for note in report["notes"])
+    assert report["not_recommended_models"] == []
+    assert report["recommendations"]["primary"]["path"] == f"{RUN32}/model.zip"

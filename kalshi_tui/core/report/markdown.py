@@ -80,7 +80,7 @@ def first_screen(report: dict[str, Any], notes: Footnotes) -> list[str]:
             out += ["## Alternative", "", "None: no other training run is eligible.", ""]
     out += _not_recommended(report, notes)
     out += ["## Action items", ""]
-    out += [f"{i}. {_md(item['text'])}: `{printable(item['command'])}`"
+    out += [f"{i}. {_md(item['text'])}: {_code(item['command'])}"
             for i, item in enumerate(report["action_items"], start=1)] or ["None."]
     out += ["", "## Checklist", "",
             "The seed analysis's checklist, ticked only for what was done:", ""]
