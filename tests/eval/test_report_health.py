@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from eval_helpers import collapsed_but_sampling_widely, healthy_policy
+from model_factory import edit_data
 
 from kalshi_tui.cli import main
 from kalshi_tui.core.report.markdown import APPENDIX_HEADING
@@ -22,6 +23,7 @@ SELL_YES_X100 = 10
 RUN32 = "session32_ppo_20251215_001549"
 RUN7 = "session7_ppo_20251215_082705"
 FINAL = "session32_final.zip"
+CHECKPOINT = f"{RUN32}/checkpoints/model_15000_steps.zip"
 
 
 def _results(run: Path, *, win_rate: float, markets: int, hold: float) -> None:
@@ -62,6 +64,10 @@ def folder(model_zoo, small_config) -> Path:
     run7.mkdir(parents=True)
     collapsed_but_sampling_widely(model_zoo["ppo21"], run32 / "model.zip", SELL_YES_X100)
     shutil.copyfile(run32 / "model.zip", models / FINAL)
+    # A mid-run checkpoint with the same collapsed head (other bytes: another step count)
+    (run32 / "checkpoints").mkdir()
+    edit_data(run32 / "model.zip", models / CHECKPOINT,
+              lambda data: data.update(num_timesteps=15000))
     healthy_policy(model_zoo["ppo21"], run7 / "model.zip")
     # The collapsed run's summary flatters it, as the original's did.
     _results(run32, win_rate=0.81, markets=6, hold=2.1)
@@ -79,7 +85,9 @@ def test_report_checks_its_choices_bars_the_collapsed_and_recommends_the_healthy
     code, out, err = run(capsys, "report", "--format", "json", "--config", str(folder))
     assert code == 0, err
     report = json.loads(out)
-    checked = [f"{RUN32}/model.zip", f"{RUN7}/model.zip"]
+    # The collapsed run leads on training figures, is checked and barred; then the healthy
+    # run leads, and the alternative must be another run: the collapsed run's checkpoint.
+    checked = [f"{RUN32}/model.zip", f"{RUN7}/model.zip", CHECKPOINT]
     assert report["health_checked_now"] == checked
     assert err.splitlines() == [
         f"kalshi-tui report: checking the health of {path} in the trader's mode (sessions 1-3) ..."
@@ -92,7 +100,9 @@ def test_report_checks_its_choices_bars_the_collapsed_and_recommends_the_healthy
         "(checked for this report)"
     )
     barred = report["not_recommended_models"]
-    assert [(b["path"], b["copies"]) for b in barred] == [(f"{RUN32}/model.zip", [FINAL])]
+    assert [(b["path"], b["copies"], b["checkpoints"]) for b in barred] == [
+        (f"{RUN32}/model.zip", [FINAL], [CHECKPOINT])]  # barred for the same reason: one line
+    assert report["recommendations"]["alternative"] is None
     assert barred[0]["facts"][0]["text"].startswith("COLLAPSED: SELL_YES x100 on 100.0 % of ")
     assert barred[0]["facts"][1]["text"] == (
         "its training summary, counted while the policy sampled, showed orders on 97.9 % of steps "
@@ -112,6 +122,7 @@ def test_report_checks_its_choices_bars_the_collapsed_and_recommends_the_healthy
             f"- `{RUN32}/model.zip` (one model with its identical copy `{FINAL}`): "
             "COLLAPSED: SELL_YES x100"
         )
+        and line.endswith(f"; its checkpoints `{CHECKPOINT}`: the same.")
         for line in screen
     )
 
@@ -134,10 +145,11 @@ def test_list_show_and_compare_show_the_stored_health(folder, capsys):
     run(capsys, "report", "--format", "json", "--config", str(folder))  # stores both checks
     code, out, err = run(capsys, "list", "--config", str(folder))
     assert code == 0, err
-    header, *rows = out.splitlines()[:4]
+    header, *rows = out.splitlines()[:5]
     assert "HEALTH" in header
     by_name = {row.split()[-1]: row for row in rows}
     assert "COLLAPSED" in by_name[FINAL] and "COLLAPSED" in by_name[f"{RUN32}/model.zip"]
+    assert "COLLAPSED" in by_name[CHECKPOINT]
     assert "HEALTHY" in by_name[f"{RUN7}/model.zip"]
     code, out, _ = run(capsys, "list", "--json", "--config", str(folder))
     states = {r["path"]: r["health"] for r in json.loads(out)}

@@ -115,7 +115,11 @@ def _not_recommended(report: dict[str, Any], notes: Footnotes) -> list[str]:
     out = ["## Not recommended", ""]
     for entry in barred[:NOT_RECOMMENDED_SHOWN]:
         why = "; ".join(f"{_md(f['text'])}{notes.ref(f['source'])}" for f in entry["facts"])
-        out.append(f"- {_with_copies(entry['path'], entry['copies'])}: {why}.")
+        folded = ""
+        if entry.get("checkpoints"):
+            folded = (f"; its checkpoints {', '.join(_code(c) for c in entry['checkpoints'])}: "
+                      "the same")
+        out.append(f"- {_with_copies(entry['path'], entry['copies'])}: {why}{folded}.")
     if len(barred) > NOT_RECOMMENDED_SHOWN:
         out.append(f"- {len(barred) - NOT_RECOMMENDED_SHOWN} more barred by the evidence: "
                    "see the appendix.")

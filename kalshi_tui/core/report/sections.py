@@ -190,8 +190,28 @@ def not_recommended(ranked: list[RankedModel], by_path: dict[str, ModelRecord],
         if not facts:
             facts.append(fact("Rule", r.reasons[0] if r.reasons else "barred by the evidence"))
         out.append({"path": r.path, "name": r.name, "verdict": "not recommended",
-                    "copies": list(r.copies), "facts": facts, "reasons": list(r.reasons)})
-    return out
+                    "copies": list(r.copies), "checkpoints": [], "facts": facts,
+                    "reasons": list(r.reasons), "kind": record.kind, "run_dir": record.run_dir})
+    return _fold_checkpoints(out)
+
+
+def _fold_checkpoints(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A checkpoint barred for the very reason its run's model is goes under that model's
+    line ("its checkpoints ... likewise"); run models and flat files come first."""
+    leads = {e["run_dir"]: e for e in entries if e["kind"] != "checkpoint" and e["run_dir"]}
+    out = []
+    for entry in entries:
+        lead = leads.get(entry["run_dir"]) if entry["kind"] == "checkpoint" else None
+        if lead is not None and _why(lead) == _why(entry):
+            lead["checkpoints"].append(entry["path"])
+        else:
+            out.append(entry)
+    return sorted(out, key=lambda e: (e["kind"] == "checkpoint", e["path"]))
+
+
+def _why(entry: dict[str, Any]) -> str:
+    """The first reason in words, without its figures' dates: what a folded line shares."""
+    return entry["reasons"][0].split(" (", 1)[0] if entry["reasons"] else ""
 
 
 def action_items(primary: dict[str, Any] | None, alternative: dict[str, Any] | None,
