@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_tui.core.config import load_config  # noqa: E402
+from kalshi_tui.core import load_config  # noqa: E402
 from kalshi_tui.env import (  # noqa: E402
     BatchSimulator,
     KalshiTradingEnv,

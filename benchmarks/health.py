@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sb3_hand import play_markets, sb3_load, trading_env
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = REPO / "trained_models" / "session32_final.zip"
@@ -33,42 +34,27 @@ DEFAULT_MODEL = REPO / "trained_models" / "session32_final.zip"
 def hand_way(model_path: Path, config, session_ids: list[int], probes: np.ndarray) -> dict:
     """PPO.load + predict per observation, as a hand-written script does it."""
     import torch
-    from stable_baselines3 import PPO
 
-    from kalshi_tui.env import KalshiTradingEnv
     from kalshi_tui.eval.batched import load_session_tapes
 
     started = time.perf_counter()
-    model = PPO.load(model_path, device="cpu")
+    model = sb3_load(model_path)
     tapes, _ = load_session_tapes(config, session_ids)
-    env_spec = config.environment
-    env = KalshiTradingEnv(tapes, env_spec.layout, fill_model=env_spec.fill_model,
-                           training_rules=env_spec.profile.training_rules,
-                           observation_low=env_spec.observation_low,
-                           observation_high=env_spec.observation_high)
-    histogram = np.zeros(env_spec.n_actions, np.int64)
 
-    def probabilities(obs):
+    def probabilities(obs, _action=None):
         tensor, _ = model.policy.obs_to_tensor(obs)
         with torch.no_grad():
             return model.policy.get_distribution(tensor).distribution.probs.numpy()
 
-    for index in range(len(tapes)):
-        obs, _ = env.reset(options={"market_index": index})
-        terminated = False
-        while not terminated:
-            action, _ = model.predict(obs, deterministic=True)
-            probabilities(obs)
-            histogram[int(action)] += 1
-            obs, _reward, terminated, _truncated, _info = env.step(int(action))
+    played = play_markets(model, trading_env(config, tapes), len(tapes), probabilities)
     for obs in probes:
         model.predict(obs, deterministic=True)
         probabilities(obs)
-    return {"histogram": histogram, "seconds": time.perf_counter() - started}
+    return {"histogram": played["histogram"], "seconds": time.perf_counter() - started}
 
 
 def ours(model_path: Path, config, session_ids: list[int]) -> dict:
-    from kalshi_tui.eval.health import check_health
+    from kalshi_tui.eval import check_health
     from kalshi_tui.eval.health_result import RECORDED
 
     started = time.perf_counter()
@@ -107,7 +93,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
     from kalshi_tui.env import SessionStore, parse_session_list
 
     config = load_config(REPO / "kalshi_tui.toml")

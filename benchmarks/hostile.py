@@ -19,30 +19,20 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def _measure(models: Path, args: list[str]) -> tuple[int, float, float]:
-    """(exit code, seconds, peak MB) of one CLI command in a fresh process."""
-    code = ("import re, sys\nfrom kalshi_tui.cli import main\n"
-            f"rc = main(['--models-dir', {str(models)!r}, *{args!r}])\n"
-            "status = open('/proc/self/status').read()\n"
-            "print('PEAK', re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
-            "sys.exit(rc)")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
-                          cwd=models.parent)
-    seconds = time.perf_counter() - started
-    peak_kb = int(done.stderr.rsplit("PEAK ", 1)[1].split()[0])
-    return done.returncode, seconds, peak_kb / 1024
+def _code_seconds_peak(models: Path, args: list[str]) -> tuple[int, float, float]:
+    """(exit code, seconds, peak MB): the probe tests/hostile/test_bombs.py bounds."""
+    from hostile.measure import measured
+
+    code, _, _, seconds, peak_mb = measured(models, *args, timeout=600)
+    return code, seconds, peak_mb
 
 
 def main() -> None:
@@ -85,7 +75,7 @@ def main() -> None:
                 "validate": ["validate", str(path), "--no-progress"],
             }
             for name, args in commands.items():
-                runs = [_measure(models, args) for _ in range(options.repeat)]
+                runs = [_code_seconds_peak(models, args) for _ in range(options.repeat)]
                 print(
                     f"{label:36} {name:10} {runs[0][0]:>4} "
                     f"{statistics.median(r[1] for r in runs):>9.2f} "

@@ -60,8 +60,8 @@ def build_folder(root: Path, copies: int) -> tuple[Path, Path, Path]:
 
 def measure_in_process(config: Path, models: list[Path], repeat: int) -> dict[str, list[float]]:
     """The engine's own cost, as the TUI pays it from a worker thread."""
-    from kalshi_tui.core.catalog.scan import inspect_model
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
+    from kalshi_tui.core.catalog import inspect_model
     from kalshi_tui.core.pointer import PointerEngine
 
     cfg = load_config(config)

@@ -231,9 +231,9 @@ def time_fresh_process_load(paths: list[Path]) -> float:
 
 def time_scan(config, *, use_cache: bool, hashes: bool = True) -> tuple[float, float, object]:
     """(wall s, CPU s including worker processes, catalog)."""
-    from kalshi_tui.core.catalog.scan import scan_catalog
-
     import multiprocessing
+
+    from kalshi_tui.core.catalog.scan import scan_catalog
 
     start, cpu = time.perf_counter(), cpu_seconds()
     catalog = scan_catalog(config, use_cache=use_cache, hashes=hashes)

@@ -21,9 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "env"))
 
-from kalshi_tui.core.config import bundled_sessions_db  # noqa: E402
-from kalshi_tui.env import load_tapes  # noqa: E402
-from kalshi_tui.env.store import open_session_store, parse_session_list  # noqa: E402
+from kalshi_tui.core import bundled_sessions_db  # noqa: E402
+from kalshi_tui.env import (  # noqa: E402
+    load_tapes,  # noqa: E402
+    open_session_store,
+    parse_session_list,
+)
 
 
 def replay_seconds(source, session_ids: list[int], repeats: int) -> tuple[float, int]:

@@ -155,8 +155,8 @@ def run_child(kind: str, models_dir: Path, moves: int) -> dict:
 def prepare(root: Path, count: int) -> Path:
     from scan import make_models, make_template
 
-    from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
+    from kalshi_tui.core.catalog import inspect_model, scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
 
     models = root / "trained_models"

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sb3_hand import sb3_load, trading_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def demo_sized_model(folder: Path) -> Path:
     """A PPO model the size the original system trained (MlpPolicy 64x64, 21 actions, 52 obs)."""
     from stable_baselines3 import PPO
 
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
     from kalshi_tui.env import KalshiTradingEnv, SessionStore, load_tapes
 
     config = load_config(REPO / "kalshi_tui.toml")
@@ -49,7 +50,7 @@ def demo_sized_model(folder: Path) -> Path:
 
 def bundled_demo_model() -> Path | None:
     """A 21-action PPO among the bundled demo models, when the repository has them."""
-    from kalshi_tui.core.sb3.model_zip import UnreadableModel, read_sb3_zip
+    from kalshi_tui.core.sb3 import UnreadableModel, read_sb3_zip
 
     for path in sorted((REPO / "trained_models").rglob("*.zip")):
         try:
@@ -63,20 +64,16 @@ def bundled_demo_model() -> Path | None:
 
 def baseline(model_path: Path, config, session_ids: list[int]) -> dict:
     """PPO.load + single env + evaluate_policy with a callback collecting actions."""
-    import stable_baselines3
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
 
-    from kalshi_tui.env import KalshiTradingEnv, SessionStore, load_tapes
+    from kalshi_tui.env import SessionStore, load_tapes
 
     started = time.perf_counter()
-    algorithm = json.loads(__import__("zipfile").ZipFile(model_path).read("data"))
-    cls = getattr(stable_baselines3, "DQN" if "exploration_rate" in algorithm else
-                  "PPO" if "clip_range" in algorithm else "A2C")
-    model = cls.load(model_path, device="cpu")
+    model = sb3_load(model_path)
     with SessionStore(config.sessions_db) as store:
         tapes, _ = load_tapes(store, session_ids)
-    env = Monitor(KalshiTradingEnv(tapes, config.environment.layout))
+    env = Monitor(trading_env(config, tapes))
     histogram = np.zeros(config.environment.n_actions, np.int64)
 
     def collect(locals_, _globals):
@@ -92,10 +89,10 @@ def baseline(model_path: Path, config, session_ids: list[int]) -> dict:
 
 def batched(model_path: Path, config, session_ids: list[int]) -> dict:
     """kalshi-tui's way, timed the same: load + replay, then the stepping loop alone."""
-    from kalshi_tui.env.simulator import BatchSimulator
+    from kalshi_tui.env import BatchSimulator
+    from kalshi_tui.eval import load_policy_safely
     from kalshi_tui.eval.batched import _run_batch, _Tally, load_session_tapes
     from kalshi_tui.eval.policy_runner import single_threaded_torch
-    from kalshi_tui.eval.safe_load import load_policy_safely
 
     started = time.perf_counter()
     policy = load_policy_safely(model_path)
@@ -142,7 +139,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core import load_config
     from kalshi_tui.env import SessionStore, parse_session_list
 
     config = load_config(REPO / "kalshi_tui.toml")

@@ -67,3 +67,18 @@ def test_asking_for_a_light_name_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_faces_contract_names_every_module_of_the_core_itself():
+    """A new module directly in core/ is reached through `kalshi_tui.core` like the others:
+    the import-linter contract must forbid the faces to import it directly."""
+    import tomllib
+
+    root = Path(kalshi_tui.__file__).parent
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    faces = next(c for c in config["tool"]["importlinter"]["contracts"]
+                 if c.get("source_modules") == ["kalshi_tui.cli", "kalshi_tui.tui"])
+    own = {f"kalshi_tui.core.{path.stem}" for path in (root / "core").glob("*.py")
+           if path.stem != "__init__"}
+    assert own and own <= set(faces["forbidden_modules"])
+    assert "kalshi_tui.core.*.*" in faces["forbidden_modules"]

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "kalshi_tui.cli.pointer_commands",
     "kalshi_tui.cli.eval_commands",
     "kalshi_tui.cli.health_commands",
+    "kalshi_tui.cli.abtest_commands",
     "kalshi_tui.cli.report_commands",
     "kalshi_tui.cli.session_commands",
     "kalshi_tui.cli.training_commands",

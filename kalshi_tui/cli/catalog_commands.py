@@ -66,15 +66,6 @@ def _short_date(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
-
-
 def render_table(records, env, *, colour: bool = False, healths: dict | None = None) -> str:
     """The aligned table `list` prints: badge, name, algorithm, actions, observation, ...
 
@@ -82,6 +73,7 @@ def render_table(records, env, *, colour: bool = False, healths: dict | None = N
     badge (COLLAPSED, NARROW, HEALTHY, or "-" for a model not checked).
     """
     from kalshi_tui.core.evidence import badge
+    from kalshi_tui.core.report import fmt_bytes
 
     header: list[str] = ["BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS",
                          "TRAINED (UTC)", "SIZE", "PATH"]
@@ -97,7 +89,7 @@ def render_table(records, env, *, colour: bool = False, healths: dict | None = N
         )
         row = [badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
                f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
-               _short_date(r.trained_at), _size(r.size_bytes), printable(r.path)]
+               _short_date(r.trained_at), fmt_bytes(r.size_bytes), printable(r.path)]
         if healths:
             health = healths.get(r.path)
             row.insert(1, (health.state or "-") if health is not None else "-")

@@ -52,7 +52,8 @@ def register(subparsers, common) -> None:
         f"names a session "
         "that is not in the store or has no market, or changes while it runs.",
     )
-    validate.add_argument("model", metavar="MODEL", help="model file, or a name the catalog knows")
+    validate.add_argument("model", metavar="MODEL", nargs="?",
+                          help="model file, or a name the catalog knows (or --ensemble)")
     validate.add_argument("--sessions", metavar="LIST",
                           help='"5-10", "5,7,32" or "all" (default: validation.sessions)')
     mode = validate.add_mutually_exclusive_group()
@@ -68,6 +69,9 @@ def register(subparsers, common) -> None:
     validate.add_argument("--reuse", action="store_true",
                           help="show the stored result when it is current instead of running")
     validate.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from kalshi_tui.cli.abtest_commands import add_ensemble_options
+
+    add_ensemble_options(validate)
     add_json_flag(validate)
     validate.set_defaults(handler=validate_command)
 
@@ -158,6 +162,12 @@ class ProgressBar:
 def validate_command(args: argparse.Namespace) -> int:
     from kalshi_tui.eval import fill_model_disagreement_line
 
+    if args.ensemble is not None:
+        from kalshi_tui.cli.abtest_commands import ensemble_command
+
+        return ensemble_command(args)
+    if not args.model:
+        raise CommandError("validate: give MODEL (or --ensemble A,B)", exit_codes.USAGE)
     config = config_from_args(args)
     path = resolve_model(args.model, config)
     session_ids = _session_ids(args.sessions or config.validation_sessions, config)

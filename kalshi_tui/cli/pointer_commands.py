@@ -21,6 +21,7 @@ from kalshi_tui.cli.common import (
     print_json,
 )
 from kalshi_tui.core import PATH_CLIP_CHARS, clip, printable, safe_lines
+from kalshi_tui.core.report import fmt_bytes, fmt_pct
 
 
 def register(subparsers, common) -> None:
@@ -204,6 +205,8 @@ def find_model(ref: str, config, *, inspect: bool = True):
 
 
 def promote_command(args: argparse.Namespace) -> int:
+    from kalshi_tui.cli.abtest_commands import file_sha256_or_none, promote_ab_line
+
     engine = _engine(args)
     quick = args.yes and not args.dry_run
     record = _errors(
@@ -211,15 +214,18 @@ def promote_command(args: argparse.Namespace) -> int:
     )
     if quick:
         # No plan to show first: the engine plans and checks under the lock in one step.
+        # The A/B line is read before the change, while the pointer still names the current.
+        evidence = promote_ab_line(engine.config, file_sha256_or_none(record.abs_path))
         return _run(args, lambda: engine.promote(
             record, args.reason, expect_revision=args.expect_revision,
-            expect_sha256=args.expect_sha256, force=args.force))
+            expect_sha256=args.expect_sha256, force=args.force), evidence=evidence)
     plan = _errors(lambda: engine.plan_promote(
         record, args.reason, expect_revision=args.expect_revision,
         expect_sha256=args.expect_sha256, force=args.force), engine.pointer)
     return _confirm_and_run(args, plan, lambda: engine.promote(
         record, args.reason, expect_revision=plan.revision_before,
-        expect_sha256=plan.to.sha256, force=args.force))
+        expect_sha256=plan.to.sha256, force=args.force),
+        evidence=promote_ab_line(engine.config, plan.to.sha256))
 
 
 def rollback_command(args: argparse.Namespace) -> int:
@@ -236,13 +242,18 @@ def rollback_command(args: argparse.Namespace) -> int:
         force=args.force))
 
 
-def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
-    """Show the plan; ask unless --yes; run pinned to the revision and sha shown."""
+def _confirm_and_run(args: argparse.Namespace, plan, run, *, evidence: str | None = None) -> int:
+    """Show the plan; ask unless --yes; run pinned to the revision and sha shown.
+
+    `evidence`: a line shown under the plan (promote: the A/B against the current model).
+    """
+    shown_plan = render_plan(plan) + (f"\n  {printable(evidence)}" if evidence else "")
     if args.dry_run:
         if args.json:
-            print_json({"dry_run": True, "plan": plan.to_dict()})
+            print_json({"dry_run": True, "plan": plan.to_dict(),
+                        **({"ab_vs_current": evidence} if evidence else {})})
         else:
-            print(render_plan(plan))
+            print(shown_plan)
             print("dry run: nothing changed")
         return exit_codes.OK
     if not args.yes:
@@ -252,22 +263,25 @@ def _confirm_and_run(args: argparse.Namespace, plan, run) -> int:
                 "ask on: pass --yes (or --dry-run to see the plan)",
                 exit_codes.USAGE,
             )
-        print(render_plan(plan))
+        print(shown_plan)
         answer = input(f"{plan.action} to revision {plan.revision_after}? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("cancelled: nothing changed")
             return exit_codes.ERROR
-    return _run(args, run, plan_shown=True)
+    return _run(args, run, plan_shown=True, evidence=evidence)
 
 
-def _run(args: argparse.Namespace, run, *, plan_shown: bool = False) -> int:
+def _run(args: argparse.Namespace, run, *, plan_shown: bool = False,
+         evidence: str | None = None) -> int:
     """Make the change and report it (the plan as executed, unless it was just shown)."""
     result = _errors(run, config_from_args(args).pointer_file)
     if args.json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), **({"ab_vs_current": evidence} if evidence else {})})
     else:
         if not plan_shown:
             print(render_plan(result.plan))
+            if evidence:
+                print(f"  {printable(evidence)}")
         print(render_result(result))
     if result.hook is not None and not result.hook.ok:
         print(f"kalshi-tui: warning: {printable(result.hook.summary())}; the change stands",
@@ -296,10 +310,6 @@ def prune_command(args: argparse.Namespace) -> int:
 
 def _short(sha: str | None) -> str:
     return sha[:12] if sha else "none recorded"
-
-
-def _pct(value, scale: float = 1.0) -> str:
-    return "-" if value is None else f"{value * scale:.1f}%"
 
 
 def render_status(status) -> str:
@@ -399,9 +409,9 @@ def render_plan(plan) -> str:
     if "episodes" in m:
         facts.append(f"{m['episodes']:,} episodes")
     if "win_rate" in m:
-        facts.append(f"win rate {_pct(m['win_rate'], 100)}")
+        facts.append(f"win rate {fmt_pct(m['win_rate'], fraction=True, unit='%')}")
     if "trading_pct" in m:
-        facts.append(f"trading {_pct(m['trading_pct'])}")
+        facts.append(f"trading {fmt_pct(m['trading_pct'], unit='%')}")
     if "entropy" in m:
         facts.append(f"entropy {m['entropy']:.3f}")
     lines.append("  " + ", ".join(facts))
@@ -448,10 +458,10 @@ def render_result(result) -> str:
 
 def render_prune(plan) -> str:
     mode = "removed" if plan.executed else "would remove"
-    lines = [f"{mode} {len(plan.removed)} run(s), {plan.bytes_freed / 1e6:.1f} MB; "
+    lines = [f"{mode} {len(plan.removed)} run(s), {fmt_bytes(plan.bytes_freed)}; "
              f"keeping {len(plan.kept)}"]
     for unit in plan.removed:
-        lines.append(f"  {mode}: {unit.key} ({unit.size_bytes / 1e6:.1f} MB)")
+        lines.append(f"  {mode}: {unit.key} ({fmt_bytes(unit.size_bytes)})")
     for unit in plan.kept:
         lines.append(f"  keep: {unit.key} ({'; '.join(unit.kept_because)})")
     if plan.executed:

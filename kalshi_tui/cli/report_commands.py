@@ -65,7 +65,7 @@ def _progress_line(text: str) -> None:
 def report_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.evidence import RankingError
     from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
-    from kalshi_tui.eval import health_checker, stored_evidence
+    from kalshi_tui.eval import ab_lookup, health_checker, stored_evidence
 
     config = config_from_args(args)
     smoke = None
@@ -77,7 +77,8 @@ def report_command(args: argparse.Namespace) -> int:
     checker = health_checker(config, progress=_progress_line)
     try:
         report = generate_report(config, stored=stored_evidence, smoke=smoke,
-                                 check_health=None if args.stored_only else checker)
+                                 check_health=None if args.stored_only else checker,
+                                 ab_against_current=ab_lookup(config))
     except RankingError as exc:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
 from kalshi_tui.core import printable
+from kalshi_tui.core.report import fmt_bytes
 
 
 def register(subparsers, common) -> None:
@@ -213,7 +214,7 @@ def run_demo_build(args: argparse.Namespace) -> int:
         print_json(report)
         return 0
     print(f"built {printable(report['out'])}: {report['models']} model files, "
-          f"{report['total_bytes'] / 1e6:.1f} MB, in {report['seconds']:.0f} s")
+          f"{fmt_bytes(report['total_bytes'])}, in {report['seconds']:.0f} s")
     for line in report["runs"]:
         print(
             f"  {printable(line['path'])}: {line['n_actions']} actions, hold "

@@ -18,6 +18,16 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+# ConfigError is re-exported: callers catch config problems from `kalshi_tui.core`.
+from kalshi_tui.core.config_schema import (
+    PATH_TYPE,
+    RANKING_WEIGHT_LIMIT,
+    SCHEMA,
+    ConfigError as ConfigError,
+    check_range,
+    check_type,
+    line_of,
+)
 from kalshi_tui.core.db_url import is_database_url, redacted, source_name
 from kalshi_tui.core.safe_text import shown
 from kalshi_tui.core.world.actions import ActionLayout
@@ -35,101 +45,6 @@ CONFIG_ENV_VAR = "KALSHI_TUI_CONFIG"
 POINTER_FILE_NAME = "CURRENT_MODEL.json"
 # A config is a few kilobytes; anything bigger is not one (and /dev/zero never ends).
 MAX_CONFIG_BYTES = 1024 * 1024
-
-
-class ConfigError(Exception):
-    """A config problem, phrased as one line that names the file and the key."""
-
-
-# Every key the config knows: section -> key -> (type or types, default).
-# `None` defaults for paths mean "derived" (see `_derive_paths`).
-_PATH = "path"  # marker type: a string resolved against the config file's folder
-SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
-    "paths": {
-        "models_dir": (_PATH, "trained_models"),
-        "pointer": (_PATH, None),  # default: CURRENT_MODEL.json in models_dir
-        "base_dir": (_PATH, None),  # the trader's working dir; default: models_dir's parent
-        "sessions_db": (_PATH, None),  # default: the store bundled with the package
-        "cache_dir": (_PATH, None),  # default: .kalshi_tui_cache in models_dir
-    },
-    "environment": {
-        # The profile supplies layout, sizes and complement; explicit keys override it.
-        "profile": (str, DEFAULT_PROFILE),
-        "observation_layout": (str, None),  # default: the profile's
-        "fill_model": (str, REALISTIC),
-        "base_actions": (list, ["HOLD", "BUY_YES", "SELL_YES", "BUY_NO", "SELL_NO"]),
-        "position_sizes": (list, None),  # default: the profile's
-        "n_actions": (int, None),  # default: derived from the sizes
-        "legacy_position_sizes": (list, [10]),
-        "legacy_n_actions": (int, 5),
-        "observation_shape": (list, [52]),
-        "observation_dtype": (str, "float32"),
-        "observation_low": ((int, float), -2.0),
-        "observation_high": ((int, float), 2.0),
-    },
-    "catalog": {
-        "max_data_bytes": (int, 10 * 1024 * 1024),
-        "max_members": (int, 64),
-        # What any member of a model zip, and all together, may declare (bombs are UNSAFE).
-        "max_member_bytes": (int, 256 * 1024 * 1024),
-        # Globals a team's own models pickle (its policy classes): not UNSAFE in `data`.
-        "trusted_globals": (list, []),
-    },
-    "pointer": {
-        "lock_timeout_seconds": ((int, float), 10.0),
-        "post_change_hook": (str, ""),
-        "hook_timeout_seconds": ((int, float), 60.0),
-        "protect_last_records": (int, 5),
-    },
-    "validation": {
-        "sessions": (str, "5-10"),
-        "deterministic": (bool, True),
-    },
-    "trader": {
-        # How the trader picks actions (the original predicts deterministically): health
-        # judges a policy in this mode, and says so.
-        "deterministic": (bool, True),
-    },
-    "health": {
-        # COLLAPSED when one action takes at least this share of the recorded steps.
-        "collapse_share": ((int, float), 0.95),
-    },
-    "tui": {
-        "refresh_seconds": ((int, float), 2.0),
-        "keymap": (dict, {}),
-    },
-    "ranking": {
-        "weights": (dict, {}),
-    },
-}
-
-# Every number's allowed range, inclusive: (low, high). A bound past these is a typo or an
-# attack (a lock timeout of 1e308 s waits forever), and nan/inf are never allowed.
-RANGES: dict[str, tuple[float, float]] = {
-    "environment.n_actions": (2, 100_000),
-    "environment.legacy_n_actions": (2, 100_000),
-    "environment.observation_low": (-1e9, 1e9),
-    "environment.observation_high": (-1e9, 1e9),
-    "catalog.max_data_bytes": (1024, 1024 ** 3),
-    "catalog.max_members": (1, 100_000),
-    # A member past this is never inflated; 16 GiB is far beyond any real policy's weights.
-    "catalog.max_member_bytes": (1024, 16 * 1024 ** 3),
-    "pointer.lock_timeout_seconds": (0, 3600),
-    "pointer.hook_timeout_seconds": (0.1, 3600),
-    "pointer.protect_last_records": (0, 1_000_000),
-    "tui.refresh_seconds": (0.1, 3600),
-    "health.collapse_share": (0.5, 1.0),
-}
-# Bounds for every member of these lists.
-LIST_RANGES: dict[str, tuple[int, int]] = {
-    "environment.position_sizes": (1, 1_000_000),
-    "environment.legacy_position_sizes": (1, 1_000_000),
-    "environment.observation_shape": (1, 1_000_000),
-}
-RANKING_WEIGHT_LIMIT = 1e6
-
-_TYPE_WORDS = {int: "an integer", str: "a string", list: "a list", bool: "true or false",
-               dict: "a table", _PATH: "a path string"}
 
 
 @dataclass(frozen=True)
@@ -237,57 +152,6 @@ def find_config_file(explicit: str | os.PathLike[str] | None = None) -> tuple[Pa
     return None, "none found: defaults"
 
 
-def _line_of(text: str, section: str, key: str) -> int | None:
-    """The line a key is set on, for provenance; tomlkit does not keep positions."""
-    current = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith("[") and not line.startswith("[["):
-            current = line.strip("[] ").split("#")[0].strip()
-            continue
-        if current == section and line.split("=")[0].strip().strip('"') == key and "=" in line:
-            return number
-    return None
-
-
-def _check_type(value: Any, expected: Any, where: str) -> Any:
-    if isinstance(value, tomlkit.items.Item):
-        value = value.unwrap()
-    if expected is _PATH:
-        expected = str
-    ok_types = expected if isinstance(expected, tuple) else (expected,)
-    # TOML booleans are not integers, whatever Python thinks
-    if isinstance(value, bool) and bool not in ok_types:
-        ok = False
-    else:
-        ok = isinstance(value, ok_types)
-    if not ok:
-        words = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in ok_types)
-        raise ConfigError(
-            f"{where}: must be {words}, not {type(value).__name__} {shown(repr(value))}"
-        )
-    return value
-
-
-def _check_range(dotted: str, value: Any, where: str) -> None:
-    """Finite and within RANGES / LIST_RANGES; one line naming the key and the file."""
-    if dotted in RANGES:
-        low, high = RANGES[dotted]
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-            raise ConfigError(f"{where}: '{dotted}' = {shown(value)}: must be a finite number "
-                              f"from {_number(low)} to {_number(high)}")
-    if dotted in LIST_RANGES:
-        low, high = LIST_RANGES[dotted]
-        for item in value:
-            if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
-                raise ConfigError(f"{where}: '{dotted}' holds {shown(item)}: every entry must be "
-                                  f"from {_number(low)} to {_number(high)}")
-
-
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
-
-
 def read_config_text(path: Path, found_by: str = "") -> str:
     """The config file's text: a regular file of at most MAX_CONFIG_BYTES of UTF-8, or ConfigError.
 
@@ -371,11 +235,11 @@ def load_config(
         for key, (expected, default) in keys.items():
             dotted = f"{section}.{key}"
             if key in raw.get(section, {}):
-                line = _line_of(text, section, key)
+                line = line_of(text, section, key)
                 sources[dotted] = f"{path}:{line}" if line else str(path)
-                value = _check_type(raw[section][key], expected, f"{sources[dotted]}: '{dotted}'")
-                _check_range(dotted, value, sources[dotted])
-                if expected is _PATH and not is_database_url(value):
+                value = check_type(raw[section][key], expected, f"{sources[dotted]}: '{dotted}'")
+                check_range(dotted, value, sources[dotted])
+                if expected is PATH_TYPE and not is_database_url(value):
                     value = str((base / Path(value).expanduser()).resolve())
             else:
                 value, sources[dotted] = default, "default"
@@ -573,8 +437,8 @@ def set_setting(path: Path, dotted_key: str, value: Any) -> None:
     section, _, key = dotted_key.partition(".")
     if section not in SCHEMA or key not in SCHEMA[section]:
         raise ConfigError(f"{path}: unknown key '{shown(dotted_key)}'")
-    _check_type(value, SCHEMA[section][key][0], f"{path}: '{dotted_key}'")
-    _check_range(dotted_key, value, str(path))
+    check_type(value, SCHEMA[section][key][0], f"{path}: '{dotted_key}'")
+    check_range(dotted_key, value, str(path))
     text = read_config_text(path) if os.path.lexists(path) else ""
     doc = tomlkit.parse(text)
     if section not in doc:

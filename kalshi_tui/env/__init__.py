@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.env.layouts import LAYOUT_FEATURES as LAYOUT_FEATURES
     from kalshi_tui.env.orderbook import BookError as BookError, BookState as BookState
+    from kalshi_tui.env.session_source import open_session_store as open_session_store
     from kalshi_tui.env.simulator import (
         INITIAL_CASH_CENTS as INITIAL_CASH_CENTS,
         REWARD_SCALE as REWARD_SCALE,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         SessionInfo as SessionInfo,
         SessionStore as SessionStore,
         StoreError as StoreError,
-        open_session_store as open_session_store,
         parse_session_list as parse_session_list,
     )
     from kalshi_tui.env.tape import (
@@ -54,7 +54,8 @@ else:
         "generator": ["GeneratorSettings", "generate_sessions"],
         "orderbook": ["BookError", "BookState"],
         "simulator": ["INITIAL_CASH_CENTS", "REWARD_SCALE", "BatchSimulator"],
-        "store": ["ReplayStats", "SessionInfo", "SessionStore", "StoreError", "open_session_store",
+        "session_source": ["open_session_store"],
+        "store": ["ReplayStats", "SessionInfo", "SessionStore", "StoreError",
                   "parse_session_list"],
         "tape": ["FEE_RATE", "MarketTape", "build_tape", "load_tapes"],
         "trading": ["Fill", "action_table", "execute_order", "execute_orders"],

@@ -12,10 +12,13 @@ Every message names the database by its URL with the password removed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from kalshi_tui.core.db_url import is_database_url, password_of, redacted  # noqa: F401 (re-exported)
-from kalshi_tui.env.store import SESSION_COLUMNS, TABLES, SessionStore, StoreError
+from kalshi_tui.core.db_url import password_of, redacted
+from kalshi_tui.env.store import SessionStore, StoreError
+from kalshi_tui.env.store_schema import SESSION_COLUMNS, TABLES
 
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -145,22 +148,23 @@ class PostgresSessionStore(SessionStore):
     def _say(self, exc: Exception) -> str:
         return _one_line(exc, self.url, self._password)
 
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+    @contextmanager
+    def _errors_in_one_line(self) -> Iterator[None]:
+        """A psycopg error inside becomes a StoreError naming the database, never its password."""
         import psycopg
 
         try:
-            return self._db.execute(sql, params).fetchall()
+            yield
         except psycopg.Error as exc:
             raise StoreError(f"{self.path}: {self._say(exc)}") from None
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._errors_in_one_line():
+            return self._db.execute(sql, params).fetchall()
 
     def _execute_many(self, sql: str, rows: list[tuple]) -> None:
-        import psycopg
-
-        try:
-            with self._db.cursor() as cursor:
-                cursor.executemany(sql, rows)
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.path}: {self._say(exc)}") from None
+        with self._errors_in_one_line(), self._db.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
     def _session_columns(self) -> list[str]:
         names = {row[0] for row in self._query(

@@ -22,6 +22,7 @@ from typing import Any
 
 from kalshi_tui.core.world.session_ids import parse_session_list, session_ranges  # noqa: F401 (re-exported)
 from kalshi_tui.env.orderbook import BookError, BookState, book_from_maps
+from kalshi_tui.env.store_schema import FINGERPRINT_QUERIES, SCHEMA, SESSION_COLUMNS, TABLES
 from kalshi_tui.env.store_values import (
     MAX_INT64,
     MAX_SIZE,
@@ -34,78 +35,7 @@ from kalshi_tui.env.store_values import (
     whole_number,
 )
 
-TABLES = ("rl_orderbook_sessions", "rl_orderbook_snapshots", "rl_orderbook_deltas")
-# The session columns both stores hold and `sessions copy` carries.
-SESSION_COLUMNS = ("session_id", "market_tickers", "started_at", "ended_at", "status",
-                   "environment", "snapshots_count", "deltas_count", "websocket_url",
-                   "connection_metadata", "messages_received", "last_message_at",
-                   "error_message", "created_at")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rl_orderbook_sessions (
-    session_id INTEGER PRIMARY KEY,
-    market_tickers TEXT NOT NULL,          -- JSON list of tickers
-    started_at TEXT,                       -- ISO 8601 UTC
-    ended_at TEXT,
-    status TEXT,
-    environment TEXT,
-    snapshots_count INTEGER,
-    deltas_count INTEGER,
-    websocket_url TEXT,
-    connection_metadata TEXT,              -- JSON
-    messages_received INTEGER DEFAULT 0,
-    last_message_at TEXT,
-    error_message TEXT,
-    created_at TEXT
-);
-CREATE TABLE IF NOT EXISTS rl_orderbook_snapshots (
-    id INTEGER PRIMARY KEY,
-    session_id INTEGER NOT NULL,
-    market_ticker TEXT NOT NULL,
-    timestamp_ms INTEGER NOT NULL,
-    sequence_number INTEGER NOT NULL,
-    yes_bids TEXT NOT NULL,                -- JSON {price_cents: size}
-    yes_asks TEXT NOT NULL,
-    no_bids TEXT NOT NULL,
-    no_asks TEXT NOT NULL,
-    yes_spread INTEGER,
-    no_spread INTEGER,
-    total_volume INTEGER,
-    yes_mid_price REAL,
-    no_mid_price REAL,
-    created_at TEXT
-);
-CREATE TABLE IF NOT EXISTS rl_orderbook_deltas (
-    id INTEGER PRIMARY KEY,
-    session_id INTEGER NOT NULL,
-    market_ticker TEXT NOT NULL,
-    timestamp_ms INTEGER NOT NULL,
-    sequence_number INTEGER NOT NULL,
-    side TEXT NOT NULL,                    -- yes | no: the bid book it changes
-    action TEXT NOT NULL,                  -- add | remove | update
-    price INTEGER NOT NULL,
-    old_size INTEGER,
-    new_size INTEGER,
-    created_at TEXT
-);
-CREATE INDEX IF NOT EXISTS ix_snapshots_market
-    ON rl_orderbook_snapshots (session_id, market_ticker, sequence_number);
-CREATE INDEX IF NOT EXISTS ix_deltas_market
-    ON rl_orderbook_deltas (session_id, market_ticker, sequence_number);
-"""
-
-
-# Every column but the row id, in replay order: what a validation's figures depend on.
-# ({p} is the store's placeholder: ? for SQLite, %s for PostgreSQL.)
-_FINGERPRINT_QUERIES = (
-    ("SELECT market_tickers, started_at, ended_at, status, environment "
-     "FROM rl_orderbook_sessions WHERE session_id={p}"),
-    ("SELECT market_ticker, timestamp_ms, sequence_number, yes_bids, yes_asks, no_bids, no_asks, "
-     "yes_spread, no_spread, total_volume FROM rl_orderbook_snapshots WHERE session_id={p} "
-     "ORDER BY market_ticker, sequence_number, id"),
-    ("SELECT market_ticker, timestamp_ms, sequence_number, side, action, price, old_size, new_size "
-     "FROM rl_orderbook_deltas WHERE session_id={p} ORDER BY market_ticker, id"),
-)
 class StoreError(Exception):
     """A store, session or market that cannot be replayed, said in one line naming it."""
 
@@ -366,7 +296,7 @@ class SessionStore:
         digest = hashlib.sha256()
         for session_id in sorted(set(session_ids)):
             digest.update(f"session {session_id}\n".encode())
-            for sql in _FINGERPRINT_QUERIES:
+            for sql in FINGERPRINT_QUERIES:
                 for row in self._query(sql.format(p=self.placeholder), (session_id,)):
                     digest.update(repr(tuple(map(canonical, row))).encode())
                 digest.update(b"\n")
@@ -489,15 +419,6 @@ def _is_locked(exc: sqlite3.DatabaseError) -> bool:
 def _locked_message(path: Path | str, exc: sqlite3.DatabaseError) -> str:
     return (f"{path}: session store is locked by another process writing to it ({exc}); "
             "try again when it has finished")
-
-
-def open_session_store(source: Any, *, writable: bool = False) -> SessionStore:
-    """The session store a config or flag names: a SQLite file or a postgresql:// URL."""
-    from kalshi_tui.env.pg_store import PostgresSessionStore, is_database_url
-
-    if is_database_url(source):
-        return PostgresSessionStore(source, writable=writable)
-    return SessionStore(Path(source), writable=writable)
 
 
 def _spread(book: BookState) -> int | None:

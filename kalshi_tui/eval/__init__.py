@@ -10,11 +10,36 @@ from typing import TYPE_CHECKING
 from kalshi_tui.lazy_api import attach
 
 if TYPE_CHECKING:
+    from kalshi_tui.eval.abtest import run_abtest as run_abtest
+    from kalshi_tui.eval.abtest_result import (
+        NO_AB as NO_AB,
+        ABResult as ABResult,
+        AgainstCurrent as AgainstCurrent,
+        against_current as against_current,
+        load_abtest as load_abtest,
+        vs_current_line as vs_current_line,
+    )
     from kalshi_tui.eval.batched import (
         ModelChanged as ModelChanged,
         ValidationCancelled as ValidationCancelled,
         ValidationError as ValidationError,
         validate_model as validate_model,
+    )
+    from kalshi_tui.eval.current import (
+        CurrentModel as CurrentModel,
+        current_model as current_model,
+    )
+    from kalshi_tui.eval.ensemble import validate_ensemble as validate_ensemble
+    from kalshi_tui.eval.ensemble_result import (
+        ENSEMBLE_SEED as ENSEMBLE_SEED,
+        EVIDENCE_NOTE as EVIDENCE_NOTE,
+        MAJORITY as MAJORITY,
+        VOTES as VOTES,
+        EnsembleResult as EnsembleResult,
+        ensemble_id as ensemble_id,
+        ensemble_key as ensemble_key,
+        find_ensemble as find_ensemble,
+        stored_ensembles as stored_ensembles,
     )
     from kalshi_tui.eval.health import check_health as check_health
     from kalshi_tui.eval.health_result import HealthResult as HealthResult
@@ -26,13 +51,21 @@ if TYPE_CHECKING:
         IncompatibleModel as IncompatibleModel,
         file_sha256 as file_sha256,
     )
+    from kalshi_tui.eval.paired import (
+        PairedDifference as PairedDifference,
+        paired_difference as paired_difference,
+    )
     from kalshi_tui.eval.policy_runner import LoadedPolicy as LoadedPolicy
-    from kalshi_tui.eval.report_checks import health_checker as health_checker
+    from kalshi_tui.eval.report_checks import (
+        ab_lookup as ab_lookup,
+        health_checker as health_checker,
+    )
     from kalshi_tui.eval.results import ValidationResult as ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids as default_session_ids,
         fill_model_disagreement_line as fill_model_disagreement_line,
         load_validation as load_validation,
+        sessions_fingerprint as sessions_fingerprint,
     )
     from kalshi_tui.eval.safe_load import (
         PolicyLoadError as PolicyLoadError,
@@ -48,6 +81,15 @@ if TYPE_CHECKING:
     )
 else:
     __getattr__, __dir__, __all__ = attach(__name__, {
+        "abtest": ["run_abtest"],
+        "abtest_result": ["NO_AB", "ABResult", "AgainstCurrent", "against_current", "load_abtest",
+                          "vs_current_line"],
+        "current": ["CurrentModel", "current_model"],
+        "ensemble": ["validate_ensemble"],
+        "ensemble_result": ["ENSEMBLE_SEED", "EVIDENCE_NOTE", "MAJORITY", "VOTES",
+                            "EnsembleResult", "ensemble_id", "ensemble_key", "find_ensemble",
+                            "stored_ensembles"],
+        "paired": ["PairedDifference", "paired_difference"],
         "safe_load": ["PolicyLoadError", "PolicyRefused", "load_policy_safely"],
         "policy_runner": ["LoadedPolicy"],
         "model_fit": ["IncompatibleModel", "file_sha256"],
@@ -57,7 +99,8 @@ else:
         "health_result": ["HealthResult"],
         "health_store": ["collapse_alarm", "load_health"],
         "results": ["ValidationResult"],
-        "results_cache": ["default_session_ids", "fill_model_disagreement_line", "load_validation"],
+        "results_cache": ["default_session_ids", "fill_model_disagreement_line", "load_validation",
+                          "sessions_fingerprint"],
         "stored": ["any_health_stored", "stored_evidence", "stored_healths", "stored_validations"],
-        "report_checks": ["health_checker"],
+        "report_checks": ["ab_lookup", "health_checker"],
     })

@@ -14,21 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.batched import (
-    BATCH_BUDGET_STEPS,
-    ModelChanged,
-    ValidationCancelled,
-    ValidationError,
-    load_session_tapes,
-    market_batches,
-)
+from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_while_replaying, market_batches
 from kalshi_tui.eval.health_result import (
     HEALTH_SEED,
     NOISE,
@@ -40,8 +32,15 @@ from kalshi_tui.eval.health_result import (
     SourceHealth,
 )
 from kalshi_tui.eval.health_store import health_key, load_health
-from kalshi_tui.eval.model_fit import file_sha256, require_fit
-from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source, sessions_fingerprint
+from kalshi_tui.eval.model_fit import (
+    ModelChanged,
+    ValidationCancelled,
+    ValidationError,
+    load_fitting_policy,
+    require_unchanged,
+    sha256_before_run,
+)
+from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source
 
 UNIFORM_PROBES = 4000
 NOISE_PROBES = 4000
@@ -96,37 +95,19 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     empty session), ValidationCancelled or ModelChanged; nothing is stored then.
     """
     from kalshi_tui.eval.policy_runner import single_threaded_torch
-    from kalshi_tui.eval.safe_load import load_policy_safely
 
     path = Path(path)
-    if not session_ids:
-        raise ValidationError("no sessions to check health on")
     started = time.perf_counter()
-    try:
-        sha_before = file_sha256(path)
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read model file ({exc.strerror})") from None
-    # The replay (numpy, ~1.3 s for sessions 5-10 in layout A) runs while torch is imported
-    # and the policy built; an unsafe or unfitting model is still refused before anything runs.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        replay = pool.submit(_replay, config, session_ids)
-        try:
-            policy = load_policy_safely(path, max_data_bytes=config.max_data_bytes,
-                                        environment=config.environment)
-            require_fit(path, policy.spec, config.environment)
-        except BaseException:
-            replay.cancel()
-            raise
-        fingerprint, tapes = replay.result()
+    sha_before = sha256_before_run(path, session_ids, "check health on")
+    policy, fingerprint, tapes, _skips = load_while_replaying(
+        config, session_ids, lambda: load_fitting_policy(path, config))
     env = config.environment
     n = policy.n_actions
     rng = np.random.default_rng(HEALTH_SEED)
     with single_threaded_torch():
         recorded, observations = _recorded(policy, tapes, config, rng, cancel, path)
         probes = _probes(policy, observations, env, rng, cancel, path)
-    if file_sha256(path) != sha_before:
-        raise ModelChanged(f"{path}: the model file changed during the health check; "
-                           "result discarded, nothing stored")
+    require_unchanged(path, sha_before, "the health check")
     result = HealthResult(
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm, n_actions=n,
         session_ids=sorted(session_ids), deterministic=config.trader_deterministic,
@@ -145,13 +126,6 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
         if on_stored is not None:
             on_stored(*stored)
     return result
-
-
-def _replay(config: Config, session_ids: list[int]):
-    """(fingerprint of the sessions' rows, their tapes); taken before the replay reads them."""
-    fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-    tapes, _skips = load_session_tapes(config, session_ids)
-    return fingerprint, tapes
 
 
 def _check_cancel(cancel: threading.Event | None, path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The health check a report runs on the models it is about to recommend.
+"""The health check a report runs on the models it is about to recommend, and the lookup of
+their stored A/B against the current model (`ab_lookup`).
 
 `health_checker(config, progress)` is the `HealthCheck` the CLI hands to
 `core.report.generate_report`: it runs `check_health` on the config's validation sessions
@@ -14,7 +15,13 @@ from pathlib import Path
 
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.core.config import Config
-from kalshi_tui.core.report import HealthCheck, HealthCheckFailed, HealthCheckUnavailable
+from kalshi_tui.core.report import (
+    ABFinding,
+    ABLookup,
+    HealthCheck,
+    HealthCheckFailed,
+    HealthCheckUnavailable,
+)
 from kalshi_tui.eval.health_result import HealthResult
 
 
@@ -42,3 +49,20 @@ def health_checker(config: Config, progress: Callable[[str], None] | None = None
             raise HealthCheckUnavailable(str(exc)) from None
 
     return check
+
+
+def ab_lookup(config: Config) -> ABLookup:
+    """The stored A/B of a chosen model against the current model, for the report (reads
+    only: the pointer and the stored A/B tests; runs nothing)."""
+    from kalshi_tui.core.world.session_ids import session_ranges
+    from kalshi_tui.eval.abtest_result import against_current
+
+    def lookup(record: ModelRecord) -> ABFinding:
+        found = against_current(record.sha256, config)
+        if found.result is not None:
+            return ABFinding(found.line, f"A/B test on sessions "
+                             f"{session_ranges(found.result.session_ids)}, "
+                             f"{found.result.created_at}", False)
+        return ABFinding(found.line, "-", found.current.runnable and not found.same_model)
+
+    return lookup

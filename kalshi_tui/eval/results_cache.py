@@ -37,7 +37,7 @@ def store_identity(sessions_db) -> str:
     from kalshi_tui.core.db_url import is_database_url, redacted
 
     if is_database_url(sessions_db):
-        from kalshi_tui.env.store import StoreError, open_session_store
+        from kalshi_tui.env import StoreError, open_session_store
 
         try:
             with open_session_store(sessions_db) as store:
@@ -84,7 +84,7 @@ def _fingerprint_of(identity: str, sessions_db: str, session_ids: tuple[int, ...
     """Memoised per file state: hashing sessions 5-10 reads 35,000 rows (~80 ms), and the
     TUI asks on every refresh; a changed file has another identity and is hashed again."""
     del identity  # part of the memo key only
-    from kalshi_tui.env.store import open_session_store
+    from kalshi_tui.env import open_session_store
 
     with open_session_store(sessions_db) as store:
         return "sessions-sha256:" + store.fingerprint(list(session_ids))
@@ -259,7 +259,7 @@ def default_session_ids(config) -> list[int] | None:
 def _session_ids_of(identity: str, sessions_db: str, spec: str) -> tuple[int, ...] | None:
     """Cached per store identity: the TUI asks once per listed model, the answer is the same."""
     del identity  # part of the cache key only: a changed store is asked again
-    from kalshi_tui.env.store import open_session_store, parse_session_list
+    from kalshi_tui.env import open_session_store, parse_session_list
 
     with open_session_store(sessions_db) as store:
         available = store.session_ids()

@@ -103,7 +103,7 @@ def smoke_test(path: Path, config: Config) -> SmokeResult:
 
 def _trade_real_markets(policy, config: Config, result: SmokeResult) -> np.ndarray:
     """Let the policy trade the first markets of the validation sessions; check each action."""
-    from kalshi_tui.env.store import StoreError, open_session_store, parse_session_list
+    from kalshi_tui.env import StoreError, open_session_store, parse_session_list
     from kalshi_tui.env.tape import load_tapes
     from kalshi_tui.env.world import simulator_for, tape_options
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -216,24 +215,28 @@ def _train_all(
                 f"({time.perf_counter() - started:.0f} s)")
         return [results[index] for index in range(len(runs))]
     # spawn, not fork: each worker starts clean instead of inheriting a parent's torch threads.
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
-    try:
-        futures = {pool.submit(_train_one, request, sessions_db,
-                               _run_environment(runs[index], environment)): index
-                   for index, request in enumerate(requests)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            index = futures[future]
-            results[index] = _run_or_fail(future.result)
-            log(f"[{done}/{len(runs)}] {results[index].run_dir.name} "
-                f"({time.perf_counter() - started:.0f} s)")
-    except BaseException:
-        # Interrupted or failed: stop the other runs now rather than wait minutes for them.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    # A multiprocessing Pool rather than a ProcessPoolExecutor: leaving the `with` terminates
+    # its workers (public API), so an interrupted or failed build stops the other runs at
+    # once instead of waiting minutes for them.
+    work = [(index, request, sessions_db, _run_environment(runs[index], environment))
+            for index, request in enumerate(requests)]
+    with get_context("spawn").Pool(jobs) as pool:
+        try:
+            for done, (index, result) in enumerate(pool.imap_unordered(_train_indexed, work),
+                                                   start=1):
+                results[index] = result
+                log(f"[{done}/{len(runs)}] {result.run_dir.name} "
+                    f"({time.perf_counter() - started:.0f} s)")
+        except TrainingError as exc:
+            raise DemoError(f"demo run failed: {exc}") from None
     return [results[index] for index in range(len(runs))]
+
+
+def _train_indexed(work: tuple[int, TrainRequest, Path | str, EnvironmentSpec]
+                   ) -> tuple[int, TrainResult]:
+    """One run in a pool worker, with its index (runs finish in any order)."""
+    index, request, sessions_db, environment = work
+    return index, _train_one(request, sessions_db, environment)
 
 
 def _run_or_fail(call) -> TrainResult:

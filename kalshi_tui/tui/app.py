@@ -233,8 +233,11 @@ class KalshiTuiApp(App):
                             state.validations.get(record.path))
         dialog = ReasonDialog(f"Promote {record.name}?", body, confirm_label="Promote",
                               dialog_id="promote-dialog")
-        self.push_screen(dialog, lambda reason: reason and self.jobs.do_promote(
-            record, reason, state.shown_revision, False))
+        def promote(reason: str | None) -> None:
+            if reason:
+                self.jobs.do_promote(record, reason, state.shown_revision, False)
+
+        self.push_screen(dialog, promote)
 
     @on(PromoteRefused)
     def _promote_refused(self, message: PromoteRefused) -> None:
@@ -256,8 +259,11 @@ class KalshiTuiApp(App):
         dialog = ReasonDialog(f"FORCE promote {record.name}?", body, confirm_label="Force promote",
                               require_word=FORCE_WORD, dialog_id="force-dialog",
                               confirm_variant="error")
-        self.push_screen(dialog, lambda reason: reason and self.jobs.do_promote(
-            record, reason, self.state.shown_revision, True))
+        def force(reason: str | None) -> None:
+            if reason:
+                self.jobs.do_promote(record, reason, self.state.shown_revision, True)
+
+        self.push_screen(dialog, force)
 
     # -- rollback ----------------------------------------------------------------------
     def request_rollback(self, to_revision: int | None) -> None:
@@ -273,8 +279,11 @@ class KalshiTuiApp(App):
         dialog = ReasonDialog(f"Roll back to revision {plan.target_revision}?",
                               rollback_body(plan, self.state.pointer), confirm_label="Roll back",
                               dialog_id="rollback-dialog")
-        self.push_screen(dialog, lambda reason: reason and self.jobs.do_rollback(
-            reason, plan.target_revision, self.state.shown_revision))
+        def roll_back(reason: str | None) -> None:
+            if reason:
+                self.jobs.do_rollback(reason, plan.target_revision, self.state.shown_revision)
+
+        self.push_screen(dialog, roll_back)
 
     # -- history -----------------------------------------------------------------------
     def show_history(self) -> None:

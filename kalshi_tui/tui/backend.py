@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from kalshi_tui.core import Config
 
 if TYPE_CHECKING:
-    from kalshi_tui.core.catalog import ChangeSignature
+    from kalshi_tui.core.catalog import Catalog, ChangeSignature
+    from kalshi_tui.core.pointer import PointerEngine
 
 
 @dataclass
@@ -45,8 +46,9 @@ class Backend:
         self.config = config
         # Read-only never writes: not even to finish a change a crashed writer left half done.
         self.read_only = read_only
-        self._engine = None
-        self._catalog = None  # the last scan's, which keeps hashes made after it in its cache
+        self._engine: PointerEngine | None = None
+        # The last scan's catalog, which keeps hashes made after it in its cache.
+        self._catalog: Catalog | None = None
 
     @property
     def engine(self):

@@ -10,13 +10,16 @@ name models, so they are escaped like every name on screen.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape as escape_markup
 
 from kalshi_tui.core import printable
 from kalshi_tui.tui import formatting as fmt
+
+if TYPE_CHECKING:
+    from kalshi_tui.tui.screens.main import MainScreen
 
 _MAX_MODEL_HITS = 20
 # What every screen offers: (title, help, action).
@@ -70,7 +73,7 @@ class OperatorCommands(Provider):
                 yield Hit(
                     score * 0.9,
                     fmt.file_text(label),
-                    partial(self.screen.select_model, record.path),
+                    partial(cast("MainScreen", self.screen).select_model, record.path),
                     text=label,
                     help=_help(record.path),
                 )

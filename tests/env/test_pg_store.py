@@ -9,8 +9,7 @@ import pytest
 from pg_server import OWNER_PASSWORD, READER, READER_PASSWORD, SUPERUSER_PASSWORD
 
 from kalshi_tui.cli import main
-from kalshi_tui.env import load_tapes
-from kalshi_tui.env.store import SessionStore, StoreError, open_session_store
+from kalshi_tui.env import SessionStore, StoreError, load_tapes, open_session_store
 
 TAPE_FIELDS = ("timestamps_ms", "bid_px", "bid_sz", "ask_px", "ask_sz", "mark", "features")
 

@@ -17,7 +17,7 @@ from kalshi_tui.env import (
     parse_session_list,
 )
 from kalshi_tui.env.orderbook import book_from_maps
-from kalshi_tui.env.store import TABLES
+from kalshi_tui.env.store_schema import TABLES
 
 
 def _dump(path) -> list[str]:

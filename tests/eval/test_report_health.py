@@ -181,3 +181,30 @@ def test_no_sessions_to_check_on_is_said_and_nothing_is_barred(folder, capsys):
                for note in report["notes"])
     assert report["not_recommended_models"] == []
     assert report["recommendations"]["primary"]["path"] == f"{RUN32}/model.zip"
+
+
+def test_the_ab_against_the_current_model_decides_once_it_is_run(folder, capsys):
+    """The collapsed run is what the trader follows: the report says COLLAPSED in the current
+    model's alarm, asks for the A/B of its healthy recommendation, then quotes it."""
+    code, _, err = run(capsys, "promote", FINAL, "--reason", "the seed said so", "--yes",
+                       "--config", str(folder))
+    assert code == 0, err
+    code, out, err = run(capsys, "report", "--format", "json", "--config", str(folder))
+    report = json.loads(out)
+    current = report["current_model"]
+    assert current["state"] == "COLLAPSED" and current["alarm"]
+    assert current["alarms"][-1].startswith("current model is COLLAPSED: SELL_YES x100")
+    primary = report["recommendations"]["primary"]
+    assert primary["path"] == f"{RUN7}/model.zip"
+    facts = {f["label"]: f for f in primary["deciding_facts"]}
+    assert facts["Against the current model"]["text"] == "no A/B against the current model"
+    assert f"kalshi-tui abtest {RUN7}/model.zip" in [i["command"] for i in report["action_items"]]
+    code, _, err = run(capsys, "abtest", f"{RUN7}/model.zip", "--config", str(folder))
+    assert code == 0, err
+    code, out, _ = run(capsys, "report", "--format", "json", "--config", str(folder))
+    report = json.loads(out)
+    facts = {f["label"]: f for f in report["recommendations"]["primary"]["deciding_facts"]}
+    ab = facts["Against the current model"]
+    assert ab["text"].startswith("vs current: ") and " 95 % CI [" in ab["text"]
+    assert ab["source"].startswith("A/B test on sessions 1-3, ")
+    assert not any(i["command"].startswith("kalshi-tui abtest") for i in report["action_items"])

@@ -5,39 +5,17 @@ bounded: nothing is inflated past the bound."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from hostile.conftest import REPO
+from hostile.measure import measured
 
 # Generous: each command is measured in its own process (interpreter start and imports
 # included); unbounded, a 6 GiB member took 65-92 s and smoke reached 1.1 GB. Measured:
 # 0.15-0.55 s each under load 6 (benchmarks/hostile.py).
 TIME_LIMIT_S = 15.0
 RSS_LIMIT_MB = 150  # measured: 24-51 MB (benchmarks/hostile.py); torch is never imported
-
-
-def measured(models, *args):
-    """(exit code, stdout, stderr, seconds, peak RSS in MB) of one command in a fresh process."""
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the forking parent
-    # (pytest, holding torch), where VmHWM belongs to the new process's memory alone.
-    code = ("import re, sys\nfrom kalshi_tui.cli import main\n"
-            f"rc = main(['--models-dir', {str(models)!r}, *{list(args)!r}])\n"
-            "status = open('/proc/self/status').read()\n"
-            "print('PEAK', re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
-            "sys.exit(rc)")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
-                          cwd=models.parent)
-    seconds = time.perf_counter() - started
-    peak_kb = int(done.stderr.rsplit("PEAK ", 1)[1].split()[0])
-    stderr = done.stderr.rsplit("PEAK ", 1)[0]
-    return done.returncode, done.stdout, stderr, seconds, peak_kb / 1024
 
 
 @pytest.mark.parametrize("name", ["bomb", "bomb_understated", "bomb_variables"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from kalshi_tui.train.demo import (
     DemoError,
     _check_replaceable,
     _swap_in,
+    _train_all,
     build_demo,
 )
 from kalshi_tui.train.writer import run_name
@@ -129,6 +132,18 @@ def test_small_build_trains_the_collapsed_story_under_original_training(small_de
     note = (out / MARKER).read_text()
     assert "## Which is which" in note and "**The collapsed model**: `session32_final.zip`" in note
     assert "| original-training |" in note
+
+
+def test_a_run_failing_in_a_worker_is_one_demo_error(tmp_path):
+    """A run that cannot train (its session is not in the store) fails the parallel build
+    with one DemoError naming it, raised from the pool's worker process."""
+    good = DEMO_RUNS[-1]
+    bad = dataclasses.replace(good, session_ids=(999,))
+    started = time.perf_counter()
+    with pytest.raises(DemoError, match="demo run failed: .*999"):
+        _train_all([bad, good, good], tmp_path, CONFIG.sessions_db, CONFIG.environment, 0, 0.01,
+                   2, lambda line: None)
+    assert time.perf_counter() - started < 120
 
 
 def test_only_a_demo_or_empty_folder_is_replaced(tmp_path):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         HealthCheckUnavailable as HealthCheckUnavailable,
     )
     from kalshi_tui.core.report.figures import (
+        fmt_bytes as fmt_bytes,
         fmt_dollars as fmt_dollars,
         fmt_float as fmt_float,
         fmt_int as fmt_int,
@@ -37,7 +38,7 @@ else:
         "build": ["EvidenceReader", "HealthCheck", "StoredEvidence", "default_report_path",
                   "generate_report", "render_report", "write_report", "write_text_atomically"],
         "evidence": ["ABFinding", "ABLookup", "HealthCheckFailed", "HealthCheckUnavailable"],
-        "figures": ["fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time", "metric_text",
-                    "world_words"],
+        "figures": ["fmt_bytes", "fmt_dollars", "fmt_float", "fmt_int", "fmt_pct", "fmt_time",
+                    "metric_text", "world_words"],
         "markdown": ["render_markdown"],
     })

@@ -126,10 +126,14 @@ def gather_evidence(records: list[ModelRecord], evidence: StoredEvidence, rank: 
                 f"its {budget} health checks (kalshi-tui health MODEL checks one)")
             break
         record = by_path[pending[0].path]
+        # A result is the bytes': every identical file (a flat final, the pointer's file) has it.
+        same = [r.path for r in records if r.path == record.path
+                or (record.sha256 is not None and r.sha256 == record.sha256)]
         try:
-            evidence.healths[record.path] = check_health(record)
+            result = check_health(record)
+            evidence.healths.update(dict.fromkeys(same, result))
         except HealthCheckFailed as exc:
-            evidence.unrunnable[record.path] = str(exc)
+            evidence.unrunnable.update(dict.fromkeys(same, str(exc)))
         except HealthCheckUnavailable as exc:
             evidence.unchecked_note = f"no health check could run: {exc}"
             break

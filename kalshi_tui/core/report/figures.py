@@ -92,6 +92,16 @@ def fmt_pct(value: Any, *, fraction: bool = False, unit: str = " %") -> str:
     return f"{number * 100 if fraction else number:.1f}{unit}"
 
 
+def fmt_bytes(size: int | float) -> str:
+    """A file size as operators read it: "512 B", "229.6 KB", "1.2 GB" (powers of 1024)."""
+    amount = float(size)
+    for unit in ("B", "KB", "MB"):
+        if amount < 1024:
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GB"
+
+
 def fmt_float(value: Any, digits: int = 3) -> str:
     number = _number(value)
     return "-" if number is None else f"{number:.{digits}f}"

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.widgets.button import ButtonVariant
 
 from kalshi_tui.tui import formatting as fmt
 
@@ -28,7 +29,7 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def __init__(self, title: str, body: list[Text], *, confirm_label: str,
                  require_word: str | None = None, dialog_id: str = "reason-dialog",
-                 confirm_variant: str = "warning") -> None:
+                 confirm_variant: ButtonVariant = "warning") -> None:
         super().__init__(id=dialog_id)
         self.title_text = title
         self.body = body

@@ -6,6 +6,8 @@ the dialog and stopping the run are one decision in one place.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -13,6 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
 from kalshi_tui.tui import formatting as fmt
+
+if TYPE_CHECKING:
+    from kalshi_tui.tui.app import KalshiTuiApp
 
 
 class ValidationDialog(ModalScreen[None]):
@@ -42,4 +47,4 @@ class ValidationDialog(ModalScreen[None]):
         self.query_one("#validation-status", Static).update("cancelling…")
 
     def action_cancel_validation(self) -> None:
-        self.app.cancel_validation()
+        cast("KalshiTuiApp", self.app).cancel_validation()  # the dialog runs in no other app

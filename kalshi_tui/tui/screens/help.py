@@ -70,5 +70,5 @@ class HelpScreen(ModalScreen[None]):
                     f"second step where you type {FORCE_WORD}. The screen refreshes by itself "
                     "every few seconds, except while a dialog is open.", style="dim"))
 
-    def action_dismiss(self, result=None) -> None:
+    async def action_dismiss(self, result: object = None) -> None:
         self.dismiss(None)

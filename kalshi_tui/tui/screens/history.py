@@ -7,6 +7,8 @@ plans and confirms the rollback through the pointer engine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +18,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.screens.main import refused_keys
+
+if TYPE_CHECKING:
+    from kalshi_tui.tui.app import KalshiTuiApp
 
 # (label, widest it may grow): long paths and reasons are cut rather than pushing the
 # reason off the screen.
@@ -32,7 +37,7 @@ _COLUMNS = (
 
 def history_rows(records: list, now) -> list[tuple[Text, ...]]:
     """Newest first, one row per revision, every journal field escaped (`file_text`)."""
-    rows = []
+    rows: list[tuple[Text, ...]] = []
     for record in records:
         model = record.to.path or "(nothing)"
         if record.action == "rollback" and record.target_revision is not None:
@@ -130,9 +135,9 @@ class HistoryScreen(Screen):
             if refused_keys(self.BINDINGS, frozenset({"rollback_selected"}), self.keymap).get(
                 event.key
             ):
-                self.app.refuse_read_only("rollback")
+                cast("KalshiTuiApp", self.app).refuse_read_only("rollback")
 
     def action_rollback_selected(self) -> None:
         revision = self.selected_revision()
         if revision is not None:
-            self.app.request_rollback(revision)
+            cast("KalshiTuiApp", self.app).request_rollback(revision)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Key, Resize
@@ -445,12 +445,12 @@ class MainScreen(Screen):
 
 
 def refused_keys(
-    bindings: list[Binding], actions: frozenset[str], keymap: dict[str, str]
+    bindings: list[BindingType], actions: frozenset[str], keymap: dict[str, str]
 ) -> dict[str, str]:
     """Key (after the config's keymap) -> action, for the bindings of `actions` read-only hides."""
     keys = {}
     for binding in bindings:
-        if binding.action in actions:
+        if isinstance(binding, Binding) and binding.action in actions:
             remapped = keymap.get(binding.id or "", binding.key)
             for key in remapped.split(","):
                 keys[key.strip()] = binding.action

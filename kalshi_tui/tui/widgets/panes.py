@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual.dom import DOMNode
 from textual.widgets import Static
 
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
@@ -223,7 +224,7 @@ def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
             ", ".join(
                 sorted(
                     {
-                        fmt.short_source(s)
+                        fmt.short_source(s) or s
                         for s in (record.metrics.sources if record.metrics else {}).values()
                     }
                 )
@@ -315,7 +316,7 @@ class RecordPane(Static):
 
     def is_shown(self) -> bool:
         """Whether the pane and every container up to its screen are displayed."""
-        node = self
+        node: DOMNode | None = self
         while node is not None and node is not self.screen:
             if not node.display:
                 return False
