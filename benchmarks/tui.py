@@ -1,6 +1,15 @@
-"""TUI speed and memory at 1,000 and 10,000 models, side by side with a DataTable baseline.
+"""TUI speed and memory: a rollback from launch, and 1,000 and 10,000 models beside a DataTable.
 
-Run: .venv/bin/python benchmarks/tui.py [--models 1000 10000] [--moves 40]
+Run: .venv/bin/python benchmarks/tui.py [--models 1000 10000] [--moves 40] [--rollbacks 5]
+
+Rollback from launch, on a copy of the bundled demo (trained_models/ and kalshi_tui.toml,
+with two promotes journalled so there is a revision to go back to): a fresh process starts
+the TUI and a pilot types what an on-call operator types, `R`, the reason, Enter, Enter.
+`R` and the reason are typed at once, before the first screen, as fast hands would; the
+Enters wait until the dialog shows the engine's plan (a confirmation is of what is shown).
+Measured: process start to the rollback in the journal and the pointer (target 1.5 s of
+program time: the pilot types instantly, so all of it is the program's), the part of it
+spent before the plan was on screen, and the keys pressed.
 
 For each size it makes the models (the catalog benchmark's layout: run folders, checkpoints,
 flat finals, every file a distinct sha256), promotes one so the header has a pointer to
@@ -31,6 +40,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+ROLLBACK_CHILD = r"""
+import asyncio, json, sys, time
+started = float(sys.argv[1]); reason = sys.argv[3]
+from pathlib import Path
+from kalshi_tui.core.config import load_config
+config = load_config(Path(sys.argv[2]))
+journal = config.pointer_file.with_name(config.pointer_file.stem + ".history.jsonl")
+before = journal.read_text().count("\n")
+from kalshi_tui.tui.app import KalshiTuiApp
+out = {"imported_s": time.time() - started}
+app = KalshiTuiApp(config, poll=False)
+
+async def auto(pilot):
+    out["app_ready_s"] = time.time() - started
+    from textual import events
+    keys = ["R", *reason]
+    # Typed ahead, as a terminal hands a burst over: every key queued at once, no waiting.
+    for char in keys:
+        app.post_message(events.Key("space" if char == " " else char, char))
+    while not hasattr(app.screen, "planned"):
+        await asyncio.sleep(0.002)
+    dialog = app.screen
+    while not getattr(dialog, "planned", False):
+        await asyncio.sleep(0.002)
+    out["plan_shown_s"] = time.time() - started
+    keys += ["enter", "enter"]
+    await pilot.press("enter")
+    out["first_enter_s"] = time.time() - started
+    await pilot.press("enter")
+    out["second_enter_s"] = time.time() - started
+    while journal.read_text().count("\n") == before:
+        await asyncio.sleep(0.002)
+    out["written_s"] = time.time() - started
+    last = json.loads(journal.read_text().splitlines()[-1])
+    out["action"], out["why"], out["keys"] = last["action"], last["reason"], len(keys)
+    out["pointer_revision"] = json.loads(config.pointer_file.read_text())["kalshi_tui"]["revision"]
+    out["journal_revision"] = last["revision"]
+    app.exit()
+
+app.run(headless=True, size=(120, 40), auto_pilot=auto)
+print(json.dumps(out))
+"""
 
 CHILD = r"""
 import asyncio, json, statistics, sys, time
@@ -168,6 +220,60 @@ def prepare(root: Path, count: int) -> Path:
     return models
 
 
+def prepare_demo_copy(root: Path) -> Path:
+    """The bundled demo copied (never touched in place), with two promotes journalled."""
+    import shutil
+
+    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.config import load_config
+    from kalshi_tui.core.pointer import PointerEngine
+
+    shutil.copytree(ROOT / "trained_models", root / "trained_models")
+    shutil.copy(ROOT / "kalshi_tui.toml", root / "kalshi_tui.toml")
+    config = load_config(root / "kalshi_tui.toml")
+    catalog = scan_catalog(config, use_cache=True)
+    engine = PointerEngine(config)
+    compatible = [r for r in catalog.records if r.verdict == "compatible"][:2]
+    for record in compatible:
+        engine.promote(record, "benchmark setup", force=False)
+    return root / "kalshi_tui.toml"
+
+
+def rollback_from_launch(config_file: Path, reason: str = "bad deploy") -> dict:
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", ROLLBACK_CHILD, repr(started), str(config_file),
+                           reason], capture_output=True, text=True, cwd=str(config_file.parent))
+    if proc.returncode != 0:
+        raise SystemExit(f"rollback child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report_rollbacks(runs: int) -> None:
+    import statistics
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = []
+        for index in range(runs):
+            # A fresh copy each run: every rollback starts from the same two promotes.
+            config_file = prepare_demo_copy(Path(tmp) / f"demo{index}")
+            results.append(rollback_from_launch(config_file))
+    for r in results:
+        assert r["action"] == "rollback" and r["why"] == "bad deploy", r
+        assert r["pointer_revision"] == r["journal_revision"], r
+    written = sorted(r["written_s"] for r in results)
+    shown = sorted(r["plan_shown_s"] for r in results)
+    median = statistics.median(written)
+    print(f"rollback from launch (demo copy, {runs} fresh processes): R + reason + Enter + Enter = "
+          f"{results[0]['keys']} keys "
+          f"({results[0]['keys'] - len('bad deploy')} besides the reason's "
+          f"letters); journal and pointer written {median:.2f} s median "
+          f"({written[0]:.2f}-{written[-1]:.2f}), "
+          f"plan on screen at {statistics.median(shown):.2f} s "
+          f"(imports done {statistics.median(r['imported_s'] for r in results):.2f} s, app ready "
+          f"{statistics.median(r['app_ready_s'] for r in results):.2f} s); "
+          f"target 1.5 s: {'met' if median <= 1.5 else 'MISSED'}")
+
+
 def load_note() -> str:
     try:
         return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
@@ -177,11 +283,15 @@ def load_note() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--models", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--moves", type=int, default=40)
+    parser.add_argument("--rollbacks", type=int, default=5,
+                        help="rollback-from-launch runs (0: skip)")
     args = parser.parse_args()
     targets = {1000: 1.0, 10000: 2.5}
     print(f"machine: {load_note()} (other work slows every figure alike)")
+    if args.rollbacks:
+        report_rollbacks(args.rollbacks)
     print(
         f"{'models':>7} {'':9} {'first screen':>13} {'move median':>12} {'move p95':>9} "
         f"{'peak RSS':>9}"

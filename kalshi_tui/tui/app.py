@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from textual.command import CommandPalette
 from textual.screen import ModalScreen
 
 from kalshi_tui.core import Config, printable
-from kalshi_tui.core.catalog import ModelRecord
+from kalshi_tui.core.catalog import ModelRecord, model_file_changes
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
@@ -45,12 +46,21 @@ from kalshi_tui.tui.messages import (
     ValidationProgressed,
     ValidationsLoaded,
 )
-from kalshi_tui.tui.plan_text import promote_body, refused_body, rollback_body
+from kalshi_tui.tui.plan_text import (
+    PLANNING,
+    badge_words,
+    outside_change_words,
+    promote_body,
+    refused_body,
+    rollback_body,
+)
 from kalshi_tui.tui.screens.compare import CompareScreen
+from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table
 from kalshi_tui.tui.screens.history import HistoryScreen
 from kalshi_tui.tui.screens.main import MainScreen, keymap_ids
 from kalshi_tui.tui.state import TuiState, ValidationRun
+from kalshi_tui.tui.widgets.model_list import ModelList
 from kalshi_tui.tui.workers import Workers
 
 log = logging.getLogger("kalshi_tui.tui")
@@ -99,8 +109,9 @@ class KalshiTuiApp(App):
         if self.read_only:
             self.sub_title = "READ-ONLY"
         if self.config.keymap:
-            known = keymap_ids(KalshiTuiApp, MainScreen, HistoryScreen, CompareScreen, HelpScreen,
-                               ReasonDialog, RefusedDialog, ValidationDialog)
+            known = keymap_ids(KalshiTuiApp, MainScreen, ModelList, HistoryScreen, CompareScreen,
+                               HelpScreen, DescribeScreen, ReasonDialog, RefusedDialog,
+                               ValidationDialog)
             unknown = sorted(set(self.config.keymap) - known)
             if unknown:
                 self.notify_file_text(f"{self.config.file}: tui.keymap names no such action: "
@@ -123,12 +134,17 @@ class KalshiTuiApp(App):
     @on(ModelsScanned)
     def _models_scanned(self, message: ModelsScanned) -> None:
         state = self.state
+        changes = model_file_changes(state.records, message.records) if state.loaded else None
         state.records, state.badges, state.signature = (
             message.records,
             message.badges,
             message.signature,
         )
+        state.loaded = True
         self.main.show_models()
+        if changes:
+            log.info("models folder changed: %s", changes.summary())
+            self.notify(changes.summary(), title="Models folder changed", timeout=10)
         self.jobs.load_validations(message.records)
 
     @on(ChangesDetected)
@@ -138,6 +154,7 @@ class KalshiTuiApp(App):
     @on(ValidationsLoaded)
     def _validations_loaded(self, message: ValidationsLoaded) -> None:
         self.state.validations = dict(message.validations)
+        self.state.healths = dict(message.healths)
         self.main.show_validations()
 
     @on(RankingComputed)
@@ -160,14 +177,27 @@ class KalshiTuiApp(App):
 
     @on(PointerChanged)
     def _pointer_changed(self, message: PointerChanged) -> None:
+        self.state.own_revisions.add(message.revision)
         self._set_pointer(message.pointer)
         self.notify_file_text(message.summary, title="Pointer changed", timeout=8)
         self.jobs.scan_models()
 
     def _set_pointer(self, pointer: PointerView) -> None:
-        changed = self.state.pointer is None or pointer.revision != self.state.pointer.revision
+        before = self.state.pointer
+        changed = before is None or pointer.revision != before.revision
         self.state.pointer = pointer
         self.main.show_pointer()
+        outside = (before is not None and not before.error and not pointer.error
+                   and pointer.revision != before.revision
+                   and pointer.revision not in self.state.own_revisions)
+        if outside:
+            # Someone else moved the pointer: say who, what and which revision, not only
+            # a header that quietly reads differently.
+            words = outside_change_words(pointer)
+            log.warning("outside change: %s", words)
+            self.notify_file_text(words, title="Pointer changed elsewhere", severity="warning",
+                                  timeout=12)
+            self.main.flash_header()
         if changed and isinstance(self.screen, HistoryScreen):
             self.jobs.read_history()
 
@@ -175,7 +205,10 @@ class KalshiTuiApp(App):
     def _operation_failed(self, message: OperationFailed) -> None:
         if message.what == "writing the report":
             self.state.writing_report = False
-        self.notify_file_text(message.message, title=f"{message.what.capitalize()} failed",
+        if message.planning:
+            self._close_change_dialog()  # nothing to confirm: the engine said no, or failed
+        outcome = "refused" if message.refused else "failed"
+        self.notify_file_text(message.message, title=f"{message.what.capitalize()} {outcome}",
                               severity=message.severity, timeout=12)
 
     # -- global actions ----------------------------------------------------------------
@@ -195,7 +228,7 @@ class KalshiTuiApp(App):
         self.jobs.scan_models()
 
     def action_help(self) -> None:
-        titles = {HistoryScreen: "history", CompareScreen: "compare"}
+        titles = {HistoryScreen: "history", CompareScreen: "compare", DescribeScreen: "describe"}
         self.push_screen(
             HelpScreen(help_table(self.screen), titles.get(type(self.screen), "models"))
         )
@@ -217,31 +250,68 @@ class KalshiTuiApp(App):
                         severity="warning")
         return self.read_only
 
-    # -- promote -----------------------------------------------------------------------
+    # -- promote and rollback: the dialog opens at once, the plan fills it -------------
+    def _open_dialog(self, dialog: ReasonDialog, run: Callable[[ReasonDialog, str], None]) -> None:
+        """Show a change dialog before its plan exists, so keys typed after P or R (the
+        reason) land in its reason field and not on the models screen behind it."""
+        self._close_change_dialog()
+        # Older toasts would sit on the dialog's buttons at 80x24; the log keeps them.
+        self.clear_notifications()
+        self.state.change_dialog = dialog
+
+        def after(reason: str | None) -> None:
+            if self.state.change_dialog is dialog:
+                self.state.change_dialog = None
+            if reason and dialog.planned:
+                run(dialog, reason)
+
+        self.push_screen(dialog, after)
+
+    def _close_change_dialog(self) -> None:
+        dialog, self.state.change_dialog = self.state.change_dialog, None
+        if dialog is not None and dialog.is_attached and dialog in self.screen_stack:
+            dialog.dismiss(None)
+
+    def _waiting_dialog(self) -> ReasonDialog | None:
+        """The open change dialog still waiting for its plan; None once cancelled."""
+        dialog = self.state.change_dialog
+        return dialog if dialog is not None and dialog.is_attached else None
+
+    def _expected_revision(self, dialog: ReasonDialog) -> int | None:
+        # The revision the screen showed, or (asked before the pointer was read) the plan's.
+        shown = self.state.shown_revision
+        return shown if shown is not None else dialog.plan.revision_before
+
     def request_promote(self, record: ModelRecord) -> None:
-        """Plan promoting `record` and, if the engine allows it, ask to confirm."""
+        """Open the promote dialog and ask the engine for its plan."""
         if self.refuse_read_only("promote"):
             return
         # The revision this screen shows is the one the change must still find on disk.
         self.state.shown_revision = self.state.pointer.revision if self.state.pointer else None
+        self._open_dialog(ReasonDialog(f"Promote {record.name}?", [PLANNING],
+                                       confirm_label="Promote", dialog_id="promote-dialog",
+                                       planned=False),
+                          lambda dialog, reason: self.jobs.do_promote(
+                              record, reason, self._expected_revision(dialog), False))
         self.jobs.plan_promote(record, self.state.shown_revision)
 
     @on(PromotePlanned)
     def _promote_planned(self, message: PromotePlanned) -> None:
+        dialog = self._waiting_dialog()
+        if dialog is None:
+            return  # cancelled while the engine planned
         record, state = message.record, self.state
         body = promote_body(message.plan, state.pointer, state.badges.get(record.path, ""),
-                            state.validations.get(record.path))
-        dialog = ReasonDialog(f"Promote {record.name}?", body, confirm_label="Promote",
-                              dialog_id="promote-dialog")
-        def promote(reason: str | None) -> None:
-            if reason:
-                self.jobs.do_promote(record, reason, state.shown_revision, False)
-
-        self.push_screen(dialog, promote)
+                            state.validations.get(record.path), state.healths.get(record.path),
+                            message.ab_line)
+        dialog.show_plan(f"Promote {record.name}?", body, f"Promote {record.name}", message.plan)
 
     @on(PromoteRefused)
     def _promote_refused(self, message: PromoteRefused) -> None:
-        record = message.record
+        record = message.record  # the worker logged the refusal, as a warning
+        if self._waiting_dialog() is None:
+            return  # the operator cancelled while the engine planned: nothing to explain
+        self._close_change_dialog()
         body = refused_body(message.message, record, self.state.badges.get(record.path, ""))
         can_force = message.forceable and not self.read_only
 
@@ -256,34 +326,37 @@ class KalshiTuiApp(App):
         body = refused_body("Forcing puts a model the environment does not fit in front of the "
                             "trader. The journal and the pointer record it as FORCED.",
                             record, self.state.badges.get(record.path, ""))
-        dialog = ReasonDialog(f"FORCE promote {record.name}?", body, confirm_label="Force promote",
+        dialog = ReasonDialog(f"FORCE promote {record.name}?", body,
+                              confirm_label=f"Force promote {record.name}",
                               require_word=FORCE_WORD, dialog_id="force-dialog",
                               confirm_variant="error")
-        def force(reason: str | None) -> None:
-            if reason:
-                self.jobs.do_promote(record, reason, self.state.shown_revision, True)
+        self._open_dialog(dialog, lambda _dialog, reason: self.jobs.do_promote(
+            record, reason, self.state.shown_revision, True))
 
-        self.push_screen(dialog, force)
-
-    # -- rollback ----------------------------------------------------------------------
     def request_rollback(self, to_revision: int | None) -> None:
-        """Plan a rollback (to the default target or a chosen revision) and ask to confirm."""
+        """Open the rollback dialog (to the default target or a chosen revision) and plan it."""
         if self.refuse_read_only("rollback"):
             return
         self.state.shown_revision = self.state.pointer.revision if self.state.pointer else None
+        title = ("Roll back?" if to_revision is None else f"Roll back to revision {to_revision}?")
+        self._open_dialog(ReasonDialog(title, [PLANNING], confirm_label="Roll back",
+                                       dialog_id="rollback-dialog", planned=False),
+                          lambda dialog, reason: self.jobs.do_rollback(
+                              reason, dialog.plan.target_revision, self._expected_revision(dialog)))
         self.jobs.plan_rollback(to_revision)
 
     @on(RollbackPlanned)
     def _rollback_planned(self, message: RollbackPlanned) -> None:
-        plan = message.plan
-        dialog = ReasonDialog(f"Roll back to revision {plan.target_revision}?",
-                              rollback_body(plan, self.state.pointer), confirm_label="Roll back",
-                              dialog_id="rollback-dialog")
-        def roll_back(reason: str | None) -> None:
-            if reason:
-                self.jobs.do_rollback(reason, plan.target_revision, self.state.shown_revision)
-
-        self.push_screen(dialog, roll_back)
+        dialog = self._waiting_dialog()
+        if dialog is None:
+            return
+        plan, state = message.plan, self.state
+        path = plan.record.path
+        badge = state.badges.get(path) or badge_words(plan.record)
+        body = rollback_body(plan, state.pointer, badge, state.validations.get(path),
+                             state.healths.get(path), message.ab_line)
+        dialog.show_plan(f"Roll back to revision {plan.target_revision}?", body,
+                         f"Roll back to rev {plan.target_revision}", plan)
 
     # -- history -----------------------------------------------------------------------
     def show_history(self) -> None:
@@ -296,7 +369,8 @@ class KalshiTuiApp(App):
             self.screen.show_records(message.records)
         else:
             self.push_screen(HistoryScreen(message.records, self.clock(), read_only=self.read_only,
-                                           keymap=self.config.keymap))
+                                           keymap=self.config.keymap,
+                                           models_prefix=f"{self.config.models_dir.name}/"))
 
     # -- validation and smoke ----------------------------------------------------------
     def start_validation(self, record: ModelRecord) -> None:
@@ -336,7 +410,8 @@ class KalshiTuiApp(App):
             self.state.validations[message.path] = message.result
             self.main.show_validations()
             # The new result is evidence: the ranking and its reasons change with it.
-            self.jobs.compute_ranking(self.state.records, dict(self.state.validations))
+            self.jobs.compute_ranking(self.state.records, dict(self.state.validations),
+                                      dict(self.state.healths))
             self.notify_file_text(
                 f"Validated: {message.result.headline()}", title="Validation done"
             )

@@ -91,18 +91,21 @@ class Backend:
                                    "rescan (r) and look again before promoting it")
         return record
 
-    def stored_validations(self, records: list) -> dict[str, Any]:
-        """Stored validation results still current, keyed by record path (the report's lookup)."""
-        from kalshi_tui.eval import stored_validations
+    def stored_evidence(self, records: list) -> Any:
+        """Stored validation and policy-health results still current, by record path
+        (`StoredEvidence`: JSON reads, no torch; `kalshi-tui health` computes the health)."""
+        from kalshi_tui.eval import stored_evidence
 
-        return stored_validations(records, self.config)
+        return stored_evidence(records, self.config)
 
-    def ranking(self, records: list, validations: dict[str, Any], *, now) -> dict[str, Any]:
+    def ranking(self, records: list, validations: dict[str, Any], healths: dict[str, Any], *,
+                now) -> dict[str, Any]:
         """Path -> RankedModel with the config's weights (RankingError names the config file)."""
         from kalshi_tui.core.evidence import rank_for_config, ranking_by_path
 
         return ranking_by_path(
-            rank_for_config(records, self.config, validations=validations, now=now)
+            rank_for_config(records, self.config, validations=validations, healths=healths,
+                            now=now)
         )
 
     def write_report(self, *, now) -> tuple[Path, dict[str, Any]]:
@@ -122,9 +125,15 @@ class Backend:
     # -- pointer ---------------------------------------------------------------------
     def pointer_view(self) -> PointerView:
         from kalshi_tui.core.evidence import badge
+        from kalshi_tui.eval import collapse_alarm
 
         status = self.engine.status(repair=not self.read_only)
         shown = badge(status.record, self.config.environment) if status.record else None
+        if status.model_exists and status.current_sha256:
+            # The same stored-health rule as `kalshi-tui status`: never runs the model.
+            collapsed = collapse_alarm(status.current_sha256, self.config)
+            if collapsed:
+                status.alarms.append(collapsed)
         return pointer_view_from_status(status, self.config, shown)
 
     def history(self, limit: int | None = None) -> list:
@@ -140,6 +149,18 @@ class Backend:
         record = self._hashed(record)
         return self.engine.promote(record, reason, expect_revision=expect_revision,
                                    expect_sha256=record.sha256, force=force)
+
+    def ab_vs_current(self, record: Any) -> str:
+        """The stored A/B of `record` against the current model, as `promote` prints it (or
+        why there is none). Stored results only: a dialog never runs a model."""
+        from kalshi_tui.core.pointer import describe_os_error
+        from kalshi_tui.eval import vs_current_line
+
+        try:
+            return vs_current_line(record.sha256, self.config)
+        except OSError as exc:
+            # An unreadable current model must not stop a change away from it.
+            return f"A/B against the current model unknown ({describe_os_error(exc)})"
 
     def plan_rollback(self, to_revision: int | None = None):
         return self.engine.plan_rollback(to_revision=to_revision)

@@ -166,12 +166,8 @@ def layout_for_record(
 
 
 def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
-    """Action counts as a grid: one row per side, one column per size, shares of the total.
-
-    Reading "BUY_YES x5 ... SELL_NO x100" as 21 bars hides the two questions an operator
-    asks (which side does it trade, at what size), so the grid answers both at once and
-    the totals column and row give the per-side and per-size split.
-    """
+    """Action counts as a grid: one row per side, one column per size, shares of the total
+    (the report's compact form; the TUI's histogram tab draws `histogram_columns`)."""
     if not histogram:
         return [Text("no action histogram", style="dim")]
     counts: dict[int, int] = {}
@@ -243,4 +239,74 @@ def histogram_bars(
         count = counts.get(action, 0)
         bar = "█" * round(width * count / top)
         lines.append(Text(f"{label:<13}{100 * count / total:5.1f}% ") + Text(bar, style="cyan"))
+    return lines
+
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar `fraction` (0..1) of `width` cells, in eighths of a cell."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (_EIGHTHS[part] if part else "")).ljust(width)
+
+
+def histogram_columns(histogram: dict[Any, Any] | None, layout: ActionLayout | None,
+                      bar_width: int = 11) -> list[Text]:
+    """Action shares as labelled bars, HOLD first, then one group per side with its total and
+    one bar per size, so "which side, what size" reads at a glance (21 bars for 21 actions).
+
+    Every line is `histogram_width(bar_width)` cells, so two histograms sit side by side.
+    Bars are scaled to the most played action; the share is printed beside each.
+    """
+    width = histogram_width(bar_width)
+    if not histogram:
+        return [Text("no action histogram".ljust(width), style="dim")]
+    counts: dict[int, int] = {}
+    for key, value in histogram.items():
+        try:
+            counts[int(key)] = counts.get(int(key), 0) + int(value)
+        except (TypeError, ValueError):
+            continue
+    total = sum(counts.values())
+    if total <= 0:
+        return [Text("no actions counted".ljust(width), style="dim")]
+    top = max(counts.values())
+
+    def bar_line(label: str, action: int) -> Text:
+        count = counts.get(action, 0)
+        line = Text(f"{label:<7.7}")
+        line.append(bar(count / top, bar_width), style="cyan" if count else "dim")
+        line.append(f"{100 * count / total:6.1f}%", style="dim" if count == 0 else "")
+        return line
+
+    if layout is None or max(counts) >= layout.n:
+        # Unknown layout: ids only, never a guessed label.
+        return [bar_line(f"id {a}", a) for a in sorted(counts)]
+    lines = [bar_line(printable(layout.base_actions[0]), 0)]
+    for side in layout.sides:
+        side_total = sum(counts.get(layout.encode(side, size), 0) for size in layout.sizes)
+        head = Text(f"{printable(side):<{width - 7}.{width - 7}}", style="bold")
+        head.append(f"{100 * side_total / total:6.1f}%", style="bold")
+        lines.append(head)
+        lines += [bar_line(f" x{size}", layout.encode(side, size)) for size in layout.sizes]
+    lines.append(Text(f"{total:,} actions".ljust(width), style="dim"))
+    return lines
+
+
+def histogram_width(bar_width: int) -> int:
+    return 7 + bar_width + 7
+
+
+def side_by_side(left: list[Text], right: list[Text], left_width: int, gap: int = 3) -> list[Text]:
+    """Two columns of lines as one: `left` padded to `left_width`, then `right`."""
+    lines = []
+    for index in range(max(len(left), len(right))):
+        line = left[index].copy() if index < len(left) else Text("")
+        line.pad_right(max(0, left_width - line.cell_len))
+        line.append(" " * gap)
+        if index < len(right):
+            line.append_text(right[index])
+        lines.append(line)
     return lines

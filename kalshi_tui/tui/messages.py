@@ -32,11 +32,12 @@ class ChangesDetected(Message):
 
 
 class ValidationsLoaded(Message):
-    """Stored validation results still current for these models, keyed by record path."""
+    """Stored validation and health results still current for these models, by record path."""
 
-    def __init__(self, validations: dict[str, Any]) -> None:
+    def __init__(self, validations: dict[str, Any], healths: dict[str, Any]) -> None:
         super().__init__()
         self.validations = validations
+        self.healths = healths
 
 
 class PointerRead(Message):
@@ -48,22 +49,24 @@ class PointerRead(Message):
 
 
 class PointerChanged(Message):
-    """This screen promoted or rolled back; `summary` says what, for the flash line."""
+    """This screen promoted or rolled back as `revision`; `summary` says what, for the flash."""
 
-    def __init__(self, summary: str, pointer: PointerView) -> None:
+    def __init__(self, summary: str, pointer: PointerView, revision: int) -> None:
         super().__init__()
         self.summary = summary
         self.pointer = pointer
+        self.revision = revision  # ours: not announced as an outside change
 
 
 class PromotePlanned(Message):
     """The engine accepted a promote plan; the dialog may ask for confirmation."""
 
-    def __init__(self, record: Any, plan: Any, force: bool) -> None:
+    def __init__(self, record: Any, plan: Any, force: bool, ab_line: str = "") -> None:
         super().__init__()
         self.record = record
         self.plan = plan
         self.force = force
+        self.ab_line = ab_line  # the stored A/B against the current model, in words
 
 
 class PromoteRefused(Message):
@@ -77,10 +80,11 @@ class PromoteRefused(Message):
 
 
 class RollbackPlanned(Message):
-    def __init__(self, plan: Any, to_revision: int | None) -> None:
+    def __init__(self, plan: Any, to_revision: int | None, ab_line: str = "") -> None:
         super().__init__()
         self.plan = plan
         self.to_revision = to_revision
+        self.ab_line = ab_line  # the target's stored A/B against the current model
 
 
 class HistoryRead(Message):
@@ -123,13 +127,20 @@ class SmokeTested(Message):
 
 
 class OperationFailed(Message):
-    """A worker failed: one line for the flash, the details go to the log file."""
+    """A worker failed, or a guard rail refused (`refused`): one line for the flash.
 
-    def __init__(self, what: str, message: str, *, severity: str = "error") -> None:
+    A failure's details go to the log file; a refusal is an answer, not an error, and is
+    logged as a warning without a traceback. `planning`: the plan behind an open dialog.
+    """
+
+    def __init__(self, what: str, message: str, *, severity: str = "error",
+                 refused: bool = False, planning: bool = False) -> None:
         super().__init__()
         self.what = what
         self.message = message
         self.severity = severity
+        self.refused = refused
+        self.planning = planning
 
 
 class RankingComputed(Message):

@@ -20,7 +20,8 @@ from kalshi_tui.tui.widgets.panes import PaneContext
 if TYPE_CHECKING:
     from kalshi_tui.core.catalog import ChangeSignature
     from kalshi_tui.core.evidence import RankedModel
-    from kalshi_tui.eval import SmokeResult, ValidationResult
+    from kalshi_tui.eval import HealthResult, SmokeResult, ValidationResult
+    from kalshi_tui.tui.dialogs.confirm import ReasonDialog
     from kalshi_tui.tui.dialogs.progress import ValidationDialog
 
 
@@ -41,8 +42,12 @@ class TuiState:
     records: list[ModelRecord] = field(default_factory=list)
     # Record path -> the catalog's badge ("OK", "LEGACY 5-ACT", ...).
     badges: dict[str, str] = field(default_factory=dict)
+    # False until the first scan answers: the header says "loading...", never "0 models".
+    loaded: bool = False
     # Record path -> a stored validation result still current for the config (or just run).
     validations: dict[str, ValidationResult] = field(default_factory=dict)
+    # Record path -> a stored policy-health result still current (`kalshi-tui health` writes them).
+    healths: dict[str, HealthResult] = field(default_factory=dict)
     # Record path -> its place in the ranking; empty until the ranking worker answers.
     ranking: dict[str, RankedModel] = field(default_factory=dict)
     # How many of `ranking` have a rank (could be recommended); set with it by `set_ranking`
@@ -57,6 +62,10 @@ class TuiState:
     # The pointer revision the open promote/rollback dialog was planned against: the change
     # must still find it on disk, or another operator moved the pointer meanwhile.
     shown_revision: int | None = None
+    # The promote/rollback dialog open now: the plan that arrives fills it.
+    change_dialog: ReasonDialog | None = None
+    # Revisions this screen wrote: every other new revision is announced as an outside change.
+    own_revisions: set[int] = field(default_factory=set)
     # The validation running now, if any.
     validation: ValidationRun | None = None
     # True while the report worker writes, so W twice does not write twice.
@@ -86,6 +95,7 @@ class TuiState:
         return PaneContext(record=record, environment=environment,
                            badge=self.badges.get(path, "") if path else "",
                            validation=self.validations.get(path) if path else None,
+                           health=self.healths.get(path) if path else None,
                            smoke=self.smoke_results.get(path) if path else None,
                            ranked=self.ranking.get(path) if path else None,
                            ranking_ready=bool(self.ranking),

@@ -68,9 +68,18 @@ class Workers:
     def _post(self, message: Any) -> None:
         self.app.post_message(message)
 
-    def _failed(self, what: str, exc: BaseException, severity: str = "error") -> None:
+    def _failed(self, what: str, exc: BaseException, severity: str = "error", *,
+                planning: bool = False) -> None:
+        from kalshi_tui.core.pointer import Refused, StaleRevision
+
+        if isinstance(exc, (Refused, StaleRevision)):
+            # A guard rail answered no: the operator's news, not the program's fault.
+            log.warning("%s refused: %s", what, one_line(exc))
+            self._post(OperationFailed(what, one_line(exc), severity="warning", refused=True,
+                                       planning=planning))
+            return
         log.error("%s failed: %s", what, one_line(exc), exc_info=exc)
-        self._post(OperationFailed(what, one_line(exc), severity=severity))
+        self._post(OperationFailed(what, one_line(exc), severity=severity, planning=planning))
 
     def scan_models(self) -> None:
         self._start("scan", self._scan_models)
@@ -97,27 +106,32 @@ class Workers:
     def _load_validations(self, records: list[ModelRecord]) -> None:
         """Hashes, stored results, then the ranking, after the list is on screen: all only add
         to it. Stored results are found by sha256, and the listing hashes nothing."""
+        healths: dict[str, Any] = {}
         try:
             self.backend.hash_models(records)
-            validations = self.backend.stored_validations(records)
+            stored = self.backend.stored_evidence(records)
+            validations, healths = stored.validations, stored.healths
         except Exception as exc:  # noqa: BLE001
             self._failed("reading stored validations", exc, "warning")
             validations = {}
         else:
-            self._post(ValidationsLoaded(validations))
+            self._post(ValidationsLoaded(validations, healths))
         # Validation results are the ranking's strongest evidence, so it waits for them.
-        self._rank(records, validations)
+        self._rank(records, validations, healths)
 
-    def compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
-        self._start("ranking", self._compute_ranking, records, validations)
+    def compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any],
+                        healths: dict[str, Any]) -> None:
+        self._start("ranking", self._compute_ranking, records, validations, healths)
 
-    def _compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
+    def _compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any],
+                         healths: dict[str, Any]) -> None:
         """Rank again, e.g. after a validation finished and changed a model's evidence."""
-        self._rank(records, validations)
+        self._rank(records, validations, healths)
 
-    def _rank(self, records: list[ModelRecord], validations: dict[str, Any]) -> None:
+    def _rank(self, records: list[ModelRecord], validations: dict[str, Any],
+              healths: dict[str, Any]) -> None:
         try:
-            ranking = self.backend.ranking(records, validations, now=self.clock())
+            ranking = self.backend.ranking(records, validations, healths, now=self.clock())
         except Exception as exc:  # noqa: BLE001 - bad weights in the config, say so and go on
             self._failed("ranking the models", exc, "warning")
             return
@@ -184,13 +198,13 @@ class Workers:
                     forceable = True
                 except Exception:  # noqa: BLE001 - still refused: not forceable
                     forceable = False
-            log.info("promote of %s refused: %s", record.path, one_line(refusal))
+            log.warning("promote of %s refused: %s", record.path, one_line(refusal))
             self._post(PromoteRefused(record, one_line(refusal), forceable))
             return
         except Exception as exc:  # noqa: BLE001
-            self._failed("planning the promote", exc)
+            self._failed("promote", exc, planning=True)
             return
-        self._post(PromotePlanned(record, plan, False))
+        self._post(PromotePlanned(record, plan, False, self._ab_line(plan.record)))
 
     def do_promote(
         self, record: ModelRecord, reason: str, expect_revision: int | None, force: bool
@@ -214,7 +228,15 @@ class Workers:
         if result.hook is not None and not result.hook.ok:
             summary += f"; {result.hook.summary()}"
         log.info("%s; reason: %s", summary, reason)
-        self._post(PointerChanged(summary, view))
+        self._post(PointerChanged(summary, view, result.revision))
+
+    def _ab_line(self, record: ModelRecord) -> str:
+        """The A/B line for a dialog; a failure to read it says so and never blocks the change."""
+        try:
+            return self.backend.ab_vs_current(record)
+        except Exception as exc:  # noqa: BLE001 - a stored comparison is evidence, not a gate
+            log.warning("A/B against the current model unknown: %s", one_line(exc))
+            return f"A/B against the current model unknown ({one_line(exc)})"
 
     def plan_rollback(self, to_revision: int | None) -> None:
         self._start("change", self._plan_rollback, to_revision)
@@ -223,9 +245,9 @@ class Workers:
         try:
             plan = self.backend.plan_rollback(to_revision)
         except Exception as exc:  # noqa: BLE001 - Refused included: the flash says why
-            self._failed("rollback", exc)
+            self._failed("rollback", exc, planning=True)
             return
-        self._post(RollbackPlanned(plan, to_revision))
+        self._post(RollbackPlanned(plan, to_revision, self._ab_line(plan.record)))
 
     def do_rollback(
         self, reason: str, to_revision: int | None, expect_revision: int | None
@@ -249,7 +271,7 @@ class Workers:
         if result.hook is not None and not result.hook.ok:
             summary += f"; {result.hook.summary()}"
         log.info("%s; reason: %s", summary, reason)
-        self._post(PointerChanged(summary, view))
+        self._post(PointerChanged(summary, view, result.revision))
 
     def read_history(self) -> None:
         self._start("history", self._read_history)

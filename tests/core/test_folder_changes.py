@@ -71,3 +71,21 @@ def test_a_missing_folder_is_a_state_not_an_error(tmp_path, model_zoo):
     assert (str(models), -1, -1) in missing
     moved.rename(models)
     assert change_signature(models, pointer) == present
+
+
+def test_model_file_changes_counts_new_removed_and_rewritten(tmp_path):
+    from kalshi_tui.core.catalog.changes import model_file_changes
+    from kalshi_tui.core.catalog.record import ModelRecord
+
+    def rec(path: str, size: int, mtime: float = 1.0) -> ModelRecord:
+        return ModelRecord(path=path, abs_path=str(tmp_path / path), name=path,
+                           size_bytes=size, mtime=mtime)
+
+    before = [rec("a.zip", 10), rec("b.zip", 20), rec("c.zip", 30)]
+    after = [rec("a.zip", 10), rec("b.zip", 20, 2.0), rec("d.zip", 5), rec("e.zip", 6)]
+    changes = model_file_changes(before, after)
+    assert changes.new == ("d.zip", "e.zip")
+    assert (changes.removed, changes.changed) == (("c.zip",), ("b.zip",))
+    assert changes.summary() == "2 new, 1 removed, 1 changed model files"
+    assert not model_file_changes(after, after)
+    assert model_file_changes([], [rec("x.zip", 1)]).summary() == "1 new model file"

@@ -11,7 +11,7 @@ from kalshi_tui.core.config import load_config
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
-from kalshi_tui.tui.widgets.status_header import header_lines
+from kalshi_tui.tui.widgets.status_header import ListView, header_lines
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -61,6 +61,32 @@ def test_histogram_grid_groups_by_side_and_size():
     assert "100 actions counted" in text
 
 
+def test_histogram_bars_one_per_action_grouped_by_side_and_side_by_side_at_80_columns():
+    layout = load_config(None).environment.layout
+    counts = {str(a): 0 for a in range(21)}
+    counts["0"] = 50  # HOLD
+    counts[str(layout.encode("BUY_YES", 5))] = 30
+    counts[str(layout.encode("SELL_NO", 100))] = 20
+    lines = fmt.histogram_columns(counts, layout, bar_width=11)
+    width = fmt.histogram_width(11)
+    assert all(line.cell_len == width for line in lines)
+    bars = [line.plain for line in lines if line.plain.startswith(("HOLD", " x"))]
+    assert len(bars) == 21  # HOLD and 4 sides x 5 sizes, each labelled
+    assert bars[0].startswith("HOLD") and bars[0].rstrip().endswith("50.0%")
+    assert bars[0].count("█") == 11  # the most played action fills its bar
+    sides = [line.plain.split() for line in lines if line.plain.split()[0] in layout.sides]
+    assert [side[0] for side in sides] == list(layout.sides)
+    assert dict((side[0], side[1]) for side in sides) == {
+        "BUY_YES": "30.0%", "SELL_YES": "0.0%", "BUY_NO": "0.0%", "SELL_NO": "20.0%"}
+    buy_yes = [line.plain for line in lines].index(next(
+        line.plain for line in lines if line.plain.startswith("BUY_YES")))
+    assert lines[buy_yes + 1].plain.startswith(" x5") and "30.0%" in lines[buy_yes + 1].plain
+    # Training and validation side by side fit an 80-column tab (78 cells inside).
+    both = fmt.side_by_side(lines, lines, width)
+    assert max(line.cell_len for line in both) <= 78
+    assert both[0].plain.count("HOLD") == 2 and both[0].plain.count("50.0%") == 2
+
+
 def test_histogram_with_ids_beyond_the_layout_shows_ids_not_guessed_labels():
     layout = load_config(None).environment.legacy_layout
     text = plain(fmt.histogram_table({"0": 1, "7": 3}, layout))
@@ -100,7 +126,8 @@ def test_file_strings_are_never_markup():
     pointer = PointerView(revision=3, model_path="[@click=app.quit]x.zip", badge="OK",
                           last_who="[red]eve[/red]", last_when="2026-01-15T11:00:00Z",
                           last_why="[link=http://x]why[/link]", last_action="promote")
-    lines = header_lines(pointer, read_only=True, now=NOW, model_count=1, compatible_count=1,
+    lines = header_lines(pointer, read_only=True, now=NOW,
+                         view=ListView(loaded=True, total=1, compatible=1, shown=1),
                          models_dir="trained_models/")
     rendered = plain(lines)
     assert "[@click=app.quit]x.zip" in rendered
@@ -130,7 +157,7 @@ def test_header_alarm_line():
     pointer = PointerView(
         revision=7, model_path="gone.zip", alarm="current model missing: gone.zip"
     )
-    lines = header_lines(pointer, read_only=False, now=NOW, model_count=0, compatible_count=0,
+    lines = header_lines(pointer, read_only=False, now=NOW, view=ListView(loaded=True),
                          models_dir="m/")
     assert lines[-1].plain.strip() == "ALARM: current model missing: gone.zip"
     assert "white on red" in str(lines[-1].style)
@@ -177,3 +204,17 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
     assert (
         rows["5"][1:4] == ["BUY_YES", "x100", "-"] and rows["5"][-1] == "-"
     )  # the 5-action model has no action 5
+
+
+def test_header_says_loading_before_the_first_scan_and_marks_every_filter():
+    pointer = PointerView(revision=10, model_path="run/model.zip", badge="OK")
+    loading = plain(header_lines(pointer, read_only=False, now=NOW, view=ListView(),
+                                 models_dir="m/"))
+    assert "loading..." in loading and "0 models" not in loading
+    view = ListView(loaded=True, total=20, compatible=12, shown=3, filter_text="ppo",
+                    compatible_only=True)
+    narrowed = plain(header_lines(pointer, read_only=False, now=NOW, models_dir="m/", view=view))
+    assert "3 of 20 shown" in narrowed and "compatible only" in narrowed
+    assert "filter: ppo" in narrowed
+    # The revision and badge come before the path, which is what a narrow header cuts.
+    assert "Current: rev 10   OK   run/model.zip" in narrowed

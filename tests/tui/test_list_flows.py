@@ -163,7 +163,8 @@ async def test_new_models_and_pointer_changes_by_others_appear_on_refresh(worksp
         await settle(app, pilot)
         assert "session40_ppo_20260110_090000/model.zip" in shown_paths(app)
         text = screen_text(app)
-        assert "Current: session40_ppo_20260110_090000/model.zip" in text
+        assert "session40_ppo_20260110_090000/model.zip" in next(
+            line for line in text.splitlines() if "Current:" in line)
         assert "promoted from another terminal" in text
 
 

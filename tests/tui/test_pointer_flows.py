@@ -24,9 +24,12 @@ async def select(app, pilot, rel_path: str) -> None:
 
 
 async def confirm_reason(pilot, reason: str) -> None:
-    # Cancel has the focus: shift+tab reaches the reason; Enter moves to the button, Enter presses
-    # it.
-    await pilot.press("shift+tab", *reason, "enter", "enter")
+    # The reason has the focus: type it; Enter moves to the confirm button, Enter presses it.
+    await pilot.press(*reason, "enter", "enter")
+
+
+def current_line(app) -> str:
+    return next(line for line in screen_text(app).splitlines() if "Current:" in line)
 
 
 async def open_promote_dialog(app, pilot, rel_path: str) -> None:
@@ -53,11 +56,14 @@ async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen
         assert "Promote session32_final?" in dialog_text
         assert "session32_final.zip" in dialog_text and "OK" in dialog_text
         assert "0 -> 2" in dialog_text or "0 -> 1" in dialog_text
-        # Cancel is the default: Enter right away changes nothing.
-        assert app.focused.id == "cancel"
+        # The reason has the focus: Enter right away changes nothing, esc cancels.
+        assert app.focused.id == "reason"
         await pilot.press("enter")
         await settle(app, pilot)
-        assert not workspace.pointer.exists()
+        assert not workspace.pointer.exists() and app.screen.id == "promote-dialog"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is app.main and not workspace.pointer.exists()
 
         await pilot.press("P")
         await settle(app, pilot)
@@ -70,8 +76,8 @@ async def test_promote_writes_pointer_and_journal_and_shows_it(workspace, frozen
         assert records[-1]["reason"] == "best 21-action run"
         assert records[-1]["forced"] is False
         text = screen_text(app)
-        assert "Current: session32_final.zip" in text
-        assert f"rev {records[-1]['revision']}" in text
+        assert "session32_final.zip" in current_line(app)
+        assert f"rev {records[-1]['revision']}" in current_line(app)
         assert "best 21-action run" in text
         assert any("Promoted session32_final.zip" in n for n in notifications(app))
 
@@ -82,9 +88,9 @@ async def test_promote_needs_a_reason(workspace, frozen_clock):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await open_promote_dialog(app, pilot, "session32_final.zip")
-        await pilot.press("tab", "enter")  # straight to Promote with no reason
+        await pilot.press("enter")  # no reason: the dialog stays and says why
         await settle(app, pilot)
-        assert isinstance(app.screen, ReasonDialog)
+        assert isinstance(app.screen, ReasonDialog) and app.focused.id == "reason"
         assert "A reason is required" in screen_text(app)
         assert not workspace.pointer.exists()
 
@@ -119,9 +125,9 @@ async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_cl
         await pilot.press("tab", "enter")  # the Force… button
         await settle(app, pilot)
         assert app.screen.id == "force-dialog"
-        # A reason but the wrong word: refused, nothing written.
-        await pilot.press("shift+tab", *"incident 42", "shift+tab", *"force", "tab", "tab", "tab",
-                          "enter")
+        # The word first (it has the focus), then the reason; the wrong word: nothing written.
+        assert app.focused.id == "word"
+        await pilot.press(*"force", "enter", *"incident 42", "enter", "enter")
         await settle(app, pilot)
         assert app.screen.id == "force-dialog"
         assert "Type FORCE exactly" in screen_text(app)
@@ -129,7 +135,7 @@ async def test_forcing_is_a_second_step_that_needs_the_word(workspace, frozen_cl
         word = app.screen.query_one("#word")
         word.value = ""
         word.focus()
-        await pilot.press(*"FORCE", "enter", "enter", "enter")
+        await pilot.press(*"FORCE", "enter", "enter", "enter")  # word, reason, the button
         await settle(app, pilot)
 
         assert workspace.current_full_path().endswith(legacy)
@@ -160,7 +166,7 @@ async def test_rollback_names_target_and_goes_back(workspace, frozen_clock):
         assert workspace.current_full_path().endswith("trained_models/session32_final.zip")
         last = workspace.journal_records()[-1]
         assert last["action"] == "rollback" and last["reason"] == "second misbehaves"
-        assert "Current: session32_final.zip" in screen_text(app)
+        assert "session32_final.zip" in current_line(app)
 
 
 @async_test
@@ -304,7 +310,13 @@ async def test_history_shows_a_hand_written_pointers_version_history_as_imported
         await settle(app, pilot)
         assert isinstance(app.screen, HistoryScreen)
         assert [r.revision for r in app.screen.records] == [3, 2, 1]
-        text = await shown(app, pilot, "v2.1 version_history, not yet journalled")
-        assert "imported" in text and "v2.1 version_history, not yet journalled" in text
+        text = await shown(app, pilot, "v2.1 version_history")
+        assert "imported" in text and "v2.1 version_history" in text
         assert "2025-12-16T13:30:00Z (as written)" in text  # the date as the entry wrote it
+        # The describe view has it whole: imported, from which entry, not yet journalled.
+        await pilot.press("j", "enter")
+        await settle(app, pilot)
+        text = await shown(app, pilot, "not yet journalled")
+        assert app.screen.id == "describe-revision" and "Revision 2" in text
+        assert "not yet journalled" in text and "version  " in text and "2.1" in text
     assert not workspace.journal.exists()

@@ -51,13 +51,13 @@ async def test_rank_column_shows_the_cores_ranking_and_sorts_by_it(workspace, fr
         text = screen_text(app)
         assert "Rank" in text.splitlines()[text.splitlines().index(next(
             line for line in text.splitlines() if line.lstrip().startswith("Model")))]
-        # The rank sits right after the badge: "OK 1", "LEGACY 5-ACT —".
-        assert row_of(text, "session10_ppo_20251211_173419")[1:3] == ["OK", "1"]
-        assert row_of(text, "session5_ppo_20251120_101500")[1:4] == ["LEGACY", "5-ACT", "—"]
-        assert row_of(text, "session12_ppo_20251201_080000")[1:4] == ["OBS", "54", "—"]
+        # The rank sits right after the badge and the health: "OK - 1", "LEGACY 5-ACT - —".
+        assert row_of(text, "session10_ppo_20251211_173419")[1:4] == ["OK", "-", "1"]
+        assert row_of(text, "session5_ppo_20251120_101500")[1:5] == ["LEGACY", "5-ACT", "-", "—"]
+        assert row_of(text, "session12_ppo_20251201_080000")[1:5] == ["OBS", "54", "-", "—"]
         for name in ("session32_final", "[@click=app.quit]crafted"):
             path = next(p for p in expected if p.startswith(name))
-            assert row_of(text, name)[2] == str(expected[path].rank)
+            assert row_of(text, name)[3] == str(expected[path].rank)
 
         while models.sort_key != "rank":
             await pilot.press("s")

@@ -21,7 +21,8 @@ SIZES = [(80, 24), (120, 40)]
 
 @pytest.fixture
 def history_workspace(workspace, monkeypatch):
-    """The workspace after two promotes by `ops@desk`, two and one hour before the frozen now."""
+    """The workspace after two promotes by `ops@desk` (pid 4242), two and one hour before the
+    frozen now."""
     from kalshi_tui.core.catalog.scan import inspect_model
     from kalshi_tui.core.pointer import engine as engine_module
 
@@ -29,6 +30,8 @@ def history_workspace(workspace, monkeypatch):
     monkeypatch.setattr(engine_module, "utc_now_text", lambda: now[0])
     monkeypatch.setattr(engine_module, "current_user", lambda: "ops")
     monkeypatch.setattr(socket, "gethostname", lambda: "desk")
+    # The describe view shows the writer's pid: fixed, or no two runs would match.
+    monkeypatch.setattr(engine_module.os, "getpid", lambda: 4242)
     config = workspace.config()
     engine = PointerEngine(config)
     engine.promote(inspect_model(workspace.models / "session32_final.zip", config),
@@ -119,9 +122,38 @@ def test_rollback_dialog(history_workspace, snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_rollback_dialog_confirm_step(history_workspace, snap_compare, size):
+    """After the reason and one Enter: the button that names the action has the focus."""
+    app = make_app(history_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(
+        "R", *"bad deploy", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_history_screen(history_workspace, snap_compare, size):
     app = make_app(history_workspace)
     assert snap_compare(app, terminal_size=size, run_before=keys_then_settle("H"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_describe_revision(history_workspace, snap_compare, size):
+    async def run_before(pilot) -> None:
+        await keys_then_settle("H")(pilot)
+        # The zoo's models are trained afresh each session: their sha256 differ run to run.
+        for record in pilot.app.screen.records:
+            for ref in (record.from_, record.to):
+                ref.sha256 = ref.sha256 and "5ha256" * 10 + "fixd"
+        await keys_then_settle("j", "enter")(pilot)
+
+    app = make_app(history_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_describe_model(history_workspace, snap_compare, size):
+    app = make_app(history_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=keys_then_settle(
+        "d", select="session10_ppo_20251211_173419/model.zip"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.core.catalog.changes import (
         ChangeSignature as ChangeSignature,
+        ModelFileChanges as ModelFileChanges,
         change_signature as change_signature,
+        model_file_changes as model_file_changes,
     )
     from kalshi_tui.core.catalog.record import (
         COMPATIBLE as COMPATIBLE,
@@ -39,6 +41,7 @@ else:
                    "TrainingMetrics"],
         "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog"],
         "cache": ["cache_locations", "record_dict"],
-        "changes": ["ChangeSignature", "change_signature"],
+        "changes": ["ChangeSignature", "ModelFileChanges", "change_signature",
+                    "model_file_changes"],
         "walk": ["require_models_folder"],
     })

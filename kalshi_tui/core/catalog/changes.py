@@ -11,8 +11,11 @@ not folder times.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.catalog.walk import walk_models
 from kalshi_tui.core.pointer.journal import journal_path_for
 
@@ -55,3 +58,37 @@ def _stat_entry(path: str, entry: os.DirEntry) -> tuple[str, int, int]:
     except OSError:
         return (path, -1, -1)
     return (path, info.st_size, info.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class ModelFileChanges:
+    """Model files that appeared, disappeared or were rewritten between two listings."""
+
+    new: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.removed or self.changed)
+
+    def summary(self) -> str:
+        """"2 new, 1 removed, 1 changed model file(s)": the counts, nothing that is zero."""
+        parts = [f"{len(paths)} {word}" for word, paths in
+                 (("new", self.new), ("removed", self.removed), ("changed", self.changed)) if paths]
+        return ", ".join(parts) + (" model file" if self.total == 1 else " model files")
+
+    @property
+    def total(self) -> int:
+        return len(self.new) + len(self.removed) + len(self.changed)
+
+
+def model_file_changes(before: Iterable[ModelRecord],
+                       after: Iterable[ModelRecord]) -> ModelFileChanges:
+    """What changed between two listings, by path; a file counts as changed when its size or
+    mtime differs (what a rewrite in place changes), the same facts the fingerprint watches."""
+    old = {r.path: (r.size_bytes, r.mtime) for r in before}
+    new = {r.path: (r.size_bytes, r.mtime) for r in after}
+    return ModelFileChanges(
+        new=tuple(sorted(set(new) - set(old))),
+        removed=tuple(sorted(set(old) - set(new))),
+        changed=tuple(sorted(p for p in set(old) & set(new) if old[p] != new[p])))

@@ -246,12 +246,13 @@ def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reaso
         if checked.problem:
             raise Refused(f"cannot roll back to revision {to_revision}: {checked.problem}")
         target = (record, checked)
+        skipped = passed_over(records, to_revision, current=_current_revision(state), latest=latest)
     else:
         for record in sorted(records, key=lambda r: -int(r["revision"])):
             revision = int(record["revision"])
             if revision > latest:
                 continue
-            if revision == state.revision and state.relation in (CONSISTENT, PENDING):
+            if revision == _current_revision(state):
                 continue  # the current revision itself is not a rollback target
             checked = _check_target(record, before, config, inspect, False)
             if checked.problem:
@@ -283,6 +284,25 @@ def plan_rollback(state: PointerState, config: Config, inspect: Inspector, reaso
                       imported=len(history_to_import(state)),
                       target_revision=int(record["revision"]), skipped=skipped,
                       warnings=checked.notes + _warnings(model, forced, state), document=doc)
+
+
+def _current_revision(state: PointerState) -> int | None:
+    """The revision the trader reads now, when the pointer is the journal's; None otherwise."""
+    return state.revision if state.relation in (CONSISTENT, PENDING) else None
+
+
+def passed_over(records: list[dict[str, Any]], target: int, *, current: int | None,
+                latest: int) -> list[SkippedRevision]:
+    """The revisions a rollback to a chosen `target` jumps over: every one after it up to the
+    latest, except the current revision (the one being left), newest first like the default
+    search lists them. Rolling back from 8 to 2 passes over 3-7, and the journal says so."""
+    passed = []
+    for record in sorted(records, key=lambda r: -int(r["revision"])):
+        revision = int(record["revision"])
+        if target < revision <= latest and revision != current:
+            passed.append(SkippedRevision(revision, (record.get("to") or {}).get("path"),
+                                          f"passed over: revision {target} was chosen"))
+    return passed
 
 
 @dataclass

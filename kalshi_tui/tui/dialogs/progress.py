@@ -16,6 +16,9 @@ from textual.widgets import Label, ProgressBar, Static
 
 from kalshi_tui.tui import formatting as fmt
 
+# What the engine counts (eval.batched: one step of one market's replay, all markets batched).
+UNIT = "market steps"
+
 if TYPE_CHECKING:
     from kalshi_tui.tui.app import KalshiTuiApp
 
@@ -36,12 +39,12 @@ class ValidationDialog(ModalScreen[None]):
             yield Label(fmt.file_text(f"Validating {self.model_name}"), classes="dialog-title")
             yield Static(fmt.file_text(f"sessions {self.sessions}; esc cancels"), classes="dim")
             yield ProgressBar(total=None, show_eta=False, id="validation-progress")
-            yield Static("starting…", id="validation-status")
+            yield Static(f"0 {UNIT} done: loading the sessions' markets…", id="validation-status")
 
     def show_progress(self, done: int, total: int) -> None:
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=done)
-        self.query_one("#validation-status", Static).update(f"{done:,} of {total:,} done")
+        self.query_one("#validation-status", Static).update(f"{done:,} of {total:,} {UNIT} done")
 
     def show_cancelling(self) -> None:
         self.query_one("#validation-status", Static).update("cancelling…")

@@ -25,10 +25,11 @@ from kalshi_tui.core import Config
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.formatting import Clock
 from kalshi_tui.tui.screens.compare import CompareScreen
+from kalshi_tui.tui.screens.describe import DescribeScreen, describe_model_lines
 from kalshi_tui.tui.state import TuiState
 from kalshi_tui.tui.widgets.model_list import ASCENDING, SORTABLE, ModelList
 from kalshi_tui.tui.widgets.panes import RecordPane
-from kalshi_tui.tui.widgets.status_header import StatusHeader
+from kalshi_tui.tui.widgets.status_header import ListView, StatusHeader
 
 if TYPE_CHECKING:
     from kalshi_tui.tui.app import KalshiTuiApp
@@ -39,61 +40,35 @@ NARROW_WIDTH = 100  # below this the checks leave the left column for a tab of t
 # Actions that change the pointer: hidden and refused with --read-only.
 CHANGING_ACTIONS = frozenset({"promote", "rollback"})
 # Actions about the selected model: nothing to offer in the palette when the list is empty.
-RECORD_ACTIONS = frozenset({"promote", "validate", "smoke"})
+RECORD_ACTIONS = frozenset({"promote", "validate", "smoke", "describe"})
 
 
 class MainScreen(Screen):
     """Every model in the folder, the selected one's panes, and the operator's keys."""
 
     BINDINGS = [
-        Binding(
-            "P",
-            "promote",
-            "Promote",
-            id="promote",
-            tooltip="Make the selected model the one that trades (asks first)",
-        ),
-        Binding(
-            "R",
-            "rollback",
-            "Roll back",
-            id="rollback",
-            tooltip="Go back to the newest earlier valid revision (asks first)",
-        ),
+        # Priority: the dialog opens when the key is read, so the reason typed right after
+        # it (even before the first frame) reaches the dialog, not this screen.
+        Binding("P", "promote", "Promote", id="promote", priority=True,
+                tooltip="Make the selected model the one that trades (asks first)"),
+        Binding("R", "rollback", "Roll back", id="rollback", priority=True,
+                tooltip="Go back to the newest earlier valid revision (asks first)"),
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
-        Binding(
-            "V",
-            "validate",
-            "Validate",
-            id="validate",
-            tooltip="Run the selected model on the configured sessions",
-        ),
-        Binding(
-            "T", "smoke", "Smoke", id="smoke", tooltip="Smoke test: load safely and run inference"
-        ),
-        Binding(
-            "C",
-            "compare",
-            "Compare",
-            id="compare",
-            show=False,
-            tooltip="Two marked models side by side (mark with space or m)",
-        ),
-        Binding(
-            "space,m",
-            "mark",
-            "Mark",
-            id="mark",
-            show=False,
-            tooltip="Mark the selected model for compare",
-        ),
-        Binding(
-            "W",
-            "write_report",
-            "Report",
-            id="write_report",
-            tooltip="Write the ranking and compatibility report to a file and say where",
-        ),
+        Binding("V", "validate", "Validate", id="validate",
+                tooltip="Run the selected model on the configured sessions"),
+        # Off the footer (the readiness pane says "T runs it"): the 80-column footer keeps ? Help.
+        Binding("T", "smoke", "Smoke", id="smoke", show=False,
+                tooltip="Smoke test: load safely and run inference"),
+        Binding("C", "compare", "Compare", id="compare", show=False,
+                tooltip="Two marked models side by side (mark with space or m)"),
+        Binding("space,m", "mark", "Mark", id="mark", show=False,
+                tooltip="Mark the selected model for compare"),
+        Binding("W", "write_report", "Report", id="write_report",
+                tooltip="Write the ranking and compatibility report to a file and say where"),
+        Binding("d", "describe", "Describe", id="describe",
+                tooltip="Every fact of the selected model on one scrollable screen"),
+        Binding("full_stop", "jump_current", "Current", id="jump_current", show=False,
+                tooltip="Back to the current model (pinned as the first row)"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
         Binding(
             "c",
@@ -256,6 +231,7 @@ class MainScreen(Screen):
     def show_validations(self) -> None:
         models = self.models_list
         models.validated = set(self.state.validations)
+        models.healths = self.state.healths
         models.set_view()
         self.show_panes()
 
@@ -269,10 +245,18 @@ class MainScreen(Screen):
         self.show_panes()
 
     def show_header(self) -> None:
-        self.query_one(StatusHeader).show(
-            self.state.pointer, read_only=self.read_only, now=self.clock(),
-            model_count=len(self.state.records), compatible_count=self.state.compatible_count,
-            models_dir=self.config.models_dir.name + "/")
+        models = self.models_list
+        view = ListView(loaded=self.state.loaded, total=len(self.state.records),
+                        compatible=self.state.compatible_count, shown=models.matching,
+                        filter_text=models.filter_text.strip(),
+                        compatible_only=models.compatible_only)
+        self.query_one(StatusHeader).show(self.state.pointer, read_only=self.read_only,
+                                          now=self.clock(), view=view,
+                                          models_dir=self.config.models_dir.name + "/")
+
+    def flash_header(self) -> None:
+        """Make the header blink once: the pointer moved under the operator's eyes."""
+        self.query_one(StatusHeader).flash()
 
     def show_panes(self) -> None:
         """Fill the panes the operator can see; hidden ones (other tabs) wait to be shown."""
@@ -296,6 +280,8 @@ class MainScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.allows(action):
             return False  # hidden from the footer, the help and the palette
+        if action in CHANGING_ACTIONS and isinstance(self.focused, Input):
+            return None  # a capital P or R typed into the filter is a letter (still in the footer)
         top = self.app.screen
         if top is not self and isinstance(top, ModalScreen) and not isinstance(top, CommandPalette):
             # Under a dialog these keys are not bound (Textual stops at the dialog); the
@@ -371,10 +357,12 @@ class MainScreen(Screen):
             box.display = False
             self.models_list.set_view(filter_text="")
             self.models_list.focus()
+            self.show_header()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.models_list.set_view(filter_text=event.value)
+        self.show_header()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -385,10 +373,8 @@ class MainScreen(Screen):
     def action_compatible_only(self) -> None:
         models = self.models_list
         models.set_view(compatible_only=not models.compatible_only)
-        self.notify(
-            "Showing compatible models only" if models.compatible_only else "Showing all models",
-            timeout=3,
-        )
+        # The header's mark says it for as long as it holds; no toast to fade.
+        self.show_header()
 
     def action_sort_next(self) -> None:
         models = self.models_list
@@ -404,6 +390,19 @@ class MainScreen(Screen):
     def action_sort_reverse(self) -> None:
         models = self.models_list
         models.set_view(sort_reverse=not models.sort_reverse)
+
+    def action_jump_current(self) -> None:
+        if not self.models_list.jump_to_current():
+            self.notify("No current model: the pointer names none in this folder",
+                        severity="warning", timeout=4)
+
+    def action_describe(self) -> None:
+        record = self.selected_record
+        if record is None:
+            return
+        ctx = self.state.pane_context(record, self.config.environment, self.clock())
+        self.app.push_screen(DescribeScreen(f"Model {record.name}", describe_model_lines(ctx),
+                                            screen_id="describe-model"))
 
     def action_tab(self, tab: str) -> None:
         if tab == "checks" and not self.has_class("-narrow"):
@@ -424,6 +423,8 @@ class MainScreen(Screen):
             (f"Promote {name}", "make it the model that trades (asks first)", "promote"),
             ("Roll back", "to the newest earlier valid revision (asks first)", "rollback"),
             ("History", "revisions: who, when, why", "history"),
+            (f"Describe {name}", "every fact of the model, nothing cut", "describe"),
+            ("Go to the current model", "the pinned first row", "jump_current"),
             (f"Validate {name}", f"on sessions {self.config.validation_sessions}", "validate"),
             (f"Smoke-test {name}", "load safely and run inference", "smoke"),
             ("Compare marked models", "two models side by side", "compare"),

@@ -3,6 +3,10 @@
 A DataTable builds every row up front (about 2 s for 10,000 here); like Toolong's log
 view this widget keeps the records in a list and renders only the visible lines, so
 sorting and filtering are a list reorder and a cursor move repaints two lines.
+
+The current model (the one the trader runs) is pinned as the first row whatever the sort
+or the filter, and the cursor starts on it: during an incident it is the row an operator
+looks for first.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Column:
 COLUMNS = (
     Column("name", "Model", 0),
     Column("badge", "Badge", 13),
+    Column("health", "Health", 9),
     Column("rank", "Rank", 5, True),
     Column("trading", "Trade%", 6, True),
     Column("win", "Win%", 6, True),
@@ -52,9 +57,12 @@ COLUMNS = (
 )
 SORTABLE = tuple(c.key for c in COLUMNS)
 # Columns whose natural order is ascending (best rank, A to Z); the rest sort biggest first.
-ASCENDING = frozenset({"name", "badge", "rank", "algorithm"})
+ASCENDING = frozenset({"name", "badge", "rank", "algorithm", "health"})
+_HEALTH_ORDER = {"HEALTHY": 0, "NARROW": 1, "COLLAPSED": 2}  # unknown after them
+HEALTH_STYLES = {"HEALTHY": "green", "NARROW": "yellow", "COLLAPSED": "bold white on red"}
 _UNRANKED = (1, 0)  # never recommended (or not ranked yet): after every ranked model
-_NAME_MIN, _NAME_MAX, _MARK = 18, 52, 3
+_NAME_MIN, _NAME_MAX, _NAME_WANTED, _MARK = 18, 52, 32, 3
+_KEPT_COLUMNS = 4  # badge, health, rank, trade%: dropped for nothing, the name shrinks instead
 
 
 def fit_name(name: str, width: int) -> str:
@@ -76,21 +84,25 @@ class ModelList(ScrollView, can_focus=True):
     """Models as rows; the cursor row is the model every pane and action is about."""
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("up,k", "cursor(-1)", "Up", id="list.up", show=False, tooltip="Previous model"),
+        Binding("down,j", "cursor(1)", "Down", id="list.down", show=False, tooltip="Next model"),
+        Binding("pageup", "page(-1)", "Page up", id="list.page_up", show=False,
+                tooltip="A screen of models up"),
+        Binding("pagedown", "page(1)", "Page down", id="list.page_down", show=False,
+                tooltip="A screen of models down"),
+        Binding("home,g", "jump(0)", "First", id="list.first", show=False,
+                tooltip="The first row: the current model, pinned there"),
+        Binding("end,G", "jump(-1)", "Last", id="list.last", show=False, tooltip="The last model"),
     ]
     COMPONENT_CLASSES = {"model-list--header", "model-list--cursor", "model-list--current",
-                         "model-list--marked"}
+                         "model-list--marked", "model-list--pinned"}
     DEFAULT_CSS = """
     ModelList { background: $surface; }
     ModelList > .model-list--header { text-style: bold; background: $panel; }
     ModelList > .model-list--cursor { background: $accent 40%; }
     ModelList:focus > .model-list--cursor { background: $accent; color: $text; }
     ModelList > .model-list--current { text-style: bold; }
+    ModelList > .model-list--pinned { text-style: bold underline; }
     ModelList > .model-list--marked { color: $warning; }
     """
 
@@ -109,12 +121,15 @@ class ModelList(ScrollView, can_focus=True):
         self.badges: dict[str, str] = {}
         self.validated: set[str] = set()
         self.ranking: dict[str, Any] = {}  # path -> RankedModel, filled when the worker answers
+        self.healths: dict[str, Any] = {}  # path -> stored HealthResult, when one is current
         self.marked: list[str] = []
         self.current_path: str | None = None
         self.filter_text = ""
         self.compatible_only = False
-        self.sort_key = "trained"
-        self.sort_reverse = True
+        self.sort_key = "rank"  # recommended first: the order an operator wants
+        self.sort_reverse = False
+        self.matching = 0  # rows that pass the filter (the pinned current one may not)
+        self._user_moved = False  # until the operator moves, the cursor follows the current model
         self.rows: list[ModelRecord] = []  # filtered and sorted: what is on screen
         self._columns: list[tuple[Column, int]] = []
         self._name_width = _NAME_MIN
@@ -144,7 +159,15 @@ class ModelList(ScrollView, can_focus=True):
             self.refresh()
 
     def set_current(self, current_path: str | None) -> None:
+        """Pin the model the pointer names; the cursor goes there until the operator moves."""
+        changed = current_path != self.current_path
         self.current_path = current_path
+        if changed or not self._user_moved:
+            keep = self.highlighted.path if self.highlighted and self._user_moved else current_path
+            self._rebuild(keep)
+
+    def set_healths(self, healths: dict[str, Any]) -> None:
+        self.healths = healths
         self._line_cache.clear()
         self.refresh()
 
@@ -182,9 +205,17 @@ class ModelList(ScrollView, can_focus=True):
     def select_path(self, path: str) -> bool:
         for index, record in enumerate(self.rows):
             if record.path == path:
+                self._user_moved = True
                 self.cursor = index
                 return True
         return False
+
+    def jump_to_current(self) -> bool:
+        """Back to the pinned current model (the first row); False when there is none."""
+        if self.current_path is None or not self.rows or self.rows[0].path != self.current_path:
+            return False
+        self.cursor = 0
+        return True
 
     def _sort_value(self) -> Callable[[ModelRecord], Any]:
         key = self.sort_key
@@ -200,6 +231,8 @@ class ModelList(ScrollView, can_focus=True):
             "win": lambda r: fmt.win_rate(r) if fmt.win_rate(r) is not None else -1.0,
             "validated": lambda r: r.path in self.validated,
             "rank": self._rank_value,
+            "health": lambda r: _HEALTH_ORDER.get(
+                getattr(self.healths.get(r.path), "state", ""), 3),
         }
         getter = getters.get(key, getters["name"])
         return lambda r: (getter(r), r.path)
@@ -227,11 +260,16 @@ class ModelList(ScrollView, can_focus=True):
                      or needle in printable(r.name).lower()
                      or needle in self.badges.get(r.path, "").lower())]
         rows.sort(key=self._sort_value(), reverse=self.sort_reverse)
+        self.matching = len(rows)
+        current = next((r for r in self.records if r.path == self.current_path), None)
+        if current is not None:
+            # Pinned first, even when the filter would hide it: it is what trades.
+            rows = [current] + [r for r in rows if r is not current]
         self.rows = rows
         self._line_cache.clear()
         self.virtual_size = Size(self._table_width(), len(rows) + 1)
         index = 0
-        if keep_path is not None:
+        if keep_path is not None and self._user_moved:
             index = next((i for i, r in enumerate(rows) if r.path == keep_path), 0)
         self.set_reactive(ModelList.cursor, min(index, max(0, len(rows) - 1)))
         self._scroll_to_cursor()
@@ -255,6 +293,7 @@ class ModelList(ScrollView, can_focus=True):
 
     def action_cursor(self, delta: int) -> None:
         if self.rows:
+            self._user_moved = True
             self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
@@ -262,11 +301,13 @@ class ModelList(ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         if self.rows:
+            self._user_moved = True
             self.cursor = len(self.rows) - 1 if where < 0 else 0
 
     def on_click(self, event) -> None:
         row = int(self.scroll_offset.y) + event.y - 1
         if event.y >= 1 and 0 <= row < len(self.rows):
+            self._user_moved = True
             self.cursor = row
 
     # -- rendering -------------------------------------------------------------------
@@ -277,10 +318,13 @@ class ModelList(ScrollView, can_focus=True):
     def _layout_columns(self, width: int) -> list[tuple[Column, int]]:
         """Columns that fit `width`: the name shrinks first, then low-priority columns go."""
         chosen = [c for c in COLUMNS if c.key != "name"]
+        # The name is what tells models apart: low-priority columns go before it is cut
+        # below its length (up to _NAME_WANTED), and never below _NAME_MIN.
+        wanted = max(_NAME_MIN, min(self._name_width, _NAME_WANTED))
         # The mark, the name's own separator, then each column and its separator.
         while chosen:
             fixed = _MARK + 1 + sum(c.width + 1 for c in chosen)
-            if width - fixed >= _NAME_MIN or len(chosen) == 1:
+            if width - fixed >= wanted or len(chosen) <= _KEPT_COLUMNS:
                 break
             chosen.pop()
         fixed = _MARK + 1 + sum(c.width + 1 for c in chosen)
@@ -306,7 +350,15 @@ class ModelList(ScrollView, can_focus=True):
             if record.path in self.validated
             else Text("no", style="dim"),
             "rank": self.rank_text(record),
+            "health": self.health_text(record),
         }
+
+    def health_text(self, record: ModelRecord) -> Text:
+        health = self.healths.get(record.path)
+        state = getattr(health, "state", "") if health is not None else ""
+        if not state:
+            return Text("-", style="dim")  # not checked: `kalshi-tui health MODEL`
+        return Text(state, style=HEALTH_STYLES.get(state, ""))
 
     def _compose_line(self, cells: dict[str, Text] | None, mark: Text, width: int) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -315,7 +367,8 @@ class ModelList(ScrollView, can_focus=True):
             if cells is None:
                 title = column.title
                 if column.key == self.sort_key:
-                    title += "▼" if self.sort_reverse else "▲"
+                    # The arrow is what says how the list is sorted: the title gives way.
+                    title = title[:max(1, col_width - 1)] + ("▼" if self.sort_reverse else "▲")
                 cell = Text(title)
             elif column.key == "name":
                 cell = Text(fit_name(cells["name"].plain, col_width))
@@ -355,9 +408,16 @@ class ModelList(ScrollView, can_focus=True):
         marked = record.path in self.marked
         mark = Text(("▶" if current else " ") + ("●" if marked else " ") + " ",
                     style="bold green" if current else "bold yellow")
+        if current and row == 0 and len(self.rows) > 1:
+            # The pinned row: underlined, so the sorted list visibly starts below it.
+            style_pin = self.get_component_rich_style("model-list--pinned")
+        else:
+            style_pin = None
         style = self.rich_style
         if current:
             style += self.get_component_rich_style("model-list--current")
+        if style_pin is not None:
+            style += style_pin
         if marked:
             style += self.get_component_rich_style("model-list--marked")
         if row == self.cursor:

@@ -18,6 +18,11 @@ from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.report import world_words
 from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.plan_text import health_lines
+
+HISTOGRAM_BAR = 11  # two histograms of 25 cells side by side fit the 120-column tab
+PANE_TITLES = {"compatibility": "Compatibility", "readiness": "Readiness", "metrics": "Metrics",
+               "histogram": "Actions", "provenance": "Provenance", "ranking": "Ranking reasons"}
 
 
 @dataclass
@@ -34,6 +39,7 @@ class PaneContext:
     )
     ranking_ready: bool = False
     eligible_count: int = 0
+    health: Any = None  # stored HealthResult from kalshi_tui.eval, when one is current
 
 
 def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
@@ -70,6 +76,7 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     if not record.reasons and not record.warnings:
         lines.append(Text("✓ fits the configured environment", style="green"))
     lines += rank_lines(ctx)
+    lines += health_lines(ctx.health)
     # Last: the evidence runs long, and the rank above must stay in view at 80 columns.
     trained_on = layout_words(record)
     if trained_on:
@@ -108,7 +115,7 @@ def ranking_lines(ctx: PaneContext) -> list[Text]:
     """Why the model ranks where it does, strongest reason first, as the ranking said it."""
     if ctx.record is None:
         return [Text("no model selected", style="dim")]
-    lines = [fmt.file_text(f"Ranking reasons: {ctx.record.name}", style="bold underline")]
+    lines: list[Text] = []
     ranked = ctx.ranked
     if ranked is None:
         lines.append(Text("ranking the models…" if not ctx.ranking_ready else "not ranked yet",
@@ -181,14 +188,18 @@ def histogram_lines(ctx: PaneContext) -> list[Text]:
     if record is None:
         return [Text("no model selected", style="dim")]
     layout = fmt.layout_for_record(record, ctx.environment)
-    lines = [Text("Training actions", style="bold underline")]
-    lines += fmt.histogram_table(
-        record.metrics.action_histogram if record.metrics else None, layout
-    )
-    if ctx.validation is not None:
-        lines.append(Text("Validation actions", style="bold underline"))
-        lines += fmt.histogram_table(dict(enumerate(ctx.validation.histogram)), layout)
-    return lines
+    width = fmt.histogram_width(HISTOGRAM_BAR)
+    training = [Text(f"{'Training':<{width}}", style="bold underline")]
+    training += fmt.histogram_columns(record.metrics.action_histogram if record.metrics else None,
+                                      layout, HISTOGRAM_BAR)
+    validation = [Text(f"{'Validation':<{width}}", style="bold underline")]
+    if ctx.validation is None:
+        validation.append(Text("not validated (V)", style="dim"))
+    else:
+        validation += fmt.histogram_columns(dict(enumerate(ctx.validation.histogram)), layout,
+                                            HISTOGRAM_BAR)
+    # Side by side: the same action on the same line in both, so differences jump out.
+    return fmt.side_by_side(training, validation, width)
 
 
 def readiness_items(ctx: PaneContext) -> list[tuple[bool | None, str, str]]:
@@ -324,4 +335,15 @@ class RecordPane(Static):
         return True
 
     def show(self, ctx: PaneContext) -> None:
-        self.update(fmt.screen_lines(BUILDERS[self.kind](ctx)))
+        self.update(fmt.screen_lines([pane_title(self.kind, ctx)] + BUILDERS[self.kind](ctx)))
+
+
+def pane_title(kind: str, ctx: PaneContext) -> Text:
+    """"Metrics: session10 (current)": every pane names the model it is about."""
+    title = Text(f"{PANE_TITLES[kind]}: ", style="bold reverse")
+    if ctx.record is None:
+        return title + Text("no model", style="dim")
+    title.append_text(fmt.file_text(ctx.record.name, style="bold reverse"))
+    if ctx.is_current:
+        title.append(" ▶ current", style="bold green")
+    return title

@@ -184,6 +184,21 @@ def test_rollback_to_a_chosen_revision(workspace):
         engine.rollback("same", to_revision=5)
 
 
+def test_rollback_to_a_chosen_revision_lists_every_revision_it_passes_over(workspace):
+    engine = PointerEngine(workspace.config)
+    for index, name in enumerate(["ppo21", "a2c21", "ppo21b", "a2c21", "ppo21", "ppo21b"], 1):
+        engine.promote(record_of(workspace, name), f"r{index}")          # 1-6, 6 current
+    plan = engine.plan_rollback(to_revision=2)
+    assert [s.revision for s in plan.skipped] == [5, 4, 3]  # not 6 (left), not 2 (the target)
+    assert all("revision 2 was chosen" in s.reason for s in plan.skipped)
+    result = engine.rollback("back to the a2c", to_revision=2, expect_revision=6)
+    record = read_records(journal_path_for(workspace.pointer))[-1]
+    assert [s["revision"] for s in record["skipped"]] == [5, 4, 3]
+    # Right after: 7 is current; a chosen 6 passes over nothing, a chosen 1 passes 2-6.
+    assert result.revision == 7 and engine.plan_rollback(to_revision=6).skipped == []
+    assert [s.revision for s in engine.plan_rollback(to_revision=1).skipped] == [6, 5, 4, 3, 2]
+
+
 def test_rollback_without_history_is_refused(workspace, reference_pointers):
     doc = json.loads(reference_pointers[0].read_text())
     del doc["version_history"]
