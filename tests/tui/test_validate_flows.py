@@ -53,8 +53,8 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         ranked = app.state.ranking[record.path]
         assert ranked.evidence == "validated"
         # its figures replace the training figures (a validation is no bonus in itself)
-        assert any(reason.startswith("validation win rate ") and "(validation on sessions 5," in reason
-                   for reason in ranked.reasons)
+        assert any(reason.startswith("validation win rate ")
+                   and "(validation on sessions 5," in reason for reason in ranked.reasons)
         assert "evidence  validated" in text
         # The reason, in the ranking tab.
         await pilot.press("4")
