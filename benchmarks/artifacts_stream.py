@@ -25,27 +25,67 @@ from pathlib import Path
 STEP_LINES_PER_EPISODE = 40
 
 
-def write_log(path: Path, megabytes: int, n_actions: int = 21,
-              step_lines: int = STEP_LINES_PER_EPISODE) -> int:
+def write_log(
+    path: Path, megabytes: int, n_actions: int = 21, step_lines: int = STEP_LINES_PER_EPISODE
+) -> int:
     """A diagnostics.jsonl of about `megabytes` MB; returns its number of episodes."""
     block = []
     for i in range(step_lines):
-        block.append(json.dumps({"timestamp": "2025-12-15T00:16:00.123456Z", "category": "training",
-                                 "event_type": "step_summary", "level": "INFO",
-                                 "data": {"global_step": 1000 * i, "action": i % n_actions, "reward": 0.0,
-                                          "portfolio_value": 10000.0, "market_ticker": "KXMARKET-1",
-                                          "observation_summary": {"mean": 0.12, "std": 0.4, "nan": 0}}}))
+        block.append(
+            json.dumps(
+                {
+                    "timestamp": "2025-12-15T00:16:00.123456Z",
+                    "category": "training",
+                    "event_type": "step_summary",
+                    "level": "INFO",
+                    "data": {
+                        "global_step": 1000 * i,
+                        "action": i % n_actions,
+                        "reward": 0.0,
+                        "portfolio_value": 10000.0,
+                        "market_ticker": "KXMARKET-1",
+                        "observation_summary": {"mean": 0.12, "std": 0.4, "nan": 0},
+                    },
+                }
+            )
+        )
     counts = {str(a): (a * 7) % 11 for a in range(n_actions)}
-    block.append(json.dumps({"timestamp": "2025-12-15T00:16:01Z", "category": "episode",
-                             "event_type": "episode_complete", "level": "INFO",
-                             "data": {"category": "action_summary", "episode": 0, "market_ticker": "KXMARKET-1",
-                                      "n_actions": n_actions, "action_distribution": counts,
-                                      "action_percentages": {f"A{a}": 4.76 for a in range(n_actions)},
-                                      "action_entropy": 2.1, "hold_percentage": 0.0}}))
-    block.append(json.dumps({"timestamp": "2025-12-15T00:16:01Z", "category": "episode",
-                             "event_type": "episode_complete", "level": "INFO",
-                             "data": {"category": "reward_summary", "episode": 0, "total_reward": 1.5,
-                                      "reward_sparsity_pct": 80.0}}))
+    block.append(
+        json.dumps(
+            {
+                "timestamp": "2025-12-15T00:16:01Z",
+                "category": "episode",
+                "event_type": "episode_complete",
+                "level": "INFO",
+                "data": {
+                    "category": "action_summary",
+                    "episode": 0,
+                    "market_ticker": "KXMARKET-1",
+                    "n_actions": n_actions,
+                    "action_distribution": counts,
+                    "action_percentages": {f"A{a}": 4.76 for a in range(n_actions)},
+                    "action_entropy": 2.1,
+                    "hold_percentage": 0.0,
+                },
+            }
+        )
+    )
+    block.append(
+        json.dumps(
+            {
+                "timestamp": "2025-12-15T00:16:01Z",
+                "category": "episode",
+                "event_type": "episode_complete",
+                "level": "INFO",
+                "data": {
+                    "category": "reward_summary",
+                    "episode": 0,
+                    "total_reward": 1.5,
+                    "reward_sparsity_pct": 80.0,
+                },
+            }
+        )
+    )
     chunk = ("\n".join(block) + "\n").encode()
     repeats = max(1, megabytes * 1024 * 1024 // len(chunk))
     with open(path, "wb") as handle:
@@ -84,16 +124,24 @@ def child(which: str, path: str) -> None:
 
 
 def run_child(which: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", which, str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", which, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="log size in MB (default 200)")
-    parser.add_argument("--step-lines", type=int, default=STEP_LINES_PER_EPISODE,
-                        help=f"step lines per episode (default {STEP_LINES_PER_EPISODE}; fewer = denser episodes)")
+    parser.add_argument(
+        "--step-lines",
+        type=int,
+        default=STEP_LINES_PER_EPISODE,
+        help=f"step lines per episode (default {STEP_LINES_PER_EPISODE}; fewer = denser episodes)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -108,8 +156,10 @@ def main() -> None:
         slow = run_child("baseline", path)
         assert fast["histogram"] == slow["histogram"], "readers disagree"
         for name, result in (("baseline json.loads every line", slow), ("scan_diagnostics", fast)):
-            print(f"{name:32s} {result['seconds']:7.2f} s  {size_mb / result['seconds']:7.0f} MB/s  "
-                  f"peak RSS {result['peak_mb']:.0f} MB")
+            print(
+                f"{name:32s} {result['seconds']:7.2f} s  {size_mb / result['seconds']:7.0f} MB/s  "
+                f"peak RSS {result['peak_mb']:.0f} MB"
+            )
         print(f"speed-up: {slow['seconds'] / fast['seconds']:.1f}x")
 
 

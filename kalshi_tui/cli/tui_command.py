@@ -18,8 +18,12 @@ def run_tui(args: argparse.Namespace) -> int:
     if not sys.stdout.isatty():
         raise CommandError("the terminal UI needs a terminal; use a sub-command "
                            "(kalshi-tui list, status, ...) in scripts", exit_codes.USAGE)
+    from kalshi_tui.core.catalog import start_helpers
     from kalshi_tui.tui import KalshiTuiApp
 
+    # The scan's worker processes need a real stderr to start their helper, which the TUI
+    # no longer has once Textual runs: started now (see core/catalog/workers.py).
+    start_helpers()
     app = KalshiTuiApp(config, read_only=bool(getattr(args, "read_only", False)))
     app.run()
     return app.return_code or 0

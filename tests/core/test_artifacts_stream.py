@@ -8,9 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # artifact_files.py beside this file
 
-from artifact_files import action_line, episode_counts, reward_line, write_run  # noqa: E402
-
 import pytest  # noqa: E402
+from artifact_files import action_line, episode_counts, reward_line, write_run  # noqa: E402
 
 from kalshi_tui.core.artifacts.stream import scan_diagnostics  # noqa: E402
 
@@ -18,10 +17,27 @@ from kalshi_tui.core.artifacts.stream import scan_diagnostics  # noqa: E402
 def test_overlong_lines_are_skipped_without_being_held(tmp_path):
     path = tmp_path / "diagnostics.jsonl"
     eps = episode_counts(5, 3)
-    huge = json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 1},
-                                "padding": "x" * 3_000_000}})
-    path.write_text("\n".join([action_line(0, eps[0]), huge, action_line(1, eps[1]), "y" * 50_000,
-                               action_line(2, eps[2])]) + "\n")
+    huge = json.dumps(
+        {
+            "data": {
+                "category": "action_summary",
+                "action_distribution": {"0": 1},
+                "padding": "x" * 3_000_000,
+            }
+        }
+    )
+    path.write_text(
+        "\n".join(
+            [
+                action_line(0, eps[0]),
+                huge,
+                action_line(1, eps[1]),
+                "y" * 50_000,
+                action_line(2, eps[2]),
+            ]
+        )
+        + "\n"
+    )
     scan = scan_diagnostics(path)
     assert scan.overlong_lines == 1 and scan.episodes == 3
     assert scan.histogram == {a: sum(ep[a] for ep in eps) for a in range(5)}
@@ -34,11 +50,26 @@ def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
 
     eps = episode_counts(21, 25)
     odd = [  # shapes the fast path must hand over to the whole-line parser
-        json.dumps({"timestamp": "2025-12-15T00:20:00Z", "data": {"category": "action_summary",
-                    "action_distribution": {"0": 2.0, "1": "3", "2": -1}}}),
-        json.dumps({"data": {"category": "action_summary", "action_distribution": {"0": 4},
-                             "note": {"action_distribution": {"0": 100}}}}),
-        '{"data": {"category":"action_summary","action_distribution":{"0":5,"3":1},"n_actions":21}}',
+        json.dumps(
+            {
+                "timestamp": "2025-12-15T00:20:00Z",
+                "data": {
+                    "category": "action_summary",
+                    "action_distribution": {"0": 2.0, "1": "3", "2": -1},
+                },
+            }
+        ),
+        json.dumps(
+            {
+                "data": {
+                    "category": "action_summary",
+                    "action_distribution": {"0": 4},
+                    "note": {"action_distribution": {"0": 100}},
+                }
+            }
+        ),
+        '{"data": {"category":"action_summary","action_distribution":{"0":5,"3":1},'
+        '"n_actions":21}}',
         # one action under two spellings, a non-ASCII digit, a count past the plain bound,
         # a doubled comma (not JSON): each must count exactly as the whole-line parser does
         '{"data": {"category":"action_summary","action_distribution":{"1":2,"01":3}}}',
@@ -51,12 +82,20 @@ def test_fast_path_and_whole_line_parsing_agree(tmp_path, monkeypatch):
     fast = scan_diagnostics(jsonl)
     monkeypatch.setattr(artifacts_stream, "_add_episode_fast", lambda line, scan: False)
     whole = scan_diagnostics(jsonl)
-    for field in ("histogram", "episodes", "markets", "declared_n_actions", "last_timestamp",
-                  "bad_lines", "bad_counts", "first_timestamp"):
+    for field in (
+        "histogram",
+        "episodes",
+        "markets",
+        "declared_n_actions",
+        "last_timestamp",
+        "bad_lines",
+        "bad_counts",
+        "first_timestamp",
+    ):
         assert getattr(fast, field) == getattr(whole, field), field
     assert list(fast.recent) == list(whole.recent)
     assert fast.episodes == 25 + 6
-    assert fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5 + 10 ** 18
+    assert fast.histogram[0] == sum(ep[0] for ep in eps) + 2 + 4 + 5 + 10**18
     assert fast.histogram[1] == sum(ep[1] for ep in eps) + 3 + 5 and fast.bad_lines == 1
 
 
@@ -68,10 +107,18 @@ def test_large_log_is_streamed_in_bounded_memory(tmp_path):
 
     counts = [900] + [(a * 5) % 13 for a in range(1, 21)]
     episode = action_line(0, counts) + "\n"
-    steps = "".join(json.dumps({"timestamp": "2025-12-15T00:16:00Z", "category": "training",
-                                "event_type": "step_summary", "data": {"global_step": i, "reward": 0.0,
-                                                                       "pad": "z" * 300}}) + "\n"
-                    for i in range(8))
+    steps = "".join(
+        json.dumps(
+            {
+                "timestamp": "2025-12-15T00:16:00Z",
+                "category": "training",
+                "event_type": "step_summary",
+                "data": {"global_step": i, "reward": 0.0, "pad": "z" * 300},
+            }
+        )
+        + "\n"
+        for i in range(8)
+    )
     block = (steps + episode + reward_line(0) + "\n").encode()
     repeats = 80 * 1024 * 1024 // len(block)
     path = tmp_path / "diagnostics.jsonl"
@@ -79,17 +126,24 @@ def test_large_log_is_streamed_in_bounded_memory(tmp_path):
         for _ in range(repeats):
             handle.write(block)
     assert path.stat().st_size > 75 * 1024 * 1024
-    probe = ("import json, resource, sys; from pathlib import Path; "
-             "from kalshi_tui.core.artifacts.stream import scan_diagnostics; "
-             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-             "scan = scan_diagnostics(Path(sys.argv[1])) if sys.argv[2] == 'scan' else None; "
-             "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'base_kb': base, "
-             "'episodes': scan.episodes if scan else 0, "
-             "'hist': {str(k): v for k, v in scan.histogram.items()} if scan else {}}))")
+    probe = (
+        "import json, resource, sys; from pathlib import Path; "
+        "from kalshi_tui.core.artifacts.stream import scan_diagnostics; "
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "scan = scan_diagnostics(Path(sys.argv[1])) if sys.argv[2] == 'scan' else None; "
+        "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "'base_kb': base, "
+        "'episodes': scan.episodes if scan else 0, "
+        "'hist': {str(k): v for k, v in scan.histogram.items()} if scan else {}}))"
+    )
     runs = {}
     for mode in ("idle", "scan"):
-        out = subprocess.run([sys.executable, "-c", probe, str(path), mode], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(path), mode],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         runs[mode] = json.loads(out.stdout)
     scanned = runs["scan"]
     assert scanned["episodes"] == repeats
@@ -144,7 +198,10 @@ def test_block_scanner_equals_a_line_by_line_reader_on_random_logs(tmp_path, see
         elif kind < 0.8:  # exactly at the limit: max_line bytes is allowed, one more is not
             lines.append("p" * (max_line + rng.choice([-1, 0, 1])))
         elif kind < 0.9:
-            lines.append('{"data": {"category": "action_summary", "action_distribution": {"0": ' + "9" * rng.randint(0, 5))
+            lines.append(
+                '{"data": {"category": "action_summary", "action_distribution": {"0": '
+                + "9" * rng.randint(0, 5)
+            )
         else:
             lines.append("")
     data = ("\n".join(lines) + ("" if rng.random() < 0.3 else "\n")).encode()
@@ -153,14 +210,23 @@ def test_block_scanner_equals_a_line_by_line_reader_on_random_logs(tmp_path, see
     path = tmp_path / "diagnostics.jsonl"
     path.write_bytes(data)
     got, want = scan_diagnostics(path, max_line_bytes=max_line), _reference_scan(data, max_line)
-    for field in ("histogram", "episodes", "overlong_lines", "bad_lines", "bad_counts",
-                  "truncated_last_line", "markets"):
+    for field in (
+        "histogram",
+        "episodes",
+        "overlong_lines",
+        "bad_lines",
+        "bad_counts",
+        "truncated_last_line",
+        "markets",
+    ):
         assert getattr(got, field) == getattr(want, field), field
     assert list(got.recent) == list(want.recent)
     assert got.bytes_read == len(data)
 
 
-def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(tmp_path, monkeypatch):
+def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(
+    tmp_path, monkeypatch
+):
     """Episode lines as both trackers write them, then with 1-3 bytes damaged, re-spaced or
     reordered: every line the fast path counts, it must count as parsing it whole does."""
     import random
@@ -169,15 +235,27 @@ def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(
 
     rng = random.Random(11)
     counts = [rng.randrange(0, 40) for _ in range(21)]
-    ours = json.dumps({  # the shape this project's training pipeline writes
-        "timestamp": "2026-01-03T00:16:01.000001Z", "category": "episode",
-        "event_type": "episode_complete", "level": "INFO",
-        "data": {"category": "action_summary", "episode": 3, "episode_length": sum(counts),
-                 "market_ticker": "KXBTC-26JAN03-B9", "n_actions": 21,
-                 "action_distribution": {str(i): c for i, c in enumerate(counts)},
-                 "action_percentages": {f"BUY_YES x{i}": c / 7 for i, c in enumerate(counts)},
-                 "action_entropy": 2.1, "normalized_entropy": 0.7, "non_hold_actions": 12,
-                 "hold_percentage": 40.0}})
+    ours = json.dumps(
+        {  # the shape this project's training pipeline writes
+            "timestamp": "2026-01-03T00:16:01.000001Z",
+            "category": "episode",
+            "event_type": "episode_complete",
+            "level": "INFO",
+            "data": {
+                "category": "action_summary",
+                "episode": 3,
+                "episode_length": sum(counts),
+                "market_ticker": "KXBTC-26JAN03-B9",
+                "n_actions": 21,
+                "action_distribution": {str(i): c for i, c in enumerate(counts)},
+                "action_percentages": {f"BUY_YES x{i}": c / 7 for i, c in enumerate(counts)},
+                "action_entropy": 2.1,
+                "normalized_entropy": 0.7,
+                "non_hold_actions": 12,
+                "hold_percentage": 40.0,
+            },
+        }
+    )
     lines = [action_line(0, counts), ours, ours.replace(", ", ","), ours.replace('": ', '" : ')]
     for _ in range(1500):
         line = bytearray(rng.choice(lines[:2]).encode())
@@ -188,13 +266,23 @@ def test_fast_path_agrees_with_whole_line_parsing_on_damaged_and_reshaped_lines(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     taken = []
     real_fast = artifacts_stream._add_episode_fast
-    monkeypatch.setattr(artifacts_stream, "_add_episode_fast",
-                        lambda line, scan: taken.append(real_fast(line, scan)) or taken[-1])
+    monkeypatch.setattr(
+        artifacts_stream,
+        "_add_episode_fast",
+        lambda line, scan: taken.append(real_fast(line, scan)) or taken[-1],
+    )
     fast = scan_diagnostics(path)
     monkeypatch.setattr(artifacts_stream, "_add_episode_fast", lambda line, scan: False)
     whole = scan_diagnostics(path)
-    for field in ("histogram", "episodes", "markets", "declared_n_actions", "last_timestamp",
-                  "bad_lines", "bad_counts"):
+    for field in (
+        "histogram",
+        "episodes",
+        "markets",
+        "declared_n_actions",
+        "last_timestamp",
+        "bad_lines",
+        "bad_counts",
+    ):
         assert getattr(fast, field) == getattr(whole, field), field
     assert list(fast.recent) == list(whole.recent)
     assert 300 < sum(taken) < len(taken) - 300  # both paths were taken, many times

@@ -10,8 +10,15 @@ import pytest
 from model_factory import copy_model
 
 from kalshi_tui.core.catalog import cache as catalog_cache
-from kalshi_tui.core.catalog.scan import (AmbiguousModel, ModelNotFound, discover_model_files,
-                                     inspect_model, name_and_kind, scan_catalog, sha256_file)
+from kalshi_tui.core.catalog.scan import (
+    AmbiguousModel,
+    ModelNotFound,
+    discover_model_files,
+    inspect_model,
+    name_and_kind,
+    scan_catalog,
+    sha256_file,
+)
 from kalshi_tui.core.config import load_config
 
 RUN = "session32_ppo_20251215_001549"
@@ -19,7 +26,7 @@ RUN = "session32_ppo_20251215_001549"
 
 def make_config(root, models, extra: str = ""):
     cfg = root / "kalshi_tui.toml"
-    cfg.write_text(f"[paths]\nmodels_dir = \"{models.name}\"\n{extra}")
+    cfg.write_text(f'[paths]\nmodels_dir = "{models.name}"\n{extra}')
     return load_config(cfg)
 
 
@@ -36,10 +43,18 @@ def layout(tmp_path, model_zoo):
 
 
 def test_discovers_every_zip_at_any_depth(layout):
-    rels = [p.relative_to(layout.models_dir).as_posix() for p in discover_model_files(layout.models_dir)]
-    assert rels == sorted([f"{RUN}/checkpoints/ppo_50000_steps.zip", f"{RUN}/model.zip",
-                           "deep/er/still/odd name ü.zip", "session32_final.zip",
-                           "session9_ppo_20251211_221054/trained_model.zip"])
+    rels = [
+        p.relative_to(layout.models_dir).as_posix() for p in discover_model_files(layout.models_dir)
+    ]
+    assert rels == sorted(
+        [
+            f"{RUN}/checkpoints/ppo_50000_steps.zip",
+            f"{RUN}/model.zip",
+            "deep/er/still/odd name ü.zip",
+            "session32_final.zip",
+            "session9_ppo_20251211_221054/trained_model.zip",
+        ]
+    )
 
 
 def test_names_and_kinds(layout):
@@ -47,16 +62,32 @@ def test_names_and_kinds(layout):
     got = {r.path: (r.name, r.kind, r.run_dir) for r in catalog.records}
     assert got["session32_final.zip"] == ("session32_final", "final", None)
     assert got[f"{RUN}/model.zip"] == (RUN, "run", RUN)
-    assert got[f"{RUN}/checkpoints/ppo_50000_steps.zip"] == (f"{RUN}/ppo_50000_steps", "checkpoint", RUN)
-    assert got["session9_ppo_20251211_221054/trained_model.zip"][:2] == ("session9_ppo_20251211_221054", "run")
-    assert name_and_kind("BEST_MODEL/session32_final.zip") == ("BEST_MODEL/session32_final", "run", "BEST_MODEL")
+    assert got[f"{RUN}/checkpoints/ppo_50000_steps.zip"] == (
+        f"{RUN}/ppo_50000_steps",
+        "checkpoint",
+        RUN,
+    )
+    assert got["session9_ppo_20251211_221054/trained_model.zip"][:2] == (
+        "session9_ppo_20251211_221054",
+        "run",
+    )
+    assert name_and_kind("BEST_MODEL/session32_final.zip") == (
+        "BEST_MODEL/session32_final",
+        "run",
+        "BEST_MODEL",
+    )
 
 
 def test_records_carry_zip_facts_and_sha256(layout, model_zoo):
     record = scan_catalog(layout).by_path(f"{RUN}/model.zip")
     assert record.sha256 == sha256_file(model_zoo["ppo21"])
     assert record.size_bytes == model_zoo["ppo21"].stat().st_size
-    assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == ("PPO", 21, [52], "compatible")
+    assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == (
+        "PPO",
+        21,
+        [52],
+        "compatible",
+    )
     assert record.abs_path == str(layout.models_dir / RUN / "model.zip")
 
 
@@ -66,7 +97,9 @@ def test_find_by_path_name_fragment_and_absolute(layout):
     assert catalog.find(RUN).path == f"{RUN}/model.zip"  # exact name beats fragments
     assert catalog.find("session9").name == "session9_ppo_20251211_221054"
     assert catalog.find("50000").kind == "checkpoint"
-    assert catalog.find(str(layout.models_dir / "session32_final.zip")).path == "session32_final.zip"
+    assert (
+        catalog.find(str(layout.models_dir / "session32_final.zip")).path == "session32_final.zip"
+    )
     assert catalog.find("ODD NAME").path == "deep/er/still/odd name ü.zip"  # case folded last
     with pytest.raises(AmbiguousModel) as many:
         catalog.find("session32")
@@ -90,7 +123,9 @@ def test_changed_file_is_read_again(layout, model_zoo):
     shutil.copyfile(model_zoo["ppo5"], target)  # new size and mtime
     again = scan_catalog(layout)
     assert again.read == 1
-    assert again.by_path("session32_final.zip").reasons == ["legacy 5-action model (environment has 21)"]
+    assert again.by_path("session32_final.zip").reasons == [
+        "legacy 5-action model (environment has 21)"
+    ]
     st = target.stat()
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # same size, new mtime
     assert scan_catalog(layout).read == 1
@@ -109,13 +144,12 @@ def test_removed_and_added_files(layout, model_zoo):
 
 def shared_slots_in_use(cache_doc) -> set[int]:
     """The shared-table slots a saved cache's entries point at (keys' artifacts included)."""
-    fields = cache_doc["fields"]
-    positions = [fields.index(name) for name in catalog_cache._SHARED_FIELDS]
+    position = cache_doc["fields"].index(catalog_cache._GROUP_FIELDS[0])
     used = set()
     for key, values in cache_doc["entries"].values():
         if type(key[3]) is int:
             used.add(key[3])
-        used.update(values[p] for p in positions)
+        used.add(values[position])
     return used
 
 
@@ -135,31 +169,58 @@ def test_saved_cache_keeps_exactly_the_shared_values_in_use(layout, model_zoo, t
     os.utime(layout.models_dir / RUN / "model.zip", ns=(1, 1))
     (layout.models_dir / "deep" / "er" / "still" / "odd name ü.zip").unlink()  # dropped
     assert "observation has 54 features" in " ".join(
-        scan_catalog(layout).by_path(f"{RUN}/model.zip").reasons)
+        scan_catalog(layout).by_path(f"{RUN}/model.zip").reasons
+    )
     doc = check()
     assert not any("odd name" in rel for rel in doc["entries"])
-    five = make_config(tmp_path, layout.models_dir,
-                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
-                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    five = make_config(
+        tmp_path,
+        layout.models_dir,
+        "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+        "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n",
+    )
     assert scan_catalog(five).read == 0  # re-judged from the cache: its reasons replaced
     check()
 
 
 def test_environment_change_rejudges_cached_records(layout, tmp_path):
-    assert scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "incompatible"
-    five = make_config(tmp_path, layout.models_dir,
-                       "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
-                       "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n")
+    assert (
+        scan_catalog(layout).by_path("session9_ppo_20251211_221054/trained_model.zip").verdict
+        == "incompatible"
+    )
+    five = make_config(
+        tmp_path,
+        layout.models_dir,
+        "[environment]\nposition_sizes = [10]\nn_actions = 5\n"
+        "legacy_position_sizes = [5, 10, 20, 50, 100]\nlegacy_n_actions = 21\n",
+    )
     catalog = scan_catalog(five)
     assert catalog.read == 0  # nothing re-read: only re-judged
     assert catalog.by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "compatible"
-    assert catalog.by_path("session32_final.zip").reasons == ["legacy 21-action model (environment has 5)"]
+    assert catalog.by_path("session32_final.zip").reasons == [
+        "legacy 21-action model (environment has 5)"
+    ]
 
 
-@pytest.mark.parametrize("garbage", [b"", b"{not json", b"[]", json.dumps(
-    {"format": "kalshi-tui catalog cache", "version": 999, "entries": {}}).encode(), json.dumps(
-    {"format": "kalshi-tui catalog cache", "version": 1, "models_dir": "/elsewhere",
-     "fingerprint": "", "shared": [], "entries": {}}).encode()])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"{not json",
+        b"[]",
+        json.dumps({"format": "kalshi-tui catalog cache", "version": 999, "entries": {}}).encode(),
+        json.dumps(
+            {
+                "format": "kalshi-tui catalog cache",
+                "version": 1,
+                "models_dir": "/elsewhere",
+                "fingerprint": "",
+                "shared": [],
+                "entries": {},
+            }
+        ).encode(),
+    ],
+)
 def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(layout, garbage):
     path = catalog_cache.cache_locations(layout)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +245,7 @@ def test_unwritable_cache_dir_falls_back_to_the_user_cache(layout, tmp_path, mon
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    config = make_config(tmp_path, layout.models_dir, f"cache_dir = \"{blocker.name}/cache\"\n")
+    config = make_config(tmp_path, layout.models_dir, f'cache_dir = "{blocker.name}/cache"\n')
     assert scan_catalog(config).read == 5
     fallback = catalog_cache.cache_locations(config)[1]
     assert fallback.is_file() and str(fallback).startswith(str(tmp_path / "xdg"))
@@ -195,13 +256,25 @@ def test_artifact_change_invalidates_the_cached_record(layout):
     pytest.importorskip("kalshi_tui.core.artifacts.find")
     run = layout.models_dir / RUN
     results = run / "training_results.json"
-    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
-        "total_episodes": 40, "unique_markets": 7}}))
+    results.write_text(
+        json.dumps(
+            {
+                "total_timesteps": "10000",
+                "portfolio_statistics": {"total_episodes": 40, "unique_markets": 7},
+            }
+        )
+    )
     first = scan_catalog(layout).by_path(f"{RUN}/model.zip")
     assert first.artifacts.get("training_results") == f"{RUN}/training_results.json"
     assert first.metrics is not None and first.metrics.episodes == 40
-    results.write_text(json.dumps({"total_timesteps": "10000", "portfolio_statistics": {
-        "total_episodes": 41, "unique_markets": 7}}))
+    results.write_text(
+        json.dumps(
+            {
+                "total_timesteps": "10000",
+                "portfolio_statistics": {"total_episodes": 41, "unique_markets": 7},
+            }
+        )
+    )
     again = scan_catalog(layout)
     # The run's model and its checkpoint share the artifacts, and so does the flat final
     # that is a byte-identical copy of the run's model.
@@ -213,16 +286,14 @@ def test_artifact_change_invalidates_the_cached_record(layout):
 
 def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout, monkeypatch):
     """A reader failure costs the figures, not the model, and the operator is told why."""
-    artifacts = pytest.importorskip("kalshi_tui.core.artifacts.find")
-    from kalshi_tui.core.catalog import scan as catalog
+    from kalshi_tui.core.catalog import read as catalog_read
 
     (layout.models_dir / RUN / "training_results.json").write_text("{}")
 
     def broken(paths, n_actions):
         raise ValueError("bad figures\nsecond line")
 
-    monkeypatch.setattr(artifacts, "read_training_metrics", broken)
-    monkeypatch.setattr(catalog, "_METRICS_MEMO", {})
+    monkeypatch.setattr(catalog_read, "read_training_metrics", broken)
     record = scan_catalog(layout, use_cache=False).by_path(f"{RUN}/model.zip")
     assert record.verdict == "compatible" and record.metrics is None
     assert "training artifacts unreadable: ValueError: bad figures" in record.warnings
@@ -231,30 +302,6 @@ def test_artifacts_that_cannot_be_read_keep_their_warning_through_judging(layout
 def test_no_cache_scan_reads_everything(layout):
     scan_catalog(layout)
     assert scan_catalog(layout, use_cache=False).read == 5
-
-
-def test_a_scan_leaves_its_records_to_the_old_generation_and_the_collector_as_it_was(layout):
-    """The scan runs with the cyclic collector off; after it, its objects must not wait in
-    the young generation (the next allocation would start a young collection that walks
-    every one of them: 70-80 ms after 10,000 models), and the collector is back as the
-    caller had it."""
-    import gc
-
-    from kalshi_tui.core.catalog.record import ModelRecord
-
-    assert gc.isenabled()
-    catalog = scan_catalog(layout, use_cache=False)
-    young, _middle, _old = gc.get_count()  # read before the call's own tuple is made
-    assert gc.isenabled()
-    assert young < gc.get_threshold()[0], young
-    old = {id(o) for o in gc.get_objects(generation=2) if type(o) is ModelRecord}
-    assert catalog.records and {id(r) for r in catalog.records} <= old
-    gc.disable()
-    try:
-        scan_catalog(layout, use_cache=False)
-        assert not gc.isenabled()  # a caller that had it off keeps it off
-    finally:
-        gc.enable()
 
 
 def test_inspect_model_outside_the_folder_and_missing(layout, model_zoo, tmp_path):
@@ -272,133 +319,26 @@ def test_missing_models_folder_is_one_line(tmp_path):
     assert "models folder not found" in str(err.value) and "\n" not in str(err.value)
 
 
-def many_models(tmp_path, model_zoo, count: int):
-    """A config over `count` run folders of mixed models: past the scan's parallel threshold."""
-    models = tmp_path / "many"
-    names = ["ppo21", "ppo5", "a2c21", "dqn21", "ppo_box"]
-    for i in range(count):
-        copy_model(model_zoo[names[i % len(names)]], models / f"run{i:03d}" / "model.zip")
-    return make_config(tmp_path, models)
-
-
-@pytest.mark.slow
-def test_many_files_read_in_worker_processes_match_serial(tmp_path, model_zoo):
-    """Past the parallel threshold the scan forks workers; records must equal serial reads."""
-    config = many_models(tmp_path, model_zoo, 300)
-    parallel = scan_catalog(config, use_cache=False)
-    assert parallel.read == 300
-    for record in parallel.records[:: 37]:
-        assert inspect_model(record.abs_path, config).to_dict() == record.to_dict()
-    verdicts = {r.path: r.verdict for r in parallel.records}
-    assert verdicts["run001/model.zip"] == "incompatible" and verdicts["run000/model.zip"] == "compatible"
-
-
-@pytest.mark.slow
-def test_a_scan_leaves_its_workers_to_exit_and_the_next_one_finds_them_gone(tmp_path, model_zoo, monkeypatch):
-    """The scan returns without waiting for its workers to exit; the next scan that starts
-    workers first waits for the last ones, so none is left over (nor its pool's thread,
-    which would make the next scan take the slower forkserver)."""
-    import multiprocessing
-
-    from kalshi_tui.core.catalog import scan as catalog
-
-    config = many_models(tmp_path, model_zoo, 300)
-    first = scan_catalog(config, use_cache=False)
-    assert first.read == 300 and catalog._LAST_POOL
-    left_over = []
-    real = catalog._start_method
-    monkeypatch.setattr(catalog, "_start_method", lambda: left_over.append(
-        [p for p in multiprocessing.active_children() if p.is_alive()]) or real())
-    second = scan_catalog(config, use_cache=False)
-    assert left_over == [[]]
-    assert [r.to_dict() for r in second.records] == [r.to_dict() for r in first.records]
-
-
-@pytest.mark.slow
-def test_a_rescan_mixing_cached_unreadable_and_worker_read_files_keeps_walk_order(tmp_path, model_zoo):
-    """Workers start while the scan is still looking files up in the cache: the records must
-    still come back in walk order, each the one its file gives, whatever answered it."""
-    import os
-
-    config = many_models(tmp_path, model_zoo, 600)
-    first = scan_catalog(config)
-    assert first.read == 600
-    models = config.models_dir
-    changed = [f"run{i:03d}/model.zip" for i in range(0, 600, 2)]  # half of them, spread out
-    for rel in changed:
-        target = models / rel
-        target.write_bytes(target.read_bytes())
-        os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
-    (models / "run301" / "model.zip").unlink()
-    (models / "run301" / "model.zip").mkdir()  # an unreadable one among the read ones
-    again = scan_catalog(config)
-    assert again.read == len(changed) + 1 and again.from_cache == 299
-    assert [r.path for r in again.records] == sorted(r.path for r in again.records)
-    by_path = {r.path: r for r in again.records}
-    assert by_path["run301/model.zip"].verdict == "unreadable"
-    assert "is a directory" in by_path["run301/model.zip"].reasons[0]
-    for rel in ["run000/model.zip", "run001/model.zip", "run298/model.zip", "run303/model.zip",
-                "run599/model.zip", "run598/model.zip"]:
-        assert by_path[rel].to_dict() == inspect_model(models / rel, config).to_dict()
-    assert [r.to_dict() for r in scan_catalog(config).records] == [r.to_dict() for r in again.records]
-
-
-@pytest.mark.slow
-def test_workers_are_spawned_when_threads_run_and_give_the_same_records(tmp_path, model_zoo):
-    """With another thread alive (the TUI's workers) the scan's workers come from a clean
-    single-threaded forkserver (spawned where there is none), never forked from this process;
-    and with sys.stderr captured as the TUI has it (fileno -1), which once stopped the helper
-    processes from starting ("bad value(s) in fds_to_keep") and left the TUI with no models."""
-    import subprocess
-    import sys
-
-    config = many_models(tmp_path, model_zoo, 260)
-    forked = {r.path: r.to_dict() for r in scan_catalog(config, use_cache=False).records[:: 50]}
-    script = tmp_path / "spawned_scan.py"  # spawn re-imports the main module: a real file
-    script.write_text(
-        "import json, sys, threading\n"
-        "from pathlib import Path\n"
-        "from unittest import mock\n"
-        "from kalshi_tui.core.catalog import scan as catalog\n"
-        "from kalshi_tui.core.config import load_config\n"
-        "class Captured:  # as Textual's stand-in for sys.stderr while the TUI runs\n"
-        "    def write(self, text): return len(text)\n"
-        "    def flush(self): pass\n"
-        "    def fileno(self): return -1\n"
-        "if __name__ == '__main__':\n"
-        "    done = threading.Event(); threading.Thread(target=done.wait).start()\n"
-        "    sys.stderr = Captured()\n"
-        "    import multiprocessing\n"
-        "    real = multiprocessing.get_context\n"
-        "    used = []\n"
-        "    with mock.patch.object(multiprocessing, 'get_context', lambda m=None: used.append(m) or real(m)):\n"
-        "        found = catalog.scan_catalog(load_config(Path(sys.argv[1])), use_cache=False)\n"
-        "    done.set()\n"
-        "    print(json.dumps({'method': used, 'read': found.read,\n"
-        "                      'records': {r.path: r.to_dict() for r in found.records[::50]}}))\n")
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "kalshi_tui.toml")],
-                         capture_output=True, text=True, timeout=120, check=True)
-    got = json.loads(out.stdout)
-    assert set(got["method"]) == {"forkserver" if sys.platform != "win32" else "spawn"}
-    assert got["read"] == 260
-    assert got["records"] == json.loads(json.dumps(forked))
-
-
-@pytest.mark.parametrize("first,second", [
-    ({"a": [1]}, {"a": [1.0]}),
-    ({"a": [1]}, {"a": [True]}),
-    ({"a": [float("nan")]}, {"a": [None]}),
-    ({"a": [float("inf")]}, {"a": [None]}),
-    ({"a": [0.0]}, {"a": [-0.0]}),
-    ({"a": [10 ** 30]}, {"a": [float(10 ** 30)]}),
-    ({"a": {"b": "x"}}, {"a": {"b": "y"}}),
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ({"a": [1]}, {"a": [1.0]}),
+        ({"a": [1]}, {"a": [True]}),
+        ({"a": [float("nan")]}, {"a": [None]}),
+        ({"a": [float("inf")]}, {"a": [None]}),
+        ({"a": [0.0]}, {"a": [-0.0]}),
+        ({"a": [10**30]}, {"a": [float(10**30)]}),
+        ({"a": {"b": "x"}}, {"a": {"b": "y"}}),
+    ],
+)
 def test_shared_values_are_told_apart_by_value_and_type(first, second):
-    """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None) never merge."""
-    from kalshi_tui.core.catalog.cache import _share_key
+    """The cache stores equal values once: values that differ (even 1 vs 1.0, NaN vs None)
+    never merge."""
+    from kalshi_tui.core.catalog.cache import _from_text, _json_text
 
-    assert _share_key(first) != _share_key(second)
-    assert _share_key(first) == _share_key(fresh_copy(first))
+    assert _json_text(first) != _json_text(second)
+    assert _json_text(first) == _json_text(fresh_copy(first))
+    assert repr(_from_text(_json_text(first))) == repr(first)  # read back exactly
 
 
 def fresh_copy(value):
@@ -408,31 +348,15 @@ def fresh_copy(value):
     return copy.deepcopy(value)
 
 
-def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
-    """Workers hand a run's equal values over as one object; each record built from them owns its copies."""
-    from kalshi_tui.core.catalog.scan import inspect_model
-
-    (tmp_path / "empty.toml").write_text("")
-    config = load_config(tmp_path / "empty.toml", models_dir=model_zoo["ppo21"].parent)
-    record = inspect_model(model_zoo["ppo21"], config)
-    record.warnings.append("a warning")
-    row = catalog_cache.record_row(record, None)
-    first, second = catalog_cache.record_from_row(row), catalog_cache.record_from_row(row)
-    assert first == second == record
-    first.warnings.append("only the first")
-    first.pickle_globals.append("only.first")
-    first.hyperparameters["only"] = "first"
-    first.versions["only"] = "first"
-    assert second == record and row == catalog_cache.record_row(record, None)
-
-
 def test_cache_text_keeps_nan_and_huge_ints_exactly():
     """orjson writes the cache, except where it would turn NaN into null or refuse a huge int."""
     import math
 
-    for shared, marked in (([{"win_rate": 0.5}, [1, 2]], False),
-                           ([{"win_rate": float("nan")}], True),
-                           ([{"seed": 1 << 70}], True)):
+    for shared, marked in (
+        ([{"win_rate": 0.5}, [1, 2]], False),
+        ([{"win_rate": float("nan")}], True),
+        ([{"seed": 1 << 70}], True),
+    ):
         doc = {"format": catalog_cache.FORMAT, "shared": shared, "entries": {}}
         raw = catalog_cache._dump(doc)
         assert (b"needs_json" in raw) is marked
@@ -503,17 +427,47 @@ def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
     assert all(r.sha256 == sha256_file(r.abs_path) for r in warm.records)
 
 
-def test_a_read_record_holds_every_field_in_field_order(model_zoo, tmp_path):
-    """Scan workers build a record's fields in one go and ship them by position: the order
-    must be ModelRecord's own, or every field after a slip would land in the wrong place."""
-    from kalshi_tui.core.catalog.scan import _read_shared
-    from kalshi_tui.core.catalog.record import ModelRecord
+def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
+    """Scan workers ship a record as its values in field order: the record made from the row
+    must equal the one read, and own every list and dict it holds."""
+    from kalshi_tui.core.catalog.cache import record_from_row, record_row
+    from kalshi_tui.core.catalog.read import read_record
 
     path = copy_model(model_zoo["ppo21"], tmp_path / "run" / "model.zip")
     st = path.stat()
-    record, _metrics = _read_shared(path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64,
-                                    st.st_size, st.st_mtime, True, hashes=False)
-    assert list(record.__dict__) == list(ModelRecord.__dataclass_fields__)
+    record, metrics = read_record(
+        path, "run/model.zip", tmp_path, 10 * 1024 * 1024, 64, st, hashes=False
+    )
     assert (record.size_bytes, record.mtime, record.n_actions, record.verdict) == (
-        st.st_size, st.st_mtime, 21, "unreadable")  # not judged yet: judge decides
-    assert record == ModelRecord(**record.__dict__)
+        st.st_size,
+        st.st_mtime,
+        21,
+        "unreadable",
+    )  # not judged yet: judge decides
+    row = record_row(record, metrics)
+    again = record_from_row(row)
+    assert again == record
+    for name, value in vars(again).items():
+        if isinstance(value, (list, dict)):
+            assert value is not getattr(record, name), name
+
+
+def test_every_container_field_of_a_record_is_copied_for_each_record():
+    """record_from_row copies a record's lists and dicts by what they hold: a new list or
+    dict field must be named there, or records from one cache would share it."""
+    from kalshi_tui.core.catalog import cache
+    from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+
+    containers = {
+        name
+        for name, f in ModelRecord.__dataclass_fields__.items()
+        if str(f.type).startswith(("list", "dict"))
+    } | {"metrics"}
+    assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) | {"metrics"} == containers
+    assert containers <= set(cache._GROUP_FIELDS)  # the cache parses them anew per record
+    metric_containers = {
+        name
+        for name, f in TrainingMetrics.__dataclass_fields__.items()
+        if str(f.type).startswith(("list", "dict"))
+    }
+    assert set(cache._METRICS_CONTAINERS) == metric_containers

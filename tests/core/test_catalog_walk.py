@@ -1,4 +1,4 @@
-"""The walk's artifact index gives exactly what find_artifacts gives, from far fewer system calls."""
+"""The walk's artifact index gives exactly what find_artifacts gives, from the walk's listings."""
 
 from __future__ import annotations
 
@@ -27,14 +27,31 @@ def tree(tmp_path, model_zoo):
     other = model_zoo["ppo5"].read_bytes()
     same_size_other_bytes = real[:-40] + bytes(b ^ 0xFF for b in real[-40:])
     eps = episode_counts(21, 6)
-    current = write_run(models, "session32_ppo_20251215_001549", eps, summary=original_summary(eps),
-                        results=original_results(), model_bytes=real)
+    current = write_run(
+        models,
+        "session32_ppo_20251215_001549",
+        eps,
+        summary=original_summary(eps),
+        results=original_results(),
+        model_bytes=real,
+    )
     (current / "checkpoints").mkdir()
     shutil.copy(model_zoo["a2c21"], current / "checkpoints" / "ppo_5000_steps.zip")
-    write_run(models, "session32_ppo_20251216_090000", eps, results=original_results(),
-              model_bytes=same_size_other_bytes)
-    legacy = write_run(models, "session9_ppo_20251211_221054", eps, summary=original_summary(eps),
-                       legacy=True, model_bytes=other)
+    write_run(
+        models,
+        "session32_ppo_20251216_090000",
+        eps,
+        results=original_results(),
+        model_bytes=same_size_other_bytes,
+    )
+    legacy = write_run(
+        models,
+        "session9_ppo_20251211_221054",
+        eps,
+        summary=original_summary(eps),
+        legacy=True,
+        model_bytes=other,
+    )
     both = write_run(models, "session5_ppo_20251210_120000", eps, model_bytes=other)
     shutil.copy(both / "diagnostics" / "diagnostics.jsonl", both / "diagnostics.jsonl")
     os.utime(both / "diagnostics" / "diagnostics.jsonl", (1_600_000_000, 1_600_000_000))
@@ -82,12 +99,19 @@ def test_index_equals_find_artifacts_for_every_model(tree):
                 assert by_folder.for_found(item) == index.for_model(item.path), item.rel
     # The flat final identical to the run's model has the run's artifacts; the decoy of the
     # same size but other bytes, in a newer run, does not win.
-    curriculum, _key = index.for_model(os.path.join(tree, "curriculum_session9_ppo_20251211_173419",
-                                                    "trained_model.zip"))
-    assert curriculum == {"training_results": tree / "curriculum_session9_ppo_20251211_173419"
-                          / "curriculum_training_results.json"}
+    curriculum, _key = index.for_model(
+        os.path.join(tree, "curriculum_session9_ppo_20251211_173419", "trained_model.zip")
+    )
+    assert curriculum == {
+        "training_results": tree
+        / "curriculum_session9_ppo_20251211_173419"
+        / "curriculum_training_results.json"
+    }
     final, _key = index.for_model(os.path.join(tree, "session32_final.zip"))
-    assert final["training_results"] == tree / "session32_ppo_20251215_001549" / "training_results.json"
+    assert (
+        final["training_results"]
+        == tree / "session32_ppo_20251215_001549" / "training_results.json"
+    )
 
 
 def test_remembered_comparisons_are_reused_only_while_both_files_are_unchanged(tree):
@@ -111,9 +135,9 @@ def test_remembered_comparisons_are_reused_only_while_both_files_are_unchanged(t
 
 
 def test_artifact_rewritten_in_place_invalidates_the_cache(tree, tmp_path):
-    """Appending to diagnostics.jsonl does not change any folder's mtime: its own stat must count."""
+    """Appending to diagnostics.jsonl does not change any folder's mtime: its own stat counts."""
     cfg = tmp_path / "kalshi_tui.toml"
-    cfg.write_text(f"[paths]\nmodels_dir = \"{tree.name}\"\n")
+    cfg.write_text(f'[paths]\nmodels_dir = "{tree.name}"\n')
     config = load_config(cfg)
     run = tree / "session32_ppo_20251215_001549"
     first = scan_catalog(config)
@@ -136,7 +160,9 @@ def test_artifact_rewritten_in_place_invalidates_the_cache(tree, tmp_path):
 
 
 @pytest.mark.slow
-def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache(tmp_path, model_zoo):
+def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache(
+    tmp_path, model_zoo
+):
     """Workers hand equal values over as one object; each record must still own its lists."""
     from kalshi_tui.core.catalog.scan import inspect_model
 
@@ -145,16 +171,24 @@ def test_worker_read_records_own_their_values_and_come_back_equal_from_the_cache
     for i in range(30):
         run = f"session{i}_ppo_20251215_{i:06d}"
         if i % 3 == 0:
-            write_run(models, run, eps, summary=original_summary(eps), results=original_results(),
-                      model_bytes=b"replaced below")
+            write_run(
+                models,
+                run,
+                eps,
+                summary=original_summary(eps),
+                results=original_results(),
+                model_bytes=b"replaced below",
+            )
         (models / run).mkdir(parents=True, exist_ok=True)
         shutil.copy(model_zoo["ppo21"], models / run / "model.zip")
         (models / run / "checkpoints").mkdir()
         for k in range(9):
-            shutil.copy(model_zoo["ppo5" if k % 4 == 0 else "ppo21"],
-                        models / run / "checkpoints" / f"ppo_{k}000_steps.zip")
+            shutil.copy(
+                model_zoo["ppo5" if k % 4 == 0 else "ppo21"],
+                models / run / "checkpoints" / f"ppo_{k}000_steps.zip",
+            )
     cfg = tmp_path / "kalshi_tui.toml"
-    cfg.write_text(f"[paths]\nmodels_dir = \"{models.name}\"\n")
+    cfg.write_text(f'[paths]\nmodels_dir = "{models.name}"\n')
     config = load_config(cfg)
     parallel = scan_catalog(config, use_cache=False)
     assert parallel.read == 300 and sum(r.metrics is not None for r in parallel.records) == 100
@@ -193,9 +227,19 @@ def test_the_streamed_walk_yields_every_zip_once_and_lists_each_folder_before_it
     x.zip, artifacts in diagnostics/: each zip once, every folder's listing recorded before
     a zip in it (or in its checkpoints/) comes out, flat finals after the run folders."""
     root = tmp_path / "models"
-    names = ["a.zip", "a-b.zip", "a/x.zip", "a/b/c.zip", "a b/y.zip", "ab.zip", "A.ZIP",
-             "run_1/model.zip", "run_1/checkpoints/ppo_1_steps.zip", "deep/1/2/3/4/z.zip",
-             "run_2/trained_model.zip"]
+    names = [
+        "a.zip",
+        "a-b.zip",
+        "a/x.zip",
+        "a/b/c.zip",
+        "a b/y.zip",
+        "ab.zip",
+        "A.ZIP",
+        "run_1/model.zip",
+        "run_1/checkpoints/ppo_1_steps.zip",
+        "deep/1/2/3/4/z.zip",
+        "run_2/trained_model.zip",
+    ]
     for name in names:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"PK")
@@ -214,12 +258,14 @@ def test_the_streamed_walk_yields_every_zip_once_and_lists_each_folder_before_it
         assert folder in streamed.artifact_entries, item.rel  # listed before it came out
         if os.path.basename(folder) == "checkpoints":
             run = os.path.dirname(folder)
-            assert "diagnostics.jsonl" in streamed.artifact_entries[os.path.join(run, "diagnostics")]
+            assert (
+                "diagnostics.jsonl" in streamed.artifact_entries[os.path.join(run, "diagnostics")]
+            )
         assert streamed.by_path[item.path] is item
         order.append(item.rel)
     assert sorted(order) == expected and len(order) == len(set(order))
     top_level = [rel for rel in order if "/" not in rel]
-    assert order[-len(top_level):] == top_level  # the top folder's own zips come last
+    assert order[-len(top_level) :] == top_level  # the top folder's own zips come last
 
 
 def test_a_folder_reached_through_a_symlink_is_shown_at_its_real_path(tmp_path):
@@ -257,16 +303,21 @@ def test_the_walk_estimates_what_is_left_from_the_share_of_top_folders_done(tmp_
 
 
 def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
-    """What a forked worker would import or look up the first time it reads a run (the
-    artifact readers, the zone file, the zip-name codec) is loaded before the fork, once,
-    instead of once per worker: reading a run with every artifact loads no new module."""
+    """What a worker imports to read a run with every artifact is in the forkserver's
+    preload list (workers._PRELOAD), so each worker forks with it loaded: after importing
+    that list, reading such a run loads no new module."""
     import subprocess
     import sys
 
     eps = episode_counts(21, 6)
-    run = write_run(tmp_path / "models", "session32_ppo_20251215_001549", eps,
-                    summary=original_summary(eps), results=original_results(),
-                    model_bytes=model_zoo["ppo21"].read_bytes())
+    run = write_run(
+        tmp_path / "models",
+        "session32_ppo_20251215_001549",
+        eps,
+        summary=original_summary(eps),
+        results=original_results(),
+        model_bytes=model_zoo["ppo21"].read_bytes(),
+    )
     shutil.copy(model_zoo["ppo21"], run / "ppo_10000_steps.zip")
     script = (
         "import sys\n"
@@ -274,13 +325,20 @@ def test_workers_find_everything_they_use_already_loaded(tmp_path, model_zoo):
         "from kalshi_tui.core.catalog import scan as catalog\n"
         "from kalshi_tui.core.config import load_config\n"
         "config = load_config(Path(sys.argv[1]), models_dir=Path(sys.argv[2]))\n"
-        "catalog._prepare_for_workers()\n"
+        "import importlib\n"
+        "from kalshi_tui.core.catalog import workers\n"
+        "for name in workers._PRELOAD: importlib.import_module(name)\n"
         "before = set(sys.modules)\n"
         "found = catalog.scan_catalog(config, use_cache=False)\n"
         "assert all(r.metrics and r.metrics.training_start for r in found.records), found.records\n"
-        "print(sorted(set(sys.modules) - before))\n")
+        "print(sorted(set(sys.modules) - before))\n"
+    )
     empty = tmp_path / "empty.toml"
     empty.write_text("")
-    out = subprocess.run([sys.executable, "-c", script, str(empty), str(tmp_path / "models")],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(empty), str(tmp_path / "models")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert out.strip() == "[]", out

@@ -15,7 +15,9 @@ def make_folder(tmp_path, model_zoo):
     (run / "diagnostics").mkdir(parents=True)
     shutil.copyfile(model_zoo["ppo21"], models / "session32_final.zip")
     shutil.copyfile(model_zoo["ppo21"], run / "model.zip")
-    (run / "training_results.json").write_text(json.dumps({"total_timesteps": 10}), encoding="utf-8")
+    (run / "training_results.json").write_text(
+        json.dumps({"total_timesteps": 10}), encoding="utf-8"
+    )
     (run / "diagnostics" / "diagnostics.jsonl").write_text("{}\n", encoding="utf-8")
     return models, models / "CURRENT_MODEL.json"
 
@@ -27,7 +29,9 @@ def test_unchanged_folder_gives_the_same_fingerprint(tmp_path, model_zoo):
     paths = {entry[0] for entry in first}
     assert str(models / "session32_final.zip") in paths
     assert str(models / "session10_ppo_20251211_173419" / "training_results.json") in paths
-    assert str(models / "session10_ppo_20251211_173419" / "diagnostics" / "diagnostics.jsonl") in paths
+    assert (
+        str(models / "session10_ppo_20251211_173419" / "diagnostics" / "diagnostics.jsonl") in paths
+    )
     assert (str(pointer), -1, -1) in first  # no pointer yet: a state of its own
 
 
@@ -38,10 +42,14 @@ def test_every_change_a_scan_would_see_changes_it(tmp_path, model_zoo):
         # a model rewritten in place: its folder's mtime does not move, the file's does
         lambda: os.utime(run / "model.zip", ns=(1, 1)),
         lambda: shutil.copyfile(model_zoo["ppo5"], models / "new.zip"),
-        lambda: (run / "diagnostics" / "diagnostics.jsonl").write_text("{}\n{}\n", encoding="utf-8"),
+        lambda: (run / "diagnostics" / "diagnostics.jsonl").write_text(
+            "{}\n{}\n", encoding="utf-8"
+        ),
         lambda: (run / "training_results.json").unlink(),
         lambda: pointer.write_text("{}", encoding="utf-8"),
-        lambda: pointer.with_name("CURRENT_MODEL.history.jsonl").write_text("{}\n", encoding="utf-8"),
+        lambda: pointer.with_name("CURRENT_MODEL.history.jsonl").write_text(
+            "{}\n", encoding="utf-8"
+        ),
     ]
     seen = [change_signature(models, pointer)]
     for step in steps:

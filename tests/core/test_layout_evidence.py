@@ -17,13 +17,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "env"))
 from model_factory import edit_data, layout_tapes, make_sb3_zip, plant_malicious_field  # noqa: E402
 from test_layouts import B_EMPTY_MARKET, POINT, TS, observation  # noqa: E402
 
-from kalshi_tui.core.world.actions import ActionLayout  # noqa: E402
-from kalshi_tui.core.evidence.compat import judge  # noqa: E402
-from kalshi_tui.core.config import load_config  # noqa: E402
-from kalshi_tui.core.evidence.layout import (INVARIANTS, failed_invariants,  # noqa: E402
-                                             last_observation_rows, layout_from_rows,
-                                             obs_layout_evidence)
 from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNSAFE  # noqa: E402
+from kalshi_tui.core.config import load_config  # noqa: E402
+from kalshi_tui.core.evidence.compat import judge  # noqa: E402
+from kalshi_tui.core.evidence.layout import (
+    INVARIANTS,
+    failed_invariants,  # noqa: E402
+    last_observation_rows,
+    layout_from_rows,
+    obs_layout_evidence,
+)
+from kalshi_tui.core.world.actions import ActionLayout  # noqa: E402
 from kalshi_tui.core.world.profiles import FILL_MODELS, PROFILES, SIDES  # noqa: E402
 from kalshi_tui.env.temporal import ViewPoint  # noqa: E402
 from kalshi_tui.env.world import make_simulator  # noqa: E402
@@ -39,7 +43,9 @@ def builder_rows(profile_name: str, fill_model: str, seed: int = 0) -> np.ndarra
     profile = PROFILES[profile_name]
     tapes = layout_tapes(profile.observation_layout, profile.complement)
     layout = ActionLayout(SIDES, profile.position_sizes)
-    sim = make_simulator(tapes, layout, fill_model=fill_model, training_rules=profile.training_rules)
+    sim = make_simulator(
+        tapes, layout, fill_model=fill_model, training_rules=profile.training_rules
+    )
     rng = np.random.default_rng(seed)
     rows = [sim.observations()]
     while not sim.all_done:
@@ -59,8 +65,11 @@ def rows_by_layout() -> dict[str, np.ndarray]:
     for layout, complement in (("A", 99), ("B", 100)):
         found[layout].append(observation(layout, complement)[None])
         found[layout].append(observation(layout, complement, ViewPoint(TS, {}, {}))[None])
-        found[layout].append(observation(layout, complement, portfolio=(
-            [10800.0], [11960.0], [-20.0], [800.0], [0.41]))[None])
+        found[layout].append(
+            observation(
+                layout, complement, portfolio=([10800.0], [11960.0], [-20.0], [800.0], [0.41])
+            )[None]
+        )
     return {layout: np.concatenate(parts) for layout, parts in found.items()}
 
 
@@ -77,7 +86,9 @@ def test_every_invariant_holds_on_every_row_its_layout_builds(rows_by_layout, la
     rows = rows_by_layout[layout]
     for name, check in INVARIANTS[layout]:
         broken = [i for i, row in enumerate(rows.tolist()) if not check(row)]
-        assert not broken, f"{layout}: '{name}' broken by row {broken[0]}: {rows[broken[0]].tolist()}"
+        assert not broken, (
+            f"{layout}: '{name}' broken by row {broken[0]}: {rows[broken[0]].tolist()}"
+        )
 
 
 @pytest.mark.parametrize("layout, other", [("A", "B"), ("B", "A")])
@@ -97,8 +108,10 @@ def test_the_spec_vectors_fit_their_layout_only():
 
 def _serialized(array: np.ndarray) -> dict:
     """`_last_obs` as SB3's save writes a numpy array into `data` (cloudpickle, base64)."""
-    return {":type:": "<class 'numpy.ndarray'>",
-            ":serialized:": base64.b64encode(cloudpickle.dumps(array)).decode()}
+    return {
+        ":type:": "<class 'numpy.ndarray'>",
+        ":serialized:": base64.b64encode(cloudpickle.dumps(array)).decode(),
+    }
 
 
 def test_rows_read_from_the_pickle_bytes_match_the_array():
@@ -117,9 +130,11 @@ def test_evidence_words_and_the_date_of_layout_b():
     a = _serialized(observation("A", 99)[None])
     b = _serialized(observation("B", 100)[None])
     layout, words = obs_layout_evidence([52], a, "2025-12-15T05:15:49Z")
-    assert words == ("trained on layout A (last observation fits A's 10 invariants, not B's (breaks "
-                     "'imbalances 15, 18 = 0, 17 = -16, consistency 19 in {0, 0.01, 0.5}'); "
-                     "trained 2025-12-15, before layout B existed)")
+    assert words == (
+        "trained on layout A (last observation fits A's 10 invariants, not B's (breaks "
+        "'imbalances 15, 18 = 0, 17 = -16, consistency 19 in {0, 0.01, 0.5}'); "
+        "trained 2025-12-15, before layout B existed)"
+    )
     assert layout == "A"
     assert obs_layout_evidence([52], b, "2025-12-17T18:00:00Z")[0] == "B"
     layout, words = obs_layout_evidence([52], b, "2025-12-11T23:59:39Z")
@@ -132,11 +147,15 @@ def test_evidence_words_and_the_date_of_layout_b():
 def test_weak_evidence_is_none_with_its_reason():
     a, b = observation("A", 99), observation("B", 100)
     assert layout_from_rows([[0.0] * 52, [0.0] * 52]) == (
-        None, "last observation (2 rows) is all zeros (a terminal or failed observation): no evidence")
+        None,
+        "last observation (2 rows) is all zeros (a terminal or failed observation): no evidence",
+    )
     layout, words = layout_from_rows([a.tolist(), b.tolist()])
     assert layout is None and "some rows fit A's invariants, others B's" in words
     layout, words = layout_from_rows([np.random.default_rng(1).uniform(-2, 2, 52).tolist()])
-    assert layout is None and words.startswith("last observation fits neither A's invariants (breaks '")
+    assert layout is None and words.startswith(
+        "last observation fits neither A's invariants (breaks '"
+    )
     # every row of n_envs is checked; all-zero rows (a terminal observation) are skipped
     layout, words = layout_from_rows([a.tolist(), [0.0] * 52, a.tolist()])
     assert layout == "A" and "(3 rows), 1 all-zero rows skipped" in words
@@ -144,12 +163,15 @@ def test_weak_evidence_is_none_with_its_reason():
 
 # --- real SB3 zips, judged per profile ---------------------------------------------------
 
+
 def _config(tmp_path: Path, profile: str, models: Path | None = None):
     folder = tmp_path / profile
     folder.mkdir(exist_ok=True)
     path = folder / "kalshi_tui.toml"
-    path.write_text(f'[paths]\nmodels_dir = "{models or tmp_path / "models"}"\n'
-                    f'cache_dir = "{folder / "cache"}"\n[environment]\nprofile = "{profile}"\n')
+    path.write_text(
+        f'[paths]\nmodels_dir = "{models or tmp_path / "models"}"\n'
+        f'cache_dir = "{folder / "cache"}"\n[environment]\nprofile = "{profile}"\n'
+    )
     return load_config(path)
 
 
@@ -168,38 +190,53 @@ def original_like_models(tmp_path_factory) -> Path:
     UTC; `session32_final.zip`, Discrete(21), 2025-12-15 world, start 2025-12-15 05:15:49
     UTC. Plus a layout-B model of the 2025-12-17 world (trained 12-17 18:00 UTC)."""
     root = tmp_path_factory.mktemp("original") / "models"
-    specs = {"session12_ppo_final": (5, "A", 1765497579), "session32_final": (21, "A", 1765775749),
-             "b_model_20251217": (5, "B", 1765994400)}
+    specs = {
+        "session12_ppo_final": (5, "A", 1765497579),
+        "session32_final": (21, "A", 1765775749),
+        "b_model_20251217": (5, "B", 1765994400),
+    }
     for name, (n_actions, layout, start) in specs.items():
         made = make_sb3_zip(root / f"{name}.tmp.zip", n_actions=n_actions, obs_layout=layout)
 
         def stamp(data, start=start):
             data["start_time"] = start * 10**9  # SB3 writes time.time_ns()
+
         edit_data(made, root / f"{name}.zip", stamp)
         made.unlink()
     return root
 
 
 EXPECTED = {  # profile -> model -> (verdict, the layout reason is among the reasons)
-    "kalshiflow-2025-12-11": {"session12_ppo_final": (COMPATIBLE, False),
-                              "session32_final": (INCOMPATIBLE, False),
-                              "b_model_20251217": (INCOMPATIBLE, True)},
-    "kalshiflow-2025-12-15": {"session12_ppo_final": (INCOMPATIBLE, False),
-                              "session32_final": (COMPATIBLE, False),
-                              "b_model_20251217": (INCOMPATIBLE, True)},
-    "kalshiflow-2025-12-17": {"session12_ppo_final": (INCOMPATIBLE, True),
-                              "session32_final": (INCOMPATIBLE, True),
-                              "b_model_20251217": (COMPATIBLE, False)},
+    "kalshiflow-2025-12-11": {
+        "session12_ppo_final": (COMPATIBLE, False),
+        "session32_final": (INCOMPATIBLE, False),
+        "b_model_20251217": (INCOMPATIBLE, True),
+    },
+    "kalshiflow-2025-12-15": {
+        "session12_ppo_final": (INCOMPATIBLE, False),
+        "session32_final": (COMPATIBLE, False),
+        "b_model_20251217": (INCOMPATIBLE, True),
+    },
+    "kalshiflow-2025-12-17": {
+        "session12_ppo_final": (INCOMPATIBLE, True),
+        "session32_final": (INCOMPATIBLE, True),
+        "b_model_20251217": (COMPATIBLE, False),
+    },
 }
 
 
 @pytest.mark.parametrize("profile", ORIGINAL_PROFILES)
-def test_layout_verdicts_of_the_original_like_models_per_profile(original_like_models, tmp_path, profile):
+def test_layout_verdicts_of_the_original_like_models_per_profile(
+    original_like_models, tmp_path, profile
+):
     records = _records(original_like_models, _config(tmp_path, profile, original_like_models))
     assert records["session12_ppo_final"].obs_layout == "A"
     assert records["session32_final"].obs_layout == "A"
     assert records["b_model_20251217"].obs_layout == "B"
-    assert "trained 2025-12-11, before layout B existed" in records["session12_ppo_final"].obs_layout_evidence
+    assert (
+        "trained 2025-12-11, before layout B existed"
+        in records["session12_ppo_final"].obs_layout_evidence
+    )
     for name, (verdict, layout_reason) in EXPECTED[profile].items():
         record = records[name]
         assert record.verdict == verdict, (name, record.reasons)
@@ -209,13 +246,16 @@ def test_layout_verdicts_of_the_original_like_models_per_profile(original_like_m
     if profile.endswith("17"):
         # the original's disaster: 5 actions fit, 52 features fit; only the layout does not
         reasons = records["session12_ppo_final"].reasons
-        assert reasons == ["trained on observation layout A, the environment builds layout B: "
-                           "same 52 numbers, different meanings"]
+        assert reasons == [
+            "trained on observation layout A, the environment builds layout B: "
+            "same 52 numbers, different meanings"
+        ]
 
 
 def _with_last_obs(src: Path, dst: Path, value) -> Path:
     def edit(data):
         data["_last_obs"] = value
+
     return edit_data(src, dst, edit)
 
 
@@ -227,7 +267,9 @@ def test_zeros_last_observation_is_a_warning_not_a_guess(tmp_path):
         record = _records(models, _config(tmp_path, profile))["zeros"]
         assert record.obs_layout is None
         assert "all zeros" in record.obs_layout_evidence
-        assert any(w.startswith("observation layout unknown") and "all zeros" in w for w in record.warnings)
+        assert any(
+            w.startswith("observation layout unknown") and "all zeros" in w for w in record.warnings
+        )
         assert not any("different meanings" in r for r in record.reasons)
 
 
@@ -238,11 +280,14 @@ def test_a_model_trained_before_layout_b_cannot_be_b(tmp_path):
     def edit(data):
         data.pop("_last_obs")
         data["start_time"] = 1765497579 * 10**9
+
     edit_data(made, models / "old.zip", edit)
     record = _records(models, _config(tmp_path, "kalshiflow-2025-12-17"))["old"]
     assert record.obs_layout is None and record.verdict == INCOMPATIBLE
-    assert record.reasons == ["trained 2025-12-11, before layout B existed (2025-12-17), the "
-                              "environment builds layout B: same 52 numbers, different meanings"]
+    assert record.reasons == [
+        "trained 2025-12-11, before layout B existed (2025-12-17), the "
+        "environment builds layout B: same 52 numbers, different meanings"
+    ]
     record = _records(models, _config(tmp_path, "kalshiflow-2025-12-11"))["old"]
     assert record.verdict == COMPATIBLE and record.obs_layout is None
     assert any(w.startswith("observation layout unknown") for w in record.warnings)
@@ -255,7 +300,9 @@ def test_a_crafted_last_observation_is_never_run(tmp_path):
     plant_malicious_field(made, models / "crafted.zip", canary, field="_last_obs")
     record = _records(models, _config(tmp_path, "kalshiflow-2025-12-15"))["crafted"]
     assert not canary.exists()
-    assert record.obs_layout is None and "not a plain numpy array pickle" in record.obs_layout_evidence
+    assert (
+        record.obs_layout is None and "not a plain numpy array pickle" in record.obs_layout_evidence
+    )
     assert record.verdict == UNSAFE
 
 
@@ -266,7 +313,9 @@ def test_n_envs_rows_are_each_checked(tmp_path):
     _with_last_obs(made, models / "four_a.zip", _serialized(np.stack([a] * 4)))
     _with_last_obs(made, models / "mixed.zip", _serialized(np.stack([a, a, b])))
     records = _records(models, _config(tmp_path, "kalshiflow-2025-12-15"))
-    assert records["four_a"].obs_layout == "A" and "(4 rows)" in records["four_a"].obs_layout_evidence
+    assert (
+        records["four_a"].obs_layout == "A" and "(4 rows)" in records["four_a"].obs_layout_evidence
+    )
     assert records["mixed"].obs_layout is None
     assert "some rows fit A's invariants, others B's" in records["mixed"].obs_layout_evidence
 
@@ -279,8 +328,10 @@ def test_the_bundled_demo_models_are_layout_a(tmp_path):
     assert len(fifty_two) >= 10
     for record in fifty_two:
         assert record.obs_layout == "A", (record.path, record.obs_layout_evidence)
-        assert any("trained on observation layout A, the environment builds layout B" in r
-                   for r in record.reasons)
+        assert any(
+            "trained on observation layout A, the environment builds layout B" in r
+            for r in record.reasons
+        )
 
 
 def test_judging_uses_the_record_alone(model_zoo, tmp_path):

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import pickle
 import zipfile
 
 import pytest
-from model_factory import edit_data, malicious_pickle_b64, plant_malicious_field, rewrite_member, to_old_sb3_encoding
+from model_factory import (
+    edit_data,
+    malicious_pickle_b64,
+    plant_malicious_field,
+    rewrite_member,
+    to_old_sb3_encoding,
+)
 
-from kalshi_tui.core.sb3.model_zip import (UnreadableModel, infer_algorithm, pickle_globals,
-                                     pickle_globals_of_bytes, read_sb3_zip)
-from kalshi_tui.core.sb3.weights import read_weight_shapes
+from kalshi_tui.core.sb3.model_zip import (
+    UnreadableModel,
+    infer_algorithm,
+    read_sb3_zip,
+)
 
 EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
     "ppo21": ("PPO", "Discrete", 21, [52]),
@@ -30,7 +37,12 @@ EXPECTED = {  # name -> (algorithm, space, n_actions, obs_shape)
 def test_zoo_facts_match_what_was_trained(model_zoo, name):
     algorithm, space, n, obs = EXPECTED[name]
     info = read_sb3_zip(model_zoo[name])
-    assert (info.algorithm, info.action_space_type, info.n_actions, info.obs_shape) == (algorithm, space, n, obs)
+    assert (info.algorithm, info.action_space_type, info.n_actions, info.obs_shape) == (
+        algorithm,
+        space,
+        n,
+        obs,
+    )
     assert info.obs_dtype == "float32"
     assert info.num_timesteps == 64
     assert info.start_time_utc and info.start_time_utc.endswith("Z")
@@ -45,9 +57,13 @@ def test_reading_never_imports_torch_or_sb3(model_zoo):
     import subprocess
     import sys
 
-    code = ("import sys; from pathlib import Path; from kalshi_tui.core.sb3.model_zip import read_sb3_zip; "
-            f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
-            "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') if m in sys.modules))")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from kalshi_tui.core.sb3.model_zip import read_sb3_zip; "
+        f"i = read_sb3_zip(Path({str(model_zoo['ppo21'])!r})); assert i.weight_shapes; "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'numpy', 'gymnasium') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -55,8 +71,8 @@ def test_reading_never_imports_torch_or_sb3(model_zoo):
 @pytest.mark.parametrize("name", ["ppo21", "a2c21", "dqn5", "ppo_multidiscrete", "ppo_box"])
 def test_weight_shapes_equal_torch_weights_only_load(model_zoo, name):
     torch = pytest.importorskip("torch")
+    shapes = read_sb3_zip(model_zoo[name]).weight_shapes
     with zipfile.ZipFile(model_zoo[name]) as zf:
-        shapes = read_weight_shapes(zf)
         with zf.open("policy.pth") as handle:
             import io
 
@@ -65,9 +81,13 @@ def test_weight_shapes_equal_torch_weights_only_load(model_zoo, name):
 
 
 def test_policy_class_comes_from_the_pickle_not_from_running_it(model_zoo):
-    assert read_sb3_zip(model_zoo["dqn21"]).policy_class == "stable_baselines3.dqn.policies.DQNPolicy"
-    assert read_sb3_zip(model_zoo["a2c21"]).policy_class == \
-        "stable_baselines3.common.policies.ActorCriticPolicy"
+    assert (
+        read_sb3_zip(model_zoo["dqn21"]).policy_class == "stable_baselines3.dqn.policies.DQNPolicy"
+    )
+    assert (
+        read_sb3_zip(model_zoo["a2c21"]).policy_class
+        == "stable_baselines3.common.policies.ActorCriticPolicy"
+    )
 
 
 def test_old_sb3_encoding_reads_the_same(model_zoo, tmp_path):
@@ -75,35 +95,31 @@ def test_old_sb3_encoding_reads_the_same(model_zoo, tmp_path):
         old = to_old_sb3_encoding(model_zoo[name], tmp_path / f"{name}_old.zip")
         with zipfile.ZipFile(old) as zf:
             data = json.loads(zf.read("data"))
-            assert isinstance(data["action_space"]["n"], int) and "shape" in data["observation_space"]
+            assert (
+                isinstance(data["action_space"]["n"], int) and "shape" in data["observation_space"]
+            )
             assert "_stable_baselines3_version" not in zf.namelist()
         new, info = read_sb3_zip(model_zoo[name]), read_sb3_zip(old)
-        assert (info.n_actions, info.obs_shape, info.action_space_type, info.algorithm) == \
-            (new.n_actions, new.obs_shape, new.action_space_type, new.algorithm)
+        assert (info.n_actions, info.obs_shape, info.action_space_type, info.algorithm) == (
+            new.n_actions,
+            new.obs_shape,
+            new.action_space_type,
+            new.algorithm,
+        )
 
 
 def test_version_from_system_info_when_version_member_missing(model_zoo, tmp_path):
-    no_version = rewrite_member(model_zoo["ppo21"], tmp_path / "nv.zip", "_stable_baselines3_version", None)
+    no_version = rewrite_member(
+        model_zoo["ppo21"], tmp_path / "nv.zip", "_stable_baselines3_version", None
+    )
     assert read_sb3_zip(no_version).versions["sb3"] == read_sb3_zip(model_zoo["ppo21"]).sb3_version
-
-
-def test_pickle_globals_lists_without_running(tmp_path):
-    canary = tmp_path / "canary"
-    names = pickle_globals(malicious_pickle_b64(canary))
-    assert names == ["builtins.eval"]
-    assert not canary.exists()
-    import os
-
-    for protocol in range(6):
-        raw = pickle.dumps([os.system, dict], protocol=protocol)
-        assert pickle_globals(base64.b64encode(raw).decode())[0] in ("posix.system", "nt.system")
-    assert pickle_globals("not base64 !!") == []
-    assert pickle_globals_of_bytes(b"\x80\x05\x95\x00garbage") == ["<malformed pickle>"]
 
 
 def test_malicious_field_is_listed_and_never_run(model_zoo, tmp_path):
     canary = tmp_path / "pwned"
-    bad = plant_malicious_field(model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule")
+    bad = plant_malicious_field(
+        model_zoo["ppo21"], tmp_path / "bad.zip", canary, field="lr_schedule"
+    )
     info = read_sb3_zip(bad)
     assert "builtins.eval" in info.globals_by_field["lr_schedule"]
     assert info.n_actions == 21
@@ -128,12 +144,15 @@ def test_weights_pickle_with_foreign_global_is_refused_not_run(model_zoo, tmp_pa
     assert not canary.exists()
 
 
-@pytest.mark.parametrize("content,reason", [
-    (None, "no SB3 data member"),
-    (b"\xff\xfe not json", "data is not JSON"),
-    (b"[1, 2, 3]", "data is not a JSON object"),
-    (b"\"text\"", "data is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (None, "no SB3 data member"),
+        (b"\xff\xfe not json", "data is not JSON"),
+        (b"[1, 2, 3]", "data is not a JSON object"),
+        (b'"text"', "data is not a JSON object"),
+    ],
+)
 def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "bad.zip", "data", content)
     with pytest.raises(UnreadableModel) as err:
@@ -141,16 +160,19 @@ def test_bad_data_member_reasons(model_zoo, tmp_path, content, reason):
     assert err.value.reason == reason
 
 
-@pytest.mark.parametrize("content", [
-    b'{"x": 18446744073709551616, "y": [-99999999999999999999999], "z": 1e19}',
-    b'{"x": NaN, "y": Infinity, "z": 1e400}',
-    b'\xef\xbb\xbf{"x": 1, "x": 2}',
-    b'{"x": "\\ud800"}',
-    b'{"x": ' + b"[" * 995 + b"]" * 995 + b"}",
-    b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'{"x": "\xff"}',
-    b"null",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"x": 18446744073709551616, "y": [-99999999999999999999999], "z": 1e19}',
+        b'{"x": NaN, "y": Infinity, "z": 1e400}',
+        b'\xef\xbb\xbf{"x": 1, "x": 2}',
+        b'{"x": "\\ud800"}',
+        b'{"x": ' + b"[" * 995 + b"]" * 995 + b"}",
+        b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"x": "\xff"}',
+        b"null",
+    ],
+)
 def test_data_parses_as_json_would(model_zoo, tmp_path, content):
     """orjson reads `data` for speed, but what reads (and what is refused) is json's call."""
     bad = rewrite_member(model_zoo["ppo21"], tmp_path / "odd.zip", "data", content)
@@ -176,9 +198,13 @@ def test_file_level_reasons(model_zoo, tmp_path):
     truncated.write_bytes(model_zoo["ppo21"].read_bytes()[:20_000])
     folder = tmp_path / "folder.zip"
     folder.mkdir()
-    for path, reason in ((empty, "empty file"), (noise, "not a zip file"),
-                         (truncated, "truncated zip"), (folder, "is a directory"),
-                         (tmp_path / "missing.zip", "file not found")):
+    for path, reason in (
+        (empty, "empty file"),
+        (noise, "not a zip file"),
+        (truncated, "truncated zip"),
+        (folder, "is a directory"),
+        (tmp_path / "missing.zip", "file not found"),
+    ):
         with pytest.raises(UnreadableModel) as err:
             read_sb3_zip(path)
         assert err.value.reason == reason, path
@@ -220,43 +246,34 @@ def test_n_as_string_or_int_and_start_time_in_utc(model_zoo, tmp_path):
     assert info.n_actions == 21 and info.start_time_utc == "2025-12-14T23:55:49Z"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_fast_path_and_zipfile_path_agree(model_zoo, name):
-    """Plain zips are parsed from memory, odd ones by zipfile: both must give the same facts."""
-    from dataclasses import asdict
-
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-    from kalshi_tui.core.catalog.scan import sha256_file
-
-    fast = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64)
-    careful = sb3_zip._read_with_zipfile(model_zoo[name], 10 * 1024 * 1024, 64)
-    assert fast is not None and fast.sha256 == sha256_file(model_zoo[name])
-    fast.sha256 = None
-    assert asdict(fast) == asdict(careful)
-
-
-def test_zip_with_a_comment_takes_the_careful_path_and_reads_the_same(model_zoo, tmp_path):
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-
+def test_zip_with_a_comment_reads_the_same(model_zoo, tmp_path):
     commented = tmp_path / "commented.zip"
     with zipfile.ZipFile(model_zoo["ppo21"]) as src, zipfile.ZipFile(commented, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         dst.comment = b"saved by hand"
-    assert sb3_zip._read_plain(commented, 10 * 1024 * 1024, 64) is None
-    info = read_sb3_zip(commented)
-    assert (info.n_actions, info.weights_n_actions, info.sha256) == (21, 21, None)
+    for whole in (True, False):
+        info = read_sb3_zip(commented, whole=whole)
+        assert (info.n_actions, info.weights_n_actions, info.trader_findings) == (21, 21, [])
 
 
 def test_deflated_members_read_the_same(model_zoo, tmp_path):
     """SB3 stores members, but a zip re-packed by a tool may deflate them."""
     packed = tmp_path / "deflated.zip"
-    with zipfile.ZipFile(model_zoo["dqn5"]) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(model_zoo["dqn5"]) as src,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             dst.writestr(info.filename, src.read(info))
     info, original = read_sb3_zip(packed), read_sb3_zip(model_zoo["dqn5"])
-    assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == \
-        (original.n_actions, original.obs_shape, original.algorithm, original.weight_shapes, original.versions)
+    assert (info.n_actions, info.obs_shape, info.algorithm, info.weight_shapes, info.versions) == (
+        original.n_actions,
+        original.obs_shape,
+        original.algorithm,
+        original.weight_shapes,
+        original.versions,
+    )
 
 
 def test_remembered_weight_shapes_are_per_pickle_and_not_shared(model_zoo):
@@ -278,85 +295,18 @@ def test_remembered_facts_never_cross_between_nan_and_null(model_zoo, tmp_path):
         return lambda data: data.__setitem__("gamma", value)
 
     for order in ((None, float("nan")), (float("nan"), None)):
-        paths = [edit_data(model_zoo["ppo21"], tmp_path / f"g{i}-{order[0]}.zip", with_gamma(v))
-                 for i, v in enumerate(order)]
+        paths = [
+            edit_data(model_zoo["ppo21"], tmp_path / f"g{i}-{order[0]}.zip", with_gamma(v))
+            for i, v in enumerate(order)
+        ]
         gammas = [read_sb3_zip(p).hyperparameters["gamma"] for p in paths]
-        for value, got in zip(order, gammas):
+        for value, got in zip(order, gammas, strict=True):
             assert (got is None) if value is None else math.isnan(got)
 
 
-def test_globals_remembered_around_a_large_bytes_argument_follow_the_bytes_around_it():
-    """Checkpoints' _last_obs pickles differ only inside the array's bytes; a pickle whose
-    opcodes after those bytes differ (a payload appended) must never get the memo's answer."""
-    import collections
-    import os
-
-    first = pickle.dumps([b"x" * 200, collections.OrderedDict], protocol=4)
-    second = pickle.dumps([b"y" * 200, collections.OrderedDict], protocol=4)
-    evil = pickle.dumps([b"y" * 200, collections.OrderedDict, os.system], protocol=4)
-    assert pickle_globals_of_bytes(first) == ["collections.OrderedDict"]
-    assert pickle_globals_of_bytes(second) == ["collections.OrderedDict"]
-    assert pickle_globals_of_bytes(evil)[-1] in ("posix.system", "nt.system")
-
-
-def test_episode_records_skipped_in_runs_keep_every_global_around_them():
-    """ep_info_buffer's hundred {r, l, t} records are skipped as runs, exactly: globals before,
-    between and after them are all listed, and memo references after a run still resolve."""
-    import collections
-    import os
-
-    import cloudpickle
-
-    def episodes(lengths):
-        return [{"r": 0.5 * i, "l": length, "t": 3.25 * i} for i, length in enumerate(lengths)]
-
-    mixed = [7, 300, 70_000] * 30 + [1_000] * 40  # every int width, and a long run of one
-    plain = cloudpickle.dumps(collections.deque(episodes(mixed), maxlen=100))
-    assert pickle_globals_of_bytes(plain) == ["collections.deque"]
-    evil = cloudpickle.dumps([collections.deque(episodes(mixed)), os.system,
-                              collections.OrderedDict, episodes([5, 6]), os.system])
-    names = pickle_globals_of_bytes(evil)
-    assert names[0] == "collections.deque" and "collections.OrderedDict" in names
-    assert names[1] in ("posix.system", "nt.system") and len(names) == 3
-
-
-def test_fast_globals_walk_equals_the_pickletools_walk_on_random_pickles():
-    """The fast opcode loop and its shortcuts (array bytes, runs of episode records) list what
-    pickletools' own walk lists, on random structures mixing all three with real globals."""
-    import collections
-    import os
-    import random
-
-    import cloudpickle
-    import numpy as np
-
-    from kalshi_tui.core.sb3.pickle_scan import _scan_globals, _scan_globals_slow
-
-    rng = random.Random(7)
-
-    def anything(depth=0):
-        roll = rng.random()
-        if depth > 3 or roll < 0.2:
-            return rng.choice([1, 2.5, "s", None, True, b"x" * rng.randint(0, 80), 10 ** 12, -3])
-        if roll < 0.35:
-            return collections.deque([{"r": rng.uniform(-5, 5), "l": rng.choice([5, 500, 70_000]),
-                                       "t": rng.uniform(0, 9)} for _ in range(rng.randint(0, 30))])
-        if roll < 0.45:
-            return np.arange(rng.randint(1, 80), dtype=np.float32)
-        if roll < 0.55:
-            return rng.choice([os.system, collections.OrderedDict, print, len])
-        if roll < 0.8:
-            return [anything(depth + 1) for _ in range(rng.randint(0, 4))]
-        return {str(i): anything(depth + 1) for i in range(rng.randint(0, 4))}
-
-    for _ in range(200):
-        value = anything()
-        for protocol in (2, 4, 5):
-            raw = cloudpickle.dumps(value, protocol=protocol)
-            assert _scan_globals(raw)[0] == _scan_globals_slow(raw)
-
-
-def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(model_zoo, tmp_path):
+def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(
+    model_zoo, tmp_path
+):
     """SB3 decodes `:serialized:` leniently (characters outside base64 are skipped), so a
     crafted blob with a stray "!" still runs under PPO.load: its globals must still be listed."""
     import subprocess
@@ -366,17 +316,27 @@ def test_payload_with_stray_characters_is_listed_as_sb3_would_decode_and_run_it(
     clean = malicious_pickle_b64(canary)
     laced = clean[:7] + "!\n" + clean[7:20] + "*" + clean[20:]
     target = tmp_path / "laced.zip"
-    edit_data(model_zoo["ppo21"], target,
-              lambda data: data.update(policy_class={":type:": "<class 'abc.ABCMeta'>",
-                                                     ":serialized:": laced}))
+    edit_data(
+        model_zoo["ppo21"],
+        target,
+        lambda data: data.update(
+            policy_class={":type:": "<class 'abc.ABCMeta'>", ":serialized:": laced}
+        ),
+    )
     info = read_sb3_zip(target)
     assert "builtins.eval" in info.globals_by_field["policy_class"]
     assert not canary.exists()
     # The threat is real: SB3's own loader decodes this blob and runs it.
-    sb3_decodes = ("import sys, zipfile; from stable_baselines3.common.save_util import json_to_data; "
-                   "json_to_data(zipfile.ZipFile(sys.argv[1]).read('data').decode())")
-    subprocess.run([sys.executable, "-c", sb3_decodes, str(target)], check=False,
-                   capture_output=True, timeout=120)
+    sb3_decodes = (
+        "import sys, zipfile; from stable_baselines3.common.save_util import json_to_data; "
+        "json_to_data(zipfile.ZipFile(sys.argv[1]).read('data').decode())"
+    )
+    subprocess.run(
+        [sys.executable, "-c", sb3_decodes, str(target)],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
     assert canary.exists(), "SB3 did not run the laced payload: the test no longer shows the threat"
 
 
@@ -390,28 +350,23 @@ def _facts(info):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_read_by_position_gives_what_read_whole_gives(model_zoo, name, monkeypatch):
-    """A listing reads only the directory and the members the facts come from; the facts
-    must be those of the file read whole, also when the directories outgrow the first read."""
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-    from kalshi_tui.core.sb3 import weights
-    from kalshi_tui.core.sb3 import members as zip_members
+    """A listing reads only the directories and the members the facts come from; the facts
+    must be those of the file read whole, also when a directory outgrows the first read."""
+    from kalshi_tui.core.sb3 import zip_reader
 
-    whole = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=True)
-    by_position = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
-    assert whole is not None and by_position is not None
+    whole = read_sb3_zip(model_zoo[name], whole=True)
+    by_position = read_sb3_zip(model_zoo[name], whole=False)
     assert by_position.sha256 is None and whole.sha256 is not None
     assert _facts(by_position) == _facts(whole)
-    monkeypatch.setattr(zip_members, "_TAIL_BYTES", 40)  # the outer directory: a second read
-    monkeypatch.setattr(zip_members, "_EXTRA_GUESS", 0)
-    monkeypatch.setattr(weights, "_TORCH_TAIL_BYTES", 30)  # policy.pth's directory: a second read
-    weights._SHAPES_MEMO.clear()
-    small_reads = sb3_zip._read_plain(model_zoo[name], 10 * 1024 * 1024, 64, whole=False)
-    assert small_reads is not None and _facts(small_reads) == _facts(whole)
+    monkeypatch.setattr(zip_reader, "_TAIL_BYTES", 40)  # every directory: a second read
+    small_reads = read_sb3_zip(model_zoo[name], whole=False)
+    assert _facts(small_reads) == _facts(whole)
 
 
-def test_read_by_position_of_a_real_size_model_reads_an_eighth_of_it(tmp_path, monkeypatch):
+def test_read_by_position_of_a_real_size_model_reads_a_seventh_of_it(tmp_path, monkeypatch):
     """A model of the original system's size (SB3's 64x64 network, ~230 KB): same facts,
-    and the bytes read are the directory, data, the info members and policy.pth's pickle."""
+    and the bytes read are the directories, data, the info members and the torch members'
+    pickles (30 KB of 227 KB), never the tensors."""
     import os
 
     from model_factory import make_sb3_zip
@@ -419,25 +374,16 @@ def test_read_by_position_of_a_real_size_model_reads_an_eighth_of_it(tmp_path, m
     path = make_sb3_zip(tmp_path / "real_size.zip", net_arch=[64, 64])
     read_bytes = []
     real_pread = os.pread
-    monkeypatch.setattr(os, "pread", lambda fd, n, at: read_bytes.append(n) or real_pread(fd, n, at))
+    monkeypatch.setattr(
+        os, "pread", lambda fd, n, at: read_bytes.append(n) or real_pread(fd, n, at)
+    )
     by_position = read_sb3_zip(path, whole=False)
     monkeypatch.setattr(os, "pread", real_pread)
     whole = read_sb3_zip(path, whole=True)
     assert _facts(by_position) == _facts(whole)
     assert (whole.n_actions, whole.weights_n_actions, whole.weights_obs_dim) == (21, 21, 52)
     size = path.stat().st_size
-    # The fourth read: policy.optimizer.pth's data.pkl, which trader safety judges.
-    assert size > 200_000 and sum(read_bytes) < size / 8 and len(read_bytes) == 4, (size, read_bytes)
-
-
-def test_read_by_position_sends_a_file_that_changed_size_to_the_careful_path(model_zoo):
-    from kalshi_tui.core.sb3 import model_zip as sb3_zip
-
-    size = model_zoo["ppo21"].stat().st_size
-    for stale_size in (size - 10, size + 10):  # grew or shrank since the walk's stat
-        assert sb3_zip._read_plain(model_zoo["ppo21"], 10 * 1024 * 1024, 64, stale_size,
-                                   whole=False) is None
-    assert read_sb3_zip(model_zoo["ppo21"], known_size=size - 10, whole=False).n_actions == 21
+    assert size > 200_000 and sum(read_bytes) < size / 7, (size, read_bytes)
 
 
 def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
@@ -450,66 +396,6 @@ def test_every_truncation_point_reads_alike_by_position(model_zoo, tmp_path):
         assert err.value.reason in ("truncated zip", "not a zip file"), (length, err.value.reason)
 
 
-def test_base64_is_decoded_exactly_as_sb3_decodes_it():
-    """The SIMD decoder's bytes, or SB3's own decoder's, for well-formed and odd texts alike."""
-    import binascii
-    import random
-
-    from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
-
-    def sb3(text):
-        try:
-            return base64.b64decode(text.encode())  # what stable_baselines3's json_to_data does
-        except (binascii.Error, ValueError) as exc:
-            return type(exc)
-
-    def ours(text):
-        try:
-            return decode_as_sb3(text)
-        except (binascii.Error, ValueError) as exc:
-            return type(exc)
-
-    rng = random.Random(3)
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=!\n -_é"
-    texts = ["YQ==YQ==", "YR==", "abcd=", "Y Q = =", "", "===="]
-    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(20_000)]
-    texts += [base64.b64encode(rng.randbytes(rng.randrange(60))).decode() for _ in range(5_000)]
-    assert [ours(t) for t in texts] == [sb3(t) for t in texts]
-
-
-def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists():
-    """SB3's ep_info_buffer, matched whole by one regular expression: only where it is
-    exactly that (every int width, 1 to 100 episodes, any maxlen), and then with the globals
-    the opcode walk lists; anything more (a global appended, a record with another key)
-    is walked."""
-    import collections
-    import os
-    import random
-
-    import cloudpickle
-
-    from kalshi_tui.core.sb3 import pickle_scan
-
-    rng = random.Random(11)
-    for count in (1, 2, 3, 50, 100):
-        for maxlen in (100, 300, 70_000):
-            buffer = collections.deque(maxlen=maxlen)
-            for _ in range(count):
-                buffer.append({"r": rng.uniform(-99, 99), "l": rng.choice([3, 900, 99_999, -4]),
-                               "t": rng.uniform(0, 9e3)})
-            raw = cloudpickle.dumps(buffer)
-            assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is not None, (count, maxlen)
-            assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw) == ["collections.deque"]
-    odd = [collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, os.system]),
-           collections.deque([{"r": 1.0, "l": 2, "t": 3.0, "extra": print}]),
-           collections.deque([{"r": 1.0, "l": 2, "t": 3.0}, {"r": 1.0, "l": 2, "t": collections.Counter}])]
-    for value in odd:
-        raw = cloudpickle.dumps(value)
-        assert pickle_scan._EPISODE_BUFFER.fullmatch(raw) is None
-        assert pickle_globals_of_bytes(raw) == pickle_scan._scan_globals_slow(raw)
-        assert len(pickle_globals_of_bytes(raw)) == 2
-
-
 def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_path, monkeypatch):
     """A policy.pth that is not a torch zip, past the whole-read limit: read in place by
     zipfile's path (memory bounded), with the reason the whole-file path gives."""
@@ -518,8 +404,12 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
 
     from kalshi_tui.core.sb3 import model_zip as sb3_zip
 
-    odd = rewrite_member(model_zoo["ppo21"], tmp_path / "odd_policy.zip", "policy.pth",
-                         random.Random(5).randbytes(300_000))
+    odd = rewrite_member(
+        model_zoo["ppo21"],
+        tmp_path / "odd_policy.zip",
+        "policy.pth",
+        random.Random(5).randbytes(300_000),
+    )
     expected = read_sb3_zip(odd).weights_error
     assert expected and "not a torch zip" in expected
     monkeypatch.setattr(sb3_zip, "_WHOLE_FILE_LIMIT", 100_000)
@@ -529,127 +419,3 @@ def test_read_by_position_never_reads_a_huge_odd_policy_whole(model_zoo, tmp_pat
     info = read_sb3_zip(odd, whole=False)
     assert info.weights_error == expected and info.n_actions == 21
     assert max(reads) < 100_000, reads
-
-
-def test_the_fast_crc_is_zlibs():
-    """The listing checks members with ISA-L's CRC-32 where it is installed: it must be the
-    zip checksum zlib computes, or every model would read as corrupt (or none ever would)."""
-    import os
-    import zlib
-
-    from kalshi_tui.core.sb3 import members as zip_members
-
-    for size in (0, 1, 7, 64, 4095, 17_000, 1 << 20):
-        blob = os.urandom(size)
-        assert zip_members.crc32(blob) == zlib.crc32(blob)
-
-
-def _facts_however_held(info) -> dict:
-    """Every fact read_sb3_zip gives, without how `data` was held."""
-    import dataclasses
-
-    facts = dataclasses.asdict(info)
-    for kept_apart in ("data", "raw_data", "spliced"):
-        facts.pop(kept_apart)
-    return facts
-
-
-def _read_both_ways(path, base):
-    """(facts read whole, facts read against the template of `base`), or the reasons."""
-    results = []
-    for full in (True, False):
-        if not full:
-            read_sb3_zip(base, full_data=False)
-            read_sb3_zip(base, full_data=False)  # twice in a row: the template is made
-        try:
-            results.append(_facts_however_held(read_sb3_zip(path, full_data=full)))
-        except UnreadableModel as exc:
-            results.append(exc.reason)
-    return results
-
-
-def test_a_checkpoint_read_against_the_last_ones_template_gives_what_a_whole_parse_gives(model_zoo, tmp_path):
-    """A listing parses only a checkpoint's own values when the rest of its `data` text is
-    byte for byte the last checkpoint's: every fact must be what parsing it whole gives,
-    for honest checkpoints, edited settings, crafted texts and random damage alike."""
-    import random
-
-    import kalshi_tui.core.sb3.model_zip as sb3_zip
-    from model_factory import rewrite_member
-
-    with zipfile.ZipFile(model_zoo["ppo21"]) as zf:
-        data = json.loads(zf.read("data"))
-    as_sb3 = lambda value: json.dumps(value, indent=4).encode()  # noqa: E731 - as SB3 writes it
-    base_raw = as_sb3(data)
-    base = rewrite_member(model_zoo["ppo21"], tmp_path / "base.zip", "data", base_raw)
-    variants = []
-
-    def edited(**changes):
-        value = json.loads(base_raw)
-        value.update(changes)
-        return as_sb3(value)
-
-    variants += [edited(num_timesteps=n) for n in (0, 7, 10 ** 12, 2 ** 70, -3, 1.5, True, None, "64")]
-    variants += [edited(start_time=t) for t in (1, 1765756549123456789, "x", [1], {"a": 1})]
-    variants += [edited(_last_obs={":type:": "x", ":serialized:": malicious_pickle_b64(tmp_path / "canary")})]
-    variants += [edited(ep_info_buffer={":serialized:": base64.b64encode(pickle.dumps([os_system_stub])).decode()})
-                 for os_system_stub in (print, len)]
-    variants += [edited(learning_rate=0.0003), edited(n_steps=float(data["n_steps"])), edited(gamma=1),
-                 edited(seed=5), edited(policy_kwargs={"num_timesteps": 9})]
-    space = json.loads(base_raw)["action_space"]
-    variants += [edited(action_space={**space, "n": 5}), edited(action_space={**space, "n": True})]
-    text = base_raw.decode()
-    assert '"num_timesteps": 64' in text and '"start_time": ' in text
-    variants += [
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64, "num_timesteps": 5').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64,\n    "seed": 3').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": {"a": 1}').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": 64 ').encode(),
-        text.replace('"num_timesteps": 64', '"num_timesteps": [64').encode(),
-        text.replace('"policy_kwargs": {}', '"policy_kwargs": {\n    "num_timesteps": 1}').encode(),
-        text.replace('\n    "start_time": ', '\n    "start_time": 5,\n    "start_time": ').encode(),
-        base_raw.replace(b"\n", b"\n ", 1), base_raw + b" ", b" " + base_raw,
-    ]
-    rng = random.Random(7)
-    for _ in range(400):
-        damaged = bytearray(base_raw)
-        for _ in range(rng.randint(1, 3)):
-            damaged[rng.randrange(len(damaged))] = rng.choice(b'0123456789{}[],:" \n\\ax')
-        variants.append(bytes(damaged))
-    spliced = 0
-    for i, raw in enumerate(variants):
-        path = rewrite_member(model_zoo["ppo21"], tmp_path / f"v{i}.zip", "data", raw)
-        whole, against_template = _read_both_ways(path, base)
-        assert against_template == whole, i
-        if isinstance(whole, dict):
-            spliced += type(read_sb3_zip(path, full_data=False).spliced) is sb3_zip._DataTemplate
-    # Both ways were taken: the template matched most edits of own values, not the rest.
-    assert 20 < spliced < len(variants) - 100
-    # Templates made from crafted texts: a label inside a setting (where an honest file
-    # has none), a repeated key. What they would splice must still read as a whole parse.
-    nested = text.replace('\n    "num_timesteps": ',
-                          '\n    "decoy": {\n    "num_timesteps": 1,\n    "x": 2},\n    "num_timesteps": ', 1)
-    assert nested != text
-    repeated = text.replace('"start_time": ', '"start_time": 1,\n    "start_time": ', 1)
-    for j, crafted in enumerate((nested, repeated)):
-        crafted_base = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}.zip", "data",
-                                      crafted.encode())
-        for k, edit in enumerate(('"num_timesteps": 1,', '"num_timesteps": 64', '"start_time": 1,')):
-            changed = crafted.replace(edit, edit.replace("1", "2").replace("64", "65"))
-            path = rewrite_member(model_zoo["ppo21"], tmp_path / f"crafted{j}_{k}.zip", "data",
-                                  changed.encode())
-            whole, against_template = _read_both_ways(path, crafted_base)
-            assert against_template == whole, (j, k)
-
-
-def test_the_fast_path_makes_its_info_as_the_dataclass_would():
-    """_new_info skips Sb3ZipInfo's __init__: the same fields in the same order, the same
-    values, and containers of its own (none shared with another info)."""
-    from kalshi_tui.core.sb3.model_zip import Sb3ZipInfo, _new_info
-
-    made, expected = _new_info(["data", "policy.pth"]), Sb3ZipInfo(data={}, members=["data", "policy.pth"])
-    assert made == expected and list(vars(made)) == list(vars(expected))
-    other = _new_info([])
-    shared = [name for name, value in vars(made).items()
-              if isinstance(value, (list, dict)) and value is vars(other)[name]]
-    assert shared == []

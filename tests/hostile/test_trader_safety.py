@@ -25,12 +25,9 @@ from hostile.payloads import (
 )
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.sb3.model_zip import read_sb3_zip
-from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3
-from kalshi_tui.core.sb3.trader_safety import (
-    data_pickle_problem,
-    torch_allows,
-    torch_pickle_problem,
-)
+from kalshi_tui.core.sb3.pickle_facts import decode_as_sb3
+from kalshi_tui.core.sb3.torch_safety import torch_allows, torch_pickle_problem
+from kalshi_tui.core.sb3.trader_safety import data_pickle_problem
 
 HOSTILE = ("action_space_bang", "policy_class", *TORCH_MEMBERS, "bomb", "bomb_understated",
            "bomb_variables")

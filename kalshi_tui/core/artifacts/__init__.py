@@ -1,5 +1,4 @@
-"""Training artifacts beside a model: where they are and what their figures say.
-"""
+"""Training artifacts beside a model: where they are and what their figures say."""
 
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,15 @@ if TYPE_CHECKING:
         scan_diagnostics as scan_diagnostics,
     )
 else:
-    __getattr__, __dir__, __all__ = attach(__name__, {
-        "find": ["entropy_normalised", "find_artifacts", "read_training_metrics",
-                 "summarise_histogram"],
-        "stream": ["DiagnosticsScan", "scan_diagnostics"],
-    })
+    __getattr__, __dir__, __all__ = attach(
+        __name__,
+        {
+            "find": [
+                "entropy_normalised",
+                "find_artifacts",
+                "read_training_metrics",
+                "summarise_histogram",
+            ],
+            "stream": ["DiagnosticsScan", "scan_diagnostics"],
+        },
+    )

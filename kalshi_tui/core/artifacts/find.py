@@ -13,8 +13,9 @@ from __future__ import annotations
 import filecmp
 import os
 import re
-import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol
 
 from kalshi_tui.core.artifacts.stream import entropy_of_counts
 from kalshi_tui.core.catalog.record import TrainingMetrics
@@ -47,12 +48,77 @@ RUN_MODEL_FILES = ("model.zip", "trained_model.zip")
 # prefix followed by `_` (FORMATS.md section 2).
 _SESSION_PREFIX = re.compile(r"^((?:curriculum_)?(?:session\d+|sessions\d+(?:_\d+)*))(?=_|$)")
 
-_listing_cache: dict[str, tuple[int, tuple[str, ...]]] = {}
-_listing_lock = threading.Lock()
-_LISTING_CACHE_LIMIT = 256
+
+class Entry(Protocol):
+    """A file found in a folder listing (os.DirEntry is one)."""
+
+    def stat(self) -> os.stat_result: ...
 
 
-def find_artifacts(model_path: Path, models_dir: Path) -> dict[str, Path]:
+class FolderView:
+    """How the rules below see the disk: listings, sizes and byte comparisons.
+
+    This one asks the disk each time; the catalog's walk answers the same questions from
+    the listings it has already made (catalog.walk.ArtifactIndex), so both follow one rule.
+    """
+
+    def files_in(self, folder: str, wanted: frozenset[str]) -> dict[str, Entry]:
+        """Entries of `folder` named in `wanted`: regular files, and the diagnostics folder."""
+        found: dict[str, Entry] = {}
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name not in wanted:
+                        continue
+                    try:
+                        if entry.is_dir() if entry.name == DIAGNOSTICS_SUBDIR else entry.is_file():
+                            found[entry.name] = entry
+                    except OSError:
+                        continue
+        except OSError:
+            return {}
+        return found
+
+    def subfolders(self, folder: str) -> list[str]:
+        """Names of the folders inside `folder`."""
+        names = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir():
+                            names.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            return []
+        return names
+
+    def size(self, path: str) -> int | None:
+        """The size of the file at `path`, None when there is none."""
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return None
+
+    def same_bytes(self, a: str, b: str) -> bool:
+        """Whether two files hold the same bytes."""
+        try:
+            return filecmp.cmp(a, b, shallow=False)
+        except OSError:
+            return False
+
+    def run_artifacts(self, run_dir: str) -> dict[str, Path]:
+        """`artifacts_in(run_dir)` as this view sees the folder (a view may remember it)."""
+        return artifacts_in(run_dir, self)
+
+
+_DISK = FolderView()
+
+
+def find_artifacts(
+    model_path: Path | str, models_dir: Path | str, view: FolderView = _DISK
+) -> dict[str, Path]:
     """The training artifacts that belong to `model_path`: artifact key -> existing file.
 
     A run folder's model (`<run>/model.zip`, `<run>/trained_model.zip`) and its checkpoints
@@ -62,34 +128,39 @@ def find_artifacts(model_path: Path, models_dir: Path) -> dict[str, Path]:
     at the top of `models_dir`. Keys present only for files that exist; an empty dict when
     the model has none.
     """
-    model_path = Path(model_path)
-    folder = model_path.parent
-    if folder.name == CHECKPOINTS_SUBDIR:
-        return artifacts_in(folder.parent)
-    is_run_model = model_path.name in RUN_MODEL_FILES
-    if is_run_model or not _same_folder(folder, Path(models_dir)):
-        found = artifacts_in(folder)
+    # Text paths (os.path): the catalog asks this for thousands of models.
+    path = os.fspath(model_path)
+    folder, name = os.path.split(path)
+    if os.path.basename(folder) == CHECKPOINTS_SUBDIR:
+        return view.run_artifacts(os.path.dirname(folder))
+    is_run_model = name in RUN_MODEL_FILES
+    if is_run_model or not _same_folder(folder, os.fspath(models_dir)):
+        found = view.run_artifacts(folder)
         if found or is_run_model:
             return found
     # A flat final: artifacts at the top of the models folder belong to a run that wrote
     # its model.zip / trained_model.zip there, never to a final copied in beside it.
-    run = matching_run_folder(model_path)
-    return artifacts_in(run) if run is not None else {}
+    run = matching_run_folder(Path(path), view)
+    return view.run_artifacts(os.fspath(run)) if run is not None else {}
 
 
-def artifacts_in(run_dir: Path) -> dict[str, Path]:
+def artifacts_in(run_dir: Path | str, view: FolderView = _DISK) -> dict[str, Path]:
     """The artifacts of one run folder, looking in the folder and its `diagnostics/`.
 
     The original system wrote the diagnostics beside the model first and into a
     `diagnostics/` subfolder later; when a run has both copies, the one written last is
-    the one the run finished with. Two directory listings instead of seven stats: the
-    catalog calls this for every model on every scan.
+    the one the run finished with. Two directory listings instead of seven stats.
     """
-    run_dir = Path(run_dir)
     base = os.fspath(run_dir)
-    beside = _files_in(base, _WANTED_BESIDE)
-    inside = _files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE) \
-        if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None else {}
+    beside = view.files_in(base, _WANTED_BESIDE)
+    inside = (
+        view.files_in(os.path.join(base, DIAGNOSTICS_SUBDIR), _WANTED_INSIDE)
+        if beside.pop(DIAGNOSTICS_SUBDIR, None) is not None
+        else {}
+    )
+    if not beside and not inside:
+        return {}
+    run_dir = Path(base)
     found: dict[str, Path] = {}
     results = results_file_among(beside)
     if results is not None:
@@ -106,114 +177,55 @@ def artifacts_in(run_dir: Path) -> dict[str, Path]:
 
 _WANTED_INSIDE = frozenset(DIAGNOSTICS_FILES.values())
 _WANTED_BESIDE = _WANTED_INSIDE | set(RESULTS_FILES) | {DIAGNOSTICS_SUBDIR}
+ARTIFACT_FILE_NAMES = _WANTED_INSIDE | frozenset(RESULTS_FILES)
 
 
-def results_file_among(names) -> str | None:
+def results_file_among(names: Iterable[str]) -> str | None:
     """The run's results file among the names in its folder: training_results.json, else the
     curriculum trainer's curriculum_training_results.json (a run writes one of them)."""
-    return next((name for name in RESULTS_FILES if name in names), None)
+    present = set(names)
+    return next((name for name in RESULTS_FILES if name in present), None)
 
 
-def _files_in(folder: str, wanted: frozenset[str]) -> dict[str, os.DirEntry]:
-    """Entries of `folder` named in `wanted`: regular files, and the diagnostics folder."""
-    found: dict[str, os.DirEntry] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name not in wanted:
-                    continue
-                try:
-                    if entry.name == DIAGNOSTICS_SUBDIR:
-                        if entry.is_dir():
-                            found[entry.name] = entry
-                    elif entry.is_file():
-                        found[entry.name] = entry
-                except OSError:
-                    continue
-    except OSError:
-        return {}
-    return found
-
-
-def _mtime(entry: os.DirEntry) -> int:
+def _mtime(entry: Entry) -> int:
     try:
         return entry.stat().st_mtime_ns
     except OSError:
         return -1
 
 
-def matching_run_folder(model_path: Path) -> Path | None:
+def matching_run_folder(model_path: Path, view: FolderView = _DISK) -> Path | None:
     """The run folder whose model is byte-identical to this flat final, or None.
 
     A flat final was copied out of its run by hand, so only its content ties it to the
     run: the name gives the session (`session32_final` -> run folders `session32_*`), and
     the run whose model.zip / trained_model.zip has the same size and then the same bytes
-    is its run. Sizes are compared first (one stat each), bytes only for a candidate of
-    equal size. Guessing by name alone would show one run's training figures for another
-    run's weights, so a final with no identical run model gets no artifacts; among
-    identical copies the newest run name (latest stamp) is taken.
+    is its run. Sizes are compared first, bytes only for a candidate of equal size.
+    Guessing by name alone would show one run's training figures for another run's
+    weights, so a final with no identical run model gets no artifacts; among identical
+    copies the newest run name (latest stamp) is taken.
     """
     match = _SESSION_PREFIX.match(model_path.stem)
     if not match:
         return None
-    try:
-        size = os.stat(model_path).st_size
-    except OSError:
+    size = view.size(os.fspath(model_path))
+    if size is None:
         return None
     prefix = match.group(1) + "_"
-    folder = model_path.parent
-    for name in sorted((n for n in _subfolders(folder) if n.startswith(prefix)), reverse=True):
+    folder = os.fspath(model_path.parent)
+    for name in sorted((n for n in view.subfolders(folder) if n.startswith(prefix)), reverse=True):
         for model_file in RUN_MODEL_FILES:
-            candidate = folder / name / model_file
-            try:
-                if os.stat(candidate).st_size != size:
-                    continue
-                if filecmp.cmp(model_path, candidate, shallow=False):
-                    return folder / name
-            except OSError:
-                continue
+            candidate = os.path.join(folder, name, model_file)
+            if view.size(candidate) == size and view.same_bytes(os.fspath(model_path), candidate):
+                return model_path.parent / name
     return None
 
 
-def _subfolders(folder: Path) -> tuple[str, ...]:
-    """Names of the folders inside `folder`, cached until the folder's mtime changes.
-
-    Thousands of flat finals share one models folder; listing it once per change instead
-    of once per model keeps find_artifacts a few stat calls.
-    """
-    key = os.fspath(folder)
-    try:
-        mtime = os.stat(folder).st_mtime_ns
-    except OSError:
-        return ()
-    with _listing_lock:
-        cached = _listing_cache.get(key)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    names = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir():
-                        names.append(entry.name)
-                except OSError:
-                    continue
-    except OSError:
-        return ()
-    listing = tuple(names)
-    with _listing_lock:
-        if len(_listing_cache) >= _LISTING_CACHE_LIMIT:
-            _listing_cache.clear()
-        _listing_cache[key] = (mtime, listing)
-    return listing
-
-
-def _same_folder(a: Path, b: Path) -> bool:
+def _same_folder(a: str, b: str) -> bool:
     """Whether two paths name one folder, without resolving every symlink on the way."""
     if os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b)):
         return True
-    if a.name != b.name:
+    if os.path.basename(os.path.normpath(a)) != os.path.basename(os.path.normpath(b)):
         return False
     try:
         return os.path.samefile(a, b)
@@ -221,7 +233,9 @@ def _same_folder(a: Path, b: Path) -> bool:
         return False
 
 
-def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> TrainingMetrics | None:
+def read_training_metrics(
+    artifacts: dict[str, Path], n_actions: int | None
+) -> TrainingMetrics | None:
     """Figures from a run's artifacts for a model of `n_actions` actions; None if it has none.
 
     Never raises on a malformed artifact: what can be read is returned, and each problem
@@ -232,7 +246,7 @@ def read_training_metrics(artifacts: dict[str, Path], n_actions: int | None) -> 
     return compose_metrics(artifacts, n_actions)
 
 
-def entropy_normalised(histogram, n_actions: int) -> float:
+def entropy_normalised(histogram: Any, n_actions: int) -> float:
     """Entropy of an action histogram divided by ln(n_actions): 0 = one action, 1 = uniform.
 
     `histogram` is a dict of action id (int or numeric str) -> count, or a sequence of
@@ -242,7 +256,9 @@ def entropy_normalised(histogram, n_actions: int) -> float:
     return entropy_of_counts(_counts(histogram), n_actions)
 
 
-def summarise_histogram(histogram, n_actions: int | None = None, layout=None) -> dict:
+def summarise_histogram(
+    histogram: Any, n_actions: int | None = None, layout: Any = None
+) -> dict[str, Any]:
     """Totals, percentages, hold/trading %, entropy and actions used of an action histogram.
 
     Every id 0..n-1 appears, zeros included (n defaults to the highest id + 1); `layout`
@@ -254,7 +270,7 @@ def summarise_histogram(histogram, n_actions: int | None = None, layout=None) ->
     total = sum(counts)
     percentages = [c / total * 100 if total else 0.0 for c in counts]
     hold_pct = percentages[0] if total else None
-    summary = {
+    summary: dict[str, Any] = {
         "n_actions": n,
         "total": total,
         "counts": {str(i): counts[i] for i in range(n)},
@@ -269,7 +285,7 @@ def summarise_histogram(histogram, n_actions: int | None = None, layout=None) ->
     return summary
 
 
-def _counts(histogram) -> list[float]:
+def _counts(histogram: Any) -> list[float]:
     """Counts indexed by action id from a dict or a sequence; unreadable entries dropped."""
     from kalshi_tui.core.artifacts.values import as_float, as_int
 

@@ -14,8 +14,10 @@ import math
 import os
 import stat
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -38,7 +40,8 @@ class DiagnosticsScan:
 
     histogram: dict[int, int] = field(default_factory=dict)  # action id -> count, all episodes
     episodes: int = 0  # action_summary lines counted
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EPISODES))  # last histograms
+    # last histograms: dicts, or (actions, counts) pairs as the fast path keeps them
+    recent: deque[Any] = field(default_factory=lambda: deque(maxlen=RECENT_EPISODES))
     declared_n_actions: int | None = None  # data.n_actions, when the tracker wrote it
     markets: set[str] = field(default_factory=set)
     first_timestamp: str | None = None
@@ -54,6 +57,8 @@ class DiagnosticsScan:
     # run's lines list the same ids in the same order, so summing columns (zip, in C)
     # replaces a Python step per id per line; `finish` (and every _FLUSH_ROWS rows) folds them in.
     _pending: dict[tuple[int, ...], list[tuple[int, ...]]] = field(default_factory=dict, repr=False)
+    # the ids of a distribution, as written -> the action numbers
+    _ids: dict[tuple[str, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     def finish(self) -> None:
         """Fold pending episodes into `histogram` and `recent` (scan_diagnostics calls it)."""
@@ -61,8 +66,10 @@ class DiagnosticsScan:
             _fold(self.histogram, actions, rows)
         self._pending.clear()
         if any(type(ep) is tuple for ep in self.recent):
-            self.recent = deque((dict(zip(*ep)) if type(ep) is tuple else ep for ep in self.recent),
-                                maxlen=RECENT_EPISODES)
+            self.recent = deque(
+                (dict(zip(*ep, strict=False)) if type(ep) is tuple else ep for ep in self.recent),
+                maxlen=RECENT_EPISODES,
+            )
 
     def describe_problems(self, name: str) -> list[str]:
         """One-line notes for whatever the scan had to skip."""
@@ -70,15 +77,24 @@ class DiagnosticsScan:
         if self.error:
             problems.append(f"{name}: {self.error}")
         if self.truncated_last_line:
-            problems.append(f"{name}: last line is truncated (run still writing or cut off); skipped")
+            problems.append(
+                f"{name}: last line is truncated (run still writing or cut off); skipped"
+            )
         if self.overlong_lines:
-            problems.append(f"{name}: {self.overlong_lines:,} line(s) over {self.max_line_bytes:,} bytes skipped")
+            problems.append(
+                f"{name}: {self.overlong_lines:,} line(s) over {self.max_line_bytes:,} "
+                "bytes skipped"
+            )
         if self.bad_lines:
-            problems.append(f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
-                            f"without an action_distribution; skipped")
+            problems.append(
+                f"{name}: {self.bad_lines:,} action_summary line(s) not valid JSON or "
+                f"without an action_distribution; skipped"
+            )
         if self.bad_counts:
-            problems.append(f"{name}: {self.bad_counts:,} action count(s) with an unreadable id or "
-                            f"count ignored")
+            problems.append(
+                f"{name}: {self.bad_counts:,} action count(s) with an unreadable id or "
+                f"count ignored"
+            )
         return problems
 
 
@@ -110,7 +126,7 @@ def scan_diagnostics(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Diagno
     return scan
 
 
-def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
+def _scan_blocks(read: Callable[[int], bytes], scan: DiagnosticsScan, max_line_bytes: int) -> None:
     """Read blocks of at most `max_line_bytes` (`read(n)`), look for the marker in each,
     and parse only its lines.
 
@@ -131,7 +147,7 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
         if skipping:
             if newline < 0:
                 continue
-            block, skipping = block[newline + 1:], False
+            block, skipping = block[newline + 1 :], False
             newline = block.find(b"\n")
         if newline < 0:
             if len(carry) + len(block) > max_line_bytes:
@@ -141,8 +157,8 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
                 carry += block
             continue
         if carry or first_line:
-            line = carry + block[:newline + 1]
-            carry, block = b"", block[newline + 1:]
+            line = carry + block[: newline + 1]
+            carry, block = b"", block[newline + 1 :]
             if len(line) - 1 > max_line_bytes:
                 scan.overlong_lines += 1
             else:
@@ -155,7 +171,7 @@ def _scan_blocks(read, scan: DiagnosticsScan, max_line_bytes: int) -> None:
         if last < 0:
             carry = block
             continue
-        body, carry = block[:last + 1], block[last + 1:]
+        body, carry = block[: last + 1], block[last + 1 :]
         found = body.find(marker)
         while found >= 0:
             start = body.rfind(b"\n", 0, found) + 1
@@ -206,14 +222,18 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
     distribution = data.get("action_distribution")
     if type(distribution) is not dict:
         return False
-    actions = _ACTION_IDS.get(ids := tuple(distribution))
+    # One file repeats one set of ids: worked out once per scan.
+    ids = tuple(distribution)
+    actions = scan._ids.get(ids)
     if actions is None:
         actions = _action_ids(ids)
         if actions is None:
             return False
+        scan._ids[ids] = actions
     counts = tuple(distribution.values())
-    if counts and not (_ONLY_INTS.issuperset(map(type, counts))
-                       and min(counts) >= 0 and max(counts) < _MAX_COUNT):
+    if counts and not (
+        _ONLY_INTS.issuperset(map(type, counts)) and min(counts) >= 0 and max(counts) < _MAX_COUNT
+    ):
         return False
     rows = scan._pending.get(actions)
     if rows is None:
@@ -229,10 +249,8 @@ def _add_episode_fast(line: bytes, scan: DiagnosticsScan) -> bool:
 
 
 _ONLY_INTS = frozenset({int})
-_MAX_COUNT = 10 ** 18  # as the whole-line parser's bound on a plain count
+_MAX_COUNT = 10**18  # as the whole-line parser's bound on a plain count
 _FLUSH_ROWS = 4096  # episodes held before their columns are summed: bounded memory
-# the ids of a distribution, as written -> the action numbers (None: not plain ids)
-_ACTION_IDS: dict[tuple[str, ...], tuple[int, ...]] = {}
 
 
 def _action_ids(ids: tuple[str, ...]) -> tuple[int, ...] | None:
@@ -242,15 +260,12 @@ def _action_ids(ids: tuple[str, ...]) -> tuple[int, ...] | None:
     actions = tuple(int(i) for i in ids)
     if len(set(actions)) != len(actions):  # "1" and "01": the whole-line parser sums them
         return None
-    if len(_ACTION_IDS) >= 256:
-        _ACTION_IDS.clear()
-    _ACTION_IDS[ids] = actions
     return actions
 
 
 def _fold(histogram: dict[int, int], actions: tuple[int, ...], rows: list[tuple[int, ...]]) -> None:
     """Add the column sums of `rows` (counts in the order of `actions`) to `histogram`."""
-    for action, total in zip(actions, map(sum, zip(*rows))):
+    for action, total in zip(actions, map(sum, zip(*rows, strict=False)), strict=False):
         histogram[action] = histogram.get(action, 0) + total
 
 
@@ -293,7 +308,7 @@ def _add_episode(entry: object, scan: DiagnosticsScan) -> None:
     _note_episode(entry, data, scan)
 
 
-def _note_episode(entry: dict, data: dict, scan: DiagnosticsScan) -> None:
+def _note_episode(entry: Any, data: dict[str, Any], scan: DiagnosticsScan) -> None:
     """What an episode line says besides its counts: declared actions, market, time."""
     declared = data.get("n_actions")
     if declared is not None:
@@ -308,7 +323,7 @@ def _note_episode(entry: dict, data: dict, scan: DiagnosticsScan) -> None:
         scan.last_timestamp = stamp
 
 
-def entropy_of_counts(counts, n_actions: int) -> float:
+def entropy_of_counts(counts: Iterable[float], n_actions: int | None) -> float:
     """Shannon entropy of non-negative counts divided by ln(n_actions); 0.0 when undefined."""
     if n_actions is None or n_actions < 2:
         return 0.0

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,10 @@ def load_json_file(path: Path | str, notes: list[str]) -> dict[str, Any] | None:
     try:
         raw = read_small_file(path, MAX_JSON_BYTES)
     except FileTooLarge as exc:
-        notes.append(f"{name}: {exc.size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
-                     f"can be; not read")
+        notes.append(
+            f"{name}: {exc.size:,} bytes, over the {MAX_JSON_BYTES:,} a training file "
+            f"can be; not read"
+        )
         return None
     except OSError as exc:
         notes.append(f"{name}: cannot be read ({exc.strerror or exc})")
@@ -160,9 +162,8 @@ def as_int(value: Any) -> int | None:
 def as_session_ids(value: Any) -> list[int] | None:
     """Session ids from 9, "9", [5, 6, "7"] or "5,6,7" / "5_6_7"; None if none are readable."""
     if isinstance(value, list):
-        ids = [as_int(v) for v in value]
-        ids = [i for i in ids if i is not None]
-        return ids or None
+        found = [i for i in map(as_int, value) if i is not None]
+        return found or None
     if isinstance(value, str) and re.search(r"\d[\s,;_/+-]+\d", value.strip()):
         ids = [int(part) for part in re.findall(r"\d+", value)]
         return ids or None
@@ -188,7 +189,7 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
         if seconds > 1e17:  # nanoseconds, as SB3 writes start_time
             seconds /= 1e9
         try:
-            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None, None
         if not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
@@ -212,7 +213,7 @@ def as_utc_iso(value: Any) -> tuple[str | None, str | None]:
 
 
 def _format(moment: datetime, with_fraction: bool) -> str:
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     if utc.year >= 1000:
         # isoformat is a C call, several times cheaper than strftime, and gives the same
         # text for every four-digit year; strftime keeps the odd ones as they always were.
@@ -221,7 +222,7 @@ def _format(moment: datetime, with_fraction: bool) -> str:
 
 
 @functools.cache
-def _naive_zone():
+def _naive_zone() -> tzinfo:
     """The original machine's zone, looked up once (zoneinfo reads the zone file)."""
     try:
         from zoneinfo import ZoneInfo
@@ -233,7 +234,7 @@ def _naive_zone():
         return timezone(timedelta(hours=-5), "EST")
 
 
-def us_eastern_zone():
+def us_eastern_zone() -> tzinfo:
     """The zone the original system's wall-clock times were in (its machine's)."""
     return _naive_zone()
 

@@ -33,13 +33,15 @@ if TYPE_CHECKING:
         ModelNotFound as ModelNotFound,
         inspect_model as inspect_model,
         scan_catalog as scan_catalog,
+        start_helpers as start_helpers,
     )
     from kalshi_tui.core.catalog.walk import require_models_folder as require_models_folder
 else:
     __getattr__, __dir__, __all__ = attach(__name__, {
         "record": ["COMPATIBLE", "INCOMPATIBLE", "UNREADABLE", "UNSAFE", "ModelRecord",
                    "TrainingMetrics"],
-        "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog"],
+        "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog",
+                 "start_helpers"],
         "cache": ["cache_locations", "record_dict"],
         "changes": ["ChangeSignature", "ModelFileChanges", "change_signature",
                     "model_file_changes"],

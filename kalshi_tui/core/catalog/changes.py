@@ -34,8 +34,11 @@ def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
     else:
         for found in walk.found:
             info = found.stat
-            entries.append((found.path, info.st_size, info.st_mtime_ns) if info is not None
-                           else (found.path, -1, -1))
+            entries.append(
+                (found.path, info.st_size, info.st_mtime_ns)
+                if info is not None
+                else (found.path, -1, -1)
+            )
         for folder, listed in walk.artifact_entries.items():
             for name, entry in listed.items():
                 entries.append(_stat_entry(os.path.join(folder, name), entry))
@@ -52,7 +55,7 @@ def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
     return tuple(entries)
 
 
-def _stat_entry(path: str, entry: os.DirEntry) -> tuple[str, int, int]:
+def _stat_entry(path: str, entry: os.DirEntry[str]) -> tuple[str, int, int]:
     try:
         info = entry.stat()
     except OSError:

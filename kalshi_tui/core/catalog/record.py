@@ -98,25 +98,3 @@ class ModelRecord:
         metrics = known.get("metrics")
         known["metrics"] = TrainingMetrics.from_dict(metrics) if metrics else None
         return cls(**known)
-
-
-def record_from_fields(fields: dict[str, Any]) -> ModelRecord:
-    """A ModelRecord holding `fields` (every field, in field order, nothing else) as is.
-
-    What the dataclass's __init__ does (it has no __post_init__), as one C call instead of
-    keyword matching and an assignment per field: a cold scan builds every record this way,
-    in its workers and again from their rows.
-    """
-    record = _bare(ModelRecord)
-    record.__dict__ = fields
-    return record
-
-
-def metrics_from_fields(fields: dict[str, Any]) -> TrainingMetrics:
-    """A TrainingMetrics holding `fields` (every field, nothing else) as is; see record_from_fields."""
-    metrics = _bare(TrainingMetrics)
-    metrics.__dict__ = fields
-    return metrics
-
-
-_bare = object.__new__

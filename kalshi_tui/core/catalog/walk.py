@@ -1,32 +1,33 @@
 """One walk of the models folder that finds every model zip AND where its training artifacts are.
 
 The walk lists every folder once with os.scandir. Listing a run folder already tells which
-artifact files it holds, so looking them up again per model (find_artifacts: two listings
-and a few stats for each of thousands of models) is wasted work; `ArtifactIndex` answers
-the same question from the walk's listings, once per run folder. It follows
-`artifacts.find_artifacts` rule for rule (tests compare the two on real trees) and falls
-back to it for any folder the walk did not list (a second path to an already-seen folder).
+artifact files it holds, so looking them up again per model (two listings and a few stats
+for each of thousands of models) is wasted work; `ArtifactIndex` runs
+`artifacts.find_artifacts` itself with the walk's listings as its view of the disk (the
+disk for any folder the walk did not list), once per run folder.
 """
 
 from __future__ import annotations
 
-import bisect
 import errno
-import filecmp
 import operator
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from kalshi_tui.core.artifacts import find as artifacts_module
-from kalshi_tui.core.artifacts.find import (ARTIFACT_KEYS, CHECKPOINTS_SUBDIR, DIAGNOSTICS_FILES,
-                                       DIAGNOSTICS_SUBDIR, RESULTS_FILES, RUN_MODEL_FILES,
-                                       TRAINING_RESULTS, results_file_among)
+from kalshi_tui.core.artifacts.find import (
+    ARTIFACT_FILE_NAMES,
+    CHECKPOINTS_SUBDIR,
+    DIAGNOSTICS_SUBDIR,
+    Entry,
+    FolderView,
+    find_artifacts,
+)
 
 CACHE_DIR_NAME = ".kalshi_tui_cache"
-_ARTIFACT_FILE_NAMES = frozenset(DIAGNOSTICS_FILES.values()) | frozenset(RESULTS_FILES)
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ class Walk:
     found: list[FoundFile] = field(default_factory=list)  # filled by walk_models, sorted
     problems: list[str] = field(default_factory=list)
     # folder path -> {artifact file name or "diagnostics": its DirEntry}, for listed folders
-    artifact_entries: dict[str, dict[str, os.DirEntry]] = field(default_factory=dict)
+    artifact_entries: dict[str, dict[str, os.DirEntry[str]]] = field(default_factory=dict)
     # folder path -> names of the folders in it (symlinked ones included, as _subfolders does)
     subfolders: dict[str, list[str]] = field(default_factory=dict)
     # path -> every zip in the folders listed so far (listed before it is yielded)
@@ -99,8 +100,14 @@ class Walk:
         in_done = self.yielded_by_done_folders
         return max(0, in_done * left // self.top_folders_done - (self.yielded - in_done))
 
-    def _tree(self, top: str, top_rel: str, seen: set[tuple[int, int]],
-              deferred: list[tuple[str, str]], is_root: bool = False) -> Iterator[FoundFile]:
+    def _tree(
+        self,
+        top: str,
+        top_rel: str,
+        seen: set[tuple[int, int]],
+        deferred: list[tuple[str, str]],
+        is_root: bool = False,
+    ) -> Iterator[FoundFile]:
         frames = [self._list(top, top_rel, seen, deferred)]
         if is_root:
             self.top_folders = len(frames[0][0])
@@ -117,8 +124,13 @@ class Walk:
                 self.top_folders_done += 1
                 self.yielded_by_done_folders = self.yielded
 
-    def _list(self, folder: str, rel_folder: str, seen: set[tuple[int, int]],
-              deferred: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[FoundFile]]:
+    def _list(
+        self,
+        folder: str,
+        rel_folder: str,
+        seen: set[tuple[int, int]],
+        deferred: list[tuple[str, str]],
+    ) -> tuple[list[tuple[str, str]], list[FoundFile]]:
         """List one folder: (its real subfolders to walk, in the order to pop them; its zips)."""
         problems = self.problems
         try:
@@ -128,7 +140,7 @@ class Walk:
         except OSError as exc:
             problems.append(f"{rel_folder or '.'}: cannot list folder ({exc.strerror or exc})")
             return [], []
-        artifact_entries: dict[str, os.DirEntry] = {}
+        artifact_entries: dict[str, os.DirEntry[str]] = {}
         subfolders: list[str] = []
         self.artifact_entries[folder] = artifact_entries
         self.subfolders[folder] = subfolders
@@ -179,7 +191,7 @@ class Walk:
                     item = FoundFile(entry.path, rel, info, None, folder)
                 by_path[item.path] = item
                 zips.append(item)
-            elif name in _ARTIFACT_FILE_NAMES:
+            elif name in ARTIFACT_FILE_NAMES:
                 try:
                     if entry.is_file():
                         artifact_entries[name] = entry
@@ -236,25 +248,24 @@ def _relative_path(item: FoundFile) -> str:
     return item.rel
 
 
-class ArtifactIndex:
-    """`find_artifacts` answered from a walk's listings, once per run folder, with cache keys.
+class ArtifactIndex(FolderView):
+    """`find_artifacts` answered from a walk's listings: the same rule (artifacts.find), with
+    the walk's listings, sizes and a persistent record of byte comparisons as its view of
+    the disk, once per run folder, with each answer's cache key.
 
-    `same_bytes` is a persistent memo of byte comparisons (a flat final against a run's
+    `same_bytes` (the cache's) remembers byte comparisons (a flat final against a run's
     model), keyed by both paths and checked against both files' size and mtime: a warm scan
     then compares no bytes. `used_comparisons` is what this scan relied on, for saving.
     """
 
     def __init__(self, walk: Walk, same_bytes: dict[str, list[Any]] | None = None):
         self.walk = walk
-        self._by_path = walk.by_path  # grows as a streamed walk lists folders
-        self._runs: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
-        self._stats: dict[str, list[Any]] = {}
-        self._same_bytes = same_bytes if same_bytes is not None else {}
+        self._remembered = same_bytes if same_bytes is not None else {}
         self.used_comparisons: dict[str, list[Any]] = {}
-        self._sorted_subfolders: dict[str, list[str]] = {}  # folder -> its subfolders, sorted
-        # folder -> the answer every model listed in it gets (see for_found)
-        self._folder_answers: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
         self.new_comparisons = 0
+        self._run_answers: dict[str, dict[str, Path]] = {}  # run folder -> its artifacts
+        # folder -> the answer every model listed in it gets (see for_found): this scan's own
+        self._folder_answers: dict[str, tuple[dict[str, Path], list[list[Any]]]] = {}
 
     def for_found(self, item: FoundFile) -> tuple[dict[str, Path], list[list[Any]]]:
         """`for_model(item.path)`, answered once per folder where the folder alone decides:
@@ -265,139 +276,70 @@ class ArtifactIndex:
         if known is not None:
             return known
         answer = self.for_model(item.path)
-        if folder is not None and folder != self.walk.root and (
-                answer[0] or os.path.basename(folder) == CHECKPOINTS_SUBDIR):
+        if (
+            folder is not None
+            and folder != self.walk.root
+            and (answer[0] or os.path.basename(folder) == CHECKPOINTS_SUBDIR)
+        ):
             self._folder_answers[folder] = answer
         return answer
 
     def for_model(self, path: str) -> tuple[dict[str, Path], list[list[Any]]]:
         """(artifact key -> file, the cache key of those files) for the model at `path`."""
-        folder, name = os.path.split(path)
-        if os.path.basename(folder) == CHECKPOINTS_SUBDIR:
-            return self.artifacts_in(os.path.dirname(folder))
-        is_run_model = name in RUN_MODEL_FILES
-        if is_run_model or folder != self.walk.root:
-            found = self.artifacts_in(folder)
-            if found[0] or is_run_model:
-                return found
-        run = self._matching_run_folder(path)
-        return self.artifacts_in(run) if run is not None else ({}, [])
+        found = find_artifacts(path, self.walk.root, self)
+        return found, self._key(found)
 
-    def artifacts_in(self, run_dir: str) -> tuple[dict[str, Path], list[list[Any]]]:
-        """One run folder's artifacts (as artifacts.artifacts_in picks them) and their key."""
-        known = self._runs.get(run_dir)
-        if known is not None:
-            return known
-        beside = self.walk.artifact_entries.get(run_dir)
-        if beside is None:
-            found = artifacts_module.artifacts_in(Path(run_dir))
-            known = self._runs[run_dir] = (found, self._key(found, {}))
-            return known
-        inside: dict[str, os.DirEntry] = {}
-        if DIAGNOSTICS_SUBDIR in beside:
-            sub = os.path.join(run_dir, DIAGNOSTICS_SUBDIR)
-            listed = self.walk.artifact_entries.get(sub)
-            inside = ({n: e for n, e in listed.items() if n in DIAGNOSTICS_FILES.values()}
-                      if listed is not None else
-                      artifacts_module._files_in(sub, artifacts_module._WANTED_INSIDE))
-        base = Path(run_dir)
-        chosen: dict[str, tuple[Path, os.DirEntry]] = {}
-        results = results_file_among(beside)
-        if results is not None:
-            chosen[TRAINING_RESULTS] = (base / results, beside[results])
-        for key, name in DIAGNOSTICS_FILES.items():
-            in_subdir, alongside = inside.get(name), beside.get(name)
-            # The copy written last is the one the run finished with (see artifacts_in).
-            if in_subdir is not None and (alongside is None or _mtime(in_subdir) >= _mtime(alongside)):
-                chosen[key] = (base / DIAGNOSTICS_SUBDIR / name, in_subdir)
-            elif alongside is not None:
-                chosen[key] = (base / name, alongside)
-        found = {key: chosen[key][0] for key in ARTIFACT_KEYS if key in chosen}
-        entries = {os.fspath(path): entry for path, entry in chosen.values()}
-        known = self._runs[run_dir] = (found, self._key(found, entries))
-        return known
+    # ---- the view of the disk, from the walk's listings ----------------------------------
 
-    def _key(self, found: dict[str, Path], entries: dict[str, os.DirEntry]) -> list[list[Any]]:
-        """catalog.artifacts_key's value, from the walk's cached stats where it has them."""
-        key = []
-        for name, path in sorted(found.items()):
-            text = os.fspath(path)
-            entry = self._stats.get(text)
-            if entry is None:
-                try:
-                    listed = entries.get(text)
-                    st = listed.stat() if listed is not None else os.stat(text)
-                    entry = [name, text, st.st_size, st.st_mtime_ns]
-                except OSError:
-                    entry = [name, text, None, None]
-                self._stats[text] = entry
-            key.append(entry)
-        return key
+    def files_in(self, folder: str, wanted: frozenset[str]) -> dict[str, Entry]:
+        listed = self.walk.artifact_entries.get(folder)
+        if listed is None:  # a folder the walk did not list (reached by a second path)
+            return super().files_in(folder, wanted)
+        return {name: entry for name, entry in listed.items() if name in wanted}
 
-    def _matching_run_folder(self, path: str) -> str | None:
-        """artifacts.matching_run_folder, with sizes from the walk and remembered comparisons."""
-        match = artifacts_module._SESSION_PREFIX.match(Path(path).stem)
-        if not match:
-            return None
-        mine = self._by_path.get(path)
-        if mine is None or mine.stat is None or mine.error is not None:
-            return None
-        size = mine.stat.st_size
-        prefix = match.group(1) + "_"
-        folder = os.path.dirname(path)
-        names = self._sorted_subfolders.get(folder)
-        if names is None:
-            listed_names = self.walk.subfolders.get(folder)
-            if listed_names is None:
-                listed_names = list(artifacts_module._subfolders(Path(folder)))
-            names = self._sorted_subfolders[folder] = sorted(listed_names)
-        # The names starting with `prefix` are one slice of the sorted list: found by bisection,
-        # not by testing every folder for every flat final (thousands of each, in big folders).
-        first = bisect.bisect_left(names, prefix)
-        last = bisect.bisect_left(names, prefix[:-1] + chr(ord(prefix[-1]) + 1), first)
-        listed_folders = self.walk.artifact_entries
-        for name in reversed(names[first:last]):
-            run_folder = os.path.join(folder, name)
-            walked = run_folder in listed_folders  # then every zip in it is in _by_path
-            for model_file in RUN_MODEL_FILES:
-                candidate = os.path.join(run_folder, model_file)
-                listed = self._by_path.get(candidate)
-                if listed is not None:
-                    if listed.stat is None or listed.error is not None:
-                        continue
-                    other = listed.stat
-                elif walked:
-                    continue  # the walk listed the folder and no such file was in it
-                else:
-                    try:
-                        other = os.stat(candidate)
-                    except OSError:
-                        continue
-                if other.st_size != size:
-                    continue
-                if self._same(path, mine.stat, candidate, other):
-                    return os.path.join(folder, name)
-        return None
+    def subfolders(self, folder: str) -> list[str]:
+        listed = self.walk.subfolders.get(folder)
+        return super().subfolders(folder) if listed is None else listed
 
-    def _same(self, a: str, a_st: os.stat_result, b: str, b_st: os.stat_result) -> bool:
-        """filecmp.cmp(a, b, shallow=False), remembered across scans by both files' size and mtime."""
+    def size(self, path: str) -> int | None:
+        found = self.walk.by_path.get(path)
+        if found is not None:
+            return None if found.stat is None or found.error is not None else found.stat.st_size
+        if os.path.dirname(path) in self.walk.artifact_entries:
+            return None  # the walk listed the folder and no such file was in it
+        return super().size(path)
+
+    def run_artifacts(self, run_dir: str) -> dict[str, Path]:
+        """The rule's answer for one run folder, worked out once per scan (a copy each time)."""
+        known = self._run_answers.get(run_dir)
+        if known is None:
+            known = self._run_answers[run_dir] = super().run_artifacts(run_dir)
+        return dict(known)
+
+    def same_bytes(self, a: str, b: str) -> bool:
+        """filecmp's answer, remembered across scans by both files' size and mtime."""
+        try:
+            a_st, b_st = os.stat(a), os.stat(b)
+        except OSError:
+            return False
         key = f"{a}\0{b}"
         signature = [a_st.st_size, a_st.st_mtime_ns, b_st.st_size, b_st.st_mtime_ns]
-        known = self._same_bytes.get(key)
+        known = self._remembered.get(key)
         if isinstance(known, list) and len(known) == 5 and known[:4] == signature:
             self.used_comparisons[key] = known
             return bool(known[4])
-        try:
-            same = filecmp.cmp(a, b, shallow=False)
-        except OSError:
-            return False
-        self.used_comparisons[key] = signature + [same]
+        same = super().same_bytes(a, b)
+        self.used_comparisons[key] = [*signature, same]
         self.new_comparisons += 1
         return same
 
-
-def _mtime(entry: os.DirEntry) -> int:
-    try:
-        return entry.stat().st_mtime_ns
-    except OSError:
-        return -1
+    def _key(self, found: dict[str, Path]) -> list[list[Any]]:
+        """read.artifacts_key's value: what invalidates a cached record when an artifact changes."""
+        key = []
+        for name, path in sorted(found.items()):
+            try:
+                st = os.stat(path)
+                key.append([name, os.fspath(path), st.st_size, st.st_mtime_ns])
+            except OSError:
+                key.append([name, os.fspath(path), None, None])
+        return key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -244,7 +245,7 @@ def unsafe_reasons(record: ModelRecord, env: EnvironmentSpec) -> list[str]:
 
 
 def trader_refusals(
-    findings: list[list[Any]], trusted_globals: tuple[str, ...] | list[str]
+    findings: Sequence[Sequence[Any]], trusted_globals: tuple[str, ...] | list[str]
 ) -> list[str]:
     """One "UNSAFE where: why" line per trader-safety finding (core.member_safety).
 

@@ -2,8 +2,8 @@
 
 Layouts A and B are both Box(52,) float32, so the spaces cannot tell them apart. What can:
 the observation SB3 saved last (`_last_obs` in `data`, one row per training env), read as
-raw float32 bytes from its pickle by matching the pickle's opcodes exactly
-(pickle_scan.plain_array, the match the trader-safety check already makes), and checked
+raw float32 bytes from the `_frombuffer` call the one opcode walk of its pickle saw
+(pickle_facts: the walk the trader-safety check makes; nothing is unpickled), and checked
 against each layout's invariants: values only that layout's builder can produce
 (ORIGINAL_ENV.md section 1; tests/core/test_layout_evidence.py checks every invariant
 against observations our own builders produce for both layouts). And the model's
@@ -17,15 +17,13 @@ as the listing is.
 
 from __future__ import annotations
 
-import binascii
 import struct
 import sys
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
+from kalshi_tui.core.sb3.pickle_facts import serialized_facts
 from kalshi_tui.core.world.layout_features import LAYOUT_FEATURES
-from kalshi_tui.core.sb3.pickle_scan import decode_as_sb3, plain_array
 from kalshi_tui.core.world.profiles import LAYOUT_A, LAYOUT_B
 
 # 4e388df, 2025-12-17 09:02 -0500: the first commit whose extractor builds layout B.
@@ -80,8 +78,15 @@ def _at(ix: dict[str, int], *names: str) -> tuple[int, ...]:
 
 def _sides(ix: dict[str, int], *suffixes: str) -> tuple[tuple[int, ...], ...]:
     """Per side (YES, NO): the indices of best bid, best ask and each `{side}_{suffix}`."""
-    return tuple(_at(ix, f"best_{side}_bid_norm", f"best_{side}_ask_norm",
-                     *(f"{side}_{suffix}" for suffix in suffixes)) for side in ("yes", "no"))
+    return tuple(
+        _at(
+            ix,
+            f"best_{side}_bid_norm",
+            f"best_{side}_ask_norm",
+            *(f"{side}_{suffix}" for suffix in suffixes),
+        )
+        for side in ("yes", "no")
+    )
 
 
 def _prices(ix: dict[str, int]) -> Callable[[Row], bool]:
@@ -98,6 +103,7 @@ def _mids(ix: dict[str, int]) -> Callable[[Row], bool]:
             if not (_close(mid, _clamp((r[b] + r[a]) / 2, 0.01, 0.99)) or _close(mid, 0.5)):
                 return False
         return True
+
     return check
 
 
@@ -111,8 +117,14 @@ def _portfolio(ix: dict[str, int]) -> Callable[[Row], bool]:
     """One market: cash and position ratios sum to 1; count 0 or 0.1; long, short, bias and
     (A) diversity follow it; nothing but the ratios without a position."""
     cash, position, count_i, long_i, short_i, bias = _at(
-        ix, "cash_ratio", "position_ratio", "position_count_norm", "long_position_ratio",
-        "short_position_ratio", "net_position_bias")
+        ix,
+        "cash_ratio",
+        "position_ratio",
+        "position_count_norm",
+        "long_position_ratio",
+        "short_position_ratio",
+        "net_position_bias",
+    )
     diversity = ix.get("position_diversity")
     after = slice(count_i, ix["leverage"] + 1)
 
@@ -130,6 +142,7 @@ def _portfolio(ix: dict[str, int]) -> Callable[[Row], bool]:
         if diversity is not None and r[diversity] != (1.0 if held else 0.0):
             return False
         return held or not any(r[after])
+
     return check
 
 
@@ -150,15 +163,24 @@ def _a_spreads(r: Row) -> bool:
     return True
 
 
-_A_EFFICIENCY = _at(_A, "yes_mid_price_norm", "no_mid_price_norm", "arbitrage_opportunity",
-                    "market_efficiency", "cross_side_efficiency")
+_A_EFFICIENCY = _at(
+    _A,
+    "yes_mid_price_norm",
+    "no_mid_price_norm",
+    "arbitrage_opportunity",
+    "market_efficiency",
+    "cross_side_efficiency",
+)
 
 
 def _a_efficiency(r: Row) -> bool:
     y, n, arb, eff, cross = _A_EFFICIENCY
     ym, nm, arbitrage = r[y], r[n], r[arb]
-    return (_close(arbitrage, abs(ym + nm - 1)) and _close(r[eff], max(0.0, 1 - arbitrage))
-            and _close(r[cross], max(0.0, 1 - 5 * abs(ym - (1 - nm)))))
+    return (
+        _close(arbitrage, abs(ym + nm - 1))
+        and _close(r[eff], max(0.0, 1 - arbitrage))
+        and _close(r[cross], max(0.0, 1 - 5 * abs(ym - (1 - nm))))
+    )
 
 
 _A_VOLUMES = _at(_A, "yes_volume_norm", "no_volume_norm", "total_volume_norm")
@@ -176,7 +198,9 @@ def _a_calendar(r: Row) -> bool:
     return _step_of(r[_A_CALENDAR[0]], 7) and _step_of(r[_A_CALENDAR[1]], 6)
 
 
-_A_INDICATORS = _at(_A, "activity_burst_indicator", "quiet_period_indicator", "activity_persistence")
+_A_INDICATORS = _at(
+    _A, "activity_burst_indicator", "quiet_period_indicator", "activity_persistence"
+)
 
 
 def _a_indicators(r: Row) -> bool:
@@ -213,8 +237,11 @@ _B_DEPTH_RATIO, _B_CONSISTENCY = _at(_B, "bid_ask_depth_ratio", "yes_no_consiste
 
 def _b_replayed(r: Row) -> bool:
     consistency = r[_B_CONSISTENCY]
-    return (_B_REPLAYED(r) and abs(r[_B_DEPTH_RATIO]) <= _EPS
-            and any(_close(consistency, v) for v in (0.0, 0.01, 0.5)))
+    return (
+        _B_REPLAYED(r)
+        and abs(r[_B_DEPTH_RATIO]) <= _EPS
+        and any(_close(consistency, v) for v in (0.0, 0.01, 0.5))
+    )
 
 
 _B_MICRO = _sides(_B, "microprice_norm")
@@ -280,30 +307,37 @@ def failed_invariants(row: Row, layout: str) -> list[str]:
 def last_observation_rows(last_obs: Any) -> tuple[list[list[float]] | None, str]:
     """The rows of a `_last_obs` value of `data` as floats, or (None, why they cannot be read).
 
-    Read from the pickle's bytes by pickle_scan.plain_array (an exact opcode match); a
-    pickle that is anything but a plain array is never looked into, let alone run.
+    Read from the opcode walk of its pickle (pickle_facts); a pickle that is anything but
+    a plain array is never looked into, let alone run.
     """
     if not isinstance(last_obs, dict) or not isinstance(last_obs.get(":serialized:"), str):
         return None, "no saved last observation (_last_obs) in data"
-    try:
-        raw = decode_as_sb3(last_obs[":serialized:"])
-    except (binascii.Error, ValueError, TypeError, UnicodeEncodeError):
+    facts = serialized_facts(last_obs[":serialized:"])
+    if facts is None:
         return None, "_last_obs is not base64"
-    parts = plain_array(raw)
-    if parts is None:
+    parts = facts.array
+    if parts is None or facts.problem is not None:
         return None, "_last_obs is not a plain numpy array pickle (not read, never run)"
     if parts.dtype != "f4":
         return None, f"_last_obs is {parts.dtype}, not float32"
     shape = parts.shape
     rows_n = 1 if len(shape) == 1 else shape[0]
-    if shape[-1] != N_FEATURES or len(shape) > 2 or rows_n < 1 or len(parts.data) != 4 * N_FEATURES * rows_n:
+    if (
+        shape[-1] != N_FEATURES
+        or len(shape) > 2
+        or rows_n < 1
+        or len(parts.data) != 4 * N_FEATURES * rows_n
+    ):
         return None, f"_last_obs has shape {shape}, not (n_envs, 52)"
-    order = "<" if parts.byte_order in ("=", "|") and sys.byteorder == "little" else (
-        ">" if parts.byte_order in ("=", "|") else parts.byte_order)
-    flat = list(_floats(order, len(parts.data) // 4).unpack(parts.data))
+    order = (
+        "<"
+        if parts.byte_order in ("=", "|") and sys.byteorder == "little"
+        else (">" if parts.byte_order in ("=", "|") else parts.byte_order)
+    )
+    flat = list(struct.unpack(f"{order}{len(parts.data) // 4}f", parts.data))
     if parts.fortran_order and len(shape) == 2:
         return [flat[i::rows_n] for i in range(rows_n)], ""
-    return [flat[i * N_FEATURES:(i + 1) * N_FEATURES] for i in range(rows_n)], ""
+    return [flat[i * N_FEATURES : (i + 1) * N_FEATURES] for i in range(rows_n)], ""
 
 
 def first_failure(row: Row, layout: str) -> str | None:
@@ -318,11 +352,6 @@ def first_failure(row: Row, layout: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=64)
-def _floats(byte_order: str, count: int) -> struct.Struct:
-    return struct.Struct(f"{byte_order}{count}f")
-
-
 def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:
     """(the layout every row fits and not every row fits the other, or None; the evidence)."""
     used = [r for r in rows if any(r)]
@@ -332,23 +361,35 @@ def layout_from_rows(rows: list[list[float]]) -> tuple[str | None, str]:
     if len(used) < len(rows):
         which += f", {len(rows) - len(used)} all-zero rows skipped"
     broken = {layout: [first_failure(r, layout) for r in used] for layout in INVARIANTS}
-    first = {layout: next((name for name in found if name is not None), None)
-             for layout, found in broken.items()}
+    first = {
+        layout: next((name for name in found if name is not None), None)
+        for layout, found in broken.items()
+    }
     counts = {layout: len(INVARIANTS[layout]) for layout in INVARIANTS}
     if first[LAYOUT_A] is None and first[LAYOUT_B] is None:
-        return None, f"{which} fits both A's {counts[LAYOUT_A]} and B's {counts[LAYOUT_B]} invariants"
+        return (
+            None,
+            f"{which} fits both A's {counts[LAYOUT_A]} and B's {counts[LAYOUT_B]} invariants",
+        )
     for layout, other in ((LAYOUT_A, LAYOUT_B), (LAYOUT_B, LAYOUT_A)):
         if first[layout] is None:
-            return layout, (f"{which} fits {layout}'s {counts[layout]} invariants, not {other}'s "
-                            f"(breaks '{first[other]}')")
-    if any(name is None for name in broken[LAYOUT_A]) and any(name is None for name in broken[LAYOUT_B]):
+            return layout, (
+                f"{which} fits {layout}'s {counts[layout]} invariants, not {other}'s "
+                f"(breaks '{first[other]}')"
+            )
+    if any(name is None for name in broken[LAYOUT_A]) and any(
+        name is None for name in broken[LAYOUT_B]
+    ):
         return None, f"{which}: some rows fit A's invariants, others B's"
-    return None, (f"{which} fits neither A's invariants (breaks '{first[LAYOUT_A]}') nor B's "
-                  f"(breaks '{first[LAYOUT_B]}')")
+    return None, (
+        f"{which} fits neither A's invariants (breaks '{first[LAYOUT_A]}') nor B's "
+        f"(breaks '{first[LAYOUT_B]}')"
+    )
 
 
-def obs_layout_evidence(obs_shape: list[int] | None, last_obs: Any,
-                        trained_at: str | None) -> tuple[str | None, str | None]:
+def obs_layout_evidence(
+    obs_shape: list[int] | None, last_obs: Any, trained_at: str | None
+) -> tuple[str | None, str | None]:
     """(the layout a model was trained on, or None; the evidence), for a Box(52,) model.
 
     Any other observation shape is neither layout: (None, None), and the shape says so.
@@ -363,10 +404,15 @@ def obs_layout_evidence(obs_shape: list[int] | None, last_obs: Any,
     day = trained_at[:10]
     before_b = trained_before_layout_b(trained_at)
     if layout == LAYOUT_B and before_b:
-        return None, (f"{evidence}, but trained {day}, before layout B existed "
-                      f"({LAYOUT_B_SINCE[:10]}): the two disagree")
-    when = (f"trained {day}, before layout B existed" if before_b
-            else f"trained {day}, when layout B existed")
+        return None, (
+            f"{evidence}, but trained {day}, before layout B existed "
+            f"({LAYOUT_B_SINCE[:10]}): the two disagree"
+        )
+    when = (
+        f"trained {day}, before layout B existed"
+        if before_b
+        else f"trained {day}, when layout B existed"
+    )
     if layout is None:
         return None, f"{evidence}; {when}"
     return layout, f"trained on layout {layout} ({evidence}; {when})"

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
         read_sb3_zip as read_sb3_zip,
     )
 else:
-    __getattr__, __dir__, __all__ = attach(__name__, {
-        "model_zip": ["Sb3ZipInfo", "UnreadableModel", "pickle_globals", "read_sb3_zip"],
-    })
+    __getattr__, __dir__, __all__ = attach(
+        __name__,
+        {
+            "model_zip": ["Sb3ZipInfo", "UnreadableModel", "pickle_globals", "read_sb3_zip"],
+        },
+    )

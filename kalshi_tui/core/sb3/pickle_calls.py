@@ -53,9 +53,14 @@ _MARK = _Mark()
 Judge = Callable[[Any, tuple[Any, ...], str], Any]
 
 
-def evaluate(raw: bytes, judge: Judge, *, allowed_opcodes: frozenset[str] | None = None,
-             on_global: Callable[[str], None] | None = None,
-             on_persistent_id: Callable[[Any], Any] | None = None) -> Any:
+def evaluate(
+    raw: bytes,
+    judge: Judge,
+    *,
+    allowed_opcodes: frozenset[str] | None = None,
+    on_global: Callable[[str], None] | None = None,
+    on_persistent_id: Callable[[Any], Any] | None = None,
+) -> Any:
     """The value the pickle builds, with every global and call passed through the callbacks.
 
     Raises Refusal for anything refused, or for a malformed pickle ("<malformed pickle>").
@@ -78,17 +83,45 @@ def evaluate(raw: bytes, judge: Judge, *, allowed_opcodes: frozenset[str] | None
                 return result
     except Refusal:
         raise
-    except (ValueError, EOFError, KeyError, IndexError, TypeError, UnicodeDecodeError,
-            RecursionError, OverflowError) as exc:
+    except (
+        ValueError,
+        EOFError,
+        KeyError,
+        IndexError,
+        TypeError,
+        UnicodeDecodeError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
         raise Refusal(f"malformed pickle ({type(exc).__name__})", ("<malformed pickle>",)) from None
     raise Refusal("malformed pickle (no STOP)", ("<malformed pickle>",))
 
 
 _CONTINUE = object()
-_LITERAL_OPS = frozenset({
-    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
-    "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "UNICODE",
-    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT", "BYTEARRAY8"})
+_LITERAL_OPS = frozenset(
+    {
+        "INT",
+        "BININT",
+        "BININT1",
+        "BININT2",
+        "LONG",
+        "LONG1",
+        "LONG4",
+        "STRING",
+        "BINSTRING",
+        "SHORT_BINSTRING",
+        "BINBYTES",
+        "SHORT_BINBYTES",
+        "BINBYTES8",
+        "UNICODE",
+        "SHORT_BINUNICODE",
+        "BINUNICODE",
+        "BINUNICODE8",
+        "FLOAT",
+        "BINFLOAT",
+        "BYTEARRAY8",
+    }
+)
 
 
 def _pop_mark(stack: list[Any], marks: list[list[Any]]) -> list[Any]:
@@ -97,9 +130,16 @@ def _pop_mark(stack: list[Any], marks: list[list[Any]]) -> list[Any]:
     return items
 
 
-def _step(name: str, arg: Any, stack: list[Any], marks: list[list[Any]], memo: dict[int, Any],
-          judge: Judge, on_global: Callable[[str], None] | None,
-          on_persistent_id: Callable[[Any], Any] | None) -> Any:
+def _step(
+    name: str,
+    arg: Any,
+    stack: list[Any],
+    marks: list[list[Any]],
+    memo: dict[int, Any],
+    judge: Judge,
+    on_global: Callable[[str], None] | None,
+    on_persistent_id: Callable[[Any], Any] | None,
+) -> Any:
     """One opcode's effect on the stack, as pickle's own machine would have it."""
     if name in _LITERAL_OPS:
         stack.append(arg if name != "BYTEARRAY8" else bytes(arg))
@@ -165,18 +205,21 @@ def _step(name: str, arg: Any, stack: list[Any], marks: list[list[Any]], memo: d
     elif name in ("GET", "BINGET", "LONG_BINGET"):
         stack.append(memo[int(arg)])
     elif name in ("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "EMPTY_TUPLE"):
-        stack.append({"EMPTY_LIST": list, "EMPTY_DICT": dict, "EMPTY_SET": list,
-                      "EMPTY_TUPLE": tuple}[name]())
+        stack.append(
+            {"EMPTY_LIST": list, "EMPTY_DICT": dict, "EMPTY_SET": list, "EMPTY_TUPLE": tuple}[
+                name
+            ]()
+        )
     elif name in ("LIST", "TUPLE", "FROZENSET"):
         items = _pop_mark(stack, marks)
         stack.append(list(items) if name == "LIST" else tuple(items))
     elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
         n = int(name[-1])
-        items = tuple(stack[-n:])
-        if len(items) != n:
+        made = tuple(stack[-n:])
+        if len(made) != n:
             raise IndexError("tuple of missing items")
         del stack[-n:]
-        stack.append(items)
+        stack.append(made)
     elif name == "DICT":
         items = _pop_mark(stack, marks)
         stack.append(_pairs({}, items))
@@ -198,7 +241,9 @@ def _step(name: str, arg: Any, stack: list[Any], marks: list[list[Any]], memo: d
             raise Refusal("a persistent id, which a plain unpickler refuses")
         stack.append(on_persistent_id(pid))
     elif name in ("EXT1", "EXT2", "EXT4"):
-        raise Refusal("an extension-registry reference (copyreg), which names no global", ("<extension>",))
+        raise Refusal(
+            "an extension-registry reference (copyreg), which names no global", ("<extension>",)
+        )
     elif name == "NEXT_BUFFER" or name == "READONLY_BUFFER":
         raise Refusal("an out-of-band buffer, which SB3 never writes")
     else:
@@ -207,7 +252,9 @@ def _step(name: str, arg: Any, stack: list[Any], marks: list[list[Any]], memo: d
 
 
 # Containers whose append/__setitem__ are the standard library's own: filling one is data.
-_CONTAINER_CLASSES = frozenset({"collections.deque", "collections.OrderedDict", "collections.Counter"})
+_CONTAINER_CLASSES = frozenset(
+    {"collections.deque", "collections.OrderedDict", "collections.Counter"}
+)
 
 
 def _extend(target: Any, items: list[Any]) -> None:
@@ -223,7 +270,14 @@ def _extend(target: Any, items: list[Any]) -> None:
 def _pairs(target: Any, items: list[Any]) -> dict[Any, Any]:
     """SETITEM(S) on a dict; on anything else the unpickler calls its __setitem__: refused."""
     if isinstance(target, Made) and target.kind in _CONTAINER_CLASSES:
-        return {}  # an OrderedDict's own __setitem__
+        # An OrderedDict's own __setitem__; a judge that keeps its items gave it a dict.
+        if isinstance(target.detail, dict):
+            for i in range(0, len(items) - 1, 2):
+                try:
+                    target.detail[items[i]] = items[i + 1]
+                except TypeError:
+                    raise Refusal("a dict key that is not hashable") from None
+        return {}
     if type(target) is not dict:
         raise Refusal("SETITEM on an object that is not a dict (calls its __setitem__)")
     if len(items) % 2:
@@ -235,3 +289,27 @@ def _pairs(target: Any, items: list[Any]) -> dict[Any, Any]:
         except TypeError:  # an unhashable key (a list): the real unpickler fails too
             raise Refusal("a dict key that is not hashable") from None
     return target
+
+
+MALFORMED = "<malformed pickle>"  # among the globals listed for a pickle that does not parse
+Problem = tuple[str, tuple[str, ...]]  # (why, the globals at fault)
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One opcode walk of a pickle: every global it imports (in order, a malformed pickle
+    adding "<malformed pickle>"), why the trader must not load it (None: it may), and the
+    value the walk built (None when refused)."""
+
+    globals: tuple[str, ...]
+    problem: Problem | None
+    value: Any
+
+
+def describe(value: Any) -> str:
+    """A value the walk built, in a refusal's words: a global's name, "a code", a type."""
+    if isinstance(value, Ref):
+        return value.name
+    if isinstance(value, Made):
+        return f"a {value.kind}"
+    return type(value).__name__

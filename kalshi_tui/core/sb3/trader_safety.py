@@ -28,7 +28,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kalshi_tui.core.sb3.pickle_calls import Made, Ref, Refusal, evaluate
+from kalshi_tui.core.sb3.pickle_calls import (
+    MALFORMED,
+    Made,
+    Problem,
+    Ref,
+    Refusal,
+    Walked,
+    describe,
+    evaluate,
+)
 
 # ---- data pickles: what SB3 itself writes ---------------------------------------------------
 
@@ -42,31 +51,62 @@ _SB3_CLASS = re.compile(
     r"|common\.torch_layers\.\w*Extractor"
     r"|common\.sb2_compat\.rmsprop_tf_like\.RMSpropTFLike"
     r"|her\.her_replay_buffer\.HerReplayBuffer"
-    r"|her\.goal_selection_strategy\.GoalSelectionStrategy)")
+    r"|her\.goal_selection_strategy\.GoalSelectionStrategy)"
+)
 _OTHER_CLASS = re.compile(
     r"gymnasium\.spaces\.\w+\.[A-Z]\w*|gym\.spaces\.\w+\.[A-Z]\w*"
     r"|torch\.optim\.\w+\.[A-Z]\w*|torch\.nn\.modules\.activation\.[A-Z]\w*"
-    r"|numpy\.dtypes\.\w+DType|numpy\.(?:float|int|uint|complex)\d*|numpy\.bool_?")
+    r"|numpy\.dtypes\.\w+DType|numpy\.(?:float|int|uint|complex)\d*|numpy\.bool_?"
+)
 _NUMPY_CALLS = frozenset(
-    f"numpy.{core}.{name}" for core in ("core", "_core")
-    for name in ("multiarray._reconstruct", "multiarray.scalar", "numeric._frombuffer")) | {
-    "numpy.dtype", "numpy.ndarray", "numpy.random._pickle.__generator_ctor",
-    "numpy.random._pickle.__bit_generator_ctor", "numpy.random._pickle.__randomstate_ctor",
-    "numpy.random._pcg64.PCG64", "numpy.random._pcg64.PCG64DXSM", "numpy.random._mt19937.MT19937",
-    "numpy.random._philox.Philox", "numpy.random._sfc64.SFC64",
-    "numpy.random.bit_generator.SeedSequence", "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
-    "numpy.random._generator.Generator", "numpy.random.mtrand.RandomState"}
+    f"numpy.{core}.{name}"
+    for core in ("core", "_core")
+    for name in ("multiarray._reconstruct", "multiarray.scalar", "numeric._frombuffer")
+) | {
+    "numpy.dtype",
+    "numpy.ndarray",
+    "numpy.random._pickle.__generator_ctor",
+    "numpy.random._pickle.__bit_generator_ctor",
+    "numpy.random._pickle.__randomstate_ctor",
+    "numpy.random._pcg64.PCG64",
+    "numpy.random._pcg64.PCG64DXSM",
+    "numpy.random._mt19937.MT19937",
+    "numpy.random._philox.Philox",
+    "numpy.random._sfc64.SFC64",
+    "numpy.random.bit_generator.SeedSequence",
+    "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+    "numpy.random._generator.Generator",
+    "numpy.random.mtrand.RandomState",
+}
 _PLAIN_CALLS = _NUMPY_CALLS | {
-    "collections.deque", "collections.OrderedDict", "builtins.float", "builtins.int",
-    "builtins.bool", "builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.complex",
-    "builtins.tuple", "builtins.list", "builtins.dict", "builtins.set", "builtins.frozenset",
-    "builtins.slice", "builtins.range", "copyreg._reconstructor", "copyreg.__newobj__"}
+    "collections.deque",
+    "collections.OrderedDict",
+    "builtins.float",
+    "builtins.int",
+    "builtins.bool",
+    "builtins.str",
+    "builtins.bytes",
+    "builtins.bytearray",
+    "builtins.complex",
+    "builtins.tuple",
+    "builtins.list",
+    "builtins.dict",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.slice",
+    "builtins.range",
+    "copyreg._reconstructor",
+    "copyreg.__newobj__",
+}
 # Named but never called on their own: cloudpickle's helpers (judged below), torch dtypes.
 _CLOUDPICKLE = tuple(f"cloudpickle.{m}." for m in ("cloudpickle", "cloudpickle_fast"))
-_CLOUDPICKLE_HELPERS = frozenset({"_builtin_type", "_make_function", "_make_empty_cell",
-                                  "_make_cell", "_function_setstate"})
-_VALUE_ONLY = re.compile(r"torch\.(?:b?float\d*|u?int\d+|bool|complex\d+|half|double)|builtins\.object"
-                         r"|builtins\.getattr|types\.CodeType")
+_CLOUDPICKLE_HELPERS = frozenset(
+    {"_builtin_type", "_make_function", "_make_empty_cell", "_make_cell", "_function_setstate"}
+)
+_VALUE_ONLY = re.compile(
+    r"torch\.(?:b?float\d*|u?int\d+|bool|complex\d+|half|double)|builtins\.object"
+    r"|builtins\.getattr|types\.CodeType"
+)
 # SB3's own schedule closures, the only functions-by-value SB3 ever wrote, as SB3 2.x's
 # stable_baselines3/common/utils.py defines them. Compiled here (our own text, never the
 # file's) so a pickled code object can be compared with what this Python makes of them.
@@ -103,8 +143,11 @@ SB3_SCHEDULE_FUNCTIONS = frozenset(SB3_SCHEDULE_CODES)
 
 
 def _is_sb3_class(name: str, trusted: frozenset[str]) -> bool:
-    return (name in trusted or _SB3_CLASS.fullmatch(name) is not None
-            or _OTHER_CLASS.fullmatch(name) is not None)
+    return (
+        name in trusted
+        or _SB3_CLASS.fullmatch(name) is not None
+        or _OTHER_CLASS.fullmatch(name) is not None
+    )
 
 
 def known_data_global(name: str, trusted: frozenset[str] = frozenset()) -> bool:
@@ -145,7 +188,7 @@ class _DataJudge:
         if how == "BUILD":
             return self._build(func, args[0])
         if not isinstance(func, Ref):
-            raise Refusal(f"calls an object the pickle built ({_kind(func)})")
+            raise Refusal(f"calls an object the pickle built ({describe(func)})")
         name = func.name
         if name.startswith(_CLOUDPICKLE):
             return self._cloudpickle(name.rsplit(".", 1)[1], name, args)
@@ -161,6 +204,9 @@ class _DataJudge:
             if not args:
                 raise Refusal("copyreg.__newobj__ without a class", (name,))
             return self(args[0], args[1:], "NEWOBJ")
+        if name == "numpy.dtype" or name.endswith("numeric._frombuffer"):
+            # Kept for the listing's layout evidence (an array's parts, see array_parts).
+            return Made(name, {"args": args, "state": None})
         if name in _PLAIN_CALLS or _is_sb3_class(name, self.trusted):
             return Made(name)
         self.calls.append(name)
@@ -169,10 +215,14 @@ class _DataJudge:
     def _build(self, target: Any, state: Any) -> None:
         if isinstance(target, Made) and target.kind == "function":
             _check_function_state(target, state)
+        elif isinstance(target, Made) and target.kind == "numpy.dtype":
+            target.detail["state"] = state
         elif not (isinstance(target, Made) and target.kind not in ("code", "cell")):
             # BUILD on a class sets attributes on it (monkeypatching), on a literal fails.
-            raise Refusal(f"sets the state of {_kind(target)}",
-                          (target.name,) if isinstance(target, Ref) else ())
+            raise Refusal(
+                f"sets the state of {describe(target)}",
+                (target.name,) if isinstance(target, Ref) else (),
+            )
 
     def _getattr(self, args: tuple[Any, ...]) -> Ref:
         """getattr(global, "name"): only as another name SB3 writes (an enum member, say)."""
@@ -202,12 +252,15 @@ class _DataJudge:
                 raise Refusal("makes a function from something other than a code object", (name,))
             problem = code.detail.get("problem")
             if problem:
-                raise Refusal(f"builds a function from code ({problem})",
-                              (f"{name}", "types.CodeType"))
+                raise Refusal(
+                    f"builds a function from code ({problem})", (f"{name}", "types.CodeType")
+                )
             globals_dict = args[1] if len(args) > 1 else {}
             closure = args[4] if len(args) > 4 else None
             if not _literal(globals_dict) or not _cells(closure):
-                raise Refusal("builds a function with a non-literal globals dict or closure", (name,))
+                raise Refusal(
+                    "builds a function with a non-literal globals dict or closure", (name,)
+                )
             return Made("function", code.detail)
         if helper == "_function_setstate":
             if len(args) != 2 or not (isinstance(args[0], Made) and args[0].kind == "function"):
@@ -217,17 +270,10 @@ class _DataJudge:
         raise Refusal(f"calls {name}", (name,))
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, Ref):
-        return value.name
-    if isinstance(value, Made):
-        return f"a {value.kind}"
-    return type(value).__name__
-
-
 def _cells(closure: Any) -> bool:
-    return closure is None or (type(closure) is tuple and all(
-        isinstance(c, Made) and c.kind == "cell" for c in closure))
+    return closure is None or (
+        type(closure) is tuple and all(isinstance(c, Made) and c.kind == "cell" for c in closure)
+    )
 
 
 def _check_function_state(func: Made, state: Any) -> None:
@@ -239,31 +285,61 @@ def _check_function_state(func: Made, state: Any) -> None:
         raise Refusal("a function state holding objects", ("cloudpickle",))
     for key, value in slots.items():
         if key == "__closure__":
-            ok = value is None or (type(value) is tuple and all(
-                isinstance(c, Made) and c.kind == "cell" and _number(c.detail["value"]) for c in value))
+            ok = value is None or (
+                type(value) is tuple
+                and all(
+                    isinstance(c, Made) and c.kind == "cell" and _number(c.detail["value"])
+                    for c in value
+                )
+            )
         elif key == "__annotations__":
             ok = type(value) is dict and all(
-                _literal(v) or v in (Ref("builtins.float"), Ref("builtins.int")) for v in value.values())
+                _literal(v) or v in (Ref("builtins.float"), Ref("builtins.int"))
+                for v in value.values()
+            )
         elif key == "_cloudpickle_submodules":
             ok = value == []
         elif key in ("__defaults__", "__kwdefaults__"):
-            ok = value is None or (_literal(value) and all(
-                _number(v) for v in (value.values() if type(value) is dict else value)))
+            ok = value is None or (
+                _literal(value)
+                and all(_number(v) for v in (value.values() if type(value) is dict else value))
+            )
         else:
             ok = _literal(value)
         if not ok:
             raise Refusal(f"a function whose {key} holds more than numbers", ("cloudpickle",))
     qualname = slots.get("__qualname__", func.detail.get("qualname"))
-    if qualname not in SB3_SCHEDULE_FUNCTIONS or slots.get("__module__") != "stable_baselines3.common.utils":
-        raise Refusal(f"a function by value ({qualname!s:.80}), not one of SB3's schedules",
-                      ("cloudpickle.cloudpickle._make_function", "types.CodeType"))
+    if (
+        qualname not in SB3_SCHEDULE_FUNCTIONS
+        or slots.get("__module__") != "stable_baselines3.common.utils"
+    ):
+        raise Refusal(
+            f"a function by value ({qualname!s:.80}), not one of SB3's schedules",
+            ("cloudpickle.cloudpickle._make_function", "types.CodeType"),
+        )
 
 
 # CodeType's positional arguments since Python 3.11 (the project's floor), in order.
-_CODE_FIELDS = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
-                "co_flags", "co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_name",
-                "co_qualname", "co_firstlineno", "co_linetable", "co_exceptiontable", "co_freevars",
-                "co_cellvars")
+_CODE_FIELDS = (
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_code",
+    "co_consts",
+    "co_names",
+    "co_varnames",
+    "co_filename",
+    "co_name",
+    "co_qualname",
+    "co_firstlineno",
+    "co_linetable",
+    "co_exceptiontable",
+    "co_freevars",
+    "co_cellvars",
+)
 # Fields that only place the code (file, line numbers): any value of the right type will do.
 # Every other field, the bytecode above all, must be exactly what this Python compiles SB3's
 # closure to: CPython never checks bytecode, so anything else could read or write memory.
@@ -273,122 +349,62 @@ _PLACE_FIELDS = frozenset({"co_filename", "co_name", "co_firstlineno", "co_linet
 def _code_facts(args: tuple[Any, ...]) -> dict[str, Any]:
     """What a CodeType call would build, and why it is not SB3's own code (detail["problem"])."""
     if len(args) != len(_CODE_FIELDS):
-        return {"problem": f"a code object of {len(args)} fields, not this Python's {len(_CODE_FIELDS)}"}
+        return {
+            "problem": f"a code object of {len(args)} fields, not this Python's {len(_CODE_FIELDS)}"
+        }
     fields = dict(zip(_CODE_FIELDS, args, strict=True))
     qualname = fields["co_qualname"]
     known = SB3_SCHEDULE_CODES.get(qualname) if isinstance(qualname, str) else None
     if known is None:
-        return {"qualname": qualname, "problem": f"code of {str(qualname)[:80]}, not one of SB3's schedules"}
+        return {
+            "qualname": qualname,
+            "problem": f"code of {str(qualname)[:80]}, not one of SB3's schedules",
+        }
     for name, value in fields.items():
         expected = getattr(known, name)
         if name in _PLACE_FIELDS:
             if type(value) is not type(expected) or (name == "co_linetable" and len(value) > 256):
                 return {"qualname": qualname, "problem": f"a code object with an unusual {name}"}
         elif value != expected or type(value) is not type(expected):
-            return {"qualname": qualname, "problem": f"code named {qualname} whose {name} is not SB3's"}
+            return {
+                "qualname": qualname,
+                "problem": f"code named {qualname} whose {name} is not SB3's",
+            }
     return {"qualname": qualname}
 
 
-def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> tuple[str, tuple[str, ...]] | None:
+def data_pickle_problem(raw: bytes, trusted: frozenset[str] = frozenset()) -> Problem | None:
     """(why the trader must not unpickle this `data` value, the globals at fault), or None."""
-    unknown: list[str] = []
+    return walk_data_pickle(raw, trusted).problem
 
-    def seen(name: str) -> None:
-        if not known_data_global(name, trusted):
-            unknown.append(name)
 
+def walk_data_pickle(raw: bytes, trusted: frozenset[str] = frozenset()) -> Walked:
+    """The walk of a `data` value's pickle: what it imports, calls and builds."""
+    seen: list[str] = []
     judge = _DataJudge(trusted)
+    value = None
+    refusal = None
     try:
-        evaluate(raw, judge, on_global=seen)
+        value = evaluate(raw, judge, on_global=seen.append)
     except Refusal as refused:
+        refusal = refused
+    listed = tuple(dict.fromkeys(seen))
+    unknown = [name for name in listed if not known_data_global(name, trusted)]
+    if refusal is not None:
         # What SB3 never does with any global (code, a climb through getattr, patching a
         # class, a malformed pickle): no trusted_globals entry can make it safe, which the
         # "<refused>" name (never trusted: compat.NEVER_TRUSTED) keeps so.
-        names = tuple(dict.fromkeys([*refused.names, *judge.calls, *unknown, UNTRUSTABLE]))
-        return refused.why + (f" (imports {', '.join(unknown[:5])})" if unknown else ""), names
+        names = tuple(dict.fromkeys([*refusal.names, *judge.calls, *unknown, UNTRUSTABLE]))
+        why = refusal.why + (f" (imports {', '.join(unknown[:5])})" if unknown else "")
+        if MALFORMED in refusal.names:
+            listed = (*listed, MALFORMED)
+        return Walked(listed, (why, names), None)
     if judge.calls:
         names = tuple(dict.fromkeys([*judge.calls, *unknown]))
-        return f"calls {', '.join(dict.fromkeys(judge.calls[:5]))}", names
+        return Walked(listed, (f"calls {', '.join(dict.fromkeys(judge.calls[:5]))}", names), value)
     if unknown:
-        names = tuple(dict.fromkeys(unknown))
-        return f"imports {', '.join(names[:5])}", names
-    return None
+        return Walked(listed, (f"imports {', '.join(unknown[:5])}", tuple(unknown)), value)
+    return Walked(listed, None, value)
 
 
 UNTRUSTABLE = "<refused>"
-
-
-# ---- torch members: mirrored from torch/_weights_only_unpickler.py (torch 2.13) -------------
-
-_TORCH_OPCODES = frozenset({
-    "APPENDS", "APPEND", "BINFLOAT", "BINGET", "LONG_BINGET", "BININT1", "BININT2", "BININT",
-    "BINPERSID", "BINPUT", "LONG_BINPUT", "BINUNICODE", "BUILD", "EMPTY_DICT", "EMPTY_LIST",
-    "EMPTY_SET", "EMPTY_TUPLE", "GLOBAL", "LONG1", "MARK", "NEWFALSE", "NEWOBJ", "NEWTRUE",
-    "NONE", "PROTO", "REDUCE", "SETITEMS", "SETITEM", "SHORT_BINSTRING", "STOP", "TUPLE1",
-    "TUPLE2", "TUPLE3", "TUPLE"})
-_TORCH_STORAGE = re.compile(
-    r"torch\.(?:cuda\.)?(?:BFloat16|Bool|Byte|Char|ComplexDouble|ComplexFloat|Double|Float|"
-    r"Half|Int|Long|Short)Storage|torch\.(?:QInt32|QInt8|QUInt2x4|QUInt4x2|QUInt8)Storage"
-    r"|torch\.storage\.(?:Typed|Untyped)Storage")
-_TORCH_TENSOR = re.compile(r"torch\.(?:(?:cuda\.)?(?:sparse\.)?)(?:BFloat16|Bool|Byte|Char|Double|"
-                           r"Float|Half|Int|Long|Short)Tensor|torch\.Tensor")
-_TORCH_DTYPE = re.compile(r"torch\.(?:bfloat16|bits16|bits1x8|bits2x4|bits4x2|bits8|bool|"
-                          r"complex(?:128|32|64)|float(?:16|32|64)|float4_e2m1fn_x2|float8_e4m3fn(?:uz)?|"
-                          r"float8_e5m2(?:fnuz)?|float8_e8m0fnu|u?int[1-7]|int(?:16|32|64|8)|"
-                          r"uint(?:16|32|64|8)|qint32|qint8|quint2x4|quint4x2|quint8|"
-                          r"per_(?:channel_affine(?:_float_qparams)?|channel_symmetric|"
-                          r"tensor_affine|tensor_symmetric))")
-_TORCH_NAMED = frozenset({
-    "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
-    "torch.serialization._get_layout", "torch.Size", "torch.device", "_codecs.encode",
-    "builtins.bytearray", "builtins.set", "builtins.complex", "torch._tensor._rebuild_from_type_v2",
-    *(f"torch._utils.{f}" for f in (
-        "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_tensor",
-        "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_sparse_tensor",
-        "_rebuild_meta_tensor_no_storage", "_rebuild_nested_tensor", "_rebuild_wrapper_subclass",
-        "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor"))})
-_TORCH_BLOCKED_MODULES = frozenset({"sys", "os", "posix", "nt"})
-
-
-def torch_allows(name: str) -> bool:
-    """Whether torch.load(weights_only=True) resolves this GLOBAL (its default allowlist)."""
-    return (name in _TORCH_NAMED or _TORCH_STORAGE.fullmatch(name) is not None
-            or _TORCH_TENSOR.fullmatch(name) is not None or _TORCH_DTYPE.fullmatch(name) is not None)
-
-
-def _torch_judge(func: Any, args: tuple[Any, ...], how: str) -> Any:
-    if how == "BUILD":
-        if isinstance(func, Made):
-            return None
-        raise Refusal(f"BUILD on {_kind(func)}, which weights_only refuses")
-    if not isinstance(func, Ref):
-        raise Refusal(f"calls {_kind(func)}, which weights_only refuses")
-    return Made(func.name)
-
-
-def _torch_persistent_id(pid: Any) -> Any:
-    if type(pid) is tuple and pid and pid[0] in ("storage", b"storage"):
-        return Made("storage")
-    if type(pid) is int:
-        return Made("storage")
-    raise Refusal("a persistent id that is not a storage")
-
-
-def torch_pickle_problem(raw: bytes) -> tuple[str, tuple[str, ...]] | None:
-    """(why torch.load(weights_only=True) refuses this data.pkl, the globals at fault), or None."""
-    refused: list[str] = []
-
-    def seen(name: str) -> None:
-        if name.split(".", 1)[0] in _TORCH_BLOCKED_MODULES or not torch_allows(name):
-            refused.append(name)
-
-    try:
-        evaluate(raw, _torch_judge, allowed_opcodes=_TORCH_OPCODES, on_global=seen,
-                 on_persistent_id=_torch_persistent_id)
-    except Refusal as exc:
-        names = tuple(dict.fromkeys([*exc.names, *refused]))
-        return exc.why + (f" (imports {', '.join(refused[:5])})" if refused else ""), names
-    if refused:
-        names = tuple(dict.fromkeys(refused))
-        return f"imports {', '.join(names[:5])}", names
-    return None
