@@ -21,7 +21,13 @@ from typing import Any
 def attach(package: str, exports: dict[str, list[str]]
            ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """(`__getattr__`, `__dir__`, `__all__`) for `package`, exporting {module: [names]}."""
-    where = {name: f"{package}.{module}" for module, names in exports.items() for name in names}
+    # A module is relative to the package, or absolute ("kalshi_tui.core.model_record") when
+    # the package re-exports a lower module's names for its callers.
+    where = {
+        name: module if module.startswith("kalshi_tui.") else f"{package}.{module}"
+        for module, names in exports.items()
+        for name in names
+    }
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from kalshi_tui.core.catalog.record import (
+from kalshi_tui.core.model_record import (
     COMPATIBLE,
     INCOMPATIBLE,
     UNREADABLE,

@@ -19,7 +19,7 @@ from kalshi_tui.cli.common import (
     print_json,
 )
 from kalshi_tui.core import printable, raw_stream, safe_lines
-from kalshi_tui.core.evidence import layout_words
+from kalshi_tui.core.sb3 import layout_words
 
 _COLOURS = {"OK": "\033[32m", "UNREADABLE": "\033[1;31m", "UNSAFE": "\033[1;37;41m"}
 _INCOMPATIBLE_COLOUR = "\033[33m"

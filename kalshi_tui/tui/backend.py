@@ -119,8 +119,9 @@ class Backend:
     def change_signature(self) -> ChangeSignature:
         """A stat-only fingerprint of the models tree and the pointer files, for live refresh."""
         from kalshi_tui.core.catalog import change_signature
+        from kalshi_tui.core.pointer import pointer_files
 
-        return change_signature(self.config.models_dir, self.config.pointer_file)
+        return change_signature(self.config.models_dir, pointer_files(self.config.pointer_file))
 
     # -- pointer ---------------------------------------------------------------------
     def pointer_view(self) -> PointerView:

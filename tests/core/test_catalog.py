@@ -456,7 +456,7 @@ def test_every_container_field_of_a_record_is_copied_for_each_record():
     """record_from_row copies a record's lists and dicts by what they hold: a new list or
     dict field must be named there, or records from one cache would share it."""
     from kalshi_tui.core.catalog import cache
-    from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
+    from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 
     containers = {
         name

@@ -7,10 +7,10 @@ import json
 import pytest
 from report_registry import FINAL32, HIST32, RUN9, RUN10, build_registry
 
-from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 from kalshi_tui.core.catalog.scan import scan_catalog
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.evidence.compare import compare_models, render_comparison
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 from kalshi_tui.eval.results import ValidationResult
 
 

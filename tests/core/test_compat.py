@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from model_factory import edit_data, plant_malicious_field, rewrite_member
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE
 from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.evidence.compat import badge, is_suspicious_global, judge
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE
 
 
 @pytest.fixture

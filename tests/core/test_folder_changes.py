@@ -6,7 +6,12 @@ import json
 import os
 import shutil
 
-from kalshi_tui.core.catalog.changes import change_signature
+from kalshi_tui.core.catalog.changes import change_signature as signature_of
+from kalshi_tui.core.pointer import pointer_files
+
+
+def change_signature(models, pointer):
+    return signature_of(models, pointer_files(pointer))
 
 
 def make_folder(tmp_path, model_zoo):
@@ -83,7 +88,7 @@ def test_a_missing_folder_is_a_state_not_an_error(tmp_path, model_zoo):
 
 def test_model_file_changes_counts_new_removed_and_rewritten(tmp_path):
     from kalshi_tui.core.catalog.changes import model_file_changes
-    from kalshi_tui.core.catalog.record import ModelRecord
+    from kalshi_tui.core.model_record import ModelRecord
 
     def rec(path: str, size: int, mtime: float = 1.0) -> ModelRecord:
         return ModelRecord(path=path, abs_path=str(tmp_path / path), name=path,

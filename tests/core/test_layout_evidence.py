@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "env"))
 from model_factory import edit_data, layout_tapes, make_sb3_zip, plant_malicious_field  # noqa: E402
 from test_layouts import B_EMPTY_MARKET, POINT, TS, observation  # noqa: E402
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNSAFE  # noqa: E402
 from kalshi_tui.core.config import load_config  # noqa: E402
 from kalshi_tui.core.evidence.compat import judge  # noqa: E402
-from kalshi_tui.core.evidence.layout import (
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNSAFE  # noqa: E402
+from kalshi_tui.core.sb3.layout_evidence import (
     INVARIANTS,
     failed_invariants,  # noqa: E402
     last_observation_rows,

@@ -9,7 +9,6 @@ import re
 import pytest
 from ranking_records import NOW, record, seed_records, spread_histogram, validation
 
-from kalshi_tui.core.catalog.record import COMPATIBLE
 from kalshi_tui.core.evidence.ranking import (
     DEFAULT_WEIGHTS,
     NOT_VALIDATED_FILE,
@@ -19,6 +18,7 @@ from kalshi_tui.core.evidence.ranking import (
     rank_models,
     ranking_by_path,
 )
+from kalshi_tui.core.model_record import COMPATIBLE
 
 
 def test_seed_candidates_rank_on_training_figures_and_final_is_no_bonus():

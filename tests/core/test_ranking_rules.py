@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from ranking_records import NOW, health, record, seed_records, spread_histogram, validation
 
-from kalshi_tui.core.catalog.record import INCOMPATIBLE, ModelRecord
 from kalshi_tui.core.evidence.ranking import rank_models, ranking_by_path
+from kalshi_tui.core.model_record import INCOMPATIBLE, ModelRecord
 
 TOP = "session32_final.zip"  # first by score on training figures (test_seed_order above)
 OTHER = "session15_ppo_20251215_065053/model.zip"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
 
-from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 from kalshi_tui.core.config import load_config
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import PointerView
 from kalshi_tui.tui.widgets.panes import PaneContext, readiness_items
@@ -185,8 +185,8 @@ def test_compare_histograms_share_a_row_per_action_id(workspace):
 
     from rich.console import Console
 
-    from kalshi_tui.core.catalog.record import TrainingMetrics
     from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.model_record import TrainingMetrics
     from kalshi_tui.tui.screens.compare import histogram_columns
 
     config = workspace.config()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kalshi_tui.core.artifacts.stream import entropy_of_counts
-from kalshi_tui.core.catalog.record import TrainingMetrics
+from kalshi_tui.core.model_record import TrainingMetrics
 
 # Bumped whenever read_training_metrics would give a different answer for the same files,
 # so a cache of its results (the catalog's) can tell its entries are stale.

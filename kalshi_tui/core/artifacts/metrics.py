@@ -30,7 +30,7 @@ from kalshi_tui.core.artifacts.values import (
     dig,
     load_json_file,
 )
-from kalshi_tui.core.catalog.record import TrainingMetrics
+from kalshi_tui.core.model_record import TrainingMetrics
 
 SUMMARY_NAME = "training_summary.json"
 RESULTS_NAME = "training_results.json"

@@ -19,14 +19,6 @@ if TYPE_CHECKING:
         change_signature as change_signature,
         model_file_changes as model_file_changes,
     )
-    from kalshi_tui.core.catalog.record import (
-        COMPATIBLE as COMPATIBLE,
-        INCOMPATIBLE as INCOMPATIBLE,
-        UNREADABLE as UNREADABLE,
-        UNSAFE as UNSAFE,
-        ModelRecord as ModelRecord,
-        TrainingMetrics as TrainingMetrics,
-    )
     from kalshi_tui.core.catalog.scan import (
         AmbiguousModel as AmbiguousModel,
         Catalog as Catalog,
@@ -36,10 +28,19 @@ if TYPE_CHECKING:
         start_helpers as start_helpers,
     )
     from kalshi_tui.core.catalog.walk import require_models_folder as require_models_folder
+    from kalshi_tui.core.model_record import (
+        COMPATIBLE as COMPATIBLE,
+        INCOMPATIBLE as INCOMPATIBLE,
+        UNREADABLE as UNREADABLE,
+        UNSAFE as UNSAFE,
+        ModelRecord as ModelRecord,
+        TrainingMetrics as TrainingMetrics,
+    )
 else:
     __getattr__, __dir__, __all__ = attach(__name__, {
-        "record": ["COMPATIBLE", "INCOMPATIBLE", "UNREADABLE", "UNSAFE", "ModelRecord",
-                   "TrainingMetrics"],
+        # The record lives under every domain (core.model_record); the catalog hands it out.
+        "kalshi_tui.core.model_record": ["COMPATIBLE", "INCOMPATIBLE", "UNREADABLE", "UNSAFE",
+                                         "ModelRecord", "TrainingMetrics"],
         "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog",
                  "start_helpers"],
         "cache": ["cache_locations", "record_dict"],

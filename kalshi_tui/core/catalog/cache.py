@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import METRICS_VERSION
-from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import installed_sb3_version, judge
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 
 _RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
 _METRICS_POS = _RECORD_FIELDS.index("metrics")

@@ -15,16 +15,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.catalog.walk import walk_models
-from kalshi_tui.core.pointer.journal import journal_path_for
+from kalshi_tui.core.model_record import ModelRecord
 
 # (path, size, mtime_ns) per file, sorted; (-1, -1) for a file that is missing or unreadable.
 ChangeSignature = tuple[tuple[str, int, int], ...]
 
 
-def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
-    """The fingerprint of the models tree and the pointer files: stat calls only, no reads."""
+def change_signature(models_dir: Path, watched_files: Iterable[Path]) -> ChangeSignature:
+    """The fingerprint of the models tree and `watched_files` (the pointer and its journal:
+    `core.pointer.pointer_files`, passed in because the pointer layer sits above the catalog):
+    stat calls only, no reads."""
     entries: list[tuple[str, int, int]] = []
     try:
         walk = walk_models(models_dir)
@@ -44,7 +45,7 @@ def change_signature(models_dir: Path, pointer_file: Path) -> ChangeSignature:
                 entries.append(_stat_entry(os.path.join(folder, name), entry))
         # A folder that could not be listed and later can changes what a scan finds.
         entries.extend((problem, -1, -1) for problem in walk.problems)
-    for path in (pointer_file, journal_path_for(pointer_file)):
+    for path in watched_files:
         try:
             info = path.stat()
         except OSError:

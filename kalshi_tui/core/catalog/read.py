@@ -18,8 +18,8 @@ from typing import Any
 
 from kalshi_tui.core.artifacts.find import find_artifacts, read_training_metrics
 from kalshi_tui.core.catalog import cache as catalog_cache
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.evidence.compat import judge
+from kalshi_tui.core.model_record import ModelRecord
 
 _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _HASH_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)

@@ -26,7 +26,6 @@ from kalshi_tui.core.catalog.read import (
     relative,
     sha256_file,
 )
-from kalshi_tui.core.catalog.record import UNREADABLE, ModelRecord
 from kalshi_tui.core.catalog.walk import (
     CACHE_DIR_NAME,
     ArtifactIndex,
@@ -38,6 +37,7 @@ from kalshi_tui.core.catalog.walk import (
 from kalshi_tui.core.catalog.workers import Reader, start_helpers
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import judge
+from kalshi_tui.core.model_record import UNREADABLE, ModelRecord
 from kalshi_tui.core.safe_text import clip
 
 __all__ = [

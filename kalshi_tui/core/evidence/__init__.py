@@ -1,4 +1,4 @@
-"""What is known about a model and how sure: verdicts, ranking, comparison, layout.
+"""What is known about a model and how sure: verdicts, ranking, comparison.
 """
 
 from typing import TYPE_CHECKING
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
         render_comparison as render_comparison,
     )
     from kalshi_tui.core.evidence.compat import badge as badge, trader_refusals as trader_refusals
-    from kalshi_tui.core.evidence.layout import layout_words as layout_words
     from kalshi_tui.core.evidence.ranking import (
         RankedModel as RankedModel,
         RankingError as RankingError,
@@ -29,7 +28,6 @@ else:
         "compat": ["badge", "trader_refusals"],
         "compare": ["HIGHER", "LOWER", "Comparison", "better_side", "compare_models",
                     "render_comparison"],
-        "layout": ["layout_words"],
         "ranking": ["RankedModel", "RankingError", "effective_weights", "rank_for_config",
                     "rank_models", "ranking_by_path"],
     })

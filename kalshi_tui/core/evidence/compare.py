@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.ranking_score import health_source
-from kalshi_tui.core.report.figures import (
+from kalshi_tui.core.figures import (
     FILE_SOURCE,
     WEIGHTS_SOURCE,
     ZIP_SOURCE,
@@ -28,6 +27,7 @@ from kalshi_tui.core.report.figures import (
     metric_source,
     validation_source,
 )
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.safe_text import safe_lines
 from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.session_ids import session_ranges

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.core.evidence.layout import LAYOUT_B_SINCE, trained_before_layout_b
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.sb3.layout_evidence import LAYOUT_B_SINCE, trained_before_layout_b
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
 _HARMLESS_MODULE_PREFIXES = (

@@ -35,13 +35,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
 from kalshi_tui.core.evidence.ranking_score import (
     Fact,
     has_training_figures,
     markets_of,
     score_facts,
 )
+from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
 from kalshi_tui.core.times import parse_time
 from kalshi_tui.core.world.session_ids import session_ranges
 

@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from kalshi_tui.core.artifacts.find import entropy_normalised
-from kalshi_tui.core.catalog.record import ModelRecord
-from kalshi_tui.core.report.figures import (
+from kalshi_tui.core.figures import (
     fmt_dollars,
     fmt_int,
     fmt_pct,
     metric_source,
     validation_source,
 )
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.times import parse_time
 from kalshi_tui.core.world.session_ids import session_ranges
 

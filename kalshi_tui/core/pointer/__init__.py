@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         StaleRevision as StaleRevision,
     )
     from kalshi_tui.core.pointer.evidence import pointer_findings as pointer_findings
+    from kalshi_tui.core.pointer.journal import pointer_files as pointer_files
     from kalshi_tui.core.pointer.prune import (
         PrunePlan as PrunePlan,
         execute_prune as execute_prune,
@@ -43,4 +44,5 @@ else:
         "atomic": ["describe_os_error"],
         "prune": ["PrunePlan", "execute_prune", "plan_prune"],
         "evidence": ["pointer_findings"],
+        "journal": ["pointer_files"],
     })

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer import journal as journal_io
 from kalshi_tui.core.pointer.atomic import atomic_write_bytes, clean_stale_temps, describe_os_error
 from kalshi_tui.core.pointer.errors import LockTimeout, PointerError

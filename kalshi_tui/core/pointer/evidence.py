@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui.core.artifacts.values import as_float, as_int, us_eastern_zone
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.times import parse_time
 
 ZIP = "the model zip"

@@ -30,6 +30,12 @@ def journal_path_for(pointer: Path) -> Path:
     return pointer.with_name(f"{pointer.stem}.history.jsonl")
 
 
+def pointer_files(pointer: Path) -> tuple[Path, Path]:
+    """The files a promote or rollback writes: the pointer and its journal (what a live view
+    watches to see another operator's change)."""
+    return pointer, journal_path_for(pointer)
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Every complete record, oldest first; a torn last line is skipped, a bad middle one is an
     error."""

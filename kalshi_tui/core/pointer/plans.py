@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_tui import __version__
-from kalshi_tui.core.catalog.record import COMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import COMPATIBLE, UNSAFE, ModelRecord
 from kalshi_tui.core.pointer.errors import Refused, StaleRevision
 from kalshi_tui.core.pointer.imported import IMPORT, imported_records, resolve_entry_model
 from kalshi_tui.core.pointer.journal import read_records

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.pointer.imported import IMPORT, resolve_entry_model
 from kalshi_tui.core.pointer.journal import journal_path_for, read_records

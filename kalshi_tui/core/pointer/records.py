@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, clip
 
 

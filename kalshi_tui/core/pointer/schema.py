@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.pointer import retire
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.safe_text import PATH_CLIP_CHARS, shown

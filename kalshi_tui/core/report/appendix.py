@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, ModelRecord
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.core.evidence.layout import layout_words
 from kalshi_tui.core.evidence.ranking import RankedModel
 from kalshi_tui.core.evidence.ranking_score import health_source
-from kalshi_tui.core.report.evidence import StoredEvidence
-from kalshi_tui.core.report.figures import (
+from kalshi_tui.core.figures import (
     action_space_text,
     fmt_int,
     fmt_pct,
     metric_source,
     validation_source,
 )
+from kalshi_tui.core.model_record import COMPATIBLE, ModelRecord
+from kalshi_tui.core.report.evidence import StoredEvidence
+from kalshi_tui.core.sb3.layout_evidence import layout_words
 
 FLAT = "(flat files in the models folder)"
 DETAIL_LIMIT = 10  # candidates whose scoring is spelled out

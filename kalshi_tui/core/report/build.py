@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kalshi_tui.core.catalog.record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
+from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
 from kalshi_tui.core.report import appendix, sections
 from kalshi_tui.core.report.evidence import (
     ABLookup,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from kalshi_tui.core.catalog.record import ModelRecord
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.ranking import RankedModel, rank_models
+from kalshi_tui.core.model_record import ModelRecord
 
 HEALTH_CHECK_BUDGET = 6  # health checks one report may run (~4 s each on the demo)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_tui.core.report.figures import fmt_time
+from kalshi_tui.core.figures import fmt_time
 from kalshi_tui.core.safe_text import printable, safe_lines
 
 FIRST_SCREEN_LINES = 60

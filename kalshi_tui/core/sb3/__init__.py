@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from kalshi_tui.lazy_api import attach
 
 if TYPE_CHECKING:
+    from kalshi_tui.core.sb3.layout_evidence import layout_words as layout_words
     from kalshi_tui.core.sb3.model_zip import (
         Sb3ZipInfo as Sb3ZipInfo,
         UnreadableModel as UnreadableModel,
@@ -20,5 +21,6 @@ else:
         __name__,
         {
             "model_zip": ["Sb3ZipInfo", "UnreadableModel", "pickle_globals", "read_sb3_zip"],
+            "layout_evidence": ["layout_words"],
         },
     )

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from kalshi_tui.core.evidence.layout import obs_layout_evidence
 from kalshi_tui.core.sb3.data_facts import (
     DataUnreadable,
     infer_algorithm,
@@ -26,6 +25,7 @@ from kalshi_tui.core.sb3.data_facts import (
     start_time_utc,
     to_int,
 )
+from kalshi_tui.core.sb3.layout_evidence import obs_layout_evidence
 from kalshi_tui.core.sb3.member_safety import (
     DEFAULT_MAX_MEMBER_BYTES,
     TORCH_MEMBERS,

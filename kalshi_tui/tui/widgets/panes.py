@@ -15,8 +15,8 @@ from textual.dom import DOMNode
 from textual.widgets import Static
 
 from kalshi_tui.core.catalog import COMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.evidence import layout_words
 from kalshi_tui.core.report import world_words
+from kalshi_tui.core.sb3 import layout_words
 from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.plan_text import health_lines
 

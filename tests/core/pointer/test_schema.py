@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_tui.core.catalog.record import ModelRecord, TrainingMetrics
 from kalshi_tui.core.config import load_config
+from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 from kalshi_tui.core.pointer.errors import PointerError
 from kalshi_tui.core.pointer.schema import (
     build_document,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kalshi_tui.core.catalog.record import ModelRecord
+from kalshi_tui.core.model_record import ModelRecord
 from kalshi_tui.core.times import parse_time
 from kalshi_tui.core.world.session_ids import session_ranges
 
