@@ -140,3 +140,30 @@ def test_installed_sb3_version_read_without_importing_it():
     from kalshi_tui.core.evidence.compat import installed_sb3_version
 
     assert installed_sb3_version() == metadata.version("stable-baselines3")
+
+
+def test_alike_records_share_a_verdict_but_not_its_lists_or_dates(model_zoo, tmp_path):
+    """The verdict memo is keyed by every fact a reason quotes: two checkpoints alike but for
+    their training date each get their own date in the reason, and lists of their own."""
+    (tmp_path / "models").mkdir()
+    cfg = tmp_path / "b.toml"
+    cfg.write_text('[paths]\nmodels_dir = "models"\n'
+                   '[environment]\nprofile = "kalshiflow-2025-12-17"\n')
+    env = load_config(cfg).environment
+    assert env.observation_layout == "B"
+    first = inspect_model(model_zoo["ppo5"], load_config(cfg))
+    second = inspect_model(model_zoo["ppo5"], load_config(cfg))
+    for record, when in ((first, "2025-12-11T09:00:00"), (second, "2025-12-12T09:00:00")):
+        record.obs_layout, record.trained_at = None, when
+        judge(record, env)
+    assert first.verdict == second.verdict == INCOMPATIBLE
+    assert "trained 2025-12-11, before layout B" in first.reasons[0]
+    assert "trained 2025-12-12, before layout B" in second.reasons[0]
+    third = inspect_model(model_zoo["ppo5"], load_config(cfg))
+    third.obs_layout, third.trained_at = None, "2025-12-11T09:00:00"
+    judge(third, env)
+    assert third.reasons == first.reasons and third.reasons is not first.reasons
+    first.reasons.append("changed by a caller")
+    first.warnings.append("changed by a caller")
+    judge(third, env)
+    assert "changed by a caller" not in third.reasons + third.warnings
