@@ -66,23 +66,20 @@ def _short_date(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
-def render_table(records, env, *, colour: bool = False) -> str:
-    """The aligned table `list` prints: badge, name, algorithm, actions, observation, ..."""
+def render_table(records, env, *, colour: bool = False, healths: dict | None = None) -> str:
+    """The aligned table `list` prints: badge, name, algorithm, actions, observation, ...
+
+    `healths` (path -> stored HealthResult): once any is known, a HEALTH column follows the
+    badge (COLLAPSED, NARROW, HEALTHY, or "-" for a model not checked).
+    """
     from kalshi_tui.core.evidence import badge
     from kalshi_tui.core.report import fmt_bytes
 
-    header = (
-        "BADGE",
-        "NAME",
-        "ALGO",
-        "ACTIONS",
-        "OBS",
-        "TIMESTEPS",
-        "TRAINED (UTC)",
-        "SIZE",
-        "PATH",
-    )
-    rows = []
+    header: list[str] = ["BADGE", "NAME", "ALGO", "ACTIONS", "OBS", "TIMESTEPS",
+                         "TRAINED (UTC)", "SIZE", "PATH"]
+    if healths:
+        header.insert(1, "HEALTH")
+    rows: list[list[str]] = []
     for r in records:
         obs = "x".join(str(d) for d in r.obs_shape) if r.obs_shape else "-"
         actions = (
@@ -90,9 +87,13 @@ def render_table(records, env, *, colour: bool = False) -> str:
             if r.action_space_type and r.n_actions is not None
             else r.action_space_type or "-"
         )
-        rows.append((badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
-                     f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
-                     _short_date(r.trained_at), fmt_bytes(r.size_bytes), printable(r.path)))
+        row = [badge(r, env), printable(r.name), r.algorithm or "-", actions, obs,
+               f"{r.num_timesteps:,}" if r.num_timesteps is not None else "-",
+               _short_date(r.trained_at), fmt_bytes(r.size_bytes), printable(r.path)]
+        if healths:
+            health = healths.get(r.path)
+            row.insert(1, (health.state or "-") if health is not None else "-")
+        rows.append(row)
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
@@ -118,27 +119,54 @@ def _summary(records, problems) -> str:
     return text
 
 
-def print_records_json(records, stream) -> None:
+def print_records_json(records, stream, healths: dict | None = None) -> None:
     """One JSON array, a model per line: json's C encoder per record (an indented dump of the
-    whole list goes through its pure-Python encoder, most of a `list --json` process)."""
+    whole list goes through its pure-Python encoder, most of a `list --json` process).
+
+    Each record carries "health": its stored state and line, or null when not checked."""
     import json
 
     from kalshi_tui.core.catalog import record_dict
+
+    healths = healths or {}
+
+    def line(r) -> str:
+        health = healths.get(r.path)
+        known = ({"state": health.state, "state_line": health.state_line,
+                  "created_at": health.created_at} if health is not None else None)
+        return "  " + json.dumps({**record_dict(r), "health": known}, default=str)
 
     if not records:
         stream.write("[]\n")
         return
     stream.write("[\n")
-    stream.write(",\n".join("  " + json.dumps(record_dict(r), default=str) for r in records))
+    stream.write(",\n".join(line(r) for r in records))
     stream.write("\n]\n")
+
+
+def stored_health_states(config, catalog) -> dict:
+    """Path -> stored HealthResult of compatible models, once any health result is stored.
+
+    Health results are keyed by content, so the models are hashed only when a result exists.
+    """
+    from kalshi_tui.core.catalog import COMPATIBLE
+    from kalshi_tui.eval import any_health_stored, stored_healths
+
+    if not any_health_stored(config):
+        return {}
+
+    compatible = [r for r in catalog.records if r.verdict == COMPATIBLE]
+    catalog.ensure_sha256(compatible)
+    return stored_healths(compatible, config)
 
 
 def list_command(args: argparse.Namespace) -> int:
     # The table shows no sha256, so it does not pay for hashing every byte of every model
     # (the bulk of a cold listing); --json promises the hash, so it hashes.
     config, catalog = _scan(args, use_cache=not getattr(args, "no_cache", False), hashes=args.json)
+    healths = stored_health_states(config, catalog)
     if args.json:
-        print_records_json(catalog.records, sys.stdout)
+        print_records_json(catalog.records, sys.stdout, healths)
         for problem in catalog.problems:
             print(f"kalshi-tui: {printable(problem)}", file=sys.stderr)
         return 0
@@ -148,7 +176,7 @@ def list_command(args: argparse.Namespace) -> int:
         colour = _use_colour(sys.stdout)
         # Coloured, the table goes to the raw stream: its escapes are ours, every cell from a
         # file is already printable().
-        table = render_table(catalog.records, config.environment, colour=colour)
+        table = render_table(catalog.records, config.environment, colour=colour, healths=healths)
         print(table, file=raw_stream(sys.stdout) if colour else sys.stdout)
         print(_summary(catalog.records, catalog.problems))
     for problem in catalog.problems:

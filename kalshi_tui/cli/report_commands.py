@@ -1,7 +1,8 @@
 """`kalshi-tui report` and `kalshi-tui compare`: the seed analysis, written by the tool.
 
-Both read JSON only (the catalog's warm cache, the pointer, stored validation results):
-no torch, no unpickling, so a report over a thousand models takes about a second.
+Both read JSON (the catalog's warm cache, the pointer, stored results): no unpickling.
+`report` runs a health check (torch, a few seconds each) on a model it is about to
+recommend when none is stored, unless --stored-only.
 """
 
 from __future__ import annotations
@@ -24,19 +25,24 @@ from kalshi_tui.core import printable
 def register(subparsers, common) -> None:
     report = subparsers.add_parser(
         "report", parents=[common],
-        help="write the model compatibility report: current model, compatible models, ranking",
-        description="Write the compatibility analysis the seed did by hand: summary, environment "
-        "action layout, current model status (with its alarm), compatible, incompatible and "
-        "unreadable models, performance analysis, primary and alternative recommendation with "
-        "reasons, action items and a validation checklist. Every figure names its source file. "
-        "Ranking weights come from [ranking] weights in the config.")
+        help="write the model report: current model, recommendation and why, what not to use",
+        description="Write the report an engineer would: first the current model and its "
+        "alarm, the recommendation with the facts that decide it (policy health, validation "
+        "with its confidence interval, A/B against the current model), the alternative, what "
+        "is not recommended and why, action items as commands and the seed's checklist ticked "
+        "only for what was done; then an appendix with every model under its run. Every "
+        "figure names its source. The models about to be recommended get a health check when "
+        "none is stored (a progress line on stderr; --stored-only skips it). Ranking weights "
+        "come from [ranking] weights in the config.")
     report.add_argument("--format", choices=("md", "json"), default="md",
                         help="Markdown for people (default) or JSON with the same content")
     report.add_argument("--out", metavar="FILE",
                         help="write to FILE (replaced atomically) instead of standard output")
     report.add_argument("--smoke", action="store_true",
-                        help="also smoke-test the recommended models so the checklist can tick "
-                        "'loads and infers' (loads torch: a few seconds)")
+                        help="also smoke-test the recommended model (loads torch: a few seconds)")
+    report.add_argument("--stored-only", action="store_true",
+                        help="use stored health results only: run no health check (fast; the "
+                        "report then says which choices are unchecked)")
     report.set_defaults(handler=report_command)
 
     compare = subparsers.add_parser(
@@ -45,18 +51,21 @@ def register(subparsers, common) -> None:
         description="Show models A and B side by side: action and observation spaces, library "
         "versions, hyperparameters, training figures, stored validation figures and both "
         "labelled action histograms; '*' marks the better side where higher or lower is better.")
-    compare.add_argument(
-        "a", metavar="A", help="model file, path relative to the models folder, or a name"
-    )
+    compare.add_argument("a", metavar="A",
+                         help="model file, path relative to the models folder, or a name")
     compare.add_argument("b", metavar="B", help="the second model, the same ways")
     add_json_flag(compare)
     compare.set_defaults(handler=compare_command)
 
 
+def _progress_line(text: str) -> None:
+    print(f"kalshi-tui report: {printable(text)}", file=sys.stderr, flush=True)
+
+
 def report_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.evidence import RankingError
     from kalshi_tui.core.report import generate_report, render_report, write_text_atomically
-    from kalshi_tui.eval import stored_evidence
+    from kalshi_tui.eval import ab_lookup, health_checker, stored_evidence
 
     config = config_from_args(args)
     smoke = None
@@ -65,8 +74,11 @@ def report_command(args: argparse.Namespace) -> int:
 
         def smoke(record):
             return smoke_test(Path(record.abs_path), config)
+    checker = health_checker(config, progress=_progress_line)
     try:
-        report = generate_report(config, stored=stored_evidence, smoke=smoke)
+        report = generate_report(config, stored=stored_evidence, smoke=smoke,
+                                 check_health=None if args.stored_only else checker,
+                                 ab_against_current=ab_lookup(config))
     except RankingError as exc:
         raise CommandError(str(exc)) from None
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -81,8 +93,9 @@ def report_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
     primary = report["recommendations"]["primary"]
-    print(f"report written to {printable(out)} ({len(report['compatible_models'])} compatible of "
-          f"{report['summary']['counts']['models']} models; recommended: "
+    counts = report["summary"]["counts"]
+    print(f"report written to {printable(out)} ({counts['compatible']} compatible of "
+          f"{counts['models']} models; recommended: "
           f"{printable(primary['path']) if primary else 'none'})")
     return 0
 
@@ -90,7 +103,7 @@ def report_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from kalshi_tui.core.catalog import scan_catalog
     from kalshi_tui.core.evidence import compare_models, render_comparison
-    from kalshi_tui.eval import stored_validations
+    from kalshi_tui.eval import stored_healths, stored_validations
 
     config = config_from_args(args)
     try:
@@ -101,7 +114,8 @@ def compare_command(args: argparse.Namespace) -> int:
     catalog.ensure_sha256([a, b])
     validations = stored_validations([a, b], config)
     comparison = compare_models(a, b, config.environment.layout, validations,
-                                environment=config.environment)
+                                environment=config.environment,
+                                healths=stored_healths([a, b], config))
     if args.json:
         print_json(comparison.to_dict())
     else:
@@ -124,8 +138,6 @@ def _find(catalog, ref: str, config):
 
 def _one_line(exc: OSError, folder) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return (
-        text
-        if str(folder) in text
-        else f"{folder}: models folder cannot be read ({text or type(exc).__name__})"
-    )
+    if str(folder) in text:
+        return text
+    return f"{folder}: models folder cannot be read ({text or type(exc).__name__})"

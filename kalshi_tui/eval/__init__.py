@@ -56,6 +56,10 @@ if TYPE_CHECKING:
         paired_difference as paired_difference,
     )
     from kalshi_tui.eval.policy_runner import LoadedPolicy as LoadedPolicy
+    from kalshi_tui.eval.report_checks import (
+        ab_lookup as ab_lookup,
+        health_checker as health_checker,
+    )
     from kalshi_tui.eval.results import ValidationResult as ValidationResult
     from kalshi_tui.eval.results_cache import (
         default_session_ids as default_session_ids,
@@ -70,7 +74,9 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.eval.smoke import SmokeResult as SmokeResult, smoke_test as smoke_test
     from kalshi_tui.eval.stored import (
+        any_health_stored as any_health_stored,
         stored_evidence as stored_evidence,
+        stored_healths as stored_healths,
         stored_validations as stored_validations,
     )
 else:
@@ -95,5 +101,6 @@ else:
         "results": ["ValidationResult"],
         "results_cache": ["default_session_ids", "fill_model_disagreement_line", "load_validation",
                           "sessions_fingerprint"],
-        "stored": ["stored_evidence", "stored_validations"],
+        "stored": ["any_health_stored", "stored_evidence", "stored_healths", "stored_validations"],
+        "report_checks": ["ab_lookup", "health_checker"],
     })

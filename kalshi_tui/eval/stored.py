@@ -65,6 +65,15 @@ def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, 
     return found
 
 
+def any_health_stored(config: Config) -> bool:
+    """Whether any health result is stored for this config's cache (a stat or two, no reads):
+    a listing hashes its models for the health column only then."""
+    from kalshi_tui.eval.results_cache import HEALTH
+
+    return any(folder.is_dir() and any(folder.glob("*.json"))
+               for folder in cache_folders(config.cache_dir, HEALTH))
+
+
 def stored_healths(records: list[ModelRecord], config: Config) -> dict[str, HealthResult]:
     """Current stored health results of compatible records, by path (JSON reads, no torch)."""
     found: dict[str, HealthResult] = {}

@@ -51,6 +51,9 @@ class DemoRun:
     legacy_layout: bool = False
     extra_features: int = 0
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # The world it is trained in: "original-training" replays the profile's training-time
+    # accounting, where a SELL without a position opens the other side and is paid for.
+    fill_model: str = "realistic"
 
 
 # Longest first, so two workers finish together. Dates: the 5-action runs come before
@@ -63,10 +66,20 @@ class DemoRun:
 # episodes' exploration ratio (0.5-0.75).
 FAST = {"learning_rate": 1e-2}
 MEDIUM = {"learning_rate": 5e-3}
+# The session 32 run re-creates the original's lost day: trained where selling without a
+# position was rewarded (the `original-training` fill model), it learns to sell on every
+# step. Its training summary, counted while the policy samples, still trades on ~98 % of
+# steps with all 21 actions; in the trader's deterministic mode it plays SELL_NO x100 on
+# every recorded step (measured: COLLAPSED, 100.0 % of 30,121 steps; 0 fills in a real
+# market). Its model.zip is copied to session32_final.zip, as the original kept its finals.
+COLLAPSED_PURPOSE = ("21-action PPO trained under the original-training fill model, where "
+                     "selling without a position was rewarded: its training summary trades "
+                     "on most steps, but in the trader's deterministic mode it sells on every "
+                     "step (COLLAPSED) and never fills in a real market; copied to "
+                     "session32_final.zip")
 DEMO_RUNS: tuple[DemoRun, ...] = (
-    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49",
-            "21-action PPO; its model.zip is copied to session32_final.zip", checkpoints=2,
-            hyperparameters=FAST),
+    DemoRun((32,), "ppo", 21, 30_000, "2026-01-03T00:15:49", COLLAPSED_PURPOSE, checkpoints=2,
+            hyperparameters=FAST, fill_model="original-training"),
     DemoRun((10,), "ppo", 21, 30_000, "2025-12-15T07:13:01", "21-action PPO", checkpoints=2,
             hyperparameters=FAST),
     DemoRun((5,), "ppo", 21, 30_000, "2025-12-15T00:37:22", "21-action PPO", checkpoints=2,
@@ -106,6 +119,18 @@ def _train_one(
     """Worker entry point: one run in its own process."""
     return train(request, sessions_db=sessions_db, layout=environment.layout_for(request.n_actions),
                  environment=environment)
+
+
+def _run_environment(run: DemoRun, environment: EnvironmentSpec) -> EnvironmentSpec:
+    """The configured world with the run's fill model (every run shares layout and sizes)."""
+    import dataclasses
+
+    if run.fill_model == environment.fill_model:
+        return environment
+    if run.fill_model == "original-training" and environment.profile.training_rules is None:
+        raise DemoError(f"profile {environment.profile.name} has no original training rules: "
+                        "the demo's collapsed model needs them (use a kalshiflow profile)")
+    return dataclasses.replace(environment, fill_model=run.fill_model)
 
 
 def _check_replaceable(out: Path) -> None:
@@ -183,8 +208,9 @@ def _train_all(
     started = time.perf_counter()
     if jobs <= 1:
         for index, request in enumerate(requests):
+            world = _run_environment(runs[index], environment)
             results[index] = _run_or_fail(
-                lambda request=request: _train_one(request, sessions_db, environment))
+                lambda request=request, world=world: _train_one(request, sessions_db, world))
             log(f"[{index + 1}/{len(runs)}] {results[index].run_dir.name} "
                 f"({time.perf_counter() - started:.0f} s)")
         return [results[index] for index in range(len(runs))]
@@ -192,7 +218,8 @@ def _train_all(
     # A multiprocessing Pool rather than a ProcessPoolExecutor: leaving the `with` terminates
     # its workers (public API), so an interrupted or failed build stops the other runs at
     # once instead of waiting minutes for them.
-    work = [(index, request, sessions_db, environment) for index, request in enumerate(requests)]
+    work = [(index, request, sessions_db, _run_environment(runs[index], environment))
+            for index, request in enumerate(requests)]
     with get_context("spawn").Pool(jobs) as pool:
         try:
             for done, (index, result) in enumerate(pool.imap_unordered(_train_indexed, work),
@@ -236,6 +263,7 @@ def _report_lines(by_run: list[tuple[DemoRun, TrainResult]], staging: Path) -> l
             "hold_pct": actions["hold_dominance"]["hold_percentage"],
             "entropy": actions["overall_entropy_normalized"],
             "exploration_ratio": actions["exploration_analysis"]["exploration_ratio"],
+            "fill_model": run.fill_model,
             "purpose": run.purpose,
         })
     return lines

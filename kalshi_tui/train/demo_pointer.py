@@ -156,13 +156,13 @@ def write_registry_readme(path: Path, lines: list[dict[str, Any]], *, seed: int,
     """DEMO_REGISTRY.md: what each file of the demo is for; also marks the folder as a demo."""
     rows = "\n".join(
         f"| `{line['path']}` | {line['algorithm'].upper()} | {line['n_actions']} | "
-        f"{line['timesteps']:,} | {line['hold_pct']:.1f} | {line['entropy']:.3f} | "
-        f"{line['purpose']} |"
+        f"{line['timesteps']:,} | {line.get('fill_model', 'realistic')} | "
+        f"{line['hold_pct']:.1f} | {line['entropy']:.3f} | {line['purpose']} |"
         for line in lines
     )
     scale_note = "" if scale == 1.0 else f" --scale {scale}"
-    final_row = (f"| `{final_name}` | PPO | 21 | | | | a byte copy of the session 32 run's "
-                 "model.zip, as the original kept its finals |")
+    final_row = (f"| `{final_name}` | PPO | 21 | | original-training | | | a byte copy of the "
+                 "session 32 run's model.zip, as the original kept its finals: COLLAPSED |")
     text = f"""# The kalshi-tui demo registry
 
 Built by `kalshi-tui demo build --seed {seed}{scale_note}` from the bundled sessions
@@ -176,11 +176,31 @@ models sit beside it. Runs are dated with the pipeline's `--as-of` option so the
 order holds; each run's `training_results.json` and `training_summary.json` carry a
 `backdated` block giving the real training time. Training durations are real.
 
-| Model | Algorithm | Actions | Steps | Hold % | Entropy (ln n) | Why it is here |
-|---|---|---|---|---|---|---|
+## Which is which
+
+- **The collapsed model**: `{final_name}` and the session 32 run it was copied from. It was
+  trained under the `original-training` fill model, the original's training-time
+  accounting in which a SELL without a position opened the other side and was paid for,
+  so it learned to sell on every step. Its training summary, counted while the policy
+  *samples*, looks busy and varied; in the trader's deterministic mode it plays one SELL
+  on every step (`kalshi-tui health {final_name}` says COLLAPSED) and never fills an
+  order in a real market (`kalshi-tui validate {final_name}`: 0 filled). This is the
+  original team's lost day, reproduced: the model the seed analysis recommended.
+- **The healthy models**: the session 7 and session 10 PPO runs were trained in the
+  realistic market; in the trader's mode they play several actions and fill orders on
+  sessions 5-10 (`kalshi-tui health`, `kalshi-tui validate`). `kalshi-tui report`
+  recommends one of them and lists the collapsed model under "Not recommended".
+- **The outdated current model**: the session 9 run (5 actions), which CURRENT_MODEL.json
+  names, as in the seed analysis.
+
+Hold % and entropy below are the training summary's, counted while the policy samples:
+they are exactly the figures that hid the collapse.
+
+| Model | Algorithm | Actions | Steps | Trained under | Hold % | Entropy (ln n) | Why it is here |
+|---|---|---|---|---|---|---|---|
 {rows}
 {final_row}
-| `{unreadable_name}` | | | | | | the first half of a model zip: deliberately unreadable |
+| `{unreadable_name}` | | | | | | | the first half of a model zip: deliberately unreadable |
 
 `CURRENT_MODEL.json` is in the original hand-written schema, without a kalshi-tui
 revision block or journal: the tool meets it as it would meet a registry it has never

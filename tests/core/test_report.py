@@ -1,54 +1,59 @@
-"""The compatibility report on a real models folder with known figures: sections, figures,
-ranking."""
+"""The model report on a real models folder with known figures: first screen, appendix, sources.
+
+The evidence comes from the real stores (`kalshi_tui.eval.stored_evidence`); results are
+stored through the real results cache. No model runs here (no check_health): the health
+checks the report runs itself are tested end to end in tests/eval/test_report_health.py.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from report_registry import (
-    BROKEN,
-    FINAL32,
-    HIST32,
-    NOW,
-    OBS54,
-    RUN9,
-    RUN10,
-    RUN15,
-    RUN32,
-    build_registry,
-)
+from report_registry import BROKEN, FINAL32, NOW, OBS54, RUN9, RUN10, RUN15, RUN32, build_registry
 
 from kalshi_tui.core.catalog.scan import scan_catalog
 from kalshi_tui.core.config import load_config
 from kalshi_tui.core.evidence.ranking import RankingError
 from kalshi_tui.core.report.build import generate_report, write_report
-from kalshi_tui.core.report.markdown import render_markdown
+from kalshi_tui.core.report.markdown import APPENDIX_HEADING, render_markdown
+from kalshi_tui.eval import stored_evidence, stored_validations
+from kalshi_tui.eval.health_result import RECORDED, HealthResult, SourceHealth
+from kalshi_tui.eval.health_store import health_key
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (
+    HEALTH,
     default_session_ids,
     load_validation,
+    save_entry,
     save_validation,
     sessions_fingerprint,
 )
-from kalshi_tui.eval.stored import stored_evidence, stored_validations
 
-SECTIONS = [
-    "## Summary",
-    "## Current Environment Configuration",
-    "## Current Model Status",
-    "## Available Compatible Models",
-    "## Incompatible Models",
-    "## Unreadable Models",
-    "## Performance Analysis",
-    "## Recommendations",
-    "## Action Items",
-    "## Validation Checklist",
+RUN32_MODEL = f"{RUN32}/model.zip"
+FIRST_SCREEN = [
+    "## Current model",
+    "## Recommendation: ",
+    "## Alternative: ",
+    "## Not recommended",
+    "## Action items",
+    "## Checklist",
 ]
+APPENDIX = [
+    "## Environment",
+    "## Ranking",
+    "## Every model, by run",
+    "## Incompatible models",
+    "## Unreadable models",
+    "## Sources",
+]
+
+
+def report_for(config, **kwargs) -> dict:
+    return generate_report(config, stored=stored_evidence, now=NOW, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -58,271 +63,314 @@ def registry(model_zoo, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(registry) -> dict:
-    return generate_report(load_config(registry), stored=stored_evidence, now=NOW)
+    return report_for(load_config(registry))
 
 
-def by_path(entries: list[dict]) -> dict[str, dict]:
-    return {e["path"]: e for e in entries}
+def first_screen(text: str) -> list[str]:
+    return text[: text.index(APPENDIX_HEADING)].splitlines()
 
 
-def test_every_section_is_present_in_order(report):
+def test_first_screen_then_appendix_in_order(report):
     text = render_markdown(report)
-    assert text.startswith("# Model Compatibility Analysis - 21-Action Space\n")
-    positions = [text.index(section + "\n") for section in SECTIONS]
+    assert text.startswith("# Model report: 21-action environment\n")
+    positions = [text.index(h) for h in FIRST_SCREEN + [APPENDIX_HEADING] + APPENDIX]
     assert positions == sorted(positions)
-    for key in (
-        "summary",
-        "environment",
-        "current_model",
-        "compatible_models",
-        "incompatible_models",
-        "unreadable_models",
-        "performance_analysis",
-        "recommendations",
-        "action_items",
-        "validation_checklists",
-    ):
-        assert report[key] is not None
+    assert len(first_screen(text)) <= 60
 
 
 def test_json_and_markdown_carry_the_same_content(report):
     assert render_markdown(json.loads(json.dumps(report))) == render_markdown(report)
 
 
-def test_environment_lists_every_action_with_its_label(report, registry):
-    env = report["environment"]
-    layout = load_config(registry).environment.layout
-    assert env["action_space"] == "Discrete(21)" and env["position_sizes"] == [5, 10, 20, 50, 100]
-    assert [a["label"] for a in env["actions"]] == [layout.label(a) for a in range(21)]
-    assert env["actions"][3] == {"id": 3, "label": "BUY_YES x20", "side": "BUY_YES", "size": 20}
+def test_prose_has_no_key_paths_and_every_footnote_is_defined(report):
     text = render_markdown(report)
-    for action in env["actions"]:
-        assert f"| {action['id']} | {action['label']} |" in text
-    assert [a["label"] for a in env["legacy"]["actions"]] == ["HOLD", "BUY_YES x10", "SELL_YES x10",
-                                                              "BUY_NO x10", "SELL_NO x10"]
+    key_path = re.compile(r"\b(portfolio_statistics|final_statistics|action_statistics)\b")
+    for line in first_screen(text):
+        prose = line.split(" | ")[:2] if line.startswith("| ") else [line]  # not the Source column
+        assert not any(key_path.search(part) for part in prose), line
+    refs = set(re.findall(r"\[\^(\d+)\](?!:)", text))
+    defined = set(re.findall(r"^\[\^(\d+)\]: ", text, re.M))
+    assert refs and refs == defined
+    assert "training_results.json portfolio_statistics.unique_markets" in text  # in the sources
 
 
 def test_current_model_is_the_outdated_five_action_model_with_an_alarm(report):
     current = report["current_model"]
     assert current["state"] == "OUTDATED" and current["alarm"]
     assert current["model"] == f"{RUN9}/trained_model.zip"
-    assert current["full_path"] == f"backend/trained_models/{RUN9}/trained_model.zip"
     assert current["action_space"] == "Discrete(5)"
-    assert current["trained_at"].startswith("2025-12-12T03:10:54")
     text = render_markdown(report)
-    assert "**ALARM: the current model is OUTDATED.**" in text
-    assert report["action_items"][0].startswith("Resolve the current model alarm (OUTDATED)")
+    assert f"**ALARM: `{RUN9}/trained_model.zip` is OUTDATED**: " in text
 
 
-def test_compatible_models_carry_their_figures_from_their_files(report, registry):
-    models_dir = load_config(registry).models_dir
-    entries = by_path(report["compatible_models"])
-    assert set(entries) == {
-        FINAL32,
-        f"{RUN32}/model.zip",
-        f"{RUN15}/model.zip",
-        f"{RUN10}/model.zip",
-    }
-    for path, entry in entries.items():
-        assert entry["size_bytes"] == os.stat(models_dir / path).st_size
-        assert entry["action_space"] == "Discrete(21)"
-        assert all(f["source"] for f in entry["figures"])
-    final = entries[FINAL32]
-    assert final["trained_at"].startswith("2025-12-15T05:15:49")
-    assert final["sessions"] == [32] and final["episodes"] == 1234 and final["markets"] == 120
-    assert final["artifact_timesteps"] == 100_000
-    evidence = final["evidence"]
-    assert ("win rate 35.9 % (training_results.json portfolio_statistics.dynamics_statistics."
-            "trading_outcomes.win_rate)") in evidence
-    assert any(
-        e.startswith("trading activity 95.5 % (100 - hold % (training_summary.json")
-        for e in evidence
-    )
-    assert any(e.startswith("exploration ratio 38.5 % (training_summary.json") for e in evidence)
-    assert final["sources"] == {
-        "size_bytes": "file system",
-        "trained_at": "model zip: data start_time",
-        "action_space": "model zip: data action_space",
-        "num_timesteps": "model zip: data num_timesteps",
-        "session_ids": "training_results.json session_ids",
-        "total_timesteps": "training_results.json total_timesteps",
-        "episodes": "training_results.json portfolio_statistics.total_episodes",
-        "unique_markets": "training_results.json portfolio_statistics.unique_markets",
-    }
-    text = render_markdown(report)
-    assert (
-        f"- **File Size**: {final['size_bytes']:,} bytes (file system)\n"
-        "- **Training Date**: 2025-12-15 05:15 UTC (model zip: data start_time)\n"
-        "- **Action Space**: Discrete(21) (model zip: data action_space)\n"
-        "- **Session**: 32 (training_results.json session_ids)\n"
-        f"- **Training Steps**: {final['timesteps']:,} timesteps (model zip: data num_timesteps); "
-        "100,000 according to training_results.json total_timesteps\n"
-        "- **Episodes**: 1,234 (training_results.json portfolio_statistics.total_episodes)\n"
-        "- **Markets**: 120 unique markets (training_results.json "
-        "portfolio_statistics.unique_markets)\n"
-    ) in text
-    assert entries[f"{RUN10}/model.zip"]["markets"] == 558
-    assert entries[f"{RUN10}/model.zip"]["sources"]["unique_markets"] == \
-        "training_results.json portfolio_statistics.unique_markets"
-    assert (
-        "- **Markets**: 558 unique markets (training_results.json "
-        "portfolio_statistics.unique_markets)"
-        in text
-    )
-    assert entries[f"{RUN15}/model.zip"]["episodes"] == 73_015
-    assert entries[f"{RUN15}/model.zip"]["timesteps"] != 1_000_000  # the zip's own count is shown
-    assert entries[f"{RUN32}/model.zip"]["copy_of"] == FINAL32
-    for entry in entries.values():
-        for line in entry["evidence"]:
-            assert f"  - {line}" in text
-
-
-def test_rejected_models_are_listed_with_their_reasons_and_never_recommended(report):
-    incompatible = by_path(report["incompatible_models"])
-    assert set(incompatible) == {f"{RUN9}/trained_model.zip", OBS54}
-    assert any("5" in r for r in incompatible[f"{RUN9}/trained_model.zip"]["reasons"])
-    assert any("54" in r for r in incompatible[OBS54]["reasons"])
-    unreadable = by_path(report["unreadable_models"])
-    assert set(unreadable) == {BROKEN} and unreadable[BROKEN]["reasons"]
-    recommended = {
-        report["recommendations"]["primary"]["path"],
-        report["recommendations"]["alternative"]["path"],
-    }
-    assert not recommended & (set(incompatible) | set(unreadable))
-
-
-def test_recommendations_follow_the_seed_and_skip_an_identical_copy(report):
+def test_the_choice_and_the_facts_that_decide_it(report):
     rec = report["recommendations"]
-    assert rec["primary"]["path"] == FINAL32
-    # The run's own model.zip ranks second but is the same bytes: the alternative is session 10.
-    assert rec["alternative"]["path"] == f"{RUN10}/model.zip"
-    assert rec["primary"]["reasons"][0] == "not validated: recommendation rests on training figures"
-    assert any('named "final"' in r for r in rec["primary"]["reasons"])
-    assert any(
-        "558 unique markets (the most of the candidates)" in r
-        for r in rec["alternative"]["reasons"]
+    primary, alternative = rec["primary"], rec["alternative"]
+    # The session 32 run and its flat final are one candidate; the run's file speaks for both.
+    assert primary["path"] == RUN32_MODEL and primary["copies"] == [FINAL32]
+    assert alternative["path"] == f"{RUN10}/model.zip"
+    facts = {f["label"]: f for f in primary["deciding_facts"]}
+    assert list(facts) == [
+        "Policy health",
+        "Validation",
+        "Against the current model",
+        "Training summary",
+        "Ranking",
+    ]
+    assert facts["Policy health"]["text"].startswith("not checked")
+    assert facts["Validation"]["text"] == "not validated on sessions 5-10"
+    assert facts["Against the current model"]["text"] == (
+        "no A/B against the current model: it cannot run in this environment (OUTDATED: "
+        + report["current_model"]["reasons"][0]
+        + ")"
     )
-    ranks = [e["rank"] for e in report["compatible_models"]]
-    assert ranks == sorted(ranks) == list(range(1, 5))
-    assert report["summary"]["primary"] == FINAL32
-    text = render_markdown(report)
-    assert f"### Primary Recommendation: `{FINAL32}`" in text
-    assert "### 1. session32_final (RECOMMENDED)\n" in text
-    assert f"### 2. {RUN32}\n" in text  # the identical copy is not the alternative
-    assert f"### 3. {RUN10} (ALTERNATIVE)\n" in text
-    assert any(
-        item.startswith(f"Update CURRENT_MODEL.json to point to {FINAL32}: `kalshi-tui promote")
-        for item in report["action_items"]
+    assert facts["Training summary"]["text"] == (
+        "session 32, 1,234 episodes over 120 markets, orders on 95.5 % of steps, win rate 35.9 % "
+        "(counted while the policy sampled)"
     )
-
-
-def test_performance_analysis_histogram_equals_the_diagnostics(report, registry):
-    analysis = by_path(report["performance_analysis"])[FINAL32]
-    total = sum(HIST32.values())
-    expected = sorted(((int(a), c) for a, c in HIST32.items()), key=lambda p: (-p[1], p[0]))[:5]
-    layout = load_config(registry).environment.layout
-    assert [(t["action"], t["count"]) for t in analysis["top_actions"]] == expected
-    assert [t["label"] for t in analysis["top_actions"]] == [layout.label(a) for a, _ in expected]
-    assert analysis["top_actions"][0]["share"] == pytest.approx(expected[0][1] / total)
-    headings = {i["heading"]: i["text"] for i in analysis["items"]}
-    assert headings["Action Distribution"].startswith("uses 21 of 21 actions (diagnostics.jsonl")
-    assert "win rate 35.9 %" in headings["Portfolio Performance (training)"]
-
-
-def test_checklist_says_what_is_done_and_what_is_not(report):
-    checklist = report["validation_checklists"][0]
-    assert checklist["path"] == FINAL32
-    done = {i["item"]: i["done"] for i in checklist["items"]}
-    assert done == {
-        "action space confirmed": True,
-        "file valid": True,
-        "training summary analysed": True,
-        "loads and infers (smoke)": False,
-        "validated on sessions 5-10": False,
-        "CURRENT_MODEL.json points to it": False,
-    }
-    details = {i["item"]: i["detail"] for i in checklist["items"]}
-    assert details["training summary analysed"] == (
-        "figures from diagnostics.jsonl, training_results.json, training_summary.json"
-    )
-    text = render_markdown(report)
-    assert "- [x] action space confirmed: Discrete(21) matches the environment's 21 actions" in text
     assert (
-        f"- [ ] validated on sessions 5-10: no current stored result: `kalshi-tui validate "
-        f"{FINAL32}`"
+        facts["Training summary"]["source"]
+        == "training_results.json portfolio_statistics.total_episodes"
+    )
+    assert facts["Ranking"]["text"].startswith("rank 1 of 3 candidates, score ")
+    text = render_markdown(report)
+    assert (
+        f"## Recommendation: `{RUN32_MODEL}` (one model with its identical copy `{FINAL32}`)"
         in text
     )
+    assert "| Validation | not validated on sessions 5-10 | - |" in text
+    assert 3 <= len(primary["deciding_facts"]) <= 5
+
+
+def test_action_items_are_ready_commands(report):
+    commands = [item["command"] for item in report["action_items"]]
+    assert commands == [
+        f"kalshi-tui health {RUN32_MODEL}",
+        f"kalshi-tui validate {RUN32_MODEL}",
+        f"kalshi-tui promote {RUN32_MODEL} --reason 'recommended by kalshi-tui report'",
+        f"kalshi-tui compare {RUN32_MODEL} {RUN10}/model.zip",
+    ]
+    text = render_markdown(report)
+    assert (
+        f"1. Check {RUN32_MODEL} in the trader's mode before anything else: `kalshi-tui health"
+        in text
+    )
+
+
+def test_checklist_is_ticked_only_for_what_was_done(report):
+    done = {c["item"]: (c["done"], c["result"]) for c in report["checklist"]}
+    assert done["Confirmed current environment uses 21-action space"][0] is True
+    assert done["Found models trained after action space expansion"] == (
+        True,
+        "4 compatible (3 distinct), 2 incompatible",
+    )
+    assert done[f"Verified {RUN32_MODEL} exists and is valid"][0] is True
+    assert done["Analyzed training summaries for action distribution"] == (
+        True,
+        "orders on 95.5 % of steps while sampling",
+    )
+    assert done["Update CURRENT_MODEL.json"] == (
+        False,
+        f"not done: the pointer names {RUN9}/trained_model.zip",
+    )
+    assert done["Test model loading and inference"] == (False, "not done")
+    assert done["Validate on target sessions (5-10)"] == (False, "not done")
+    text = render_markdown(report)
+    assert "- [ ] Validate on target sessions (5-10): not done" in text
+
+
+def test_appendix_groups_every_model_under_its_run(report, registry):
+    runs = {run["run"]: run["models"] for run in report["runs"]}
+    assert set(runs) == {
+        RUN32,
+        RUN15,
+        RUN10,
+        RUN9,
+        OBS54.split("/")[0],
+        "(flat files in the models folder)",
+    }
+    assert [(m["path"], m["role"]) for m in runs[RUN32]] == [
+        (RUN32_MODEL, "run model"),
+        (FINAL32, f"identical copy of {RUN32_MODEL}"),
+    ]
+    assert [m["path"] for m in runs["(flat files in the models folder)"]] == [BROKEN]
+    legacy = runs[RUN9][0]
+    assert legacy["standing"].startswith("incompatible: ") and legacy["rank"] is None
+    models_dir = load_config(registry).models_dir
+    for models in runs.values():
+        for m in models:
+            assert m["size_bytes"] == (models_dir / m["path"]).stat().st_size
+            assert all(f["source"] for f in m["figures"])
+    text = render_markdown(report)
+    assert f"| `{FINAL32}` | identical copy of {RUN32_MODEL} | rank 1, score " in text
+
+
+def test_rejected_models_are_listed_with_their_reasons(report):
+    assert {m["path"] for m in report["incompatible_models"]} == {
+        f"{RUN9}/trained_model.zip",
+        OBS54,
+    }
+    assert {m["path"] for m in report["unreadable_models"]} == {BROKEN}
+    text = render_markdown(report)
+    assert "- Never eligible: 2 incompatible, 1 unreadable; each with why in the appendix." in text
+
+
+def _store_health(config, record, top_share: float) -> None:
+    """A health result stored under exactly the key the config asks for, through the real store."""
+    sessions = default_session_ids(config)
+    fingerprint = sessions_fingerprint(config.sessions_db, sessions)
+    top = round(1000 * top_share)
+    histogram = [0] * 21
+    histogram[19], histogram[2], histogram[7] = (
+        top,
+        (1000 - top) // 2,
+        1000 - top - (1000 - top) // 2,
+    )
+    result = HealthResult(
+        record.path,
+        record.sha256,
+        "PPO",
+        21,
+        sessions,
+        True,
+        config.environment.fingerprint(),
+        fingerprint,
+        "kalshiflow-2025-12-15",
+        "A",
+        "realistic",
+        "sessions.db",
+        config.environment.layout.labels,
+        config.health_collapse_share,
+        [SourceHealth(RECORDED, 1000, histogram, histogram, 0.5, 0.5, 0.1)],
+        0,
+        1.0,
+        "2025-12-16T09:30:00Z",
+        extra={"key": health_key(config, sessions, fingerprint)},
+    )
+    stored, problem = save_entry(
+        HEALTH, record.sha256, result.extra["key"], result.to_dict(), config.cache_dir
+    )
+    assert stored is not None, problem
 
 
 def _store_validation(
-    config, record_sha: str, path: str, *, win_rate: float, mean_pnl: float
+    config, record, *, win_rate: float, mean_pnl: float, fills: int = 800
 ) -> ValidationResult:
     """A stored result under exactly the key the config asks for, through the real results cache."""
     sessions = default_session_ids(config)
-    labels = config.environment.layout.labels
     histogram = [200] + [40] * 20
     result = ValidationResult(
-        model_path=path,
-        sha256=record_sha,
+        model_path=record.path,
+        sha256=record.sha256,
         algorithm="DQN",
         n_actions=21,
         session_ids=sessions,
         deterministic=config.validation_deterministic,
         environment_fingerprint=config.environment.fingerprint(),
         sessions_fingerprint=sessions_fingerprint(config.sessions_db, sessions),
-        action_labels=labels,
+        action_labels=config.environment.layout.labels,
         histogram=histogram,
         steps=sum(histogram),
         hold_pct=20.0,
-        trading_pct=80.0,
+        trading_pct=fills / 10,
         histogram_entropy=0.95,
         mean_policy_entropy=2.0,
         mean_policy_entropy_normalised=0.66,
-        episodes=200,
+        episodes=50,
         markets=50,
         win_rate=win_rate,
-        total_pnl_cents=mean_pnl * 200,
+        total_pnl_cents=mean_pnl * 50,
         mean_pnl_cents=mean_pnl,
         max_drawdown_cents=420.0,
-        fills=800,
+        fills=fills,
         fees_cents=950.0,
         seconds=2.0,
         steps_per_second=500.0,
         created_at="2025-12-16T09:00:00Z",
+        orders_attempted=1000,
+        attempted_pct=80.0,
+        episodes_traded=40 if fills else 0,
+        unfilled_by_cause={} if fills else {"nothing_to_sell": 1000},
+        market_pnl_cents=[mean_pnl] * 50,
+        pnl_ci_low_cents=mean_pnl - 20,
+        pnl_ci_high_cents=mean_pnl + 20,
     )
     stored, problem = save_validation(result, config.cache_dir)
     assert stored is not None, problem
     return result
 
 
-def test_stored_validation_is_used_quoted_and_ticked(model_zoo, tmp_path):
+def test_a_collapsed_model_is_not_recommended_and_the_first_screen_says_why(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
-    first = generate_report(config, stored=stored_evidence, now=NOW)
-    run10 = by_path(first["compatible_models"])[f"{RUN10}/model.zip"]
-    _store_validation(config, run10["sha256"], run10["path"], win_rate=0.55, mean_pnl=60.0)
-    # The report's batched lookup finds exactly what the eval module's own reader finds.
-    records = scan_catalog(config).records
+    catalog = scan_catalog(config)
+    _store_health(config, catalog.find(FINAL32), 1.0)  # stored under the flat copy's bytes
+    report = report_for(config)
+    rec = report["recommendations"]
+    assert rec["primary"]["path"] == f"{RUN10}/model.zip"
+    barred = {m["path"]: m for m in report["not_recommended_models"]}
+    assert set(barred) == {RUN32_MODEL} and barred[RUN32_MODEL]["copies"] == [FINAL32]
+    facts = [f["text"] for f in barred[RUN32_MODEL]["facts"]]
+    assert (
+        facts[0]
+        == "COLLAPSED: SELL_NO x50 on 100.0 % of 1,000 recorded steps "
+        "(deterministic, as the trader predicts)"
+    )
+    assert facts[1] == (
+        "its training summary, counted while the policy sampled, showed orders on "
+        "95.5 % of steps and a win rate of 35.9 %: it hid this"
+    )
+    text = render_markdown(report)
+    screen = "\n".join(first_screen(text))
+    assert (
+        f"- `{RUN32_MODEL}` (one model with its identical copy `{FINAL32}`): COLLAPSED: SELL_NO x50"
+        in screen
+    )
+    assert len(first_screen(text)) <= 60
+
+
+def test_a_stored_validation_decides_with_its_ci_and_ticks_the_checklist(model_zoo, tmp_path):
+    config = load_config(build_registry(tmp_path, model_zoo))
+    catalog = scan_catalog(config)
+    run10 = catalog.find(f"{RUN10}/model.zip")
+    _store_validation(config, run10, win_rate=0.75, mean_pnl=90.0)
+    _store_health(config, run10, 0.3)
+    records = catalog.records
     expected = {
         r.path: load_validation(Path(r.abs_path), r.sha256, config) for r in records if r.sha256
     }
     assert stored_validations(records, config) == {
         p: v for p, v in expected.items() if v is not None
     }
-    assert set(stored_validations(records, config)) == {run10["path"]}
-    report = generate_report(config, stored=stored_evidence, now=NOW)
+    report = report_for(config)
     primary = report["recommendations"]["primary"]
     assert primary["path"] == f"{RUN10}/model.zip" and primary["evidence_level"] == "validated"
-    assert primary["reasons"][0] == "validated on sessions 5-10 (200 episodes)"
-    assert primary["reasons"][1].startswith(
-        "validation win rate 55.0 % (validation on sessions 5-10, "
+    facts = {f["label"]: f for f in primary["deciding_facts"]}
+    assert facts["Validation"]["text"].endswith(
+        "P&L +0.90 $/market, 95 % CI [+0.70, +1.10] over 50 markets"
     )
-    entry = by_path(report["compatible_models"])[primary["path"]]
-    assert any(e.startswith("P&L +120.00 $ (validation on sessions") for e in entry["evidence"])
-    done = {i["item"]: i["done"] for i in report["validation_checklists"][0]["items"]}
-    assert done["validated on sessions 5-10"] is True
-    assert not any(
-        item.startswith(f"Validate performance on sessions 5-10: `kalshi-tui validate {RUN10}")
-        for item in report["action_items"]
+    assert facts["Validation"]["source"].startswith("validation on sessions 5-10, deterministic")
+    assert facts["Policy health"]["text"].startswith("HEALTHY: 3 distinct actions")
+    done = {c["item"]: (c["done"], c["result"]) for c in report["checklist"]}
+    assert done["Validate on target sessions (5-10)"][0] is True
+    assert done["Test model loading and inference"] == (
+        True,
+        "loaded safely and ran 1,000 recorded steps",
+    )
+    assert not any(i["command"].startswith("kalshi-tui validate") for i in report["action_items"])
+    assert not any(i["command"].startswith("kalshi-tui health") for i in report["action_items"])
+
+
+def test_a_validation_with_no_fill_bars_the_model(model_zoo, tmp_path):
+    config = load_config(build_registry(tmp_path, model_zoo))
+    _store_validation(
+        config, scan_catalog(config).find(RUN32_MODEL), win_rate=0.0, mean_pnl=0.0, fills=0
+    )
+    report = report_for(config)
+    assert report["recommendations"]["primary"]["path"] == f"{RUN10}/model.zip"
+    barred = report["not_recommended_models"][0]
+    assert barred["path"] == RUN32_MODEL
+    assert barred["facts"][0]["text"] == (
+        "never traded: 1,000 orders attempted, 0 filled: every SELL had nothing to sell"
     )
 
 
@@ -332,89 +380,35 @@ def test_a_folder_with_no_compatible_model_recommends_nothing(model_zoo, tmp_pat
     for folder in (RUN32, RUN15, RUN10, OBS54.split("/")[0]):
         shutil.rmtree(models / folder)
     (models / FINAL32).unlink()
-    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
-    assert report["compatible_models"] == [] and report["validation_checklists"] == []
-    assert (
-        report["recommendations"]["primary"] is None
-        and report["recommendations"]["alternative"] is None
-    )
-    assert "nothing is recommended" in report["recommendations"]["none_reason"]
-    assert "No compatible model: nothing is recommended." in report["summary"]["lines"]
-    assert any(
-        item.startswith("Train a model for the 21-action environment")
-        for item in report["action_items"]
-    )
+    report = report_for(load_config(config_file))
+    rec = report["recommendations"]
+    assert rec["primary"] is None and rec["alternative"] is None
+    assert "nothing is recommended" in rec["none_reason"]
+    assert [i["command"] for i in report["action_items"]] == ["kalshi-tui train --session N"]
     text = render_markdown(report)
-    assert "No compatible model was found." in text and "**No recommendation.**" in text
-    assert "No recommended model, so nothing to check." in text
-    assert "kalshi-tui promote" not in text
+    assert "## No recommendation" in text and "kalshi-tui promote" not in text
+    assert len(first_screen(text)) <= 60
 
 
 def test_weights_from_the_config_change_the_recommendation(model_zoo, tmp_path):
     config_file = build_registry(tmp_path, model_zoo)
     with config_file.open("a", encoding="utf-8") as out:
         out.write("\n[ranking]\nweights = { diversity = 10.0 }\n")
-    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
+    report = report_for(load_config(config_file))
     assert report["recommendations"]["primary"]["path"] == f"{RUN10}/model.zip"
-    assert report["recommendations"]["alternative"]["path"] == FINAL32
-    config_file.write_text(config_file.read_text().replace("diversity = 10.0", "diversty = 10.0"))
+    assert report["recommendations"]["weights_set"] == ["diversity"]
+    assert "diversity 10 (config)" in render_markdown(report)
+    config_file.write_text(config_file.read_text().replace("diversity = 10.0", "final_name = 1"))
     with pytest.raises(
         RankingError,
-        match=re.escape(f"{config_file}: [ranking] weights: unknown ranking weight 'diversty'"),
+        match=re.escape(f"{config_file}: [ranking] weights: ranking weight 'final_name' is gone"),
     ):
-        generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
-
-
-def test_no_pointer_is_an_alarm_and_the_report_still_recommends(model_zoo, tmp_path):
-    config = load_config(build_registry(tmp_path, model_zoo, with_pointer=False))
-    report = generate_report(config, stored=stored_evidence, now=NOW)
-    assert report["current_model"]["state"] == "NO POINTER" and report["current_model"]["alarm"]
-    assert report["recommendations"]["primary"]["path"] == FINAL32
+        report_for(load_config(config_file))
 
 
 def test_report_is_stable_across_runs(report, registry):
-    again = generate_report(load_config(registry), stored=stored_evidence, now=NOW)
+    again = report_for(load_config(registry))
     assert json.dumps(again, sort_keys=True) == json.dumps(report, sort_keys=True)
-
-
-DEMO = Path(__file__).resolve().parents[2] / "trained_models"
-
-
-@pytest.mark.skipif(
-    not (DEMO / "CURRENT_MODEL.json").is_file(), reason="demo registry not built yet"
-)
-def test_report_on_the_bundled_demo_registry(tmp_path):
-    """The committed demo re-creates the seed's situation; the report must say what the seed
-    said."""
-    config_file = tmp_path / "kalshi_tui.toml"
-    # The cache goes to tmp: the test must not write into the committed registry.
-    config_file.write_text(f'[paths]\nmodels_dir = "{DEMO}"\ncache_dir = "{tmp_path / "cache"}"\n')
-    config = load_config(config_file)
-    report = generate_report(config, stored=stored_evidence, now=NOW)
-    text = render_markdown(report)
-    assert all(section + "\n" in text for section in SECTIONS)
-    assert (
-        report["current_model"]["state"] == "OUTDATED" and report["current_model"]["n_actions"] == 5
-    )
-    records = {r.path: r for r in scan_catalog(config, use_cache=False).records}
-    primary = report["recommendations"]["primary"]
-    assert (
-        records[primary["path"]].verdict == "compatible"
-        and records[primary["path"]].kind != "checkpoint"
-    )
-    alternative = report["recommendations"]["alternative"]
-    assert (
-        alternative is None
-        or records[alternative["path"]].sha256 != records[primary["path"]].sha256
-    )
-    assert {e["path"] for e in report["unreadable_models"]} == {
-        p for p, r in records.items() if r.verdict == "unreadable"}
-    for entry in report["compatible_models"]:
-        assert all(f["source"] for f in entry["figures"])
-        record = records[entry["path"]]
-        assert entry["size_bytes"] == record.size_bytes and entry["trained_at"] == record.trained_at
-        if record.metrics and record.metrics.unique_markets is not None:
-            assert entry["markets"] == record.metrics.unique_markets
 
 
 def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_path):
@@ -429,61 +423,71 @@ def test_write_report_for_the_tui_key_goes_to_the_cache_folder(model_zoo, tmp_pa
     assert not list(tmp_path.glob(".r.json.tmp*"))
     with pytest.raises(OSError):
         write_report(config, tmp_path / "missing" / "r.md", stored=stored_evidence, now=NOW)
-    with pytest.raises(ValueError, match="unknown report format 'html'"):
-        write_report(config, tmp_path / "r.html", stored=stored_evidence, fmt="html", now=NOW)
 
 
-def test_after_promoting_the_recommendation_the_report_says_it_is_done(model_zoo, tmp_path):
+def test_after_promoting_the_recommendation_the_checklist_says_so(model_zoo, tmp_path):
     from kalshi_tui.core.pointer import PointerEngine
 
     config = load_config(build_registry(tmp_path, model_zoo))
-    record = scan_catalog(config).find(FINAL32)
-    PointerEngine(config).promote(record, "report recommended it")
-    report = generate_report(config, stored=stored_evidence, now=NOW)
+    PointerEngine(config).promote(scan_catalog(config).find(FINAL32), "report recommended it")
+    report = report_for(config)
     current = report["current_model"]
     assert (current["state"], current["alarm"], current["model"]) == ("OK", False, FINAL32)
-    assert report["recommendations"]["primary"]["path"] == FINAL32
-    assert "The pointer already names the recommended model." in report["summary"]["lines"]
-    assert not any(
-        "Update CURRENT_MODEL.json" in item or item.startswith("Resolve")
-        for item in report["action_items"]
-    )
-    done = {i["item"]: i["done"] for i in report["validation_checklists"][0]["items"]}
-    assert done["CURRENT_MODEL.json points to it"] is True
-    assert "The current model is **OK**." in render_markdown(report)
-    # The model changed on disk after it was chosen: the report raises the pointer's alarm.
-    models = config.models_dir
-    shutil.copy2(models / f"{RUN10}/model.zip", models / FINAL32)
-    changed = generate_report(config, stored=stored_evidence, now=NOW)["current_model"]
-    assert changed["state"] == "CHANGED" and changed["alarm"]
-    assert any("changed on disk" in alarm for alarm in changed["alarms"])
+    primary = report["recommendations"]["primary"]
+    assert primary["path"] == RUN32_MODEL  # the same bytes as the pointer's file
+    done = {c["item"]: c["done"] for c in report["checklist"]}
+    assert done["Update CURRENT_MODEL.json"] is True
+    assert "`" + FINAL32 + "` is **OK**." in render_markdown(report)
 
 
 def test_a_damaged_pointer_is_an_alarm_and_the_report_still_stands(model_zoo, tmp_path):
     config = load_config(build_registry(tmp_path, model_zoo))
     config.pointer_file.write_text('{"current_model": {"full_path": ', encoding="utf-8")
-    report = generate_report(config, stored=stored_evidence, now=NOW)
+    report = report_for(config)
     current = report["current_model"]
     assert current["state"] == "UNREADABLE POINTER" and current["alarm"]
-    assert str(config.pointer_file.name) in current["alarms"][0]
-    assert report["action_items"][0].startswith(
-        "Resolve the current model alarm (UNREADABLE POINTER)"
+    assert report["recommendations"]["primary"]["path"] == RUN32_MODEL
+    facts = {f["label"]: f["text"] for f in report["recommendations"]["primary"]["deciding_facts"]}
+    assert facts["Against the current model"].startswith(
+        "no A/B against the current model: it cannot run in this environment (UNREADABLE POINTER"
     )
-    assert report["recommendations"]["primary"]["path"] == FINAL32
 
 
-def test_the_report_says_which_weights_ranked_it(model_zoo, tmp_path):
-    config_file = build_registry(tmp_path, model_zoo)
-    with config_file.open("a", encoding="utf-8") as out:
-        out.write("\n[ranking]\nweights = { recency = 0, final_name = 2.5 }\n")
-    report = generate_report(load_config(config_file), stored=stored_evidence, now=NOW)
-    rec = report["recommendations"]
-    assert rec["weights"]["recency"] == 0 and rec["weights"]["final_name"] == 2.5
-    assert rec["weights"]["diversity"] == 1.0 and rec["weights_set"] == ["final_name", "recency"]
-    assert "recency 0 (config)" in render_markdown(
-        report
-    ) and "final_name 2.5 (config)" in render_markdown(report)
+def test_the_ab_against_the_current_model_is_a_deciding_fact_when_the_face_knows_it(
+    model_zoo, tmp_path
+):
+    """The face's lookup (eval's stored A/B tests) answers for the two choices only; its line
+    is the fact, and an A/B that could run now is an action item."""
+    from kalshi_tui.core.pointer import PointerEngine
+    from kalshi_tui.core.report import ABFinding
+
+    config = load_config(build_registry(tmp_path, model_zoo))
+    PointerEngine(config).promote(scan_catalog(config).find(f"{RUN15}/model.zip"), "an A2C run")
+    asked: list[str] = []
+
+    def lookup(record) -> ABFinding:
+        asked.append(record.path)
+        if record.path == RUN32_MODEL:
+            return ABFinding(
+                "vs current: +1.20 $/market, 95 % CI [-0.30, +2.70], 35 markets",
+                "abtest on sessions 5-10, 2025-12-16T09:00:00Z",
+                False,
+            )
+        return ABFinding("no A/B against the current model", "-", True)
+
+    report = generate_report(config, stored=stored_evidence, ab_against_current=lookup, now=NOW)
+    assert asked == [RUN32_MODEL, f"{RUN10}/model.zip"]
+    facts = {f["label"]: f for f in report["recommendations"]["primary"]["deciding_facts"]}
+    assert facts["Against the current model"] == {
+        "label": "Against the current model",
+        "text": "vs current: +1.20 $/market, 95 % CI [-0.30, +2.70], 35 markets",
+        "source": "abtest on sessions 5-10, 2025-12-16T09:00:00Z",
+    }
+    commands = [i["command"] for i in report["action_items"]]
+    assert f"kalshi-tui abtest {RUN32_MODEL}" not in commands  # stored already
+    # without the lookup, the report says plainly that no A/B was run
+    plain = report_for(config)
+    facts = {f["label"]: f for f in plain["recommendations"]["primary"]["deciding_facts"]}
     assert (
-        "recency" not in rec["primary"]["components"]
-        or rec["primary"]["components"]["recency"] == 0
+        facts["Against the current model"]["text"] == "no A/B against the current model (not run)"
     )

@@ -97,20 +97,24 @@ def test_fill_models_disagree_in_one_line_where_they_appear(capsys, hand):
     report = json.loads(out)
     # The hard rule: a validation with 0 fills is never recommended, and says why, with the
     # fill-model line beside the reason.
-    barred = {m["path"]: m["reasons"] for m in report["not_recommended_models"]}
-    assert barred["seller.zip"] == ["never recommended: validation on sessions 1: never traded: "
-                                    "3 orders attempted, 0 filled: every SELL had nothing to sell",
-                                    line]
-    assert all(p["name"] != "seller" for p in report["performance_analysis"])
+    barred = {m["path"]: m for m in report["not_recommended_models"]}
+    assert barred["seller.zip"]["reasons"] == [
+        "never recommended: validation on sessions 1: never traded: 3 orders attempted, 0 filled: "
+        "every SELL had nothing to sell"]
+    assert [f["text"] for f in barred["seller.zip"]["facts"]] == [
+        "never traded: 3 orders attempted, 0 filled: every SELL had nothing to sell", line]
+    assert all(c["path"] != "seller.zip" for c in report["candidates"])
     assert (report["recommendations"]["primary"] or {}).get("path") != "seller.zip"
     code, out, _ = run(capsys, "report", "--config", cfg)
-    assert code == 0 and "## Not Recommended" in out and "- `seller.zip`: never recommended" in out
+    assert code == 0 and "## Not recommended" in out
+    assert ("- `seller.zip`: never traded: 3 orders attempted, 0 filled: every SELL had nothing "
+            "to sell") in out
     code, out, _ = run(capsys, "validate", "buyer.zip", "--fill-model", "both", "--config", cfg)
     assert code == 0 and "fill models disagree" not in out
     code, out, _ = run(capsys, "report", "--format", "json", "--config", cfg)
-    buyer = next(p for p in json.loads(out)["performance_analysis"] if p["name"] == "buyer")
-    items = {i["heading"]: i["text"] for i in buyer["items"]}
-    assert "3 orders attempted (100.0 % of steps), 3 filled (100.0 %)" in items["Validation"]
+    models = {m["path"]: m for run in json.loads(out)["runs"] for m in run["models"]}
+    assert any(f["text"].startswith("trading 100.0 % filled (100.0 % attempted), win rate ")
+               for f in models["buyer.zip"]["figures"])
 
 
 def test_the_disagreement_rule(hand):

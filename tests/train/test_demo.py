@@ -123,6 +123,17 @@ def test_small_build_runs_are_backdated_and_say_so(small_demo):
     assert results["final_model_path"] == f"trained_models/{_run_folder(legacy)}/trained_model.zip"
 
 
+def test_small_build_trains_the_collapsed_story_under_original_training(small_demo):
+    out, _ = small_demo
+    for run in DEMO_RUNS:
+        results = json.loads((out / _run_folder(run) / "training_results.json").read_text())
+        assert results["environment_info"]["fill_model"] == run.fill_model, run.session_ids
+    assert [r.session_ids for r in DEMO_RUNS if r.fill_model == "original-training"] == [(32,)]
+    note = (out / MARKER).read_text()
+    assert "## Which is which" in note and "**The collapsed model**: `session32_final.zip`" in note
+    assert "| original-training |" in note
+
+
 def test_a_run_failing_in_a_worker_is_one_demo_error(tmp_path):
     """A run that cannot train (its session is not in the store) fails the parallel build
     with one DemoError naming it, raised from the pool's worker process."""
@@ -197,3 +208,34 @@ def test_committed_registry_shows_every_badge():
     assert {"OK", "LEGACY 5-ACT", "OBS 54", "UNREADABLE"} <= set(badges.values())
     algorithms = {record.algorithm for record in catalog.records if record.algorithm}
     assert {"PPO", "A2C"} <= algorithms
+
+
+@pytest.mark.skipif(not (COMMITTED / POINTER_NAME).is_file(), reason="demo registry not built yet")
+def test_committed_demo_tells_the_story(tmp_path, capsys):
+    """Issue 18's demo: session32_final looks good in training and collapses in the trader's
+    mode; the report checks, says so, and recommends a healthy model that fills orders."""
+    from kalshi_tui.cli import main
+
+    config_file = tmp_path / "kalshi_tui.toml"
+    # The results go to tmp: the test must not write into the committed registry.
+    config_file.write_text(f'[paths]\nmodels_dir = "{COMMITTED}"\n'
+                           f'cache_dir = "{tmp_path / "cache"}"\n')
+    assert main(["report", "--format", "json", "--config", str(config_file)]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    run32 = f"{_run_folder(DEMO_RUNS[0])}/model.zip"
+    assert run32 in report["health_checked_now"] and "checking the health of" in err
+    barred = {b["path"]: b for b in report["not_recommended_models"]}
+    assert barred[run32]["copies"] == [FINAL_NAME]
+    collapsed, summary = barred[run32]["facts"][:2]
+    assert collapsed["text"].startswith(
+        "COLLAPSED: SELL_NO x100 on 100.0 % of 30,121 recorded steps")
+    assert summary["text"].startswith("its training summary, counted while the policy sampled, "
+                                      "showed orders on 97.9 % of steps")
+    primary = report["recommendations"]["primary"]
+    assert not primary["path"].startswith(_run_folder(DEMO_RUNS[0]))
+    health = next(f for f in primary["deciding_facts"] if f["label"] == "Policy health")
+    assert health["text"].startswith("HEALTHY: ")
+    assert main(["validate", primary["path"], "--json", "--config", str(config_file)]) == 0
+    validation = json.loads(capsys.readouterr().out)
+    assert validation["fills"] > 0 and validation["session_ids"] == [5, 6, 7, 8, 9, 10]

@@ -52,12 +52,14 @@ async def test_validate_shows_progress_then_the_result(workspace, frozen_clock):
         # The result is new evidence: the ranking was computed again and says so.
         ranked = app.state.ranking[record.path]
         assert ranked.evidence == "validated"
-        assert any(reason.startswith("validated on sessions 5") for reason in ranked.reasons)
+        # its figures replace the training figures (a validation is no bonus in itself)
+        assert any(reason.startswith("validation win rate ")
+                   and "(validation on sessions 5," in reason for reason in ranked.reasons)
         assert "evidence  validated" in text
         # The reason, in the ranking tab.
         await pilot.press("4")
         await pilot.pause()
-        assert "validated on sessions 5 (" in app.query_one("#pane-ranking").content.plain
+        assert "validation on sessions 5," in app.query_one("#pane-ranking").content.plain
 
 
 @async_test

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kalshi_tui.core.config import EnvironmentSpec
+from kalshi_tui.core.evidence.ranking_score import health_source
 from kalshi_tui.core.figures import (
     FILE_SOURCE,
     WEIGHTS_SOURCE,
@@ -89,9 +90,14 @@ class Comparison:
 
 def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
                    validations: dict[str, Any] | None = None, *,
-                   environment: EnvironmentSpec | None = None) -> Comparison:
-    """Compare two records; `environment` (an EnvironmentSpec) labels a legacy model's actions."""
+                   environment: EnvironmentSpec | None = None,
+                   healths: dict[str, Any] | None = None) -> Comparison:
+    """Compare two records; `environment` (an EnvironmentSpec) labels a legacy model's actions.
+
+    `validations` and `healths` map record path -> the stored result, when one is current.
+    """
     validations = validations or {}
+    healths = healths or {}
     va, vb = validations.get(a.path), validations.get(b.path)
     out = Comparison(a.path, b.path, a.name, b.name)
 
@@ -183,6 +189,8 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
     add("training", "duration", metric("training_duration_seconds"), fmt=lambda v: f"{v:,.0f} s",
         source=msource("training_duration_seconds"))
 
+    _health_rows(out, a, b, healths)
+
     def val(name: str) -> Callable[[ModelRecord], Any]:
         return lambda r: getattr(validations.get(r.path), name, None)
 
@@ -235,6 +243,43 @@ def compare_models(a: ModelRecord, b: ModelRecord, layout: ActionLayout,
             out.histograms.setdefault("validation", {})[side] = histogram_rows(
                 list(v.histogram), list(v.action_labels) or labels)
     return out
+
+
+def _health_rows(out: Comparison, a: ModelRecord, b: ModelRecord,
+                 healths: dict[str, Any]) -> None:
+    """Policy health in the trader's mode: the state (HEALTHY before NARROW before
+    COLLAPSED), the top action's share and the distinct actions on the recorded steps."""
+    ha, hb = healths.get(a.path), healths.get(b.path)
+    if ha is None and hb is None:
+        out.rows.append(CompareRow("health", "state", "not checked", "not checked"))
+        return
+
+    def recorded(h: Any) -> Any:
+        return h.source("recorded") if h is not None else None
+
+    def row(label: str, get: Callable[[Any], Any], fmt: Callable[[Any], str] = str,
+            better: str | None = None) -> None:
+        values = [get(h) if h is not None else None for h in (ha, hb)]
+        texts = ["not checked" if h is None else "-" if v is None else fmt(v)
+                 for h, v in zip((ha, hb), values, strict=True)]
+        sources = [health_source(h) if h is not None else None for h in (ha, hb)]
+        out.rows.append(CompareRow("health", label, texts[0], texts[1], values[0], values[1],
+                                   sources[0], sources[1],
+                                   better_side(values[0], values[1], better)))
+
+    row("state", lambda h: h.state)
+    order_a = HEALTH_ORDER.get(getattr(ha, "state", ""))
+    order_b = HEALTH_ORDER.get(getattr(hb, "state", ""))
+    out.rows[-1].better = better_side(order_a, order_b, HIGHER)
+    row("top action share",
+        lambda h: recorded(h).top(h.deterministic)[1] if recorded(h) else None,
+        fmt=lambda v: fmt_pct(v, fraction=True), better=LOWER)
+    row("distinct actions",
+        lambda h: recorded(h).distinct(h.deterministic) if recorded(h) else None,
+        fmt=fmt_int, better=HIGHER)
+
+
+HEALTH_ORDER = {"COLLAPSED": 0, "NARROW": 1, "HEALTHY": 2}
 
 
 def _plain(value: Any) -> str:

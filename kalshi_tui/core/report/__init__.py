@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     )
     from kalshi_tui.core.report.build import (
         EvidenceReader as EvidenceReader,
+        HealthCheck as HealthCheck,
         StoredEvidence as StoredEvidence,
         default_report_path as default_report_path,
         generate_report as generate_report,
@@ -25,11 +26,18 @@ if TYPE_CHECKING:
         write_report as write_report,
         write_text_atomically as write_text_atomically,
     )
+    from kalshi_tui.core.report.evidence import (
+        ABFinding as ABFinding,
+        ABLookup as ABLookup,
+        HealthCheckFailed as HealthCheckFailed,
+        HealthCheckUnavailable as HealthCheckUnavailable,
+    )
     from kalshi_tui.core.report.markdown import render_markdown as render_markdown
 else:
     __getattr__, __dir__, __all__ = attach(__name__, {
-        "build": ["EvidenceReader", "StoredEvidence", "default_report_path", "generate_report",
-                  "render_report", "write_report", "write_text_atomically"],
+        "build": ["EvidenceReader", "HealthCheck", "StoredEvidence", "default_report_path",
+                  "generate_report", "render_report", "write_report", "write_text_atomically"],
+        "evidence": ["ABFinding", "ABLookup", "HealthCheckFailed", "HealthCheckUnavailable"],
         # Figures as text live under every domain (core.figures); the faces get them here.
         "kalshi_tui.core.figures": ["fmt_bytes", "fmt_dollars", "fmt_float", "fmt_int", "fmt_pct",
                                     "fmt_time", "metric_text", "world_words"],

@@ -1,18 +1,21 @@
-"""The model compatibility report: what the seed analysis did by hand, as structured data.
+"""The model report: what the seed analysis did by hand, as data an engineer would write up.
 
-`build_report` takes records and evidence (data, no paths to read) and returns a plain
-JSON-able dict of the seed's sections (each built in `sections`); `markdown.render_markdown`
-turns that dict into the Markdown an operator reads, so the JSON and the Markdown can never
-disagree. `generate_report(config, stored=...)` is the one function here that reads files:
-the catalog (warm cache), the pointer status and, through `stored`, the stored results.
-No torch, no unpickling.
+`build_report` takes records, the ranking and the evidence (data, no paths to read) and
+returns a plain JSON-able dict: first the current model, the recommendation with the facts
+that decide it, the alternative, what is not recommended and why, the action items and the
+seed's checklist; then the appendix. `markdown.render_markdown` turns that dict into the
+Markdown an operator reads, so the JSON and the Markdown can never disagree.
+
+`generate_report(config, stored=..., check_health=...)` reads the catalog and the pointer,
+asks the face's reader for stored results and, for the models it is about to recommend, the
+face's health check. The core runs no model itself and imports nothing from the evaluation
+layer.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,171 +23,128 @@ from typing import Any
 from kalshi_tui.core.config import Config, EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel, effective_weights, rank_models
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
-from kalshi_tui.core.report.sections import (
-    action_items,
-    checklist_entry,
-    compatible_entry,
-    current_model_section,
-    environment_section,
-    model_basics,
-    performance_entry,
-    recommendation_entry,
-    rejected_entry,
-    same_run,
-    summary_section,
+from kalshi_tui.core.report import appendix, sections
+from kalshi_tui.core.report.evidence import (
+    ABLookup,
+    EvidenceReader,
+    HealthCheck,
+    StoredEvidence,
+    add_ab_findings,
+    choices,
+    gather_evidence,
+    ranker,
 )
 
-REPORT_FORMAT = 1
-PERFORMANCE_LIMIT = 10  # models analysed in depth; every compatible one is listed above it
+REPORT_FORMAT = 2  # 2: first screen (choice, deciding facts, not recommended) and appendix
 
 
-def build_report(
-    records: list[ModelRecord],
-    *,
-    environment: EnvironmentSpec,
-    now: datetime,
-    pointer_status: Any = None,
-    validations: dict[str, Any] | None = None,
-    weights: dict[str, float] | None = None,
-    smoke_results: dict[str, Any] | None = None,
-    models_dir: str = "",
-    config_file: str | None = None,
-    validation_sessions: str = "5-10",
-    problems: list[str] | None = None,
-    ranked: list[RankedModel] | None = None,
-    fill_model_notes: dict[str, str] | None = None,
-    healths: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Every section of the report as data; `ranked` may be passed when already computed.
-
-    `fill_model_notes`: by path, the line saying the two fill models disagree sharply.
-    """
-    fill_model_notes = fill_model_notes or {}
-    validations = validations or {}
+def build_report(records: list[ModelRecord], *, environment: EnvironmentSpec, now: datetime,
+                 pointer_status: Any = None, evidence: StoredEvidence | None = None,
+                 weights: dict[str, float] | None = None,
+                 smoke_results: dict[str, Any] | None = None, models_dir: str = "",
+                 config_file: str | None = None, validation_sessions: str = "5-10",
+                 problems: list[str] | None = None,
+                 ranked: list[RankedModel] | None = None) -> dict[str, Any]:
+    """Every section of the report as data; `ranked` may be passed when already computed."""
+    evidence = evidence or StoredEvidence()
     smoke_results = smoke_results or {}
     if ranked is None:
-        ranked = rank_models(records, validations=validations, weights=weights, now=now,
-                             healths=healths)
+        ranked = rank_models(records, validations=evidence.validations, weights=weights, now=now,
+                             healths=evidence.healths, unrunnable=evidence.unrunnable)
     by_path = {r.path: r for r in records}
-    eligible = [r for r in ranked if r.eligible]
-    primary = eligible[0] if eligible else None
-    # A byte-identical copy (a flat final and its run's model.zip) or a checkpoint of the
-    # same run is no alternative: the seed's alternative was a different training run.
-    alternative = (
-        next(
-            (r for r in eligible[1:] if not same_run(by_path[r.path], by_path[primary.path])), None
-        )
-        if primary
-        else None
-    )
-    current = current_model_section(pointer_status, environment)
-    layout = environment.layout
+    candidates = [r for r in ranked if r.candidate]
+    primary, alternative = choices(ranked, by_path)
+    current = sections.current_model(pointer_status, environment, evidence)
+    counts = _counts(records, len(candidates))
+    weights_source = (f"ranking weights from {config_file}" if weights
+                      else "ranking weights: the defaults")
 
-    first_of_sha: dict[str, str] = {}
-    compatible = []
-    for r in eligible:
-        record = by_path[r.path]
-        copy_of = first_of_sha.setdefault(record.sha256, r.path) if record.sha256 else r.path
-        compatible.append(compatible_entry(record, r, validations.get(r.path),
-                                            copy_of if copy_of != r.path else None))
-    incompatible = [rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                    if rec.verdict == INCOMPATIBLE]
-    unreadable = [rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-                  if rec.verdict == UNREADABLE]
-    # Never ranked (ranking takes compatible models only), so never recommended: listed
-    # with why, since each is a file the trader would run code from if pointed at it.
-    unsafe = [rejected_entry(rec) for rec in sorted(records, key=lambda r: r.path)
-              if rec.verdict == UNSAFE]
-    # Compatible, but the evidence refutes them (COLLAPSED, never traded): listed with why.
-    not_recommended = [{**model_basics(by_path[r.path]), "verdict": "not recommended",
-                        "reasons": list(r.reasons) + ([fill_model_notes[r.path]]
-                                                      if r.path in fill_model_notes else [])}
-                       for r in ranked if not r.eligible and by_path[r.path].verdict == COMPATIBLE]
-    performance = [performance_entry(by_path[r.path], validations.get(r.path), environment,
-                                      fill_model_notes.get(r.path))
-                   for r in eligible[:PERFORMANCE_LIMIT]]
-    recommended = [r for r in (primary, alternative) if r is not None]
-    report = {
+    def choice(ranked_model: RankedModel | None, is_primary: bool) -> dict[str, Any] | None:
+        record = by_path.get(ranked_model.path) if ranked_model else None
+        return sections.choice(ranked_model, record, evidence=evidence, current=current,
+                               sessions=validation_sessions, candidates=len(candidates),
+                               weights_source=weights_source, primary=is_primary)
+
+    primary_entry, alternative_entry = choice(primary, True), choice(alternative, False)
+    config_source = config_file or "built-in defaults"
+    return {
         "format": REPORT_FORMAT,
-        "title": f"Model Compatibility Analysis - {layout.n}-Action Space",
+        "title": f"Model report: {environment.n_actions}-action environment",
         "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "models_dir": models_dir,
         "config_file": config_file,
-        "summary": summary_section(records, eligible, primary, alternative, current, layout.n, now),
-        "environment": environment_section(environment, config_file),
+        "summary": _summary(counts, primary, alternative, current),
         "current_model": current,
-        "compatible_models": compatible,
-        "incompatible_models": incompatible,
-        "unreadable_models": unreadable,
-        "unsafe_models": unsafe,
-        "not_recommended_models": not_recommended,
-        "performance_analysis": performance,
-        "performance_omitted": max(0, len(eligible) - PERFORMANCE_LIMIT),
         "recommendations": {
-            "primary": recommendation_entry(primary, by_path),
-            "alternative": recommendation_entry(alternative, by_path),
-            "none_reason": None
-            if primary
-            else f"no compatible model: nothing fits the {layout.n}-action environment, "
-            "so nothing is recommended",
+            "primary": primary_entry,
+            "alternative": alternative_entry,
+            "none_reason": None if primary else _none_reason(counts, environment.n_actions),
             "weights": effective_weights(weights),
             "weights_set": sorted(weights or {}),
         },
-        "action_items": action_items(
-            primary,
-            alternative,
-            by_path,
-            current,
-            validations,
-            smoke_results,
-            validation_sessions,
-            layout.n,
-        ),
-        "validation_checklists": [
-            checklist_entry(
-                by_path[r.path],
-                r,
-                environment,
-                current,
-                validations.get(r.path),
-                smoke_results.get(r.path),
-                validation_sessions,
-            )
-            for r in recommended
-        ],
-        "notes": list(problems or []),
+        "not_recommended_models": sections.not_recommended(ranked, by_path, evidence),
+        "action_items": sections.action_items(primary_entry, alternative_entry, current,
+                                              evidence, environment.n_actions),
+        "checklist": sections.checklist(
+            primary_entry, by_path.get(primary.path) if primary else None, env=environment,
+            current=current, evidence=evidence, counts=counts, sessions=validation_sessions,
+            smoke=smoke_results.get(primary.path) if primary else None,
+            config_source=config_source),
+        "health_checked_now": list(evidence.health_checked_now),
+        "notes": list(problems or []) + ([evidence.unchecked_note]
+                                         if evidence.unchecked_note else []),
+        # the appendix
+        "environment": appendix.environment(environment, config_file),
+        "runs": appendix.models_by_run(records, ranked, evidence),
+        "candidates": appendix.candidate_details(ranked),
+        "incompatible_models": appendix.rejected(records, INCOMPATIBLE),
+        "unreadable_models": appendix.rejected(records, UNREADABLE),
+        "unsafe_models": appendix.rejected(records, UNSAFE),
     }
-    return report
 
 
-@dataclass(frozen=True)
-class StoredEvidence:
-    """What is stored about the listed models and current for the config, each by record path.
-
-    Read by the eval layer (`kalshi_tui.eval.stored_evidence`), which owns the stores and
-    their keys; the faces pass that reader to `generate_report`.
-    """
-
-    validations: dict[str, Any] = field(default_factory=dict)
-    healths: dict[str, Any] = field(default_factory=dict)
-    fill_model_notes: dict[str, str] = field(default_factory=dict)  # the two fill models disagree
+def _counts(records: list[ModelRecord], candidates: int) -> dict[str, int]:
+    return {"models": len(records),
+            "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
+            "candidates": len({r.sha256 or r.path for r in records if r.verdict == COMPATIBLE}),
+            "ranked": candidates,
+            "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
+            "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
+            "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
 
 
-EvidenceReader = Callable[[list[ModelRecord], Config], StoredEvidence]
+def _none_reason(counts: dict[str, int], n_actions: int) -> str:
+    if counts["compatible"] == 0:
+        return (f"no compatible model: nothing fits the {n_actions}-action environment, so "
+                "nothing is recommended")
+    return ("every compatible model is barred by the evidence (see Not recommended), so "
+            "nothing is recommended")
 
 
-def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | None = None,
+def _summary(counts: dict[str, int], primary: RankedModel | None,
+             alternative: RankedModel | None, current: dict[str, Any]) -> dict[str, Any]:
+    line = (f"{counts['models']} model files: {counts['compatible']} compatible "
+            f"({counts['candidates']} distinct), {counts['incompatible']} incompatible, "
+            f"{counts['unreadable']} unreadable, {counts['unsafe']} UNSAFE")
+    return {"counts": counts, "lines": [line], "current_state": current["state"],
+            "primary": primary.path if primary else None,
+            "alternative": alternative.path if alternative else None}
+
+
+def generate_report(config: Config, *, stored: EvidenceReader,
+                    check_health: HealthCheck | None = None,
+                    ab_against_current: ABLookup | None = None, now: datetime | None = None,
                     use_cache: bool = True,
                     smoke: Callable[[ModelRecord], Any] | None = None) -> dict[str, Any]:
-    """Read the models folder, the pointer and stored validations, then build the report.
+    """Read the models folder and the pointer, gather the evidence, build the report.
 
-    `stored` reads the stored validation and health results of the scanned records
-    (`kalshi_tui.eval.stored_evidence`).
-    `smoke`, when given, runs the smoke test on a record (the CLI's `--smoke` passes
-    `eval.smoke.smoke_test`, which loads torch); it is run on the recommended models only
-    and its results fill the checklist's "loads and infers" line.
+    `stored` reads the stored results of the scanned records (`kalshi_tui.eval
+    .stored_evidence`); `check_health`, when given, checks the models about to be
+    recommended that have no stored health (`kalshi_tui.eval.health_checker`);
+    `ab_against_current` looks up the stored A/B of the primary and the alternative against
+    the current model. `smoke`, when given, smoke-tests the primary.
     """
-    from kalshi_tui.core.catalog.scan import scan_catalog
+    from kalshi_tui.core.catalog.scan import inspect_model, scan_catalog
     from kalshi_tui.core.pointer import PointerEngine
 
     weights = effective_weights(config.ranking_weights, where=weights_origin(config))
@@ -192,30 +152,26 @@ def generate_report(config: Config, *, stored: EvidenceReader, now: datetime | N
     catalog = scan_catalog(config, use_cache=use_cache)
     by_abs = {r.abs_path: r for r in catalog.records}
     # The pointer engine judges its model with the catalog; reuse the scan's records.
-    engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or _inspect(p, config))
+    engine = PointerEngine(config, inspect=lambda p: by_abs.get(str(p)) or inspect_model(p, config))
     status = engine.status(repair=False)
     evidence = stored(catalog.records, config)
-    validations, healths = evidence.validations, evidence.healths
-    ranked = rank_models(catalog.records, validations=validations, weights=weights, now=now,
-                         healths=healths)
-    fill_model_notes = evidence.fill_model_notes
-
-    def build(smoke_results: dict[str, Any] | None) -> dict[str, Any]:
-        return build_report(catalog.records, environment=config.environment, now=now,
-                            pointer_status=status, validations=validations,
-                            weights=config.ranking_weights,
-                            smoke_results=smoke_results, models_dir=str(config.models_dir),
-                            config_file=str(config.file) if config.file else None,
-                            validation_sessions=config.validation_sessions,
-                            problems=list(catalog.problems), ranked=ranked,
-                            fill_model_notes=fill_model_notes, healths=healths)
-
-    report = build(None)
-    if smoke is None:
-        return report
+    ranked = gather_evidence(catalog.records, evidence, ranker(catalog.records, weights, now),
+                             check_health)
     by_path = {r.path: r for r in catalog.records}
-    chosen = [c["path"] for c in report["validation_checklists"]]
-    return build({path: smoke(by_path[path]) for path in chosen})
+    add_ab_findings(evidence, [by_path[r.path] for r in choices(ranked, by_path) if r],
+                    ab_against_current)
+    smoke_results: dict[str, Any] = {}
+    primary = next((r for r in ranked if r.candidate), None)
+    if smoke is not None and primary is not None:
+        smoke_results[primary.path] = smoke(next(r for r in catalog.records
+                                                 if r.path == primary.path))
+    return build_report(catalog.records, environment=config.environment, now=now,
+                        pointer_status=status, evidence=evidence,
+                        weights=config.ranking_weights, smoke_results=smoke_results,
+                        models_dir=str(config.models_dir),
+                        config_file=str(config.file) if config.file else None,
+                        validation_sessions=config.validation_sessions,
+                        problems=list(catalog.problems), ranked=ranked)
 
 
 def render_report(report: dict[str, Any], fmt: str = "md") -> str:
@@ -238,8 +194,7 @@ def default_report_path(config: Config, now: datetime, fmt: str = "md") -> Path:
 
 
 def write_text_atomically(out: Path, text: str) -> None:
-    """Write through a temp file and rename, so a reader never sees half a report (OSError on
-    failure)."""
+    """Write through a temp file and rename, so a reader never sees half a report."""
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -249,14 +204,15 @@ def write_text_atomically(out: Path, text: str) -> None:
 
 
 def write_report(config: Config, out: Path | None = None, *, stored: EvidenceReader,
-                 fmt: str = "md", now: datetime | None = None) -> tuple[Path, dict[str, Any]]:
+                 fmt: str = "md", now: datetime | None = None,
+                 check_health: HealthCheck | None = None) -> tuple[Path, dict[str, Any]]:
     """Generate, render and write the report; returns (file, report). For the TUI's report key.
 
     Raises RankingError for bad weights and OSError when the file cannot be written; the
     default file's folder is created.
     """
     now = now or datetime.now(UTC)
-    report = generate_report(config, stored=stored, now=now)
+    report = generate_report(config, stored=stored, now=now, check_health=check_health)
     if out is None:
         out = default_report_path(config, now, fmt)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +225,6 @@ def weights_origin(config: Config) -> str:
     return f"{config.file}: [ranking] weights" if config.file else "[ranking] weights"
 
 
-def _inspect(path: Any, config: Config) -> ModelRecord:
-    from kalshi_tui.core.catalog.scan import inspect_model
-
-    return inspect_model(path, config)
+__all__ = ["REPORT_FORMAT", "EvidenceReader", "HealthCheck", "StoredEvidence", "build_report",
+           "default_report_path", "generate_report", "render_report", "weights_origin",
+           "write_report", "write_text_atomically"]

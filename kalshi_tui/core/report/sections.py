@@ -1,71 +1,52 @@
-"""The report's sections, one function each: what a model, the environment and the pointer
-show in the report, with every figure's source. Plain data in, plain JSON-able data out.
+"""The report's first screen as data: current model, the choice and its deciding facts, what
+is not recommended and why, the action items as ready commands, and the seed's checklist.
+
+Every figure is a `{"text", "source"}` pair: the Markdown puts the text in prose and the
+source in a column or a footnote, so no sentence carries a JSON key path.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
-from datetime import datetime
 from typing import Any
 
 from kalshi_tui.core.config import EnvironmentSpec
 from kalshi_tui.core.evidence.ranking import RankedModel
+from kalshi_tui.core.evidence.ranking_score import health_source
 from kalshi_tui.core.figures import (
-    Figure,
     action_space_text,
+    fmt_int,
     fmt_pct,
-    fmt_time,
-    histogram_rows,
     metric_source,
-    record_figures,
-    training_figures,
-    validation_figures,
     validation_source,
 )
 from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.report.evidence import StoredEvidence
 from kalshi_tui.core.sb3.layout_evidence import layout_words
-from kalshi_tui.core.world.actions import ActionLayout
 from kalshi_tui.core.world.session_ids import session_ranges
 
-_ARTIFACT_NAME = re.compile(r"[\w.-]+\.(?:jsonl|json|log)\b")
-TOP_ACTIONS = 5  # histogram lines shown per model in the performance analysis
+NO_SOURCE = "-"
+# Current-model states in which it cannot run here, so no A/B against it can exist.
+CANNOT_RUN = ("NO POINTER", "UNREADABLE POINTER", "NO MODEL", "MISSING", "UNREADABLE", "UNSAFE",
+              "OUTDATED", "INCOMPATIBLE")
 
 
-def _validation_headline(validation: Any) -> str:
-    if hasattr(validation, "headline"):
-        return str(validation.headline())
-    return f"win rate {fmt_pct(validation.win_rate, fraction=True)}"
+def fact(label: str, text: str, source: str = NO_SOURCE) -> dict[str, str]:
+    return {"label": label, "text": text, "source": source}
 
 
-def environment_section(env: EnvironmentSpec, config_file: str | None) -> dict[str, Any]:
-    def actions(layout: ActionLayout) -> list[dict[str, Any]]:
-        return [{"id": a, "label": layout.label(a), "side": layout.decode(a).side,
-                 "size": layout.decode(a).size} for a in range(layout.n)]
-
-    return {
-        "source": config_file or "built-in defaults (no config file)",
-        # the world every model is judged in and every figure measured in
-        **env.world(),
-        "profile_summary": env.profile.summary,
-        "action_space": f"Discrete({env.n_actions})",
-        "n_actions": env.n_actions,
-        "base_actions": list(env.base_actions),
-        "position_sizes": list(env.position_sizes),
-        "actions": actions(env.layout),
-        "legacy": {"action_space": f"Discrete({env.legacy_n_actions})",
-                   "position_sizes": list(env.legacy_position_sizes),
-                   "actions": actions(env.legacy_layout)},
-        "observation": {"shape": list(env.observation_shape), "dtype": env.observation_dtype,
-                        "low": env.observation_low, "high": env.observation_high},
-    }
+def cli(*words: str) -> str:
+    return " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words)
 
 
-def current_model_section(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
-    """The pointer's model and the seed's one-word verdict on it (OK, OUTDATED, ...)."""
+def current_model(status: Any, env: EnvironmentSpec, evidence: StoredEvidence) -> dict[str, Any]:
+    """The pointer's model and the one-word verdict on it (OK, OUTDATED, COLLAPSED, ...)."""
     if status is None:
-        return {"state": "UNKNOWN", "alarm": True, "alarms": ["pointer status not read"]}
+        return {"state": "UNKNOWN", "alarm": True, "alarms": ["pointer status not read"],
+                "model": None, "health": None}
     record = status.record
+    alarms = list(status.alarms)
+    health = evidence.healths.get(record.path) if record is not None else None
     if not status.exists:
         state = "NO POINTER"
     elif status.relation == "unreadable":
@@ -74,27 +55,25 @@ def current_model_section(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
         state = "NO MODEL"
     elif not status.model_exists:
         state = "MISSING"
-    elif record is not None and record.verdict == UNREADABLE:
-        state = "UNREADABLE"
-    elif record is not None and record.verdict == UNSAFE:
-        state = "UNSAFE"
+    elif record is not None and record.verdict in (UNREADABLE, UNSAFE):
+        state = record.verdict.upper()
     elif record is not None and record.verdict == INCOMPATIBLE:
         # The seed's word: a model of the old action layout was trained before the change.
         legacy = record.n_actions == env.legacy_n_actions and record.n_actions != env.n_actions
         state = "OUTDATED" if legacy else "INCOMPATIBLE"
-    elif status.alarms:
+    elif health is not None and health.state == "COLLAPSED":
+        state = "COLLAPSED"
+        line = f"current model is {health.state_line}"
+        if line not in alarms:
+            alarms.append(line)
+    elif alarms:
         state = "CHANGED"
     else:
         state = "OK"
     return {
-        "state": state,
-        "alarm": bool(status.alarms),
-        "alarms": list(status.alarms),
-        "notes": list(status.notes),
-        "pointer_file": status.pointer_file,
-        "revision": status.revision,
-        "relation": status.relation,
-        "full_path": status.full_path,
+        "state": state, "alarm": bool(alarms), "alarms": alarms, "notes": list(status.notes),
+        "pointer_file": status.pointer_file, "revision": status.revision,
+        "relation": status.relation, "full_path": status.full_path,
         "resolved_path": status.resolved_path,
         "model": record.path if record else None,
         "verdict": record.verdict if record else None,
@@ -103,293 +82,217 @@ def current_model_section(status: Any, env: EnvironmentSpec) -> dict[str, Any]:
         "action_space": action_space_text(record) if record else None,
         "n_actions": record.n_actions if record else None,
         "obs_layout_evidence": layout_words(record) if record else None,
-        "last_updated": status.last_updated,
-        "selected_reason": status.selected_reason,
+        "health": health.state_line if health is not None else None,
+        "last_updated": status.last_updated, "selected_reason": status.selected_reason,
     }
 
 
-def model_basics(record: ModelRecord) -> dict[str, Any]:
+def _health_fact(path: str, evidence: StoredEvidence) -> dict[str, str]:
+    health = evidence.healths.get(path)
+    if health is not None:
+        when = " (checked for this report)" if path in evidence.health_checked_now else ""
+        return fact("Policy health", f"{health.state_line}{when}", health_source(health))
+    if path in evidence.unrunnable:
+        return fact("Policy health", f"could not be run safely: {evidence.unrunnable[path]}")
+    return fact("Policy health", "not checked: how it acts in the trader's mode is unknown")
+
+
+def _validation_fact(path: str, evidence: StoredEvidence, sessions: str) -> dict[str, str]:
+    validation = evidence.validations.get(path)
+    if validation is None:
+        return fact("Validation", f"not validated on sessions {sessions}")
+    text = validation.headline() if hasattr(validation, "headline") else (
+        f"win rate {fmt_pct(validation.win_rate, fraction=True)}")
+    note = evidence.fill_model_notes.get(path)
+    return fact("Validation", text + (f"; {note}" if note else ""), validation_source(validation))
+
+
+def ab_fact(path: str, current: dict[str, Any], evidence: StoredEvidence) -> dict[str, str]:
+    """The stored A/B against the current model, or why there is none, in words."""
+    if current.get("model") == path:
+        return fact("Against the current model", "it is the current model")
+    line = evidence.ab_lines.get(path)
+    if line:
+        return fact("Against the current model", line, evidence.ab_sources.get(path, NO_SOURCE))
+    if current["state"] in CANNOT_RUN:
+        why = (current.get("reasons") or current.get("alarms") or [current["state"]])[0]
+        return fact("Against the current model", "no A/B against the current model: it cannot "
+                    f"run in this environment ({current['state']}: {why})")
+    return fact("Against the current model", "no A/B against the current model (not run)")
+
+
+def _training_fact(record: ModelRecord) -> dict[str, str] | None:
     m = record.metrics
-    return {
-        "path": record.path,
-        "abs_path": record.abs_path,
-        "name": record.name,
-        "size_bytes": record.size_bytes,
-        "trained_at": record.trained_at,
-        "algorithm": record.algorithm,
-        "action_space": action_space_text(record),
-        "n_actions": record.n_actions,
-        "obs_layout": record.obs_layout,
-        "obs_layout_evidence": layout_words(record),
-        "sessions": m.session_ids if m else None,
-        "timesteps": record.num_timesteps,  # what the zip says it was trained for
-        "artifact_timesteps": m.total_timesteps if m else None,
-        "episodes": m.episodes if m else None,
-        "markets": m.unique_markets if m else None,
-        "sha256": record.sha256,
-    }
-
-
-def same_run(a: ModelRecord, b: ModelRecord) -> bool:
-    """The same bytes, or two files of one run folder (its model and its checkpoints)."""
-    if a.path == b.path or (a.sha256 is not None and a.sha256 == b.sha256):
-        return True
-    return a.run_dir is not None and a.run_dir == b.run_dir
-
-
-# Figures the compatible-models list shows on their own lines, each with its source.
-HEADLINE_FIGURES = ("size_bytes", "trained_at", "action_space", "session_ids", "num_timesteps",
-                    "total_timesteps", "episodes", "unique_markets")
-
-
-def compatible_entry(record: ModelRecord, ranked: RankedModel, validation: Any,
-                      copy_of: str | None) -> dict[str, Any]:
-    own = record_figures(record) + training_figures(record)
-    checked = validation_figures(validation) if validation is not None else []
-    # The headline figures are the file's and the run's; a validation's episodes are its own.
-    sources = {f.name: f.source for f in own if f.name in HEADLINE_FIGURES}
-    evidence = [str(f) for f in own if f.name not in HEADLINE_FIGURES] + [str(f) for f in checked]
-    if copy_of:
-        sha = (record.sha256 or "")[:12]
-        evidence.insert(0, f"identical copy of {copy_of} (same sha256 {sha})")
-    return {**model_basics(record), "rank": ranked.rank, "score": ranked.score, "copy_of": copy_of,
-            "evidence_level": ranked.evidence, "sources": sources, "evidence": evidence,
-            "figures": [f.to_dict() for f in own + checked], "warnings": list(record.warnings)}
-
-
-def rejected_entry(record: ModelRecord) -> dict[str, Any]:
-    return {**model_basics(record), "verdict": record.verdict,
-            "reasons": list(record.reasons) or ["no reason recorded"]}
-
-
-def performance_entry(record: ModelRecord, validation: Any, env: EnvironmentSpec,
-                       fill_model_note: str | None = None) -> dict[str, Any]:
-    """The seed's per-model analysis: activity, distribution, exploration, performance, notes."""
-    layout = env.layout_for(record.n_actions or 0) or env.layout
-    m = record.metrics
-    named = {f.name: f for f in training_figures(record)}
-    checked = {f.name: f for f in validation_figures(validation)} if validation is not None else {}
-    items: list[tuple[str, str]] = []  # (heading, text with sources)
-
-    def join(*names: str, table: dict[str, Figure] = named) -> str:
-        return "; ".join(str(table[n]) for n in names if n in table)
-
-    if validation is not None:
-        rows = histogram_rows(
-            list(validation.histogram), list(validation.action_labels) or layout.labels
-        )
-        hist_source = validation_source(validation)
-    elif m is not None and m.action_histogram:
-        rows = histogram_rows(m.action_histogram, layout.labels)
-        hist_source = metric_source(record, "action_histogram")
-    else:
-        rows, hist_source = [], None
-    if join("trading_pct", "hold_pct"):
-        items.append(("Trading Activity (training)", join("trading_pct", "hold_pct")))
-    if rows:
-        used = sum(1 for r in rows if r["count"] > 0)
-        items.append(("Action Distribution", f"uses {used} of {layout.n} actions ({hist_source})"))
-    if join("entropy", "exploration_ratio"):
-        items.append(("Exploration", join("entropy", "exploration_ratio")))
-    if "win_rate" in named:
-        items.append(("Portfolio Performance (training)", str(named["win_rate"])))
-    if checked:
-        items.append(("Validation", join("episodes", "orders", "trading_pct", "histogram_entropy",
-                                         table=checked)))
-        items.append(
-            (
-                "Portfolio Performance (validation)",
-                join(
-                    "win_rate",
-                    "total_pnl_cents",
-                    "mean_pnl_cents",
-                    "max_drawdown_cents",
-                    "fills",
-                    table=checked,
-                ),
-            )
-        )
-    if fill_model_note:
-        items.append(("Fill models", fill_model_note))
-    if join("episodes", "unique_markets"):
-        items.append(("Episodes and Markets", join("episodes", "unique_markets")))
-    if not items:
-        items.append(
-            (
-                "Evidence",
-                "no training figures beside the model and not validated: nothing to analyse",
-            )
-        )
-    top = sorted(rows, key=lambda r: (-r["count"], r["action"]))[:TOP_ACTIONS]
-    return {"path": record.path, "name": record.name,
-            "items": [{"heading": h, "text": t} for h, t in items],
-            "top_actions": top, "histogram_source": hist_source,
-            "notes": list(m.notes) if m else []}
-
-
-def recommendation_entry(
-    ranked: RankedModel | None, by_path: dict[str, ModelRecord]
-) -> dict[str, Any] | None:
-    if ranked is None:
+    if m is None or not m.episodes:
         return None
-    record = by_path[ranked.path]
-    return {
-        "path": ranked.path,
-        "abs_path": record.abs_path,
-        "name": ranked.name,
-        "rank": ranked.rank,
-        "score": ranked.score,
-        "evidence_level": ranked.evidence,
-        "reasons": list(ranked.reasons),
-        "components": dict(ranked.components),
-        "tied_with": list(ranked.tied_with),
-    }
+    parts = [f"{fmt_int(m.episodes)} episodes"]
+    if m.unique_markets is not None:
+        parts[0] += f" over {fmt_int(m.unique_markets)} markets"
+    if m.session_ids:
+        parts.insert(0, f"session {session_ranges(m.session_ids)}")
+    if m.trading_pct is not None:
+        parts.append(f"orders on {fmt_pct(m.trading_pct)} of steps")
+    if m.win_rate is not None:
+        parts.append(f"win rate {fmt_pct(m.win_rate, fraction=True)}")
+    return fact("Training summary", ", ".join(parts) + " (counted while the policy sampled)",
+                metric_source(record, "episodes"))
 
 
-def summary_section(records: list[ModelRecord], eligible: list[RankedModel],
-                    primary: RankedModel | None, alternative: RankedModel | None,
-                    current: dict[str, Any], n_actions: int, now: datetime) -> dict[str, Any]:
-    counts = {"models": len(records),
-              "compatible": sum(1 for r in records if r.verdict == COMPATIBLE),
-              "incompatible": sum(1 for r in records if r.verdict == INCOMPATIBLE),
-              "unreadable": sum(1 for r in records if r.verdict == UNREADABLE),
-              "unsafe": sum(1 for r in records if r.verdict == UNSAFE)}
-    lines = [f"Analysis generated {fmt_time(now.isoformat())} of {counts['models']} model files "
-             f"against the {n_actions}-action environment: {counts['compatible']} compatible, "
-             f"{counts['incompatible']} incompatible, {counts['unreadable']} unreadable"
-             + (f", {counts['unsafe']} UNSAFE (never recommended: the trader would run code "
-                "from them or refuse them)." if counts["unsafe"] else ".")]
-    lines.append(f"The current model is {current['state']}" +
-                 (f": {current['alarms'][0]}" if current.get("alarms") else "."))
+def choice(ranked: RankedModel | None, record: ModelRecord | None, *, evidence: StoredEvidence,
+           current: dict[str, Any], sessions: str, candidates: int, weights_source: str,
+           primary: bool) -> dict[str, Any] | None:
+    """The recommended (or alternative) model with the 3-5 facts that decide it."""
+    if ranked is None or record is None:
+        return None
+    facts = [_health_fact(ranked.path, evidence), _validation_fact(ranked.path, evidence, sessions)]
+    if primary:
+        facts.append(ab_fact(ranked.path, current, evidence))
+    training = _training_fact(record)
+    if training is not None:
+        facts.append(training)
+    top = next((f for f in ranked.facts if f["points"] > 0), None)
+    strongest = f"; strongest: {top['text']}" if top else ""
+    facts.append(fact("Ranking", f"rank {ranked.rank} of {candidates} candidates, score "
+                      f"{ranked.score:.3f}{strongest}", weights_source))
+    return {"path": ranked.path, "abs_path": record.abs_path, "name": ranked.name,
+            "rank": ranked.rank, "score": ranked.score, "evidence_level": ranked.evidence,
+            "copies": list(ranked.copies), "deciding_facts": facts,
+            "reasons": list(ranked.reasons), "scoring": [dict(f) for f in ranked.facts],
+            "components": dict(ranked.components), "tied_with": list(ranked.tied_with)}
+
+
+def not_recommended(ranked: list[RankedModel], by_path: dict[str, ModelRecord],
+                    evidence: StoredEvidence) -> list[dict[str, Any]]:
+    """Compatible models the evidence refutes, one entry per distinct model, with why."""
+    out = []
+    for r in ranked:
+        record = by_path[r.path]
+        if r.eligible or r.copy_of is not None or record.verdict != COMPATIBLE:
+            continue
+        facts = []
+        health, validation = evidence.healths.get(r.path), evidence.validations.get(r.path)
+        if r.path in evidence.unrunnable:
+            facts.append(fact("Run", f"cannot be run safely: {evidence.unrunnable[r.path]}"))
+        if health is not None and health.state == "COLLAPSED":
+            facts.append(fact("Policy health", health.state_line, health_source(health)))
+        if validation is not None and validation.fills == 0:
+            facts.append(fact("Validation", validation.fill_line(), validation_source(validation)))
+        if r.path in evidence.fill_model_notes:
+            facts.append(fact("Fill models", evidence.fill_model_notes[r.path],
+                              validation_source(validation) if validation else NO_SOURCE))
+        m = record.metrics
+        if m is not None and m.trading_pct is not None and facts:
+            won = (f" and a win rate of {fmt_pct(m.win_rate, fraction=True)}"
+                   if m.win_rate is not None else "")
+            facts.append(fact("Training summary", f"its training summary, counted while the "
+                              f"policy sampled, showed orders on {fmt_pct(m.trading_pct)} of "
+                              f"steps{won}: it hid this", metric_source(record, "trading_pct")))
+        if not facts:
+            facts.append(fact("Rule", r.reasons[0] if r.reasons else "barred by the evidence"))
+        out.append({"path": r.path, "name": r.name, "verdict": "not recommended",
+                    "copies": list(r.copies), "checkpoints": [], "facts": facts,
+                    "reasons": list(r.reasons), "kind": record.kind, "run_dir": record.run_dir})
+    return _fold_checkpoints(out)
+
+
+def _fold_checkpoints(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A checkpoint barred for the very reason its run's model is goes under that model's
+    line ("its checkpoints ... likewise"); run models and flat files come first."""
+    leads = {e["run_dir"]: e for e in entries if e["kind"] != "checkpoint" and e["run_dir"]}
+    out = []
+    for entry in entries:
+        lead = leads.get(entry["run_dir"]) if entry["kind"] == "checkpoint" else None
+        if lead is not None and _why(lead) == _why(entry):
+            lead["checkpoints"].append(entry["path"])
+        else:
+            out.append(entry)
+    return sorted(out, key=lambda e: (e["kind"] == "checkpoint", e["path"]))
+
+
+def _why(entry: dict[str, Any]) -> str:
+    """The first reason in words, without its figures' dates: what a folded line shares."""
+    return entry["reasons"][0].split(" (", 1)[0] if entry["reasons"] else ""
+
+
+def action_items(primary: dict[str, Any] | None, alternative: dict[str, Any] | None,
+                 current: dict[str, Any], evidence: StoredEvidence, n_actions: int
+                 ) -> list[dict[str, str]]:
+    """What to do next, each with the command that does it."""
+    items: list[dict[str, str]] = []
     if primary is None:
-        lines.append("No compatible model: nothing is recommended.")
-    else:
-        lines.append(
-            f"Recommended: {primary.path} ({primary.evidence})"
-            + (
-                f"; alternative: {alternative.path} ({alternative.evidence})."
-                if alternative
-                else "."
-            )
-        )
-        if current.get("model") == primary.path:
-            lines.append("The pointer already names the recommended model.")
-    return {"counts": counts, "lines": lines, "current_state": current["state"],
-            "primary": primary.path if primary else None,
-            "alternative": alternative.path if alternative else None}
-
-
-def _cli(*words: str) -> str:
-    return "`" + " ".join(shlex.quote(w) for w in ("kalshi-tui",) + words) + "`"
-
-
-def action_items(primary: RankedModel | None, alternative: RankedModel | None,
-                  by_path: dict[str, ModelRecord], current: dict[str, Any],
-                  validations: dict[str, Any], smoke_results: dict[str, Any], sessions: str,
-                  n_actions: int) -> list[str]:
-    items: list[str] = []
-    if current.get("alarm"):
-        items.append(f"Resolve the current model alarm ({current['state']}): "
-                     + "; ".join(current.get("alarms") or []))
-    if primary is None:
-        items.append(f"Train a model for the {n_actions}-action environment "
-                     f"({_cli('train', '--session', 'N')}); no compatible model exists to promote.")
+        items.append({"text": f"Train a model for the {n_actions}-action environment: no "
+                      "compatible model can be recommended",
+                      "command": cli("train", "--session", "N")})
         return items
-    path = primary.path
+    path = primary["path"]
+    if path not in evidence.healths:
+        items.append({"text": f"Check {path} in the trader's mode before anything else",
+                      "command": cli("health", path)})
+    if path not in evidence.validations:
+        items.append({"text": f"Validate {path} on the target sessions",
+                      "command": cli("validate", path)})
+    if evidence.ab_runnable.get(path):
+        items.append({"text": f"A/B {path} against the current model",
+                      "command": cli("abtest", path)})
     if current.get("model") != path:
-        items.append(f"Update CURRENT_MODEL.json to point to {path}: "
-                     f"{_cli('promote', path, '--reason', 'recommended by kalshi-tui report')}")
-    smoke = smoke_results.get(path)
-    if smoke is None or not getattr(smoke, "ok", False):
-        items.append(
-            f"Test the model loads and infers in the current environment: {_cli('smoke', path)}"
-        )
-    if validations.get(path) is None:
-        items.append(f"Validate performance on sessions {sessions}: {_cli('validate', path)}")
+        why = ("replace the " + current["state"] + " current model") if current.get("alarm") \
+            else "switch to the recommended model"
+        items.append({"text": f"Point CURRENT_MODEL.json at {path} ({why})",
+                      "command": cli("promote", path, "--reason",
+                                     "recommended by kalshi-tui report")})
     if alternative is not None:
-        items.append(f"A/B look before choosing: {_cli('compare', path, alternative.path)}")
-        if validations.get(alternative.path) is None:
-            items.append(f"Validate the alternative too: {_cli('validate', alternative.path)}")
+        items.append({"text": "Look at the recommendation and the alternative side by side",
+                      "command": cli("compare", path, alternative["path"])})
     return items
 
 
-def checklist_entry(
-    record: ModelRecord,
-    ranked: RankedModel,
-    env: EnvironmentSpec,
-    current: dict[str, Any],
-    validation: Any,
-    smoke: Any,
-    sessions: str,
-) -> dict[str, Any]:
-    """What is done ([x]) and not ([ ]) before this model should trade."""
-    weights_word = (f"; policy.pth has {record.weights_n_actions} action outputs"
-                    if record.weights_n_actions is not None else "")
-    space_ok = record.action_space_type == "Discrete" and record.n_actions == env.n_actions
+def checklist(primary: dict[str, Any] | None, record: ModelRecord | None, *,
+              env: EnvironmentSpec, current: dict[str, Any], evidence: StoredEvidence,
+              counts: dict[str, int], sessions: str, smoke: Any, config_source: str
+              ) -> list[dict[str, Any]]:
+    """The seed analysis's checklist, each line ticked only when it was done, with its result."""
+    def item(done: bool, text: str, result: str, source: str = NO_SOURCE) -> dict[str, Any]:
+        return {"done": done, "item": text, "result": result, "source": source}
+
+    sizes = ", ".join(str(s) for s in env.position_sizes)
+    out = [item(True, f"Confirmed current environment uses {env.n_actions}-action space",
+                f"Discrete({env.n_actions}), sizes {sizes}, profile {env.profile.name}",
+                config_source),
+           item(counts["compatible"] > 0, "Found models trained after action space expansion",
+                f"{counts['compatible']} compatible ({counts['candidates']} distinct), "
+                f"{counts['incompatible']} incompatible", "catalog of the models folder")]
+    if primary is None or record is None:
+        return out + [item(False, "Verified a recommended model", "nothing to recommend")]
+    path = primary["path"]
+    out.append(item(True, f"Verified {path} exists and is valid",
+                    f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 "
+                    f"{(record.sha256 or '-')[:12]}, nothing the trader would execute",
+                    "model zip"))
     m = record.metrics
-    sources = sorted({name for text in (m.sources or {}).values()
-                      for name in _ARTIFACT_NAME.findall(text)}) if m else []
-    items = [
-        (
-            space_ok,
-            "action space confirmed",
-            f"{action_space_text(record)} matches the environment's {env.n_actions} actions "
-            f"(model zip: data action_space{weights_word})",
-        ),
-        (
-            record.verdict == COMPATIBLE and bool(record.sha256),
-            "file valid",
-            f"readable SB3 zip, {record.size_bytes:,} bytes, sha256 {(record.sha256 or '-')[:12]}",
-        ),
-        (
-            bool(sources),
-            "training summary analysed",
-            f"figures from {', '.join(sources)}"
-            if sources
-            else "no training artifacts found beside the model",
-        ),
-        (
-            bool(smoke is not None and getattr(smoke, "ok", False)),
-            "loads and infers (smoke)",
-            _smoke_detail(smoke, record.path),
-        ),
-        (
-            validation is not None,
-            f"validated on sessions {sessions}",
-            f"{_validation_headline(validation)} on sessions "
-            f"{session_ranges(validation.session_ids)}"
-            if validation is not None
-            else f"no current stored result: {_cli('validate', record.path)}",
-        ),
-        (
-            current.get("model") == record.path,
-            "CURRENT_MODEL.json points to it",
-            "the pointer names it"
-            if current.get("model") == record.path
-            else f"pointer names {current.get('model') or current.get('full_path') or 'nothing'}",
-        ),
-    ]
-    return {
-        "path": record.path,
-        "rank": ranked.rank,
-        "items": [{"done": done, "item": item, "detail": detail} for done, item, detail in items],
-    }
-
-
-def _smoke_detail(smoke: Any, path: str) -> str:
-    """What the smoke test found, in a line: its figures when it passed, its problems when not."""
-    if smoke is None:
-        return f"not run here: {_cli('smoke', path)} (or `report --smoke`)"
-    if not getattr(smoke, "ok", False):
-        return "smoke test FAILED: " + "; ".join(
-            getattr(smoke, "problems", []) or ["no reason given"]
-        )
-    parts = ["smoke test passed"]
-    if getattr(smoke, "steps_run", 0):
-        parts.append(
-            f"{smoke.steps_run:,} steps over {len(smoke.markets_run)} markets, every action in "
-            f"range"
-        )
-    if getattr(smoke, "predict_latency_ms", None) is not None:
-        parts.append(f"predict {smoke.predict_latency_ms:.2f} ms")
-    return ", ".join(parts)
+    trained = m is not None and m.trading_pct is not None
+    health = evidence.healths.get(path)
+    result = (f"orders on {fmt_pct(m.trading_pct)} of steps while sampling" if trained and m
+              else "no training summary beside the model")
+    if health is not None:
+        result += f"; in the trader's mode: {health.state}"
+    out.append(item(trained, "Analyzed training summaries for action distribution", result,
+                    metric_source(record, "trading_pct") if trained else NO_SOURCE))
+    pointed = current.get("model") in [path] + primary["copies"]
+    out.append(item(pointed, "Update CURRENT_MODEL.json",
+                    "the pointer names it" if pointed else
+                    f"not done: the pointer names {current.get('model') or 'no model'}"))
+    if health is not None:
+        steps = health.source("recorded").observations if health.source("recorded") else 0
+        out.append(item(True, "Test model loading and inference",
+                        f"loaded safely and ran {fmt_int(steps)} recorded steps",
+                        health_source(health)))
+    elif smoke is not None and getattr(smoke, "ok", False):
+        out.append(item(True, "Test model loading and inference",
+                        f"smoke test passed: {getattr(smoke, 'steps_run', 0):,} steps"))
+    else:
+        out.append(item(False, "Test model loading and inference", "not done"))
+    validation = evidence.validations.get(path)
+    out.append(item(validation is not None, f"Validate on target sessions ({sessions})",
+                    validation.headline() if validation is not None else "not done",
+                    validation_source(validation) if validation is not None else NO_SOURCE))
+    return out
