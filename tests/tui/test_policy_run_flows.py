@@ -23,6 +23,7 @@ from eval_helpers import collapsed_but_sampling_widely, healthy_policy  # noqa: 
 
 S32, S10 = "session32_final.zip", "session10_ppo_20251211_173419/model.zip"
 LEGACY = "session5_ppo_20251120_101500/trained_model.zip"
+EVIL = "evil_policy_class.zip"
 SICK, WELL = "session44_collapsed/model.zip", "session45_healthy/model.zip"
 
 
@@ -129,16 +130,23 @@ async def test_health_progress_names_its_unit_and_escape_stores_nothing(workspac
 
 
 @async_test
-async def test_a_model_that_cannot_run_is_refused_in_one_line(workspace, frozen_clock):
+async def test_a_model_that_cannot_run_is_refused_in_one_line(workspace, frozen_clock, model_zoo,
+                                                             tmp_path):
+    from model_factory import plant_malicious_field
+
+    canary = tmp_path / "canary"
+    plant_malicious_field(model_zoo["ppo21"], workspace.models / EVIL, canary)
     app = make_app(workspace, frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await run_key(app, pilot, LEGACY, "K")
-        refusals = [n for n in notifications(app) if n.startswith("refused: ")]
-        assert len(refusals) == 1 and "\n" not in refusals[0], notifications(app)
-        assert "Traceback" not in refusals[0]
-        assert stored_health(workspace, LEGACY) is None
-        assert app.state.validation is None  # the next run may start
+        for rel in (LEGACY, EVIL):  # incompatible; UNSAFE (a pickle that would write a file)
+            await run_key(app, pilot, rel, "K")
+            refusals = [n for n in notifications(app) if n.startswith("refused: ")]
+            assert refusals and "\n" not in refusals[-1], notifications(app)
+            assert "Traceback" not in refusals[-1]
+            assert stored_health(workspace, rel) is None
+            assert app.state.validation is None  # the next run may start
+        assert len(refusals) == 2 and not canary.exists()
 
 
 @async_test
