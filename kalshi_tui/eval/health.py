@@ -88,8 +88,12 @@ class _Figures:
 def check_health(path: Path, config: Config, session_ids: list[int], *,
                  cancel: threading.Event | None = None, store_result: bool = True,
                  on_stored: Callable[[Path | None, str | None], None] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
                  ) -> HealthResult:
     """Run the policy in the trader's mode over recorded steps and probes; store the result.
+
+    `progress(done, total)` counts observations run through the policy (recorded steps, then
+    probes); the recorded count is the tapes' steps, so the total is known before the run.
 
     Raises PolicyLoadError/PolicyRefused, IncompatibleModel, ValidationError (an unknown or
     empty session), ValidationCancelled or ModelChanged; nothing is stored then.
@@ -104,9 +108,12 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     env = config.environment
     n = policy.n_actions
     rng = np.random.default_rng(HEALTH_SEED)
+    counter = _Progress(progress, sum(max(t.length - 1, 0) for t in tapes)
+                        + UNIFORM_PROBES + NOISE_PROBES + 1)
     with single_threaded_torch():
-        recorded, observations = _recorded(policy, tapes, config, rng, cancel, path)
-        probes = _probes(policy, observations, env, rng, cancel, path)
+        recorded, observations = _recorded(policy, tapes, config, rng, cancel, path, counter)
+        probes = _probes(policy, observations, env, rng, cancel, path, counter)
+    counter.finish()
     require_unchanged(path, sha_before, "the health check")
     result = HealthResult(
         model_path=str(path), sha256=sha_before, algorithm=policy.algorithm, n_actions=n,
@@ -128,12 +135,27 @@ def check_health(path: Path, config: Config, session_ids: list[int], *,
     return result
 
 
+class _Progress:
+    """Observations done, reported as they go; never past the total announced first."""
+
+    def __init__(self, report: Callable[[int, int], None] | None, total: int):
+        self.report, self.total, self.done = report, max(total, 1), 0
+
+    def add(self, count: int) -> None:
+        self.done = min(self.done + count, self.total)
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+    def finish(self) -> None:
+        self.add(self.total)
+
+
 def _check_cancel(cancel: threading.Event | None, path: Path) -> None:
     if cancel is not None and cancel.is_set():
         raise ValidationCancelled(f"{path}: health check cancelled; nothing stored")
 
 
-def _recorded(policy, tapes, config: Config, rng, cancel, path: Path):
+def _recorded(policy, tapes, config: Config, rng, cancel, path: Path, counter: _Progress):
     """Every step of the sessions, trading in the trader's mode; also the observations seen."""
     from kalshi_tui.env.world import simulator_for
     from kalshi_tui.eval.policy_runner import sample_actions
@@ -150,6 +172,7 @@ def _recorded(policy, tapes, config: Config, rng, cancel, path: Path):
             out = policy.forward(obs[live])
             figures.add(out.probabilities, out.greedy_actions, rng)
             seen.append(obs[live])
+            counter.add(len(live))
             chosen = (out.greedy_actions if config.trader_deterministic
                       else sample_actions(out.probabilities, rng))
             actions[:] = 0
@@ -158,7 +181,7 @@ def _recorded(policy, tapes, config: Config, rng, cancel, path: Path):
     return figures, np.concatenate(seen) if seen else np.zeros((0, policy.obs_shape[0]), np.float32)
 
 
-def _probes(policy, recorded: np.ndarray, env, rng, cancel, path: Path):
+def _probes(policy, recorded: np.ndarray, env, rng, cancel, path: Path, counter: _Progress):
     """Figures on observations the sessions never showed: bounds, noise, all zeros."""
     dim = policy.obs_shape[0]
     low, high = float(env.observation_low), float(env.observation_high)
@@ -177,6 +200,7 @@ def _probes(policy, recorded: np.ndarray, env, rng, cancel, path: Path):
             _check_cancel(cancel, path)
             forward = policy.forward(observations[start:start + PROBE_BATCH])
             figures.add(forward.probabilities, forward.greedy_actions, rng)
+            counter.add(len(forward.greedy_actions))
         out.append((name, figures))
     return out
 

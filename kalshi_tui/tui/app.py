@@ -54,6 +54,7 @@ from kalshi_tui.tui.plan_text import (
     refused_body,
     rollback_body,
 )
+from kalshi_tui.tui.policy_runs import PolicyRunsMixin
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.screens.help import HelpScreen, help_table
@@ -68,7 +69,7 @@ log = logging.getLogger("kalshi_tui.tui")
 GLOBAL_ACTIONS = frozenset({"refresh", "command_palette", "help", "quit"})
 
 
-class KalshiTuiApp(App):
+class KalshiTuiApp(PolicyRunsMixin, App):
     """The operator's screen over one models folder and its pointer."""
 
     CSS_PATH = "app.tcss"

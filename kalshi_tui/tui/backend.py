@@ -39,6 +39,10 @@ class PointerView:
     error: str | None = None  # the pointer could not be read at all
 
 
+class CurrentUnavailable(Exception):
+    """The current model is missing, incompatible or unsafe: an A/B against it cannot run."""
+
+
 class Backend:
     """Calls into the core for one config; each method is safe to call from a thread."""
 
@@ -188,6 +192,35 @@ class Backend:
         return validate_model(Path(record.abs_path), self.config, self.validation_sessions(),
                               deterministic=self.config.validation_deterministic,
                               progress=progress, cancel=cancel)
+
+    def check_health(self, record, *, progress, cancel):
+        """The policy health check `kalshi-tui health` runs, stored the same way (imports
+        torch); raises ValidationCancelled when `cancel` is set, nothing stored then."""
+        from kalshi_tui.eval import check_health
+
+        return check_health(Path(record.abs_path), self.config, self.validation_sessions(),
+                            cancel=cancel, progress=progress)
+
+    def abtest_vs_current(self, record, *, progress, cancel):
+        """`kalshi-tui abtest MODEL current`: the A/B of `record` against the current model,
+        stored the same way. CurrentUnavailable says why the current model cannot run."""
+        from kalshi_tui.eval import current_model, run_abtest
+
+        current = current_model(self.config)
+        if not current.runnable or current.path is None:
+            raise CurrentUnavailable(current.problem or "no current model to compare with")
+        return run_abtest(Path(record.abs_path), current.path, self.config,
+                          self.validation_sessions(), against_is_current=True,
+                          progress=progress, cancel=cancel)
+
+    def validate_ensemble(self, records: list, *, progress, cancel):
+        """`kalshi-tui validate --ensemble A,B` with the default (majority) vote, stored the
+        same way; the current model runs beside it when it can."""
+        from kalshi_tui.eval import MAJORITY, validate_ensemble
+
+        return validate_ensemble([Path(r.abs_path) for r in records], self.config,
+                                 self.validation_sessions(), MAJORITY, progress=progress,
+                                 cancel=cancel)
 
     def smoke(self, record):
         from kalshi_tui.eval import smoke_test

@@ -118,6 +118,22 @@ class ValidationFinished(Message):
         self.error = error
 
 
+class PolicyRunFinished(Message):
+    """A health check or an A/B test ended: `result` when it completed (and was stored),
+    `cancelled`, `refused` (the model or the current model cannot run: `error` says why)
+    or `error` otherwise."""
+
+    def __init__(self, kind: str, path: str, result: Any = None, *, cancelled: bool = False,
+                 refused: bool = False, error: str | None = None) -> None:
+        super().__init__()
+        self.kind = kind
+        self.path = path
+        self.result = result
+        self.cancelled = cancelled
+        self.refused = refused
+        self.error = error
+
+
 class SmokeTested(Message):
     def __init__(self, path: str, result: Any = None, error: str | None = None) -> None:
         super().__init__()

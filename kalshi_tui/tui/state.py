@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class ValidationRun:
-    """The one validation allowed at a time: how to stop it and the dialog showing it."""
+    """The one model run (validation, health check, A/B test) allowed at a time: how to stop
+    it and the dialog showing it; two runs at once would share the same few cores."""
 
-    path: str  # the record being validated
+    path: str  # the record being run
     cancel: threading.Event  # set by escape in the dialog; the worker stops at the next step
     dialog: ValidationDialog
+    kind: str = "validation"  # what runs: "validation", "health check", "A/B test"
 
 
 @dataclass
@@ -48,6 +50,8 @@ class TuiState:
     validations: dict[str, ValidationResult] = field(default_factory=dict)
     # Record path -> a stored policy-health result still current (`kalshi-tui health` writes them).
     healths: dict[str, HealthResult] = field(default_factory=dict)
+    # Record path -> its A/B line against the current model, from an A/B run in this session.
+    ab_lines: dict[str, str] = field(default_factory=dict)
     # Record path -> its place in the ranking; empty until the ranking worker answers.
     ranking: dict[str, RankedModel] = field(default_factory=dict)
     # How many of `ranking` have a rank (could be recommended); set with it by `set_ranking`
@@ -96,6 +100,7 @@ class TuiState:
                            badge=self.badges.get(path, "") if path else "",
                            validation=self.validations.get(path) if path else None,
                            health=self.healths.get(path) if path else None,
+                           ab_line=self.ab_lines.get(path) if path else None,
                            smoke=self.smoke_results.get(path) if path else None,
                            ranked=self.ranking.get(path) if path else None,
                            ranking_ready=bool(self.ranking),

@@ -28,6 +28,7 @@ from kalshi_tui.tui.messages import (
     OperationFailed,
     PointerChanged,
     PointerRead,
+    PolicyRunFinished,
     PromotePlanned,
     PromoteRefused,
     RankingComputed,
@@ -305,6 +306,52 @@ class Workers:
             return
         log.info("validated %s: win rate %s", record.path, result.win_rate)
         self._post(ValidationFinished(record.path, result))
+
+    def run_health_check(self, record: ModelRecord, cancel: threading.Event) -> None:
+        self._start("validate", self._run_policy, "health check", record.path, cancel,
+                    partial(self.backend.check_health, record))
+
+    def run_abtest(self, record: ModelRecord, cancel: threading.Event) -> None:
+        self._start("validate", self._run_policy, "A/B test", record.path, cancel,
+                    partial(self.backend.abtest_vs_current, record))
+
+    def run_ensemble(self, records: list[ModelRecord], cancel: threading.Event) -> None:
+        self._start("validate", self._run_policy, "ensemble validation", records[0].path, cancel,
+                    partial(self.backend.validate_ensemble, records))
+
+    def _run_policy(self, kind: str, path: str, cancel: threading.Event,
+                    run: Callable[..., Any]) -> None:
+        """A health check, an A/B test or an ensemble validation: the eval runner stores the
+        result as the CLI does; `path` names the (first) model in the messages."""
+        from kalshi_tui.eval import (
+            IncompatibleModel,
+            PolicyLoadError,
+            ValidationCancelled,
+            ValidationError,
+        )
+        from kalshi_tui.tui.backend import CurrentUnavailable
+
+        def progress(done: int, total: int) -> None:
+            self._post(ValidationProgressed(path, done, total))
+
+        try:
+            result = run(progress=progress, cancel=cancel)
+        except ValidationCancelled:
+            log.info("%s of %s cancelled", kind, path)
+            self._post(PolicyRunFinished(kind, path, cancelled=True))
+            return
+        except (PolicyLoadError, IncompatibleModel, CurrentUnavailable, ValidationError,
+                OSError) as exc:
+            # The model (or the current one) cannot run here: an answer, not a crash.
+            log.warning("%s of %s refused: %s", kind, path, one_line(exc))
+            self._post(PolicyRunFinished(kind, path, refused=True, error=one_line(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.error("%s of %s failed: %s", kind, path, one_line(exc), exc_info=exc)
+            self._post(PolicyRunFinished(kind, path, error=one_line(exc)))
+            return
+        log.info("%s of %s done", kind, path)
+        self._post(PolicyRunFinished(kind, path, result))
 
     def run_smoke(self, record: ModelRecord) -> None:
         self._start("smoke", self._run_smoke, record)

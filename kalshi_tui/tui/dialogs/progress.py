@@ -1,4 +1,5 @@
-"""The validation progress dialog: a bar fed by ValidationProgressed, `escape` cancels.
+"""The progress dialog of a model run (validation, health check, A/B test): a bar fed by
+ValidationProgressed, naming what it counts; `escape` cancels.
 
 The dialog only shows progress; the App owns the worker and its cancel event, so closing
 the dialog and stopping the run are one decision in one place.
@@ -29,22 +30,27 @@ class ValidationDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel_validation", "Cancel validation", id="validation.cancel",
                         tooltip="Stop the run; nothing partial is stored")]
 
-    def __init__(self, model_name: str, sessions: str) -> None:
+    def __init__(self, model_name: str, sessions: str, *, title: str = "Validating",
+                 unit: str = UNIT) -> None:
         super().__init__(id="validation-dialog")
         self.model_name = model_name
         self.sessions = sessions
+        self.title = title
+        self.unit = unit
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(fmt.file_text(f"Validating {self.model_name}"), classes="dialog-title")
+            yield Label(fmt.file_text(f"{self.title} {self.model_name}"), classes="dialog-title")
             yield Static(fmt.file_text(f"sessions {self.sessions}; esc cancels"), classes="dim")
             yield ProgressBar(total=None, show_eta=False, id="validation-progress")
-            yield Static(f"0 {UNIT} done: loading the sessions' markets…", id="validation-status")
+            yield Static(f"0 {self.unit} done: loading the sessions' markets…",
+                         id="validation-status")
 
     def show_progress(self, done: int, total: int) -> None:
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=done)
-        self.query_one("#validation-status", Static).update(f"{done:,} of {total:,} {UNIT} done")
+        self.query_one("#validation-status", Static).update(
+            f"{done:,} of {total:,} {self.unit} done")
 
     def show_cancelling(self) -> None:
         self.query_one("#validation-status", Static).update("cancelling…")

@@ -40,7 +40,8 @@ NARROW_WIDTH = 100  # below this the checks leave the left column for a tab of t
 # Actions that change the pointer: hidden and refused with --read-only.
 CHANGING_ACTIONS = frozenset({"promote", "rollback"})
 # Actions about the selected model: nothing to offer in the palette when the list is empty.
-RECORD_ACTIONS = frozenset({"promote", "validate", "smoke", "describe"})
+RECORD_ACTIONS = frozenset({"promote", "validate", "smoke", "describe", "check_health",
+                            "abtest"})
 
 
 class MainScreen(Screen):
@@ -56,6 +57,12 @@ class MainScreen(Screen):
         Binding("H", "history", "History", id="history", tooltip="Revisions: who, when, why"),
         Binding("V", "validate", "Validate", id="validate",
                 tooltip="Run the selected model on the configured sessions"),
+        Binding("K", "check_health", "Health", id="check_health", show=False,
+                tooltip="Policy health of the selected model in the trader's mode (stored)"),
+        Binding("A", "abtest", "A/B", id="abtest", show=False,
+                tooltip="A/B test of the selected model against the current model (stored)"),
+        Binding("E", "ensemble", "Ensemble", id="ensemble", show=False,
+                tooltip="Validate the marked models as a majority-vote ensemble (stored)"),
         # Off the footer (the readiness pane says "T runs it"): the 80-column footer keeps ? Help.
         Binding("T", "smoke", "Smoke", id="smoke", show=False,
                 tooltip="Smoke test: load safely and run inference"),
@@ -317,6 +324,16 @@ class MainScreen(Screen):
         if record is not None:
             self.operator_app.start_validation(record)
 
+    def action_check_health(self) -> None:
+        record = self.selected_record
+        if record is not None:
+            self.operator_app.start_health_check(record)
+
+    def action_abtest(self) -> None:
+        record = self.selected_record
+        if record is not None:
+            self.operator_app.start_abtest(record)
+
     def action_smoke(self) -> None:
         record = self.selected_record
         if record is not None:
@@ -326,18 +343,31 @@ class MainScreen(Screen):
         self.operator_app.start_report()
 
     # -- view actions: what this screen shows, never what is on disk --------------------
-    def action_compare(self) -> None:
+    def marked_pair(self, what: str) -> tuple[ModelRecord, ModelRecord] | None:
+        """The two marked models (or one marked and the selected one), or say what is missing."""
         models = self.models_list
         paths = list(models.marked)
         if len(paths) < 2 and models.highlighted and models.highlighted.path not in paths:
             paths.append(models.highlighted.path)
         if len(paths) < 2:
-            self.notify("Mark two models with space (or m) to compare them", severity="warning")
-            return
+            self.notify(f"Mark two models with space (or m) to {what}", severity="warning")
+            return None
         left, right = self.state.record_at(paths[0]), self.state.record_at(paths[1])
         if left is None or right is None:
             self.notify("A marked model is gone; mark again", severity="warning")
+            return None
+        return left, right
+
+    def action_ensemble(self) -> None:
+        pair = self.marked_pair("validate them as an ensemble")
+        if pair is not None:
+            self.operator_app.start_ensemble(list(pair))
+
+    def action_compare(self) -> None:
+        pair = self.marked_pair("compare them")
+        if pair is None:
             return
+        left, right = pair
         self.app.push_screen(CompareScreen(left, right, self.state.badges, self.state.validations,
                                            self.config.environment, self.state.ranking))
 
@@ -427,7 +457,13 @@ class MainScreen(Screen):
             ("Go to the current model", "the pinned first row", "jump_current"),
             (f"Validate {name}", f"on sessions {self.config.validation_sessions}", "validate"),
             (f"Smoke-test {name}", "load safely and run inference", "smoke"),
+            (f"Check the health of {name}", "in the trader's mode; stored like kalshi-tui health",
+             "check_health"),
+            (f"A/B {name} against the current model", "stored like kalshi-tui abtest",
+             "abtest"),
             ("Compare marked models", "two models side by side", "compare"),
+            ("Validate marked models as an ensemble", "majority vote; stored like "
+             "kalshi-tui validate --ensemble", "ensemble"),
             ("Mark or unmark for compare", "", "mark"),
             ("Filter models", "by name, path or badge", "filter"),
             ("Toggle compatible only", "", "compatible_only"),

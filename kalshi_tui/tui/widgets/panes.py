@@ -40,6 +40,7 @@ class PaneContext:
     ranking_ready: bool = False
     eligible_count: int = 0
     health: Any = None  # stored HealthResult from kalshi_tui.eval, when one is current
+    ab_line: str | None = None  # "vs current: ...", when an A/B ran against the current model
 
 
 def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
@@ -77,6 +78,8 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
         lines.append(Text("✓ fits the configured environment", style="green"))
     lines += rank_lines(ctx)
     lines += health_lines(ctx.health)
+    if ctx.ab_line:
+        lines.append(Text(f"{'A/B':<10}", style="bold") + fmt.file_text(ctx.ab_line))
     # Last: the evidence runs long, and the rank above must stay in view at 80 columns.
     trained_on = layout_words(record)
     if trained_on:
