@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # model_factory: the template model
+sys.path.insert(0, str(ROOT / "tests" / "core"))  # artifact_files: training artifacts
 
 ROLLBACK_CHILD = r"""
 import asyncio, json, sys, time
@@ -205,7 +207,7 @@ def run_child(kind: str, models_dir: Path, moves: int) -> dict:
 
 
 def prepare(root: Path, count: int) -> Path:
-    from scan import make_models, make_template
+    from scan_files import make_models, make_template
 
     from kalshi_tui.core import load_config
     from kalshi_tui.core.catalog import inspect_model, scan_catalog
