@@ -491,3 +491,15 @@ def test_the_ab_against_the_current_model_is_a_deciding_fact_when_the_face_knows
     assert (
         facts["Against the current model"]["text"] == "no A/B against the current model (not run)"
     )
+
+
+def test_a_choice_on_training_figures_alone_says_it_is_unchecked(report):
+    """Nothing health-checked or validated (report --stored-only on a fresh registry): the
+    recommendation says, before its facts, that it stands on training figures alone."""
+    text = render_markdown(report)
+    primary = report["recommendations"]["primary"]
+    assert primary["evidence_level"] == "training figures"
+    heading = text.index("## Recommendation: ")
+    unchecked = text.index("**Unchecked: this choice stands on training figures alone**")
+    assert heading < unchecked < text.index("| Deciding fact |", heading)
+    assert len(first_screen(text)) <= 60

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kalshi_tui.core.evidence.ranking import EVIDENCE_FILE, EVIDENCE_TRAINING
 from kalshi_tui.core.figures import fmt_time
 from kalshi_tui.core.safe_text import printable, safe_lines
 
@@ -103,8 +104,12 @@ def _current(cur: dict[str, Any]) -> list[str]:
 
 
 def _choice(title: str, entry: dict[str, Any], notes: Footnotes) -> list[str]:
-    out = [f"## {title}: {_with_copies(entry['path'], entry['copies'])}", "",
-           "| Deciding fact | Finding | Source |", "|---|---|---|"]
+    out = [f"## {title}: {_with_copies(entry['path'], entry['copies'])}", ""]
+    if entry["evidence_level"] in (EVIDENCE_TRAINING, EVIDENCE_FILE):
+        # `report --stored-only` with nothing checked: said before the table, not under it.
+        out += [f"**Unchecked: this choice stands on {entry['evidence_level']} alone**; how it "
+                "acts in the trader's mode is unknown until it is health-checked.", ""]
+    out += ["| Deciding fact | Finding | Source |", "|---|---|---|"]
     for f in entry["deciding_facts"]:
         out.append(f"| {_md(f['label'])} | {_md(f['text'])} | {_md(f['source'])} |")
     return out + [""]
