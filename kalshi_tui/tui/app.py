@@ -206,11 +206,19 @@ class KalshiTuiApp(PolicyRunsMixin, App):
     def _operation_failed(self, message: OperationFailed) -> None:
         if message.what == "writing the report":
             self.state.writing_report = False
-        if message.planning:
-            self._close_change_dialog()  # nothing to confirm: the engine said no, or failed
         outcome = "refused" if message.refused else "failed"
-        self.notify_file_text(message.message, title=f"{message.what.capitalize()} {outcome}",
-                              severity=message.severity, timeout=12)
+        title = f"{message.what.capitalize()} {outcome}"
+        if message.planning:
+            waiting = self._waiting_dialog() is not None
+            self._close_change_dialog()  # nothing to confirm: the engine said no, or failed
+            if waiting:
+                # A modal answer in the dialog's place: the reason the operator is still
+                # typing after R or P lands there, never on the models screen as commands.
+                self.push_screen(RefusedDialog(title, [fmt.file_text(message.message)],
+                                               can_force=False))
+                return
+        self.notify_file_text(message.message, title=title, severity=message.severity,
+                              timeout=12)
 
     # -- global actions ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

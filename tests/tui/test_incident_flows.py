@@ -19,7 +19,7 @@ from kalshi_tui.core.catalog.scan import inspect_model
 from kalshi_tui.core.pointer import PointerEngine
 from kalshi_tui.core.pointer.lock import current_user
 from kalshi_tui.tui.app import KalshiTuiApp
-from kalshi_tui.tui.dialogs.confirm import ReasonDialog
+from kalshi_tui.tui.dialogs.confirm import ReasonDialog, RefusedDialog
 from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.screens.history import HistoryScreen
 from kalshi_tui.tui.widgets.model_list import SORTABLE, ModelList
@@ -286,11 +286,18 @@ async def test_a_refusal_says_refused_and_logs_a_warning_without_a_traceback(wor
     app = make_app(workspace, frozen_clock, log_path=log_file)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(app, pilot)
-        await pilot.press("R", *"nothing to go back to")  # no pointer, no history
+        selected = app.main.selected_record.path
+        await pilot.press("R", *"nothing to go back to d")  # no pointer, no history
         await settle(app, pilot)
-        assert app.screen is app.main  # the dialog closed on the refusal
-        assert "Rollback refused" in await shown(app, pilot, "Rollback refused")
+        # The refusal takes the dialog's place as a modal answer: the rest of the reason
+        # (g jumps, d describes on the models screen) never reaches the models screen.
+        assert isinstance(app.screen, RefusedDialog)
+        assert "Rollback refused" in screen_text(app)
+        assert "nothing to roll back to" in app.screen.body[0].plain
         assert not any("failed" in n for n in notifications(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main and app.main.selected_record.path == selected
     logged = log_file.read_text()
     assert "WARNING" in logged and "rollback refused" in logged and "Traceback" not in logged
 

@@ -181,7 +181,8 @@ class ReasonDialog(ModalScreen[str | None]):
 
 
 class RefusedDialog(ModalScreen[bool]):
-    """Say why a promote was refused; True when the operator asks to go on to forcing."""
+    """Say why a change was refused (or its plan failed); True when the operator asks to go on
+    to forcing a promote."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="refused.close",
                         tooltip="Close; nothing was changed")]
