@@ -33,7 +33,7 @@ def badge_words(record: ModelRecord) -> str:
 def health_lines(health: Any) -> list[Text]:
     """The stored policy health in one line, or that it is unknown and how to learn it."""
     if health is None:
-        return [_label("health") + Text("unknown: not checked (kalshi-tui health)", style="dim")]
+        return [_label("health") + Text("unknown: not checked (K checks it)", style="dim")]
     style = HEALTH_STYLES.get(health.state, "")
     return [_label("health") + fmt.file_text(health.state_line or "unknown", style=style)]
 
