@@ -7,13 +7,18 @@ the safe path (nothing unpickled); torch is imported inside the handlers only.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-import threading
 from pathlib import Path
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.cli.eval_commands import ProgressBar, _session_ids, resolve_model, with_fill_model
+from kalshi_tui.cli.eval_commands import (
+    _session_ids,
+    resolve_model,
+    run_and_store,
+    with_fill_model,
+)
 from kalshi_tui.core import printable, safe_lines
 
 CURRENT = "current"
@@ -46,16 +51,6 @@ def register(subparsers, common) -> None:
     abtest.set_defaults(handler=abtest_command)
 
 
-def _progress_bar(args: argparse.Namespace, label: str) -> ProgressBar | None:
-    return ProgressBar(label) if sys.stderr.isatty() and not args.no_progress else None
-
-
-def _run_errors():
-    from kalshi_tui.eval import IncompatibleModel, PolicyLoadError, ValidationError
-
-    return PolicyLoadError, IncompatibleModel, ValidationError
-
-
 def abtest_command(args: argparse.Namespace) -> int:
     from kalshi_tui.eval import current_model, file_sha256, load_abtest, run_abtest
 
@@ -79,19 +74,12 @@ def abtest_command(args: argparse.Namespace) -> int:
         if result is not None:
             note = "stored result (current for both models, environment and sessions)"
     if result is None:
-        bar = _progress_bar(args, f"A/B {candidate.name} vs {against.name}")
-        stored: list = []
-        try:
-            result = run_abtest(candidate, against, config, session_ids,
-                                against_is_current=is_current, progress=bar,
-                                cancel=threading.Event(),
-                                on_stored=lambda file, why: stored.extend([file, why]))
-        except _run_errors() as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            if bar is not None:
-                bar.close()
-        stored_at, note = stored if stored else (None, None)
+        # Its own name: mypy then infers the result's type from the call alone.
+        ran = run_and_store(
+            args, f"A/B {candidate.name} vs {against.name}", functools.partial(
+                run_abtest, candidate, against, config, session_ids,
+                against_is_current=is_current))
+        result, stored_at, note = ran
     if args.json:
         print_json({**result.to_dict(), "line": result.vs_line(CURRENT if is_current else "other"),
                     "stored_at": str(stored_at) if stored_at else None, "note": note})
@@ -167,19 +155,12 @@ def ensemble_command(args: argparse.Namespace) -> int:
         if result is not None:
             note = "stored result (current for these models, environment and sessions)"
     if result is None:
-        bar = _progress_bar(args, f"ensemble of {len(paths)} ({args.vote})")
-        stored: list = []
-        try:
-            result = validate_ensemble(paths, config, session_ids, args.vote,
-                                       deterministic=args.deterministic, progress=bar,
-                                       cancel=threading.Event(),
-                                       on_stored=lambda file, why: stored.extend([file, why]))
-        except _run_errors() as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            if bar is not None:
-                bar.close()
-        stored_at, note = stored if stored else (None, None)
+        # Its own name: mypy then infers the result's type from the call alone.
+        ran = run_and_store(
+            args, f"ensemble of {len(paths)} ({args.vote})", functools.partial(
+                validate_ensemble, paths, config, session_ids, args.vote,
+                deterministic=args.deterministic))
+        result, stored_at, note = ran
     if args.json:
         print_json({**result.to_dict(), "pointer_target": False,
                     "stored_at": str(stored_at) if stored_at else None, "stored_note": note})

@@ -7,10 +7,13 @@ stable-baselines3 are imported only inside the handlers.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import (
@@ -136,6 +139,9 @@ def _session_ids(spec: str, config) -> list[int]:
         raise CommandError(f"{config.sessions_name}: {exc}") from None
 
 
+T = TypeVar("T")
+
+
 class ProgressBar:
     """A one-line bar on stderr, redrawn at most ten times a second."""
 
@@ -157,6 +163,28 @@ class ProgressBar:
     def close(self) -> None:
         self.stream.write("\r\033[K")
         self.stream.flush()
+
+
+def run_and_store(args: argparse.Namespace, label: str | None, run: Callable[..., T]
+                  ) -> tuple[T, Path | None, str | None]:
+    """(result, where it was stored or None, why or None) of one eval run that stores its
+    result: a progress bar on a terminal when `label` is given, a refusal or failure as the
+    command's one-line error. validate, health, abtest and the ensemble all run this way."""
+    from kalshi_tui.eval import IncompatibleModel, PolicyLoadError, ValidationError
+
+    show = label is not None and sys.stderr.isatty() and not args.no_progress
+    bar = ProgressBar(label) if show and label is not None else None
+    stored: list = []
+    try:
+        result = run(progress=bar, cancel=threading.Event(),
+                     on_stored=lambda file, why: stored.extend([file, why]))
+    except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    stored_at, note = stored if stored else (None, None)
+    return result, stored_at, note
 
 
 def validate_command(args: argparse.Namespace) -> int:
@@ -229,9 +257,6 @@ def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: li
                    deterministic: bool):
     """(result, stored file or None, note or None) of one run, or of the stored one (--reuse)."""
     from kalshi_tui.eval import (
-        IncompatibleModel,
-        PolicyLoadError,
-        ValidationError,
         file_sha256,
         load_validation,
         validate_model,
@@ -246,16 +271,5 @@ def _validate_once(args: argparse.Namespace, config, path: Path, session_ids: li
         if result is not None:
             return result, None, "stored result (current for this model, environment and sessions)"
     label = f"{Path(path).name} ({config.environment.fill_model})"
-    bar = ProgressBar(label) if sys.stderr.isatty() and not args.no_progress else None
-    stored: list = []
-    try:
-        result = validate_model(path, config, session_ids, deterministic=deterministic,
-                                progress=bar, cancel=threading.Event(), seed=args.seed,
-                                on_stored=lambda file, why: stored.extend([file, why]))
-    except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    stored_at, note = stored if stored else (None, None)
-    return result, stored_at, note
+    return run_and_store(args, label, functools.partial(
+        validate_model, path, config, session_ids, deterministic=deterministic, seed=args.seed))

@@ -6,12 +6,12 @@ Loads the model on the safe path (nothing unpickled; torch imported in the handl
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-import threading
 
 from kalshi_tui.cli import exit_codes
 from kalshi_tui.cli.common import CommandError, add_json_flag, config_from_args, print_json
-from kalshi_tui.cli.eval_commands import _session_ids, resolve_model
+from kalshi_tui.cli.eval_commands import _session_ids, resolve_model, run_and_store
 from kalshi_tui.core import printable, safe_lines
 
 
@@ -57,20 +57,13 @@ def health_command(args: argparse.Namespace) -> int:
             "stored result (current for this model, environment and sessions)" if result else None
         )
     if result is None:
-        from kalshi_tui.eval import (
-            IncompatibleModel,
-            PolicyLoadError,
-            ValidationError,
-            check_health,
-        )
+        from kalshi_tui.eval import check_health
 
-        stored: list = []
-        try:
-            result = check_health(path, config, session_ids, cancel=threading.Event(),
-                                  on_stored=lambda file, why: stored.extend([file, why]))
-        except (PolicyLoadError, IncompatibleModel, ValidationError) as exc:
-            raise CommandError(str(exc)) from None
-        stored_at, note = stored if stored else (None, None)
+        # No bar: health has always been quiet on stderr (its progress counts observations).
+        # Its own name: mypy then infers the result's type from the call alone.
+        ran = run_and_store(
+            args, None, functools.partial(check_health, path, config, session_ids))
+        result, stored_at, note = ran
     if args.json:
         print_json({**result.to_dict(), "stored_at": str(stored_at) if stored_at else None,
                     "note": note})
