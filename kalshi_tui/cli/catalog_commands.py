@@ -126,15 +126,13 @@ def print_records_json(records, stream, healths: dict | None = None) -> None:
     Each record carries "health": its stored state and line, or null when not checked."""
     import json
 
-    from kalshi_tui.core.catalog import record_dict
-
     healths = healths or {}
 
     def line(r) -> str:
         health = healths.get(r.path)
         known = ({"state": health.state, "state_line": health.state_line,
                   "created_at": health.created_at} if health is not None else None)
-        return "  " + json.dumps({**record_dict(r), "health": known}, default=str)
+        return "  " + json.dumps({**r.to_dict(), "health": known}, default=str)
 
     if not records:
         stream.write("[]\n")
@@ -234,7 +232,9 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
         ("action space", actions),
         (
             "observation",
-            f"{record.obs_shape} {record.obs_dtype or ''}".strip() if record.obs_shape else None,
+            f"{record.plain('obs_shape')} {record.obs_dtype or ''}".strip()
+            if record.obs_shape
+            else None,
         ),
         ("obs layout", layout_words(record)),
         (
@@ -256,7 +256,7 @@ def render_show(record, env, validation=None, validation_sessions: str | None = 
     ]
     if record.hyperparameters:
         lines.append("  hyperparameters:")
-        lines += [f"    {k}: {printable(v)}" for k, v in record.hyperparameters.items()]
+        lines += [f"    {k}: {printable(v)}" for k, v in record.plain("hyperparameters").items()]
     if record.pickle_globals:
         lines.append("  pickle globals (listed, never run):")
         lines += [f"    {printable(g)}" for g in record.pickle_globals]

@@ -7,7 +7,7 @@ check it. Plain data and string formatting only: no I/O, no torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,7 +296,7 @@ def validation_figures(validation: Any) -> list[Figure]:
 
 
 def histogram_rows(
-    histogram: dict[str, int] | list[int] | None, labels: list[str]
+    histogram: Mapping[str, int] | list[int] | None, labels: list[str]
 ) -> list[dict[str, Any]]:
     """Each action id with its label, count and share; ids beyond the labels say so."""
     if histogram is None:

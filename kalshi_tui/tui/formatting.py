@@ -15,7 +15,7 @@ and passes each through the same rule once more, for a value a builder forgot.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,7 +165,7 @@ def layout_for_record(
     return environment.layout_for(count)
 
 
-def histogram_table(histogram: dict[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
+def histogram_table(histogram: Mapping[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
     """Action counts as a grid: one row per side, one column per size, shares of the total
     (the report's compact form; the TUI's histogram tab draws `histogram_columns`)."""
     if not histogram:
@@ -252,7 +252,7 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + (_EIGHTHS[part] if part else "")).ljust(width)
 
 
-def histogram_columns(histogram: dict[Any, Any] | None, layout: ActionLayout | None,
+def histogram_columns(histogram: Mapping[Any, Any] | None, layout: ActionLayout | None,
                       bar_width: int = 11) -> list[Text]:
     """Action shares as labelled bars, HOLD first, then one group per side with its total and
     one bar per size, so "which side, what size" reads at a glance (21 bars for 21 actions).

@@ -203,7 +203,7 @@ def test_21_action_run_recomputes_the_ln5_summary_figures_from_the_log(tmp_path)
     assert metrics.total_timesteps == 10000 and metrics.training_duration_seconds == pytest.approx(
         406.5
     )
-    assert metrics.session_ids == [32]
+    assert metrics.session_ids == (32,)
     # Zone-less original times read as US Eastern (EST in December: +5 h), precision kept.
     assert metrics.training_start == "2025-12-15T05:15:49.260508Z"
     assert metrics.training_completion == "2025-12-15T05:22:35.948265Z"
@@ -234,7 +234,7 @@ def test_5_action_run_accepts_the_summary_figures(tmp_path):
     assert metrics.sources["entropy"].startswith("training_summary.json")
     assert metrics.sources["exploration_ratio"].startswith("training_summary.json")
     assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(5)}
-    assert metrics.session_ids == [9] and metrics.episodes == 30
+    assert metrics.session_ids == (9,) and metrics.episodes == 30
     assert not any("ln 5" in n for n in metrics.notes)
 
 
@@ -260,7 +260,7 @@ def test_numbers_written_as_strings_are_read(tmp_path):
     jsonl.write_text("\n".join(lines) + "\n")
     metrics = read_training_metrics(find_artifacts(run / "model.zip", tmp_path), None)
     assert metrics.total_timesteps == 10000 and metrics.training_duration_seconds == 150.0
-    assert metrics.session_ids == [5, 6, 7] and metrics.unique_markets == 558
+    assert metrics.session_ids == (5, 6, 7) and metrics.unique_markets == 558
     assert metrics.action_histogram == {str(a): sum(ep[a] for ep in eps) for a in range(21)}
     assert metrics.entropy == pytest.approx(entropy_normalised(metrics.action_histogram, 21))
     assert any("action count unknown" in n for n in metrics.notes)
@@ -381,7 +381,7 @@ def test_real_curriculum_results_file_is_read_leniently(tmp_path):
     assert metrics.unique_markets == 473 == real["total_markets"]
     assert metrics.total_timesteps == sum(int(m["timesteps_trained"]) for m in markets)
     assert metrics.training_duration_seconds == pytest.approx(real["total_duration"])
-    assert metrics.session_ids == [9]
+    assert metrics.session_ids == (9,)
     assert metrics.training_start == "2025-12-11T22:34:19.012059Z"
     assert metrics.win_rate is None and metrics.entropy is None
     assert metrics.sources["episodes"].startswith(

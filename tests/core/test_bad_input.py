@@ -214,7 +214,7 @@ def test_listing_without_hashes_judges_every_bad_file_alike(bad_folder, tmp_path
     hashed = {r.path: r for r in scan_catalog(config, use_cache=False).records}
     assert listing.keys() == hashed.keys() >= EXPECTED.keys()
     for path, (verdict, reasons) in EXPECTED.items():
-        assert (listing[path].verdict, listing[path].reasons) == (verdict, reasons), path
+        assert (listing[path].verdict, list(listing[path].reasons)) == (verdict, reasons), path
     for path, record in listing.items():
         assert {**record.to_dict(), "sha256": None} == {**hashed[path].to_dict(), "sha256": None}, (
             path

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
+from types import MappingProxyType
 
 import pytest
 from model_factory import copy_model
@@ -85,7 +87,7 @@ def test_records_carry_zip_facts_and_sha256(layout, model_zoo):
     assert (record.algorithm, record.n_actions, record.obs_shape, record.verdict) == (
         "PPO",
         21,
-        [52],
+        (52,),
         "compatible",
     )
     assert record.abs_path == str(layout.models_dir / RUN / "model.zip")
@@ -123,9 +125,9 @@ def test_changed_file_is_read_again(layout, model_zoo):
     shutil.copyfile(model_zoo["ppo5"], target)  # new size and mtime
     again = scan_catalog(layout)
     assert again.read == 1
-    assert again.by_path("session32_final.zip").reasons == [
-        "legacy 5-action model (environment has 21)"
-    ]
+    assert again.by_path("session32_final.zip").reasons == (
+        "legacy 5-action model (environment has 21)",
+    )
     st = target.stat()
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # same size, new mtime
     assert scan_catalog(layout).read == 1
@@ -197,9 +199,9 @@ def test_environment_change_rejudges_cached_records(layout, tmp_path):
     catalog = scan_catalog(five)
     assert catalog.read == 0  # nothing re-read: only re-judged
     assert catalog.by_path("session9_ppo_20251211_221054/trained_model.zip").verdict == "compatible"
-    assert catalog.by_path("session32_final.zip").reasons == [
-        "legacy 21-action model (environment has 5)"
-    ]
+    assert catalog.by_path("session32_final.zip").reasons == (
+        "legacy 21-action model (environment has 5)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -309,7 +311,7 @@ def test_inspect_model_outside_the_folder_and_missing(layout, model_zoo, tmp_pat
     record = inspect_model(outside, layout)
     assert record.verdict == "compatible" and record.path == outside.as_posix()
     missing = inspect_model(tmp_path / "gone.zip", layout)
-    assert (missing.verdict, missing.reasons) == ("unreadable", ["file not found"])
+    assert (missing.verdict, missing.reasons) == ("unreadable", ("file not found",))
 
 
 def test_missing_models_folder_is_one_line(tmp_path):
@@ -427,9 +429,30 @@ def test_hashing_from_two_threads_at_once_keeps_the_cache_whole(layout):
     assert all(r.sha256 == sha256_file(r.abs_path) for r in warm.records)
 
 
+def _assert_immutable(value, where="record"):
+    """No list, dict or other mutable container anywhere inside `value`."""
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return
+    assert isinstance(value, (tuple, MappingProxyType)), (where, type(value))
+    items = value.items() if isinstance(value, MappingProxyType) else enumerate(value)
+    for key, item in items:
+        _assert_immutable(item, f"{where}[{key!r}]")
+
+
+def _assert_record_immutable(record):
+    for name in record.__dataclass_fields__:
+        if name != "metrics":
+            _assert_immutable(getattr(record, name), name)
+    if record.metrics is not None:
+        for name in record.metrics.__dataclass_fields__:
+            _assert_immutable(getattr(record.metrics, name), f"metrics.{name}")
+        with pytest.raises(AttributeError):
+            record.metrics.episodes = 1  # frozen
+
+
 def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
-    """Scan workers ship a record as its values in field order: the record made from the row
-    must equal the one read, and own every list and dict it holds."""
+    """Scan workers ship a record as its values in field order (plain lists and dicts, which
+    pickle): the record made from the row must equal the one read, every value frozen."""
     from kalshi_tui.core.catalog.cache import record_from_row, record_row
     from kalshi_tui.core.catalog.read import read_record
 
@@ -445,29 +468,38 @@ def test_a_read_record_comes_back_from_a_row_as_it_went(model_zoo, tmp_path):
         "unreadable",
     )  # not judged yet: judge decides
     row = record_row(record, metrics)
+    assert pickle.loads(pickle.dumps(row)) == row
     again = record_from_row(row)
     assert again == record
-    for name, value in vars(again).items():
-        if isinstance(value, (list, dict)):
-            assert value is not getattr(record, name), name
+    _assert_record_immutable(record)
+    _assert_record_immutable(again)
+    assert again.to_dict() == record.to_dict() == json.loads(json.dumps(record.to_dict()))
 
 
-def test_every_container_field_of_a_record_is_copied_for_each_record():
-    """record_from_row copies a record's lists and dicts by what they hold: a new list or
-    dict field must be named there, or records from one cache would share it."""
-    from kalshi_tui.core.catalog import cache
+def test_every_value_a_record_holds_is_immutable(layout):
+    """Records are shared by the TUI's threads, and the models of one run share the values
+    they have in common (the cache decodes them once): so no record may hold a list or a
+    dict, nested ones included, whichever way it was made."""
     from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
 
-    containers = {
-        name
-        for name, f in ModelRecord.__dataclass_fields__.items()
-        if str(f.type).startswith(("list", "dict"))
-    } | {"metrics"}
-    assert set(cache._FLAT_CONTAINERS) | set(cache._NESTED_CONTAINERS) | {"metrics"} == containers
-    assert containers <= set(cache._GROUP_FIELDS)  # the cache parses them anew per record
-    metric_containers = {
-        name
-        for name, f in TrainingMetrics.__dataclass_fields__.items()
-        if str(f.type).startswith(("list", "dict"))
-    }
-    assert set(cache._METRICS_CONTAINERS) == metric_containers
+    for cls in (ModelRecord, TrainingMetrics):
+        for name, f in cls.__dataclass_fields__.items():
+            assert not str(f.type).startswith(("list", "dict")), (cls.__name__, name)
+    made = ModelRecord.from_dict({
+        "path": "a.zip", "abs_path": "/m/a.zip", "name": "a", "reasons": ["x"],
+        "hyperparameters": {"policy_kwargs": {"net_arch": [64, {"pi": [32]}]}},
+        "trader_findings": [["data/x", "calls eval", ["builtins.eval"]]],
+        "metrics": {"session_ids": [5], "notes": ["n"], "sources": {"episodes": "f"},
+                    "action_histogram": {"0": 3}},
+    })
+    _assert_record_immutable(made)
+    assert made.plain("hyperparameters") == {"policy_kwargs": {"net_arch": [64, {"pi": [32]}]}}
+    first = layout.models_dir / "session32_final.zip"
+    shutil.copyfile(first, layout.models_dir / "session32_copy.zip")  # alike: one group
+    scan_catalog(layout)
+    warm = scan_catalog(layout)
+    assert warm.read == 0
+    for record in warm.records:
+        _assert_record_immutable(record)
+    one, two = warm.by_path("session32_final.zip"), warm.by_path("session32_copy.zip")
+    assert one.pickle_globals is two.pickle_globals  # shared, which is safe: immutable

@@ -151,20 +151,27 @@ def test_workers_come_from_a_forkserver_and_a_captured_stderr_never_loses_the_mo
     assert got["records"] == json.loads(json.dumps(expected))
 
 
-def test_records_from_shared_worker_rows_own_their_lists(model_zoo, tmp_path):
-    """Workers hand a run's equal values over as one object; each record built from them
-    owns its copies."""
+def test_records_from_one_row_are_equal_and_can_change_only_by_being_given_new_values(
+    model_zoo, tmp_path
+):
+    """Workers hand a run's equal values over as one row; records built from it hold frozen
+    values, so changing one record (a new tuple for its warnings) never changes another or
+    the row."""
     from kalshi_tui.core.catalog.scan import inspect_model
 
     (tmp_path / "empty.toml").write_text("")
     config = load_config(tmp_path / "empty.toml", models_dir=model_zoo["ppo21"].parent)
     record = inspect_model(model_zoo["ppo21"], config)
-    record.warnings.append("a warning")
+    record.warnings += ("a warning",)
     row = catalog_cache.record_row(record, None)
     first, second = catalog_cache.record_from_row(row), catalog_cache.record_from_row(row)
     assert first == second == record
-    first.warnings.append("only the first")
-    first.pickle_globals.append("only.first")
-    first.hyperparameters["only"] = "first"
-    first.versions["only"] = "first"
+    first.warnings += ("only the first",)
+    for change in (
+        lambda: first.pickle_globals.append("only.first"),
+        lambda: first.hyperparameters.__setitem__("only", "first"),
+        lambda: first.versions.__setitem__("only", "first"),
+    ):
+        with pytest.raises((AttributeError, TypeError)):
+            change()
     assert second == record and row == catalog_cache.record_row(record, None)

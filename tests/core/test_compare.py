@@ -71,9 +71,8 @@ def test_spaces_versions_hyperparameters_and_training_side_by_side(setup):
     hyper = {r.label: r for r in comparison.section("hyperparameters")}
     assert set(hyper) == set(a.hyperparameters) | set(b.hyperparameters)
     for key, row in hyper.items():
-        assert row.a_value == a.hyperparameters.get(key) and row.b_value == b.hyperparameters.get(
-            key
-        )
+        assert row.a_value == a.plain("hyperparameters").get(key)
+        assert row.b_value == b.plain("hyperparameters").get(key)
     markets = comparison.row("training", "unique markets")
     assert (markets.a_value, markets.b_value, markets.better) == (120, 558, "b")
     assert markets.b_source == "training_results.json portfolio_statistics.unique_markets"
@@ -128,8 +127,9 @@ def test_a_legacy_model_gets_legacy_labels_and_the_text_render_shows_both(setup)
     legacy = ModelRecord.from_dict(
         catalog.find(f"{RUN9}/trained_model.zip").to_dict()
     )  # a copy to edit
-    legacy.metrics = TrainingMetrics()
-    legacy.metrics.action_histogram = {"0": 5, "1": 3, "2": 2, "3": 0, "4": 0}
+    legacy.metrics = TrainingMetrics.from_dict(
+        {"action_histogram": {"0": 5, "1": 3, "2": 2, "3": 0, "4": 0}}
+    )
     comparison = compare_models(
         legacy, final, config.environment.layout, {}, environment=config.environment
     )

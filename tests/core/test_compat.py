@@ -23,15 +23,16 @@ def config(tmp_path):
 
 
 EXPECTED = {  # zoo name -> (verdict, reasons, badge)
-    "ppo21": (COMPATIBLE, [], "OK"),
-    "a2c21": (COMPATIBLE, [], "OK"),
-    "dqn21": (COMPATIBLE, [], "OK"),
-    "ppo5": (INCOMPATIBLE, ["legacy 5-action model (environment has 21)"], "LEGACY 5-ACT"),
-    "dqn5": (INCOMPATIBLE, ["legacy 5-action model (environment has 21)"], "LEGACY 5-ACT"),
-    "ppo21_obs54": (INCOMPATIBLE, ["observation has 54 features, environment 52"], "OBS 54"),
-    "ppo_multidiscrete": (INCOMPATIBLE, ["action space is MultiDiscrete, environment Discrete(21)"],
-                          "MULTIDISCRETE"),
-    "ppo_box": (INCOMPATIBLE, ["action space is Box, environment Discrete(21)"], "BOX"),
+    "ppo21": (COMPATIBLE, (), "OK"),
+    "a2c21": (COMPATIBLE, (), "OK"),
+    "dqn21": (COMPATIBLE, (), "OK"),
+    "ppo5": (INCOMPATIBLE, ("legacy 5-action model (environment has 21)",), "LEGACY 5-ACT"),
+    "dqn5": (INCOMPATIBLE, ("legacy 5-action model (environment has 21)",), "LEGACY 5-ACT"),
+    "ppo21_obs54": (INCOMPATIBLE, ("observation has 54 features, environment 52",), "OBS 54"),
+    "ppo_multidiscrete": (
+        INCOMPATIBLE, ("action space is MultiDiscrete, environment Discrete(21)",), "MULTIDISCRETE"
+    ),
+    "ppo_box": (INCOMPATIBLE, ("action space is Box, environment Discrete(21)",), "BOX"),
 }
 
 
@@ -44,7 +45,7 @@ def test_zoo_verdicts(model_zoo, config, name):
         reasons,
         shown,
     )
-    assert record.warnings == []
+    assert record.warnings == ()
 
 
 def test_21_action_metadata_with_5_action_weights(model_zoo, config, tmp_path):
@@ -55,7 +56,7 @@ def test_21_action_metadata_with_5_action_weights(model_zoo, config, tmp_path):
     lying = edit_data(model_zoo["ppo5"], tmp_path / "lying.zip", claim_21)
     record = inspect_model(lying, config)
     assert record.verdict == INCOMPATIBLE
-    assert record.reasons == ["weights have 5 action outputs but metadata says 21"]
+    assert record.reasons == ("weights have 5 action outputs but metadata says 21",)
     assert badge(record, config.environment) == "BAD WEIGHTS"
 
 
@@ -66,7 +67,7 @@ def test_obs_metadata_that_contradicts_the_weights(model_zoo, config, tmp_path):
     record = inspect_model(
         edit_data(model_zoo["ppo21_obs54"], tmp_path / "o.zip", claim_52), config
     )
-    assert record.reasons == ["weights take 54 observation inputs but metadata says 52"]
+    assert record.reasons == ("weights take 54 observation inputs but metadata says 52",)
 
 
 def test_bounds_that_differ_warn_but_do_not_block(model_zoo, config, tmp_path):
@@ -75,7 +76,7 @@ def test_bounds_that_differ_warn_but_do_not_block(model_zoo, config, tmp_path):
 
     record = inspect_model(edit_data(model_zoo["ppo21"], tmp_path / "b.zip", widen), config)
     assert record.verdict == COMPATIBLE
-    assert record.warnings == ["observation low bound -5 differs from the configured -2"]
+    assert record.warnings == ("observation low bound -5 differs from the configured -2",)
 
 
 def test_sb3_major_version_differs_warns(model_zoo, config, tmp_path):
@@ -96,9 +97,9 @@ def test_suspicious_pickle_global_warns_and_never_runs(model_zoo, config, tmp_pa
     record = inspect_model(bad, config)
     # The spaces fit, but the trader's PPO.load would run it: UNSAFE, the reason first.
     assert record.verdict == "unsafe"
-    assert record.reasons == ["UNSAFE data/lr_schedule: calls builtins.eval: the trader's PPO.load "
-                              "would unpickle it"]
-    assert record.warnings == ["suspicious pickle globals (listed, never run): builtins.eval"]
+    assert record.reasons == ("UNSAFE data/lr_schedule: calls builtins.eval: the trader's PPO.load "
+                              "would unpickle it",)
+    assert record.warnings == ("suspicious pickle globals (listed, never run): builtins.eval",)
     assert not canary.exists()
 
 
@@ -122,7 +123,7 @@ def test_changed_environment_rejudges(model_zoo, tmp_path):
     record = inspect_model(model_zoo["ppo5"], five)
     assert record.verdict == COMPATIBLE
     judge(record, load_config(None, models_dir=tmp_path / "models").environment)
-    assert record.reasons == ["legacy 5-action model (environment has 21)"]
+    assert record.reasons == ("legacy 5-action model (environment has 21)",)
 
 
 def test_unreadable_keeps_its_reason(config, tmp_path):
@@ -131,7 +132,7 @@ def test_unreadable_keeps_its_reason(config, tmp_path):
     record = inspect_model(junk, config)
     judge(record, config.environment)
     assert (record.verdict, record.reasons, badge(record, config.environment)) == \
-        (UNREADABLE, ["truncated zip"], "UNREADABLE")
+        (UNREADABLE, ("truncated zip",), "UNREADABLE")
 
 
 def test_installed_sb3_version_read_without_importing_it():
@@ -142,9 +143,12 @@ def test_installed_sb3_version_read_without_importing_it():
     assert installed_sb3_version() == metadata.version("stable-baselines3")
 
 
-def test_alike_records_share_a_verdict_but_not_its_lists_or_dates(model_zoo, tmp_path):
+def test_alike_records_share_a_verdict_but_not_its_dates_and_nobody_can_change_it(
+    model_zoo, tmp_path
+):
     """The verdict memo is keyed by every fact a reason quotes: two checkpoints alike but for
-    their training date each get their own date in the reason, and lists of their own."""
+    their training date each get their own date in the reason. Alike records share the
+    memo's reasons, which are immutable: no caller can change another record's."""
     (tmp_path / "models").mkdir()
     cfg = tmp_path / "b.toml"
     cfg.write_text('[paths]\nmodels_dir = "models"\n'
@@ -162,8 +166,10 @@ def test_alike_records_share_a_verdict_but_not_its_lists_or_dates(model_zoo, tmp
     third = inspect_model(model_zoo["ppo5"], load_config(cfg))
     third.obs_layout, third.trained_at = None, "2025-12-11T09:00:00"
     judge(third, env)
-    assert third.reasons == first.reasons and third.reasons is not first.reasons
-    first.reasons.append("changed by a caller")
-    first.warnings.append("changed by a caller")
+    assert third.reasons == first.reasons and type(third.reasons) is tuple
+    with pytest.raises(AttributeError):
+        first.reasons.append("changed by a caller")  # type: ignore[attr-defined]
+    first.reasons += ("changed by a caller",)  # a new tuple for `first` only
+    first.warnings += ("changed by a caller",)
     judge(third, env)
     assert "changed by a caller" not in third.reasons + third.warnings

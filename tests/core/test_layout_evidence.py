@@ -246,10 +246,10 @@ def test_layout_verdicts_of_the_original_like_models_per_profile(
     if profile.endswith("17"):
         # the original's disaster: 5 actions fit, 52 features fit; only the layout does not
         reasons = records["session12_ppo_final"].reasons
-        assert reasons == [
+        assert reasons == (
             "trained on observation layout A, the environment builds layout B: "
-            "same 52 numbers, different meanings"
-        ]
+            "same 52 numbers, different meanings",
+        )
 
 
 def _with_last_obs(src: Path, dst: Path, value) -> Path:
@@ -284,10 +284,10 @@ def test_a_model_trained_before_layout_b_cannot_be_b(tmp_path):
     edit_data(made, models / "old.zip", edit)
     record = _records(models, _config(tmp_path, "kalshiflow-2025-12-17"))["old"]
     assert record.obs_layout is None and record.verdict == INCOMPATIBLE
-    assert record.reasons == [
+    assert record.reasons == (
         "trained 2025-12-11, before layout B existed (2025-12-17), the "
-        "environment builds layout B: same 52 numbers, different meanings"
-    ]
+        "environment builds layout B: same 52 numbers, different meanings",
+    )
     record = _records(models, _config(tmp_path, "kalshiflow-2025-12-11"))["old"]
     assert record.verdict == COMPATIBLE and record.obs_layout is None
     assert any(w.startswith("observation layout unknown") for w in record.warnings)
@@ -324,7 +324,7 @@ def test_the_bundled_demo_models_are_layout_a(tmp_path):
     models = tmp_path / "models"
     shutil.copytree(REPO / "trained_models", models)
     records = _records(models, _config(tmp_path, "kalshiflow-2025-12-17"))
-    fifty_two = [r for r in records.values() if r.obs_shape == [52]]
+    fifty_two = [r for r in records.values() if r.obs_shape == (52,)]
     assert len(fifty_two) >= 10
     for record in fifty_two:
         assert record.obs_layout == "A", (record.path, record.obs_layout_evidence)

@@ -194,7 +194,7 @@ def test_the_catalogs_reader_reads_back_the_same_figures(simple_run):
     assert metrics.entropy == pytest.approx(truth["entropy"])
     assert metrics.exploration_ratio == pytest.approx(truth["exploration_ratio"])
     assert metrics.total_timesteps == 1536
-    assert metrics.session_ids == [5]
+    assert metrics.session_ids == (5,)
 
 
 def test_same_seed_same_model(tmp_path):

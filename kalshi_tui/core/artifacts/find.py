@@ -13,7 +13,7 @@ from __future__ import annotations
 import filecmp
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -291,7 +291,7 @@ def _counts(histogram: Any) -> list[float]:
 
     if histogram is None:
         return []
-    if isinstance(histogram, dict):
+    if isinstance(histogram, Mapping):  # a record's is read-only (model_record.freeze)
         by_id: dict[int, float] = {}
         for key, value in histogram.items():
             action, count = as_int(key), as_float(value)

@@ -50,36 +50,43 @@ def compose_metrics(artifacts: dict[str, Path], n_actions: int | None) -> Traini
     jsonl_path = artifacts.get("diagnostics_jsonl")
     if not (summary_path or results_path or jsonl_path):
         return None
-    metrics = TrainingMetrics()
-    notes = metrics.notes
+    figures = _Figures()
+    notes = figures.notes
     summary = load_json_file(summary_path, notes) if summary_path else None
     results = load_json_file(results_path, notes) if results_path else None
     scan = None
     if jsonl_path:
         scan = scan_diagnostics(Path(jsonl_path))
         notes.extend(scan.describe_problems(JSONL_NAME))
-    figures = _Figures(metrics)
     results_name = Path(results_path).name if results_path else RESULTS_NAME
     _fill_run_figures(figures, results or {}, summary or {}, scan, results_name)
     _fill_action_figures(figures, summary or {}, scan, n_actions)
-    return metrics
+    return TrainingMetrics.from_dict(
+        {**figures.values, "sources": figures.sources, "notes": figures.notes}
+    )
 
 
 class _Figures:
-    """Sets each figure from the first source that has it, recording the source."""
+    """Sets each figure from the first source that has it, recording the source; the
+    TrainingMetrics (immutable) is made from them at the end."""
 
-    def __init__(self, metrics: TrainingMetrics):
-        self.metrics = metrics
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
 
     def offer(self, name: str, value: Any, source: str) -> bool:
-        if value is None or getattr(self.metrics, name) is not None:
+        if value is None or self.values.get(name) is not None:
             return False
-        setattr(self.metrics, name, value)
-        self.metrics.sources[name] = source
+        self.values[name] = value
+        self.sources[name] = source
         return True
 
     def note(self, text: str) -> None:
-        self.metrics.notes.append(text)
+        self.notes.append(text)
 
 
 def _fill_run_figures(
@@ -309,7 +316,7 @@ def _fill_hold(figures: _Figures, stats: dict[str, Any]) -> None:
     if hold is not None and not 0.0 <= hold <= 100.0:
         figures.note(f"{SUMMARY_NAME}: hold_percentage {hold:g} is outside 0-100; ignored")
         hold = None
-    recount = _hold_from_histogram(figures.metrics.action_histogram)
+    recount = _hold_from_histogram(figures.get("action_histogram"))
     if hold is not None:
         figures.offer(
             "hold_pct",
@@ -319,17 +326,17 @@ def _fill_hold(figures: _Figures, stats: dict[str, Any]) -> None:
         if recount is not None and abs(recount - hold) > HOLD_DISAGREEMENT_PCT:
             figures.note(
                 f"{SUMMARY_NAME} hold {hold:.2f}% differs from {recount:.2f}% recounted "
-                f"from {figures.metrics.sources.get('action_histogram', 'the histogram')}"
+                f"from {figures.sources.get('action_histogram', 'the histogram')}"
             )
     elif recount is not None:
         figures.offer(
-            "hold_pct", recount, f"{figures.metrics.sources['action_histogram']}: action 0 share"
+            "hold_pct", recount, f"{figures.sources['action_histogram']}: action 0 share"
         )
-    if figures.metrics.hold_pct is not None:
+    if figures.get("hold_pct") is not None:
         figures.offer(
             "trading_pct",
-            100.0 - figures.metrics.hold_pct,
-            f"100 - hold % ({figures.metrics.sources['hold_pct']})",
+            100.0 - figures.get("hold_pct"),
+            f"100 - hold % ({figures.sources['hold_pct']})",
         )
 
 
@@ -373,7 +380,7 @@ def _fill_entropy(
         )
     if scan is None or not scan.episodes or not n:
         return
-    histogram = figures.metrics.action_histogram or {}
+    histogram = figures.get("action_histogram") or {}
     figures.offer(
         "entropy",
         entropy_of_counts(list(histogram.values()), n),

@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING
 from kalshi_tui.lazy_api import attach
 
 if TYPE_CHECKING:
-    from kalshi_tui.core.catalog.cache import (
-        cache_locations as cache_locations,
-        record_dict as record_dict,
-    )
+    from kalshi_tui.core.catalog.cache import cache_locations as cache_locations
     from kalshi_tui.core.catalog.changes import (
         ChangeSignature as ChangeSignature,
         ModelFileChanges as ModelFileChanges,
@@ -43,7 +40,7 @@ else:
                                          "ModelRecord", "TrainingMetrics"],
         "scan": ["AmbiguousModel", "Catalog", "ModelNotFound", "inspect_model", "scan_catalog",
                  "start_helpers"],
-        "cache": ["cache_locations", "record_dict"],
+        "cache": ["cache_locations"],
         "changes": ["ChangeSignature", "ModelFileChanges", "change_signature",
                     "model_file_changes"],
         "walk": ["require_models_folder"],

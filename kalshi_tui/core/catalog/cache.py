@@ -19,67 +19,34 @@ from typing import Any
 from kalshi_tui.core.artifacts.find import METRICS_VERSION
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import installed_sb3_version, judge
-from kalshi_tui.core.model_record import ModelRecord, TrainingMetrics
+from kalshi_tui.core.model_record import (
+    RECORD_FIELDS,
+    ModelRecord,
+    TrainingMetrics,
+    freeze,
+    thaw,
+)
 
-_RECORD_FIELDS = tuple(ModelRecord.__dataclass_fields__)
+_RECORD_FIELDS = RECORD_FIELDS
 _METRICS_POS = _RECORD_FIELDS.index("metrics")
-# The record's containers by what they hold (a copy of a flat one is one C call, and a
-# warm scan copies them for every record): record_from_row gives each record its own.
-_FLAT_CONTAINERS = ("reasons", "warnings", "obs_shape", "versions", "pickle_globals", "artifacts")
-_NESTED_CONTAINERS = ("hyperparameters", "trader_findings")
-# TrainingMetrics' lists and dicts, all flat (ids, counts by action, sources, notes).
-_METRICS_CONTAINERS = ("session_ids", "action_histogram", "sources", "notes")
-
-
-def own_copy(value: Any) -> Any:
-    """A copy of a JSON-shaped value whose lists and dicts are all new (records never share
-    a list or dict with another record, or with the cache)."""
-    kind = type(value)
-    if kind is list:
-        return [own_copy(v) if type(v) in (list, dict) else v for v in value]
-    if kind is dict:
-        return {k: own_copy(v) if type(v) in (list, dict) else v for k, v in value.items()}
-    return value
 
 
 def record_row(record: ModelRecord, metrics: dict[str, Any] | None) -> list[Any]:
-    """The record's values in field order, its figures (`metrics`, a dict) in place of an object:
-    what a scan's workers send back."""
-    values = [getattr(record, name) for name in _RECORD_FIELDS]
+    """The record's values in field order as plain JSON-shaped values, its figures
+    (`metrics`, a dict) in place of an object: what a scan's workers send back (a read-only
+    mapping does not pickle) and what the cache stores."""
+    values = [thaw(getattr(record, name)) for name in _RECORD_FIELDS]
     values[_METRICS_POS] = metrics
     return values
 
 
 def record_from_row(row: list[Any]) -> ModelRecord:
-    """A record that owns its values, from a row (record_row's, or the cache's)."""
-    values = dict(zip(_RECORD_FIELDS, row, strict=True))
-    for name in _FLAT_CONTAINERS:  # lists of strings or numbers, dicts of strings
-        value = values[name]
-        if type(value) in (list, dict):
-            values[name] = value.copy()
-    for name in _NESTED_CONTAINERS:
-        values[name] = own_copy(values[name])
-    metrics = _own_metrics(values.pop("metrics"))
-    return ModelRecord(**values, metrics=metrics)
-
-
-def _own_metrics(fields: dict[str, Any] | None) -> TrainingMetrics | None:
-    """TrainingMetrics from its fields, with copies of its (flat) lists and dicts."""
-    if fields is None:
-        return None
-    metrics = TrainingMetrics.from_dict(fields)
-    for name in _METRICS_CONTAINERS:
-        value = getattr(metrics, name)
-        if type(value) in (list, dict):
-            setattr(metrics, name, value.copy())
-    return metrics
-
-
-def record_dict(record: ModelRecord) -> dict[str, Any]:
-    """The record as JSON-shaped values (its own copies), its figures as a dict."""
-    data = {name: own_copy(getattr(record, name)) for name in _RECORD_FIELDS}
-    data["metrics"] = None if record.metrics is None else own_copy(record.metrics.to_dict())
-    return data
+    """A record from a row (record_row's, or the cache's), its values frozen."""
+    values = {name: freeze(value) for name, value in zip(_RECORD_FIELDS, row, strict=True)}
+    metrics = values.pop("metrics")
+    return ModelRecord(
+        **values, metrics=None if metrics is None else TrainingMetrics.from_dict(metrics)
+    )
 
 
 FORMAT = "kalshi-tui catalog cache"
@@ -89,14 +56,14 @@ FORMAT = "kalshi-tui catalog cache"
 # 4: records carry trader_findings (the UNSAFE verdict); older files never judged them.
 # 5: records carry obs_layout and its evidence (which layout a model was trained on).
 # 6: pickle globals, findings and weight shapes from the one opcode walk (sb3.pickle_facts).
-# 7: a record's lists, dicts and repeated texts kept together as one JSON text, parsed anew
-#    for each record.
+# 7: a record's lists, dicts and repeated texts kept together as one JSON text.
 VERSION = f"7/metrics-{METRICS_VERSION}"
 CACHE_FILE_NAME = "catalog.json"
 # The values a run's models have in common (every list and dict a record holds, and the
 # texts that repeat): stored together as one JSON text in a shared table, once per distinct
-# combination, the record's entry keeping its index in the first of these fields. Each
-# record decoded from the cache parses that text anew, so it owns every list and dict.
+# combination, the record's entry keeping its index in the first of these fields. The text
+# is parsed and frozen once per cache, and the records that use it share those values
+# (immutable: see model_record), so a warm scan makes one object a record.
 _GROUP_FIELDS = (
     "pickle_globals",
     "obs_shape",
@@ -155,6 +122,7 @@ class CatalogCache:
         self._entries = entries or {}  # rel -> [key, record values in field order]
         self._shared: list[str] = shared or []  # JSON texts
         self._slots = {text: i for i, text in enumerate(self._shared)}
+        self._groups: dict[int, dict[str, Any]] = {}  # slot -> its values, parsed and frozen
         self._same_fingerprint = same_fingerprint
         self._dirty = not same_fingerprint
         self.path = path
@@ -215,7 +183,7 @@ class CatalogCache:
         self._dirty = True
 
     def _encode(self, rel: str, record: ModelRecord, row: list[Any] | None = None) -> list[Any]:
-        values = list(row) if row is not None else list(record_dict(record).values())
+        values = list(row) if row is not None else record_row(record, _metrics_dict(record))
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
         group = [values[position] for position in _GROUP_POSITIONS]
@@ -237,18 +205,24 @@ class CatalogCache:
         return slot
 
     def _decode(self, stored: list[Any], rel: str) -> ModelRecord:
-        """A record of its own: its entry's values, and its group's parsed anew from text."""
+        """A record from its entry's values and its group's (shared, frozen) values."""
         slot = stored[_GROUP_SLOT_POS]
         if type(slot) is not int or not 0 <= slot < len(self._shared):
             raise ValueError("not a slot")
+        group = self._groups.get(slot)
+        if group is None:
+            parsed = _from_text(self._shared[slot])
+            if type(parsed) is not list or len(parsed) != len(_GROUP_FIELDS):
+                raise ValueError("not a group")
+            group = dict(zip(_GROUP_FIELDS, map(freeze, parsed), strict=True))
+            metrics = group["metrics"]
+            group["metrics"] = None if metrics is None else TrainingMetrics.from_dict(metrics)
+            self._groups[slot] = group
         values = dict(zip(_RECORD_FIELDS, stored, strict=True))
-        values.update(zip(_GROUP_FIELDS, _from_text(self._shared[slot]), strict=True))
+        values.update(group)
         if values["abs_path"] is None:
             values["abs_path"] = self._abs_path(rel)
-        metrics = values.pop("metrics")
-        return ModelRecord(
-            **values, metrics=None if metrics is None else TrainingMetrics(**metrics)
-        )
+        return ModelRecord(**values)
 
     def save(self, keep: set[str]) -> Path | None:
         """Write the cache if anything changed, dropping files no longer there; never raises."""
@@ -297,7 +271,12 @@ class CatalogCache:
                 values[_GROUP_SLOT_POS] = renumber(slot)
         self._shared = table
         self._slots = {text: i for i, text in enumerate(table)}
+        self._groups = {}
         return table
+
+
+def _metrics_dict(record: ModelRecord) -> dict[str, Any] | None:
+    return None if record.metrics is None else record.metrics.to_dict()
 
 
 def _json_text(value: Any) -> str:
@@ -316,7 +295,7 @@ def _json_text(value: Any) -> str:
 
 
 def _from_text(text: str) -> Any:
-    """A shared value parsed anew from its text (_json_text's): each record gets its own."""
+    """A shared value parsed from its text (_json_text's)."""
     import orjson
 
     if text.startswith("!"):

@@ -2,8 +2,8 @@
 
 The same code reads a file in this process (a few new files, `inspect_model`) and in the
 scan's worker processes (many new files); what crosses between processes is a row, the
-record's values in field order (cache.record_row), and every record made from a row owns
-its values (cache.record_from_row).
+record's values in field order as plain lists and dicts (cache.record_row), and the record
+made from a row holds them frozen (cache.record_from_row, model_record.freeze).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from kalshi_tui.core.artifacts.find import find_artifacts, read_training_metrics
 from kalshi_tui.core.catalog import cache as catalog_cache
 from kalshi_tui.core.evidence.compat import judge
-from kalshi_tui.core.model_record import ModelRecord
+from kalshi_tui.core.model_record import ModelRecord, freeze
 
 _RUN_MODEL_STEMS = ("model", "trained_model", "final_model")
 _HASH_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -146,7 +146,7 @@ class RunFigures:
             known = (None if metrics is None else metrics.to_dict(), warning)
             if key is not None:
                 self._known[key] = known
-        return catalog_cache.own_copy(known[0]), known[1]
+        return known[0], known[1]  # rows are plain data that nothing changes
 
 
 def read_record(
@@ -180,7 +180,7 @@ def read_record(
     if st is not None:
         record.size_bytes, record.mtime = st.st_size, st.st_mtime
     if error is not None:
-        record.reasons.append(error)
+        record.reasons = (error,)
         return record, None
     bound = {} if max_member_bytes is None else {"max_member_bytes": max_member_bytes}
     try:
@@ -189,18 +189,16 @@ def read_record(
         )
         record.sha256 = (info.sha256 or sha256_file(path)) if hashes else None
     except UnreadableModel as exc:
-        record.reasons.append(exc.reason)
+        record.reasons = (exc.reason,)
         return record, None
     except (OSError, MemoryError, RecursionError) as exc:
-        record.reasons.append(
-            f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}"
-        )
+        record.reasons = (f"cannot read: {getattr(exc, 'strerror', None) or type(exc).__name__}",)
         return record, None
     except Exception as exc:  # noqa: BLE001 - one damaged file must not take the listing down
         # The reader turns every damage found by fuzzing into UnreadableModel; this is the
         # net for one nobody has found yet: a reason on the badge, and the scan goes on.
         text = str(exc).splitlines()[0][:200] if str(exc) else "no message"
-        record.reasons.append(f"cannot read: {type(exc).__name__}: {text}")
+        record.reasons = (f"cannot read: {type(exc).__name__}: {text}",)
         return record, None
     for field_name in (
         "algorithm",
@@ -220,27 +218,27 @@ def read_record(
         "policy_class",
         "pickle_globals",
     ):
-        setattr(record, field_name, getattr(info, field_name))
+        setattr(record, field_name, freeze(getattr(info, field_name)))
     record.trained_at = info.start_time_utc
-    record.trader_findings = [
-        [where, why, list(names)] for where, why, names in info.trader_findings
-    ]
+    record.trader_findings = tuple(
+        (where, why, tuple(names)) for where, why, names in info.trader_findings
+    )
     if info.weights_error:
         if _unloadable_weights(info.weights_error):
             # SB3 cannot build a model without its weights, and torch refuses damaged ones
             # (a CRC mismatch, a pickle that does not parse): this file cannot trade at all.
-            record.reasons.append(info.weights_error)
+            record.reasons = (info.weights_error,)
             return record, None
-        record.warnings.append(f"weights not checked: {info.weights_error}")
+        record.warnings += (f"weights not checked: {info.weights_error}",)
     if artifacts is None:
         try:
             artifacts = find_artifacts(Path(path), Path(models_dir))
         except OSError:
             artifacts = {}
-    record.artifacts = {k: relative(v, models_dir) for k, v in artifacts.items()}
+    record.artifacts = freeze({k: relative(v, models_dir) for k, v in artifacts.items()})
     metrics, warning = (figures or RunFigures()).of(artifacts, info.n_actions, artifacts_stats)
     if warning:
-        record.warnings.append(warning)
+        record.warnings += (warning,)
     return record, metrics
 
 

@@ -300,7 +300,7 @@ def better_side(a: Any, b: Any, direction: str | None) -> str | None:
 
 def _entry(table: str, key: str) -> Callable[[ModelRecord], Any]:
     """Reads `key` of a record's `table` (versions, hyperparameters); None when absent."""
-    return lambda record: getattr(record, table).get(key)
+    return lambda record: record.plain(table).get(key)
 
 
 def _labels_for(record: ModelRecord, layout: ActionLayout,

@@ -14,7 +14,14 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from kalshi_tui.core.config import EnvironmentSpec
-from kalshi_tui.core.model_record import COMPATIBLE, INCOMPATIBLE, UNREADABLE, UNSAFE, ModelRecord
+from kalshi_tui.core.model_record import (
+    COMPATIBLE,
+    INCOMPATIBLE,
+    UNREADABLE,
+    UNSAFE,
+    ModelRecord,
+    freeze,
+)
 from kalshi_tui.core.sb3.layout_evidence import LAYOUT_B_SINCE, trained_before_layout_b
 
 # Modules a normal SB3 save references; anything else in a pickle deserves a second look.
@@ -269,10 +276,9 @@ def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
 
     An unreadable record keeps its reasons (why the file could not be read); anything
     else is judged afresh, so a changed environment config re-judges cached records.
-    The record gets lists of its own.
     """
     if record.verdict == UNREADABLE and record.reasons:
-        record.warnings = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
+        record.warnings = tuple(w for w in record.warnings if w.startswith(READ_WARNINGS))
         return
     obs_shape = record.obs_shape
     facts = _JudgedFacts(
@@ -283,9 +289,9 @@ def judge(record: ModelRecord, env: EnvironmentSpec) -> None:
         record.obs_layout_evidence, record.trained_at,
         tuple((where, why, tuple(names)) for where, why, names in record.trader_findings))
     reasons, warnings, is_unsafe = _verdict(facts, env)
-    kept = [w for w in record.warnings if w.startswith(READ_WARNINGS)]
-    record.reasons = list(reasons)
-    record.warnings = kept + list(warnings)
+    kept = tuple(w for w in record.warnings if w.startswith(READ_WARNINGS))
+    record.reasons = reasons
+    record.warnings = kept + warnings
     record.verdict = UNSAFE if is_unsafe else INCOMPATIBLE if reasons else COMPATIBLE
 
 
@@ -322,10 +328,11 @@ def _verdict(facts: _JudgedFacts, env: EnvironmentSpec
      record.weights_obs_dim, record.obs_dtype, record.obs_low, record.obs_high, sb3,
      pickle_globals, record.obs_layout, record.obs_layout_evidence, record.trained_at,
      findings) = facts
-    record.obs_shape = None if shape is None else list(shape)
-    record.versions = {} if sb3 is None else {"sb3": sb3}
-    record.pickle_globals = list(pickle_globals)
-    record.trader_findings = [[where, why, list(names)] for where, why, names in findings]
+    record.obs_shape = shape
+    if sb3 is not None:
+        record.versions = freeze({"sb3": sb3})
+    record.pickle_globals = pickle_globals
+    record.trader_findings = findings
     unsafe = unsafe_reasons(record, env)
     return (tuple(unsafe + compatibility_reasons(record, env)),
             tuple(compatibility_warnings(record, env)), bool(unsafe))

@@ -315,7 +315,7 @@ def build_metadata(record: ModelRecord, config: Config) -> dict[str, Any]:
     return _drop_none({
         "training_session": training,
         "performance_metrics": performance,
-        "hyperparameters": dict(record.hyperparameters or {}),
+        "hyperparameters": record.plain("hyperparameters"),
         "model_file": model_file,
         "sources": origin,
     })

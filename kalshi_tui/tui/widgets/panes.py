@@ -297,14 +297,15 @@ def provenance_lines(ctx: PaneContext) -> list[Text]:
         _row("trained at", fmt.short_time(record.trained_at)),
         _row("algorithm", record.algorithm or "-"),
         _row("policy", record.policy_class or "-"),
-        _row("observation", f"{record.obs_shape} {record.obs_dtype or ''}".strip()),
+        _row("observation", f"{record.plain('obs_shape')} {record.obs_dtype or ''}".strip()),
     ]
     if record.versions:
         lines.append(Text("Versions", style="bold underline"))
         lines += [_row(k, str(v)) for k, v in sorted(record.versions.items())]
     if record.hyperparameters:
         lines.append(Text("Hyperparameters", style="bold underline"))
-        lines += [_row(k, str(v)[:60], width=20) for k, v in sorted(record.hyperparameters.items())]
+        lines += [_row(k, str(v)[:60], width=20)
+                  for k, v in sorted(record.plain("hyperparameters").items())]
     if record.artifacts:
         lines.append(Text("Artifacts", style="bold underline"))
         lines += [_row(k, str(v), width=20) for k, v in sorted(record.artifacts.items())]
