@@ -221,5 +221,26 @@ def read_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
             if not readable:
                 continue
             value = readable.get("value_schedule", readable)
+        if _deeper_than(value, MAX_HYPERPARAMETER_DEPTH):
+            # SB3 writes scalars, a schedule's text or a shallow policy_kwargs; a value nested
+            # hundreds deep is a hostile file's, and copying it would exhaust Python's stack.
+            value = f"(nested deeper than {MAX_HYPERPARAMETER_DEPTH} levels: not shown)"
         found[key] = value
     return found
+
+
+# policy_kwargs (a dict) holding net_arch (a list of ints or a dict of lists) is 3 deep.
+MAX_HYPERPARAMETER_DEPTH = 8
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest more than `limit` deep in `value` (without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
