@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import zipfile
 
-from hostile.hostile_cli import cli, text_of
 from model_factory import rewrite_member
 
+from hostile.hostile_cli import cli, text_of
 from kalshi_tui.cli import exit_codes
 
 DEPTH = 900  # json reads it (its limit is ~1,000); anything copying it recursively would not
