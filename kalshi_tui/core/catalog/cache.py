@@ -146,7 +146,7 @@ class CatalogCache:
             return None
         if not self._same_fingerprint:
             judge(record, self.config.environment)  # the environment changed: re-judge
-            entry[1] = self._encode(rel, record)
+            entry[1] = self._encode(rel, record_row(record, _metrics_dict(record)))
         return record
 
     def set_sha256(self, rel: str, key: list[Any] | None, digest: str) -> None:
@@ -168,22 +168,27 @@ class CatalogCache:
             artifacts = _from_text(self._shared[artifacts])
         return bool(artifacts == key[3])
 
-    def put(
-        self, rel: str, key: list[Any], record: ModelRecord, row: list[Any] | None = None
-    ) -> None:
-        """Remember `record` under `key` (a run's models share one artifacts key: stored once).
+    def put(self, rel: str, key: list[Any], record: ModelRecord) -> None:
+        """Remember `record` under `key` (a run's models share one artifacts key: stored once)."""
+        self._store(rel, key, record_row(record, _metrics_dict(record)))
 
-        `row`: the record_row the record was made from, when no record holds its values
-        (record_from_row gave the record copies): kept as it is, instead of copied again.
-        """
+    def put_row(self, rel: str, key: list[Any], row: list[Any]) -> ModelRecord:
+        """Remember a worker's row under `key`, and give its record as a warm scan would: the
+        values it shares with its run's other models decoded (and frozen) once, not per model."""
+        stored = self._store(rel, key, row)
+        return self._decode(stored, rel)
+
+    def _store(self, rel: str, key: list[Any], row: list[Any]) -> list[Any]:
         stored_key = list(key)
         if stored_key[3]:
             stored_key[3] = self._slot(stored_key[3])
-        self._entries[rel] = [stored_key, self._encode(rel, record, row)]
+        values = self._encode(rel, row)
+        self._entries[rel] = [stored_key, values]
         self._dirty = True
+        return values
 
-    def _encode(self, rel: str, record: ModelRecord, row: list[Any] | None = None) -> list[Any]:
-        values = list(row) if row is not None else record_row(record, _metrics_dict(record))
+    def _encode(self, rel: str, row: list[Any]) -> list[Any]:
+        values = list(row)
         if values[_ABS_PATH_POS] == self._abs_path(rel):
             values[_ABS_PATH_POS] = None  # the models folder + path says it: restored on load
         group = [values[position] for position in _GROUP_POSITIONS]
@@ -286,12 +291,13 @@ def _json_text(value: Any) -> str:
     text (1, 1.0 and true differ)."""
     import orjson  # imported here: a warm listing that writes nothing need not load it
 
-    if not _has_inexact(value):
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:  # orjson.JSONEncodeError is one: a key that is not a string
-            pass
-    return "!" + json.dumps(value)
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is one: a key that is not a string, a big int
+        return "!" + json.dumps(value)
+    # Exact when orjson reads back what it was given (a NaN or an infinity comes back None);
+    # a C comparison, cheaper than walking the value for such floats first.
+    return text.decode() if orjson.loads(text) == value else "!" + json.dumps(value)
 
 
 def _from_text(text: str) -> Any:

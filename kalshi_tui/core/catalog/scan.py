@@ -37,7 +37,7 @@ from kalshi_tui.core.catalog.walk import (
 from kalshi_tui.core.catalog.workers import Reader, start_helpers
 from kalshi_tui.core.config import Config
 from kalshi_tui.core.evidence.compat import judge
-from kalshi_tui.core.model_record import UNREADABLE, ModelRecord
+from kalshi_tui.core.model_record import RECORD_FIELDS, UNREADABLE, ModelRecord
 from kalshi_tui.core.safe_text import clip
 
 __all__ = [
@@ -195,6 +195,9 @@ def scan_catalog(config: Config, *, use_cache: bool = True, hashes: bool = True)
     return _scan(config, use_cache, hashes)
 
 
+_PATH_POS = RECORD_FIELDS.index("path")
+
+
 def _job(f: FoundFile, artifacts: dict[str, Path] | None, stats: list[list[Any]] | None) -> Job:
     """What a worker needs to read one file (plain values: a batch pickles thousands)."""
     text = {k: os.fspath(v) for k, v in artifacts.items()} if artifacts else {}
@@ -254,8 +257,8 @@ def _scan(config: Config, use_cache: bool, hashes: bool = True) -> Catalog:
         for position, record in enumerate(records):
             if record is None:
                 row = next(fresh)
-                record = catalog_cache.record_from_row(row)
-                cache.put(record.path, keys[record.path], record, row)
+                rel = row[_PATH_POS]
+                record = cache.put_row(rel, keys[rel], row)
                 records[position] = record
                 catalog.read += 1
     finally:
