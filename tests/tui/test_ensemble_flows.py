@@ -92,11 +92,11 @@ async def test_e_with_three_marked_and_mean_prob_stores_that_ensemble(workspace,
         for rel in members:
             assert rel in text
         assert dialog.vote == "majority"  # the CLI's default, highlighted first
-        assert "Enter: validate with the majority vote" in text
+        assert "Enter: run the majority vote (the pointer does not change).  esc: cancel." in text
         await pilot.press("down")
         await pilot.pause()
         assert dialog.vote == MEAN_PROB
-        assert "Enter: validate with the mean-prob vote" in screen_text(app)
+        assert "Enter: run the mean-prob vote" in screen_text(app)
         assert isinstance(app.screen.focused, OptionList)
         await pilot.press("enter")
         await pilot.pause()

@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -51,27 +52,36 @@ class EnsembleDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(f"Validate an ensemble of {len(self.members)} models?",
                         classes="dialog-title", id="dialog-title")
-            with VerticalScroll(classes="dialog-body"):
-                yield Static(fmt.screen_lines(self._body()), id="ensemble-members")
-            yield Label(Text("vote (↑ ↓ to choose)", style="bold"))
-            yield OptionList(*[Option(self._vote_text(v), id=v) for v in self.votes], id="vote")
+            with VerticalScroll(classes="dialog-body", id="ensemble-body"):
+                yield Static(fmt.screen_lines(self._members()), id="ensemble-members")
+            yield Static(fmt.file_text(
+                f"sessions {self.sessions}, the trader's mode, beside each member and the current "
+                "model; stored as kalshi-tui validate --ensemble stores it. Evidence only: the "
+                "trader loads one zip, so an ensemble is never promoted.", style="dim"))
+            votes = OptionList(*[Option(self._vote_text(v), id=v) for v in self.votes], id="vote")
+            votes.border_title = "vote: ↑ ↓ to choose"
+            yield votes
             yield Static("", id="dialog-hint", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", variant="primary")
                 yield Button("Validate", id="confirm", variant="warning")
 
-    def _body(self) -> list[Text]:
-        lines = [Text("members", style="bold")]
+    def _members(self) -> list[Text]:
+        lines = [Text(f"members ({len(self.members)})", style="bold")]
         lines += [Text("  ● ", style="bold yellow") + fmt.file_text(name) for name in self.members]
-        lines.append(fmt.file_text(
-            f"on sessions {self.sessions}, in the trader's mode, beside each member and the "
-            "current model; stored like kalshi-tui validate --ensemble. Evidence only: the "
-            "trader loads one zip, so an ensemble is never promoted.", style="dim"))
         return lines
 
+    def on_resize(self, event: Resize) -> None:
+        # Only the members scroll: the vote, the hint and the buttons stay in view at 80x24
+        # however many models are marked (they, the note and the borders take 18 lines).
+        self.query_one("#ensemble-body").styles.max_height = max(2, event.size.height - 18)
+
     def _vote_text(self, vote: str) -> Text:
-        text = Text(f"{vote:<10}", style="bold")
-        text.append(f"{VOTE_WORDS.get(vote, vote)}; {self.tie_rules.get(vote, '')}")
+        # Two lines under one name: the tie rule wrapped under the vote's name would misread.
+        text = Text(f"{vote:<11}", style="bold")
+        text.append(VOTE_WORDS.get(vote, vote))
+        if self.tie_rules.get(vote):
+            text.append(f"\n{'':<11}{self.tie_rules[vote]}", style="dim")
         return text
 
     def on_mount(self) -> None:
@@ -80,10 +90,12 @@ class EnsembleDialog(ModalScreen[str | None]):
 
     def _show_choice(self) -> None:
         vote = self.vote
-        self.query_one("#confirm", Button).label = f"Validate ({vote})"
+        button = self.query_one("#confirm", Button)
+        button.label = f"Validate ({vote})"
+        button.refresh(layout=True)  # "(majority)" and "(mean-prob)" differ in width
         # One line of fixed height (app.tcss): the next Enter is never a surprise.
         self.query_one("#dialog-hint", Static).update(
-            f"Enter: validate with the {vote} vote (the pointer does not change).  esc: cancel.",
+            f"Enter: run the {vote} vote (the pointer does not change).  esc: cancel.",
             layout=False)
 
     @on(OptionList.OptionHighlighted, "#vote")
