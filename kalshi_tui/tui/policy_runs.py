@@ -151,4 +151,7 @@ def _ensemble_validated(app: KalshiTuiApp, result: Any) -> None:
     lines = [fmt.file_text(line) for line in result.summary_lines()]
     log.info("ensemble validated: %s", result.summary_lines()[0] if lines else "")
     app.notify("Ensemble validated and stored", title="Ensemble done")
+    # Each member (and the current model) ran as a plain validation and was stored as one:
+    # the table's Valid column, the panes and the ranking read them again.
+    app.jobs.load_validations(app.state.records)
     app.push_screen(DescribeScreen("Ensemble validation", lines, screen_id="ensemble"))

@@ -113,6 +113,8 @@ async def test_e_with_three_marked_and_mean_prob_stores_that_ensemble(workspace,
         assert isinstance(app.screen, DescribeScreen)
         text = " ".join(screen_text(app).split())
         assert "mean-prob vote of 3 models" in text and f"id {result.ensemble_id[:12]}" in text
+        # Each member ran as a plain validation, stored as one: the table knows at once.
+        assert set(members) <= set(app.state.validations)
 
         await pilot.press("escape")
         await pilot.press("M")  # clears every mark
