@@ -35,6 +35,7 @@ from kalshi_tui.tui.screens.describe import DescribeScreen
 from kalshi_tui.tui.widgets.model_list import ModelList
 
 MEAN_PROB = "mean-prob"
+CRAFTED = "[@click=app.quit]crafted.zip"
 
 
 async def mark(app, pilot, *paths: str) -> ModelList:
@@ -132,12 +133,13 @@ async def test_esc_in_the_ensemble_dialog_runs_and_stores_nothing(workspace, fro
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         models = await mark(app, pilot, S32)
-        models.select_path(S10)  # the one marked plus the selected row
+        models.select_path(CRAFTED)  # the one marked plus the selected row
         await pilot.press("E")
         await pilot.pause()
         assert isinstance(app.screen, EnsembleDialog)
         text = screen_text(app)
         assert "Validate an ensemble of 2 models?" in text and "Cancel (esc)" in text
+        assert CRAFTED in text  # a name from a file is shown as text, never read as markup
         assert "Validate (majority)" in text  # the whole dialog fits at 80x24
         await pilot.press("escape")
         await settle(app, pilot)
