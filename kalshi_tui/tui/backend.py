@@ -172,10 +172,17 @@ class Backend:
         """Path -> the stored A/B line against the current model (the promote dialog's words),
         for every hashed compatible model (a byte-identical copy of the current model says so);
         the pointer is read once. Reads only (a stat per model, JSON where a result is stored):
-        the panes show it as the cursor moves, so it is read here, once per scan."""
+        the panes show it as the cursor moves, so it is read here, once per scan.
+
+        None when the current model cannot run (no pointer, missing, incompatible, unsafe):
+        then no model has an A/B, and the header's ALARM line already says why in full.
+        """
         from kalshi_tui.core.catalog import COMPATIBLE
+        from kalshi_tui.eval import current_model
 
         status = self.engine.status(repair=False)
+        if not current_model(self.config, status).runnable:
+            return {}
         return {r.path: self.ab_vs_current(r, status) for r in records
                 if r.verdict == COMPATIBLE and r.sha256}
 
