@@ -1,12 +1,11 @@
 """Health checks, A/B tests and ensembles run from the TUI: the App's part, kept out of app.py.
 
 `K`, `A` and `E` on the models screen land here (`E` first asks for the vote in its dialog,
-dialogs/ensemble.py). Each run is the one model run allowed at a
-time (`TuiState.validation`), shown in the validation's progress dialog with its own unit;
-escape cancels it through the App's `cancel_validation`. The eval runner stores the result
-exactly as `kalshi-tui health` / `kalshi-tui abtest MODEL current` / `kalshi-tui validate
---ensemble A,B,C --vote V` do; the handler below
-then puts it in the state, and the table, the panes and the header show it.
+dialogs/ensemble.py). Each run is the one model run allowed at a time (`TuiState.validation`),
+shown in the validation's progress dialog with its own unit; escape cancels it through the
+App's `cancel_validation`. The eval runner stores the result exactly as `kalshi-tui health`,
+`kalshi-tui abtest MODEL current` and `kalshi-tui validate --ensemble A,B,C --vote V` do; the
+handler below then puts it in the state, and the table, the panes and the header show it.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class ValidationRun:
     path: str  # the record being run
     cancel: threading.Event  # set by escape in the dialog; the worker stops at the next step
     dialog: ValidationDialog
-    kind: str = "validation"  # what runs: "validation", "health check", "A/B test"
+    kind: str = "validation"  # "validation", "health check", "A/B test", "ensemble validation"
 
 
 @dataclass
