@@ -27,6 +27,7 @@ from kalshi_tui.tui import formatting as fmt
 from kalshi_tui.tui.backend import Backend, PointerView, start_prefetch
 from kalshi_tui.tui.commands import OperatorCommands, commands_for
 from kalshi_tui.tui.dialogs.confirm import FORCE_WORD, ReasonDialog, RefusedDialog
+from kalshi_tui.tui.dialogs.ensemble import EnsembleDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.logfile import open_log
 from kalshi_tui.tui.messages import (
@@ -42,6 +43,7 @@ from kalshi_tui.tui.messages import (
     ReportWritten,
     RollbackPlanned,
     SmokeTested,
+    StoredABLines,
     ValidationFinished,
     ValidationProgressed,
     ValidationsLoaded,
@@ -112,7 +114,7 @@ class KalshiTuiApp(PolicyRunsMixin, App):
         if self.config.keymap:
             known = keymap_ids(KalshiTuiApp, MainScreen, ModelList, HistoryScreen, CompareScreen,
                                HelpScreen, DescribeScreen, ReasonDialog, RefusedDialog,
-                               ValidationDialog)
+                               ValidationDialog, EnsembleDialog)
             unknown = sorted(set(self.config.keymap) - known)
             if unknown:
                 self.notify_file_text(f"{self.config.file}: tui.keymap names no such action: "
@@ -157,6 +159,17 @@ class KalshiTuiApp(PolicyRunsMixin, App):
         self.state.validations = dict(message.validations)
         self.state.healths = dict(message.healths)
         self.main.show_validations()
+
+    @on(StoredABLines)
+    def _stored_ab_lines(self, message: StoredABLines) -> None:
+        if message.records is not self.state.records:
+            return  # read for an older scan; the newer scan's lines are on their way
+        from kalshi_tui.eval import NO_AB  # a constant: no model runtime
+
+        # Read once per scan, so a cursor move only looks the line up.
+        self.state.ab_lines = {path: f"{line} (A runs it)" if line == NO_AB else line
+                               for path, line in message.lines.items()}
+        self.main.show_panes()
 
     @on(RankingComputed)
     def _ranking_computed(self, message: RankingComputed) -> None:

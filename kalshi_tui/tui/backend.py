@@ -155,17 +155,36 @@ class Backend:
         return self.engine.promote(record, reason, expect_revision=expect_revision,
                                    expect_sha256=record.sha256, force=force)
 
-    def ab_vs_current(self, record: Any) -> str:
+    def ab_vs_current(self, record: Any, status: Any = None) -> str:
         """The stored A/B of `record` against the current model, as `promote` prints it (or
-        why there is none). Stored results only: a dialog never runs a model."""
+        why there is none). Stored results only: a dialog never runs a model. `status`: the
+        pointer's status already read, for many records at once."""
         from kalshi_tui.core.pointer import describe_os_error
         from kalshi_tui.eval import vs_current_line
 
         try:
-            return vs_current_line(record.sha256, self.config)
+            return vs_current_line(record.sha256, self.config, status=status)
         except OSError as exc:
             # An unreadable current model must not stop a change away from it.
             return f"A/B against the current model unknown ({describe_os_error(exc)})"
+
+    def stored_ab_lines(self, records: list) -> dict[str, str]:
+        """Path -> the stored A/B line against the current model (the promote dialog's words),
+        for every hashed compatible model (a byte-identical copy of the current model says so);
+        the pointer is read once. Reads only (a stat per model, JSON where a result is stored):
+        the panes show it as the cursor moves, so it is read here, once per scan.
+
+        None when the current model cannot run (no pointer, missing, incompatible, unsafe):
+        then no model has an A/B, and the header's ALARM line already says why in full.
+        """
+        from kalshi_tui.core.catalog import COMPATIBLE
+        from kalshi_tui.eval import current_model
+
+        status = self.engine.status(repair=False)
+        if not current_model(self.config, status).runnable:
+            return {}
+        return {r.path: self.ab_vs_current(r, status) for r in records
+                if r.verdict == COMPATIBLE and r.sha256}
 
     def plan_rollback(self, to_revision: int | None = None):
         return self.engine.plan_rollback(to_revision=to_revision)
@@ -213,13 +232,15 @@ class Backend:
                           self.validation_sessions(), against_is_current=True,
                           progress=progress, cancel=cancel)
 
-    def validate_ensemble(self, records: list, *, progress, cancel):
-        """`kalshi-tui validate --ensemble A,B` with the default (majority) vote, stored the
-        same way; the current model runs beside it when it can."""
-        from kalshi_tui.eval import MAJORITY, validate_ensemble
+    def validate_ensemble(self, records: list, vote: str, *, progress, cancel):
+        """`kalshi-tui validate --ensemble A,B,C --vote VOTE`, stored the same way; the current
+        model runs beside it when it can. The eval layer refuses (one line naming the member)
+        fewer than 2 models, a model named twice, a member that does not fit or cannot be
+        loaded safely, and an unknown vote."""
+        from kalshi_tui.eval import validate_ensemble
 
         return validate_ensemble([Path(r.abs_path) for r in records], self.config,
-                                 self.validation_sessions(), MAJORITY, progress=progress,
+                                 self.validation_sessions(), vote, progress=progress,
                                  cancel=cancel)
 
     def smoke(self, record):

@@ -40,6 +40,15 @@ class ValidationsLoaded(Message):
         self.healths = healths
 
 
+class StoredABLines(Message):
+    """The stored A/B of each listed model against the current model, in words, by path."""
+
+    def __init__(self, records: list, lines: dict[str, str]) -> None:
+        super().__init__()
+        self.records = records  # the list it was read for: an older scan's lines are dropped
+        self.lines = lines
+
+
 class PointerRead(Message):
     """The pointer and its journal were read (on start, on refresh, after a change)."""
 

@@ -1,10 +1,11 @@
 """Health checks, A/B tests and ensembles run from the TUI: the App's part, kept out of app.py.
 
-`K`, `A` and `E` on the models screen land here. Each run is the one model run allowed at a
-time (`TuiState.validation`), shown in the validation's progress dialog with its own unit;
-escape cancels it through the App's `cancel_validation`. The eval runner stores the result
-exactly as `kalshi-tui health` / `kalshi-tui abtest MODEL current` do; the handler below
-then puts it in the state, and the table, the panes and the header show it.
+`K`, `A` and `E` on the models screen land here (`E` first asks for the vote in its dialog,
+dialogs/ensemble.py). Each run is the one model run allowed at a time (`TuiState.validation`),
+shown in the validation's progress dialog with its own unit; escape cancels it through the
+App's `cancel_validation`. The eval runner stores the result exactly as `kalshi-tui health`,
+`kalshi-tui abtest MODEL current` and `kalshi-tui validate --ensemble A,B,C --vote V` do; the
+handler below then puts it in the state, and the table, the panes and the header show it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui import formatting as fmt
+from kalshi_tui.tui.dialogs.ensemble import EnsembleDialog
 from kalshi_tui.tui.dialogs.progress import ValidationDialog
 from kalshi_tui.tui.messages import PolicyRunFinished
 from kalshi_tui.tui.screens.describe import DescribeScreen
@@ -33,7 +35,7 @@ ENSEMBLE = "ensemble validation"
 UNITS = {HEALTH: "observations", ABTEST: "market steps (both models)",
          ENSEMBLE: "market steps (vote, members, current)"}
 TITLES = {HEALTH: "Checking the health of", ABTEST: "A/B against the current model:",
-          ENSEMBLE: "Validating the ensemble (majority vote) of"}
+          ENSEMBLE: "Validating the ensemble ({vote} vote) of"}
 
 
 class PolicyRunsMixin:
@@ -59,8 +61,24 @@ class PolicyRunsMixin:
             return
         _start(app, ABTEST, record)
 
-    def start_ensemble(self, records: list[ModelRecord]) -> None:
-        _start(self._app, ENSEMBLE, *records)
+    def request_ensemble(self, records: list[ModelRecord]) -> None:
+        """Ask for the vote over these members; the run starts only once it is confirmed."""
+        from kalshi_tui.eval import TIE_RULE, VOTES  # plain data: no numpy, no torch
+
+        app = self._app
+        if app.state.validation is not None:
+            app.notify(f"A {app.state.validation.kind} is already running", severity="warning")
+            return
+
+        def chosen(vote: str | None) -> None:
+            if vote is None:
+                app.notify("Ensemble validation cancelled; nothing was run or stored",
+                           timeout=4)
+                return
+            _start(app, ENSEMBLE, *records, vote=vote)
+
+        app.push_screen(EnsembleDialog([r.path for r in records], VOTES, dict(TIE_RULE),
+                                       app.config.validation_sessions), chosen)
 
     # A plain `on_` name, not `@on`: Textual collects `@on` only on its own classes.
     def on_policy_run_finished(self, message: PolicyRunFinished) -> None:
@@ -88,13 +106,13 @@ class PolicyRunsMixin:
             _ensemble_validated(app, message.result)
 
 
-def _start(app: KalshiTuiApp, kind: str, *records: ModelRecord) -> None:
+def _start(app: KalshiTuiApp, kind: str, *records: ModelRecord, vote: str = "") -> None:
     if app.state.validation is not None:
         app.notify(f"A {app.state.validation.kind} is already running", severity="warning")
         return
     dialog = ValidationDialog(" + ".join(r.name for r in records),
-                              app.config.validation_sessions, title=TITLES[kind],
-                              unit=UNITS[kind])
+                              app.config.validation_sessions,
+                              title=TITLES[kind].format(vote=vote), unit=UNITS[kind])
     run = ValidationRun(records[0].path, threading.Event(), dialog, kind=kind)
     app.state.validation = run
     app.push_screen(dialog)
@@ -103,7 +121,7 @@ def _start(app: KalshiTuiApp, kind: str, *records: ModelRecord) -> None:
     elif kind == ABTEST:
         app.jobs.run_abtest(records[0], run.cancel)
     else:
-        app.jobs.run_ensemble(list(records), run.cancel)
+        app.jobs.run_ensemble(list(records), vote, run.cancel)
 
 
 def _health_checked(app: KalshiTuiApp, path: str, result: Any) -> None:
@@ -132,4 +150,7 @@ def _ensemble_validated(app: KalshiTuiApp, result: Any) -> None:
     lines = [fmt.file_text(line) for line in result.summary_lines()]
     log.info("ensemble validated: %s", result.summary_lines()[0] if lines else "")
     app.notify("Ensemble validated and stored", title="Ensemble done")
+    # Each member (and the current model) ran as a plain validation and was stored as one:
+    # the table's Valid column, the panes and the ranking read them again.
+    app.jobs.load_validations(app.state.records)
     app.push_screen(DescribeScreen("Ensemble validation", lines, screen_id="ensemble"))

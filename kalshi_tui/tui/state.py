@@ -33,7 +33,7 @@ class ValidationRun:
     path: str  # the record being run
     cancel: threading.Event  # set by escape in the dialog; the worker stops at the next step
     dialog: ValidationDialog
-    kind: str = "validation"  # what runs: "validation", "health check", "A/B test"
+    kind: str = "validation"  # "validation", "health check", "A/B test", "ensemble validation"
 
 
 @dataclass
@@ -50,7 +50,8 @@ class TuiState:
     validations: dict[str, ValidationResult] = field(default_factory=dict)
     # Record path -> a stored policy-health result still current (`kalshi-tui health` writes them).
     healths: dict[str, HealthResult] = field(default_factory=dict)
-    # Record path -> its A/B line against the current model, from an A/B run in this session.
+    # Record path -> its stored A/B line against the current model (read once per scan, or
+    # from an A/B run in this session); the current model itself has none.
     ab_lines: dict[str, str] = field(default_factory=dict)
     # Record path -> its place in the ranking; empty until the ranking worker answers.
     ranking: dict[str, RankedModel] = field(default_factory=dict)
@@ -96,13 +97,15 @@ class TuiState:
     ) -> PaneContext:
         """What the panes need about one record, gathered from every answer so far."""
         path = record.path if record else None
+        is_current = bool(path and path == self.current_path)
         return PaneContext(record=record, environment=environment,
                            badge=self.badges.get(path, "") if path else "",
                            validation=self.validations.get(path) if path else None,
                            health=self.healths.get(path) if path else None,
-                           ab_line=self.ab_lines.get(path) if path else None,
+                           # The current model is no candidate against itself.
+                           ab_line=self.ab_lines.get(path) if path and not is_current else None,
                            smoke=self.smoke_results.get(path) if path else None,
                            ranked=self.ranking.get(path) if path else None,
                            ranking_ready=bool(self.ranking),
                            eligible_count=self.eligible_count,
-                           is_current=bool(path and path == self.current_path), now=now)
+                           is_current=is_current, now=now)

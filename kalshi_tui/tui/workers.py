@@ -35,6 +35,7 @@ from kalshi_tui.tui.messages import (
     ReportWritten,
     RollbackPlanned,
     SmokeTested,
+    StoredABLines,
     ValidationFinished,
     ValidationProgressed,
     ValidationsLoaded,
@@ -105,8 +106,9 @@ class Workers:
         self._start("validations", self._load_validations, records)
 
     def _load_validations(self, records: list[ModelRecord]) -> None:
-        """Hashes, stored results, then the ranking, after the list is on screen: all only add
-        to it. Stored results are found by sha256, and the listing hashes nothing."""
+        """Hashes, stored results, the ranking, then the stored A/B tests, after the list is on
+        screen: all only add to it. Stored results are found by sha256, and the listing hashes
+        nothing."""
         healths: dict[str, Any] = {}
         try:
             self.backend.hash_models(records)
@@ -119,6 +121,12 @@ class Workers:
             self._post(ValidationsLoaded(validations, healths))
         # Validation results are the ranking's strongest evidence, so it waits for them.
         self._rank(records, validations, healths)
+        try:
+            lines = self.backend.stored_ab_lines(records)
+        except Exception as exc:  # noqa: BLE001 - evidence for the panes, never a reason to stop
+            self._failed("reading stored A/B tests", exc, "warning")
+            return
+        self._post(StoredABLines(records, lines))
 
     def compute_ranking(self, records: list[ModelRecord], validations: dict[str, Any],
                         healths: dict[str, Any]) -> None:
@@ -315,9 +323,10 @@ class Workers:
         self._start("validate", self._run_policy, "A/B test", record.path, cancel,
                     partial(self.backend.abtest_vs_current, record))
 
-    def run_ensemble(self, records: list[ModelRecord], cancel: threading.Event) -> None:
+    def run_ensemble(self, records: list[ModelRecord], vote: str,
+                     cancel: threading.Event) -> None:
         self._start("validate", self._run_policy, "ensemble validation", records[0].path, cancel,
-                    partial(self.backend.validate_ensemble, records))
+                    partial(self.backend.validate_ensemble, records, vote))
 
     def _run_policy(self, kind: str, path: str, cancel: threading.Event,
                     run: Callable[..., Any]) -> None:

@@ -10,6 +10,7 @@ workers do the work. The screen reads `TuiState`; only the App's handlers write 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -24,6 +25,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 from kalshi_tui.core import Config
 from kalshi_tui.core.catalog import ModelRecord
 from kalshi_tui.tui.formatting import Clock
+from kalshi_tui.tui.marks import compare_paths, ensemble_paths
 from kalshi_tui.tui.screens.compare import CompareScreen
 from kalshi_tui.tui.screens.describe import DescribeScreen, describe_model_lines
 from kalshi_tui.tui.state import TuiState
@@ -62,14 +64,16 @@ class MainScreen(Screen):
         Binding("A", "abtest", "A/B", id="abtest", show=False,
                 tooltip="A/B test of the selected model against the current model (stored)"),
         Binding("E", "ensemble", "Ensemble", id="ensemble", show=False,
-                tooltip="Validate the marked models as a majority-vote ensemble (stored)"),
+                tooltip="Validate 2 or more marked models as one vote (asks how)"),
         # Off the footer (the readiness pane says "T runs it"): the 80-column footer keeps ? Help.
         Binding("T", "smoke", "Smoke", id="smoke", show=False,
                 tooltip="Smoke test: load safely and run inference"),
         Binding("C", "compare", "Compare", id="compare", show=False,
                 tooltip="Two marked models side by side (mark with space or m)"),
         Binding("space,m", "mark", "Mark", id="mark", show=False,
-                tooltip="Mark the selected model for compare"),
+                tooltip="Mark or unmark the selected model (for C or E)"),
+        Binding("M", "clear_marks", "Clear marks", id="clear_marks", show=False,
+                tooltip="Unmark every marked model"),
         Binding("W", "write_report", "Report", id="write_report",
                 tooltip="Write the ranking and compatibility report to a file and say where"),
         Binding("d", "describe", "Describe", id="describe",
@@ -77,71 +81,23 @@ class MainScreen(Screen):
         Binding("full_stop", "jump_current", "Current", id="jump_current", show=False,
                 tooltip="Back to the current model (pinned as the first row)"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by name, path or badge"),
-        Binding(
-            "c",
-            "compatible_only",
-            "Compatible only",
-            id="compatible_only",
-            show=False,
-            tooltip="Show only models that fit the environment",
-        ),
+        Binding("c", "compatible_only", "Compatible only", id="compatible_only", show=False,
+                tooltip="Show only models that fit the environment"),
         Binding("s", "sort_next", "Sort", id="sort", show=False, tooltip="Sort by the next column"),
-        Binding(
-            "S",
-            "sort_reverse",
-            "Reverse sort",
-            id="sort_reverse",
-            show=False,
-            tooltip="Reverse the order of the sorted column",
-        ),
-        Binding(
-            "0",
-            "tab('checks')",
-            "Checks",
-            id="tab_checks",
-            show=False,
-            tooltip="Compatibility and readiness (a tab below 100 columns)",
-        ),
-        Binding(
-            "1",
-            "tab('metrics')",
-            "Metrics",
-            id="tab_metrics",
-            show=False,
-            tooltip="Training and validation figures",
-        ),
-        Binding(
-            "2",
-            "tab('histogram')",
-            "Histogram",
-            id="tab_histogram",
-            show=False,
-            tooltip="What the model did: actions by side and size",
-        ),
-        Binding(
-            "3",
-            "tab('provenance')",
-            "Provenance",
-            id="tab_provenance",
-            show=False,
-            tooltip="Where the file came from: versions, hash, artifacts",
-        ),
-        Binding(
-            "4",
-            "tab('ranking')",
-            "Ranking reasons",
-            id="tab_ranking",
-            show=False,
-            tooltip="Why the model ranks where it does",
-        ),
-        Binding(
-            "escape",
-            "clear_filter",
-            "Clear filter",
-            id="clear_filter",
-            show=False,
-            tooltip="Empty and close the filter box",
-        ),
+        Binding("S", "sort_reverse", "Reverse sort", id="sort_reverse", show=False,
+                tooltip="Reverse the order of the sorted column"),
+        Binding("0", "tab('checks')", "Checks", id="tab_checks", show=False,
+                tooltip="Compatibility and readiness (a tab below 100 columns)"),
+        Binding("1", "tab('metrics')", "Metrics", id="tab_metrics", show=False,
+                tooltip="Training and validation figures"),
+        Binding("2", "tab('histogram')", "Histogram", id="tab_histogram", show=False,
+                tooltip="What the model did: actions by side and size"),
+        Binding("3", "tab('provenance')", "Provenance", id="tab_provenance", show=False,
+                tooltip="Where the file came from: versions, hash, artifacts"),
+        Binding("4", "tab('ranking')", "Ranking reasons", id="tab_ranking", show=False,
+                tooltip="Why the model ranks where it does"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False,
+                tooltip="Empty and close the filter box"),
     ]
 
     def __init__(self, state: TuiState, config: Config, *, read_only: bool, clock: Clock) -> None:
@@ -343,28 +299,27 @@ class MainScreen(Screen):
         self.operator_app.start_report()
 
     # -- view actions: what this screen shows, never what is on disk --------------------
-    def marked_pair(self, what: str) -> tuple[ModelRecord, ModelRecord] | None:
-        """The two marked models (or one marked and the selected one), or say what is missing."""
-        models = self.models_list
-        paths = list(models.marked)
-        if len(paths) < 2 and models.highlighted and models.highlighted.path not in paths:
-            paths.append(models.highlighted.path)
-        if len(paths) < 2:
-            self.notify(f"Mark two models with space (or m) to {what}", severity="warning")
+    def _chosen(self, choose: Callable[..., tuple[list[str], str | None]]
+                ) -> list[ModelRecord] | None:
+        """The records `choose` picks from the marks and the selected row, or say why not."""
+        selected = self.models_list.highlighted
+        paths, problem = choose(self.models_list.marked, selected.path if selected else None)
+        if problem:
+            self.notify(problem, severity="warning")
             return None
-        left, right = self.state.record_at(paths[0]), self.state.record_at(paths[1])
-        if left is None or right is None:
+        records = [self.state.record_at(path) for path in paths]
+        if any(record is None for record in records):
             self.notify("A marked model is gone; mark again", severity="warning")
             return None
-        return left, right
+        return [record for record in records if record is not None]
 
     def action_ensemble(self) -> None:
-        pair = self.marked_pair("validate them as an ensemble")
-        if pair is not None:
-            self.operator_app.start_ensemble(list(pair))
+        members = self._chosen(ensemble_paths)
+        if members is not None:
+            self.operator_app.request_ensemble(members)
 
     def action_compare(self) -> None:
-        pair = self.marked_pair("compare them")
+        pair = self._chosen(compare_paths)
         if pair is None:
             return
         left, right = pair
@@ -374,6 +329,10 @@ class MainScreen(Screen):
     def action_mark(self) -> None:
         # The ● in the list is the feedback; a toast per mark would bury real messages.
         self.models_list.toggle_mark()
+
+    def action_clear_marks(self) -> None:
+        cleared = self.models_list.clear_marks()
+        self.notify(f"{cleared} marks cleared" if cleared else "No model is marked", timeout=3)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -462,9 +421,10 @@ class MainScreen(Screen):
             (f"A/B {name} against the current model", "stored like kalshi-tui abtest",
              "abtest"),
             ("Compare marked models", "two models side by side", "compare"),
-            ("Validate marked models as an ensemble", "majority vote; stored like "
+            ("Validate marked models as an ensemble", "2 or more; choose the vote; stored like "
              "kalshi-tui validate --ensemble", "ensemble"),
-            ("Mark or unmark for compare", "", "mark"),
+            ("Mark or unmark the selected model", "for compare (two) or an ensemble", "mark"),
+            ("Clear every mark", "", "clear_marks"),
             ("Filter models", "by name, path or badge", "filter"),
             ("Toggle compatible only", "", "compatible_only"),
             ("Sort by rank", "best first; never-recommended models last", "sort_by('rank')"),

@@ -184,17 +184,26 @@ class ModelList(ScrollView, can_focus=True):
         self._rebuild(self.highlighted.path if self.highlighted else None)
 
     def toggle_mark(self) -> list[str]:
-        """Mark or unmark the cursor row for compare; at most two stay marked."""
+        """Mark or unmark the cursor row, in the order marked: compare takes two, an ensemble
+        two or more, so no mark is ever dropped behind the operator's back."""
         record = self.highlighted
         if record is not None:
             if record.path in self.marked:
                 self.marked.remove(record.path)
             else:
                 self.marked.append(record.path)
-                del self.marked[:-2]
             self._line_cache.clear()
             self.refresh()
         return list(self.marked)
+
+    def clear_marks(self) -> int:
+        """Unmark every model; how many were marked."""
+        count = len(self.marked)
+        if count:
+            self.marked = []
+            self._line_cache.clear()
+            self.refresh()
+        return count
 
     @property
     def highlighted(self) -> ModelRecord | None:

@@ -40,7 +40,7 @@ class PaneContext:
     ranking_ready: bool = False
     eligible_count: int = 0
     health: Any = None  # stored HealthResult from kalshi_tui.eval, when one is current
-    ab_line: str | None = None  # "vs current: ...", when an A/B ran against the current model
+    ab_line: str | None = None  # the stored A/B against the current model, or why there is none
 
 
 def _row(label: str, value: str, source: str | None = None, width: int = 16) -> Text:
@@ -79,7 +79,9 @@ def compatibility_lines(ctx: PaneContext) -> list[Text]:
     lines += rank_lines(ctx)
     lines += health_lines(ctx.health)
     if ctx.ab_line:
-        lines.append(Text(f"{'A/B':<10}", style="bold") + fmt.file_text(ctx.ab_line))
+        # A figure reads plain; "no A/B ..." or why none can be run reads dim, like "not checked".
+        style = "" if ctx.ab_line.startswith("vs ") else "dim"
+        lines.append(Text(f"{'A/B':<10}", style="bold") + fmt.file_text(ctx.ab_line, style=style))
     # Last: the evidence runs long, and the rank above must stay in view at 80 columns.
     trained_on = layout_words(record)
     if trained_on:
