@@ -17,6 +17,7 @@ from kalshi_tui.eval.session_replay import (
     _receive,
     replay_in_child,
     replay_sessions,
+    send_outcome,
 )
 
 
@@ -72,3 +73,19 @@ def test_a_child_that_dies_without_an_answer_is_a_one_line_error(small_config):
                                               r"\(exit code 3\)"):
         _receive(receiver, child, small_config)
     receiver.close()
+
+
+class _Unpicklable(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.callback = lambda: None  # a lambda does not pickle
+
+
+def test_an_exception_that_does_not_pickle_still_comes_back_as_one_line(small_config):
+    receiver, sender = multiprocessing.get_context(START_METHOD).Pipe(duplex=False)
+    send_outcome(sender, (False, _Unpicklable("store went away")), small_config)
+    ok, error = receiver.recv()
+    assert ok is False and isinstance(error, ValidationError)
+    assert "store went away" in str(error) and "\n" not in str(error)
+    receiver.close()
+    sender.close()
