@@ -92,12 +92,22 @@ def replay_in_child(config: Config, session_ids: list[int], meanwhile: Callable[
     The replay runs in a child process while `meanwhile` runs here. When `meanwhile`
     raises (a model refused, Ctrl-C), the child is stopped at once and the exception goes
     on; the child's own exception (an unknown session) is raised here as it was there.
+    When no child can be started, the replay runs here after `meanwhile`.
     """
     context = multiprocessing.get_context(START_METHOD)
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_replay_and_send, args=(sender, config, list(session_ids)),
                             name="kalshi-tui session replay", daemon=True)
-    child.start()
+    try:
+        child.start()
+    except (OSError, ValueError):
+        # No child to be had ("bad value(s) in fds_to_keep"): multiprocessing's resource
+        # tracker starts with the first child and is handed sys.stderr's descriptor, which
+        # Textual's capture has not (the TUI starts the tracker first: core/catalog/
+        # workers.py). The replay then runs here, after `meanwhile`: slower, the same tapes.
+        receiver.close()
+        sender.close()
+        return meanwhile(), replay_sessions(config, session_ids)
     sender.close()  # the child holds its copy: end of file here once it has sent or died
     try:
         value = meanwhile()

@@ -89,3 +89,52 @@ def test_an_exception_that_does_not_pickle_still_comes_back_as_one_line(small_co
     assert "store went away" in str(error) and "\n" not in str(error)
     receiver.close()
     sender.close()
+
+
+_UNDER_TEXTUAL = """
+import sys, threading
+from pathlib import Path
+from textual.app import App
+from kalshi_tui.core.config import load_config
+from kalshi_tui.eval.session_replay import replay_in_child, replay_sessions
+
+def main():
+    config = load_config(Path(sys.argv[1]))
+    answers = []
+
+    class Screen(App):
+        def on_mount(self):
+            # a worker thread, as the TUI runs checks, with Textual's capture as sys.stderr
+            def work():
+                try:
+                    answers.append(("no descriptor", sys.stderr.fileno()))
+                    answers.append(replay_in_child(config, [1, 2, 3], lambda: "loaded"))
+                finally:
+                    self.call_from_thread(self.exit)
+            threading.Thread(target=work).start()
+
+    Screen().run(headless=True)
+    (_, fileno), (value, (fingerprint, tapes, skips)) = answers
+    here = replay_sessions(config, [1, 2, 3])
+    same = [(t.ticker, t.features.tobytes()) for t in tapes] == [
+        (t.ticker, t.features.tobytes()) for t in here[1]]
+    print(fileno, value, fingerprint == here[0], same, skips == here[2], len(tapes))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_under_textual_with_no_stderr_descriptor_the_replay_runs_here(small_config, tmp_path):
+    """A fresh process (no resource tracker yet) whose stderr is Textual's capture: the
+    child cannot start, and the replay falls back to this process with the same tapes."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "under_textual.py"
+    script.write_text(_UNDER_TEXTUAL)
+    config_file = small_config.cache_dir.parent / "kalshi_tui.toml"
+    done = subprocess.run([sys.executable, str(script), str(config_file)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TERM": "dumb"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["-1", "loaded", "True", "True", "True", "9"]
