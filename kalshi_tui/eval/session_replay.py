@@ -16,6 +16,7 @@ import pickle
 import signal
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Final, TypeVar, cast
 
 from kalshi_tui.core.config import Config
@@ -119,12 +120,12 @@ def replay_in_child(config: Config, session_ids: list[int], meanwhile: Callable[
         receiver.close()
         child.join()
     if not ok:
-        assert isinstance(replayed, BaseException)
-        raise replayed
+        raise cast(BaseException, replayed)
     return value, cast(tuple[str, list, list], replayed)
 
 
-def _receive(receiver: Connection, child, config: Config) -> tuple[bool, object]:
+def _receive(receiver: Connection, child: BaseProcess, config: Config) -> tuple[bool, object]:
+    """What the child sent; a child that ended without sending is a one-line error."""
     try:
         return receiver.recv()
     except EOFError:
