@@ -33,7 +33,7 @@ DEFAULT_AGAINST = MODELS / "session7_ppo_20251215_082705" / "model.zip"
 
 
 def hand_way(candidate: Path, against: Path, config, session_ids: list[int]) -> dict:
-    from kalshi_tui.eval.batched import load_session_tapes
+    from kalshi_tui.eval.session_replay import load_session_tapes
 
     started = time.perf_counter()
     mine, theirs = sb3_load(candidate), sb3_load(against)

@@ -35,7 +35,7 @@ def hand_way(model_path: Path, config, session_ids: list[int], probes: np.ndarra
     """PPO.load + predict per observation, as a hand-written script does it."""
     import torch
 
-    from kalshi_tui.eval.batched import load_session_tapes
+    from kalshi_tui.eval.session_replay import load_session_tapes
 
     started = time.perf_counter()
     model = sb3_load(model_path)

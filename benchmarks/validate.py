@@ -91,8 +91,9 @@ def batched(model_path: Path, config, session_ids: list[int]) -> dict:
     """kalshi-tui's way, timed the same: load + replay, then the stepping loop alone."""
     from kalshi_tui.env import BatchSimulator
     from kalshi_tui.eval import load_policy_safely
-    from kalshi_tui.eval.batched import _run_batch, _Tally, load_session_tapes
+    from kalshi_tui.eval.batched import _run_batch, _Tally
     from kalshi_tui.eval.policy_runner import single_threaded_torch
+    from kalshi_tui.eval.session_replay import load_session_tapes
 
     started = time.perf_counter()
     policy = load_policy_safely(model_path)

@@ -21,7 +21,7 @@ import numpy as np
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest_result import ABResult, abtest_key, save_abtest
-from kalshi_tui.eval.batched import load_while_replaying, run_validation
+from kalshi_tui.eval.batched import run_validation
 from kalshi_tui.eval.model_fit import (
     ValidationCancelled,
     ValidationError,
@@ -31,6 +31,7 @@ from kalshi_tui.eval.model_fit import (
 )
 from kalshi_tui.eval.paired import paired_difference
 from kalshi_tui.eval.results_cache import session_source
+from kalshi_tui.eval.session_replay import load_while_replaying
 
 AB_SEED = 0  # the sampling seed when the trader samples: the same models, the same figures
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
@@ -29,9 +27,8 @@ from kalshi_tui.eval.model_fit import (
     sha256_before_run,
 )
 from kalshi_tui.eval.results import ValidationResult, bootstrap_mean_ci
-from kalshi_tui.eval.results_cache import save_validation, session_source, sessions_fingerprint
-
-T = TypeVar("T")
+from kalshi_tui.eval.results_cache import save_validation, session_source
+from kalshi_tui.eval.session_replay import load_while_replaying
 
 # Progress is reported at most this often (in steps) so a 5-row batch is not callback-bound.
 PROGRESS_EVERY = 16
@@ -45,54 +42,6 @@ def entropy_normalised(counts, n: int) -> float:
     from kalshi_tui.core.artifacts.find import entropy_normalised as shared
 
     return float(shared(list(counts), n))
-
-
-def load_session_tapes(config: Config, session_ids: list[int]):
-    """Every replayable market of the sessions; an unknown or empty session is an error."""
-    from kalshi_tui.env import StoreError, open_session_store
-    from kalshi_tui.env.tape import load_tapes
-    from kalshi_tui.env.world import tape_options
-
-    try:
-        with open_session_store(config.sessions_db) as store:
-            available = set(store.session_ids())
-            unknown = [s for s in session_ids if s not in available]
-            if unknown:
-                raise ValidationError(f"{config.sessions_name}: no session "
-                                      f"{', '.join(map(str, unknown))} in the store")
-            tapes, skips = load_tapes(store, list(session_ids), **tape_options(config.environment))
-    except StoreError as exc:
-        raise ValidationError(str(exc)) from None
-    empty = [s for s in session_ids if not any(t.session_id == s for t in tapes)]
-    if empty:
-        raise ValidationError(f"{config.sessions_name}: session {', '.join(map(str, empty))} "
-                              "has no market that can be replayed")
-    return tapes, skips
-
-
-def load_while_replaying(config: Config, session_ids: list[int], load: Callable[[], T]
-                         ) -> tuple[T, str, list, list]:
-    """(what `load()` returns, the sessions' fingerprint, their tapes, the skipped markets).
-
-    The replay (numpy, ~1.3 s for sessions 5-10 in layout A) runs in a thread while `load`
-    imports torch and builds the policies; a model `load` refuses is still refused before
-    anything runs, and the fingerprint is taken before the replay reads the rows (the
-    result is keyed by them).
-    """
-    def replay() -> tuple[str, list, list]:
-        fingerprint = sessions_fingerprint(config.sessions_db, session_ids)
-        tapes, skips = load_session_tapes(config, session_ids)
-        return fingerprint, tapes, list(skips)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        replaying = pool.submit(replay)
-        try:
-            loaded = load()
-        except BaseException:
-            replaying.cancel()
-            raise
-        fingerprint, tapes, skips = replaying.result()
-    return loaded, fingerprint, tapes, skips
 
 
 def market_batches(tapes: list, budget_steps: int) -> list[list]:
@@ -285,5 +234,4 @@ def _run_batch(sim, policy, deterministic: bool, rng: np.random.Generator, tally
 
 
 __all__ = ["validate_model", "run_validation", "ValidationError", "ValidationCancelled",
-           "ModelChanged", "IncompatibleModel", "entropy_normalised", "load_session_tapes",
-           "market_batches"]
+           "ModelChanged", "IncompatibleModel", "entropy_normalised", "market_batches"]

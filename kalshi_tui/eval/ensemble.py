@@ -20,7 +20,7 @@ from typing import Any
 
 from kalshi_tui.core.config import Config
 from kalshi_tui.eval.abtest import shifted_progress
-from kalshi_tui.eval.batched import load_while_replaying, run_validation
+from kalshi_tui.eval.batched import run_validation
 from kalshi_tui.eval.current import CurrentModel, current_model
 from kalshi_tui.eval.ensemble_result import (
     ENSEMBLE_SEED,
@@ -41,6 +41,7 @@ from kalshi_tui.eval.model_fit import (
 )
 from kalshi_tui.eval.paired import paired_difference
 from kalshi_tui.eval.results_cache import save_validation
+from kalshi_tui.eval.session_replay import load_while_replaying
 
 
 def validate_ensemble(paths: list[Path], config: Config, session_ids: list[int], vote: str, *,

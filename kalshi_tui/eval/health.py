@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from kalshi_tui.core.config import Config
-from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, load_while_replaying, market_batches
+from kalshi_tui.eval.batched import BATCH_BUDGET_STEPS, market_batches
 from kalshi_tui.eval.health_result import (
     HEALTH_SEED,
     NOISE,
@@ -41,6 +41,7 @@ from kalshi_tui.eval.model_fit import (
     sha256_before_run,
 )
 from kalshi_tui.eval.results_cache import HEALTH, save_entry, session_source
+from kalshi_tui.eval.session_replay import load_while_replaying
 
 UNIFORM_PROBES = 4000
 NOISE_PROBES = 4000

@@ -193,7 +193,8 @@ def test_finished_result_is_stored_and_found(model_zoo, small_config):
 
 
 def test_grouping_markets_into_small_batches_changes_no_figure(model_zoo, small_config):
-    from kalshi_tui.eval.batched import load_session_tapes, market_batches
+    from kalshi_tui.eval.batched import market_batches
+    from kalshi_tui.eval.session_replay import load_session_tapes
 
     whole = validate_model(model_zoo["ppo21"], small_config, [1, 2, 3], store_result=False)
     tapes, _ = load_session_tapes(small_config, [1, 2, 3])
