@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import signal
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -86,6 +87,22 @@ def send_outcome(sender: Connection, outcome: tuple[bool, object], config: Confi
         sender.send((False, ValidationError(f"{config.sessions_name}: {outcome[1]!r}")))
 
 
+def start_ignoring_ctrl_c(child: BaseProcess) -> None:
+    """Start `child` with SIGINT ignored from its first instruction, not only once its target
+    runs: a Ctrl-C while the fresh interpreter starts up printed the child's traceback on
+    the operator's terminal. An ignored signal stays ignored across exec, and Python keeps
+    it so; this process ignores it for the few milliseconds `start` takes (only the main
+    thread may change a handler: from another thread the child starts as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        child.start()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def replay_in_child(config: Config, session_ids: list[int], meanwhile: Callable[[], T]
                     ) -> tuple[T, tuple[str, list, list]]:
     """(what `meanwhile()` returns, `replay_sessions(config, session_ids)`).
@@ -100,7 +117,7 @@ def replay_in_child(config: Config, session_ids: list[int], meanwhile: Callable[
     child = context.Process(target=_replay_and_send, args=(sender, config, list(session_ids)),
                             name="kalshi-tui session replay", daemon=True)
     try:
-        child.start()
+        start_ignoring_ctrl_c(child)
     except (OSError, ValueError):
         # No child to be had ("bad value(s) in fds_to_keep"): multiprocessing's resource
         # tracker starts with the first child and is handed sys.stderr's descriptor, which

@@ -18,6 +18,7 @@ from kalshi_tui.eval.session_replay import (
     replay_in_child,
     replay_sessions,
     send_outcome,
+    start_ignoring_ctrl_c,
 )
 
 
@@ -138,3 +139,28 @@ def test_under_textual_with_no_stderr_descriptor_the_replay_runs_here(small_conf
                           text=True, timeout=120, env={**os.environ, "TERM": "dumb"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["-1", "loaded", "True", "True", "True", "9"]
+
+
+def _report_sigint(sender) -> None:
+    import signal
+
+    sender.send(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_the_child_ignores_ctrl_c_from_its_start_and_this_process_keeps_its_handler():
+    """Checked before the child's target could ignore it: the child interpreter started
+    with SIGINT ignored (a Ctrl-C during its start-up prints no traceback), and this
+    process's own Ctrl-C handler is back once the child is started."""
+    import signal
+
+    context = multiprocessing.get_context(START_METHOD)
+    receiver, sender = context.Pipe(duplex=False)
+    before = signal.getsignal(signal.SIGINT)
+    child = context.Process(target=_report_sigint, args=(sender,))
+    start_ignoring_ctrl_c(child)
+    sender.close()
+    try:
+        assert receiver.recv() is True
+    finally:
+        child.join(timeout=60)
+    assert signal.getsignal(signal.SIGINT) is before
