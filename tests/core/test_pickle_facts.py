@@ -211,3 +211,53 @@ def test_a_whole_episode_buffer_is_matched_at_once_and_lists_what_the_walk_lists
         assert pickle_facts._EPISODE_BUFFER.fullmatch(raw) is None
         assert pickle_globals_of_bytes(raw) == _pickletools_globals(raw)
         assert len(pickle_globals_of_bytes(raw)) == 2
+
+
+def test_a_numpy_array_is_walked_with_its_bytes_zeroed_and_gets_the_walks_own_facts():
+    """A cloudpickled array (`_last_obs`) is recognised by its exact opcode frame and walked
+    with zeroed bytes (remembered across checkpoints): its facts, the real bytes included,
+    equal a fresh walk's for every dtype, shape, order and byte order; a pickle that only
+    starts like one (a global after it, the bytes fetched again, a length that lies) is
+    walked as it is."""
+    import os
+
+    import cloudpickle
+    import numpy as np
+
+    from kalshi_tui.core.sb3 import pickle_facts
+
+    def fresh(raw):
+        return pickle_facts._walk.__wrapped__("data", raw)
+
+    rng = np.random.default_rng(5)
+    arrays = [
+        rng.standard_normal((1, 52)).astype(np.float32),
+        rng.standard_normal(52),
+        rng.integers(-9, 9, (3, 4, 5)),
+        rng.standard_normal((1, 300)).astype(">f4"),
+        np.asfortranarray(rng.standard_normal((6, 7))),
+        np.zeros((0, 52), dtype=np.float32),
+        rng.integers(0, 2, 9).astype(bool),
+    ]
+    for array in arrays:
+        raw = cloudpickle.dumps(array)
+        assert pickle_facts._array_bytes(raw) is not None, (array.dtype, array.shape)
+        facts = pickle_facts.data_pickle_facts(raw)
+        assert facts == fresh(raw) and facts.problem is None
+        assert facts.array is not None and facts.array.data == array.tobytes(order="A")
+    one, two = (cloudpickle.dumps(rng.standard_normal((1, 52)).astype(np.float32))
+                for _ in range(2))
+    assert pickle_facts.data_pickle_facts(one).array != pickle_facts.data_pickle_facts(two).array
+    array = rng.standard_normal((1, 52)).astype(np.float32)
+    raw = cloudpickle.dumps(array)
+    start, end = pickle_facts._array_bytes(raw)
+    hostile = [
+        cloudpickle.dumps([array, os.system]),  # another call after the array
+        raw[:-1] + b"h\x03\x85\x94R\x94.",  # the bytes fetched from the memo and used again
+        raw[: start - 8] + (end - start + 9).to_bytes(8, "little") + raw[start:],  # lying
+        raw[: start - 8] + (end - start - 1).to_bytes(8, "little") + raw[start:],
+    ]
+    for raw in hostile:
+        assert pickle_facts._array_bytes(raw) is None
+        assert pickle_facts.data_pickle_facts(raw) == fresh(raw)
+    assert pickle_facts.data_pickle_facts(hostile[0]).globals[-1] in ("posix.system", "nt.system")
