@@ -19,6 +19,7 @@ from typing import Any
 
 from kalshi_tui.core.pointer.atomic import fault_point, fsync_dir
 from kalshi_tui.core.pointer.errors import PointerError
+from kalshi_tui.core.pointer.schema import json_bytes
 from kalshi_tui.core.pointer.side_files import open_nofollow, read_nofollow
 
 _WHAT = "journal"
@@ -105,7 +106,7 @@ def append_record(path: Path, record: dict[str, Any]) -> int:
     Call under the pointer lock only. A torn line left by a crashed writer is cut off
     first: its change was never published, so it never happened.
     """
-    line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    line = json_bytes(record, separators=(",", ":")) + b"\n"
     if b"\n" in line[:-1]:
         raise PointerError(f"{path}: refusing to write a record with a raw newline")
     existed = os.path.lexists(path)

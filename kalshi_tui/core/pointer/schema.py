@@ -48,7 +48,16 @@ DIAGNOSTICS_KEYS = {
 
 def serialize(doc: dict[str, Any]) -> bytes:
     """The exact bytes published for a document; deterministic, so a journal replay matches."""
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_bytes(doc, indent=2) + b"\n"
+
+
+def json_bytes(value: Any, **options: Any) -> bytes:
+    """`value` as UTF-8 JSON; escaped to ASCII when a text holds a lone surrogate (a model's
+    `data` may: json reads "\\ud800"), which UTF-8 cannot encode but JSON reads back the same."""
+    try:
+        return json.dumps(value, ensure_ascii=False, **options).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, **options).encode("ascii")
 
 
 def parse_pointer_bytes(raw: bytes, path: Path) -> dict[str, Any]:

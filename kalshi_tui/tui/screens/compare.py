@@ -26,6 +26,9 @@ from kalshi_tui.tui import formatting as fmt
 
 WIDE_WIDTH = 100  # from here the two histograms fit side by side
 _BAR_WIDTH = 14
+# A crafted zip can claim 10**30 actions: a row per id would never finish drawing (nor fit in
+# memory). Real action spaces have tens of ids; rows past this many are counted, not drawn.
+MAX_HISTOGRAM_ROWS = 256
 
 
 # (section, label in core.compare_models, label here): the figures worth a glance when
@@ -137,7 +140,7 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
             return Text("-", style="dim")  # no layout names this id: never a guessed label
         return fmt.file_text(layout.label(action))
 
-    for action in range(n):
+    for action in range(min(n, MAX_HISTOGRAM_ROWS)):
         labels = ([label(layouts[0], action)] if same_labels
                   else [label(each, action) for each in layouts])
         shares = []
@@ -149,6 +152,8 @@ def histogram_columns(left: ModelRecord, right: ModelRecord, environment: Any) -
             else:
                 shares.append(_share_cell(c.get(action, 0), t, top))
         table.add_row(Text(str(action)), *labels, *shares)
+    if n > MAX_HISTOGRAM_ROWS:
+        table.caption = Text(f"{n - MAX_HISTOGRAM_ROWS:,} more action ids not shown", style="dim")
     table.add_row(Text(""), *[Text("")] * len(label_titles),
                   *[Text(f"{t:,} actions counted" if t else "", style="dim") for t in totals])
     return table
