@@ -503,3 +503,22 @@ def test_every_value_a_record_holds_is_immutable(layout):
         _assert_record_immutable(record)
     one, two = warm.by_path("session32_final.zip"), warm.by_path("session32_copy.zip")
     assert one.pickle_globals is two.pickle_globals  # shared, which is safe: immutable
+
+
+def test_a_hand_made_cache_entry_nested_too_deep_is_read_again_not_a_crash(layout):
+    """The cache is never a source of truth: a group whose values nest ~1,000 deep (orjson
+    parses it, freezing it would exhaust the stack) costs a re-read of the files using it."""
+    scan_catalog(layout)
+    path = catalog_cache.cache_locations(layout)[0]
+    doc = json.loads(path.read_text())
+    fields = catalog_cache._GROUP_FIELDS
+    slot = next(i for i, text in enumerate(doc["shared"])
+                if text.startswith("[") and len(json.loads(text)) == len(fields))
+    group = json.loads(doc["shared"][slot])
+    deep = "[" * 1000 + "1" + "]" * 1000
+    group[fields.index("hyperparameters")] = {"gamma": "DEEP"}
+    doc["shared"][slot] = json.dumps(group).replace('"DEEP"', deep)
+    path.write_text(json.dumps(doc))
+    again = scan_catalog(layout)
+    assert again.read >= 1 and len(again.records) == 5
+    assert all("DEEP" not in json.dumps(r.to_dict()) for r in again.records)

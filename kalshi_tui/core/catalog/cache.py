@@ -142,8 +142,8 @@ class CatalogCache:
             return None
         try:
             record = self._decode(entry[1], rel)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
-            return None
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError, RecursionError):
+            return None  # a damaged or hand-made entry: the file is read again
         if not self._same_fingerprint:
             judge(record, self.config.environment)  # the environment changed: re-judge
             entry[1] = self._encode(rel, record_row(record, _metrics_dict(record)))
