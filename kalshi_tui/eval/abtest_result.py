@@ -17,8 +17,8 @@ from kalshi_tui.core.world.session_ids import session_ranges
 from kalshi_tui.eval.current import CurrentModel, current_model
 from kalshi_tui.eval.paired import PairedDifference
 from kalshi_tui.eval.results_cache import (
-    cache_folders,
     default_session_ids,
+    has_stored,
     save_entry,
     sessions_fingerprint,
     stored_entries,
@@ -133,8 +133,7 @@ def load_abtest(candidate_sha256: str | None, against_sha256: str | None, config
     """
     if not candidate_sha256 or not against_sha256:
         return None
-    if not any((folder / f"{candidate_sha256}.json").is_file()
-               for folder in cache_folders(config.cache_dir, ABTEST)):
+    if not has_stored(ABTEST, candidate_sha256, config.cache_dir):
         return None
     if session_ids is None:
         session_ids = default_session_ids(config)

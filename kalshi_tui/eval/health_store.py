@@ -13,8 +13,8 @@ import json
 from kalshi_tui.eval.health_result import COLLAPSED, HEALTH_FORMAT, HEALTH_SEED, HealthResult
 from kalshi_tui.eval.results_cache import (
     HEALTH,
-    cache_folders,
     default_session_ids,
+    has_stored,
     sessions_fingerprint,
     stored_entries,
 )
@@ -35,8 +35,7 @@ def load_health(sha256: str | None, config, session_ids: list[int] | None = None
 
     Asks the session store only when something is stored for the model.
     """
-    if not sha256 or not any((folder / f"{sha256}.json").is_file()
-                             for folder in cache_folders(config.cache_dir, HEALTH)):
+    if not sha256 or not has_stored(HEALTH, sha256, config.cache_dir):
         return None
     if session_ids is None:
         session_ids = default_session_ids(config)

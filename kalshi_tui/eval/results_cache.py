@@ -193,6 +193,12 @@ def save_entry(kind: str, sha256: str, key: str, entry: dict[str, Any],
     return None, f"{kind} result not stored (" + "; ".join(problems) + ")"
 
 
+def has_stored(kind: str, sha256: str, cache_dir: Path) -> bool:
+    """Whether anything of this kind is stored for the model (a stat per folder): a load
+    asks the session store for its key only then."""
+    return any((folder / f"{sha256}.json").is_file() for folder in cache_folders(cache_dir, kind))
+
+
 def stored_entries(kind: str, sha256: str, cache_dir: Path, key: str) -> list[dict[str, Any]]:
     """Every stored entry of this kind for exactly this key, across the cache folders."""
     found = []
@@ -231,7 +237,7 @@ def load_validation(path: Path, sha256: str, config, session_ids: list[int] | No
     sessions are meant. Never imports torch; "all" costs one small SQLite query.
     """
     del path  # results follow the content, not the file name
-    if not any((folder / f"{sha256}.json").is_file() for folder in cache_folders(config.cache_dir)):
+    if not has_stored(VALIDATION, sha256, config.cache_dir):
         return None  # never validated: no need to open and fingerprint the session store
     if session_ids is None:
         session_ids = default_session_ids(config)

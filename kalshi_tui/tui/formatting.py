@@ -165,17 +165,24 @@ def layout_for_record(
     return environment.layout_for(count)
 
 
-def histogram_table(histogram: Mapping[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
-    """Action counts as a grid: one row per side, one column per size, shares of the total
-    (the report's compact form; the TUI's histogram tab draws `histogram_columns`)."""
-    if not histogram:
-        return [Text("no action histogram", style="dim")]
+def _action_counts(histogram: Mapping[Any, Any]) -> dict[int, int]:
+    """Count by action id from a stored histogram (ids as JSON text keys); an entry whose id
+    or count is not a number is skipped (the catalog notes the damage)."""
     counts: dict[int, int] = {}
     for key, value in histogram.items():
         try:
             counts[int(key)] = counts.get(int(key), 0) + int(value)
         except (TypeError, ValueError):
             continue
+    return counts
+
+
+def histogram_table(histogram: Mapping[Any, Any] | None, layout: ActionLayout | None) -> list[Text]:
+    """Action counts as a grid: one row per side, one column per size, shares of the total
+    (the report's compact form; the TUI's histogram tab draws `histogram_columns`)."""
+    if not histogram:
+        return [Text("no action histogram", style="dim")]
+    counts = _action_counts(histogram)
     total = sum(counts.values())
     if total <= 0:
         return [Text("histogram is empty (no actions counted)", style="dim")]
@@ -263,12 +270,7 @@ def histogram_columns(histogram: Mapping[Any, Any] | None, layout: ActionLayout 
     width = histogram_width(bar_width)
     if not histogram:
         return [Text("no action histogram".ljust(width), style="dim")]
-    counts: dict[int, int] = {}
-    for key, value in histogram.items():
-        try:
-            counts[int(key)] = counts.get(int(key), 0) + int(value)
-        except (TypeError, ValueError):
-            continue
+    counts = _action_counts(histogram)
     total = sum(counts.values())
     if total <= 0:
         return [Text("no actions counted".ljust(width), style="dim")]
