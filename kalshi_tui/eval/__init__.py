@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         AgainstCurrent as AgainstCurrent,
         against_current as against_current,
         load_abtest as load_abtest,
+        stored_ab_candidates as stored_ab_candidates,
         vs_current_line as vs_current_line,
     )
     from kalshi_tui.eval.batched import (
@@ -84,7 +85,7 @@ else:
     __getattr__, __dir__, __all__ = attach(__name__, {
         "abtest": ["run_abtest"],
         "abtest_result": ["NO_AB", "ABResult", "AgainstCurrent", "against_current", "load_abtest",
-                          "vs_current_line"],
+                          "stored_ab_candidates", "vs_current_line"],
         "current": ["CurrentModel", "current_model"],
         "ensemble": ["validate_ensemble"],
         "ensemble_result": ["ENSEMBLE_SEED", "EVIDENCE_NOTE", "MAJORITY", "TIE_RULE", "VOTES",

@@ -22,6 +22,7 @@ from kalshi_tui.eval.results_cache import (
     save_entry,
     sessions_fingerprint,
     stored_entries,
+    stored_names,
 )
 
 ABTEST = "abtest"  # the kind of stored result: its own folder beside validation and health
@@ -165,14 +166,15 @@ class AgainstCurrent:
 
 
 def against_current(candidate_sha256: str | None, config: Any,
-                    session_ids: list[int] | None = None, *, status: Any = None
-                    ) -> AgainstCurrent:
+                    session_ids: list[int] | None = None, *, status: Any = None,
+                    stored: set[str] | None = None) -> AgainstCurrent:
     """The stored A/B of this candidate against the current model, as one line.
 
     `vs current: +1.20 $/market, 95 % CI [-0.30, +2.70], 35 markets` when stored; "no A/B
     against the current model" when not; the reason when the current model cannot run here
     (missing, incompatible, unsafe) or there is none. Never runs a model. `status`: a
-    PointerStatus the caller already has.
+    PointerStatus the caller already has; `stored`: `stored_ab_candidates(config)`, for a
+    caller asking about many models (one folder listing instead of a stat per model).
     """
     current = current_model(config, status)
     if not current.runnable:
@@ -180,13 +182,22 @@ def against_current(candidate_sha256: str | None, config: Any,
     if candidate_sha256 and candidate_sha256 == current.sha256:
         return AgainstCurrent("this is the current model: nothing to compare", None, current,
                               same_model=True)
-    result = load_abtest(candidate_sha256, current.sha256, config, session_ids)
+    result = None
+    if stored is None or candidate_sha256 in stored:
+        result = load_abtest(candidate_sha256, current.sha256, config, session_ids)
     if result is None:
         return AgainstCurrent(NO_AB, None, current)
     return AgainstCurrent(result.vs_line("current"), result, current)
 
 
 def vs_current_line(candidate_sha256: str | None, config: Any,
-                    session_ids: list[int] | None = None, *, status: Any = None) -> str:
+                    session_ids: list[int] | None = None, *, status: Any = None,
+                    stored: set[str] | None = None) -> str:
     """Only the line of `against_current`."""
-    return against_current(candidate_sha256, config, session_ids, status=status).line
+    return against_current(candidate_sha256, config, session_ids, status=status,
+                           stored=stored).line
+
+
+def stored_ab_candidates(config: Any) -> set[str]:
+    """The sha256 of every candidate with an A/B stored, from one listing per cache folder."""
+    return stored_names(ABTEST, config.cache_dir)

@@ -193,6 +193,17 @@ def save_entry(kind: str, sha256: str, key: str, entry: dict[str, Any],
     return None, f"{kind} result not stored (" + "; ".join(problems) + ")"
 
 
+def stored_names(kind: str, cache_dir: Path) -> set[str]:
+    """The sha256 of every model with something of this kind stored (a listing per folder)."""
+    names: set[str] = set()
+    for folder in cache_folders(cache_dir, kind):
+        try:
+            names.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
+        except OSError:
+            continue  # nothing stored there
+    return names
+
+
 def has_stored(kind: str, sha256: str, cache_dir: Path) -> bool:
     """Whether anything of this kind is stored for the model (a stat per folder): a load
     asks the session store for its key only then."""

@@ -8,7 +8,6 @@ from the env's session store, a layer above the core).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from kalshi_tui.core.catalog import COMPATIBLE, ModelRecord
@@ -18,11 +17,13 @@ from kalshi_tui.eval.health_result import HealthResult
 from kalshi_tui.eval.health_store import load_health
 from kalshi_tui.eval.results import ValidationResult
 from kalshi_tui.eval.results_cache import (
+    VALIDATION,
     cache_folders,
     current_key,
     default_session_ids,
     fill_model_disagreement_line,
     find_validation,
+    stored_names,
 )
 
 
@@ -39,12 +40,7 @@ def stored_validations(records: list[ModelRecord], config: Config) -> dict[str, 
     The same lookup as `load_validation`, with the key computed once and the cache folders
     listed once, so a folder of 1,000 models with a few validated costs a few file reads.
     """
-    stored: set[str] = set()
-    for folder in cache_folders(config.cache_dir):
-        try:
-            stored.update(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
-        except OSError:
-            continue  # no results stored there
+    stored = stored_names(VALIDATION, config.cache_dir)
     if not any(r.sha256 in stored for r in records if r.verdict == COMPATIBLE and r.sha256):
         # Nothing validated: skip the session store (its import costs more than the report).
         return {}

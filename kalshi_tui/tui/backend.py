@@ -155,15 +155,16 @@ class Backend:
         return self.engine.promote(record, reason, expect_revision=expect_revision,
                                    expect_sha256=record.sha256, force=force)
 
-    def ab_vs_current(self, record: Any, status: Any = None) -> str:
+    def ab_vs_current(self, record: Any, status: Any = None, stored: set[str] | None = None
+                      ) -> str:
         """The stored A/B of `record` against the current model, as `promote` prints it (or
-        why there is none). Stored results only: a dialog never runs a model. `status`: the
-        pointer's status already read, for many records at once."""
+        why there is none). Stored results only: a dialog never runs a model. `status` and
+        `stored` (the candidates with an A/B stored): already read, for many records at once."""
         from kalshi_tui.core.pointer import describe_os_error
         from kalshi_tui.eval import vs_current_line
 
         try:
-            return vs_current_line(record.sha256, self.config, status=status)
+            return vs_current_line(record.sha256, self.config, status=status, stored=stored)
         except OSError as exc:
             # An unreadable current model must not stop a change away from it.
             return f"A/B against the current model unknown ({describe_os_error(exc)})"
@@ -171,19 +172,20 @@ class Backend:
     def stored_ab_lines(self, records: list) -> dict[str, str]:
         """Path -> the stored A/B line against the current model (the promote dialog's words),
         for every hashed compatible model (a byte-identical copy of the current model says so);
-        the pointer is read once. Reads only (a stat per model, JSON where a result is stored):
+        the pointer and the A/B folders are read once (JSON only where a result is stored):
         the panes show it as the cursor moves, so it is read here, once per scan.
 
         None when the current model cannot run (no pointer, missing, incompatible, unsafe):
         then no model has an A/B, and the header's ALARM line already says why in full.
         """
         from kalshi_tui.core.catalog import COMPATIBLE
-        from kalshi_tui.eval import current_model
+        from kalshi_tui.eval import current_model, stored_ab_candidates
 
         status = self.engine.status(repair=False)
         if not current_model(self.config, status).runnable:
             return {}
-        return {r.path: self.ab_vs_current(r, status) for r in records
+        stored = stored_ab_candidates(self.config)
+        return {r.path: self.ab_vs_current(r, status, stored) for r in records
                 if r.verdict == COMPATIBLE and r.sha256}
 
     def plan_rollback(self, to_revision: int | None = None):
